@@ -1,0 +1,33 @@
+# Linli 邻里 — set-up, run, test, benchmark.  Only Python 3.11 is assumed; every
+# other dependency is installed here (into .venv; Debian packages once needed).
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: setup run test lint bench clean
+
+$(STAMP): requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt -r requirements-dev.txt
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+# The main job on the bundled demo (real OpenStreetMap data of central Helsinki).
+run: setup
+	$(BIN)/python -m scripts.service_areas --network demo --facilities demo \
+		--minutes 5 10 15 --profile walk --out out/demo_service_areas.gpkg
+
+lint: setup
+	$(BIN)/ruff check geo scripts tests benchmarks
+
+test: setup lint
+	$(BIN)/python -m pytest
+
+bench: setup
+	$(BIN)/python -m benchmarks.run
+
+clean:
+	rm -rf $(VENV) .cache out .pytest_cache .ruff_cache

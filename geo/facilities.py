@@ -1,0 +1,245 @@
+"""Facilities: from the OSM demo extract by service function, or from a planner's file.
+
+The six service functions and their OSM tags live in ``data/facility_tags.json``
+(editable).  A planner's own file may be GeoJSON, GeoPackage or CSV with longitude /
+latitude columns (``lon``/``lat``, ``经度``/``纬度`` ...); coordinates are WGS84 unless
+the file says otherwise.  Every reader returns a GeoDataFrame in EPSG:4326 with
+``facility_id``, ``name``, ``category``, ``function`` and ``source``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from geo.crs import WGS84, check_lonlat, to_crs
+from geo.errors import InputDataError
+from geo.sources import demo_pbf_path
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["FACILITY_TAGS_PATH", "facility_functions", "osm_facilities", "read_facilities"]
+
+FACILITY_TAGS_PATH = Path(__file__).resolve().parent.parent / "data" / "facility_tags.json"
+LON_NAMES = ("lon", "lng", "long", "longitude", "x", "经度", "东经")
+LAT_NAMES = ("lat", "latitude", "y", "纬度", "北纬")
+NAME_NAMES = ("name", "名称", "设施名称")
+CATEGORY_NAMES = ("category", "type", "类别", "类型", "设施类型")
+CSV_ENCODINGS = ("utf-8-sig", "gb18030")
+MAX_FACILITY_FILE_BYTES = 64 * 1024 * 1024
+
+
+def facility_functions(path: Path = FACILITY_TAGS_PATH) -> dict[str, dict]:
+    """The service functions and their OSM tag filters, from the editable data file."""
+    with open(path, encoding="utf-8") as fh:
+        return json.load(fh)["functions"]
+
+
+def _matches(tags: dict[str, str], spec: dict) -> bool:
+    for flt in spec["filters"]:
+        value = tags.get(flt["key"])
+        if value is None or ("*" not in flt["values"] and value not in flt["values"]):
+            continue
+        if all(tags.get(k) in v for k, v in flt.get("and", {}).items()):
+            return True
+    return False
+
+
+def osm_facilities(function: str, path: Path | None = None) -> gpd.GeoDataFrame:
+    """Facilities of one service function from an OSM file (default: the demo extract).
+
+    Nodes are taken as they are; ways (buildings, areas) by the centroid of their nodes.
+
+    Parameters
+    ----------
+    function
+        Key of a service function (``"medical"``, ``"elderly"``, ...).
+    path
+        ``.osm.pbf`` or ``.osm`` file; ``None`` reads the bundled demo.
+
+    Raises
+    ------
+    InputDataError
+        Unknown function.
+    """
+    import osmium
+
+    functions = facility_functions()
+    if function not in functions:
+        raise InputDataError(f"服务功能 {function!r} 无效，可选: {', '.join(functions)} (unknown service function)")
+    spec = functions[function]
+    path = Path(path) if path is not None else demo_pbf_path()
+    rows = []
+    for obj in osmium.FileProcessor(str(path)).with_locations():
+        if obj.is_relation() or not len(obj.tags):
+            continue
+        tags = {t.k: t.v for t in obj.tags}
+        if not _matches(tags, spec):
+            continue
+        if obj.is_node():
+            if not obj.location.valid():
+                continue
+            lon, lat = obj.location.lon, obj.location.lat
+        else:
+            locs = [(n.location.lon, n.location.lat) for n in obj.nodes if n.location.valid()]
+            if not locs:
+                continue
+            lon, lat = np.mean(locs, axis=0)
+        category = next((tags[k] for k in ("amenity", "healthcare", "shop", "leisure", "office") if k in tags), "")
+        rows.append(
+            {
+                "facility_id": f"{'n' if obj.is_node() else 'w'}{obj.id}",
+                "name": tags.get("name:zh", tags.get("name", "")),
+                "category": category,
+                "function": function,
+                "source": "OpenStreetMap",
+                "lon": lon,
+                "lat": lat,
+            }
+        )
+    frame = pd.DataFrame(rows, columns=["facility_id", "name", "category", "function", "source", "lon", "lat"])
+    return gpd.GeoDataFrame(
+        frame.drop(columns=["lon", "lat"]), geometry=gpd.points_from_xy(frame["lon"], frame["lat"]), crs=WGS84
+    )
+
+
+def _find_column(columns: list[str], names: tuple[str, ...]) -> str | None:
+    lowered = {str(c).strip().lower(): c for c in columns}
+    return next((lowered[n] for n in names if n in lowered), None)
+
+
+def _read_csv(path: Path, crs: object | None) -> gpd.GeoDataFrame:
+    raw = path.read_bytes()
+    text = None
+    for encoding in CSV_ENCODINGS:
+        try:
+            text = raw.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    if text is None:
+        raise InputDataError(f"无法识别 {path.name} 的编码，请另存为 UTF-8 或 GBK (unknown text encoding)")
+    rows = list(csv.DictReader(io.StringIO(text)))
+    if not rows:
+        raise InputDataError(f"CSV 文件 {path.name} 没有数据行 (no data rows)")
+    columns = list(rows[0].keys())
+    lon_col, lat_col = _find_column(columns, LON_NAMES), _find_column(columns, LAT_NAMES)
+    if lon_col is None or lat_col is None:
+        raise InputDataError(
+            f"CSV 文件 {path.name} 缺少经度/纬度列（可用列名: lon/lat、经度/纬度）；现有列: {columns} "
+            f"(longitude/latitude columns not found)"
+        )
+    frame = pd.DataFrame(rows)
+    lon = pd.to_numeric(frame[lon_col], errors="coerce")
+    lat = pd.to_numeric(frame[lat_col], errors="coerce")
+    bad = lon.isna() | lat.isna()
+    if bad.any():
+        lines = (np.flatnonzero(bad.to_numpy()) + 2).tolist()  # +1 header, +1 one-based
+        raise InputDataError(
+            f"CSV 文件 {path.name} 第 {', '.join(map(str, lines[:10]))} 行的经纬度不是数字 "
+            f"(non-numeric coordinates on lines {lines[:10]})"
+        )
+    src = to_crs(crs) if crs is not None else WGS84
+    if src.is_geographic:
+        check_lonlat(lon.to_numpy(), lat.to_numpy(), what=f"CSV 文件 {path.name}")
+    name_col = _find_column(columns, NAME_NAMES)
+    cat_col = _find_column(columns, CATEGORY_NAMES)
+    out = gpd.GeoDataFrame(
+        {
+            "facility_id": [f"row{i + 2}" for i in range(len(frame))],
+            "name": frame[name_col].fillna("") if name_col else "",
+            "category": frame[cat_col].fillna("") if cat_col else "",
+            "function": "",
+            "source": path.name,
+        },
+        geometry=gpd.points_from_xy(lon, lat),
+        crs=src,
+    )
+    return out.to_crs(WGS84)
+
+
+def read_facilities(path: Path, *, crs: object | None = None) -> gpd.GeoDataFrame:
+    """Read facilities from a GeoJSON, GeoPackage or CSV file.
+
+    Parameters
+    ----------
+    path
+        An existing regular file (``.geojson``/``.json``, ``.gpkg``, ``.csv``).
+    crs
+        CRS of a CSV's coordinates (default WGS84). GeoJSON is WGS84 by RFC 7946.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Points in EPSG:4326 (polygons are reduced to their centroids).
+
+    Raises
+    ------
+    InputDataError
+        Missing file, unsupported kind, no features, bad coordinates (the message
+        names the line or feature).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputDataError(f"设施文件不存在: {path.name} (facility file not found)")
+    size = path.stat().st_size
+    if size == 0:
+        raise InputDataError(f"设施文件为空: {path.name} (empty file)")
+    if size > MAX_FACILITY_FILE_BYTES:
+        raise InputDataError(f"设施文件过大: {path.name} ({size / 1e6:.0f} MB) (file too large)")
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        return _read_csv(path, crs)
+    if suffix in (".geojson", ".json"):
+        head = path.read_bytes()[:64].lstrip()
+        if not head.startswith(b"{"):
+            raise InputDataError(f"{path.name} 不是 GeoJSON 文件 (not a GeoJSON document)")
+        driver = "GeoJSON"
+    elif suffix == ".gpkg":
+        if not path.read_bytes()[:16].startswith(b"SQLite format 3"):
+            raise InputDataError(f"{path.name} 不是 GeoPackage 文件 (not a GeoPackage)")
+        driver = "GPKG"
+    else:
+        raise InputDataError(
+            f"不支持的设施文件类型 {path.name}；支持 .geojson、.gpkg、.csv (unsupported facility file)"
+        )
+    try:
+        frame = gpd.read_file(path, driver=driver, engine="pyogrio")
+    except Exception as exc:
+        raise InputDataError(f"无法读取 {path.name}: {type(exc).__name__} (cannot read file)") from exc
+    if frame.empty:
+        raise InputDataError(f"{path.name} 中没有要素 (no features)")
+    if driver == "GeoJSON":
+        frame = frame.set_crs(WGS84, allow_override=True)
+    if frame.crs is None:
+        raise InputDataError(f"{path.name} 没有坐标系信息，请说明坐标系 (no CRS in the file)")
+    geoms = frame.geometry.to_numpy()
+    if shapely.is_empty(geoms).any() or shapely.is_missing(geoms).any():
+        i = int(np.flatnonzero(shapely.is_empty(geoms) | shapely.is_missing(geoms))[0])
+        raise InputDataError(f"{path.name} 第 {i + 1} 个要素没有几何 (feature {i + 1} has no geometry)")
+    frame = frame.to_crs(WGS84)
+    pts = shapely.centroid(frame.geometry.to_numpy())
+    xy = shapely.get_coordinates(pts)
+    check_lonlat(xy[:, 0], xy[:, 1], what=f"设施文件 {path.name}")
+    columns = list(frame.columns)
+    name_col = _find_column(columns, NAME_NAMES)
+    cat_col = _find_column(columns, CATEGORY_NAMES)
+    return gpd.GeoDataFrame(
+        {
+            "facility_id": [f"f{i + 1}" for i in range(len(frame))],
+            "name": frame[name_col].fillna("").astype(str).to_numpy() if name_col else "",
+            "category": frame[cat_col].fillna("").astype(str).to_numpy() if cat_col else "",
+            "function": "",
+            "source": path.name,
+        },
+        geometry=pts,
+        crs=WGS84,
+    )

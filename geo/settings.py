@@ -1,0 +1,229 @@
+"""Documented defaults of the core: travel profiles, budgets, widths and tolerances.
+
+Every number a planner may be asked to defend lives here, with its source, so that
+no speed, budget or width is a literal somewhere in the code.  Functions take these
+as keyword defaults; the web app and the scripts may pass other values.
+
+Units: km/h for speeds a planner types, metres, seconds and minutes as named.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+
+__all__ = [
+    "DEFAULT_BUDGETS_MIN",
+    "DEFAULT_CACHE_DIR",
+    "DEFAULT_PROFILE",
+    "PROFILES",
+    "STREET_BUFFER_M",
+    "TravelProfile",
+    "get_profile",
+]
+
+#: Default walking-time budgets of a service area: the 5-, 10- and 15-minute life
+#: circles of GB 50180-2018, table 4.0.1.
+DEFAULT_BUDGETS_MIN: tuple[float, ...] = (5.0, 10.0, 15.0)
+
+#: Largest budget accepted anywhere (minutes).  A 15-minute life circle is the
+#: planning target; 120 minutes is generous for cycling catchments and guards
+#: against ``--minutes 1e9`` (BAD_INPUTS C1) filling memory.
+MAX_BUDGET_MIN: float = 120.0
+
+#: Half-width of the street-following service-area polygon: each reached street
+#: piece is buffered by this many metres on each side (the osmnx isochrone example
+#: uses 25 m for edges).  It stands for the frontage a street serves; Chinese
+#: compounds are reached through their internal paths, which are edges themselves.
+STREET_BUFFER_M: float = 25.0
+
+#: Spacing of the sample points along streets that carry the precomputed polygon
+#: cells (see ``geo.street_cells``): the cut of a partially reached street in a
+#: polygon is placed within half of this of the exact cut.
+CELL_SPACING_M: float = 5.0
+
+#: A point (facility, building, drawn site) farther than this from every walkable
+#: street is reported as not snapped ("距道路过远") instead of being moved silently.
+MAX_SNAP_DIST_M: float = 300.0
+
+#: The study area is clipped with this margin so that walks that leave the area
+#: and come back, and facilities just outside it, are kept.  2 km is a 15-minute
+#: walk at the default speed (1 km) with a wide margin.
+CLIP_BUFFER_M: float = 2000.0
+
+#: Edges with a computed length below this are given this length (two OSM nodes at
+#: the same position); a zero weight would read as "no edge" in a sparse matrix.
+MIN_EDGE_LENGTH_M: float = 0.01
+
+#: Share of walkable ways that may reference nodes missing from the extract before
+#: the extract is refused as badly clipped (BAD_INPUTS N1).  Bounding-box extracts
+#: always cut a few ways at their border; the bundled Helsinki extract cuts 7 %.
+MAX_INCOMPLETE_WAY_SHARE: float = 0.25
+
+#: Largest GraphML file read (bytes), BAD_INPUTS U15.
+MAX_GRAPHML_BYTES: int = 512 * 1024 * 1024
+
+#: Memory one batch of the shortest-path engine may use for its dense distance
+#: block (bytes); sources are processed in chunks so the peak stays bounded.
+DIJKSTRA_CHUNK_BYTES: int = 48 * 1024 * 1024
+
+#: Where built networks are cached (keyed by source and settings).
+DEFAULT_CACHE_DIR: Path = Path(__file__).resolve().parent.parent / ".cache" / "networks"
+
+#: ``highway=*`` values a pedestrian may use (BAD_INPUTS N3: nothing else becomes an
+#: edge).  Motorways and their links are excluded; trunk roads are kept because many
+#: Chinese county roads are tagged trunk and have footpaths.  ``cycleway`` and
+#: ``bridleway`` are walkable only where ``foot=yes|designated|permissive``.
+WALKABLE_HIGHWAYS: frozenset[str] = frozenset(
+    {
+        "footway",
+        "pedestrian",
+        "steps",
+        "path",
+        "track",
+        "living_street",
+        "residential",
+        "service",
+        "unclassified",
+        "road",
+        "corridor",
+        "elevator",
+        "tertiary",
+        "tertiary_link",
+        "secondary",
+        "secondary_link",
+        "primary",
+        "primary_link",
+        "trunk",
+        "trunk_link",
+        "trail",
+    }
+)
+FOOT_ONLY_IF_ALLOWED: frozenset[str] = frozenset({"cycleway", "bridleway"})
+FOOT_ALLOWED: frozenset[str] = frozenset({"yes", "designated", "permissive"})
+FOOT_FORBIDDEN: frozenset[str] = frozenset({"no", "private", "use_sidepath"})
+ACCESS_FORBIDDEN: frozenset[str] = frozenset({"no", "private"})
+
+
+@dataclass(frozen=True)
+class TravelProfile:
+    """How one kind of traveller moves on the network.
+
+    Attributes
+    ----------
+    name
+        Key used in the API and on the command line.
+    label_zh
+        Name shown to planners.
+    speed_kmh
+        Speed on ordinary streets.
+    class_speed_kmh
+        Speeds that differ by ``highway`` class (for example steps).
+    access_speed_kmh
+        Speed of the leg from a point (facility, home) to the street.
+    respects_oneway
+        Whether ``oneway=*`` restricts this traveller (cyclists), never pedestrians.
+    forbidden_highways
+        Classes this traveller cannot use at all.
+    min_speed_kmh
+        Floor applied to every speed (BAD_INPUTS N7: no zero speed reaches the engine).
+    source
+        Where the figures come from, to show beside results.
+    """
+
+    name: str
+    label_zh: str
+    speed_kmh: float
+    access_speed_kmh: float
+    source: str
+    class_speed_kmh: Mapping[str, float] = field(default_factory=dict)
+    respects_oneway: bool = False
+    forbidden_highways: frozenset[str] = frozenset()
+    min_speed_kmh: float = 1.0
+
+    @property
+    def speed_mps(self) -> float:
+        """Speed on ordinary streets in metres per second."""
+        return self.speed_kmh / 3.6
+
+    def metres_in(self, minutes: float) -> float:
+        """Distance walked on ordinary streets in ``minutes`` (metres)."""
+        return self.speed_kmh * 1000.0 / 60.0 * minutes
+
+
+#: The default pedestrian: 4.0 km/h = 66.7 m/min, so that 15 minutes is 1000 m, the
+#: upper end of the 800-1000 m of GB 50180-2018 table 4.0.1 (which implies
+#: 3.2-4.0 km/h).  Pedestrians are never bound by ``oneway``.
+WALK = TravelProfile(
+    name="walk",
+    label_zh="步行",
+    speed_kmh=4.0,
+    access_speed_kmh=4.0,
+    source="GB 50180-2018 表4.0.1: 15分钟 = 800-1000 m; 取 4.0 km/h (15 min = 1000 m)",
+)
+
+#: Older pedestrians: 3.2 km/h (0.89 m/s), the lower end implied by GB 50180 (15 min
+#: = 800 m) and close to the comfortable gait speed of people over 70 reported in
+#: gait studies (about 0.9 m/s); steps at half that.
+ELDERLY = TravelProfile(
+    name="elderly",
+    label_zh="老年人步行",
+    speed_kmh=3.2,
+    access_speed_kmh=3.2,
+    class_speed_kmh=MappingProxyType({"steps": 1.6}),
+    source="GB 50180-2018 下限 (15 min = 800 m); 老年人舒适步速约 0.9 m/s; 台阶减半",
+)
+
+#: Bicycles: 12 km/h in mixed urban traffic; walked (4 km/h) on footways and
+#: pedestrian streets, carried on steps (2 km/h); bound by ``oneway``.
+BIKE = TravelProfile(
+    name="bike",
+    label_zh="自行车",
+    speed_kmh=12.0,
+    access_speed_kmh=4.0,
+    class_speed_kmh=MappingProxyType(
+        {"footway": 4.0, "pedestrian": 4.0, "corridor": 4.0, "steps": 2.0, "elevator": 2.0}
+    ),
+    respects_oneway=True,
+    source="城市混合交通中自行车平均速度约 12 km/h; 人行道推行 4 km/h",
+)
+
+#: Electric bicycles: 20 km/h, below the 25 km/h design maximum of GB 17761-2018;
+#: walked on footways, carried on steps; bound by ``oneway``.
+EBIKE = TravelProfile(
+    name="ebike",
+    label_zh="电动自行车",
+    speed_kmh=20.0,
+    access_speed_kmh=4.0,
+    class_speed_kmh=MappingProxyType(
+        {"footway": 4.0, "pedestrian": 4.0, "corridor": 4.0, "steps": 2.0, "elevator": 2.0}
+    ),
+    respects_oneway=True,
+    source="GB 17761-2018 最高设计车速 25 km/h; 取 20 km/h",
+)
+
+PROFILES: Mapping[str, TravelProfile] = MappingProxyType({p.name: p for p in (WALK, ELDERLY, BIKE, EBIKE)})
+DEFAULT_PROFILE: str = "walk"
+
+
+def get_profile(profile: str | TravelProfile) -> TravelProfile:
+    """Return the travel profile named ``profile`` (or ``profile`` itself).
+
+    Raises
+    ------
+    InputDataError
+        If the name is not one of :data:`PROFILES`.
+    """
+    from geo.errors import InputDataError
+
+    if isinstance(profile, TravelProfile):
+        return profile
+    try:
+        return PROFILES[profile]
+    except KeyError:
+        allowed = ", ".join(PROFILES)
+        raise InputDataError(
+            f"出行方式 profile={profile!r} 无效，可选: {allowed} (unknown travel profile; allowed: {allowed})"
+        ) from None
