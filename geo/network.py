@@ -748,14 +748,18 @@ def reach_sets(
     n = graph.network.n_nodes
     origins = np.flatnonzero(snapped.ok)
     matrix, virtual = _augmented(graph, snapped, origins)
-    chunk = max(1, int(chunk_bytes // (8 * (n + origins.size))))
+    width = n + origins.size
+    chunk = max(settings.DIJKSTRA_MIN_CHUNK if chunk_bytes >= 8 * width else 1, int(chunk_bytes // (8 * width)))
     parts_o, parts_n, parts_t = [], [], []
     for start in range(0, origins.size, chunk):
         block = csgraph.dijkstra(matrix, directed=True, indices=virtual[start : start + chunk], limit=max_time_s)
-        rows, cols = np.nonzero(np.isfinite(block[:, :n]))
-        parts_o.append(origins[start + rows].astype(np.int32))
-        parts_n.append(cols.astype(np.int32))
-        parts_t.append(block[rows, cols])
+        # One pass over the dense block: flat indices of the reached entries.
+        flat = np.flatnonzero(block < np.inf)
+        rows, cols = np.divmod(flat, width)
+        real = cols < n  # drop the virtual nodes' own columns
+        parts_o.append(origins[start + rows[real]].astype(np.int32))
+        parts_n.append(cols[real].astype(np.int32))
+        parts_t.append(block.ravel()[flat[real]])
     if parts_o:
         return ReachSets(
             origin=np.concatenate(parts_o),

@@ -66,8 +66,13 @@ MAX_INCOMPLETE_WAY_SHARE: float = 0.25
 MAX_GRAPHML_BYTES: int = 512 * 1024 * 1024
 
 #: Memory one batch of the shortest-path engine may use for its dense distance
-#: block (bytes); sources are processed in chunks so the peak stays bounded.
-DIJKSTRA_CHUNK_BYTES: int = 48 * 1024 * 1024
+#: block (bytes).  Sources are processed in chunks so the peak stays bounded; small
+#: blocks also stay in the allocator's reused heap (no fresh pages to fault in for
+#: every block), which on the 50k-node benchmark city makes 4 MB blocks faster than
+#: one call over all sources.
+DIJKSTRA_CHUNK_BYTES: int = 4 * 1024 * 1024
+#: ... but never fewer sources per block than this (each call has a fixed cost).
+DIJKSTRA_MIN_CHUNK: int = 8
 
 #: Where built networks are cached (keyed by source and settings).
 DEFAULT_CACHE_DIR: Path = Path(__file__).resolve().parent.parent / ".cache" / "networks"
