@@ -292,7 +292,8 @@ def build_network(
     projected = edges.to_crs(crs)
     if boundary is not None:
         area = gpd.GeoSeries([boundary], crs=WGS84).to_crs(crs).iloc[0].buffer(buffer_m)
-        inside = shapely.intersects(projected.geometry.to_numpy(), shapely.prepare(area) or area)
+        shapely.prepare(area)
+        inside = shapely.intersects(projected.geometry.to_numpy(), area)
         report.edges_outside_area = int((~inside).sum())
         projected = projected.loc[inside]
     if projected.empty:
@@ -658,17 +659,25 @@ def _augmented(graph: CostGraph, snapped: Snapped, origins: np.ndarray) -> tuple
     virtual = n + np.arange(k)
     to_v = access_s + (net.edge_length_m[e] - pos) * graph.fwd_s_per_m[e]
     to_u = access_s + pos * graph.bwd_s_per_m[e]
-    tail = np.concatenate([virtual, virtual])
-    head = np.concatenate([net.edge_v[e], net.edge_u[e]])
-    cost = np.concatenate([to_v, to_u])
+    # Virtual nodes only get rows (out-arcs), appended after the network's rows, so
+    # the augmented matrix is the network's CSR arrays with k rows added: no re-sort.
+    head = np.stack([net.edge_v[e], net.edge_u[e]], axis=1)
+    cost = np.stack([to_v, to_u], axis=1)
     ok = np.isfinite(cost)
+    # On a loop edge (u == v) both arcs lead to one node: keep the cheaper, since
+    # duplicate entries of a sparse row would be summed.
+    loop = head[:, 0] == head[:, 1]
+    ok[loop, 0] &= cost[loop, 0] <= cost[loop, 1]
+    ok[loop, 1] &= ~ok[loop, 0]
     # Arc costs of exactly zero would vanish from a sparse matrix: an origin lying on
     # a node is given a cost of a microsecond instead.
     cost = np.maximum(cost, 1e-6)
-    base = graph.csr.tocoo()
-    extra = sparse.csr_array((cost[ok], (tail[ok], head[ok])), shape=(n + k, n + k))
-    grown = sparse.csr_array((base.data, (base.row, base.col)), shape=(n + k, n + k))
-    return (grown + extra).tocsr(), virtual
+    base = graph.csr
+    indptr = np.concatenate([base.indptr, base.indptr[-1] + np.cumsum(ok.sum(axis=1))])
+    indices = np.concatenate([base.indices, head[ok].astype(base.indices.dtype)])
+    data = np.concatenate([base.data, cost[ok]])
+    matrix = sparse.csr_array((data, indices, indptr.astype(base.indptr.dtype)), shape=(n + k, n + k))
+    return matrix, virtual
 
 
 def _check_budget(max_time_s: float) -> None:

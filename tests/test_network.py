@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+import geopandas as gpd
 import networkx as nx
 import numpy as np
 import pytest
@@ -233,3 +234,16 @@ def test_settings_walk_speed_matches_gb50180():
     # 15 minutes at the default speed is 1000 m, the top of GB 50180's 800-1000 m.
     assert settings.PROFILES["walk"].metres_in(15) == pytest.approx(1000.0)
     assert settings.PROFILES["elderly"].metres_in(15) == pytest.approx(800.0)
+
+
+def test_clip_to_study_area_plus_buffer(tmp_path):
+    import shapely
+
+    full = load_network("demo", cache_dir=tmp_path)
+    # A 200 m box around the centre of the extract (WGS84), with a 100 m margin.
+    box = shapely.box(24.940, 60.168, 24.9435, 60.1698)
+    clipped = load_network("demo", boundary=box, buffer_m=100.0, cache_dir=tmp_path)
+    assert 0 < clipped.n_edges < full.n_edges / 2
+    assert clipped.report.edges_outside_area > 0
+    area = gpd.GeoSeries([box], crs=4326).to_crs(clipped.crs).iloc[0].buffer(100.0)
+    assert shapely.intersects(clipped.edge_geometry, area).all()

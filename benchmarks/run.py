@@ -1,0 +1,24 @@
+"""Run the whole benchmark suite: ``python -m benchmarks.run`` (``make bench``).
+
+Each benchmark writes its Markdown table to ``benchmarks/results/`` (not committed);
+the figures quoted in ``benchmarks/README.md`` come from these files.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from benchmarks import bench_polygons, bench_reach
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def main() -> int:
+    RESULTS.mkdir(exist_ok=True)
+    status = bench_reach.main(["--markdown", str(RESULTS / "reach.md")])
+    status |= bench_polygons.main(["--markdown", str(RESULTS / "polygons.md")])
+    return status
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

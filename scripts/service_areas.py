@@ -1,0 +1,176 @@
+"""Walking service areas of facilities, as a batch job.
+
+    python -m scripts.service_areas --network demo --facilities demo \
+        --minutes 5 10 15 --profile walk --out service_areas.gpkg
+
+Writes a GeoPackage (layers ``service_areas``, ``facilities``, ``reached_streets``)
+or a GeoJSON of the service areas, in WGS84, chosen by the extension of ``--out``.
+Exit status: 0 done, 2 bad arguments or bad input data (message on stderr).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import math
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from tqdm import tqdm
+
+from geo import settings
+from geo.crs import WGS84
+from geo.errors import GeoError
+from geo.facilities import osm_facilities, read_facilities
+from geo.network import load_network, snap_points
+from geo.service_area import MODES, check_budgets, profile_note, reached_streets, service_areas
+
+logger = logging.getLogger("scripts.service_areas")
+
+OUT_SUFFIXES = (".gpkg", ".geojson")
+DEMO_FUNCTION = "medical"
+
+
+def _minutes(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"不是数字 (not a number): {text!r}") from None
+    if not (math.isfinite(value) and 0 < value <= settings.MAX_BUDGET_MIN):
+        raise argparse.ArgumentTypeError(
+            f"{text} 超出范围，应在 (0, {settings.MAX_BUDGET_MIN:g}] 分钟 (must be in (0, {settings.MAX_BUDGET_MIN:g}])"
+        )
+    return value
+
+
+def _width(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"不是数字 (not a number): {text!r}") from None
+    if not (math.isfinite(value) and 0 < value <= 500):
+        raise argparse.ArgumentTypeError(f"{text} 超出范围，应在 (0, 500] 米 (must be in (0, 500] m)")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command-line interface."""
+    parser = argparse.ArgumentParser(
+        prog="python -m scripts.service_areas",
+        description="设施步行服务范围 (street-following walking service areas of facilities)",
+    )
+    parser.add_argument("--network", required=True, help="路网: demo, .osm.pbf, .osm or .graphml file")
+    parser.add_argument(
+        "--facilities",
+        required=True,
+        help="设施: demo (the demo extract's health facilities) or a GeoJSON/GeoPackage/CSV file",
+    )
+    parser.add_argument("--minutes", type=_minutes, nargs="+", default=list(settings.DEFAULT_BUDGETS_MIN))
+    parser.add_argument("--profile", choices=sorted(settings.PROFILES), default=settings.DEFAULT_PROFILE)
+    parser.add_argument("--mode", choices=MODES, default="overlap", help="overlap | dissolve | catchment")
+    parser.add_argument("--rings", action="store_true", help="bands 0-5, 5-10, 10-15 instead of nested areas")
+    parser.add_argument("--width-m", type=_width, default=settings.STREET_BUFFER_M, help="street buffer each side (m)")
+    parser.add_argument("--epsg", default=None, help="projected CRS to work in (default: UTM zone of the data)")
+    parser.add_argument("--facilities-crs", default=None, help="CRS of CSV coordinates (default EPSG:4326)")
+    parser.add_argument("--out", required=True, type=Path, help="output .gpkg or .geojson (WGS84)")
+    parser.add_argument("--no-cache", action="store_true", help="do not read or write the network cache")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    return parser
+
+
+def _write_atomically(layers: dict, out: Path) -> None:
+    """Write layers to ``out`` through a temporary file in the same folder (C2)."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=".tmp-", suffix=out.suffix, dir=out.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        tmp.unlink()
+        for layer, frame in layers.items():
+            if out.suffix.lower() == ".gpkg":
+                frame.to_file(tmp, layer=layer, driver="GPKG", engine="pyogrio")
+            else:
+                frame.to_file(tmp, driver="GeoJSON", engine="pyogrio")
+                break
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, out)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the job; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, format="%(message)s")
+    out: Path = args.out
+    if out.suffix.lower() not in OUT_SUFFIXES:
+        parser.error(f"--out 必须以 .gpkg 或 .geojson 结尾 (output must be .gpkg or .geojson): {out.name}")
+    inputs = [Path(p).resolve() for p in (args.network, args.facilities) if p != "demo"]
+    if out.resolve() in inputs:
+        parser.error("--out 不能与输入文件相同 (output must not overwrite an input)")
+    try:
+        minutes = check_budgets(args.minutes)
+        net = load_network(
+            args.network, epsg=args.epsg, cache_dir=None if args.no_cache else settings.DEFAULT_CACHE_DIR
+        )
+        logger.info(net.report.summary_zh())
+        facilities = (
+            osm_facilities(DEMO_FUNCTION)
+            if args.facilities == "demo"
+            else read_facilities(Path(args.facilities), crs=args.facilities_crs)
+        )
+        graph = net.cost_graph(args.profile)
+        snapped = snap_points(graph, facilities.geometry)
+        bar = tqdm(total=len(facilities), unit="设施", disable=args.quiet, desc="服务范围 service areas")
+
+        def progress(done: int, total: int) -> None:
+            bar.total = total
+            bar.n = done
+            bar.refresh()
+
+        areas = service_areas(
+            graph,
+            snapped,
+            minutes=minutes,
+            mode=args.mode,
+            rings=args.rings,
+            width_m=args.width_m,
+            progress=progress,
+            cache_dir=None if args.no_cache else settings.DEFAULT_CACHE_DIR,
+        )
+        bar.close()
+        streets = reached_streets(graph, snapped, minutes=minutes[-1])
+    except GeoError as exc:
+        print(f"错误 (error): {exc}", file=sys.stderr)
+        return 2
+    facilities = facilities.assign(
+        snapped=snapped.ok, snap_dist_m=snapped.access_m.round(1), status=snapped.status_zh()
+    )
+    ids = facilities["facility_id"].to_numpy()
+    areas.insert(0, "facility_id", [ids[o] if o >= 0 else "" for o in areas["origin"]])
+    areas["assumption"] = profile_note(args.profile)
+    streets.insert(0, "facility_id", ids[streets["origin"].to_numpy()])
+    layers = {
+        "service_areas": areas.to_crs(WGS84),
+        "facilities": facilities.to_crs(WGS84),
+        "reached_streets": streets.to_crs(WGS84),
+    }
+    try:
+        _write_atomically(layers, out)
+    except OSError as exc:
+        print(f"错误: 无法写出 {out.name} (cannot write output): {exc.strerror}", file=sys.stderr)
+        return 2
+    unsnapped = int((~snapped.ok).sum())
+    print(
+        f"{len(areas)} 个服务范围 -> {out} ({profile_note(args.profile)}; "
+        f"{len(facilities)} 个设施, {unsnapped} 个未连通路网)"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
