@@ -48,6 +48,11 @@ MODES = ("overlap", "dissolve", "catchment")
 #: Cap length as a share of the buffer width: pi/4 gives a flat end of the same
 #: area as the round cap of a buffered line end.
 CAP_FACTOR = np.pi / 4.0
+#: Cells of a street within this share of the buffer width of a reached sample on
+#: another (non-adjacent) street are drawn: for a parallel street at offset d, the
+#: buffered reference covers the cell up to d short of its far side; drawing it whole
+#: errs by d, leaving it out by w - d/2, equal at d = 2w/3.
+CROSS_FACTOR = 2.0 / 3.0
 #: Threads building the polygons of one block (each a numpy union, GIL mostly free).
 UNION_THREADS = 2
 #: Origins handled per vectorised block (bounds the memory of the sample tables).
@@ -531,28 +536,35 @@ def _block_records(
     et = _edge_times(graph, group, node, time_s, owner, (group_of_origin, snapped.edge[origins]))
     own = _own_table(graph, snapped, origins, et, group_of_origin)
     pair, sample, t_sample, o_sample = _sample_times(graph, cells, et, own)
-    support = None if by_owner is None else _sample_support(cells)
     groups = np.unique(group_of_origin) if by_owner is None else np.arange(by_owner.size)
     # Equal-area caps: a cut street ends in a half disc of radius w in the buffered
     # reference; the cells end flat, so each cut is carried on by pi*w/4 metres,
     # the length of flat strip (2w wide) with the half disc's area.
     e_sample = et.edge[pair]
     cap_s = CAP_FACTOR * cells.width_m * np.fmin(graph.fwd_s_per_m[e_sample], graph.bwd_s_per_m[e_sample])
-    t_sample = t_sample - cap_s
+    rows = _with_cross_neighbours(
+        graph.network, cells, et.group[pair], sample, t_sample - cap_s, t_sample, o_sample, bands[-1][1]
+    )
+    row_group, row_sample, row_t, row_owner, row_own_t = rows
+    row_edge = cells.sample_edge[row_sample]
+    support = None if by_owner is None else _sample_support(cells)
     records = []
     for lo, hi in bands:
-        sel = (t_sample > lo) & (t_sample <= hi)
+        sel = (row_t > lo) & (row_t <= hi)
         if by_owner is None:
-            label = np.searchsorted(groups, et.group[pair[sel]])
+            label = np.searchsorted(groups, row_group[sel])
             n_labels = groups.size
             label_origin = origins if groups.size == origins.size else np.array([-1])
             length = _band_lengths(graph, et, own, hi, lo, groups)
         else:
-            label = np.searchsorted(by_owner, o_sample[sel])
+            label = np.searchsorted(by_owner, row_owner[sel])
             n_labels = by_owner.size
             label_origin = by_owner
-            length = np.bincount(label, weights=support[sample[sel]], minlength=n_labels)
-        polys = _polygons_by_label(cells, label, et.edge[pair[sel]], sample[sel], n_labels)
+            # Street length: only samples on reached streets, not those drawn across.
+            own_in_band = (row_own_t[sel] > lo) & (row_own_t[sel] <= hi)
+            weight = np.where(own_in_band, support[row_sample[sel]], 0.0)
+            length = np.bincount(label, weights=weight, minlength=n_labels)
+        polys = _polygons_by_label(cells, label, row_edge[sel], row_sample[sel], n_labels)
         lo_min = 0.0 if not np.isfinite(lo) else lo / 60.0
         for i, poly in enumerate(polys):
             records.append(
@@ -566,6 +578,111 @@ def _block_records(
                 }
             )
     return records
+
+
+def _cross_neighbours(net: WalkNetwork, cells: StreetCells) -> tuple[np.ndarray, np.ndarray]:
+    """Samples of other, non-adjacent streets within ``CROSS_FACTOR * w``, as a CSR.
+
+    Parallel ways a few metres apart (a sidewalk beside its road) are separate edges
+    whose cells split the street space between them.  When one is reached and the
+    other not, the reached one's buffer covers much of the other's cells; a cell is
+    drawn when a reached sample of another street lies within ``2w/3`` of its own
+    sample: beyond that distance leaving the cell out is the smaller error, within
+    it drawing it whole (see ``CROSS_FACTOR``).  Edges sharing a node are left out:
+    at junctions the equal-area caps already carry reach across.
+    """
+    key = ("cross", cells.width_m, cells.spacing_m)
+    cached = net._graphs.get(key)
+    if cached is not None:
+        return cached
+    from scipy.spatial import cKDTree
+
+    k = cells.sample_edge.size
+    owner = cells.sample_owner.astype(np.int64)
+    # Coincident samples (at a node) share one cell, kept by its owner sample: pairs
+    # are found between owners, and a candidate time goes to every member of the
+    # target cell so that one cell keeps one time.
+    own_ids = np.flatnonzero(owner == np.arange(k))
+    points = shapely.line_interpolate_point(net.edge_geometry[cells.sample_edge[own_ids]], cells.sample_pos_m[own_ids])
+    pairs = cKDTree(shapely.get_coordinates(points)).query_pairs(CROSS_FACTOR * cells.width_m, output_type="ndarray")
+    a, b = own_ids[pairs[:, 0]], own_ids[pairs[:, 1]]
+    ea, eb = cells.sample_edge[a], cells.sample_edge[b]
+    u, v = net.edge_u, net.edge_v
+    length = net.edge_length_m[cells.sample_edge]
+    node_of = np.where(cells.sample_pos_m <= 0.0, u[cells.sample_edge], -1)
+    node_of = np.where(cells.sample_pos_m >= length - 1e-9, v[cells.sample_edge], node_of)
+    na, nb = node_of[a], node_of[b]
+    adjacent = (ea == eb) | (u[ea] == u[eb]) | (u[ea] == v[eb]) | (v[ea] == u[eb]) | (v[ea] == v[eb])
+    adjacent |= (na >= 0) & ((u[eb] == na) | (v[eb] == na))
+    adjacent |= (nb >= 0) & ((u[ea] == nb) | (v[ea] == nb))
+    src = np.concatenate([a[~adjacent], b[~adjacent]])
+    dst_owner = np.concatenate([b[~adjacent], a[~adjacent]])
+    members = np.argsort(owner, kind="stable")
+    m_ptr = np.zeros(k + 1, dtype=np.int64)
+    np.cumsum(np.bincount(owner, minlength=k), out=m_ptr[1:])
+    which, j = _ragged(m_ptr, dst_owner)
+    src, dst = src[which], members[j]
+    order = np.argsort(src, kind="stable")
+    ptr = np.zeros(k + 1, dtype=np.int64)
+    np.cumsum(np.bincount(src, minlength=k), out=ptr[1:])
+    cached = (ptr, dst[order].astype(np.int64))
+    net._graphs[key] = cached
+    logger.info("cross-street sample links within %.1f m: %d", CROSS_FACTOR * cells.width_m, src.size)
+    return cached
+
+
+def _with_cross_neighbours(
+    net: WalkNetwork,
+    cells: StreetCells,
+    group: np.ndarray,
+    sample: np.ndarray,
+    time_s: np.ndarray,
+    own_time_s: np.ndarray,
+    owner: np.ndarray,
+    max_time_s: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Add to the (group, sample) rows the samples reached across from another street.
+
+    Rows come sorted by (group, sample) and stay so.  Returns group, sample, time
+    (the earlier of ``time_s`` and the time across), owner, and ``own_time_s``
+    (``inf`` for rows that only a neighbouring street reaches).
+    """
+    ptr, nbr = _cross_neighbours(net, cells)
+    # Reach across counts the equal-area caps too: the round cap of the buffered
+    # reference covers a neighbouring street's cells just as the street's sides do.
+    has = (time_s <= max_time_s) & (ptr[sample + 1] > ptr[sample])
+    src = np.flatnonzero(has)
+    if src.size == 0:
+        return group, sample, time_s, owner, own_time_s
+    which, k = _ragged(ptr, sample[src])
+    c_group, c_sample = group[src[which]], nbr[k]
+    c_time, c_owner = time_s[src[which]], owner[src[which]]
+    n = np.int64(cells.sample_edge.size)
+    key = group.astype(np.int64) * n + sample
+    c_key = c_group.astype(np.int64) * n + c_sample
+    # Keep the earliest candidate per key.
+    order = np.lexsort((c_time, c_key))
+    c_key, c_time, c_owner = c_key[order], c_time[order], c_owner[order]
+    first = np.r_[True, c_key[1:] != c_key[:-1]]
+    c_key, c_time, c_owner = c_key[first], c_time[first], c_owner[first]
+    pos = np.searchsorted(key, c_key)
+    found = pos < key.size
+    found[found] = key[pos[found]] == c_key[found]
+    time_s = time_s.copy()
+    owner = owner.copy()
+    better = found.copy()
+    better[found] = c_time[found] < time_s[pos[found]]
+    time_s[pos[better]] = c_time[better]
+    owner[pos[better]] = c_owner[better]
+    new = ~found
+    at = pos[new]
+    return (
+        np.insert(group, at, c_key[new] // n),
+        np.insert(sample, at, c_key[new] % n),
+        np.insert(time_s, at, c_time[new]),
+        np.insert(owner, at, c_owner[new]),
+        np.insert(own_time_s, at, np.inf),
+    )
 
 
 def _sample_support(cells: StreetCells) -> np.ndarray:

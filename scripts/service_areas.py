@@ -106,6 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, format="%(message)s")
+    logging.getLogger("pyogrio").setLevel(logging.WARNING)
     out: Path = args.out
     if out.suffix.lower() not in OUT_SUFFIXES:
         parser.error(f"--out 必须以 .gpkg 或 .geojson 结尾 (output must be .gpkg or .geojson): {out.name}")

@@ -13,7 +13,7 @@ from geo import settings
 from geo.errors import InputDataError
 from geo.facilities import osm_facilities
 from geo.network import snap_points
-from geo.service_area import check_budgets, reached_streets, service_areas
+from geo.service_area import CAP_FACTOR, CROSS_FACTOR, check_budgets, reached_streets, service_areas
 from tests.conftest import toy_network, toy_points
 
 W = settings.STREET_BUFFER_M
@@ -139,18 +139,20 @@ def test_catchments_partition_the_dissolved_area(demo):
         assert shapely.union_all(o).area == pytest.approx(d.area, rel=0.01)
 
 
-def test_polygons_against_buffered_reached_streets_on_the_dense_demo(demo):
-    # The reference buffers every reached piece by W and unions them.  Our cells give
-    # each place to its nearest street sample, so where an *unreached* street runs
-    # within 2W of a reached one the place nearer the unreached street is not drawn.
-    # Central Helsinki maps its sidewalks as separate ways a few metres from the road
-    # (every point lies within 25 m of about three streets), so 15-minute areas come
-    # out 4-8 % below the reference here (on the benchmark city: within 1.1 %, see
-    # benchmarks/README.md).  Never above it by more than the cap approximation.
+@pytest.mark.parametrize(("minutes", "worst", "median"), [(15, 0.02, 0.01), (10, 0.03, 0.01), (5, 0.10, 0.04)])
+def test_polygons_against_buffered_reached_streets_on_the_dense_demo(demo, minutes, worst, median):
+    # The reference buffers every reached piece by W and unions them.  Central
+    # Helsinki maps its sidewalks as separate ways a few metres from the road (every
+    # point lies within 25 m of about three streets), the hard case for cells: a cell
+    # of an unreached sidewalk is drawn when a reached sample of another street lies
+    # within 2W/3 of it, and cut streets get equal-area caps.  Measured over the 17
+    # facilities: 15 min 0.991-1.010 of the reference, 10 min 0.975-1.008, 5 min
+    # 0.913-1.037 (a small area is mostly frontier); the benchmark city: see
+    # benchmarks/README.md.
     graph, _, snapped, cache = demo
-    areas = service_areas(graph, snapped, minutes=[15], cache_dir=cache)
-    streets = reached_streets(graph, snapped, minutes=15)
-    ratios = []
+    areas = service_areas(graph, snapped, minutes=[minutes], cache_dir=cache)
+    streets = reached_streets(graph, snapped, minutes=minutes)
+    ratios, overshoot = [], []
     for origin in range(17):
         ref = shapely.union_all(shapely.buffer(streets[streets["origin"] == origin].geometry.to_numpy(), W))
         mine = areas[areas["origin"] == origin].geometry.iloc[0]
@@ -160,13 +162,19 @@ def test_polygons_against_buffered_reached_streets_on_the_dense_demo(demo):
             graph.network.edge_geometry[snapped.edge[origin]], snapped.pos_m[origin]
         )
         leg = shapely.LineString([snapped.xy[origin], shapely.get_coordinates(on_street)[0]])
-        near = shapely.union(ref.buffer(W), leg.buffer(W))
-        assert shapely.difference(mine, near).area == pytest.approx(0.0, abs=1.0)
+        near = shapely.union(ref, leg.buffer(W))
+        # Drawn beyond the buffered reference: at most a cap (pi W/4 along the street,
+        # to a cell's corner), then 2W/3 across to another street and that cell.
+        beyond_m = CAP_FACTOR * W + CROSS_FACTOR * W + settings.CELL_SPACING_M
+        assert shapely.difference(mine, near.buffer(beyond_m)).area == pytest.approx(0.0, abs=1.0)
+        overshoot.append(shapely.difference(mine, near).area / mine.area)
         assert areas[areas["origin"] == origin]["street_length_m"].iloc[0] == pytest.approx(
             streets[streets["origin"] == origin]["length_m"].sum(), rel=1e-9
         )
-    assert min(ratios) > 0.90 and max(ratios) < 1.02
-    assert 0.92 < np.median(ratios) < 0.97
+    ratios = np.asarray(ratios)
+    assert np.abs(ratios - 1.0).max() < worst
+    assert abs(np.median(ratios) - 1.0) < median
+    assert max(overshoot) < 2 * worst
 
 
 def test_street_cells_are_cached_on_disk(demo_net, tmp_path):
