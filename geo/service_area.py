@@ -282,13 +282,15 @@ def _substrings(geoms: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.nda
 # ----------------------------------------------------------------- sample times
 
 
-def _sample_times(graph: CostGraph, cells: StreetCells, et: _EdgeTimes, own) -> tuple:
-    """Time and owner at every street-cell sample of every (group, edge) pair.
+def _sample_times(graph: CostGraph, cells: StreetCells, et: _EdgeTimes, own, pairs: np.ndarray) -> tuple:
+    """Time and owner at every street-cell sample of the (group, edge) pairs ``pairs``.
 
-    Returns (pair index, sample id, time_s, owner) arrays, one row per sample.
+    Returns (pair index, sample id, time_s, owner) arrays, one row per sample, in
+    (group, sample) order.
     """
     net = graph.network
-    pair, sample = _ragged(cells.edge_sample_ptr, et.edge)
+    which, sample = _ragged(cells.edge_sample_ptr, et.edge[pairs])
+    pair = pairs[which]
     e = et.edge[pair]
     x = cells.sample_pos_m[sample]
     length = net.edge_length_m[e]
@@ -325,9 +327,19 @@ def _sample_times(graph: CostGraph, cells: StreetCells, et: _EdgeTimes, own) -> 
 
 
 def _polygons_by_label(
-    cells: StreetCells, label: np.ndarray, edge: np.ndarray, sample: np.ndarray, n_labels: int
+    cells: StreetCells,
+    label: np.ndarray,
+    edge: np.ndarray,
+    sample: np.ndarray,
+    n_labels: int,
+    whole_label: np.ndarray,
+    whole_edge: np.ndarray,
 ) -> list[shapely.Geometry]:
-    """Union of the cells of selected samples per label, whole edges where complete."""
+    """Union per label of selected samples' cells and of whole edges.
+
+    Edges all of whose samples are selected are used whole too.  ``whole_label``
+    and ``whole_edge`` (sorted by label, then edge) are edges decided whole.
+    """
     per_edge = np.diff(cells.edge_sample_ptr)
     m = np.int64(per_edge.size)
     key = label.astype(np.int64) * m + edge
@@ -340,7 +352,7 @@ def _polygons_by_label(
     count = np.diff(np.r_[starts, key.size])
     full = count == per_edge[ukey % m]
     partial_rows = ~np.repeat(full, count)
-    full_keys = ukey[full]
+    full_keys = np.sort(np.concatenate([ukey[full], whole_label.astype(np.int64) * m + whole_edge]), kind="stable")
     full_label = full_keys // m
     part_label = key[partial_rows] // m
     part_sample = sample[partial_rows]
@@ -535,36 +547,67 @@ def _block_records(
     """Polygons and street lengths of one block of groups for every band."""
     et = _edge_times(graph, group, node, time_s, owner, (group_of_origin, snapped.edge[origins]))
     own = _own_table(graph, snapped, origins, et, group_of_origin)
-    pair, sample, t_sample, o_sample = _sample_times(graph, cells, et, own)
     groups = np.unique(group_of_origin) if by_owner is None else np.arange(by_owner.size)
+    fmin_s_per_m = np.fmin(graph.fwd_s_per_m, graph.bwd_s_per_m)
     # Equal-area caps: a cut street ends in a half disc of radius w in the buffered
     # reference; the cells end flat, so each cut is carried on by pi*w/4 metres,
     # the length of flat strip (2w wide) with the half disc's area.
-    e_sample = et.edge[pair]
-    cap_s = CAP_FACTOR * cells.width_m * np.fmin(graph.fwd_s_per_m[e_sample], graph.bwd_s_per_m[e_sample])
+    cap_pair = CAP_FACTOR * cells.width_m * fmin_s_per_m[et.edge]
+    # A pair whose samples all fall inside or all outside every band is decided as a
+    # whole edge; only the others (cut streets, and origins' own edges) get per-sample
+    # times.  In overlap mode every pair belongs to one group; in catchment mode the
+    # owner may change along a street, so every pair is expanded.
+    t_first, t_last = _pair_time_bounds(graph, et)
+    t_first, t_last = t_first - cap_pair, t_last - cap_pair
+    whole = np.zeros((len(bands), et.edge.size), dtype=bool)
+    decided = np.ones(et.edge.size, dtype=bool)
+    for k, (lo, hi) in enumerate(bands):
+        whole[k] = (t_first > lo) & (t_last <= hi)
+        decided &= whole[k] | (t_first > hi) | (t_last <= lo)
+    decided[own[0]] = False
+    if by_owner is not None:
+        decided[:] = False
+    expand = np.flatnonzero(~decided)
+    pair, sample, t_sample, o_sample = _sample_times(graph, cells, et, own, expand)
+    cap_s = CAP_FACTOR * cells.width_m * fmin_s_per_m[cells.sample_edge[sample]]
+    whole_pairs = np.flatnonzero(whole.any(axis=0))
     rows = _with_cross_neighbours(
-        graph.network, cells, et.group[pair], sample, t_sample - cap_s, t_sample, o_sample, bands[-1][1]
+        graph.network,
+        cells,
+        et,
+        whole_pairs,
+        t_last[whole_pairs],
+        et.group[pair],
+        sample,
+        t_sample - cap_s,
+        t_sample,
+        o_sample,
+        bands[-1][1],
     )
     row_group, row_sample, row_t, row_owner, row_own_t = rows
     row_edge = cells.sample_edge[row_sample]
     support = None if by_owner is None else _sample_support(cells)
     records = []
-    for lo, hi in bands:
+    for k, (lo, hi) in enumerate(bands):
         sel = (row_t > lo) & (row_t <= hi)
+        full = np.flatnonzero(whole[k])
         if by_owner is None:
             label = np.searchsorted(groups, row_group[sel])
+            full_label = np.searchsorted(groups, et.group[full])
             n_labels = groups.size
             label_origin = origins if groups.size == origins.size else np.array([-1])
             length = _band_lengths(graph, et, own, hi, lo, groups)
         else:
             label = np.searchsorted(by_owner, row_owner[sel])
+            full_label = np.zeros(0, dtype=np.int64)
+            full = full[:0]
             n_labels = by_owner.size
             label_origin = by_owner
             # Street length: only samples on reached streets, not those drawn across.
             own_in_band = (row_own_t[sel] > lo) & (row_own_t[sel] <= hi)
             weight = np.where(own_in_band, support[row_sample[sel]], 0.0)
             length = np.bincount(label, weights=weight, minlength=n_labels)
-        polys = _polygons_by_label(cells, label, row_edge[sel], row_sample[sel], n_labels)
+        polys = _polygons_by_label(cells, label, row_edge[sel], row_sample[sel], n_labels, full_label, et.edge[full])
         lo_min = 0.0 if not np.isfinite(lo) else lo / 60.0
         for i, poly in enumerate(polys):
             records.append(
@@ -631,9 +674,28 @@ def _cross_neighbours(net: WalkNetwork, cells: StreetCells) -> tuple[np.ndarray,
     return cached
 
 
+def _edge_cross_neighbours(net: WalkNetwork, cells: StreetCells) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_cross_neighbours` gathered per source edge: edge -> target samples (CSR)."""
+    key = ("cross-edge", cells.width_m, cells.spacing_m)
+    cached = net._graphs.get(key)
+    if cached is None:
+        ptr, nbr = _cross_neighbours(net, cells)
+        src_edge = np.repeat(cells.sample_edge, np.diff(ptr)).astype(np.int64)
+        pairs = np.unique(src_edge * np.int64(cells.sample_edge.size) + nbr)
+        edge = pairs // cells.sample_edge.size
+        e_ptr = np.zeros(net.n_edges + 1, dtype=np.int64)
+        np.cumsum(np.bincount(edge, minlength=net.n_edges), out=e_ptr[1:])
+        cached = (e_ptr, pairs % cells.sample_edge.size)
+        net._graphs[key] = cached
+    return cached
+
+
 def _with_cross_neighbours(
     net: WalkNetwork,
     cells: StreetCells,
+    et: _EdgeTimes,
+    whole_pairs: np.ndarray,
+    whole_time_s: np.ndarray,
     group: np.ndarray,
     sample: np.ndarray,
     time_s: np.ndarray,
@@ -643,28 +705,62 @@ def _with_cross_neighbours(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Add to the (group, sample) rows the samples reached across from another street.
 
-    Rows come sorted by (group, sample) and stay so.  Returns group, sample, time
-    (the earlier of ``time_s`` and the time across), owner, and ``own_time_s``
-    (``inf`` for rows that only a neighbouring street reaches).
+    Sources are the sample rows and the whole pairs (streets decided as a whole, at
+    their latest time ``whole_time_s``).  Targets on a street that is itself decided
+    whole for that group are left alone.  Rows come sorted by (group, sample) and
+    stay so.  Returns group, sample, time (the earlier of ``time_s`` and the time
+    across), owner, and ``own_time_s`` (``inf`` for rows only reached across).
     """
     ptr, nbr = _cross_neighbours(net, cells)
+    e_ptr, e_nbr = _edge_cross_neighbours(net, cells)
     # Reach across counts the equal-area caps too: the round cap of the buffered
     # reference covers a neighbouring street's cells just as the street's sides do.
-    has = (time_s <= max_time_s) & (ptr[sample + 1] > ptr[sample])
-    src = np.flatnonzero(has)
-    if src.size == 0:
-        return group, sample, time_s, owner, own_time_s
+    src = np.flatnonzero((time_s <= max_time_s) & (ptr[sample + 1] > ptr[sample]))
     which, k = _ragged(ptr, sample[src])
-    c_group, c_sample = group[src[which]], nbr[k]
-    c_time, c_owner = time_s[src[which]], owner[src[which]]
+    w_src = whole_pairs[(whole_time_s <= max_time_s) & (e_ptr[et.edge[whole_pairs] + 1] > e_ptr[et.edge[whole_pairs]])]
+    w_which, w_k = _ragged(e_ptr, et.edge[w_src])
+    if which.size + w_which.size == 0:
+        return group, sample, time_s, owner, own_time_s
+    time_of_pair = np.full(et.edge.size, np.inf)
+    time_of_pair[whole_pairs] = whole_time_s
+    c_group = np.concatenate([group[src[which]], et.group[w_src[w_which]]])
+    c_sample = np.concatenate([nbr[k], e_nbr[w_k]])
+    c_time = np.concatenate([time_s[src[which]], time_of_pair[w_src[w_which]]])
+    c_owner = np.concatenate(
+        [
+            owner[src[which]],
+            np.where(
+                et.t_u[w_src[w_which]] <= et.t_v[w_src[w_which]], et.owner_u[w_src[w_which]], et.owner_v[w_src[w_which]]
+            ),
+        ]
+    )
     n = np.int64(cells.sample_edge.size)
-    key = group.astype(np.int64) * n + sample
-    c_key = c_group.astype(np.int64) * n + c_sample
+    m = np.int64(net.n_edges)
+    # Not onto streets decided whole for the same group.
+    whole_keys = et.group[whole_pairs].astype(np.int64) * m + et.edge[whole_pairs]
+    c_pair_key = c_group.astype(np.int64) * m + cells.sample_edge[c_sample]
+    at = np.searchsorted(whole_keys, c_pair_key)
+    on_whole = at < whole_keys.size
+    on_whole[on_whole] = whole_keys[at[on_whole]] == c_pair_key[on_whole]
+    # Nor onto a node cell at the end of such a street: it is drawn with that street.
+    ends = np.concatenate(
+        [cells.edge_sample_ptr[et.edge[whole_pairs]], cells.edge_sample_ptr[et.edge[whole_pairs] + 1] - 1]
+    )
+    owner_of = cells.sample_owner
+    end_keys = np.unique(np.tile(et.group[whole_pairs].astype(np.int64), 2) * n + owner_of[ends])
+    c_node_key = c_group.astype(np.int64) * n + owner_of[c_sample]
+    at = np.searchsorted(end_keys, c_node_key)
+    on_end = at < end_keys.size
+    on_end[on_end] = end_keys[at[on_end]] == c_node_key[on_end]
+    keep = ~(on_whole | on_end)
+    c_key = c_group[keep].astype(np.int64) * n + c_sample[keep]
+    c_time, c_owner = c_time[keep], c_owner[keep]
     # Keep the earliest candidate per key.
     order = np.lexsort((c_time, c_key))
     c_key, c_time, c_owner = c_key[order], c_time[order], c_owner[order]
     first = np.r_[True, c_key[1:] != c_key[:-1]]
     c_key, c_time, c_owner = c_key[first], c_time[first], c_owner[first]
+    key = group.astype(np.int64) * n + sample
     pos = np.searchsorted(key, c_key)
     found = pos < key.size
     found[found] = key[pos[found]] == c_key[found]
@@ -683,6 +779,27 @@ def _with_cross_neighbours(
         np.insert(owner, at, c_owner[new]),
         np.insert(own_time_s, at, np.inf),
     )
+
+
+def _pair_time_bounds(graph: CostGraph, et: _EdgeTimes) -> tuple[np.ndarray, np.ndarray]:
+    """Earliest and latest arrival over each (group, edge) pair's street (seconds).
+
+    Reached from u (``t_u``, then ``fwd`` s/m) and from v (``t_v``, ``bwd``), the time
+    along the street is the lower of two lines; its maximum is where they cross
+    (clamped to the street), and its minimum at one of the ends.  Own-edge origins
+    are not included (those pairs are expanded sample by sample).
+    """
+    length = graph.network.edge_length_m[et.edge]
+    fwd = graph.fwd_s_per_m[et.edge]
+    bwd = graph.bwd_s_per_m[et.edge]
+    first = np.minimum(et.t_u, et.t_v)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cross_m = (et.t_v + length * bwd - et.t_u) / (fwd + bwd)
+        at_u_end = et.t_v + length * bwd  # the line from v, at u
+        at_v_end = et.t_u + length * fwd
+        last = np.where(cross_m <= 0, at_u_end, np.where(cross_m >= length, at_v_end, et.t_u + cross_m * fwd))
+    last = np.where(np.isnan(last), np.inf, last)
+    return first, last
 
 
 def _sample_support(cells: StreetCells) -> np.ndarray:
