@@ -334,11 +334,13 @@ def _polygons_by_label(
     n_labels: int,
     whole_label: np.ndarray,
     whole_edge: np.ndarray,
-) -> list[shapely.Geometry]:
+    pool: ThreadPoolExecutor | None = None,
+) -> list:
     """Union per label of selected samples' cells and of whole edges.
 
     Edges all of whose samples are selected are used whole too.  ``whole_label``
     and ``whole_edge`` (sorted by label, then edge) are edges decided whole.
+    With a ``pool`` the unions are submitted and futures returned.
     """
     per_edge = np.diff(cells.edge_sample_ptr)
     m = np.int64(per_edge.size)
@@ -365,12 +367,9 @@ def _polygons_by_label(
             cells, full_edges=full_edges[f_ptr[i] : f_ptr[i + 1]], samples=part_sample[p_ptr[i] : p_ptr[i + 1]]
         )
 
-    if n_labels < 2 * UNION_THREADS:
+    if pool is None:
         return [one(i) for i in range(n_labels)]
-    # The unions are numpy work on ~10^4 segments each, which releases the GIL for
-    # most of its time: two threads use both cores of a planner's desktop.
-    with ThreadPoolExecutor(UNION_THREADS) as pool:
-        return list(pool.map(one, range(n_labels)))
+    return [pool.submit(one, i) for i in range(n_labels)]
 
 
 # ------------------------------------------------------------------------ public
@@ -454,53 +453,68 @@ def service_areas(
     profile = graph.profile
     origins = np.flatnonzero(snapped.ok)
     records: list[dict] = []
-    if mode == "overlap":
-        reach = reach_sets(graph, snapped, max_time_s=budgets_s[-1])
-        order = np.argsort(reach.origin, kind="stable")
-        r_origin, r_node, r_time = reach.origin[order], reach.node[order], reach.time_s[order]
-        bounds = np.searchsorted(r_origin, origins)
-        bounds_end = np.searchsorted(r_origin, origins, side="right")
-        for start in range(0, origins.size, ORIGIN_BLOCK):
-            block = origins[start : start + ORIGIN_BLOCK]
-            sl = slice(bounds[start], bounds_end[start + block.size - 1]) if block.size else slice(0, 0)
+    # The unions are numpy work on ~10^4 segments each that releases the GIL for
+    # most of its time: they run on a small pool while the next block of origins is
+    # prepared, which keeps both cores of a planner's desktop busy.
+    with ThreadPoolExecutor(UNION_THREADS) as pool:
+        if mode == "overlap":
+            reach = reach_sets(graph, snapped, max_time_s=budgets_s[-1])
+            order = np.argsort(reach.origin, kind="stable")
+            r_origin, r_node, r_time = reach.origin[order], reach.node[order], reach.time_s[order]
+            bounds = np.searchsorted(r_origin, origins)
+            bounds_end = np.searchsorted(r_origin, origins, side="right")
+            for start in range(0, origins.size, ORIGIN_BLOCK):
+                block = origins[start : start + ORIGIN_BLOCK]
+                sl = slice(bounds[start], bounds_end[start + block.size - 1]) if block.size else slice(0, 0)
+                records += _block_records(
+                    graph,
+                    cells,
+                    snapped,
+                    block,
+                    block,
+                    r_origin[sl],
+                    r_node[sl],
+                    r_time[sl],
+                    r_origin[sl],
+                    bands,
+                    pool=pool,
+                )
+                if progress is not None:
+                    progress(start + block.size, origins.size)
+        else:
+            near = nearest_origins(graph, snapped, max_time_s=budgets_s[-1])
+            nodes = np.flatnonzero(np.isfinite(near.time_s))
+            group_of_origin = np.zeros(origins.size, dtype=np.int64)
             records += _block_records(
-                graph, cells, snapped, block, block, r_origin[sl], r_node[sl], r_time[sl], r_origin[sl], bands
+                graph,
+                cells,
+                snapped,
+                origins,
+                group_of_origin,
+                np.zeros(nodes.size, dtype=np.int64),
+                nodes,
+                near.time_s[nodes],
+                near.origin[nodes],
+                bands,
+                by_owner=origins if mode == "catchment" else None,
+                pool=pool,
             )
             if progress is not None:
-                progress(start + block.size, origins.size)
-    else:
-        near = nearest_origins(graph, snapped, max_time_s=budgets_s[-1])
-        nodes = np.flatnonzero(np.isfinite(near.time_s))
-        zeros = np.zeros(nodes.size, dtype=np.int64)
-        group_of_origin = np.zeros(origins.size, dtype=np.int64)
-        label_space = origins if mode == "catchment" else None
-        records += _block_records(
-            graph,
-            cells,
-            snapped,
-            origins,
-            group_of_origin,
-            zeros,
-            nodes,
-            near.time_s[nodes],
-            near.origin[nodes],
-            bands,
-            by_owner=label_space,
-        )
-        if progress is not None:
-            progress(origins.size, origins.size)
+                progress(origins.size, origins.size)
+        for record in records:
+            record["geometry"] = record["geometry"].result()
     frame = (
         gpd.GeoDataFrame(records, geometry="geometry", crs=graph.network.crs)
         if records
         else gpd.GeoDataFrame(
-            {"origin": [], "min_from": [], "minutes": [], "area_m2": [], "street_length_m": []},
+            {"origin": [], "min_from": [], "minutes": [], "street_length_m": []},
             geometry=[],
             crs=graph.network.crs,
         )
     )
     if mode == "overlap" and len(frame):
         frame["geometry"] = _with_access_legs(graph, snapped, frame, width_m)
-        frame["area_m2"] = shapely.area(frame.geometry.to_numpy())
+    frame["area_m2"] = shapely.area(frame.geometry.to_numpy())
     frame["budget_m"] = [profile.metres_in(m) for m in frame["minutes"]]
     frame["profile"] = profile.name
     frame["speed_kmh"] = profile.speed_kmh
@@ -543,8 +557,12 @@ def _block_records(
     bands: list[tuple[float, float]],
     *,
     by_owner: np.ndarray | None = None,
+    pool: ThreadPoolExecutor | None = None,
 ) -> list[dict]:
-    """Polygons and street lengths of one block of groups for every band."""
+    """Polygons and street lengths of one block of groups for every band.
+
+    With a ``pool``, ``geometry`` holds a future of the polygon.
+    """
     et = _edge_times(graph, group, node, time_s, owner, (group_of_origin, snapped.edge[origins]))
     own = _own_table(graph, snapped, origins, et, group_of_origin)
     groups = np.unique(group_of_origin) if by_owner is None else np.arange(by_owner.size)
@@ -607,7 +625,9 @@ def _block_records(
             own_in_band = (row_own_t[sel] > lo) & (row_own_t[sel] <= hi)
             weight = np.where(own_in_band, support[row_sample[sel]], 0.0)
             length = np.bincount(label, weights=weight, minlength=n_labels)
-        polys = _polygons_by_label(cells, label, row_edge[sel], row_sample[sel], n_labels, full_label, et.edge[full])
+        polys = _polygons_by_label(
+            cells, label, row_edge[sel], row_sample[sel], n_labels, full_label, et.edge[full], pool
+        )
         lo_min = 0.0 if not np.isfinite(lo) else lo / 60.0
         for i, poly in enumerate(polys):
             records.append(
@@ -615,7 +635,6 @@ def _block_records(
                     "origin": int(label_origin[i]),
                     "min_from": lo_min,
                     "minutes": hi / 60.0,
-                    "area_m2": float(shapely.area(poly)),
                     "street_length_m": float(length[i]),
                     "geometry": poly,
                 }
