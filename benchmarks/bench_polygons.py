@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     ours = service_areas(graph, snapped, minutes=minutes, cache_dir=None)
     t_batch = time.perf_counter() - t0
 
-    # Per-facility cost inside the batch, on one thread: each facility's own union
+    # Per-facility cost inside the batch, run serially: each facility's own union
     # (timed around every union_cells call) plus an equal share of the batch's
     # vectorised work (Dijkstra, sample times, street lengths, table).
     per_union: list[float] = []
@@ -87,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
 
     threads = service_area_module.UNION_THREADS
     service_area_module.union_cells = timed_union
-    service_area_module.UNION_THREADS = 1
+    service_area_module.UNION_THREADS = 0
     try:
         t0 = time.perf_counter()
         service_areas(graph, snapped, minutes=minutes, cache_dir=None)
@@ -125,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
 
     rows = [
         (
-            "ours, batch, one thread: per facility (median)",
+            "ours, batch, serial (no union threads): per facility (median)",
             _ms(float(np.median(per_facility))),
             f"p90 {_ms(float(np.percentile(per_facility, 90)))}; own union median "
             f"{_ms(float(np.median(per_union)))} + shared {_ms(shared)}",

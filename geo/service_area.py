@@ -27,6 +27,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,7 +54,8 @@ CAP_FACTOR = np.pi / 4.0
 #: buffered reference covers the cell up to d short of its far side; drawing it whole
 #: errs by d, leaving it out by w - d/2, equal at d = 2w/3.
 CROSS_FACTOR = 2.0 / 3.0
-#: Threads building the polygons of one block (each a numpy union, GIL mostly free).
+#: Threads building the polygons (each a numpy union, GIL mostly free) while the
+#: next block of origins is prepared; 0 builds them in line, one after another.
 UNION_THREADS = 2
 #: Origins handled per vectorised block (bounds the memory of the sample tables).
 ORIGIN_BLOCK = 64
@@ -456,7 +458,7 @@ def service_areas(
     # The unions are numpy work on ~10^4 segments each that releases the GIL for
     # most of its time: they run on a small pool while the next block of origins is
     # prepared, which keeps both cores of a planner's desktop busy.
-    with ThreadPoolExecutor(UNION_THREADS) as pool:
+    with ThreadPoolExecutor(UNION_THREADS) if UNION_THREADS > 0 else nullcontext() as pool:
         if mode == "overlap":
             reach = reach_sets(graph, snapped, max_time_s=budgets_s[-1])
             order = np.argsort(reach.origin, kind="stable")
@@ -501,8 +503,9 @@ def service_areas(
             )
             if progress is not None:
                 progress(origins.size, origins.size)
-        for record in records:
-            record["geometry"] = record["geometry"].result()
+        if pool is not None:
+            for record in records:
+                record["geometry"] = record["geometry"].result()
     frame = (
         gpd.GeoDataFrame(records, geometry="geometry", crs=graph.network.crs)
         if records
