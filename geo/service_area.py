@@ -777,6 +777,8 @@ def _with_cross_neighbours(
     keep = ~(on_whole | on_end)
     c_key = c_group[keep].astype(np.int64) * n + c_sample[keep]
     c_time, c_owner = c_time[keep], c_owner[keep]
+    if c_key.size == 0:
+        return group, sample, time_s, owner, own_time_s
     # Keep the earliest candidate per key.
     order = np.lexsort((c_time, c_key))
     c_key, c_time, c_owner = c_key[order], c_time[order], c_owner[order]

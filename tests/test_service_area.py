@@ -188,3 +188,18 @@ def test_street_cells_are_cached_on_disk(demo_net, tmp_path):
     second = street_cells(net, cache_dir=tmp_path)
     assert np.array_equal(first.sample_edge, second.sample_edge)
     assert np.allclose(first.vertex_xy, second.vertex_xy)
+
+
+def test_parallel_streets_both_reached_whole():
+    # Two parallel streets 10 m apart (closer than 2W/3, so their cells are linked
+    # across), joined by a 10 m connector at x = 100 where the facility stands.  Both
+    # are reached whole, so every link across lands on a whole street and is dropped
+    # (this once raised an IndexError); the area is that of all three buffered.
+    lines = [[(0, 0), (100, 0)], [(0, 10), (100, 10)], [(100, 0), (100, 10)]]
+    net = toy_network(lines)
+    graph = net.cost_graph("walk")
+    snapped = snap_points(graph, toy_points([(100, 5)]))
+    areas = service_areas(graph, snapped, minutes=[15], cache_dir=None)
+    ref = shapely.union_all(shapely.buffer(net.edge_geometry, W))
+    assert areas["area_m2"].iloc[0] == pytest.approx(ref.area, rel=0.01)
+    assert areas["street_length_m"].iloc[0] == pytest.approx(210.0, abs=1e-6)
