@@ -672,11 +672,18 @@ def _augmented(graph: CostGraph, snapped: Snapped, origins: np.ndarray) -> tuple
     # Arc costs of exactly zero would vanish from a sparse matrix: an origin lying on
     # a node is given a cost of a microsecond instead.
     cost = np.maximum(cost, 1e-6)
+    # Column indices ascending within each row, as in the network's rows, so that
+    # the matrix is canonical and Dijkstra need not sort it on every call.
+    swap = head[:, 0] > head[:, 1]
+    head[swap] = head[swap][:, ::-1]
+    cost[swap] = cost[swap][:, ::-1]
+    ok[swap] = ok[swap][:, ::-1]
     base = graph.csr
     indptr = np.concatenate([base.indptr, base.indptr[-1] + np.cumsum(ok.sum(axis=1))])
     indices = np.concatenate([base.indices, head[ok].astype(base.indices.dtype)])
     data = np.concatenate([base.data, cost[ok]])
     matrix = sparse.csr_array((data, indices, indptr.astype(base.indptr.dtype)), shape=(n + k, n + k))
+    matrix.has_sorted_indices = bool(base.has_sorted_indices)
     return matrix, virtual
 
 
