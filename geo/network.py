@@ -49,7 +49,6 @@ __all__ = [
     "load_network",
     "nearest_origins",
     "network_from_gdfs",
-    "points_gdf",
     "reach_sets",
     "read_cached_network",
     "save_network",
@@ -825,8 +824,3 @@ def nearest_origins(graph: CostGraph, snapped: Snapped, *, max_time_s: float) ->
     src = src[:n]
     origin = np.where(src >= 0, origins[np.clip(src - n, 0, None)], -1)
     return NearestOrigin(time_s=dist[:n], origin=origin)
-
-
-def points_gdf(xy: np.ndarray, crs: CRS) -> gpd.GeoSeries:
-    """Points as a GeoSeries (helper for callers that hold raw coordinates)."""
-    return gpd.GeoSeries(shapely.points(xy), crs=crs)

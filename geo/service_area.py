@@ -43,7 +43,7 @@ from geo.street_cells import StreetCells, build_street_cells, union_cells
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["MODES", "check_budgets", "reached_streets", "service_areas", "street_cells"]
+__all__ = ["MODES", "check_budgets", "profile_note", "reached_streets", "service_areas", "street_cells"]
 
 MODES = ("overlap", "dissolve", "catchment")
 #: Cap length as a share of the buffer width: pi/4 gives a flat end of the same
@@ -934,5 +934,3 @@ def profile_note(profile: str | TravelProfile) -> str:
     prof = get_profile(profile)
     return f"{prof.label_zh} {prof.speed_kmh:g} km/h ({prof.source})"
 
-
-__all__ += ["profile_note"]
