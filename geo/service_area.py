@@ -933,4 +933,3 @@ def profile_note(profile: str | TravelProfile) -> str:
     """The assumption behind a result, for display: speed and its source."""
     prof = get_profile(profile)
     return f"{prof.label_zh} {prof.speed_kmh:g} km/h ({prof.source})"
-
