@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from geo.coords import to_wgs84
 from geo.crs import WGS84, check_lonlat, to_crs
 from geo.errors import InputDataError
 from geo.sources import demo_pbf_path
@@ -147,6 +148,13 @@ def _read_csv(path: Path, crs: object | None) -> gpd.GeoDataFrame:
             f"CSV 文件 {path.name} 第 {', '.join(map(str, lines[:10]))} 行的经纬度不是数字 "
             f"(non-numeric coordinates on lines {lines[:10]})"
         )
+    system = str(crs).strip().lower().replace("-", "") if crs is not None else "wgs84"
+    if system in ("gcj02", "bd09"):
+        # Picked in Amap/Tencent (GCJ-02) or Baidu (BD-09): to WGS84 on the way in (U8).
+        check_lonlat(lon.to_numpy(), lat.to_numpy(), what=f"CSV 文件 {path.name}")
+        lon_w, lat_w = to_wgs84(lon.to_numpy(), lat.to_numpy(), system)
+        lon, lat = pd.Series(lon_w), pd.Series(lat_w)
+        crs = None
     src = to_crs(crs) if crs is not None else WGS84
     if src.is_geographic:
         check_lonlat(lon.to_numpy(), lat.to_numpy(), what=f"CSV 文件 {path.name}")
@@ -174,7 +182,9 @@ def read_facilities(path: Path, *, crs: object | None = None) -> gpd.GeoDataFram
     path
         An existing regular file (``.geojson``/``.json``, ``.gpkg``, ``.csv``).
     crs
-        CRS of a CSV's coordinates (default WGS84). GeoJSON is WGS84 by RFC 7946.
+        CRS of a CSV's coordinates: an EPSG code or CRS, or ``"gcj02"`` (Amap/Tencent
+        picks) / ``"bd09"`` (Baidu), converted to WGS84; default WGS84.  GeoJSON is
+        WGS84 by RFC 7946.
 
     Returns
     -------

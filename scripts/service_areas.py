@@ -73,7 +73,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--rings", action="store_true", help="bands 0-5, 5-10, 10-15 instead of nested areas")
     parser.add_argument("--width-m", type=_width, default=settings.STREET_BUFFER_M, help="street buffer each side (m)")
     parser.add_argument("--epsg", default=None, help="projected CRS to work in (default: UTM zone of the data)")
-    parser.add_argument("--facilities-crs", default=None, help="CRS of CSV coordinates (default EPSG:4326)")
+    parser.add_argument(
+        "--facilities-crs",
+        default=None,
+        help="CSV 坐标系: EPSG code, gcj02 (高德/腾讯), bd09 (百度); default WGS84",
+    )
     parser.add_argument("--out", required=True, type=Path, help="output .gpkg or .geojson (WGS84)")
     parser.add_argument("--no-cache", action="store_true", help="do not read or write the network cache")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")

@@ -141,3 +141,16 @@ def test_runs_as_a_module(tmp_path):
     )
     assert proc.returncode == 0, proc.stderr
     assert out.exists()
+
+
+def test_csv_picked_in_amap_is_converted(tmp_path):
+    from geo.coords import wgs84_to_gcj02
+    from geo.facilities import read_facilities
+
+    lon, lat = wgs84_to_gcj02(118.797, 25.031)  # Hui'an county town, as Amap shows it
+    csv = tmp_path / "台账.csv"
+    csv.write_text(f"名称,经度,纬度\n卫生院,{float(lon):.7f},{float(lat):.7f}\n", encoding="utf-8-sig")
+    got = read_facilities(csv, crs="gcj02").geometry.iloc[0]
+    assert got.x == pytest.approx(118.797, abs=1e-6) and got.y == pytest.approx(25.031, abs=1e-6)
+    raw = read_facilities(csv).geometry.iloc[0]
+    assert abs(raw.x - 118.797) > 0.003  # unconverted it is hundreds of metres off
