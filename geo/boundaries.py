@@ -48,7 +48,7 @@ COUNTY_ALIASES: dict[str, str] = {
 def _boundaries() -> gpd.GeoDataFrame:
     if not QUANZHOU_GEOJSON.is_file():
         raise InputDataError(
-            f"找不到边界文件 {QUANZHOU_GEOJSON}，请运行 python -m scripts.build_boundaries "
+            f"找不到边界文件 data/boundaries/{QUANZHOU_GEOJSON.name}，请运行 python -m scripts.build_boundaries "
             f"(boundary file missing; rebuild it)"
         )
     frame = gpd.read_file(QUANZHOU_GEOJSON)
@@ -119,7 +119,7 @@ def county(name_or_code: str) -> shapely.Geometry:
 def _divisions() -> pd.DataFrame:
     if not HUIAN_DIVISIONS_CSV.is_file():
         raise InputDataError(
-            f"找不到区划文件 {HUIAN_DIVISIONS_CSV}，请运行 python -m scripts.build_boundaries "
+            f"找不到区划文件 data/boundaries/{HUIAN_DIVISIONS_CSV.name}，请运行 python -m scripts.build_boundaries "
             f"(division file missing; rebuild it)"
         )
     return pd.read_csv(HUIAN_DIVISIONS_CSV, dtype=str, encoding="utf-8")
