@@ -232,3 +232,44 @@ def get_profile(profile: str | TravelProfile) -> TravelProfile:
         raise InputDataError(
             f"出行方式 profile={profile!r} 无效，可选: {allowed} (unknown travel profile; allowed: {allowed})"
         ) from None
+
+
+# --------------------------------------------------------------------- demand (geo.demand)
+
+#: Gross floor area one resident occupies (m² of footprint x levels per person).  The
+#: 2020 census (《中国人口普查年鉴-2020》) gives 36.52 m² of housing floor area per
+#: person in urban family households (城市家庭户人均住房建筑面积) and 41.76 m² over all
+#: households; 35 m² rounds the urban figure down.  Towns with larger self-built houses
+#: may pass a higher value (about 40 m²).
+FLOOR_AREA_PER_RESIDENT_M2: float = 35.0
+
+#: Levels assumed for a residential building without a usable ``building:levels`` tag:
+#: 3, between the 1-3 storey self-built houses and the 5-6 storey walk-up blocks of a
+#: Chinese county town.  A planner who knows the town better passes another value.
+DEFAULT_BUILDING_LEVELS: float = 3.0
+
+#: ``building:levels`` values above this are treated as tagging errors (the tallest
+#: buildings have about 160 floors) and replaced by :data:`DEFAULT_BUILDING_LEVELS`.
+MAX_BUILDING_LEVELS: float = 200.0
+
+#: Average persons per family household, 2020 census (第七次全国人口普查公报 第二号:
+#: 平均每个家庭户的人口为 2.62 人).
+PERSONS_PER_HOUSEHOLD: float = 2.62
+
+#: ``building=*`` values that house people wherever they stand.  ``building=yes`` counts
+#: only when its footprint centroid lies in a ``landuse=residential`` area.
+RESIDENTIAL_BUILDINGS: frozenset[str] = frozenset(
+    {
+        "residential",
+        "apartments",
+        "house",
+        "detached",
+        "terrace",
+        "dormitory",
+        "semidetached_house",
+        "bungalow",
+    }
+)
+
+#: Largest compound ledger (CSV) read, bytes.
+MAX_LEDGER_BYTES: int = 16 * 1024 * 1024

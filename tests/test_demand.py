@@ -1,0 +1,316 @@
+"""Demand points: residents from OSM buildings and from a compound ledger."""
+
+from __future__ import annotations
+
+import numpy as np
+import osmium
+import pyrosm
+import pytest
+import shapely
+from pyproj import Transformer
+
+from geo import settings
+from geo.coords import wgs84_to_gcj02
+from geo.demand import parse_levels, residents_from_buildings, residents_from_compounds
+from geo.errors import InputDataError
+from geo.sources import demo_pbf_path
+
+TEST_PBF = pyrosm.get_data("test_pbf")
+
+
+def _independent_buildings(path):
+    """The residential footprints of ``path`` computed without ``geo.demand``.
+
+    pyrosm builds the footprints (numpy/shapely, not libosmium's area assembler);
+    geopandas picks the UTM zone and measures the areas.  Footprints cut by the
+    extract's border (a way with a node missing, a relation with a member way missing
+    or incomplete) are dropped, as ``geo.demand`` does; pyrosm would keep them with a
+    truncated outline.  Returns the kept buildings (UTM) and their levels (float,
+    NaN when untagged).
+    """
+    osm = pyrosm.OSM(str(path))
+    buildings = osm.get_buildings()
+    landuse = osm.get_landuse()
+    complete_ways: set[int] = set()
+    relation_members: dict[int, set[int]] = {}
+    for obj in osmium.FileProcessor(str(path)).with_locations():
+        if obj.is_way() and all(n.location.valid() for n in obj.nodes):
+            complete_ways.add(obj.id)
+        elif obj.is_relation():
+            relation_members[obj.id] = {m.ref for m in obj.members if m.type == "w"}
+
+    def complete(frame):
+        return np.array(
+            [
+                i in complete_ways if t == "way" else relation_members.get(i, {-1}) <= complete_ways
+                for t, i in zip(frame["osm_type"], frame["id"], strict=True)
+            ],
+            dtype=bool,
+        )
+
+    buildings = buildings[complete(buildings)]
+    landuse = landuse[(landuse["landuse"] == "residential").to_numpy() & complete(landuse)]
+    utm = buildings.estimate_utm_crs()
+    b_m = buildings.to_crs(utm)
+    l_m = landuse.to_crs(utm)
+    inside = np.array([bool(l_m.contains(pt).any()) for pt in b_m.geometry.centroid], dtype=bool)
+    keep = b_m["building"].isin(settings.RESIDENTIAL_BUILDINGS).to_numpy() | (
+        (b_m["building"] == "yes").to_numpy() & inside
+    )
+    kept = b_m[keep]
+    levels = kept["building:levels"].astype(float).to_numpy()
+    return kept, levels
+
+
+def _check_invariants(demand):
+    assert demand.crs.to_epsg() == 4326
+    assert (demand["source"] == "buildings").all()
+    assert demand["building_id"].is_unique
+    expected = demand["footprint_m2"] * demand["levels"] / settings.FLOOR_AREA_PER_RESIDENT_M2
+    np.testing.assert_allclose(demand["residents"], expected, rtol=1e-12)
+    np.testing.assert_allclose(demand["households"] * settings.PERSONS_PER_HOUSEHOLD, demand["residents"], rtol=1e-12)
+    default = demand["levels_source"] == "default"
+    assert (demand.loc[default, "levels"] == settings.DEFAULT_BUILDING_LEVELS).all()
+    assert set(demand["levels_source"]) <= {"tag", "default"}
+    assert (demand["footprint_m2"] > 0).all()
+    assert demand["assumption"].iloc[0].startswith("居民数 = 建筑基底面积")
+    assert "35 m²/人" in demand.attrs["assumption"] and "2.62 人/户" in demand.attrs["assumption"]
+
+
+@pytest.mark.parametrize(
+    ("path", "n_buildings", "residents", "households", "tagged"),
+    [
+        # pyrosm's Finnish test town: 1,154 building=residential ways, 10 terrace, 1 house,
+        # 1 apartments; 20 residential ways are cut by the extract border (nodes
+        # missing) and skipped, leaving 1,134 + 10 + 1 + 0 (the apartments way is cut)
+        # = 1,145, plus 453 building=yes whose centroid lies in one of the 17 complete
+        # landuse=residential areas: 1,598 buildings.  Footprints total 235,223.79 m²;
+        # 10 carry building:levels=1, the rest get 3 levels; residents =
+        # sum(area x levels) / 35 = 19,858.95; households = residents / 2.62 = 7,579.75.
+        (TEST_PBF, 1598, 19858.953835013774, 7579.753372142661, 10),
+        # Central Helsinki (the demo): 21 building=apartments and 38 building=yes in
+        # residential landuse (48 ways, 11 multipolygon relations); 29 tagged with
+        # building:levels (1-10).  Residents = 7,002.11, households = 2,672.56.
+        (demo_pbf_path(), 59, 7002.105583412066, 2672.5593829817044, 29),
+    ],
+    ids=["test_pbf", "helsinki"],
+)
+def test_real_extracts_totals(path, n_buildings, residents, households, tagged):
+    demand = residents_from_buildings(path)
+    _check_invariants(demand)
+    assert len(demand) == n_buildings
+    assert demand["residents"].sum() == pytest.approx(residents, rel=1e-9)
+    assert demand["households"].sum() == pytest.approx(households, rel=1e-9)
+    assert (demand["levels_source"] == "tag").sum() == tagged
+
+    # The same numbers from an independent computation (pyrosm footprints, geopandas
+    # UTM areas, our selection rule re-implemented on pandas columns).
+    kept, levels = _independent_buildings(path)
+    ids = {("w" if t == "way" else "r") + str(i) for t, i in zip(kept["osm_type"], kept["id"], strict=True)}
+    assert ids == set(demand["building_id"])
+    assert int(np.isfinite(levels).sum()) == tagged
+    levels = np.where(np.isfinite(levels), levels, settings.DEFAULT_BUILDING_LEVELS)
+    independent_residents = float((kept.geometry.area.to_numpy() * levels).sum()) / 35.0
+    assert independent_residents == pytest.approx(residents, rel=1e-6)
+    assert independent_residents / 2.62 == pytest.approx(households, rel=1e-6)
+
+
+def test_default_path_is_the_demo():
+    assert len(residents_from_buildings()) == 59
+
+
+def test_chosen_crs_measures_the_same_areas():
+    # ETRS-TM35FIN (EPSG:3067) is also transverse Mercator in metres over Finland:
+    # areas agree with UTM 35N to well within 0.1 %.
+    utm = residents_from_buildings(TEST_PBF)
+    tm35 = residents_from_buildings(TEST_PBF, crs=3067)
+    assert tm35["residents"].sum() == pytest.approx(utm["residents"].sum(), rel=1e-3)
+
+
+# --------------------------------------------------------------------- toy OSM file
+
+# Drawn in UTM 50N (Quanzhou, Fujian) in metres around this origin.
+X0, Y0 = 660_000.0, 2_760_000.0
+
+
+def _toy_osm(tmp_path):
+    to_lonlat = Transformer.from_crs(32650, 4326, always_xy=True)
+    nodes: list[str] = []
+    ways: list[str] = []
+
+    def rect(x, y, w, h, tags):
+        first = len(nodes) + 1
+        for dx, dy in ((0, 0), (w, 0), (w, h), (0, h)):
+            lon, lat = to_lonlat.transform(X0 + x + dx, Y0 + y + dy)
+            nodes.append(f'<node id="{len(nodes) + 1}" version="1" lat="{lat:.7f}" lon="{lon:.7f}"/>')
+        refs = [*range(first, first + 4), first]
+        nds = "".join(f'<nd ref="{r}"/>' for r in refs)
+        tag_xml = "".join(f'<tag k="{k}" v="{v}"/>' for k, v in tags.items())
+        ways.append(f'<way id="{len(ways) + 1}" version="1">{nds}{tag_xml}</way>')
+
+    rect(0, 0, 20, 10, {"building": "residential", "building:levels": "5"})  # w1: 200 m² x 5
+    rect(100, 0, 200, 200, {"landuse": "residential"})  # w2: a compound
+    rect(150, 50, 10, 10, {"building": "yes"})  # w3: yes inside the compound, 100 m² x 3
+    rect(-100, -100, 10, 10, {"building": "yes"})  # w4: yes outside: not counted
+    rect(400, 0, 10, 8, {"building": "house", "building:levels": "abc"})  # w5: 80 m² x 3 (default)
+    rect(500, 0, 30, 30, {"building": "commercial", "building:levels": "4"})  # w6: not counted
+    path = tmp_path / "toy.osm"
+    path.write_text(
+        "<?xml version='1.0' encoding='UTF-8'?>\n<osm version=\"0.6\">\n" + "\n".join(nodes + ways) + "\n</osm>\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+def test_toy_buildings_by_hand(tmp_path):
+    demand = residents_from_buildings(_toy_osm(tmp_path)).set_index("building_id")
+    _check_invariants(demand.reset_index())
+    assert sorted(demand.index) == ["w1", "w3", "w5"]
+    # Coordinates are stored to 1e-7 degree (about 1 cm), so areas agree to ~0.1 %.
+    # w1: 20 m x 10 m = 200 m², 5 levels: 200 x 5 / 35 = 28.571 residents, / 2.62 = 10.905 households.
+    assert demand.loc["w1", "footprint_m2"] == pytest.approx(200.0, rel=2e-3)
+    assert demand.loc["w1", "levels"] == 5.0
+    assert demand.loc["w1", "levels_source"] == "tag"
+    assert demand.loc["w1", "residents"] == pytest.approx(28.571, rel=2e-3)
+    assert demand.loc["w1", "households"] == pytest.approx(10.905, rel=2e-3)
+    # w3: 10 m x 10 m = 100 m², default 3 levels: 300 / 35 = 8.571.
+    assert demand.loc["w3", "levels_source"] == "default"
+    assert demand.loc["w3", "residents"] == pytest.approx(300.0 / 35.0, rel=2e-3)
+    # w5: 10 m x 8 m = 80 m², "abc" is no number -> default 3 levels: 240 / 35 = 6.857.
+    assert demand.loc["w5", "levels"] == 3.0
+    assert demand.loc["w5", "levels_source"] == "default"
+    # Total: (1000 + 300 + 240) / 35 = 44 residents.
+    assert demand["residents"].sum() == pytest.approx(44.0, rel=2e-3)
+    # The point of w1 is the centre of its footprint, (10 m, 5 m) from the origin.
+    to_utm = Transformer.from_crs(4326, 32650, always_xy=True)
+    x, y = to_utm.transform(demand.loc["w1"].geometry.x, demand.loc["w1"].geometry.y)
+    assert (x - X0, y - Y0) == pytest.approx((10.0, 5.0), abs=0.05)
+
+
+def test_toy_buildings_other_parameters(tmp_path):
+    demand = residents_from_buildings(
+        _toy_osm(tmp_path), floor_area_per_resident_m2=40.0, default_levels=2.0, persons_per_household=3.0
+    )
+    # (200 x 5 + 100 x 2 + 80 x 2) / 40 = 1360 / 40 = 34 residents; / 3 = 11.33 households.
+    assert demand["residents"].sum() == pytest.approx(34.0, rel=2e-3)
+    assert demand["households"].sum() == pytest.approx(34.0 / 3.0, rel=2e-3)
+    assert "40 m²/人" in demand["assumption"].iloc[0] and "按 2 层计" in demand["assumption"].iloc[0]
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("5", (5.0, "tag")),
+        ("2.5", (2.5, "tag")),
+        (None, (3.0, "default")),
+        ("abc", (3.0, "default")),
+        ("0", (3.0, "default")),
+        ("-2", (3.0, "default")),
+        ("3;4", (3.0, "default")),
+        ("nan", (3.0, "default")),
+        ("1000", (3.0, "default")),
+    ],
+)
+def test_parse_levels(value, expected):
+    assert parse_levels(value, default_levels=3.0) == expected
+
+
+def test_buildings_bad_arguments(tmp_path):
+    with pytest.raises(InputDataError, match="floor_area_per_resident_m2"):
+        residents_from_buildings(TEST_PBF, floor_area_per_resident_m2=0)
+    with pytest.raises(InputDataError, match="不存在"):
+        residents_from_buildings(tmp_path / "missing.osm.pbf")
+    empty = tmp_path / "roads.osm"
+    empty.write_text(
+        '<?xml version="1.0"?>\n<osm version="0.6"><node id="1" version="1" lat="24.9" lon="118.6"/></osm>\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(InputDataError, match="没有建筑"):
+        residents_from_buildings(empty)
+
+
+# --------------------------------------------------------------------- compound ledger
+
+
+def test_compounds_gbk_chinese_headers(tmp_path):
+    path = tmp_path / "小区台账.csv"
+    path.write_bytes(
+        "名称,户数,人口,经度,纬度\n"
+        "桂花园,100,,118.60,24.90\n"  # 100 households x 2.62 = 262 residents
+        "东湖小区,50,120,118.61,24.91\n"  # the ledger's 120 residents override 50 x 2.62
+        ",30,,118.62,24.92\n".encode("gbk")  # nameless: named after its line
+    )
+    demand = residents_from_compounds(path)
+    assert demand.crs.to_epsg() == 4326
+    assert list(demand["name"]) == ["桂花园", "东湖小区", "第4行"]
+    assert list(demand["line"]) == [2, 3, 4]
+    assert list(demand["residents_source"]) == ["households", "ledger", "households"]
+    np.testing.assert_allclose(demand["residents"], [262.0, 120.0, 78.6])
+    np.testing.assert_allclose(demand["households"], [100.0, 50.0, 30.0])
+    assert demand["residents"].sum() == pytest.approx(460.6)
+    assert (demand["source"] == "compounds").all()
+    assert "2.62 人/户" in demand["assumption"].iloc[0]
+    assert demand.geometry.iloc[0].coords[0] == pytest.approx((118.60, 24.90))
+
+
+def test_compounds_english_headers_gcj02_and_residents_only(tmp_path):
+    lon_w, lat_w = 118.60, 24.90
+    lon_g, lat_g = wgs84_to_gcj02(lon_w, lat_w)
+    path = tmp_path / "ledger.csv"
+    path.write_text(
+        f"name,residents,lon,lat\nA,524,{float(lon_g):.9f},{float(lat_g):.9f}\n",
+        encoding="utf-8",
+    )
+    demand = residents_from_compounds(path, system="gcj02")
+    # GCJ-02 shifts by a few hundred metres; back in WGS84 within 1e-7 degree (~1 cm).
+    assert demand.geometry.iloc[0].coords[0] == pytest.approx((lon_w, lat_w), abs=1e-7)
+    # Residents only: households = 524 / 2.62 = 200.
+    assert demand["households"].iloc[0] == pytest.approx(200.0)
+    assert demand["residents_source"].iloc[0] == "ledger"
+
+
+def test_compounds_bad_rows_name_their_lines(tmp_path):
+    path = tmp_path / "ledger.csv"
+    path.write_text(
+        "名称,户数,经度,纬度\n"
+        "甲,100,118.6,24.9\n"  # line 2: fine
+        "乙,80,abc,24.9\n"  # line 3: longitude not a number
+        "丙,60,118.6,24.9\n"  # line 4: fine
+        "丁,-5,118.6,24.9\n"  # line 5: negative households
+        "戊,,118.6,24.9\n"  # line 6: no count
+        "己,10,118.6,95\n",  # line 7: latitude out of range
+        encoding="utf-8",
+    )
+    with pytest.raises(InputDataError, match="第 3 行") as info:
+        residents_from_compounds(path)
+    message = str(info.value)
+    assert "4 行数据有误" in message
+    for line in (5, 6, 7):
+        assert f"第 {line} 行" in message
+    assert "第 2 行" not in message and "第 4 行" not in message
+
+
+def test_compounds_unknown_and_missing_columns(tmp_path):
+    path = tmp_path / "ledger.csv"
+    path.write_text("名称,户数,经度,纬度,面积\n甲,100,118.6,24.9,5000\n", encoding="utf-8")
+    with pytest.raises(InputDataError, match=r"无法识别的列.*面积"):
+        residents_from_compounds(path)
+    path.write_text("名称,经度,纬度\n甲,118.6,24.9\n", encoding="utf-8")
+    with pytest.raises(InputDataError, match="缺少列"):
+        residents_from_compounds(path)
+
+
+def test_compounds_bad_arguments(tmp_path):
+    path = tmp_path / "ledger.csv"
+    path.write_text("名称,户数,经度,纬度\n甲,100,118.6,24.9\n", encoding="utf-8")
+    with pytest.raises(InputDataError, match="坐标系"):
+        residents_from_compounds(path, system="mercator")
+    with pytest.raises(InputDataError, match="persons_per_household"):
+        residents_from_compounds(path, persons_per_household=-1)
+    with pytest.raises(InputDataError, match="不存在"):
+        residents_from_compounds(tmp_path / "nope.csv")
+    header_only = tmp_path / "header.csv"
+    header_only.write_text("名称,户数,经度,纬度\n", encoding="utf-8")
+    with pytest.raises(InputDataError, match="没有数据行"):
+        residents_from_compounds(header_only)
+    assert shapely.get_coordinates(residents_from_compounds(path).geometry.to_numpy()).shape == (1, 2)
