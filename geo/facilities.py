@@ -30,7 +30,14 @@ from geo.standards import FUNCTIONS, Standard, load_standard
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["FACILITY_TAGS_PATH", "facility_functions", "osm_facilities", "osm_facilities_all", "read_facilities"]
+__all__ = [
+    "FACILITY_TAGS_PATH",
+    "facility_functions",
+    "osm_facilities",
+    "osm_facilities_all",
+    "read_facilities",
+    "read_facility_ledger",
+]
 
 FACILITY_TAGS_PATH = Path(__file__).resolve().parent.parent / "data" / "facility_tags.json"
 LON_NAMES = ("lon", "lng", "long", "longitude", "x", "经度", "东经")
@@ -317,5 +324,106 @@ def read_facilities(path: Path, *, crs: object | None = None) -> gpd.GeoDataFram
             "source": path.name,
         },
         geometry=pts,
+        crs=WGS84,
+    )
+
+
+#: Columns a ledger may use for the facility's category (类别/类型).
+LEDGER_CATEGORY_NAMES = ("类别", "类型", "设施类型", "设施类别", "category", "type")
+
+
+def _category_lookup(standard: Standard) -> dict[str, tuple[str, str]]:
+    """Category text (Chinese or English name, key) -> (function, type key or "")."""
+    lookup: dict[str, tuple[str, str]] = {}
+    for key, spec in facility_functions().items():
+        for text in (key, spec["label_zh"], spec["label_en"]):
+            lookup[text.strip().lower()] = (key, "")
+    for key, ftype in standard.facility_types.items():
+        for text in (key, ftype.name_zh, ftype.name_en):
+            lookup[text.strip().lower()] = (ftype.function, key)
+    return lookup
+
+
+def read_facility_ledger(
+    path: Path,
+    *,
+    original_name: str | None = None,
+    system: str = "wgs84",
+    standard: Standard | None = None,
+) -> gpd.GeoDataFrame:
+    """Read a planner's facility ledger (台账) and give each row its function and type.
+
+    The file goes through :func:`geo.uploads.read_upload` (CSV or XLSX, UTF-8 or GBK,
+    Chinese or English headers, any of the coordinate systems of
+    :data:`geo.coords.SYSTEMS`).  The category column (类别/类型/category/type) holds a
+    facility type of the standard (``幼儿园``, ``社区卫生服务站``, ``kindergarten`` ...)
+    or a function (``老有所养``, ``medical`` ...).
+
+    Parameters
+    ----------
+    path
+        The ledger file.
+    original_name
+        The name the planner gave the file (messages use it).
+    system
+        Coordinate system of the ledger's longitude/latitude (``wgs84``, ``gcj02``, ``bd09``).
+    standard
+        The planning standard (default: ``data/standards/gb50180_2018.json``).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Points in EPSG:4326 with ``facility_id``, ``name``, ``category``, ``function``,
+        ``function_zh``, ``type``, ``type_zh``, ``source`` and ``line``.
+
+    Raises
+    ------
+    InputDataError
+        No category column, or categories that are neither a type nor a function
+        (the message lists their lines and the accepted names).
+    """
+    from geo.uploads import read_upload
+
+    standard = standard or load_standard()
+    frame = read_upload(Path(path), original_name=original_name, expected="point", system=system)
+    label = original_name or Path(path).name
+    cat_col = _find_column(list(frame.columns), LEDGER_CATEGORY_NAMES)
+    if cat_col is None:
+        raise InputDataError(
+            f"台账 {label} 缺少类别列（可用列名: {'、'.join(LEDGER_CATEGORY_NAMES)}）"
+            f"(the ledger needs a category column)"
+        )
+    lookup = _category_lookup(standard)
+    categories = frame[cat_col].fillna("").astype(str).str.strip()
+    matched = [lookup.get(c.lower()) for c in categories]
+    bad = [i for i, m in enumerate(matched) if m is None]
+    if bad:
+        lines = frame["line"].to_numpy()[bad] if "line" in frame.columns else np.asarray(bad) + 2
+        shown = ", ".join(f"第 {int(n)} 行「{categories.iloc[i]}」" for n, i in zip(lines[:10], bad[:10], strict=False))
+        functions = facility_functions()
+        accepted = "、".join(
+            [spec["label_zh"] for spec in functions.values()] + [t.name_zh for t in standard.facility_types.values()]
+        )
+        raise InputDataError(
+            f"台账 {label} 有 {len(bad)} 行类别无法识别: {shown}；可用类别: {accepted} "
+            f"(unknown categories; use a function or a facility type of the standard)"
+        )
+    functions = facility_functions()
+    name_col = _find_column(list(frame.columns), NAME_NAMES)
+    function = [m[0] for m in matched]
+    ftype = [m[1] for m in matched]
+    return gpd.GeoDataFrame(
+        {
+            "facility_id": [f"L{int(n)}" for n in frame.get("line", pd.Series(np.arange(len(frame)) + 2))],
+            "name": frame[name_col].fillna("").astype(str).to_numpy() if name_col else "",
+            "category": categories.to_numpy(),
+            "function": function,
+            "function_zh": [functions[f]["label_zh"] for f in function],
+            "type": ftype,
+            "type_zh": [standard.facility_types[t].name_zh if t else "" for t in ftype],
+            "source": label,
+            "line": frame["line"].to_numpy() if "line" in frame.columns else np.arange(len(frame)) + 2,
+        },
+        geometry=frame.geometry.to_numpy(),
         crs=WGS84,
     )

@@ -163,3 +163,39 @@ def test_county_standard_without_a_tagged_type_is_refused(tmp_path):
     path.write_text(json.dumps(raw, ensure_ascii=False), encoding="utf-8")
     with pytest.raises(InputDataError, match=r"type='pharmacy'.*不在标准"):
         osm_facilities("medical", standard=load_standard(path))
+
+
+def test_facility_ledger_maps_categories_to_functions_and_types(tmp_path):
+    from geo.coords import wgs84_to_gcj02
+    from geo.facilities import read_facility_ledger
+
+    lon, lat = wgs84_to_gcj02(118.797, 25.031)
+    rows = [
+        ("螺城镇中心幼儿园", "幼儿园", 118.7950, 25.0300),
+        ("城南社区卫生服务站", "社区卫生服务站", 118.8010, 25.0250),
+        ("居家养老服务站", "老有所养", float(lon), float(lat)),
+        ("菜市场", "fresh_market", 118.7990, 25.0330),
+    ]
+    text = "名称,类别,经度,纬度\n" + "".join(f"{n},{c},{x:.7f},{y:.7f}\n" for n, c, x, y in rows)
+    path = tmp_path / "惠安设施台账.csv"
+    path.write_bytes(text.encode("gb18030"))
+    ledger = read_facility_ledger(path)
+    assert ledger["function"].tolist() == ["childcare", "medical", "elderly", "food"]
+    assert ledger["type"].tolist() == ["kindergarten", "community_health_station", "", "fresh_market"]
+    assert ledger["function_zh"].tolist()[2] == "老有所养"
+    assert ledger["line"].tolist() == [2, 3, 4, 5]
+    # The third row was picked in Amap: with system="gcj02" it lands on the WGS84 point.
+    converted = read_facility_ledger(path, system="gcj02").geometry.iloc[2]
+    assert converted.x == pytest.approx(118.797, abs=1e-6) and converted.y == pytest.approx(25.031, abs=1e-6)
+
+
+def test_facility_ledger_unknown_category_names_the_line(tmp_path):
+    from geo.facilities import read_facility_ledger
+
+    path = tmp_path / "ledger.csv"
+    path.write_text("name,type,lon,lat\nA,幼儿园,118.79,25.03\nB,网吧,118.80,25.03\n", encoding="utf-8")
+    with pytest.raises(InputDataError, match=r"第 3 行「网吧」"):
+        read_facility_ledger(path)
+    path.write_text("name,lon,lat\nA,118.79,25.03\n", encoding="utf-8")
+    with pytest.raises(InputDataError, match="缺少类别列"):
+        read_facility_ledger(path)
