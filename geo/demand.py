@@ -31,6 +31,7 @@ from geo.coords import to_wgs84
 from geo.crs import WGS84, check_lonlat, metric_crs
 from geo.errors import InputDataError
 from geo.sources import demo_pbf_path
+from geo.textfiles import decode_text
 
 logger = logging.getLogger(__name__)
 
@@ -68,7 +69,6 @@ LEDGER_HEADERS: dict[str, tuple[str, ...]] = {
     "lon": ("经度", "lon", "lng", "longitude"),
     "lat": ("纬度", "lat", "latitude"),
 }
-CSV_ENCODINGS = ("utf-8-sig", "gb18030")
 #: At most this many bad lines are named in one message.
 MAX_LINES_REPORTED = 10
 
@@ -317,16 +317,6 @@ def residents_from_buildings(
 # --------------------------------------------------------------------- compound ledger
 
 
-def _decode(path: Path) -> str:
-    raw = path.read_bytes()
-    for encoding in CSV_ENCODINGS:
-        try:
-            return raw.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise InputDataError(f"无法识别 {path.name} 的编码，请另存为 UTF-8 或 GBK (unknown text encoding)")
-
-
 def _map_headers(path: Path, headers: list[str]) -> dict[str, str]:
     """Field -> header of the file; unknown headers raise."""
     lookup = {alias.lower(): field for field, aliases in LEDGER_HEADERS.items() for alias in aliases}
@@ -422,7 +412,7 @@ def residents_from_compounds(
         raise InputDataError(f"小区台账过大: {path.name} ({size / 1e6:.0f} MB) (file too large)")
     to_wgs84(np.zeros(1), np.zeros(1), system)  # unknown system names raise before reading
 
-    reader = csv.DictReader(io.StringIO(_decode(path)))
+    reader = csv.DictReader(io.StringIO(decode_text(path.read_bytes(), path.name)))
     columns = _map_headers(path, list(reader.fieldnames or []))
     rows: list[dict[str, object]] = []
     bad: list[tuple[int, str]] = []

@@ -27,6 +27,7 @@ from geo.crs import WGS84, check_lonlat, to_crs
 from geo.errors import InputDataError
 from geo.sources import demo_pbf_path
 from geo.standards import FUNCTIONS, Standard, load_standard
+from geo.textfiles import decode_text
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +45,6 @@ LON_NAMES = ("lon", "lng", "long", "longitude", "x", "经度", "东经")
 LAT_NAMES = ("lat", "latitude", "y", "纬度", "北纬")
 NAME_NAMES = ("name", "名称", "设施名称")
 CATEGORY_NAMES = ("category", "type", "类别", "类型", "设施类型")
-CSV_ENCODINGS = ("utf-8-sig", "gb18030")
 MAX_FACILITY_FILE_BYTES = 64 * 1024 * 1024
 
 
@@ -191,17 +191,7 @@ def _find_column(columns: list[str], names: tuple[str, ...]) -> str | None:
 
 
 def _read_csv(path: Path, crs: object | None) -> gpd.GeoDataFrame:
-    raw = path.read_bytes()
-    text = None
-    for encoding in CSV_ENCODINGS:
-        try:
-            text = raw.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    if text is None:
-        raise InputDataError(f"无法识别 {path.name} 的编码，请另存为 UTF-8 或 GBK (unknown text encoding)")
-    rows = list(csv.DictReader(io.StringIO(text)))
+    rows = list(csv.DictReader(io.StringIO(decode_text(path.read_bytes(), path.name))))
     if not rows:
         raise InputDataError(f"CSV 文件 {path.name} 没有数据行 (no data rows)")
     columns = list(rows[0].keys())

@@ -51,6 +51,7 @@ from geo.coords import SYSTEMS, to_wgs84
 from geo.crs import WGS84, metric_crs
 from geo.errors import CRSError, InputDataError
 from geo.facilities import LAT_NAMES, LON_NAMES
+from geo.textfiles import decode_text
 
 logger = logging.getLogger(__name__)
 
@@ -78,8 +79,6 @@ MAX_ZIP_MEMBERS = 1000
 STUDY_AREA_MAX_DIST_M = 50_000.0
 #: Margin around a projected CRS's area of use (degrees), as in :func:`geo.crs.metric_crs`.
 AREA_OF_USE_MARGIN_DEG = 0.5
-#: Text encodings tried, in order, for CSV files and .dbf files without a .cpg (U6, U7).
-TEXT_ENCODINGS = ("utf-8-sig", "gb18030")
 #: How many bad rows / features a message lists.
 MAX_LISTED = 10
 
@@ -381,17 +380,7 @@ def _find_column(columns: list[str], names: tuple[str, ...]) -> str | None:
 
 
 def _read_csv_rows(upload: Path, name: str) -> tuple[list[str], list[tuple[int, list[str]]]]:
-    raw = upload.read_bytes()
-    text = None
-    for encoding in TEXT_ENCODINGS:
-        try:
-            text = raw.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    if text is None:
-        raise InputDataError(f"无法识别 {name} 的编码，请另存为 UTF-8 或 GBK (unknown text encoding)")
-    reader = csv.reader(io.StringIO(text))
+    reader = csv.reader(io.StringIO(decode_text(upload.read_bytes(), name)))
     header = next(reader, None)
     if header is None:
         raise InputDataError(f"{name} 为空 (empty file)")
