@@ -31,7 +31,7 @@ from geo.coords import to_wgs84
 from geo.crs import WGS84, check_lonlat, metric_crs
 from geo.errors import InputDataError
 from geo.sources import demo_pbf_path
-from geo.textfiles import decode_text
+from geo.textfiles import check_input_file, decode_text
 
 logger = logging.getLogger(__name__)
 
@@ -403,13 +403,7 @@ def residents_from_compounds(
     """
     persons_per_household = _check_positive("persons_per_household", persons_per_household)
     path = Path(path)
-    if not path.is_file():
-        raise InputDataError(f"小区台账不存在: {path.name} (ledger file not found)")
-    size = path.stat().st_size
-    if size == 0:
-        raise InputDataError(f"小区台账为空: {path.name} (empty file)")
-    if size > settings.MAX_LEDGER_BYTES:
-        raise InputDataError(f"小区台账过大: {path.name} ({size / 1e6:.0f} MB) (file too large)")
+    check_input_file(path, what_zh="小区台账", what_en="ledger file", max_bytes=settings.MAX_LEDGER_BYTES)
     to_wgs84(np.zeros(1), np.zeros(1), system)  # unknown system names raise before reading
 
     reader = csv.DictReader(io.StringIO(decode_text(path.read_bytes(), path.name)))

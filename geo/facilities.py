@@ -27,7 +27,7 @@ from geo.crs import WGS84, check_lonlat, to_crs
 from geo.errors import InputDataError
 from geo.sources import demo_pbf_path
 from geo.standards import FUNCTIONS, Standard, load_standard
-from geo.textfiles import decode_text
+from geo.textfiles import check_input_file, decode_text
 
 logger = logging.getLogger(__name__)
 
@@ -63,10 +63,6 @@ def _matching_type(tags: dict[str, str], spec: dict) -> str | None:
         if all(tags.get(k) in v for k, v in flt.get("and", {}).items()):
             return flt.get("type", "")
     return None
-
-
-def _matches(tags: dict[str, str], spec: dict) -> bool:
-    return _matching_type(tags, spec) is not None
 
 
 def _check_types(functions: dict[str, dict], standard: Standard) -> None:
@@ -261,13 +257,7 @@ def read_facilities(path: Path, *, crs: object | None = None) -> gpd.GeoDataFram
         names the line or feature).
     """
     path = Path(path)
-    if not path.is_file():
-        raise InputDataError(f"设施文件不存在: {path.name} (facility file not found)")
-    size = path.stat().st_size
-    if size == 0:
-        raise InputDataError(f"设施文件为空: {path.name} (empty file)")
-    if size > MAX_FACILITY_FILE_BYTES:
-        raise InputDataError(f"设施文件过大: {path.name} ({size / 1e6:.0f} MB) (file too large)")
+    check_input_file(path, what_zh="设施文件", what_en="facility file", max_bytes=MAX_FACILITY_FILE_BYTES)
     suffix = path.suffix.lower()
     if suffix == ".csv":
         return _read_csv(path, crs)
