@@ -609,6 +609,12 @@ def _block_records(
     row_edge = cells.sample_edge[row_sample]
     support = None if by_owner is None else _sample_support(cells)
     records = []
+    # Street length within each budget, once per budget: a ring's lower bound is the
+    # previous ring's upper bound.
+    group_lengths = {}
+    if by_owner is None:
+        for budget in {b for band in bands for b in band}:
+            group_lengths[budget] = _group_lengths(graph, et, own, budget, groups)
     for k, (lo, hi) in enumerate(bands):
         sel = (row_t > lo) & (row_t <= hi)
         full = np.flatnonzero(whole[k])
@@ -617,7 +623,7 @@ def _block_records(
             full_label = np.searchsorted(groups, et.group[full])
             n_labels = groups.size
             label_origin = origins if groups.size == origins.size else np.array([-1])
-            length = _band_lengths(graph, et, own, hi, lo, groups)
+            length = group_lengths[hi] - group_lengths[lo]
         else:
             label = np.searchsorted(by_owner, row_owner[sel])
             full_label = np.zeros(0, dtype=np.int64)
@@ -844,14 +850,12 @@ def _sample_support(cells: StreetCells) -> np.ndarray:
     return right - left
 
 
-def _band_lengths(graph: CostGraph, et: _EdgeTimes, own, hi: float, lo: float, groups: np.ndarray) -> np.ndarray:
-    """Exact reached street length per group between times ``lo`` and ``hi``."""
-    total_hi = _reached_length(graph, et, own, hi)
-    total = np.bincount(np.searchsorted(groups, et.group), weights=total_hi, minlength=groups.size)
-    if np.isfinite(lo):
-        total_lo = _reached_length(graph, et, own, lo)
-        total -= np.bincount(np.searchsorted(groups, et.group), weights=total_lo, minlength=groups.size)
-    return total
+def _group_lengths(graph: CostGraph, et: _EdgeTimes, own, budget_s: float, groups: np.ndarray) -> np.ndarray:
+    """Exact reached street length per group within ``budget_s`` (metres; 0 for -inf)."""
+    if not np.isfinite(budget_s):
+        return np.zeros(groups.size)
+    per_pair = _reached_length(graph, et, own, budget_s)
+    return np.bincount(np.searchsorted(groups, et.group), weights=per_pair, minlength=groups.size)
 
 
 def _reached_length(graph: CostGraph, et: _EdgeTimes, own, budget_s: float) -> np.ndarray:
