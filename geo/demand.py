@@ -7,16 +7,18 @@ from what a planner has:
   residents = footprint (m²) x levels / floor area per resident (m²), with the figures
   written beside every point (``assumption``) so that a map can show them.
 * ``residents_from_compounds``: the community ledger of residential compounds (小区),
-  one row per compound with its household count and a picked point.
+  one row per compound with its household count and a picked point (or polygon).
+* ``residents_from_grid``: a population grid (persons per cell, WorldPop-style): an
+  ESRI ASCII grid ``.asc`` with a stated CRS, or a polygon grid layer (GeoPackage,
+  GeoJSON, zipped Shapefile) with a population column; one point per populated cell.
 
-Both return demand points in EPSG:4326 with ``residents``, ``households``, ``source``
+All return demand points in EPSG:4326 with ``residents``, ``households``, ``source``
 and ``assumption``; the defaults live in :mod:`geo.settings` with their sources.
+Planners' files go through :func:`geo.uploads.read_upload` (BAD_INPUTS U1-U16).
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import logging
 import math
 from pathlib import Path
@@ -27,11 +29,10 @@ import pandas as pd
 import shapely
 
 from geo import settings
-from geo.coords import to_wgs84
-from geo.crs import WGS84, check_lonlat, metric_crs
-from geo.errors import InputDataError
+from geo.crs import WGS84, check_lonlat, metric_crs, to_crs
+from geo.errors import CRSError, InputDataError
 from geo.sources import demo_pbf_path
-from geo.textfiles import check_input_file, decode_text
+from geo.uploads import MAX_UPLOAD_BYTES, check_area_of_use, check_study_area, read_upload
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +44,7 @@ __all__ = [
     "parse_levels",
     "residents_from_buildings",
     "residents_from_compounds",
+    "residents_from_grid",
 ]
 
 #: Columns of ``residents_from_buildings`` (besides ``geometry``).
@@ -66,8 +68,6 @@ LEDGER_HEADERS: dict[str, tuple[str, ...]] = {
     "name": ("名称", "小区名称", "小区", "name"),
     "households": ("户数", "households"),
     "residents": ("人口", "人数", "居民数", "residents", "population"),
-    "lon": ("经度", "lon", "lng", "longitude"),
-    "lat": ("纬度", "lat", "latitude"),
 }
 #: At most this many bad lines are named in one message.
 MAX_LINES_REPORTED = 10
@@ -317,46 +317,48 @@ def residents_from_buildings(
 # --------------------------------------------------------------------- compound ledger
 
 
-def _map_headers(path: Path, headers: list[str]) -> dict[str, str]:
-    """Field -> header of the file; unknown headers raise."""
+def _map_headers(label: str, headers: list[str]) -> dict[str, str]:
+    """Field -> column of the ledger (coordinates already taken by the loader); unknown columns raise."""
     lookup = {alias.lower(): field for field, aliases in LEDGER_HEADERS.items() for alias in aliases}
     found: dict[str, str] = {}
     unknown: list[str] = []
     for header in headers:
-        key = (header or "").strip().lower()
-        if not key:
+        key = str(header or "").strip().lstrip("\ufeff").lower()
+        if not key or key.startswith("unnamed:"):
             continue  # a trailing comma from a spreadsheet
         field = lookup.get(key)
         if field is None:
             unknown.append(header)
         elif field in found:
             raise InputDataError(
-                f"小区台账 {path.name} 中列 {found[field]!r} 与 {header!r} 重复 (duplicate column for {field})"
+                f"小区台账 {label} 中列 {found[field]!r} 与 {header!r} 重复 (duplicate column for {field})"
             )
         else:
             found[field] = header
     allowed = "; ".join(f"{field}: {'/'.join(aliases)}" for field, aliases in LEDGER_HEADERS.items())
     if unknown:
         raise InputDataError(
-            f"小区台账 {path.name} 中有无法识别的列 {unknown}；可用列名为 {allowed} (unknown columns {unknown})"
+            f"小区台账 {label} 中有无法识别的列 {unknown}；可用列名为 {allowed} (unknown columns {unknown})"
         )
-    missing = [f for f in ("lon", "lat") if f not in found]
     if "households" not in found and "residents" not in found:
-        missing.append("households")
-    if missing:
         raise InputDataError(
-            f"小区台账 {path.name} 缺少列 {missing}（需要 户数 或 人口，以及 经度、纬度）；可用列名为 {allowed} "
-            f"(missing columns {missing})"
+            f"小区台账 {label} 缺少列 ['households']（需要 户数 或 人口）；可用列名为 {allowed} "
+            f"(missing columns ['households'])"
         )
     return found
 
 
-def _number(text: str | None) -> float | None:
-    """A number from a cell (``None`` when blank, NaN when not a number)."""
-    if text is None or not text.strip():
+def _number(value: object) -> float | None:
+    """A number from a cell (``None`` when blank or missing, NaN when not a number)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        return float(value)
+    text = str(value).strip()
+    if not text:
         return None
     try:
-        return float(text.strip().replace(",", ""))
+        return float(text.replace(",", ""))
     except ValueError:
         return math.nan
 
@@ -366,62 +368,77 @@ def residents_from_compounds(
     *,
     persons_per_household: float = settings.PERSONS_PER_HOUSEHOLD,
     system: str = "wgs84",
+    original_name: str | None = None,
+    study_area: shapely.Geometry | None = None,
 ) -> gpd.GeoDataFrame:
-    """Residents of residential compounds (小区) from a planner's ledger CSV.
+    """Residents of residential compounds (小区) from a planner's ledger.
 
-    The file is UTF-8 or GBK with a header row naming the columns in Chinese or English:
-    名称/name, 户数/households, 经度/lon, 纬度/lat, and optionally 人口/residents.  A
-    row's residents are its 人口 when given, otherwise 户数 x ``persons_per_household``;
-    a row with 人口 but no 户数 gets 人口 / ``persons_per_household`` households.
+    The file goes through :func:`geo.uploads.read_upload`: a CSV/XLSX table (UTF-8 or
+    GBK, a header row in Chinese or English: 名称/name, 户数/households, 经度/lon,
+    纬度/lat, optionally 人口/residents), or a GeoJSON/GeoPackage/zipped Shapefile of
+    compound points or polygons with those attribute columns (a polygon stands for its
+    representative point).  A row's residents are its 人口 when given, otherwise 户数 x
+    ``persons_per_household``; a row with 人口 but no 户数 gets 人口 /
+    ``persons_per_household`` households.
 
     Parameters
     ----------
     path
-        The CSV file.
+        The ledger file.
     persons_per_household
         Persons per household; default 2.62 (2020 census).
     system
-        Coordinate system of 经度/纬度 (degrees): ``"wgs84"`` (default, also
+        Coordinate system of a table's 经度/纬度 (degrees): ``"wgs84"`` (default, also
         ``"cgcs2000"``), ``"gcj02"`` (picked in Amap/Tencent) or ``"bd09"`` (Baidu),
-        converted to WGS84.
+        converted to WGS84; or an EPSG code for X/Y in metres.
+    original_name
+        The name the planner gave the file, for messages; default ``path.name``.
+    study_area
+        Optional study area (WGS84 degrees); compounds far from it are refused.
 
     Returns
     -------
     geopandas.GeoDataFrame
         One point per compound in EPSG:4326 with the columns of
-        :data:`COMPOUND_COLUMNS`: ``line`` (line number in the file),
-        ``residents_source`` (``"ledger"`` or ``"households"``), ``source`` =
+        :data:`COMPOUND_COLUMNS`: ``line`` (line number of a table, feature number of a
+        layer), ``residents_source`` (``"ledger"`` or ``"households"``), ``source`` =
         ``"compounds"``.
 
     Raises
     ------
     InputDataError
         Missing, empty, too large or undecodable file; unknown or missing columns
-        (the message lists the allowed names); rows with a non-numeric or negative
-        count or bad coordinates (the message names their line numbers); an unknown
-        ``system``.
+        (the message lists the allowed names); rows with bad coordinates (named by line
+        number, by the loader) or with a non-numeric or negative count (named by line
+        number); an unknown ``system``.
+    CRSError
+        Coordinates that do not fit their system, or far from the study area.
     """
     persons_per_household = _check_positive("persons_per_household", persons_per_household)
     path = Path(path)
-    check_input_file(path, what_zh="小区台账", what_en="ledger file", max_bytes=settings.MAX_LEDGER_BYTES)
-    to_wgs84(np.zeros(1), np.zeros(1), system)  # unknown system names raise before reading
-
-    reader = csv.DictReader(io.StringIO(decode_text(path.read_bytes(), path.name)))
-    columns = _map_headers(path, list(reader.fieldnames or []))
+    label = original_name or path.name
+    frame = read_upload(
+        path,
+        original_name=label,
+        expected="any",
+        system=system,
+        max_bytes=settings.MAX_LEDGER_BYTES,
+        study_area=study_area,
+    )
+    is_table = frame.attrs.get("kind") in ("csv", "xlsx")
+    if is_table:
+        lines = frame["line"].to_numpy(dtype=np.int64)
+        attributes = [c for c in frame.columns if c not in ("line", frame.geometry.name)]
+    else:
+        lines = np.arange(1, len(frame) + 1, dtype=np.int64)
+        attributes = [c for c in frame.columns if c != frame.geometry.name]
+    columns = _map_headers(label, attributes)
     rows: list[dict[str, object]] = []
     bad: list[tuple[int, str]] = []
-    for record in reader:
-        line = reader.line_num
-        cells = {field: record.get(header) for field, header in columns.items()}
-        lon, lat = _number(cells["lon"]), _number(cells["lat"])
+    for k, line in enumerate(lines.tolist()):
+        cells = {field: frame[header].iloc[k] for field, header in columns.items()}
         households = _number(cells.get("households"))
         residents = _number(cells.get("residents"))
-        if lon is None or lat is None or math.isnan(lon) or math.isnan(lat):
-            bad.append((line, "经纬度缺失或不是数字 (coordinates missing or not numeric)"))
-            continue
-        if not (abs(lon) <= 180.0 and abs(lat) <= 90.0):
-            bad.append((line, f"经纬度超出范围 ({lon}, {lat}) (coordinates out of range)"))
-            continue
         counts = [c for c in (households, residents) if c is not None]
         if not counts:
             bad.append((line, "户数和人口均为空 (no households or residents)"))
@@ -435,41 +452,41 @@ def residents_from_compounds(
         else:
             source = "households"
             residents = households * persons_per_household
-        name = (cells.get("name") or "").strip() or f"第{line}行"
+        raw_name = cells.get("name")
+        name = "" if raw_name is None or (isinstance(raw_name, float) and math.isnan(raw_name)) else str(raw_name)
         rows.append(
             {
-                "name": name,
+                "k": k,
+                "name": name.strip() or (f"第{line}行" if is_table else f"第{line}个要素"),
                 "line": line,
                 "households": households,
                 "residents": residents,
                 "residents_source": source,
-                "lon": lon,
-                "lat": lat,
             }
         )
     if bad:
-        shown = "; ".join(f"第 {line} 行: {why}" for line, why in bad[:MAX_LINES_REPORTED])
-        lines = [line for line, _ in bad]
+        where = "行" if is_table else "个要素"
+        shown = "; ".join(f"第 {line} {where}: {why}" for line, why in bad[:MAX_LINES_REPORTED])
+        listed = [line for line, _ in bad]
         raise InputDataError(
-            f"小区台账 {path.name} 有 {len(bad)} 行数据有误 — {shown} (bad rows on lines {lines[:MAX_LINES_REPORTED]})"
+            f"小区台账 {label} 有 {len(bad)} {'行数据' if is_table else '个要素'}有误 — {shown} "
+            f"(bad rows on lines {listed[:MAX_LINES_REPORTED]})"
         )
-    if not rows:
-        raise InputDataError(f"小区台账 {path.name} 没有数据行 (no data rows)")
-    frame = pd.DataFrame(rows)
-    lon_w, lat_w = to_wgs84(frame["lon"].to_numpy(dtype=float), frame["lat"].to_numpy(dtype=float), system)
-    check_lonlat(lon_w, lat_w, what=f"小区台账 {path.name}")
+    table = pd.DataFrame(rows)
+    points = frame.geometry.to_numpy()[table["k"].to_numpy()]
+    points = np.where(shapely.get_type_id(points) == 0, points, shapely.point_on_surface(points))
     assumption = f"人口取台账“人口”列；无人口时按 户数 × {_fmt(persons_per_household)} 人/户（七普平均家庭户规模）计"
     out = gpd.GeoDataFrame(
         {
-            "name": frame["name"].astype(str).to_numpy(),
-            "line": frame["line"].to_numpy(dtype=np.int64),
-            "households": frame["households"].to_numpy(dtype=float),
-            "residents": frame["residents"].to_numpy(dtype=float),
-            "residents_source": frame["residents_source"].to_numpy(),
+            "name": table["name"].astype(str).to_numpy(),
+            "line": table["line"].to_numpy(dtype=np.int64),
+            "households": table["households"].to_numpy(dtype=float),
+            "residents": table["residents"].to_numpy(dtype=float),
+            "residents_source": table["residents_source"].to_numpy(),
             "source": "compounds",
             "assumption": assumption,
         },
-        geometry=gpd.points_from_xy(lon_w, lat_w),
+        geometry=points,
         crs=WGS84,
     )
     out.attrs["assumption"] = assumption
@@ -478,5 +495,240 @@ def residents_from_compounds(
         len(out),
         float(out["residents"].sum()),
         float(out["households"].sum()),
+    )
+    return out
+
+
+# --------------------------------------------------------------------- population grid
+
+#: Columns of ``residents_from_grid`` (besides ``geometry``).
+GRID_COLUMNS = ("cell_id", "residents", "households", "source", "assumption")
+#: Column names (compared stripped, case-insensitively) of a grid layer's persons per cell.
+GRID_POPULATION_NAMES = ("人口", "人数", "人口数", "population", "pop", "residents")
+#: Column names of a grid layer's households per cell (optional).
+GRID_HOUSEHOLD_NAMES = ("户数", "households")
+#: Header keys of an ESRI ASCII grid; ``nodata_value`` is optional.
+ASC_KEYS = ("ncols", "nrows", "xllcorner", "xllcenter", "yllcorner", "yllcenter", "cellsize", "nodata_value")
+
+
+def _read_ascii_grid(path: Path, label: str) -> tuple[np.ndarray, float, float, float]:
+    """Values (rows top to bottom, NaN for no-data) and the lower-left cell corner and cell size."""
+    size = path.stat().st_size if path.is_file() else -1
+    if size < 0:
+        raise InputDataError(f"人口格网文件不存在: {label} (population grid not found)")
+    if size == 0:
+        raise InputDataError(f"人口格网文件为空: {label} (empty file)")
+    if size > MAX_UPLOAD_BYTES:
+        raise InputDataError(f"人口格网文件过大: {label} ({size / 1e6:.0f} MB) (file too large)")
+    try:
+        text = path.read_bytes().decode("ascii")
+    except UnicodeDecodeError as exc:
+        raise InputDataError(f"{label} 不是 ESRI ASCII 格网（含非 ASCII 字符） (not an ESRI ASCII grid)") from exc
+    lines = text.splitlines()
+    header: dict[str, float] = {}
+    body_start = 0
+    for i, line in enumerate(lines):
+        parts = line.split()
+        if len(parts) != 2 or parts[0].lower() not in ASC_KEYS:
+            break
+        try:
+            header[parts[0].lower()] = float(parts[1])
+        except ValueError as exc:
+            raise InputDataError(
+                f"{label} 第 {i + 1} 行: {parts[0]} 的值 {parts[1][:20]!r} 不是数字 (bad header value)"
+            ) from exc
+        body_start = i + 1
+    missing = [k for k in ("ncols", "nrows", "cellsize") if k not in header]
+    if "xllcorner" not in header and "xllcenter" not in header:
+        missing.append("xllcorner")
+    if "yllcorner" not in header and "yllcenter" not in header:
+        missing.append("yllcorner")
+    if missing:
+        raise InputDataError(
+            f"{label} 缺少 ESRI ASCII 格网头 {missing}（需要 ncols、nrows、xllcorner、yllcorner、cellsize） "
+            f"(missing ESRI ASCII grid header)"
+        )
+    ncols, nrows, cell = header["ncols"], header["nrows"], header["cellsize"]
+    if not (ncols >= 1 and nrows >= 1 and ncols == int(ncols) and nrows == int(nrows)):
+        raise InputDataError(f"{label} 的 ncols/nrows 应为正整数 (ncols/nrows must be positive integers)")
+    if not (math.isfinite(cell) and cell > 0):
+        raise InputDataError(f"{label} 的 cellsize={cell} 应为正数 (cellsize must be positive)")
+    try:
+        values = np.array(" ".join(lines[body_start:]).split(), dtype=float)
+    except ValueError as exc:
+        raise InputDataError(f"{label} 的格网值中有非数字 (non-numeric cell values)") from exc
+    if values.size != int(ncols) * int(nrows):
+        raise InputDataError(
+            f"{label} 有 {values.size} 个格网值，应为 ncols × nrows = {int(ncols) * int(nrows)} "
+            f"(cell count does not match the header)"
+        )
+    grid = values.reshape(int(nrows), int(ncols))
+    if "nodata_value" in header:
+        grid[grid == header["nodata_value"]] = np.nan
+    x0 = header["xllcorner"] if "xllcorner" in header else header["xllcenter"] - cell / 2
+    y0 = header["yllcorner"] if "yllcorner" in header else header["yllcenter"] - cell / 2
+    return grid, x0, y0, cell
+
+
+def _grid_cells_from_asc(path: Path, label: str, crs: object | None) -> tuple[gpd.GeoDataFrame, list[str], str]:
+    """Cell centres (WGS84), cell ids and the source CRS of an ASCII grid; values in ``residents``."""
+    grid, x0, y0, cell = _read_ascii_grid(path, label)
+    if crs is None:
+        prj = path.with_suffix(".prj")
+        if not prj.is_file():
+            raise CRSError(
+                f"{label} 没有坐标系信息：请给出 crs（如 4326 即 WorldPop 的 WGS84 经纬度，或 4549）"
+                f"或附带 .prj 文件；"
+                f"不会默认按 WGS84 处理 (state the grid's CRS; it is never assumed)"
+            )
+        crs = prj.read_text(encoding="utf-8", errors="replace")
+    src = to_crs(crs)
+    nrows, ncols = grid.shape
+    rows, cols = np.divmod(np.arange(grid.size), ncols)
+    x = x0 + (cols + 0.5) * cell
+    y = y0 + (nrows - rows - 0.5) * cell  # the first row of values is the northernmost
+    frame = gpd.GeoDataFrame({"residents": grid.ravel()}, geometry=gpd.points_from_xy(x, y), crs=src)
+    ids = [f"第 {r + 1} 行第 {c + 1} 列 (row {r + 1}, col {c + 1})" for r, c in zip(rows, cols, strict=True)]
+    return check_area_of_use(frame, label), ids, src.to_string()
+
+
+def residents_from_grid(
+    path: Path,
+    *,
+    original_name: str | None = None,
+    crs: object | None = None,
+    population_column: str | None = None,
+    study_area: shapely.Geometry | None = None,
+) -> gpd.GeoDataFrame:
+    """Residents from a population grid file: one demand point per populated cell.
+
+    Two kinds of file are read (rasterio is not a dependency, so GeoTIFF is not):
+
+    * ``.asc``: an ESRI ASCII grid of persons per cell (WorldPop exports it), parsed
+      with numpy; its CRS is ``crs`` or a ``.prj`` beside it, never assumed.  Values
+      equal to ``NODATA_value`` are no-data.
+    * any polygon layer :func:`geo.uploads.read_upload` reads (GeoPackage, GeoJSON,
+      zipped Shapefile) with a population column (人口/人数/population/pop/residents)
+      and optionally 户数/households.
+
+    Cells with no data (NaN) or 0 persons are left out (they need no service); the
+    count of each is in ``attrs``.  Each point is the centre of its cell (for polygon
+    cells the centroid, measured in the data's UTM zone).
+
+    Parameters
+    ----------
+    path
+        The grid file.
+    original_name
+        The name the planner gave the file, for messages; default ``path.name``.
+    crs
+        CRS of an ``.asc`` grid's coordinates (EPSG code or CRS; ``4326`` for WorldPop's
+        WGS84 degrees, ``4549`` for CGCS2000 Gauss-Kruger metres).  Polygon layers
+        carry their own CRS.
+    population_column
+        Name of the persons column of a polygon layer; ``None`` finds it by name.
+    study_area
+        Optional study area (WGS84 degrees); cells farther than
+        :data:`geo.uploads.STUDY_AREA_MAX_DIST_M` from it are refused (wrong CRS).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Points in EPSG:4326 with the columns of :data:`GRID_COLUMNS`: ``cell_id``
+        (row/column of a raster, feature number of a layer), ``residents`` (persons,
+        float), ``households`` (from a 户数 column, else NaN), ``source`` =
+        ``"grid"``.  ``attrs``: ``cells_nodata``, ``cells_zero``, ``source_crs``.
+
+    Raises
+    ------
+    InputDataError
+        Missing, empty, too large or malformed file; no population column; a negative
+        or non-numeric population (the message names the cell); no populated cell.
+    CRSError
+        No CRS for an ``.asc``; cells outside the CRS's area of use or far from the
+        study area.
+    """
+    path = Path(path)
+    label = original_name or path.name
+    suffix = Path(label).suffix.lower()
+    households: np.ndarray
+    if suffix in (".tif", ".tiff"):
+        raise InputDataError(
+            f"暂不支持 GeoTIFF 人口格网 {label}（需要 rasterio）；请在 GIS 软件中另存为 ESRI ASCII 格网 .asc，"
+            f"或转为带人口字段的面格网 GeoPackage (GeoTIFF needs rasterio; save as .asc or a polygon grid)"
+        )
+    if suffix == ".asc":
+        frame, ids, source_crs = _grid_cells_from_asc(path, label, crs)
+        population = frame["residents"].to_numpy(dtype=float)
+        households = np.full(len(frame), np.nan)
+        points = frame.geometry.to_numpy()
+    else:
+        layer = read_upload(path, original_name=label, expected="polygon", study_area=study_area)
+        source_crs = layer.attrs["source_crs"]
+        columns = [c for c in layer.columns if c != layer.geometry.name]
+        pop_col = population_column
+        if pop_col is None:
+            lowered = {str(c).strip().lower(): c for c in columns}
+            pop_col = next((lowered[n] for n in GRID_POPULATION_NAMES if n in lowered), None)
+        if pop_col is None or pop_col not in columns:
+            raise InputDataError(
+                f"人口格网 {label} 缺少人口列（可用列名: {'、'.join(GRID_POPULATION_NAMES)}）；现有列: {columns} "
+                f"(population column not found)"
+            )
+        population = pd.to_numeric(layer[pop_col], errors="coerce").to_numpy(dtype=float)
+        text_bad = np.flatnonzero(
+            np.isnan(population)
+            & layer[pop_col].notna().to_numpy()
+            & (layer[pop_col].astype(str).str.strip() != "").to_numpy()
+        )
+        if text_bad.size:
+            i = int(text_bad[0])
+            raise InputDataError(
+                f"人口格网 {label} 第 {i + 1} 个格网的 {pop_col}={str(layer[pop_col].iloc[i])[:20]!r} 不是数字"
+                f"（共 {text_bad.size} 个） (population is not a number)"
+            )
+        hh_col = next((c for c in columns if str(c).strip().lower() in GRID_HOUSEHOLD_NAMES), None)
+        households = (
+            pd.to_numeric(layer[hh_col], errors="coerce").to_numpy(dtype=float)
+            if hh_col
+            else np.full(len(layer), np.nan)
+        )
+        ids = [f"第 {i + 1} 个格网 (cell {i + 1})" for i in range(len(layer))]
+        xy = shapely.get_coordinates(layer.geometry.to_numpy())
+        metric = metric_crs(xy[:, 0], xy[:, 1])
+        points = layer.geometry.to_crs(metric).centroid.to_crs(WGS84).to_numpy()
+    negative = np.flatnonzero(population < 0)
+    if negative.size:
+        i = int(negative[0])
+        raise InputDataError(
+            f"人口格网 {label} {ids[i]} 的人口为负数 {population[i]:g}（共 {negative.size} 个）；"
+            f"无数据格网请留空或设为 NODATA (negative population)"
+        )
+    nodata = np.isnan(population)
+    zero = population == 0
+    keep = np.flatnonzero(~nodata & ~zero)
+    if keep.size == 0:
+        raise InputDataError(f"人口格网 {label} 中没有人口大于 0 的格网 (no populated cell)")
+    out = gpd.GeoDataFrame(
+        {
+            "cell_id": [ids[i] for i in keep],
+            "residents": population[keep],
+            "households": households[keep],
+            "source": "grid",
+            "assumption": f"人口取自格网文件 {label}，每个格网以其中心点代表 (persons per cell from the grid)",
+        },
+        geometry=points[keep],
+        crs=WGS84,
+    )
+    if study_area is not None and suffix == ".asc":
+        check_study_area(out, study_area, label)
+    out.attrs.update({"cells_nodata": int(nodata.sum()), "cells_zero": int(zero.sum()), "source_crs": source_crs})
+    logger.info(
+        "demand from grid %s: %d populated cells (%d no-data, %d zero), %.0f residents",
+        label,
+        len(out),
+        int(nodata.sum()),
+        int(zero.sum()),
+        float(out["residents"].sum()),
     )
     return out

@@ -11,8 +11,6 @@ those of the planning standard file, see :mod:`geo.standards`).
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import logging
 from pathlib import Path
@@ -22,12 +20,12 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geo.coords import to_wgs84
-from geo.crs import WGS84, check_lonlat, to_crs
+from geo.coords import SYSTEMS
+from geo.crs import WGS84
 from geo.errors import InputDataError
 from geo.sources import demo_pbf_path
 from geo.standards import FUNCTIONS, Standard, load_standard
-from geo.textfiles import check_input_file, decode_text
+from geo.uploads import read_upload
 
 logger = logging.getLogger(__name__)
 
@@ -41,8 +39,6 @@ __all__ = [
 ]
 
 FACILITY_TAGS_PATH = Path(__file__).resolve().parent.parent / "data" / "facility_tags.json"
-LON_NAMES = ("lon", "lng", "long", "longitude", "x", "经度", "东经")
-LAT_NAMES = ("lat", "latitude", "y", "纬度", "北纬")
 NAME_NAMES = ("name", "名称", "设施名称")
 CATEGORY_NAMES = ("category", "type", "类别", "类型", "设施类型")
 MAX_FACILITY_FILE_BYTES = 64 * 1024 * 1024
@@ -186,124 +182,83 @@ def _find_column(columns: list[str], names: tuple[str, ...]) -> str | None:
     return next((lowered[n] for n in names if n in lowered), None)
 
 
-def _read_csv(path: Path, crs: object | None) -> gpd.GeoDataFrame:
-    rows = list(csv.DictReader(io.StringIO(decode_text(path.read_bytes(), path.name))))
-    if not rows:
-        raise InputDataError(f"CSV 文件 {path.name} 没有数据行 (no data rows)")
-    columns = list(rows[0].keys())
-    lon_col, lat_col = _find_column(columns, LON_NAMES), _find_column(columns, LAT_NAMES)
-    if lon_col is None or lat_col is None:
-        raise InputDataError(
-            f"CSV 文件 {path.name} 缺少经度/纬度列（可用列名: lon/lat、经度/纬度）；现有列: {columns} "
-            f"(longitude/latitude columns not found)"
-        )
-    frame = pd.DataFrame(rows)
-    lon = pd.to_numeric(frame[lon_col], errors="coerce")
-    lat = pd.to_numeric(frame[lat_col], errors="coerce")
-    bad = lon.isna() | lat.isna()
-    if bad.any():
-        lines = (np.flatnonzero(bad.to_numpy()) + 2).tolist()  # +1 header, +1 one-based
-        raise InputDataError(
-            f"CSV 文件 {path.name} 第 {', '.join(map(str, lines[:10]))} 行的经纬度不是数字 "
-            f"(non-numeric coordinates on lines {lines[:10]})"
-        )
-    system = str(crs).strip().lower().replace("-", "") if crs is not None else "wgs84"
-    if system in ("gcj02", "bd09"):
-        # Picked in Amap/Tencent (GCJ-02) or Baidu (BD-09): to WGS84 on the way in (U8).
-        check_lonlat(lon.to_numpy(), lat.to_numpy(), what=f"CSV 文件 {path.name}")
-        lon_w, lat_w = to_wgs84(lon.to_numpy(), lat.to_numpy(), system)
-        lon, lat = pd.Series(lon_w), pd.Series(lat_w)
-        crs = None
-    src = to_crs(crs) if crs is not None else WGS84
-    if src.is_geographic:
-        check_lonlat(lon.to_numpy(), lat.to_numpy(), what=f"CSV 文件 {path.name}")
-    name_col = _find_column(columns, NAME_NAMES)
-    cat_col = _find_column(columns, CATEGORY_NAMES)
-    out = gpd.GeoDataFrame(
-        {
-            "facility_id": [f"row{i + 2}" for i in range(len(frame))],
-            "name": frame[name_col].fillna("") if name_col else "",
-            "category": frame[cat_col].fillna("") if cat_col else "",
-            "function": "",
-            "source": path.name,
-        },
-        geometry=gpd.points_from_xy(lon, lat),
-        crs=src,
-    )
-    return out.to_crs(WGS84)
+def _system_and_crs(crs: object | None) -> object:
+    """The ``system`` argument of :func:`geo.uploads.read_upload` for a ``crs`` argument."""
+    if crs is None:
+        return "wgs84"
+    key = str(crs).strip().lower().replace("-", "").replace("_", "")
+    return key if key in SYSTEMS else crs
 
 
-def read_facilities(path: Path, *, crs: object | None = None) -> gpd.GeoDataFrame:
-    """Read facilities from a GeoJSON, GeoPackage or CSV file.
+def read_facilities(
+    path: Path,
+    *,
+    crs: object | None = None,
+    original_name: str | None = None,
+    study_area: shapely.Geometry | None = None,
+) -> gpd.GeoDataFrame:
+    """Read facilities from a planner's file through :func:`geo.uploads.read_upload`.
 
     Parameters
     ----------
     path
-        An existing regular file (``.geojson``/``.json``, ``.gpkg``, ``.csv``).
+        An existing regular file: ``.geojson``/``.json``, ``.gpkg``, zipped Shapefile
+        ``.zip``, ``.kml``, or a ``.csv``/``.xlsx`` table with longitude/latitude
+        columns (经度/纬度, lon/lat ...), UTF-8 or GBK, Chinese or English headers.
     crs
-        CRS of a CSV's coordinates: an EPSG code or CRS, or ``"gcj02"`` (Amap/Tencent
-        picks) / ``"bd09"`` (Baidu), converted to WGS84; default WGS84.  GeoJSON is
-        WGS84 by RFC 7946.
+        Coordinate system of a table's coordinates: ``"wgs84"`` (default),
+        ``"cgcs2000"``, ``"gcj02"`` (Amap/Tencent picks), ``"bd09"`` (Baidu), all
+        converted to WGS84; or an EPSG code / CRS of X/Y columns in metres (CGCS2000
+        Gauss-Kruger ``4549``).  GeoJSON is WGS84 by RFC 7946; Shapefiles and
+        GeoPackages use their own CRS.
+    original_name
+        The name the planner gave the file, for messages; default ``path.name``.
+    study_area
+        Optional study area (WGS84 degrees); a facility farther than
+        :data:`geo.uploads.STUDY_AREA_MAX_DIST_M` from it is refused as a likely wrong
+        coordinate system.
 
     Returns
     -------
     geopandas.GeoDataFrame
-        Points in EPSG:4326 (polygons are reduced to their centroids).
+        Points in EPSG:4326 (lines and polygons reduced to their centroids) with
+        ``facility_id`` (``row<line>`` for tables, ``f<n>`` for layers), ``name``,
+        ``category``, ``function`` (empty) and ``source`` (the file name).
 
     Raises
     ------
     InputDataError
-        Missing file, unsupported kind, no features, bad coordinates (the message
-        names the line or feature).
+        Missing, empty, too large or unsupported file, no features, bad coordinates
+        (the message names the line or feature), an unknown coordinate system.
+    CRSError
+        Coordinates that do not fit their CRS, swapped axes, or far from the study area.
     """
     path = Path(path)
-    check_input_file(path, what_zh="设施文件", what_en="facility file", max_bytes=MAX_FACILITY_FILE_BYTES)
-    suffix = path.suffix.lower()
-    if suffix == ".csv":
-        return _read_csv(path, crs)
-    if suffix in (".geojson", ".json"):
-        head = path.read_bytes()[:64].lstrip()
-        if not head.startswith(b"{"):
-            raise InputDataError(f"{path.name} 不是 GeoJSON 文件 (not a GeoJSON document)")
-        driver = "GeoJSON"
-    elif suffix == ".gpkg":
-        if not path.read_bytes()[:16].startswith(b"SQLite format 3"):
-            raise InputDataError(f"{path.name} 不是 GeoPackage 文件 (not a GeoPackage)")
-        driver = "GPKG"
-    else:
-        raise InputDataError(
-            f"不支持的设施文件类型 {path.name}；支持 .geojson、.gpkg、.csv (unsupported facility file)"
-        )
-    try:
-        frame = gpd.read_file(path, driver=driver, engine="pyogrio")
-    except Exception as exc:
-        raise InputDataError(f"无法读取 {path.name}: {type(exc).__name__} (cannot read file)") from exc
-    if frame.empty:
-        raise InputDataError(f"{path.name} 中没有要素 (no features)")
-    if driver == "GeoJSON":
-        frame = frame.set_crs(WGS84, allow_override=True)
-    if frame.crs is None:
-        raise InputDataError(f"{path.name} 没有坐标系信息，请说明坐标系 (no CRS in the file)")
-    geoms = frame.geometry.to_numpy()
-    if shapely.is_empty(geoms).any() or shapely.is_missing(geoms).any():
-        i = int(np.flatnonzero(shapely.is_empty(geoms) | shapely.is_missing(geoms))[0])
-        raise InputDataError(f"{path.name} 第 {i + 1} 个要素没有几何 (feature {i + 1} has no geometry)")
-    frame = frame.to_crs(WGS84)
-    pts = shapely.centroid(frame.geometry.to_numpy())
-    xy = shapely.get_coordinates(pts)
-    check_lonlat(xy[:, 0], xy[:, 1], what=f"设施文件 {path.name}")
-    columns = list(frame.columns)
+    label = original_name or path.name
+    frame = read_upload(
+        path,
+        original_name=label,
+        expected="any",
+        system=_system_and_crs(crs),
+        max_bytes=MAX_FACILITY_FILE_BYTES,
+        study_area=study_area,
+    )
+    columns = [c for c in frame.columns if c != frame.geometry.name]
     name_col = _find_column(columns, NAME_NAMES)
     cat_col = _find_column(columns, CATEGORY_NAMES)
+    if "line" in columns and frame.attrs.get("kind") in ("csv", "xlsx"):
+        ids = [f"row{int(n)}" for n in frame["line"]]
+    else:
+        ids = [f"f{i + 1}" for i in range(len(frame))]
     return gpd.GeoDataFrame(
         {
-            "facility_id": [f"f{i + 1}" for i in range(len(frame))],
+            "facility_id": ids,
             "name": frame[name_col].fillna("").astype(str).to_numpy() if name_col else "",
             "category": frame[cat_col].fillna("").astype(str).to_numpy() if cat_col else "",
             "function": "",
-            "source": path.name,
+            "source": label,
         },
-        geometry=pts,
+        geometry=shapely.centroid(frame.geometry.to_numpy()),
         crs=WGS84,
     )
 
@@ -330,6 +285,7 @@ def read_facility_ledger(
     original_name: str | None = None,
     system: str = "wgs84",
     standard: Standard | None = None,
+    study_area: shapely.Geometry | None = None,
 ) -> gpd.GeoDataFrame:
     """Read a planner's facility ledger (台账) and give each row its function and type.
 
@@ -349,6 +305,9 @@ def read_facility_ledger(
         Coordinate system of the ledger's longitude/latitude (``wgs84``, ``gcj02``, ``bd09``).
     standard
         The planning standard (default: ``data/standards/gb50180_2018.json``).
+    study_area
+        Optional study area (WGS84 degrees); rows far from it are refused (likely a
+        wrong ``system``).
 
     Returns
     -------
@@ -362,10 +321,8 @@ def read_facility_ledger(
         No category column, or categories that are neither a type nor a function
         (the message lists their lines and the accepted names).
     """
-    from geo.uploads import read_upload
-
     standard = standard or load_standard()
-    frame = read_upload(Path(path), original_name=original_name, expected="point", system=system)
+    frame = read_upload(Path(path), original_name=original_name, expected="point", system=system, study_area=study_area)
     label = original_name or Path(path).name
     cat_col = _find_column(list(frame.columns), LEDGER_CATEGORY_NAMES)
     if cat_col is None:

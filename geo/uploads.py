@@ -48,9 +48,8 @@ import shapely
 from pyproj import CRS
 
 from geo.coords import SYSTEMS, to_wgs84
-from geo.crs import WGS84, metric_crs
+from geo.crs import WGS84, metric_crs, to_crs
 from geo.errors import CRSError, InputDataError
-from geo.facilities import LAT_NAMES, LON_NAMES
 from geo.textfiles import decode_text
 
 logger = logging.getLogger(__name__)
@@ -58,11 +57,15 @@ logger = logging.getLogger(__name__)
 __all__ = [
     "EXPECTED_KINDS",
     "GDAL_RESTRICTIONS",
+    "LAT_NAMES",
+    "LON_NAMES",
     "MAX_UNZIPPED_BYTES",
     "MAX_UPLOAD_BYTES",
     "MAX_ZIP_RATIO",
     "STUDY_AREA_MAX_DIST_M",
     "UploadTooLargeError",
+    "check_area_of_use",
+    "check_study_area",
     "read_upload",
 ]
 
@@ -81,6 +84,10 @@ STUDY_AREA_MAX_DIST_M = 50_000.0
 AREA_OF_USE_MARGIN_DEG = 0.5
 #: How many bad rows / features a message lists.
 MAX_LISTED = 10
+#: Column names (compared stripped, case-insensitively) of a table's longitude / X and
+#: latitude / Y; shared by every reader of planners' tables (facilities, ledgers, compounds).
+LON_NAMES = ("lon", "lng", "long", "longitude", "x", "经度", "东经")
+LAT_NAMES = ("lat", "latitude", "y", "纬度", "北纬")
 
 #: The geometry kinds a caller may expect and the geometry types each accepts.
 EXPECTED_KINDS = {
@@ -406,8 +413,14 @@ def _read_xlsx_rows(upload: Path, name: str) -> tuple[list[str], list[tuple[int,
     return header, [(line, cells) for line, cells in rows if any(c.strip() for c in cells)]
 
 
-def _table_frame(header: list[str], rows: list[tuple[int, list[str]]], name: str, system: str) -> gpd.GeoDataFrame:
-    """Points from table rows with longitude/latitude columns; bad rows reported by line number."""
+def _table_frame(
+    header: list[str], rows: list[tuple[int, list[str]]], name: str, system: str, table_crs: CRS | None
+) -> gpd.GeoDataFrame:
+    """Points from table rows with longitude/latitude (or X/Y) columns; bad rows reported by line number.
+
+    ``table_crs`` given: the columns are coordinates of that CRS (e.g. CGCS2000
+    Gauss-Kruger metres), checked against its area of use; else degrees of ``system``.
+    """
     if not rows:
         raise InputDataError(f"{name} 没有数据行 (no data rows)")
     lon_col, lat_col = _find_column(header, LON_NAMES), _find_column(header, LAT_NAMES)
@@ -433,6 +446,12 @@ def _table_frame(header: list[str], rows: list[tuple[int, list[str]]], name: str
         raise InputDataError(
             f"{name} 中有无法识别的坐标{more}: " + "；".join(problems[:MAX_LISTED]) + " (bad coordinates by line)"
         )
+    attrs = pd.DataFrame([cells[: len(header)] for _, cells in rows], columns=header)
+    attrs = attrs.drop(columns=[lon_col, lat_col])
+    attrs.insert(0, "line", [line for line, _ in rows])
+    if table_crs is not None and table_crs.is_projected:
+        frame = gpd.GeoDataFrame(attrs, geometry=gpd.points_from_xy(lon, lat), crs=table_crs)
+        return check_area_of_use(frame, name)
     fits = (np.abs(lon) <= 180) & (np.abs(lat) <= 90)
     fits_swapped = (np.abs(lat) <= 180) & (np.abs(lon) <= 90)
     if not fits.all():
@@ -446,10 +465,10 @@ def _table_frame(header: list[str], rows: list[tuple[int, list[str]]], name: str
             f"{name} 第 {', '.join(lines)} 行的坐标超出经纬度范围（经度 -180..180，纬度 -90..90）；"
             f"若为投影坐标（米），请先转换为经纬度 (coordinates out of range on lines {', '.join(lines)})"
         )
+    if table_crs is not None:  # a geographic CRS named by EPSG code (e.g. 4490, CGCS2000)
+        frame = gpd.GeoDataFrame(attrs, geometry=gpd.points_from_xy(lon, lat), crs=table_crs)
+        return check_area_of_use(frame, name)
     lon, lat = to_wgs84(lon, lat, system)
-    attrs = pd.DataFrame([cells[: len(header)] for _, cells in rows], columns=header)
-    attrs = attrs.drop(columns=[lon_col, lat_col])
-    attrs.insert(0, "line", [line for line, _ in rows])
     return gpd.GeoDataFrame(attrs, geometry=gpd.points_from_xy(lon, lat), crs=WGS84)
 
 
@@ -479,7 +498,7 @@ def _crs_hint(x: np.ndarray, y: np.ndarray, crs: CRS) -> str:
     return "坐标系可能选错或坐标可能颠倒 (wrong CRS or swapped axes)"
 
 
-def _check_area_of_use(frame: gpd.GeoDataFrame, name: str) -> gpd.GeoDataFrame:
+def check_area_of_use(frame: gpd.GeoDataFrame, name: str) -> gpd.GeoDataFrame:
     """Transform to WGS84, refusing coordinates outside the source CRS's area of use (U9)."""
     crs = CRS.from_user_input(frame.crs)
     xy = shapely.get_coordinates(frame.geometry.to_numpy())
@@ -529,7 +548,7 @@ def _check_geojson_ranges(frame: gpd.GeoDataFrame, name: str) -> None:
     raise CRSError(f"{name} 的坐标超出经纬度范围；{cause} (GeoJSON must be WGS84 lon/lat, RFC 7946)")
 
 
-def _check_study_area(frame: gpd.GeoDataFrame, study_area: shapely.Geometry, name: str) -> None:
+def check_study_area(frame: gpd.GeoDataFrame, study_area: shapely.Geometry, name: str) -> None:
     """Every feature within :data:`STUDY_AREA_MAX_DIST_M` of the study area (WGS84), else CRSError."""
     c = shapely.centroid(study_area)
     crs = metric_crs(np.array([c.x]), np.array([c.y]))
@@ -616,7 +635,9 @@ def read_upload(
     system
         Coordinate system of CSV/XLSX longitude/latitude columns (degrees), one of
         :data:`geo.coords.SYSTEMS`: ``wgs84``, ``cgcs2000``, ``gcj02`` (Amap/Tencent),
-        ``bd09`` (Baidu); converted to WGS84.  Files with a CRS (.prj, GeoPackage) use it.
+        ``bd09`` (Baidu); converted to WGS84.  Or an EPSG code / CRS (``4549``,
+        ``"EPSG:4528"``) for X/Y columns in a projected CRS (metres), checked against its
+        area of use (U9).  Files with a CRS (.prj, GeoPackage) use it.
     max_bytes
         Largest accepted file size in bytes (default :data:`MAX_UPLOAD_BYTES`); the
         unpacked content of a zip is capped by :data:`MAX_UNZIPPED_BYTES` and
@@ -648,11 +669,15 @@ def read_upload(
     if expected not in EXPECTED_KINDS:
         raise InputDataError(f"expected={expected!r} 无效，可选: {', '.join(EXPECTED_KINDS)} (unknown geometry kind)")
     key = str(system).strip().lower().replace("-", "").replace("_", "")
+    table_crs = None
     if key not in SYSTEMS:
-        raise InputDataError(
-            f"坐标系 {system!r} 无效，可选: {', '.join(SYSTEMS)} "
-            f"(unknown coordinate system; allowed: {', '.join(SYSTEMS)})"
-        )
+        try:
+            table_crs = to_crs(system)
+        except CRSError as exc:
+            raise InputDataError(
+                f"坐标系 {system!r} 无效，可选: {', '.join(SYSTEMS)} 或 EPSG 代码（如 4549） "
+                f"(unknown coordinate system; allowed: {', '.join(SYSTEMS)} or an EPSG code)"
+            ) from exc
     kind = _kind_of(name)
     try:
         st = path.stat()
@@ -675,8 +700,8 @@ def read_upload(
         dropped = False
         if kind in ("csv", "xlsx"):
             header, rows = _read_csv_rows(upload, name) if kind == "csv" else _read_xlsx_rows(upload, name)
-            frame = _table_frame(header, rows, name, key)
-            source_crs = SYSTEMS[key]
+            frame = _table_frame(header, rows, name, key, table_crs)
+            source_crs = table_crs.to_string() if table_crs is not None else SYSTEMS[key]
         else:
             target, encoding = upload, None
             if kind == "shapefile":
@@ -692,10 +717,10 @@ def read_upload(
             _check_geometries(frame, expected, name)
             if kind in ("geojson", "kml"):
                 _check_geojson_ranges(frame, name)
-            frame = _check_area_of_use(frame, name)
+            frame = check_area_of_use(frame, name)
     _check_geometries(frame, expected, name)
     if study_area is not None:
-        _check_study_area(frame, study_area, name)
+        check_study_area(frame, study_area, name)
     frame.attrs.update({"original_name": name, "kind": kind, "source_crs": source_crs, "dropped_z": dropped})
     logger.info("upload %s: %d features (%s, %s)", name, len(frame), kind, source_crs)
     return frame

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import osmium
 import pyrosm
@@ -270,24 +272,35 @@ def test_compounds_english_headers_gcj02_and_residents_only(tmp_path):
 
 
 def test_compounds_bad_rows_name_their_lines(tmp_path):
+    # The ledger goes through geo.uploads.read_upload: bad coordinates are refused
+    # first (by line number), then bad counts (by line number).
     path = tmp_path / "ledger.csv"
-    path.write_text(
-        "名称,户数,经度,纬度\n"
-        "甲,100,118.6,24.9\n"  # line 2: fine
-        "乙,80,abc,24.9\n"  # line 3: longitude not a number
-        "丙,60,118.6,24.9\n"  # line 4: fine
-        "丁,-5,118.6,24.9\n"  # line 5: negative households
-        "戊,,118.6,24.9\n"  # line 6: no count
-        "己,10,118.6,95\n",  # line 7: latitude out of range
-        encoding="utf-8",
-    )
-    with pytest.raises(InputDataError, match="第 3 行") as info:
+    rows = [
+        "甲,100,118.6,24.9",  # line 2: fine
+        "乙,80,abc,24.9",  # line 3: longitude not a number
+        "丙,60,118.6,24.9",  # line 4: fine
+        "丁,-5,118.6,24.9",  # line 5: negative households
+        "戊,,118.6,24.9",  # line 6: no count
+        "己,10,118.6,95",  # line 7: latitude out of range
+    ]
+
+    def write(lines):
+        path.write_text("名称,户数,经度,纬度\n" + "\n".join(lines) + "\n", encoding="utf-8")
+
+    write(rows)
+    with pytest.raises(InputDataError, match=r"第 3 行.*abc") as info:
+        residents_from_compounds(path)
+    assert "第 2 行" not in str(info.value) and "第 7 行" not in str(info.value)
+    write([*rows[:1], "乙,80,118.6,24.9", *rows[2:]])
+    with pytest.raises(InputDataError, match=r"第 7 行的坐标超出经纬度范围"):
+        residents_from_compounds(path)
+    write([*rows[:1], "乙,80,118.6,24.9", *rows[2:5], "己,10,118.6,24.9"])
+    with pytest.raises(InputDataError, match="2 行数据有误") as info:
         residents_from_compounds(path)
     message = str(info.value)
-    assert "4 行数据有误" in message
-    for line in (5, 6, 7):
-        assert f"第 {line} 行" in message
-    assert "第 2 行" not in message and "第 4 行" not in message
+    assert "第 5 行" in message and "第 6 行" in message
+    for line in (2, 3, 4, 7):
+        assert f"第 {line} 行" not in message
 
 
 def test_compounds_unknown_and_missing_columns(tmp_path):
@@ -314,3 +327,135 @@ def test_compounds_bad_arguments(tmp_path):
     with pytest.raises(InputDataError, match="没有数据行"):
         residents_from_compounds(header_only)
     assert shapely.get_coordinates(residents_from_compounds(path).geometry.to_numpy()).shape == (1, 2)
+
+
+# --------------------------------------------------------------------- population grid
+
+ASC = """ncols 3
+nrows 2
+xllcorner 118.79
+yllcorner 25.02
+cellsize 0.01
+NODATA_value -9999
+10 0 -9999
+5.5 20 100
+"""
+
+
+def test_grid_ascii_by_hand(tmp_path):
+    from geo.demand import GRID_COLUMNS, residents_from_grid
+
+    path = tmp_path / "人口格网.asc"
+    path.write_text(ASC, encoding="ascii")
+    demand = residents_from_grid(path, crs=4326)
+    assert tuple(c for c in demand.columns if c != "geometry") == GRID_COLUMNS
+    # Six cells: 10, 0, no-data on the top row; 5.5, 20, 100 below.  Zero and no-data
+    # cells are left out: 4 points, 10 + 5.5 + 20 + 100 = 135.5 persons.
+    assert len(demand) == 4
+    assert demand["residents"].tolist() == [10.0, 5.5, 20.0, 100.0]
+    assert demand["residents"].sum() == pytest.approx(135.5)
+    assert demand.attrs["cells_zero"] == 1 and demand.attrs["cells_nodata"] == 1
+    assert demand["households"].isna().all() and (demand["source"] == "grid").all()
+    # Top-left cell: x = 118.79 + 0.5 x 0.01, y = 25.02 + 1.5 x 0.01 (first row is the north one).
+    assert demand.geometry.iloc[0].coords[0] == pytest.approx((118.795, 25.035))
+    assert demand.geometry.iloc[3].coords[0] == pytest.approx((118.815, 25.025))
+    assert demand["cell_id"].iloc[0].startswith("第 1 行第 1 列")
+
+
+def test_grid_ascii_crs_from_prj_or_refused(tmp_path):
+    from pyproj import CRS
+
+    from geo.demand import residents_from_grid
+    from geo.errors import CRSError
+
+    path = tmp_path / "pop.asc"
+    path.write_text(ASC, encoding="ascii")
+    with pytest.raises(CRSError, match="没有坐标系信息"):
+        residents_from_grid(path)
+    path.with_suffix(".prj").write_text(CRS.from_epsg(4326).to_wkt(), encoding="utf-8")
+    assert residents_from_grid(path)["residents"].sum() == pytest.approx(135.5)
+
+
+def test_grid_ascii_gauss_kruger_cell_centres(tmp_path):
+    from pyproj import Transformer
+
+    from geo.demand import residents_from_grid
+
+    # A 2 x 1 grid of 100 m cells in CGCS2000 / GK CM 120E (EPSG:4549) in Hui'an.
+    path = tmp_path / "gk.asc"
+    path.write_text("ncols 2\nnrows 1\nxllcorner 378500\nyllcorner 2770000\ncellsize 100\n7 8\n", encoding="ascii")
+    demand = residents_from_grid(path, crs=4549)
+    lon, lat = Transformer.from_crs(4549, 4326, always_xy=True).transform(378550.0, 2770050.0)
+    assert demand.geometry.iloc[0].coords[0] == pytest.approx((lon, lat), abs=1e-9)
+    assert demand["residents"].sum() == 15.0
+
+
+def test_grid_bad_files(tmp_path):
+    from geo.demand import residents_from_grid
+    from geo.errors import CRSError
+
+    path = tmp_path / "pop.asc"
+    path.write_text(ASC.replace("10 0", "10 -3"), encoding="ascii")
+    with pytest.raises(InputDataError, match=r"第 1 行第 2 列.*负数 -3"):
+        residents_from_grid(path, crs=4326)
+    path.write_text(ASC.replace("5.5 20 100", "5.5 20"), encoding="ascii")
+    with pytest.raises(InputDataError, match="ncols × nrows = 6"):
+        residents_from_grid(path, crs=4326)
+    path.write_text(ASC.replace("cellsize 0.01\n", ""), encoding="ascii")
+    with pytest.raises(InputDataError, match="缺少 ESRI ASCII 格网头"):
+        residents_from_grid(path, crs=4326)
+    path.write_text(ASC.replace("10 0 -9999\n5.5 20 100", "0 0 -9999\n0 0 0"), encoding="ascii")
+    with pytest.raises(InputDataError, match="没有人口大于 0"):
+        residents_from_grid(path, crs=4326)
+    path.write_text(ASC, encoding="ascii")
+    with pytest.raises(CRSError, match="距研究区"):
+        from geo.boundaries import county
+
+        residents_from_grid(path, crs=4326, study_area=county("350524"))  # Anxi is > 50 km away
+    tif = tmp_path / "worldpop.tif"
+    tif.write_bytes(b"II*\x00")
+    with pytest.raises(InputDataError, match="GeoTIFF"):
+        residents_from_grid(tif)
+
+
+def _polygon_grid(tmp_path, populations, households=None):
+    # 2 x 2 cells of 0.01 degree from (118.79, 25.02).
+    features = []
+    for k, pop in enumerate(populations):
+        x, y = 118.79 + (k % 2) * 0.01, 25.02 + (k // 2) * 0.01
+        ring = [[x, y], [x + 0.01, y], [x + 0.01, y + 0.01], [x, y + 0.01], [x, y]]
+        props = {"人口": pop, **({"户数": households[k]} if households else {})}
+        features.append(
+            {"type": "Feature", "properties": props, "geometry": {"type": "Polygon", "coordinates": [ring]}}
+        )
+    path = tmp_path / "格网.geojson"
+    path.write_text(
+        json.dumps({"type": "FeatureCollection", "features": features}, ensure_ascii=False), encoding="utf-8"
+    )
+    return path
+
+
+def test_grid_polygon_layer_by_hand(tmp_path):
+    from geo.demand import residents_from_grid
+
+    demand = residents_from_grid(_polygon_grid(tmp_path, [100, 0, None, 50], households=[40, 0, None, 20]))
+    # Cells 1 and 4 have people: 100 + 50 = 150 persons, 40 + 20 = 60 households.
+    assert demand["residents"].tolist() == [100.0, 50.0]
+    assert demand["households"].tolist() == [40.0, 20.0]
+    assert demand["cell_id"].tolist() == ["第 1 个格网 (cell 1)", "第 4 个格网 (cell 4)"]
+    # Centroid of the first cell, measured in UTM and back: its centre within 1e-6 degree.
+    assert demand.geometry.iloc[0].coords[0] == pytest.approx((118.795, 25.025), abs=1e-6)
+    assert demand.attrs["cells_zero"] == 1 and demand.attrs["cells_nodata"] == 1
+
+
+def test_grid_polygon_layer_bad(tmp_path):
+    from geo.demand import residents_from_grid
+
+    with pytest.raises(InputDataError, match=r"第 2 个格网.*负数"):
+        residents_from_grid(_polygon_grid(tmp_path, [100, -1, 3, 4]))
+    with pytest.raises(InputDataError, match=r"第 3 个格网.*不是数字"):
+        residents_from_grid(_polygon_grid(tmp_path, [100, 1, "many", 4]))
+    path = _polygon_grid(tmp_path, [1, 2, 3, 4])
+    path.write_text(path.read_text(encoding="utf-8").replace("人口", "面积"), encoding="utf-8")
+    with pytest.raises(InputDataError, match="缺少人口列"):
+        residents_from_grid(path)

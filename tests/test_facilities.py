@@ -199,3 +199,76 @@ def test_facility_ledger_unknown_category_names_the_line(tmp_path):
     path.write_text("name,lon,lat\nA,118.79,25.03\n", encoding="utf-8")
     with pytest.raises(InputDataError, match="缺少类别列"):
         read_facility_ledger(path)
+
+
+# --------------------------------------------------------------------- read_facilities via read_upload
+
+
+def test_read_facilities_gbk_csv_chinese_headers_and_lines(tmp_path):
+    from geo.facilities import read_facilities
+
+    path = tmp_path / "设施.csv"
+    path.write_bytes(
+        "名称,类型,经度,纬度\n卫生院,clinic,118.797,25.031\n\n幼儿园,kindergarten,118.80,25.03\n".encode("gbk")
+    )
+    got = read_facilities(path)
+    # The blank line 3 is skipped; ids carry the file's line numbers.
+    assert got["facility_id"].tolist() == ["row2", "row4"]
+    assert got["name"].tolist() == ["卫生院", "幼儿园"]
+    assert got["category"].tolist() == ["clinic", "kindergarten"]
+    assert got.crs.to_epsg() == 4326 and got.geometry.iloc[0].x == pytest.approx(118.797)
+
+
+def test_read_facilities_bad_rows_by_line(tmp_path):
+    from geo.facilities import read_facilities
+
+    path = tmp_path / "设施.csv"
+    path.write_text("name,type,lon,lat\nA,clinic,118.79,25.03\nB,clinic,abc,25.03\n", encoding="utf-8")
+    with pytest.raises(InputDataError, match=r"第 3 行.*abc"):
+        read_facilities(path)
+
+
+def test_read_facilities_gauss_kruger_csv(tmp_path):
+    from geo.errors import CRSError
+    from geo.facilities import read_facilities
+
+    # (378581.76, 2770027.51) is (118.797E, 25.031N) in CGCS2000 / 3-degree GK CM 120E
+    # (EPSG:4549, no zone prefix), computed with pyproj.
+    path = tmp_path / "gk.csv"
+    path.write_text("名称,x,y\n卫生院,378581.763,2770027.511\n", encoding="utf-8")
+    got = read_facilities(path, crs=4549).geometry.iloc[0]
+    assert got.x == pytest.approx(118.797, abs=1e-6) and got.y == pytest.approx(25.031, abs=1e-6)
+    # The same easting read as the zone-prefixed CRS (EPSG:4528, easting 40xxxxxx) is off its area of use.
+    with pytest.raises(CRSError, match="适用范围"):
+        read_facilities(path, crs="EPSG:4528")
+    with pytest.raises(InputDataError, match="坐标系"):
+        read_facilities(path, crs="mercator-ish")
+
+
+def test_read_facilities_far_from_the_study_area(tmp_path):
+    from geo.boundaries import county
+    from geo.errors import CRSError
+    from geo.facilities import read_facilities
+
+    path = tmp_path / "设施.csv"
+    # Longitude and latitude typed into each other's columns would fail the range
+    # check; here the point is a valid lon/lat in Helsinki, 8,000 km from Hui'an.
+    path.write_text("名称,经度,纬度\n卫生院,24.94,60.17\n", encoding="utf-8")
+    with pytest.raises(CRSError, match="距研究区"):
+        read_facilities(path, study_area=county("350521"))
+
+
+def test_read_facilities_polygons_become_centroids(tmp_path):
+    from geo.facilities import read_facilities
+
+    path = tmp_path / "f.geojson"
+    # A 0.002 x 0.002 degree square: its centroid is its centre.
+    path.write_text(
+        '{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"名称":"公园","类型":"park"},'
+        '"geometry":{"type":"Polygon","coordinates":[[[118.79,25.03],[118.792,25.03],[118.792,25.032],'
+        "[118.79,25.032],[118.79,25.03]]]}}]}",
+        encoding="utf-8",
+    )
+    got = read_facilities(path)
+    assert got["facility_id"].tolist() == ["f1"] and got["name"].tolist() == ["公园"]
+    assert got.geometry.iloc[0].coords[0] == pytest.approx((118.791, 25.031))
