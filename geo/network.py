@@ -358,10 +358,7 @@ def network_from_gdfs(nodes: gpd.GeoDataFrame, edges: gpd.GeoDataFrame, *, epsg:
 
     ``epsg`` defaults to the edges' own CRS when it is projected.
     """
-    import osmnx as ox
-
-    graph = ox.graph_from_gdfs(nodes, edges)
-    table = sources._graph_to_table(graph, "gdfs")
+    table = sources.gdfs_to_table(nodes, edges, "gdfs")
     if epsg is None and edges.crs is not None and CRS(edges.crs).is_projected:
         epsg = edges.crs
     return build_network(table, epsg=epsg)

@@ -363,14 +363,49 @@ def _graph_to_table(graph, source: str) -> StreetTable:
     """Turn an osmnx MultiDiGraph into a StreetTable, validating every edge (N6)."""
     import osmnx as ox
 
-    report = LoadReport(source=source)
     if graph.number_of_edges() == 0:
         raise EmptyNetworkError(f"路网 {source} 没有路段 (the graph has no edges)")
     try:
         nodes, edges = ox.graph_to_gdfs(graph, nodes=True, edges=True, fill_edge_geometry=True)
     except (KeyError, ValueError, TypeError) as exc:
         raise InputDataError(f"路网 {source} 的节点缺少坐标 x/y (graph nodes lack x/y: {exc})") from exc
-    edges = edges.reset_index()
+    return gdfs_to_table(nodes, edges, source)
+
+
+def _first(value: object) -> object:
+    """osmnx keeps merged ways' attributes as lists: the first element stands for all."""
+    return value[0] if isinstance(value, list) else value
+
+
+def _walkable_rows(tags: pd.DataFrame) -> np.ndarray:
+    """:func:`is_walkable` per row, evaluated once per distinct tag combination."""
+    codes = tags.groupby(list(tags.columns), sort=False, dropna=False).ngroup().to_numpy()
+    first = pd.Series(np.arange(len(tags))).groupby(codes).first().to_numpy()
+    verdict = np.array(
+        [is_walkable({k: v for k, v in tags.iloc[i].items() if isinstance(v, str) and v}) for i in first],
+        dtype=bool,
+    )
+    return verdict[codes] if len(tags) else np.zeros(0, dtype=bool)
+
+
+def gdfs_to_table(nodes: gpd.GeoDataFrame, edges: gpd.GeoDataFrame, source: str) -> StreetTable:
+    """Turn osmnx-style ``(nodes, edges)`` GeoDataFrames into a StreetTable (N6).
+
+    ``edges`` has ``u``/``v`` columns or index levels; edges without a geometry get the
+    straight line between their nodes.  Vectorised: no Python loop per edge.
+    """
+    report = LoadReport(source=source)
+    if len(edges) == 0:
+        raise EmptyNetworkError(f"路网 {source} 没有路段 (the graph has no edges)")
+    if nodes.crs is None or edges.crs is None:
+        raise InputDataError(f"路网 {source} 没有坐标系属性 crs (graph has no crs attribute)")
+    if not {"u", "v"} <= set(edges.columns):
+        edges = edges.reset_index()
+    if not {"u", "v"} <= set(edges.columns):
+        raise InputDataError(f"路网 {source} 的路段缺少 u/v 列 (edges lack u/v)")
+    if not {"x", "y"} <= set(nodes.columns):
+        raise InputDataError(f"路网 {source} 的节点缺少坐标 x/y (graph nodes lack x/y)")
+    edges = edges.reset_index(drop=True)
     report.ways_read = len(edges)
     if "length" in edges.columns:
         length = pd.to_numeric(edges["length"], errors="coerce")
@@ -381,23 +416,38 @@ def _graph_to_table(graph, source: str) -> StreetTable:
                 f"路段 ({row['u']} -> {row['v']}) 的长度 length={row['length']!r} 无效，应为正数（米）；"
                 f"共 {int(bad.sum())} 段 (edge length must be a positive number of metres)"
             )
-    if nodes.crs is None:
-        raise InputDataError(f"路网 {source} 没有坐标系属性 crs (graph has no crs attribute)")
     if nodes.crs.is_geographic:
         check_lonlat(nodes["x"], nodes["y"], what=f"路网 {source} 节点坐标 (node coordinates)")
+    geometry = edges.geometry.to_numpy()
+    missing = shapely.is_missing(geometry) | shapely.is_empty(geometry)
+    if missing.any():
+        node_x = pd.Series(nodes["x"].to_numpy(float), index=nodes.index)
+        node_y = pd.Series(nodes["y"].to_numpy(float), index=nodes.index)
+        u_m, v_m = edges["u"].to_numpy()[missing], edges["v"].to_numpy()[missing]
+        if not (np.isin(u_m, nodes.index) & np.isin(v_m, nodes.index)).all():
+            raise InputDataError(f"路网 {source} 的路段引用了不存在的节点 (edges refer to missing nodes)")
+        coords = np.stack(
+            [node_x[u_m].to_numpy(), node_y[u_m].to_numpy(), node_x[v_m].to_numpy(), node_y[v_m].to_numpy()], axis=1
+        )
+        geometry = geometry.copy()
+        geometry[missing] = shapely.linestrings(coords.reshape(-1, 2, 2))
+    edges = gpd.GeoDataFrame(edges.drop(columns="geometry", errors="ignore"), geometry=geometry, crs=edges.crs)
     edges = edges.to_crs(WGS84)
-    highway = edges["highway"] if "highway" in edges.columns else pd.Series("road", index=edges.index)
-    highway = highway.map(lambda h: h[0] if isinstance(h, list) else (h if isinstance(h, str) else "road"))
-    tags = pd.DataFrame({"highway": highway})
+    if "highway" in edges.columns:
+        highway = edges["highway"].map(_first).map(lambda h: h if isinstance(h, str) else "road")
+    else:
+        highway = pd.Series("road", index=edges.index)
+    tags = pd.DataFrame({"highway": highway.to_numpy(object)})
     for key in ("foot", "access", "area", "service"):
-        tags[key] = edges[key].astype(object).where(edges[key].notna(), "") if key in edges.columns else ""
-    walkable = np.fromiter(
-        (is_walkable({k: v for k, v in row.items() if isinstance(v, str) and v}) for row in tags.to_dict("records")),
-        dtype=bool,
-        count=len(tags),
-    )
+        if key in edges.columns:
+            col = edges[key].map(_first).astype(object)
+            tags[key] = col.where(col.map(lambda t: isinstance(t, str)), "").to_numpy(object)
+        else:
+            tags[key] = ""
+    walkable = _walkable_rows(tags)
     report.ways_not_walkable = int((~walkable).sum())
     edges = edges.loc[walkable]
+    highway = highway.loc[walkable]
     oneway = (
         edges["oneway"].fillna(False).astype(bool).to_numpy()
         if "oneway" in edges.columns
@@ -418,7 +468,7 @@ def _graph_to_table(graph, source: str) -> StreetTable:
             return np.full(len(edges), default, dtype=object)
         return edges[name].map(convert).to_numpy(object)
 
-    way_id = pd.to_numeric(column("osmid", lambda o: o[0] if isinstance(o, list) else o, -1), errors="coerce")
+    way_id = pd.to_numeric(column("osmid", _first, -1), errors="coerce")
     table = gpd.GeoDataFrame(
         {
             "u": u[keep],

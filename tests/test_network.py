@@ -8,11 +8,13 @@ from pathlib import Path
 import geopandas as gpd
 import networkx as nx
 import numpy as np
+import pandas as pd
 import pytest
+import shapely
 
 from geo import settings
 from geo.errors import CRSError, InputDataError
-from geo.network import build_network, load_network, nearest_origins, reach_sets, snap_points
+from geo.network import build_network, load_network, nearest_origins, network_from_gdfs, reach_sets, snap_points
 from geo.settings import TravelProfile
 from tests.conftest import TOY_EPSG, X0, Y0, toy_network, toy_points, toy_table
 
@@ -247,3 +249,39 @@ def test_clip_to_study_area_plus_buffer(tmp_path):
     assert clipped.report.edges_outside_area > 0
     area = gpd.GeoSeries([box], crs=4326).to_crs(clipped.crs).iloc[0].buffer(100.0)
     assert shapely.intersects(clipped.edge_geometry, area).all()
+
+
+def _gdfs(with_geometry: bool):
+    """A 3-node osmnx-style graph (both directions of each street, as osmnx stores them)."""
+    xy = {1: (X0, Y0), 2: (X0 + 100, Y0), 3: (X0 + 100, Y0 + 50)}
+    nodes = gpd.GeoDataFrame(
+        {"x": [p[0] for p in xy.values()], "y": [p[1] for p in xy.values()]},
+        geometry=gpd.points_from_xy([p[0] for p in xy.values()], [p[1] for p in xy.values()]),
+        index=pd.Index(list(xy), name="osmid"),
+        crs=TOY_EPSG,
+    )
+    pairs = [(1, 2), (2, 1), (2, 3), (3, 2)]
+    geometry = [shapely.LineString([xy[u], xy[v]]) for u, v in pairs] if with_geometry else [None] * 4
+    edges = gpd.GeoDataFrame(
+        {"osmid": [10, 10, 11, 11], "highway": ["residential", "residential", ["footway", "path"], ["footway", "path"]],
+         "oneway": False, "length": [100.0, 100.0, 50.0, 50.0]},
+        geometry=geometry,
+        index=pd.MultiIndex.from_tuples([(u, v, 0) for u, v in pairs], names=["u", "v", "key"]),
+        crs=TOY_EPSG,
+    )
+    return nodes, edges
+
+
+@pytest.mark.parametrize("with_geometry", [True, False])
+def test_network_from_gdfs_keeps_one_row_per_street(with_geometry):
+    net = network_from_gdfs(*_gdfs(with_geometry))
+    # Two streets (100 m and 50 m), each once; missing geometries become straight lines.
+    assert net.n_edges == 2
+    assert sorted(net.edge_length_m.round(3).tolist()) == [50.0, 100.0]
+    assert sorted(net.edge_highway.tolist()) == ["footway", "residential"]
+
+
+def test_network_from_gdfs_missing_node_is_an_error():
+    nodes, edges = _gdfs(False)
+    with pytest.raises(InputDataError, match="不存在的节点"):
+        network_from_gdfs(nodes.drop(index=3), edges)
