@@ -31,6 +31,7 @@ import shapely
 from geo import settings
 from geo.crs import WGS84, check_lonlat, metric_crs, to_crs
 from geo.errors import CRSError, InputDataError
+from geo.facilities import feature_tags, fetch_osm_features
 from geo.sources import demo_pbf_path
 from geo.uploads import MAX_UPLOAD_BYTES, check_area_of_use, check_study_area, read_upload
 
@@ -43,6 +44,7 @@ __all__ = [
     "is_residential_building",
     "parse_levels",
     "residents_from_buildings",
+    "residents_from_buildings_online",
     "residents_from_compounds",
     "residents_from_grid",
 ]
@@ -246,18 +248,108 @@ def residents_from_buildings(
         raise InputDataError(f"OSM 文件为空: {path.name} (empty OSM file)")
 
     buildings, landuse = _read_areas(path)
+    return _residents_of_footprints(
+        [(bid, tags) for bid, tags, _ in buildings],
+        shapely.from_wkb([geom for _, _, geom in buildings]) if buildings else np.array([], dtype=object),
+        shapely.from_wkb(landuse) if landuse else np.array([], dtype=object),
+        label=f"OSM 文件 {path.name}",
+        floor_area_per_resident_m2=floor_area_per_resident_m2,
+        default_levels=default_levels,
+        persons_per_household=persons_per_household,
+        crs=crs,
+    )
+
+
+def residents_from_buildings_online(
+    polygon: shapely.Geometry,
+    *,
+    floor_area_per_resident_m2: float = settings.FLOOR_AREA_PER_RESIDENT_M2,
+    default_levels: float = settings.DEFAULT_BUILDING_LEVELS,
+    persons_per_household: float = settings.PERSONS_PER_HOUSEHOLD,
+    crs: object | None = None,
+) -> gpd.GeoDataFrame:
+    """Residents of the residential buildings inside a WGS84 polygon, downloaded with osmnx.
+
+    Buildings (``building=*``) and ``landuse=residential`` areas are fetched with
+    ``osmnx.features_from_polygon``; which buildings count and how many people they
+    house follow exactly the rules of :func:`residents_from_buildings` (same code).
+
+    Parameters
+    ----------
+    polygon
+        Study area in WGS84 degrees (a county boundary).
+    floor_area_per_resident_m2, default_levels, persons_per_household, crs
+        As :func:`residents_from_buildings`.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        As :func:`residents_from_buildings`; ``building_id`` is ``w<id>`` / ``r<id>``.
+
+    Raises
+    ------
+    NetworkUnavailableError
+        Offline: the OpenStreetMap servers cannot be reached.
+    InputDataError
+        A non-positive parameter, or no residential building in the area.
+    """
+    floor_area_per_resident_m2 = _check_positive("floor_area_per_resident_m2", floor_area_per_resident_m2)
+    default_levels = _check_positive("default_levels", default_levels)
+    persons_per_household = _check_positive("persons_per_household", persons_per_household)
+    features = fetch_osm_features(polygon, {"building": True, "landuse": ["residential"]}, what_zh="建筑")
+    polygonal = np.isin(features.geom_type.to_numpy(), ("Polygon", "MultiPolygon"))
+    buildings: list[tuple[str, dict[str, str]]] = []
+    footprints: list[shapely.Geometry] = []
+    landuse: list[shapely.Geometry] = []
+    geoms = features.geometry.to_numpy()
+    for k, ((element, osm_id), record) in enumerate(zip(features.index, features.to_dict("records"), strict=True)):
+        if not polygonal[k]:
+            continue
+        tags = feature_tags(record)
+        if "building" in tags and tags["building"] != "no":
+            buildings.append((f"{str(element)[:1]}{osm_id}", tags))
+            footprints.append(geoms[k])
+        if tags.get("landuse") == "residential":
+            landuse.append(geoms[k])
+    return _residents_of_footprints(
+        buildings,
+        np.array(footprints, dtype=object),
+        np.array(landuse, dtype=object),
+        label="OpenStreetMap 在线数据 (online)",
+        floor_area_per_resident_m2=floor_area_per_resident_m2,
+        default_levels=default_levels,
+        persons_per_household=persons_per_household,
+        crs=crs,
+    )
+
+
+def _residents_of_footprints(
+    buildings: list[tuple[str, dict[str, str]]],
+    footprints: np.ndarray,
+    landuse: np.ndarray,
+    *,
+    label: str,
+    floor_area_per_resident_m2: float,
+    default_levels: float,
+    persons_per_household: float,
+    crs: object | None,
+) -> gpd.GeoDataFrame:
+    """The residential rule and the residents arithmetic for building footprints (WGS84).
+
+    Shared by OSM files and online downloads.  ``buildings`` are (id, tags) beside their
+    ``footprints``; ``landuse`` are the ``landuse=residential`` polygons.
+    """
     if not buildings:
-        raise InputDataError(f"OSM 文件 {path.name} 中没有建筑 (no building=* in the file)")
-    footprints = shapely.from_wkb([geom for _, _, geom in buildings])
+        raise InputDataError(f"{label} 中没有建筑 (no building=* in the data)")
     xy = shapely.get_coordinates(footprints)
-    check_lonlat(xy[:, 0], xy[:, 1], what=f"OSM 文件 {path.name}")
+    check_lonlat(xy[:, 0], xy[:, 1], what=label)
     metric = metric_crs(xy[:, 0], xy[:, 1], epsg=crs)
     footprints_m = gpd.GeoSeries(footprints, crs=WGS84).to_crs(metric).to_numpy()
     centroids_m = shapely.centroid(footprints_m)
 
     in_landuse = np.zeros(len(buildings), dtype=bool)
-    if landuse:
-        landuse_m = gpd.GeoSeries(shapely.from_wkb(landuse), crs=WGS84).to_crs(metric).to_numpy()
+    if len(landuse):
+        landuse_m = gpd.GeoSeries(landuse, crs=WGS84).to_crs(metric).to_numpy()
         tree = shapely.STRtree(landuse_m)
         hits = tree.query(centroids_m, predicate="within")
         in_landuse[np.unique(hits[0])] = True
@@ -265,14 +357,14 @@ def residents_from_buildings(
     keep = np.array(
         [
             is_residential_building(tags, in_residential_landuse=bool(inside))
-            for (_, tags, _), inside in zip(buildings, in_landuse, strict=True)
+            for (_, tags), inside in zip(buildings, in_landuse, strict=True)
         ],
         dtype=bool,
     )
     index = np.flatnonzero(keep)
     if index.size == 0:
         raise InputDataError(
-            f"OSM 文件 {path.name} 中没有居住建筑（{len(buildings)} 栋建筑均非住宅）；"
+            f"{label} 中没有居住建筑（{len(buildings)} 栋建筑均非住宅）；"
             f"可改用小区台账 (no residential building among {len(buildings)} buildings)"
         )
     levels_parsed = [parse_levels(buildings[i][1].get("building:levels"), default_levels=default_levels) for i in index]

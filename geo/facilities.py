@@ -22,8 +22,8 @@ import shapely
 
 from geo.coords import SYSTEMS
 from geo.crs import WGS84
-from geo.errors import InputDataError
-from geo.sources import demo_pbf_path
+from geo.errors import InputDataError, NetworkUnavailableError
+from geo.sources import demo_pbf_path, internet_reachable
 from geo.standards import FUNCTIONS, Standard, load_standard
 from geo.uploads import read_upload
 
@@ -32,8 +32,11 @@ logger = logging.getLogger(__name__)
 __all__ = [
     "FACILITY_TAGS_PATH",
     "facility_functions",
+    "feature_tags",
+    "fetch_osm_features",
     "osm_facilities",
     "osm_facilities_all",
+    "osm_facilities_online",
     "read_facilities",
     "read_facility_ledger",
 ]
@@ -42,6 +45,8 @@ FACILITY_TAGS_PATH = Path(__file__).resolve().parent.parent / "data" / "facility
 NAME_NAMES = ("name", "名称", "设施名称")
 CATEGORY_NAMES = ("category", "type", "类别", "类型", "设施类型")
 MAX_FACILITY_FILE_BYTES = 64 * 1024 * 1024
+#: Timeout of one Overpass request (s) for online downloads; osmnx's default is 180 s.
+ONLINE_TIMEOUT_S = 60
 
 
 def facility_functions(path: Path = FACILITY_TAGS_PATH) -> dict[str, dict]:
@@ -84,6 +89,33 @@ def _check_types(functions: dict[str, dict], standard: Standard) -> None:
 COLUMNS = ["facility_id", "name", "category", "function", "function_zh", "type", "type_zh", "source"]
 
 
+def _facility_row(tags: dict[str, str], functions: dict[str, dict], standard: Standard) -> dict[str, str] | None:
+    """The function, type and names of a POI with ``tags`` (first matching function wins); ``None``: no match.
+
+    The one place where OSM tags become a service function: used for OSM files and for
+    online downloads alike.
+    """
+    matches = ((function, _matching_type(tags, spec)) for function, spec in functions.items())
+    function, type_key = next(((f, t) for f, t in matches if t is not None), (None, None))
+    if function is None or type_key is None:
+        return None
+    category = next((tags[k] for k in ("amenity", "healthcare", "shop", "leisure", "office") if k in tags), "")
+    return {
+        "name": tags.get("name:zh", tags.get("name", "")),
+        "category": category,
+        "function": function,
+        "function_zh": functions[function].get("label_zh", FUNCTIONS.get(function, function)),
+        "type": type_key,
+        "type_zh": standard.facility_types[type_key].name_zh if type_key else "",
+        "source": "OpenStreetMap",
+    }
+
+
+def _facility_frame(rows: list[dict], lon: list[float], lat: list[float]) -> gpd.GeoDataFrame:
+    frame = pd.DataFrame(rows, columns=COLUMNS)
+    return gpd.GeoDataFrame(frame, geometry=gpd.points_from_xy(lon, lat), crs=WGS84)
+
+
 def _osm_frame(functions: dict[str, dict], path: Path | None, standard: Standard | None) -> gpd.GeoDataFrame:
     """POIs of an OSM file matching any of ``functions``, each with the first function that matches."""
     import osmium
@@ -91,15 +123,12 @@ def _osm_frame(functions: dict[str, dict], path: Path | None, standard: Standard
     standard = standard or load_standard()
     _check_types(functions, standard)
     path = Path(path) if path is not None else demo_pbf_path()
-    rows = []
+    rows, lons, lats = [], [], []
     for obj in osmium.FileProcessor(str(path)).with_locations():
         if obj.is_relation() or not len(obj.tags):
             continue
-        tags = {t.k: t.v for t in obj.tags}
-        # First function in file order wins (a POI matching several gets one function).
-        matches = ((function, _matching_type(tags, spec)) for function, spec in functions.items())
-        function, type_key = next(((f, t) for f, t in matches if t is not None), (None, None))
-        if function is None or type_key is None:
+        row = _facility_row({t.k: t.v for t in obj.tags}, functions, standard)
+        if row is None:
             continue
         if obj.is_node():
             if not obj.location.valid():
@@ -110,25 +139,100 @@ def _osm_frame(functions: dict[str, dict], path: Path | None, standard: Standard
             if not locs:
                 continue
             lon, lat = np.mean(locs, axis=0)
-        category = next((tags[k] for k in ("amenity", "healthcare", "shop", "leisure", "office") if k in tags), "")
-        rows.append(
-            {
-                "facility_id": f"{'n' if obj.is_node() else 'w'}{obj.id}",
-                "name": tags.get("name:zh", tags.get("name", "")),
-                "category": category,
-                "function": function,
-                "function_zh": functions[function].get("label_zh", FUNCTIONS.get(function, function)),
-                "type": type_key,
-                "type_zh": standard.facility_types[type_key].name_zh if type_key else "",
-                "source": "OpenStreetMap",
-                "lon": lon,
-                "lat": lat,
-            }
-        )
-    frame = pd.DataFrame(rows, columns=[*COLUMNS, "lon", "lat"])
-    return gpd.GeoDataFrame(
-        frame.drop(columns=["lon", "lat"]), geometry=gpd.points_from_xy(frame["lon"], frame["lat"]), crs=WGS84
+        rows.append({"facility_id": f"{'n' if obj.is_node() else 'w'}{obj.id}", **row})
+        lons.append(lon)
+        lats.append(lat)
+    return _facility_frame(rows, lons, lats)
+
+
+def fetch_osm_features(polygon: shapely.Geometry, tags: dict[str, object], *, what_zh: str) -> gpd.GeoDataFrame:
+    """OSM features inside a WGS84 polygon, downloaded with osmnx ``features_from_polygon``.
+
+    The internet is checked first, so that offline this fails at once.
+
+    Parameters
+    ----------
+    polygon
+        Study area in WGS84 degrees.
+    tags
+        osmnx tag query (``{"amenity": True, "landuse": ["residential"]}``).
+    what_zh
+        What is downloaded, for the message (``"设施"``).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        EPSG:4326, one row per OSM element (index ``element``, ``id``), one column per tag;
+        empty when the area has none.
+
+    Raises
+    ------
+    NetworkUnavailableError
+        The OpenStreetMap servers cannot be reached.
+    """
+    import osmnx as ox
+    import requests
+
+    message = (
+        f"无法连接 OpenStreetMap 服务器下载{what_zh}（无网络）；请改用离线 .osm.pbf 文件或台账 "
+        f"(cannot reach the OpenStreetMap servers; use an .osm.pbf file or a ledger)"
     )
+    if not internet_reachable(ox.settings.overpass_url):
+        raise NetworkUnavailableError(message)
+    ox.settings.requests_timeout = ONLINE_TIMEOUT_S
+    try:
+        return ox.features_from_polygon(polygon, tags)
+    except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
+        raise NetworkUnavailableError(message) from exc
+    except ox._errors.InsufficientResponseError:  # no matching feature in the area
+        return gpd.GeoDataFrame(geometry=[], crs=WGS84)
+
+
+def feature_tags(record: dict) -> dict[str, str]:
+    """The tags of one row of an osmnx features frame (missing tags are NaN there)."""
+    return {str(k): str(v) for k, v in record.items() if k != "geometry" and isinstance(v, str)}
+
+
+def osm_facilities_online(polygon: shapely.Geometry, *, standard: Standard | None = None) -> gpd.GeoDataFrame:
+    """Every POI of the six functions inside a WGS84 polygon, downloaded with osmnx.
+
+    The tags are matched through ``data/facility_tags.json`` exactly as
+    :func:`osm_facilities_all` does for OSM files (first matching function wins); ways
+    and relations are taken at their centroid.
+
+    Parameters
+    ----------
+    polygon
+        Study area in WGS84 degrees (a county boundary).
+    standard
+        Standard giving the facility types' Chinese names; ``None``: GB 50180-2018.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Columns as :func:`osm_facilities_all`, EPSG:4326.
+
+    Raises
+    ------
+    NetworkUnavailableError
+        Offline: the OpenStreetMap servers cannot be reached.
+    """
+    standard = standard or load_standard()
+    functions = facility_functions()
+    _check_types(functions, standard)
+    keys = sorted({flt["key"] for spec in functions.values() for flt in spec["filters"]})
+    features = fetch_osm_features(polygon, dict.fromkeys(keys, True), what_zh="设施")
+    rows, lons, lats = [], [], []
+    if len(features):
+        xy = shapely.get_coordinates(shapely.centroid(features.geometry.to_numpy()))
+        for (element, osm_id), record, (lon, lat) in zip(features.index, features.to_dict("records"), xy, strict=True):
+            row = _facility_row(feature_tags(record), functions, standard)
+            if row is not None:
+                rows.append({"facility_id": f"{str(element)[:1]}{osm_id}", **row})
+                lons.append(lon)
+                lats.append(lat)
+    logger.info("online facilities: %d of %d features matched a function", len(rows), len(features))
+    return _facility_frame(rows, lons, lats)
 
 
 def osm_facilities(function: str, path: Path | None = None, *, standard: Standard | None = None) -> gpd.GeoDataFrame:

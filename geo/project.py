@@ -4,12 +4,34 @@ A project is a small TOML file under ``data/projects/`` (or anywhere) naming whe
 each part comes from::
 
     name = "惠安县"
-    boundary = "county:350521"          # or a WGS84 GeoJSON file, or "none"
+    boundary = "county:350521"          # or a boundary file (GeoJSON, GeoPackage, zipped Shapefile), or "none"
     network = "huian.osm.pbf"           # "demo", a .osm.pbf/.osm/.graphml file, "online"
-    facilities = "osm"                  # POIs of the network's OSM file, a file, or "none"
-    demand = "buildings"                # buildings of the network's OSM file, a ledger CSV, or "none"
+    facilities = "osm"                  # POIs of the network's OSM file (downloaded when network = "online"),
+                                        # a facility ledger (台账) file, or "none"
+    facilities_system = "gcj02"         # optional: coordinate system of the ledger's 经度/纬度
+    demand = "buildings"                # buildings of the network's OSM file (downloaded when "online"),
+                                        # a compound ledger (小区台账) file, "grid:FILE", or "none"
+    demand_system = "wgs84"             # optional: coordinate system of the compound ledger
+    demand_crs = 4326                   # optional: CRS (EPSG) of an ESRI ASCII population grid (.asc)
     profile = "walk"
     epsg = 4549                         # optional; default the UTM zone
+
+* Every planner's file goes through :func:`geo.uploads.read_upload` (BAD_INPUTS
+  U1-U16): the boundary as polygons; the facility ledger through
+  :func:`geo.facilities.read_facility_ledger` (its category column gives each row a
+  service function); the compound ledger through
+  :func:`geo.demand.residents_from_compounds`.  ``*_system`` is one of ``wgs84``
+  (default), ``cgcs2000``, ``gcj02`` (Amap/Tencent picks), ``bd09`` (Baidu), or an EPSG
+  code for X/Y columns in metres.  With a boundary, every feature must lie near it
+  (a wrong system is refused instead of silently misplacing points).
+* ``demand = "grid:FILE"``: a population grid (persons per cell) through
+  :func:`geo.demand.residents_from_grid`: an ESRI ASCII ``.asc`` grid (its CRS from
+  ``demand_crs`` or a ``.prj`` beside it) or a polygon grid layer with a 人口 /
+  population column.
+* ``network = "online"`` (needs ``boundary``): the walk network, and with
+  ``facilities = "osm"`` / ``demand = "buildings"`` the POIs and buildings inside the
+  boundary, are downloaded with osmnx; offline this stops at once with
+  :class:`~geo.errors.NetworkUnavailableError`.
 
 Relative paths are relative to the project file.  Loading gives one
 :class:`Project` whose parts are validated and in the network's metric CRS.
@@ -28,12 +50,18 @@ import shapely
 from geo import settings
 from geo.boundaries import county
 from geo.crs import WGS84
-from geo.demand import residents_from_buildings, residents_from_compounds
+from geo.demand import (
+    residents_from_buildings,
+    residents_from_buildings_online,
+    residents_from_compounds,
+    residents_from_grid,
+)
 from geo.errors import InputDataError
-from geo.facilities import osm_facilities_all, read_facilities
+from geo.facilities import osm_facilities_all, osm_facilities_online, read_facility_ledger
 from geo.network import WalkNetwork, load_network
 from geo.settings import TravelProfile, get_profile
 from geo.sources import DEMO, demo_pbf_path
+from geo.uploads import read_upload
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +69,12 @@ __all__ = ["PROJECTS_DIR", "Project", "load_project", "project_path"]
 
 PROJECTS_DIR = Path(__file__).resolve().parent.parent / "data" / "projects"
 REQUIRED_KEYS = ("name", "network", "facilities", "demand")
-ALLOWED_KEYS = frozenset((*REQUIRED_KEYS, "boundary", "profile", "epsg", "description"))
+OPTIONAL_KEYS = ("boundary", "profile", "epsg", "description", "facilities_system", "demand_system", "demand_crs")
+ALLOWED_KEYS = frozenset((*REQUIRED_KEYS, *OPTIONAL_KEYS))
+#: Prefix of a population-grid demand source (``demand = "grid:pop.asc"``).
+GRID_PREFIX = "grid:"
+#: The value of ``network`` that downloads with osmnx.
+ONLINE = "online"
 
 
 @dataclass(frozen=True, eq=False)
@@ -117,10 +150,8 @@ def _boundary(value: str, base: Path) -> shapely.Geometry | None:
         return None
     if value.startswith("county:"):
         return county(value.removeprefix("county:"))
-    frame = gpd.read_file(base / value)
-    if frame.empty or not frame.geom_type.isin(["Polygon", "MultiPolygon"]).all():
-        raise InputDataError(f"边界文件 {value} 应为面要素 (boundary must be polygons)")
-    return shapely.union_all(frame.to_crs(WGS84).geometry.to_numpy())
+    frame = read_upload(base / value, original_name=Path(value).name, expected="polygon")
+    return shapely.union_all(frame.geometry.to_numpy())
 
 
 def _osm_file(network: str, base: Path) -> Path:
@@ -153,14 +184,16 @@ def load_project(name_or_path: str | Path, *, cache_dir: Path | None = settings.
     InputDataError
         Missing or malformed project file, unknown keys, or a bad part.
     NetworkUnavailableError
-        For an online network without internet.
+        For an online network (and its facilities and buildings) without internet.
+    CRSError
+        A planner's file whose coordinates do not fit its system or lie far from the boundary.
     """
     path = project_path(name_or_path)
     spec = _read_spec(path)
     base = path.parent
     boundary_wgs84 = _boundary(str(spec.get("boundary", "none")), base)
     network_spec = str(spec["network"])
-    if network_spec == "online":
+    if network_spec == ONLINE:
         if boundary_wgs84 is None:
             raise InputDataError("在线下载路网需要边界 boundary (an online network needs a boundary)")
         network = load_network("online:", boundary=boundary_wgs84, epsg=spec.get("epsg"), cache_dir=cache_dir)
@@ -168,20 +201,45 @@ def load_project(name_or_path: str | Path, *, cache_dir: Path | None = settings.
         source = network_spec if network_spec == DEMO else base / network_spec
         network = load_network(source, boundary=boundary_wgs84, epsg=spec.get("epsg"), cache_dir=cache_dir)
     crs = network.crs
+    online = network_spec == ONLINE
     facilities_spec = str(spec["facilities"])
     if facilities_spec == "none":
         facilities = gpd.GeoDataFrame({"function": [], "type": []}, geometry=[], crs=WGS84)
     elif facilities_spec == "osm":
-        facilities = osm_facilities_all(_osm_file(network_spec, base))
+        if online:
+            facilities = osm_facilities_online(boundary_wgs84)
+        else:
+            facilities = osm_facilities_all(_osm_file(network_spec, base))
     else:
-        facilities = read_facilities(base / facilities_spec)
+        facilities = read_facility_ledger(
+            base / facilities_spec,
+            original_name=Path(facilities_spec).name,
+            system=spec.get("facilities_system", "wgs84"),
+            study_area=boundary_wgs84,
+        )
     demand_spec = str(spec["demand"])
     if demand_spec == "none":
         demand = gpd.GeoDataFrame({"residents": [], "households": []}, geometry=[], crs=WGS84)
     elif demand_spec == "buildings":
-        demand = residents_from_buildings(_osm_file(network_spec, base))
+        if online:
+            demand = residents_from_buildings_online(boundary_wgs84)
+        else:
+            demand = residents_from_buildings(_osm_file(network_spec, base))
+    elif demand_spec.startswith(GRID_PREFIX):
+        grid_file = demand_spec.removeprefix(GRID_PREFIX)
+        demand = residents_from_grid(
+            base / grid_file,
+            original_name=Path(grid_file).name,
+            crs=spec.get("demand_crs"),
+            study_area=boundary_wgs84,
+        )
     else:
-        demand = residents_from_compounds(base / demand_spec)
+        demand = residents_from_compounds(
+            base / demand_spec,
+            original_name=Path(demand_spec).name,
+            system=spec.get("demand_system", "wgs84"),
+            study_area=boundary_wgs84,
+        )
     boundary = gpd.GeoSeries([boundary_wgs84], crs=WGS84).to_crs(crs).iloc[0] if boundary_wgs84 else None
     project = Project(
         name=str(spec["name"]),
