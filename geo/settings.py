@@ -28,6 +28,21 @@ __all__ = [
 #: circles of GB 50180-2018, table 4.0.1.
 DEFAULT_BUDGETS_MIN: tuple[float, ...] = (5.0, 10.0, 15.0)
 
+#: Walking times to the nearest facility are searched this far (minutes) even when
+#: every budget is shorter, so that maps can show "18 minutes" rather than "beyond
+#: the budget"; farther is reported as not reached within this time.
+ACCESS_SEARCH_MIN: float = 30.0
+
+#: Side of the square cells of the gap map (metres): about two urban blocks, small
+#: enough to point at a street corner, large enough to hold several buildings.
+GAP_CELL_M: float = 200.0
+
+#: Share of an area unit's residents that must lie within a facility type's service
+#: radius for the standard check to pass (percent).  GB 50180-2018 gives the radius
+#: as the farthest walk for residents of the life circle, so the literal reading is
+#: every resident (100 %); a county may configure a lower share (e.g. 90).
+STANDARD_REQUIRED_COVERAGE_PCT: float = 100.0
+
 #: Largest budget accepted anywhere (minutes).  A 15-minute life circle is the
 #: planning target; 120 minutes is generous for cycling catchments and guards
 #: against ``--minutes 1e9`` (BAD_INPUTS C1) filling memory.
