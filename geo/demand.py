@@ -46,6 +46,7 @@ __all__ = [
     "residents_from_buildings",
     "residents_from_buildings_online",
     "residents_from_compounds",
+    "residents_from_features",
     "residents_from_grid",
 ]
 
@@ -62,6 +63,8 @@ BUILDING_COLUMNS = (
     "source",
     "assumption",
 )
+#: The osmnx tag query of buildings and residential landuse (online downloads).
+BUILDING_FEATURE_TAGS: dict[str, object] = {"building": True, "landuse": ["residential"]}
 #: Columns of ``residents_from_compounds`` (besides ``geometry``).
 COMPOUND_COLUMNS = ("name", "line", "households", "residents", "residents_source", "source", "assumption")
 
@@ -293,10 +296,55 @@ def residents_from_buildings_online(
     InputDataError
         A non-positive parameter, or no residential building in the area.
     """
+    _check_positive("floor_area_per_resident_m2", floor_area_per_resident_m2)
+    _check_positive("default_levels", default_levels)
+    _check_positive("persons_per_household", persons_per_household)
+    features = fetch_osm_features(polygon, BUILDING_FEATURE_TAGS, what_zh="建筑")
+    return residents_from_features(
+        features,
+        floor_area_per_resident_m2=floor_area_per_resident_m2,
+        default_levels=default_levels,
+        persons_per_household=persons_per_household,
+        crs=crs,
+        label="OpenStreetMap 在线数据 (online)",
+    )
+
+
+def residents_from_features(
+    features: gpd.GeoDataFrame,
+    *,
+    floor_area_per_resident_m2: float = settings.FLOOR_AREA_PER_RESIDENT_M2,
+    default_levels: float = settings.DEFAULT_BUILDING_LEVELS,
+    persons_per_household: float = settings.PERSONS_PER_HOUSEHOLD,
+    crs: object | None = None,
+    label: str = "OpenStreetMap 要素 (features)",
+) -> gpd.GeoDataFrame:
+    """Residents of the residential buildings among osmnx features (``features_from_polygon`` / ``_xml``).
+
+    Parameters
+    ----------
+    features
+        An osmnx features frame in EPSG:4326 (index ``element``, ``id``; one column per
+        tag) holding ``building=*`` and ``landuse=residential`` polygons
+        (:data:`BUILDING_FEATURE_TAGS`).
+    floor_area_per_resident_m2, default_levels, persons_per_household, crs
+        As :func:`residents_from_buildings`.
+    label
+        What the features are, for messages.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        As :func:`residents_from_buildings`.
+
+    Raises
+    ------
+    InputDataError
+        A non-positive parameter, or no residential building among the features.
+    """
     floor_area_per_resident_m2 = _check_positive("floor_area_per_resident_m2", floor_area_per_resident_m2)
     default_levels = _check_positive("default_levels", default_levels)
     persons_per_household = _check_positive("persons_per_household", persons_per_household)
-    features = fetch_osm_features(polygon, {"building": True, "landuse": ["residential"]}, what_zh="建筑")
     polygonal = np.isin(features.geom_type.to_numpy(), ("Polygon", "MultiPolygon"))
     buildings: list[tuple[str, dict[str, str]]] = []
     footprints: list[shapely.Geometry] = []
@@ -315,7 +363,7 @@ def residents_from_buildings_online(
         buildings,
         np.array(footprints, dtype=object),
         np.array(landuse, dtype=object),
-        label="OpenStreetMap 在线数据 (online)",
+        label=label,
         floor_area_per_resident_m2=floor_area_per_resident_m2,
         default_levels=default_levels,
         persons_per_household=persons_per_household,

@@ -31,7 +31,9 @@ logger = logging.getLogger(__name__)
 
 __all__ = [
     "FACILITY_TAGS_PATH",
+    "facilities_from_features",
     "facility_functions",
+    "facility_tag_keys",
     "feature_tags",
     "fetch_osm_features",
     "osm_facilities",
@@ -217,11 +219,33 @@ def osm_facilities_online(polygon: shapely.Geometry, *, standard: Standard | Non
     NetworkUnavailableError
         Offline: the OpenStreetMap servers cannot be reached.
     """
+    features = fetch_osm_features(polygon, dict.fromkeys(facility_tag_keys(), True), what_zh="设施")
+    return facilities_from_features(features, standard=standard)
+
+
+def facility_tag_keys() -> list[str]:
+    """The OSM keys the service functions' tag filters look at (``amenity``, ``shop`` ...)."""
+    return sorted({flt["key"] for spec in facility_functions().values() for flt in spec["filters"]})
+
+
+def facilities_from_features(features: gpd.GeoDataFrame, *, standard: Standard | None = None) -> gpd.GeoDataFrame:
+    """Facilities of the six functions among osmnx features (``features_from_polygon`` / ``_xml``).
+
+    Parameters
+    ----------
+    features
+        An osmnx features frame in EPSG:4326: index (``element``, ``id``), one column per tag.
+    standard
+        Standard giving the facility types' Chinese names; ``None``: GB 50180-2018.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Columns as :func:`osm_facilities_all`; ways and relations at their centroid.
+    """
     standard = standard or load_standard()
     functions = facility_functions()
     _check_types(functions, standard)
-    keys = sorted({flt["key"] for spec in functions.values() for flt in spec["filters"]})
-    features = fetch_osm_features(polygon, dict.fromkeys(keys, True), what_zh="设施")
     rows, lons, lats = [], [], []
     if len(features):
         xy = shapely.get_coordinates(shapely.centroid(features.geometry.to_numpy()))
@@ -231,7 +255,7 @@ def osm_facilities_online(polygon: shapely.Geometry, *, standard: Standard | Non
                 rows.append({"facility_id": f"{str(element)[:1]}{osm_id}", **row})
                 lons.append(lon)
                 lats.append(lat)
-    logger.info("online facilities: %d of %d features matched a function", len(rows), len(features))
+    logger.info("facilities from features: %d of %d features matched a function", len(rows), len(features))
     return _facility_frame(rows, lons, lats)
 
 

@@ -459,3 +459,77 @@ def test_grid_polygon_layer_bad(tmp_path):
     path.write_text(path.read_text(encoding="utf-8").replace("人口", "面积"), encoding="utf-8")
     with pytest.raises(InputDataError, match="缺少人口列"):
         residents_from_grid(path)
+
+
+# --------------------------------------------------------------------- osmnx features (the online path, offline)
+
+
+def _toy_osm_xml(path):
+    """Four 0.0002-degree square buildings and one residential landuse area in Hui'an, plus POIs.
+
+    w1 building=residential, 4 levels; w2 building=yes inside the landuse w5; w3
+    building=yes outside it; w4 building=commercial.  POIs: a kindergarten, a pharmacy,
+    a senior social facility and a bakery (no function).
+    """
+    nodes, ways, nid = [], [], 0
+
+    def square(x, y, d, tags, way_id):
+        nonlocal nid
+        refs = []
+        for dx, dy in ((0, 0), (d, 0), (d, d), (0, d)):
+            nid += 1
+            nodes.append(f'<node id="{nid}" version="1" lat="{y + dy:.7f}" lon="{x + dx:.7f}"/>')
+            refs.append(nid)
+        refs.append(refs[0])
+        nd = "".join(f'<nd ref="{r}"/>' for r in refs)
+        tg = "".join(f'<tag k="{k}" v="{v}"/>' for k, v in tags.items())
+        ways.append(f'<way id="{way_id}" version="1">{nd}{tg}</way>')
+
+    square(118.800, 25.030, 0.0002, {"building": "residential", "building:levels": "4"}, 1)
+    square(118.801, 25.030, 0.0002, {"building": "yes"}, 2)
+    square(118.802, 25.030, 0.0002, {"building": "yes"}, 3)
+    square(118.803, 25.030, 0.0002, {"building": "commercial"}, 4)
+    square(118.8008, 25.0298, 0.0006, {"landuse": "residential"}, 5)
+    pois = [
+        {"amenity": "kindergarten", "name": "幼儿园"},
+        {"amenity": "pharmacy"},
+        {"amenity": "social_facility", "social_facility:for": "senior"},
+        {"shop": "bakery"},
+    ]
+    for k, tags in enumerate(pois):
+        tg = "".join(f'<tag k="{a}" v="{b}"/>' for a, b in tags.items())
+        nodes.append(f'<node id="{900 + k}" version="1" lat="25.031" lon="{118.800 + 0.001 * k:.3f}">{tg}</node>')
+    path.write_text(
+        '<?xml version="1.0"?>\n<osm version="0.6">' + "".join(nodes) + "".join(ways) + "</osm>\n", encoding="utf-8"
+    )
+    return path
+
+
+def test_osmnx_features_give_the_same_residents_and_facilities_as_the_file_readers(tmp_path):
+    import osmnx as ox
+
+    from geo.demand import BUILDING_FEATURE_TAGS, residents_from_features
+    from geo.facilities import facilities_from_features, facility_tag_keys, osm_facilities_all
+
+    xml = _toy_osm_xml(tmp_path / "toy.osm")
+    # The online path parses what osmnx returns; features_from_xml returns the same
+    # frame as features_from_polygon, from a local file.
+    features = ox.features_from_xml(xml, tags=BUILDING_FEATURE_TAGS)
+    online = residents_from_features(features)
+    offline = residents_from_buildings(xml)
+    assert sorted(online["building_id"]) == sorted(offline["building_id"]) == ["w1", "w2"]
+    # Footprint of a 0.0002-degree square at 25.03N: 0.0002 x 111,320 m x cos(25.03 deg)
+    # = 20.17 m by 0.0002 x 110,770 m = 22.15 m, about 447 m².  w1: 447 x 4 / 35 = 51.1
+    # residents; w2 (building=yes in residential landuse, default 3 levels): 447 x 3 / 35 = 38.3.
+    by_id = online.set_index("building_id")
+    assert by_id.loc["w1", "footprint_m2"] == pytest.approx(447, rel=0.01)
+    assert by_id.loc["w1", "residents"] == pytest.approx(447 * 4 / 35, rel=0.01)
+    assert by_id.loc["w2", "residents"] == pytest.approx(447 * 3 / 35, rel=0.01)
+    assert online["residents"].sum() == pytest.approx(offline["residents"].sum(), rel=1e-9)
+
+    pois = ox.features_from_xml(xml, tags=dict.fromkeys(facility_tag_keys(), True))
+    got = facilities_from_features(pois).sort_values("facility_id")
+    want = osm_facilities_all(xml).sort_values("facility_id")
+    assert got["facility_id"].tolist() == want["facility_id"].tolist() == ["n900", "n901", "n902"]
+    assert got["function"].tolist() == want["function"].tolist() == ["childcare", "medical", "elderly"]
+    assert got["type"].tolist() == want["type"].tolist()
