@@ -533,3 +533,30 @@ def test_osmnx_features_give_the_same_residents_and_facilities_as_the_file_reade
     assert got["facility_id"].tolist() == want["facility_id"].tolist() == ["n900", "n901", "n902"]
     assert got["function"].tolist() == want["function"].tolist() == ["childcare", "medical", "elderly"]
     assert got["type"].tolist() == want["type"].tolist()
+
+
+def test_compounds_as_polygons_in_a_geojson(tmp_path):
+    # Two compound polygons with 户数; residents = households x 2.62: 200 -> 524, 50 -> 131.
+    ring = [[118.79, 25.02], [118.792, 25.02], [118.792, 25.022], [118.79, 25.022], [118.79, 25.02]]
+    features = [
+        {
+            "type": "Feature",
+            "properties": {"名称": "桂花园", "户数": 200},
+            "geometry": {"type": "Polygon", "coordinates": [ring]},
+        },
+        {
+            "type": "Feature",
+            "properties": {"名称": None, "户数": 50},
+            "geometry": {"type": "Point", "coordinates": [118.8, 25.03]},
+        },
+    ]
+    path = tmp_path / "小区.geojson"
+    path.write_text(
+        json.dumps({"type": "FeatureCollection", "features": features}, ensure_ascii=False), encoding="utf-8"
+    )
+    demand = residents_from_compounds(path)
+    assert demand["residents"].tolist() == pytest.approx([524.0, 131.0])
+    assert demand["name"].tolist() == ["桂花园", "第2个要素"]
+    assert demand["line"].tolist() == [1, 2]
+    # A polygon stands for a point on its surface, inside it.
+    assert shapely.Polygon(ring).contains(demand.geometry.iloc[0])

@@ -556,3 +556,18 @@ def test_polygon_boundary_geojson(tmp_path):
     frame = read_upload(_geojson(tmp_path, doc), expected="polygon", study_area=SQUARE)
     assert frame.geometry.iloc[0].area == pytest.approx(SQUARE.area)
     assert frame.attrs["dropped_z"] is False
+
+
+def test_table_in_gauss_kruger_metres_by_epsg_code(tmp_path):
+    # (378581.76, 2770027.51) in CGCS2000 / GK CM 120E (EPSG:4549) is (118.797E, 25.031N),
+    # computed with pyproj; the zone-prefixed CRS (EPSG:4528) expects eastings of 40,xxx,xxx.
+    path = tmp_path / "gk.csv"
+    path.write_text("名称,X,Y\n卫生院,378581.763,2770027.511\n", encoding="utf-8")
+    frame = read_upload(path, system="EPSG:4549")
+    assert frame.attrs["source_crs"] == "EPSG:4549"
+    assert frame.geometry.iloc[0].coords[0] == pytest.approx((118.797, 25.031), abs=1e-6)
+    assert frame["line"].tolist() == [2]
+    with pytest.raises(CRSError, match="没有带号前缀"):
+        read_upload(path, system=4528)
+    with pytest.raises(InputDataError, match="EPSG 代码"):
+        read_upload(path, system="utm-somewhere")
