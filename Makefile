@@ -4,8 +4,19 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# Debian packages: CJK fonts for maps with Chinese labels (PNG/PDF exports).
+DEBS   := fonts-noto-cjk
+SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup run test lint bench clean
+.PHONY: setup system run test lint bench clean
+
+# Installs only what is missing; a machine that has them all needs no apt-get.
+system:
+	@missing=$$(for p in $(DEBS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing Debian packages: $$missing"; \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
+	fi
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -13,7 +24,7 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(BIN)/python -m pip install --quiet -r requirements.txt -r requirements-dev.txt
 	touch $(STAMP)
 
-setup: $(STAMP)
+setup: system $(STAMP)
 
 # The main job on the bundled demo (real OpenStreetMap data of central Helsinki).
 run: setup

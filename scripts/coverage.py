@@ -1,0 +1,450 @@
+"""Coverage of the six functions for one or many study areas, as a batch job.
+
+    python -m scripts.coverage --project demo --out out/coverage \
+        [--minutes 15] [--by town|community|grid|FILE] [--workers N]
+
+For each project: the walking time from every demand point to the nearest facility
+of every function and facility type, coverage per function and type (whole area and
+per area unit), gap cells, the GB 50180-2018 check, and a map per function.  Writes
+into ``--out`` (a folder per project when several are given):
+
+* ``coverage.xlsx`` — 说明 (assumptions), 汇总 (summary), 达标检查 (standard check),
+  one sheet per function, 缺口 (gaps); Chinese headers with units;
+* ``coverage.csv`` — the coverage table (UTF-8 with BOM, opens in Excel);
+* ``coverage.gpkg`` — layers ``demand`` (times), ``units`` (percentages), ``gaps``,
+  ``facilities``, in WGS84;
+* ``maps/coverage_<function>.png``.
+
+Each project's network is loaded once, whatever the number of area units.
+Exit status: 0 done, 2 bad arguments or bad input data (message on stderr).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import logging
+import math
+import os
+import sys
+import tempfile
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from tqdm import tqdm
+
+from geo import settings
+from geo.coverage import (
+    ALL_UNITS,
+    BASIS_ZH,
+    accessibility,
+    apply_age_shares,
+    assign_units,
+    coverage_table,
+    gap_cells,
+    standard_check,
+)
+from geo.crs import WGS84
+from geo.errors import GeoError, InputDataError
+from geo.maps import coverage_map
+from geo.project import Project, load_project
+from geo.standards import FUNCTIONS
+from geo.uploads import read_upload
+
+logger = logging.getLogger("scripts.coverage")
+
+UNIT_LEVELS = ("town", "community", "grid")
+CODE_NAMES = ("code", "编码", "代码", "网格编码", "区划代码", "xzqdm", "dm", "id")
+NAME_NAMES = ("name", "名称", "网格名称", "区划名称", "xzqmc", "mc")
+
+#: Chinese headers (with units) of the coverage table.
+COVERAGE_HEADERS = {
+    "unit": "分区编码",
+    "unit_name": "分区名称",
+    "group": "功能/类型",
+    "kind": "类别",
+    "name_zh": "名称",
+    "function": "所属功能",
+    "basis": "人口口径",
+    "budget_min": "步行预算 (分钟)",
+    "budget_note": "预算依据",
+    "facilities": "设施数 (处)",
+    "population": "人口 (人)",
+    "covered": "覆盖人口 (人)",
+    "covered_pct": "覆盖率 (%)",
+    "households": "户数 (户)",
+    "households_covered": "覆盖户数 (户)",
+}
+CHECK_HEADERS = {
+    "unit": "分区编码",
+    "unit_name": "分区名称",
+    "level": "生活圈等级",
+    "item": "检查项",
+    "name_zh": "名称",
+    "verdict": "结论 (verdict)",
+    "verdict_zh": "结论",
+    "measured": "实测值",
+    "required": "要求值",
+    "unit_of_measure": "单位",
+    "clause": "标准条文",
+}
+GAP_HEADERS = {
+    "rank": "排名",
+    "group": "功能",
+    "uncovered": "未覆盖人口 (人)",
+    "population": "人口 (人)",
+    "uncovered_pct": "未覆盖率 (%)",
+    "points": "需求点数 (个)",
+    "mean_time_min": "未覆盖点平均步行时间 (分钟)",
+    "x_wgs84": "中心经度",
+    "y_wgs84": "中心纬度",
+}
+
+
+def _positive(text: str, *, upper: float, what: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"不是数字 (not a number): {text!r}") from None
+    if not (math.isfinite(value) and 0 < value <= upper):
+        raise argparse.ArgumentTypeError(f"{text} 超出范围，应在 (0, {upper:g}] {what} (out of range)")
+    return value
+
+
+def _share(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"不是数字 (not a number): {text!r}") from None
+    if not (0 <= value <= 1):
+        raise argparse.ArgumentTypeError(f"{text} 应在 0 到 1 之间，例如 0.15 (a fraction)")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command-line interface."""
+    parser = argparse.ArgumentParser(
+        prog="python -m scripts.coverage",
+        description="六大功能步行覆盖、缺口与 GB 50180-2018 达标检查 (coverage, gaps, standard check)",
+    )
+    parser.add_argument(
+        "--project", nargs="+", required=True, help="项目: demo, huian or .toml files (several allowed)"
+    )
+    parser.add_argument("--out", required=True, type=Path, help="output folder")
+    parser.add_argument(
+        "--minutes",
+        type=lambda t: _positive(t, upper=settings.MAX_BUDGET_MIN, what="分钟"),
+        default=max(settings.DEFAULT_BUDGETS_MIN),
+        help="budget of the six functions in minutes (default 15); types use their standard radius",
+    )
+    parser.add_argument("--single-budget", action="store_true", help="judge every facility type by --minutes too")
+    parser.add_argument("--by", default="none", help="area units: none, town, community, grid or a polygon file")
+    parser.add_argument("--by-system", default="wgs84", help="CSV/XLSX coordinate system of --by (wgs84|gcj02|bd09)")
+    parser.add_argument("--level", default="15_minute", help="life-circle level checked: 15_minute|10_minute|5_minute")
+    parser.add_argument(
+        "--required-pct",
+        type=lambda t: _positive(t, upper=100, what="%"),
+        default=settings.STANDARD_REQUIRED_COVERAGE_PCT,
+        help="share of residents within the radius for 'pass' (default 100)",
+    )
+    parser.add_argument("--elderly-share", type=_share, default=None, help="share of residents aged 60+, e.g. 0.18")
+    parser.add_argument("--children-share", type=_share, default=None, help="share of children 0-6, e.g. 0.06")
+    parser.add_argument(
+        "--cell-m",
+        type=lambda t: _positive(t, upper=5000, what="米"),
+        default=settings.GAP_CELL_M,
+        help="gap-map cell size in metres",
+    )
+    parser.add_argument("--workers", type=int, default=1, help="projects processed in parallel (processes)")
+    parser.add_argument("--no-maps", action="store_true", help="skip the PNG maps")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    return parser
+
+
+@dataclass(frozen=True)
+class Job:
+    """One project's run: its arguments, picklable for a worker process."""
+
+    project: str
+    out: Path
+    minutes: float
+    single_budget: bool
+    by: str
+    by_system: str
+    level: str
+    required_pct: float
+    elderly_share: float | None
+    children_share: float | None
+    cell_m: float
+    maps: bool
+    quiet: bool
+    position: int = 0
+
+
+def _find(columns, names) -> str | None:
+    lower = {str(c).strip().lower(): c for c in columns}
+    for name in names:
+        if name.lower() in lower:
+            return lower[name.lower()]
+    return None
+
+
+def read_units(path: Path, *, system: str = "wgs84", study_area=None) -> gpd.GeoDataFrame:
+    """Area units from a planner's polygon file, with ``code`` and ``name`` columns (WGS84)."""
+    frame = read_upload(path, expected="polygon", system=system, study_area=study_area)
+    code = _find(frame.columns, CODE_NAMES)
+    if code is None:
+        have = ", ".join(str(c) for c in frame.columns if c != "geometry")
+        raise InputDataError(
+            f"{path.name} 没有编码列（code/编码/代码/XZQDM），现有列: {have} (area units need a code column)"
+        )
+    name = _find(frame.columns, NAME_NAMES)
+    units = gpd.GeoDataFrame(
+        {
+            "code": frame[code].astype(str).str.strip(),
+            "name": frame[name].astype(str) if name is not None else frame[code].astype(str),
+        },
+        geometry=frame.geometry.to_numpy(),
+        crs=frame.crs,
+    )
+    if "level" in frame.columns:
+        units["level"] = frame["level"].astype(str)
+    return units
+
+
+def _project_units(project: Project, by: str, system: str) -> gpd.GeoDataFrame | None:
+    if by == "none":
+        return None
+    if by in UNIT_LEVELS:
+        layers = getattr(project, "units", None) or {}
+        if by not in layers:
+            raise InputDataError(
+                f"项目 {project.name} 没有{ {'town': '镇街', 'community': '社区/村', 'grid': '网格'}[by] }分区图层; "
+                f"请用 --by 文件 给出多边形 (the project has no {by} polygons; pass a polygon file with --by FILE)"
+            )
+        return layers[by]
+    path = Path(by)
+    study = None
+    if project.boundary is not None:
+        study = gpd.GeoSeries([project.boundary], crs=project.network.crs).to_crs(WGS84).iloc[0]
+    return read_units(path, system=system, study_area=study)
+
+
+def _sheet(frame: pd.DataFrame, headers: dict[str, str]) -> pd.DataFrame:
+    out = frame[[c for c in headers if c in frame.columns]].rename(columns=headers)
+    return out.round(2)
+
+
+def _notes(project: Project, acc, job: Job) -> pd.DataFrame:
+    prof = acc.profile
+    rows = [
+        ("项目 project", project.name),
+        ("日期 date", dt.date.today().isoformat()),
+        ("出行方式 profile", f"{prof.label_zh} {prof.speed_kmh:g} km/h ({prof.source})"),
+        ("功能预算 budget", f"{job.minutes:g} 分钟 ≈ {prof.metres_in(job.minutes):.0f} m"),
+        (
+            "类型预算 type budgets",
+            "统一预算 (--single-budget)" if job.single_budget else "按标准服务半径 (standard radius)",
+        ),
+        ("标准 standard", f"{acc.standard.code} {acc.standard.title_zh} ({acc.standard.source})"),
+        ("达标要求 required", f"半径内人口 ≥ {job.required_pct:g}% (settings.STANDARD_REQUIRED_COVERAGE_PCT)"),
+        ("人口 demand", f"{len(acc.demand)} 个需求点, {acc.demand['residents'].sum():,.0f} 人"),
+        (
+            "人口估算 residents",
+            "; ".join(sorted({str(a) for a in acc.demand.get("assumption", pd.Series([])).dropna()}))
+            or "见需求数据 (from the demand file)",
+        ),
+        (
+            "未连通 not snapped",
+            f"{int((~acc.demand['snapped']).sum())} 个需求点距道路超过 {settings.MAX_SNAP_DIST_M:g} m",
+        ),
+        ("缺口网格 gap cells", f"{job.cell_m:g} m 方格"),
+        ("坐标系 CRS", f"计算 {project.network.crs.to_string()}; 输出 WGS84 (EPSG:4326)"),
+        ("数据 data", "© OpenStreetMap contributors (ODbL) where OSM is the source"),
+    ]
+    for group, note in acc.budget_note.items():
+        rows.append((f"预算 {group}", note))
+    return pd.DataFrame(rows, columns=["项目 item", "说明 note"])
+
+
+def _write_xlsx(path: Path, sheets: dict[str, pd.DataFrame]) -> None:
+    with pd.ExcelWriter(path, engine="openpyxl") as writer:
+        for name, frame in sheets.items():
+            frame.to_excel(writer, sheet_name=name[:31], index=False)
+            sheet = writer.sheets[name[:31]]
+            for k, column in enumerate(frame.columns):
+                width = max([len(str(column))] + [len(str(v)) for v in frame[column].head(200)]) + 2
+                sheet.column_dimensions[sheet.cell(row=1, column=k + 1).column_letter].width = min(width * 1.3, 60)
+            sheet.freeze_panes = "A2"
+
+
+def _atomic(path: Path, write) -> None:
+    """Write through a temporary file in the same folder, then rename (C2)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=".tmp-", suffix=path.suffix, dir=path.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        tmp.unlink()
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def run_job(job: Job) -> pd.DataFrame:
+    """Run one project; returns its whole-area function summary."""
+    steps = ["读取项目 load", "可达时间 times", "覆盖统计 tables", "缺口 gaps", "地图 maps", "写出 write"]
+    bar = tqdm(total=len(steps), disable=job.quiet, desc=f"覆盖 {job.project}", position=job.position, leave=True)
+
+    def step(k: int) -> None:
+        bar.set_postfix_str(steps[k])
+
+    step(0)
+    project = load_project(job.project)
+    units = _project_units(project, job.by, job.by_system)
+    bar.update()
+    step(1)
+    graph = project.network.cost_graph(project.profile)
+    demand = project.demand
+    if units is not None:
+        demand = assign_units(demand.to_crs(project.network.crs), units.to_crs(project.network.crs))
+    if job.elderly_share is not None or job.children_share is not None:
+        demand = apply_age_shares(demand, elderly_share=job.elderly_share, children_share=job.children_share)
+    acc = accessibility(graph, demand, project.facilities, minutes=job.minutes, single_budget=job.single_budget)
+    bar.update()
+    step(2)
+    table = coverage_table(acc)
+    check = standard_check(acc, level=job.level, required_pct=job.required_pct)
+    bar.update()
+    step(3)
+    gaps = pd.concat([gap_cells(acc, f, cell_m=job.cell_m) for f in FUNCTIONS], ignore_index=True)
+    gaps = gpd.GeoDataFrame(gaps, geometry="geometry", crs=acc.demand.crs)
+    bar.update()
+    step(4)
+    if job.maps:
+        for function in FUNCTIONS:
+            coverage_map(
+                acc,
+                function,
+                job.out / "maps" / f"coverage_{function}.png",
+                network=project.network,
+                boundary=project.boundary,
+                units=units,
+                gaps=gaps[gaps["group"] == function],
+            )
+    bar.update()
+    step(5)
+    _write_outputs(job, project, acc, table, check, gaps, units)
+    bar.update()
+    bar.close()
+    whole = table[(table["unit"] == ALL_UNITS) & (table["kind"] == "function")].copy()
+    whole.insert(0, "project", project.name)
+    whole.insert(1, "project_file", job.project)
+    return whole
+
+
+def _write_outputs(job, project, acc, table, check, gaps, units) -> None:
+    demand = acc.demand.copy()
+    for group in acc.groups:
+        minutes = acc.times_s(group) / 60.0
+        demand[f"time_min_{group}"] = np.where(np.isfinite(minutes), minutes.round(2), np.nan)
+        if group in FUNCTIONS:
+            demand[f"covered_{group}"] = acc.covered(group)
+    demand = demand.drop(columns=[c for c in demand.columns if demand[c].dtype == object and c == "assumption"])
+    layers = {"demand": demand.to_crs(WGS84), "facilities": acc.facilities.to_crs(WGS84), "gaps": gaps.to_crs(WGS84)}
+    if units is not None:
+        wide = table[table["kind"] == "function"].pivot_table(index="unit", columns="group", values="covered_pct")
+        wide.columns = [f"pct_{c}" for c in wide.columns]
+        layers["units"] = units.merge(wide, left_on="code", right_index=True, how="left").to_crs(WGS84)
+
+    def gpkg(tmp: Path) -> None:
+        for layer, frame in layers.items():
+            frame.to_file(tmp, layer=layer, driver="GPKG", engine="pyogrio")
+
+    _atomic(job.out / "coverage.gpkg", gpkg)
+    _atomic(job.out / "coverage.csv", lambda tmp: table.to_csv(tmp, index=False, encoding="utf-8-sig"))
+    centre = gaps.geometry.centroid.to_crs(WGS84)
+    gap_sheet = gaps.drop(columns="geometry").assign(x_wgs84=centre.x.round(6), y_wgs84=centre.y.round(6))
+    sheets = {
+        "说明": _notes(project, acc, job),
+        "汇总": _sheet(table[(table["kind"] == "function")], COVERAGE_HEADERS),
+        "达标检查": _sheet(check, CHECK_HEADERS),
+    }
+    for function, zh in FUNCTIONS.items():
+        sheets[f"{zh} {function}"] = _sheet(table[table["function"] == function], COVERAGE_HEADERS)
+    sheets["缺口"] = _sheet(gap_sheet[gap_sheet["uncovered"] > 0], GAP_HEADERS)
+    _atomic(job.out / "coverage.xlsx", lambda tmp: _write_xlsx(tmp, sheets))
+
+
+def _summary(frames: list[pd.DataFrame]) -> str:
+    lines = [f"{'项目':<16}{'功能':<10}{'人口口径':<8}{'预算':>8}{'设施':>6}{'覆盖人口':>12}{'覆盖率':>9}"]
+    for frame in frames:
+        for _, row in frame.iterrows():
+            lines.append(
+                f"{row['project'][:14]:<16}{row['name_zh']:<10}{BASIS_ZH[row['basis']]:<8}"
+                f"{row['budget_min']:>6.0f}分{row['facilities']:>6d}{row['covered']:>12,.0f}"
+                f"{row['covered_pct']:>8.1f}%"
+            )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the job; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(message)s")
+    if args.workers < 1:
+        parser.error("--workers 至少为 1 (at least 1)")
+    if args.out.exists() and not args.out.is_dir():
+        parser.error(f"--out 应为文件夹 (output must be a folder): {args.out}")
+    many = len(args.project) > 1
+    jobs = []
+    for k, project in enumerate(args.project):
+        out = args.out / Path(project).stem if many else args.out
+        jobs.append(
+            Job(
+                project=project,
+                out=out,
+                minutes=args.minutes,
+                single_budget=args.single_budget,
+                by=args.by,
+                by_system=args.by_system,
+                level=args.level,
+                required_pct=args.required_pct,
+                elderly_share=args.elderly_share,
+                children_share=args.children_share,
+                cell_m=args.cell_m,
+                maps=not args.no_maps,
+                quiet=args.quiet,
+                position=k if args.workers > 1 else 0,
+            )
+        )
+    try:
+        if args.workers > 1 and many:
+            with ProcessPoolExecutor(max_workers=min(args.workers, len(jobs))) as pool:
+                frames = list(pool.map(run_job, jobs))
+        else:
+            frames = [run_job(job) for job in jobs]
+    except GeoError as exc:
+        print(f"错误 (error): {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"错误: 无法写出结果 (cannot write output): {exc.strerror} {exc.filename or ''}", file=sys.stderr)
+        return 2
+    if many:
+        _atomic(
+            args.out / "coverage_summary.csv",
+            lambda tmp: pd.concat(frames).to_csv(tmp, index=False, encoding="utf-8-sig"),
+        )
+    print(_summary(frames))
+    print(f"结果 results -> {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,37 @@
+"""Static maps: the Chinese font, the scale bar, and a map written on the demo."""
+
+from __future__ import annotations
+
+import pytest
+
+from geo import maps
+from geo.coverage import accessibility, gap_cells
+from geo.project import load_project
+
+
+def test_a_cjk_font_is_installed():
+    # make setup installs Debian's fonts-noto-cjk; without it the maps cannot show Chinese.
+    assert maps.cjk_font() in maps.CJK_FONTS
+
+
+def test_missing_cjk_font_is_a_clear_error(monkeypatch):
+    monkeypatch.setattr(maps, "CJK_FONTS", ("没有这种字体 No Such Font",))
+    with pytest.raises(maps.MissingFontError, match="fonts-noto-cjk"):
+        maps.cjk_font.__wrapped__()
+
+
+@pytest.mark.parametrize(("span_m", "bar_m"), [(1000, 200), (1700, 200), (2600, 500), (9000, 1000), (50, 10)])
+def test_scale_bar_lengths_are_round(span_m, bar_m):
+    assert maps._nice_length(span_m) == bar_m
+
+
+@pytest.mark.parametrize("suffix", [".png", ".pdf"])
+def test_coverage_map_on_the_demo(tmp_path, suffix):
+    project = load_project("demo")
+    acc = accessibility(project.network.cost_graph("walk"), project.demand, project.facilities)
+    path = maps.coverage_map(
+        acc, "medical", tmp_path / f"地图{suffix}", network=project.network, gaps=gap_cells(acc, "medical")
+    )
+    data = path.read_bytes()
+    assert data[:4] == (b"\x89PNG" if suffix == ".png" else b"%PDF")
+    assert len(data) > 20_000
