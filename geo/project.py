@@ -16,6 +16,10 @@ each part comes from::
     profile = "walk"
     epsg = 4549                         # optional; default the UTM zone
 
+    [units]                             # optional: area units coverage is counted by
+    town = "towns.geojson"              # polygon files with a code (编码/XZQDM) and a name column;
+    community = "communities.gpkg"      # any of town, community, grid
+
 * Every planner's file goes through :func:`geo.uploads.read_upload` (BAD_INPUTS
   U1-U16): the boundary as polygons; the facility ledger through
   :func:`geo.facilities.read_facility_ledger` (its category column gives each row a
@@ -41,7 +45,7 @@ from __future__ import annotations
 
 import logging
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import geopandas as gpd
@@ -61,6 +65,7 @@ from geo.facilities import osm_facilities_all, osm_facilities_online, read_facil
 from geo.network import WalkNetwork, load_network
 from geo.settings import TravelProfile, get_profile
 from geo.sources import DEMO, demo_pbf_path
+from geo.units import UNIT_LEVELS, read_units
 from geo.uploads import read_upload
 
 logger = logging.getLogger(__name__)
@@ -69,7 +74,17 @@ __all__ = ["PROJECTS_DIR", "Project", "load_project", "project_path"]
 
 PROJECTS_DIR = Path(__file__).resolve().parent.parent / "data" / "projects"
 REQUIRED_KEYS = ("name", "network", "facilities", "demand")
-OPTIONAL_KEYS = ("boundary", "profile", "epsg", "description", "facilities_system", "demand_system", "demand_crs")
+OPTIONAL_KEYS = (
+    "boundary",
+    "profile",
+    "epsg",
+    "description",
+    "facilities_system",
+    "demand_system",
+    "demand_crs",
+    "units",
+    "units_system",
+)
 ALLOWED_KEYS = frozenset((*REQUIRED_KEYS, *OPTIONAL_KEYS))
 #: Prefix of a population-grid demand source (``demand = "grid:pop.asc"``).
 GRID_PREFIX = "grid:"
@@ -97,6 +112,9 @@ class Project:
         Default travel profile.
     source
         The project file.
+    units
+        Area-unit layers by level (``town``, ``community``, ``grid``): ``code``,
+        ``name`` polygons in the network's CRS (see :mod:`geo.units`).
     """
 
     name: str
@@ -106,6 +124,7 @@ class Project:
     demand: gpd.GeoDataFrame
     profile: TravelProfile
     source: Path
+    units: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
 
 
 def project_path(name_or_path: str | Path) -> Path:
@@ -163,6 +182,27 @@ def _osm_file(network: str, base: Path) -> Path:
             f"facilities/demand = osm/buildings 需要 OSM 文件作为路网 (needs an .osm.pbf/.osm network), 当前: {network}"
         )
     return path
+
+
+def _units(spec: dict, base: Path, boundary_wgs84, crs) -> dict[str, gpd.GeoDataFrame]:
+    table = spec.get("units", {})
+    if not isinstance(table, dict):
+        raise InputDataError('项目文件的 units 应为表，例如 [units] town = "towns.geojson" (units must be a table)')
+    unknown = sorted(set(table) - set(UNIT_LEVELS))
+    if unknown:
+        raise InputDataError(
+            f"units 中的 {', '.join(unknown)} 无效，可选: {', '.join(UNIT_LEVELS)} (unknown unit levels)"
+        )
+    return {
+        level: read_units(
+            base / str(table[level]),
+            original_name=Path(str(table[level])).name,
+            system=spec.get("units_system", "wgs84"),
+            study_area=boundary_wgs84,
+        ).to_crs(crs)
+        for level in UNIT_LEVELS
+        if level in table
+    }
 
 
 def load_project(name_or_path: str | Path, *, cache_dir: Path | None = settings.DEFAULT_CACHE_DIR) -> Project:
@@ -241,6 +281,7 @@ def load_project(name_or_path: str | Path, *, cache_dir: Path | None = settings.
             study_area=boundary_wgs84,
         )
     boundary = gpd.GeoSeries([boundary_wgs84], crs=WGS84).to_crs(crs).iloc[0] if boundary_wgs84 else None
+    units = _units(spec, base, boundary_wgs84, crs)
     project = Project(
         name=str(spec["name"]),
         boundary=boundary,
@@ -249,6 +290,7 @@ def load_project(name_or_path: str | Path, *, cache_dir: Path | None = settings.
         demand=demand.to_crs(crs),
         profile=get_profile(spec.get("profile", settings.DEFAULT_PROFILE)),
         source=path,
+        units=units,
     )
     logger.info(
         "project %s: %d edges, %d facilities, %d demand points (%.0f residents), %s",

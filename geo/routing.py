@@ -6,12 +6,16 @@ over the network (:func:`geo.network.nearest_origins`, facilities snapped onto
 their edges) gives every node its nearest facility; a demand point, snapped onto
 its own edge, then reaches it through either end of that edge::
 
-    t(point) = access + min( pos * s_back + T[u],  (len - pos) * s_fwd + T[v],
-                             direct walk along the shared edge to a facility on it )
+    t(point) = min( access + pos * s_back + T[u],  access + (len - pos) * s_fwd + T[v],
+                    direct walk along the shared edge to a facility on it,
+                    straight walk to a facility nearer than the street )
 
 with the access leg between the point and the street walked at the profile's access
-speed.  No Python loop over points, facilities or nodes: one C-level Dijkstra per
-group and numpy on arrays.
+speed.  The last term is for a home in the same compound as a facility: it walks
+across the yard, not out to the street and back in.
+
+No Python loop over points, facilities or nodes: one C-level Dijkstra per group and
+numpy on arrays.
 
 The time is from the resident *to* the facility.  Walking is symmetric; for
 profiles with one-way streets (cycling) the Dijkstra runs on the reversed graph.
@@ -27,8 +31,10 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
+import shapely
 from scipy import sparse
 
+from geo import settings
 from geo.errors import InputDataError
 from geo.network import CostGraph, Snapped, nearest_origins
 
@@ -105,6 +111,37 @@ def _same_edge(
     along = np.where(gap_m >= 0, gap_m * graph.fwd_s_per_m[e], -gap_m * graph.bwd_s_per_m[e])
     time = (demand.access_m[d] + facilities.access_m[f]) * graph.access_s_per_m + along
     return d, f, time
+
+
+def _off_street(
+    graph: CostGraph, demand: Snapped, facilities: Snapped, fac_index: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(demand, facility, time) of straight walks: a point nearer a facility than its street.
+
+    A home in the same compound as a clinic walks across the yard, not out to the
+    street and back in: where the straight distance to a facility is shorter than the
+    point's own access leg (capped at ``MAX_SNAP_DIST_M``), it is walked directly.
+    """
+    reach_m = np.minimum(np.where(np.isfinite(demand.access_m), demand.access_m, 0.0), settings.MAX_SNAP_DIST_M)
+    empty = np.zeros(0, dtype=np.int64)
+    if fac_index.size == 0 or not (reach_m > 0).any():
+        return empty, empty, np.zeros(0)
+    tree = shapely.STRtree(shapely.points(facilities.xy[fac_index]))
+    d, j = tree.query(shapely.points(demand.xy), predicate="dwithin", distance=reach_m)
+    if d.size == 0:
+        return empty, empty, np.zeros(0)
+    f = fac_index[j]
+    dist_m = np.hypot(*(demand.xy[d] - facilities.xy[f]).T)
+    return d.astype(np.int64), f.astype(np.int64), dist_m * graph.access_s_per_m
+
+
+def _direct(
+    graph: CostGraph, demand: Snapped, facilities: Snapped, fac_index: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Walks that need no node: along a shared edge, or straight across to a nearer facility."""
+    d1, f1, t1 = _same_edge(graph, demand, facilities, fac_index)
+    d2, f2, t2 = _off_street(graph, demand, facilities, fac_index)
+    return np.concatenate([d1, d2]), np.concatenate([f1, f2]), np.concatenate([t1, t2])
 
 
 @dataclass(frozen=True)
@@ -195,7 +232,7 @@ def nearest_facilities(
         via_v = to_v + node.time_s[v]
         best = np.minimum(via_u, via_v) + access
         src = np.where(via_u <= via_v, node.origin[u], node.origin[v])
-        d, f, direct = _same_edge(graph, demand, facilities, fac_index)
+        d, f, direct = _direct(graph, demand, facilities, fac_index)
         if d.size:
             order = np.lexsort((direct, d))
             first = np.ones(order.size, dtype=bool)
@@ -248,7 +285,7 @@ def demand_times_from_reach(graph: CostGraph, reach, demand: Snapped, origins: S
     o = reach.origin[pair].astype(np.int64)
     d = dem[slot]
     t = reach.time_s[pair] + leg[slot]
-    sd, sf, st = _same_edge(graph, demand, origins, np.arange(len(origins)))
+    sd, sf, st = _direct(graph, demand, origins, np.arange(len(origins)))
     o, d, t = np.concatenate([o, sf]), np.concatenate([d, sd]), np.concatenate([t, st])
     within = t <= reach.max_time_s
     o, d, t = o[within], d[within], t[within]

@@ -53,13 +53,10 @@ from geo.errors import GeoError, InputDataError
 from geo.maps import coverage_map
 from geo.project import Project, load_project
 from geo.standards import FUNCTIONS
-from geo.uploads import read_upload
+from geo.units import LEVEL_ZH, UNIT_LEVELS, read_units
 
 logger = logging.getLogger("scripts.coverage")
 
-UNIT_LEVELS = ("town", "community", "grid")
-CODE_NAMES = ("code", "编码", "代码", "网格编码", "区划代码", "xzqdm", "dm", "id")
-NAME_NAMES = ("name", "名称", "网格名称", "区划名称", "xzqmc", "mc")
 
 #: Chinese headers (with units) of the coverage table.
 COVERAGE_HEADERS = {
@@ -185,48 +182,16 @@ class Job:
     position: int = 0
 
 
-def _find(columns, names) -> str | None:
-    lower = {str(c).strip().lower(): c for c in columns}
-    for name in names:
-        if name.lower() in lower:
-            return lower[name.lower()]
-    return None
-
-
-def read_units(path: Path, *, system: str = "wgs84", study_area=None) -> gpd.GeoDataFrame:
-    """Area units from a planner's polygon file, with ``code`` and ``name`` columns (WGS84)."""
-    frame = read_upload(path, expected="polygon", system=system, study_area=study_area)
-    code = _find(frame.columns, CODE_NAMES)
-    if code is None:
-        have = ", ".join(str(c) for c in frame.columns if c != "geometry")
-        raise InputDataError(
-            f"{path.name} 没有编码列（code/编码/代码/XZQDM），现有列: {have} (area units need a code column)"
-        )
-    name = _find(frame.columns, NAME_NAMES)
-    units = gpd.GeoDataFrame(
-        {
-            "code": frame[code].astype(str).str.strip(),
-            "name": frame[name].astype(str) if name is not None else frame[code].astype(str),
-        },
-        geometry=frame.geometry.to_numpy(),
-        crs=frame.crs,
-    )
-    if "level" in frame.columns:
-        units["level"] = frame["level"].astype(str)
-    return units
-
-
 def _project_units(project: Project, by: str, system: str) -> gpd.GeoDataFrame | None:
     if by == "none":
         return None
     if by in UNIT_LEVELS:
-        layers = getattr(project, "units", None) or {}
-        if by not in layers:
+        if by not in project.units:
             raise InputDataError(
-                f"项目 {project.name} 没有{ {'town': '镇街', 'community': '社区/村', 'grid': '网格'}[by] }分区图层; "
+                f"项目 {project.name} 没有{LEVEL_ZH[by]}分区图层; "
                 f"请用 --by 文件 给出多边形 (the project has no {by} polygons; pass a polygon file with --by FILE)"
             )
-        return layers[by]
+        return project.units[by]
     path = Path(by)
     study = None
     if project.boundary is not None:

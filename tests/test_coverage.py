@@ -116,7 +116,7 @@ def test_one_way_streets_time_the_walk_to_the_facility():
 # ------------------------------------------------------------- against networkx
 
 
-def _split_graph(graph, points_xy: np.ndarray) -> tuple[nx.DiGraph, list]:
+def _split_graph(graph, points_xy: np.ndarray, n_homes: int) -> tuple[nx.DiGraph, list]:
     """An independent graph: every edge split at the points snapped onto it, plus access legs."""
     net = graph.network
     snapped = snap_points(graph, points_xy, crs=net.crs)
@@ -148,6 +148,14 @@ def _split_graph(graph, points_xy: np.ndarray) -> tuple[nx.DiGraph, list]:
             arc(("p", i), ("s", i), leg)
             arc(("s", i), ("p", i), leg)
         names.append(("p", i))
+    # Straight walks from a home (the first n_homes points) to a facility nearer than its street.
+    for i in range(n_homes):
+        for j in range(n_homes, len(snapped)):
+            dist = float(np.hypot(*(points_xy[i] - points_xy[j])))
+            if dist <= min(snapped.access_m[i], 300.0):
+                # To a terminal of the facility: a straight walk ends there, it does
+                # not continue onto the facility's street.
+                arc(("p", i), ("t", j), dist * graph.access_s_per_m)
     return g, names
 
 
@@ -156,11 +164,12 @@ def test_demo_times_equal_a_networkx_brute_force(demo):
     acc = accessibility(graph, demo.demand, demo.facilities)
     dem_xy = shapely.get_coordinates(acc.demand.geometry.to_numpy())
     fac_xy = shapely.get_coordinates(acc.facilities.geometry.to_numpy())
-    g, names = _split_graph(graph, np.vstack([dem_xy, fac_xy]))
+    g, names = _split_graph(graph, np.vstack([dem_xy, fac_xy]), len(dem_xy))
     k = len(dem_xy)
     checked = 0
     for function in ("medical", "food", "leisure", "services"):
-        sources = [names[k + j] for j in np.flatnonzero(acc.facilities["function"].to_numpy() == function)]
+        own = np.flatnonzero(acc.facilities["function"].to_numpy() == function)
+        sources = [names[k + j] for j in own] + [("t", k + j) for j in own if ("t", k + j) in g]
         lengths = nx.multi_source_dijkstra_path_length(g.reverse(copy=False), sources, weight="w")
         expected = np.array([lengths.get(names[i], np.inf) for i in range(k)])
         expected[expected > acc.functions.max_time_s] = np.inf
@@ -385,3 +394,15 @@ def test_bad_inputs_are_clear_errors():
         assign_units(demand, units)
     with pytest.raises(InputDataError, match="编码列"):
         assign_units(demand, units.rename(columns={"code": "id"}))
+
+
+def test_demo_point_on_a_facility_has_time_about_zero(demo):
+    graph = demo.network.cost_graph("walk")
+    at = demo.facilities.geometry
+    homes = gpd.GeoDataFrame({"residents": np.ones(len(at))}, geometry=at.to_numpy(), crs=at.crs)
+    acc = accessibility(graph, homes, demo.facilities)
+    for function in ("medical", "food", "leisure", "services"):
+        own = (demo.facilities["function"] == function).to_numpy()
+        # A home at a facility: 0 s to that facility; sub-millisecond numerics only.
+        assert np.allclose(acc.times_s(function)[own], 0.0, atol=1e-3)
+        assert (acc.nearest_index(function)[own] >= 0).all()

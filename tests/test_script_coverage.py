@@ -135,3 +135,15 @@ def test_units_without_a_code_column(tmp_path, capsys):
     frame.to_file(path, driver="GeoJSON")
     assert main(["--project", "demo", "--out", str(tmp_path / "o"), "--by", str(path), "--no-maps", "-q"]) == 2
     assert "编码列" in capsys.readouterr().err
+
+
+def test_by_community_from_the_project(tmp_path):
+    units = gpd.read_file(_halves(tmp_path))
+    units.to_file(tmp_path / "社区.geojson", driver="GeoJSON")
+    text = (PROJECTS_DIR / "demo.toml").read_text(encoding="utf-8") + '\n[units]\ncommunity = "社区.geojson"\n'
+    (tmp_path / "p.toml").write_text(text, encoding="utf-8")
+    out = tmp_path / "o"
+    code = main(["--project", str(tmp_path / "p.toml"), "--out", str(out), "--by", "community", "--no-maps", "-q"])
+    assert code == 0
+    table = pd.read_csv(out / "coverage.csv", dtype={"unit": str})
+    assert {"350521100001", "350521100002"} <= set(table["unit"])

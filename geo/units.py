@@ -1,0 +1,73 @@
+"""Area units (towns, communities, grids, any polygons) that coverage is counted by.
+
+Units come from a planner's polygon file (through :func:`geo.uploads.read_upload`,
+BAD_INPUTS U1-U16) or a project's ``[units]`` table; each has a ``code`` (e.g. the
+12-digit community code) and a ``name``, and optionally a life-circle ``level``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import shapely
+
+from geo.errors import InputDataError
+from geo.uploads import read_upload
+
+__all__ = ["CODE_NAMES", "LEVEL_ZH", "NAME_NAMES", "UNIT_LEVELS", "read_units"]
+
+#: The unit layers a project may name, coarse to fine.
+UNIT_LEVELS = ("town", "community", "grid")
+LEVEL_ZH = {"town": "镇街", "community": "社区/村", "grid": "网格"}
+#: Column names taken as the unit code / name (case-insensitive), in order of preference;
+#: XZQDM / XZQMC are the usual field names of China's administrative-division layers.
+CODE_NAMES = ("code", "编码", "代码", "网格编码", "区划代码", "xzqdm", "dm", "id")
+NAME_NAMES = ("name", "名称", "网格名称", "区划名称", "xzqmc", "mc")
+
+
+def _find(columns, names) -> str | None:
+    lower = {str(c).strip().lower(): c for c in columns}
+    for name in names:
+        if name.lower() in lower:
+            return lower[name.lower()]
+    return None
+
+
+def read_units(
+    path: Path,
+    *,
+    original_name: str | None = None,
+    system: str = "wgs84",
+    study_area: shapely.Geometry | None = None,
+) -> gpd.GeoDataFrame:
+    """Area units from a planner's polygon file: ``code``, ``name`` (and ``level``), WGS84.
+
+    Raises
+    ------
+    InputDataError
+        No code column, empty or duplicated codes (and every error of ``read_upload``).
+    """
+    path = Path(path)
+    shown = original_name or path.name
+    frame = read_upload(path, original_name=original_name, expected="polygon", system=system, study_area=study_area)
+    code = _find(frame.columns, CODE_NAMES)
+    if code is None:
+        have = ", ".join(str(c) for c in frame.columns if c not in ("geometry", "line"))
+        raise InputDataError(
+            f"{shown} 没有编码列（code/编码/代码/XZQDM），现有列: {have} (area units need a code column)"
+        )
+    codes = frame[code].astype(str).str.strip()
+    if (codes == "").any() or frame[code].isna().any():
+        raise InputDataError(f"{shown} 有分区缺少编码 (a unit has no code)")
+    if codes.duplicated().any():
+        raise InputDataError(f"{shown} 中分区编码 {codes[codes.duplicated()].iloc[0]} 重复 (duplicate unit code)")
+    name = _find(frame.columns, NAME_NAMES)
+    units = gpd.GeoDataFrame(
+        {"code": codes, "name": frame[name].astype(str) if name is not None else codes},
+        geometry=frame.geometry.to_numpy(),
+        crs=frame.crs,
+    )
+    if "level" in frame.columns:
+        units["level"] = frame["level"].astype(str)
+    return units
