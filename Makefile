@@ -26,13 +26,14 @@ $(STAMP): requirements.txt requirements-dev.txt
 
 setup: system $(STAMP)
 
-# The main job on the bundled demo (real OpenStreetMap data of central Helsinki).
+# The main job: the web app on the bundled demo (real OpenStreetMap data of central
+# Helsinki), served by waitress at http://127.0.0.1:8000/ (PORT=... to change).
+PORT ?= 8000
 run: setup
-	$(BIN)/python -m scripts.service_areas --network demo --facilities demo \
-		--minutes 5 10 15 --profile walk --out out/demo_service_areas.gpkg
+	$(BIN)/python -m webapp --project demo --host 127.0.0.1 --port $(PORT)
 
 lint: setup
-	$(BIN)/ruff check geo scripts tests benchmarks
+	$(BIN)/ruff check geo scripts tests benchmarks webapp
 
 test: setup lint
 	$(BIN)/python -m pytest

@@ -37,11 +37,27 @@ ACCESS_SEARCH_MIN: float = 30.0
 #: enough to point at a street corner, large enough to hold several buildings.
 GAP_CELL_M: float = 200.0
 
+#: Gap cells drawn on the web map per function (the worst first).
+GAP_CELLS_SHOWN: int = 20
+
 #: Share of an area unit's residents that must lie within a facility type's service
 #: radius for the standard check to pass (percent).  GB 50180-2018 gives the radius
 #: as the farthest walk for residents of the life circle, so the literal reading is
 #: every resident (100 %); a county may configure a lower share (e.g. 90).
 STANDARD_REQUIRED_COVERAGE_PCT: float = 100.0
+
+#: Geometry drawn in the browser (BAD_INPUTS G2, G8): deepest JSON nesting accepted
+#: (a MultiPolygon needs 4), most positions and holes of one drawn geometry.  A
+#: hand-drawn service area has tens to hundreds of vertices; 20,000 leaves room for
+#: an imported outline.
+MAX_JSON_DEPTH: int = 64
+MAX_DRAWN_VERTICES: int = 20_000
+MAX_DRAWN_HOLES: int = 500
+
+#: Drawn geometry must lie within this distance of the study area (metres): a
+#: candidate just outside the county line is fine, one in another province is a
+#: swapped coordinate.
+STUDY_AREA_MARGIN_M: float = 5_000.0
 
 #: Largest budget accepted anywhere (minutes).  A 15-minute life circle is the
 #: planning target; 120 minutes is generous for cycling catchments and guards

@@ -1,0 +1,352 @@
+"""The web app's pages and JSON API on the demo project, through Flask's test client."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import json
+import stat
+
+import geopandas as gpd
+import pyogrio
+import pytest
+import shapely
+
+from geo.coverage import scenario_delta
+from webapp import create_app
+from webapp.assets import assert_offline
+from webapp.state import get_state
+from webapp.store import PlanStore, StoreUnavailableError
+
+# Central Helsinki (the demo extract), WGS84.
+CENTER = [24.9400, 60.1700]
+SQUARE = [[[24.938, 60.168], [24.942, 60.168], [24.942, 60.171], [24.938, 60.171], [24.938, 60.168]]]
+POLYGON = {"type": "Polygon", "coordinates": SQUARE}
+
+
+@pytest.fixture()
+def app(tmp_path):
+    return create_app({"TESTING": True, "instance_path": tmp_path / "instance"})
+
+
+@pytest.fixture()
+def client(app):
+    client = app.test_client()
+    token = client.get("/api/csrf").get_json()["token"]
+    client.environ_base["HTTP_X_CSRF_TOKEN"] = token
+    return client
+
+
+def _point(lon_lat=CENTER):
+    return {"type": "Point", "coordinates": list(lon_lat)}
+
+
+# --------------------------------------------------------------------------- pages
+
+
+def test_map_page_is_complete_and_offline(client):
+    response = client.get("/")
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert "邻里 15分钟便民服务区规划" in page
+    assert 'name="csrf-token"' in page
+    assert "/static/vendor/leaflet/dist/leaflet.js" in page
+    assert "/static/vendor/leaflet-draw/dist/leaflet.draw.js" in page
+    assert_offline(page)  # no script, stylesheet or image from another host
+    assert "default-src 'self'" in response.headers["Content-Security-Policy"]
+    for layer in ("底图 base", "设施 病有所医", "服务范围 病有所医", "居民步行时间 病有所医", "缺口 gaps"):
+        assert layer in page or json.dumps(layer)[1:-1] in page  # layer names sit in the layer control's JSON
+
+
+def test_english_interface_and_cookie(client):
+    response = client.get("/?lang=en")
+    assert "Linli 15-minute service area planning" in response.get_data(as_text=True)
+    assert "lang=en" in response.headers["Set-Cookie"]
+    assert "Linli 15-minute" in client.get("/").get_data(as_text=True)
+
+
+def test_vendored_assets_are_served(client):
+    for path in ("leaflet/dist/leaflet.js", "fontawesome/css/all.min.css", "leaflet-draw/dist/images/spritesheet.svg"):
+        with client.get(f"/static/vendor/{path}") as response:
+            assert response.status_code == 200
+
+
+def test_facility_names_are_escaped(app, client, monkeypatch):
+    with app.app_context():
+        state = get_state()
+    facilities = state.acc.facilities.copy()
+    facilities.loc[0, "name"] = "<script>alert(1)</script>`${x}`"
+    monkeypatch.setattr(state, "acc", dataclasses.replace(state.acc, facilities=facilities))
+    state.cache.clear()
+    try:
+        page = client.get("/?function=" + facilities.loc[0, "function"]).get_data(as_text=True)
+    finally:
+        state.cache.clear()
+    assert "<script>alert(1)</script>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+
+
+def test_error_pages_have_no_traceback(client):
+    page = client.get("/nosuch")
+    assert page.status_code == 404 and "Traceback" not in page.get_data(as_text=True)
+    api = client.get("/api/nosuch")
+    assert api.status_code == 404 and api.get_json()["status"] == 404
+
+
+# ----------------------------------------------------------------------- reading
+
+
+def test_project_summary(client):
+    data = client.get("/api/project").get_json()
+    medical = next(row for row in data["coverage"] if row["group"] == "medical")
+    assert medical["covered"] == pytest.approx(5446.84, abs=0.01)
+    assert data["assumptions"]["speed_kmh"] == 4.0
+    assert data["assumptions"]["budget_m"] == 1000
+
+
+@pytest.mark.parametrize(
+    ("layer", "count"),
+    [("facilities", 99), ("boundary", 1), ("times", 59), ("service_areas", 3)],
+)
+def test_layers_are_geojson(client, layer, count):
+    response = client.get(f"/api/layers/{layer}?function=medical")
+    assert response.status_code == 200
+    assert response.mimetype == "application/geo+json"
+    data = response.get_json()
+    assert data["type"] == "FeatureCollection" and len(data["features"]) == count
+
+
+def test_unknown_layer_and_function(client):
+    assert client.get("/api/layers/secret").status_code == 422
+    response = client.get("/api/layers/times?function=parking")
+    assert response.status_code == 422 and "六大功能" in response.get_json()["error"]
+
+
+# ----------------------------------------------------------------------- analysis
+
+
+def test_candidate_evaluation_matches_the_core(app, client):
+    response = client.post("/api/evaluate", json={"geometry": _point()})
+    assert response.status_code == 200
+    data = response.get_json()
+    rings = data["rings"]["features"]
+    assert [(f["properties"]["min_from"], f["properties"]["minutes"]) for f in rings] == [(0, 5), (5, 10), (10, 15)]
+    with app.app_context():
+        state = get_state()
+    site = gpd.GeoSeries([shapely.Point(CENTER)], crs=4326)
+    core = scenario_delta(state.acc, state.graph, site)
+    core = core[core["candidate"] == -1].set_index("function")
+    for row in data["delta"]:
+        assert row["newly_covered"] == pytest.approx(core.loc[row["function"], "newly_covered"])
+    assert len(data["delta"]) == 6
+    assert data["server_ms"] > 0 and "4 km/h" in data["assumption"]
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "message"),
+    [
+        ('{"geometry": {"type": "Point", "coordinates": [NaN, 60.17]}}', 400, "NaN"),
+        ('{"geometry": ' + "[" * 5000 + "]" * 5000 + "}", 400, "嵌套"),
+        ('{"geometry": {"type": "Point",', 400, "JSON 格式错误"),
+        ('{"geometry": {"type": "Point", "coordinates": ["24.94", "60.17"]}}', 422, "不是数字"),
+        ('{"geometry": {"type": "Point", "coordinates": [60.17, 24.94]}}', 422, "坐标可能颠倒"),
+        ('{"geometry": {"type": "Point", "coordinates": [118.96, 25.03]}}', 422, "研究区"),
+        ('{"geometry": {"type": "Circle", "coordinates": [24.94, 60.17]}}', 422, "几何类型"),
+        ('{"geometry": {"type": "Point"}}', 422, "缺少坐标"),
+        ("[1, 2]", 400, "对象"),
+    ],
+)
+def test_bad_geometry_is_refused(client, body, status, message):
+    response = client.post("/api/evaluate", data=body, content_type="application/json")
+    assert response.status_code == status
+    assert message in response.get_json()["error"]
+
+
+def test_wrong_content_type_and_missing_csrf(app, client):
+    assert client.post("/api/evaluate", data="x", content_type="text/plain").status_code == 415
+    bare = app.test_client()
+    response = bare.post("/api/evaluate", json={"geometry": _point()})
+    assert response.status_code == 403 and "CSRF" in response.get_json()["error"]
+    bare.get("/api/csrf")
+    assert bare.post("/api/plans", json={"name": "x"}, headers={"X-CSRF-Token": "forged"}).status_code == 403
+
+
+def test_compare_drawn_with_computed(client):
+    response = client.post(
+        "/api/compare", json={"area": {"type": "Polygon", "coordinates": SQUARE}, "center": _point()}
+    )
+    assert response.status_code == 200
+    data = response.get_json()
+    assert data["drawn_m2"] == pytest.approx(data["overlap_m2"] + data["drawn_not_reachable_m2"], rel=1e-6)
+    assert data["computed_m2"] == pytest.approx(data["overlap_m2"] + data["reachable_not_drawn_m2"], rel=1e-6)
+    assert 0 <= data["iou"] <= 1
+    assert data["shapes"]["computed"]["type"] in ("Polygon", "MultiPolygon")
+
+
+def test_bow_tie_refused_or_repaired(client):
+    bow = [[[24.938, 60.168], [24.942, 60.171], [24.942, 60.168], [24.938, 60.171], [24.938, 60.168]]]
+    response = client.post("/api/compare", json={"area": {"type": "Polygon", "coordinates": bow}})
+    assert response.status_code == 422 and "Self-intersection" in response.get_json()["error"]
+    repaired = client.post("/api/compare", json={"area": {"type": "Polygon", "coordinates": bow}, "repair": True})
+    assert repaired.status_code == 200 and "已自动修复" in repaired.get_json()["note"]
+
+
+def test_open_ring_and_vertex_cap(client):
+    open_ring = [SQUARE[0][:-1]]
+    response = client.post("/api/compare", json={"area": {"type": "Polygon", "coordinates": open_ring}})
+    assert response.status_code == 422 and "未闭合" in response.get_json()["error"]
+    ring = [[24.94 + 0.001 * shapely.Point(0, 0).x + k * 1e-7, 60.17] for k in range(25_000)]
+    response = client.post("/api/compare", json={"area": {"type": "Polygon", "coordinates": [ring]}})
+    assert response.status_code == 413
+
+
+# -------------------------------------------------------------------------- plans
+
+
+def _features():
+    return [
+        {"kind": "area", "name": "规划范围", "geometry": {"type": "Polygon", "coordinates": SQUARE}},
+        {"kind": "candidate", "name": "中心 A", "geometry": _point(), "properties": {"note": '=HYPERLINK("x")'}},
+    ]
+
+
+def test_plan_lifecycle(client):
+    created = client.post("/api/plans", json={"name": "螺城镇 '); DROP TABLE plans; --", "notes": "<b>x</b>"})
+    assert created.status_code == 201
+    plan = created.get_json()
+    assert plan["version"] == 1 and plan["name"] == "螺城镇 '); DROP TABLE plans; --"
+    saved = client.put(f"/api/plans/{plan['id']}", json={"version": 1, "features": _features()})
+    assert saved.status_code == 200 and saved.headers["ETag"] == '"2"'
+    got = client.get(f"/api/plans/{plan['id']}").get_json()
+    assert got["version"] == 2 and [f["kind"] for f in got["features"]] == ["area", "candidate"]
+    assert got["features"][1]["properties"]["note"] == '=HYPERLINK("x")'  # stored verbatim (G9)
+    assert got["notes"] == "<b>x</b>"
+    # Delete, then undo.
+    assert client.delete(f"/api/plans/{plan['id']}?version=2").status_code == 200
+    assert plan["id"] not in [p["id"] for p in client.get("/api/plans").get_json()["plans"]]
+    assert plan["id"] in [p["id"] for p in client.get("/api/plans?deleted=1").get_json()["plans"]]
+    assert client.get(f"/api/plans/{plan['id']}").status_code == 404
+    restored = client.post(f"/api/plans/{plan['id']}/restore")
+    assert restored.status_code == 200 and len(restored.get_json()["features"]) == 2
+
+
+def test_stale_save_is_a_conflict(client):
+    plan = client.post("/api/plans", json={"name": "冲突"}).get_json()
+    first = client.put(f"/api/plans/{plan['id']}", json={"version": 1, "notes": "A"})
+    assert first.status_code == 200
+    stale = client.put(f"/api/plans/{plan['id']}", json={"version": 1, "notes": "B"})
+    assert stale.status_code == 409
+    body = stale.get_json()
+    assert body["current_version"] == 2 and "已被他人修改" in body["error"]
+    assert client.get(f"/api/plans/{plan['id']}").get_json()["notes"] == "A"  # nothing lost
+    by_header = client.put(f"/api/plans/{plan['id']}", json={"notes": "C"}, headers={"If-Match": '"1"'})
+    assert by_header.status_code == 409
+
+
+@pytest.mark.parametrize(
+    ("payload", "message"),
+    [
+        ({"version": 1, "features": [{"kind": "bunker", "geometry": _point()}]}, "kind"),
+        (
+            {"version": 1, "features": [{"kind": "candidate", "geometry": {"type": "Polygon", "coordinates": SQUARE}}]},
+            "几何类型",
+        ),
+        ({"version": 1, "features": [{"kind": "area", "geometry": _point()}]}, "几何类型"),
+        (
+            {
+                "version": 1,
+                "features": [
+                    {"kind": "area", "geometry": {"type": "Polygon", "coordinates": SQUARE}, "properties": {"a": [1]}}
+                ],
+            },
+            "属性",
+        ),
+        ({"version": "1"}, "version"),
+        ({"version": 1, "name": ""}, "名称"),
+    ],
+)
+def test_bad_plan_saves_change_nothing(client, payload, message):
+    plan = client.post("/api/plans", json={"name": "原样"}).get_json()
+    response = client.put(f"/api/plans/{plan['id']}", json=payload)
+    assert response.status_code == 422 and message in response.get_json()["error"]
+    after = client.get(f"/api/plans/{plan['id']}").get_json()
+    assert after["version"] == 1 and after["features"] == [] and after["name"] == "原样"
+
+
+def test_unknown_and_non_integer_ids(client):
+    assert client.get("/api/plans/999999").status_code == 404
+    assert client.get("/api/plans/abc").status_code == 404
+    assert client.put("/api/plans/-1", json={"version": 1}).status_code == 404
+    plan = client.post("/api/plans", json={"name": "ids", "features": []}).get_json()
+    feature = {**_features()[1], "id": 12345}
+    saved = client.put(f"/api/plans/{plan['id']}", json={"version": plan["version"], "features": [feature]}).get_json()
+    assert saved["features"][0]["id"] != 12345  # the server assigns ids (G12)
+
+
+def test_plan_exports_a_geopackage(client, tmp_path):
+    plan = client.post("/api/plans", json={"name": "导出"}).get_json()
+    client.put(f"/api/plans/{plan['id']}", json={"version": 1, "features": _features()})
+    response = client.get(f"/api/plans/{plan['id']}/export.gpkg")
+    assert response.status_code == 200
+    path = tmp_path / "plan.gpkg"
+    path.write_bytes(response.data)
+    layers = {name for name, _ in pyogrio.list_layers(path)}
+    assert layers == {"area", "candidate", "plan"}
+    areas = gpd.read_file(path, layer="area")
+    assert areas.crs.to_epsg() == 4326 and areas["name"].tolist() == ["规划范围"]
+
+
+def test_request_body_limit(tmp_path):
+    app = create_app({"TESTING": True, "instance_path": tmp_path / "i", "MAX_CONTENT_LENGTH": 1000})
+    client = app.test_client()
+    token = client.get("/api/csrf").get_json()["token"]
+    response = client.post(
+        "/api/plans",
+        data=json.dumps({"name": "x" * 5000}),
+        content_type="application/json",
+        headers={"X-CSRF-Token": token},
+    )
+    assert response.status_code == 413
+
+
+# ------------------------------------------------------------------ store and start
+
+
+def test_secret_key_is_generated_once_and_private(tmp_path):
+    first = create_app({"TESTING": True, "instance_path": tmp_path / "i"})
+    second = create_app({"TESTING": True, "instance_path": tmp_path / "i"})
+    assert first.config["SECRET_KEY"] == second.config["SECRET_KEY"]
+    mode = (tmp_path / "i" / "secret_key").stat().st_mode
+    assert stat.S_IMODE(mode) == 0o600
+
+
+def test_store_in_wal_mode_and_unusable_folder(tmp_path):
+    store = PlanStore(tmp_path / "plans.sqlite3")
+    assert store._conn().execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert store.integrity_ok()
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(StoreUnavailableError, match="无法打开方案库"):
+        PlanStore(blocker / "plans.sqlite3")
+
+
+def test_amap_tiles_are_refused(tmp_path):
+    with pytest.raises(ValueError, match="GCJ-02"):
+        create_app(
+            {"instance_path": tmp_path, "BASEMAPS": [{"name": "高德", "url": "https://webrd01.is.autonavi.com/x"}]}
+        )
+
+
+def test_serving_beyond_loopback_needs_a_key(monkeypatch, capsys):
+    from webapp.__main__ import main
+
+    monkeypatch.delenv("LINLI_SECRET_KEY", raising=False)
+    assert main(["--host", "0.0.0.0"]) == 2
+    assert "LINLI_SECRET_KEY" in capsys.readouterr().err
+
+
+def test_gpkg_response_is_not_cached_on_disk(client, tmp_path):
+    plan = client.post("/api/plans", json={"name": "tmp"}).get_json()
+    data = client.get(f"/api/plans/{plan['id']}/export.gpkg").data
+    assert data[:16] == b"SQLite format 3\x00"
+    assert io.BytesIO(data).getbuffer().nbytes > 0

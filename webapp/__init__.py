@@ -1,0 +1,92 @@
+"""Linli's web app: Flask + Folium maps over ``geo/``, offline, for a county planning office.
+
+``create_app(config)`` builds the app; ``python -m webapp`` serves it with waitress.
+Thin by design: views parse and validate the request, make one ``geo`` call (through
+:class:`webapp.state.AnalysisState`) and render.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from pathlib import Path
+
+from flask import Flask
+
+__all__ = ["DEFAULT_CONFIG", "create_app"]
+
+logger = logging.getLogger(__name__)
+
+#: Defaults; ``create_app(config)`` overrides any of them.
+DEFAULT_CONFIG = {
+    # The project served: a bundled name (demo, huian) or a .toml file.
+    "PROJECT": "demo",
+    # Service-area budgets shown (minutes).
+    "MINUTES": (5.0, 10.0, 15.0),
+    # Request bodies above this are refused with 413 (BAD_INPUTS U1; Flask's default is unlimited).
+    "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
+    # The plan store: SQLite (WAL) in the instance folder unless a path is given.
+    "PLAN_DB": None,
+    # Optional online base maps, e.g. [{"name": "OpenStreetMap", "url": "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+    # "attribution": "© OpenStreetMap contributors"}] or Tianditu with a key.  Off by default: the map is
+    # complete offline.  GCJ-02 tile services (Amap) do not line up with WGS84 data and are refused.
+    "BASEMAPS": [],
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    # Load the project when the app is created (False: on the first request).
+    "EAGER_LOAD": True,
+}
+
+
+def _secret_key(instance: Path) -> str:
+    """The instance's secret key: generated once, kept in the instance folder (mode 0600)."""
+    path = instance / "secret_key"
+    if path.is_file():
+        key = path.read_text(encoding="utf-8").strip()
+        if len(key) >= 32:
+            return key
+    key = secrets.token_hex(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(key)
+    return key
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the app.
+
+    Parameters
+    ----------
+    config
+        Overrides of :data:`DEFAULT_CONFIG` and Flask settings (``SECRET_KEY``,
+        ``TESTING``, ``PLAN_DB`` ...).  ``instance_path`` may be given to place the
+        instance folder (plan store, secret key).
+    """
+    config = dict(config or {})
+    instance_path = config.pop("instance_path", None)
+    app = Flask(__name__, instance_path=str(instance_path) if instance_path else None, instance_relative_config=True)
+    app.config.update(DEFAULT_CONFIG)
+    app.config.update(config)
+    instance = Path(app.instance_path)
+    instance.mkdir(parents=True, exist_ok=True)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _secret_key(instance)
+    for spec in app.config["BASEMAPS"]:
+        if "amap" in spec.get("url", "") or "autonavi" in spec.get("url", ""):
+            raise ValueError("高德 (Amap) 瓦片为 GCJ-02 坐标，与 WGS84 数据不重合，未提供 (GCJ-02 tiles are refused)")
+
+    from webapp import api, errors, pages, security
+    from webapp.store import PlanStore
+
+    app.extensions["linli.store"] = PlanStore(Path(app.config["PLAN_DB"] or instance / "plans.sqlite3"))
+    security.init_app(app)
+    errors.init_app(app)
+    app.register_blueprint(pages.bp)
+    app.register_blueprint(api.bp, url_prefix="/api")
+    if app.config["EAGER_LOAD"]:
+        from webapp.state import get_state
+
+        with app.app_context():
+            get_state()
+    return app

@@ -1,0 +1,77 @@
+"""Serve the web app: ``python -m webapp [--project demo|FILE] [--host 127.0.0.1] [--port 8000]``.
+
+A production WSGI server (waitress), never Flask's debug server.  Listening on a
+non-loopback address needs a secret key given by the operator (``LINLI_SECRET_KEY``)
+rather than the generated one, since the instance folder may be shared (C5).
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import logging
+import os
+import sys
+import time
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Start the server; returns the exit status."""
+    parser = argparse.ArgumentParser(prog="python -m webapp", description="邻里 Linli 网页版 (the planners' web app)")
+    parser.add_argument("--project", default="demo", help="demo, huian or a project .toml file")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--instance", default=None, help="instance folder (plan store, secret key)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("pyogrio").setLevel(logging.WARNING)
+    if not (0 < args.port < 65536):
+        parser.error("--port 应在 1-65535 (port out of range)")
+    config = {"PROJECT": args.project}
+    if args.instance:
+        config["instance_path"] = os.path.abspath(args.instance)
+    if not _is_loopback(args.host):
+        key = os.environ.get("LINLI_SECRET_KEY", "")
+        if len(key) < 32:
+            print(
+                "错误: 在非本机地址上提供服务需要设置 LINLI_SECRET_KEY（至少 32 个字符） "
+                "(serving on a non-loopback address needs LINLI_SECRET_KEY, 32+ characters)",
+                file=sys.stderr,
+            )
+            return 2
+        config["SECRET_KEY"] = key
+    from waitress import serve
+
+    from geo.errors import GeoError
+    from webapp import create_app
+
+    start = time.perf_counter()
+    try:
+        app = create_app(config)
+    except GeoError as exc:
+        print(f"错误 (error): {exc}", file=sys.stderr)
+        return 2
+    if app.debug:
+        print("错误: 不能以调试模式运行 (refusing to serve in debug mode)", file=sys.stderr)
+        return 2
+    print(
+        f"邻里 Linli: {app.config['PROJECT']} 已加载 ({time.perf_counter() - start:.1f} s)；"
+        f"请在浏览器中打开 http://{args.host}:{args.port}/  (Ctrl+C 退出)",
+        flush=True,
+    )
+    serve(app, host=args.host, port=args.port, threads=args.threads, ident="linli")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

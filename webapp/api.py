@@ -1,0 +1,330 @@
+"""The JSON API: layers as GeoJSON, candidate evaluation, drawn-area comparison, plans.
+
+Every view: parse and validate the request (strict JSON, checked geometry), one call
+into the precomputed analysis or the plan store, JSON out.  GeoJSON responses use
+``application/geo+json``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import tempfile
+import time
+from pathlib import Path
+
+import geopandas as gpd
+import shapely
+from flask import Blueprint, Response, current_app, jsonify, request, send_file
+
+from geo.compare import compare_service_area
+from geo.crs import WGS84
+from geo.drawn import parse_geometry, parse_json
+from geo.errors import InputDataError
+from geo.standards import FUNCTIONS
+from webapp.errors import BadRequestError
+from webapp.mapview import safe
+from webapp.security import csrf_token
+from webapp.state import coverage_summary, get_state, walking_time_points
+from webapp.store import FEATURE_KINDS, Feature, PlanStore
+
+bp = Blueprint("api", __name__)
+
+GEOJSON = "application/geo+json"
+MAX_PROPERTY_CHARS = 2_000
+
+
+def store() -> PlanStore:
+    """The app's plan store."""
+    return current_app.extensions["linli.store"]
+
+
+def json_body() -> dict:
+    """The request's JSON object, parsed strictly (BAD_INPUTS G1-G3)."""
+    if not request.mimetype or request.mimetype != "application/json":
+        from flask import abort
+
+        abort(415, description="请求应为 application/json (expected a JSON body)")
+    try:
+        data = parse_json(request.get_data(cache=False))
+    except InputDataError as exc:
+        raise BadRequestError(str(exc)) from exc
+    if not isinstance(data, dict):
+        raise BadRequestError("请求 JSON 应为对象 (the JSON body must be an object)")
+    return data
+
+
+def geojson_response(frame: gpd.GeoDataFrame) -> Response:
+    """A GeoDataFrame as GeoJSON (WGS84) with the GeoJSON media type."""
+    frame = frame.to_crs(WGS84)
+    frame = frame.assign(geometry=shapely.set_precision(frame.geometry.to_numpy(), 1e-7))
+    return Response(frame.to_json(drop_id=True, ensure_ascii=False), mimetype=GEOJSON)
+
+
+def _function(name: str | None) -> str:
+    function = name or "medical"
+    if function not in FUNCTIONS:
+        raise InputDataError(f"功能 {function!r} 不在六大功能中 (unknown function; allowed: {', '.join(FUNCTIONS)})")
+    return function
+
+
+def _minutes(data: dict, default: tuple[float, ...]) -> tuple[float, ...]:
+    value = data.get("minutes")
+    if value is None:
+        return default
+    if not isinstance(value, list) or not value or len(value) > 6:
+        raise InputDataError("minutes 应为 1-6 个分钟数的数组 (minutes must be a list of 1-6 numbers)")
+    out = []
+    for m in value:
+        if isinstance(m, bool) or not isinstance(m, int | float) or not (0 < m <= 60) or not math.isfinite(m):
+            raise InputDataError(f"minutes 中的 {m!r} 无效，应在 (0, 60] 分钟 (each budget must be in (0, 60])")
+        out.append(float(m))
+    return tuple(sorted(set(out)))
+
+
+# ------------------------------------------------------------------------ reading
+
+
+@bp.get("/csrf")
+def csrf():
+    """The session's CSRF token, for API clients."""
+    return jsonify({"token": csrf_token()})
+
+
+@bp.get("/project")
+def project():
+    """The project, its assumptions and the coverage summary."""
+    state = get_state()
+    summary = coverage_summary(state)
+    return jsonify(
+        {
+            "name": state.project.name,
+            "crs": state.project.network.crs.to_string(),
+            "extent_wgs84": state.extent_wgs84,
+            "functions": dict(FUNCTIONS),
+            "assumptions": state.assumptions(),
+            "coverage": summary[
+                ["group", "name_zh", "basis", "budget_min", "facilities", "population", "covered", "covered_pct"]
+            ]
+            .round(2)
+            .to_dict(orient="records"),
+            "units": sorted(state.project.units),
+            "load_s": round(state.load_s, 2),
+        }
+    )
+
+
+@bp.get("/layers/<name>")
+def layer(name: str):
+    """A layer as GeoJSON: boundary, facilities, roads, areas, service_areas, times, gaps, units-<level>."""
+    state = get_state()
+    function = _function(request.args.get("function"))
+    if name == "boundary":
+        geom = state.study_area_wgs84
+        return geojson_response(gpd.GeoDataFrame({"name": [state.project.name]}, geometry=[geom], crs=WGS84))
+    if name == "facilities":
+        fac = state.acc.facilities
+        cols = [c for c in ("facility_id", "name", "function", "function_zh", "type", "type_zh", "source") if c in fac]
+        return geojson_response(fac[[*cols, "geometry"]])
+    if name == "roads":
+        return geojson_response(state.roads)
+    if name == "areas":
+        return geojson_response(state.areas)
+    if name == "service_areas":
+        areas = state.facility_areas.get(function)
+        if areas is None:
+            return geojson_response(gpd.GeoDataFrame({"minutes": []}, geometry=[], crs=WGS84))
+        return geojson_response(areas)
+    if name == "times":
+        return geojson_response(walking_time_points(state, function))
+    if name == "gaps":
+        return geojson_response(state.gaps[function])
+    if name.startswith("units-") and name.removeprefix("units-") in state.project.units:
+        return geojson_response(state.project.units[name.removeprefix("units-")])
+    raise InputDataError(f"没有图层 {name!r} (unknown layer)")
+
+
+# ---------------------------------------------------------------------- analysis
+
+
+@bp.post("/evaluate")
+def evaluate():
+    """Service areas and newly covered residents of one candidate center."""
+    start = time.perf_counter()
+    state = get_state()
+    data = json_body()
+    drawn = parse_geometry(data.get("geometry"), expected="point", study_area=state.study_area_wgs84)
+    result = state.evaluate_candidate(drawn.geometry, _minutes(data, state.minutes))
+    rings = result["rings"]
+    rings = rings.assign(geometry=shapely.set_precision(rings.geometry.to_numpy(), 1e-7))
+    body = {
+        "snap_dist_m": result["snap_dist_m"],
+        "rings": json.loads(rings.to_json(drop_id=True)),
+        "delta": result["delta"],
+        "assumption": f"{state.acc.profile.label_zh} {state.acc.profile.speed_kmh:g} km/h",
+        "server_ms": round((time.perf_counter() - start) * 1000, 1),
+    }
+    return jsonify(body)
+
+
+@bp.post("/compare")
+def compare():
+    """A drawn service area against the computed one of its center."""
+    state = get_state()
+    data = json_body()
+    drawn = parse_geometry(
+        data.get("area"), expected="polygon", study_area=state.study_area_wgs84, repair=bool(data.get("repair"))
+    )
+    center = None
+    if data.get("center") is not None:
+        center = parse_geometry(data["center"], expected="point", study_area=state.study_area_wgs84).geometry
+    minutes = _minutes({"minutes": [data.get("minutes", max(state.minutes))]}, state.minutes)[0]
+    crs = state.project.network.crs
+    drawn_m = gpd.GeoSeries([drawn.geometry], crs=WGS84).to_crs(crs).iloc[0]
+    center_m = gpd.GeoSeries([center], crs=WGS84).to_crs(crs).iloc[0] if center is not None else None
+    with state.lock:
+        result = compare_service_area(state.graph, state.acc.demand, drawn_m, center=center_m, minutes=minutes)
+    shapes = {}
+    for key in ("computed", "drawn_not_reachable", "reachable_not_drawn"):
+        geom = gpd.GeoSeries([result.pop(key)], crs=crs).to_crs(WGS84).iloc[0]
+        shapes[key] = shapely.geometry.mapping(geom) if not geom.is_empty else None
+    result = {k: (round(v, 3) if isinstance(v, float) else v) for k, v in result.items()}
+    return jsonify({**result, "shapes": shapes, "repaired": drawn.repaired, "note": drawn.note})
+
+
+# -------------------------------------------------------------------------- plans
+
+
+def _features(raw: object, study_area) -> list[Feature]:
+    if not isinstance(raw, list):
+        raise InputDataError("features 应为数组 (features must be an array)")
+    out = []
+    for k, item in enumerate(raw):
+        where = f"第 {k + 1} 个图形 (feature {k + 1})"
+        if not isinstance(item, dict):
+            raise InputDataError(f"{where} 应为对象 (must be an object)")
+        kind = item.get("kind")
+        if kind not in FEATURE_KINDS:
+            raise InputDataError(f"{where} 的类别 kind={kind!r} 无效，可选: {', '.join(FEATURE_KINDS)}")
+        expected = "point" if kind == "candidate" else "polygon"
+        try:
+            geom = parse_geometry(item.get("geometry"), expected=expected, study_area=study_area).geometry
+        except InputDataError as exc:
+            raise type(exc)(f"{where}: {exc}") from exc
+        name = item.get("name", "")
+        if not isinstance(name, str) or len(name) > 200:
+            raise InputDataError(f"{where} 的名称应为 200 字以内的文字 (name must be a short string)")
+        props = item.get("properties", {}) or {}
+        if not isinstance(props, dict) or len(props) > 50:
+            raise InputDataError(f"{where} 的属性应为对象 (properties must be an object)")
+        for key, value in props.items():
+            if len(key) > 100 or not (value is None or isinstance(value, str | int | float | bool)):
+                raise InputDataError(f"{where} 的属性 {safe(key)[:40]} 应为文字或数字 (scalar properties only)")
+            if isinstance(value, str) and len(value) > MAX_PROPERTY_CHARS:
+                raise InputDataError(f"{where} 的属性 {safe(key)[:40]} 过长 (property too long)")
+            if isinstance(value, float) and not math.isfinite(value):
+                raise InputDataError(f"{where} 的属性 {safe(key)[:40]} 不是有限数 (not a finite number)")
+        out.append(Feature(kind=kind, name=name, geometry=shapely.geometry.mapping(geom), properties=props))
+    return out
+
+
+def _plan_id(value: int) -> int:
+    return int(value)
+
+
+@bp.get("/plans")
+def list_plans():
+    """Saved plans (``?deleted=1``: the recycle bin)."""
+    return jsonify({"plans": store().list_plans(deleted=request.args.get("deleted") == "1")})
+
+
+@bp.post("/plans")
+def create_plan():
+    """A new plan: ``{"name": ..., "notes": ...}``."""
+    data = json_body()
+    plan = store().create(data.get("name", ""), data.get("notes", "") or "")
+    if "features" in data:
+        plan = store().save(
+            plan["id"], version=plan["version"], features=_features(data["features"], get_state().study_area_wgs84)
+        )
+    return jsonify(plan), 201
+
+
+@bp.get("/plans/<int:plan_id>")
+def get_plan(plan_id: int):
+    """One plan with its features; the ETag is its version."""
+    plan = store().get(plan_id)
+    response = jsonify(plan)
+    response.headers["ETag"] = f'"{plan["version"]}"'
+    return response
+
+
+@bp.put("/plans/<int:plan_id>")
+def save_plan(plan_id: int):
+    """Save ``{"version": v, "name"?, "notes"?, "features"?}``; 409 when ``v`` is stale."""
+    data = json_body()
+    version = data.get("version")
+    if version is None and request.headers.get("If-Match"):
+        version = request.headers["If-Match"].strip('"')
+        version = int(version) if version.isdigit() else None
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise InputDataError("保存时必须给出打开时的版本号 version (the version the plan was loaded at is required)")
+    features = _features(data["features"], get_state().study_area_wgs84) if "features" in data else None
+    plan = store().save(plan_id, version=version, name=data.get("name"), notes=data.get("notes"), features=features)
+    response = jsonify(plan)
+    response.headers["ETag"] = f'"{plan["version"]}"'
+    return response
+
+
+@bp.delete("/plans/<int:plan_id>")
+def delete_plan(plan_id: int):
+    """Move a plan to the recycle bin (``?version=`` guards against deleting a newer version)."""
+    version = request.args.get("version")
+    return jsonify(store().delete(plan_id, version=int(version) if version and version.isdigit() else None))
+
+
+@bp.post("/plans/<int:plan_id>/restore")
+def restore_plan(plan_id: int):
+    """Undo a delete."""
+    return jsonify(store().restore(plan_id))
+
+
+@bp.get("/plans/<int:plan_id>/export.gpkg")
+def export_plan(plan_id: int):
+    """The plan as a GeoPackage (one layer per kind, WGS84) that opens in QGIS."""
+    plan = store().get(plan_id)
+    tmp = Path(tempfile.mkdtemp(prefix="linli-export-"))
+    path = tmp / f"plan_{plan_id}.gpkg"
+    written = 0
+    for kind in FEATURE_KINDS:
+        rows = [f for f in plan["features"] if f["kind"] == kind]
+        if not rows:
+            continue
+        frame = gpd.GeoDataFrame(
+            {
+                "feature_id": [f["id"] for f in rows],
+                "name": [f["name"] for f in rows],
+                "properties": [json.dumps(f["properties"], ensure_ascii=False) for f in rows],
+            },
+            geometry=[shapely.geometry.shape(f["geometry"]) for f in rows],
+            crs=WGS84,
+        )
+        frame.to_file(path, layer=kind, driver="GPKG", engine="pyogrio")
+        written += 1
+    info = gpd.GeoDataFrame(
+        {"plan_id": [plan["id"]], "name": [plan["name"]], "notes": [plan["notes"]], "version": [plan["version"]]},
+        geometry=[shapely.box(*get_state().extent_wgs84)],
+        crs=WGS84,
+    )
+    info.to_file(path, layer="plan", driver="GPKG", engine="pyogrio")
+    data = path.read_bytes()
+    path.unlink()
+    tmp.rmdir()
+    import io
+
+    return send_file(
+        io.BytesIO(data),
+        mimetype="application/geopackage+sqlite3",
+        as_attachment=True,
+        download_name=f"plan_{plan_id}.gpkg",
+    )

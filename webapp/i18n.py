@@ -1,0 +1,52 @@
+"""Interface texts: Chinese by default, English available (``?lang=en``, remembered in a cookie)."""
+
+from __future__ import annotations
+
+LANGUAGES = ("zh", "en")
+
+TEXTS: dict[str, dict[str, str]] = {
+    "title": {"zh": "邻里 15分钟便民服务区规划", "en": "Linli 15-minute service area planning"},
+    "plans": {"zh": "方案", "en": "Plans"},
+    "new_plan": {"zh": "新建方案", "en": "New plan"},
+    "save": {"zh": "保存", "en": "Save"},
+    "delete": {"zh": "删除", "en": "Delete"},
+    "undo_delete": {"zh": "撤销删除", "en": "Undo delete"},
+    "export_gpkg": {"zh": "导出 GeoPackage", "en": "Export GeoPackage"},
+    "notes": {"zh": "备注", "en": "Notes"},
+    "plan_name": {"zh": "方案名称", "en": "Plan name"},
+    "candidate": {"zh": "候选邻里中心", "en": "Candidate center"},
+    "newly_covered": {"zh": "新增覆盖人口", "en": "Newly covered residents"},
+    "function": {"zh": "功能", "en": "Function"},
+    "before": {"zh": "现状覆盖率", "en": "Covered before"},
+    "after": {"zh": "新增后覆盖率", "en": "Covered after"},
+    "assumptions": {"zh": "计算假设", "en": "Assumptions"},
+    "walking_speed": {"zh": "步行速度", "en": "Walking speed"},
+    "budget": {"zh": "步行预算", "en": "Walking budget"},
+    "residents": {"zh": "常住人口", "en": "Residents"},
+    "standard": {"zh": "标准", "en": "Standard"},
+    "draw_hint": {
+        "zh": "用左侧工具绘制：标记 = 候选邻里中心；多边形 = 规划服务范围 / 镇界 / 网格调整",
+        "en": "Draw on the left: marker = candidate center; polygon = planned service area / town / grid edit",
+    },
+    "conflict": {
+        "zh": "方案已被他人修改，您的更改未保存。请重新加载方案后再修改。",
+        "en": "Someone else changed this plan; your changes were not saved. Reload the plan and edit again.",
+    },
+    "saved": {"zh": "已保存", "en": "Saved"},
+    "deleted": {"zh": "已删除（可撤销）", "en": "Deleted (can be undone)"},
+    "compare": {"zh": "与计算的服务范围比较", "en": "Compare with the computed service area"},
+    "kind_area": {"zh": "规划服务范围", "en": "Planned service area"},
+    "kind_town": {"zh": "镇界", "en": "Town boundary"},
+    "kind_grid": {"zh": "网格调整", "en": "Grid edit"},
+    "legend_time": {"zh": "步行到最近设施（分钟）", "en": "Walk to the nearest facility (min)"},
+    "legend_rings": {"zh": "服务范围", "en": "Service areas"},
+    "language": {"zh": "English", "en": "中文"},
+    "no_plan": {"zh": "（未选方案）", "en": "(no plan)"},
+    "server_time": {"zh": "服务器用时", "en": "Server time"},
+}
+
+
+def texts(lang: str) -> dict[str, str]:
+    """All texts in one language (falls back to Chinese)."""
+    lang = lang if lang in LANGUAGES else "zh"
+    return {key: value[lang] for key, value in TEXTS.items()}

@@ -1,0 +1,290 @@
+"""The planner's map: Folium layers over the project's own offline base.
+
+Layers (each in the layer control): the base (green, water, buildings, roads), the
+study-area boundary, area units with their codes, facilities by function (distinct
+icons and colours, popups with name / type / source), 5/10/15-minute service areas
+per function (rings), residents' walking time to the chosen function, its gap
+cells, and the planner's drawings.  Every text that comes from data is escaped.
+"""
+
+from __future__ import annotations
+
+import html
+import itertools
+import json
+
+import folium
+import geopandas as gpd
+import numpy as np
+import shapely
+from branca.element import MacroElement, Template
+from folium import plugins
+
+from geo.standards import FUNCTIONS
+from webapp.assets import localize
+from webapp.state import AnalysisState, walking_time_points
+
+#: Marker colour (Leaflet.awesome-markers palette) and Font Awesome 6 icon per function.
+FUNCTION_STYLE = {
+    "elderly": ("purple", "#9b59b6", "person-cane"),
+    "childcare": ("pink", "#e91e8c", "child"),
+    "medical": ("red", "#d63e2a", "house-medical"),
+    "food": ("orange", "#f69730", "basket-shopping"),
+    "leisure": ("green", "#72b026", "tree"),
+    "services": ("blue", "#38aadd", "building-columns"),
+}
+RING_COLOURS = ("#1a9850", "#91cf60", "#fee08b", "#fdae61")
+TIME_BREAKS_MIN = (5.0, 10.0, 15.0)
+TIME_COLOURS = ("#1a9850", "#91cf60", "#fee08b", "#d73027")
+UNREACHED = "#7f7f7f"
+BASE_STYLE = {
+    "green": {"fillColor": "#cfe8c4", "color": "#cfe8c4", "weight": 0, "fillOpacity": 1.0},
+    "water": {"fillColor": "#aad3df", "color": "#aad3df", "weight": 0, "fillOpacity": 1.0},
+    "building": {"fillColor": "#d9d0c9", "color": "#bfb3aa", "weight": 0.5, "fillOpacity": 1.0},
+}
+ROAD_STYLE = {
+    "major": {"color": "#f7c873", "weight": 5},
+    "street": {"color": "#ffffff", "weight": 3.5},
+    "path": {"color": "#9a9a9a", "weight": 1, "dashArray": "3 3"},
+}
+
+
+def safe(text: object) -> str:
+    """Text from data, safe inside Folium's HTML and its JavaScript template literals."""
+    return html.escape(str(text), quote=True).replace("`", "&#96;").replace("$", "&#36;")
+
+
+def _geojson(frame: gpd.GeoDataFrame, text_columns: tuple[str, ...] = ()) -> dict:
+    frame = frame.copy()
+    for column in text_columns:
+        if column in frame.columns:
+            frame[column] = frame[column].map(safe)
+    frame["geometry"] = shapely.set_precision(frame.geometry.to_numpy(), 1e-6)
+    return json.loads(frame.to_json(drop_id=True))
+
+
+def time_colour(minutes: float) -> str:
+    """Colour of a walking time in minutes."""
+    if not np.isfinite(minutes):
+        return UNREACHED
+    for colour, limit in zip(TIME_COLOURS, TIME_BREAKS_MIN, strict=False):
+        if minutes <= limit:
+            return colour
+    return TIME_COLOURS[-1]
+
+
+LEGEND = """
+{% macro html(this, kwargs) %}
+<div id="linli-legend" class="linli-legend">
+  <div class="linli-legend-title">{{ this.title_time }}</div>
+  {% for colour, label in this.time_items %}
+  <div><span class="swatch" style="background:{{ colour }}"></span>{{ label }}</div>
+  {% endfor %}
+  <div class="linli-legend-title">{{ this.title_rings }}</div>
+  {% for colour, label in this.ring_items %}
+  <div><span class="swatch" style="background:{{ colour }};opacity:0.6"></span>{{ label }}</div>
+  {% endfor %}
+  <div class="linli-legend-title">{{ this.function_title }}</div>
+  {% for colour, label in this.function_items %}
+  <div><span class="dot" style="background:{{ colour }}"></span>{{ label }}</div>
+  {% endfor %}
+  <div class="linli-legend-note">{{ this.note }}</div>
+</div>
+{% endmacro %}
+"""
+
+
+class Legend(MacroElement):
+    """The map legend (HTML in the page, styled by app.css)."""
+
+    _template = Template(LEGEND)
+
+    def __init__(self, **items) -> None:
+        super().__init__()
+        self._name = "Legend"
+        for key, value in items.items():
+            setattr(self, key, value)
+
+
+def build_map(state: AnalysisState, *, function: str, texts: dict[str, str], basemaps: list[dict]) -> folium.Map:
+    """The Folium map of a project, with ``function`` chosen for times, rings and gaps."""
+    w, s, e, n = state.extent_wgs84
+    fmap = folium.Map(
+        location=[(s + n) / 2, (w + e) / 2],
+        zoom_start=15,
+        tiles=None,
+        control_scale=True,
+        prefer_canvas=True,
+        attribution_control=True,
+    )
+    fmap.fit_bounds([[s, w], [n, e]])
+    base = folium.FeatureGroup(name="底图 base (OSM)", control=True, show=True)
+    if len(state.areas):
+        for kind in ("green", "water", "building"):
+            part = state.areas[state.areas["kind"] == kind]
+            if len(part):
+                style = BASE_STYLE[kind]
+                folium.GeoJson(
+                    _geojson(part[["kind", "geometry"]]),
+                    style_function=lambda _f, style=style: style,
+                    interactive=False,
+                ).add_to(base)
+    for cls in ("path", "street", "major"):
+        part = state.roads[state.roads["cls"] == cls]
+        if len(part):
+            style = ROAD_STYLE[cls]
+            folium.GeoJson(
+                _geojson(part[["name", "geometry"]], ("name",)),
+                style_function=lambda _f, style=style: style,
+                tooltip=folium.GeoJsonTooltip(fields=["name"], labels=False) if cls != "path" else None,
+            ).add_to(base)
+    base.add_to(fmap)
+    for spec in basemaps:
+        folium.TileLayer(
+            tiles=spec["url"], attr=spec.get("attribution", ""), name=spec["name"], overlay=False, show=False
+        ).add_to(fmap)
+    if state.boundary_wgs84 is not None:
+        folium.GeoJson(
+            _geojson(gpd.GeoDataFrame({"name": [state.project.name]}, geometry=[state.boundary_wgs84], crs=4326)),
+            name="研究区边界 boundary",
+            style_function=lambda _f: {"color": "#333333", "weight": 3, "fill": False},
+        ).add_to(fmap)
+    for level, units in state.project.units.items():
+        layer = units.to_crs(4326)[["code", "name", "geometry"]]
+        folium.GeoJson(
+            _geojson(layer, ("code", "name")),
+            name=f"分区 {level}",
+            style_function=lambda _f: {"color": "#6a51a3", "weight": 2, "dashArray": "6 4", "fillOpacity": 0.02},
+            tooltip=folium.GeoJsonTooltip(fields=["code", "name"], aliases=["编码", "名称"]),
+        ).add_to(fmap)
+    _service_area_layers(fmap, state, function)
+    _time_layer(fmap, state, function)
+    _gap_layer(fmap, state, function)
+    _facility_layers(fmap, state)
+    drawn = folium.FeatureGroup(name="我的绘制 drawings", show=True)
+    drawn.add_to(fmap)
+    plugins.Draw(
+        export=False,
+        feature_group=drawn,
+        draw_options={
+            "polyline": False,
+            "rectangle": False,
+            "circle": False,
+            "circlemarker": False,
+            "polygon": {"allowIntersection": False, "showArea": True},
+            "marker": True,
+        },
+        edit_options={"edit": True, "remove": True},
+    ).add_to(fmap)
+    folium.LayerControl(collapsed=True).add_to(fmap)
+    prof = state.acc.profile
+    Legend(
+        title_time=texts["legend_time"],
+        time_items=[
+            (TIME_COLOURS[0], "0-5"),
+            (TIME_COLOURS[1], "5-10"),
+            (TIME_COLOURS[2], "10-15"),
+            (TIME_COLOURS[3], "> 15"),
+            (UNREACHED, "未到达 not reached"),
+        ],
+        title_rings=f"{texts['legend_rings']} ({FUNCTIONS[function]})",
+        ring_items=[(RING_COLOURS[k], f"{lo:g}-{hi:g} 分钟") for k, (lo, hi) in enumerate(_bands(state.minutes))],
+        function_title=texts["function"],
+        function_items=[(FUNCTION_STYLE[f][1], f"{zh} {f}") for f, zh in FUNCTIONS.items()],
+        note=f"{prof.label_zh} {prof.speed_kmh:g} km/h; © OpenStreetMap contributors",
+    ).add_to(fmap)
+    localize(fmap)
+    return fmap
+
+
+def _bands(minutes: tuple[float, ...]) -> list[tuple[float, float]]:
+    edges = (0.0, *sorted(minutes))
+    return list(itertools.pairwise(edges))
+
+
+def _service_area_layers(fmap: folium.Map, state: AnalysisState, chosen: str) -> None:
+    for function, areas in state.facility_areas.items():
+        group = folium.FeatureGroup(name=f"服务范围 {FUNCTIONS[function]}", show=function == chosen)
+        frame = areas[["min_from", "minutes", "area_m2", "geometry"]].copy()
+        frame["area_km2"] = (frame["area_m2"] / 1e6).round(3)
+        frame = frame.drop(columns="area_m2")
+        # Largest band first so the inner rings draw on top.
+        for k in np.argsort(-frame["minutes"].to_numpy()):
+            row = frame.iloc[[k]]
+            colour = RING_COLOURS[min(int(k), len(RING_COLOURS) - 1)]
+            folium.GeoJson(
+                _geojson(row),
+                style_function=lambda _f, c=colour: {"color": c, "weight": 1, "fillColor": c, "fillOpacity": 0.35},
+                tooltip=folium.GeoJsonTooltip(
+                    fields=["min_from", "minutes", "area_km2"], aliases=["从 (分钟)", "到 (分钟)", "面积 (km²)"]
+                ),
+            ).add_to(group)
+        group.add_to(fmap)
+
+
+def _time_layer(fmap: folium.Map, state: AnalysisState, function: str) -> None:
+    points = walking_time_points(state, function)
+    points["colour"] = [time_colour(t) for t in points["time_min"].to_numpy(float)]
+    points["facility"] = points["facility"].map(safe)
+    points["time_text"] = [f"{t:.1f}" if np.isfinite(t) else "> 30" for t in points["time_min"].to_numpy(float)]
+    radius = 4 + 8 * np.sqrt(points["residents"] / max(points["residents"].max(), 1.0))
+    points["radius"] = radius.round(1)
+    folium.GeoJson(
+        _geojson(points.drop(columns=["time_min"])),
+        name=f"居民步行时间 {FUNCTIONS[function]}",
+        marker=folium.CircleMarker(radius=6, weight=1, fill=True, fill_opacity=0.85),
+        style_function=lambda f: {
+            "fillColor": f["properties"]["colour"],
+            "color": "#333333",
+            "radius": f["properties"]["radius"],
+        },
+        tooltip=folium.GeoJsonTooltip(
+            fields=["residents", "time_text", "facility"], aliases=["人口 (人)", "步行 (分钟)", "最近设施"]
+        ),
+    ).add_to(fmap)
+
+
+def _gap_layer(fmap: folium.Map, state: AnalysisState, function: str) -> None:
+    gaps = state.gaps.get(function)
+    if gaps is None or gaps.empty:
+        return
+    frame = gaps[["rank", "uncovered", "population", "geometry"]].copy()
+    frame["uncovered"] = frame["uncovered"].round(0)
+    frame["population"] = frame["population"].round(0)
+    folium.GeoJson(
+        _geojson(frame),
+        name=f"缺口 gaps {FUNCTIONS[function]}",
+        style_function=lambda f: {
+            "color": "#d7191c",
+            "weight": 3 if f["properties"]["rank"] <= 3 else 1,
+            "fillColor": "#d7191c",
+            "fillOpacity": 0.15,
+        },
+        tooltip=folium.GeoJsonTooltip(
+            fields=["rank", "uncovered", "population"], aliases=["排名", "未覆盖人口 (人)", "人口 (人)"]
+        ),
+    ).add_to(fmap)
+
+
+def _facility_layers(fmap: folium.Map, state: AnalysisState) -> None:
+    fac = state.acc.facilities.to_crs(4326)
+    xy = shapely.get_coordinates(shapely.point_on_surface(fac.geometry.to_numpy()))
+    for function, zh in FUNCTIONS.items():
+        colour, _, icon = FUNCTION_STYLE[function]
+        group = folium.FeatureGroup(name=f"设施 {zh} ({int((fac['function'] == function).sum())})", show=True)
+        for k in np.flatnonzero(fac["function"].to_numpy() == function):
+            row = fac.iloc[k]
+            name = row.get("name") or "(未命名)"
+            kind = row.get("type_zh") or row.get("type") or ""
+            source = row.get("source") or ""
+            popup = (
+                f"<b>{safe(name)}</b><br>{safe(zh)} · {safe(kind)}<br>"
+                f"<span class='linli-src'>来源 source: {safe(source)}</span>"
+            )
+            folium.Marker(
+                [xy[k, 1], xy[k, 0]],
+                icon=folium.Icon(color=colour, icon=icon, prefix="fa"),
+                popup=folium.Popup(popup, max_width=280),
+                tooltip=safe(name),
+            ).add_to(group)
+        group.add_to(fmap)

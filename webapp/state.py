@@ -1,0 +1,209 @@
+"""The analysis behind the pages: one project, loaded and computed once per process.
+
+Everything a request needs — the network's routing graph, street cells, walking
+times from every resident to every function, the service areas of the existing
+facilities, gap cells and the base map — is computed here at start-up (a few seconds
+on the demo), so that a request only runs the work that depends on its input (a
+dragged candidate: its own Dijkstra and polygon union).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from geo import settings
+from geo.basemap import area_layers, road_layer
+from geo.coverage import Accessibility, accessibility, assign_units, gap_cells, scenario_delta
+from geo.crs import WGS84
+from geo.errors import InputDataError
+from geo.network import CostGraph, snap_points
+from geo.project import Project, load_project
+from geo.service_area import service_areas, street_cells
+from geo.sources import DEMO, demo_pbf_path
+from geo.standards import FUNCTIONS
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["AnalysisState", "get_state", "load_state"]
+
+_STATES: dict[tuple, AnalysisState] = {}
+_STATES_LOCK = threading.Lock()
+
+
+def get_state() -> AnalysisState:
+    """The analysis of the app's project, loaded once per process (shared by apps on the same project)."""
+    from flask import current_app
+
+    key = (str(current_app.config["PROJECT"]), tuple(float(m) for m in current_app.config["MINUTES"]))
+    with _STATES_LOCK:
+        if key not in _STATES:
+            _STATES[key] = load_state(key[0], minutes=key[1])
+        return _STATES[key]
+
+
+@dataclass(eq=False)
+class AnalysisState:
+    """A loaded project and everything precomputed for the pages and the API."""
+
+    project: Project
+    graph: CostGraph
+    acc: Accessibility
+    minutes: tuple[float, ...]
+    boundary_wgs84: shapely.Geometry | None
+    extent_wgs84: tuple[float, float, float, float]
+    roads: gpd.GeoDataFrame
+    areas: gpd.GeoDataFrame
+    facility_areas: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
+    gaps: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
+    load_s: float = 0.0
+    cache: dict = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def study_area_wgs84(self) -> shapely.Geometry:
+        """The boundary, or the network's extent, in WGS84."""
+        return self.boundary_wgs84 if self.boundary_wgs84 is not None else shapely.box(*self.extent_wgs84)
+
+    def assumptions(self) -> dict:
+        """What every figure on screen rests on, for the side panel."""
+        prof = self.acc.profile
+        return {
+            "profile": prof.name,
+            "profile_zh": prof.label_zh,
+            "speed_kmh": prof.speed_kmh,
+            "speed_source": prof.source,
+            "minutes": list(self.minutes),
+            "budget_min": max(self.minutes),
+            "budget_m": round(prof.metres_in(max(self.minutes))),
+            "standard": f"{self.acc.standard.code} {self.acc.standard.title_zh}",
+            "floor_area_per_resident_m2": settings.FLOOR_AREA_PER_RESIDENT_M2,
+            "persons_per_household": settings.PERSONS_PER_HOUSEHOLD,
+            "street_buffer_m": settings.STREET_BUFFER_M,
+            "residents": float(self.acc.demand["residents"].sum()),
+            "demand_points": len(self.acc.demand),
+        }
+
+    def evaluate_candidate(self, point_wgs84: shapely.Point, minutes: tuple[float, ...] | None = None) -> dict:
+        """Service areas (rings) of one candidate site and the residents it newly covers."""
+        minutes = minutes or self.minutes
+        crs = self.project.network.crs
+        site = gpd.GeoSeries([point_wgs84], crs=WGS84).to_crs(crs)
+        snapped = snap_points(self.graph, site)
+        if not snapped.ok[0]:
+            raise InputDataError(
+                f"候选点距步行道路超过 {settings.MAX_SNAP_DIST_M:g} m，无法连通路网 "
+                "(candidate is too far from the walk network)"
+            )
+        with self.lock:  # the street-cell pool and caches are shared
+            rings = service_areas(self.graph, snapped, minutes=minutes, rings=True)
+            delta = scenario_delta(self.acc, self.graph, site)
+        rings = rings.to_crs(WGS84)
+        together = delta[delta["candidate"] == -1]
+        return {
+            "snap_dist_m": round(float(snapped.access_m[0]), 1),
+            "rings": rings,
+            "delta": together.drop(columns=["candidate"]).to_dict(orient="records"),
+        }
+
+
+def _facility_areas(state: AnalysisState) -> None:
+    fac = state.acc.facilities
+    for function in FUNCTIONS:
+        rows = fac[fac["function"] == function]
+        if rows.empty:
+            continue
+        snapped = snap_points(state.graph, rows.geometry)
+        areas = service_areas(state.graph, snapped, minutes=state.minutes, mode="dissolve", rings=True)
+        state.facility_areas[function] = areas.to_crs(WGS84)
+
+
+def load_state(
+    project: str | Path = "demo", *, minutes: tuple[float, ...] = settings.DEFAULT_BUDGETS_MIN
+) -> AnalysisState:
+    """Load a project and precompute what the pages show."""
+    start = time.perf_counter()
+    proj = load_project(project)
+    graph = proj.network.cost_graph(proj.profile)
+    demand = proj.demand
+    if "community" in proj.units:
+        demand = assign_units(demand, proj.units["community"])
+    acc = accessibility(graph, demand, proj.facilities, minutes=max(minutes))
+    boundary = gpd.GeoSeries([proj.boundary], crs=proj.network.crs).to_crs(WGS84).iloc[0] if proj.boundary else None
+    extent = tuple(gpd.GeoSeries([shapely.box(*proj.network.bounds)], crs=proj.network.crs).to_crs(WGS84).total_bounds)
+    roads = road_layer(proj.network)
+    spec_network = _osm_source(proj)
+    areas = (
+        area_layers(spec_network, bbox=extent)
+        if spec_network is not None
+        else gpd.GeoDataFrame({"kind": [], "name": []}, geometry=[], crs=WGS84)
+    )
+    street_cells(proj.network)  # build or load the polygon cells before the first request
+    state = AnalysisState(
+        project=proj,
+        graph=graph,
+        acc=acc,
+        minutes=tuple(minutes),
+        boundary_wgs84=boundary,
+        extent_wgs84=tuple(float(v) for v in extent),
+        roads=roads,
+        areas=areas,
+    )
+    _facility_areas(state)
+    for function in FUNCTIONS:
+        cells = gap_cells(acc, function)
+        state.gaps[function] = cells[cells["uncovered"] > 0].head(settings.GAP_CELLS_SHOWN).to_crs(WGS84)
+    state.load_s = time.perf_counter() - start
+    logger.info("project %s ready in %.1f s", proj.name, state.load_s)
+    return state
+
+
+def _osm_source(project: Project) -> Path | None:
+    """The OSM file the project's network came from, if any (for the base map's areas)."""
+    import tomllib
+
+    spec = tomllib.loads(project.source.read_text(encoding="utf-8"))
+    network = str(spec.get("network", ""))
+    if network == DEMO:
+        return demo_pbf_path()
+    path = project.source.parent / network
+    if path.suffix.lower() in (".pbf", ".osm") and path.is_file():
+        return path
+    return None
+
+
+def walking_time_points(state: AnalysisState, function: str) -> gpd.GeoDataFrame:
+    """Demand points with the walking time to the nearest facility of a function (WGS84)."""
+    acc = state.acc
+    minutes = acc.times_s(function) / 60.0
+    idx = acc.nearest_index(function)
+    names = (
+        acc.facilities["name"].astype(str).to_numpy() if "name" in acc.facilities else np.full(len(acc.facilities), "")
+    )
+    demand = acc.demand
+    frame = gpd.GeoDataFrame(
+        {
+            "residents": demand["residents"].round(1).to_numpy(),
+            "time_min": np.where(np.isfinite(minutes), np.round(minutes, 1), np.nan),
+            "facility": np.where(idx >= 0, names[np.clip(idx, 0, None)] if len(names) else "", ""),
+        },
+        geometry=shapely.point_on_surface(demand.geometry.to_numpy()),
+        crs=demand.crs,
+    )
+    return frame.to_crs(WGS84)
+
+
+def coverage_summary(state: AnalysisState) -> pd.DataFrame:
+    """Residents covered per function within the budget (whole area)."""
+    from geo.coverage import coverage_table
+
+    table = coverage_table(state.acc, by_unit=False)
+    return table[table["kind"] == "function"]

@@ -1,0 +1,250 @@
+/* Linli map page: plans, candidates and drawn areas, talking to /api.  No external requests. */
+(function () {
+  "use strict";
+  const L_ = window.L;
+  const app = window.LINLI;
+  const map = app.map;
+  const drawn = app.drawn;
+  const t = app.texts;
+  const csrf = document.querySelector('meta[name="csrf-token"]').content;
+  const $ = (id) => document.getElementById(id);
+  const RING_COLOURS = ["#1a9850", "#91cf60", "#fee08b", "#fdae61"];
+  let plan = null;          // {id, version, name, notes}
+  let lastDeleted = null;
+  let candidateLayer = null;
+  let compareLayer = null;
+  let lastCandidate = null;
+
+  function message(text, kind) {
+    const box = $("linli-message");
+    box.textContent = text;
+    box.className = kind || "";
+  }
+
+  async function api(method, url, body) {
+    const opts = { method, headers: { "X-CSRF-Token": csrf } };
+    if (body !== undefined) {
+      opts.headers["Content-Type"] = "application/json";
+      opts.body = JSON.stringify(body);
+    }
+    const response = await fetch(url, opts);
+    let data = null;
+    try { data = await response.json(); } catch (e) { data = null; }
+    if (!response.ok) {
+      const err = new Error((data && data.error) || response.statusText);
+      err.status = response.status;
+      err.data = data;
+      throw err;
+    }
+    return data;
+  }
+
+  function esc(text) {
+    const div = document.createElement("div");
+    div.textContent = text == null ? "" : String(text);
+    return div.innerHTML;
+  }
+
+  // ------------------------------------------------------------------ plans
+
+  async function refreshPlans(selectId) {
+    const data = await api("GET", "/api/plans");
+    const select = $("plan-select");
+    select.innerHTML = "";
+    const none = document.createElement("option");
+    none.value = "";
+    none.textContent = t.no_plan;
+    select.appendChild(none);
+    for (const p of data.plans) {
+      const opt = document.createElement("option");
+      opt.value = p.id;
+      opt.textContent = `${p.name} (v${p.version})`;
+      select.appendChild(opt);
+    }
+    if (selectId) select.value = String(selectId);
+  }
+
+  function showPlan(p) {
+    plan = p;
+    $("plan-name").value = p ? p.name : "";
+    $("plan-notes").value = p ? p.notes : "";
+    $("plan-version").textContent = p ? `#${p.id} · v${p.version}` : "";
+    const link = $("plan-export");
+    link.hidden = !p;
+    if (p) link.href = `/api/plans/${p.id}/export.gpkg`;
+    if (drawn) drawn.clearLayers();
+    if (!p) return;
+    for (const f of p.features) {
+      const layer = L_.geoJSON(f.geometry).getLayers()[0];
+      layer.feature = { type: "Feature", properties: { kind: f.kind, name: f.name } };
+      if (f.kind === "candidate") setupCandidate(layer, false);
+      drawn.addLayer(layer);
+    }
+  }
+
+  async function loadPlan(id) {
+    if (!id) { showPlan(null); return; }
+    showPlan(await api("GET", `/api/plans/${id}`));
+  }
+
+  function collectFeatures() {
+    const out = [];
+    drawn.eachLayer((layer) => {
+      const props = (layer.feature && layer.feature.properties) || {};
+      const kind = props.kind || (layer instanceof L_.Marker ? "candidate" : "area");
+      out.push({ kind, name: props.name || "", geometry: layer.toGeoJSON().geometry, properties: {} });
+    });
+    return out;
+  }
+
+  async function savePlan() {
+    if (!plan) {
+      const name = $("plan-name").value.trim() || new Date().toISOString().slice(0, 16);
+      const created = await api("POST", "/api/plans", { name, notes: $("plan-notes").value });
+      plan = created;
+    }
+    try {
+      const saved = await api("PUT", `/api/plans/${plan.id}`, {
+        version: plan.version,
+        name: $("plan-name").value.trim() || plan.name,
+        notes: $("plan-notes").value,
+        features: collectFeatures(),
+      });
+      plan = saved;
+      $("plan-version").textContent = `#${saved.id} · v${saved.version}`;
+      await refreshPlans(saved.id);
+      message(`${t.saved} (v${saved.version})`, "ok");
+    } catch (err) {
+      if (err.status === 409 || err.status === 412) {
+        message(t.conflict, "error conflict");
+      } else {
+        message(err.message, "error");
+      }
+    }
+  }
+
+  async function deletePlan() {
+    if (!plan) return;
+    try {
+      await api("DELETE", `/api/plans/${plan.id}?version=${plan.version}`);
+      lastDeleted = plan.id;
+      showPlan(null);
+      await refreshPlans();
+      $("plan-undo").hidden = false;
+      message(t.deleted, "ok");
+    } catch (err) {
+      message(err.status === 409 ? t.conflict : err.message, "error");
+    }
+  }
+
+  async function undoDelete() {
+    if (!lastDeleted) return;
+    const p = await api("POST", `/api/plans/${lastDeleted}/restore`);
+    lastDeleted = null;
+    $("plan-undo").hidden = true;
+    await refreshPlans(p.id);
+    showPlan(p);
+    message(t.saved, "ok");
+  }
+
+  // ------------------------------------------------------------- candidates
+
+  function setupCandidate(marker, evaluateNow) {
+    marker.feature = marker.feature || { type: "Feature", properties: {} };
+    marker.feature.properties.kind = "candidate";
+    if (marker.dragging) {
+      marker.options.draggable = true;
+      marker.on("add", () => marker.dragging && marker.dragging.enable());
+      marker.on("dragend", () => evaluate(marker));
+    }
+    marker.on("click", () => evaluate(marker));
+    if (evaluateNow) evaluate(marker);
+  }
+
+  async function evaluate(marker) {
+    lastCandidate = marker;
+    const ll = marker.getLatLng();
+    $("linli-candidate").hidden = false;
+    $("candidate-info").textContent = "…";
+    try {
+      const data = await api("POST", "/api/evaluate", { geometry: { type: "Point", coordinates: [ll.lng, ll.lat] } });
+      if (candidateLayer) map.removeLayer(candidateLayer);
+      candidateLayer = L_.geoJSON(data.rings, {
+        style: (f) => {
+          const k = [5, 10, 15].indexOf(f.properties.minutes);
+          const c = RING_COLOURS[k < 0 ? 3 : k];
+          return { color: c, weight: 1, fillColor: c, fillOpacity: 0.35 };
+        },
+      }).addTo(map);
+      candidateLayer.bringToBack();
+      const rows = data.delta.map((d) =>
+        `<tr><td>${esc(d.function_zh)}</td><td>${Math.round(d.newly_covered).toLocaleString()} 人</td>` +
+        `<td>${d.covered_pct_before == null ? "-" : d.covered_pct_before.toFixed(1)}%</td>` +
+        `<td>${d.covered_pct_after == null ? "-" : d.covered_pct_after.toFixed(1)}%</td></tr>`);
+      document.querySelector("#candidate-table tbody").innerHTML = rows.join("");
+      $("candidate-info").textContent =
+        `${ll.lat.toFixed(5)}, ${ll.lng.toFixed(5)} · ${data.assumption} · 距道路 ${data.snap_dist_m} m · ` +
+        `${t.server_time} ${data.server_ms} ms`;
+      $("linli-candidate").dataset.ready = "1";
+    } catch (err) {
+      $("candidate-info").textContent = err.message;
+      message(err.message, "error");
+    }
+  }
+
+  // ---------------------------------------------------------------- compare
+
+  async function compareArea(layer) {
+    const body = { area: layer.toGeoJSON().geometry };
+    if (lastCandidate) {
+      const ll = lastCandidate.getLatLng();
+      body.center = { type: "Point", coordinates: [ll.lng, ll.lat] };
+    }
+    $("linli-compare").hidden = false;
+    try {
+      const r = await api("POST", "/api/compare", body);
+      if (compareLayer) map.removeLayer(compareLayer);
+      compareLayer = L_.layerGroup();
+      if (r.shapes.drawn_not_reachable) L_.geoJSON(r.shapes.drawn_not_reachable, { style: { color: "#d7191c", fillOpacity: 0.3, weight: 1 } }).addTo(compareLayer);
+      if (r.shapes.reachable_not_drawn) L_.geoJSON(r.shapes.reachable_not_drawn, { style: { color: "#2c7bb6", fillOpacity: 0.3, weight: 1 } }).addTo(compareLayer);
+      compareLayer.addTo(map);
+      const km2 = (m2) => (m2 / 1e6).toFixed(3) + " km²";
+      $("compare-info").innerHTML =
+        `规划 drawn: ${km2(r.drawn_m2)}, ${Math.round(r.drawn_residents)} 人<br>` +
+        `计算 computed (${r.minutes} 分钟): ${km2(r.computed_m2)}, ${Math.round(r.computed_residents)} 人<br>` +
+        `<span style="color:#d7191c">规划但不可达 drawn, not reachable: ${km2(r.drawn_not_reachable_m2)}, ${Math.round(r.drawn_not_reachable_residents)} 人</span><br>` +
+        `<span style="color:#2c7bb6">可达但未规划 reachable, not drawn: ${km2(r.reachable_not_drawn_m2)}, ${Math.round(r.reachable_not_drawn_residents)} 人</span><br>` +
+        `IoU ${r.iou.toFixed(2)} ${esc(r.note || "")}`;
+    } catch (err) {
+      $("compare-info").textContent = err.message;
+      message(err.message, "error");
+    }
+  }
+
+  // ----------------------------------------------------------------- wiring
+
+  map.on("draw:created", (e) => {
+    const layer = e.layer;
+    if (layer instanceof L_.Marker) {
+      setupCandidate(layer, true);
+    } else {
+      const kind = $("draw-kind").value;
+      layer.feature = { type: "Feature", properties: { kind } };
+      if (kind === "area") compareArea(layer);
+    }
+  });
+  map.on("draw:edited", (e) => {
+    e.layers.eachLayer((layer) => {
+      if (layer instanceof L_.Marker) evaluate(layer);
+      else if (layer.feature && layer.feature.properties.kind === "area") compareArea(layer);
+    });
+  });
+
+  $("plan-select").addEventListener("change", (e) => loadPlan(e.target.value).catch((err) => message(err.message, "error")));
+  $("plan-new").addEventListener("click", () => { showPlan(null); $("plan-select").value = ""; $("plan-name").focus(); });
+  $("plan-save").addEventListener("click", savePlan);
+  $("plan-delete").addEventListener("click", deletePlan);
+  $("plan-undo").addEventListener("click", undoDelete);
+  refreshPlans().catch((err) => message(err.message, "error"));
+  window.LINLI.ready = true;
+})();
