@@ -304,3 +304,38 @@ RESIDENTIAL_BUILDINGS: frozenset[str] = frozenset(
 
 #: Largest compound ledger (CSV) read, bytes.
 MAX_LEDGER_BYTES: int = 16 * 1024 * 1024
+
+# ------------------------------------------------------------ management grids (网格)
+
+#: Households per urban grid: the common practice of the county documents
+#: (STANDARDS.md, "Management grids": 300-500 households per urban grid).
+GRID_URBAN_MIN_HOUSEHOLDS: int = 300
+GRID_URBAN_MAX_HOUSEHOLDS: int = 500
+#: Villages have fewer households per grid ("fewer in villages", STANDARDS.md); the
+#: counties give no figure, 100-300 is an assumption a county should confirm.
+GRID_VILLAGE_MIN_HOUSEHOLDS: int = 100
+GRID_VILLAGE_MAX_HOUSEHOLDS: int = 300
+#: Faces smaller than this (m²) left by polygonizing the streets are slivers between
+#: dual carriageways or drawing errors, not blocks: a 5 m x 4 m patch.
+GRID_MIN_BLOCK_AREA_M2: float = 20.0
+#: Height (m) of the rows in which street blocks are numbered west to east, row by row
+#: from the north: about one urban block.
+GRID_BLOCK_ORDER_BAND_M: float = 100.0
+#: A demand point on a street line goes to the nearest block within this distance
+#: (m): half of a wide street.
+GRID_DEMAND_SNAP_M: float = 30.0
+#: Two units closer than this (m) touch: planner polygons rarely share vertices.
+GRID_ADJACENCY_TOLERANCE_M: float = 0.5
+#: Units are neighbours when they share at least this much boundary (m); meeting at a
+#: corner does not count.
+GRID_MIN_SHARED_EDGE_M: float = 1.0
+#: Gaps and overlaps smaller than this (m²) between grids are drawing noise.
+GRID_AREA_TOLERANCE_M2: float = 1.0
+#: Digits of the grid number after the parent's code (350521100001 + 03, STANDARDS.md).
+GRID_NUMBER_DIGITS: int = 2
+#: Grid edits kept for undo.
+GRID_UNDO_DEPTH: int = 50
+#: Improvement passes of the household-bound repair after the first partition.
+GRID_REPAIR_PASSES: int = 200
+#: Code of the parent when none is given (the whole study area as one parent).
+GRID_DEFAULT_PARENT_CODE: str = "000000000000"
