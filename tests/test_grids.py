@@ -1,0 +1,484 @@
+"""Management grids: street blocks, generation, codes, checks, edits, undo, JSON, tree.
+
+Hand-built units are 100 m squares in UTM 50N (Quanzhou) so that every expected
+household sum can be worked out by hand; the demo (central Helsinki, 59 residential
+buildings, ~2,673 households) is the real-data check.
+"""
+
+from __future__ import annotations
+
+import json
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import shapely
+
+from geo import settings
+from geo.errors import CRSError, InputDataError
+from geo.grids import (
+    GridEditError,
+    apply_edit,
+    check_plan,
+    generate_grids,
+    grid_members,
+    grids_gdf,
+    plan_from_dict,
+    plan_to_dict,
+    undo,
+)
+from geo.grids_blocks import street_blocks, unit_adjacency, units_from_polygons, units_with_households
+
+X0, Y0 = 660_000.0, 2_760_000.0
+EPSG = 32650
+
+
+def squares(rows: int, cols: int, households, *, size: float = 100.0) -> gpd.GeoDataFrame:
+    """Units U<r><c>, row 0 in the north; ``households`` a scalar or a rows x cols array."""
+    hh = np.broadcast_to(np.asarray(households, dtype=float), (rows, cols))
+    geoms, ids, values = [], [], []
+    for r in range(rows):
+        for c in range(cols):
+            x, y = X0 + c * size, Y0 - (r + 1) * size
+            geoms.append(shapely.box(x, y, x + size, y + size))
+            ids.append(f"U{r}{c}")
+            values.append(hh[r, c])
+    return gpd.GeoDataFrame({"unit_id": ids, "households": values}, geometry=geoms, crs=EPSG)
+
+
+def kinds(plan) -> set[str]:
+    return {i.kind for i in check_plan(plan)}
+
+
+def assert_valid_structure(plan) -> None:
+    """Every unit in exactly one grid, every grid connected and inside one parent."""
+    assert (plan.grid != "").all()
+    assert len(plan.grid) == len(plan.units)
+    assert not kinds(plan) & {"unassigned_unit", "not_contiguous", "crosses_parent", "overlap"}
+
+
+# ----------------------------------------------------------------------------- blocks
+
+
+def test_street_blocks_of_a_hash_sign():
+    # two horizontal and two vertical 300 m streets crossing at 100 m and 200 m, area the
+    # 300 m square: 9 blocks of 100 m x 100 m = 10,000 m² each.
+    lines = [
+        shapely.LineString([(X0, Y0 + 100), (X0 + 300, Y0 + 100)]),
+        shapely.LineString([(X0, Y0 + 200), (X0 + 300, Y0 + 200)]),
+        shapely.LineString([(X0 + 100, Y0), (X0 + 100, Y0 + 300)]),
+        shapely.LineString([(X0 + 200, Y0), (X0 + 200, Y0 + 300)]),
+    ]
+    area = shapely.box(X0, Y0, X0 + 300, Y0 + 300)
+    blocks = street_blocks(gpd.GeoSeries(lines, crs=EPSG), area=area)
+    assert len(blocks) == 9
+    assert blocks["area_m2"].to_numpy() == pytest.approx(np.full(9, 10_000.0))
+    # reading order: the first block is the north-west one, the last the south-east one
+    first, last = blocks.geometry.iloc[0].centroid, blocks.geometry.iloc[-1].centroid
+    assert (first.x, first.y) == pytest.approx((X0 + 50, Y0 + 250))
+    assert (last.x, last.y) == pytest.approx((X0 + 250, Y0 + 50))
+    # water over the middle column removes 3 x 1/2 blocks' area (x 100-200, y 0-300 is 3 blocks)
+    water = shapely.box(X0 + 100, Y0, X0 + 200, Y0 + 300)
+    wet = street_blocks(gpd.GeoSeries(lines, crs=EPSG), area=area, water=water)
+    assert len(wet) == 6
+    # neighbours share a street: 12 interior edges in a 3 x 3 arrangement
+    assert len(unit_adjacency(blocks.geometry.to_numpy())) == 12
+
+
+def test_street_blocks_errors():
+    with pytest.raises(CRSError, match="投影"):
+        street_blocks(gpd.GeoSeries([shapely.LineString([(0, 0), (1, 1)])], crs=4326))
+    with pytest.raises(InputDataError, match="没有道路线"):
+        street_blocks(gpd.GeoSeries([], crs=EPSG))
+    with pytest.raises(InputDataError, match="没有围合"):
+        street_blocks(gpd.GeoSeries([shapely.LineString([(X0, Y0), (X0 + 100, Y0)])], crs=EPSG))
+
+
+def test_households_from_demand_points():
+    units = squares(1, 2, 0.0)[["unit_id", "geometry"]]
+    # three points: one in each square, one on the street 10 m south of the west square
+    demand = gpd.GeoDataFrame(
+        {"residents": [10.0, 20.0, 5.0], "households": [4.0, 8.0, 2.0]},
+        geometry=[
+            shapely.Point(X0 + 50, Y0 - 50),
+            shapely.Point(X0 + 150, Y0 - 50),
+            shapely.Point(X0 + 50, Y0 - 110),
+        ],
+        crs=EPSG,
+    )
+    out = units_with_households(units, demand)
+    assert out["households"].tolist() == [6.0, 8.0]
+    assert out["residents"].tolist() == [15.0, 20.0]
+    far = demand.assign(geometry=[shapely.Point(X0 + 50, Y0 - 50)] * 2 + [shapely.Point(X0, Y0 - 1000)])
+    out = units_with_households(units, far)
+    assert out.attrs["unassigned"] == {"points": 1, "residents": 5.0, "households": 2.0}
+    # residents only: households = residents / persons per household
+    out = units_with_households(units, demand.drop(columns="households"))
+    assert out["households"].sum() == pytest.approx(35.0 / settings.PERSONS_PER_HOUSEHOLD)
+    with pytest.raises(InputDataError, match="residents"):
+        units_with_households(units, demand.drop(columns="residents"))
+
+
+def test_planner_units_checked():
+    frame = squares(1, 2, 10.0).rename(columns={"unit_id": "code"})
+    units = units_from_polygons(frame)
+    assert units["unit_id"].tolist() == ["U00", "U01"]
+    with pytest.raises(InputDataError, match="重复"):
+        units_from_polygons(frame.assign(code=["A", "A"]))
+    with pytest.raises(InputDataError, match="编号列"):
+        units_from_polygons(frame, id_column="编号")
+    with pytest.raises(InputDataError, match="缺少编号"):
+        units_from_polygons(frame.assign(code=["A", " "]))
+    with pytest.raises(InputDataError, match="不是面"):
+        units_from_polygons(frame.assign(geometry=[shapely.Point(X0, Y0)] * 2))
+    with pytest.raises(InputDataError, match="负数"):
+        units_from_polygons(frame.assign(households=[1.0, -1.0]))
+    with pytest.raises(CRSError):
+        units_from_polygons(frame.to_crs(4326))
+
+
+# ------------------------------------------------------------------------- generation
+
+
+def test_generation_on_hand_built_units():
+    # 4 x 4 squares of 50 households = 800; bounds 300-500 -> k in [2, 2] -> 2 grids of
+    # 400 households (8 squares each), both connected.
+    plan = generate_grids(squares(4, 4, 50.0), parent_code="350521100001")
+    assert_valid_structure(plan)
+    grids = grids_gdf(plan)
+    assert grids["code"].tolist() == ["35052110000101", "35052110000102"]
+    assert grids["households"].tolist() == [400.0, 400.0]
+    assert grids["units"].tolist() == [8, 8]
+    assert check_plan(plan) == []
+    # a 2 x 4 half of a 400 m x 400 m square: Polsby-Popper 4π·80,000/1,200² = 0.698
+    assert grids["polsby_popper"].tolist() == pytest.approx([0.698, 0.698], abs=1e-3)
+    assert grids["hull_ratio"].tolist() == pytest.approx([1.0, 1.0])
+    # both inside their parent (the union of the units)
+    parent = plan.parents.geometry.iloc[0]
+    assert shapely.within(grids.geometry.to_numpy(), parent.buffer(1e-6)).all()
+
+
+def test_generation_is_deterministic_and_seeded():
+    rng = np.random.default_rng(7)
+    units = squares(8, 8, rng.integers(5, 40, (8, 8)))
+    a = generate_grids(units, seed=3)
+    b = generate_grids(units.copy(), seed=3)
+    assert (a.grid == b.grid).all()
+    assert_valid_structure(a)
+    hh = grids_gdf(a)["households"]
+    total = units["households"].sum()
+    assert hh.sum() == pytest.approx(total)
+    assert ((hh >= 300) & (hh <= 500)).all(), hh.tolist()
+
+
+def test_oversized_unit_is_its_own_flagged_grid():
+    hh = np.full((3, 3), 50.0)
+    hh[1, 1] = 900.0  # a large compound in the middle
+    plan = generate_grids(squares(3, 3, hh), min_households=150, max_households=300)
+    assert_valid_structure(plan)
+    members = grid_members(plan)
+    alone = [code for code, ids in members.items() if ids == ["U11"]]
+    assert len(alone) == 1
+    issues = check_plan(plan)
+    assert [i.units for i in issues if i.kind == "oversized_unit"] == [("U11",)]
+    assert "oversized_unit" in grids_gdf(plan).set_index("code").loc[alone[0], "flags"]
+
+
+def test_infeasible_bounds_are_explained():
+    # 2 x 2 squares of 50 = 200 households < floor 300: one grid, below the floor, and why
+    plan = generate_grids(squares(2, 2, 50.0), parent_code="350521100001")
+    assert len(plan.codes) == 1
+    notes = [i for i in plan.issues() if i.kind == "infeasible_bounds"]
+    assert notes and any("少于网格下限" in i.message for i in notes)
+    assert "below_floor" in kinds(plan)
+    # 550 households cannot be cut into 300-500 pieces: said, and the least bad split made
+    plan = generate_grids(squares(1, 11, 50.0))
+    assert any(i.kind == "infeasible_bounds" and "无法分成" in i.message for i in plan.notes)
+    assert_valid_structure(plan)
+
+
+def test_parents_nest_grids_and_leave_out_outsiders():
+    units = squares(2, 8, 50.0)  # two rows of 8 squares, 800 households
+    west = shapely.box(X0, Y0 - 200, X0 + 400, Y0)
+    east = shapely.box(X0 + 400, Y0 - 200, X0 + 800, Y0)
+    parents = gpd.GeoDataFrame(
+        {"code": ["350521100001", "350521100002"], "name": ["西社区", "东社区"]}, geometry=[west, east], crs=EPSG
+    )
+    plan = generate_grids(units, parents, min_households=150, max_households=250)
+    assert_valid_structure(plan)
+    grids = grids_gdf(plan)
+    for _, row in grids.iterrows():
+        parent = west if row["parent"] == "350521100001" else east
+        assert row["geometry"].within(parent.buffer(1e-6))
+        assert row["code"].startswith(row["parent"])
+    assert grids["households"].sum() == 800.0
+    # a parent covering half the units: the other half is left out, with a note
+    plan = generate_grids(units, parents.iloc[:1], min_households=150, max_households=250)
+    assert len(plan.units) == 8
+    assert any(i.kind == "left_out" for i in plan.notes)
+
+
+def test_generation_errors():
+    units = squares(2, 2, 100.0)
+    with pytest.raises(InputDataError, match="下限"):
+        generate_grids(units, min_households=600, max_households=500)
+    with pytest.raises(InputDataError, match="正数"):
+        generate_grids(units, min_households=float("nan"))
+    with pytest.raises(InputDataError, match="households"):
+        generate_grids(units.drop(columns="households"))
+    with pytest.raises(InputDataError, match="重复"):
+        generate_grids(units.assign(unit_id="A"))
+    with pytest.raises(InputDataError, match="负数"):
+        generate_grids(units.assign(households=-1.0))
+    with pytest.raises(InputDataError, match="没有单元"):
+        generate_grids(units.iloc[:0])
+    with pytest.raises(CRSError, match="投影"):
+        generate_grids(units.to_crs(4326))
+    parents = gpd.GeoDataFrame({"name": ["x"]}, geometry=[units.union_all()], crs=EPSG)
+    with pytest.raises(InputDataError, match="code"):
+        generate_grids(units, parents)
+    far = gpd.GeoDataFrame({"code": ["1"]}, geometry=[shapely.box(0, 0, 1, 1)], crs=EPSG)
+    with pytest.raises(InputDataError, match="没有单元落在"):
+        generate_grids(units, far)
+
+
+# --------------------------------------------------------------------------- editing
+
+
+@pytest.fixture()
+def plan():
+    # 4 x 6 squares of 50 households = 1200 -> 3 grids of 400 (bounds 300-500)
+    return generate_grids(squares(4, 6, 50.0), parent_code="350521100001")
+
+
+def test_move_split_merge_keep_structure_and_codes(plan):
+    before = grid_members(plan)
+    codes = sorted(before)
+    assert len(codes) == 3
+    # move a boundary unit of grid 1 into a neighbouring grid
+    code_of = dict(zip(plan.units["unit_id"], plan.grid, strict=True))
+    adj = plan.adjacency
+    a, b = next((i, j) for i, j in adj if plan.grid[i] != plan.grid[j])
+    unit, target = plan.units["unit_id"].iloc[a], plan.grid[b]
+    moved = apply_edit(plan, {"op": "move", "unit": unit, "to": target})
+    assert dict(zip(moved.units["unit_id"], moved.grid, strict=True))[unit] == target
+    assert sorted(moved.codes) == codes  # no renumbering
+    assert len(grid_members(moved)[target]) == len(before[target]) + 1
+    assert code_of[unit] != target
+    # split grid 2 in two balanced halves: the other codes keep their numbers, the new one is 04
+    split = apply_edit(plan, {"op": "split", "grid": codes[1]})
+    assert set(codes) < set(split.codes)
+    assert split.codes[-1] == "35052110000104"
+    hh = grids_gdf(split).set_index("code")["households"]
+    assert hh[codes[1]] + hh["35052110000104"] == 400.0
+    assert abs(hh[codes[1]] - hh["35052110000104"]) <= 50.0
+    assert_valid_structure(split)
+    assert "below_floor" in kinds(split)  # 200 < 300 is listed, not hidden
+    # merge them back: the first code is kept, 04 disappears, 400 households again
+    merged = apply_edit(split, {"op": "merge", "grids": ["35052110000104", codes[1]]})
+    assert merged.codes == codes
+    assert grids_gdf(merged).set_index("code").loc[codes[1], "households"] == 400.0
+    assert check_plan(merged) == []
+
+
+def test_split_by_units_and_violations_listed(plan):
+    code = plan.codes[0]
+    members = grid_members(plan)[code]
+    # a split that leaves the new grid in two pieces: the first and last unit of the grid
+    chosen = [members[0], members[-1]]
+    split = apply_edit(plan, {"op": "split", "grid": code, "units": chosen})
+    assert sorted(grid_members(split)[split.codes[-1]]) == sorted(chosen)
+    found = kinds(split)
+    assert "below_floor" in found
+    assert "not_contiguous" in found
+
+
+def test_set_fields_verbatim_and_exported(plan):
+    code = plan.codes[0]
+    hostile = '=HYPERLINK("x"); <script>\'); drop table'
+    edited = apply_edit(plan, {"op": "set", "grid": code, "field": "grid_member", "value": "张三"})
+    edited = apply_edit(edited, {"op": "set", "grid": code, "field": "branch", "value": hostile})
+    edited = apply_edit(edited, {"op": "set", "grid": code, "field": "central_households", "value": ["李四", "王五"]})
+    row = grids_gdf(edited).set_index("code").loc[code]
+    assert (row["grid_member"], row["branch"], row["central_households"]) == ("张三", hostile, "李四、王五")
+    assert plan.fields[code]["grid_member"] == ""  # the input plan is unchanged
+
+
+def test_undo_restores_each_step(plan):
+    steps = [plan]
+    steps.append(apply_edit(steps[-1], {"op": "split", "grid": plan.codes[0]}))
+    steps.append(apply_edit(steps[-1], {"op": "set", "grid": plan.codes[1], "field": "name", "value": "一网格"}))
+    steps.append(apply_edit(steps[-1], {"op": "renumber"}))
+    assert [op["op"] for op, _, _ in steps[-1].history] == ["split", "set", "renumber"]
+    back = undo(steps[-1])
+    assert (back.grid == steps[2].grid).all() and back.fields == steps[2].fields
+    back = undo(steps[-1], 3)
+    assert (back.grid == plan.grid).all() and back.fields == plan.fields and back.history == ()
+    with pytest.raises(GridEditError, match="只能撤销"):
+        undo(plan)
+    with pytest.raises(GridEditError, match="正整数"):
+        undo(steps[-1], 0)
+
+
+def test_renumber_follows_reading_order(plan):
+    # merge grids 1 and 2 then renumber: codes are 01, 02 again, in reading order
+    merged = apply_edit(plan, {"op": "merge", "grids": plan.codes[:2]})
+    assert merged.codes == [plan.codes[0], plan.codes[2]]
+    renumbered = apply_edit(merged, {"op": "renumber"})
+    assert renumbered.codes == plan.codes[:2]
+
+
+def test_codes_stable_under_a_small_edit_on_the_demo(demo_plan):
+    plan = demo_plan
+    adj = plan.adjacency
+    i, j = next((i, j) for i, j in adj if plan.grid[i] != plan.grid[j] and plan.units["households"].iloc[i] == 0)
+    moved = apply_edit(plan, {"op": "move", "unit": plan.units["unit_id"].iloc[i], "to": plan.grid[j]})
+    assert moved.codes == plan.codes
+    changed = np.flatnonzero(moved.grid != plan.grid)
+    assert changed.tolist() == [i]
+
+
+@pytest.mark.parametrize(
+    ("op", "match"),
+    [
+        ("move", "JSON 对象"),
+        ({"op": "explode"}, "未知的编辑操作"),
+        ({"op": "move", "unit": "U00", "to": "x", "evil": 1}, "不认识的字段"),
+        ({"op": "move", "unit": "nope", "to": "35052110000101"}, "没有编号为"),
+        ({"op": "move", "unit": 12, "to": "35052110000101"}, "应为文字"),
+        ({"op": "move", "unit": "U00", "to": "35052110000199"}, "没有编码为"),
+        ({"op": "move", "unit": "U00", "to": "35052110000101"}, "已在网格"),
+        ({"op": "move", "unit": "U00", "to": "35052110000103"}, "不相邻"),
+        ({"op": "split", "grid": "35052110000101", "units": []}, "不能是全部"),
+        ({"op": "split", "grid": "35052110000101", "units": ["U05"]}, "不能是全部"),
+        (
+            {
+                "op": "split",
+                "grid": "35052110000101",
+                "units": ["U00", "U01", "U10", "U11", "U20", "U21", "U30", "U31"],
+            },
+            "不能是全部",
+        ),
+        ({"op": "split", "grid": "35052110000101", "units": "U00"}, "文字列表"),
+        ({"op": "merge", "grids": ["35052110000101"]}, "两个网格"),
+        ({"op": "merge", "grids": ["35052110000101", "35052110000101"]}, "自身"),
+        ({"op": "set", "grid": "35052110000101", "field": "secret", "value": "x"}, "未知字段"),
+        ({"op": "set", "grid": "35052110000101", "field": "name", "value": "x" * 201}, "超过"),
+        ({"op": "set", "grid": "35052110000101", "field": "name", "value": float("nan")}, "应为文字"),
+    ],
+)
+def test_edit_errors(plan, op, match):
+    # the fixture's grids: 01 the two west columns, 02 the north-east and 03 the south-east
+    # 2 x 4 squares (a third cut off the west end, the rest halved along its long axis)
+    assert grid_members(plan)["35052110000101"] == ["U00", "U01", "U10", "U11", "U20", "U21", "U30", "U31"]
+    assert "U05" in grid_members(plan)["35052110000102"]
+    assert "U22" in grid_members(plan)["35052110000103"]
+    with pytest.raises(GridEditError, match=match):
+        apply_edit(plan, op)
+
+
+def test_merge_of_grids_that_do_not_touch_refused():
+    # three units of 400 households in a row: one grid each, 01 and 03 do not touch
+    plan = generate_grids(squares(1, 3, 400.0), parent_code="P")
+    assert plan.codes == ["P01", "P02", "P03"]
+    with pytest.raises(GridEditError, match="不相邻"):
+        apply_edit(plan, {"op": "merge", "grids": ["P01", "P03"]})
+    with pytest.raises(GridEditError, match="只有一个单元"):
+        apply_edit(plan, {"op": "split", "grid": "P01"})
+
+
+def test_move_and_merge_across_parents_refused():
+    units = squares(1, 4, 200.0)
+    parents = gpd.GeoDataFrame(
+        {"code": ["A", "B"]},
+        geometry=[shapely.box(X0, Y0 - 100, X0 + 200, Y0), shapely.box(X0 + 200, Y0 - 100, X0 + 400, Y0)],
+        crs=EPSG,
+    )
+    plan = generate_grids(units, parents, min_households=300, max_households=500)
+    assert plan.codes == ["A01", "B01"]
+    with pytest.raises(GridEditError, match="另一个上级区划"):
+        apply_edit(plan, {"op": "move", "unit": "U01", "to": "B01"})
+    with pytest.raises(GridEditError, match="不同上级区划"):
+        apply_edit(plan, {"op": "merge", "grids": ["A01", "B01"]})
+
+
+# ------------------------------------------------------------------- checks and JSON
+
+
+def test_checks_list_overlaps_gaps_and_unassigned():
+    units = squares(1, 3, 150.0)
+    # the third square shifted 50 m west: it overlaps the second by half
+    geoms = units.geometry.to_numpy().copy()
+    geoms[2] = shapely.box(X0 + 150, Y0 - 100, X0 + 250, Y0)
+    parent = gpd.GeoDataFrame({"code": ["P"]}, geometry=[shapely.box(X0, Y0 - 100, X0 + 400, Y0)], crs=EPSG)
+    plan = generate_grids(units.set_geometry(geoms), parent, min_households=100, max_households=200)
+    found = {i.kind: i for i in check_plan(plan)}
+    assert "overlap" in found
+    # 400 m x 100 m parent, units cover 0-250 m: a gap of 150 m x 100 m = 15,000 m²
+    assert plan.gaps_m2["P"] == pytest.approx(15_000.0)
+    assert "gap" in found
+    cleared = type(plan)(**{**plan.__dict__, "grid": np.array(["", *plan.grid[1:]], dtype=object)})
+    assert "unassigned_unit" in kinds(cleared)
+
+
+def test_plan_json_round_trip(plan):
+    edited = apply_edit(plan, {"op": "set", "grid": plan.codes[0], "field": "grid_member", "value": "张三"})
+    text = json.dumps(plan_to_dict(edited), allow_nan=False)
+    back = plan_from_dict(json.loads(text))
+    assert (back.grid == edited.grid).all()
+    assert back.fields == edited.fields
+    assert grids_gdf(back).drop(columns="geometry").equals(grids_gdf(edited).drop(columns="geometry"))
+    assert (undo(back).grid == plan.grid).all()
+    with pytest.raises(InputDataError, match="版本"):
+        plan_from_dict({"version": 99})
+    with pytest.raises(InputDataError, match="不完整"):
+        plan_from_dict({"version": 1})
+
+
+# -------------------------------------------------------------------------- the demo
+
+
+@pytest.fixture(scope="module")
+def demo_units():
+    from geo.project import load_project
+
+    project = load_project("demo")
+    blocks = street_blocks(project.network.edges_gdf())
+    return project, units_with_households(blocks, project.demand)
+
+
+@pytest.fixture(scope="module")
+def demo_plan(demo_units):
+    project, units = demo_units
+    return generate_grids(units, min_households=300, max_households=500, facilities=project.facilities)
+
+
+def test_demo_grids(demo_units, demo_plan):
+    project, units = demo_units
+    plan = demo_plan
+    # every household of the 59 buildings lands in a block, and every block in a grid
+    assert units["households"].sum() == pytest.approx(project.demand["households"].sum())
+    assert_valid_structure(plan)
+    grids = grids_gdf(plan)
+    assert grids["households"].sum() == pytest.approx(project.demand["households"].sum(), abs=0.5)  # rounded to 0.1
+    # 2,673 households at 300-500 each: between 6 and 8 grids, every one within bounds
+    assert 6 <= len(grids) <= 8
+    assert ((grids["households"] >= 300) & (grids["households"] <= 500)).all()
+    assert grids["code"].is_unique
+    assert {"fac_food", "fac_leisure", "fac_medical", "fac_services"} <= set(grids.columns)
+    assert grids[[c for c in grids.columns if c.startswith("fac_")]].to_numpy().sum() <= len(project.facilities)
+    assert grids["polsby_popper"].between(0, 1).all()
+    again = generate_grids(units, min_households=300, max_households=500, facilities=project.facilities)
+    assert (again.grid == plan.grid).all()
+
+
+def test_demo_grid_coverage(demo_units, demo_plan):
+    from geo.coverage import accessibility
+    from geo.grids import grid_coverage
+
+    project, _ = demo_units
+    acc = accessibility(project.network.cost_graph(project.profile), project.demand, project.facilities)
+    table = grid_coverage(demo_plan, acc)
+    assert sorted(table["code"]) == demo_plan.codes
+    pct = table.drop(columns="code").to_numpy(float)
+    assert np.nanmin(pct) >= 0 and np.nanmax(pct) <= 100
