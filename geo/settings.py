@@ -339,3 +339,32 @@ GRID_UNDO_DEPTH: int = 50
 GRID_REPAIR_PASSES: int = 200
 #: Code of the parent when none is given (the whole study area as one parent).
 GRID_DEFAULT_PARENT_CODE: str = "000000000000"
+
+# ---------------------------------------------------------------------------- placement
+# Neighborhood-center placement (geo/placement.py, geo/placement_solve.py).
+
+#: Spacing of candidate sites sampled from network nodes (metres): one node per square
+#: cell.  A neighborhood center serves a 15-minute circle (~1000 m); 200 m puts a
+#: candidate within about three minutes' walk of any street corner and matches the
+#: gap-map cell (GAP_CELL_M).
+PLACEMENT_CANDIDATE_SPACING_M: float = 200.0
+#: p-median searches walking times up to this multiple of the budget (15-minute
+#: circle: 30 minutes); a resident with no center within it counts the penalty below.
+PMEDIAN_CUTOFF_FACTOR: float = 2.0
+#: Penalty time of a resident beyond the p-median cutoff, as a multiple of the cutoff
+#: (twice: not serving a resident costs at least as much as the longest walk again).
+#: An assumption of this product, not of a standard; the summary states it.
+PMEDIAN_PENALTY_FACTOR: float = 2.0
+#: Relative MIP gap at which HiGHS stops and calls an answer optimal.  HiGHS's own
+#: default is 1e-4 (0.01 %); 1e-6 makes "optimal" mean optimal to the resident.
+PLACEMENT_MIP_REL_GAP: float = 1e-6
+#: Wall-clock limit of one exact solve (seconds): a planner waits a minute at most, and
+#: the targets of issue 6 are set at 60 s.  A time-limited answer reports its gap.
+PLACEMENT_TIME_LIMIT_S: float = 60.0
+#: Time limit of the heuristic's swap search (seconds).
+PLACEMENT_HEURISTIC_TIME_LIMIT_S: float = 10.0
+#: Iterations of the subgradient optimisation of the Lagrangian bounds (Beasley 1993,
+#: "Lagrangean relaxation", in Reeves (ed.) Modern Heuristic Techniques: a few hundred).
+PLACEMENT_LAGRANGE_ITERATIONS: int = 300
+#: Runner-up sites listed in a placement's explanation.
+PLACEMENT_RUNNER_UPS: int = 5
