@@ -1,0 +1,1131 @@
+"""The solvers of location-allocation: reductions, exact MIP through HiGHS, heuristics with bounds.
+
+Pure arrays in, arrays out: no geometry here (that is :mod:`geo.placement`).  A problem
+is the sparse set of (demand point, candidate, seconds) pairs within the cutoff and a
+weight per demand point; candidates are *free* (may be chosen), *fixed* (existing
+centers and required sites, always open) or *excluded*.
+
+Models
+------
+* MCLP: choose at most ``p`` free candidates maximising the weight covered (weight
+  already covered by fixed sites is not counted again).  ``sum x <= p`` instead of
+  ``= p``: coverage never falls with more sites, so the optimum is the same, and it
+  makes dropping dominated candidates safe.
+* p-median: choose ``p`` free candidates minimising the total weighted time to the
+  nearest open site; a demand point with no open site within the cutoff counts the
+  penalty time instead.
+* LSCP: the fewest free candidates covering every coverable demand point (or a
+  share of the total weight).
+* Capacitated MCLP / p-median: every open site (fixed ones too) serves at most
+  ``capacity`` weight; a demand point's residents may be split between sites.
+
+Every result carries the status and the proven bound: ``optimal`` only when HiGHS
+proved optimality within ``mip_rel_gap``; a time-limited run is ``time_limit`` with
+its gap; heuristics report the Lagrangian (or LP) bound and the gap it proves.
+
+Reductions (covering models): demand points covered by fixed sites, with zero
+weight or with no candidate are set aside (and reported); demand points with the
+same candidate set are merged (weights summed); candidates covering nothing, and
+candidates whose covered set is a subset of another's, are dropped.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import sparse
+
+from geo import settings
+from geo.errors import InputDataError
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "CoverReduction",
+    "Problem",
+    "Solution",
+    "reduce_cover",
+    "solve_lscp",
+    "solve_mclp",
+    "solve_pmedian",
+]
+
+MIP_REL_GAP: float = settings.PLACEMENT_MIP_REL_GAP
+MIP_TIME_LIMIT_S: float = settings.PLACEMENT_TIME_LIMIT_S
+LAGRANGE_ITERATIONS: int = settings.PLACEMENT_LAGRANGE_ITERATIONS
+HEURISTIC_TIME_LIMIT_S: float = settings.PLACEMENT_HEURISTIC_TIME_LIMIT_S
+_EPS = 1e-9
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One location-allocation instance as arrays.
+
+    Attributes
+    ----------
+    n_demand, n_cand
+        Demand points and candidate sites.
+    demand, cand, time_s
+        The pairs within the cutoff: demand point, candidate, travel time (seconds).
+    weight
+        float64 (n_demand,): residents (or function-weighted residents) per point.
+    fixed
+        bool (n_cand,): always open (existing centers, required sites).
+    excluded
+        bool (n_cand,): never open.
+    """
+
+    n_demand: int
+    n_cand: int
+    demand: np.ndarray
+    cand: np.ndarray
+    time_s: np.ndarray
+    weight: np.ndarray
+    fixed: np.ndarray
+    excluded: np.ndarray
+
+    @classmethod
+    def from_pairs(
+        cls,
+        demand: np.ndarray,
+        cand: np.ndarray,
+        time_s: np.ndarray,
+        weight: np.ndarray,
+        n_cand: int,
+        *,
+        fixed: np.ndarray | None = None,
+        excluded: np.ndarray | None = None,
+    ) -> Problem:
+        """Validate and build; a pair appearing twice keeps its shorter time."""
+        weight = np.asarray(weight, dtype=float)
+        demand = np.asarray(demand, dtype=np.int64)
+        cand = np.asarray(cand, dtype=np.int64)
+        time_s = np.asarray(time_s, dtype=float)
+        n_demand = weight.shape[0]
+        if not (demand.shape == cand.shape == time_s.shape):
+            raise InputDataError("需求点、候选点与时间数组长度不一致 (pairs arrays differ in length)")
+        if not np.isfinite(weight).all() or (weight < 0).any():
+            raise InputDataError("需求权重须为非负有限数 (weights must be finite and >= 0)")
+        if demand.size and (demand.min() < 0 or demand.max() >= n_demand or cand.min() < 0 or cand.max() >= n_cand):
+            raise InputDataError("成本对的下标越界 (pair index out of range)")
+        if not np.isfinite(time_s).all() or (time_s < 0).any():
+            raise InputDataError("步行时间须为非负有限数 (times must be finite and >= 0)")
+        fixed = np.zeros(n_cand, bool) if fixed is None else np.asarray(fixed, bool)
+        excluded = np.zeros(n_cand, bool) if excluded is None else np.asarray(excluded, bool)
+        if fixed.shape != (n_cand,) or excluded.shape != (n_cand,):
+            raise InputDataError("fixed/excluded 须为每个候选点一个布尔值 (one flag per candidate)")
+        if (fixed & excluded).any():
+            k = int(np.flatnonzero(fixed & excluded)[0])
+            raise InputDataError(f"候选点 {k} 同时被指定为必选和排除 (candidate both required and excluded)")
+        order = np.lexsort((time_s, cand, demand))
+        demand, cand, time_s = demand[order], cand[order], time_s[order]
+        first = np.ones(demand.size, bool)
+        first[1:] = (demand[1:] != demand[:-1]) | (cand[1:] != cand[:-1])
+        return cls(n_demand, n_cand, demand[first], cand[first], time_s[first], weight, fixed, excluded)
+
+    @property
+    def free(self) -> np.ndarray:
+        """bool (n_cand,): may be chosen."""
+        return ~self.fixed & ~self.excluded
+
+    def cover_matrix(self, cover_s: float) -> sparse.csr_array:
+        """bool (n_demand, n_cand) CSR: candidate reaches the demand point within ``cover_s``."""
+        keep = self.time_s <= cover_s
+        return sparse.csr_array(
+            (np.ones(int(keep.sum()), bool), (self.demand[keep], self.cand[keep])), shape=(self.n_demand, self.n_cand)
+        )
+
+
+@dataclass(frozen=True)
+class Solution:
+    """Chosen sites with the proven quality of the choice.
+
+    Attributes
+    ----------
+    model
+        ``mclp``, ``pmedian``, ``lscp`` (``+cap`` when capacitated).
+    method
+        ``exact`` (HiGHS MIP) or ``heuristic``.
+    status
+        ``optimal`` (proven within :data:`MIP_REL_GAP`), ``time_limit`` (best found
+        when the clock ran out, with its proven gap), ``heuristic`` (local search, with
+        the gap to the Lagrangian/LP bound), ``infeasible``.
+    chosen
+        int64: free candidates chosen (fixed ones are always open and not listed).
+    objective
+        MCLP: weight covered, fixed sites' coverage included; p-median: weighted
+        time, seconds x weight; LSCP: new sites.
+    bound
+        Proven bound on the optimum (upper for MCLP, lower for p-median and LSCP).
+    gap
+        ``|bound - objective| / |objective|`` (0 when both are 0).
+    assign_share
+        Capacitated models: (demand, candidate, share) of each point's weight served.
+    """
+
+    model: str
+    method: str
+    status: str
+    chosen: np.ndarray
+    objective: float
+    bound: float
+    solve_time_s: float
+    notes: tuple[str, ...] = ()
+    assign_share: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+    reduction: dict = field(default_factory=dict)
+
+    @property
+    def gap(self) -> float:
+        """Proven relative gap between the objective and the bound."""
+        if abs(self.objective) < _EPS:
+            return 0.0 if abs(self.bound) < _EPS else float("inf")
+        return abs(self.bound - self.objective) / abs(self.objective)
+
+    @property
+    def optimal(self) -> bool:
+        """Proven optimal (never true for a time-limited or heuristic answer above the gap)."""
+        return self.status == "optimal"
+
+
+# ---------------------------------------------------------------------------- reductions
+
+
+@dataclass(frozen=True)
+class CoverReduction:
+    """A covering instance after the reductions.
+
+    ``A`` is bool (rows, cols): merged demand rows by kept candidate columns; ``w`` the
+    merged weights; ``row_of`` maps each original demand point to its row (-1 if set
+    aside); ``cols`` the original candidate of each column.
+    """
+
+    A: sparse.csr_array
+    w: np.ndarray
+    row_of: np.ndarray
+    cols: np.ndarray
+    covered_by_fixed: np.ndarray
+    uncoverable: np.ndarray
+    weight_fixed: float
+    stats: dict
+
+
+def _merge_rows(A: sparse.csr_array) -> tuple[np.ndarray, int]:
+    """Group index of every row, equal rows in one group (hash, then verified)."""
+    n_rows, n_cols = A.shape
+    A = A.tocsr()
+    A.sort_indices()
+    rng = np.random.default_rng(12345)
+    keys = rng.integers(0, 2**63, size=(2, max(n_cols, 1)), dtype=np.int64).astype(np.uint64)
+    length = np.diff(A.indptr)
+    row = np.repeat(np.arange(n_rows), length)
+    h1 = np.zeros(n_rows, np.uint64)
+    h2 = np.zeros(n_rows, np.uint64)
+    np.add.at(h1, row, keys[0][A.indices])
+    np.add.at(h2, row, keys[1][A.indices])
+    table = np.stack([h1, h2, length.astype(np.uint64)], axis=1)
+    _, first, group = np.unique(table, axis=0, return_index=True, return_inverse=True)
+    group = group.ravel()
+    rep = first[group]
+    pos = np.arange(A.indices.size)
+    rep_pos = A.indptr[rep[row]] + (pos - A.indptr[row])
+    bad = np.unique(row[A.indices != A.indices[rep_pos]])
+    n_groups = first.size
+    if bad.size:  # a hash collision: those rows stay on their own
+        group[bad] = n_groups + np.arange(bad.size)
+        n_groups += bad.size
+    return group, n_groups
+
+
+def _dominated(A: sparse.csr_array) -> np.ndarray:
+    """bool per column: its rows are a subset of another column's (ties: the later one)."""
+    C = sparse.csc_array(A.astype(np.float64))
+    size = np.diff(C.indptr)
+    overlap = (C.T @ C).tocoo()
+    j, k, v = overlap.row, overlap.col, overlap.data
+    sub = (j != k) & (np.abs(v - size[j]) < 0.5) & ((size[k] > size[j]) | ((size[k] == size[j]) & (k < j)))
+    out = np.zeros(A.shape[1], bool)
+    out[j[sub]] = True
+    return out
+
+
+def reduce_cover(problem: Problem, cover_s: float, *, drop_dominated: bool = True) -> CoverReduction:
+    """Reduce a covering instance (MCLP, LSCP): set aside, merge rows, drop columns."""
+    A = problem.cover_matrix(cover_s)
+    w = problem.weight
+    fixed_cols = np.flatnonzero(problem.fixed)
+    by_fixed = np.asarray(A[:, fixed_cols].sum(axis=1)).ravel() > 0 if fixed_cols.size else np.zeros(len(w), bool)
+    free = problem.free
+    free_cols = np.flatnonzero(free)
+    A_free = A[:, free_cols].tocsr()
+    reach_free = np.diff(A_free.indptr) > 0
+    uncoverable = ~by_fixed & ~reach_free
+    keep_rows = np.flatnonzero(~by_fixed & reach_free & (w > 0))
+    sub = A_free[keep_rows].tocsr()
+    group, n_groups = _merge_rows(sub)
+    w_rows = np.bincount(group, weights=w[keep_rows], minlength=n_groups)
+    first = np.full(n_groups, -1)
+    first[group[::-1]] = np.arange(keep_rows.size)[::-1]
+    merged = sub[first].tocsr() if n_groups else sub[:0]
+    col_used = np.diff(merged.tocsc().indptr) > 0
+    cols_mask = col_used.copy()
+    n_dominated = 0
+    if drop_dominated and merged.shape[0]:
+        dom = _dominated(merged[:, np.flatnonzero(col_used)]) if col_used.any() else np.zeros(0, bool)
+        idx = np.flatnonzero(col_used)
+        cols_mask[idx[dom]] = False
+        n_dominated = int(dom.sum())
+    A_red = merged[:, np.flatnonzero(cols_mask)].tocsr()
+    row_of = np.full(len(w), -1, dtype=np.int64)
+    row_of[keep_rows] = group
+    stats = {
+        "demand_points": len(w),
+        "demand_rows": int(n_groups),
+        "candidates_free": int(free.sum()),
+        "candidates_kept": int(cols_mask.sum()),
+        "candidates_dominated": n_dominated,
+        "candidates_covering_nothing": int((~col_used).sum()),
+        "points_covered_by_fixed": int(by_fixed.sum()),
+        "points_uncoverable": int(uncoverable.sum()),
+        "points_zero_weight": int((~by_fixed & reach_free & (w <= 0)).sum()),
+    }
+    logger.info("cover reduction: %s", stats)
+    return CoverReduction(
+        A=A_red,
+        w=w_rows,
+        row_of=row_of,
+        cols=free_cols[cols_mask],
+        covered_by_fixed=by_fixed,
+        uncoverable=uncoverable,
+        weight_fixed=float(w[by_fixed].sum()),
+        stats=stats,
+    )
+
+
+# ---------------------------------------------------------------------------- HiGHS
+
+
+@dataclass(frozen=True)
+class _MipResult:
+    status: str
+    x: np.ndarray | None
+    objective: float
+    bound: float
+    time_s: float
+
+
+def _run_highs(
+    cost: np.ndarray,
+    lower: np.ndarray,
+    upper: np.ndarray,
+    integer: np.ndarray,
+    rows: sparse.csr_array,
+    row_lower: np.ndarray,
+    row_upper: np.ndarray,
+    *,
+    maximize: bool,
+    time_limit_s: float,
+    start: np.ndarray | None = None,
+    mip_rel_gap: float = MIP_REL_GAP,
+    relax: bool = False,
+) -> _MipResult:
+    """Solve ``opt cost @ x`` s.t. ``row_lower <= rows @ x <= row_upper`` with HiGHS."""
+    import highspy
+
+    t0 = time.perf_counter()
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("time_limit", float(time_limit_s))
+    h.setOptionValue("mip_rel_gap", float(mip_rel_gap))
+    h.setOptionValue("threads", 1)
+    lp = highspy.HighsLp()
+    n = cost.size
+    csc = sparse.csc_array(rows)
+    csc.sort_indices()
+    lp.num_col_ = n
+    lp.num_row_ = rows.shape[0]
+    lp.col_cost_ = np.asarray(cost, float)
+    lp.col_lower_ = np.asarray(lower, float)
+    lp.col_upper_ = np.asarray(upper, float)
+    lp.row_lower_ = np.asarray(row_lower, float)
+    lp.row_upper_ = np.asarray(row_upper, float)
+    lp.sense_ = highspy.ObjSense.kMaximize if maximize else highspy.ObjSense.kMinimize
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = csc.indptr.astype(np.int32)
+    lp.a_matrix_.index_ = csc.indices.astype(np.int32)
+    lp.a_matrix_.value_ = csc.data.astype(float)
+    if not relax:
+        lp.integrality_ = [highspy.HighsVarType.kInteger if b else highspy.HighsVarType.kContinuous for b in integer]
+    h.passModel(lp)
+    if start is not None and not relax:
+        sol = highspy.HighsSolution()
+        sol.col_value = list(np.asarray(start, float))
+        sol.value_valid = True
+        h.setSolution(sol)
+    h.run()
+    model_status = h.getModelStatus()
+    info = h.getInfo()
+    ms = highspy.HighsModelStatus
+    elapsed = time.perf_counter() - t0
+    if model_status == ms.kInfeasible:
+        return _MipResult("infeasible", None, float("nan"), float("nan"), elapsed)
+    has_x = info.primal_solution_status == 2  # kSolutionStatusFeasible
+    x = np.asarray(h.getSolution().col_value) if has_x else None
+    objective = float(info.objective_function_value) if has_x else float("nan")
+    if relax:
+        status = "optimal" if model_status == ms.kOptimal else "time_limit"
+        return _MipResult(status, x, objective, objective, elapsed)
+    bound = float(info.mip_dual_bound)
+    if model_status == ms.kOptimal:
+        status = "optimal"
+    elif model_status in (ms.kTimeLimit, ms.kInterrupt, ms.kIterationLimit, ms.kSolutionLimit):
+        status = "time_limit"
+    else:
+        status = "error"
+        logger.warning("HiGHS status %s", h.modelStatusToString(model_status))
+    return _MipResult(status, x, objective, bound, elapsed)
+
+
+def _binary_pick(x: np.ndarray) -> np.ndarray:
+    return np.flatnonzero(x > 0.5)
+
+
+# ---------------------------------------------------------------------------- MCLP
+
+
+def _mclp_objective(A: sparse.csr_array, w: np.ndarray, cols: np.ndarray) -> float:
+    if cols.size == 0:
+        return 0.0
+    hit = np.asarray(A[:, cols].sum(axis=1)).ravel() > 0
+    return float(w[hit].sum())
+
+
+def _greedy_mclp(A: sparse.csr_array, At: sparse.csr_array, w: np.ndarray, p: int) -> list[int]:
+    covered = np.zeros(A.shape[0], bool)
+    chosen: list[int] = []
+    for _ in range(min(p, A.shape[1])):
+        gain = At @ np.where(covered, 0.0, w)
+        if chosen:
+            gain[chosen] = -1.0
+        j = int(np.argmax(gain))
+        if gain[j] <= _EPS:
+            break
+        chosen.append(j)
+        covered[At.indices[At.indptr[j] : At.indptr[j + 1]]] = True
+    return chosen
+
+
+def _swap_mclp(
+    A: sparse.csr_array, At: sparse.csr_array, w: np.ndarray, chosen: list[int], p: int, deadline: float
+) -> list[int]:
+    """Best-improvement vertex substitution until no swap gains (or the deadline)."""
+    S = list(chosen)
+    n_rows, n_cols = A.shape
+    while time.perf_counter() < deadline and S:
+        AS = A[:, S].tocsr()
+        count = np.diff(AS.indptr)
+        add_gain = At @ np.where(count == 0, w, 0.0)
+        add_gain[S] = -np.inf
+        if len(S) < p:  # room left: add instead of swapping
+            j = int(np.argmax(add_gain))
+            if add_gain[j] > _EPS:
+                S.append(j)
+                continue
+        single = np.flatnonzero(count == 1)
+        owner = AS.indices[AS.indptr[single]]
+        loss = np.bincount(owner, weights=w[single], minlength=len(S))
+        M = sparse.csr_array((w[single], (single, owner)), shape=(n_rows, len(S)))
+        extra = (At @ M).toarray() if single.size else np.zeros((n_cols, len(S)))
+        delta = add_gain[:, None] - loss[None, :] + extra
+        j, s = np.unravel_index(int(np.argmax(delta)), delta.shape)
+        if not delta[j, s] > _EPS * max(1.0, float(w.sum())):
+            break
+        S[s] = int(j)
+    return S
+
+
+def _lagrange_mclp(
+    A: sparse.csr_array, At: sparse.csr_array, w: np.ndarray, p: int, best: float, iterations: int
+) -> float:
+    """Upper bound of the MCLP by subgradient optimisation of the Lagrangian relaxation.
+
+    Relaxing ``y_i <= sum_j a_ij x_j`` with ``lambda_i`` in [0, w_i]:
+    ``L = sum_i max(0, w_i - lambda_i) + (sum of the p largest positive (A^T lambda)_j)``.
+    """
+    lam = 0.5 * w
+    bound = float(w.sum())
+    theta = 2.0
+    stall = 0
+    for _ in range(iterations):
+        col = At @ lam
+        k = min(p, col.size)
+        top = np.argpartition(-col, k - 1)[:k] if k else np.zeros(0, int)
+        top = top[col[top] > 0]
+        value = float(np.maximum(w - lam, 0).sum() + col[top].sum())
+        if value < bound - 1e-9:
+            bound = value
+            stall = 0
+        else:
+            stall += 1
+            if stall >= 20:
+                theta /= 2
+                stall = 0
+        if bound - best <= 1e-7 * max(1.0, abs(best)) or theta < 1e-6:
+            break
+        y = (w > lam).astype(float)
+        cov = np.asarray(A[:, top].sum(axis=1)).ravel() if top.size else np.zeros(len(w))
+        g = y - cov  # dL/dlambda = cov - y: step against it
+        norm = float(g @ g)
+        if norm <= 0:
+            break
+        step = theta * (value - best) / norm
+        lam = np.clip(lam + step * g, 0.0, w)
+    return bound
+
+
+def _check_p(p: int, n_free: int, model: str) -> None:
+    if not isinstance(p, int | np.integer) or p < 1:
+        raise InputDataError(f"新增中心数 p={p!r} 须为正整数 (p must be a positive integer)")
+    if p > n_free:
+        raise InputDataError(
+            f"新增中心数 p={p} 多于可选候选点 {n_free} 个 ({model}: p is larger than the number of "
+            "free candidate sites; add candidates or lower p)"
+        )
+
+
+def solve_mclp(
+    problem: Problem,
+    p: int,
+    *,
+    cover_s: float,
+    method: str = "exact",
+    capacity: float | None = None,
+    time_limit_s: float = MIP_TIME_LIMIT_S,
+    mip_rel_gap: float = MIP_REL_GAP,
+) -> Solution:
+    """Maximal covering: at most ``p`` new sites maximising the weight within ``cover_s``.
+
+    Raises
+    ------
+    InputDataError
+        ``p`` not positive or larger than the free candidates, no coverable weight,
+        unknown method, capacity not positive.
+    """
+    t0 = time.perf_counter()
+    _check_p(p, int(problem.free.sum()), "MCLP")
+    if method not in ("exact", "heuristic"):
+        raise InputDataError(f"求解方法 {method!r} 无效 (method must be 'exact' or 'heuristic')")
+    if capacity is not None:
+        return _solve_mclp_capacitated(problem, p, cover_s, capacity, time_limit_s, mip_rel_gap, t0)
+    red = reduce_cover(problem, cover_s)
+    if red.w.size == 0 or red.w.sum() <= 0:
+        raise InputDataError(
+            "没有可由新中心覆盖的居民 (no residents can be newly covered within the budget: all weights are zero, "
+            "already covered, or beyond every candidate); 请增加候选点或延长时间预算"
+        )
+    A, w = red.A, red.w
+    At = sparse.csr_array(A.T)
+    greedy = _greedy_mclp(A, At, w, p)
+    S = _swap_mclp(A, At, w, greedy, p, time.perf_counter() + HEURISTIC_TIME_LIMIT_S)
+    best = _mclp_objective(A, w, np.asarray(S, int))
+    notes: list[str] = []
+    if method == "heuristic":
+        bound = _lagrange_mclp(A, At, w, p, best, LAGRANGE_ITERATIONS)
+        bound = max(bound, best)
+        status = "optimal" if bound - best <= mip_rel_gap * max(best, 1.0) else "heuristic"
+        chosen_local, objective = np.asarray(S, int), best
+    else:
+        n_r, n_c = A.shape
+        # columns: x (n_c, binary) then y (n_r, continuous in [0, 1]).
+        coo = A.tocoo()
+        rows = sparse.vstack(
+            [
+                sparse.hstack([-sparse.csr_array(coo.astype(float)), sparse.eye_array(n_r, format="csr")]),
+                sparse.hstack([sparse.csr_array(np.ones((1, n_c))), sparse.csr_array((1, n_r))]),
+            ]
+        ).tocsr()
+        cost = np.concatenate([np.zeros(n_c), w])
+        start = np.zeros(n_c + n_r)
+        start[S] = 1.0
+        start[n_c:] = (np.asarray(A[:, S].sum(axis=1)).ravel() > 0) if S else 0.0
+        res = _run_highs(
+            cost,
+            np.zeros(n_c + n_r),
+            np.ones(n_c + n_r),
+            np.r_[np.ones(n_c, bool), np.zeros(n_r, bool)],
+            rows,
+            np.r_[np.full(n_r, -np.inf), -np.inf],
+            np.r_[np.zeros(n_r), p],
+            maximize=True,
+            time_limit_s=time_limit_s,
+            start=start,
+            mip_rel_gap=mip_rel_gap,
+        )
+        status = res.status
+        if res.x is not None and res.objective >= best - 1e-9:
+            chosen_local = _binary_pick(res.x[:n_c])
+            objective = _mclp_objective(A, w, chosen_local)
+        else:
+            chosen_local, objective = np.asarray(S, int), best
+        bound = max(res.bound if np.isfinite(res.bound) else float(w.sum()), objective)
+        if status != "optimal":  # the Lagrangian bound may be tighter than where HiGHS stopped
+            bound = max(min(bound, _lagrange_mclp(A, At, w, p, objective, LAGRANGE_ITERATIONS)), objective)
+        if bound - objective <= mip_rel_gap * max(abs(objective), 1.0):
+            status = "optimal"  # the bound proves it, whatever the clock said
+        if status == "time_limit":
+            notes.append(f"求解达到时间上限 {time_limit_s:g} s，非最优 (time limit reached: not proven optimal)")
+    chosen = np.sort(red.cols[chosen_local])
+    return Solution(
+        model="mclp",
+        method=method,
+        status=status,
+        chosen=chosen,
+        objective=objective + red.weight_fixed,
+        bound=bound + red.weight_fixed,
+        solve_time_s=time.perf_counter() - t0,
+        notes=tuple(notes),
+        reduction=red.stats,
+    )
+
+
+def _solve_mclp_capacitated(
+    problem: Problem, p: int, cover_s: float, capacity: float, time_limit_s: float, mip_rel_gap: float, t0: float
+) -> Solution:
+    """Capacitated MCLP (MIP only): sites serve at most ``capacity`` weight each, fixed ones too."""
+    if not (np.isfinite(capacity) and capacity > 0):
+        raise InputDataError(f"容量 capacity={capacity} 须为正数 (capacity must be > 0)")
+    keep = (problem.time_s <= cover_s) & ~problem.excluded[problem.cand] & (problem.weight[problem.demand] > 0)
+    d, c = problem.demand[keep], problem.cand[keep]
+    if d.size == 0:
+        raise InputDataError("没有可覆盖的居民 (no residents can be covered within the budget)")
+    n_c, n_p = problem.n_cand, d.size
+    w = problem.weight
+    # columns: x (n_c) then y (n_p pairs, share of the point's weight served by the site).
+    pair = np.arange(n_p)
+    r_dem = sparse.csr_array((np.ones(n_p), (d, n_c + pair)), shape=(problem.n_demand, n_c + n_p))
+    r_cap = sparse.csr_array(
+        (np.r_[w[d], np.full(n_c, -capacity)], (np.r_[c, np.arange(n_c)], np.r_[n_c + pair, np.arange(n_c)])),
+        shape=(n_c, n_c + n_p),
+    )
+    r_link = sparse.csr_array(
+        (np.r_[np.ones(n_p), -np.ones(n_p)], (np.r_[pair, pair], np.r_[n_c + pair, c])), shape=(n_p, n_c + n_p)
+    )
+    free = problem.free
+    r_p = sparse.csr_array(
+        (np.ones(int(free.sum())), (np.zeros(int(free.sum()), int), np.flatnonzero(free))), shape=(1, n_c + n_p)
+    )
+    rows = sparse.vstack([r_dem, r_cap, r_link, r_p]).tocsr()
+    lower = np.zeros(n_c + n_p)
+    upper = np.ones(n_c + n_p)
+    lower[:n_c][problem.fixed] = 1.0
+    upper[:n_c][problem.excluded] = 0.0
+    res = _run_highs(
+        np.r_[np.zeros(n_c), w[d]],
+        lower,
+        upper,
+        np.r_[np.ones(n_c, bool), np.zeros(n_p, bool)],
+        rows,
+        np.full(rows.shape[0], -np.inf),
+        np.r_[np.ones(problem.n_demand), np.zeros(n_c), np.zeros(n_p), p],
+        maximize=True,
+        time_limit_s=time_limit_s,
+        mip_rel_gap=mip_rel_gap,
+    )
+    if res.x is None:
+        raise InputDataError("容量约束下未找到可行方案 (no feasible capacitated plan found in the time limit)")
+    x = res.x
+    chosen = np.flatnonzero((x[:n_c] > 0.5) & free)
+    share = x[n_c:]
+    notes = ("容量模型：一个需求点的居民可分配到多个中心 (residents of a point may be split between centers)",)
+    return Solution(
+        model="mclp+cap",
+        method="exact",
+        status=res.status,
+        chosen=chosen,
+        objective=float(res.objective),
+        bound=max(float(res.bound), float(res.objective)),
+        solve_time_s=time.perf_counter() - t0,
+        notes=notes,
+        assign_share=(d[share > 1e-9], c[share > 1e-9], share[share > 1e-9]),
+    )
+
+
+# ---------------------------------------------------------------------------- p-median
+
+
+def _nearest_two(
+    d: np.ndarray, c: np.ndarray, t: np.ndarray, open_mask: np.ndarray, n_demand: int, penalty_s: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per demand point: time to the nearest and second-nearest open site (penalty if none), nearest site."""
+    m = open_mask[c]
+    dd, cc, tt = d[m], c[m], t[m]
+    d1 = np.full(n_demand, float(penalty_s))
+    d2 = np.full(n_demand, float(penalty_s))
+    c1 = np.full(n_demand, -1, dtype=np.int64)
+    if dd.size:
+        order = np.lexsort((tt, dd))
+        dd, cc, tt = dd[order], cc[order], tt[order]
+        first = np.ones(dd.size, bool)
+        first[1:] = dd[1:] != dd[:-1]
+        f = np.flatnonzero(first)
+        use = tt[f] < penalty_s
+        d1[dd[f[use]]] = tt[f[use]]
+        c1[dd[f[use]]] = cc[f[use]]
+        second = f + 1
+        ok = second < dd.size
+        second = second[ok]
+        ok2 = dd[second] == dd[second - 1]
+        s2 = second[ok2]
+        d2[dd[s2]] = np.minimum(tt[s2], penalty_s)
+    return d1, d2, c1
+
+
+def _pm_cost(prob: Problem, w: np.ndarray, open_mask: np.ndarray, penalty_s: float) -> float:
+    d1, _, _ = _nearest_two(prob.demand, prob.cand, prob.time_s, open_mask, prob.n_demand, penalty_s)
+    return float(w @ d1)
+
+
+def _greedy_pmedian(prob: Problem, w: np.ndarray, p: int, penalty_s: float) -> list[int]:
+    open_mask = prob.fixed.copy()
+    d1, _, _ = _nearest_two(prob.demand, prob.cand, prob.time_s, open_mask, prob.n_demand, penalty_s)
+    free = prob.free
+    chosen: list[int] = []
+    for _ in range(p):
+        save = w[prob.demand] * np.maximum(0.0, d1[prob.demand] - prob.time_s)
+        gain = np.bincount(prob.cand, weights=save, minlength=prob.n_cand)
+        gain[~free | open_mask] = -1.0
+        j = int(np.argmax(gain))
+        if gain[j] < 0:
+            break
+        chosen.append(j)
+        open_mask[j] = True
+        on_j = prob.cand == j
+        dj = prob.demand[on_j]
+        d1[dj] = np.minimum(d1[dj], prob.time_s[on_j])
+    return chosen
+
+
+def _swap_pmedian(prob: Problem, w: np.ndarray, chosen: list[int], penalty_s: float, deadline: float) -> list[int]:
+    """Best-improvement swaps (Resende & Werneck's gain/loss/extra decomposition), vectorised."""
+    S = list(chosen)
+    d, c, t = prob.demand, prob.cand, prob.time_s
+    wd = w[d]
+    free = prob.free
+    total_w = float(w.sum())
+    while S and time.perf_counter() < deadline:
+        open_mask = prob.fixed.copy()
+        open_mask[S] = True
+        d1, d2, c1 = _nearest_two(d, c, t, open_mask, prob.n_demand, penalty_s)
+        slot_of = np.full(prob.n_cand, -1, dtype=np.int64)
+        slot_of[S] = np.arange(len(S))
+        gain = np.bincount(c, weights=wd * np.maximum(0.0, d1[d] - t), minlength=prob.n_cand)
+        owner = np.where(c1 >= 0, slot_of[np.clip(c1, 0, None)], -1)
+        own = owner >= 0
+        loss = np.bincount(owner[own], weights=(w * (d2 - d1))[own], minlength=len(S))
+        o = owner[d]
+        m = (o >= 0) & (t < d2[d])
+        extra = np.zeros((prob.n_cand, len(S)))
+        np.add.at(extra, (c[m], o[m]), wd[m] * (d2[d[m]] - np.maximum(t[m], d1[d[m]])))
+        delta = gain[:, None] - loss[None, :] + extra
+        delta[~free | open_mask, :] = -np.inf
+        j, s = np.unravel_index(int(np.argmax(delta)), delta.shape)
+        if not delta[j, s] > 1e-9 * max(1.0, total_w):
+            break
+        S[s] = int(j)
+    return S
+
+
+def _lagrange_pmedian(
+    prob: Problem, w: np.ndarray, p: int, penalty_s: float, best: float, iterations: int, lam0: np.ndarray
+) -> float:
+    """Lower bound of the p-median by subgradient optimisation (assignment constraints relaxed).
+
+    ``L = sum_i lambda_i + sum_i min(0, w_i P - lambda_i) + sum_{j fixed} rho_j +
+    (sum of the p most negative rho_j of free sites)``, with
+    ``rho_j = sum_i min(0, w_i t_ij - lambda_i)``.
+    """
+    d, c, t = prob.demand, prob.cand, prob.time_s
+    wt = w[d] * t
+    wp = w * penalty_s
+    free = prob.free
+    fixed = prob.fixed
+    lam = lam0.copy()
+    bound = -np.inf
+    theta = 2.0
+    stall = 0
+    for _ in range(iterations):
+        r = np.minimum(0.0, wt - lam[d])
+        rho = np.bincount(c, weights=r, minlength=prob.n_cand)
+        rho_free = np.where(free, rho, np.inf)
+        k = min(p, int(free.sum()))
+        pick = np.argpartition(rho_free, k - 1)[:k]
+        pick = pick[rho_free[pick] < 0]
+        value = float(lam.sum() + np.minimum(0.0, wp - lam).sum() + rho[fixed].sum() + rho[pick].sum())
+        if value > bound + 1e-9:
+            bound = value
+            stall = 0
+        else:
+            stall += 1
+            if stall >= 20:
+                theta /= 2
+                stall = 0
+        if best - bound <= 1e-7 * max(1.0, abs(best)) or theta < 1e-6:
+            break
+        open_mask = fixed.copy()
+        open_mask[pick] = True
+        z = open_mask[c] & (wt < lam[d])
+        g = 1.0 - np.bincount(d[z], minlength=prob.n_demand) - (wp < lam)
+        norm = float(g @ g)
+        if norm <= 0:
+            break
+        lam = np.maximum(0.0, lam + theta * (best - value) / norm * g)
+    return bound
+
+
+def solve_pmedian(
+    problem: Problem,
+    p: int,
+    *,
+    penalty_s: float,
+    method: str = "exact",
+    capacity: float | None = None,
+    time_limit_s: float = MIP_TIME_LIMIT_S,
+    mip_rel_gap: float = MIP_REL_GAP,
+) -> Solution:
+    """p-median: ``p`` new sites minimising the total weighted time to the nearest open site.
+
+    Pairs beyond the cutoff (absent from ``problem``) cost ``penalty_s``.
+
+    Raises
+    ------
+    InputDataError
+        ``p`` not positive or larger than the free candidates, all weights zero, penalty
+        shorter than a time in the pairs, unknown method.
+    """
+    t0 = time.perf_counter()
+    _check_p(p, int(problem.free.sum()), "p-median")
+    if method not in ("exact", "heuristic"):
+        raise InputDataError(f"求解方法 {method!r} 无效 (method must be 'exact' or 'heuristic')")
+    w = problem.weight
+    if w.sum() <= 0:
+        raise InputDataError("所有需求点权重为零 (all demand weights are zero: nothing to allocate)")
+    if problem.time_s.size and penalty_s < problem.time_s.max():
+        raise InputDataError(
+            f"超出时限的惩罚时间 {penalty_s:g} s 短于可达时间 {problem.time_s.max():g} s "
+            "(penalty must be >= every time)"
+        )
+    # Reduction: pairs to excluded sites, and points of zero weight, play no role.
+    keep = ~problem.excluded[problem.cand] & (w[problem.demand] > 0)
+    prob = Problem(
+        problem.n_demand,
+        problem.n_cand,
+        problem.demand[keep],
+        problem.cand[keep],
+        problem.time_s[keep],
+        w,
+        problem.fixed,
+        problem.excluded,
+    )
+    if capacity is not None:
+        return _solve_pmedian_capacitated(prob, p, penalty_s, capacity, time_limit_s, mip_rel_gap, t0)
+    greedy = _greedy_pmedian(prob, w, p, penalty_s)
+    S = _swap_pmedian(prob, w, greedy, penalty_s, time.perf_counter() + HEURISTIC_TIME_LIMIT_S)
+    open_mask = prob.fixed.copy()
+    open_mask[S] = True
+    d1, _, _ = _nearest_two(prob.demand, prob.cand, prob.time_s, open_mask, prob.n_demand, penalty_s)
+    best = float(w @ d1)
+    notes: list[str] = []
+    stats = {
+        "pairs": int(prob.demand.size),
+        "demand_points": int(prob.n_demand),
+        "candidates_free": int(prob.free.sum()),
+    }
+    if method == "heuristic":
+        bound = _lagrange_pmedian(prob, w, p, penalty_s, best, LAGRANGE_ITERATIONS, w * d1)
+        bound = min(bound, best)
+        status = "optimal" if best - bound <= mip_rel_gap * max(best, 1.0) else "heuristic"
+        chosen, objective = np.asarray(S, int), best
+    else:
+        res, chosen_x = _pmedian_mip(prob, w, p, penalty_s, S, time_limit_s, mip_rel_gap)
+        status = res.status
+        if chosen_x is not None:
+            om = prob.fixed.copy()
+            om[chosen_x] = True
+            obj = _pm_cost(prob, w, om, penalty_s)
+            chosen, objective = (chosen_x, obj) if obj <= best + 1e-9 else (np.asarray(S, int), best)
+        else:
+            chosen, objective = np.asarray(S, int), best
+        bound = min(res.bound if np.isfinite(res.bound) else 0.0, objective)
+        if res.status != "optimal":
+            om = prob.fixed.copy()
+            om[chosen] = True
+            d1, _, _ = _nearest_two(prob.demand, prob.cand, prob.time_s, om, prob.n_demand, penalty_s)
+            lag = _lagrange_pmedian(prob, w, p, penalty_s, objective, LAGRANGE_ITERATIONS, w * d1)
+            bound = min(max(bound, lag), objective)
+        if objective - bound <= mip_rel_gap * max(abs(objective), 1.0):
+            status = "optimal"
+        if status == "time_limit":
+            notes.append(f"求解达到时间上限 {time_limit_s:g} s，非最优 (time limit reached: not proven optimal)")
+    return Solution(
+        model="pmedian",
+        method=method,
+        status=status,
+        chosen=np.sort(np.asarray(chosen, int)),
+        objective=objective,
+        bound=bound,
+        solve_time_s=time.perf_counter() - t0,
+        notes=tuple(notes),
+        reduction=stats,
+    )
+
+
+def _pmedian_rows(prob: Problem, w: np.ndarray, p: int, penalty_s: float, capacity: float | None):
+    """Columns x (n_c), z (pairs), u (n_demand); rows: assignment, linking, count, capacity."""
+    n_c, n_d = prob.n_cand, prob.n_demand
+    d, c, t = prob.demand, prob.cand, prob.time_s
+    n_p = d.size
+    pair = np.arange(n_p)
+    zc = n_c + pair
+    uc = n_c + n_p + np.arange(n_d)
+    n = n_c + n_p + n_d
+    r_assign = sparse.csr_array((np.ones(n_p + n_d), (np.r_[d, np.arange(n_d)], np.r_[zc, uc])), shape=(n_d, n))
+    r_link = sparse.csr_array((np.r_[np.ones(n_p), -np.ones(n_p)], (np.r_[pair, pair], np.r_[zc, c])), shape=(n_p, n))
+    free = np.flatnonzero(prob.free)
+    r_p = sparse.csr_array((np.ones(free.size), (np.zeros(free.size, int), free)), shape=(1, n))
+    blocks = [r_assign, r_link, r_p]
+    lo = [np.ones(n_d), np.full(n_p, -np.inf), [-np.inf]]
+    hi = [np.ones(n_d), np.zeros(n_p), [p]]
+    if capacity is not None:
+        r_cap = sparse.csr_array(
+            (np.r_[w[d], np.full(n_c, -capacity)], (np.r_[c, np.arange(n_c)], np.r_[zc, np.arange(n_c)])),
+            shape=(n_c, n),
+        )
+        blocks.append(r_cap)
+        lo.append(np.full(n_c, -np.inf))
+        hi.append(np.zeros(n_c))
+    rows = sparse.vstack(blocks).tocsr()
+    cost = np.r_[np.zeros(n_c), w[d] * t, w * penalty_s]
+    lower = np.zeros(n)
+    upper = np.ones(n)
+    lower[:n_c][prob.fixed] = 1.0
+    upper[:n_c][prob.excluded] = 0.0
+    integer = np.r_[np.ones(n_c, bool), np.zeros(n_p + n_d, bool)]
+    return cost, lower, upper, integer, rows, np.concatenate(lo), np.concatenate(hi)
+
+
+def _pmedian_mip(prob, w, p, penalty_s, S, time_limit_s, mip_rel_gap):
+    cost, lower, upper, integer, rows, lo, hi = _pmedian_rows(prob, w, p, penalty_s, None)
+    n_c, n_p = prob.n_cand, prob.demand.size
+    open_mask = prob.fixed.copy()
+    open_mask[S] = True
+    d1, _, c1 = _nearest_two(prob.demand, prob.cand, prob.time_s, open_mask, prob.n_demand, penalty_s)
+    start = np.zeros(cost.size)
+    start[:n_c] = open_mask
+    # the pair (i, c1_i) of every assigned point; penalty column otherwise
+    hit = (c1[prob.demand] == prob.cand) & (prob.time_s == d1[prob.demand])
+    first = np.zeros(n_p, bool)
+    idx = np.flatnonzero(hit)
+    _, f = np.unique(prob.demand[idx], return_index=True)
+    first[idx[f]] = True
+    start[n_c : n_c + n_p] = first
+    start[n_c + n_p :] = c1 < 0
+    res = _run_highs(
+        cost,
+        lower,
+        upper,
+        integer,
+        rows,
+        lo,
+        hi,
+        maximize=False,
+        time_limit_s=time_limit_s,
+        start=start,
+        mip_rel_gap=mip_rel_gap,
+    )
+    chosen = None if res.x is None else np.flatnonzero((res.x[:n_c] > 0.5) & prob.free)
+    return res, chosen
+
+
+def _solve_pmedian_capacitated(
+    prob: Problem, p: int, penalty_s: float, capacity: float, time_limit_s: float, mip_rel_gap: float, t0: float
+) -> Solution:
+    if not (np.isfinite(capacity) and capacity > 0):
+        raise InputDataError(f"容量 capacity={capacity} 须为正数 (capacity must be > 0)")
+    w = prob.weight
+    cost, lower, upper, integer, rows, lo, hi = _pmedian_rows(prob, w, p, penalty_s, capacity)
+    res = _run_highs(
+        cost, lower, upper, integer, rows, lo, hi, maximize=False, time_limit_s=time_limit_s, mip_rel_gap=mip_rel_gap
+    )
+    if res.x is None:
+        raise InputDataError("容量约束下未找到可行方案 (no feasible capacitated plan found in the time limit)")
+    n_c, n_p = prob.n_cand, prob.demand.size
+    share = res.x[n_c : n_c + n_p]
+    m = share > 1e-9
+    return Solution(
+        model="pmedian+cap",
+        method="exact",
+        status=res.status,
+        chosen=np.flatnonzero((res.x[:n_c] > 0.5) & prob.free),
+        objective=float(res.objective),
+        bound=min(float(res.bound), float(res.objective)),
+        solve_time_s=time.perf_counter() - t0,
+        notes=(
+            "容量模型：一个需求点的居民可分配到多个中心，超出容量者计惩罚时间 "
+            "(residents may be split; those beyond every capacity count the penalty time)",
+        ),
+        assign_share=(prob.demand[m], prob.cand[m], share[m]),
+    )
+
+
+# ---------------------------------------------------------------------------- LSCP
+
+
+def _greedy_cover(A: sparse.csr_array, At: sparse.csr_array, w: np.ndarray, need: float) -> list[int]:
+    """Greedy set cover until ``need`` weight is covered, then drop redundant sites."""
+    covered = np.zeros(A.shape[0], bool)
+    chosen: list[int] = []
+    got = 0.0
+    while got < need - 1e-9:
+        gain = At @ np.where(covered, 0.0, w)
+        j = int(np.argmax(gain))
+        if gain[j] <= 0:
+            break
+        chosen.append(j)
+        rows = At.indices[At.indptr[j] : At.indptr[j + 1]]
+        covered[rows] = True
+        got = float(w[covered].sum())
+    # Drop redundant sites, the last chosen first.
+    for j in list(reversed(chosen)):
+        rest = [k for k in chosen if k != j]
+        if _mclp_objective(A, w, np.asarray(rest, int)) >= need - 1e-9:
+            chosen = rest
+    return chosen
+
+
+def solve_lscp(
+    problem: Problem,
+    *,
+    cover_s: float,
+    share: float = 1.0,
+    method: str = "exact",
+    time_limit_s: float = MIP_TIME_LIMIT_S,
+    mip_rel_gap: float = MIP_REL_GAP,
+) -> Solution:
+    """Set covering: the fewest new sites covering every coverable point, or ``share`` of all weight.
+
+    ``share`` counts the weight already covered by fixed sites.  With ``share == 1``
+    every point that some candidate (or fixed site) reaches is covered; points no
+    candidate reaches are reported in the reduction statistics, not an error.
+
+    Raises
+    ------
+    InputDataError
+        ``share`` outside (0, 1], a share larger than the coverable weight, no demand.
+    """
+    t0 = time.perf_counter()
+    if not (0 < share <= 1):
+        raise InputDataError(f"覆盖比例 share={share} 应在 (0, 1] 之间 (target share must be in (0, 1])")
+    if method not in ("exact", "heuristic"):
+        raise InputDataError(f"求解方法 {method!r} 无效 (method must be 'exact' or 'heuristic')")
+    red = reduce_cover(problem, cover_s)
+    total = float(problem.weight.sum())
+    if total <= 0:
+        raise InputDataError("所有需求点权重为零 (all demand weights are zero: nothing to cover)")
+    A, w = red.A, red.w
+    full = share >= 1.0
+    need = float(w.sum()) if full else share * total - red.weight_fixed
+    coverable = float(w.sum()) + red.weight_fixed
+    if not full and share * total > coverable + 1e-9:
+        raise InputDataError(
+            f"目标覆盖率 {share:.0%} 不可达：候选点最多覆盖 {coverable / total:.1%} 的居民 "
+            f"(target share infeasible: candidates reach at most {coverable / total:.1%})"
+        )
+    notes: list[str] = []
+    if red.stats["points_uncoverable"]:
+        notes.append(
+            f"{red.stats['points_uncoverable']} 个需求点无候选点可覆盖 (points no candidate can cover; not counted)"
+        )
+    if need <= 1e-9:
+        return Solution(
+            "lscp",
+            method,
+            "optimal",
+            np.zeros(0, int),
+            0.0,
+            0.0,
+            time.perf_counter() - t0,
+            tuple(notes),
+            reduction=red.stats,
+        )
+    At = sparse.csr_array(A.T)
+    S = _greedy_cover(A, At, w, need)
+    n_r, n_c = A.shape
+    if full:
+        cost = np.ones(n_c)
+        rows = sparse.csr_array(A.astype(float))
+        lo, hi = np.ones(n_r), np.full(n_r, np.inf)
+        integer = np.ones(n_c, bool)
+        lower, upper = np.zeros(n_c), np.ones(n_c)
+        start = np.zeros(n_c)
+        start[S] = 1
+    else:
+        cost = np.r_[np.ones(n_c), np.zeros(n_r)]
+        rows = sparse.vstack(
+            [
+                sparse.hstack([-sparse.csr_array(A.astype(float)), sparse.eye_array(n_r, format="csr")]),
+                sparse.hstack([sparse.csr_array((1, n_c)), sparse.csr_array(w[None, :])]),
+            ]
+        ).tocsr()
+        lo, hi = np.r_[np.full(n_r, -np.inf), need], np.r_[np.zeros(n_r), np.inf]
+        integer = np.r_[np.ones(n_c, bool), np.zeros(n_r, bool)]
+        lower, upper = np.zeros(n_c + n_r), np.ones(n_c + n_r)
+        start = np.zeros(n_c + n_r)
+        start[S] = 1
+        start[n_c:] = np.asarray(A[:, S].sum(axis=1)).ravel() > 0
+    if method == "heuristic":
+        lp = _run_highs(
+            cost, lower, upper, integer, rows, lo, hi, maximize=False, time_limit_s=HEURISTIC_TIME_LIMIT_S, relax=True
+        )
+        bound = float(np.ceil(lp.objective - 1e-6)) if lp.status == "optimal" else 1.0
+        objective = float(len(S))
+        chosen_local = np.asarray(S, int)
+        status = "optimal" if objective <= bound else "heuristic"
+    else:
+        res = _run_highs(
+            cost,
+            lower,
+            upper,
+            integer,
+            rows,
+            lo,
+            hi,
+            maximize=False,
+            time_limit_s=time_limit_s,
+            start=start,
+            mip_rel_gap=mip_rel_gap,
+        )
+        status = res.status
+        if res.x is not None and res.objective <= len(S) + 1e-9:
+            chosen_local = _binary_pick(res.x[:n_c])
+        else:
+            chosen_local = np.asarray(S, int)
+        objective = float(chosen_local.size)
+        bound = float(np.ceil(res.bound - 1e-6)) if np.isfinite(res.bound) else 1.0
+        bound = min(bound, objective)
+        if objective <= bound:
+            status = "optimal"
+        if status == "time_limit":
+            notes.append(f"求解达到时间上限 {time_limit_s:g} s，非最优 (time limit reached: not proven optimal)")
+    return Solution(
+        model="lscp",
+        method=method,
+        status=status,
+        chosen=np.sort(red.cols[chosen_local]),
+        objective=objective,
+        bound=bound,
+        solve_time_s=time.perf_counter() - t0,
+        notes=tuple(notes),
+        reduction=red.stats,
+    )
