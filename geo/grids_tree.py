@@ -1,0 +1,208 @@
+"""The organisation tree of management grids: county -> town -> community -> grid.
+
+Each grid carries its responsible branch (责任支部), grid member (网格员) and
+party-member central households (党员中心户); the tree is exported as a table
+(one row per grid, the levels above it named from the official division codes)
+and as a diagram (SVG or PNG, matplotlib with the Chinese font).
+
+Codes follow the national division code: county = the first 6 digits of a
+12-digit community code, town = the first 9.  A parent code of another shape (the
+demo's placeholder, a planner's own codes) has no county or town above it.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt
+import pandas as pd
+
+from geo.errors import InputDataError
+from geo.grids import GridPlan, grids_gdf
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["TREE_HEADERS", "division_names", "organisation_diagram", "organisation_table", "spreadsheet_safe"]
+
+#: Chinese headers of the organisation table.
+TREE_HEADERS = {
+    "county_code": "县区编码",
+    "county": "县区",
+    "town_code": "镇街编码",
+    "town": "镇街",
+    "community_code": "社区/村编码",
+    "community": "社区/村",
+    "code": "网格编码",
+    "name": "网格名称",
+    "branch": "责任支部",
+    "grid_member": "网格员",
+    "central_households": "党员中心户",
+    "households": "户数 (户)",
+    "residents": "人口 (人)",
+}
+DIAGRAM_FORMATS = (".svg", ".png")
+#: Leading characters that make a spreadsheet cell a formula (OWASP CSV injection).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def division_names() -> dict[str, str]:
+    """Names of the official division codes known to the project (Quanzhou's counties, Hui'an's towns and villages)."""
+    from geo.boundaries import huian_divisions, load_boundaries
+
+    names = dict(zip(load_boundaries()["adcode"].astype(str), load_boundaries()["name"].astype(str), strict=True))
+    try:
+        div = huian_divisions()
+    except InputDataError:
+        return names
+    names.update(zip(div["code"].astype(str), div["name"].astype(str), strict=True))
+    return names
+
+
+def organisation_table(plan: GridPlan, *, names: dict[str, str] | None = None) -> pd.DataFrame:
+    """One row per grid with the county, town and community above it.
+
+    Parameters
+    ----------
+    plan
+        The grid plan.
+    names
+        Division code -> name (default :func:`division_names`); a parent's own name
+        from the plan wins for the community level.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The columns of :data:`TREE_HEADERS` (English keys), sorted by grid code.
+    """
+    names = division_names() if names is None else names
+    grids = grids_gdf(plan)
+    parent_names = dict(zip(plan.parents["code"].astype(str), plan.parents["name"].astype(str), strict=True))
+    rows = []
+    for _, g in grids.iterrows():
+        parent = str(g["parent"])
+        official = len(parent) == 12 and parent.isdigit()
+        county = parent[:6] if official else ""
+        town = parent[:9] if official else ""
+        rows.append(
+            {
+                "county_code": county,
+                "county": names.get(county, ""),
+                "town_code": town,
+                "town": names.get(town, ""),
+                "community_code": parent,
+                "community": parent_names.get(parent) or names.get(parent, parent),
+                "code": g["code"],
+                "name": g["name"],
+                "branch": g["branch"],
+                "grid_member": g["grid_member"],
+                "central_households": g["central_households"],
+                "households": g["households"],
+                "residents": g["residents"],
+            }
+        )
+    return pd.DataFrame(rows, columns=list(TREE_HEADERS))
+
+
+def spreadsheet_safe(frame: pd.DataFrame) -> pd.DataFrame:
+    """Text cells starting like a formula get a leading ``'`` (BAD_INPUTS G9) for CSV/XLSX export."""
+    out = frame.copy()
+    for column in out.columns:
+        if out[column].dtype == object or pd.api.types.is_string_dtype(out[column]):
+            out[column] = out[column].map(
+                lambda v: f"'{v}" if isinstance(v, str) and v.startswith(FORMULA_START) else v
+            )
+    return out
+
+
+def _label(*parts: str) -> str:
+    return "\n".join(p for p in parts if p)
+
+
+def organisation_diagram(table: pd.DataFrame, path: Path, *, title: str = "网格组织架构") -> Path:
+    """Draw the tree (county -> town -> community -> grid) left to right into an SVG or PNG file.
+
+    Parameters
+    ----------
+    table
+        :func:`organisation_table`.
+    path
+        Output file, ``.svg`` or ``.png``.
+    title
+        Title above the tree.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+
+    Raises
+    ------
+    InputDataError
+        If the suffix is not ``.svg`` / ``.png`` or the table is empty.
+    geo.maps.MissingFontError
+        If no Chinese font is installed.
+    """
+    from geo.maps import cjk_font
+
+    path = Path(path)
+    if path.suffix.lower() not in DIAGRAM_FORMATS:
+        raise InputDataError(
+            f"组织架构图只能存为 SVG 或 PNG，收到 {path.suffix or '无后缀'} (diagram must be .svg or .png)"
+        )
+    if len(table) == 0:
+        raise InputDataError("没有网格，无法绘制组织架构图 (no grids to draw)")
+    font = cjk_font()
+    table = table.sort_values(["county_code", "town_code", "community_code", "code"]).reset_index(drop=True)
+    n = len(table)
+    # node -> (level, label, leaf rows); a path of nodes per grid, skipping unknown levels
+    nodes: dict[tuple, tuple[int, str, list[int]]] = {}
+    edges: set[tuple[tuple, tuple]] = set()
+    for k, row in table.iterrows():
+        path_nodes = []
+        if row["county_code"]:
+            path_nodes.append((("c", row["county_code"]), 0, _label(row["county"] or "县区", row["county_code"])))
+        if row["town_code"]:
+            key = ("t", row["county_code"], row["town_code"])
+            path_nodes.append((key, 1, _label(row["town"] or "镇街", row["town_code"])))
+        shown = row["community_code"] if row["community"] != row["community_code"] else ""
+        key = ("m", row["county_code"], row["town_code"], row["community_code"])
+        path_nodes.append((key, 2, _label(row["community"], shown)))
+        path_nodes.append((("g", row["code"]), 3, ""))
+        for key, level, label in path_nodes:
+            nodes.setdefault(key, (level, label, []))[2].append(k)
+        edges.update((a[0], b[0]) for a, b in itertools.pairwise(path_nodes))
+    xs = (0.0, 2.0, 4.0, 6.4)
+    y_of = {key: float(n - 1 - sum(rows) / len(rows)) for key, (_, _, rows) in nodes.items()}
+    fig, ax = plt.subplots(figsize=(12.5, max(2.5, 0.55 * n + 1.2)))
+    ax.set_xlim(-0.9, 9.8)
+    ax.set_ylim(-0.8, n - 0.2)
+    ax.axis("off")
+    box = {"boxstyle": "round,pad=0.3", "facecolor": "#eef3fb", "edgecolor": "#4a6fa5", "linewidth": 0.8}
+    leaf_box = {**box, "facecolor": "#fdf6e3", "edgecolor": "#b58900"}
+    text_kw = {"fontfamily": font, "va": "center", "parse_math": False}
+    for a, b in sorted(edges):
+        xa, xb = xs[nodes[a][0]], xs[nodes[b][0]]
+        ax.plot([xa + 0.6, xb - (0.15 if nodes[b][0] == 3 else 0.6)], [y_of[a], y_of[b]], color="#8899aa", lw=0.6)
+    for key, (level, label, _) in nodes.items():
+        if level < 3:
+            ax.text(xs[level], y_of[key], label, ha="center", fontsize=9, bbox=box, **text_kw)
+    for k, row in table.iterrows():
+        leaf = _label(
+            f"{row['code']} {row['name']}".strip(),
+            f"支部: {row['branch'] or '—'}  网格员: {row['grid_member'] or '—'}",
+            f"{row['households']:.0f} 户"
+            + (f"  中心户: {row['central_households']}" if row["central_households"] else ""),
+        )
+        ax.text(xs[3], float(n - 1 - k), leaf, ha="left", fontsize=7.5, bbox=leaf_box, **text_kw)
+    ax.set_title(title, fontfamily=font, fontsize=12)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=150, bbox_inches="tight", format=path.suffix.lower().lstrip("."))
+    plt.close(fig)
+    logger.info("organisation diagram: %d grids -> %s", n, path.name)
+    return path
