@@ -4,8 +4,9 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-# Debian packages: CJK fonts for maps with Chinese labels (PNG/PDF exports).
-DEBS   := fonts-noto-cjk
+# Debian packages: CJK fonts for maps with Chinese labels (PNG/PDF exports), and
+# chromium for the browser tests (driven by Playwright, no browser download).
+DEBS   := fonts-noto-cjk chromium
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: setup system run test lint bench clean

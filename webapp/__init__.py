@@ -85,8 +85,9 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(pages.bp)
     app.register_blueprint(api.bp, url_prefix="/api")
     if app.config["EAGER_LOAD"]:
+        from webapp.pages import warm
         from webapp.state import get_state
 
         with app.app_context():
-            get_state()
+            warm(get_state())
     return app

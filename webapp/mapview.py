@@ -54,13 +54,39 @@ def safe(text: object) -> str:
     return html.escape(str(text), quote=True).replace("`", "&#96;").replace("$", "&#36;")
 
 
-def _geojson(frame: gpd.GeoDataFrame, text_columns: tuple[str, ...] = ()) -> dict:
+def _geojson(frame: gpd.GeoDataFrame, text_columns: tuple[str, ...] = (), precision_deg: float = 1e-6) -> dict:
     frame = frame.copy()
     for column in text_columns:
         if column in frame.columns:
             frame[column] = frame[column].map(safe)
-    frame["geometry"] = shapely.set_precision(frame.geometry.to_numpy(), 1e-6)
+    # Plain rounding of the coordinates (no topology: merged base shapes may overlap).
+    digits = round(-np.log10(precision_deg))
+    frame["geometry"] = shapely.transform(frame.geometry.to_numpy(), lambda c: np.round(c, digits))
     return json.loads(frame.to_json(drop_id=True))
+
+
+#: Base layers are drawn at about a metre (1e-5 degrees): finer digits only weigh on the page.
+BASE_PRECISION_DEG = 1e-5
+
+
+def _merged(frame: gpd.GeoDataFrame, by: list[str]) -> gpd.GeoDataFrame:
+    """One multi-geometry per group: thousands of base features become a few (a lighter page)."""
+    if frame.empty:
+        return frame
+    codes = frame.groupby(by, sort=False, dropna=False).ngroup().to_numpy()
+    parts, owner = shapely.get_parts(frame.geometry.to_numpy(), return_index=True)
+    group = codes[owner]
+    order = np.argsort(group, kind="stable")
+    parts, group = parts[order], group[order]
+    out = frame.groupby(by, sort=False, dropna=False).size().reset_index()[by]
+    types = set(shapely.get_type_id(parts).tolist())
+    if types <= {1, 2}:
+        merged = shapely.multilinestrings(parts, indices=group)
+    elif types <= {3}:
+        merged = shapely.multipolygons(parts, indices=group)
+    else:
+        merged = shapely.geometrycollections(parts, indices=group)
+    return gpd.GeoDataFrame(out, geometry=merged, crs=frame.crs)
 
 
 def time_colour(minutes: float) -> str:
@@ -125,7 +151,7 @@ def build_map(state: AnalysisState, *, function: str, texts: dict[str, str], bas
             if len(part):
                 style = BASE_STYLE[kind]
                 folium.GeoJson(
-                    _geojson(part[["kind", "geometry"]]),
+                    _geojson(_merged(part[["kind", "geometry"]], ["kind"]), precision_deg=BASE_PRECISION_DEG),
                     style_function=lambda _f, style=style: style,
                     interactive=False,
                 ).add_to(base)
@@ -133,10 +159,14 @@ def build_map(state: AnalysisState, *, function: str, texts: dict[str, str], bas
         part = state.roads[state.roads["cls"] == cls]
         if len(part):
             style = ROAD_STYLE[cls]
+            # Paths are drawn as one unnamed feature; streets keep one feature per name (tooltips).
+            named = part[["name", "geometry"]] if cls != "path" else part[["geometry"]].assign(name="")
+            merged = _merged(named, ["name"])
             folium.GeoJson(
-                _geojson(part[["name", "geometry"]], ("name",)),
+                _geojson(merged, ("name",), precision_deg=BASE_PRECISION_DEG),
                 style_function=lambda _f, style=style: style,
                 tooltip=folium.GeoJsonTooltip(fields=["name"], labels=False) if cls != "path" else None,
+                interactive=cls != "path",
             ).add_to(base)
     base.add_to(fmap)
     for spec in basemaps:
@@ -160,7 +190,7 @@ def build_map(state: AnalysisState, *, function: str, texts: dict[str, str], bas
     _service_area_layers(fmap, state, function)
     _time_layer(fmap, state, function)
     _gap_layer(fmap, state, function)
-    _facility_layers(fmap, state)
+    _facility_layers(fmap, state, function)
     drawn = folium.FeatureGroup(name="我的绘制 drawings", show=True)
     drawn.add_to(fmap)
     plugins.Draw(
@@ -203,8 +233,12 @@ def _bands(minutes: tuple[float, ...]) -> list[tuple[float, float]]:
 
 
 def _service_area_layers(fmap: folium.Map, state: AnalysisState, chosen: str) -> None:
+    # Only the chosen function's rings are in the page (the function selector switches):
+    # four functions' rings would double the page for layers a planner looks at one by one.
     for function, areas in state.facility_areas.items():
-        group = folium.FeatureGroup(name=f"服务范围 {FUNCTIONS[function]}", show=function == chosen)
+        if function != chosen:
+            continue
+        group = folium.FeatureGroup(name=f"服务范围 {FUNCTIONS[function]}", show=True)
         frame = areas[["min_from", "minutes", "area_m2", "geometry"]].copy()
         frame["area_km2"] = (frame["area_m2"] / 1e6).round(3)
         frame = frame.drop(columns="area_m2")
@@ -266,12 +300,14 @@ def _gap_layer(fmap: folium.Map, state: AnalysisState, function: str) -> None:
     ).add_to(fmap)
 
 
-def _facility_layers(fmap: folium.Map, state: AnalysisState) -> None:
+def _facility_layers(fmap: folium.Map, state: AnalysisState, chosen: str) -> None:
     fac = state.acc.facilities.to_crs(4326)
     xy = shapely.get_coordinates(shapely.point_on_surface(fac.geometry.to_numpy()))
     for function, zh in FUNCTIONS.items():
         colour, _, icon = FUNCTION_STYLE[function]
-        group = folium.FeatureGroup(name=f"设施 {zh} ({int((fac['function'] == function).sum())})", show=True)
+        count = int((fac["function"] == function).sum())
+        # The chosen function's facilities are shown; the others are one click away in the layer control.
+        group = folium.FeatureGroup(name=f"设施 {zh} ({count})", show=function == chosen)
         for k in np.flatnonzero(fac["function"].to_numpy() == function):
             row = fac.iloc[k]
             name = row.get("name") or "(未命名)"

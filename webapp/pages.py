@@ -43,6 +43,11 @@ def _map_parts(state, function: str, lang: str) -> dict:
     return parts
 
 
+def warm(state) -> None:
+    """Render the default map (病有所医, Chinese) before the first planner asks for it."""
+    _map_parts(state, "medical", "zh")
+
+
 @bp.get("/")
 def index():
     """The map page (``?function=medical&lang=en``)."""

@@ -36,6 +36,8 @@ logger = logging.getLogger(__name__)
 __all__ = ["AnalysisState", "get_state", "load_state"]
 
 _STATES: dict[tuple, AnalysisState] = {}
+#: Simplification of polygons drawn on the web map (metres); areas are measured before it.
+DISPLAY_SIMPLIFY_M = 1.0
 _STATES_LOCK = threading.Lock()
 
 
@@ -123,6 +125,8 @@ def _facility_areas(state: AnalysisState) -> None:
             continue
         snapped = snap_points(state.graph, rows.geometry)
         areas = service_areas(state.graph, snapped, minutes=state.minutes, mode="dissolve", rings=True)
+        # A metre of simplification is invisible on screen and halves the page.
+        areas["geometry"] = shapely.simplify(areas.geometry.to_numpy(), DISPLAY_SIMPLIFY_M)
         state.facility_areas[function] = areas.to_crs(WGS84)
 
 

@@ -170,13 +170,13 @@
       const data = await api("POST", "/api/evaluate", { geometry: { type: "Point", coordinates: [ll.lng, ll.lat] } });
       if (candidateLayer) map.removeLayer(candidateLayer);
       candidateLayer = L_.geoJSON(data.rings, {
+        interactive: false,
         style: (f) => {
           const k = [5, 10, 15].indexOf(f.properties.minutes);
           const c = RING_COLOURS[k < 0 ? 3 : k];
           return { color: c, weight: 1, fillColor: c, fillOpacity: 0.35 };
         },
       }).addTo(map);
-      candidateLayer.bringToBack();
       const rows = data.delta.map((d) =>
         `<tr><td>${esc(d.function_zh)}</td><td>${Math.round(d.newly_covered).toLocaleString()} 人</td>` +
         `<td>${d.covered_pct_before == null ? "-" : d.covered_pct_before.toFixed(1)}%</td>` +

@@ -1,0 +1,151 @@
+"""The web app in a real headless Chromium (Debian's ``chromium``, driven by Playwright).
+
+The app is served by waitress on a free loopback port in a background thread; every
+request the page makes is recorded, and none may leave the machine.
+"""
+
+from __future__ import annotations
+
+import shutil
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from waitress.server import create_server
+
+from webapp import create_app
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+LAUNCH_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    if not Path(CHROMIUM).exists():
+        pytest.fail("没有 chromium：请运行 make setup (Debian chromium is installed by `make setup`)")
+    app = create_app({"instance_path": tmp_path_factory.mktemp("instance")})
+    srv = create_server(app, host="127.0.0.1", port=0, threads=4)
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{srv.effective_port}", app
+    srv.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=LAUNCH_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture()
+def page(browser, server):
+    base, _ = server
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    page.requests_seen = []
+    page.on("request", lambda request: page.requests_seen.append(request.url))
+    page.goto(base + "/", wait_until="load")
+    wait_until(page, "window.LINLI && window.LINLI.ready === true")
+    yield page
+    context.close()
+
+
+def wait_until(page, expression: str, timeout_s: float = 15.0) -> None:
+    """Poll a JavaScript expression from Python (``page.wait_for_function`` evaluates strings
+    inside the page, which the app's Content-Security-Policy rightly forbids)."""
+    deadline = time.monotonic() + timeout_s
+    while not page.evaluate(expression):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {expression}")
+        page.wait_for_timeout(50)
+
+
+def _map_point(page, fx: float, fy: float) -> tuple[float, float]:
+    box = page.locator("#linli-map .folium-map").bounding_box()
+    return box["x"] + fx * box["width"], box["y"] + fy * box["height"]
+
+
+def test_map_renders_with_no_request_leaving_the_machine(page, server):
+    base, _ = server
+    assert page.locator(".leaflet-container").count() == 1
+    assert page.locator(".leaflet-control-layers").count() == 1
+    assert page.locator("#linli-legend").is_visible()
+    assert page.locator(".leaflet-draw-draw-polygon").count() == 1
+    # Base map, facilities and rings drew something.
+    assert page.locator("path.leaflet-interactive, canvas").count() > 0
+    assert page.locator(".awesome-marker").count() > 0
+    page.wait_for_load_state("networkidle")
+    outside = [u for u in page.requests_seen if not (u.startswith(base) or u.startswith(("data:", "blob:")))]
+    assert outside == []
+    assert any(u.endswith("/static/vendor/leaflet/dist/leaflet.js") for u in page.requests_seen)
+
+
+def test_candidate_shows_service_areas_and_coverage(page):
+    page.locator(".leaflet-draw-draw-marker").click()
+    x, y = _map_point(page, 0.5, 0.55)
+    page.mouse.click(x, y)
+    page.wait_for_selector("#linli-candidate[data-ready='1']", timeout=15_000)
+    rows = page.locator("#candidate-table tbody tr")
+    assert rows.count() == 6
+    assert "病有所医" in page.locator("#candidate-table").inner_text()
+    assert "km/h" in page.locator("#candidate-info").inner_text()
+    # The rings are on the map: three bands of the candidate.
+    assert page.evaluate("window.LINLI.map._layers && Object.keys(window.LINLI.map._layers).length") > 0
+
+
+def _draw_polygon(page):
+    page.locator(".leaflet-draw-draw-polygon").click()
+    points = [(0.45, 0.45), (0.55, 0.45), (0.55, 0.55), (0.45, 0.55)]
+    for fx, fy in points:
+        x, y = _map_point(page, fx, fy)
+        page.mouse.click(x, y)
+        page.wait_for_timeout(150)
+    x, y = _map_point(page, *points[0])
+    page.mouse.click(x, y)  # close the ring on its first vertex
+    wait_until(page, "window.LINLI.drawn.getLayers().length === 1")
+
+
+def test_drawn_polygon_is_saved_and_there_after_reload(page):
+    _draw_polygon(page)
+    page.fill("#plan-name", "浏览器测试 方案")
+    page.click("#plan-save")
+    wait_until(page, "document.getElementById('linli-message').textContent.includes('v2')")
+    page.reload(wait_until="load")
+    wait_until(page, "window.LINLI && window.LINLI.ready === true")
+    wait_until(page, "document.querySelectorAll('#plan-select option').length > 1")
+    value = page.locator("#plan-select option", has_text="浏览器测试 方案").first.get_attribute("value")
+    page.select_option("#plan-select", value)
+    wait_until(page, "window.LINLI.drawn.getLayers().length === 1")
+    kind = page.evaluate("window.LINLI.drawn.getLayers()[0].feature.properties.kind")
+    assert kind == "area"
+
+
+def test_stale_save_shows_the_conflict_message(page, server):
+    _, app = server
+    _draw_polygon(page)
+    page.fill("#plan-name", "冲突测试")
+    page.click("#plan-save")
+    wait_until(page, "document.getElementById('linli-message').textContent.includes('v2')")
+    plan_id = int(page.locator("#plan-select").input_value())
+    # Someone else saves the plan in the meantime (version 2 -> 3).
+    store = app.extensions["linli.store"]
+    store.save(plan_id, version=2, notes="另一位规划师的修改")
+    page.fill("#plan-notes", "我的修改")
+    page.click("#plan-save")
+    page.wait_for_selector("#linli-message.conflict", timeout=10_000)
+    assert "已被他人修改" in page.locator("#linli-message").inner_text()
+    assert store.get(plan_id)["notes"] == "另一位规划师的修改"
