@@ -40,6 +40,7 @@ def street_blocks(
     *,
     area: shapely.Geometry | None = None,
     water: shapely.Geometry | None = None,
+    cuts: np.ndarray | None = None,
     min_area_m2: float = settings.GRID_MIN_BLOCK_AREA_M2,
 ) -> gpd.GeoDataFrame:
     """Street blocks: the polygons the street lines, the area boundary and water cut ``area`` into.
@@ -54,6 +55,9 @@ def street_blocks(
         convex hull of the lines.
     water
         Optional water polygons (same CRS), cut out of the blocks.
+    cuts
+        Optional polygons (same CRS) whose boundaries also cut blocks: the parent
+        communities, so that no block straddles two of them.
     min_area_m2
         Faces smaller than this (slivers between dual carriageways) are dropped.
 
@@ -82,6 +86,8 @@ def street_blocks(
         area = shapely.make_valid(area)
     inside = shapely.intersection(geoms, area)
     pieces = [inside, np.asarray([shapely.boundary(area)], dtype=object)]
+    if cuts is not None and len(cuts):
+        pieces.append(shapely.intersection(shapely.boundary(np.asarray(cuts, dtype=object)), area))
     noded = shapely.union_all(np.concatenate(pieces))
     faces = shapely.get_parts(shapely.polygonize(shapely.get_parts(noded)))
     if faces.size:

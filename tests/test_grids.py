@@ -81,6 +81,9 @@ def test_street_blocks_of_a_hash_sign():
     water = shapely.box(X0 + 100, Y0, X0 + 200, Y0 + 300)
     wet = street_blocks(gpd.GeoSeries(lines, crs=EPSG), area=area, water=water)
     assert len(wet) == 6
+    # a community boundary along x = 150 cuts the middle column of blocks in two: 12 blocks
+    cut = street_blocks(gpd.GeoSeries(lines, crs=EPSG), area=area, cuts=[shapely.box(X0, Y0, X0 + 150, Y0 + 300)])
+    assert len(cut) == 12
     # neighbours share a street: 12 interior edges in a 3 x 3 arrangement
     assert len(unit_adjacency(blocks.geometry.to_numpy())) == 12
 

@@ -1,0 +1,295 @@
+"""Management grids (网格) for a study area, as a batch job.
+
+    python -m scripts.grids --project demo --out out/grids.gpkg \
+        [--parent FILE|CODE] [--units FILE] [--min-households 300] [--max-households 500] \
+        [--village] [--seed 0] [--no-coverage]
+
+Units are the street blocks of the project's network (cut by the parents'
+boundaries) with households from the demand model, or a planner's polygons
+(``--units``: compounds, buildings; households still come from the demand).
+Parents are a polygon file of communities (code/编码 and name columns, ``--parent
+FILE``), or one official division code for the whole study area (``--parent
+350521100001``), or the project's ``[units] community`` layer; else one placeholder
+parent.
+
+Writes (atomically, WGS84):
+
+* ``FILE.gpkg`` — layers ``grids`` (households, residents, facilities by function,
+  coverage per function, shape index, editable fields, flags), ``units`` (with their
+  grid code), ``parents``;
+* ``FILE.csv`` — the grid table with Chinese headers (UTF-8 with BOM);
+* ``FILE_issues.csv`` — every violation and note, Chinese messages;
+* ``FILE_tree.csv``, ``FILE_tree.svg``, ``FILE_tree.png`` — the organisation tree;
+* ``FILE.plan.json`` — the plan for later edits (the web app's format).
+
+Exit status: 0 done (violations are listed, not fatal), 2 bad arguments or bad
+input data (message on stderr).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import math
+import re
+import sys
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import shapely
+from tqdm import tqdm
+
+from geo import settings
+from geo.coverage import accessibility
+from geo.crs import WGS84
+from geo.errors import GeoError, InputDataError
+from geo.grids import check_plan, generate_grids, grid_coverage, grids_gdf, plan_to_dict
+from geo.grids_blocks import street_blocks, units_from_polygons, units_with_households
+from geo.grids_tree import TREE_HEADERS, organisation_diagram, organisation_table, spreadsheet_safe
+from geo.project import Project, load_project
+from geo.units import read_units
+from scripts.coverage import _atomic
+
+logger = logging.getLogger("scripts.grids")
+
+#: Largest household bound accepted (a grid of 100,000 households is a typo).
+MAX_BOUND = 100_000
+GRID_HEADERS = {
+    "code": "网格编码",
+    "parent": "上级编码",
+    "name": "网格名称",
+    "units": "单元数 (个)",
+    "households": "户数 (户)",
+    "residents": "人口 (人)",
+    "area_m2": "面积 (m²)",
+    "polsby_popper": "紧凑度 (Polsby-Popper)",
+    "hull_ratio": "凸包比",
+    "branch": "责任支部",
+    "grid_member": "网格员",
+    "central_households": "党员中心户",
+    "flags": "问题",
+}
+ISSUE_HEADERS = {
+    "severity": "级别",
+    "kind": "类型",
+    "grid": "网格",
+    "parent": "上级",
+    "message": "说明",
+    "units": "单元",
+}
+CODE_RE = re.compile(r"^\d{6}(\d{3}(\d{3})?)?$")
+
+
+def _bound(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"不是数字 (not a number): {text!r}") from None
+    if not (math.isfinite(value) and 0 < value <= MAX_BOUND):
+        raise argparse.ArgumentTypeError(f"{text} 超出范围，应在 (0, {MAX_BOUND}] 户 (out of range)")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command-line interface."""
+    parser = argparse.ArgumentParser(
+        prog="python -m scripts.grids",
+        description="网格划定、编码与检查 (management grids: generate, code, check)",
+    )
+    parser.add_argument("--project", required=True, help="项目: demo, huian or a .toml file")
+    parser.add_argument("--out", required=True, type=Path, help="output GeoPackage (.gpkg)")
+    parser.add_argument("--parent", default=None, help="社区/村 polygon file, or one official division code")
+    parser.add_argument("--parent-system", default="wgs84", help="CSV/XLSX coordinate system of --parent/--units")
+    parser.add_argument("--units", default=None, type=Path, help="planner's unit polygons instead of street blocks")
+    parser.add_argument(
+        "--min-households", type=_bound, default=None, help="floor per grid (default 300; 100 --village)"
+    )
+    parser.add_argument(
+        "--max-households", type=_bound, default=None, help="ceiling per grid (default 500; 300 --village)"
+    )
+    parser.add_argument("--village", action="store_true", help="village defaults for the bounds")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the tie-breaking (same seed, same grids)")
+    parser.add_argument("--no-coverage", action="store_true", help="skip the coverage figures per grid")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    return parser
+
+
+def _study_wgs84(project: Project) -> shapely.Geometry | None:
+    if project.boundary is None:
+        return None
+    return gpd.GeoSeries([project.boundary], crs=project.network.crs).to_crs(WGS84).iloc[0]
+
+
+def _study_area(project: Project) -> shapely.Geometry:
+    if project.boundary is not None:
+        return project.boundary
+    lines = project.network.edges_gdf().geometry.to_numpy()
+    return shapely.convex_hull(shapely.multilinestrings(shapely.get_parts(lines)))
+
+
+def _parents(project: Project, parent: str | None, system: str) -> gpd.GeoDataFrame:
+    crs = project.network.crs
+    if parent is None:
+        if "community" in project.units:
+            return project.units["community"].to_crs(crs)[["code", "name", "geometry"]]
+        return gpd.GeoDataFrame(
+            {"code": [settings.GRID_DEFAULT_PARENT_CODE], "name": [project.name]},
+            geometry=[_study_area(project)],
+            crs=crs,
+        )
+    path = Path(parent)
+    if CODE_RE.match(parent) and not path.exists():
+        from geo.grids_tree import division_names
+
+        names = division_names()
+        if parent not in names:
+            raise InputDataError(
+                f"区划编码 {parent} 不在已知区划中（惠安县的镇街 9 位、社区/村 12 位编码见 "
+                f"data/boundaries/huian_divisions.csv）；或用 --parent 文件 给出多边形 "
+                f"(unknown division code; give a known code or a polygon file)"
+            )
+        return gpd.GeoDataFrame({"code": [parent], "name": [names[parent]]}, geometry=[_study_area(project)], crs=crs)
+    if not path.is_file():
+        raise InputDataError(
+            f"--parent 既不是已有文件也不是 6/9/12 位区划编码: {path.name} (not a file nor a division code)"
+        )
+    return read_units(path, system=system, study_area=_study_wgs84(project)).to_crs(crs)
+
+
+def _units(project: Project, parents: gpd.GeoDataFrame, units_file: Path | None, system: str) -> gpd.GeoDataFrame:
+    crs = project.network.crs
+    if units_file is not None:
+        polygons = read_units(units_file, system=system, study_area=_study_wgs84(project)).to_crs(crs)
+        units = units_from_polygons(polygons)
+    else:
+        area = shapely.union_all(parents.geometry.to_numpy())
+        units = street_blocks(
+            project.network.edges_gdf(), area=area, cuts=parents.geometry.to_numpy() if len(parents) > 1 else None
+        )
+    return units_with_households(units, project.demand)
+
+
+def _summary(grids: gpd.GeoDataFrame, issues: list, lo: float, hi: float) -> str:
+    hh = grids["households"]
+    ok = ((hh >= lo) & (hh <= hi)).sum()
+    lines = [
+        f"网格 grids: {len(grids)}   户数 households: {hh.sum():,.0f}   "
+        f"人口 residents: {grids['residents'].sum():,.0f}",
+        f"每格户数 per grid: 最少 {hh.min():.0f} / 中位 {hh.median():.0f} / 最多 {hh.max():.0f}; "
+        f"{ok}/{len(grids)} 在 {lo:g}-{hi:g} 户之间 (within bounds)",
+        f"紧凑度 Polsby-Popper 中位 median {grids['polsby_popper'].median():.2f}",
+        "",
+        f"{'网格编码':<18}{'户数':>8}{'人口':>9}{'单元':>6}{'紧凑度':>8}  问题",
+    ]
+    for _, row in grids.head(60).iterrows():
+        lines.append(
+            f"{row['code']:<20}{row['households']:>8.0f}{row['residents']:>10.0f}{row['units']:>7d}"
+            f"{row['polsby_popper']:>9.2f}  {row['flags']}"
+        )
+    if len(grids) > 60:
+        lines.append(f"... 另有 {len(grids) - 60} 个网格 (more grids in the CSV)")
+    counts = pd.Series([i.kind for i in issues]).value_counts()
+    lines.append("")
+    lines.append("问题 issues: " + ("无 none" if counts.empty else ", ".join(f"{k} {v}" for k, v in counts.items())))
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the job; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(message)s")
+    if args.out.suffix.lower() != ".gpkg":
+        parser.error(f"--out 应为 .gpkg 文件 (output must be a .gpkg file): {args.out.name}")
+    lo = args.min_households or (
+        settings.GRID_VILLAGE_MIN_HOUSEHOLDS if args.village else settings.GRID_URBAN_MIN_HOUSEHOLDS
+    )
+    hi = args.max_households or (
+        settings.GRID_VILLAGE_MAX_HOUSEHOLDS if args.village else settings.GRID_URBAN_MAX_HOUSEHOLDS
+    )
+    if lo > hi:
+        parser.error(f"--min-households {lo:g} 大于 --max-households {hi:g} (floor above ceiling)")
+    steps = ["读取项目 load", "单元 units", "划分 grids", "覆盖 coverage", "写出 write"]
+    bar = tqdm(total=len(steps), disable=args.quiet, desc=f"网格 {args.project}")
+    try:
+        bar.set_postfix_str(steps[0])
+        project = load_project(args.project)
+        parents = _parents(project, args.parent, args.parent_system)
+        bar.update()
+        bar.set_postfix_str(steps[1])
+        units = _units(project, parents, args.units, args.parent_system)
+        bar.update()
+        bar.set_postfix_str(steps[2])
+        plan = generate_grids(
+            units, parents, min_households=lo, max_households=hi, seed=args.seed, facilities=project.facilities
+        )
+        bar.update()
+        bar.set_postfix_str(steps[3])
+        coverage = None
+        if not args.no_coverage:
+            acc = accessibility(project.network.cost_graph(project.profile), project.demand, project.facilities)
+            coverage = grid_coverage(plan, acc)
+        grids = grids_gdf(plan, coverage=coverage)
+        issues = [*plan.notes, *check_plan(plan)]
+        bar.update()
+        bar.set_postfix_str(steps[4])
+        _write(args.out, plan, grids, issues)
+        bar.update()
+    except GeoError as exc:
+        bar.close()
+        print(f"错误 (error): {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        bar.close()
+        print(
+            f"错误: 无法写出结果 (cannot write output): {exc.strerror} {Path(exc.filename or '').name}", file=sys.stderr
+        )
+        return 2
+    bar.close()
+    print(_summary(grids, issues, lo, hi))
+    print(f"结果 results -> {args.out}")
+    return 0
+
+
+def _write(out: Path, plan, grids: gpd.GeoDataFrame, issues: list) -> None:
+    units = plan.units.assign(grid=plan.grid)
+    layers = {
+        "grids": grids.to_crs(WGS84),
+        "units": units.to_crs(WGS84),
+        "parents": plan.parents.to_crs(WGS84),
+    }
+
+    def gpkg(tmp: Path) -> None:
+        for layer, frame in layers.items():
+            frame.to_file(tmp, layer=layer, driver="GPKG", engine="pyogrio")
+
+    stem = out.with_suffix("")
+    table = grids.drop(columns="geometry")
+    headers = {**GRID_HEADERS, **{c: c for c in table.columns if c not in GRID_HEADERS}}
+    sheet = spreadsheet_safe(table[list(headers)].rename(columns=headers))
+    issue_frame = pd.DataFrame(
+        [{**i.to_dict(), "units": " ".join(i.units)} for i in issues], columns=list(ISSUE_HEADERS)
+    ).rename(columns=ISSUE_HEADERS)
+    tree = organisation_table(plan)
+    _atomic(out, gpkg)
+    _atomic(out.with_suffix(".csv"), lambda tmp: sheet.to_csv(tmp, index=False, encoding="utf-8-sig"))
+    _atomic(
+        Path(f"{stem}_issues.csv"),
+        lambda tmp: spreadsheet_safe(issue_frame).to_csv(tmp, index=False, encoding="utf-8-sig"),
+    )
+    _atomic(
+        Path(f"{stem}_tree.csv"),
+        lambda tmp: spreadsheet_safe(tree.rename(columns=TREE_HEADERS)).to_csv(tmp, index=False, encoding="utf-8-sig"),
+    )
+    for suffix in (".svg", ".png"):
+        _atomic(Path(f"{stem}_tree{suffix}"), lambda tmp: organisation_diagram(tree, tmp))
+    _atomic(
+        Path(f"{stem}.plan.json"),
+        lambda tmp: tmp.write_text(json.dumps(plan_to_dict(plan), ensure_ascii=False, allow_nan=False), "utf-8"),
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

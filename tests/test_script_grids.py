@@ -1,0 +1,137 @@
+"""``python -m scripts.grids``: the files it writes on the demo, parents, bad input (exit 2)."""
+
+from __future__ import annotations
+
+import json
+
+import geopandas as gpd
+import pandas as pd
+import pyogrio
+import pytest
+import shapely
+
+from geo.grids import apply_edit, check_plan, plan_from_dict
+from geo.project import load_project
+from scripts.grids import main
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("grids") / "网格 结果" / "demo.gpkg"  # Chinese and a space in the path
+    assert main(["--project", "demo", "--out", str(out), "-q"]) == 0
+    return out
+
+
+def test_demo_writes_every_output(demo_run):
+    out = demo_run
+    folder = out.parent
+    assert {p.name for p in folder.iterdir()} == {
+        "demo.gpkg",
+        "demo.csv",
+        "demo_issues.csv",
+        "demo_tree.csv",
+        "demo_tree.svg",
+        "demo_tree.png",
+        "demo.plan.json",
+    }
+    assert {name for name, _ in pyogrio.list_layers(out)} == {"grids", "units", "parents"}
+    grids = gpd.read_file(out, layer="grids")
+    assert grids.crs.to_epsg() == 4326
+    project = load_project("demo")
+    assert grids["households"].sum() == pytest.approx(project.demand["households"].sum(), abs=0.5)
+    assert grids["households"].between(300, 500).all()
+    assert {"pct_medical", "fac_medical", "polsby_popper", "grid_member", "branch", "flags"} <= set(grids.columns)
+    units = gpd.read_file(out, layer="units")
+    assert set(units["grid"]) == set(grids["code"])
+    table = pd.read_csv(folder / "demo.csv", encoding="utf-8-sig", dtype={"网格编码": str})
+    assert table["网格编码"].tolist() == grids["code"].tolist()
+    tree = pd.read_csv(folder / "demo_tree.csv", encoding="utf-8-sig", dtype=str)
+    assert len(tree) == len(grids)
+
+
+def test_saved_plan_can_be_edited(demo_run):
+    plan = plan_from_dict(json.loads(demo_run.with_suffix(".plan.json").read_text("utf-8")))
+    assert [i.kind for i in check_plan(plan) if i.severity == "error"] == []
+    merged = apply_edit(plan, {"op": "merge", "grids": plan.codes[:2]}) if len(plan.codes) > 1 else plan
+    assert len(merged.codes) == len(plan.codes) - 1
+
+
+def test_parent_code_and_parent_file(tmp_path, capsys):
+    out = tmp_path / "code.gpkg"
+    args = ["--project", "demo", "--out", str(out), "-q", "--no-coverage"]
+    assert main([*args, "--parent", "350521100001", "--min-households", "150", "--max-households", "250"]) == 0
+    grids = gpd.read_file(out, layer="grids")
+    assert f"网格 grids: {len(grids)}" in capsys.readouterr().out
+    assert grids["code"].str.startswith("350521100001").all()
+    assert grids["code"].str.len().eq(14).all()
+    tree = pd.read_csv(tmp_path / "code_tree.csv", encoding="utf-8-sig", dtype=str)
+    assert set(tree["社区/村"]) == {"北关社区居委会"} and set(tree["县区"]) == {"惠安县"}
+    # two communities: west and east halves of the demo's extent
+    project = load_project("demo")
+    x0, y0, x1, y1 = project.network.edges_gdf().total_bounds
+    mid = (x0 + x1) / 2
+    halves = gpd.GeoDataFrame(
+        {"编码": ["350521100001", "350521100002"], "名称": ["西", "东"]},
+        geometry=[shapely.box(x0 - 10, y0 - 10, mid, y1 + 10), shapely.box(mid, y0 - 10, x1 + 10, y1 + 10)],
+        crs=project.network.crs,
+    ).to_crs(4326)
+    path = tmp_path / "社区.geojson"
+    halves.to_file(path, driver="GeoJSON")
+    out = tmp_path / "file.gpkg"
+    assert main(["--project", "demo", "--out", str(out), "-q", "--no-coverage", "--parent", str(path)]) == 0
+    grids = gpd.read_file(out, layer="grids").to_crs(project.network.crs)
+    parents = gpd.read_file(out, layer="parents").to_crs(project.network.crs).set_index("code")
+    for _, row in grids.iterrows():
+        assert row["code"][:12] == row["parent"]
+        # inside its parent (within a millimetre of reprojection noise)
+        assert row.geometry.difference(parents.loc[row["parent"], "geometry"].buffer(0.01)).area < 1.0
+
+
+@pytest.mark.parametrize(
+    ("extra", "match"),
+    [
+        (["--min-households", "600", "--max-households", "500"], "大于"),
+        (["--min-households", "abc"], "不是数字"),
+        (["--min-households", "0"], "超出范围"),
+        (["--max-households", "nan"], "超出范围"),
+        (["--max-households", "1e9"], "超出范围"),
+    ],
+)
+def test_bad_arguments_exit_2(tmp_path, capsys, extra, match):
+    with pytest.raises(SystemExit) as exc:
+        main(["--project", "demo", "--out", str(tmp_path / "x.gpkg"), "-q", *extra])
+    assert exc.value.code == 2
+    assert match in capsys.readouterr().err
+
+
+def test_bad_out_suffix_exit_2(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["--project", "demo", "--out", str(tmp_path / "x.txt"), "-q"])
+    assert exc.value.code == 2
+    assert ".gpkg" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("extra", "match"),
+    [
+        (["--parent", "350521999999"], "区划编码 350521999999 不在已知区划中"),
+        (["--parent", "no_such_file.geojson"], "既不是已有文件"),
+        (["--project", "nowhere"], "找不到项目"),
+    ],
+)
+def test_bad_input_exit_2_in_chinese(tmp_path, capsys, extra, match):
+    args = ["--project", "demo", "--out", str(tmp_path / "x.gpkg"), "-q", "--no-coverage", *extra]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert match in err
+    assert "Traceback" not in err and str(tmp_path) not in err
+    assert not list(tmp_path.iterdir())
+
+
+def test_bad_units_file_exit_2(tmp_path, capsys):
+    path = tmp_path / "units.csv"
+    path.write_text("名称,经度,纬度\n甲,24.94,60.17\n", encoding="utf-8")
+    out = tmp_path / "x.gpkg"
+    assert main(["--project", "demo", "--out", str(out), "-q", "--no-coverage", "--units", str(path)]) == 2
+    assert "错误" in capsys.readouterr().err
+    assert not out.exists()
