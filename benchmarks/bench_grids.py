@@ -1,0 +1,133 @@
+"""Management grids for a town of 20,000 households (~2,000 street blocks).
+
+    python -m benchmarks.bench_grids [--nodes 3200] [--households 20000] [--repeat 3] [--markdown FILE]
+
+A section of the generated city (``benchmarks.city``, seed 0) with generated demand:
+building points uniform over the blocks (fixed seed), 20 % of the blocks left empty
+(parks, schools), log-normal households per building scaled to the total.  Timed
+end to end, as ``scripts.grids`` runs it: street blocks by polygonizing the streets,
+households per block, block adjacency, grid generation (300-500 households), the
+checks, the grid polygons with their attributes, then one edit (a split) with its
+checks.  Each stage is the median of ``--repeat`` runs in this process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import shapely
+
+from benchmarks.city import make_city, walk_edges
+from geo import settings
+from geo.grids import apply_edit, check_plan, generate_grids, grids_gdf
+from geo.grids_blocks import street_blocks, unit_adjacency, units_with_households
+
+TARGET_S = 10.0
+
+
+def make_demand(blocks: gpd.GeoDataFrame, households: float, *, seed: int = 1) -> gpd.GeoDataFrame:
+    """Building points over the blocks with ``households`` in total (20 % of blocks empty)."""
+    rng = np.random.default_rng(seed)
+    empty = rng.random(len(blocks)) < 0.2
+    geoms = blocks.geometry.to_numpy()[~empty]
+    x0, y0, x1, y1 = blocks.total_bounds
+    n = int(households / 4)  # about 4 households per building point before scaling
+    pts = shapely.points(rng.uniform(x0, x1, 3 * n), rng.uniform(y0, y1, 3 * n))
+    hit = np.unique(shapely.STRtree(geoms).query(pts, predicate="within")[0])
+    pts = pts[hit][:n]
+    hh = rng.lognormal(0.0, 0.8, pts.size)
+    hh *= households / hh.sum()
+    return gpd.GeoDataFrame(
+        {"households": hh, "residents": hh * settings.PERSONS_PER_HOUSEHOLD}, geometry=pts, crs=blocks.crs
+    )
+
+
+def run(edges: gpd.GeoDataFrame, demand: gpd.GeoDataFrame | None, households: float) -> tuple[dict, dict]:
+    times: dict[str, float] = {}
+    t = time.perf_counter()
+    blocks = street_blocks(edges)
+    times["street blocks (polygonize)"] = time.perf_counter() - t
+    if demand is None:
+        demand = make_demand(blocks, households)
+    t = time.perf_counter()
+    units = units_with_households(blocks, demand)
+    times["households per block"] = time.perf_counter() - t
+    t = time.perf_counter()
+    adjacency = unit_adjacency(units.geometry.to_numpy())
+    times["block adjacency"] = time.perf_counter() - t
+    t = time.perf_counter()
+    plan = generate_grids(units, adjacency=adjacency)
+    times["grid generation"] = time.perf_counter() - t
+    t = time.perf_counter()
+    issues = check_plan(plan)
+    times["checks"] = time.perf_counter() - t
+    t = time.perf_counter()
+    grids = grids_gdf(plan)
+    times["grid polygons + attributes"] = time.perf_counter() - t
+    t = time.perf_counter()
+    edited = apply_edit(plan, {"op": "split", "grid": plan.codes[0]})
+    check_plan(edited)
+    times["one edit (split) + checks"] = time.perf_counter() - t
+    hh = grids["households"]
+    lo, hi = plan.min_households, plan.max_households
+    quality = {
+        "blocks": len(blocks),
+        "adjacent pairs": len(adjacency),
+        "demand points": len(demand),
+        "households": float(units["households"].sum()),
+        "grids": len(grids),
+        "within bounds": int(((hh >= lo) & (hh <= hi)).sum()),
+        "households min/median/max": f"{hh.min():.0f} / {hh.median():.0f} / {hh.max():.0f}",
+        "Polsby-Popper median": f"{grids['polsby_popper'].median():.2f}",
+        "hull ratio median": f"{grids['hull_ratio'].median():.2f}",
+        "issues": ", ".join(sorted({i.kind for i in [*plan.notes, *issues]})) or "none",
+        "_demand": demand,
+    }
+    return times, quality
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--nodes", type=int, default=3200)
+    parser.add_argument("--households", type=float, default=20_000.0)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--markdown", type=Path, default=None)
+    args = parser.parse_args(argv)
+
+    _, edges = make_city(args.nodes, seed=0)
+    edges = walk_edges(edges)
+    runs = []
+    demand = None
+    for _ in range(args.repeat):
+        times, quality = run(edges, demand, args.households)
+        demand = quality.pop("_demand")
+        runs.append(times)
+    median = {k: float(np.median([r[k] for r in runs])) for k in runs[0]}
+    total = float(np.median([sum(r.values()) for r in runs]))
+    lines = [
+        f"Town: make_city({args.nodes}, seed=0), {len(edges):,} walkable edges (both directions); "
+        f"{quality['blocks']:,} street blocks; {quality['demand points']:,} building points, "
+        f"{quality['households']:,.0f} households; bounds 300-500. Median of {args.repeat} runs.",
+        "",
+        "| stage | s |",
+        "|---|---:|",
+    ]
+    lines += [f"| {k} | {v:.3f} |" for k, v in median.items()]
+    verdict = "met" if total < TARGET_S else "NOT met"
+    lines += [f"| **total** | **{total:.2f}** |", "", f"Target: under {TARGET_S:g} s — **{verdict}**.", ""]
+    lines += ["| result | value |", "|---|---|"]
+    lines += [f"| {k} | {v} |" for k, v in quality.items()]
+    text = "\n".join(lines)
+    print(text)
+    if args.markdown is not None:
+        args.markdown.parent.mkdir(parents=True, exist_ok=True)
+        args.markdown.write_text(text + "\n", encoding="utf-8")
+    return 0 if total < TARGET_S else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
