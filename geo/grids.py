@@ -80,6 +80,8 @@ EDIT_FIELDS = ("name", "grid_member", "branch", "central_households")
 FIELDS_ZH = {"name": "网格名称", "grid_member": "网格员", "branch": "责任支部", "central_households": "党员中心户"}
 MAX_FIELD_CHARS = 200
 MAX_LIST_ITEMS = 500
+#: Most unit ids in one split operation (BAD_INPUTS G8: a cap on what a browser may post).
+MAX_UNITS_PER_OP = 20_000
 OPS = ("move", "split", "merge", "set", "renumber")
 OP_KEYS = {
     "move": {"op", "unit", "to"},
@@ -311,51 +313,45 @@ def _connected_without(graph: _Graph, members: np.ndarray, drop: int) -> bool:
     return graph.components(rest).max() == 0
 
 
+def _violation(hh: float, lo_hh: float, hi_hh: float) -> float:
+    return max(0.0, lo_hh - hh) + max(0.0, hh - hi_hh)
+
+
 def _repair(graph: _Graph, labels: np.ndarray, nodes: np.ndarray, lo_hh: float, hi_hh: float, passes: int) -> None:
-    """Move boundary units between neighbouring grids of ``nodes`` towards the bounds (in place)."""
-    node_set = np.zeros(labels.size, dtype=bool)
-    node_set[nodes] = True
+    """Move boundary units between neighbouring grids of ``nodes`` towards the bounds (in place).
+
+    Each pass makes the one move (a unit with households, from one grid to a
+    neighbouring grid) that most reduces the total distance of the two grids from
+    ``[lo_hh, hi_hh]``, among moves that keep the source grid connected (the target
+    stays connected: the unit touches it).  Stops when no move helps.
+    """
+    mid = (lo_hh + hi_hh) / 2
+    pairs = graph.matrix[nodes][:, nodes].tocoo()
+    a, b = nodes[pairs.row], nodes[pairs.col]  # both directions
     for _ in range(passes):
-        groups = np.unique(labels[nodes])
-        hh = {int(g): graph.hh[nodes[labels[nodes] == g]].sum() for g in groups}
-        bad = sorted((g for g in hh if hh[g] > hi_hh + 1e-9 or hh[g] < lo_hh - 1e-9), key=lambda g: g)
+        groups, inv = np.unique(labels[nodes], return_inverse=True)
+        sums = np.bincount(inv, weights=graph.hh[nodes])
+        hh = dict(zip(groups.tolist(), sums.tolist(), strict=True))
+        bad = {g for g, v in hh.items() if _violation(v, lo_hh, hi_hh) > 1e-9}
+        if not bad:
+            return
+        cross = (labels[a] != labels[b]) & (graph.hh[a] > 0)
+        cross &= np.isin(labels[a], list(bad)) | np.isin(labels[b], list(bad))
+        candidates = []
+        for u, v in {(int(x), int(y)) for x, y in zip(a[cross], labels[b[cross]], strict=True)}:
+            src, h = int(labels[u]), graph.hh[u]
+            before = _violation(hh[src], lo_hh, hi_hh) + _violation(hh[v], lo_hh, hi_hh)
+            after = _violation(hh[src] - h, lo_hh, hi_hh) + _violation(hh[v] + h, lo_hh, hi_hh)
+            if after < before - 1e-9:
+                balance = abs(hh[src] - h - mid) + abs(hh[v] + h - mid)
+                candidates.append((after - before, balance, u, v))
         moved = False
-        for g in bad:
-            members = nodes[labels[nodes] == g]
-            over = hh[g] > hi_hh
-            best = None
-            for u in members if over else np.unique(np.concatenate([graph.neighbours(int(m)) for m in members])):
-                u = int(u)
-                if not node_set[u] or graph.hh[u] <= 0:
-                    continue
-                if over:
-                    targets = {int(labels[nb]) for nb in graph.neighbours(u) if node_set[nb]} - {g}
-                    for h in sorted(targets):
-                        new_g, new_h = hh[g] - graph.hh[u], hh[h] + graph.hh[u]
-                        if new_h > hi_hh or (new_g < lo_hh - 1e-9 and hh[g] - hi_hh < lo_hh - new_g):
-                            continue
-                        score = abs(new_g - (lo_hh + hi_hh) / 2)
-                        if best is None or score < best[0]:
-                            best = (score, u, g, h)
-                else:
-                    h = int(labels[u])
-                    if h == g:
-                        continue
-                    new_g, new_h = hh[g] + graph.hh[u], hh[h] - graph.hh[u]
-                    if new_h < lo_hh or new_g > hi_hh:
-                        continue
-                    score = abs(new_g - (lo_hh + hi_hh) / 2)
-                    if best is None or score < best[0]:
-                        best = (score, u, h, g)
-            if best is None:
-                continue
-            _, u, src, dst = best
-            if not _connected_without(graph, nodes[labels[nodes] == src], u):
-                # try the other candidates in order of score would be better; keep it simple and stable
-                continue
-            labels[u] = dst
-            moved = True
-            break
+        for _, _, u, v in sorted(candidates):
+            src = int(labels[u])
+            if _connected_without(graph, nodes[labels[nodes] == src], u):
+                labels[u] = v
+                moved = True
+                break
         if not moved:
             return
 
@@ -511,6 +507,21 @@ def generate_grids(
                         f"divided into grids of {min_households:g}-{max_households:g}; made {k} grids)"
                     )
                 notes.append(Issue("infeasible_bounds", "warning", msg, parent=str(code)))
+            elif k > 1:
+                sums = np.bincount(np.unique(labels[piece], return_inverse=True)[1], weights=hh[piece])
+                off = int(((sums < min_households - 1e-9) | (sums > max_households + 1e-9)).sum())
+                if off:
+                    notes.append(
+                        Issue(
+                            "infeasible_bounds",
+                            "warning",
+                            f"{code} 的一片相连街区 ({total:.0f} 户) 分为 {k} 格后，有 {off} 格户数不在 "
+                            f"{min_households:g}-{max_households:g} 之间：单元户数太粗或位置不允许，请手工调整 "
+                            f"({off} of {k} grids miss the bounds: the units are too coarse or badly placed; "
+                            f"adjust by hand)",
+                            parent=str(code),
+                        )
+                    )
         if hh[nodes].sum() < min_households:
             notes.append(
                 Issue(
@@ -860,9 +871,9 @@ def _text(value: object, what: str) -> str:
     return value
 
 
-def _text_list(value: object, what: str) -> list[str]:
-    if not isinstance(value, list) or len(value) > MAX_LIST_ITEMS:
-        raise GridEditError(f"{what} 应为文字列表 (at most {MAX_LIST_ITEMS}) ({what} must be a list of strings)")
+def _text_list(value: object, what: str, *, limit: int = MAX_LIST_ITEMS) -> list[str]:
+    if not isinstance(value, list) or len(value) > limit:
+        raise GridEditError(f"{what} 应为文字列表，最多 {limit} 项 ({what} must be a list of at most {limit} strings)")
     return [_text(v, what) for v in value]
 
 
@@ -880,12 +891,16 @@ def _validate_op(op: object) -> dict:
     return dict(op)
 
 
-def _unit_index(plan: GridPlan, unit: object) -> int:
-    unit = _text(unit, "unit")
-    hits = np.flatnonzero(plan.units["unit_id"].to_numpy(object) == unit)
-    if hits.size == 0:
+def _unit_indices(plan: GridPlan, units: list[str]) -> np.ndarray:
+    found = pd.Index(plan.units["unit_id"].astype(str)).get_indexer(units)
+    if (found < 0).any():
+        unit = units[int(np.flatnonzero(found < 0)[0])]
         raise GridEditError(f"没有编号为 {unit} 的单元 (unknown unit id {unit!r})")
-    return int(hits[0])
+    return found.astype(np.int64)
+
+
+def _unit_index(plan: GridPlan, unit: object) -> int:
+    return int(_unit_indices(plan, [_text(unit, "unit")])[0])
 
 
 def _grid_code(plan: GridPlan, code: object) -> str:
@@ -946,7 +961,7 @@ def apply_edit(plan: GridPlan, op: Mapping) -> GridPlan:
         parent = str(parent_of[members[0]])
         new = _next_code(plan, parent, grid, fields)
         if "units" in op:
-            chosen = np.array(sorted({_unit_index(plan, u) for u in _text_list(op["units"], "units")}), dtype=np.int64)
+            chosen = np.unique(_unit_indices(plan, _text_list(op["units"], "units", limit=MAX_UNITS_PER_OP)))
             if chosen.size == 0 or not np.isin(chosen, members).all() or chosen.size == members.size:
                 raise GridEditError(
                     f"拆分的单元须是网格 {code} 的一部分且不能是全部 "

@@ -41,7 +41,7 @@ def squares(rows: int, cols: int, households, *, size: float = 100.0) -> gpd.Geo
         for c in range(cols):
             x, y = X0 + c * size, Y0 - (r + 1) * size
             geoms.append(shapely.box(x, y, x + size, y + size))
-            ids.append(f"U{r}{c}")
+            ids.append(f"U{r}{c}" if rows <= 10 and cols <= 10 else f"U{r:02d}_{c:02d}")
             values.append(hh[r, c])
     return gpd.GeoDataFrame({"unit_id": ids, "households": values}, geometry=geoms, crs=EPSG)
 
@@ -174,6 +174,22 @@ def test_generation_is_deterministic_and_seeded():
     assert ((hh >= 300) & (hh <= 500)).all(), hh.tolist()
 
 
+@pytest.mark.parametrize("bounds", [(300, 500), (380, 420)])
+def test_random_towns_contiguous_and_bounds_met_or_explained(bounds):
+    # 20 random rectangles of squares, 20 % of them empty (parks), gamma-distributed households
+    lo, hi = bounds
+    for seed in range(20):
+        rng = np.random.default_rng(seed)
+        rows, cols = (int(v) for v in rng.integers(3, 15, 2))
+        hh = rng.gamma(1.0, 25.0, (rows, cols)) * (rng.random((rows, cols)) > 0.2)
+        plan = generate_grids(squares(rows, cols, hh), seed=seed, min_households=lo, max_households=hi)
+        assert_valid_structure(plan)
+        assert grids_gdf(plan)["households"].sum() == pytest.approx(hh.sum(), abs=0.1 * len(plan.codes))
+        found = {i.kind for i in plan.issues()}
+        if found & {"below_floor", "above_ceiling"}:
+            assert "infeasible_bounds" in found, (seed, found)
+
+
 def test_oversized_unit_is_its_own_flagged_grid():
     hh = np.full((3, 3), 50.0)
     hh[1, 1] = 900.0  # a large compound in the middle
@@ -240,6 +256,9 @@ def test_generation_errors():
     parents = gpd.GeoDataFrame({"name": ["x"]}, geometry=[units.union_all()], crs=EPSG)
     with pytest.raises(InputDataError, match="code"):
         generate_grids(units, parents)
+    twice = gpd.GeoDataFrame({"code": ["1", "1"]}, geometry=[units.union_all()] * 2, crs=EPSG)
+    with pytest.raises(InputDataError, match="为空或重复"):
+        generate_grids(units, twice)
     far = gpd.GeoDataFrame({"code": ["1"]}, geometry=[shapely.box(0, 0, 1, 1)], crs=EPSG)
     with pytest.raises(InputDataError, match="没有单元落在"):
         generate_grids(units, far)
