@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from benchmarks import bench_coverage, bench_polygons, bench_reach
+from benchmarks import bench_coverage, bench_grids, bench_polygons, bench_reach
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -18,6 +18,7 @@ def main() -> int:
     status = bench_reach.main(["--markdown", str(RESULTS / "reach.md")])
     status |= bench_polygons.main(["--markdown", str(RESULTS / "polygons.md")])
     status |= bench_coverage.main(["--markdown", str(RESULTS / "coverage.md")])
+    status |= bench_grids.main(["--markdown", str(RESULTS / "grids.md")])
     return status
 
 
