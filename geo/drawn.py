@@ -111,7 +111,7 @@ def _position(pos: object, where: str) -> tuple[float, float]:
 
 
 def _ring(ring: object, where: str) -> list[tuple[float, float]]:
-    if not isinstance(ring, list):
+    if not isinstance(ring, list | tuple):
         raise InputDataError(f"{where}: 环应为坐标数组 (a ring must be an array of positions)")
     pts = [_position(p, where) for p in ring]
     if len(pts) < 4:
@@ -122,9 +122,9 @@ def _ring(ring: object, where: str) -> list[tuple[float, float]]:
 
 
 def _count_positions(coords: object) -> int:
-    if isinstance(coords, list) and coords and isinstance(coords[0], int | float):
+    if isinstance(coords, list | tuple) and coords and isinstance(coords[0], int | float):
         return 1
-    if isinstance(coords, list):
+    if isinstance(coords, list | tuple):
         return sum(_count_positions(c) for c in coords)
     return 0
 
@@ -174,7 +174,7 @@ def parse_geometry(
             f"几何类型 {kind!r} 不符，应为 {' / '.join(KINDS[expected])} (wrong or unknown geometry type)"
         )
     coords = obj.get("coordinates")
-    if coords is None or (isinstance(coords, list) and not coords):
+    if coords is None or (isinstance(coords, list | tuple) and not coords):
         raise InputDataError(f"{kind} 缺少坐标 coordinates (missing coordinates)")
     n = _count_positions(coords)
     if n > settings.MAX_DRAWN_VERTICES:
@@ -184,17 +184,17 @@ def parse_geometry(
     if kind == "Point":
         geom = shapely.Point(_position(coords, "点 point"))
     elif kind == "LineString":
-        if not isinstance(coords, list) or len(coords) < 2:
+        if not isinstance(coords, list | tuple) or len(coords) < 2:
             raise InputDataError("线至少需要 2 个坐标 (a line needs at least 2 positions)")
         geom = shapely.LineString([_position(p, "线 line") for p in coords])
     else:
         polygons = [coords] if kind == "Polygon" else coords
-        if not isinstance(polygons, list):
+        if not isinstance(polygons, list | tuple):
             raise InputDataError("MultiPolygon 坐标格式错误 (malformed MultiPolygon)")
         parts = []
         holes = 0
         for k, rings in enumerate(polygons):
-            if not isinstance(rings, list) or not rings:
+            if not isinstance(rings, list | tuple) or not rings:
                 raise InputDataError(f"第 {k + 1} 个多边形没有环 (polygon without rings)")
             holes += len(rings) - 1
             checked = [_ring(r, f"第 {k + 1} 个多边形第 {j + 1} 个环 (ring {j + 1})") for j, r in enumerate(rings)]

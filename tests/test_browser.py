@@ -149,3 +149,20 @@ def test_stale_save_shows_the_conflict_message(page, server):
     page.wait_for_selector("#linli-message.conflict", timeout=10_000)
     assert "已被他人修改" in page.locator("#linli-message").inner_text()
     assert store.get(plan_id)["notes"] == "另一位规划师的修改"
+
+
+def test_dragged_candidate_is_evaluated_again(page):
+    page.locator(".leaflet-draw-draw-marker").click()
+    x, y = _map_point(page, 0.5, 0.55)
+    page.mouse.click(x, y)
+    page.wait_for_selector("#linli-candidate[data-ready='1']", timeout=15_000)
+    first = page.locator("#candidate-info").inner_text()
+    page.evaluate("document.getElementById('linli-candidate').dataset.ready = '0'")
+    marker = page.locator(".leaflet-marker-draggable").last
+    box = marker.bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] - 4)
+    page.mouse.down()
+    page.mouse.move(box["x"] + 90, box["y"] + 60, steps=8)
+    page.mouse.up()
+    page.wait_for_selector("#linli-candidate[data-ready='1']", timeout=15_000)
+    assert page.locator("#candidate-info").inner_text() != first  # new position, new figures

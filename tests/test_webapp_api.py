@@ -350,3 +350,101 @@ def test_gpkg_response_is_not_cached_on_disk(client, tmp_path):
     data = client.get(f"/api/plans/{plan['id']}/export.gpkg").data
     assert data[:16] == b"SQLite format 3\x00"
     assert io.BytesIO(data).getbuffer().nbytes > 0
+
+
+# ------------------------------------------------------------------------ uploads
+
+
+def _upload(client, plan, data: bytes, filename: str, kind="town", version=None, system="wgs84"):
+    return client.post(
+        f"/api/plans/{plan['id']}/upload",
+        data={
+            "file": (io.BytesIO(data), filename),
+            "kind": kind,
+            "version": str(plan["version"] if version is None else version),
+            "system": system,
+        },
+        content_type="multipart/form-data",
+    )
+
+
+def _town_geojson() -> bytes:
+    frame = gpd.GeoDataFrame({"名称": ["螺城镇 (演示)"]}, geometry=[shapely.Polygon(SQUARE[0])], crs=4326)
+    return frame.to_json().encode("utf-8")
+
+
+def test_upload_a_town_polygon_with_a_chinese_name(client):
+    plan = client.post("/api/plans", json={"name": "上传"}).get_json()
+    response = _upload(client, plan, _town_geojson(), "镇界 边界.geojson")
+    assert response.status_code == 200
+    data = response.get_json()
+    assert data["added"] == 1 and data["version"] == 2
+    town = data["features"][0]
+    assert town["kind"] == "town" and town["name"] == "螺城镇 (演示)"
+    assert town["properties"]["source_file"] == "镇界 边界.geojson"
+
+
+def test_upload_gcj02_candidates_are_converted(client):
+    plan = client.post("/api/plans", json={"name": "高德选点"}).get_json()
+    # A point picked in Amap is shifted; Helsinki is outside China, so GCJ-02 leaves it
+    # unshifted there (the conversion itself is tested in tests/test_coords.py).
+    csv = "名称,经度,纬度\n候选甲,24.9400,60.1700\n".encode("gb18030")
+    response = _upload(client, plan, csv, "候选点.csv", kind="candidate", system="gcj02")
+    assert response.status_code == 200
+    feature = response.get_json()["features"][0]
+    assert feature["kind"] == "candidate"
+    assert feature["geometry"]["coordinates"] == pytest.approx([24.94, 60.17])
+
+
+@pytest.mark.parametrize(
+    ("data", "filename", "status", "message"),
+    [
+        (b"", "empty.geojson", 422, "为空"),
+        (b'<OGRVRTDataSource><OGRVRTLayer name="x"/></OGRVRTDataSource>', "x.geojson", 422, ""),
+        (b"not a zip", "roads.zip", 422, ""),
+        (b"lon,lat\n200,95\n", "bad.csv", 422, ""),
+    ],
+)
+def test_bad_uploads_change_nothing(client, data, filename, status, message):
+    plan = client.post("/api/plans", json={"name": "坏文件"}).get_json()
+    response = _upload(client, plan, data, filename)
+    assert response.status_code == status
+    assert message in response.get_json()["error"]
+    assert "/tmp" not in response.get_json()["error"]  # no server path in the message
+    after = client.get(f"/api/plans/{plan['id']}").get_json()
+    assert after["version"] == 1 and after["features"] == []
+
+
+def test_upload_far_away_and_stale(client):
+    plan = client.post("/api/plans", json={"name": "远处"}).get_json()
+    far = gpd.GeoDataFrame(geometry=[shapely.box(118.9, 25.0, 119.0, 25.1)], crs=4326).to_json().encode()
+    response = _upload(client, plan, far, "惠安.geojson")
+    assert response.status_code == 422
+    stale = _upload(client, plan, _town_geojson(), "镇界.geojson", version=7)
+    assert stale.status_code == 409
+    missing = client.post(
+        f"/api/plans/{plan['id']}/upload", data={"kind": "town", "version": "1"}, content_type="multipart/form-data"
+    )
+    assert missing.status_code == 422
+
+
+def test_upload_over_the_size_limit(tmp_path):
+    app = create_app({"TESTING": True, "instance_path": tmp_path / "i", "MAX_CONTENT_LENGTH": 2000})
+    client = app.test_client()
+    client.environ_base["HTTP_X_CSRF_TOKEN"] = client.get("/api/csrf").get_json()["token"]
+    plan = client.post("/api/plans", json={"name": "大"}).get_json()
+    response = _upload(client, plan, b"x" * 5000, "big.geojson")
+    assert response.status_code == 413
+
+
+def test_online_basemap_presets(tmp_path):
+    from webapp import basemap
+
+    with pytest.raises(ValueError, match="TIANDITU_KEY"):
+        basemap("tianditu")
+    with pytest.raises(ValueError, match="未知底图"):
+        basemap("amap")
+    app = create_app({"TESTING": True, "instance_path": tmp_path / "b", "BASEMAPS": [basemap("osm")]})
+    response = app.test_client().get("/")
+    assert "https://tile.openstreetmap.org" in response.headers["Content-Security-Policy"]
+    assert "tile.openstreetmap.org" in response.get_data(as_text=True)

@@ -14,7 +14,38 @@ from pathlib import Path
 
 from flask import Flask
 
-__all__ = ["DEFAULT_CONFIG", "create_app"]
+__all__ = ["BASEMAP_PRESETS", "DEFAULT_CONFIG", "basemap", "create_app"]
+
+#: Online base maps a planner may switch on (``python -m webapp --basemap osm``).  Both
+#: are in WGS84-compatible Web Mercator (Tianditu: CGCS2000, within centimetres of
+#: WGS84); Tianditu needs the office's own key.  GCJ-02 services (Amap, Tencent) are
+#: not offered: their tiles are shifted 100-700 m against WGS84 data.
+BASEMAP_PRESETS = {
+    "osm": {
+        "name": "OpenStreetMap (在线 online)",
+        "url": "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+        "attribution": "© OpenStreetMap contributors",
+    },
+    "tianditu": {
+        "name": "天地图 Tianditu (在线 online)",
+        "url": "https://t0.tianditu.gov.cn/vec_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0&LAYER=vec"
+        "&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles&TILEMATRIX={z}&TILEROW={y}&TILECOL={x}&tk={key}",
+        "attribution": "© 天地图 Tianditu (国家地理信息公共服务平台)",
+    },
+}
+
+
+def basemap(name: str, key: str | None = None) -> dict:
+    """A preset online base map; Tianditu needs ``key`` (ValueError without it)."""
+    if name not in BASEMAP_PRESETS:
+        raise ValueError(f"未知底图 {name!r}，可选: {', '.join(BASEMAP_PRESETS)} (unknown base map)")
+    spec = dict(BASEMAP_PRESETS[name])
+    if "{key}" in spec["url"]:
+        if not key:
+            raise ValueError("天地图需要密钥: 设置 TIANDITU_KEY (Tianditu needs a key)")
+        spec["url"] = spec["url"].replace("{key}", key)
+    return spec
+
 
 logger = logging.getLogger(__name__)
 

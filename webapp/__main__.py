@@ -32,12 +32,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--instance", default=None, help="instance folder (plan store, secret key)")
+    parser.add_argument(
+        "--basemap",
+        action="append",
+        default=[],
+        choices=["osm", "tianditu"],
+        help="add an online base map (needs internet; Tianditu needs TIANDITU_KEY); offline by default",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("pyogrio").setLevel(logging.WARNING)
     if not (0 < args.port < 65536):
         parser.error("--port 应在 1-65535 (port out of range)")
     config = {"PROJECT": args.project}
+    from webapp import basemap
+
+    try:
+        config["BASEMAPS"] = [basemap(name, os.environ.get("TIANDITU_KEY")) for name in args.basemap]
+    except ValueError as exc:
+        parser.error(str(exc))
     if args.instance:
         config["instance_path"] = os.path.abspath(args.instance)
     if not _is_loopback(args.host):

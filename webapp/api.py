@@ -22,6 +22,7 @@ from geo.crs import WGS84
 from geo.drawn import parse_geometry, parse_json
 from geo.errors import InputDataError
 from geo.standards import FUNCTIONS
+from geo.uploads import read_upload
 from webapp.errors import BadRequestError
 from webapp.mapview import safe
 from webapp.security import csrf_token
@@ -287,6 +288,63 @@ def delete_plan(plan_id: int):
 def restore_plan(plan_id: int):
     """Undo a delete."""
     return jsonify(store().restore(plan_id))
+
+
+UPLOAD_KINDS = {"town": "polygon", "area": "polygon", "grid": "polygon", "candidate": "point"}
+
+
+@bp.post("/plans/<int:plan_id>/upload")
+def upload_to_plan(plan_id: int):
+    """Add the features of an uploaded file (town polygons, areas, candidate sites) to a plan.
+
+    Multipart form: ``file``, ``kind`` (town / area / grid / candidate), ``version``
+    (the plan's version, 409 when stale), ``system`` (wgs84 / gcj02 / bd09 / cgcs2000 for
+    CSV/XLSX coordinates).  Every rule of the upload loader applies (BAD_INPUTS U1-U16);
+    the file is read from a private temporary folder that is always removed.
+    """
+    kind = request.form.get("kind", "town")
+    if kind not in UPLOAD_KINDS:
+        raise InputDataError(f"kind={kind!r} 无效，可选: {', '.join(UPLOAD_KINDS)} (unknown kind)")
+    version = request.form.get("version", "")
+    if not version.isdigit():
+        raise InputDataError("上传时必须给出方案的版本号 version (the plan's version is required)")
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        raise InputDataError("没有上传文件 (no file uploaded)")
+    state = get_state()
+    plan = store().get(plan_id)
+    with tempfile.TemporaryDirectory(prefix="linli-upload-") as tmp:
+        path = Path(tmp) / "upload.bin"  # stored under a generated name; the original only as metadata (U2)
+        upload.save(path)
+        frame = read_upload(
+            path,
+            original_name=upload.filename,
+            expected=UPLOAD_KINDS[kind],
+            system=request.form.get("system", "wgs84"),
+            max_bytes=current_app.config["MAX_CONTENT_LENGTH"],
+            study_area=state.study_area_wgs84,
+        )
+    if len(frame) > 500:
+        raise InputDataError(f"文件有 {len(frame)} 个要素，一次最多上传 500 个 (too many features in one upload)")
+    name_col = next((c for c in ("name", "名称", "NAME", "mc", "MC") if c in frame.columns), None)
+    features = [
+        {"kind": f["kind"], "name": f["name"], "geometry": f["geometry"], "properties": f["properties"]}
+        for f in plan["features"]
+    ]
+    for k, geom in enumerate(frame.geometry):
+        parts = shapely.get_parts(geom)
+        geom = parts[0] if UPLOAD_KINDS[kind] == "point" else shapely.union_all(parts)
+        name = str(frame[name_col].iloc[k]) if name_col else f"{upload.filename} #{k + 1}"
+        features.append(
+            {
+                "kind": kind,
+                "name": name[:200],
+                "geometry": shapely.geometry.mapping(geom),
+                "properties": {"source_file": upload.filename[:200]},
+            }
+        )
+    saved = store().save(plan_id, version=int(version), features=_features(features, state.study_area_wgs84))
+    return jsonify({**saved, "added": len(frame), "source_crs": frame.attrs.get("source_crs")})
 
 
 @bp.get("/plans/<int:plan_id>/export.gpkg")

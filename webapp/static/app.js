@@ -152,11 +152,11 @@
   function setupCandidate(marker, evaluateNow) {
     marker.feature = marker.feature || { type: "Feature", properties: {} };
     marker.feature.properties.kind = "candidate";
-    if (marker.dragging) {
-      marker.options.draggable = true;
-      marker.on("add", () => marker.dragging && marker.dragging.enable());
-      marker.on("dragend", () => evaluate(marker));
-    }
+    // Draggable: a dragged candidate is evaluated again where it is dropped.
+    marker.options.draggable = true;
+    if (marker.dragging) marker.dragging.enable();
+    marker.on("add", () => marker.dragging && marker.dragging.enable());
+    marker.on("dragend", () => evaluate(marker));
     marker.on("click", () => evaluate(marker));
     if (evaluateNow) evaluate(marker);
   }
