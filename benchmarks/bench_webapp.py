@@ -1,0 +1,157 @@
+"""Web-app speed on the demo: a dragged candidate's service areas + coverage delta, and page load.
+
+Usage::
+
+    python -m benchmarks.bench_webapp [--requests 50] [--loads 10] [--markdown FILE]
+
+* Candidate: ``POST /api/evaluate`` for ``--requests`` candidate points drawn with a fixed
+  seed inside the demo's streets (what one drag sends), against a warm app (the project
+  loaded once per process, as served).  The server time is the view's own clock
+  (``server_ms`` in the response); the client time adds Flask's request handling.
+  Target (issue 5): p95 server time under 200 ms.
+* Page load: the map page with all its layers in headless Debian chromium (Playwright)
+  from waitress on loopback, until the app's script has run (``LINLI.ready``); the first
+  load after start and ``--loads`` further loads.  Target: under 2 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import shapely
+
+CHROMIUM = "/usr/bin/chromium"
+SEED = 20_261_126
+
+
+def _candidates(state, n: int) -> list[list[float]]:
+    """Points on the demo's walk network (edge midpoints), WGS84, fixed seed."""
+    import geopandas as gpd
+
+    rng = np.random.default_rng(SEED)
+    net = state.project.network
+    edges = rng.choice(net.n_edges, size=n, replace=False)
+    mids = shapely.line_interpolate_point(net.edge_geometry[edges], 0.5, normalized=True)
+    pts = gpd.GeoSeries(mids, crs=net.crs).to_crs(4326)
+    return [[p.x, p.y] for p in pts]
+
+
+def bench_evaluate(app, n: int) -> dict:
+    """p50/p95 of server and client times of ``n`` candidate evaluations."""
+    from webapp.state import get_state
+
+    client = app.test_client()
+    token = client.get("/api/csrf").get_json()["token"]
+    with app.app_context():
+        points = _candidates(get_state(), n + 5)
+    server, wall = [], []
+    for k, xy in enumerate(points):
+        start = time.perf_counter()
+        response = client.post(
+            "/api/evaluate", json={"geometry": {"type": "Point", "coordinates": xy}}, headers={"X-CSRF-Token": token}
+        )
+        elapsed = (time.perf_counter() - start) * 1000
+        if response.status_code != 200:
+            raise RuntimeError(f"evaluate failed: {response.status_code} {response.get_json()}")
+        if k >= 5:  # the first few warm the allocator and caches
+            server.append(response.get_json()["server_ms"])
+            wall.append(elapsed)
+    return {
+        "n": len(server),
+        "server_p50": float(np.percentile(server, 50)),
+        "server_p95": float(np.percentile(server, 95)),
+        "server_max": float(max(server)),
+        "client_p50": float(np.percentile(wall, 50)),
+        "client_p95": float(np.percentile(wall, 95)),
+    }
+
+
+def bench_page(app, loads: int) -> dict:
+    """First and repeated page loads in headless chromium (seconds)."""
+    from playwright.sync_api import sync_playwright
+    from waitress.server import create_server
+
+    srv = create_server(app, host="127.0.0.1", port=0, threads=4)
+    threading.Thread(target=srv.run, daemon=True).start()
+    base = f"http://127.0.0.1:{srv.effective_port}/"
+    times = []
+    try:
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(
+                executable_path=CHROMIUM,
+                headless=True,
+                args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-dev-shm-usage"],
+            )
+            for _ in range(loads + 1):
+                context = browser.new_context(viewport={"width": 1400, "height": 900})
+                page = context.new_page()
+                start = time.perf_counter()
+                page.goto(base, wait_until="load")
+                while not page.evaluate("window.LINLI && window.LINLI.ready === true"):
+                    page.wait_for_timeout(10)
+                times.append(time.perf_counter() - start)
+                context.close()
+            browser.close()
+    finally:
+        srv.close()
+    rest = times[1:]
+    return {
+        "first_s": times[0],
+        "median_s": statistics.median(rest),
+        "p95_s": float(np.percentile(rest, 95)),
+        "max_s": max(rest),
+        "loads": len(rest),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run both measurements and print (or write) a markdown table."""
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.bench_webapp")
+    parser.add_argument("--requests", type=int, default=50)
+    parser.add_argument("--loads", type=int, default=10)
+    parser.add_argument("--markdown", type=Path, default=None)
+    args = parser.parse_args(argv)
+    from webapp import create_app
+
+    start = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        app = create_app({"instance_path": tmp})
+        startup = time.perf_counter() - start
+        ev = bench_evaluate(app, args.requests)
+        page = bench_page(app, args.loads)
+    lines = [
+        f"Demo project; Python {platform.python_version()}, {os.cpu_count()} CPUs; app start (project load, "
+        f"street cells, all precomputation, default map rendered): {startup:.1f} s.",
+        "",
+        "| measurement | p50 | p95 | max | target | met |",
+        "|---|---:|---:|---:|---:|---|",
+        f"| candidate: service areas + coverage delta, server time ({ev['n']} requests) | {ev['server_p50']:.0f} ms "
+        f"| {ev['server_p95']:.0f} ms | {ev['server_max']:.0f} ms | p95 < 200 ms | "
+        f"{'yes' if ev['server_p95'] < 200 else 'NO'} |",
+        f"| candidate: same, client round trip through Flask | {ev['client_p50']:.0f} ms | {ev['client_p95']:.0f} ms "
+        "| | | |",
+        f"| page load with all layers, headless chromium ({page['loads']} loads after the first) | "
+        f"{page['median_s']:.2f} s | {page['p95_s']:.2f} s | {page['max_s']:.2f} s | < 2 s | "
+        f"{'yes' if page['p95_s'] < 2 else 'NO'} |",
+        f"| page load, first after start | {page['first_s']:.2f} s | | | < 2 s | "
+        f"{'yes' if page['first_s'] < 2 else 'NO'} |",
+    ]
+    text = "\n".join(lines)
+    print(text)
+    if args.markdown:
+        args.markdown.parent.mkdir(parents=True, exist_ok=True)
+        args.markdown.write_text(text + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
