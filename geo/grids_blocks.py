@@ -59,7 +59,8 @@ def street_blocks(
         Optional polygons (same CRS) whose boundaries also cut blocks: the parent
         communities, so that no block straddles two of them.
     min_area_m2
-        Faces smaller than this (slivers between dual carriageways) are dropped.
+        Faces smaller than this (slivers between dual carriageways) join the
+        neighbouring block they share most boundary with.
 
     Returns
     -------
@@ -96,8 +97,9 @@ def street_blocks(
     if water is not None and faces.size:
         faces = shapely.difference(faces, water)
     faces = faces[~shapely.is_empty(faces)] if faces.size else faces
+    if faces.size:
+        faces = _absorb_slivers(faces, min_area_m2, cuts)
     area_m2 = shapely.area(faces) if faces.size else np.zeros(0)
-    faces, area_m2 = faces[area_m2 >= min_area_m2], area_m2[area_m2 >= min_area_m2]
     if faces.size == 0:
         raise InputDataError(
             "道路线没有围合出任何街区；请检查路网或给出边界 (the street lines enclose no block; check the network "
@@ -109,6 +111,45 @@ def street_blocks(
     ids = np.array([f"B{k + 1:05d}" for k in range(faces.size)], dtype=object)
     logger.info("street blocks: %d from %d lines", faces.size, geoms.size)
     return gpd.GeoDataFrame({"unit_id": ids, "area_m2": area_m2}, geometry=faces, crs=frame.crs)
+
+
+def _absorb_slivers(faces: np.ndarray, min_area_m2: float, cuts) -> np.ndarray:
+    """Faces below ``min_area_m2`` join the neighbour (in the same cut polygon) they share most boundary with.
+
+    Slivers between dual carriageways or close parallel paths are not blocks; joining
+    them to a block keeps the blocks a gap-free coverage.  A sliver touching no block
+    in its cut polygon is dropped.
+    """
+    area = shapely.area(faces)
+    small = area < min_area_m2
+    if not small.any():
+        return faces
+    big_idx, small_idx = np.flatnonzero(~small), np.flatnonzero(small)
+    if big_idx.size == 0:
+        return faces[:0]
+    tree = shapely.STRtree(faces[big_idx])
+    si, bi = tree.query(faces[small_idx], predicate="intersects")
+    if si.size:
+        shared = shapely.length(shapely.intersection(shapely.boundary(faces[small_idx[si]]), faces[big_idx[bi]]))
+        if cuts is not None and len(cuts):
+            cuts = np.asarray(cuts, dtype=object)
+            inside = point_units(cuts, shapely.point_on_surface(faces), snap_m=0.0)
+            shared = np.where(inside[small_idx[si]] == inside[big_idx[bi]], shared, 0.0)
+        order = np.lexsort((-shared, si))
+        si, bi, shared = si[order], bi[order], shared[order]
+        first = np.ones(si.size, dtype=bool)
+        first[1:] = si[1:] != si[:-1]
+        keep = first & (shared > 0)
+        si, bi = si[keep], bi[keep]
+    out = faces[big_idx].copy()
+    if si.size:
+        targets = np.unique(bi)
+        order = np.argsort(bi, kind="stable")
+        bounds = np.append(np.searchsorted(bi[order], targets), si.size)
+        for k, target in enumerate(targets):
+            members = faces[small_idx[si[order[bounds[k] : bounds[k + 1]]]]]
+            out[target] = shapely.union_all(np.append(members, out[target]))
+    return out
 
 
 def _reading_order(x: np.ndarray, y: np.ndarray, *, band_m: float) -> np.ndarray:

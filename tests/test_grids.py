@@ -84,6 +84,14 @@ def test_street_blocks_of_a_hash_sign():
     # a community boundary along x = 150 cuts the middle column of blocks in two: 12 blocks
     cut = street_blocks(gpd.GeoSeries(lines, crs=EPSG), area=area, cuts=[shapely.box(X0, Y0, X0 + 150, Y0 + 300)])
     assert len(cut) == 12
+    # a parallel street 2 m from y = 100 leaves a 300 m x 2 m sliver split into 3 faces of
+    # 200 m²; with a 250 m² threshold each joins the block it shares 100 m with: 9 blocks,
+    # no gap, total area unchanged
+    double = [*lines, shapely.LineString([(X0, Y0 + 102), (X0 + 300, Y0 + 102)])]
+    assert len(street_blocks(gpd.GeoSeries(double, crs=EPSG), area=area)) == 12
+    merged = street_blocks(gpd.GeoSeries(double, crs=EPSG), area=area, min_area_m2=250.0)
+    assert len(merged) == 9
+    assert merged["area_m2"].sum() == pytest.approx(90_000.0)
     # neighbours share a street: 12 interior edges in a 3 x 3 arrangement
     assert len(unit_adjacency(blocks.geometry.to_numpy())) == 12
 
