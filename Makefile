@@ -5,8 +5,10 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 # Debian packages: CJK fonts for maps with Chinese labels (PNG/PDF exports), and
-# chromium for the browser tests (driven by Playwright, no browser download).
-DEBS   := fonts-noto-cjk chromium
+# chromium for the browser tests (driven by Playwright, no browser download), and
+# PostgreSQL + PostGIS for the plan store's second backend (tests/pg_server.py starts
+# a throw-away loopback server; postgresql-postgis pulls the version-matched PostGIS).
+DEBS   := fonts-noto-cjk chromium postgresql postgresql-postgis
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: setup system run test lint bench clean
