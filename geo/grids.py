@@ -61,11 +61,13 @@ logger = logging.getLogger(__name__)
 
 __all__ = [
     "EDIT_FIELDS",
+    "EditResult",
     "GridEditError",
     "GridPlan",
     "Issue",
     "apply_edit",
     "check_plan",
+    "edit",
     "generate_grids",
     "grid_coverage",
     "grids_gdf",
@@ -146,6 +148,9 @@ class GridPlan:
         Area of each parent not covered by its units (m²).
     seed
         Seed of the tie-breaking jitter.
+    version
+        Counts the edits and undos; an edit may name the version it was made on
+        (``"version"``) and is refused when the plan has moved on (BAD_INPUTS G10).
     """
 
     units: gpd.GeoDataFrame
@@ -160,6 +165,7 @@ class GridPlan:
     overlaps: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), dtype=np.int64))
     gaps_m2: Mapping[str, float] = field(default_factory=dict)
     seed: int = 0
+    version: int = 0
 
     @property
     def codes(self) -> list[str]:
@@ -883,7 +889,7 @@ def _validate_op(op: object) -> dict:
     kind = op.get("op")
     if kind not in OPS:
         raise GridEditError(f"未知的编辑操作 {kind!r}；可选: {', '.join(OPS)} (unknown edit op)")
-    extra = set(op) - OP_KEYS[kind]
+    extra = set(op) - OP_KEYS[kind] - {"version"}
     if extra:
         raise GridEditError(
             f"编辑操作 {kind} 不认识的字段: {', '.join(sorted(map(str, extra)))} (unknown keys for {kind})"
@@ -934,10 +940,19 @@ def apply_edit(plan: GridPlan, op: Mapping) -> GridPlan:
     ------
     GridEditError
         Malformed operation, unknown unit or grid id (the web app maps this to 404 /
-        422), a move to a grid that is not a neighbour or in another parent, a split
+        422), a stale ``version`` (409/412), a move to a grid that is not a neighbour or in another parent, a split
         naming units outside the grid or all of it, a merge of grids that do not touch.
     """
     op = _validate_op(op)
+    if "version" in op:
+        version = op.pop("version")
+        if not isinstance(version, int) or isinstance(version, bool):
+            raise GridEditError(f"version 应为整数，收到 {version!r} (version must be an integer)")
+        if version != plan.version:
+            raise GridEditError(
+                f"方案已被修改（当前第 {plan.version} 版，编辑基于第 {version} 版），请刷新后重做 "
+                f"(stale edit: the plan is at version {plan.version}, the edit was made on {version})"
+            )
     kind = op["op"]
     grid = plan.grid.copy()
     fields = {c: {**f, "central_households": list(f.get("central_households", []))} for c, f in plan.fields.items()}
@@ -1034,7 +1049,37 @@ def apply_edit(plan: GridPlan, op: Mapping) -> GridPlan:
             new_fields.update({renamed[old]: fields[old] for old in renamed})
         grid, fields = new_grid, new_fields
     history = (*plan.history, (op, plan.grid, plan.fields))[-settings.GRID_UNDO_DEPTH :]
-    return dataclasses.replace(plan, grid=grid, fields=fields, history=history)
+    return dataclasses.replace(plan, grid=grid, fields=fields, history=history, version=plan.version + 1)
+
+
+@dataclass(frozen=True, eq=False)
+class EditResult:
+    """A plan after an edit with the violations found by the checks that ran after it."""
+
+    plan: GridPlan
+    issues: tuple[Issue, ...]
+
+    def to_dict(self) -> dict:
+        """JSON for the web app: the version, the grids' households and every issue."""
+        hh = _grid_sums(self.plan, "households")
+        return {
+            "version": self.plan.version,
+            "grids": [{"code": c, "households": round(hh.get(c, 0.0), 1)} for c in self.plan.codes],
+            "issues": [i.to_dict() for i in self.issues],
+            "can_undo": len(self.plan.history),
+        }
+
+
+def edit(plan: GridPlan, op: Mapping) -> EditResult:
+    """:func:`apply_edit` followed by the checks: the new plan and its notes and violations.
+
+    Raises
+    ------
+    GridEditError
+        As :func:`apply_edit`.
+    """
+    new = apply_edit(plan, op)
+    return EditResult(new, tuple(new.issues()))
 
 
 def undo(plan: GridPlan, steps: int = 1) -> GridPlan:
@@ -1050,7 +1095,7 @@ def undo(plan: GridPlan, steps: int = 1) -> GridPlan:
     if steps > len(plan.history):
         raise GridEditError(f"只能撤销 {len(plan.history)} 步 (only {len(plan.history)} edits can be undone)")
     _, grid, fields = plan.history[-steps]
-    return dataclasses.replace(plan, grid=grid, fields=fields, history=plan.history[:-steps])
+    return dataclasses.replace(plan, grid=grid, fields=fields, history=plan.history[:-steps], version=plan.version + 1)
 
 
 # ------------------------------------------------------------------------------ JSON
@@ -1086,6 +1131,7 @@ def plan_to_dict(plan: GridPlan) -> dict:
             {"op": op, "grid": g.tolist(), "fields": {c: dict(f) for c, f in fl.items()}} for op, g, fl in plan.history
         ],
         "seed": plan.seed,
+        "plan_version": plan.version,
     }
 
 
@@ -1128,6 +1174,7 @@ def plan_from_dict(data: Mapping) -> GridPlan:
             overlaps=overlaps,
             gaps_m2=dict(data["gaps_m2"]),
             seed=int(data["seed"]),
+            version=int(data.get("plan_version", 0)),
         )
     except (KeyError, TypeError, AttributeError, shapely.errors.GEOSException) as exc:
         raise InputDataError(f"网格方案数据不完整 (malformed plan: {type(exc).__name__})") from None

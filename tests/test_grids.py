@@ -20,6 +20,8 @@ from geo.grids import (
     GridEditError,
     apply_edit,
     check_plan,
+    edit,
+    edits_of,
     generate_grids,
     grid_members,
     grids_gdf,
@@ -350,6 +352,24 @@ def test_undo_restores_each_step(plan):
         undo(steps[-1], 0)
 
 
+def test_versions_refuse_stale_edits_and_edit_reports_checks(plan):
+    code = plan.codes[0]
+    op = {"op": "set", "grid": code, "field": "name", "value": "甲", "version": 0}
+    first = apply_edit(plan, op)
+    assert first.version == 1
+    with pytest.raises(GridEditError, match="方案已被修改"):
+        apply_edit(first, op)  # made on version 0, the plan is at 1 (G10)
+    with pytest.raises(GridEditError, match="整数"):
+        apply_edit(first, {**op, "version": True})
+    assert undo(first).version == 2  # an undo is a new state too
+    result = edit(first, {"op": "split", "grid": code, "version": 1})
+    data = json.loads(json.dumps(result.to_dict(), allow_nan=False))
+    assert data["version"] == 2 and data["can_undo"] == 2
+    assert {g["code"] for g in data["grids"]} == set(result.plan.codes)
+    assert {i["kind"] for i in data["issues"]} == {"below_floor"}  # the two halves of 400
+    assert [op_["op"] for op_ in edits_of(result.plan)] == ["set", "split"]
+
+
 def test_renumber_follows_reading_order(plan):
     # merge grids 1 and 2 then renumber: codes are 01, 02 again, in reading order
     merged = apply_edit(plan, {"op": "merge", "grids": plan.codes[:2]})
@@ -457,6 +477,7 @@ def test_plan_json_round_trip(plan):
     back = plan_from_dict(json.loads(text))
     assert (back.grid == edited.grid).all()
     assert back.fields == edited.fields
+    assert back.version == edited.version == 1
     assert grids_gdf(back).drop(columns="geometry").equals(grids_gdf(edited).drop(columns="geometry"))
     assert (undo(back).grid == plan.grid).all()
     with pytest.raises(InputDataError, match="版本"):
