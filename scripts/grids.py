@@ -2,11 +2,12 @@
 
     python -m scripts.grids --project demo --out out/grids.gpkg \
         [--parent FILE|CODE] [--units FILE] [--min-households 300] [--max-households 500] \
-        [--village] [--seed 0] [--no-coverage]
+        [--water FILE] [--village] [--seed 0] [--no-coverage]
 
 Units are the street blocks of the project's network (cut by the parents'
 boundaries) with households from the demand model, or a planner's polygons
 (``--units``: compounds, buildings; households still come from the demand).
+Water polygons (``--water``) are cut out of the blocks.
 Parents are a polygon file of communities (code/编码 and name columns, ``--parent
 FILE``), or one official division code for the whole study area (``--parent
 350521100001``), or the project's ``[units] community`` layer; else one placeholder
@@ -50,6 +51,7 @@ from geo.grids_blocks import street_blocks, units_from_polygons, units_with_hous
 from geo.grids_tree import TREE_HEADERS, organisation_diagram, organisation_table, spreadsheet_safe
 from geo.project import Project, load_project
 from geo.units import read_units
+from geo.uploads import read_upload
 from scripts.coverage import _atomic
 
 logger = logging.getLogger("scripts.grids")
@@ -103,6 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--parent", default=None, help="社区/村 polygon file, or one official division code")
     parser.add_argument("--parent-system", default="wgs84", help="CSV/XLSX coordinate system of --parent/--units")
     parser.add_argument("--units", default=None, type=Path, help="planner's unit polygons instead of street blocks")
+    parser.add_argument("--water", default=None, type=Path, help="water polygons cut out of the street blocks")
     parser.add_argument(
         "--min-households", type=_bound, default=None, help="floor per grid (default 300; 100 --village)"
     )
@@ -158,15 +161,24 @@ def _parents(project: Project, parent: str | None, system: str) -> gpd.GeoDataFr
     return read_units(path, system=system, study_area=_study_wgs84(project)).to_crs(crs)
 
 
-def _units(project: Project, parents: gpd.GeoDataFrame, units_file: Path | None, system: str) -> gpd.GeoDataFrame:
+def _units(
+    project: Project, parents: gpd.GeoDataFrame, units_file: Path | None, water_file: Path | None, system: str
+) -> gpd.GeoDataFrame:
     crs = project.network.crs
+    water = None
+    if water_file is not None:
+        frame = read_upload(water_file, expected="polygon", system=system, study_area=_study_wgs84(project))
+        water = shapely.union_all(shapely.make_valid(frame.to_crs(crs).geometry.to_numpy()))
     if units_file is not None:
         polygons = read_units(units_file, system=system, study_area=_study_wgs84(project)).to_crs(crs)
         units = units_from_polygons(polygons)
     else:
         area = shapely.union_all(parents.geometry.to_numpy())
         units = street_blocks(
-            project.network.edges_gdf(), area=area, cuts=parents.geometry.to_numpy() if len(parents) > 1 else None
+            project.network.edges_gdf(),
+            area=area,
+            water=water,
+            cuts=parents.geometry.to_numpy() if len(parents) > 1 else None,
         )
     return units_with_households(units, project.demand)
 
@@ -219,7 +231,7 @@ def main(argv: list[str] | None = None) -> int:
         parents = _parents(project, args.parent, args.parent_system)
         bar.update()
         bar.set_postfix_str(steps[1])
-        units = _units(project, parents, args.units, args.parent_system)
+        units = _units(project, parents, args.units, args.water, args.parent_system)
         bar.update()
         bar.set_postfix_str(steps[2])
         plan = generate_grids(

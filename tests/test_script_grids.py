@@ -135,3 +135,26 @@ def test_bad_units_file_exit_2(tmp_path, capsys):
     assert main(["--project", "demo", "--out", str(out), "-q", "--no-coverage", "--units", str(path)]) == 2
     assert "错误" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_planner_units_and_water(tmp_path):
+    from geo.grids_blocks import street_blocks
+
+    project = load_project("demo")
+    blocks = street_blocks(project.network.edges_gdf())
+    path = tmp_path / "小区.geojson"
+    blocks.rename(columns={"unit_id": "编码"})[["编码", "geometry"]].to_crs(4326).to_file(path, driver="GeoJSON")
+    out = tmp_path / "units.gpkg"
+    assert main(["--project", "demo", "--out", str(out), "-q", "--no-coverage", "--units", str(path)]) == 0
+    units = gpd.read_file(out, layer="units")
+    assert sorted(units["unit_id"]) == sorted(blocks["unit_id"])
+    assert units["households"].sum() == pytest.approx(project.demand["households"].sum())
+    # water over the west third of the extent: no block reaches into it
+    x0, y0, x1, y1 = project.network.edges_gdf().total_bounds
+    lake = shapely.box(x0 - 50, y0 - 50, x0 + (x1 - x0) / 3, y1 + 50)
+    water = tmp_path / "水系.geojson"
+    gpd.GeoDataFrame(geometry=[lake], crs=project.network.crs).to_crs(4326).to_file(water, driver="GeoJSON")
+    out = tmp_path / "water.gpkg"
+    assert main(["--project", "demo", "--out", str(out), "-q", "--no-coverage", "--water", str(water)]) == 0
+    wet = gpd.read_file(out, layer="units").to_crs(project.network.crs)
+    assert wet.geometry.intersection(lake.buffer(-0.01)).area.sum() < 1.0
