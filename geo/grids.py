@@ -499,7 +499,19 @@ def generate_grids(
                 next_label += 1
             if k > 1:
                 _repair(graph, labels, piece, min_households, max_households, settings.GRID_REPAIR_PASSES)
-            if not feasible and total > 0:
+            if total <= 0:
+                notes.append(
+                    Issue(
+                        "infeasible_bounds",
+                        "info",
+                        f"{code} 有一片无住户且与其他单元不相邻的地块（{piece.size} 个单元，如公园、孤岛），单独成格；"
+                        f"请检查路网或单元 (a part of {code} without households that touches no other unit is its "
+                        f"own grid; check the streets or the units)",
+                        parent=str(code),
+                        units=tuple(units["unit_id"].to_numpy()[piece][:20].tolist()),
+                    )
+                )
+            elif not feasible:
                 if total < min_households:
                     msg = (
                         f"{code} 的一片相连街区只有 {total:.0f} 户，少于下限 {min_households:g} 户，"

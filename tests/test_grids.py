@@ -11,6 +11,7 @@ import json
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
 import shapely
 
@@ -224,6 +225,18 @@ def test_infeasible_bounds_are_explained():
     plan = generate_grids(squares(1, 11, 50.0))
     assert any(i.kind == "infeasible_bounds" and "无法分成" in i.message for i in plan.notes)
     assert_valid_structure(plan)
+
+
+def test_isolated_empty_unit_is_its_own_grid_and_explained():
+    units = squares(2, 4, 50.0)
+    island = gpd.GeoDataFrame(
+        {"unit_id": ["ISLE"], "households": [0.0]}, geometry=[shapely.box(X0 + 1000, Y0, X0 + 1100, Y0 + 100)], crs=EPSG
+    )
+    plan = generate_grids(pd.concat([units, island], ignore_index=True))
+    assert ["ISLE"] in grid_members(plan).values()
+    notes = [i for i in plan.notes if "ISLE" in i.units]
+    assert notes and "不相邻" in notes[0].message
+    assert "below_floor" in kinds(plan)
 
 
 def test_parents_nest_grids_and_leave_out_outsiders():
