@@ -57,7 +57,10 @@ def page(browser, server):
     context = browser.new_context(viewport={"width": 1400, "height": 900})
     page = context.new_page()
     page.requests_seen = []
+    page.console_errors = []
     page.on("request", lambda request: page.requests_seen.append(request.url))
+    page.on("console", lambda msg: msg.type == "error" and page.console_errors.append(msg.text))
+    page.on("pageerror", lambda exc: page.console_errors.append(str(exc)))
     page.goto(base + "/", wait_until="load")
     wait_until(page, "window.LINLI && window.LINLI.ready === true")
     yield page
@@ -92,6 +95,8 @@ def test_map_renders_with_no_request_leaving_the_machine(page, server):
     outside = [u for u in page.requests_seen if not (u.startswith(base) or u.startswith(("data:", "blob:")))]
     assert outside == []
     assert any(u.endswith("/static/vendor/leaflet/dist/leaflet.js") for u in page.requests_seen)
+    # No script error and nothing the Content-Security-Policy had to block.
+    assert page.console_errors == []
 
 
 def test_candidate_shows_service_areas_and_coverage(page):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import json
+import re
 import stat
 
 import geopandas as gpd
@@ -37,6 +38,15 @@ def client(app):
     return client
 
 
+def _page_with_scripts(client, url: str) -> str:
+    """A page's HTML followed by the map scripts it loads (they are served as files)."""
+    page = client.get(url).get_data(as_text=True)
+    for src in re.findall(r'<script src="(/map-script/[0-9a-f]+\.js)"', page):
+        with client.get(src) as js:
+            page += js.get_data(as_text=True)
+    return page
+
+
 def _point(lon_lat=CENTER):
     return {"type": "Point", "coordinates": list(lon_lat)}
 
@@ -53,7 +63,15 @@ def test_map_page_is_complete_and_offline(client):
     assert "/static/vendor/leaflet/dist/leaflet.js" in page
     assert "/static/vendor/leaflet-draw/dist/leaflet.draw.js" in page
     assert_offline(page)  # no script, stylesheet or image from another host
-    assert "default-src 'self'" in response.headers["Content-Security-Policy"]
+    csp = response.headers["Content-Security-Policy"]
+    assert "default-src 'self'" in csp and "script-src 'self';" in csp  # no inline-script exception
+    assert re.search(r"<script>(?!\s*</script>)", page) is None
+    scripts = re.findall(r'<script src="(/map-script/[0-9a-f]+\.js)"', page)
+    assert scripts
+    for url in scripts:
+        with client.get(url) as js:
+            assert js.status_code == 200 and js.mimetype == "text/javascript"
+            page += js.get_data(as_text=True)
     for layer in ("底图 base", "设施 病有所医", "服务范围 病有所医", "居民步行时间 病有所医", "缺口 gaps"):
         assert layer in page or json.dumps(layer)[1:-1] in page  # layer names sit in the layer control's JSON
 
@@ -79,7 +97,7 @@ def test_facility_names_are_escaped(app, client, monkeypatch):
     monkeypatch.setattr(state, "acc", dataclasses.replace(state.acc, facilities=facilities))
     state.cache.clear()
     try:
-        page = client.get("/?function=" + facilities.loc[0, "function"]).get_data(as_text=True)
+        page = _page_with_scripts(client, "/?function=" + facilities.loc[0, "function"])
     finally:
         state.cache.clear()
     assert "<script>alert(1)</script>" not in page
@@ -445,6 +463,7 @@ def test_online_basemap_presets(tmp_path):
     with pytest.raises(ValueError, match="未知底图"):
         basemap("amap")
     app = create_app({"TESTING": True, "instance_path": tmp_path / "b", "BASEMAPS": [basemap("osm")]})
-    response = app.test_client().get("/")
+    client = app.test_client()
+    response = client.get("/")
     assert "https://tile.openstreetmap.org" in response.headers["Content-Security-Policy"]
-    assert "tile.openstreetmap.org" in response.get_data(as_text=True)
+    assert "tile.openstreetmap.org" in _page_with_scripts(client, "/")

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, make_response, render_template, request
+import hashlib
+import re
+
+from flask import Blueprint, Response, abort, current_app, make_response, render_template, request
 
 from geo.standards import FUNCTIONS
 from webapp.assets import assert_offline
@@ -11,6 +14,19 @@ from webapp.mapview import build_map
 from webapp.state import coverage_summary, get_state
 
 bp = Blueprint("pages", __name__)
+
+#: Inline ``<script>`` blocks (no ``src``) in Folium's output.
+_INLINE_SCRIPT = re.compile(r"<script>(.*?)</script>", re.DOTALL)
+#: Scripts moved out of the page, by content hash: the Content-Security-Policy then
+#: needs no inline-script exception (script-src 'self').
+_SCRIPTS: dict[str, str] = {}
+
+
+def _external(js: str) -> str:
+    """A ``<script src>`` tag serving ``js`` from this app (content-addressed, cached forever)."""
+    digest = hashlib.sha256(js.encode("utf-8")).hexdigest()[:20]
+    _SCRIPTS[digest] = js
+    return f'<script src="/map-script/{digest}.js"></script>'
 
 
 def _language() -> str:
@@ -28,19 +44,39 @@ def _map_parts(state, function: str, lang: str) -> dict:
     fmap = build_map(state, function=function, texts=texts(lang), basemaps=current_app.config["BASEMAPS"])
     root = fmap.get_root()
     root.render()
+    header = _INLINE_SCRIPT.sub(lambda m: _external(m.group(1)), root.header.render())
     parts = {
-        "map_header": root.header.render(),
-        "map_html": root.html.render(),
-        "map_script": root.script.render(),
+        "map_header": header,
+        "map_html": _INLINE_SCRIPT.sub(lambda m: _external(m.group(1)), root.html.render()),
+        "map_script": _external(root.script.render()),
     }
     for part in parts.values():
         assert_offline(part)
+        if _INLINE_SCRIPT.search(part):
+            raise RuntimeError("inline script left in the map page")
     draw = next(c for c in fmap._children.values() if type(c).__name__ == "Draw")
     parts["map_name"] = fmap.get_name()
     parts["drawn_name"] = draw.feature_group.get_name()
     with state.lock:
         state.cache[key] = parts
     return parts
+
+
+@bp.get("/favicon.ico")
+def favicon():
+    """Browsers ask for it whatever the page says."""
+    return current_app.send_static_file("favicon.svg")
+
+
+@bp.get("/map-script/<digest>.js")
+def map_script(digest: str):
+    """A script of a rendered map (immutable: its name is its content hash)."""
+    js = _SCRIPTS.get(digest)
+    if js is None:
+        abort(404)
+    response = Response(js, mimetype="text/javascript")
+    response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
+    return response
 
 
 def warm(state) -> None:

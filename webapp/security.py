@@ -4,7 +4,10 @@ The token lives in the signed session cookie and must come back in the
 ``X-CSRF-Token`` header (the page's JavaScript reads it from a ``<meta>`` tag); a
 cross-site form cannot set that header (BAD_INPUTS G11).  The Content-Security-Policy
 allows resources from this server only, so a page cannot reach the internet even by
-mistake (F5); configured online base maps add their tile hosts to ``img-src``.
+mistake (F5); configured online base maps add their tile hosts to ``img-src``.  No
+inline script is allowed: the rendered map's scripts are served as files
+(``/map-script/<hash>.js``); only inline styles remain allowed (Folium's markup uses
+them).
 """
 
 from __future__ import annotations
@@ -51,7 +54,7 @@ def _headers(response):
     tiles = _tile_hosts()
     response.headers.setdefault(
         "Content-Security-Policy",
-        "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
         f"img-src 'self' data: blob: {tiles}".rstrip()
         + "; font-src 'self' data:; connect-src 'self'; frame-ancestors 'self'; form-action 'self'; base-uri 'self'",
     )

@@ -2,7 +2,16 @@
 (function () {
   "use strict";
   const L_ = window.L;
-  const app = window.LINLI;
+  // The page's configuration is a JSON block (no inline script: the CSP allows none).
+  const config = JSON.parse(document.getElementById("linli-config").textContent);
+  const app = {
+    map: window[config.map],
+    drawn: window[config.drawn] || null,
+    lang: config.lang,
+    texts: config.texts,
+    functions: config.functions,
+  };
+  window.LINLI = app;
   const map = app.map;
   const drawn = app.drawn;
   const t = app.texts;
@@ -240,6 +249,7 @@
     });
   });
 
+  $("function-select").addEventListener("change", (e) => e.target.form.submit());
   $("plan-select").addEventListener("change", (e) => loadPlan(e.target.value).catch((err) => message(err.message, "error")));
   $("plan-new").addEventListener("click", () => { showPlan(null); $("plan-select").value = ""; $("plan-name").focus(); });
   $("plan-save").addEventListener("click", savePlan);
