@@ -417,6 +417,24 @@ def generate_grids(
         units["residents"] = units["households"].to_numpy(float) * settings.PERSONS_PER_HOUSEHOLD
     geoms = units.geometry.to_numpy()
     notes: list[Issue] = []
+    own_parent = parents is None
+    if adjacency is not None:
+        adjacency = np.asarray(adjacency)
+        if (
+            adjacency.ndim != 2
+            or adjacency.shape[1] != 2
+            or (
+                adjacency.size
+                and not (
+                    np.issubdtype(adjacency.dtype, np.integer) and adjacency.min() >= 0 and adjacency.max() < len(units)
+                )
+            )
+        ):
+            raise InputDataError(
+                "adjacency 应为 (m, 2) 的单元序号数组 (adjacency must be an (m, 2) array of unit positions)"
+            )
+    if facilities is not None and len(facilities) and "function" not in facilities.columns:
+        raise InputDataError("设施缺少 function（功能）列 (facilities need a function column)")
     if parents is None:
         hull = shapely.union_all(geoms)
         parents = gpd.GeoDataFrame(
@@ -456,6 +474,19 @@ def generate_grids(
         if len(units) == 0:
             raise InputDataError("没有单元落在上级区划内 (no unit lies inside the parent polygons)")
     units["parent"] = parents["code"].to_numpy(object)[owner]
+    if not own_parent:
+        outside = shapely.area(shapely.difference(geoms, parent_geoms[owner]))
+        sticking = outside > settings.GRID_AREA_TOLERANCE_M2
+        if sticking.any():
+            notes.append(
+                Issue(
+                    "outside_parent",
+                    "warning",
+                    f"{int(sticking.sum())} 个单元部分伸出所属上级区划（共 {outside[sticking].sum():,.0f} m²），"
+                    f"其网格也会伸出 ({int(sticking.sum())} units reach outside their parent, so do their grids)",
+                    units=tuple(units["unit_id"].to_numpy()[sticking][:20].tolist()),
+                )
+            )
     if adjacency is None:
         adjacency = unit_adjacency(geoms)
     if facilities is not None and len(facilities):
@@ -553,7 +584,7 @@ def generate_grids(
     grid = _code_grids(labels, units, parents, geoms)
     fields = {c: _empty_fields() for c in sorted(set(grid.tolist()))}
     overlaps = _unit_overlaps(geoms)
-    gaps = _parent_gaps(parents, units)
+    gaps = {str(parents["code"].iloc[0]): 0.0} if own_parent else _parent_gaps(parents, units)
     plan = GridPlan(
         units=units,
         parents=parents,

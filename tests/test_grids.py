@@ -227,6 +227,16 @@ def test_infeasible_bounds_are_explained():
     assert_valid_structure(plan)
 
 
+def test_units_reaching_outside_their_parent_are_noted():
+    units = squares(1, 4, 100.0)
+    # the parent stops 30 m short of the east edge: the last square has 30 m x 100 m outside
+    parent = gpd.GeoDataFrame({"code": ["P"]}, geometry=[shapely.box(X0, Y0 - 100, X0 + 370, Y0)], crs=EPSG)
+    plan = generate_grids(units, parent, min_households=150, max_households=250)
+    notes = [i for i in plan.notes if i.kind == "outside_parent"]
+    assert len(notes) == 1 and notes[0].units == ("U03",)
+    assert "3,000 m²" in notes[0].message
+
+
 def test_isolated_empty_unit_is_its_own_grid_and_explained():
     units = squares(2, 4, 50.0)
     island = gpd.GeoDataFrame(
@@ -282,6 +292,13 @@ def test_generation_errors():
     twice = gpd.GeoDataFrame({"code": ["1", "1"]}, geometry=[units.union_all()] * 2, crs=EPSG)
     with pytest.raises(InputDataError, match="为空或重复"):
         generate_grids(units, twice)
+    with pytest.raises(InputDataError, match="adjacency"):
+        generate_grids(units, adjacency=np.array([[0, 9]]))
+    with pytest.raises(InputDataError, match="adjacency"):
+        generate_grids(units, adjacency=np.array([0, 1]))
+    fac = gpd.GeoDataFrame({"name": ["x"]}, geometry=[shapely.Point(X0 + 10, Y0 - 10)], crs=EPSG)
+    with pytest.raises(InputDataError, match="function"):
+        generate_grids(units, facilities=fac)
     far = gpd.GeoDataFrame({"code": ["1"]}, geometry=[shapely.box(0, 0, 1, 1)], crs=EPSG)
     with pytest.raises(InputDataError, match="没有单元落在"):
         generate_grids(units, far)
