@@ -1,14 +1,19 @@
-"""Static maps for meetings (PNG/PDF): Chinese labels, legend, scale bar, north arrow.
+"""Static maps for meetings (PNG/PDF): what each map shows, laid out by :mod:`geo.layout`.
 
 matplotlib with the Agg backend (no screen); the Chinese font is Noto Sans CJK from
 Debian's ``fonts-noto-cjk`` (installed by ``make setup``).  Maps are drawn in the
 network's metric CRS so that the scale bar is true.
+
+Each ``*_content`` function returns a :class:`geo.layout.MapContent` (the layers and
+their legend) and each ``*_text`` the :class:`geo.layout.LayoutText` around it (title,
+assumptions, sources); :func:`geo.layout.render_layout` puts them on an A4/A3 page.
+:func:`coverage_map` does both for the coverage of one function.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
+from dataclasses import replace
 from functools import cache
 from pathlib import Path
 
@@ -24,11 +29,24 @@ from matplotlib import font_manager
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from geo.errors import GeoError
+from geo.errors import GeoError, InputDataError
+from geo.layout import LayoutText, MapContent, render_layout
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["CJK_FONTS", "TIME_CLASSES_MIN", "MissingFontError", "cjk_font", "coverage_map"]
+__all__ = [
+    "CJK_FONTS",
+    "MAP_KINDS",
+    "TIME_CLASSES_MIN",
+    "MissingFontError",
+    "cjk_font",
+    "coverage_content",
+    "coverage_map",
+    "coverage_text",
+    "grids_content",
+    "placement_content",
+    "service_area_content",
+]
 
 #: Fonts tried in order for Chinese labels.
 CJK_FONTS = ("Noto Sans CJK SC", "Noto Sans CJK JP", "WenQuanYi Micro Hei", "Source Han Sans SC", "SimHei")
@@ -103,62 +121,117 @@ def add_north_arrow(ax, *, font: str) -> None:
     )
 
 
-def coverage_map(
+#: The maps a layout can show (``scripts/export_map.py --map``, the web app's buttons).
+MAP_KINDS = {
+    "coverage": "步行可达覆盖",
+    "service_areas": "设施服务范围",
+    "grids": "管理网格",
+    "placement": "新增中心选址",
+}
+#: Colour of each service function (the web map's palette).
+FUNCTION_COLOURS = {
+    "elderly": "#9b59b6",
+    "childcare": "#e91e8c",
+    "medical": "#d63e2a",
+    "food": "#f69730",
+    "leisure": "#72b026",
+    "services": "#38aadd",
+}
+RING_COLOURS = ("#1a9850", "#91cf60", "#fee08b", "#fdae61")
+NETWORK_COLOUR = "#c8c8c8"
+BOUNDARY_COLOUR = "#444444"
+UNIT_COLOUR = "#6a51a3"
+
+
+def _function_name(acc, group: str) -> str:
+    if group in acc.types.groups:
+        return acc.standard.facility_type(group).name_zh
+    from geo.standards import FUNCTIONS
+
+    return FUNCTIONS[group]
+
+
+def _bounds(*frames_or_geoms) -> tuple[float, float, float, float]:
+    boxes = []
+    for item in frames_or_geoms:
+        if item is None:
+            continue
+        if isinstance(item, gpd.GeoDataFrame | gpd.GeoSeries):
+            if len(item):
+                boxes.append(item.total_bounds)
+        elif isinstance(item, shapely.Geometry):
+            if not item.is_empty:
+                boxes.append(np.asarray(item.bounds))
+        else:
+            boxes.append(np.asarray(item, dtype=float))
+    if not boxes:
+        raise InputDataError("地图没有可画的内容 (nothing to draw: every layer is empty)")
+    b = np.vstack(boxes)
+    x0, y0, x1, y1 = b[:, 0].min(), b[:, 1].min(), b[:, 2].max(), b[:, 3].max()
+    pad = 0.03 * max(x1 - x0, y1 - y0, 100.0)
+    return (float(x0 - pad), float(y0 - pad), float(x1 + pad), float(y1 + pad))
+
+
+def _draw_base(ax, *, crs, network=None, boundary=None, units=None) -> list:
+    handles = []
+    if network is not None:
+        from matplotlib.collections import LineCollection
+
+        segs = [np.asarray(g.coords) for g in network.edge_geometry]
+        ax.add_collection(LineCollection(segs, colors=NETWORK_COLOUR, linewidths=0.4, zorder=1))
+        handles.append(Line2D([], [], color=NETWORK_COLOUR, linewidth=1.2, label="步行路网 walk network"))
+    if boundary is not None:
+        gpd.GeoSeries([boundary], crs=crs).boundary.plot(ax=ax, color=BOUNDARY_COLOUR, linewidth=1.2, zorder=2)
+        handles.append(Line2D([], [], color=BOUNDARY_COLOUR, linewidth=1.2, label="研究区边界 study area"))
+    if units is not None and len(units):
+        units.to_crs(crs).boundary.plot(ax=ax, color=UNIT_COLOUR, linewidth=0.8, linestyle="--", zorder=2)
+        handles.append(Line2D([], [], color=UNIT_COLOUR, linewidth=0.8, linestyle="--", label="分区 area units"))
+    return handles
+
+
+def _worst(gaps: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame | None:
+    return gaps[gaps["uncovered"] > 0].head(3) if gaps is not None else None
+
+
+def coverage_content(
     acc,
     group: str,
-    path: Path,
     *,
     network=None,
     boundary: shapely.Geometry | None = None,
     units: gpd.GeoDataFrame | None = None,
     gaps: gpd.GeoDataFrame | None = None,
-    title: str | None = None,
-    dpi: int = 150,
-) -> Path:
-    """Draw the walking time to the nearest facility of a group, with its gaps.
+) -> MapContent:
+    """The walking time from every demand point to the nearest facility of ``group``, with its gaps.
 
     Parameters
     ----------
     acc
-        :class:`geo.coverage.Accessibility`.
+        :class:`geo.coverage.Accessibility` (demand in the network's metric CRS).
     group
         Function or facility-type key.
-    path
-        Output ``.png`` or ``.pdf``.
     network
         The :class:`~geo.network.WalkNetwork`, drawn as the base.
     boundary, units
-        Study-area polygon and area units, in the network's CRS.
+        Study-area polygon and area units (boundary in the demand's CRS; units any CRS).
     gaps
         :func:`geo.coverage.gap_cells` of the group; the three worst are outlined and numbered.
     """
-    font = cjk_font()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     demand = acc.demand
+    crs = demand.crs
     minutes = acc.times_s(group) / 60.0
-    budget_min = acc.budget_s[group] / 60.0
-    name = acc.standard.facility_type(group).name_zh if group in acc.types.groups else None
-    if name is None:
-        from geo.standards import FUNCTIONS
+    name = _function_name(acc, group)
+    xy = shapely.get_coordinates(shapely.point_on_surface(demand.geometry.to_numpy()))
+    population = demand[acc.basis(group)].to_numpy(float)
+    fac = acc.facilities
+    column = "function" if group not in acc.types.groups else "type"
+    sel_fac = fac[column].astype(str).to_numpy() == group
 
-        name = FUNCTIONS[group]
-    fig, ax = plt.subplots(figsize=(8.27, 8.27), dpi=dpi)
-    try:
-        if network is not None:
-            segs = [np.asarray(g.coords) for g in network.edge_geometry]
-            from matplotlib.collections import LineCollection
-
-            ax.add_collection(LineCollection(segs, colors="#c8c8c8", linewidths=0.4, zorder=1))
-        if boundary is not None:
-            gpd.GeoSeries([boundary], crs=demand.crs).boundary.plot(ax=ax, color="#444444", linewidth=1.2, zorder=2)
-        if units is not None and len(units):
-            units.to_crs(demand.crs).boundary.plot(ax=ax, color="#6a51a3", linewidth=0.8, linestyle="--", zorder=2)
+    def draw(ax, font: str) -> list:
+        handles = _draw_base(ax, crs=crs, network=network, boundary=boundary, units=units)
         edges = (0.0, *TIME_CLASSES_MIN, np.inf)
-        xy = shapely.get_coordinates(shapely.point_on_surface(demand.geometry.to_numpy()))
-        population = demand[acc.basis(group)].to_numpy(float)
-        sizes = 6 + 40 * np.sqrt(population / max(population.max(), 1.0)) if population.size else np.zeros(0)
-        handles = []
+        scale = max(population.max(), 1.0) if population.size else 1.0
+        sizes = 6 + 40 * np.sqrt(population / scale) if population.size else np.zeros(0)
         for k, colour in enumerate(TIME_COLOURS):
             sel = (minutes > edges[k] if k else minutes >= 0) & (minutes <= edges[k + 1]) & np.isfinite(minutes)
             ax.scatter(xy[sel, 0], xy[sel, 1], s=sizes[sel], c=colour, edgecolors="none", zorder=4)
@@ -167,16 +240,13 @@ def coverage_map(
         lost = ~np.isfinite(minutes)
         ax.scatter(xy[lost, 0], xy[lost, 1], s=sizes[lost], c=UNREACHED_COLOUR, edgecolors="none", zorder=4)
         handles.append(Patch(color=UNREACHED_COLOUR, label=f"未到达 not reached ({population[lost].sum():,.0f} 人)"))
-        fac = acc.facilities
-        column = "function" if group not in acc.types.groups else "type"
-        sel = fac[column].astype(str).to_numpy() == group
-        if sel.any():
-            fxy = shapely.get_coordinates(shapely.point_on_surface(fac.geometry.to_numpy()[sel]))
+        if sel_fac.any():
+            fxy = shapely.get_coordinates(shapely.point_on_surface(fac.geometry.to_numpy()[sel_fac]))
             ax.scatter(fxy[:, 0], fxy[:, 1], marker="^", s=60, c="black", edgecolors="white", zorder=6)
         handles.append(
-            Line2D([], [], marker="^", color="black", linestyle="", label=f"{name}设施 ({int(sel.sum())} 处)")
+            Line2D([], [], marker="^", color="black", linestyle="", label=f"{name}设施 ({int(sel_fac.sum())} 处)")
         )
-        worst = gaps[gaps["uncovered"] > 0].head(3) if gaps is not None else None
+        worst = _worst(gaps)
         if worst is not None and len(worst):
             worst.boundary.plot(ax=ax, color="#d7191c", linewidth=2.0, zorder=5)
             for _, row in worst.iterrows():
@@ -194,41 +264,280 @@ def coverage_map(
                     zorder=7,
                 )
             handles.append(Patch(facecolor="none", edgecolor="#d7191c", label="缺口前三 three worst gaps"))
-        ax.set_aspect("equal")
-        ax.autoscale_view()
-        x0, x1 = ax.get_xlim()
-        y0, y1 = ax.get_ylim()
-        pad = 0.04 * max(x1 - x0, y1 - y0, 1.0)
-        ax.set_xlim(x0 - pad, x1 + pad)
-        ax.set_ylim(y0 - pad, y1 + pad)
-        ax.set_xticks([])
-        ax.set_yticks([])
-        ax.set_xlabel("")
-        ax.set_ylabel("")
-        add_scale_bar(ax, font=font)
-        add_north_arrow(ax, font=font)
-        ax.legend(
-            handles=handles,
-            loc="lower right",
-            fontsize=7,
-            prop={"family": font, "size": 7},
-            title="步行到最近设施 walking time",
-            title_fontproperties={"family": font, "size": 8},
-            framealpha=0.9,
+        return handles
+
+    return MapContent(
+        crs=crs,
+        bounds_m=_bounds(demand, fac[sel_fac] if sel_fac.any() else None, boundary, _worst(gaps)),
+        draw=draw,
+        legend_title=f"步行到最近{name}设施 walking time",
+    )
+
+
+def coverage_text(
+    acc,
+    group: str,
+    *,
+    project_name: str,
+    area_name: str | None = None,
+    area_mask: np.ndarray | None = None,
+    boundary_source: str | None = None,
+    **fields,
+) -> LayoutText:
+    """Title, subtitle (covered residents), assumptions and sources of a coverage map.
+
+    ``area_mask`` (bool per demand point) restricts the counted residents to one area.
+    ``fields`` go to :class:`~geo.layout.LayoutText` (``author``, ``organisation``,
+    ``date``, ``approval_no``).
+    """
+    name = _function_name(acc, group)
+    minutes = acc.times_s(group) / 60.0
+    budget_min = acc.budget_s[group] / 60.0
+    population = acc.demand[acc.basis(group)].to_numpy(float)
+    if area_mask is not None:
+        minutes, population = minutes[area_mask], population[area_mask]
+    total = population.sum()
+    covered = population[minutes <= budget_min].sum()
+    pct = f"{100.0 * covered / total:.1f}%" if total else "无居民"
+    prof = acc.profile
+    where = f"{project_name} · {area_name}" if area_name else project_name
+    assumptions = (
+        f"出行方式: {prof.label_zh}, 步速 {prof.speed_kmh:g} km/h ({prof.source})",
+        f"步行预算: {budget_min:g} 分钟 ≈ {prof.metres_in(budget_min):.0f} 米; {acc.budget_note[group]}",
+        f"标准: {acc.standard.code} {acc.standard.title_zh}",
+        f"人口口径: {acc.basis(group)}; 点的大小与人口成正比",
+        "; ".join(sorted({str(a) for a in acc.demand.get("assumption", []) if isinstance(a, str)}))[:300],
+    )
+    sources = ("步行路网、设施与建筑: © OpenStreetMap contributors (ODbL 1.0)",)
+    if boundary_source:
+        sources = (*sources, f"边界: {boundary_source}")
+    return LayoutText(
+        title=f"{name} 步行{budget_min:g}分钟覆盖",
+        subtitle=f"{where} — 覆盖 {covered:,.0f} / {total:,.0f} 人 ({pct})",
+        sources=sources,
+        assumptions=tuple(a for a in assumptions if a),
+        **fields,
+    )
+
+
+def service_area_content(
+    areas: gpd.GeoDataFrame,
+    facilities: gpd.GeoDataFrame,
+    *,
+    function: str,
+    network=None,
+    boundary: shapely.Geometry | None = None,
+) -> MapContent:
+    """Service areas (rings 0-5, 5-10, 10-15 minutes) of a function's facilities.
+
+    Parameters
+    ----------
+    areas
+        :func:`geo.service_area.service_areas` with ``rings=True`` (``min_from``,
+        ``minutes``) or nested areas (``minutes``), in a metric CRS.
+    facilities
+        The function's facility points (any CRS).
+    """
+    from geo.standards import FUNCTIONS
+
+    crs = areas.crs
+    fac = facilities.to_crs(crs)
+    colour = FUNCTION_COLOURS.get(function, "black")
+
+    def draw(ax, font: str) -> list:
+        handles = _draw_base(ax, crs=crs, network=network, boundary=boundary)
+        order = np.argsort(-areas["minutes"].to_numpy(float))
+        ring_rank = {m: k for k, m in enumerate(sorted(areas["minutes"].unique()))}
+        for k in order:
+            row = areas.iloc[[k]]
+            m = float(row["minutes"].iloc[0])
+            c = RING_COLOURS[min(ring_rank[m], len(RING_COLOURS) - 1)]
+            row.plot(ax=ax, color=c, alpha=0.55, edgecolor=c, linewidth=0.5, zorder=3)
+        for m, rank in sorted(ring_rank.items()):
+            lo = areas.loc[areas["minutes"] == m, "min_from"].iloc[0] if "min_from" in areas else 0.0
+            area_km2 = areas.loc[areas["minutes"] == m].geometry.area.sum() / 1e6
+            handles.append(
+                Patch(
+                    color=RING_COLOURS[min(rank, len(RING_COLOURS) - 1)],
+                    alpha=0.55,
+                    label=f"{lo:g}-{m:g} 分钟 ({area_km2:.2f} km²)",
+                )
+            )
+        if len(fac):
+            fxy = shapely.get_coordinates(shapely.point_on_surface(fac.geometry.to_numpy()))
+            ax.scatter(fxy[:, 0], fxy[:, 1], marker="o", s=30, c=colour, edgecolors="white", zorder=6)
+        handles.append(
+            Line2D(
+                [],
+                [],
+                marker="o",
+                color=colour,
+                linestyle="",
+                label=f"{FUNCTIONS.get(function, function)}设施 ({len(fac)} 处)",
+            )
         )
-        total = population.sum()
-        covered = population[minutes <= budget_min].sum()
-        pct = 100.0 * covered / total if total else float("nan")
-        ax.set_title(
-            title or f"{name} 步行可达覆盖: {covered:,.0f} / {total:,.0f} 人 ({pct:.1f}%)", family=font, fontsize=12
+        return handles
+
+    return MapContent(
+        crs=crs,
+        bounds_m=_bounds(areas, fac, boundary),
+        draw=draw,
+        legend_title=f"{FUNCTIONS.get(function, function)} 步行服务范围",
+    )
+
+
+def grids_content(
+    grids: gpd.GeoDataFrame,
+    *,
+    min_households: float,
+    max_households: float,
+    network=None,
+    boundary: shapely.Geometry | None = None,
+) -> MapContent:
+    """Management grids coloured by whether their households are within the bounds, labelled with their number.
+
+    Parameters
+    ----------
+    grids
+        :func:`geo.grids.grids_gdf` (``code``, ``households``), metric CRS.
+    min_households, max_households
+        The bounds a grid should keep (户).
+    """
+    crs = grids.crs
+    hh = grids["households"].to_numpy(float)
+    kinds = np.where(hh < min_households, 0, np.where(hh > max_households, 2, 1))
+    colours = ("#fee08b", "#a6d96a", "#f46d43")
+    labels = (f"少于 {min_households:g} 户", f"{min_households:g}-{max_households:g} 户", f"多于 {max_households:g} 户")
+
+    def draw(ax, font: str) -> list:
+        handles = _draw_base(ax, crs=crs, network=network, boundary=boundary)
+        for k, c in enumerate(colours):
+            part = grids[kinds == k]
+            if len(part):
+                part.plot(ax=ax, color=c, alpha=0.7, edgecolor="#333333", linewidth=0.6, zorder=3)
+            handles.append(Patch(facecolor=c, alpha=0.7, edgecolor="#333333", label=f"{labels[k]} ({len(part)} 格)"))
+        pts = shapely.point_on_surface(grids.geometry.to_numpy())
+        for p, code in zip(pts, grids["code"].astype(str), strict=True):
+            ax.text(p.x, p.y, code[-3:], fontsize=6, family=font, ha="center", va="center", zorder=7)
+        handles.append(Line2D([], [], linestyle="", label="标注: 网格编码末三位"))
+        return handles
+
+    return MapContent(crs=crs, bounds_m=_bounds(grids, boundary), draw=draw, legend_title="网格户数 households")
+
+
+def placement_content(
+    placement,
+    *,
+    existing: gpd.GeoDataFrame | None = None,
+    network=None,
+    boundary: shapely.Geometry | None = None,
+) -> MapContent:
+    """New center sites (ranked) and the residents they newly cover.
+
+    Parameters
+    ----------
+    placement
+        :class:`geo.placement.Placement` (sites and assignment in the network CRS).
+    existing
+        Existing facilities drawn as triangles (any CRS).
+    """
+    sites = placement.sites
+    assign = placement.assignment
+    crs = assign.crs
+    before = assign["covered_before"].to_numpy(bool)
+    after = assign["covered_after"].to_numpy(bool)
+    residents = assign["residents"].to_numpy(float) if "residents" in assign else np.ones(len(assign))
+    xy = shapely.get_coordinates(shapely.point_on_surface(assign.geometry.to_numpy()))
+    classes = (
+        (before, "#1a9850", "原已覆盖 covered before"),
+        (~before & after, "#2c7fb8", "新增覆盖 newly covered"),
+        (~after, UNREACHED_COLOUR, "仍未覆盖 still not covered"),
+    )
+
+    def draw(ax, font: str) -> list:
+        handles = _draw_base(ax, crs=crs, network=network, boundary=boundary)
+        sizes = 6 + 40 * np.sqrt(residents / max(residents.max(), 1.0)) if len(residents) else np.zeros(0)
+        for sel, c, label in classes:
+            ax.scatter(xy[sel, 0], xy[sel, 1], s=sizes[sel], c=c, edgecolors="none", zorder=4)
+            handles.append(Patch(color=c, label=f"{label} ({residents[sel].sum():,.0f} 人)"))
+        if existing is not None and len(existing):
+            exy = shapely.get_coordinates(shapely.point_on_surface(existing.to_crs(crs).geometry.to_numpy()))
+            ax.scatter(exy[:, 0], exy[:, 1], marker="^", s=40, c="black", edgecolors="white", zorder=6)
+            handles.append(Line2D([], [], marker="^", color="black", linestyle="", label=f"现有设施 ({len(existing)})"))
+        if len(sites):
+            sxy = shapely.get_coordinates(shapely.point_on_surface(sites.to_crs(crs).geometry.to_numpy()))
+            ax.scatter(sxy[:, 0], sxy[:, 1], marker="*", s=220, c="#d7191c", edgecolors="black", zorder=8)
+            for (x, y), rank in zip(sxy, sites["rank"], strict=True):
+                ax.text(
+                    x,
+                    y,
+                    f" {rank}",
+                    fontsize=10,
+                    weight="bold",
+                    family=font,
+                    color="#d7191c",
+                    ha="left",
+                    va="bottom",
+                    zorder=9,
+                )
+        handles.append(
+            Line2D(
+                [],
+                [],
+                marker="*",
+                color="#d7191c",
+                markersize=12,
+                linestyle="",
+                label=f"新增中心 (按贡献排序) new sites ({len(sites)})",
+            )
         )
-        note = (
-            f"预算 budget: {acc.budget_note[group]}; 人口口径: {acc.basis(group)}; "
-            f"坐标系 {demand.crs.to_string()}; {ATTRIBUTION}; {dt.date.today().isoformat()}"
-        )
-        fig.text(0.5, 0.015, note, ha="center", fontsize=6, family=font, wrap=True)
-        fig.savefig(path, dpi=dpi, bbox_inches="tight")
-    finally:
-        plt.close(fig)
-    logger.info("map %s written", path)
-    return path
+        return handles
+
+    return MapContent(crs=crs, bounds_m=_bounds(assign, sites, boundary), draw=draw, legend_title="新增中心选址")
+
+
+def coverage_map(
+    acc,
+    group: str,
+    path: Path,
+    *,
+    network=None,
+    boundary: shapely.Geometry | None = None,
+    units: gpd.GeoDataFrame | None = None,
+    gaps: gpd.GeoDataFrame | None = None,
+    title: str | None = None,
+    dpi: int = 150,
+    paper: str = "A4",
+    orientation: str = "landscape",
+    project_name: str = "",
+    text: LayoutText | None = None,
+) -> Path:
+    """Draw the walking time to the nearest facility of a group, with its gaps, on a print layout.
+
+    Parameters
+    ----------
+    acc
+        :class:`geo.coverage.Accessibility`.
+    group
+        Function or facility-type key.
+    path
+        Output ``.png`` or ``.pdf`` (written atomically).
+    network
+        The :class:`~geo.network.WalkNetwork`, drawn as the base.
+    boundary, units
+        Study-area polygon and area units, in the network's CRS.
+    gaps
+        :func:`geo.coverage.gap_cells` of the group; the three worst are outlined and numbered.
+    title
+        Replaces the default title.
+    paper, orientation
+        ``A4``/``A3``, ``landscape``/``portrait``.
+    text
+        The whole :class:`~geo.layout.LayoutText` (default from :func:`coverage_text`).
+    """
+    content = coverage_content(acc, group, network=network, boundary=boundary, units=units, gaps=gaps)
+    if text is None:
+        text = coverage_text(acc, group, project_name=project_name or "研究区")
+    if title:
+        text = replace(text, title=title)
+    return render_layout(content, path, text=text, paper=paper, orientation=orientation, dpi=dpi)

@@ -1,0 +1,291 @@
+"""Data exports for meetings and desktop GIS: GeoPackage, GeoJSON, zipped Shapefile, CSV, XLSX.
+
+* Every file is written through a temporary file in the target folder, flushed to
+  disk and renamed over the target (BAD_INPUTS C2): a failed export leaves the old
+  file untouched and no temporary file behind.
+* Geometries are written in WGS84 (EPSG:4326), which QGIS, ArcGIS and the web app
+  read without asking.
+* Text cells of CSV/XLSX that start like a formula (``= + - @``, tab, CR) get a
+  leading ``'`` (BAD_INPUTS G9), so a facility named ``=HYPERLINK(...)`` stays text
+  in Excel/WPS.
+* Shapefiles carry a ``.cpg`` naming their encoding (UTF-8 by default, GBK for old
+  desktop tools), so Chinese attribute values survive; field names are cut to the
+  format's 10 bytes and kept unique, with the full names in a ``字段说明.csv``.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+import tempfile
+import zipfile
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+
+from geo.crs import WGS84
+from geo.errors import InputDataError
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "FORMULA_START",
+    "SHAPEFILE_ENCODINGS",
+    "atomic_write",
+    "formula_safe",
+    "write_csv",
+    "write_geojson",
+    "write_gpkg",
+    "write_shapefile_zip",
+    "write_xlsx",
+]
+
+#: First characters that make Excel, WPS or LibreOffice read a cell as a formula.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+#: Shapefile attribute encodings offered: UTF-8 (QGIS, ArcGIS Pro) and GBK (old ArcMap/MapGIS).
+SHAPEFILE_ENCODINGS = {"utf-8": "UTF-8", "gbk": "GBK"}
+SHAPEFILE_NAME_BYTES = 10
+SHAPEFILE_PARTS = (".shp", ".shx", ".dbf", ".prj", ".cpg")
+
+
+def atomic_write(path: str | Path, write: Callable[[Path], object]) -> Path:
+    """Call ``write(tmp)`` on a temporary path beside ``path``, fsync it, then rename it to ``path``.
+
+    The temporary file is removed whatever happens; ``path`` is either the old file or
+    the complete new one.  Folders are created as needed.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=".tmp-", suffix=path.suffix, dir=path.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        tmp.unlink()  # some writers (GDAL) refuse to open an existing empty file
+        write(tmp)
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
+def formula_safe(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy whose text cells (and headers) starting like a formula get a leading ``'`` (BAD_INPUTS G9)."""
+    out = frame.copy()
+
+    def fix(value: object) -> object:
+        return f"'{value}" if isinstance(value, str) and value.startswith(FORMULA_START) else value
+
+    for column in out.columns:
+        if out[column].dtype == object or pd.api.types.is_string_dtype(out[column]):
+            out[column] = out[column].map(fix)
+    out.columns = [fix(c) for c in out.columns]
+    return out
+
+
+def _wgs84(frame: gpd.GeoDataFrame, what: str) -> gpd.GeoDataFrame:
+    if not isinstance(frame, gpd.GeoDataFrame) or frame.crs is None:
+        raise InputDataError(f"图层 {what} 没有坐标系 (layer {what!r} has no CRS); 请先设置 CRS")
+    return frame.to_crs(WGS84)
+
+
+def _check_layers(layers: Mapping[str, gpd.GeoDataFrame]) -> None:
+    if not layers:
+        raise InputDataError("没有可导出的图层 (no layers to export)")
+    for name in layers:
+        if not isinstance(name, str) or not name.strip() or len(name) > 63:
+            raise InputDataError(f"图层名 {name!r} 无效：应为 1-63 个字符 (layer names must be 1-63 characters)")
+
+
+def _plain_columns(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Lists, dicts and other objects written as text (GDAL knows strings and numbers)."""
+    out = frame.copy()
+    for column in out.columns:
+        if column == out.geometry.name:
+            continue
+        if out[column].dtype == object:
+            out[column] = out[column].map(lambda v: v if v is None or isinstance(v, str | int | float) else str(v))
+    return out
+
+
+def write_gpkg(layers: Mapping[str, gpd.GeoDataFrame], path: str | Path) -> Path:
+    """All layers in one GeoPackage (WGS84), layer names as given (Chinese names are fine).
+
+    Parameters
+    ----------
+    layers
+        Layer name -> GeoDataFrame (any CRS; written in EPSG:4326).  Empty layers
+        are written too, so the file always has the same layers.
+    path
+        Output ``.gpkg``.
+
+    Raises
+    ------
+    InputDataError
+        No layers, a bad layer name, or a layer without a CRS.
+    """
+    _check_layers(layers)
+    frames = {name: _plain_columns(_wgs84(frame, name)) for name, frame in layers.items()}
+
+    def write(tmp: Path) -> None:
+        for name, frame in frames.items():
+            frame.to_file(tmp, layer=name, driver="GPKG", engine="pyogrio")
+
+    atomic_write(path, write)
+    logger.info("GeoPackage %s: %d layers", Path(path).name, len(frames))
+    return Path(path)
+
+
+def write_geojson(frame: gpd.GeoDataFrame, path: str | Path) -> Path:
+    """One layer as RFC 7946 GeoJSON (WGS84, UTF-8, Chinese kept as characters)."""
+    data = _plain_columns(_wgs84(frame, Path(path).stem))
+    text = data.to_json(drop_id=True, ensure_ascii=False)
+    atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    return Path(path)
+
+
+def _field_names(columns: list[str], encoding: str) -> dict[str, str]:
+    """Unique shapefile field names of at most 10 bytes in ``encoding``."""
+    out: dict[str, str] = {}
+    used: set[str] = set()
+    for column in columns:
+        name = ""
+        for char in str(column):
+            if len((name + char).encode(encoding, errors="replace")) > SHAPEFILE_NAME_BYTES:
+                break
+            name += char
+        base, k = name or "field", 1
+        while name.upper() in used or not name:
+            suffix = f"_{k}"
+            trimmed = base
+            while len((trimmed + suffix).encode(encoding, errors="replace")) > SHAPEFILE_NAME_BYTES:
+                trimmed = trimmed[:-1]
+            name, k = trimmed + suffix, k + 1
+        used.add(name.upper())
+        out[column] = name
+    return out
+
+
+def write_shapefile_zip(layers: Mapping[str, gpd.GeoDataFrame], path: str | Path, *, encoding: str = "utf-8") -> Path:
+    """A zip of one Shapefile per layer (WGS84), each with its ``.cpg``, and a field-name table.
+
+    Parameters
+    ----------
+    layers
+        File stem -> GeoDataFrame of one geometry kind.  Stems should be ASCII
+        (``facilities``): old unzip tools garble Chinese member names.
+    path
+        Output ``.zip``.
+    encoding
+        ``utf-8`` (default) or ``gbk`` (ArcMap 10 and other old tools); values that
+        GBK cannot hold are refused rather than written as ``?``.
+
+    Raises
+    ------
+    InputDataError
+        Unknown encoding, bad stems, a layer without a CRS, mixed geometry kinds, or
+        text that the chosen encoding cannot hold.
+    """
+    if encoding.lower() not in SHAPEFILE_ENCODINGS:
+        raise InputDataError(
+            f"编码 {encoding!r} 无效，可选: {', '.join(SHAPEFILE_ENCODINGS)} (unknown shapefile encoding)"
+        )
+    _check_layers(layers)
+    gdal_encoding = SHAPEFILE_ENCODINGS[encoding.lower()]
+    tables = []
+    prepared = {}
+    for stem, frame in layers.items():
+        if "/" in stem or "\\" in stem or stem.startswith("."):
+            raise InputDataError(f"文件名 {stem!r} 无效 (layer file stems must be plain names)")
+        data = _plain_columns(_wgs84(frame, stem))
+        kinds = {k.replace("Multi", "") for k in data.geom_type.dropna().unique()}
+        if len(kinds) > 1:
+            raise InputDataError(
+                f"图层 {stem} 混合了几何类型 {sorted(kinds)}，Shapefile 只能存一种 "
+                "(a shapefile holds one geometry kind; export the layer as GeoPackage)"
+            )
+        names = _field_names([c for c in data.columns if c != data.geometry.name], gdal_encoding)
+        for column, short in names.items():
+            tables.append({"文件 file": stem, "字段 field": short, "原名 column": column})
+            if data[column].dtype == object and gdal_encoding == "GBK":
+                for value in data[column].dropna():
+                    try:
+                        str(value).encode("gbk")
+                    except UnicodeEncodeError:
+                        raise InputDataError(
+                            f"图层 {stem} 字段 {column} 的值 {str(value)[:20]!r} 无法用 GBK 编码，请改用 UTF-8 "
+                            "(a value cannot be written in GBK; export with UTF-8)"
+                        ) from None
+        prepared[stem] = data.rename(columns=names)
+
+    def write(tmp: Path) -> None:
+        with (
+            tempfile.TemporaryDirectory(prefix="linli-shp-") as folder,
+            zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as archive,
+        ):
+            for stem, data in prepared.items():
+                target = Path(folder) / f"{stem}.shp"
+                data.to_file(target, driver="ESRI Shapefile", engine="pyogrio", encoding=gdal_encoding)
+                cpg = target.with_suffix(".cpg")
+                if not cpg.exists():
+                    cpg.write_text(gdal_encoding, encoding="ascii")
+                for suffix in SHAPEFILE_PARTS:
+                    part = target.with_suffix(suffix)
+                    if part.exists():
+                        archive.write(part, f"{stem}{suffix}")
+            buffer = io.StringIO()
+            pd.DataFrame(tables).to_csv(buffer, index=False)
+            archive.writestr("字段说明 fields.csv", buffer.getvalue().encode("utf-8-sig"))
+
+    atomic_write(path, write)
+    logger.info("shapefile zip %s: %d layers, %s", Path(path).name, len(prepared), gdal_encoding)
+    return Path(path)
+
+
+def write_csv(frame: pd.DataFrame, path: str | Path) -> Path:
+    """A table as CSV for Excel: UTF-8 with BOM, formula-safe text, no index."""
+    table = formula_safe(pd.DataFrame(frame))
+    atomic_write(path, lambda tmp: table.to_csv(tmp, index=False, encoding="utf-8-sig"))
+    return Path(path)
+
+
+def _xlsx(sheets: Mapping[str, pd.DataFrame], target) -> None:
+    names: set[str] = set()
+    with pd.ExcelWriter(target, engine="openpyxl") as writer:
+        for name, frame in sheets.items():
+            sheet_name = "".join(c for c in str(name) if c not in "[]:*?/\\")[:31] or "表"
+            base, k = sheet_name, 1
+            while sheet_name in names:
+                sheet_name = f"{base[:28]}_{k}"
+                k += 1
+            names.add(sheet_name)
+            table = formula_safe(pd.DataFrame(frame))
+            table.to_excel(writer, sheet_name=sheet_name, index=False)
+            sheet = writer.sheets[sheet_name]
+            for j, column in enumerate(table.columns):
+                cells = [str(column)] + [str(v) for v in table[column].head(200)]
+                width = max(sum(2 if ord(c) > 0x2E80 else 1 for c in s) for s in cells) + 2
+                sheet.column_dimensions[sheet.cell(row=1, column=j + 1).column_letter].width = min(width, 60)
+            sheet.freeze_panes = "A2"
+
+
+def write_xlsx(sheets: Mapping[str, pd.DataFrame], path: str | Path) -> Path:
+    """Tables as sheets of one workbook: Chinese headers as given, formula-safe text, frozen header row.
+
+    Sheet names are cut to Excel's 31 characters and made unique.
+    """
+    if not sheets:
+        raise InputDataError("没有可导出的表格 (no tables to export)")
+    atomic_write(path, lambda tmp: _xlsx(sheets, tmp))
+    return Path(path)
+
+
+def xlsx_bytes(sheets: Mapping[str, pd.DataFrame]) -> bytes:
+    """The workbook of :func:`write_xlsx` in memory (for a download)."""
+    buffer = io.BytesIO()
+    _xlsx(sheets, buffer)
+    return buffer.getvalue()
