@@ -1,0 +1,100 @@
+"""Faults (BAD_INPUTS F1, F3): saves killed at random points, planners saving at once.
+
+Bounded in time: 200 kills of a forked saver take a few seconds.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import threading
+import time
+
+import pytest
+
+from webapp import create_app
+from webapp.store import Feature, PlanStore
+
+SQUARE = [[[24.938, 60.168], [24.942, 60.168], [24.942, 60.171], [24.938, 60.171], [24.938, 60.168]]]
+
+
+def _features(tag: str, n: int = 25) -> list[Feature]:
+    geometry = {"type": "Polygon", "coordinates": SQUARE}
+    return [Feature(kind="area", name=tag, geometry=geometry, properties={"k": k, "tag": tag}) for k in range(n)]
+
+
+def _consistent(store: PlanStore, plan_id: int) -> int:
+    """The plan is exactly one saved version: its notes and every feature carry that version."""
+    plan = store.get(plan_id)
+    tag = f"v{plan['version']}"
+    if plan["version"] == 1:
+        assert plan["notes"] == "" and plan["features"] == []
+    else:
+        assert plan["notes"] == tag
+        assert len(plan["features"]) == 25
+        assert {f["name"] for f in plan["features"]} == {tag}
+    return plan["version"]
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_saves_killed_at_random_points_leave_old_or_new(tmp_path):
+    path = tmp_path / "plans.sqlite3"
+    store = PlanStore(path)
+    plan_id = store.create("断电测试 kill test")["id"]
+    store.close()
+    rng = random.Random(20261126)
+    versions = []
+    for _ in range(200):
+        pid = os.fork()
+        if pid == 0:  # the saver: save new versions until killed
+            try:
+                child = PlanStore(path)
+                while True:
+                    version = child.get(plan_id)["version"]
+                    tag = f"v{version + 1}"
+                    child.save(plan_id, version=version, notes=tag, features=_features(tag))
+            finally:
+                os._exit(0)
+        time.sleep(rng.uniform(0.0, 0.06))
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        check = PlanStore(path)
+        versions.append(_consistent(check, plan_id))
+        check.close()
+    final = PlanStore(path)
+    assert final.integrity_ok()
+    assert final._conn().execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    # The savers made progress (the kills landed at many different points).
+    assert versions[-1] > 30 and len(set(versions)) > 30
+
+
+def test_two_planners_saving_at_once_one_wins(tmp_path):
+    app = create_app({"TESTING": True, "instance_path": tmp_path / "i"})
+    clients = []
+    for _ in range(2):
+        client = app.test_client()
+        client.environ_base["HTTP_X_CSRF_TOKEN"] = client.get("/api/csrf").get_json()["token"]
+        clients.append(client)
+    for round_ in range(20):
+        plan = clients[0].post("/api/plans", json={"name": f"并发 {round_}"}).get_json()
+        barrier = threading.Barrier(2)
+        statuses = {}
+
+        def save(k, plan=plan, barrier=barrier, statuses=statuses):
+            barrier.wait()
+            response = clients[k].put(f"/api/plans/{plan['id']}", json={"version": 1, "notes": f"planner {k}"})
+            statuses[k] = (response.status_code, response.get_json())
+
+        threads = [threading.Thread(target=save, args=(k,)) for k in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        codes = sorted(code for code, _ in statuses.values())
+        assert codes == [200, 409], statuses
+        winner = next(k for k, (code, _) in statuses.items() if code == 200)
+        loser = 1 - winner
+        assert statuses[loser][1]["current_version"] == 2
+        stored = clients[0].get(f"/api/plans/{plan['id']}").get_json()
+        assert stored["version"] == 2 and stored["notes"] == f"planner {winner}"
