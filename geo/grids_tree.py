@@ -86,7 +86,7 @@ def organisation_table(plan: GridPlan, *, names: dict[str, str] | None = None) -
     rows = []
     for _, g in grids.iterrows():
         parent = str(g["parent"])
-        official = len(parent) == 12 and parent.isdigit()
+        official = len(parent) == 12 and parent.isdigit() and parent[:6] in names
         county = parent[:6] if official else ""
         town = parent[:9] if official else ""
         rows.append(
@@ -181,17 +181,17 @@ def organisation_diagram(table: pd.DataFrame, path: Path, *, title: str = "网�
     y_of = {key: float(n - 1 - sum(rows) / len(rows)) for key, (_, _, rows) in nodes.items()}
     fig, ax = plt.subplots(figsize=(12.5, max(2.5, 0.55 * n + 1.2)))
     ax.set_xlim(-0.9, 9.8)
-    ax.set_ylim(-0.8, n - 0.2)
+    ax.set_ylim(-0.8, n + 0.1)
     ax.axis("off")
     box = {"boxstyle": "round,pad=0.3", "facecolor": "#eef3fb", "edgecolor": "#4a6fa5", "linewidth": 0.8}
     leaf_box = {**box, "facecolor": "#fdf6e3", "edgecolor": "#b58900"}
     text_kw = {"fontfamily": font, "va": "center", "parse_math": False}
     for a, b in sorted(edges):
         xa, xb = xs[nodes[a][0]], xs[nodes[b][0]]
-        ax.plot([xa + 0.6, xb - (0.15 if nodes[b][0] == 3 else 0.6)], [y_of[a], y_of[b]], color="#8899aa", lw=0.6)
+        ax.plot([xa, xb], [y_of[a], y_of[b]], color="#8899aa", lw=0.6, zorder=1)
     for key, (level, label, _) in nodes.items():
         if level < 3:
-            ax.text(xs[level], y_of[key], label, ha="center", fontsize=9, bbox=box, **text_kw)
+            ax.text(xs[level], y_of[key], label, ha="center", fontsize=9, bbox=box, zorder=3, **text_kw)
     for k, row in table.iterrows():
         leaf = _label(
             f"{row['code']} {row['name']}".strip(),
@@ -199,7 +199,19 @@ def organisation_diagram(table: pd.DataFrame, path: Path, *, title: str = "网�
             f"{row['households']:.0f} 户"
             + (f"  中心户: {row['central_households']}" if row["central_households"] else ""),
         )
-        ax.text(xs[3], float(n - 1 - k), leaf, ha="left", fontsize=7.5, bbox=leaf_box, **text_kw)
+        ax.text(xs[3], float(n - 1 - k), leaf, ha="left", fontsize=7.5, bbox=leaf_box, zorder=3, **text_kw)
+    levels_shown = sorted({level for level, _, _ in nodes.values()})
+    for level, heading in zip((0, 1, 2, 3), ("县区", "镇街", "社区/村", "网格"), strict=True):
+        if level in levels_shown:
+            ax.text(
+                xs[level],
+                n - 0.3,
+                heading,
+                ha="center" if level < 3 else "left",
+                fontsize=9,
+                color="#555555",
+                **text_kw,
+            )
     ax.set_title(title, fontfamily=font, fontsize=12)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=150, bbox_inches="tight", format=path.suffix.lower().lstrip("."))

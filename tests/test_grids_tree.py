@@ -50,6 +50,10 @@ def test_table_for_unofficial_parent_codes():
     plan = generate_grids(squares(2, 2, 100.0), parent_code="DEMO", parent_name="演示")
     table = organisation_table(plan, names={})
     assert table[["county_code", "town_code", "community", "code"]].values.tolist() == [["", "", "演示", "DEMO01"]]
+    # the placeholder parent code has 12 digits but no known county above it
+    plan = generate_grids(squares(2, 2, 100.0))
+    table = organisation_table(plan)
+    assert table[["county_code", "town_code", "code"]].values.tolist() == [["", "", "00000000000001"]]
 
 
 def test_spreadsheet_safe_prefixes_formulas():
