@@ -11,6 +11,12 @@ Deletes are soft (``deleted_at``) so that they can be undone.
 
 Geometries are stored as GeoJSON text in WGS84; values are always bound as
 parameters, never formatted into SQL (BAD_INPUTS G9).
+
+A multi-user office can keep its plans on PostgreSQL + PostGIS instead: give
+:func:`open_store` a ``postgresql://`` URL and it returns the
+:class:`webapp.store_pg.PgPlanStore` (same public methods, same semantics; geometry
+columns with SRID 4326 and a GiST index).  The app builds its store only through
+:func:`open_store`.
 """
 
 from __future__ import annotations
@@ -29,13 +35,25 @@ from geo.errors import GeoError, InputDataError
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["FEATURE_KINDS", "NotFoundError", "PlanStore", "StaleVersionError", "StoreUnavailableError"]
+__all__ = [
+    "FEATURE_KINDS",
+    "Feature",
+    "NotFoundError",
+    "PlanStore",
+    "StaleVersionError",
+    "StoreUnavailableError",
+    "open_store",
+]
 
 #: What a plan holds: planned service areas, candidate centers, town polygons, grid edits.
 FEATURE_KINDS = ("area", "candidate", "town", "grid")
 MAX_NAME_CHARS = 200
 MAX_NOTES_CHARS = 20_000
 MAX_FEATURES = 2_000
+#: Plan ids are server-assigned 64-bit integers (BAD_INPUTS G12); anything else is "no such plan".
+MAX_PLAN_ID = 2**63 - 1
+#: URL schemes that select the PostgreSQL + PostGIS backend.
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS plans (
@@ -99,6 +117,93 @@ def _check_text(value: object, field: str, limit: int) -> str:
     return value
 
 
+def _plan_id(plan_id: object) -> int:
+    """A plan id as the database knows it; :class:`NotFoundError` for anything else (G12)."""
+    try:
+        value = int(plan_id)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        value = 0
+    if isinstance(plan_id, bool) or not 1 <= value <= MAX_PLAN_ID:
+        raise NotFoundError(f"没有编号为 {str(plan_id)[:40]} 的方案 (no such plan)")
+    return value
+
+
+def _has_nul(value: object) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
+def _feature_rows(features: list[Feature]) -> list[tuple[str, str, str, str]]:
+    """``(kind, name, geometry JSON, properties JSON)`` per feature, checked alike for every backend.
+
+    Raises
+    ------
+    InputDataError
+        Unknown kind, a name that is not short text, a geometry that is not a GeoJSON
+        object, NaN/Infinity or NUL characters (PostgreSQL refuses NUL in text and jsonb).
+    """
+    if len(features) > MAX_FEATURES:
+        raise InputDataError(f"一个方案最多 {MAX_FEATURES} 个图形 (too many features)")
+    rows = []
+    for k, f in enumerate(features):
+        where = f"第 {k + 1} 个图形 (feature {k + 1})"
+        if f.kind not in FEATURE_KINDS:
+            raise InputDataError(f"{where} 的类别 kind={f.kind!r} 无效，可选: {', '.join(FEATURE_KINDS)}")
+        name = _check_text(f.name, f"{where} 名称 name", MAX_NAME_CHARS)
+        if not isinstance(f.geometry, dict) or not isinstance(f.geometry.get("type"), str):
+            raise InputDataError(f"{where} 的 geometry 应为 GeoJSON 几何对象 (geometry must be a GeoJSON object)")
+        if not isinstance(f.properties, dict) or _has_nul(f.properties) or _has_nul(f.geometry):
+            raise InputDataError(f"{where} 的属性应为对象且不含 NUL 字符 (properties: an object without NUL)")
+        try:
+            geometry = json.dumps(f.geometry, ensure_ascii=False, allow_nan=False)
+            properties = json.dumps(f.properties, ensure_ascii=False, allow_nan=False)
+        except (TypeError, ValueError) as exc:
+            raise InputDataError(f"{where} 含有无法保存的值（非有限数或非 JSON 值） (not storable as JSON)") from exc
+        rows.append((f.kind, name, geometry, properties))
+    return rows
+
+
+def _stale(name: str, current: int, version: int) -> StaleVersionError:
+    return StaleVersionError(
+        f"方案「{name}」已被他人修改（当前版本 {current}，您打开的是版本 {version}），"
+        "请重新加载后再保存 (the plan was changed by someone else; reload it)",
+        current=current,
+    )
+
+
+def _check_version(version: object) -> int:
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise InputDataError("version 应为整数 (version must be an integer)")
+    return version
+
+
+def open_store(location: str | os.PathLike) -> PlanStore:
+    """The plan store at ``location``: a ``postgresql://`` URL (PostGIS) or a SQLite file path.
+
+    Parameters
+    ----------
+    location
+        ``postgresql://user@host:5432/linli`` (libpq URL; a password is better kept in
+        ``~/.pgpass`` or ``PGPASSWORD`` than in the URL) or the path of the SQLite file.
+
+    Raises
+    ------
+    StoreUnavailableError
+        The database cannot be opened or written (C6).
+    """
+    text = os.fspath(location)
+    if isinstance(text, str) and text.lower().startswith(POSTGRES_SCHEMES):
+        from webapp.store_pg import PgPlanStore
+
+        return PgPlanStore(text)  # type: ignore[return-value]
+    return PlanStore(Path(text))
+
+
 class PlanStore:
     """The plan database (SQLite, WAL).  Thread-safe: one connection per thread."""
 
@@ -160,8 +265,9 @@ class PlanStore:
 
     def get(self, plan_id: int, *, include_deleted: bool = False) -> dict:
         """A plan with its features; :class:`NotFoundError` when there is none."""
+        plan_id = _plan_id(plan_id)
         con = self._conn()
-        row = con.execute("SELECT * FROM plans WHERE id = ?", (int(plan_id),)).fetchone()
+        row = con.execute("SELECT * FROM plans WHERE id = ?", (plan_id,)).fetchone()
         if row is None or (row["deleted_at"] is not None and not include_deleted):
             raise NotFoundError(f"没有编号为 {plan_id} 的方案 (no such plan)")
         plan = dict(row)
@@ -173,7 +279,7 @@ class PlanStore:
                 "geometry": json.loads(f["geometry"]),
                 "properties": json.loads(f["properties"]),
             }
-            for f in con.execute("SELECT * FROM features WHERE plan_id = ? ORDER BY id", (int(plan_id),))
+            for f in con.execute("SELECT * FROM features WHERE plan_id = ? ORDER BY id", (plan_id,))
         ]
         return plan
 
@@ -212,20 +318,15 @@ class PlanStore:
         NotFoundError
             No such plan (or it is deleted).
         """
-        if isinstance(version, bool) or not isinstance(version, int):
-            raise InputDataError("version 应为整数 (version must be an integer)")
-        if features is not None and len(features) > MAX_FEATURES:
-            raise InputDataError(f"一个方案最多 {MAX_FEATURES} 个图形 (too many features)")
+        version = _check_version(version)
+        plan_id = _plan_id(plan_id)
+        rows = None if features is None else _feature_rows(features)
         with self._tx() as con:
-            row = con.execute("SELECT * FROM plans WHERE id = ? AND deleted_at IS NULL", (int(plan_id),)).fetchone()
+            row = con.execute("SELECT * FROM plans WHERE id = ? AND deleted_at IS NULL", (plan_id,)).fetchone()
             if row is None:
                 raise NotFoundError(f"没有编号为 {plan_id} 的方案 (no such plan)")
             if row["version"] != version:
-                raise StaleVersionError(
-                    f"方案「{row['name']}」已被他人修改（当前版本 {row['version']}，您打开的是版本 {version}），"
-                    "请重新加载后再保存 (the plan was changed by someone else; reload it)",
-                    current=row["version"],
-                )
+                raise _stale(row["name"], row["version"], version)
             new_name = row["name"] if name is None else _check_text(name, "方案名称 name", MAX_NAME_CHARS).strip()
             if not new_name:
                 raise InputDataError("方案名称不能为空 (a plan needs a name)")
@@ -233,31 +334,23 @@ class PlanStore:
             cur = con.execute(
                 "UPDATE plans SET name = ?, notes = ?, version = version + 1, updated_at = ? "
                 "WHERE id = ? AND version = ?",
-                (new_name, new_notes, _now(), int(plan_id), version),
+                (new_name, new_notes, _now(), plan_id, version),
             )
             if cur.rowcount != 1:  # cannot happen inside BEGIN IMMEDIATE; kept as the guard it is
                 raise StaleVersionError("方案已被他人修改 (the plan was changed by someone else)", current=-1)
-            if features is not None:
-                con.execute("DELETE FROM features WHERE plan_id = ?", (int(plan_id),))
+            if rows is not None:
+                con.execute("DELETE FROM features WHERE plan_id = ?", (plan_id,))
                 con.executemany(
                     "INSERT INTO features (plan_id, kind, name, geometry, properties) VALUES (?, ?, ?, ?, ?)",
-                    [
-                        (
-                            int(plan_id),
-                            f.kind,
-                            f.name,
-                            json.dumps(f.geometry, ensure_ascii=False),
-                            json.dumps(f.properties, ensure_ascii=False),
-                        )
-                        for f in features
-                    ],
+                    [(plan_id, *r) for r in rows],
                 )
         return self.get(plan_id)
 
     def delete(self, plan_id: int, *, version: int | None = None) -> dict:
         """Move a plan to the recycle bin (undo with :meth:`restore`)."""
+        plan_id = _plan_id(plan_id)
         with self._tx() as con:
-            row = con.execute("SELECT * FROM plans WHERE id = ? AND deleted_at IS NULL", (int(plan_id),)).fetchone()
+            row = con.execute("SELECT * FROM plans WHERE id = ? AND deleted_at IS NULL", (plan_id,)).fetchone()
             if row is None:
                 raise NotFoundError(f"没有编号为 {plan_id} 的方案 (no such plan)")
             if version is not None and row["version"] != version:
@@ -265,16 +358,17 @@ class PlanStore:
                     f"方案「{row['name']}」已被他人修改，请重新加载 (the plan was changed; reload it)",
                     current=row["version"],
                 )
-            con.execute("UPDATE plans SET deleted_at = ? WHERE id = ?", (_now(), int(plan_id)))
-        return {"id": int(plan_id), "deleted": True}
+            con.execute("UPDATE plans SET deleted_at = ? WHERE id = ?", (_now(), plan_id))
+        return {"id": plan_id, "deleted": True}
 
     def restore(self, plan_id: int) -> dict:
         """Take a plan back out of the recycle bin."""
+        plan_id = _plan_id(plan_id)
         with self._tx() as con:
-            row = con.execute("SELECT * FROM plans WHERE id = ? AND deleted_at IS NOT NULL", (int(plan_id),)).fetchone()
+            row = con.execute("SELECT * FROM plans WHERE id = ? AND deleted_at IS NOT NULL", (plan_id,)).fetchone()
             if row is None:
                 raise NotFoundError(f"回收站中没有编号为 {plan_id} 的方案 (no such deleted plan)")
-            con.execute("UPDATE plans SET deleted_at = NULL, updated_at = ? WHERE id = ?", (_now(), int(plan_id)))
+            con.execute("UPDATE plans SET deleted_at = NULL, updated_at = ? WHERE id = ?", (_now(), plan_id))
         return self.get(plan_id)
 
     def integrity_ok(self) -> bool:
