@@ -108,9 +108,9 @@ def create_app(config: dict | None = None) -> Flask:
             raise ValueError("高德 (Amap) 瓦片为 GCJ-02 坐标，与 WGS84 数据不重合，未提供 (GCJ-02 tiles are refused)")
 
     from webapp import api, errors, pages, security
-    from webapp.store import PlanStore
+    from webapp.store import open_store
 
-    app.extensions["linli.store"] = PlanStore(Path(app.config["PLAN_DB"] or instance / "plans.sqlite3"))
+    app.extensions["linli.store"] = open_store(app.config["PLAN_DB"] or instance / "plans.sqlite3")
     security.init_app(app)
     errors.init_app(app)
     app.register_blueprint(pages.bp)
