@@ -211,7 +211,7 @@ def write_shapefile_zip(layers: Mapping[str, gpd.GeoDataFrame], path: str | Path
         names = _field_names([c for c in data.columns if c != data.geometry.name], gdal_encoding)
         for column, short in names.items():
             tables.append({"文件 file": stem, "字段 field": short, "原名 column": column})
-            if data[column].dtype == object and gdal_encoding == "GBK":
+            if gdal_encoding == "GBK" and not pd.api.types.is_numeric_dtype(data[column]):
                 for value in data[column].dropna():
                     try:
                         str(value).encode("gbk")
