@@ -410,6 +410,8 @@ def generate_grids(
         Units not in a projected CRS.
     """
     _check_bounds(min_households, max_households)
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+        raise InputDataError(f"seed 应为非负整数，收到 {seed!r} (seed must be a non-negative integer)")
     _check_units(units)
     units = units.reset_index(drop=True).copy()
     units["unit_id"] = units["unit_id"].astype(str)

@@ -94,6 +94,16 @@ def _bound(text: str) -> float:
     return value
 
 
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"不是整数 (not an integer): {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text} 应为非负整数 (a non-negative integer)")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command-line interface."""
     parser = argparse.ArgumentParser(
@@ -113,7 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--max-households", type=_bound, default=None, help="ceiling per grid (default 500; 300 --village)"
     )
     parser.add_argument("--village", action="store_true", help="village defaults for the bounds")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the tie-breaking (same seed, same grids)")
+    parser.add_argument("--seed", type=_seed, default=0, help="seed of the tie-breaking (same seed, same grids)")
     parser.add_argument("--no-coverage", action="store_true", help="skip the coverage figures per grid")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     return parser

@@ -276,6 +276,8 @@ def test_generation_errors():
         generate_grids(units, min_households=600, max_households=500)
     with pytest.raises(InputDataError, match="正数"):
         generate_grids(units, min_households=float("nan"))
+    with pytest.raises(InputDataError, match="非负整数"):
+        generate_grids(units, seed=-1)
     with pytest.raises(InputDataError, match="households"):
         generate_grids(units.drop(columns="households"))
     with pytest.raises(InputDataError, match="重复"):

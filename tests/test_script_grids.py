@@ -95,6 +95,8 @@ def test_parent_code_and_parent_file(tmp_path, capsys):
         (["--min-households", "0"], "超出范围"),
         (["--max-households", "nan"], "超出范围"),
         (["--max-households", "1e9"], "超出范围"),
+        (["--seed", "-1"], "非负整数"),
+        (["--seed", "x"], "不是整数"),
     ],
 )
 def test_bad_arguments_exit_2(tmp_path, capsys, extra, match):
