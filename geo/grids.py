@@ -43,6 +43,7 @@ import dataclasses
 import heapq
 import logging
 import math
+import numbers
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -182,7 +183,7 @@ class GridPlan:
 
 def _check_bounds(min_households: float, max_households: float) -> None:
     for name, value in (("min_households", min_households), ("max_households", max_households)):
-        if not isinstance(value, int | float) or not math.isfinite(value) or value <= 0:
+        if not isinstance(value, numbers.Real) or isinstance(value, bool) or not math.isfinite(value) or value <= 0:
             raise InputDataError(f"{name} 应为正数，收到 {value!r} ({name} must be a positive number)")
     if min_households > max_households:
         raise InputDataError(
