@@ -1,0 +1,201 @@
+"""Print layouts of a project's maps for meetings, one file per area, as a batch job.
+
+    python -m scripts.export_map --project demo --map coverage|service_areas|grids|placement \
+        [--function medical] [--by town|community|grid|FILE] --format png|pdf --out DIR \
+        [--paper A4|A3] [--orientation landscape|portrait] [--minutes 15] \
+        [--author 张三] [--organisation 惠安县自然资源局] [--approval-no [审图号]]
+
+The project is loaded and the map computed once; each area (``--by``: a unit level
+of the project or a polygon file with code/编码 and name columns) gets its own page
+framed on it, the rest of the map dimmed.  Without ``--by`` one page shows the whole
+project.  File names: ``<map>_<function>_<area code>_<area name>.<format>``.
+
+Exit status: 0 done, 2 bad arguments or bad input data (message on stderr).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import math
+import re
+import sys
+from pathlib import Path
+
+import geopandas as gpd
+from tqdm import tqdm
+
+from geo import settings
+from geo.coverage import accessibility
+from geo.crs import WGS84
+from geo.errors import GeoError, InputDataError
+from geo.layout import FORMATS, ORIENTATIONS, PAPER_MM, render_layout
+from geo.maps import MAP_KINDS, build_project_map
+from geo.project import Project, load_project
+from geo.standards import FUNCTIONS
+from geo.units import LEVEL_ZH, UNIT_LEVELS, read_units
+
+logger = logging.getLogger("scripts.export_map")
+
+#: Characters not allowed in file names on Windows (where the files are opened).
+_UNSAFE = re.compile(r'[\\/:*?"<>|\s\x00-\x1f]+')
+MAX_AREAS = 2_000
+
+
+def _minutes(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"不是数字 (not a number): {text!r}") from None
+    if not (math.isfinite(value) and 0 < value <= settings.MAX_BUDGET_MIN):
+        raise argparse.ArgumentTypeError(f"{text} 超出范围，应在 (0, {settings.MAX_BUDGET_MIN:g}] 分钟 (out of range)")
+    return value
+
+
+def _count(text: str, *, lo: int, hi: int) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"不是整数 (not an integer): {text!r}") from None
+    if not lo <= value <= hi:
+        raise argparse.ArgumentTypeError(f"{text} 超出范围，应在 [{lo}, {hi}] (out of range)")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command-line interface."""
+    parser = argparse.ArgumentParser(
+        prog="python -m scripts.export_map",
+        description="会议用打印地图 (PNG/PDF, A4/A3)：每个分区一张 (print layouts, one per area)",
+    )
+    parser.add_argument("--project", required=True, help="项目: demo, huian or a .toml file")
+    parser.add_argument("--map", required=True, choices=list(MAP_KINDS), help="地图类型 map kind")
+    parser.add_argument(
+        "--function", default=None, choices=list(FUNCTIONS), help="功能 (default: all six for coverage/service_areas)"
+    )
+    parser.add_argument("--by", default="none", help="分区: none, town, community, grid or a polygon file")
+    parser.add_argument("--by-system", default="wgs84", help="CSV/XLSX coordinate system of --by (wgs84|gcj02|bd09)")
+    parser.add_argument("--format", default="png", choices=FORMATS, help="png or pdf")
+    parser.add_argument("--out", required=True, type=Path, help="output folder")
+    parser.add_argument("--paper", default="A4", choices=list(PAPER_MM))
+    parser.add_argument("--orientation", default="landscape", choices=ORIENTATIONS)
+    parser.add_argument("--dpi", type=lambda t: _count(t, lo=50, hi=600), default=150, help="PNG resolution")
+    parser.add_argument("--minutes", type=_minutes, default=max(settings.DEFAULT_BUDGETS_MIN), help="walking budget")
+    parser.add_argument("--sites", type=lambda t: _count(t, lo=1, hi=50), default=3, help="new centers (placement)")
+    parser.add_argument("--min-households", type=lambda t: _count(t, lo=1, hi=100_000), default=300)
+    parser.add_argument("--max-households", type=lambda t: _count(t, lo=1, hi=100_000), default=500)
+    parser.add_argument("--author", default="", help="编制人")
+    parser.add_argument("--organisation", default="", help="编制单位")
+    parser.add_argument("--date", default="", help="日期 (default today)")
+    parser.add_argument(
+        "--approval-no", nargs="?", const="", default=None, help="审图号 (without a value: a blank to fill in)"
+    )
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    return parser
+
+
+def _areas(project: Project, by: str, system: str) -> gpd.GeoDataFrame | None:
+    if by == "none":
+        return None
+    if by in UNIT_LEVELS:
+        if by not in project.units:
+            raise InputDataError(
+                f"项目 {project.name} 没有{LEVEL_ZH[by]}分区图层; 请用 --by 文件 给出多边形 "
+                f"(the project has no {by} polygons; pass a polygon file with --by FILE)"
+            )
+        areas = project.units[by]
+    else:
+        path = Path(by)
+        if not path.is_file():
+            raise InputDataError(f"--by 既不是分区级别也不是已有文件: {path.name} (not a unit level nor a file)")
+        study = None
+        if project.boundary is not None:
+            study = gpd.GeoSeries([project.boundary], crs=project.network.crs).to_crs(WGS84).iloc[0]
+        areas = read_units(path, system=system, study_area=study)
+    if len(areas) > MAX_AREAS:
+        raise InputDataError(f"分区过多: {len(areas)} 个，上限 {MAX_AREAS} (too many areas)")
+    return areas.to_crs(project.network.crs)
+
+
+def file_name(kind: str, function: str | None, code: str | None, name: str | None, fmt: str) -> str:
+    """``coverage_medical_350521100_螺城镇.png``: Chinese kept, characters Windows refuses replaced."""
+    parts = [kind, function, code, name]
+    stem = "_".join(_UNSAFE.sub("-", str(p)).strip("-.") for p in parts if p)
+    return f"{stem[:150]}.{fmt}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the job; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(message)s")
+    if args.out.exists() and not args.out.is_dir():
+        parser.error(f"--out 应为文件夹 (output must be a folder): {args.out.name}")
+    if args.min_households > args.max_households:
+        parser.error("--min-households 不能大于 --max-households (min above max)")
+    if args.function is not None or args.map in ("grids", "placement"):
+        functions = [args.function or "medical"]
+    else:
+        functions = list(FUNCTIONS)
+    if args.map == "grids":
+        functions = [None]
+    fields = {
+        "author": args.author,
+        "organisation": args.organisation,
+        "date": args.date,
+        "approval_no": args.approval_no,
+    }
+    written = []
+    try:
+        project = load_project(args.project)
+        areas = _areas(project, args.by, args.by_system)
+        rows = (
+            [(None, None, None)]
+            if areas is None
+            else [(str(r["code"]), str(r["name"]), r.geometry) for _, r in areas.iterrows()]
+        )
+        bar = tqdm(total=len(rows) * len(functions), disable=args.quiet, desc=f"地图 {MAP_KINDS[args.map]}")
+        acc = None
+        if args.map in ("coverage", "placement"):
+            graph = project.network.cost_graph(project.profile)
+            acc = accessibility(graph, project.demand, project.facilities, minutes=args.minutes)
+        for function in functions:
+            pm = build_project_map(
+                project,
+                args.map,
+                function=function or "medical",
+                minutes=args.minutes,
+                sites=args.sites,
+                min_households=args.min_households,
+                max_households=args.max_households,
+                fields=fields,
+                acc=acc,
+            )
+            for code, name, geom in rows:
+                content = pm.content if geom is None else pm.content.around(geom)
+                path = args.out / file_name(args.map, function, code, name, args.format)
+                render_layout(
+                    content,
+                    path,
+                    text=pm.text(name or code, geom),
+                    paper=args.paper,
+                    orientation=args.orientation,
+                    dpi=args.dpi,
+                )
+                written.append(path)
+                bar.update()
+        bar.close()
+    except GeoError as exc:
+        print(f"错误 (error): {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(
+            f"错误: 无法写出地图 (cannot write output): {exc.strerror} {Path(exc.filename or '').name}", file=sys.stderr
+        )
+        return 2
+    print(f"{len(written)} 张地图 maps -> {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
