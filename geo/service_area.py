@@ -458,7 +458,9 @@ def service_areas(
     # The unions are numpy work on ~10^4 segments each that releases the GIL for
     # most of its time: they run on a small pool while the next block of origins is
     # prepared, which keeps both cores of a planner's desktop busy.
-    with ThreadPoolExecutor(UNION_THREADS) if UNION_THREADS > 0 else nullcontext() as pool:
+    # A single origin (a candidate dragged in the web app) is not worth starting threads for.
+    threaded = UNION_THREADS > 0 and origins.size > 1
+    with ThreadPoolExecutor(UNION_THREADS) if threaded else nullcontext() as pool:
         if mode == "overlap":
             reach = reach_sets(graph, snapped, max_time_s=budgets_s[-1])
             order = np.argsort(reach.origin, kind="stable")

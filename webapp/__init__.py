@@ -121,4 +121,14 @@ def create_app(config: dict | None = None) -> Flask:
 
         with app.app_context():
             warm(get_state())
+        # The other functions' maps render in the background: the first planner to
+        # switch function does not wait for it.
+        import threading
+
+        def _warm_rest() -> None:
+            with app.app_context():
+                warm(get_state(), everything=True)
+
+        if not app.testing:
+            threading.Thread(target=_warm_rest, name="linli-warm", daemon=True).start()
     return app

@@ -117,9 +117,23 @@ def project():
 
 @bp.get("/layers/<name>")
 def layer(name: str):
-    """A layer as GeoJSON: boundary, facilities, roads, areas, service_areas, times, gaps, units-<level>."""
+    """A layer as GeoJSON: boundary, facilities, roads, areas, service_areas, times, gaps, units-<level>.
+
+    The layers do not change while the app runs: each is serialised once and kept.
+    """
     state = get_state()
     function = _function(request.args.get("function"))
+    key = ("layer", name, function)
+    with state.lock:
+        body = state.cache.get(key)
+    if body is None:
+        body = _layer(state, name, function).get_data()
+        with state.lock:
+            state.cache[key] = body
+    return Response(body, mimetype=GEOJSON)
+
+
+def _layer(state, name: str, function: str) -> Response:
     if name == "boundary":
         geom = state.study_area_wgs84
         return geojson_response(gpd.GeoDataFrame({"name": [state.project.name]}, geometry=[geom], crs=WGS84))
@@ -183,8 +197,7 @@ def compare():
     crs = state.project.network.crs
     drawn_m = gpd.GeoSeries([drawn.geometry], crs=WGS84).to_crs(crs).iloc[0]
     center_m = gpd.GeoSeries([center], crs=WGS84).to_crs(crs).iloc[0] if center is not None else None
-    with state.lock:
-        result = compare_service_area(state.graph, state.acc.demand, drawn_m, center=center_m, minutes=minutes)
+    result = compare_service_area(state.graph, state.acc.demand, drawn_m, center=center_m, minutes=minutes)
     shapes = {}
     for key in ("computed", "drawn_not_reachable", "reachable_not_drawn"):
         geom = gpd.GeoSeries([result.pop(key)], crs=crs).to_crs(WGS84).iloc[0]

@@ -79,9 +79,13 @@ def map_script(digest: str):
     return response
 
 
-def warm(state) -> None:
-    """Render the default map (病有所医, Chinese) before the first planner asks for it."""
+def warm(state, *, everything: bool = False) -> None:
+    """Render the default map (病有所医, Chinese) before the first planner asks for it;
+    ``everything=True``: every function's map in Chinese too."""
     _map_parts(state, "medical", "zh")
+    if everything:
+        for function in FUNCTIONS:
+            _map_parts(state, function, "zh")
 
 
 @bp.get("/")
@@ -93,9 +97,25 @@ def index():
     function = request.args.get("function", "medical")
     if function not in FUNCTIONS:
         function = "medical"
+    key = ("page", function, lang, tuple(str(b) for b in current_app.config["BASEMAPS"]))
+    with state.lock:
+        page = state.cache.get(key)
+    if page is None:
+        page = _render_page(state, function, lang, t)
+        with state.lock:
+            state.cache[key] = page
+    response = make_response(page)
+    if request.args.get("lang") in LANGUAGES:
+        response.set_cookie("lang", lang, max_age=365 * 24 * 3600, samesite="Lax")
+    return response
+
+
+def _render_page(state, function: str, lang: str, t: dict) -> str:
+    """The whole page of (function, language): nothing in it depends on the planner or the
+    request (the CSRF token is fetched by the page's script), so it is rendered once."""
     parts = _map_parts(state, function, lang)
     summary = coverage_summary(state)
-    page = render_template(
+    return render_template(
         "map.html",
         t=t,
         lang=lang,
@@ -107,7 +127,3 @@ def index():
         coverage=summary.to_dict(orient="records"),
         **parts,
     )
-    response = make_response(page)
-    if request.args.get("lang") in LANGUAGES:
-        response.set_cookie("lang", lang, max_age=365 * 24 * 3600, samesite="Lax")
-    return response

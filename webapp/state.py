@@ -105,9 +105,10 @@ class AnalysisState:
                 f"候选点距步行道路超过 {settings.MAX_SNAP_DIST_M:g} m，无法连通路网 "
                 "(candidate is too far from the walk network)"
             )
-        with self.lock:  # the street-cell pool and caches are shared
-            rings = service_areas(self.graph, snapped, minutes=minutes, rings=True)
-            delta = scenario_delta(self.acc, self.graph, site)
+        # No lock: the routing graph, street cells and accessibility are read-only once
+        # loaded, so two planners' candidates run at the same time on two cores.
+        rings = service_areas(self.graph, snapped, minutes=minutes, rings=True)
+        delta = scenario_delta(self.acc, self.graph, site)
         rings = rings.to_crs(WGS84)
         together = delta[delta["candidate"] == -1]
         return {

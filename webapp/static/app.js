@@ -15,7 +15,16 @@
   const map = app.map;
   const drawn = app.drawn;
   const t = app.texts;
-  const csrf = document.querySelector('meta[name="csrf-token"]').content;
+  // The page itself is the same for everyone (cached by the server); this session's
+  // CSRF token comes from the API and goes back in a header on every change.
+  let csrf = null;
+  async function csrfToken() {
+    if (!csrf) {
+      const response = await fetch("/api/csrf", { credentials: "same-origin" });
+      csrf = (await response.json()).token;
+    }
+    return csrf;
+  }
   const $ = (id) => document.getElementById(id);
   const RING_COLOURS = ["#1a9850", "#91cf60", "#fee08b", "#fdae61"];
   let plan = null;          // {id, version, name, notes}
@@ -31,7 +40,8 @@
   }
 
   async function api(method, url, body) {
-    const opts = { method, headers: { "X-CSRF-Token": csrf } };
+    const opts = { method, headers: {}, credentials: "same-origin" };
+    if (method !== "GET") opts.headers["X-CSRF-Token"] = await csrfToken();
     if (body !== undefined) {
       opts.headers["Content-Type"] = "application/json";
       opts.body = JSON.stringify(body);

@@ -1,0 +1,257 @@
+"""Load test: a planning office on the production server, on loopback.
+
+Usage::
+
+    python -m benchmarks.bench_load [--planners 20] [--seconds 120] [--markdown FILE]
+
+Starts the server exactly as the README does (``python -m webapp --project demo``,
+waitress) on a free port, then runs ``--planners`` simulated planners (threads, each
+with its own session and CSRF token) for ``--seconds``.  Each planner loops over a
+mix of what a planner does, with 0.2-1.0 s of thinking between actions: open the map
+page, fetch layer GeoJSON, drop or drag a candidate center, save their plan (with the
+version they hold), and now and then upload a small town polygon.  Every response is
+timed and its status kept; the server's resident memory is sampled every 2 s.
+
+Targets (issue 9): zero 5xx; p95 under 300 ms for saves, 500 ms for candidate
+service areas, 1 s for layer GeoJSON; resident memory growth under 10 % over the run
+(from the end of the first quarter, after warm-up, to the end).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+import psutil
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+SEED = 20_261_126
+#: Candidate sites and the town polygon lie inside the demo (central Helsinki).
+WEST, SOUTH, EAST, NORTH = 24.932, 60.160, 24.955, 60.176
+TARGETS_MS = {"save": 300.0, "candidate": 500.0, "layer": 1000.0}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _town(rng: random.Random) -> bytes:
+    x, y = rng.uniform(WEST, EAST - 0.004), rng.uniform(SOUTH, NORTH - 0.003)
+    ring = [[x, y], [x + 0.004, y], [x + 0.004, y + 0.003], [x, y + 0.003], [x, y]]
+    feature = {
+        "type": "Feature",
+        "properties": {"名称": "测试镇"},
+        "geometry": {"type": "Polygon", "coordinates": [ring]},
+    }
+    return json.dumps({"type": "FeatureCollection", "features": [feature]}, ensure_ascii=False).encode("utf-8")
+
+
+class Planner(threading.Thread):
+    """One simulated planner."""
+
+    def __init__(self, base: str, k: int, until: float, log: list) -> None:
+        super().__init__(daemon=True)
+        self.base, self.k, self.until, self.log = base, k, until, log
+        self.rng = random.Random(SEED + k)
+        self.session = requests.Session()
+
+    def call(self, kind: str, method: str, path: str, **kwargs) -> requests.Response | None:
+        start = time.perf_counter()
+        try:
+            response = self.session.request(method, self.base + path, timeout=30, **kwargs)
+        except requests.RequestException as exc:
+            self.log.append((kind, (time.perf_counter() - start) * 1000, 599, type(exc).__name__))
+            return None
+        self.log.append((kind, (time.perf_counter() - start) * 1000, response.status_code, ""))
+        return response
+
+    def run(self) -> None:
+        token = self.session.get(self.base + "/api/csrf", timeout=30).json()["token"]
+        self.session.headers["X-CSRF-Token"] = token
+        plan = self.call("save", "POST", "/api/plans", json={"name": f"规划师 {self.k} 的方案"}).json()
+        version = plan["version"]
+        features: list[dict] = []
+        functions = ["medical", "food", "leisure", "services"]
+        while time.monotonic() < self.until:
+            roll = self.rng.random()
+            if roll < 0.10:
+                self.call("page", "GET", f"/?function={self.rng.choice(functions)}")
+            elif roll < 0.35:
+                layer = self.rng.choice(["times", "service_areas", "gaps", "facilities", "boundary"])
+                self.call("layer", "GET", f"/api/layers/{layer}?function={self.rng.choice(functions)}")
+            elif roll < 0.70:
+                point = [self.rng.uniform(WEST, EAST), self.rng.uniform(SOUTH, NORTH)]
+                geometry = {"type": "Point", "coordinates": point}
+                response = self.call("candidate", "POST", "/api/evaluate", json={"geometry": geometry})
+                if response is not None and response.status_code == 200 and len(features) < 8:
+                    features.append({"kind": "candidate", "name": f"候选 {len(features)}", "geometry": geometry})
+            elif roll < 0.95:
+                response = self.call(
+                    "save", "PUT", f"/api/plans/{plan['id']}", json={"version": version, "features": features}
+                )
+                if response is not None and response.status_code == 200:
+                    version = response.json()["version"]
+            else:
+                files = {"file": ("镇界.geojson", _town(self.rng), "application/geo+json")}
+                data = {"kind": "town", "version": str(version)}
+                response = self.call("upload", "POST", f"/api/plans/{plan['id']}/upload", files=files, data=data)
+                if response is not None and response.status_code == 200:
+                    body = response.json()
+                    version = body["version"]
+                    features = [
+                        {"kind": f["kind"], "name": f["name"], "geometry": f["geometry"]}
+                        for f in body["features"]
+                        if f["kind"] == "candidate"
+                    ]
+                    features += [
+                        {"kind": f["kind"], "name": f["name"], "geometry": f["geometry"]}
+                        for f in body["features"]
+                        if f["kind"] == "town"
+                    ][-2:]
+            time.sleep(self.rng.uniform(0.2, 1.0))
+
+
+def run(planners: int, seconds: float) -> dict:
+    """Start the server, run the planners, stop the server; the measurements."""
+    port = _free_port()
+    with tempfile.TemporaryDirectory() as instance:
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        server = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "webapp",
+                "--project",
+                "demo",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--instance",
+                instance,
+                "--threads",
+                "8",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        try:
+            base = f"http://127.0.0.1:{port}"
+            deadline = time.monotonic() + 120
+            while True:
+                try:
+                    if requests.get(base + "/api/csrf", timeout=2).ok:
+                        break
+                except requests.RequestException:
+                    pass
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise RuntimeError("server did not start")
+                time.sleep(0.2)
+            proc = psutil.Process(server.pid)
+            log: list = []
+            start = time.monotonic()
+            until = start + seconds
+            threads = [Planner(base, k, until, log) for k in range(planners)]
+            for t in threads:
+                t.start()
+            rss = []
+            while any(t.is_alive() for t in threads):
+                rss.append((time.monotonic() - start, proc.memory_info().rss / 1e6))
+                time.sleep(2.0)
+            for t in threads:
+                t.join()
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+    by_kind = defaultdict(list)
+    statuses = defaultdict(lambda: defaultdict(int))
+    for kind, ms, status, _ in log:
+        statuses[kind][status] += 1
+        if status < 500:
+            by_kind[kind].append(ms)
+    warm = [m for t, m in rss if t >= seconds / 4] or [rss[-1][1]]
+    return {
+        "planners": planners,
+        "seconds": seconds,
+        "requests": len(log),
+        "errors_5xx": sum(n for s in statuses.values() for code, n in s.items() if code >= 500),
+        "kinds": {
+            kind: {
+                "n": len(ms),
+                "p50": float(np.percentile(ms, 50)),
+                "p95": float(np.percentile(ms, 95)),
+                "max": float(max(ms)),
+                "statuses": dict(statuses[kind]),
+            }
+            for kind, ms in sorted(by_kind.items())
+        },
+        "rss_start_mb": warm[0],
+        "rss_end_mb": rss[-1][1],
+        "rss_peak_mb": max(m for _, m in rss),
+        "rss_growth_pct": 100.0 * (rss[-1][1] - warm[0]) / warm[0],
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the load test and print (or write) the table."""
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.bench_load")
+    parser.add_argument("--planners", type=int, default=20)
+    parser.add_argument("--seconds", type=float, default=120.0)
+    parser.add_argument("--markdown", type=Path, default=None)
+    args = parser.parse_args(argv)
+    result = run(args.planners, args.seconds)
+    names = {
+        "page": "map page",
+        "layer": "layer GeoJSON",
+        "candidate": "candidate service areas + delta",
+        "save": "plan save",
+        "upload": "small upload",
+    }
+    lines = [
+        f"{result['planners']} planners, {result['seconds']:.0f} s, {result['requests']} requests, "
+        f"{result['errors_5xx']} responses 5xx; server RSS {result['rss_start_mb']:.0f} MB after warm-up -> "
+        f"{result['rss_end_mb']:.0f} MB at the end ({result['rss_growth_pct']:+.1f} %), "
+        f"peak {result['rss_peak_mb']:.0f} MB.",
+        "",
+        "| request | n | p50 ms | p95 ms | max ms | target p95 | met | statuses |",
+        "|---|---:|---:|---:|---:|---:|---|---|",
+    ]
+    for kind, row in result["kinds"].items():
+        target = TARGETS_MS.get(kind)
+        met = "" if target is None else ("yes" if row["p95"] < target else "NO")
+        lines.append(
+            f"| {names.get(kind, kind)} | {row['n']} | {row['p50']:.0f} | {row['p95']:.0f} | {row['max']:.0f} | "
+            f"{'' if target is None else f'< {target:.0f}'} | {met} | {row['statuses']} |"
+        )
+    lines.append(
+        f"| resident memory growth | | | | | < 10 % | {'yes' if result['rss_growth_pct'] < 10 else 'NO'} | "
+        f"{result['rss_growth_pct']:+.1f} % |"
+    )
+    lines.append(f"| 5xx responses | | | | | 0 | {'yes' if result['errors_5xx'] == 0 else 'NO'} | |")
+    text = "\n".join(lines)
+    print(text)
+    if args.markdown:
+        args.markdown.parent.mkdir(parents=True, exist_ok=True)
+        args.markdown.write_text(text + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
