@@ -289,3 +289,74 @@ def xlsx_bytes(sheets: Mapping[str, pd.DataFrame]) -> bytes:
     buffer = io.BytesIO()
     _xlsx(sheets, buffer)
     return buffer.getvalue()
+
+
+#: Chinese layer names of a plan's feature kinds (GeoPackage) and ASCII file stems (Shapefile).
+PLAN_LAYERS_ZH = {"area": "规划服务范围", "candidate": "候选中心", "town": "镇街范围", "grid": "网格调整"}
+#: Chinese headers (with units) of the coverage table in spreadsheets.
+COVERAGE_HEADERS_ZH = {
+    "unit": "分区编码",
+    "unit_name": "分区名称",
+    "group": "功能/类型",
+    "kind": "类别",
+    "name_zh": "名称",
+    "function": "所属功能",
+    "basis": "人口口径",
+    "budget_min": "步行预算 (分钟)",
+    "budget_note": "预算依据",
+    "facilities": "设施数 (处)",
+    "population": "人口 (人)",
+    "covered": "覆盖人口 (人)",
+    "covered_pct": "覆盖率 (%)",
+    "households": "户数 (户)",
+    "households_covered": "覆盖户数 (户)",
+}
+CHECK_HEADERS_ZH = {
+    "unit": "分区编码",
+    "unit_name": "分区名称",
+    "level": "生活圈等级",
+    "name_zh": "检查项",
+    "verdict_zh": "结论",
+    "measured": "实测值",
+    "required": "要求值",
+    "unit_of_measure": "单位",
+    "clause": "标准条文",
+}
+
+
+def chinese_table(frame: pd.DataFrame, headers: Mapping[str, str], *, digits: int = 2) -> pd.DataFrame:
+    """The columns named in ``headers``, renamed to their Chinese headers, numbers rounded."""
+    out = frame[[c for c in headers if c in frame.columns]].rename(columns=dict(headers))
+    return out.round(digits)
+
+
+def plan_layers(features: list[Mapping], *, crs=WGS84) -> dict[str, gpd.GeoDataFrame]:
+    """A saved plan's features (``kind``, ``name``, GeoJSON ``geometry``, ``properties``) as one layer per kind.
+
+    Layer keys are the kinds (``area``, ``candidate``, ``town``, ``grid``); use
+    :data:`PLAN_LAYERS_ZH` for Chinese layer names.  Properties are flattened to
+    columns (``prop_<key>``) with text values.
+    """
+    import shapely.geometry
+
+    out: dict[str, gpd.GeoDataFrame] = {}
+    for kind in PLAN_LAYERS_ZH:
+        rows = [f for f in features if f.get("kind") == kind]
+        if not rows:
+            continue
+        keys = sorted({str(k) for f in rows for k in (f.get("properties") or {})})[:50]
+        columns = {
+            "feature_id": [f.get("id") for f in rows],
+            "name": [str(f.get("name") or "") for f in rows],
+        }
+        for key in keys:
+            columns[f"prop_{key}"[:60]] = [
+                None if (f.get("properties") or {}).get(key) is None else str((f.get("properties") or {}).get(key))
+                for f in rows
+            ]
+        try:
+            geoms = [shapely.geometry.shape(f["geometry"]) for f in rows]
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise InputDataError(f"方案中 {kind} 要素的几何无效 (a plan feature has an invalid geometry)") from exc
+        out[kind] = gpd.GeoDataFrame(columns, geometry=geoms, crs=crs)
+    return out

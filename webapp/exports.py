@@ -1,0 +1,235 @@
+"""Downloads for meetings: print layouts, the standalone map, tables, a plan's layers, the summary.
+
+Every route is a GET under ``/api/export/`` (reading only: no CSRF token needed);
+each parses its query, makes one call into ``geo`` (or :mod:`webapp.standalone`),
+and sends the file.  Files are built in a temporary folder that is always removed;
+errors come back as JSON through :mod:`webapp.errors` (no path, no traceback).
+
+* ``map.png`` / ``map.pdf`` — ``?map=coverage|service_areas|grids|placement&function=
+  &paper=A4|A3&orientation=landscape|portrait&author=&organisation=&approval_no=``
+* ``map.html`` — the interactive map of ``?function=`` as one offline HTML file
+* ``coverage.xlsx`` / ``coverage.csv`` — coverage table (and the standard check), Chinese headers
+* ``report.pdf`` — one-page summary of the coverage analysis (``?function=`` for its map)
+* ``plans/<id>.gpkg`` / ``plans/<id>.zip`` (``?encoding=utf-8|gbk``) — a saved plan's
+  layers with the project's facilities and boundary
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import tempfile
+import threading
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+from flask import Blueprint, current_app, request, send_file
+
+from geo import maps
+from geo.coverage import coverage_table, gap_cells, standard_check
+from geo.crs import WGS84
+from geo.errors import InputDataError
+from geo.export import (
+    CHECK_HEADERS_ZH,
+    COVERAGE_HEADERS_ZH,
+    PLAN_LAYERS_ZH,
+    SHAPEFILE_ENCODINGS,
+    chinese_table,
+    formula_safe,
+    plan_layers,
+    write_gpkg,
+    write_shapefile_zip,
+    xlsx_bytes,
+)
+from geo.layout import ORIENTATIONS, PAPER_MM, LayoutText, render_layout
+from geo.report import summary_report
+from geo.standards import FUNCTIONS
+from webapp.i18n import texts
+from webapp.state import get_state
+from webapp.store import PlanStore
+
+bp = Blueprint("exports", __name__)
+
+#: matplotlib's pyplot is not thread-safe: one layout at a time per process.
+_RENDER_LOCK = threading.Lock()
+MAX_FIELD_CHARS = 100
+#: Kinds of map a button can print; grids and placement are computed on request.
+WEB_MAP_KINDS = tuple(maps.MAP_KINDS)
+
+
+def _choice(name: str, allowed, default: str) -> str:
+    value = request.args.get(name, default)
+    if value not in allowed:
+        raise InputDataError(f"参数 {name}={value!r} 无效，可选: {', '.join(allowed)} (invalid {name})")
+    return value
+
+
+def _field(name: str) -> str:
+    value = request.args.get(name, "")
+    if len(value) > MAX_FIELD_CHARS or any(ord(c) < 32 for c in value):
+        raise InputDataError(f"参数 {name} 过长或含控制字符 (at most {MAX_FIELD_CHARS} printable characters)")
+    return value
+
+
+def _download(data: bytes, name: str, mimetype: str):
+    return send_file(io.BytesIO(data), mimetype=mimetype, as_attachment=True, download_name=name, max_age=0)
+
+
+def _safe_name(text: str) -> str:
+    return re.sub(r'[\\/:*?"<>|\s]+', "-", text).strip("-") or "linli"
+
+
+def _map_page(state, kind: str, function: str, fields: dict) -> tuple[maps.MapContent, LayoutText]:
+    project = state.project
+    if kind == "coverage":
+        content = maps.coverage_content(
+            state.acc, function, network=project.network, boundary=project.boundary, gaps=gap_cells(state.acc, function)
+        )
+        text = maps.coverage_text(state.acc, function, project_name=project.name, **fields)
+        return content, text
+    if kind == "service_areas":
+        areas = state.facility_areas.get(function)
+        if areas is None:
+            raise InputDataError(f"项目中没有{FUNCTIONS[function]}设施，无法画服务范围 (no facilities of {function})")
+        fac = state.acc.facilities
+        content = maps.service_area_content(
+            areas.to_crs(project.network.crs),
+            fac[fac["function"] == function],
+            function=function,
+            network=project.network,
+            boundary=project.boundary,
+        )
+        prof = state.acc.profile
+        text = LayoutText(
+            title=f"{FUNCTIONS[function]} 设施步行服务范围",
+            subtitle=f"{project.name} — {', '.join(f'{m:g}' for m in state.minutes)} 分钟",
+            assumptions=(f"{prof.label_zh} 步速 {prof.speed_kmh:g} km/h ({prof.source})",),
+            **fields,
+        )
+        return content, text
+    with state.lock:  # grids and placement route on the shared graph and street cells
+        pm = maps.build_project_map(
+            project, kind, function=function, minutes=max(state.minutes), acc=state.acc, fields=fields
+        )
+    return pm.content, pm.text(None, None)
+
+
+@bp.get("/map.<fmt>")
+def map_layout(fmt: str):
+    """A print layout (PNG or PDF) of a map of the current project."""
+    if fmt not in ("png", "pdf", "html"):
+        raise InputDataError(f"格式 {fmt!r} 无效，可选: png, pdf, html (unknown format)")
+    state = get_state()
+    function = _choice("function", FUNCTIONS, "medical")
+    if fmt == "html":
+        from webapp.standalone import standalone_html
+
+        lang = _choice("lang", ("zh", "en"), "zh")
+        title = f"{state.project.name} · {FUNCTIONS[function]}"
+        page = standalone_html(state, function=function, texts=texts(lang), title=title)
+        name = f"map_{function}_{_safe_name(state.project.name)}.html"
+        return _download(page.encode("utf-8"), name, "text/html; charset=utf-8")
+    kind = _choice("map", WEB_MAP_KINDS, "coverage")
+    paper = _choice("paper", tuple(PAPER_MM), "A4")
+    orientation = _choice("orientation", ORIENTATIONS, "landscape")
+    approval = request.args.get("approval_no")
+    fields = {
+        "author": _field("author"),
+        "organisation": _field("organisation"),
+        "approval_no": None if approval is None else _field("approval_no"),
+    }
+    content, text = _map_page(state, kind, function, fields)
+    with tempfile.TemporaryDirectory(prefix="linli-export-") as tmp, _RENDER_LOCK:
+        path = render_layout(content, Path(tmp) / f"map.{fmt}", text=text, paper=paper, orientation=orientation)
+        data = path.read_bytes()
+    name = f"{kind}_{function}_{paper}_{orientation}.{fmt}"
+    return _download(data, name, "image/png" if fmt == "png" else "application/pdf")
+
+
+def _coverage_sheets(state) -> dict[str, pd.DataFrame]:
+    table = coverage_table(state.acc)
+    check = standard_check(state.acc)
+    sheets = {
+        "汇总": chinese_table(table[table["kind"] == "function"], COVERAGE_HEADERS_ZH),
+        "达标检查": chinese_table(check, CHECK_HEADERS_ZH),
+        "全部类型": chinese_table(table, COVERAGE_HEADERS_ZH),
+    }
+    notes = pd.DataFrame(
+        [(k, str(v)) for k, v in state.assumptions().items()] + [("数据 data", "© OpenStreetMap contributors (ODbL)")],
+        columns=["项目 item", "说明 note"],
+    )
+    return {"说明": notes, **sheets}
+
+
+@bp.get("/coverage.<fmt>")
+def coverage_tables(fmt: str):
+    """The coverage table (CSV) or all tables (XLSX: notes, summary, standard check, every type)."""
+    state = get_state()
+    if fmt == "xlsx":
+        data = xlsx_bytes(_coverage_sheets(state))
+        mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        return _download(data, "coverage_覆盖分析.xlsx", mimetype)
+    if fmt == "csv":
+        table = formula_safe(chinese_table(coverage_table(state.acc), COVERAGE_HEADERS_ZH))
+        return _download(
+            table.to_csv(index=False).encode("utf-8-sig"), "coverage_覆盖分析.csv", "text/csv; charset=utf-8"
+        )
+    raise InputDataError(f"格式 {fmt!r} 无效，可选: xlsx, csv (unknown format)")
+
+
+@bp.get("/report.pdf")
+def report():
+    """The one-page summary of the coverage analysis, with the map of ``?function=``."""
+    state = get_state()
+    function = _choice("function", FUNCTIONS, "medical")
+    fields = {"author": _field("author"), "organisation": _field("organisation")}
+    project = state.project
+    content = maps.coverage_content(
+        state.acc, function, network=project.network, boundary=project.boundary, gaps=gap_cells(state.acc, function)
+    )
+    base = maps.coverage_text(state.acc, function, project_name=project.name, **fields)
+    text = LayoutText(
+        title=f"覆盖分析摘要 — {project.name}",
+        subtitle=f"地图: {base.title}; {base.subtitle.split('—')[-1].strip()}",
+        sources=base.sources,
+        assumptions=base.assumptions,
+        **fields,
+    )
+    with tempfile.TemporaryDirectory(prefix="linli-export-") as tmp, _RENDER_LOCK:
+        path = summary_report(
+            coverage_table(state.acc), standard_check(state.acc), Path(tmp) / "report.pdf", text=text, content=content
+        )
+        data = path.read_bytes()
+    return _download(data, "report_覆盖分析摘要.pdf", "application/pdf")
+
+
+def _store() -> PlanStore:
+    return current_app.extensions["linli.store"]
+
+
+@bp.get("/plans/<int:plan_id>.<fmt>")
+def plan_layers_file(plan_id: int, fmt: str):
+    """A saved plan with the project's facilities and boundary: GeoPackage or zipped Shapefile."""
+    if fmt not in ("gpkg", "zip"):
+        raise InputDataError(f"格式 {fmt!r} 无效，可选: gpkg, zip (unknown format)")
+    encoding = _choice("encoding", tuple(SHAPEFILE_ENCODINGS), "utf-8")
+    plan = _store().get(plan_id)
+    state = get_state()
+    layers = plan_layers(plan["features"])
+    fac = state.acc.facilities
+    keep = [c for c in ("facility_id", "name", "function", "function_zh", "type", "type_zh", "source") if c in fac]
+    extra = {"facilities": fac[[*keep, "geometry"]].to_crs(WGS84)}
+    extra["boundary"] = gpd.GeoDataFrame({"name": [state.project.name]}, geometry=[state.study_area_wgs84], crs=WGS84)
+    name = _safe_name(plan["name"])
+    with tempfile.TemporaryDirectory(prefix="linli-export-") as tmp:
+        if fmt == "gpkg":
+            zh = {PLAN_LAYERS_ZH[k]: v for k, v in layers.items()}
+            zh.update({"现有设施": extra["facilities"], "研究区边界": extra["boundary"]})
+            path = write_gpkg(zh, Path(tmp) / "plan.gpkg")
+            mimetype = "application/geopackage+sqlite3"
+        else:
+            path = write_shapefile_zip({**layers, **extra}, Path(tmp) / "plan.zip", encoding=encoding)
+            mimetype = "application/zip"
+        data = path.read_bytes()
+    return _download(data, f"plan_{plan['id']}_方案_{name}.{fmt}", mimetype)
