@@ -107,7 +107,7 @@ def create_app(config: dict | None = None) -> Flask:
         if "amap" in spec.get("url", "") or "autonavi" in spec.get("url", ""):
             raise ValueError("高德 (Amap) 瓦片为 GCJ-02 坐标，与 WGS84 数据不重合，未提供 (GCJ-02 tiles are refused)")
 
-    from webapp import api, errors, pages, security
+    from webapp import api, errors, exports, pages, security
     from webapp.store import open_store
 
     app.extensions["linli.store"] = open_store(app.config["PLAN_DB"] or instance / "plans.sqlite3")
@@ -115,6 +115,7 @@ def create_app(config: dict | None = None) -> Flask:
     errors.init_app(app)
     app.register_blueprint(pages.bp)
     app.register_blueprint(api.bp, url_prefix="/api")
+    app.register_blueprint(exports.bp, url_prefix="/api/export")
     if app.config["EAGER_LOAD"]:
         from webapp.pages import warm
         from webapp.state import get_state
