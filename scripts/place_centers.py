@@ -1,0 +1,284 @@
+"""Neighborhood-center placement (邻里中心选址), as a batch job.
+
+    python -m scripts.place_centers --project demo --model mclp|pmedian|lscp --new 5 \
+        [--minutes 15] [--capacity N] [--candidates FILE] [--spacing-m 200] \
+        [--functions elderly,childcare] [--share 0.9] [--method exact|heuristic] \
+        [--time-limit-s 60] --out FILE.gpkg
+
+Candidates are the project's network nodes sampled every ``--spacing-m`` metres, or
+the sites of ``--candidates`` (points or parcels; optional ``required``/``excluded``
+columns).  Writes a GeoPackage in WGS84 with layers ``sites`` (chosen, ranked by
+marginal residents), ``runner_ups``, ``demand`` (each point's assigned center and
+walking time), ``coverage`` (per function before/after, no geometry) and ``summary``,
+and prints a summary table.  Exit status: 0 done, 2 bad arguments or bad input data
+(message on stderr), 3 the solver proved the problem infeasible.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import math
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+from tqdm import tqdm
+
+from geo import settings
+from geo.coverage import accessibility
+from geo.crs import WGS84
+from geo.errors import GeoError
+from geo.placement import MODELS, network_candidates, place_centers, read_candidates
+from geo.project import load_project
+from geo.standards import FUNCTIONS
+
+logger = logging.getLogger("scripts.place_centers")
+
+#: Most new centers one run may place: far above the 24 a county plans in a year.
+MAX_NEW = 1000
+
+
+def _number(text: str, *, lower: float, upper: float, what: str, integer: bool = False) -> float:
+    try:
+        value = int(text) if integer else float(text)
+    except ValueError:
+        kind = "整数" if integer else "数字"
+        raise argparse.ArgumentTypeError(
+            f"不是{kind} (not a{'n integer' if integer else ' number'}): {text!r}"
+        ) from None
+    if not (math.isfinite(value) and lower < value <= upper):
+        raise argparse.ArgumentTypeError(f"{text} 超出范围，应在 ({lower:g}, {upper:g}] {what} (out of range)")
+    return value
+
+
+def _functions(text: str) -> tuple[str, ...]:
+    keys = tuple(k.strip() for k in text.split(",") if k.strip())
+    bad = [k for k in keys if k not in FUNCTIONS]
+    if bad or not keys:
+        raise argparse.ArgumentTypeError(
+            f"功能 {', '.join(bad) or text!r} 无效，可选 {', '.join(FUNCTIONS)} (unknown function)"
+        )
+    return keys
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command-line interface."""
+    parser = argparse.ArgumentParser(
+        prog="python -m scripts.place_centers",
+        description="邻里中心选址：最大覆盖 / 总步行时间最小 / 最少中心全覆盖 (neighborhood-center placement)",
+    )
+    parser.add_argument("--project", required=True, help="项目: demo, huian or a .toml file")
+    parser.add_argument("--model", required=True, choices=sorted(MODELS), help="mclp | pmedian | lscp")
+    parser.add_argument(
+        "--new",
+        type=lambda t: int(_number(t, lower=0, upper=MAX_NEW, what="个", integer=True)),
+        default=None,
+        help="number of new centers (mclp, pmedian)",
+    )
+    parser.add_argument(
+        "--minutes",
+        type=lambda t: _number(t, lower=0, upper=settings.MAX_BUDGET_MIN, what="分钟"),
+        default=max(settings.DEFAULT_BUDGETS_MIN),
+        help="walking budget in minutes (default 15)",
+    )
+    parser.add_argument(
+        "--capacity",
+        type=lambda t: _number(t, lower=0, upper=1e9, what="人"),
+        default=None,
+        help="residents one center serves at most (mclp, pmedian)",
+    )
+    parser.add_argument("--candidates", type=Path, default=None, help="candidate sites file (points or parcels)")
+    parser.add_argument("--candidates-system", default="wgs84", help="CSV/XLSX coordinates: wgs84|gcj02|bd09|EPSG")
+    parser.add_argument(
+        "--spacing-m",
+        type=lambda t: _number(t, lower=0, upper=5000, what="米"),
+        default=settings.PLACEMENT_CANDIDATE_SPACING_M,
+        help="spacing of network-node candidates (m) when no --candidates file is given",
+    )
+    parser.add_argument("--functions", type=_functions, default=None, help="weight MCLP by these lacking functions")
+    parser.add_argument(
+        "--share", type=lambda t: _number(t, lower=0, upper=1, what=""), default=1.0, help="LSCP target share"
+    )
+    parser.add_argument("--method", choices=("exact", "heuristic"), default="exact")
+    parser.add_argument(
+        "--time-limit-s",
+        type=lambda t: _number(t, lower=0, upper=3600, what="秒"),
+        default=settings.PLACEMENT_TIME_LIMIT_S,
+    )
+    parser.add_argument("--out", required=True, type=Path, help="output .gpkg (WGS84)")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    return parser
+
+
+def _write_gpkg(layers: dict[str, pd.DataFrame], out: Path) -> None:
+    """All layers through a temporary file in the same folder, then one rename (C2)."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=".tmp-", suffix=".gpkg", dir=out.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        tmp.unlink()
+        for layer, frame in layers.items():
+            if isinstance(frame, gpd.GeoDataFrame):
+                frame.to_file(tmp, layer=layer, driver="GPKG", engine="pyogrio")
+            else:
+                import pyogrio
+
+                pyogrio.write_dataframe(frame, tmp, layer=layer, driver="GPKG")
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, out)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _plain(frame: pd.DataFrame) -> pd.DataFrame:
+    """Columns GPKG can store: objects as text, booleans as integers."""
+    out = frame.copy()
+    for column in out.columns:
+        if column == "geometry":
+            continue
+        if out[column].dtype == bool:
+            out[column] = out[column].astype("int8")
+        elif out[column].dtype == object or str(out[column].dtype).startswith("str"):
+            out[column] = out[column].astype(str)
+    return out
+
+
+def summary_table(plan) -> str:
+    """The terminal summary: figures, then the ranked sites."""
+    s = plan.summary
+    lines = [
+        f"模型 model        {s['model_zh']}",
+        f"求解 solve        {s['method']} · {s['status_zh']} · {s['solve_time_s']:.2f} s",
+        f"目标 objective    {s['objective']:,.1f}  (证明界 bound {s['bound']:,.1f}, 差距 gap {s['gap_pct']:.3f}%)",
+        f"新中心 new sites  {s['new_sites']}",
+        f"覆盖 covered      {s['covered_before']:,.0f} → {s['covered_after']:,.0f} 人 / {s['residents']:,.0f} 人 "
+        f"({s['covered_pct_after']:.1f}%, {s['budget_min']:g} 分钟内)",
+        f"平均步行 mean     {s['mean_time_min']:.1f} 分钟 (assigned residents)",
+    ]
+    lines.extend(f"说明 note         {note}" for note in s["notes"])
+    lines.append("")
+    lines.append(f"{'排名':>4} {'候选点':>8} {'边际人口':>10} {'独占人口':>10} {'服务人口':>10} {'平均分钟':>8}")
+    for _, row in plan.sites.iterrows():
+        lines.append(
+            f"{row['rank']:>4d} {row['candidate']:>8d} {row['marginal_residents']:>10,.0f} "
+            f"{row['sole_residents']:>10,.0f} {row['assigned_residents']:>10,.0f} {row['mean_time_min']:>8.1f}"
+        )
+    if len(plan.coverage):
+        lines.append("")
+        lines.append(f"{'功能':<8} {'之前 %':>8} {'之后 %':>8}")
+        for _, row in plan.coverage.iterrows():
+            lines.append(f"{row['function_zh']:<8} {row['covered_pct_before']:>8.1f} {row['covered_pct_after']:>8.1f}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the job; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(message)s")
+    if args.out.suffix.lower() != ".gpkg":
+        parser.error(f"--out 必须以 .gpkg 结尾 (output must be .gpkg): {args.out.name}")
+    if args.model != "lscp" and args.new is None:
+        parser.error(f"--model {args.model} 需要 --new 新增中心数 (--new is required)")
+    if args.candidates is not None:
+        if not args.candidates.is_file():
+            parser.error(f"--candidates 不是现有文件 (not an existing file): {args.candidates.name}")
+        if args.candidates.resolve() == args.out.resolve():
+            parser.error("--out 不能与输入文件相同 (output must not overwrite an input)")
+    steps = ["读取项目 load", "候选点 candidates", "现状覆盖 coverage", "选址求解 solve", "写出 write"]
+    bar = tqdm(total=len(steps), disable=args.quiet, desc=f"选址 {args.model}")
+    try:
+        bar.set_postfix_str(steps[0])
+        project = load_project(args.project)
+        graph = project.network.cost_graph(project.profile)
+        bar.update()
+        bar.set_postfix_str(steps[1])
+        if args.candidates is not None:
+            study = None
+            if project.boundary is not None:
+                study = gpd.GeoSeries([project.boundary], crs=project.network.crs).to_crs(WGS84).iloc[0]
+            candidates = read_candidates(args.candidates, system=args.candidates_system, study_area=study)
+        else:
+            candidates = network_candidates(graph, spacing_m=args.spacing_m, boundary=project.boundary)
+        bar.update()
+        bar.set_postfix_str(steps[2])
+        acc = accessibility(graph, project.demand, project.facilities, minutes=args.minutes)
+        bar.update()
+        bar.set_postfix_str(steps[3])
+        plan = place_centers(
+            graph,
+            acc.demand,
+            candidates,
+            model=args.model,
+            p=args.new,
+            minutes=args.minutes,
+            acc=acc,
+            functions=args.functions,
+            capacity=args.capacity,
+            share=args.share,
+            method=args.method,
+            time_limit_s=args.time_limit_s,
+        )
+        bar.update()
+    except GeoError as exc:
+        bar.close()
+        print(f"错误 (error): {exc}", file=sys.stderr)
+        return 2
+    if plan.solution.status == "infeasible":
+        bar.close()
+        print("错误 (error): 问题不可行 (the problem is infeasible)", file=sys.stderr)
+        return 3
+    bar.set_postfix_str(steps[4])
+    s = plan.summary
+    summary = pd.DataFrame(
+        [
+            {
+                "project": project.name,
+                "model": s["model"],
+                "method": s["method"],
+                "status": s["status"],
+                "status_zh": s["status_zh"],
+                "objective": s["objective"],
+                "bound": s["bound"],
+                "gap_pct": s["gap_pct"],
+                "new_sites": s["new_sites"],
+                "budget_min": s["budget_min"],
+                "residents": s["residents"],
+                "covered_before": s["covered_before"],
+                "covered_after": s["covered_after"],
+                "profile": f"{project.profile.label_zh} {project.profile.speed_kmh:g} km/h",
+                "pmedian_penalty": f"cutoff {settings.PMEDIAN_CUTOFF_FACTOR:g} x budget, penalty "
+                f"{settings.PMEDIAN_PENALTY_FACTOR:g} x cutoff",
+                "notes": " | ".join(s["notes"]),
+            }
+        ]
+    )
+    demand = plan.assignment.drop(columns=[c for c in ("assumption",) if c in plan.assignment.columns])
+    layers = {
+        "sites": _plain(plan.sites).to_crs(WGS84),
+        "runner_ups": _plain(plan.runner_ups).to_crs(WGS84),
+        "demand": _plain(demand).to_crs(WGS84),
+        "coverage": _plain(plan.coverage) if len(plan.coverage) else pd.DataFrame({"function": []}),
+        "summary": _plain(summary),
+    }
+    try:
+        _write_gpkg(layers, args.out)
+    except OSError as exc:
+        bar.close()
+        print(f"错误 (error): 无法写出 {args.out.name} (cannot write the output): {exc.strerror}", file=sys.stderr)
+        return 2
+    bar.update()
+    bar.close()
+    print(summary_table(plan))
+    print(f"\n已写出 written: {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
