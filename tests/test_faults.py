@@ -98,3 +98,28 @@ def test_two_planners_saving_at_once_one_wins(tmp_path):
         assert statuses[loser][1]["current_version"] == 2
         stored = clients[0].get(f"/api/plans/{plan['id']}").get_json()
         assert stored["version"] == 2 and stored["notes"] == f"planner {winner}"
+
+
+def test_disk_full_during_a_save_loses_nothing_and_recovers(tmp_path):
+    app = create_app({"TESTING": True, "instance_path": tmp_path / "i"})
+    client = app.test_client()
+    client.environ_base["HTTP_X_CSRF_TOKEN"] = client.get("/api/csrf").get_json()["token"]
+    plan = client.post("/api/plans", json={"name": "满盘"}).get_json()
+    small = [{"kind": "area", "name": "一", "geometry": {"type": "Polygon", "coordinates": SQUARE}}]
+    saved = client.put(f"/api/plans/{plan['id']}", json={"version": 1, "features": small}).get_json()
+    # The test client runs requests in this thread: cap this thread's connection at the
+    # pages it has, as a full disk would (F2).
+    con = app.extensions["linli.store"]._conn()
+    pages = con.execute("PRAGMA page_count").fetchone()[0]
+    con.execute(f"PRAGMA max_page_count = {pages + 1}")
+    big = [{**small[0], "name": "大" * 150, "properties": {"note": "x" * 1900}} for _ in range(200)]
+    response = client.put(f"/api/plans/{plan['id']}", json={"version": saved["version"], "features": big})
+    assert response.status_code == 507
+    assert "磁盘已满" in response.get_json()["error"]
+    after = client.get(f"/api/plans/{plan['id']}").get_json()
+    assert after["version"] == saved["version"] and [f["name"] for f in after["features"]] == ["一"]
+    assert client.get("/api/project").status_code == 200  # still serving
+    con.execute("PRAGMA max_page_count = 1073741823")  # space returns
+    again = client.put(f"/api/plans/{plan['id']}", json={"version": saved["version"], "features": big})
+    assert again.status_code == 200 and len(again.get_json()["features"]) == 200
+    assert app.extensions["linli.store"].integrity_ok()

@@ -467,3 +467,12 @@ def test_online_basemap_presets(tmp_path):
     response = client.get("/")
     assert "https://tile.openstreetmap.org" in response.headers["Content-Security-Policy"]
     assert "tile.openstreetmap.org" in _page_with_scripts(client, "/")
+
+
+def test_server_refuses_an_unusable_plan_store(tmp_path, capsys):
+    from webapp.__main__ import main
+
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    assert main(["--plan-db", str(blocker / "plans.sqlite3"), "--instance", str(tmp_path / "i")]) == 2
+    assert "无法打开方案库" in capsys.readouterr().err

@@ -33,6 +33,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--instance", default=None, help="instance folder (plan store, secret key)")
     parser.add_argument(
+        "--plan-db",
+        default=os.environ.get("LINLI_PLAN_DB"),
+        help="plan store: a SQLite file or postgresql://host/db (PostGIS); default instance/plans.sqlite3; "
+        "env LINLI_PLAN_DB",
+    )
+    parser.add_argument(
         "--basemap",
         action="append",
         default=[],
@@ -53,6 +59,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(str(exc))
     if args.instance:
         config["instance_path"] = os.path.abspath(args.instance)
+    if args.plan_db:
+        config["PLAN_DB"] = args.plan_db
     if not _is_loopback(args.host):
         key = os.environ.get("LINLI_SECRET_KEY", "")
         if len(key) < 32:

@@ -15,7 +15,7 @@ from werkzeug.exceptions import HTTPException
 from geo.drawn import GeometryTooLargeError
 from geo.errors import CRSError, GeoError, InputDataError, NetworkUnavailableError
 from geo.uploads import UploadTooLargeError
-from webapp.store import NotFoundError, StaleVersionError, StoreUnavailableError
+from webapp.store import NotFoundError, StaleVersionError, StoreFullError, StoreUnavailableError
 
 logger = logging.getLogger(__name__)
 
@@ -25,6 +25,7 @@ STATUS = (
     (GeometryTooLargeError, 413),
     (NotFoundError, 404),
     (StaleVersionError, 409),
+    (StoreFullError, 507),
     (StoreUnavailableError, 503),
     (NetworkUnavailableError, 503),
     (CRSError, 422),

@@ -41,6 +41,7 @@ __all__ = [
     "NotFoundError",
     "PlanStore",
     "StaleVersionError",
+    "StoreFullError",
     "StoreUnavailableError",
     "open_store",
 ]
@@ -87,6 +88,10 @@ class StaleVersionError(GeoError):
     def __init__(self, message: str, current: int) -> None:
         super().__init__(message)
         self.current = current
+
+
+class StoreFullError(GeoError):
+    """The disk (or the database's size limit) is full: nothing was written (HTTP 507)."""
 
 
 class StoreUnavailableError(GeoError):
@@ -248,8 +253,19 @@ class PlanStore:
             con.execute("BEGIN IMMEDIATE")
             yield con
             con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
+        except BaseException as exc:
+            if con.in_transaction:
+                con.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.OperationalError) and "full" in str(exc).lower():
+                # F2: the transaction is rolled back, the plan keeps its last saved version.
+                raise StoreFullError(
+                    "磁盘已满，方案未保存（已保存的版本完好）；请清理磁盘后重试 "
+                    "(disk full: the plan was not saved; the saved version is intact)"
+                ) from exc
+            if isinstance(exc, sqlite3.Error):
+                raise StoreUnavailableError(
+                    f"方案库写入失败，方案未保存 (the plan store could not be written: {type(exc).__name__})"
+                ) from exc
             raise
 
     # ------------------------------------------------------------------ reading
