@@ -91,6 +91,13 @@
     const link = $("plan-export");
     link.hidden = !p;
     if (p) link.href = `/api/plans/${p.id}/export.gpkg`;
+    // Exports (issue 8): the plan's GeoPackage and zipped Shapefile (UTF-8 or GBK).
+    for (const [id, suffix] of [["export-plan-gpkg", ".gpkg"], ["export-plan-zip", ".zip"], ["export-plan-zip-gbk", ".zip?encoding=gbk"]]) {
+      const a = $(id);
+      if (!a) continue;
+      a.hidden = !p;
+      if (p) a.href = `/api/export/plans/${p.id}${suffix}`;
+    }
     if (drawn) drawn.clearLayers();
     if (!p) return;
     for (const f of p.features) {
@@ -265,6 +272,10 @@
   $("plan-save").addEventListener("click", savePlan);
   $("plan-delete").addEventListener("click", deletePlan);
   $("plan-undo").addEventListener("click", undoDelete);
+  const paper = $("export-paper");  // exports (issue 8): paper size and orientation of the print layouts
+  if (paper) paper.addEventListener("change", () => {
+    for (const a of document.querySelectorAll("a.export-layout")) a.href = `${a.dataset.base}&${paper.value}`;
+  });
   refreshPlans().catch((err) => message(err.message, "error"));
   window.LINLI.ready = true;
 })();
