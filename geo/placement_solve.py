@@ -58,6 +58,14 @@ MIP_TIME_LIMIT_S: float = settings.PLACEMENT_TIME_LIMIT_S
 LAGRANGE_ITERATIONS: int = settings.PLACEMENT_LAGRANGE_ITERATIONS
 HEURISTIC_TIME_LIMIT_S: float = settings.PLACEMENT_HEURISTIC_TIME_LIMIT_S
 _EPS = 1e-9
+#: Seconds the heuristic spends on its Lagrangian bound: the heuristic is for interactive
+#: use (issue 6: under 2 s on 20,000 points); the exact method spends its time limit.
+HEURISTIC_BOUND_S = 1.0
+#: p-median instances with at most this many (point, site) pairs go straight to the MIP;
+#: larger ones get the Lagrangian heuristic and bound first, and the MIP only when
+#: variable fixing removes at least half of the candidates (HiGHS makes no progress in
+#: 60 s on 350,000 pairs).
+PMEDIAN_DIRECT_MIP_PAIRS = 50_000
 #: Constraint nonzeros above which the MIP's LPs use the interior-point method.
 _MIP_IPM_MIN_NNZ = 100_000
 
@@ -459,7 +467,14 @@ def _swap_mclp(
 
 
 def _lagrange_mclp(
-    A: sparse.csr_array, At: sparse.csr_array, w: np.ndarray, p: int, best: float, iterations: int
+    A: sparse.csr_array,
+    At: sparse.csr_array,
+    w: np.ndarray,
+    p: int,
+    best: float,
+    iterations: int,
+    *,
+    deadline: float = np.inf,
 ) -> tuple[float, np.ndarray]:
     """Upper bound of the MCLP by subgradient optimisation of the Lagrangian relaxation.
 
@@ -485,7 +500,7 @@ def _lagrange_mclp(
             if stall >= 10:
                 theta /= 2
                 stall = 0
-        if bound - best <= 1e-7 * max(1.0, abs(best)) or theta < 1e-4:
+        if bound - best <= 1e-7 * max(1.0, abs(best)) or theta < 1e-4 or time.perf_counter() > deadline:
             break
         y = (w > lam).astype(float)
         cov = np.asarray(A[:, top].sum(axis=1)).ravel() if top.size else np.zeros(len(w))
@@ -709,7 +724,9 @@ def solve_mclp(
     best = _mclp_objective(A, w, np.asarray(S, int))
     notes: list[str] = []
     if method == "heuristic":
-        bound, _ = _lagrange_mclp(A, At, w, p, best, LAGRANGE_ITERATIONS)
+        bound, _ = _lagrange_mclp(
+            A, At, w, p, best, LAGRANGE_ITERATIONS, deadline=time.perf_counter() + HEURISTIC_BOUND_S
+        )
         bound = max(bound, best)
         status = "optimal" if bound - best <= mip_rel_gap * max(best, 1.0) else "heuristic"
         chosen_local, objective = np.asarray(S, int), best
@@ -886,13 +903,26 @@ def _swap_pmedian(prob: Problem, w: np.ndarray, chosen: list[int], penalty_s: fl
 
 
 def _lagrange_pmedian(
-    prob: Problem, w: np.ndarray, p: int, penalty_s: float, best: float, iterations: int, lam0: np.ndarray
-) -> float:
+    prob: Problem,
+    w: np.ndarray,
+    p: int,
+    penalty_s: float,
+    best: float,
+    iterations: int,
+    lam0: np.ndarray,
+    *,
+    deadline: float = np.inf,
+    improve=None,
+) -> tuple[float, np.ndarray, float, list[int] | None]:
     """Lower bound of the p-median by subgradient optimisation (assignment constraints relaxed).
 
     ``L = sum_i lambda_i + sum_i min(0, w_i P - lambda_i) + sum_{j fixed} rho_j +
     (sum of the p most negative rho_j of free sites)``, with
     ``rho_j = sum_i min(0, w_i t_ij - lambda_i)``.
+
+    ``improve(sites) -> (cost, sites)``, when given, is run from the subproblem's sites
+    every 100 iterations (a Lagrangian heuristic); a better plan lowers ``best`` and the
+    step sizes.  Returns (bound, its multipliers, best cost, best plan or None).
     """
     d, c, t = prob.demand, prob.cand, prob.time_s
     wt = w[d] * t
@@ -900,26 +930,31 @@ def _lagrange_pmedian(
     free = prob.free
     fixed = prob.fixed
     lam = lam0.copy()
-    bound = -np.inf
+    bound, best_lam = -np.inf, lam.copy()
+    best_plan = None
     theta = 2.0
     stall = 0
-    for _ in range(iterations):
+    k = min(p, int(free.sum()))
+    for it in range(iterations):
         r = np.minimum(0.0, wt - lam[d])
         rho = np.bincount(c, weights=r, minlength=prob.n_cand)
         rho_free = np.where(free, rho, np.inf)
-        k = min(p, int(free.sum()))
         pick = np.argpartition(rho_free, k - 1)[:k]
+        if improve is not None and it % 100 == 50:
+            cost, plan = improve(pick.tolist())
+            if cost < best - 1e-9:
+                best, best_plan = cost, plan
         pick = pick[rho_free[pick] < 0]
         value = float(lam.sum() + np.minimum(0.0, wp - lam).sum() + rho[fixed].sum() + rho[pick].sum())
         if value > bound + 1e-9:
-            bound = value
+            bound, best_lam = value, lam.copy()
             stall = 0
         else:
             stall += 1
             if stall >= 20:
                 theta /= 2
                 stall = 0
-        if best - bound <= 1e-7 * max(1.0, abs(best)) or theta < 1e-6:
+        if best - bound <= 1e-7 * max(1.0, abs(best)) or theta < 1e-6 or time.perf_counter() > deadline:
             break
         open_mask = fixed.copy()
         open_mask[pick] = True
@@ -929,7 +964,24 @@ def _lagrange_pmedian(
         if norm <= 0:
             break
         lam = np.maximum(0.0, lam + theta * (best - value) / norm * g)
-    return bound
+    return bound, best_lam, best, best_plan
+
+
+def _lagrange_fix_pmedian(prob: Problem, w: np.ndarray, lam: np.ndarray, p: int, penalty_s: float, best: float):
+    """Free sites that no plan better than ``best`` can open: forcing one in lifts the bound above ``best``."""
+    d, c, t = prob.demand, prob.cand, prob.time_s
+    rho = np.bincount(c, weights=np.minimum(0.0, w[d] * t - lam[d]), minlength=prob.n_cand)
+    free = prob.free
+    rho_free = np.where(free, rho, np.inf)
+    k = min(p, int(free.sum()))
+    order = np.argsort(rho_free, kind="stable")
+    vals = np.minimum(rho_free[order[:k]], 0.0)
+    base = float(lam.sum() + np.minimum(0.0, w * penalty_s - lam).sum() + rho[prob.fixed].sum() + vals.sum())
+    kth = float(vals[-1]) if k else 0.0
+    forced = base - kth + np.minimum(rho, 0.0)
+    in_top = np.zeros(prob.n_cand, bool)
+    in_top[order[:k]] = True
+    return free & ~in_top & (forced >= best - 1e-9 * max(1.0, abs(best)))
 
 
 def solve_pmedian(
@@ -990,30 +1042,70 @@ def solve_pmedian(
         "demand_points": int(prob.n_demand),
         "candidates_free": int(prob.free.sum()),
     }
+    deadline = t0 + time_limit_s
+
+    def improve(sites: list[int]) -> tuple[float, list[int]]:
+        plan = _swap_pmedian(prob, w, sites, penalty_s, min(deadline, time.perf_counter() + 2.0))
+        om = prob.fixed.copy()
+        om[plan] = True
+        return _pm_cost(prob, w, om, penalty_s), plan
+
     if method == "heuristic":
-        bound = _lagrange_pmedian(prob, w, p, penalty_s, best, LAGRANGE_ITERATIONS, w * d1)
+        bound, _, _, _ = _lagrange_pmedian(
+            prob, w, p, penalty_s, best, LAGRANGE_ITERATIONS, w * d1, deadline=time.perf_counter() + HEURISTIC_BOUND_S
+        )
         bound = min(bound, best)
         status = "optimal" if best - bound <= mip_rel_gap * max(best, 1.0) else "heuristic"
         chosen, objective = np.asarray(S, int), best
-    else:
+    elif prob.demand.size <= PMEDIAN_DIRECT_MIP_PAIRS:
         res, chosen_x = _pmedian_mip(prob, w, p, penalty_s, S, time_limit_s, mip_rel_gap)
-        status = res.status
+        chosen, objective = np.asarray(S, int), best
         if chosen_x is not None:
             om = prob.fixed.copy()
             om[chosen_x] = True
             obj = _pm_cost(prob, w, om, penalty_s)
-            chosen, objective = (chosen_x, obj) if obj <= best + 1e-9 else (np.asarray(S, int), best)
-        else:
-            chosen, objective = np.asarray(S, int), best
+            if obj <= best + 1e-9:
+                chosen, objective = chosen_x, obj
         bound = min(res.bound if np.isfinite(res.bound) else 0.0, objective)
-        if res.status != "optimal":
-            om = prob.fixed.copy()
-            om[chosen] = True
-            d1, _, _ = _nearest_two(prob.demand, prob.cand, prob.time_s, om, prob.n_demand, penalty_s)
-            lag = _lagrange_pmedian(prob, w, p, penalty_s, objective, LAGRANGE_ITERATIONS, w * d1)
-            bound = min(max(bound, lag), objective)
-        if objective - bound <= mip_rel_gap * max(abs(objective), 1.0):
-            status = "optimal"
+        status = "optimal" if objective - bound <= mip_rel_gap * max(abs(objective), 1.0) else "time_limit"
+        if status == "time_limit":
+            notes.append(f"求解达到时间上限 {time_limit_s:g} s，非最优 (time limit reached: not proven optimal)")
+    else:
+        lag_deadline = t0 + 0.6 * time_limit_s
+        bound, lam, ub, plan = _lagrange_pmedian(
+            prob, w, p, penalty_s, best, 4 * LAGRANGE_ITERATIONS, w * d1, deadline=lag_deadline, improve=improve
+        )
+        if plan is not None and ub < best:
+            S, best = plan, ub
+        chosen, objective = np.asarray(S, int), best
+        status = "optimal" if best - bound <= mip_rel_gap * max(best, 1.0) else "time_limit"
+        fix0 = _lagrange_fix_pmedian(prob, w, lam, p, penalty_s, best)
+        stats["lagrange_fixed_out"] = int(fix0.sum())
+        if status != "optimal" and fix0.sum() >= 0.5 * prob.free.sum():
+            keep = ~fix0[prob.cand]
+            sub = Problem(
+                prob.n_demand,
+                prob.n_cand,
+                prob.demand[keep],
+                prob.cand[keep],
+                prob.time_s[keep],
+                w,
+                prob.fixed,
+                prob.excluded | fix0,
+            )
+            stats["mip_pairs"] = int(keep.sum())
+            left = max(deadline - time.perf_counter(), 1.0)
+            res, chosen_x = _pmedian_mip(sub, w, p, penalty_s, S, left, mip_rel_gap)
+            if chosen_x is not None:
+                om = prob.fixed.copy()
+                om[chosen_x] = True
+                obj = _pm_cost(prob, w, om, penalty_s)
+                if obj < objective - 1e-9:
+                    chosen, objective = chosen_x, obj
+            if np.isfinite(res.bound):  # plans outside the sub-problem cost at least ``best``
+                bound = max(bound, min(res.bound, best))
+            bound = min(bound, objective)
+            status = "optimal" if objective - bound <= mip_rel_gap * max(abs(objective), 1.0) else "time_limit"
         if status == "time_limit":
             notes.append(f"求解达到时间上限 {time_limit_s:g} s，非最优 (time limit reached: not proven optimal)")
     return Solution(
