@@ -420,3 +420,17 @@ def test_read_candidates_from_a_planner_csv(demo, tmp_path):
 def test_toy_origin_is_in_utm50():
     # The toy helpers put points at (X0, Y0) in UTM 50N; guard the assumption the toy street test makes.
     assert toy_points([(0, 0)]).iloc[0].x == X0 and toy_points([(0, 0)]).iloc[0].y == Y0
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_pmedian_lagrangian_path_equals_enumeration(seed, monkeypatch):
+    # Large instances take the Lagrangian heuristic + variable fixing path; force it here.
+    import geo.placement_solve as solve
+
+    monkeypatch.setattr(solve, "PMEDIAN_DIRECT_MIP_PAIRS", 0)
+    T, w, prob, p = random_instance(seed)
+    best = brute_pmedian(T, w, p, 80.0, 150.0)
+    sol = solve.solve_pmedian(prob, p, penalty_s=150.0, time_limit_s=5.0)
+    assert sol.bound - 1e-6 <= best <= sol.objective + 1e-6  # never a bound past the optimum
+    if sol.status == "optimal":
+        assert sol.objective == pytest.approx(best)
