@@ -68,6 +68,8 @@ PANEL_SHARE = 0.28
 #: Mantissas of the "round" scale denominators (1:1,000, 1:1,250 ... 1:7,500, 1:10,000).
 NICE_SCALES = (1.0, 1.25, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 7.5)
 DEFAULT_DPI = 150
+#: PDF fonts: 42 embeds TrueType subsets (text stays searchable and copyable); 3 draws glyphs as procedures.
+PDF_FONTTYPE = 42
 MM_PER_INCH = 25.4
 
 
@@ -506,7 +508,7 @@ def render_layout(
     font = cjk_font()
     frame = _frames(paper, orientation)
     page = frame.page
-    with plt.rc_context({"pdf.fonttype": 42, "font.family": font, "axes.unicode_minus": False}):
+    with plt.rc_context({"pdf.fonttype": PDF_FONTTYPE, "font.family": font, "axes.unicode_minus": False}):
         fig = plt.figure(figsize=(page[0] / MM_PER_INCH, page[1] / MM_PER_INCH), dpi=dpi)
         try:
             title_ax = _axes(fig, frame.title, page)

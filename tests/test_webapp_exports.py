@@ -215,3 +215,14 @@ def test_bad_requests_are_json_errors_without_paths(client, url, status):
     assert body["status"] == status and body["error"]
     assert "/tmp" not in body["error"] and "Traceback" not in body["error"] and "/work" not in body["error"]
     assert _leftover_temp() <= before
+
+
+def test_every_export_link_on_the_map_page_answers(client):
+    page = client.get("/?function=medical").get_data(as_text=True)
+    links = sorted(set(re.findall(r'href="(/api/export/[^"]+)"', page)))
+    assert len(links) >= 12  # four maps x PNG/PDF, the HTML map, the report, XLSX and CSV
+    for link in links:
+        if "map=grids" in link or "map=placement" in link or link.endswith(".pdf"):
+            continue  # covered above; keeps this test quick
+        response = client.get(link.replace("&amp;", "&"))
+        assert response.status_code == 200, link
