@@ -121,7 +121,8 @@ class MapContent:
     bounds_m
         ``(xmin, ymin, xmax, ymax)`` to show, in ``crs`` (metres).
     draw
-        ``draw(ax, font)`` draws the layers and returns the legend handles.
+        ``draw(ax, font, focus)`` draws the layers and returns the legend handles; counts
+        in the legend are of the ``focus`` area when there is one.
     legend_title
         Title of the legend.
     focus
@@ -131,7 +132,7 @@ class MapContent:
 
     crs: pyproj.CRS
     bounds_m: tuple[float, float, float, float]
-    draw: Callable[[Axes, str], list]
+    draw: Callable[[Axes, str, shapely.Geometry | None], list]
     legend_title: str = "图例"
     focus: shapely.Geometry | None = None
     notes: tuple[str, ...] = field(default=())
@@ -519,7 +520,7 @@ def render_layout(
             ax = _axes(fig, frame.map, page)
             ax.set_facecolor("#f7f7f4")
             scale = _set_extent(ax, content, frame.map[2:])
-            handles = content.draw(ax, font)
+            handles = content.draw(ax, font, content.focus)
             if content.focus is not None:
                 _dim_outside(ax, content.focus)
             scale = _set_extent(ax, content, frame.map[2:])  # drawing (GeoPandas) may have moved the limits

@@ -231,19 +231,22 @@ def coverage_content(
     column = "function" if group not in acc.types.groups else "type"
     sel_fac = fac[column].astype(str).to_numpy() == group
 
-    def draw(ax, font: str) -> list:
+    def draw(ax, font: str, focus: shapely.Geometry | None = None) -> list:
         handles = _draw_base(ax, crs=crs, network=network, boundary=boundary, units=units)
         edges = (0.0, *TIME_CLASSES_MIN, np.inf)
         scale = max(population.max(), 1.0) if population.size else 1.0
         sizes = 6 + 40 * np.sqrt(population / scale) if population.size else np.zeros(0)
+        here = _inside(demand, focus)  # legend counts: the focus area's residents
         for k, colour in enumerate(TIME_COLOURS):
             sel = (minutes > edges[k] if k else minutes >= 0) & (minutes <= edges[k + 1]) & np.isfinite(minutes)
             ax.scatter(xy[sel, 0], xy[sel, 1], s=sizes[sel], c=colour, edgecolors="none", zorder=4)
             label = f"{edges[k]:g}-{edges[k + 1]:g} 分钟" if np.isfinite(edges[k + 1]) else f"> {edges[k]:g} 分钟"
-            handles.append(Patch(color=colour, label=f"{label} ({population[sel].sum():,.0f} 人)"))
+            handles.append(Patch(color=colour, label=f"{label} ({population[sel & here].sum():,.0f} 人)"))
         lost = ~np.isfinite(minutes)
         ax.scatter(xy[lost, 0], xy[lost, 1], s=sizes[lost], c=UNREACHED_COLOUR, edgecolors="none", zorder=4)
-        handles.append(Patch(color=UNREACHED_COLOUR, label=f"未到达 not reached ({population[lost].sum():,.0f} 人)"))
+        handles.append(
+            Patch(color=UNREACHED_COLOUR, label=f"未到达 not reached ({population[lost & here].sum():,.0f} 人)")
+        )
         if sel_fac.any():
             fxy = shapely.get_coordinates(shapely.point_on_surface(fac.geometry.to_numpy()[sel_fac]))
             ax.scatter(fxy[:, 0], fxy[:, 1], marker="^", s=60, c="black", edgecolors="white", zorder=6)
@@ -349,7 +352,7 @@ def service_area_content(
     fac = facilities.to_crs(crs)
     colour = FUNCTION_COLOURS.get(function, "black")
 
-    def draw(ax, font: str) -> list:
+    def draw(ax, font: str, focus: shapely.Geometry | None = None) -> list:
         handles = _draw_base(ax, crs=crs, network=network, boundary=boundary)
         order = np.argsort(-areas["minutes"].to_numpy(float))
         ring_rank = {m: k for k, m in enumerate(sorted(areas["minutes"].unique()))}
@@ -414,13 +417,15 @@ def grids_content(
     colours = ("#fee08b", "#a6d96a", "#f46d43")
     labels = (f"少于 {min_households:g} 户", f"{min_households:g}-{max_households:g} 户", f"多于 {max_households:g} 户")
 
-    def draw(ax, font: str) -> list:
+    def draw(ax, font: str, focus: shapely.Geometry | None = None) -> list:
         handles = _draw_base(ax, crs=crs, network=network, boundary=boundary)
+        here = _inside(grids, focus)
         for k, c in enumerate(colours):
             part = grids[kinds == k]
             if len(part):
                 part.plot(ax=ax, color=c, alpha=0.7, edgecolor="#333333", linewidth=0.6, zorder=3)
-            handles.append(Patch(facecolor=c, alpha=0.7, edgecolor="#333333", label=f"{labels[k]} ({len(part)} 格)"))
+            n = int(((kinds == k) & here).sum())
+            handles.append(Patch(facecolor=c, alpha=0.7, edgecolor="#333333", label=f"{labels[k]} ({n} 格)"))
         pts = shapely.point_on_surface(grids.geometry.to_numpy())
         for p, code in zip(pts, grids["code"].astype(str), strict=True):
             ax.text(p.x, p.y, code[-3:], fontsize=6, family=font, ha="center", va="center", zorder=7, clip_on=True)
@@ -459,12 +464,13 @@ def placement_content(
         (~after, UNREACHED_COLOUR, "仍未覆盖 still not covered"),
     )
 
-    def draw(ax, font: str) -> list:
+    def draw(ax, font: str, focus: shapely.Geometry | None = None) -> list:
         handles = _draw_base(ax, crs=crs, network=network, boundary=boundary)
         sizes = 6 + 40 * np.sqrt(residents / max(residents.max(), 1.0)) if len(residents) else np.zeros(0)
+        here = _inside(assign, focus)
         for sel, c, label in classes:
             ax.scatter(xy[sel, 0], xy[sel, 1], s=sizes[sel], c=c, edgecolors="none", zorder=4)
-            handles.append(Patch(color=c, label=f"{label} ({residents[sel].sum():,.0f} 人)"))
+            handles.append(Patch(color=c, label=f"{label} ({residents[sel & here].sum():,.0f} 人)"))
         if existing is not None and len(existing):
             exy = shapely.get_coordinates(shapely.point_on_surface(existing.to_crs(crs).geometry.to_numpy()))
             ax.scatter(exy[:, 0], exy[:, 1], marker="^", s=40, c="black", edgecolors="white", zorder=6)

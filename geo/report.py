@@ -82,7 +82,7 @@ def _map(fig, page, box_mm, content: MapContent, *, font: str) -> None:
     ax.set_facecolor("#f7f7f4")
     frame_mm = box_mm[2:]
     _set_extent(ax, content, frame_mm)
-    handles = content.draw(ax, font)
+    handles = content.draw(ax, font, content.focus)
     scale = _set_extent(ax, content, frame_mm)
     ax.set_xticks([])
     ax.set_yticks([])

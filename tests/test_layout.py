@@ -162,10 +162,31 @@ def test_a_failed_layout_keeps_the_old_file(demo, tmp_path):
     target = tmp_path / "map.png"
     target.write_bytes(b"old")
 
-    def broken(ax, font):
+    def broken(ax, font, focus):
         raise RuntimeError("drawing failed")
 
     with pytest.raises(RuntimeError):
         layout.render_layout(replace(_content(demo), draw=broken), target, text=_text(demo))
     assert target.read_bytes() == b"old"
     assert [p.name for p in tmp_path.iterdir()] == ["map.png"]
+
+
+def test_legend_counts_the_focus_area_only(demo):
+    import re
+
+    import matplotlib.pyplot as plt
+
+    _, acc, _ = demo
+    content = _content(demo)
+    x0, y0, x1, y1 = content.bounds_m
+    area = shapely.box(x0, y0, (x0 + x1) / 2, y1)
+    fig, ax = plt.subplots()
+    try:
+        labels = [h.get_label() for h in content.draw(ax, maps.cjk_font(), area)]
+    finally:
+        plt.close(fig)
+    counted = sum(float(m.replace(",", "")) for lab in labels for m in re.findall(r"\(([\d,]+) 人\)", lab))
+    inside = maps._inside(acc.demand, area)
+    # The five time classes (0-5, 5-10, 10-15, > 15, not reached) partition the area's residents.
+    assert counted == pytest.approx(acc.demand["residents"].to_numpy()[inside].sum(), abs=3)
+    assert counted < acc.demand["residents"].sum()
