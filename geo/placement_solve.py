@@ -827,8 +827,10 @@ def _nearest_two(
     d2 = np.full(n_demand, float(penalty_s))
     c1 = np.full(n_demand, -1, dtype=np.int64)
     if dd.size:
-        order = np.lexsort((tt, dd))
-        dd, cc, tt = dd[order], cc[order], tt[order]
+        step_d, step_t = np.diff(dd), np.diff(tt)
+        if not ((step_d > 0) | ((step_d == 0) & (step_t >= 0))).all():  # pairs kept sorted by (point, time)
+            order = np.lexsort((tt, dd))
+            dd, cc, tt = dd[order], cc[order], tt[order]
         first = np.ones(dd.size, bool)
         first[1:] = dd[1:] != dd[:-1]
         f = np.flatnonzero(first)
@@ -1018,6 +1020,8 @@ def solve_pmedian(
         )
     # Reduction: pairs to excluded sites, and points of zero weight, play no role.
     keep = ~problem.excluded[problem.cand] & (w[problem.demand] > 0)
+    keep = np.flatnonzero(keep)
+    keep = keep[np.lexsort((problem.time_s[keep], problem.demand[keep]))]  # by (point, time): no sort per swap
     prob = Problem(
         problem.n_demand,
         problem.n_cand,
