@@ -1,0 +1,281 @@
+"""One study area's work in a batch, as plain functions (no Dask here).
+
+:mod:`scripts.batch` runs :func:`run_area` once per area, in a plain loop or as a
+task on a ``dask.distributed`` worker; the function only receives the project
+file's path and its options, loads the project (the walk network from the on-disk
+cache of the machine it runs on, :func:`geo.network.load_network`), runs one
+analysis and writes the area's files.  Nothing large travels: the result is the
+area's small summary table.
+
+:func:`nearest_chunk` is the worker side of a split nearest-facility run
+(:func:`scripts.batch.split_nearest_facilities`): one slice of an area's demand
+points against all its facilities, the project loaded once per worker process.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import socket
+import sys
+import time
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from geo import settings
+from geo.coverage import ALL_UNITS, accessibility, standard_check
+from geo.crs import WGS84
+from geo.errors import GeoError, InputDataError
+from geo.network import CostGraph, Snapped, snap_points
+from geo.project import Project, load_project
+from geo.routing import nearest_facilities
+from geo.service_area import service_areas
+from geo.standards import FUNCTIONS
+from scripts.coverage import CHECK_HEADERS, Job, _atomic, run_job
+
+__all__ = [
+    "KINDS",
+    "AreaOptions",
+    "AreaResult",
+    "chunk_groups",
+    "demand_size",
+    "error_zh",
+    "nearest_chunk",
+    "peak_rss_mb",
+    "run_area",
+]
+
+#: Batch kinds and their Chinese names.
+KINDS = {"coverage": "覆盖分析", "service_areas": "服务范围", "standard": "达标检查"}
+#: Bytes in a MiB; ``ru_maxrss`` is in KiB on Linux and in bytes on macOS.
+_MIB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class AreaOptions:
+    """Options shared by every area of a batch (picklable, small).
+
+    Attributes
+    ----------
+    minutes
+        Budget of the six functions in minutes (coverage, standard check).
+    service_minutes
+        Budgets of the service areas in minutes.
+    maps
+        Write the coverage maps (PNG).
+    level
+        Life-circle level checked (``15_minute``, ``10_minute``, ``5_minute``).
+    required_pct
+        Share of residents within the radius for "pass" (percent).
+    cell_m
+        Gap-map cell size in metres.
+    """
+
+    minutes: float = max(settings.DEFAULT_BUDGETS_MIN)
+    service_minutes: tuple[float, ...] = tuple(settings.DEFAULT_BUDGETS_MIN)
+    maps: bool = True
+    level: str = "15_minute"
+    required_pct: float = settings.STANDARD_REQUIRED_COVERAGE_PCT
+    cell_m: float = settings.GAP_CELL_M
+
+
+@dataclass(frozen=True)
+class AreaResult:
+    """What one area's task sends back: its summary rows and how the run went."""
+
+    project: str
+    name: str
+    table: pd.DataFrame = field(repr=False)
+    seconds: float
+    worker: str
+    peak_rss_mb: float
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process so far, in MiB."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / _MIB if sys.platform == "darwin" else peak / 1024
+
+
+def error_zh(exc: BaseException) -> str:
+    """The planner-facing (Chinese) message of an area's failure."""
+    if isinstance(exc, GeoError):
+        return str(exc)
+    if isinstance(exc, MemoryError):
+        return "内存不足 (out of memory): 请减少每台机器的工作进程数"
+    if type(exc).__name__ == "KilledWorker":
+        return f"工作进程多次意外退出，可能内存不足 (worker died repeatedly, e.g. out of memory): {exc}"
+    if isinstance(exc, OSError):
+        return f"无法读写文件 (I/O error): {exc.strerror or exc} {exc.filename or ''}".strip()
+    return f"内部错误 (internal error) {type(exc).__name__}: {exc}"
+
+
+def _coverage(project: str, out: Path, options: AreaOptions) -> tuple[str, pd.DataFrame]:
+    job = Job(
+        project=project,
+        out=out,
+        minutes=options.minutes,
+        single_budget=False,
+        by="none",
+        by_system="wgs84",
+        level=options.level,
+        required_pct=options.required_pct,
+        elderly_share=None,
+        children_share=None,
+        cell_m=options.cell_m,
+        maps=options.maps,
+        quiet=True,
+    )
+    table = run_job(job)
+    return str(table["project"].iloc[0]), table.reset_index(drop=True)
+
+
+def _standard(project: str, out: Path, options: AreaOptions) -> tuple[str, pd.DataFrame]:
+    loaded = load_project(project)
+    graph = loaded.network.cost_graph(loaded.profile)
+    acc = accessibility(graph, loaded.demand, loaded.facilities, minutes=options.minutes)
+    check = standard_check(acc, level=options.level, required_pct=options.required_pct)
+    sheet = check[[c for c in CHECK_HEADERS if c in check.columns]].rename(columns=CHECK_HEADERS)
+    _atomic(out / "standard_check.csv", lambda tmp: sheet.to_csv(tmp, index=False, encoding="utf-8-sig"))
+    whole = check[check["unit"] == ALL_UNITS].copy()
+    whole.insert(0, "project", loaded.name)
+    whole.insert(1, "project_file", project)
+    return loaded.name, whole.reset_index(drop=True)
+
+
+def _service_areas(project: str, out: Path, options: AreaOptions) -> tuple[str, pd.DataFrame]:
+    loaded = load_project(project)
+    graph = loaded.network.cost_graph(loaded.profile)
+    frames, rows = [], []
+    for function, zh in FUNCTIONS.items():
+        facilities = loaded.facilities[loaded.facilities["function"] == function]
+        snapped = snap_points(graph, facilities.geometry)
+        if not snapped.ok.any():
+            for minutes in options.service_minutes:
+                rows.append((function, zh, minutes, len(facilities), 0, 0.0))
+            continue
+        areas = service_areas(graph, snapped, minutes=options.service_minutes, mode="dissolve")
+        areas.insert(0, "function", function)
+        frames.append(areas)
+        for minutes, area_m2 in zip(areas["minutes"], areas.geometry.area, strict=True):
+            rows.append((function, zh, float(minutes), len(facilities), int(snapped.ok.sum()), area_m2 / 1e6))
+    table = pd.DataFrame(rows, columns=["function", "name_zh", "minutes", "facilities", "snapped", "area_km2"])
+    table.insert(0, "project", loaded.name)
+    table.insert(1, "project_file", project)
+    if frames:
+        layer = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=frames[0].crs).to_crs(WGS84)
+    else:
+        layer = gpd.GeoDataFrame({"function": [], "minutes": []}, geometry=[], crs=WGS84)
+
+    def gpkg(tmp: Path) -> None:
+        layer.to_file(tmp, layer="service_areas", driver="GPKG", engine="pyogrio")
+        loaded.facilities.to_crs(WGS84).to_file(tmp, layer="facilities", driver="GPKG", engine="pyogrio")
+
+    _atomic(out / "service_areas.gpkg", gpkg)
+    return loaded.name, table
+
+
+_RUNNERS = {"coverage": _coverage, "standard": _standard, "service_areas": _service_areas}
+
+
+def run_area(kind: str, project: str, out: str | Path, options: AreaOptions) -> AreaResult:
+    """Run one area of a batch and write its files into ``out``.
+
+    Parameters
+    ----------
+    kind
+        One of :data:`KINDS`.
+    project
+        Path of the area's project TOML file (or a bundled name); the project is
+        loaded here, its network from the local on-disk cache when present.
+    out
+        The area's output folder.
+    options
+        Batch options.
+
+    Returns
+    -------
+    AreaResult
+        The area's summary rows (coverage: per function; standard: per checked
+        item; service areas: per function and budget), wall seconds, the worker
+        (host:pid) and the process's peak memory.
+
+    Raises
+    ------
+    InputDataError
+        Unknown ``kind``.
+    GeoError, OSError
+        Whatever the area's analysis raises (bad data, no network, disk full).
+    """
+    if kind not in _RUNNERS:
+        raise InputDataError(f"未知的批处理类型 {kind!r}；可选: {', '.join(KINDS)} (unknown batch kind)")
+    start = time.perf_counter()
+    name, table = _RUNNERS[kind](str(project), Path(out), options)
+    return AreaResult(
+        project=str(project),
+        name=name,
+        table=table,
+        seconds=time.perf_counter() - start,
+        worker=f"{socket.gethostname()}:{os.getpid()}",
+        peak_rss_mb=peak_rss_mb(),
+    )
+
+
+# ------------------------------------------------------------- split nearest facility
+
+
+@dataclass(frozen=True, eq=False)
+class _Loaded:
+    project: Project
+    graph: CostGraph
+    facilities: Snapped
+
+
+@lru_cache(maxsize=4)
+def _loaded(project: str) -> _Loaded:
+    """The project, its routing graph and snapped facilities, once per process."""
+    loaded = load_project(project)
+    graph = loaded.network.cost_graph(loaded.profile)
+    return _Loaded(loaded, graph, snap_points(graph, loaded.facilities.geometry))
+
+
+def chunk_groups(project: Project, by: str) -> tuple[np.ndarray, tuple[str, ...]]:
+    """Facility labels and the groups computed for ``by`` (``function`` or ``type``)."""
+    if by == "function":
+        return project.facilities["function"].astype(str).to_numpy(object), tuple(FUNCTIONS)
+    if by == "type":
+        labels = project.facilities["type"].fillna("").astype(str).to_numpy(object)
+        return labels, tuple(sorted({t for t in labels if t}))
+    raise InputDataError(f"by={by!r} 无效，可选: function, type (group facilities by function or type)")
+
+
+def demand_size(project: str, *, by: str) -> tuple[int, tuple[str, ...]]:
+    """Number of demand points of a project and the groups of ``by`` (loads it once per process)."""
+    loaded = _loaded(str(project))
+    return len(loaded.project.demand), chunk_groups(loaded.project, by)[1]
+
+
+def nearest_chunk(project: str, start: int, stop: int, *, by: str, max_time_s: float) -> tuple[np.ndarray, np.ndarray]:
+    """Nearest-facility times of demand points ``start:stop`` of a project.
+
+    The demand slice is snapped here and routed with
+    :func:`geo.routing.nearest_facilities` against every facility; each demand
+    point's answer does not depend on the other points, so the slices concatenate
+    to the single-process result.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        ``time_s`` (float64, seconds) and ``facility`` (int64 index into the
+        project's facilities), each (stop - start, n_groups).
+    """
+    loaded = _loaded(str(project))
+    labels, groups = chunk_groups(loaded.project, by)
+    demand = snap_points(loaded.graph, loaded.project.demand.geometry.iloc[start:stop])
+    result = nearest_facilities(loaded.graph, demand, loaded.facilities, labels, groups=groups, max_time_s=max_time_s)
+    return result.time_s, result.facility
