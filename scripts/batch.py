@@ -188,11 +188,11 @@ def _sequential(
 
 def _dashboard(client) -> str:
     """The dashboard address, or why there is none."""
-    services = client.scheduler_info().get("services", {})
-    if "dashboard" in services:
-        return f"Dask 仪表盘 dashboard: {client.dashboard_link}"
+    # Without bokeh the scheduler still serves HTTP (health, metrics) but no dashboard pages.
     if importlib.util.find_spec("bokeh") is None:
         return "Dask 仪表盘不可用: 未安装 bokeh (dashboard unavailable: pip install 'bokeh>=3.1')"
+    if "dashboard" in client.scheduler_info().get("services", {}):
+        return f"Dask 仪表盘 dashboard: {client.dashboard_link}"
     return "Dask 仪表盘不可用: 调度器未启动仪表盘 (the scheduler serves no dashboard)"
 
 
@@ -229,15 +229,17 @@ def _on_dask(
 
 
 def local_cluster(workers: int):
-    """A local cluster of ``workers`` single-threaded worker processes (dashboard if bokeh is there)."""
+    """A local cluster of ``workers`` single-threaded worker processes (dashboard if bokeh is there).
+
+    The scheduler's HTTP port is any free one, so several batches can run side by side.
+    """
     from distributed import LocalCluster
 
-    dashboard = ":0" if importlib.util.find_spec("bokeh") is not None else None
     return LocalCluster(
         n_workers=workers,
         threads_per_worker=1,
         processes=True,
-        dashboard_address=dashboard,
+        dashboard_address=":0",
         silence_logs=logging.ERROR,
     )
 
@@ -301,28 +303,31 @@ def run_batch(
     paths = [str(Path(p).resolve()) if Path(p).suffix.lower() == ".toml" else str(p) for p in projects]
     folders = [f.resolve() for f in _area_folders(paths, Path(out))]
     start = time.perf_counter()
-    bar = tqdm(total=len(paths), disable=quiet, desc=f"{KINDS[kind]} {kind}", unit="区")
-    try:
-        if client is not None:
-            outcomes = _on_dask(client, kind, paths, folders, options, retries, bar)
-            n_workers = len(client.scheduler_info()["workers"])
-        elif scheduler is None and workers == 1:
-            outcomes = _sequential(kind, paths, folders, options, retries, bar)
-            n_workers = 1
-        else:
-            from distributed import Client
 
-            cluster = local_cluster(workers) if scheduler is None else None
-            try:
-                with Client(scheduler if cluster is None else cluster) as dask_client:
-                    say(_dashboard(dask_client))
-                    n_workers = len(dask_client.scheduler_info()["workers"])
-                    outcomes = _on_dask(dask_client, kind, paths, folders, options, retries, bar)
-            finally:
-                if cluster is not None:
-                    cluster.close()
-    finally:
-        bar.close()
+    def bar() -> tqdm:
+        return tqdm(total=len(paths), disable=quiet, desc=f"{KINDS[kind]} {kind}", unit="区")
+
+    if client is not None:
+        with bar() as progress:
+            outcomes = _on_dask(client, kind, paths, folders, options, retries, progress)
+        n_workers = len(client.scheduler_info()["workers"])
+    elif scheduler is None and workers == 1:
+        with bar() as progress:
+            outcomes = _sequential(kind, paths, folders, options, retries, progress)
+        n_workers = 1
+    else:
+        from distributed import Client
+
+        cluster = local_cluster(workers) if scheduler is None else None
+        try:
+            with Client(scheduler if cluster is None else cluster) as dask_client:
+                say(_dashboard(dask_client))
+                n_workers = len(dask_client.scheduler_info()["workers"])
+                with bar() as progress:
+                    outcomes = _on_dask(dask_client, kind, paths, folders, options, retries, progress)
+        finally:
+            if cluster is not None:
+                cluster.close()
     report = BatchReport(kind, outcomes, time.perf_counter() - start, n_workers)
     table = report.table()
     if not table.empty:
@@ -433,7 +438,6 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
-    logging.getLogger("distributed").setLevel(logging.WARNING)  # no start/stop chatter of the cluster
     if args.workers < 1:
         parser.error("--workers 至少为 1 (at least 1)")
     if args.retries < 0:
@@ -455,6 +459,12 @@ def main(argv: list[str] | None = None) -> int:
         maps=not args.no_maps,
         level=args.level,
     )
+    if args.workers > 1 or args.scheduler:
+        import distributed  # noqa: F401 - creates its loggers, quieted below
+
+        for name in list(logging.root.manager.loggerDict):
+            if name.startswith("distributed"):  # no start/stop chatter of the cluster
+                logging.getLogger(name).setLevel(logging.WARNING)
     report = run_batch(
         args.kind,
         projects,
@@ -473,12 +483,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     for outcome in report.failed:
         print(f"  失败 {Path(outcome.project).name}: {outcome.error}")
-    peaks = report.status().groupby("worker")["peak_rss_mb"].max()
-    for worker, peak in peaks.items():
-        if worker:
-            print(f"  工作进程 {worker}: 峰值内存 {peak:.0f} MiB (peak memory)")
-    if report.workers == 1 and args.scheduler is None:
+    if args.workers == 1 and args.scheduler is None:
         print(f"  本进程峰值内存 {peak_rss_mb():.0f} MiB (peak memory of this process)")
+    else:
+        peaks = report.status().groupby("worker")["peak_rss_mb"].max()
+        for worker, peak in peaks.items():
+            if worker:
+                print(f"  工作进程 {worker}: 峰值内存 {peak:.0f} MiB (peak memory)")
     print(f"结果 results -> {args.out} (batch_summary.csv)")
     return 1 if report.failed else 0
 
