@@ -60,7 +60,7 @@ HEURISTIC_TIME_LIMIT_S: float = settings.PLACEMENT_HEURISTIC_TIME_LIMIT_S
 _EPS = 1e-9
 #: Seconds the heuristic spends on its Lagrangian bound: the heuristic is for interactive
 #: use (issue 6: under 2 s on 20,000 points); the exact method spends its time limit.
-HEURISTIC_BOUND_S = 1.0
+HEURISTIC_BOUND_S = 0.75
 #: p-median instances with at most this many (point, site) pairs go straight to the MIP;
 #: larger ones get the Lagrangian heuristic and bound first, and the MIP only when
 #: variable fixing removes at least half of the candidates (HiGHS makes no progress in
@@ -732,7 +732,8 @@ def solve_mclp(
         chosen_local, objective = np.asarray(S, int), best
     else:
         stats = dict(red.stats)
-        chosen_local, objective, bound, status = _mclp_exact(A, At, w, p, S, best, time_limit_s, mip_rel_gap, stats)
+        left_s = max(time_limit_s - (time.perf_counter() - t0), 1.0)  # the whole solve keeps to the limit
+        chosen_local, objective, bound, status = _mclp_exact(A, At, w, p, S, best, left_s, mip_rel_gap, stats)
         red = CoverReduction(
             red.A, red.w, red.row_of, red.cols, red.covered_by_fixed, red.uncoverable, red.weight_fixed, stats
         )
@@ -1446,7 +1447,8 @@ def solve_lscp(
         )
     stats = dict(red.stats)
     if full:
-        chosen_local, bound, status = _set_cover_exact(A, method, time_limit_s, mip_rel_gap, stats)
+        left_s = max(time_limit_s - (time.perf_counter() - t0), 1.0)  # the whole solve keeps to the limit
+        chosen_local, bound, status = _set_cover_exact(A, method, left_s, mip_rel_gap, stats)
         objective = float(chosen_local.size)
     else:
         chosen_local, objective, bound, status = _share_cover(A, w, need, method, time_limit_s, mip_rel_gap)
