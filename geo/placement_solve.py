@@ -1261,6 +1261,34 @@ def _drop_redundant(At: sparse.csr_array, w: np.ndarray, chosen: list[int], need
     return keep
 
 
+def _improve_cover(At: sparse.csr_array, S: list[int], n_rows: int, deadline: float, lower: float) -> list[int]:
+    """Iterated destroy-and-repair of a full cover: drop a few random sites, re-cover greedily, prune.
+
+    Keeps the smallest cover seen; stops at the deadline or the lower bound.
+    """
+    rng = np.random.default_rng(0)
+    ones = np.ones(n_rows)
+    best = list(S)
+    while time.perf_counter() < deadline and len(best) > lower:
+        k = max(2, len(best) // 10)
+        drop = set(rng.choice(len(best), size=min(k, len(best)), replace=False).tolist())
+        cur = [j for i, j in enumerate(best) if i not in drop]
+        count = np.zeros(n_rows, np.int64)
+        for j in cur:
+            count[At.indices[At.indptr[j] : At.indptr[j + 1]]] += 1
+        uncovered = count == 0
+        while uncovered.any():
+            gain = At @ uncovered.astype(float)
+            gain += rng.uniform(0, 0.5, gain.size)  # random tie-breaks: a different cover each round
+            j = int(np.argmax(gain))
+            cur.append(j)
+            uncovered[At.indices[At.indptr[j] : At.indptr[j + 1]]] = False
+        cur = _drop_redundant(At, ones, cur, float(n_rows), n_rows)
+        if len(cur) <= len(best):
+            best = cur
+    return best
+
+
 def _row_dominated(A: sparse.csr_array, chunk: int = 2000) -> np.ndarray:
     """bool per row: another row's candidate set is a subset of its own (covering that row covers it)."""
     Af = sparse.csr_array(A.astype(np.float32))
@@ -1354,6 +1382,9 @@ def _set_cover_exact(
         pick = _drop_redundant(At, ones, pick, float(n_r), n_r)
         if len(pick) < len(S):
             S = pick
+    if len(S) > lb:
+        budget = 0.3 if method == "heuristic" else 0.25 * time_limit_s  # interactive use; a quarter of the limit
+        S = _improve_cover(At, S, n_r, time.perf_counter() + budget, lb)
     status = "optimal" if len(S) <= lb else "heuristic"
     if method == "exact" and status != "optimal":
         keep = np.ones(n_c, bool)
