@@ -8,7 +8,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from benchmarks import bench_coverage, bench_export, bench_grids, bench_polygons, bench_reach, bench_webapp
+from benchmarks import (
+    bench_coverage,
+    bench_export,
+    bench_grids,
+    bench_placement,
+    bench_polygons,
+    bench_reach,
+    bench_webapp,
+)
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -21,6 +29,7 @@ def main() -> int:
     status |= bench_grids.main(["--markdown", str(RESULTS / "grids.md")])
     status |= bench_webapp.main(["--markdown", str(RESULTS / "webapp.md")])
     status |= bench_export.main(["--markdown", str(RESULTS / "export.md")])
+    status |= bench_placement.main(["--markdown", str(RESULTS / "placement.md")])
     return status
 
 
