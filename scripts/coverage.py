@@ -24,10 +24,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import logging
-import math
-import os
 import sys
-import tempfile
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,32 +47,18 @@ from geo.coverage import (
 )
 from geo.crs import WGS84
 from geo.errors import GeoError, InputDataError
+from geo.export import COVERAGE_HEADERS_ZH, atomic_write, chinese_table, write_xlsx
 from geo.maps import coverage_map
 from geo.project import Project, load_project
 from geo.standards import FUNCTIONS
 from geo.units import LEVEL_ZH, UNIT_LEVELS, read_units
+from scripts.cli import MINUTES, fraction, positive
 
 logger = logging.getLogger("scripts.coverage")
 
 
-#: Chinese headers (with units) of the coverage table.
-COVERAGE_HEADERS = {
-    "unit": "分区编码",
-    "unit_name": "分区名称",
-    "group": "功能/类型",
-    "kind": "类别",
-    "name_zh": "名称",
-    "function": "所属功能",
-    "basis": "人口口径",
-    "budget_min": "步行预算 (分钟)",
-    "budget_note": "预算依据",
-    "facilities": "设施数 (处)",
-    "population": "人口 (人)",
-    "covered": "覆盖人口 (人)",
-    "covered_pct": "覆盖率 (%)",
-    "households": "户数 (户)",
-    "households_covered": "覆盖户数 (户)",
-}
+#: Chinese headers (with units) of the coverage table: the one definition in geo.export.
+COVERAGE_HEADERS = COVERAGE_HEADERS_ZH
 CHECK_HEADERS = {
     "unit": "分区编码",
     "unit_name": "分区名称",
@@ -102,26 +85,6 @@ GAP_HEADERS = {
 }
 
 
-def _positive(text: str, *, upper: float, what: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"不是数字 (not a number): {text!r}") from None
-    if not (math.isfinite(value) and 0 < value <= upper):
-        raise argparse.ArgumentTypeError(f"{text} 超出范围，应在 (0, {upper:g}] {what} (out of range)")
-    return value
-
-
-def _share(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"不是数字 (not a number): {text!r}") from None
-    if not (0 <= value <= 1):
-        raise argparse.ArgumentTypeError(f"{text} 应在 0 到 1 之间，例如 0.15 (a fraction)")
-    return value
-
-
 def build_parser() -> argparse.ArgumentParser:
     """The command-line interface."""
     parser = argparse.ArgumentParser(
@@ -134,7 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--out", required=True, type=Path, help="output folder")
     parser.add_argument(
         "--minutes",
-        type=lambda t: _positive(t, upper=settings.MAX_BUDGET_MIN, what="分钟"),
+        type=MINUTES,
         default=max(settings.DEFAULT_BUDGETS_MIN),
         help="budget of the six functions in minutes (default 15); types use their standard radius",
     )
@@ -144,15 +107,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--level", default="15_minute", help="life-circle level checked: 15_minute|10_minute|5_minute")
     parser.add_argument(
         "--required-pct",
-        type=lambda t: _positive(t, upper=100, what="%"),
+        type=positive(100, "%"),
         default=settings.STANDARD_REQUIRED_COVERAGE_PCT,
         help="share of residents within the radius for 'pass' (default 100)",
     )
-    parser.add_argument("--elderly-share", type=_share, default=None, help="share of residents aged 60+, e.g. 0.18")
-    parser.add_argument("--children-share", type=_share, default=None, help="share of children 0-6, e.g. 0.06")
+    parser.add_argument("--elderly-share", type=fraction, default=None, help="share of residents aged 60+, e.g. 0.18")
+    parser.add_argument("--children-share", type=fraction, default=None, help="share of children 0-6, e.g. 0.06")
     parser.add_argument(
         "--cell-m",
-        type=lambda t: _positive(t, upper=5000, what="米"),
+        type=positive(5000, "米"),
         default=settings.GAP_CELL_M,
         help="gap-map cell size in metres",
     )
@@ -199,11 +162,6 @@ def _project_units(project: Project, by: str, system: str) -> gpd.GeoDataFrame |
     return read_units(path, system=system, study_area=study)
 
 
-def _sheet(frame: pd.DataFrame, headers: dict[str, str]) -> pd.DataFrame:
-    out = frame[[c for c in headers if c in frame.columns]].rename(columns=headers)
-    return out.round(2)
-
-
 def _notes(project: Project, acc, job: Job) -> pd.DataFrame:
     prof = acc.profile
     rows = [
@@ -236,29 +194,9 @@ def _notes(project: Project, acc, job: Job) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["项目 item", "说明 note"])
 
 
-def _write_xlsx(path: Path, sheets: dict[str, pd.DataFrame]) -> None:
-    with pd.ExcelWriter(path, engine="openpyxl") as writer:
-        for name, frame in sheets.items():
-            frame.to_excel(writer, sheet_name=name[:31], index=False)
-            sheet = writer.sheets[name[:31]]
-            for k, column in enumerate(frame.columns):
-                width = max([len(str(column))] + [len(str(v)) for v in frame[column].head(200)]) + 2
-                sheet.column_dimensions[sheet.cell(row=1, column=k + 1).column_letter].width = min(width * 1.3, 60)
-            sheet.freeze_panes = "A2"
-
-
-def _atomic(path: Path, write) -> None:
-    """Write through a temporary file in the same folder, then rename (C2)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=".tmp-", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
-        tmp.unlink()
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+#: Writes through a temporary file beside the target, then renames it (C2); kept under
+#: this name for the batch tasks that import it.
+_atomic = atomic_write
 
 
 def run_job(job: Job) -> pd.DataFrame:
@@ -337,13 +275,13 @@ def _write_outputs(job, project, acc, table, check, gaps, units) -> None:
     gap_sheet = gaps.drop(columns="geometry").assign(x_wgs84=centre.x.round(6), y_wgs84=centre.y.round(6))
     sheets = {
         "说明": _notes(project, acc, job),
-        "汇总": _sheet(table[(table["kind"] == "function")], COVERAGE_HEADERS),
-        "达标检查": _sheet(check, CHECK_HEADERS),
+        "汇总": chinese_table(table[(table["kind"] == "function")], COVERAGE_HEADERS),
+        "达标检查": chinese_table(check, CHECK_HEADERS),
     }
     for function, zh in FUNCTIONS.items():
-        sheets[f"{zh} {function}"] = _sheet(table[table["function"] == function], COVERAGE_HEADERS)
-    sheets["缺口"] = _sheet(gap_sheet[gap_sheet["uncovered"] > 0], GAP_HEADERS)
-    _atomic(job.out / "coverage.xlsx", lambda tmp: _write_xlsx(tmp, sheets))
+        sheets[f"{zh} {function}"] = chinese_table(table[table["function"] == function], COVERAGE_HEADERS)
+    sheets["缺口"] = chinese_table(gap_sheet[gap_sheet["uncovered"] > 0], GAP_HEADERS)
+    write_xlsx(sheets, job.out / "coverage.xlsx")  # formula-safe cells (G9), atomic
 
 
 def _summary(frames: list[pd.DataFrame]) -> str:

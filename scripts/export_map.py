@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import math
 import re
 import sys
 from pathlib import Path
@@ -34,32 +33,13 @@ from geo.maps import MAP_KINDS, build_project_map
 from geo.project import Project, load_project
 from geo.standards import FUNCTIONS
 from geo.units import LEVEL_ZH, UNIT_LEVELS, read_units
+from scripts.cli import MINUTES, count
 
 logger = logging.getLogger("scripts.export_map")
 
 #: Characters not allowed in file names on Windows (where the files are opened).
 _UNSAFE = re.compile(r'[\\/:*?"<>|\s\x00-\x1f]+')
 MAX_AREAS = 2_000
-
-
-def _minutes(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"不是数字 (not a number): {text!r}") from None
-    if not (math.isfinite(value) and 0 < value <= settings.MAX_BUDGET_MIN):
-        raise argparse.ArgumentTypeError(f"{text} 超出范围，应在 (0, {settings.MAX_BUDGET_MIN:g}] 分钟 (out of range)")
-    return value
-
-
-def _count(text: str, *, lo: int, hi: int) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"不是整数 (not an integer): {text!r}") from None
-    if not lo <= value <= hi:
-        raise argparse.ArgumentTypeError(f"{text} 超出范围，应在 [{lo}, {hi}] (out of range)")
-    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -79,11 +59,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--out", required=True, type=Path, help="output folder")
     parser.add_argument("--paper", default="A4", choices=list(PAPER_MM))
     parser.add_argument("--orientation", default="landscape", choices=ORIENTATIONS)
-    parser.add_argument("--dpi", type=lambda t: _count(t, lo=50, hi=600), default=150, help="PNG resolution")
-    parser.add_argument("--minutes", type=_minutes, default=max(settings.DEFAULT_BUDGETS_MIN), help="walking budget")
-    parser.add_argument("--sites", type=lambda t: _count(t, lo=1, hi=50), default=3, help="new centers (placement)")
-    parser.add_argument("--min-households", type=lambda t: _count(t, lo=1, hi=100_000), default=300)
-    parser.add_argument("--max-households", type=lambda t: _count(t, lo=1, hi=100_000), default=500)
+    parser.add_argument("--dpi", type=count(50, 600), default=150, help="PNG resolution")
+    parser.add_argument("--minutes", type=MINUTES, default=max(settings.DEFAULT_BUDGETS_MIN), help="walking budget")
+    parser.add_argument("--sites", type=count(1, 50), default=3, help="new centers (placement)")
+    parser.add_argument("--min-households", type=count(1, 100_000), default=300)
+    parser.add_argument("--max-households", type=count(1, 100_000), default=500)
     parser.add_argument("--author", default="", help="编制人")
     parser.add_argument("--organisation", default="", help="编制单位")
     parser.add_argument("--date", default="", help="日期 (default today)")

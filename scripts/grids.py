@@ -32,7 +32,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import math
 import re
 import sys
 from pathlib import Path
@@ -52,6 +51,7 @@ from geo.grids_tree import TREE_HEADERS, organisation_diagram, organisation_tabl
 from geo.project import Project, load_project
 from geo.units import read_units
 from geo.uploads import read_upload
+from scripts.cli import count, positive
 from scripts.coverage import _atomic
 
 logger = logging.getLogger("scripts.grids")
@@ -84,26 +84,6 @@ ISSUE_HEADERS = {
 CODE_RE = re.compile(r"^\d{6}(\d{3}(\d{3})?)?$")
 
 
-def _bound(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"不是数字 (not a number): {text!r}") from None
-    if not (math.isfinite(value) and 0 < value <= MAX_BOUND):
-        raise argparse.ArgumentTypeError(f"{text} 超出范围，应在 (0, {MAX_BOUND}] 户 (out of range)")
-    return value
-
-
-def _seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"不是整数 (not an integer): {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{text} 应为非负整数 (a non-negative integer)")
-    return value
-
-
 def build_parser() -> argparse.ArgumentParser:
     """The command-line interface."""
     parser = argparse.ArgumentParser(
@@ -117,13 +97,21 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--units", default=None, type=Path, help="planner's unit polygons instead of street blocks")
     parser.add_argument("--water", default=None, type=Path, help="water polygons cut out of the street blocks")
     parser.add_argument(
-        "--min-households", type=_bound, default=None, help="floor per grid (default 300; 100 --village)"
+        "--min-households",
+        type=positive(MAX_BOUND, "户"),
+        default=None,
+        help="floor per grid (default 300; 100 --village)",
     )
     parser.add_argument(
-        "--max-households", type=_bound, default=None, help="ceiling per grid (default 500; 300 --village)"
+        "--max-households",
+        type=positive(MAX_BOUND, "户"),
+        default=None,
+        help="ceiling per grid (default 500; 300 --village)",
     )
     parser.add_argument("--village", action="store_true", help="village defaults for the bounds")
-    parser.add_argument("--seed", type=_seed, default=0, help="seed of the tie-breaking (same seed, same grids)")
+    parser.add_argument(
+        "--seed", type=count(0, 2**31 - 1), default=0, help="seed of the tie-breaking (same seed, same grids)"
+    )
     parser.add_argument("--no-coverage", action="store_true", help="skip the coverage figures per grid")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     return parser

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import math
 import os
 import sys
 import tempfile
@@ -26,33 +25,12 @@ from geo.errors import GeoError
 from geo.facilities import osm_facilities, read_facilities
 from geo.network import load_network, snap_points
 from geo.service_area import MODES, check_budgets, profile_note, reached_streets, service_areas
+from scripts.cli import MINUTES, positive
 
 logger = logging.getLogger("scripts.service_areas")
 
 OUT_SUFFIXES = (".gpkg", ".geojson")
 DEMO_FUNCTION = "medical"
-
-
-def _minutes(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"不是数字 (not a number): {text!r}") from None
-    if not (math.isfinite(value) and 0 < value <= settings.MAX_BUDGET_MIN):
-        raise argparse.ArgumentTypeError(
-            f"{text} 超出范围，应在 (0, {settings.MAX_BUDGET_MIN:g}] 分钟 (must be in (0, {settings.MAX_BUDGET_MIN:g}])"
-        )
-    return value
-
-
-def _width(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"不是数字 (not a number): {text!r}") from None
-    if not (math.isfinite(value) and 0 < value <= 500):
-        raise argparse.ArgumentTypeError(f"{text} 超出范围，应在 (0, 500] 米 (must be in (0, 500] m)")
-    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -67,11 +45,13 @@ def build_parser() -> argparse.ArgumentParser:
         required=True,
         help="设施: demo (the demo extract's health facilities) or a GeoJSON/GeoPackage/CSV file",
     )
-    parser.add_argument("--minutes", type=_minutes, nargs="+", default=list(settings.DEFAULT_BUDGETS_MIN))
+    parser.add_argument("--minutes", type=MINUTES, nargs="+", default=list(settings.DEFAULT_BUDGETS_MIN))
     parser.add_argument("--profile", choices=sorted(settings.PROFILES), default=settings.DEFAULT_PROFILE)
     parser.add_argument("--mode", choices=MODES, default="overlap", help="overlap | dissolve | catchment")
     parser.add_argument("--rings", action="store_true", help="bands 0-5, 5-10, 10-15 instead of nested areas")
-    parser.add_argument("--width-m", type=_width, default=settings.STREET_BUFFER_M, help="street buffer each side (m)")
+    parser.add_argument(
+        "--width-m", type=positive(500, "米"), default=settings.STREET_BUFFER_M, help="street buffer each side (m)"
+    )
     parser.add_argument("--epsg", default=None, help="projected CRS to work in (default: UTM zone of the data)")
     parser.add_argument(
         "--facilities-crs",

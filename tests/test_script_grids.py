@@ -95,7 +95,7 @@ def test_parent_code_and_parent_file(tmp_path, capsys):
         (["--min-households", "0"], "超出范围"),
         (["--max-households", "nan"], "超出范围"),
         (["--max-households", "1e9"], "超出范围"),
-        (["--seed", "-1"], "非负整数"),
+        (["--seed", "-1"], "应在 [0, 2147483647]"),
         (["--seed", "x"], "不是整数"),
     ],
 )

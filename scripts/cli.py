@@ -1,0 +1,62 @@
+"""Command-line argument types shared by the scripts: numbers checked against their range.
+
+A bad value exits with status 2 and says the valid range in Chinese and English
+(BAD_INPUTS C1: ``--minutes 0``, ``-15``, ``NaN``, ``1e9``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from collections.abc import Callable
+
+from geo import settings
+
+__all__ = ["MINUTES", "count", "fraction", "positive"]
+
+
+def positive(upper: float, unit_zh: str) -> Callable[[str], float]:
+    """A float in (0, ``upper``], e.g. ``positive(120, "分钟")``."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"不是数字 (not a number): {text!r}") from None
+        if not (math.isfinite(value) and 0 < value <= upper):
+            raise argparse.ArgumentTypeError(
+                f"{text} 超出范围，应在 (0, {upper:g}] {unit_zh} (must be in (0, {upper:g}])"
+            )
+        return value
+
+    return parse
+
+
+def count(lo: int, hi: int) -> Callable[[str], int]:
+    """An integer in [``lo``, ``hi``]."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"不是整数 (not an integer): {text!r}") from None
+        if not lo <= value <= hi:
+            raise argparse.ArgumentTypeError(f"{text} 超出范围，应在 [{lo}, {hi}] (must be in [{lo}, {hi}])")
+        return value
+
+    return parse
+
+
+def fraction(text: str) -> float:
+    """A share in [0, 1], e.g. 0.15 for 15 %."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"不是数字 (not a number): {text!r}") from None
+    if not (0 <= value <= 1):
+        raise argparse.ArgumentTypeError(f"{text} 应在 0 到 1 之间，例如 0.15 (a fraction)")
+    return value
+
+
+#: A walking-time budget in minutes, (0, MAX_BUDGET_MIN].
+MINUTES = positive(settings.MAX_BUDGET_MIN, "分钟")
