@@ -434,3 +434,32 @@ def test_pmedian_lagrangian_path_equals_enumeration(seed, monkeypatch):
     assert sol.bound - 1e-6 <= best <= sol.objective + 1e-6  # never a bound past the optimum
     if sol.status == "optimal":
         assert sol.objective == pytest.approx(best)
+
+
+def test_more_input_errors(demo):
+    project, graph, cands = demo
+    empty_geom = cands.copy()
+    empty_geom.loc[0, "geometry"] = shapely.Point()
+    with pytest.raises(InputDataError, match="空几何"):
+        place_centers(graph, project.demand, empty_geom, model="mclp", p=1)
+    with pytest.raises(InputDataError, match="居民数"):
+        place_centers(graph, project.demand.assign(residents=-1.0), cands, model="mclp", p=1)
+    costs = placement_costs(graph, project.demand, cands.iloc[:10], cutoff_s=300.0)
+    with pytest.raises(InputDataError, match="成本矩阵与输入不符"):
+        place_centers(graph, project.demand, cands, model="mclp", p=1, costs=costs)
+    acc = accessibility(graph, project.demand, project.facilities, minutes=5)
+    with pytest.raises(InputDataError, match="至少选择一个功能"):
+        function_weights(acc, ())
+    with pytest.raises(InputDataError, match="没有需求点"):
+        placement_costs(graph, project.demand.iloc[:0], cands, cutoff_s=300.0)
+    with pytest.raises(InputDataError, match="没有候选点"):
+        placement_costs(graph, project.demand, cands.iloc[:0], cutoff_s=300.0)
+
+
+def test_precomputed_costs_give_the_same_plan(demo):
+    project, graph, cands = demo
+    costs = placement_costs(graph, project.demand, cands, cutoff_s=600.0)  # one matrix, several questions
+    a = place_centers(graph, project.demand, cands, model="mclp", p=3, minutes=5, costs=costs)
+    b = place_centers(graph, project.demand, cands, model="mclp", p=3, minutes=5)
+    assert a.summary["objective"] == pytest.approx(b.summary["objective"])
+    assert a.sites["candidate"].tolist() == b.sites["candidate"].tolist()
