@@ -96,6 +96,31 @@ def area_tables(out: Path, kind: str) -> dict[str, pd.DataFrame]:
     return tables
 
 
+def _spin(n: int = 20_000_000) -> float:
+    """Seconds of a pure-Python loop (one core's worth of work, no memory traffic)."""
+    start = time.perf_counter()
+    x = 0
+    for i in range(n):
+        x += i
+    return time.perf_counter() - start
+
+
+def parallel_capacity() -> float:
+    """Cores this machine gives two busy processes right now: 2 x one loop / two loops side by side.
+
+    2.0 on two idle cores; less when the host (a VM) or other work takes its share.
+    """
+    import multiprocessing
+
+    alone = min(_spin() for _ in range(2))
+    with multiprocessing.get_context("spawn").Pool(2) as pool:
+        pool.map(_spin, [1000, 1000])  # start-up outside the timing
+        start = time.perf_counter()
+        pool.map(_spin, [20_000_000, 20_000_000], chunksize=1)
+        pair = time.perf_counter() - start
+    return 2 * alone / pair
+
+
 def _busy() -> list[str]:
     out = subprocess.run(["ps", "-eo", "pid,args"], capture_output=True, text=True, check=False).stdout
     return [
@@ -127,6 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     t = time.perf_counter()
     run_batch(args.kind, projects, work / "warmup", options=options, workers=1)
     warm_s = time.perf_counter() - t
+    capacity_before = parallel_capacity()
 
     t = time.perf_counter()
     seq = run_batch(args.kind, projects, work / "sequential", options=options, workers=1)
@@ -147,6 +173,7 @@ def main(argv: list[str] | None = None) -> int:
         client.close()
         cluster.close()
     par_s = start_s + run_s
+    capacity_after = parallel_capacity()
 
     assert not seq.failed and not par.failed, [o.error for o in seq.failed + par.failed]
     drop = ["project_file"]
@@ -176,6 +203,7 @@ def main(argv: list[str] | None = None) -> int:
         "worker_peak_rss_mb": {k: round(float(v), 1) for k, v in per_worker.items()},
         "areas_per_worker": status.groupby("worker").size().to_dict(),
         "identical": True,
+        "parallel_capacity_before_after": [round(capacity_before, 2), round(capacity_after, 2)],
         "other_processes": busy,
     }
     lines = [
@@ -188,6 +216,8 @@ def main(argv: list[str] | None = None) -> int:
         f"| speed-up incl. start / batch only | {seq_s / par_s:.2f}x / {seq_s / run_s:.2f}x |",
         f"| mean / max seconds per area (sequential) | {per_area.mean():.2f} / {per_area.max():.2f} |",
         f"| peak memory: sequential process | {seq_peak:.0f} MiB |",
+        f"| machine's parallel capacity before / after (2 = two free cores) | "
+        f"{capacity_before:.2f} / {capacity_after:.2f} |",
     ]
     for worker, peak in per_worker.items():
         lines.append(
