@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import math
 import os
 import sys
 import tempfile
@@ -35,24 +34,12 @@ from geo.errors import GeoError
 from geo.placement import MODELS, network_candidates, place_centers, read_candidates
 from geo.project import load_project
 from geo.standards import FUNCTIONS
+from scripts.cli import MINUTES, count, positive
 
 logger = logging.getLogger("scripts.place_centers")
 
 #: Most new centers one run may place: far above the 24 a county plans in a year.
 MAX_NEW = 1000
-
-
-def _number(text: str, *, lower: float, upper: float, what: str, integer: bool = False) -> float:
-    try:
-        value = int(text) if integer else float(text)
-    except ValueError:
-        kind = "整数" if integer else "数字"
-        raise argparse.ArgumentTypeError(
-            f"不是{kind} (not a{'n integer' if integer else ' number'}): {text!r}"
-        ) from None
-    if not (math.isfinite(value) and lower < value <= upper):
-        raise argparse.ArgumentTypeError(f"{text} 超出范围，应在 ({lower:g}, {upper:g}] {what} (out of range)")
-    return value
 
 
 def _functions(text: str) -> tuple[str, ...]:
@@ -75,19 +62,19 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--model", required=True, choices=sorted(MODELS), help="mclp | pmedian | lscp")
     parser.add_argument(
         "--new",
-        type=lambda t: int(_number(t, lower=0, upper=MAX_NEW, what="个", integer=True)),
+        type=count(1, MAX_NEW),
         default=None,
         help="number of new centers (mclp, pmedian)",
     )
     parser.add_argument(
         "--minutes",
-        type=lambda t: _number(t, lower=0, upper=settings.MAX_BUDGET_MIN, what="分钟"),
+        type=MINUTES,
         default=max(settings.DEFAULT_BUDGETS_MIN),
         help="walking budget in minutes (default 15)",
     )
     parser.add_argument(
         "--capacity",
-        type=lambda t: _number(t, lower=0, upper=1e9, what="人"),
+        type=positive(1e9, "人"),
         default=None,
         help="residents one center serves at most (mclp, pmedian)",
     )
@@ -95,18 +82,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--candidates-system", default="wgs84", help="CSV/XLSX coordinates: wgs84|gcj02|bd09|EPSG")
     parser.add_argument(
         "--spacing-m",
-        type=lambda t: _number(t, lower=0, upper=5000, what="米"),
+        type=positive(5000, "米"),
         default=settings.PLACEMENT_CANDIDATE_SPACING_M,
         help="spacing of network-node candidates (m) when no --candidates file is given",
     )
     parser.add_argument("--functions", type=_functions, default=None, help="weight MCLP by these lacking functions")
-    parser.add_argument(
-        "--share", type=lambda t: _number(t, lower=0, upper=1, what=""), default=1.0, help="LSCP target share"
-    )
+    parser.add_argument("--share", type=positive(1, ""), default=1.0, help="LSCP target share")
     parser.add_argument("--method", choices=("exact", "heuristic"), default="exact")
     parser.add_argument(
         "--time-limit-s",
-        type=lambda t: _number(t, lower=0, upper=3600, what="秒"),
+        type=positive(3600, "秒"),
         default=settings.PLACEMENT_TIME_LIMIT_S,
     )
     parser.add_argument("--out", required=True, type=Path, help="output .gpkg (WGS84)")
