@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from benchmarks import (
+    bench_batch,
     bench_coverage,
     bench_export,
     bench_grids,
@@ -30,6 +31,7 @@ def main() -> int:
     status |= bench_webapp.main(["--markdown", str(RESULTS / "webapp.md")])
     status |= bench_export.main(["--markdown", str(RESULTS / "export.md")])
     status |= bench_placement.main(["--markdown", str(RESULTS / "placement.md")])
+    status |= bench_batch.main(["--markdown", str(RESULTS / "batch.md")])
     return status
 
 
