@@ -205,6 +205,33 @@ def _units(spec: dict, base: Path, boundary_wgs84, crs) -> dict[str, gpd.GeoData
     }
 
 
+def _clip_to_study_area(
+    facilities: gpd.GeoDataFrame, demand: gpd.GeoDataFrame, boundary: shapely.Geometry
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """Residents inside the boundary; facilities inside it or within ``CLIP_BUFFER_M`` of it.
+
+    An OSM extract (or a county ledger) reaches beyond the study area: its residents
+    outside are not the area's to count, while a clinic just across the line still
+    serves the area's residents.
+    """
+    reach = shapely.buffer(boundary, settings.CLIP_BUFFER_M)
+    shapely.prepare(reach)
+    shapely.prepare(boundary)
+    dem_pts = shapely.point_on_surface(demand.geometry.to_numpy())
+    fac_pts = shapely.point_on_surface(facilities.geometry.to_numpy())
+    keep_demand = shapely.contains_xy(boundary, *shapely.get_coordinates(dem_pts).T) if len(demand) else []
+    keep_fac = shapely.contains_xy(reach, *shapely.get_coordinates(fac_pts).T) if len(facilities) else []
+    dropped = (len(demand) - int(sum(keep_demand)), len(facilities) - int(sum(keep_fac)))
+    if any(dropped):
+        logger.info(
+            "study area: %d demand points outside the boundary and %d facilities beyond %.0f m of it left out",
+            dropped[0],
+            dropped[1],
+            settings.CLIP_BUFFER_M,
+        )
+    return facilities[list(keep_fac)].reset_index(drop=True), demand[list(keep_demand)].reset_index(drop=True)
+
+
 def load_project(name_or_path: str | Path, *, cache_dir: Path | None = settings.DEFAULT_CACHE_DIR) -> Project:
     """Load a study area: boundary, network, facilities and demand, validated.
 
@@ -282,12 +309,15 @@ def load_project(name_or_path: str | Path, *, cache_dir: Path | None = settings.
         )
     boundary = gpd.GeoSeries([boundary_wgs84], crs=WGS84).to_crs(crs).iloc[0] if boundary_wgs84 else None
     units = _units(spec, base, boundary_wgs84, crs)
+    facilities, demand = facilities.to_crs(crs), demand.to_crs(crs)
+    if boundary is not None:
+        facilities, demand = _clip_to_study_area(facilities, demand, boundary)
     project = Project(
         name=str(spec["name"]),
         boundary=boundary,
         network=network,
-        facilities=facilities.to_crs(crs),
-        demand=demand.to_crs(crs),
+        facilities=facilities,
+        demand=demand,
         profile=get_profile(spec.get("profile", settings.DEFAULT_PROFILE)),
         source=path,
         units=units,

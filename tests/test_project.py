@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import geopandas as gpd
 import pytest
+import shapely
 
 from geo.errors import InputDataError, NetworkUnavailableError
 from geo.project import load_project
@@ -178,3 +180,22 @@ def test_huian_online_facilities_and_buildings(tmp_path):
     # Every facility and demand point lies within 1 km of the county (centroids of edge features).
     assert project.facilities.distance(project.boundary).max() < 1000
     assert project.demand.distance(project.boundary).max() < 1000
+
+
+def test_residents_are_clipped_to_the_boundary_facilities_to_its_margin(tmp_path):
+    # A small square in the middle of the demo extract (central Helsinki), WGS84.
+    square = shapely.box(24.935, 60.160, 24.945, 60.168)
+    gpd.GeoDataFrame({"name": ["片区"]}, geometry=[square], crs=4326).to_file(tmp_path / "片区.geojson")
+    (tmp_path / "p.toml").write_text(
+        'name = "片区"\nboundary = "片区.geojson"\nnetwork = "demo"\nfacilities = "osm"\ndemand = "buildings"\n',
+        encoding="utf-8",
+    )
+    whole = load_project("demo")
+    part = load_project(tmp_path / "p.toml")
+    assert 0 < len(part.demand) < len(whole.demand)
+    assert part.demand["residents"].sum() < whole.demand["residents"].sum()
+    # Every resident counted lives inside the boundary...
+    assert part.demand.geometry.representative_point().within(part.boundary.buffer(1e-6)).all()
+    # ...while facilities up to 2 km beyond it still serve them.
+    assert (part.facilities.distance(part.boundary) <= 2000 + 1e-6).all()
+    assert len(part.facilities) <= len(whole.facilities)
