@@ -37,6 +37,10 @@ ACCESS_SEARCH_MIN: float = 30.0
 #: enough to point at a street corner, large enough to hold several buildings.
 GAP_CELL_M: float = 200.0
 
+#: A page polling a background job (placement) gives up after this many seconds and
+#: says so, rather than wait forever (BAD_INPUTS F4).
+JOB_POLL_LIMIT_S: float = 600.0
+
 #: Gap cells drawn on the web map per function (the worst first).
 GAP_CELLS_SHOWN: int = 20
 

@@ -133,10 +133,20 @@ INDEX: dict[str, list[str]] = {
     "N4": ["test_bad_network_data.py::test_n4_empty_file", "test_bad_network_data.py::test_n4_truncated_pbf"],
     "N5": ["test_bad_network_data.py::test_n5_facility_on_disconnected_island"],
     "N6": ["test_bad_network_data.py::test_n6_bad_edge_lengths_in_graphml"],
+    "N7": ["test_network.py::test_speed_floor_for_zero_speed_class"],
+    "N9": [
+        "test_network.py::test_clip_to_study_area_plus_buffer",
+        "test_project.py::test_residents_are_clipped_to_the_boundary_facilities_to_its_margin",
+    ],
     "N8": ["test_bad_network_data.py::test_n8_projected_graph_queried_with_degrees"],
     "F1": ["test_faults.py::test_saves_killed_at_random_points_leave_old_or_new"],
     "F2": ["test_faults.py::test_disk_full_during_a_save_loses_nothing_and_recovers"],
     "F3": ["test_faults.py::test_two_planners_saving_at_once_one_wins"],
+    "F4": [
+        "test_faults.py::test_a_job_interrupted_by_a_restart_is_marked_failed",
+        "test_faults.py::test_placement_job_through_the_api",
+        "test_browser.py::test_placement_runs_in_the_background_and_shows_its_sites",
+    ],
     "F5": [
         "test_browser.py::test_map_renders_with_no_request_leaving_the_machine",
         "test_no_network_on_import.py::test_importing_geo_and_scripts_opens_no_connection",
@@ -144,11 +154,7 @@ INDEX: dict[str, list[str]] = {
 }
 
 #: Cases without a dedicated test yet, and why.
-NOT_YET = {
-    "N7": "a profile giving a class zero speed routes at the floor: covered inside tests/test_network.py, not by name",
-    "N9": "clipping to the study area + buffer is tested (test_network); a province-sized extract is not in the suite",
-    "F4": "the web app has no background jobs yet: coverage, placement and exports run inside the request",
-}
+NOT_YET: dict[str, str] = {}
 
 
 def _functions(path: Path) -> set[str]:

@@ -171,3 +171,11 @@ def test_dragged_candidate_is_evaluated_again(page):
     page.mouse.up()
     page.wait_for_selector("#linli-candidate[data-ready='1']", timeout=15_000)
     assert page.locator("#candidate-info").inner_text() != first  # new position, new figures
+
+
+def test_placement_runs_in_the_background_and_shows_its_sites(page):
+    page.fill("#place-new", "2")
+    page.click("#place-run")
+    wait_until(page, "document.getElementById('place-status').dataset.state === 'done'", timeout_s=60)
+    assert page.locator("#place-table tbody tr").count() == 2
+    assert "已证明最优" in page.locator("#place-status").inner_text()

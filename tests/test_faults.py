@@ -123,3 +123,86 @@ def test_disk_full_during_a_save_loses_nothing_and_recovers(tmp_path):
     again = client.put(f"/api/plans/{plan['id']}", json={"version": saved["version"], "features": big})
     assert again.status_code == 200 and len(again.get_json()["features"]) == 200
     assert app.extensions["linli.store"].integrity_ok()
+
+
+# ------------------------------------------------------------- F4: long jobs
+
+
+def test_a_job_interrupted_by_a_restart_is_marked_failed(tmp_path):
+    from webapp.jobs import INTERRUPTED_ZH, JobQueue
+
+    release = threading.Event()
+    started = threading.Event()
+
+    def slow(params):
+        started.set()
+        release.wait(30)
+        return {"ok": True}
+
+    first = JobQueue(tmp_path / "jobs.sqlite3", {"slow": slow})
+    job = first.submit("slow", {"n": 1})
+    started.wait(10)
+    assert first.get(job["id"])["status"] == "running"
+    # The server restarts: a new process opens the same job table.
+    second = JobQueue(tmp_path / "jobs.sqlite3", {"slow": slow})
+    after = second.get(job["id"])
+    assert after["status"] == "failed" and after["message"] == INTERRUPTED_ZH
+    release.set()
+    first.shutdown()
+    second.shutdown()
+
+
+def test_placement_job_through_the_api(tmp_path):
+    app = create_app({"TESTING": True, "instance_path": tmp_path / "i"})
+    client = app.test_client()
+    client.environ_base["HTTP_X_CSRF_TOKEN"] = client.get("/api/csrf").get_json()["token"]
+    response = client.post("/api/jobs", json={"kind": "placement", "params": {"model": "mclp", "new": 2}})
+    assert response.status_code == 202
+    job = app.extensions["linli.jobs"].wait(response.get_json()["id"], timeout_s=120)
+    assert job["status"] == "done", job["message"]
+    status = client.get(f"/api/jobs/{job['id']}").get_json()
+    result = status["result"]
+    assert result["summary"]["status"] == "optimal" and result["summary"]["new_sites"] == 2
+    assert len(result["sites"]) == 2 and {"lon", "lat", "marginal_residents"} <= set(result["sites"][0])
+    assert 24.9 < result["sites"][0]["lon"] < 25.0
+    # More residents covered than with the existing facilities for the two missing functions.
+    elderly = next(row for row in result["coverage"] if row["function"] == "elderly")
+    assert elderly["covered_after"] > elderly["covered_before"] == 0
+    # A restart marks nothing done as failed; unknown jobs are 404, bad parameters 422.
+    assert client.get("/api/jobs/999999").status_code == 404
+    for params in ({"model": "kmeans"}, {"new": 0}, {"new": "3"}, {"method": "magic"}):
+        assert client.post("/api/jobs", json={"kind": "placement", "params": params}).status_code == 422
+    assert client.post("/api/jobs", json={"kind": "coverage"}).status_code == 422
+    restarted = create_app({"TESTING": True, "instance_path": tmp_path / "i"})
+    assert restarted.extensions["linli.jobs"].get(job["id"])["status"] == "done"
+
+
+def test_disk_full_during_an_export(tmp_path, monkeypatch):
+    import errno
+    import tempfile
+
+    import geopandas as gpd
+
+    app = create_app({"TESTING": True, "instance_path": tmp_path / "i"})
+    client = app.test_client()
+    client.environ_base["HTTP_X_CSRF_TOKEN"] = client.get("/api/csrf").get_json()["token"]
+    plan = client.post("/api/plans", json={"name": "导出满盘"}).get_json()
+    area = {"kind": "area", "name": "一", "geometry": {"type": "Polygon", "coordinates": SQUARE}}
+    client.put(f"/api/plans/{plan['id']}", json={"version": 1, "features": [area]})
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    real_to_file = gpd.GeoDataFrame.to_file
+
+    def full_disk(self, path, *args, **kwargs):
+        real_to_file(self, path, *args, **kwargs)  # part of the file is written...
+        raise OSError(errno.ENOSPC, "No space left on device")  # ...then the disk is full
+
+    monkeypatch.setattr(gpd.GeoDataFrame, "to_file", full_disk)
+    response = client.get(f"/api/plans/{plan['id']}/export.gpkg")
+    assert response.status_code == 507 and "磁盘已满" in response.get_json()["error"]
+    assert list(scratch.iterdir()) == []  # the half-written export is gone
+    monkeypatch.setattr(gpd.GeoDataFrame, "to_file", real_to_file)  # space returns
+    assert client.get(f"/api/plans/{plan['id']}").get_json()["version"] == 2  # the plan is intact
+    ok = client.get(f"/api/plans/{plan['id']}/export.gpkg")
+    assert ok.status_code == 200 and ok.data[:15] == b"SQLite format 3"

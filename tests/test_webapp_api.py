@@ -476,3 +476,11 @@ def test_server_refuses_an_unusable_plan_store(tmp_path, capsys):
     blocker.write_text("x")
     assert main(["--plan-db", str(blocker / "plans.sqlite3"), "--instance", str(tmp_path / "i")]) == 2
     assert "无法打开方案库" in capsys.readouterr().err
+
+
+def test_session_cookie_flags(tmp_path):
+    plain = create_app({"TESTING": True, "instance_path": tmp_path / "a"}).test_client()
+    cookie = plain.get("/api/csrf").headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" not in cookie  # http on loopback
+    https = create_app({"TESTING": True, "instance_path": tmp_path / "b", "SESSION_COOKIE_SECURE": True})
+    assert "Secure" in https.test_client().get("/api/csrf").headers["Set-Cookie"]

@@ -111,6 +111,15 @@ def create_app(config: dict | None = None) -> Flask:
     from webapp.store import open_store
 
     app.extensions["linli.store"] = open_store(app.config["PLAN_DB"] or instance / "plans.sqlite3")
+    from webapp.jobs import JobQueue
+
+    def _placement(params: dict) -> dict:
+        from webapp.state import get_state, run_placement
+
+        with app.app_context():
+            return run_placement(get_state(), params)
+
+    app.extensions["linli.jobs"] = JobQueue(instance / "jobs.sqlite3", {"placement": _placement})
     security.init_app(app)
     errors.init_app(app)
     app.register_blueprint(pages.bp)

@@ -33,6 +33,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--instance", default=None, help="instance folder (plan store, secret key)")
     parser.add_argument(
+        "--behind-https",
+        action="store_true",
+        help="served to browsers through an HTTPS reverse proxy: cookies get the Secure flag",
+    )
+    parser.add_argument(
         "--plan-db",
         default=os.environ.get("LINLI_PLAN_DB"),
         help="plan store: a SQLite file or postgresql://host/db (PostGIS); default instance/plans.sqlite3; "
@@ -61,6 +66,9 @@ def main(argv: list[str] | None = None) -> int:
         config["instance_path"] = os.path.abspath(args.instance)
     if args.plan_db:
         config["PLAN_DB"] = args.plan_db
+    if args.behind_https:
+        config["SESSION_COOKIE_SECURE"] = True
+        config["PREFERRED_URL_SCHEME"] = "https"
     if not _is_loopback(args.host):
         key = os.environ.get("LINLI_SECRET_KEY", "")
         if len(key) < 32:

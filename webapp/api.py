@@ -303,6 +303,37 @@ def restore_plan(plan_id: int):
     return jsonify(store().restore(plan_id))
 
 
+@bp.post("/jobs")
+def submit_job():
+    """Start a long job: ``{"kind": "placement", "params": {"model", "new", "minutes", "method"}}`` -> 202."""
+    from geo.placement import MODELS
+
+    data = json_body()
+    kind = data.get("kind")
+    raw = data.get("params") or {}
+    if kind != "placement" or not isinstance(raw, dict):
+        raise InputDataError("任务类型应为 placement，参数为对象 (kind must be placement, params an object)")
+    model = raw.get("model", "mclp")
+    if model not in MODELS:
+        raise InputDataError(f"模型 {model!r} 无效，可选: {', '.join(MODELS)} (unknown model)")
+    new = raw.get("new", 3)
+    if isinstance(new, bool) or not isinstance(new, int) or not 1 <= new <= 50:
+        raise InputDataError("新中心数 new 应为 1-50 的整数 (new must be an integer 1-50)")
+    method = raw.get("method", "exact")
+    if method not in ("exact", "heuristic"):
+        raise InputDataError("method 应为 exact 或 heuristic")
+    minutes = _minutes({"minutes": [raw.get("minutes", 15)]}, (15.0,))[0]
+    params = {"model": model, "new": new, "minutes": minutes, "method": method, "time_limit_s": 60.0}
+    job = current_app.extensions["linli.jobs"].submit(kind, params)
+    return jsonify(job), 202
+
+
+@bp.get("/jobs/<int:job_id>")
+def job_status(job_id: int):
+    """A job's status (queued / running / done / failed), its message and result."""
+    return jsonify(current_app.extensions["linli.jobs"].get(job_id))
+
+
 UPLOAD_KINDS = {"town": "polygon", "area": "polygon", "grid": "polygon", "candidate": "point"}
 
 
@@ -364,33 +395,31 @@ def upload_to_plan(plan_id: int):
 def export_plan(plan_id: int):
     """The plan as a GeoPackage (one layer per kind, WGS84) that opens in QGIS."""
     plan = store().get(plan_id)
-    tmp = Path(tempfile.mkdtemp(prefix="linli-export-"))
-    path = tmp / f"plan_{plan_id}.gpkg"
-    written = 0
-    for kind in FEATURE_KINDS:
-        rows = [f for f in plan["features"] if f["kind"] == kind]
-        if not rows:
-            continue
-        frame = gpd.GeoDataFrame(
-            {
-                "feature_id": [f["id"] for f in rows],
-                "name": [f["name"] for f in rows],
-                "properties": [json.dumps(f["properties"], ensure_ascii=False) for f in rows],
-            },
-            geometry=[shapely.geometry.shape(f["geometry"]) for f in rows],
+    # The file is built in a private temporary folder that is removed whatever happens
+    # (a full disk included: the error handler answers 507).
+    with tempfile.TemporaryDirectory(prefix="linli-export-") as tmp:
+        path = Path(tmp) / f"plan_{plan_id}.gpkg"
+        for kind in FEATURE_KINDS:
+            rows = [f for f in plan["features"] if f["kind"] == kind]
+            if not rows:
+                continue
+            frame = gpd.GeoDataFrame(
+                {
+                    "feature_id": [f["id"] for f in rows],
+                    "name": [f["name"] for f in rows],
+                    "properties": [json.dumps(f["properties"], ensure_ascii=False) for f in rows],
+                },
+                geometry=[shapely.geometry.shape(f["geometry"]) for f in rows],
+                crs=WGS84,
+            )
+            frame.to_file(path, layer=kind, driver="GPKG", engine="pyogrio")
+        info = gpd.GeoDataFrame(
+            {"plan_id": [plan["id"]], "name": [plan["name"]], "notes": [plan["notes"]], "version": [plan["version"]]},
+            geometry=[shapely.box(*get_state().extent_wgs84)],
             crs=WGS84,
         )
-        frame.to_file(path, layer=kind, driver="GPKG", engine="pyogrio")
-        written += 1
-    info = gpd.GeoDataFrame(
-        {"plan_id": [plan["id"]], "name": [plan["name"]], "notes": [plan["notes"]], "version": [plan["version"]]},
-        geometry=[shapely.box(*get_state().extent_wgs84)],
-        crs=WGS84,
-    )
-    info.to_file(path, layer="plan", driver="GPKG", engine="pyogrio")
-    data = path.read_bytes()
-    path.unlink()
-    tmp.rmdir()
+        info.to_file(path, layer="plan", driver="GPKG", engine="pyogrio")
+        data = path.read_bytes()
     import io
 
     return send_file(

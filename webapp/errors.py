@@ -7,6 +7,7 @@ errors are logged with their traceback and answered with a generic 500.
 
 from __future__ import annotations
 
+import errno
 import logging
 
 from flask import Flask, jsonify, render_template, request
@@ -76,6 +77,16 @@ def init_app(app: Flask) -> None:
         }
         message = exc.description if exc.code in (400, 403, 409, 412, 415, 422) and exc.description else None
         return _respond(message or messages.get(exc.code, exc.name), exc.code or 500)
+
+    @app.errorhandler(OSError)
+    def _os(exc: OSError):
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            logger.warning("disk full on %s %s", request.method, request.path)
+            return _respond(
+                "磁盘已满，文件未生成；请清理磁盘后重试 (disk full: nothing was written; free space and retry)", 507
+            )
+        logger.exception("I/O error on %s %s", request.method, request.path)
+        return _respond("服务器读写错误，已记录 (server I/O error; it has been logged)", 500)
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):

@@ -43,6 +43,15 @@ TEXTS: dict[str, dict[str, str]] = {
     "language": {"zh": "English", "en": "中文"},
     "no_plan": {"zh": "（未选方案）", "en": "(no plan)"},
     "server_time": {"zh": "服务器用时", "en": "Server time"},
+    "placement": {"zh": "邻里中心选址", "en": "Place neighborhood centers"},
+    "new_centers": {"zh": "新中心数", "en": "New centers"},
+    "place_run": {"zh": "计算选址", "en": "Compute"},
+    "job_running": {"zh": "计算中…", "en": "Computing…"},
+    "job_gave_up": {
+        "zh": "等待超时，服务器未完成任务；请稍后重试",
+        "en": "Gave up waiting: the server did not finish the job; try again later",
+    },
+    "job_lost": {"zh": "与服务器的连接中断", "en": "Lost the connection to the server"},
 }
 
 

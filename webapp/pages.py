@@ -7,6 +7,7 @@ import re
 
 from flask import Blueprint, Response, abort, current_app, make_response, render_template, request
 
+from geo import settings
 from geo.standards import FUNCTIONS
 from webapp.assets import assert_offline
 from webapp.i18n import LANGUAGES, texts
@@ -125,5 +126,6 @@ def _render_page(state, function: str, lang: str, t: dict) -> str:
         functions=dict(FUNCTIONS),
         assumptions=state.assumptions(),
         coverage=summary.to_dict(orient="records"),
+        job_poll_limit_s=settings.JOB_POLL_LIMIT_S,
         **parts,
     )

@@ -118,6 +118,34 @@ class AnalysisState:
         }
 
 
+def run_placement(state: AnalysisState, params: dict) -> dict:
+    """A placement job: new neighborhood centers among network candidates (JSON result, WGS84)."""
+    from geo.placement import network_candidates, place_centers
+
+    candidates = network_candidates(state.graph, boundary=state.project.boundary)
+    plan = place_centers(
+        state.graph,
+        state.acc.demand,
+        candidates,
+        model=params["model"],
+        p=params.get("new"),
+        minutes=params["minutes"],
+        acc=state.acc,
+        method=params["method"],
+        time_limit_s=params["time_limit_s"],
+    )
+    sites = plan.sites.to_crs(WGS84)
+    columns = ["rank", "marginal_residents", "sole_residents", "assigned_residents", "mean_time_min"]
+    rows = []
+    for k in range(len(sites)):
+        row = {c: (float(sites[c].iloc[k]) if c != "rank" else int(sites[c].iloc[k])) for c in columns if c in sites}
+        row["lon"], row["lat"] = float(sites.geometry.iloc[k].x), float(sites.geometry.iloc[k].y)
+        rows.append(row)
+    summary = {k: v for k, v in plan.summary.items() if isinstance(v, str | int | float | bool) or v is None}
+    coverage = plan.coverage.round(2).to_dict(orient="records") if len(plan.coverage) else []
+    return {"summary": summary, "sites": rows, "coverage": coverage}
+
+
 def _facility_areas(state: AnalysisState) -> None:
     fac = state.acc.facilities
     for function in FUNCTIONS:

@@ -10,6 +10,7 @@
     lang: config.lang,
     texts: config.texts,
     functions: config.functions,
+    jobPollLimitS: config.job_poll_limit_s,
   };
   window.LINLI = app;
   const map = app.map;
@@ -247,6 +248,64 @@
     }
   }
 
+  // -------------------------------------------------------------- placement
+
+  let placementLayer = null;
+
+  async function runPlacement() {
+    const status = $("place-status");
+    const body = {
+      kind: "placement",
+      params: { model: $("place-model").value, new: parseInt($("place-new").value, 10) || 3 },
+    };
+    $("place-run").disabled = true;
+    status.textContent = t.job_running;
+    status.dataset.state = "running";
+    try {
+      let job = await api("POST", "/api/jobs", body);
+      const deadline = Date.now() + 1000 * app.jobPollLimitS;
+      let failures = 0;
+      while (job.status === "queued" || job.status === "running") {
+        if (Date.now() > deadline) throw new Error(t.job_gave_up);
+        await new Promise((r) => setTimeout(r, 1000));
+        try {
+          job = await api("GET", `/api/jobs/${job.id}`);
+          failures = 0;
+        } catch (err) {
+          // A restarting server: a few failed polls are tolerated, then the page says so.
+          if (++failures >= 5) throw new Error(`${t.job_lost}: ${err.message}`);
+        }
+      }
+      if (job.status === "failed") throw new Error(job.message);
+      showPlacement(job.result);
+      status.textContent = `${job.result.summary.model_zh} · ${job.result.summary.status_zh} · ` +
+        `${Math.round(job.result.summary.covered_after).toLocaleString()} / ` +
+        `${Math.round(job.result.summary.residents).toLocaleString()} 人`;
+      status.dataset.state = "done";
+    } catch (err) {
+      status.textContent = err.message;
+      status.dataset.state = "failed";
+      message(err.message, "error");
+    } finally {
+      $("place-run").disabled = false;
+    }
+  }
+
+  function showPlacement(result) {
+    if (placementLayer) map.removeLayer(placementLayer);
+    placementLayer = L_.layerGroup();
+    const rows = [];
+    for (const site of result.sites) {
+      L_.circleMarker([site.lat, site.lon], { radius: 9, color: "#6a3d9a", weight: 3, fillOpacity: 0.6 })
+        .bindTooltip(`#${site.rank}: +${Math.round(site.marginal_residents || 0)} 人`)
+        .addTo(placementLayer);
+      rows.push(`<tr><td>#${site.rank}</td><td>+${Math.round(site.marginal_residents || 0).toLocaleString()} 人</td>` +
+        `<td>${site.mean_time_min == null ? "-" : site.mean_time_min.toFixed(1)} 分钟</td></tr>`);
+    }
+    placementLayer.addTo(map);
+    document.querySelector("#place-table tbody").innerHTML = rows.join("");
+  }
+
   // ----------------------------------------------------------------- wiring
 
   map.on("draw:created", (e) => {
@@ -270,6 +329,7 @@
   $("plan-select").addEventListener("change", (e) => loadPlan(e.target.value).catch((err) => message(err.message, "error")));
   $("plan-new").addEventListener("click", () => { showPlan(null); $("plan-select").value = ""; $("plan-name").focus(); });
   $("plan-save").addEventListener("click", savePlan);
+  $("place-run").addEventListener("click", runPlacement);
   $("plan-delete").addEventListener("click", deletePlan);
   $("plan-undo").addEventListener("click", undoDelete);
   const paper = $("export-paper");  // exports (issue 8): paper size and orientation of the print layouts

@@ -1,0 +1,127 @@
+"""Long jobs (placement of new centers) run in the background, with a status a page can poll.
+
+A job is a row in a small SQLite table in the instance folder: ``queued`` ->
+``running`` -> ``done`` (with its JSON result) or ``failed`` (with a Chinese message).
+Jobs run one at a time on a worker thread of the server process.  When the server
+starts, a job left ``queued`` or ``running`` by a process that died or was restarted
+is marked ``failed`` — "服务器重启，任务中断" — so a page polling it gets an answer, never
+an endless wait (BAD_INPUTS F4).  The page also gives up polling after
+``JOB_POLL_LIMIT_S`` and says so.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import sqlite3
+import threading
+import traceback
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from geo.errors import GeoError, InputDataError
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["INTERRUPTED_ZH", "JobQueue"]
+
+INTERRUPTED_ZH = "服务器重启，任务中断，请重新提交 (interrupted by a server restart; submit it again)"
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS jobs (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind        TEXT NOT NULL,
+    params      TEXT NOT NULL,
+    status      TEXT NOT NULL CHECK (status IN ('queued', 'running', 'done', 'failed')),
+    message     TEXT NOT NULL DEFAULT '',
+    result      TEXT,
+    created_at  TEXT NOT NULL,
+    updated_at  TEXT NOT NULL
+);
+"""
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+class JobQueue:
+    """Background jobs of one server process, recorded in ``path`` (SQLite)."""
+
+    def __init__(self, path: Path, runners: dict[str, Callable[[dict], dict]]) -> None:
+        self.path = Path(path)
+        self.runners = runners
+        self._lock = threading.Lock()
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="linli-job")
+        with self._connect() as con:
+            con.executescript(SCHEMA)
+            interrupted = con.execute(
+                "UPDATE jobs SET status = 'failed', message = ?, updated_at = ? WHERE status IN ('queued', 'running')",
+                (INTERRUPTED_ZH, _now()),
+            ).rowcount
+        if interrupted:
+            logger.warning("%d job(s) interrupted by the last shutdown marked failed", interrupted)
+
+    def _connect(self) -> sqlite3.Connection:
+        con = sqlite3.connect(self.path, timeout=10.0)
+        con.row_factory = sqlite3.Row
+        return con
+
+    def _set(self, job_id: int, **fields) -> None:
+        sets = ", ".join(f"{key} = ?" for key in fields)
+        with self._lock, self._connect() as con:
+            con.execute(f"UPDATE jobs SET {sets}, updated_at = ? WHERE id = ?", (*fields.values(), _now(), job_id))
+
+    def submit(self, kind: str, params: dict) -> dict:
+        """Queue a job; returns its record (``id``, ``status`` ...)."""
+        if kind not in self.runners:
+            raise InputDataError(f"未知任务类型 {kind!r}，可选: {', '.join(self.runners)} (unknown job kind)")
+        with self._lock, self._connect() as con:
+            now = _now()
+            job_id = con.execute(
+                "INSERT INTO jobs (kind, params, status, created_at, updated_at) VALUES (?, ?, 'queued', ?, ?)",
+                (kind, json.dumps(params, ensure_ascii=False), now, now),
+            ).lastrowid
+        self._pool.submit(self._run, job_id, kind, params)
+        return self.get(job_id)
+
+    def _run(self, job_id: int, kind: str, params: dict) -> None:
+        self._set(job_id, status="running")
+        try:
+            result = self.runners[kind](params)
+        except GeoError as exc:
+            self._set(job_id, status="failed", message=str(exc))
+        except Exception:  # noqa: BLE001 — a job must end in a state the page can show; logged in full
+            logger.error("job %d (%s) failed:\n%s", job_id, kind, traceback.format_exc())
+            self._set(job_id, status="failed", message="任务出错，已记录 (the job failed; it has been logged)")
+        else:
+            self._set(job_id, status="done", result=json.dumps(result, ensure_ascii=False))
+
+    def get(self, job_id: int) -> dict:
+        """A job's record; :class:`webapp.store.NotFoundError` when there is none."""
+        from webapp.store import NotFoundError
+
+        with self._connect() as con:
+            row = con.execute("SELECT * FROM jobs WHERE id = ?", (int(job_id),)).fetchone()
+        if row is None:
+            raise NotFoundError(f"没有编号为 {job_id} 的任务 (no such job)")
+        job = dict(row)
+        job["params"] = json.loads(job["params"])
+        job["result"] = json.loads(job["result"]) if job["result"] else None
+        return job
+
+    def wait(self, job_id: int, timeout_s: float = 60.0) -> dict:
+        """Poll until the job is done or failed (for tests and scripts)."""
+        import time
+
+        deadline = time.monotonic() + timeout_s
+        while True:
+            job = self.get(job_id)
+            if job["status"] in ("done", "failed") or time.monotonic() > deadline:
+                return job
+            time.sleep(0.05)
+
+    def shutdown(self) -> None:
+        """Stop taking jobs (the running one finishes)."""
+        self._pool.shutdown(wait=False, cancel_futures=True)
