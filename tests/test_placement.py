@@ -159,12 +159,13 @@ def test_reductions_merge_identical_rows_and_drop_dominated_candidates():
 
 
 def test_time_limited_run_is_not_called_optimal():
+    # Large enough that no machine proves the optimum in 0.02 s (here it is not proven in 0.5 s).
     rng = np.random.default_rng(0)
-    T = rng.uniform(0, 100, (400, 120))
-    w = rng.integers(1, 40, 400).astype(float)
-    d, c = np.nonzero(T <= 10.0)
-    prob = Problem.from_pairs(d, c, T[d, c], w, 120)
-    sol = solve_mclp(prob, 12, cover_s=10.0, time_limit_s=0.02)
+    T = rng.uniform(0, 100, (3000, 400))
+    w = rng.integers(1, 40, 3000).astype(float)
+    d, c = np.nonzero(T <= 8.0)
+    prob = Problem.from_pairs(d, c, T[d, c], w, 400)
+    sol = solve_mclp(prob, 25, cover_s=8.0, time_limit_s=0.02)
     assert sol.status == "time_limit"
     assert not sol.optimal
     assert sol.bound > sol.objective  # an honest, positive gap
