@@ -112,6 +112,10 @@ class Project:
         Default travel profile.
     source
         The project file.
+    osm_file
+        The OSM file the network was read from (the demo extract, a ``.osm.pbf`` /
+        ``.osm``), or ``None`` (online, GraphML): its other layers (buildings, water)
+        can be read from it.
     units
         Area-unit layers by level (``town``, ``community``, ``grid``): ``code``,
         ``name`` polygons in the network's CRS (see :mod:`geo.units`).
@@ -125,6 +129,7 @@ class Project:
     profile: TravelProfile
     source: Path
     units: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
+    osm_file: Path | None = None
 
 
 def project_path(name_or_path: str | Path) -> Path:
@@ -173,11 +178,17 @@ def _boundary(value: str, base: Path) -> shapely.Geometry | None:
     return shapely.union_all(frame.geometry.to_numpy())
 
 
-def _osm_file(network: str, base: Path) -> Path:
+def _osm_source(network: str, base: Path) -> Path | None:
+    """The OSM file of a network source, or ``None`` when the network is not read from one."""
     if network == DEMO:
         return demo_pbf_path()
     path = base / network
-    if not path.name.lower().endswith((".osm.pbf", ".pbf", ".osm")):
+    return path if path.name.lower().endswith((".osm.pbf", ".pbf", ".osm")) else None
+
+
+def _osm_file(network: str, base: Path) -> Path:
+    path = _osm_source(network, base)
+    if path is None:
         raise InputDataError(
             f"facilities/demand = osm/buildings 需要 OSM 文件作为路网 (needs an .osm.pbf/.osm network), 当前: {network}"
         )
@@ -321,6 +332,7 @@ def load_project(name_or_path: str | Path, *, cache_dir: Path | None = settings.
         profile=get_profile(spec.get("profile", settings.DEFAULT_PROFILE)),
         source=path,
         units=units,
+        osm_file=_osm_source(network_spec, base),
     )
     logger.info(
         "project %s: %d edges, %d facilities, %d demand points (%.0f residents), %s",

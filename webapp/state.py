@@ -28,7 +28,6 @@ from geo.errors import InputDataError
 from geo.network import CostGraph, snap_points
 from geo.project import Project, load_project
 from geo.service_area import service_areas, street_cells
-from geo.sources import DEMO, demo_pbf_path
 from geo.standards import FUNCTIONS
 
 logger = logging.getLogger(__name__)
@@ -173,10 +172,9 @@ def load_state(
     boundary = gpd.GeoSeries([proj.boundary], crs=proj.network.crs).to_crs(WGS84).iloc[0] if proj.boundary else None
     extent = tuple(gpd.GeoSeries([shapely.box(*proj.network.bounds)], crs=proj.network.crs).to_crs(WGS84).total_bounds)
     roads = road_layer(proj.network)
-    spec_network = _osm_source(proj)
     areas = (
-        area_layers(spec_network, bbox=extent)
-        if spec_network is not None
+        area_layers(proj.osm_file, bbox=extent)
+        if proj.osm_file is not None
         else gpd.GeoDataFrame({"kind": [], "name": []}, geometry=[], crs=WGS84)
     )
     street_cells(proj.network)  # build or load the polygon cells before the first request
@@ -197,20 +195,6 @@ def load_state(
     state.load_s = time.perf_counter() - start
     logger.info("project %s ready in %.1f s", proj.name, state.load_s)
     return state
-
-
-def _osm_source(project: Project) -> Path | None:
-    """The OSM file the project's network came from, if any (for the base map's areas)."""
-    import tomllib
-
-    spec = tomllib.loads(project.source.read_text(encoding="utf-8"))
-    network = str(spec.get("network", ""))
-    if network == DEMO:
-        return demo_pbf_path()
-    path = project.source.parent / network
-    if path.suffix.lower() in (".pbf", ".osm") and path.is_file():
-        return path
-    return None
 
 
 def walking_time_points(state: AnalysisState, function: str) -> gpd.GeoDataFrame:
