@@ -35,7 +35,7 @@ import shapely
 
 from geo import settings
 from geo.errors import InputDataError
-from geo.network import CostGraph, reach_sets, snap_points
+from geo.network import CostGraph, Snapped, reach_sets, snap_points
 from geo.routing import NearestFacilities, demand_times_from_reach, nearest_facilities, reversed_graph, take_snapped
 from geo.settings import TravelProfile
 from geo.standards import FUNCTIONS, Standard, load_standard
@@ -83,6 +83,9 @@ class Accessibility:
         The travel profile.
     standard
         The standard the type budgets were taken from.
+    graph, demand_snapped
+        The routing graph the times were computed on, and the demand points snapped onto
+        it (reused by :func:`scenario_delta` instead of snapping them again).
     """
 
     demand: gpd.GeoDataFrame
@@ -93,6 +96,8 @@ class Accessibility:
     budget_note: dict[str, str]
     profile: TravelProfile
     standard: Standard
+    graph: CostGraph | None = None
+    demand_snapped: Snapped | None = None
 
     def times_s(self, group: str) -> np.ndarray:
         """Seconds from each demand point to the nearest facility of a function or type."""
@@ -254,6 +259,8 @@ def accessibility(
         budget_note=note,
         profile=graph.profile,
         standard=standard,
+        graph=graph,
+        demand_snapped=dem,
     )
 
 
@@ -631,7 +638,10 @@ def scenario_delta(
     if (shapely.get_type_id(points) != 0).any():
         points = shapely.centroid(points)
     cand = snap_points(graph, gpd.GeoSeries(points, crs=graph.network.crs))
-    dem = snap_points(graph, acc.demand.geometry)
+    # The demand was snapped when the times were computed; on the same graph that is reused.
+    dem = acc.demand_snapped if graph is acc.graph and acc.demand_snapped is not None else None
+    if dem is None:
+        dem = snap_points(graph, acc.demand.geometry)
     budget = max(acc.budget_s[f] for f in functions)
     reach = reach_sets(reversed_graph(graph), cand, max_time_s=budget)
     pairs = demand_times_from_reach(graph, reach, dem, cand)
