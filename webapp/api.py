@@ -7,6 +7,7 @@ into the precomputed analysis or the plan store, JSON out.  GeoJSON responses us
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import tempfile
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import shapely
-from flask import Blueprint, Response, current_app, jsonify, request, send_file
+from flask import Blueprint, Response, abort, current_app, jsonify, request, send_file
 
 from geo.compare import compare_service_area
 from geo.crs import WGS84
@@ -43,8 +44,6 @@ def store() -> PlanStore:
 def json_body() -> dict:
     """The request's JSON object, parsed strictly (BAD_INPUTS G1-G3)."""
     if not request.mimetype or request.mimetype != "application/json":
-        from flask import abort
-
         abort(415, description="请求应为 application/json (expected a JSON body)")
     try:
         data = parse_json(request.get_data(cache=False))
@@ -242,10 +241,6 @@ def _features(raw: object, study_area) -> list[Feature]:
     return out
 
 
-def _plan_id(value: int) -> int:
-    return int(value)
-
-
 @bp.get("/plans")
 def list_plans():
     """Saved plans (``?deleted=1``: the recycle bin)."""
@@ -420,8 +415,6 @@ def export_plan(plan_id: int):
         )
         info.to_file(path, layer="plan", driver="GPKG", engine="pyogrio")
         data = path.read_bytes()
-    import io
-
     return send_file(
         io.BytesIO(data),
         mimetype="application/geopackage+sqlite3",
