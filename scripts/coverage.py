@@ -258,7 +258,6 @@ def _write_outputs(job, project, acc, table, check, gaps, units) -> None:
         demand[f"time_min_{group}"] = np.where(np.isfinite(minutes), minutes.round(2), np.nan)
         if group in FUNCTIONS:
             demand[f"covered_{group}"] = acc.covered(group)
-    demand = demand.drop(columns="assumption", errors="ignore")
     layers = {"demand": demand.to_crs(WGS84), "facilities": acc.facilities.to_crs(WGS84), "gaps": gaps.to_crs(WGS84)}
     if units is not None:
         wide = table[table["kind"] == "function"].pivot_table(index="unit", columns="group", values="covered_pct")
