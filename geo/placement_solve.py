@@ -32,13 +32,16 @@ candidates whose covered set is a subset of another's, are dropped.
 from __future__ import annotations
 
 import logging
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import sparse
 
 from geo import settings
+from geo.cover_search import CHUNK_STEPS, CoverSearch, dominated_rows
 from geo.errors import InputDataError
 
 logger = logging.getLogger(__name__)
@@ -133,11 +136,15 @@ class Problem:
         if (fixed & excluded).any():
             k = int(np.flatnonzero(fixed & excluded)[0])
             raise InputDataError(f"候选点 {k} 同时被指定为必选和排除 (candidate both required and excluded)")
-        order = np.lexsort((time_s, cand, demand))
-        demand, cand, time_s = demand[order], cand[order], time_s[order]
-        first = np.ones(demand.size, bool)
-        first[1:] = (demand[1:] != demand[:-1]) | (cand[1:] != cand[:-1])
-        return cls(n_demand, n_cand, demand[first], cand[first], time_s[first], weight, fixed, excluded)
+        key = demand * n_cand + cand
+        if key.size > 1 and not (key[1:] > key[:-1]).all():  # by point, then site; a repeated pair keeps its minimum
+            order = np.argsort(key, kind="stable")
+            key, time_s = key[order], time_s[order]
+            start = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+            time_s = np.minimum.reduceat(time_s, start) if start.size else time_s
+            key = key[start]
+            demand, cand = key // n_cand, key % n_cand
+        return cls(n_demand, n_cand, demand, cand, time_s, weight, fixed, excluded)
 
     @property
     def free(self) -> np.ndarray:
@@ -1264,48 +1271,6 @@ def _drop_redundant(At: sparse.csr_array, w: np.ndarray, chosen: list[int], need
     return keep
 
 
-def _improve_cover(At: sparse.csr_array, S: list[int], n_rows: int, deadline: float, lower: float) -> list[int]:
-    """Iterated destroy-and-repair of a full cover: drop a few random sites, re-cover greedily, prune.
-
-    Keeps the smallest cover seen; stops at the deadline or the lower bound.
-    """
-    rng = np.random.default_rng(0)
-    ones = np.ones(n_rows)
-    best = list(S)
-    while time.perf_counter() < deadline and len(best) > lower:
-        k = max(2, len(best) // 10)
-        drop = set(rng.choice(len(best), size=min(k, len(best)), replace=False).tolist())
-        cur = [j for i, j in enumerate(best) if i not in drop]
-        count = np.zeros(n_rows, np.int64)
-        for j in cur:
-            count[At.indices[At.indptr[j] : At.indptr[j + 1]]] += 1
-        uncovered = count == 0
-        while uncovered.any():
-            gain = At @ uncovered.astype(float)
-            gain += rng.uniform(0, 0.5, gain.size)  # random tie-breaks: a different cover each round
-            j = int(np.argmax(gain))
-            cur.append(j)
-            uncovered[At.indices[At.indptr[j] : At.indptr[j + 1]]] = False
-        cur = _drop_redundant(At, ones, cur, float(n_rows), n_rows)
-        if len(cur) <= len(best):
-            best = cur
-    return best
-
-
-def _row_dominated(A: sparse.csr_array, chunk: int = 2000) -> np.ndarray:
-    """bool per row: another row's candidate set is a subset of its own (covering that row covers it)."""
-    Af = sparse.csr_array(A.astype(np.float32))
-    size = np.diff(Af.indptr)
-    out = np.zeros(A.shape[0], bool)
-    AT = sparse.csc_array(Af.T)
-    for s in range(0, A.shape[0], chunk):
-        overlap = (Af[s : s + chunk] @ AT).tocoo()
-        k, i = overlap.row + s, overlap.col
-        m = (i != k) & (np.abs(overlap.data - size[i]) < 0.5) & ((size[i] < size[k]) | ((size[i] == size[k]) & (i < k)))
-        out[k[m]] = True
-    return out
-
-
 def _reduce_set_cover(A: sparse.csr_array) -> tuple[sparse.csr_array, np.ndarray, np.ndarray, dict]:
     """Full set cover: essential columns, dominated rows and columns, until nothing changes.
 
@@ -1328,7 +1293,7 @@ def _reduce_set_cover(A: sparse.csr_array) -> tuple[sparse.csr_array, np.ndarray
             keep[essential] = False
             A, cols = A[:, keep].tocsr(), cols[keep]
             stats["cols_essential"] += int(essential.size)
-        rd = _row_dominated(A) if A.shape[0] else np.zeros(0, bool)
+        rd = dominated_rows(A) if A.shape[0] else np.zeros(0, bool)
         A = A[~rd].tocsr()
         used = np.diff(A.tocsc().indptr) > 0
         cd = _dominated(A) | ~used if A.shape[0] else np.ones(A.shape[1], bool)
@@ -1340,11 +1305,41 @@ def _reduce_set_cover(A: sparse.csr_array) -> tuple[sparse.csr_array, np.ndarray
     return A, cols, np.asarray(forced, int), stats
 
 
-def _set_cover_exact(
-    A: sparse.csr_array, method: str, time_limit_s: float, mip_rel_gap: float, stats: dict
-) -> tuple[np.ndarray, float, str]:
-    """Fewest columns covering every row: reductions, greedy, LP bound, reduced-cost fixing, MIP.
+def _lagrange_cover(A: sparse.csr_array, At: sparse.csr_array, best: float, *, deadline: float) -> float:
+    """Lower bound of unicost set covering by subgradient optimisation (Beasley 1990).
 
+    Relaxing every row ``sum_j a_ij x_j >= 1`` with ``u_i >= 0``:
+    ``L(u) = sum_i u_i + sum_j min(0, 1 - (A^T u)_j)``, at most the LP optimum.
+    """
+    size = np.diff(At.indptr).astype(float)
+    u = np.asarray((A.multiply(1.0 / size[None, :])).max(axis=1).todense()).ravel()  # cheapest share per row
+    bound, theta, stall = 0.0, 2.0, 0
+    for _ in range(LAGRANGE_ITERATIONS):
+        rc = 1.0 - At @ u
+        value = float(u.sum() + np.minimum(rc, 0.0).sum())
+        if value > bound + 1e-9:
+            bound, stall = value, 0
+        else:
+            stall += 1
+            if stall >= 10:
+                theta, stall = theta / 2, 0
+        if np.ceil(bound - 1e-6) >= best or theta < 1e-4 or time.perf_counter() > deadline:
+            break
+        g = 1.0 - A @ (rc < 0).astype(float)
+        g[(u <= 0) & (g < 0)] = 0.0
+        norm = float(g @ g)
+        if norm <= 0:  # the relaxed solution is a cover: the bound is the optimum
+            break
+        u = np.maximum(u + theta * (best - value) / norm * g, 0.0)
+    return bound
+
+
+def _set_cover_exact(
+    A: sparse.csr_array, method: str, time_limit_s: float, mip_rel_gap: float, stats: dict, t_start: float
+) -> tuple[np.ndarray, float, str]:
+    """Fewest columns covering every row: reductions, greedy, LP bound, local search, MIP.
+
+    ``t_start`` is when the whole solve began (the heuristic's budget counts from it).
     Returns (columns chosen, proven lower bound, status).
     """
     t0 = time.perf_counter()
@@ -1355,39 +1350,56 @@ def _set_cover_exact(
         return forced, float(forced.size), "optimal"
     At = sparse.csr_array(A.T)
     ones = np.ones(n_r)
-    S = _greedy_cover(At, ones, float(n_r), n_r)
     cover_rows = sparse.csr_array(A.astype(float))
-    lp = _run_highs(
-        np.ones(n_c),
-        np.zeros(n_c),
-        np.ones(n_c),
-        np.zeros(n_c, bool),
-        cover_rows,
-        ones,
-        np.full(n_r, np.inf),
-        maximize=False,
-        time_limit_s=max(time_limit_s - (time.perf_counter() - t0), 1.0),
-        relax=True,
-        lp_solver="ipm",
-    )
-    lb = float(np.ceil(lp.objective - 1e-6)) if lp.status == "optimal" else 1.0
-    if lp.x is not None:  # LP-guided greedy: columns by LP value, then redundancy removal
-        order = np.argsort(-lp.x[:n_c], kind="stable")
-        covered = np.zeros(n_r, bool)
-        pick = []
-        for j in order:
-            rows = At.indices[At.indptr[j] : At.indptr[j + 1]]
-            if not covered[rows].all():
-                pick.append(int(j))
-                covered[rows] = True
-                if covered.all():
-                    break
-        pick = _drop_redundant(At, ones, pick, float(n_r), n_r)
-        if len(pick) < len(S):
-            S = pick
-    if len(S) > lb:
-        budget = 0.3 if method == "heuristic" else 0.25 * time_limit_s  # interactive use; a quarter of the limit
-        S = _improve_cover(At, S, n_r, time.perf_counter() + budget, lb)
+    if method == "heuristic":
+        deadline = t_start + settings.PLACEMENT_LSCP_HEURISTIC_S
+    else:
+        deadline = time.perf_counter() + settings.PLACEMENT_LSCP_SEARCH_SHARE * time_limit_s
+    lp_limit_s = max(time_limit_s - (time.perf_counter() - t0), 1.0)
+    if method == "heuristic":
+        lp_limit_s = min(lp_limit_s, 2 * settings.PLACEMENT_LSCP_HEURISTIC_S)
+    start = np.asarray(_greedy_cover(At, ones, float(n_r), n_r), int)
+    searches = [CoverSearch(A, start, seed=0), CoverSearch(A, start, seed=1)]
+    lb_shared = [1.0]  # the LP's bound once known: both searches stop when they reach it
+    stop = threading.Event()
+
+    def run_second() -> None:
+        while not stop.is_set() and time.perf_counter() < deadline and searches[1].best_size > lb_shared[0]:
+            searches[1].run(CHUNK_STEPS)
+
+    t_search = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        # Two cores: the LP bound (HiGHS releases the GIL) and then a second search run
+        # on one, the local search (numba, GIL released too) on the other.
+        lp_future = pool.submit(
+            _run_highs,
+            np.ones(n_c),
+            np.zeros(n_c),
+            np.ones(n_c),
+            np.zeros(n_c, bool),
+            cover_rows,
+            ones,
+            np.full(n_r, np.inf),
+            maximize=False,
+            time_limit_s=lp_limit_s,
+            relax=True,
+            lp_solver="ipm",
+        )
+        pool.submit(run_second)
+        while time.perf_counter() < deadline and min(x.best_size for x in searches) > lb_shared[0]:
+            searches[0].run(CHUNK_STEPS)
+            if lp_future.done() and lp_future.result().status == "optimal":
+                lb_shared[0] = float(np.ceil(lp_future.result().objective - 1e-6))
+        stop.set()
+        lp = lp_future.result()
+    search = min(searches, key=lambda x: x.best_size)
+    stats["search_s"] = round(time.perf_counter() - t_search, 3)
+    stats["search_steps"] = sum(x.steps for x in searches)
+    S = search.best.tolist()
+    if lp.status == "optimal":
+        lb = float(np.ceil(lp.objective - 1e-6))
+    else:  # the LP ran out of time: the (weaker) Lagrangian bound
+        lb = float(np.ceil(_lagrange_cover(A, At, len(S), deadline=time.perf_counter() + HEURISTIC_BOUND_S) - 1e-6))
     status = "optimal" if len(S) <= lb else "heuristic"
     if method == "exact" and status != "optimal":
         keep = np.ones(n_c, bool)
@@ -1482,7 +1494,7 @@ def solve_lscp(
     stats = dict(red.stats)
     if full:
         left_s = max(time_limit_s - (time.perf_counter() - t0), 1.0)  # the whole solve keeps to the limit
-        chosen_local, bound, status = _set_cover_exact(A, method, left_s, mip_rel_gap, stats)
+        chosen_local, bound, status = _set_cover_exact(A, method, left_s, mip_rel_gap, stats, t0)
         objective = float(chosen_local.size)
     else:
         chosen_local, objective, bound, status = _share_cover(A, w, need, method, time_limit_s, mip_rel_gap)

@@ -367,6 +367,13 @@ PLACEMENT_MIP_REL_GAP: float = 1e-6
 PLACEMENT_TIME_LIMIT_S: float = 60.0
 #: Time limit of the heuristic's swap search (seconds).
 PLACEMENT_HEURISTIC_TIME_LIMIT_S: float = 10.0
+#: Seconds the LSCP heuristic's local search (geo.cover_search) may run in all,
+#: counted from the start of the solve: the heuristic is for interactive use (issue 6:
+#: answers in under 2 s on 20,000 points), so reductions, LP bound and search share it.
+PLACEMENT_LSCP_HEURISTIC_S: float = 1.5
+#: Share of an exact LSCP's time limit given to that local search before the MIP: the
+#: search finds the near-optimal covers, the MIP proves (or improves) them.
+PLACEMENT_LSCP_SEARCH_SHARE: float = 0.25
 #: Iterations of the subgradient optimisation of the Lagrangian bounds (Beasley 1993,
 #: "Lagrangean relaxation", in Reeves (ed.) Modern Heuristic Techniques: a few hundred).
 PLACEMENT_LAGRANGE_ITERATIONS: int = 300
