@@ -179,3 +179,25 @@ def test_placement_runs_in_the_background_and_shows_its_sites(page):
     wait_until(page, "document.getElementById('place-status').dataset.state === 'done'", timeout_s=60)
     assert page.locator("#place-table tbody tr").count() == 2
     assert "已证明最优" in page.locator("#place-status").inner_text()
+
+
+def test_placement_among_the_saved_plans_candidate_sites(page):
+    page.select_option("#place-candidates", "plan")
+    page.click("#place-run")  # no plan yet: the page says to save one, nothing is sent
+    wait_until(page, "document.getElementById('place-status').dataset.state === 'failed'")
+    assert "请先保存方案" in page.locator("#place-status").inner_text()
+    for fx, fy in ((0.5, 0.55), (0.4, 0.45)):
+        page.locator(".leaflet-draw-draw-marker").click()
+        x, y = _map_point(page, fx, fy)
+        page.mouse.click(x, y)
+        page.wait_for_selector("#linli-candidate[data-ready='1']", timeout=15_000)
+        page.evaluate("document.getElementById('linli-candidate').dataset.ready = '0'")
+    page.fill("#plan-name", "候选点选址")
+    page.click("#plan-save")
+    wait_until(page, "document.getElementById('linli-message').textContent.includes('v2')")
+    page.fill("#place-new", "1")
+    page.click("#place-run")
+    wait_until(page, "document.getElementById('place-status').dataset.state === 'done'", timeout_s=60)
+    rows = page.locator("#place-table tbody tr")
+    assert rows.count() == 1
+    assert "已保存方案中的候选点" in rows.first.inner_text()

@@ -173,6 +173,30 @@ def test_placement_job_through_the_api(tmp_path):
     for params in ({"model": "kmeans"}, {"new": 0}, {"new": "3"}, {"method": "magic"}):
         assert client.post("/api/jobs", json={"kind": "placement", "params": params}).status_code == 422
     assert client.post("/api/jobs", json={"kind": "coverage"}).status_code == 422
+    # Candidate sites drawn on the map and saved in a plan: the job chooses among them only.
+    plan = client.post("/api/plans", json={"name": "候选方案"}).get_json()
+    empty = client.post("/api/jobs", json={"kind": "placement", "params": {"new": 1, "plan": plan["id"]}})
+    assert empty.status_code == 422 and "没有候选点" in empty.get_json()["error"]
+    drawn = [
+        {"kind": "candidate", "name": f"候选{k}", "geometry": {"type": "Point", "coordinates": [s["lon"], s["lat"]]}}
+        for k, s in enumerate(result["sites"])
+    ]
+    drawn.append({"kind": "area", "name": "区", "geometry": {"type": "Polygon", "coordinates": SQUARE}})
+    assert client.put(f"/api/plans/{plan['id']}", json={"version": 1, "features": drawn}).status_code == 200
+    params = {"model": "mclp", "new": 1, "plan": plan["id"], "candidates": "plan"}
+    from_plan = client.post("/api/jobs", json={"kind": "placement", "params": params})
+    assert from_plan.status_code == 202
+    done = app.extensions["linli.jobs"].wait(from_plan.get_json()["id"], timeout_s=120)
+    assert done["status"] == "done", done["message"]
+    [site] = done["result"]["sites"]
+    assert site["source"] == "plan"
+    # Of the two network winners the one ranked first covers the most on its own: one new center goes there.
+    first = result["sites"][0]
+    assert (site["lon"], site["lat"]) == pytest.approx((first["lon"], first["lat"]), abs=1e-7)
+    assert site["marginal_residents"] == pytest.approx(first["marginal_residents"])
+    for bad in ({"candidates": "plan"}, {"candidates": "parcels", "plan": plan["id"]}):
+        assert client.post("/api/jobs", json={"kind": "placement", "params": {"new": 1, **bad}}).status_code == 422
+    assert client.post("/api/jobs", json={"kind": "placement", "params": {"new": 1, "plan": 999999}}).status_code == 404
     restarted = create_app({"TESTING": True, "instance_path": tmp_path / "i"})
     assert restarted.extensions["linli.jobs"].get(job["id"])["status"] == "done"
 

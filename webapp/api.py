@@ -300,7 +300,12 @@ def restore_plan(plan_id: int):
 
 @bp.post("/jobs")
 def submit_job():
-    """Start a long job: ``{"kind": "placement", "params": {"model", "new", "minutes", "method"}}`` -> 202."""
+    """Start a long job: ``{"kind": "placement", "params": {...}}`` -> 202.
+
+    Params: ``model``, ``new``, ``minutes``, ``method``; ``plan`` (a saved plan's id)
+    and ``candidates`` (network / plan / both; ``both`` when a plan is given) choose
+    the candidate sites.
+    """
     from geo.placement import MODELS
 
     data = json_body()
@@ -318,9 +323,46 @@ def submit_job():
     if method not in ("exact", "heuristic"):
         raise InputDataError("method 应为 exact 或 heuristic")
     minutes = _minutes({"minutes": [raw.get("minutes", 15)]}, (15.0,))[0]
-    params = {"model": model, "new": new, "minutes": minutes, "method": method, "time_limit_s": 60.0}
+    source, sites = _candidate_sites(raw)
+    params = {
+        "model": model,
+        "new": new,
+        "minutes": minutes,
+        "method": method,
+        "time_limit_s": 60.0,
+        "candidates": source,
+        "sites": sites,
+    }
     job = current_app.extensions["linli.jobs"].submit(kind, params)
     return jsonify(job), 202
+
+
+#: Where a placement job takes its candidate sites: sampled network nodes, the
+#: candidate points of a saved plan (drawn in the browser or uploaded), or both.
+CANDIDATE_SOURCES = ("network", "plan", "both")
+
+
+def _candidate_sites(raw: dict) -> tuple[str, list[list[float]]]:
+    """The candidate source and, for a plan, its candidate points as [lon, lat] (WGS84)."""
+    plan_id = raw.get("plan")
+    source = raw.get("candidates", "network" if plan_id is None else "both")
+    if source not in CANDIDATE_SOURCES:
+        raise InputDataError(
+            f"候选点来源 candidates={source!r} 无效，可选: {', '.join(CANDIDATE_SOURCES)} (unknown candidate source)"
+        )
+    if source == "network":
+        return source, []
+    if plan_id is None:
+        raise InputDataError("候选点来自方案时须给出方案编号 plan (candidates from a plan need its id)")
+    features = store().get(plan_id)["features"]  # the saved plan's geometries were checked when saved
+    sites = [
+        [float(v) for v in f["geometry"]["coordinates"][:2]]
+        for f in features
+        if f["kind"] == "candidate" and f["geometry"].get("type") == "Point"
+    ]
+    if not sites:
+        raise InputDataError("该方案中没有候选点，请先在地图上放置或上传候选点 (the plan has no candidate sites)")
+    return source, sites
 
 
 @bp.get("/jobs/<int:job_id>")

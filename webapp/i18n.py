@@ -47,6 +47,14 @@ TEXTS: dict[str, dict[str, str]] = {
     "new_centers": {"zh": "新中心数", "en": "New centers"},
     "place_run": {"zh": "计算选址", "en": "Compute"},
     "job_running": {"zh": "计算中…", "en": "Computing…"},
+    "cand_source": {"zh": "候选点来源", "en": "Candidate sites"},
+    "cand_network": {"zh": "路网节点（每 200 m 一个）", "en": "Network nodes (one per 200 m)"},
+    "cand_plan": {"zh": "已保存方案中的候选点", "en": "Saved plan's candidate sites"},
+    "cand_both": {"zh": "两者", "en": "Both"},
+    "save_plan_first": {
+        "zh": "请先保存方案：选址使用已保存方案中的候选点",
+        "en": "Save the plan first: placement uses the saved plan's candidate sites",
+    },
     "job_gave_up": {
         "zh": "等待超时，服务器未完成任务；请稍后重试",
         "en": "Gave up waiting: the server did not finish the job; try again later",

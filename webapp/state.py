@@ -118,10 +118,18 @@ class AnalysisState:
 
 
 def run_placement(state: AnalysisState, params: dict) -> dict:
-    """A placement job: new neighborhood centers among network candidates (JSON result, WGS84)."""
-    from geo.placement import network_candidates, place_centers
+    """A placement job: new neighborhood centers among network nodes and/or a plan's sites (JSON, WGS84)."""
+    from geo.placement import candidates_from_points, network_candidates, place_centers
 
-    candidates = network_candidates(state.graph, boundary=state.project.boundary)
+    crs = state.graph.network.crs
+    parts = []
+    if params.get("candidates", "network") != "plan":
+        parts.append(network_candidates(state.graph, boundary=state.project.boundary))
+    if params.get("sites"):
+        xy = np.asarray(params["sites"], float)
+        drawn = gpd.GeoDataFrame(geometry=shapely.points(xy), crs=WGS84).to_crs(crs)
+        parts.append(candidates_from_points(drawn, source="plan"))
+    candidates = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), geometry="geometry", crs=crs)
     plan = place_centers(
         state.graph,
         state.acc.demand,
@@ -139,6 +147,8 @@ def run_placement(state: AnalysisState, params: dict) -> dict:
     for k in range(len(sites)):
         row = {c: (float(sites[c].iloc[k]) if c != "rank" else int(sites[c].iloc[k])) for c in columns if c in sites}
         row["lon"], row["lat"] = float(sites.geometry.iloc[k].x), float(sites.geometry.iloc[k].y)
+        if "source" in sites:
+            row["source"] = str(sites["source"].iloc[k])
         rows.append(row)
     summary = {k: v for k, v in plan.summary.items() if isinstance(v, str | int | float | bool) or v is None}
     coverage = plan.coverage.round(2).to_dict(orient="records") if len(plan.coverage) else []

@@ -258,6 +258,17 @@
       kind: "placement",
       params: { model: $("place-model").value, new: parseInt($("place-new").value, 10) || 3 },
     };
+    const source = $("place-candidates").value;
+    if (source !== "network") {
+      if (!plan) {
+        status.textContent = t.save_plan_first;
+        status.dataset.state = "failed";
+        message(t.save_plan_first, "error");
+        return;
+      }
+      body.params.plan = plan.id;
+      body.params.candidates = source;
+    }
     $("place-run").disabled = true;
     status.textContent = t.job_running;
     status.dataset.state = "running";
@@ -299,7 +310,8 @@
       L_.circleMarker([site.lat, site.lon], { radius: 9, color: "#6a3d9a", weight: 3, fillOpacity: 0.6 })
         .bindTooltip(`#${site.rank}: +${Math.round(site.marginal_residents || 0)} 人`)
         .addTo(placementLayer);
-      rows.push(`<tr><td>#${site.rank}</td><td>+${Math.round(site.marginal_residents || 0).toLocaleString()} 人</td>` +
+      const from = site.source === "plan" ? ` (${t.cand_plan})` : "";
+      rows.push(`<tr><td>#${site.rank}${from}</td><td>+${Math.round(site.marginal_residents || 0).toLocaleString()} 人</td>` +
         `<td>${site.mean_time_min == null ? "-" : site.mean_time_min.toFixed(1)} 分钟</td></tr>`);
     }
     placementLayer.addTo(map);
