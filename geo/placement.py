@@ -495,8 +495,15 @@ def _explain(sol, problem, demand, cands, residents, weight, cover_s, penalty_s,
     sites["marginal_residents"] = marg_r
     sites["sole_residents"] = sole[ranked] if ranked else []
     has = assigned >= 0
-    served = np.bincount(assigned[has], weights=residents[has], minlength=problem.n_cand)
-    tsum = np.bincount(assigned[has], weights=(residents * np.where(has, time_s, 0))[has], minlength=problem.n_cand)
+    if sol.assign_share is not None:  # capacitated: what each site serves within its capacity
+        a_d, a_c, a_s = sol.assign_share
+        key = d * problem.n_cand + c  # sorted: a Problem keeps its pairs by point, then site
+        a_t = t[np.searchsorted(key, a_d * problem.n_cand + a_c)]
+        served = np.bincount(a_c, weights=a_s * residents[a_d], minlength=problem.n_cand)
+        tsum = np.bincount(a_c, weights=a_s * residents[a_d] * a_t, minlength=problem.n_cand)
+    else:  # everyone walks to the nearest open site
+        served = np.bincount(assigned[has], weights=residents[has], minlength=problem.n_cand)
+        tsum = np.bincount(assigned[has], weights=(residents * np.where(has, time_s, 0))[has], minlength=problem.n_cand)
     with np.errstate(invalid="ignore", divide="ignore"):
         mean_min = tsum / served / 60.0
     sites["assigned_residents"] = served[ranked] if ranked else []
@@ -544,7 +551,7 @@ def _explain(sol, problem, demand, cands, residents, weight, cover_s, penalty_s,
         if residents[has].sum() > 0
         else float("nan"),
         "unreached_residents": float(residents[~has].sum()),
-        "served_within_capacity": float(sol.objective) if sol.assign_share is not None and model == "mclp" else None,
+        "served_within_capacity": float(served.sum()) if sol.assign_share is not None else None,
         "budget_min": cover_s / 60.0,
         "notes": sol.notes,
         "reduction": sol.reduction,

@@ -23,6 +23,13 @@ Every result carries the status and the proven bound: ``optimal`` only when HiGH
 proved optimality within ``mip_rel_gap``; a time-limited run is ``time_limit`` with
 its gap; heuristics report the Lagrangian (or LP) bound and the gap it proves.
 
+Heuristics: MCLP and p-median, greedy + vertex-substitution swaps with a Lagrangian
+bound; LSCP, a row-weighting local search (:mod:`geo.cover_search`) on one core while
+HiGHS solves the LP bound on the other; capacitated MCLP, a capacity-aware greedy,
+capacitated p-median, the uncapacitated heuristic's sites, each followed by the best
+assignment under the capacities (an LP) and bounded by the uncapacitated bound (and,
+for MCLP, the total capacity).  The exact methods start their MIP from these.
+
 Reductions (covering models): demand points covered by fixed sites, with zero
 weight or with no candidate are set aside (and reported); demand points with the
 same candidate set are merged (weights summed); candidates covering nothing, and
@@ -36,6 +43,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 from scipy import sparse
@@ -720,7 +728,7 @@ def solve_mclp(
     if method not in ("exact", "heuristic"):
         raise InputDataError(f"求解方法 {method!r} 无效 (method must be 'exact' or 'heuristic')")
     if capacity is not None:
-        return _solve_mclp_capacitated(problem, p, cover_s, capacity, time_limit_s, mip_rel_gap, t0)
+        return _solve_mclp_capacitated(problem, p, cover_s, capacity, method, time_limit_s, mip_rel_gap, t0)
     red = reduce_cover(problem, cover_s)
     if red.w.size == 0 or red.w.sum() <= 0:
         raise InputDataError(
@@ -764,9 +772,21 @@ def solve_mclp(
 
 
 def _solve_mclp_capacitated(
-    problem: Problem, p: int, cover_s: float, capacity: float, time_limit_s: float, mip_rel_gap: float, t0: float
+    problem: Problem,
+    p: int,
+    cover_s: float,
+    capacity: float,
+    method: str,
+    time_limit_s: float,
+    mip_rel_gap: float,
+    t0: float,
 ) -> Solution:
-    """Capacitated MCLP (MIP only): sites serve at most ``capacity`` weight each, fixed ones too."""
+    """Capacitated MCLP: sites serve at most ``capacity`` weight each, fixed ones too.
+
+    Heuristic: sites by a capacity-aware greedy, then their best assignment (an LP with
+    the sites fixed); bound: the uncapacitated MCLP's bound, or the capacity of
+    ``p`` + fixed sites, whichever is smaller.  Exact: the MIP, warm-started from it.
+    """
     if not (np.isfinite(capacity) and capacity > 0):
         raise InputDataError(f"容量 capacity={capacity} 须为正数 (capacity must be > 0)")
     keep = (problem.time_s <= cover_s) & ~problem.excluded[problem.cand] & (problem.weight[problem.demand] > 0)
@@ -789,40 +809,116 @@ def _solve_mclp_capacitated(
     r_p = sparse.csr_array(
         (np.ones(int(free.sum())), (np.zeros(int(free.sum()), int), np.flatnonzero(free))), shape=(1, n_c + n_p)
     )
-    rows = sparse.vstack([r_dem, r_cap, r_link, r_p]).tocsr()
-    lower = np.zeros(n_c + n_p)
-    upper = np.ones(n_c + n_p)
-    lower[:n_c][problem.fixed] = 1.0
-    upper[:n_c][problem.excluded] = 0.0
-    res = _run_highs(
+    model = (
         np.r_[np.zeros(n_c), w[d]],
-        lower,
-        upper,
+        np.r_[problem.fixed.astype(float), np.zeros(n_p)],
+        np.r_[(~problem.excluded).astype(float), np.ones(n_p)],
         np.r_[np.ones(n_c, bool), np.zeros(n_p, bool)],
-        rows,
-        np.full(rows.shape[0], -np.inf),
+        sparse.vstack([r_dem, r_cap, r_link, r_p]).tocsr(),
+        np.full(problem.n_demand + n_c + n_p + 1, -np.inf),
         np.r_[np.ones(problem.n_demand), np.zeros(n_c), np.zeros(n_p), p],
-        maximize=True,
-        time_limit_s=time_limit_s,
-        mip_rel_gap=mip_rel_gap,
     )
-    if res.x is None:
-        raise InputDataError("容量约束下未找到可行方案 (no feasible capacitated plan found in the time limit)")
-    x = res.x
-    chosen = np.flatnonzero((x[:n_c] > 0.5) & free)
-    share = x[n_c:]
-    notes = ("容量模型：一个需求点的居民可分配到多个中心 (residents of a point may be split between centers)",)
+    sites = _greedy_mclp_capacitated(problem, d, c, capacity, p)
+    heur = _assign_fixed_sites(model, problem.fixed | np.isin(np.arange(n_c), sites), n_c, True, time_limit_s)
+    try:  # relaxing the capacities: the uncapacitated optimum is at least the capacitated one
+        uncapped_bound = solve_mclp(problem, p, cover_s=cover_s, method="heuristic").bound
+    except InputDataError:  # fixed sites already reach every coverable resident
+        uncapped_bound = np.inf
+    total_capacity = capacity * (p + int(problem.fixed.sum()))
+    bound = min(uncapped_bound, total_capacity, float(w[np.unique(d)].sum()))
+    notes = ["容量模型：一个需求点的居民可分配到多个中心 (residents of a point may be split between centers)"]
+    best = _CapResult(sites, heur.x, float(heur.objective), bound, "heuristic", "heuristic")
+    proven = best.objective >= bound - mip_rel_gap * max(bound, 1.0)
+    if method == "exact" and proven:  # the heuristic reached the bound: nothing for the MIP to do
+        best = best._replace(method="exact")
+    elif method == "exact":
+        left_s = max(time_limit_s - (time.perf_counter() - t0), 1.0)
+        res = _run_highs(*model, maximize=True, time_limit_s=left_s, start=heur.x, mip_rel_gap=mip_rel_gap)
+        best = _better_cap(best, res, n_c, free, maximize=True)
+    if best.objective >= best.bound - mip_rel_gap * max(best.bound, 1.0):
+        best = best._replace(status="optimal")
+    if best.status == "time_limit":
+        notes.append(f"求解达到时间上限 {time_limit_s:g} s，非最优 (time limit reached: not proven optimal)")
+    share = best.x[n_c:]
+    m = share > 1e-9
     return Solution(
         model="mclp+cap",
-        method="exact",
-        status=res.status,
-        chosen=chosen,
-        objective=float(res.objective),
-        bound=max(float(res.bound), float(res.objective)),
+        method=best.method,
+        status=best.status,
+        chosen=np.sort(np.asarray(best.chosen, int)),
+        objective=best.objective,
+        bound=max(best.bound, best.objective),
         solve_time_s=time.perf_counter() - t0,
-        notes=notes,
-        assign_share=(d[share > 1e-9], c[share > 1e-9], share[share > 1e-9]),
+        notes=tuple(notes),
+        assign_share=(d[m], c[m], share[m]),
     )
+
+
+class _CapResult(NamedTuple):
+    chosen: np.ndarray
+    x: np.ndarray
+    objective: float
+    bound: float
+    status: str
+    method: str
+
+
+def _better_cap(best: _CapResult, res: _MipResult, n_c: int, free: np.ndarray, *, maximize: bool) -> _CapResult:
+    """The MIP's answer when it is at least as good as the heuristic's; the tighter bound either way."""
+    sign = 1.0 if maximize else -1.0
+    bound = best.bound
+    if np.isfinite(res.bound):
+        bound = min(bound, res.bound) if maximize else max(bound, res.bound)
+    if res.x is not None and sign * res.objective >= sign * best.objective - 1e-9:
+        chosen = np.flatnonzero((res.x[:n_c] > 0.5) & free)
+        return _CapResult(chosen, res.x, float(res.objective), bound, res.status, "exact")
+    status = "optimal" if res.status == "optimal" else "time_limit"
+    return best._replace(bound=bound, status=status, method="exact")
+
+
+def _assign_fixed_sites(model: tuple, open_mask: np.ndarray, n_c: int, maximize: bool, time_limit_s: float):
+    """The best assignment of weight to the open sites under capacities: the model's LP with x fixed."""
+    cost, lower, upper, integer, rows, lo, hi = model
+    lower, upper = lower.copy(), upper.copy()
+    lower[:n_c] = upper[:n_c] = open_mask.astype(float)
+    res = _run_highs(
+        cost, lower, upper, integer, rows, lo, hi, maximize=maximize, time_limit_s=time_limit_s, relax=True
+    )
+    if res.x is None:
+        raise InputDataError("容量约束下未找到可行方案 (no feasible capacitated assignment found in the time limit)")
+    return res
+
+
+def _greedy_mclp_capacitated(problem: Problem, d: np.ndarray, c: np.ndarray, capacity: float, p: int) -> np.ndarray:
+    """Sites one by one by the weight they can still take in (at most ``capacity``).
+
+    Fixed sites take their share first; a chosen site's points lose the part it can
+    serve, in proportion.  Returns the chosen free candidates.
+    """
+    n_c = problem.n_cand
+    A = sparse.csc_array((np.ones(d.size), (d, c)), shape=(problem.n_demand, n_c))
+    At = sparse.csr_array(A.T)
+    left = problem.weight.astype(float).copy()
+
+    def take(j: int) -> None:
+        rows = At.indices[At.indptr[j] : At.indptr[j + 1]]
+        load = float(left[rows].sum())
+        left[rows] *= 0.0 if load <= capacity else 1.0 - capacity / load
+
+    for j in np.flatnonzero(problem.fixed):  # the existing centers: a few dozen at most
+        take(int(j))
+    open_ok = problem.free.copy()
+    chosen: list[int] = []
+    for _ in range(p):
+        gain = np.minimum(At @ left, capacity)
+        gain[~open_ok] = -1.0
+        j = int(np.argmax(gain))
+        if gain[j] <= 0:
+            break
+        chosen.append(j)
+        open_ok[j] = False
+        take(j)
+    return np.asarray(chosen, int)
 
 
 # ---------------------------------------------------------------------------- p-median
@@ -1044,7 +1140,7 @@ def solve_pmedian(
         problem.excluded,
     )
     if capacity is not None:
-        return _solve_pmedian_capacitated(prob, p, penalty_s, capacity, time_limit_s, mip_rel_gap, t0)
+        return _solve_pmedian_capacitated(prob, p, penalty_s, capacity, method, time_limit_s, mip_rel_gap, t0)
     greedy = _greedy_pmedian(prob, w, p, penalty_s)
     S = _swap_pmedian(prob, w, greedy, penalty_s, time.perf_counter() + HEURISTIC_TIME_LIMIT_S)
     open_mask = prob.fixed.copy()
@@ -1204,34 +1300,69 @@ def _pmedian_mip(prob, w, p, penalty_s, S, time_limit_s, mip_rel_gap):
 
 
 def _solve_pmedian_capacitated(
-    prob: Problem, p: int, penalty_s: float, capacity: float, time_limit_s: float, mip_rel_gap: float, t0: float
+    prob: Problem,
+    p: int,
+    penalty_s: float,
+    capacity: float,
+    method: str,
+    time_limit_s: float,
+    mip_rel_gap: float,
+    t0: float,
 ) -> Solution:
+    """Capacitated p-median: the uncapacitated heuristic's sites with their best capacitated
+    assignment (an LP), bounded by the uncapacitated bound; exact: the MIP warm-started from it."""
     if not (np.isfinite(capacity) and capacity > 0):
         raise InputDataError(f"容量 capacity={capacity} 须为正数 (capacity must be > 0)")
     w = prob.weight
-    cost, lower, upper, integer, rows, lo, hi = _pmedian_rows(prob, w, p, penalty_s, capacity)
-    res = _run_highs(
-        cost, lower, upper, integer, rows, lo, hi, maximize=False, time_limit_s=time_limit_s, mip_rel_gap=mip_rel_gap
-    )
-    if res.x is None:
-        raise InputDataError("容量约束下未找到可行方案 (no feasible capacitated plan found in the time limit)")
-    n_c, n_p = prob.n_cand, prob.demand.size
-    share = res.x[n_c : n_c + n_p]
+    model = _pmedian_rows(prob, w, p, penalty_s, capacity)
+    n_c = prob.n_cand
+    uncapped = solve_pmedian(prob, p, penalty_s=penalty_s, method="heuristic")
+    heur = _assign_fixed_sites(model, prob.fixed | np.isin(np.arange(n_c), uncapped.chosen), n_c, False, time_limit_s)
+    bound = max(uncapped.bound, _capacity_bound_pmedian(prob, w, penalty_s, capacity * (p + int(prob.fixed.sum()))))
+    best = _CapResult(uncapped.chosen, heur.x, float(heur.objective), bound, "heuristic", "heuristic")
+    proven = best.objective <= bound + mip_rel_gap * max(abs(bound), 1.0)
+    if method == "exact" and proven:
+        best = best._replace(method="exact")
+    elif method == "exact":
+        left_s = max(time_limit_s - (time.perf_counter() - t0), 1.0)
+        res = _run_highs(*model, maximize=False, time_limit_s=left_s, start=heur.x, mip_rel_gap=mip_rel_gap)
+        best = _better_cap(best, res, n_c, prob.free, maximize=False)
+    if best.objective <= best.bound + mip_rel_gap * max(abs(best.bound), 1.0):
+        best = best._replace(status="optimal")
+    notes = [
+        "容量模型：一个需求点的居民可分配到多个中心，超出容量者计惩罚时间 "
+        "(residents may be split; those beyond every capacity count the penalty time)"
+    ]
+    if best.status == "time_limit":
+        notes.append(f"求解达到时间上限 {time_limit_s:g} s，非最优 (time limit reached: not proven optimal)")
+    n_p = prob.demand.size
+    share = best.x[n_c : n_c + n_p]
     m = share > 1e-9
     return Solution(
         model="pmedian+cap",
-        method="exact",
-        status=res.status,
-        chosen=np.flatnonzero((res.x[:n_c] > 0.5) & prob.free),
-        objective=float(res.objective),
-        bound=min(float(res.bound), float(res.objective)),
+        method=best.method,
+        status=best.status,
+        chosen=np.sort(np.asarray(best.chosen, int)),
+        objective=best.objective,
+        bound=min(best.bound, best.objective),
         solve_time_s=time.perf_counter() - t0,
-        notes=(
-            "容量模型：一个需求点的居民可分配到多个中心，超出容量者计惩罚时间 "
-            "(residents may be split; those beyond every capacity count the penalty time)",
-        ),
+        notes=tuple(notes),
         assign_share=(prob.demand[m], prob.cand[m], share[m]),
     )
+
+
+def _capacity_bound_pmedian(prob: Problem, w: np.ndarray, penalty_s: float, total_capacity: float) -> float:
+    """Lower bound of the capacitated p-median: at most ``total_capacity`` weight is served.
+
+    A served resident walks at least to the nearest candidate; the rest count the
+    penalty.  Serving those who save the most first (a fractional knapsack) is the
+    least any plan can cost.
+    """
+    nearest = np.full(prob.n_demand, float(penalty_s))
+    np.minimum.at(nearest, prob.demand, prob.time_s)
+    order = np.argsort(nearest, kind="stable")  # the biggest saving (penalty - nearest) first
+    served = np.clip(total_capacity - np.r_[0.0, np.cumsum(w[order])[:-1]], 0.0, w[order])
+    return float(w @ np.full(prob.n_demand, float(penalty_s)) - served @ (penalty_s - nearest[order]))
 
 
 # ---------------------------------------------------------------------------- LSCP

@@ -146,6 +146,8 @@ def summary_table(plan) -> str:
         f"({s['covered_pct_after']:.1f}%, {s['budget_min']:g} 分钟内)",
         f"平均步行 mean     {s['mean_time_min']:.1f} 分钟 (assigned residents)",
     ]
+    if s.get("served_within_capacity") is not None:
+        lines.append(f"容量内服务 served {s['served_within_capacity']:,.0f} 人 (each center within its capacity)")
     lines.extend(f"说明 note         {note}" for note in s["notes"])
     lines.append("")
     lines.append(f"{'排名':>4} {'候选点':>8} {'边际人口':>10} {'独占人口':>10} {'服务人口':>10} {'平均分钟':>8}")
@@ -237,6 +239,7 @@ def main(argv: list[str] | None = None) -> int:
                 "residents": s["residents"],
                 "covered_before": s["covered_before"],
                 "covered_after": s["covered_after"],
+                "served_within_capacity": s.get("served_within_capacity"),
                 "profile": f"{project.profile.label_zh} {project.profile.speed_kmh:g} km/h",
                 "pmedian_penalty": f"cutoff {settings.PMEDIAN_CUTOFF_FACTOR:g} x budget, penalty "
                 f"{settings.PMEDIAN_PENALTY_FACTOR:g} x cutoff",

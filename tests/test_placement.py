@@ -141,6 +141,38 @@ def test_capacitated_mclp_and_pmedian_by_hand():
     assert list(pm.chosen) == [0]
     _dem, _cand, share = pm.assign_share
     assert share.sum() == pytest.approx(1.2)
+    # The heuristics: the same answers here; MCLP's bound is the capacity of one site (12): proven.
+    h_one = solve_mclp(prob, 1, cover_s=30.0, capacity=12.0, method="heuristic")
+    assert (h_one.method, h_one.status, h_one.objective, h_one.bound) == ("heuristic", "optimal", 12.0, 12.0)
+    h_pm = solve_pmedian(prob, 1, penalty_s=100.0, capacity=12.0, method="heuristic")
+    assert h_pm.objective == pytest.approx(940.0) and list(h_pm.chosen) == [0]
+    # Its bound: the uncapacitated one is 300 (site 0 without a limit: 10 x 10 + 10 x 20); the
+    # capacity's is higher: 12 of the 20 served at best, each at least its nearest time:
+    # B 10 x 5 + A 2 x 10 + the other 8 at the penalty 8 x 100 = 870.
+    assert h_pm.bound == pytest.approx(870.0) and h_pm.status == "heuristic"
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_capacitated_heuristics_are_feasible_and_their_bounds_hold(seed):
+    _T, w, prob, p = random_instance(seed)
+    capacity = float(max(w.sum() / (p + 1), 1.0))
+    for solve, kwargs, better in (
+        (solve_mclp, {"cover_s": 40.0}, 1.0),
+        (solve_pmedian, {"penalty_s": 200.0}, -1.0),
+    ):
+        exact = solve(prob, p, capacity=capacity, **kwargs)
+        heur = solve(prob, p, capacity=capacity, method="heuristic", **kwargs)
+        assert exact.status == "optimal" and exact.method == "exact"
+        assert len(heur.chosen) <= p and heur.method == "heuristic"
+        # the heuristic is never better than the optimum, and its bound is on the right side of it
+        assert better * heur.objective <= better * exact.objective + 1e-6
+        assert better * heur.bound >= better * exact.objective - 1e-6
+        # every site serves at most its capacity; every point at most its residents
+        dem, cand, share = heur.assign_share
+        served = np.bincount(cand, weights=share * w[dem], minlength=prob.n_cand)
+        assert (served <= capacity + 1e-6).all()
+        assert (np.bincount(dem, weights=share, minlength=prob.n_demand) <= 1 + 1e-6).all()
+        assert set(cand) <= set(heur.chosen)
 
 
 def test_reductions_merge_identical_rows_and_drop_dominated_candidates():

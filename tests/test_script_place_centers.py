@@ -100,6 +100,9 @@ def test_candidates_file_and_capacity(tmp_path):
     )
     summary = pyogrio.read_dataframe(out, layer="summary")
     assert summary.loc[0, "objective"] == pytest.approx(1000.0)  # one center, capacity 1,000 residents
+    assert summary.loc[0, "served_within_capacity"] == pytest.approx(1000.0)
+    sites = pyogrio.read_dataframe(out, layer="sites")
+    assert sites["assigned_residents"].max() <= 1000.0 + 1e-6  # the site's table respects the capacity too
 
 
 @pytest.mark.parametrize(
