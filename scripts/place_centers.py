@@ -1,13 +1,15 @@
 """Neighborhood-center placement (邻里中心选址), as a batch job.
 
     python -m scripts.place_centers --project demo --model mclp|pmedian|lscp --new 5 \
-        [--minutes 15] [--capacity N] [--candidates FILE] [--spacing-m 200] \
+        [--minutes 15] [--capacity N] [--candidates FILE|facilities] [--spacing-m 200] \
         [--functions elderly,childcare] [--share 0.9] [--method exact|heuristic] \
         [--time-limit-s 60] --out FILE.gpkg
 
-Candidates are the project's network nodes sampled every ``--spacing-m`` metres, or
-the sites of ``--candidates`` (points or parcels; optional ``required``/``excluded``
-columns).  Writes a GeoPackage in WGS84 with layers ``sites`` (chosen, ranked by
+Candidates are the project's network nodes sampled every ``--spacing-m`` metres, the
+sites of ``--candidates FILE`` (points or parcels; optional ``required``/``excluded``
+columns), or with ``--candidates facilities`` the project's existing public
+facilities from OpenStreetMap (clinics, schools, community centres, ...: a new center
+sharing a building with one).  Writes a GeoPackage in WGS84 with layers ``sites`` (chosen, ranked by
 marginal residents), ``runner_ups``, ``demand`` (each point's assigned center and
 walking time), ``coverage`` (per function before/after, no geometry) and ``summary``,
 and prints a summary table.  Exit status: 0 done, 2 bad arguments or bad input data
@@ -31,7 +33,7 @@ from geo import settings
 from geo.coverage import accessibility
 from geo.crs import WGS84
 from geo.errors import GeoError
-from geo.placement import MODELS, network_candidates, place_centers, read_candidates
+from geo.placement import MODELS, candidates_from_points, network_candidates, place_centers, read_candidates
 from geo.project import load_project
 from geo.standards import FUNCTIONS
 from scripts.cli import MINUTES, count, positive
@@ -78,7 +80,11 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="residents one center serves at most (mclp, pmedian)",
     )
-    parser.add_argument("--candidates", type=Path, default=None, help="candidate sites file (points or parcels)")
+    parser.add_argument(
+        "--candidates",
+        default=None,
+        help="candidate sites file (points or parcels), or 'facilities': the project's existing public facilities",
+    )
     parser.add_argument("--candidates-system", default="wgs84", help="CSV/XLSX coordinates: wgs84|gcj02|bd09|EPSG")
     parser.add_argument(
         "--spacing-m",
@@ -164,6 +170,10 @@ def summary_table(plan) -> str:
     return "\n".join(lines)
 
 
+#: ``--candidates facilities``: the project's existing public facilities as candidate sites.
+FACILITIES = "facilities"
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the job; returns the exit status."""
     parser = build_parser()
@@ -173,7 +183,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--out 必须以 .gpkg 结尾 (output must be .gpkg): {args.out.name}")
     if args.model != "lscp" and args.new is None:
         parser.error(f"--model {args.model} 需要 --new 新增中心数 (--new is required)")
-    if args.candidates is not None:
+    from_facilities = args.candidates == FACILITIES
+    if args.candidates is not None and not from_facilities:
+        args.candidates = Path(args.candidates)
         if not args.candidates.is_file():
             parser.error(f"--candidates 不是现有文件 (not an existing file): {args.candidates.name}")
         if args.candidates.resolve() == args.out.resolve():
@@ -186,7 +198,9 @@ def main(argv: list[str] | None = None) -> int:
         graph = project.network.cost_graph(project.profile)
         bar.update()
         bar.set_postfix_str(steps[1])
-        if args.candidates is not None:
+        if from_facilities:
+            candidates = candidates_from_points(project.facilities, source="facilities")
+        elif args.candidates is not None:
             study = None
             if project.boundary is not None:
                 study = gpd.GeoSeries([project.boundary], crs=project.network.crs).to_crs(WGS84).iloc[0]

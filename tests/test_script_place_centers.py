@@ -67,6 +67,22 @@ def test_pmedian_and_lscp_run(tmp_path):
     assert summary.loc[0, "covered_after"] == pytest.approx(summary.loc[0, "residents"])
 
 
+def test_existing_facilities_as_candidate_sites(tmp_path):
+    from geo.project import load_project
+
+    out = tmp_path / "fac.gpkg"
+    args = ["--project", "demo", "--model", "mclp", "--new", "2", "--minutes", "5", "--candidates", "facilities"]
+    assert place_centers.main([*args, "--out", str(out), "-q"]) == 0
+    sites = gpd.read_file(out, layer="sites")
+    assert len(sites) == 2 and set(sites["source"]) == {"facilities"}
+    # every chosen site is one of the demo's OpenStreetMap facilities, named as there
+    facilities = load_project("demo").facilities.to_crs(4326)
+    assert set(sites["facility_id"]) <= set(facilities["facility_id"])
+    mine = facilities.set_index("facility_id").loc[sites["facility_id"]]
+    assert sites.geometry.x.to_numpy() == pytest.approx(mine.geometry.x.to_numpy(), abs=1e-9)
+    assert sites.geometry.y.to_numpy() == pytest.approx(mine.geometry.y.to_numpy(), abs=1e-9)
+
+
 def test_candidates_file_and_capacity(tmp_path):
     from geo.placement import network_candidates
     from geo.project import load_project
