@@ -26,7 +26,14 @@ from benchmarks.bench_placement import BENCH_MINUTES, PMEDIAN_CUTOFF_S, RESULTS,
 
 def main(argv: list[str] | None = None) -> int:
     from geo.cover_search import search_cover
-    from geo.placement_solve import Problem, _greedy_cover, _reduce_set_cover, _run_highs, reduce_cover
+    from geo.placement_solve import (
+        Problem,
+        _greedy_cover,
+        _reduce_set_cover,
+        _run_highs,
+        reduce_cover,
+        set_cover_model,
+    )
 
     parser = argparse.ArgumentParser(prog="python -m benchmarks.lscp_bound", description=__doc__.splitlines()[0])
     parser.add_argument("--search-s", type=float, default=30.0)
@@ -42,19 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"reduced set cover: {n_r:,} rows x {n_c:,} columns, {A.nnz:,} nonzeros, {forced.size} forced", flush=True)
     rows = sparse.csr_array(A.astype(float))
     ones = np.ones(n_r)
-    lp = _run_highs(
-        np.ones(n_c),
-        np.zeros(n_c),
-        np.ones(n_c),
-        np.zeros(n_c, bool),
-        rows,
-        ones,
-        np.full(n_r, np.inf),
-        maximize=False,
-        time_limit_s=120.0,
-        relax=True,
-        lp_solver="ipm",
-    )
+    lp = _run_highs(*set_cover_model(rows), maximize=False, time_limit_s=120.0, relax=True, lp_solver="ipm")
     print(f"LP bound {lp.objective:.3f} in {lp.time_s:.1f} s", flush=True)
     At = sparse.csr_array(A.T)
     start = np.asarray(_greedy_cover(At, ones, float(n_r), n_r), int)
@@ -67,19 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     best = min(covers, key=len)
     x0 = np.zeros(n_c)
     x0[best] = 1.0
-    mip = _run_highs(
-        np.ones(n_c),
-        np.zeros(n_c),
-        np.ones(n_c),
-        np.ones(n_c, bool),
-        rows,
-        ones,
-        np.full(n_r, np.inf),
-        maximize=False,
-        time_limit_s=args.mip_s,
-        start=x0,
-        mip_rel_gap=1e-6,
-    )
+    mip = _run_highs(*set_cover_model(rows), maximize=False, time_limit_s=args.mip_s, start=x0, mip_rel_gap=1e-6)
     print(f"MIP {mip.status}: cover {mip.objective:.0f}, bound {mip.bound:.3f} in {mip.time_s:.0f} s", flush=True)
     found = min(best.size, mip.objective)
     proven = int(np.ceil(max(lp.objective, mip.bound) - 1e-6))

@@ -38,24 +38,36 @@ _NU, _NS, _STEP, _TABU, _NBEST = range(_SCALARS)
 
 
 @numba.njit(cache=True, nogil=True)
+def _append(items, where, item, slot, meta):
+    """Add ``item`` to the list ``items[:meta[slot]]``; ``where`` keeps each item's position."""
+    n = meta[slot]
+    items[n] = item
+    where[item] = n
+    meta[slot] = n + 1
+
+
+@numba.njit(cache=True, nogil=True)
+def _drop(items, where, item, slot, meta):
+    """Take ``item`` out of the list in O(1): the last item moves into its place."""
+    p = where[item]
+    n = meta[slot] - 1
+    last = items[n]
+    items[p] = last
+    where[last] = p
+    where[item] = -1
+    meta[slot] = n
+
+
+@numba.njit(cache=True, nogil=True)
 def _remove(j, rp, ri, cp, ci, x, cnt, owner, w, score, conf, unc, pos, sel, spos, meta):
     """Take column j out of the cover, keeping counts, scores and the uncovered list exact."""
     x[j] = False
-    p = spos[j]
-    ns = meta[_NS] - 1
-    last = sel[ns]
-    sel[p] = last
-    spos[last] = p
-    spos[j] = -1
-    meta[_NS] = ns
+    _drop(sel, spos, j, _NS, meta)
     for t in range(cp[j], cp[j + 1]):
         i = ci[t]
         cnt[i] -= 1
         if cnt[i] == 0:
-            nu = meta[_NU]
-            unc[nu] = i
-            pos[i] = nu
-            meta[_NU] = nu + 1
+            _append(unc, pos, i, _NU, meta)
             for u in range(rp[i], rp[i + 1]):
                 k = ri[u]
                 if k != j:
@@ -72,20 +84,11 @@ def _remove(j, rp, ri, cp, ci, x, cnt, owner, w, score, conf, unc, pos, sel, spo
 def _add(j, rp, ri, cp, ci, x, cnt, owner, w, score, unc, pos, sel, spos, meta):
     """Put column j into the cover."""
     x[j] = True
-    ns = meta[_NS]
-    sel[ns] = j
-    spos[j] = ns
-    meta[_NS] = ns + 1
+    _append(sel, spos, j, _NS, meta)
     for t in range(cp[j], cp[j + 1]):
         i = ci[t]
         if cnt[i] == 0:
-            p = pos[i]
-            nu = meta[_NU] - 1
-            last = unc[nu]
-            unc[p] = last
-            pos[last] = p
-            pos[i] = -1
-            meta[_NU] = nu
+            _drop(unc, pos, i, _NU, meta)
             for u in range(rp[i], rp[i + 1]):
                 k = ri[u]
                 if k != j:

@@ -1436,6 +1436,12 @@ def _reduce_set_cover(A: sparse.csr_array) -> tuple[sparse.csr_array, np.ndarray
     return A, cols, np.asarray(forced, int), stats
 
 
+def set_cover_model(rows: sparse.csr_array) -> tuple:
+    """Unicost set covering for :func:`_run_highs`: binary columns, every row covered at least once."""
+    n_r, n_c = rows.shape
+    return np.ones(n_c), np.zeros(n_c), np.ones(n_c), np.ones(n_c, bool), rows, np.ones(n_r), np.full(n_r, np.inf)
+
+
 def _lagrange_cover(A: sparse.csr_array, At: sparse.csr_array, best: float, *, deadline: float) -> float:
     """Lower bound of unicost set covering by subgradient optimisation (Beasley 1990).
 
@@ -1504,13 +1510,7 @@ def _set_cover_exact(
         # on one, the local search (numba, GIL released too) on the other.
         lp_future = pool.submit(
             _run_highs,
-            np.ones(n_c),
-            np.zeros(n_c),
-            np.ones(n_c),
-            np.zeros(n_c, bool),
-            cover_rows,
-            ones,
-            np.full(n_r, np.inf),
+            *set_cover_model(cover_rows),
             maximize=False,
             time_limit_s=lp_limit_s,
             relax=True,
@@ -1545,19 +1545,7 @@ def _set_cover_exact(
         kc = np.flatnonzero(keep)
         start = np.isin(kc, S).astype(float)
         left = max(time_limit_s - (time.perf_counter() - t0) - _FINISH_S, 1.0)
-        res = _run_highs(
-            np.ones(kc.size),
-            np.zeros(kc.size),
-            np.ones(kc.size),
-            np.ones(kc.size, bool),
-            sub,
-            ones,
-            np.full(n_r, np.inf),
-            maximize=False,
-            time_limit_s=left,
-            start=start,
-            mip_rel_gap=mip_rel_gap,
-        )
+        res = _run_highs(*set_cover_model(sub), maximize=False, time_limit_s=left, start=start, mip_rel_gap=mip_rel_gap)
         if res.x is not None and res.objective < len(S) - 0.5:
             S = kc[_binary_pick(res.x)].tolist()
         if np.isfinite(res.bound):
