@@ -828,15 +828,7 @@ def _solve_mclp_capacitated(
     bound = min(uncapped_bound, total_capacity, float(w[np.unique(d)].sum()))
     notes = ["容量模型：一个需求点的居民可分配到多个中心 (residents of a point may be split between centers)"]
     best = _CapResult(sites, heur.x, float(heur.objective), bound, "heuristic", "heuristic")
-    proven = best.objective >= bound - mip_rel_gap * max(bound, 1.0)
-    if method == "exact" and proven:  # the heuristic reached the bound: nothing for the MIP to do
-        best = best._replace(method="exact")
-    elif method == "exact":
-        left_s = max(time_limit_s - (time.perf_counter() - t0), 1.0)
-        res = _run_highs(*model, maximize=True, time_limit_s=left_s, start=heur.x, mip_rel_gap=mip_rel_gap)
-        best = _better_cap(best, res, n_c, free, maximize=True)
-    if best.objective >= best.bound - mip_rel_gap * max(best.bound, 1.0):
-        best = best._replace(status="optimal")
+    best = _finish_capacitated(model, best, method, True, free, time_limit_s - (time.perf_counter() - t0), mip_rel_gap)
     if best.status == "time_limit":
         notes.append(f"求解达到时间上限 {time_limit_s:g} s，非最优 (time limit reached: not proven optimal)")
     share = best.x[n_c:]
@@ -863,17 +855,39 @@ class _CapResult(NamedTuple):
     method: str
 
 
-def _better_cap(best: _CapResult, res: _MipResult, n_c: int, free: np.ndarray, *, maximize: bool) -> _CapResult:
-    """The MIP's answer when it is at least as good as the heuristic's; the tighter bound either way."""
+def _finish_capacitated(
+    model: tuple,
+    best: _CapResult,
+    method: str,
+    maximize: bool,
+    free: np.ndarray,
+    left_s: float,
+    mip_rel_gap: float,
+) -> _CapResult:
+    """Exact: the MIP from the heuristic's answer (kept if the MIP finds nothing better), unless
+    that answer already meets its bound.  Either method: ``optimal`` once the bound is met."""
     sign = 1.0 if maximize else -1.0
-    bound = best.bound
-    if np.isfinite(res.bound):
-        bound = min(bound, res.bound) if maximize else max(bound, res.bound)
-    if res.x is not None and sign * res.objective >= sign * best.objective - 1e-9:
-        chosen = np.flatnonzero((res.x[:n_c] > 0.5) & free)
-        return _CapResult(chosen, res.x, float(res.objective), bound, res.status, "exact")
-    status = "optimal" if res.status == "optimal" else "time_limit"
-    return best._replace(bound=bound, status=status, method="exact")
+
+    def proven(r: _CapResult) -> bool:
+        return sign * (r.objective - r.bound) >= -mip_rel_gap * max(abs(r.bound), 1.0)
+
+    if method == "exact" and proven(best):  # nothing for the MIP to do
+        best = best._replace(method="exact")
+    elif method == "exact":
+        n_c = free.size
+        res = _run_highs(
+            *model, maximize=maximize, time_limit_s=max(left_s, 1.0), start=best.x, mip_rel_gap=mip_rel_gap
+        )
+        bound = best.bound
+        if np.isfinite(res.bound):  # the tighter bound either way
+            bound = min(bound, res.bound) if maximize else max(bound, res.bound)
+        if res.x is not None and sign * res.objective >= sign * best.objective - 1e-9:
+            chosen = np.flatnonzero((res.x[:n_c] > 0.5) & free)
+            best = _CapResult(chosen, res.x, float(res.objective), bound, res.status, "exact")
+        else:
+            status = "optimal" if res.status == "optimal" else "time_limit"
+            best = best._replace(bound=bound, status=status, method="exact")
+    return best._replace(status="optimal") if proven(best) else best
 
 
 def _assign_fixed_sites(model: tuple, open_mask: np.ndarray, n_c: int, maximize: bool, time_limit_s: float):
@@ -1267,12 +1281,12 @@ def _pmedian_rows(prob: Problem, w: np.ndarray, p: int, penalty_s: float, capaci
 
 
 def _pmedian_mip(prob, w, p, penalty_s, S, time_limit_s, mip_rel_gap):
-    cost, lower, upper, integer, rows, lo, hi = _pmedian_rows(prob, w, p, penalty_s, None)
+    model = _pmedian_rows(prob, w, p, penalty_s, None)
     n_c, n_p = prob.n_cand, prob.demand.size
     open_mask = prob.fixed.copy()
     open_mask[S] = True
     d1, _, c1 = _nearest_two(prob.demand, prob.cand, prob.time_s, open_mask, prob.n_demand, penalty_s)
-    start = np.zeros(cost.size)
+    start = np.zeros(model[0].size)
     start[:n_c] = open_mask
     # the pair (i, c1_i) of every assigned point; penalty column otherwise
     hit = (c1[prob.demand] == prob.cand) & (prob.time_s == d1[prob.demand])
@@ -1282,19 +1296,7 @@ def _pmedian_mip(prob, w, p, penalty_s, S, time_limit_s, mip_rel_gap):
     first[idx[f]] = True
     start[n_c : n_c + n_p] = first
     start[n_c + n_p :] = c1 < 0
-    res = _run_highs(
-        cost,
-        lower,
-        upper,
-        integer,
-        rows,
-        lo,
-        hi,
-        maximize=False,
-        time_limit_s=time_limit_s,
-        start=start,
-        mip_rel_gap=mip_rel_gap,
-    )
+    res = _run_highs(*model, maximize=False, time_limit_s=time_limit_s, start=start, mip_rel_gap=mip_rel_gap)
     chosen = None if res.x is None else np.flatnonzero((res.x[:n_c] > 0.5) & prob.free)
     return res, chosen
 
@@ -1320,15 +1322,8 @@ def _solve_pmedian_capacitated(
     heur = _assign_fixed_sites(model, prob.fixed | np.isin(np.arange(n_c), uncapped.chosen), n_c, False, time_limit_s)
     bound = max(uncapped.bound, _capacity_bound_pmedian(prob, w, penalty_s, capacity * (p + int(prob.fixed.sum()))))
     best = _CapResult(uncapped.chosen, heur.x, float(heur.objective), bound, "heuristic", "heuristic")
-    proven = best.objective <= bound + mip_rel_gap * max(abs(bound), 1.0)
-    if method == "exact" and proven:
-        best = best._replace(method="exact")
-    elif method == "exact":
-        left_s = max(time_limit_s - (time.perf_counter() - t0), 1.0)
-        res = _run_highs(*model, maximize=False, time_limit_s=left_s, start=heur.x, mip_rel_gap=mip_rel_gap)
-        best = _better_cap(best, res, n_c, prob.free, maximize=False)
-    if best.objective <= best.bound + mip_rel_gap * max(abs(best.bound), 1.0):
-        best = best._replace(status="optimal")
+    left_s = time_limit_s - (time.perf_counter() - t0)
+    best = _finish_capacitated(model, best, method, False, prob.free, left_s, mip_rel_gap)
     notes = [
         "容量模型：一个需求点的居民可分配到多个中心，超出容量者计惩罚时间 "
         "(residents may be split; those beyond every capacity count the penalty time)"
@@ -1362,7 +1357,7 @@ def _capacity_bound_pmedian(prob: Problem, w: np.ndarray, penalty_s: float, tota
     np.minimum.at(nearest, prob.demand, prob.time_s)
     order = np.argsort(nearest, kind="stable")  # the biggest saving (penalty - nearest) first
     served = np.clip(total_capacity - np.r_[0.0, np.cumsum(w[order])[:-1]], 0.0, w[order])
-    return float(w @ np.full(prob.n_demand, float(penalty_s)) - served @ (penalty_s - nearest[order]))
+    return float(penalty_s * w.sum() - served @ (penalty_s - nearest[order]))
 
 
 # ---------------------------------------------------------------------------- LSCP
@@ -1488,13 +1483,12 @@ def _set_cover_exact(
     At = sparse.csr_array(A.T)
     ones = np.ones(n_r)
     cover_rows = sparse.csr_array(A.astype(float))
-    if method == "heuristic":
-        deadline = t_start + settings.PLACEMENT_LSCP_HEURISTIC_S
-    else:
-        deadline = time.perf_counter() + settings.PLACEMENT_LSCP_SEARCH_SHARE * time_limit_s
     lp_limit_s = max(time_limit_s - (time.perf_counter() - t0), 1.0)
     if method == "heuristic":
+        deadline = t_start + settings.PLACEMENT_LSCP_HEURISTIC_S
         lp_limit_s = min(lp_limit_s, 2 * settings.PLACEMENT_LSCP_HEURISTIC_S)
+    else:
+        deadline = time.perf_counter() + settings.PLACEMENT_LSCP_SEARCH_SHARE * time_limit_s
     start = np.asarray(_greedy_cover(At, ones, float(n_r), n_r), int)
     searches = [CoverSearch(A, start, seed=0), CoverSearch(A, start, seed=1)]
     lb_shared = [1.0]  # the LP's bound once known: both searches stop when they reach it
@@ -1642,49 +1636,31 @@ def _share_cover(
     n_r, n_c = A.shape
     At = sparse.csr_array(A.T)
     S = _greedy_cover(At, w, need, n_r)
-    cost = np.r_[np.ones(n_c), np.zeros(n_r)]
+    # columns: x (sites) then y (row covered); y_i <= sum of its sites, sum w y >= need
     rows = sparse.vstack(
         [
             sparse.hstack([-sparse.csr_array(A.astype(float)), sparse.eye_array(n_r, format="csr")]),
             sparse.hstack([sparse.csr_array((1, n_c)), sparse.csr_array(w[None, :])]),
         ]
     ).tocsr()
-    lo, hi = np.r_[np.full(n_r, -np.inf), need], np.r_[np.zeros(n_r), np.inf]
-    integer = np.r_[np.ones(n_c, bool), np.zeros(n_r, bool)]
-    lower, upper = np.zeros(n_c + n_r), np.ones(n_c + n_r)
+    model = (
+        np.r_[np.ones(n_c), np.zeros(n_r)],
+        np.zeros(n_c + n_r),
+        np.ones(n_c + n_r),
+        np.r_[np.ones(n_c, bool), np.zeros(n_r, bool)],
+        rows,
+        np.r_[np.full(n_r, -np.inf), need],
+        np.r_[np.zeros(n_r), np.inf],
+    )
     if method == "heuristic":
-        lp = _run_highs(
-            cost,
-            lower,
-            upper,
-            integer,
-            rows,
-            lo,
-            hi,
-            maximize=False,
-            time_limit_s=HEURISTIC_TIME_LIMIT_S,
-            relax=True,
-            lp_solver="ipm",
-        )
+        lp = _run_highs(*model, maximize=False, time_limit_s=HEURISTIC_TIME_LIMIT_S, relax=True, lp_solver="ipm")
         bound = float(np.ceil(lp.objective - 1e-6)) if lp.status == "optimal" else 1.0
         status = "optimal" if len(S) <= bound else "heuristic"
         return np.asarray(S, int), float(len(S)), bound, status
     start = np.zeros(n_c + n_r)
     start[S] = 1
     start[n_c:] = np.asarray(A[:, S].sum(axis=1)).ravel() > 0 if S else 0
-    res = _run_highs(
-        cost,
-        lower,
-        upper,
-        integer,
-        rows,
-        lo,
-        hi,
-        maximize=False,
-        time_limit_s=time_limit_s,
-        start=start,
-        mip_rel_gap=mip_rel_gap,
-    )
+    res = _run_highs(*model, maximize=False, time_limit_s=time_limit_s, start=start, mip_rel_gap=mip_rel_gap)
     chosen = _binary_pick(res.x[:n_c]) if res.x is not None and res.objective <= len(S) + 1e-9 else np.asarray(S, int)
     bound = min(float(np.ceil(res.bound - 1e-6)) if np.isfinite(res.bound) else 1.0, float(chosen.size))
     status = "optimal" if chosen.size <= bound else "time_limit"
