@@ -38,8 +38,8 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
-from geo.crs import WGS84
-from geo.network import load_network
+from geo.io.crs import WGS84
+from geo.network.graph import load_network
 
 RESULTS = Path(__file__).resolve().parent / "results"
 #: Profiles the generated areas alternate between.

@@ -77,7 +77,7 @@ TIME_NOTE = (
 
 
 # ============================================================================ OURS ==
-# Our engine: geo.network + geo.routing.  Speed 3.6 km/h = 1 m/s: seconds are metres.
+# Our engine: geo.network.graph + geo.network.routing.  Speed 3.6 km/h = 1 m/s: seconds are metres.
 
 
 def metre_profile():
@@ -95,7 +95,7 @@ def metre_profile():
 
 def build_ours(nodes: gpd.GeoDataFrame, edges: gpd.GeoDataFrame) -> Any:
     """Our walk network from the full city GeoDataFrames and its 1 m/s cost graph."""
-    from geo.network import network_from_gdfs
+    from geo.network.graph import network_from_gdfs
 
     net = network_from_gdfs(nodes, edges)
     return net.cost_graph(metre_profile())
@@ -103,7 +103,7 @@ def build_ours(nodes: gpd.GeoDataFrame, edges: gpd.GeoDataFrame) -> Any:
 
 def snap_ours(graph: Any, demand_xy: np.ndarray, facility_xy: np.ndarray) -> tuple[Any, Any]:
     """``snap_points`` of the demand points and the facilities (metres, the network's CRS)."""
-    from geo.network import snap_points
+    from geo.network.graph import snap_points
 
     crs = graph.network.crs
     return snap_points(graph, demand_xy, crs=crs), snap_points(graph, facility_xy, crs=crs)
@@ -113,7 +113,7 @@ def query_ours(
     graph: Any, demand: Any, facilities: Any, facility_group: np.ndarray, groups: tuple[str, ...], max_dist_m: float
 ) -> np.ndarray:
     """``nearest_facilities`` on snapped points: ``(n_demand, n_groups)`` metres, ``inf`` beyond."""
-    from geo.routing import nearest_facilities
+    from geo.network.routing import nearest_facilities
 
     found = nearest_facilities(graph, demand, facilities, facility_group, groups=groups, max_time_s=max_dist_m)
     return found.time_s

@@ -23,8 +23,8 @@ import shapely
 
 from benchmarks.city import make_city, walk_edges
 from geo import settings
-from geo.grids import apply_edit, check_plan, generate_grids, grids_gdf
-from geo.grids_blocks import street_blocks, unit_adjacency, units_with_households
+from geo.grids.blocks import street_blocks, unit_adjacency, units_with_households
+from geo.grids.partition import apply_edit, check_plan, generate_grids, grids_gdf
 
 TARGET_S = 10.0
 

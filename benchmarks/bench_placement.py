@@ -11,7 +11,7 @@ Instances (issue 6): the 50k-node generated city (:mod:`benchmarks.city`, seed 0
 network node shifted up to 30 m off the street; candidates are random network nodes
 (500 and 2,000, seed ``CAND_SEED``); p = 50; cover 1200 m.  Walking speed is pinned
 so that 1 s = 1 m (3.6 km/h), as in :mod:`benchmarks.bench_reach`.  The cost matrix is
-our engine's walking times (:func:`geo.placement.placement_costs`), computed once per
+our engine's walking times (:func:`geo.placement.centers.placement_costs`), computed once per
 candidate set and handed to both us and spopt (the peer gets the same times, as a
 dense matrix with ``inf`` -> a large number beyond the cutoff).
 
@@ -76,8 +76,8 @@ def build_instance(n_nodes: int, n_demand: int, n_cand: int, cutoff_s: float) ->
     import geopandas as gpd
     import shapely
 
-    from geo.network import network_from_gdfs
-    from geo.placement import placement_costs
+    from geo.network.graph import network_from_gdfs
+    from geo.placement.centers import placement_costs
 
     nodes, edges = make_city(n_nodes)
     net = network_from_gdfs(nodes, edges)
@@ -99,8 +99,8 @@ def build_instance(n_nodes: int, n_demand: int, n_cand: int, cutoff_s: float) ->
 
 
 def ours(inst: Instance, model: str, method: str, p: int, time_limit_s: float) -> dict:
-    """Solve with geo.placement_solve; returns objective, bound, gap, status, seconds."""
-    from geo.placement_solve import Problem, solve_lscp, solve_mclp, solve_pmedian
+    """Solve with geo.placement.solve; returns objective, bound, gap, status, seconds."""
+    from geo.placement.solve import Problem, solve_lscp, solve_mclp, solve_pmedian
 
     t0 = time.perf_counter()
     prob = Problem.from_pairs(inst.demand, inst.cand, inst.time_s, inst.residents, inst.n_cand)
@@ -158,7 +158,7 @@ def _warm_compiled_search() -> float:
     """Load (or compile, on a fresh installation) the numba search, as any long-running process has."""
     from scipy import sparse
 
-    from geo.cover_search import CoverSearch
+    from geo.placement.cover_search import CoverSearch
 
     t0 = time.perf_counter()
     CoverSearch(sparse.csr_array(np.eye(3, dtype=bool)), np.arange(3)).run(10)

@@ -5,7 +5,7 @@
 On the generated city (``benchmarks.city``), facilities at random intersections
 (fixed seed), 15 minutes of walking at a speed pinned so that 15 minutes is 1200 m:
 
-* ours, batch: one ``geo.service_area.service_areas`` call for all facilities
+* ours, batch: one ``geo.access.service_area.service_areas`` call for all facilities
   (one batched Dijkstra, vectorised sample times, one coverage union per polygon);
   on one thread each facility's cost is its own union plus an equal share of the
   vectorised work (median and p90 reported); with the default two threads, the
@@ -33,10 +33,10 @@ import shapely
 
 from benchmarks.bench_reach import BENCH_MINUTES, _bench_profile, _environment, build_ours
 from benchmarks.city import make_city
-from geo import service_area as service_area_module
 from geo import settings
-from geo.network import snap_points
-from geo.service_area import reached_streets, service_areas, street_cells
+from geo.access import service_area as service_area_module
+from geo.access.service_area import reached_streets, service_areas, street_cells
+from geo.network.graph import snap_points
 
 
 def _ms(seconds: float) -> str:

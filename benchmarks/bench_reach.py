@@ -60,7 +60,7 @@ TIME_NOTE = (
 
 
 # ============================================================================ OURS ==
-# Our engine: geo.network.  The comparison pins the walking speed so that 15 minutes
+# Our engine: geo.network.graph.  The comparison pins the walking speed so that 15 minutes
 # is exactly ``radius_m`` (1200 m: 4.8 km/h); distances come back in metres.
 
 BENCH_MINUTES = 15.0
@@ -84,7 +84,7 @@ def _bench_profile(radius_m: float):
 
 def build_ours(nodes: gpd.GeoDataFrame, edges: gpd.GeoDataFrame) -> Any:
     """Build our walk network from the full city GeoDataFrames (motorways included)."""
-    from geo.network import network_from_gdfs
+    from geo.network.graph import network_from_gdfs
 
     return network_from_gdfs(nodes, edges)
 
@@ -95,7 +95,7 @@ def query_ours(net: Any, origins_xy: np.ndarray, radius_m: float) -> sp.csr_arra
     Includes snapping the origins onto edges and one chunked batched Dijkstra.
     Returns ``(n_sources, n_nodes)`` network distances in metres.
     """
-    from geo.network import reach_sets, snap_points
+    from geo.network.graph import reach_sets, snap_points
 
     profile = _bench_profile(radius_m)
     graph = net.cost_graph(profile)

@@ -1,4 +1,4 @@
-"""Microbenchmark of :mod:`geo.street_cells` on a synthetic perturbed-grid city.
+"""Microbenchmark of :mod:`geo.network.street_cells` on a synthetic perturbed-grid city.
 
 Run with ``python -m benchmarks.bench_street_cells`` from the project root
 (``--help`` for options).  It builds the cell coverage for a ~50k-node city,
@@ -29,7 +29,7 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 from shapely.ops import substring
 
-from geo.street_cells import StreetCells, build_street_cells, select_samples, union_cells
+from geo.network.street_cells import StreetCells, build_street_cells, select_samples, union_cells
 
 # Synthetic city parameters.
 GRID_STEP_M = 80.0  # mean block edge length

@@ -25,8 +25,8 @@ from benchmarks.bench_placement import BENCH_MINUTES, PMEDIAN_CUTOFF_S, RESULTS,
 
 
 def main(argv: list[str] | None = None) -> int:
-    from geo.cover_search import search_cover
-    from geo.placement_solve import (
+    from geo.placement.cover_search import search_cover
+    from geo.placement.solve import (
         Problem,
         _greedy_cover,
         _reduce_set_cover,

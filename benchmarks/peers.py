@@ -2,7 +2,7 @@
 
 The benchmark question is: from many source nodes, which nodes can a pedestrian
 reach within a network distance of ``radius_m`` metres, and at what distance?
-Our engine (``geo.network.reach_sets``) is compared with
+Our engine (``geo.network.graph.reach_sets``) is compared with
 
 * :func:`reach_osmnx_recipe` - the isochrone recipe of the osmnx examples
   (``osmnx-examples`` notebook "isolines-isochrones"):

@@ -20,16 +20,16 @@ each part comes from::
     town = "towns.geojson"              # polygon files with a code (编码/XZQDM) and a name column;
     community = "communities.gpkg"      # any of town, community, grid
 
-* Every planner's file goes through :func:`geo.uploads.read_upload` (BAD_INPUTS
+* Every planner's file goes through :func:`geo.io.uploads.read_upload` (BAD_INPUTS
   U1-U16): the boundary as polygons; the facility ledger through
-  :func:`geo.facilities.read_facility_ledger` (its category column gives each row a
+  :func:`geo.access.facilities.read_facility_ledger` (its category column gives each row a
   service function); the compound ledger through
-  :func:`geo.demand.residents_from_compounds`.  ``*_system`` is one of ``wgs84``
+  :func:`geo.access.demand.residents_from_compounds`.  ``*_system`` is one of ``wgs84``
   (default), ``cgcs2000``, ``gcj02`` (Amap/Tencent picks), ``bd09`` (Baidu), or an EPSG
   code for X/Y columns in metres.  With a boundary, every feature must lie near it
   (a wrong system is refused instead of silently misplacing points).
 * ``demand = "grid:FILE"``: a population grid (persons per cell) through
-  :func:`geo.demand.residents_from_grid`: an ESRI ASCII ``.asc`` grid (its CRS from
+  :func:`geo.access.demand.residents_from_grid`: an ESRI ASCII ``.asc`` grid (its CRS from
   ``demand_crs`` or a ``.prj`` beside it) or a polygon grid layer with a 人口 /
   population column.
 * ``network = "online"`` (needs ``boundary``): the walk network, and with
@@ -52,27 +52,27 @@ import geopandas as gpd
 import shapely
 
 from geo import settings
-from geo.boundaries import county
-from geo.crs import WGS84
-from geo.demand import (
+from geo.access.demand import (
     residents_from_buildings,
     residents_from_buildings_online,
     residents_from_compounds,
     residents_from_grid,
 )
+from geo.access.facilities import osm_facilities_all, osm_facilities_online, read_facility_ledger
+from geo.access.units import UNIT_LEVELS, read_units
 from geo.errors import InputDataError
-from geo.facilities import osm_facilities_all, osm_facilities_online, read_facility_ledger
-from geo.network import WalkNetwork, load_network
+from geo.io.boundaries import county
+from geo.io.crs import WGS84
+from geo.io.sources import DEMO, demo_pbf_path
+from geo.io.uploads import read_upload
+from geo.network.graph import WalkNetwork, load_network
 from geo.settings import TravelProfile, get_profile
-from geo.sources import DEMO, demo_pbf_path
-from geo.units import UNIT_LEVELS, read_units
-from geo.uploads import read_upload
 
 logger = logging.getLogger(__name__)
 
 __all__ = ["PROJECTS_DIR", "Project", "load_project", "project_path"]
 
-PROJECTS_DIR = Path(__file__).resolve().parent.parent / "data" / "projects"
+PROJECTS_DIR = settings.DATA_DIR / "projects"
 REQUIRED_KEYS = ("name", "network", "facilities", "demand")
 OPTIONAL_KEYS = (
     "boundary",
@@ -118,7 +118,7 @@ class Project:
         can be read from it.
     units
         Area-unit layers by level (``town``, ``community``, ``grid``): ``code``,
-        ``name`` polygons in the network's CRS (see :mod:`geo.units`).
+        ``name`` polygons in the network's CRS (see :mod:`geo.access.units`).
     """
 
     name: str
@@ -251,7 +251,7 @@ def load_project(name_or_path: str | Path, *, cache_dir: Path | None = settings.
     name_or_path
         A bundled project name (``"demo"``) or a ``.toml`` file.
     cache_dir
-        Network cache (see :func:`geo.network.load_network`).
+        Network cache (see :func:`geo.network.graph.load_network`).
 
     Returns
     -------

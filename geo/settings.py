@@ -75,7 +75,7 @@ MAX_BUDGET_MIN: float = 120.0
 STREET_BUFFER_M: float = 25.0
 
 #: Spacing of the sample points along streets that carry the precomputed polygon
-#: cells (see ``geo.street_cells``): the cut of a partially reached street in a
+#: cells (see ``geo.network.street_cells``): the cut of a partially reached street in a
 #: polygon is placed within half of this of the exact cut.
 CELL_SPACING_M: float = 5.0
 
@@ -108,6 +108,10 @@ MAX_GRAPHML_BYTES: int = 512 * 1024 * 1024
 DIJKSTRA_CHUNK_BYTES: int = 4 * 1024 * 1024
 #: ... but never fewer sources per block than this (each call has a fixed cost).
 DIJKSTRA_MIN_CHUNK: int = 8
+
+#: The bundled data (standards, facility tags, boundaries, project files): the one root
+#: every module finds its data files under.
+DATA_DIR: Path = Path(__file__).resolve().parent.parent / "data"
 
 #: Where built networks are cached (keyed by source and settings).
 DEFAULT_CACHE_DIR: Path = Path(__file__).resolve().parent.parent / ".cache" / "networks"
@@ -269,7 +273,7 @@ def get_profile(profile: str | TravelProfile) -> TravelProfile:
         ) from None
 
 
-# --------------------------------------------------------------------- demand (geo.demand)
+# --------------------------------------------------------------------- demand (geo.access.demand)
 
 #: Gross floor area one resident occupies (m² of footprint x levels per person).  The
 #: 2020 census (《中国人口普查年鉴-2020》) gives 36.52 m² of housing floor area per
@@ -345,7 +349,7 @@ GRID_REPAIR_PASSES: int = 200
 GRID_DEFAULT_PARENT_CODE: str = "000000000000"
 
 # ---------------------------------------------------------------------------- placement
-# Neighborhood-center placement (geo/placement.py, geo/placement_solve.py).
+# Neighborhood-center placement (geo/placement/centers.py, geo/placement/solve.py).
 
 #: Spacing of candidate sites sampled from network nodes (metres): one node per square
 #: cell.  A neighborhood center serves a 15-minute circle (~1000 m); 200 m puts a
@@ -367,7 +371,7 @@ PLACEMENT_MIP_REL_GAP: float = 1e-6
 PLACEMENT_TIME_LIMIT_S: float = 60.0
 #: Time limit of the heuristic's swap search (seconds).
 PLACEMENT_HEURISTIC_TIME_LIMIT_S: float = 10.0
-#: Seconds the LSCP heuristic's local search (geo.cover_search) may run in all,
+#: Seconds the LSCP heuristic's local search (geo.placement.cover_search) may run in all,
 #: counted from the start of the solve: the heuristic is for interactive use (issue 6:
 #: answers in under 2 s on 20,000 points), so reductions, LP bound and search share it.
 PLACEMENT_LSCP_HEURISTIC_S: float = 1.5

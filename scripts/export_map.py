@@ -25,14 +25,14 @@ import geopandas as gpd
 from tqdm import tqdm
 
 from geo import settings
-from geo.coverage import accessibility
-from geo.crs import WGS84
+from geo.access.coverage import accessibility
+from geo.access.standards import FUNCTIONS
+from geo.access.units import LEVEL_ZH, UNIT_LEVELS, read_units
 from geo.errors import GeoError, InputDataError
-from geo.layout import FORMATS, ORIENTATIONS, PAPER_MM, render_layout
-from geo.maps import MAP_KINDS, build_project_map
+from geo.io.crs import WGS84
+from geo.maps.content import MAP_KINDS, build_project_map
+from geo.maps.layout import FORMATS, ORIENTATIONS, PAPER_MM, render_layout
 from geo.project import Project, load_project
-from geo.standards import FUNCTIONS
-from geo.units import LEVEL_ZH, UNIT_LEVELS, read_units
 from scripts.cli import MINUTES, count
 
 logger = logging.getLogger("scripts.export_map")

@@ -42,15 +42,15 @@ import shapely
 from tqdm import tqdm
 
 from geo import settings
-from geo.coverage import accessibility
-from geo.crs import WGS84
+from geo.access.coverage import accessibility
+from geo.access.units import read_units
 from geo.errors import GeoError, InputDataError
-from geo.grids import check_plan, generate_grids, grid_coverage, grids_gdf, plan_to_dict
-from geo.grids_blocks import street_blocks, units_from_polygons, units_with_households
-from geo.grids_tree import TREE_HEADERS, organisation_diagram, organisation_table, spreadsheet_safe
+from geo.grids.blocks import street_blocks, units_from_polygons, units_with_households
+from geo.grids.partition import check_plan, generate_grids, grid_coverage, grids_gdf, plan_to_dict
+from geo.grids.tree import TREE_HEADERS, organisation_diagram, organisation_table, spreadsheet_safe
+from geo.io.crs import WGS84
+from geo.io.uploads import read_upload
 from geo.project import Project, load_project
-from geo.units import read_units
-from geo.uploads import read_upload
 from scripts.cli import count, positive
 from scripts.coverage import _atomic
 
@@ -142,7 +142,7 @@ def _parents(project: Project, parent: str | None, system: str) -> gpd.GeoDataFr
         )
     path = Path(parent)
     if CODE_RE.match(parent) and not path.exists():
-        from geo.grids_tree import division_names
+        from geo.grids.tree import division_names
 
         names = division_names()
         if parent not in names:

@@ -30,12 +30,12 @@ import pandas as pd
 from tqdm import tqdm
 
 from geo import settings
-from geo.coverage import accessibility
-from geo.crs import WGS84
+from geo.access.coverage import accessibility
+from geo.access.standards import FUNCTIONS
 from geo.errors import GeoError
-from geo.placement import MODELS, candidates_from_points, network_candidates, place_centers, read_candidates
+from geo.io.crs import WGS84
+from geo.placement.centers import MODELS, candidates_from_points, network_candidates, place_centers, read_candidates
 from geo.project import load_project
-from geo.standards import FUNCTIONS
 from scripts.cli import MINUTES, count, positive
 
 logger = logging.getLogger("scripts.place_centers")

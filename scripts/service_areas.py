@@ -20,11 +20,11 @@ from pathlib import Path
 from tqdm import tqdm
 
 from geo import settings
-from geo.crs import WGS84
+from geo.access.facilities import osm_facilities, read_facilities
+from geo.access.service_area import MODES, check_budgets, profile_note, reached_streets, service_areas
 from geo.errors import GeoError
-from geo.facilities import osm_facilities, read_facilities
-from geo.network import load_network, snap_points
-from geo.service_area import MODES, check_budgets, profile_note, reached_streets, service_areas
+from geo.io.crs import WGS84
+from geo.network.graph import load_network, snap_points
 from scripts.cli import MINUTES, positive
 
 logger = logging.getLogger("scripts.service_areas")

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import shapely
 
-from geo.network import WalkNetwork, build_network, load_network
-from geo.sources import LoadReport, StreetTable, internet_reachable
+from geo.io.sources import LoadReport, StreetTable, internet_reachable
+from geo.network.graph import WalkNetwork, build_network, load_network
 
 #: Toy networks are drawn in UTM 50N (Quanzhou) around this origin, in metres.
 TOY_EPSG = 32650

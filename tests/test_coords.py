@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from pyproj import Geod
 
-from geo.coords import (
+from geo.errors import InputDataError
+from geo.io.coords import (
     bd09_to_gcj02,
     bd09_to_wgs84,
     gcj02_to_bd09,
@@ -16,7 +17,6 @@ from geo.coords import (
     wgs84_to_bd09,
     wgs84_to_gcj02,
 )
-from geo.errors import InputDataError
 
 GEOD = Geod(ellps="WGS84")
 # Hui'an county town, Anxi, Yongchun, and points across China (Harbin, Urumqi,

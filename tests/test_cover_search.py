@@ -1,4 +1,4 @@
-"""The LSCP's local search (geo.cover_search): covers are valid, small, repeatable.
+"""The LSCP's local search (geo.placement.cover_search): covers are valid, small, repeatable.
 
 Hand-checkable instances first, then random instances against enumeration.
 """
@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from scipy import sparse
 
-from geo.cover_search import CoverSearch, search_cover
+from geo.placement.cover_search import CoverSearch, search_cover
 
 
 def matrix(rows: list[list[int]], n_cols: int) -> sparse.csr_array:

@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 import shapely
 
-from geo.coverage import (
+from geo.access.coverage import (
     ALL_UNITS,
     accessibility,
     apply_age_shares,
@@ -26,11 +26,11 @@ from geo.coverage import (
     scenario_delta,
     standard_check,
 )
+from geo.access.standards import FUNCTIONS
 from geo.errors import InputDataError
-from geo.network import snap_points
+from geo.network.graph import snap_points
+from geo.network.routing import nearest_facilities
 from geo.project import load_project
-from geo.routing import nearest_facilities
-from geo.standards import FUNCTIONS
 from tests.conftest import TOY_EPSG, X0, Y0, toy_network, toy_points
 
 WALK_S_PER_M = 3.6 / 4.0

@@ -7,7 +7,7 @@ import pytest
 from pyproj.aoi import AreaOfInterest
 from pyproj.database import query_utm_crs_info
 
-from geo.crs import metric_crs
+from geo.io.crs import metric_crs
 
 
 @pytest.mark.parametrize(

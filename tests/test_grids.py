@@ -17,7 +17,8 @@ import shapely
 
 from geo import settings
 from geo.errors import CRSError, InputDataError
-from geo.grids import (
+from geo.grids.blocks import street_blocks, unit_adjacency, units_from_polygons, units_with_households
+from geo.grids.partition import (
     GridEditError,
     apply_edit,
     check_plan,
@@ -30,7 +31,6 @@ from geo.grids import (
     plan_to_dict,
     undo,
 )
-from geo.grids_blocks import street_blocks, unit_adjacency, units_from_polygons, units_with_households
 
 X0, Y0 = 660_000.0, 2_760_000.0
 EPSG = 32650
@@ -556,8 +556,8 @@ def test_demo_grids(demo_units, demo_plan):
 
 
 def test_demo_grid_coverage(demo_units, demo_plan):
-    from geo.coverage import accessibility
-    from geo.grids import grid_coverage
+    from geo.access.coverage import accessibility
+    from geo.grids.partition import grid_coverage
 
     project, _ = demo_units
     acc = accessibility(project.network.cost_graph(project.profile), project.demand, project.facilities)

@@ -10,9 +10,10 @@ import pytest
 import shapely
 from PIL import Image
 
-from geo import layout, maps
-from geo.coverage import accessibility, gap_cells
+from geo.access.coverage import accessibility, gap_cells
 from geo.errors import CRSError, InputDataError
+from geo.maps import content as maps
+from geo.maps import layout
 from geo.project import load_project
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from geo import maps
-from geo.coverage import accessibility, gap_cells
+from geo.access.coverage import accessibility, gap_cells
+from geo.maps import content as maps
 from geo.project import load_project
 
 

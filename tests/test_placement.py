@@ -10,16 +10,16 @@ import pandas as pd
 import pytest
 import shapely
 
-from geo.coverage import accessibility
+from geo.access.coverage import accessibility
 from geo.errors import InputDataError
-from geo.placement import (
+from geo.placement.centers import (
     function_weights,
     network_candidates,
     place_centers,
     placement_costs,
     read_candidates,
 )
-from geo.placement_solve import Problem, reduce_cover, solve_lscp, solve_mclp, solve_pmedian
+from geo.placement.solve import Problem, reduce_cover, solve_lscp, solve_mclp, solve_pmedian
 from geo.project import load_project
 from tests.conftest import X0, Y0, toy_network, toy_points
 
@@ -458,7 +458,7 @@ def test_toy_origin_is_in_utm50():
 @pytest.mark.parametrize("seed", range(8))
 def test_pmedian_lagrangian_path_equals_enumeration(seed, monkeypatch):
     # Large instances take the Lagrangian heuristic + variable fixing path; force it here.
-    import geo.placement_solve as solve
+    import geo.placement.solve as solve
 
     monkeypatch.setattr(solve, "PMEDIAN_DIRECT_MIP_PAIRS", 0)
     T, w, prob, p = random_instance(seed)

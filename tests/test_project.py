@@ -81,7 +81,7 @@ def _street_grid_osm(path):
 
 
 def _planner_project(tmp_path, *, facilities_lonlat=(118.797, 25.031), demand="grid:人口.asc"):
-    from geo.coords import wgs84_to_gcj02
+    from geo.io.coords import wgs84_to_gcj02
 
     _street_grid_osm(tmp_path / "streets.osm")
     ring = "[[118.78,25.01],[118.82,25.01],[118.82,25.05],[118.78,25.05],[118.78,25.01]]"
@@ -147,10 +147,10 @@ def test_online_facilities_and_buildings_offline_say_so_at_once():
 
     import osmnx as ox
 
-    from geo.boundaries import county
-    from geo.demand import residents_from_buildings_online
-    from geo.facilities import osm_facilities_online
-    from geo.sources import internet_reachable
+    from geo.access.demand import residents_from_buildings_online
+    from geo.access.facilities import osm_facilities_online
+    from geo.io.boundaries import county
+    from geo.io.sources import internet_reachable
 
     if internet_reachable(ox.settings.overpass_url):
         pytest.skip("online: this test is about the offline message")

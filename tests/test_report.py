@@ -9,10 +9,11 @@ import pytest
 import shapely
 from PIL import Image
 
-from geo import maps, report
-from geo.coverage import accessibility, coverage_table, gap_cells, scenario_delta, standard_check
+from geo.access.coverage import accessibility, coverage_table, gap_cells, scenario_delta, standard_check
 from geo.errors import InputDataError
-from geo.layout import LayoutText
+from geo.maps import content as maps
+from geo.maps import report
+from geo.maps.layout import LayoutText
 from geo.project import load_project
 
 

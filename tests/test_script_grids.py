@@ -10,7 +10,7 @@ import pyogrio
 import pytest
 import shapely
 
-from geo.grids import apply_edit, check_plan, plan_from_dict
+from geo.grids.partition import apply_edit, check_plan, plan_from_dict
 from geo.project import load_project
 from scripts.grids import main
 
@@ -140,7 +140,7 @@ def test_bad_units_file_exit_2(tmp_path, capsys):
 
 
 def test_planner_units_and_water(tmp_path):
-    from geo.grids_blocks import street_blocks
+    from geo.grids.blocks import street_blocks
 
     project = load_project("demo")
     blocks = street_blocks(project.network.edges_gdf())

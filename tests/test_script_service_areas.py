@@ -144,8 +144,8 @@ def test_runs_as_a_module(tmp_path):
 
 
 def test_csv_picked_in_amap_is_converted(tmp_path):
-    from geo.coords import wgs84_to_gcj02
-    from geo.facilities import read_facilities
+    from geo.access.facilities import read_facilities
+    from geo.io.coords import wgs84_to_gcj02
 
     lon, lat = wgs84_to_gcj02(118.797, 25.031)  # Hui'an county town, as Amap shows it
     csv = tmp_path / "台账.csv"

@@ -10,10 +10,10 @@ import pytest
 import shapely
 
 from geo import settings
+from geo.access.facilities import osm_facilities
+from geo.access.service_area import CAP_FACTOR, CROSS_FACTOR, check_budgets, reached_streets, service_areas
 from geo.errors import InputDataError
-from geo.facilities import osm_facilities
-from geo.network import snap_points
-from geo.service_area import CAP_FACTOR, CROSS_FACTOR, check_budgets, reached_streets, service_areas
+from geo.network.graph import snap_points
 from tests.conftest import toy_network, toy_points
 
 W = settings.STREET_BUFFER_M
@@ -178,7 +178,7 @@ def test_polygons_against_buffered_reached_streets_on_the_dense_demo(demo, minut
 
 
 def test_street_cells_are_cached_on_disk(demo_net, tmp_path):
-    from geo.service_area import street_cells
+    from geo.access.service_area import street_cells
 
     net = demo_net
     net._graphs.pop(("cells", settings.STREET_BUFFER_M, settings.CELL_SPACING_M), None)

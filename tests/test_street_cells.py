@@ -1,4 +1,4 @@
-"""Tests of geo.street_cells: street-following service-area polygons from a cell coverage.
+"""Tests of geo.network.street_cells: street-following service-area polygons from a cell coverage.
 
 Toy networks are drawn in metres around a UTM-sized origin (to exercise float precision).
 Expected areas are derived by hand; where the cell construction differs from an ideal
@@ -20,8 +20,8 @@ import shapely
 from shapely import LineString
 from shapely.ops import substring
 
-import geo.street_cells as sc
-from geo.street_cells import StreetCells, build_street_cells, select_samples, union_cells
+import geo.network.street_cells as sc
+from geo.network.street_cells import StreetCells, build_street_cells, select_samples, union_cells
 
 W = 25.0  # buffer width (m)
 S = 5.0  # sample spacing (m)

@@ -6,9 +6,9 @@ import geopandas as gpd
 import pytest
 import shapely
 
+from geo.access.units import read_units
 from geo.errors import InputDataError
 from geo.project import PROJECTS_DIR, load_project
-from geo.units import read_units
 
 # Two squares in central Helsinki (the demo extract), WGS84.
 WEST = shapely.box(24.930, 60.160, 24.945, 60.175)

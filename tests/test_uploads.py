@@ -1,4 +1,4 @@
-"""Tests of geo.uploads.read_upload against the bad inputs U1-U16 of BAD_INPUTS.md.
+"""Tests of geo.io.uploads.read_upload against the bad inputs U1-U16 of BAD_INPUTS.md.
 
 Every file is built in the test from a few points / a square around Quanzhou (118.6E,
 24.9N), which lies in the CGCS2000 3-degree zone 40 (CM 120E: EPSG:4549 without the
@@ -22,10 +22,10 @@ import pyogrio
 import pytest
 import shapely
 
-from geo import uploads
-from geo.coords import to_wgs84, wgs84_to_gcj02
 from geo.errors import CRSError, InputDataError
-from geo.uploads import UploadTooLargeError, read_upload
+from geo.io import uploads
+from geo.io.coords import to_wgs84, wgs84_to_gcj02
+from geo.io.uploads import UploadTooLargeError, read_upload
 
 LON, LAT = 118.6, 24.9
 SQUARE = shapely.box(LON, LAT, LON + 0.01, LAT + 0.01)
@@ -318,7 +318,7 @@ def test_xlsx_that_is_not_a_workbook(tmp_path):
 def test_web_map_systems_converted_to_wgs84(tmp_path, system):
     gx, gy = wgs84_to_gcj02(LON, LAT)
     if system == "bd09":
-        from geo.coords import gcj02_to_bd09
+        from geo.io.coords import gcj02_to_bd09
 
         gx, gy = gcj02_to_bd09(gx, gy)
     path = tmp_path / "p.csv"

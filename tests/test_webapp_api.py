@@ -13,7 +13,7 @@ import pyogrio
 import pytest
 import shapely
 
-from geo.coverage import scenario_delta
+from geo.access.coverage import scenario_delta
 from webapp import create_app
 from webapp.assets import assert_offline
 from webapp.state import get_state

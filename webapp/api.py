@@ -18,12 +18,12 @@ import geopandas as gpd
 import shapely
 from flask import Blueprint, Response, abort, current_app, jsonify, request, send_file
 
-from geo.compare import compare_service_area
-from geo.crs import WGS84
-from geo.drawn import parse_geometry, parse_json
+from geo.access.compare import compare_service_area
+from geo.access.standards import FUNCTIONS
 from geo.errors import InputDataError
-from geo.standards import FUNCTIONS
-from geo.uploads import read_upload
+from geo.io.crs import WGS84
+from geo.io.drawn import parse_geometry, parse_json
+from geo.io.uploads import read_upload
 from webapp.errors import BadRequestError
 from webapp.mapview import safe
 from webapp.security import csrf_token
@@ -306,7 +306,7 @@ def submit_job():
     and ``candidates`` (network / plan / both; ``both`` when a plan is given) choose
     the candidate sites.
     """
-    from geo.placement import MODELS
+    from geo.placement.centers import MODELS
 
     data = json_body()
     kind = data.get("kind")

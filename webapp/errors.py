@@ -13,9 +13,9 @@ import logging
 from flask import Flask, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from geo.drawn import GeometryTooLargeError
 from geo.errors import CRSError, GeoError, InputDataError, NetworkUnavailableError
-from geo.uploads import UploadTooLargeError
+from geo.io.drawn import GeometryTooLargeError
+from geo.io.uploads import UploadTooLargeError
 from webapp.store import NotFoundError, StaleVersionError, StoreFullError, StoreUnavailableError
 
 logger = logging.getLogger(__name__)

@@ -26,11 +26,11 @@ import geopandas as gpd
 import pandas as pd
 from flask import Blueprint, current_app, request, send_file
 
-from geo import maps
-from geo.coverage import coverage_table, gap_cells, standard_check
-from geo.crs import WGS84
+from geo.access.coverage import coverage_table, gap_cells, standard_check
+from geo.access.standards import FUNCTIONS
 from geo.errors import InputDataError
-from geo.export import (
+from geo.io.crs import WGS84
+from geo.io.export import (
     CHECK_HEADERS_ZH,
     COVERAGE_HEADERS_ZH,
     PLAN_LAYERS_ZH,
@@ -42,9 +42,9 @@ from geo.export import (
     write_shapefile_zip,
     xlsx_bytes,
 )
-from geo.layout import ORIENTATIONS, PAPER_MM, LayoutText, render_layout
-from geo.report import summary_report
-from geo.standards import FUNCTIONS
+from geo.maps import content as maps
+from geo.maps.layout import ORIENTATIONS, PAPER_MM, LayoutText, render_layout
+from geo.maps.report import summary_report
 from webapp.i18n import texts
 from webapp.state import get_state
 from webapp.store import PlanStore

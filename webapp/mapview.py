@@ -20,7 +20,7 @@ import shapely
 from branca.element import MacroElement, Template
 from folium import plugins
 
-from geo.standards import FUNCTIONS
+from geo.access.standards import FUNCTIONS
 from webapp.assets import localize
 from webapp.state import AnalysisState, walking_time_points
 

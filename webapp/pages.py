@@ -8,7 +8,7 @@ import re
 from flask import Blueprint, Response, abort, current_app, make_response, render_template, request
 
 from geo import settings
-from geo.standards import FUNCTIONS
+from geo.access.standards import FUNCTIONS
 from webapp.assets import assert_offline
 from webapp.i18n import LANGUAGES, texts
 from webapp.mapview import build_map

@@ -21,14 +21,14 @@ import pandas as pd
 import shapely
 
 from geo import settings
-from geo.basemap import area_layers, road_layer
-from geo.coverage import Accessibility, accessibility, assign_units, gap_cells, scenario_delta
-from geo.crs import WGS84
+from geo.access.coverage import Accessibility, accessibility, assign_units, gap_cells, scenario_delta
+from geo.access.service_area import service_areas, street_cells
+from geo.access.standards import FUNCTIONS
 from geo.errors import InputDataError
-from geo.network import CostGraph, snap_points
+from geo.io.crs import WGS84
+from geo.maps.basemap import area_layers, road_layer
+from geo.network.graph import CostGraph, snap_points
 from geo.project import Project, load_project
-from geo.service_area import service_areas, street_cells
-from geo.standards import FUNCTIONS
 
 logger = logging.getLogger(__name__)
 
@@ -119,7 +119,7 @@ class AnalysisState:
 
 def run_placement(state: AnalysisState, params: dict) -> dict:
     """A placement job: new neighborhood centers among network nodes and/or a plan's sites (JSON, WGS84)."""
-    from geo.placement import candidates_from_points, network_candidates, place_centers
+    from geo.placement.centers import candidates_from_points, network_candidates, place_centers
 
     crs = state.graph.network.crs
     parts = []
@@ -230,7 +230,7 @@ def walking_time_points(state: AnalysisState, function: str) -> gpd.GeoDataFrame
 
 def coverage_summary(state: AnalysisState) -> pd.DataFrame:
     """Residents covered per function within the budget (whole area)."""
-    from geo.coverage import coverage_table
+    from geo.access.coverage import coverage_table
 
     table = coverage_table(state.acc, by_unit=False)
     return table[table["kind"] == "function"]

@@ -2,7 +2,7 @@
 
 Every reader returns the same thing: a :class:`StreetTable`, one row per street
 segment between two junctions, in WGS84, with the tags the travel profiles need,
-and a :class:`LoadReport` counting what was dropped and why.  ``geo.network`` turns
+and a :class:`LoadReport` counting what was dropped and why.  ``geo.network.graph`` turns
 the table into the routing engine.
 
 Readers
@@ -29,8 +29,8 @@ import pandas as pd
 import shapely
 
 from geo import settings
-from geo.crs import WGS84, check_lonlat
 from geo.errors import EmptyNetworkError, InputDataError, NetworkUnavailableError
+from geo.io.crs import WGS84, check_lonlat
 
 logger = logging.getLogger(__name__)
 

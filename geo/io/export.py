@@ -26,8 +26,8 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
-from geo.crs import WGS84
 from geo.errors import InputDataError
+from geo.io.crs import WGS84
 
 logger = logging.getLogger(__name__)
 

@@ -47,10 +47,10 @@ import pyogrio
 import shapely
 from pyproj import CRS
 
-from geo.coords import SYSTEMS, to_wgs84
-from geo.crs import WGS84, metric_crs, to_crs
 from geo.errors import CRSError, InputDataError
-from geo.textfiles import decode_text
+from geo.io.coords import SYSTEMS, to_wgs84
+from geo.io.crs import WGS84, metric_crs, to_crs
+from geo.io.textfiles import decode_text
 
 logger = logging.getLogger(__name__)
 
@@ -80,7 +80,7 @@ MAX_ZIP_RATIO = 100.0
 MAX_ZIP_MEMBERS = 1000
 #: A feature farther than this from the study area means a wrong CRS or swapped axes (U9).
 STUDY_AREA_MAX_DIST_M = 50_000.0
-#: Margin around a projected CRS's area of use (degrees), as in :func:`geo.crs.metric_crs`.
+#: Margin around a projected CRS's area of use (degrees), as in :func:`geo.io.crs.metric_crs`.
 AREA_OF_USE_MARGIN_DEG = 0.5
 #: How many bad rows / features a message lists.
 MAX_LISTED = 10
@@ -634,7 +634,7 @@ def read_upload(
         Geometry kind the caller needs: ``"point"``, ``"line"``, ``"polygon"`` or ``"any"``.
     system
         Coordinate system of CSV/XLSX longitude/latitude columns (degrees), one of
-        :data:`geo.coords.SYSTEMS`: ``wgs84``, ``cgcs2000``, ``gcj02`` (Amap/Tencent),
+        :data:`geo.io.coords.SYSTEMS`: ``wgs84``, ``cgcs2000``, ``gcj02`` (Amap/Tencent),
         ``bd09`` (Baidu); converted to WGS84.  Or an EPSG code / CRS (``4549``,
         ``"EPSG:4528"``) for X/Y columns in a projected CRS (metres), checked against its
         area of use (U9).  Files with a CRS (.prj, GeoPackage) use it.

@@ -1,6 +1,6 @@
 """The solvers of location-allocation: reductions, exact MIP through HiGHS, heuristics with bounds.
 
-Pure arrays in, arrays out: no geometry here (that is :mod:`geo.placement`).  A problem
+Pure arrays in, arrays out: no geometry here (that is :mod:`geo.placement.centers`).  A problem
 is the sparse set of (demand point, candidate, seconds) pairs within the cutoff and a
 weight per demand point; candidates are *free* (may be chosen), *fixed* (existing
 centers and required sites, always open) or *excluded*.
@@ -24,7 +24,7 @@ proved optimality within ``mip_rel_gap``; a time-limited run is ``time_limit`` w
 its gap; heuristics report the Lagrangian (or LP) bound and the gap it proves.
 
 Heuristics: MCLP and p-median, greedy + vertex-substitution swaps with a Lagrangian
-bound; LSCP, a row-weighting local search (:mod:`geo.cover_search`) on one core while
+bound; LSCP, a row-weighting local search (:mod:`geo.placement.cover_search`) on one core while
 HiGHS solves the LP bound on the other; capacitated MCLP, a capacity-aware greedy,
 capacitated p-median, the uncapacitated heuristic's sites, each followed by the best
 assignment under the capacities (an LP) and bounded by the uncapacitated bound (and,
@@ -49,8 +49,8 @@ import numpy as np
 from scipy import sparse
 
 from geo import settings
-from geo.cover_search import CHUNK_STEPS, CoverSearch, dominated_rows
 from geo.errors import InputDataError
+from geo.placement.cover_search import CHUNK_STEPS, CoverSearch, dominated_rows
 
 logger = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ Dijkstra at the largest budget gives every reached node's time; from those times
 * the *reached street pieces* of each origin and budget are cut at the exact point
   where the budget runs out (partial edges from either end, and the origin's own
   edge in both directions from its snapped position);
-* the *polygon* is the union of precomputed street cells (``geo.street_cells``) of
+* the *polygon* is the union of precomputed street cells (``geo.network.street_cells``) of
   the reached sample points: the reached streets buffered by ``STREET_BUFFER_M``
   on each side, with holes where nothing is reached, built with a coverage union
   instead of buffering at query time.  The cut of a partial street in the polygon
@@ -37,9 +37,9 @@ import shapely
 
 from geo import settings
 from geo.errors import InputDataError
-from geo.network import CostGraph, Snapped, WalkNetwork, nearest_origins, reach_sets
+from geo.network.graph import CostGraph, Snapped, WalkNetwork, nearest_origins, reach_sets
+from geo.network.street_cells import StreetCells, build_street_cells, union_cells
 from geo.settings import TravelProfile, get_profile
-from geo.street_cells import StreetCells, build_street_cells, union_cells
 
 logger = logging.getLogger(__name__)
 
@@ -417,7 +417,7 @@ def service_areas(
     graph
         Routing graph of the travel profile.
     snapped
-        Origins from :func:`geo.network.snap_points`; those not snapped get no polygon.
+        Origins from :func:`geo.network.graph.snap_points`; those not snapped get no polygon.
     minutes
         Budgets in minutes (default 5, 10, 15).
     mode

@@ -15,8 +15,8 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
-from geo.crs import WGS84
-from geo.network import WalkNetwork
+from geo.io.crs import WGS84
+from geo.network.graph import WalkNetwork
 
 logger = logging.getLogger(__name__)
 

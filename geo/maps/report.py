@@ -20,8 +20,8 @@ import numpy as np
 import pandas as pd
 
 from geo.errors import InputDataError
-from geo.export import atomic_write
-from geo.layout import (
+from geo.io.export import atomic_write
+from geo.maps.layout import (
     FORMATS,
     MM_PER_INCH,
     PAPER_MM,
@@ -132,7 +132,7 @@ def _delta_rows(scenario: pd.DataFrame) -> pd.DataFrame:
 
 
 def key_figures(table: pd.DataFrame) -> pd.DataFrame:
-    """The whole-area function rows of :func:`geo.coverage.coverage_table`, with Chinese headers."""
+    """The whole-area function rows of :func:`geo.access.coverage.coverage_table`, with Chinese headers."""
     rows = table[(table["kind"] == "function") & (table["unit"] == table["unit"].iloc[0])]
     return pd.DataFrame(
         {
@@ -161,9 +161,9 @@ def summary_report(
     Parameters
     ----------
     table
-        :func:`geo.coverage.coverage_table` (its whole-area function rows are used).
+        :func:`geo.access.coverage.coverage_table` (its whole-area function rows are used).
     check
-        :func:`geo.coverage.standard_check`; the first :data:`MAX_CHECK_ROWS` rows of
+        :func:`geo.access.coverage.standard_check`; the first :data:`MAX_CHECK_ROWS` rows of
         the first unit are shown, failures first.
     path
         Output ``.pdf`` or ``.png``.
@@ -172,7 +172,7 @@ def summary_report(
     content
         The map drawn in the middle (optional).
     scenario
-        :func:`geo.coverage.scenario_delta` of candidate sites; the rows of all
+        :func:`geo.access.coverage.scenario_delta` of candidate sites; the rows of all
         candidates together (``candidate == -1``) are shown as before/after.
     dpi
         PNG resolution.
@@ -182,7 +182,7 @@ def summary_report(
     InputDataError
         Unknown output type or a table without the expected columns.
     """
-    from geo.maps import cjk_font
+    from geo.maps.content import cjk_font
 
     path = Path(path)
     fmt = path.suffix.lower().lstrip(".")

@@ -6,7 +6,7 @@ latitude columns (``lon``/``lat``, ``经度``/``纬度`` ...); coordinates are W
 the file says otherwise.  Every reader returns a GeoDataFrame in EPSG:4326 with
 ``facility_id``, ``name``, ``category``, ``function`` and ``source``; the OSM readers
 add ``function_zh`` and the finer facility ``type`` / ``type_zh`` (the type keys are
-those of the planning standard file, see :mod:`geo.standards`).
+those of the planning standard file, see :mod:`geo.access.standards`).
 """
 
 from __future__ import annotations
@@ -20,12 +20,13 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geo.coords import SYSTEMS
-from geo.crs import WGS84
+from geo import settings
+from geo.access.standards import FUNCTIONS, Standard, load_standard
 from geo.errors import InputDataError, NetworkUnavailableError
-from geo.sources import demo_pbf_path, internet_reachable
-from geo.standards import FUNCTIONS, Standard, load_standard
-from geo.uploads import read_upload
+from geo.io.coords import SYSTEMS
+from geo.io.crs import WGS84
+from geo.io.sources import demo_pbf_path, internet_reachable
+from geo.io.uploads import read_upload
 
 logger = logging.getLogger(__name__)
 
@@ -43,7 +44,7 @@ __all__ = [
     "read_facility_ledger",
 ]
 
-FACILITY_TAGS_PATH = Path(__file__).resolve().parent.parent / "data" / "facility_tags.json"
+FACILITY_TAGS_PATH = settings.DATA_DIR / "facility_tags.json"
 NAME_NAMES = ("name", "名称", "设施名称")
 CATEGORY_NAMES = ("category", "type", "类别", "类型", "设施类型")
 MAX_FACILITY_FILE_BYTES = 64 * 1024 * 1024
@@ -311,7 +312,7 @@ def _find_column(columns: list[str], names: tuple[str, ...]) -> str | None:
 
 
 def _system_and_crs(crs: object | None) -> object:
-    """The ``system`` argument of :func:`geo.uploads.read_upload` for a ``crs`` argument."""
+    """The ``system`` argument of :func:`geo.io.uploads.read_upload` for a ``crs`` argument."""
     if crs is None:
         return "wgs84"
     key = str(crs).strip().lower().replace("-", "").replace("_", "")
@@ -325,7 +326,7 @@ def read_facilities(
     original_name: str | None = None,
     study_area: shapely.Geometry | None = None,
 ) -> gpd.GeoDataFrame:
-    """Read facilities from a planner's file through :func:`geo.uploads.read_upload`.
+    """Read facilities from a planner's file through :func:`geo.io.uploads.read_upload`.
 
     Parameters
     ----------
@@ -343,7 +344,7 @@ def read_facilities(
         The name the planner gave the file, for messages; default ``path.name``.
     study_area
         Optional study area (WGS84 degrees); a facility farther than
-        :data:`geo.uploads.STUDY_AREA_MAX_DIST_M` from it is refused as a likely wrong
+        :data:`geo.io.uploads.STUDY_AREA_MAX_DIST_M` from it is refused as a likely wrong
         coordinate system.
 
     Returns
@@ -417,9 +418,9 @@ def read_facility_ledger(
 ) -> gpd.GeoDataFrame:
     """Read a planner's facility ledger (台账) and give each row its function and type.
 
-    The file goes through :func:`geo.uploads.read_upload` (CSV or XLSX, UTF-8 or GBK,
+    The file goes through :func:`geo.io.uploads.read_upload` (CSV or XLSX, UTF-8 or GBK,
     Chinese or English headers, any of the coordinate systems of
-    :data:`geo.coords.SYSTEMS`).  The category column (类别/类型/category/type) holds a
+    :data:`geo.io.coords.SYSTEMS`).  The category column (类别/类型/category/type) holds a
     facility type of the standard (``幼儿园``, ``社区卫生服务站``, ``kindergarten`` ...)
     or a function (``老有所养``, ``medical`` ...).
 

@@ -169,7 +169,7 @@ def units_from_polygons(
     ----------
     polygons
         Polygons in a projected CRS with an id column (for example from
-        :func:`geo.units.read_units`, reprojected to the network's CRS).  ``households``
+        :func:`geo.access.units.read_units`, reprojected to the network's CRS).  ``households``
         and ``residents`` columns, if present, are kept.
     id_column, name_column
         Columns holding the unit id and an optional name.

@@ -1,7 +1,7 @@
 """Management grids (网格): generate, code, check and edit them.
 
 A grid is a contiguous group of whole *units* (street blocks from
-:func:`geo.grids_blocks.street_blocks`, or a planner's compounds) inside one parent
+:func:`geo.grids.blocks.street_blocks`, or a planner's compounds) inside one parent
 polygon (a community, 社区/村), with a number of households between a floor and a
 ceiling (300-500 in towns, ``geo.settings.GRID_*``).
 
@@ -56,7 +56,7 @@ from scipy.sparse import csgraph
 
 from geo import settings
 from geo.errors import CRSError, InputDataError
-from geo.grids_blocks import _reading_order, point_units, unit_adjacency
+from geo.grids.blocks import _reading_order, point_units, unit_adjacency
 
 logger = logging.getLogger(__name__)
 
@@ -381,7 +381,7 @@ def generate_grids(
     ----------
     units
         ``unit_id``, ``households`` (and ``residents``) polygons in a projected CRS
-        (see :mod:`geo.grids_blocks`).
+        (see :mod:`geo.grids.blocks`).
     parents
         ``code``, ``name`` polygons (communities) in any CRS; each unit goes to the
         parent holding its representative point; units in no parent are left out (a
@@ -394,7 +394,7 @@ def generate_grids(
         Optional facility points with a ``function`` column; counted per unit
         (``fac_<function>``) and so per grid.
     adjacency
-        Precomputed :func:`geo.grids_blocks.unit_adjacency` (computed if omitted).
+        Precomputed :func:`geo.grids.blocks.unit_adjacency` (computed if omitted).
     parent_code, parent_name
         Code and name of the single parent when ``parents`` is omitted.
 
@@ -893,14 +893,14 @@ def grid_coverage(plan: GridPlan, acc) -> pd.DataFrame:
     plan
         The plan (in the CRS of ``acc.demand`` or reprojectable to it).
     acc
-        :class:`geo.coverage.Accessibility` of the same area.
+        :class:`geo.access.coverage.Accessibility` of the same area.
 
     Returns
     -------
     pandas.DataFrame
         ``code`` and ``pct_<function>`` per function (NaN where a grid has no residents).
     """
-    from geo.coverage import assign_units, coverage_table
+    from geo.access.coverage import assign_units, coverage_table
 
     polys = grids_gdf(plan)[["code", "name", "geometry"]]
     demand = assign_units(acc.demand, polys.to_crs(acc.demand.crs))

@@ -1,12 +1,12 @@
-"""Static maps for meetings (PNG/PDF): what each map shows, laid out by :mod:`geo.layout`.
+"""Static maps for meetings (PNG/PDF): what each map shows, laid out by :mod:`geo.maps.layout`.
 
 matplotlib with the Agg backend (no screen); the Chinese font is Noto Sans CJK from
 Debian's ``fonts-noto-cjk`` (installed by ``make setup``).  Maps are drawn in the
 network's metric CRS so that the scale bar is true.
 
-Each ``*_content`` function returns a :class:`geo.layout.MapContent` (the layers and
-their legend) and each ``*_text`` the :class:`geo.layout.LayoutText` around it (title,
-assumptions, sources); :func:`geo.layout.render_layout` puts them on an A4/A3 page.
+Each ``*_content`` function returns a :class:`geo.maps.layout.MapContent` (the layers and
+their legend) and each ``*_text`` the :class:`geo.maps.layout.LayoutText` around it (title,
+assumptions, sources); :func:`geo.maps.layout.render_layout` puts them on an A4/A3 page.
 :func:`coverage_map` does both for the coverage of one function.
 """
 
@@ -32,7 +32,7 @@ from matplotlib.patches import Patch
 
 from geo import settings
 from geo.errors import GeoError, InputDataError
-from geo.layout import LayoutText, MapContent, render_layout
+from geo.maps.layout import LayoutText, MapContent, render_layout
 
 logger = logging.getLogger(__name__)
 
@@ -150,7 +150,7 @@ UNIT_COLOUR = "#6a51a3"
 def _function_name(acc, group: str) -> str:
     if group in acc.types.groups:
         return acc.standard.facility_type(group).name_zh
-    from geo.standards import FUNCTIONS
+    from geo.access.standards import FUNCTIONS
 
     return FUNCTIONS[group]
 
@@ -211,15 +211,15 @@ def coverage_content(
     Parameters
     ----------
     acc
-        :class:`geo.coverage.Accessibility` (demand in the network's metric CRS).
+        :class:`geo.access.coverage.Accessibility` (demand in the network's metric CRS).
     group
         Function or facility-type key.
     network
-        The :class:`~geo.network.WalkNetwork`, drawn as the base.
+        The :class:`~geo.network.graph.WalkNetwork`, drawn as the base.
     boundary, units
         Study-area polygon and area units (boundary in the demand's CRS; units any CRS).
     gaps
-        :func:`geo.coverage.gap_cells` of the group; the three worst are outlined and numbered.
+        :func:`geo.access.coverage.gap_cells` of the group; the three worst are outlined and numbered.
     """
     demand = acc.demand
     crs = demand.crs
@@ -295,7 +295,7 @@ def coverage_text(
     """Title, subtitle (covered residents), assumptions and sources of a coverage map.
 
     ``area_mask`` (bool per demand point) restricts the counted residents to one area.
-    ``fields`` go to :class:`~geo.layout.LayoutText` (``author``, ``organisation``,
+    ``fields`` go to :class:`~geo.maps.layout.LayoutText` (``author``, ``organisation``,
     ``date``, ``approval_no``).
     """
     name = _function_name(acc, group)
@@ -341,12 +341,12 @@ def service_area_content(
     Parameters
     ----------
     areas
-        :func:`geo.service_area.service_areas` with ``rings=True`` (``min_from``,
+        :func:`geo.access.service_area.service_areas` with ``rings=True`` (``min_from``,
         ``minutes``) or nested areas (``minutes``), in a metric CRS.
     facilities
         The function's facility points (any CRS).
     """
-    from geo.standards import FUNCTIONS
+    from geo.access.standards import FUNCTIONS
 
     crs = areas.crs
     fac = facilities.to_crs(crs)
@@ -407,7 +407,7 @@ def grids_content(
     Parameters
     ----------
     grids
-        :func:`geo.grids.grids_gdf` (``code``, ``households``), metric CRS.
+        :func:`geo.grids.partition.grids_gdf` (``code``, ``households``), metric CRS.
     min_households, max_households
         The bounds a grid should keep (户).
     """
@@ -447,7 +447,7 @@ def placement_content(
     Parameters
     ----------
     placement
-        :class:`geo.placement.Placement` (sites and assignment in the network CRS).
+        :class:`geo.placement.centers.Placement` (sites and assignment in the network CRS).
     existing
         Existing facilities drawn as triangles (any CRS).
     """
@@ -529,23 +529,23 @@ def coverage_map(
     Parameters
     ----------
     acc
-        :class:`geo.coverage.Accessibility`.
+        :class:`geo.access.coverage.Accessibility`.
     group
         Function or facility-type key.
     path
         Output ``.png`` or ``.pdf`` (written atomically).
     network
-        The :class:`~geo.network.WalkNetwork`, drawn as the base.
+        The :class:`~geo.network.graph.WalkNetwork`, drawn as the base.
     boundary, units
         Study-area polygon and area units, in the network's CRS.
     gaps
-        :func:`geo.coverage.gap_cells` of the group; the three worst are outlined and numbered.
+        :func:`geo.access.coverage.gap_cells` of the group; the three worst are outlined and numbered.
     title
         Replaces the default title.
     paper, orientation
         ``A4``/``A3``, ``landscape``/``portrait``.
     text
-        The whole :class:`~geo.layout.LayoutText` (default from :func:`coverage_text`).
+        The whole :class:`~geo.maps.layout.LayoutText` (default from :func:`coverage_text`).
     """
     content = coverage_content(acc, group, network=network, boundary=boundary, units=units, gaps=gaps)
     if text is None:
@@ -564,7 +564,7 @@ class ProjectMap:
     content
         The map content (network CRS).
     text
-        ``text(area_name, area)`` gives the page's :class:`~geo.layout.LayoutText` for an
+        ``text(area_name, area)`` gives the page's :class:`~geo.maps.layout.LayoutText` for an
         area (a polygon in the network's CRS) or the whole project (``None, None``).
     """
 
@@ -610,15 +610,15 @@ def build_project_map(
     fields
         ``author``, ``organisation``, ``date``, ``approval_no`` of the page.
     acc
-        A precomputed :func:`geo.coverage.accessibility` of the project (computed if omitted).
+        A precomputed :func:`geo.access.coverage.accessibility` of the project (computed if omitted).
 
     Raises
     ------
     InputDataError
         Unknown kind or function, or a map with nothing to draw.
     """
-    from geo.coverage import accessibility, gap_cells
-    from geo.standards import FUNCTIONS
+    from geo.access.coverage import accessibility, gap_cells
+    from geo.access.standards import FUNCTIONS
 
     if kind not in MAP_KINDS:
         raise InputDataError(f"地图类型 {kind!r} 无效，可选: {', '.join(MAP_KINDS)} (unknown map kind)")
@@ -655,8 +655,8 @@ def build_project_map(
 
         return ProjectMap(content, text)
     if kind == "service_areas":
-        from geo.network import snap_points
-        from geo.service_area import service_areas
+        from geo.access.service_area import service_areas
+        from geo.network.graph import snap_points
 
         if fac.empty:
             raise InputDataError(f"项目中没有{FUNCTIONS[function]}设施，无法画服务范围 (no facilities of {function})")
@@ -677,8 +677,8 @@ def build_project_map(
 
         return ProjectMap(content, text)
     if kind == "grids":
-        from geo.grids import generate_grids, grids_gdf
-        from geo.grids_blocks import street_blocks, units_with_households
+        from geo.grids.blocks import street_blocks, units_with_households
+        from geo.grids.partition import generate_grids, grids_gdf
 
         study = project.boundary
         if study is None:
@@ -711,7 +711,7 @@ def build_project_map(
             )
 
         return ProjectMap(content, text)
-    from geo.placement import network_candidates, place_centers
+    from geo.placement.centers import network_candidates, place_centers
 
     candidates = network_candidates(graph, boundary=project.boundary)
     placement = place_centers(

@@ -12,9 +12,9 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
+from geo.access.service_area import service_areas
 from geo.errors import InputDataError
-from geo.network import CostGraph, snap_points
-from geo.service_area import service_areas
+from geo.network.graph import CostGraph, snap_points
 
 __all__ = ["compare_service_area"]
 

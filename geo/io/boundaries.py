@@ -20,6 +20,7 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
+from geo import settings
 from geo.errors import InputDataError
 
 __all__ = [
@@ -31,7 +32,7 @@ __all__ = [
 ]
 
 #: Where the committed boundary files live.
-BOUNDARIES_DIR: Path = Path(__file__).resolve().parent.parent / "data" / "boundaries"
+BOUNDARIES_DIR: Path = settings.DATA_DIR / "boundaries"
 QUANZHOU_GEOJSON = BOUNDARIES_DIR / "quanzhou.geojson"
 HUIAN_DIVISIONS_CSV = BOUNDARIES_DIR / "huian_divisions.csv"
 

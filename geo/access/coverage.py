@@ -5,7 +5,7 @@ The planners' question: "how many residents reach each kind of service within
 
 * :func:`accessibility` — for every demand point, the walking time to the nearest
   facility of every function and of every facility type (one multi-source Dijkstra
-  per group, :mod:`geo.routing`), and the budget each group is judged by: functions by
+  per group, :mod:`geo.network.routing`), and the budget each group is judged by: functions by
   the minutes asked (default 15), types by their service radius in the standard
   (e.g. 幼儿园 300 m = 4.5 min at 4.0 km/h), or one budget for all.
 * :func:`coverage_table` — residents (and households) covered per group, for the
@@ -34,11 +34,17 @@ import pandas as pd
 import shapely
 
 from geo import settings
+from geo.access.standards import FUNCTIONS, Standard, load_standard
 from geo.errors import InputDataError
-from geo.network import CostGraph, Snapped, reach_sets, snap_points
-from geo.routing import NearestFacilities, demand_times_from_reach, nearest_facilities, reversed_graph, take_snapped
+from geo.network.graph import CostGraph, Snapped, reach_sets, snap_points
+from geo.network.routing import (
+    NearestFacilities,
+    demand_times_from_reach,
+    nearest_facilities,
+    reversed_graph,
+    take_snapped,
+)
 from geo.settings import TravelProfile
-from geo.standards import FUNCTIONS, Standard, load_standard
 
 logger = logging.getLogger(__name__)
 

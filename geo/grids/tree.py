@@ -24,7 +24,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from geo.errors import InputDataError
-from geo.grids import GridPlan, grids_gdf
+from geo.grids.partition import GridPlan, grids_gdf
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +53,7 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 def division_names() -> dict[str, str]:
     """Names of the official division codes known to the project (Quanzhou's counties, Hui'an's towns and villages)."""
-    from geo.boundaries import huian_divisions, load_boundaries
+    from geo.io.boundaries import huian_divisions, load_boundaries
 
     names = dict(zip(load_boundaries()["adcode"].astype(str), load_boundaries()["name"].astype(str), strict=True))
     try:
@@ -145,10 +145,10 @@ def organisation_diagram(table: pd.DataFrame, path: Path, *, title: str = "ç½‘æ 
     ------
     InputDataError
         If the suffix is not ``.svg`` / ``.png`` or the table is empty.
-    geo.maps.MissingFontError
+    geo.maps.content.MissingFontError
         If no Chinese font is installed.
     """
-    from geo.maps import cjk_font
+    from geo.maps.content import cjk_font
 
     path = Path(path)
     if path.suffix.lower() not in DIAGRAM_FORMATS:

@@ -1,6 +1,6 @@
 """Area units (towns, communities, grids, any polygons) that coverage is counted by.
 
-Units come from a planner's polygon file (through :func:`geo.uploads.read_upload`,
+Units come from a planner's polygon file (through :func:`geo.io.uploads.read_upload`,
 BAD_INPUTS U1-U16) or a project's ``[units]`` table; each has a ``code`` (e.g. the
 12-digit community code) and a ``name``, and optionally a life-circle ``level``.
 """
@@ -13,7 +13,7 @@ import geopandas as gpd
 import shapely
 
 from geo.errors import InputDataError
-from geo.uploads import read_upload
+from geo.io.uploads import read_upload
 
 __all__ = ["CODE_NAMES", "LEVEL_ZH", "NAME_NAMES", "UNIT_LEVELS", "read_units"]
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from geo import settings
 from geo.errors import InputDataError
 
 __all__ = [
@@ -31,7 +32,7 @@ __all__ = [
     "load_standard",
 ]
 
-STANDARD_PATH = Path(__file__).resolve().parent.parent / "data" / "standards" / "gb50180_2018.json"
+STANDARD_PATH = settings.DATA_DIR / "standards" / "gb50180_2018.json"
 
 #: The six service functions of STANDARDS.md, key -> Chinese label.
 FUNCTIONS: MappingProxyType[str, str] = MappingProxyType(

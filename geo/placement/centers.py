@@ -2,7 +2,7 @@
 
 "Where should the next 24 neighborhood centers go?"  The models (maximal covering,
 p-median, set covering, capacitated variants) and their solvers live in
-:mod:`geo.placement_solve`; this module brings the geometry: candidate sites, the
+:mod:`geo.placement.solve`; this module brings the geometry: candidate sites, the
 walking-time cost matrix, and the explanation of the answer.
 
 * :func:`network_candidates` — network nodes sampled on a spacing;
@@ -10,7 +10,7 @@ walking-time cost matrix, and the explanation of the answer.
   :func:`candidates_from_points` — existing facilities or buildings.
 * :func:`placement_costs` — the sparse (demand point, candidate, seconds) pairs within
   the cutoff, from the candidates' batched Dijkstra on the reversed graph
-  (:func:`geo.routing.demand_times_from_reach`): resident *to* center, exact on edges.
+  (:func:`geo.network.routing.demand_times_from_reach`): resident *to* center, exact on edges.
 * :func:`place_centers` — solve one model and explain the result: sites ranked by
   marginal residents, each demand point's assigned center, coverage per function
   before and after, the runner-up sites.
@@ -32,10 +32,12 @@ import pandas as pd
 import shapely
 
 from geo import settings
-from geo.coverage import Accessibility
+from geo.access.coverage import Accessibility
+from geo.access.standards import FUNCTIONS
 from geo.errors import InputDataError
-from geo.network import CostGraph, reach_sets, snap_points
-from geo.placement_solve import (
+from geo.network.graph import CostGraph, reach_sets, snap_points
+from geo.network.routing import demand_times_from_reach, reversed_graph
+from geo.placement.solve import (
     MIP_REL_GAP,
     MIP_TIME_LIMIT_S,
     Problem,
@@ -44,8 +46,6 @@ from geo.placement_solve import (
     solve_mclp,
     solve_pmedian,
 )
-from geo.routing import demand_times_from_reach, reversed_graph
-from geo.standards import FUNCTIONS
 
 logger = logging.getLogger(__name__)
 
@@ -149,7 +149,7 @@ def read_candidates(
 ) -> gpd.GeoDataFrame:
     """Candidate sites from a planner's file (points, or parcels/buildings as polygons).
 
-    Read through :func:`geo.uploads.read_upload` (every BAD_INPUTS U-rule).  Polygons
+    Read through :func:`geo.io.uploads.read_upload` (every BAD_INPUTS U-rule).  Polygons
     stand for a point on their surface.  Optional columns ``required`` / ``excluded``
     (1/0, 是/否, true/false) force a site in or out.
 
@@ -158,7 +158,7 @@ def read_candidates(
     geopandas.GeoDataFrame
         WGS84 points with ``source`` = ``upload`` and boolean ``required`` / ``excluded``.
     """
-    from geo.uploads import read_upload
+    from geo.io.uploads import read_upload
 
     frame = read_upload(Path(path), expected="any", system=system, study_area=study_area)
     frame = _as_points(frame, "候选点 ")
@@ -221,7 +221,7 @@ def placement_costs(
     Raises
     ------
     InputDataError, CRSError
-        Empty inputs, no CRS, cutoff out of range (see :func:`geo.network.reach_sets`).
+        Empty inputs, no CRS, cutoff out of range (see :func:`geo.network.graph.reach_sets`).
     """
     net = graph.network
     if len(demand) == 0:
@@ -364,7 +364,7 @@ def place_centers(
     existing
         Existing centers: always open, not counted in ``p``.
     acc
-        Coverage of the six functions (:func:`geo.coverage.accessibility`) on the same
+        Coverage of the six functions (:func:`geo.access.coverage.accessibility`) on the same
         ``demand``: the result reports coverage per function before/after; with
         ``functions`` the MCLP also weighs each resident by the hosted functions they lack.
     functions

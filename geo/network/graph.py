@@ -31,11 +31,12 @@ from pyproj import CRS
 from scipy import sparse
 from scipy.sparse import csgraph
 
-from geo import settings, sources
-from geo.crs import WGS84, check_lonlat, metric_crs, to_crs
+from geo import settings
 from geo.errors import CRSError, EmptyNetworkError, InputDataError
+from geo.io import sources
+from geo.io.crs import WGS84, check_lonlat, metric_crs, to_crs
+from geo.io.sources import LoadReport, StreetTable
 from geo.settings import TravelProfile, get_profile
-from geo.sources import LoadReport, StreetTable
 
 logger = logging.getLogger(__name__)
 
@@ -249,7 +250,7 @@ def build_network(
     Parameters
     ----------
     table
-        Walkable street segments in WGS84 (from :mod:`geo.sources`).
+        Walkable street segments in WGS84 (from :mod:`geo.io.sources`).
     boundary
         Study area polygon in WGS84; edges not within ``buffer_m`` of it are dropped.
     buffer_m
@@ -460,7 +461,7 @@ def load_network(
     Raises
     ------
     InputDataError
-        Unknown file kind, missing file, bad content (see :mod:`geo.sources`).
+        Unknown file kind, missing file, bad content (see :mod:`geo.io.sources`).
     NetworkUnavailableError
         For ``online:`` without internet.
     CRSError, EmptyNetworkError

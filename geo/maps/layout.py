@@ -11,7 +11,7 @@ content fits; the map frame is then filled at exactly that scale, so a ruler on 
 printed page (at 100 %) measures true distances.  PDFs embed their fonts (TrueType
 subsets, ``pdf.fonttype`` 42) so the Chinese text prints on any machine.
 
-What the map shows is a :class:`MapContent` (see :mod:`geo.maps` for the
+What the map shows is a :class:`MapContent` (see :mod:`geo.maps.content` for the
 coverage, service-area, grid and placement contents); this module only lays it out.
 """
 
@@ -37,7 +37,7 @@ from matplotlib.axes import Axes
 from matplotlib.patches import Rectangle
 
 from geo.errors import CRSError, InputDataError
-from geo.export import atomic_write
+from geo.io.export import atomic_write
 
 logger = logging.getLogger(__name__)
 
@@ -489,10 +489,10 @@ def render_layout(
         Unknown paper, orientation or file type, or an empty extent.
     CRSError
         The content is not in a projected CRS in metres.
-    geo.maps.MissingFontError
+    geo.maps.content.MissingFontError
         No Chinese font installed.
     """
-    from geo.maps import cjk_font
+    from geo.maps.content import cjk_font
 
     path = Path(path)
     fmt = path.suffix.lower().lstrip(".")

@@ -14,7 +14,7 @@ from what a planner has:
 
 All return demand points in EPSG:4326 with ``residents``, ``households``, ``source``
 and ``assumption``; the defaults live in :mod:`geo.settings` with their sources.
-Planners' files go through :func:`geo.uploads.read_upload` (BAD_INPUTS U1-U16).
+Planners' files go through :func:`geo.io.uploads.read_upload` (BAD_INPUTS U1-U16).
 """
 
 from __future__ import annotations
@@ -29,11 +29,11 @@ import pandas as pd
 import shapely
 
 from geo import settings
-from geo.crs import WGS84, check_lonlat, metric_crs, to_crs
+from geo.access.facilities import feature_tags, fetch_osm_features
 from geo.errors import CRSError, InputDataError
-from geo.facilities import feature_tags, fetch_osm_features
-from geo.sources import demo_pbf_path
-from geo.uploads import MAX_UPLOAD_BYTES, check_area_of_use, check_study_area, read_upload
+from geo.io.crs import WGS84, check_lonlat, metric_crs, to_crs
+from geo.io.sources import demo_pbf_path
+from geo.io.uploads import MAX_UPLOAD_BYTES, check_area_of_use, check_study_area, read_upload
 
 logger = logging.getLogger(__name__)
 
@@ -513,7 +513,7 @@ def residents_from_compounds(
 ) -> gpd.GeoDataFrame:
     """Residents of residential compounds (小区) from a planner's ledger.
 
-    The file goes through :func:`geo.uploads.read_upload`: a CSV/XLSX table (UTF-8 or
+    The file goes through :func:`geo.io.uploads.read_upload`: a CSV/XLSX table (UTF-8 or
     GBK, a header row in Chinese or English: 名称/name, 户数/households, 经度/lon,
     纬度/lat, optionally 人口/residents), or a GeoJSON/GeoPackage/zipped Shapefile of
     compound points or polygons with those attribute columns (a polygon stands for its
@@ -747,7 +747,7 @@ def residents_from_grid(
     * ``.asc``: an ESRI ASCII grid of persons per cell (WorldPop exports it), parsed
       with numpy; its CRS is ``crs`` or a ``.prj`` beside it, never assumed.  Values
       equal to ``NODATA_value`` are no-data.
-    * any polygon layer :func:`geo.uploads.read_upload` reads (GeoPackage, GeoJSON,
+    * any polygon layer :func:`geo.io.uploads.read_upload` reads (GeoPackage, GeoJSON,
       zipped Shapefile) with a population column (人口/人数/population/pop/residents)
       and optionally 户数/households.
 
@@ -769,7 +769,7 @@ def residents_from_grid(
         Name of the persons column of a polygon layer; ``None`` finds it by name.
     study_area
         Optional study area (WGS84 degrees); cells farther than
-        :data:`geo.uploads.STUDY_AREA_MAX_DIST_M` from it are refused (wrong CRS).
+        :data:`geo.io.uploads.STUDY_AREA_MAX_DIST_M` from it are refused (wrong CRS).
 
     Returns
     -------

@@ -1,0 +1,1 @@
+"""Access to services: service areas, demand, facilities, standards, coverage, comparison."""

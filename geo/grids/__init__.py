@@ -1,0 +1,1 @@
+"""Management grids: street blocks, partition and codes, checks, edits, the organisation tree."""

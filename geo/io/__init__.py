@@ -1,0 +1,1 @@
+"""Readers and writers: OSM and planners' files, uploads, coordinate systems, boundaries, exports."""

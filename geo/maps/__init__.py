@@ -1,0 +1,1 @@
+"""Maps for meetings: contents, print layouts, report, offline base map."""

@@ -1,0 +1,1 @@
+"""The walk network: sparse graph, snapping onto edges, routing, street cells."""

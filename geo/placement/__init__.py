@@ -1,0 +1,1 @@
+"""Location-allocation of neighbourhood centres: candidates, models, solvers."""
