@@ -1,4 +1,4 @@
-"""The bad-input catalogue (../shared/BAD_INPUTS.md), case by case, to the tests that cover it.
+"""The bad-input rules (docs/bad-inputs.md), case by case, to the tests that cover it.
 
 Each case names the tests that send it through a real entry point (loader, script,
 API, server start).  This file fails when a named test disappears or is renamed, so
@@ -174,3 +174,13 @@ def test_the_catalogue_is_complete():
     cases += [f"C{k}" for k in range(1, 7)] + [f"N{k}" for k in range(1, 10)] + [f"F{k}" for k in range(1, 6)]
     assert set(INDEX) | set(NOT_YET) == set(cases)
     assert not set(INDEX) & set(NOT_YET)
+
+
+def test_the_rules_page_lists_the_same_tests():
+    """docs/bad-inputs.md is the project's own page of these rules: it names each case's tests."""
+    page = (TESTS.parent / "docs" / "bad-inputs.md").read_text(encoding="utf-8")
+    rows = {line.split("|")[1].strip(): line for line in page.splitlines() if line.startswith("| ") and "::" in line}
+    for case, refs in INDEX.items():
+        assert case in rows, f"{case} missing from docs/bad-inputs.md"
+        for ref in refs:
+            assert f"`{ref}`" in rows[case], f"{case}: {ref} not on docs/bad-inputs.md"
