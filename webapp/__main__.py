@@ -24,8 +24,8 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Start the server; returns the exit status."""
+def build_parser() -> argparse.ArgumentParser:
+    """The arguments of ``python -m webapp`` (and ``linli serve``)."""
     parser = argparse.ArgumentParser(prog="python -m webapp", description="邻里 Linli 网页版 (the planners' web app)")
     parser.add_argument("--project", default="demo", help="demo, huian or a project .toml file")
     parser.add_argument("--host", default="127.0.0.1")
@@ -50,6 +50,12 @@ def main(argv: list[str] | None = None) -> int:
         choices=["osm", "tianditu"],
         help="add an online base map (needs internet; Tianditu needs TIANDITU_KEY); offline by default",
     )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Start the server; returns the exit status."""
+    parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("pyogrio").setLevel(logging.WARNING)
