@@ -9,6 +9,7 @@ level (an import inside a function runs later and is not a cycle of the layout).
 from __future__ import annotations
 
 import ast
+import re
 import tomllib
 from pathlib import Path
 
@@ -157,3 +158,18 @@ def test_every_package_is_installed():
     on_disk = {_module_name(init) for package in ("geo", *FACES) for init in (ROOT / package).rglob("__init__.py")}
     assert set(config["packages"]) - {"geo.data"} == on_disk
     assert config["package-dir"] == {"geo.data": "data"}
+
+
+def _requirement_name(line: str) -> str:
+    return re.split(r"[\[<>=~!; ]", line.strip(), maxsplit=1)[0].lower().replace("_", "-")
+
+
+def test_pyproject_dependencies_are_the_pinned_runtime_set():
+    # Every package of requirements.txt is a dependency or an extra of pyproject.toml,
+    # and the other way round: `make setup` and `pip install -e .[batch,postgis]` agree.
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    declared = {_requirement_name(d) for d in project["dependencies"]}
+    declared |= {_requirement_name(d) for extra in project["optional-dependencies"].values() for d in extra}
+    lines = (ROOT / "requirements.txt").read_text(encoding="utf-8").splitlines()
+    pinned = {_requirement_name(line) for line in lines if line.strip() and not line.startswith("#")}
+    assert declared == pinned
