@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from linli import __version__
 
-__all__ = ["COMMANDS", "Command", "build_parser", "main"]
+__all__ = ["COMMANDS", "EXTRAS", "Command", "build_parser", "main"]
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,10 @@ COMMANDS: dict[str, Command] = {
     "export": Command("scripts.export_map", "会议用打印地图 (PNG/PDF)", "print maps for meetings (PNG/PDF)"),
     "batch": Command("scripts.batch", "多个研究区的批量分析", "batch analysis of many study areas (Dask)"),
 }
+
+
+#: Optional dependencies and the extra that installs them (pyproject.toml).
+EXTRAS: dict[str, str] = {"dask": "batch", "distributed": "batch", "psycopg": "postgis", "psycopg_pool": "postgis"}
 
 
 def _command_table() -> str:
@@ -81,7 +85,18 @@ def main(argv: list[str] | None = None) -> int:
     command_parser = module.build_parser()
     command_parser.prog = f"linli {name}"
     command_parser.parse_args(rest)  # --help and argument errors under the linli name
-    return int(module.main(rest))
+    try:
+        return int(module.main(rest))
+    except ModuleNotFoundError as exc:
+        extra = EXTRAS.get((exc.name or "").partition(".")[0])
+        if extra is None:
+            raise
+        print(
+            f"错误: 缺少可选依赖 {exc.name}，请安装: python -m pip install \"linli[{extra}]\" "
+            f"(missing optional dependency {exc.name}; install the {extra!r} extra)",
+            file=sys.stderr,
+        )
+        return 2
 
 
 if __name__ == "__main__":

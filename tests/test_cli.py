@@ -125,3 +125,17 @@ def test_flask_cache_dir_defaults_to_the_users_cache(tmp_path, monkeypatch):
     monkeypatch.delenv("LINLI_CACHE_DIR", raising=False)
     app = create_app({"TESTING": True, "instance_path": tmp_path / "i", "EAGER_LOAD": False})
     assert app.config["CACHE_DIR"] == settings.default_cache_dir()
+
+
+def test_a_missing_extra_is_named(tmp_path, monkeypatch, capsys):
+    # A command whose optional dependency is not installed says which extra to install.
+    (tmp_path / "needs_dask.py").write_text(
+        "import argparse\n"
+        "def build_parser():\n    return argparse.ArgumentParser()\n"
+        "def main(argv=None):\n    raise ModuleNotFoundError(\"No module named 'distributed'\", name='distributed')\n",
+        encoding="utf-8",
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setitem(cli.COMMANDS, "batch", cli.Command("needs_dask", "批量", "batch"))
+    assert cli.main(["batch"]) == 2
+    assert 'pip install "linli[batch]"' in capsys.readouterr().err
