@@ -11,7 +11,7 @@ STAMP  := $(VENV)/.installed
 DEBS   := fonts-noto-cjk chromium postgresql postgresql-postgis
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup system run test lint bench clean
+.PHONY: setup system run test lint typecheck bench clean
 
 # Installs only what is missing; a machine that has them all needs no apt-get.
 system:
@@ -36,13 +36,18 @@ run: setup
 	$(BIN)/python -m webapp --project demo --host 127.0.0.1 --port $(PORT)
 
 lint: setup
-	$(BIN)/ruff check geo scripts tests benchmarks webapp
+	$(BIN)/ruff check geo scripts tests benchmarks webapp linli
 
-test: setup lint
-	$(BIN)/python -m pytest
+# mypy over geo/ (and the linli command), configured in pyproject.toml [tool.mypy].
+typecheck: setup
+	$(BIN)/python -m mypy
+
+# Two test workers (pytest-xdist): about half the time on two cores.
+test: setup lint typecheck
+	$(BIN)/python -m pytest -n 2
 
 bench: setup
 	$(BIN)/python -m benchmarks.run
 
 clean:
-	rm -rf $(VENV) .cache out .pytest_cache .ruff_cache
+	rm -rf $(VENV) .cache out .pytest_cache .ruff_cache .mypy_cache

@@ -1,4 +1,20 @@
-"""Linli core: networks, service areas and (later) coverage, placement and grids.
+"""Linli core: walking networks, service areas, coverage, placement, grids, exports, maps.
 
-Framework-free: no Flask, no Folium, no command-line parsing here.
+Framework-free: no Flask, no Folium, no command-line parsing, no environment
+variables here; the faces (``webapp/``, ``scripts/``, the ``linli`` command) parse,
+validate and pass values in.  ``import geo`` imports nothing heavy: a user imports the
+subpackage that does the work.
+
+What a user calls, by room:
+
+- ``geo.project.load_project`` -- a study area: boundary, walk network, facilities, residents
+- ``geo.network.graph.load_network``, ``snap_points`` -- the walk graph and points on it
+- ``geo.access.service_area.service_areas`` -- street-following walking service areas
+- ``geo.access.coverage.accessibility``, ``coverage_table``, ``gap_cells``,
+  ``standard_check`` -- who reaches what within how many minutes
+- ``geo.placement.centers.place_centers`` -- where new neighbourhood centres go
+- ``geo.grids.partition.generate_grids``, ``check_plan`` -- management grids (网格)
+- ``geo.io.export.write_gpkg``, ``write_csv``, ``write_xlsx`` -- files, written atomically
+- ``geo.maps`` -- print layouts and reports (PNG/PDF)
+- ``geo.settings`` -- every documented default; ``geo.errors`` -- the error hierarchy
 """

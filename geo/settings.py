@@ -15,13 +15,16 @@ from pathlib import Path
 from types import MappingProxyType
 
 __all__ = [
+    "DATA_DIR",
     "DEFAULT_BUDGETS_MIN",
     "DEFAULT_CACHE_DIR",
     "DEFAULT_PROFILE",
     "PROFILES",
     "STREET_BUFFER_M",
     "TravelProfile",
+    "default_cache_dir",
     "get_profile",
+    "network_cache_dir",
 ]
 
 #: Default walking-time budgets of a service area: the 5-, 10- and 15-minute life
@@ -109,12 +112,53 @@ DIJKSTRA_CHUNK_BYTES: int = 4 * 1024 * 1024
 #: ... but never fewer sources per block than this (each call has a fixed cost).
 DIJKSTRA_MIN_CHUNK: int = 8
 
+
+
+def _find_data_dir() -> Path:
+    """The folder of the bundled data, in a checkout and in an installed wheel alike.
+
+    The repository keeps the data at its top (``data/``, beside ``geo/``); a wheel
+    installs the same folder as ``geo/data`` (``[tool.setuptools.package-dir]`` in
+    ``pyproject.toml``), so an installed ``linli`` finds it with no checkout around.
+    """
+    package = Path(__file__).resolve().parent
+    installed = package / "data"
+    return installed if installed.is_dir() else package.parent / "data"
+
+
 #: The bundled data (standards, facility tags, boundaries, project files): the one root
 #: every module finds its data files under.
-DATA_DIR: Path = Path(__file__).resolve().parent.parent / "data"
+DATA_DIR: Path = _find_data_dir()
 
-#: Where built networks are cached (keyed by source and settings).
-DEFAULT_CACHE_DIR: Path = Path(__file__).resolve().parent.parent / ".cache" / "networks"
+
+def default_cache_dir() -> Path:
+    """The user's cache folder for Linli, outside any checkout.
+
+    ``~/.cache/linli`` on Linux, ``%LOCALAPPDATA%\\linli\\Cache`` on Windows,
+    ``~/Library/Caches/linli`` on macOS (the platform's convention, by ``platformdirs``).
+    The faces (web app, scripts, the ``linli`` command) let ``LINLI_CACHE_DIR``
+    override it and pass the folder in; the core reads no environment variable.
+    """
+    from platformdirs import user_cache_path
+
+    return user_cache_path("linli", appauthor=False)
+
+
+def network_cache_dir(cache_root: Path | str) -> Path:
+    """The folder of cached networks under a cache root (what ``cache_dir=`` takes).
+
+    Parameters
+    ----------
+    cache_root
+        The Linli cache folder (:func:`default_cache_dir` or ``LINLI_CACHE_DIR``);
+        online downloads are cached beside it, in ``osmnx/``.
+    """
+    return Path(cache_root) / "networks"
+
+
+#: Where built networks and street cells are cached (keyed by source and settings),
+#: unless a face passes another folder.
+DEFAULT_CACHE_DIR: Path = network_cache_dir(default_cache_dir())
 
 #: ``highway=*`` values a pedestrian may use (BAD_INPUTS N3: nothing else becomes an
 #: edge).  Motorways and their links are excluded; trunk roads are kept because many

@@ -1,16 +1,31 @@
-"""Shared fixtures: the real demo network and hand-built toy networks in metres."""
+"""Shared fixtures: the real demo network and project, and hand-built toy networks in metres."""
 
 from __future__ import annotations
 
+import atexit
+import os
+import shutil
+import tempfile
 from collections.abc import Sequence
+from pathlib import Path
 
-import geopandas as gpd
-import numpy as np
-import pytest
-import shapely
+# An isolated cache for each test process, set before geo is imported: the scripts and
+# the web app run in the tests without a cache_dir of their own, and neither they nor
+# subprocesses started by the tests may write into the user's cache or the checkout.
+# LINLI_CACHE_DIR is what the faces read; XDG_CACHE_HOME moves geo's default (the
+# user's cache folder, geo.settings.default_cache_dir) on Linux.
+_CACHE_ROOT = Path(tempfile.mkdtemp(prefix="linli-test-cache-"))
+atexit.register(shutil.rmtree, _CACHE_ROOT, ignore_errors=True)
+os.environ["LINLI_CACHE_DIR"] = str(_CACHE_ROOT / "linli")
+os.environ["XDG_CACHE_HOME"] = str(_CACHE_ROOT / "xdg")
 
-from geo.io.sources import LoadReport, StreetTable, internet_reachable
-from geo.network.graph import WalkNetwork, build_network, load_network
+import geopandas as gpd  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import shapely  # noqa: E402
+
+from geo.io.sources import LoadReport, StreetTable, internet_reachable  # noqa: E402
+from geo.network.graph import WalkNetwork, build_network, load_network  # noqa: E402
 
 #: Toy networks are drawn in UTM 50N (Quanzhou) around this origin, in metres.
 TOY_EPSG = 32650
@@ -77,3 +92,11 @@ def pytest_collection_modifyitems(config, items):
 def demo_net(tmp_path_factory) -> WalkNetwork:
     """The bundled real OSM extract (central Helsinki), built once per session."""
     return load_network("demo", cache_dir=tmp_path_factory.mktemp("cache"))
+
+
+@pytest.fixture(scope="session")
+def demo_project():
+    """The bundled demo project (a frozen :class:`geo.project.Project`), loaded once per session."""
+    from geo.project import load_project
+
+    return load_project("demo")

@@ -30,7 +30,6 @@ from geo.access.standards import FUNCTIONS
 from geo.errors import InputDataError
 from geo.network.graph import snap_points
 from geo.network.routing import nearest_facilities
-from geo.project import load_project
 from tests.conftest import TOY_EPSG, X0, Y0, toy_network, toy_points
 
 WALK_S_PER_M = 3.6 / 4.0
@@ -47,8 +46,8 @@ def line_net():
 
 
 @pytest.fixture(scope="module")
-def demo():
-    return load_project("demo")
+def demo(demo_project):
+    return demo_project
 
 
 # ------------------------------------------------------------------ hand-checked

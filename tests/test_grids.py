@@ -522,10 +522,8 @@ def test_plan_json_round_trip(plan):
 
 
 @pytest.fixture(scope="module")
-def demo_units():
-    from geo.project import load_project
-
-    project = load_project("demo")
+def demo_units(demo_project):
+    project = demo_project
     blocks = street_blocks(project.network.edges_gdf())
     return project, units_with_households(blocks, project.demand)
 

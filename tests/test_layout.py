@@ -14,12 +14,11 @@ from geo.access.coverage import accessibility, gap_cells
 from geo.errors import CRSError, InputDataError
 from geo.maps import content as maps
 from geo.maps import layout
-from geo.project import load_project
 
 
 @pytest.fixture(scope="module")
-def demo():
-    project = load_project("demo")
+def demo(demo_project):
+    project = demo_project
     acc = accessibility(project.network.cost_graph("walk"), project.demand, project.facilities)
     return project, acc, gap_cells(acc, "medical")
 

@@ -20,7 +20,6 @@ from geo.placement.centers import (
     read_candidates,
 )
 from geo.placement.solve import Problem, reduce_cover, solve_lscp, solve_mclp, solve_pmedian
-from geo.project import load_project
 from tests.conftest import X0, Y0, toy_network, toy_points
 
 # ---------------------------------------------------------------------------- helpers
@@ -329,8 +328,8 @@ def test_existing_centers_are_fixed_and_not_counted(line_street):
 
 
 @pytest.fixture(scope="module")
-def demo():
-    project = load_project("demo")
+def demo(demo_project):
+    project = demo_project
     graph = project.network.cost_graph(project.profile)
     return project, graph, network_candidates(graph)
 

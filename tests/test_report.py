@@ -14,12 +14,11 @@ from geo.errors import InputDataError
 from geo.maps import content as maps
 from geo.maps import report
 from geo.maps.layout import LayoutText
-from geo.project import load_project
 
 
 @pytest.fixture(scope="module")
-def analysis():
-    project = load_project("demo")
+def analysis(demo_project):
+    project = demo_project
     graph = project.network.cost_graph("walk")
     acc = accessibility(graph, project.demand, project.facilities)
     x0, y0, x1, y1 = project.network.bounds

@@ -14,6 +14,8 @@ from pathlib import Path
 
 from flask import Flask
 
+from geo import settings
+
 __all__ = ["BASEMAP_PRESETS", "DEFAULT_CONFIG", "basemap", "create_app"]
 
 #: Online base maps a planner may switch on (``python -m webapp --basemap osm``).  Both
@@ -67,6 +69,9 @@ DEFAULT_CONFIG = {
     "SESSION_COOKIE_SAMESITE": "Lax",
     # Load the project when the app is created (False: on the first request).
     "EAGER_LOAD": True,
+    # The Linli cache folder (built networks under networks/); None: the user's cache
+    # folder (geo.settings.default_cache_dir).  LINLI_CACHE_DIR sets it.
+    "CACHE_DIR": None,
 }
 
 
@@ -92,13 +97,19 @@ def create_app(config: dict | None = None) -> Flask:
     config
         Overrides of :data:`DEFAULT_CONFIG` and Flask settings (``SECRET_KEY``,
         ``TESTING``, ``PLAN_DB`` ...).  ``instance_path`` may be given to place the
-        instance folder (plan store, secret key).
+        instance folder (plan store, secret key).  Between the defaults and these,
+        every ``LINLI_<NAME>`` environment variable sets ``<NAME>`` (Flask's
+        ``from_prefixed_env``), e.g. ``LINLI_SECRET_KEY``, ``LINLI_PLAN_DB``.
     """
     config = dict(config or {})
     instance_path = config.pop("instance_path", None)
     app = Flask(__name__, instance_path=str(instance_path) if instance_path else None, instance_relative_config=True)
     app.config.update(DEFAULT_CONFIG)
+    # LINLI_SECRET_KEY, LINLI_PLAN_DB, LINLI_PROJECT, LINLI_CACHE_DIR ... (values parsed as
+    # JSON where they can be: LINLI_EAGER_LOAD=false); the caller's config wins.
+    app.config.from_prefixed_env("LINLI")
     app.config.update(config)
+    app.config["CACHE_DIR"] = Path(str(app.config["CACHE_DIR"] or settings.default_cache_dir()))
     instance = Path(app.instance_path)
     instance.mkdir(parents=True, exist_ok=True)
     if not app.config.get("SECRET_KEY"):

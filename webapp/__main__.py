@@ -24,10 +24,12 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Start the server; returns the exit status."""
+def build_parser() -> argparse.ArgumentParser:
+    """The arguments of ``python -m webapp`` (and ``linli serve``)."""
     parser = argparse.ArgumentParser(prog="python -m webapp", description="邻里 Linli 网页版 (the planners' web app)")
-    parser.add_argument("--project", default="demo", help="demo, huian or a project .toml file")
+    parser.add_argument(
+        "--project", default=None, help="demo, huian or a project .toml file; default env LINLI_PROJECT, else demo"
+    )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--threads", type=int, default=4)
@@ -39,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--plan-db",
-        default=os.environ.get("LINLI_PLAN_DB"),
+        default=None,
         help="plan store: a SQLite file or postgresql://host/db (PostGIS); default instance/plans.sqlite3; "
         "env LINLI_PLAN_DB",
     )
@@ -50,12 +52,19 @@ def main(argv: list[str] | None = None) -> int:
         choices=["osm", "tianditu"],
         help="add an online base map (needs internet; Tianditu needs TIANDITU_KEY); offline by default",
     )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Start the server; returns the exit status."""
+    parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("pyogrio").setLevel(logging.WARNING)
     if not (0 < args.port < 65536):
         parser.error("--port 应在 1-65535 (port out of range)")
-    config = {"PROJECT": args.project}
+    # Options given on the command line win over the LINLI_* variables that create_app reads.
+    config: dict = {"PROJECT": args.project} if args.project else {}
     from webapp import basemap
 
     try:
