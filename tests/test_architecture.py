@@ -150,7 +150,7 @@ def test_no_import_cycles_at_module_level(package):
 @pytest.mark.parametrize("package", ["geo", "webapp"])
 def test_no_import_cycles_hidden_in_functions(package):
     # An import moved into a function to dodge a cycle is still a circle of the design
-    # (today geo.maps.layout <-> geo.maps.content, webapp.store <-> webapp.store_pg).
+    # (today geo.maps.layout <-> geo.maps.content, webapp.store <-> webapp.store_pg, both gone).
     assert _cycles(package, top_level_only=False) == []
 
 

@@ -14,7 +14,7 @@ import time
 import pytest
 
 from webapp import create_app
-from webapp.store import Feature, PlanStore
+from webapp.plans import Feature, PlanStore, SqlitePlanStore
 
 SQUARE = [[[24.938, 60.168], [24.942, 60.168], [24.942, 60.171], [24.938, 60.171], [24.938, 60.168]]]
 
@@ -40,7 +40,7 @@ def _consistent(store: PlanStore, plan_id: int) -> int:
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
 def test_saves_killed_at_random_points_leave_old_or_new(tmp_path):
     path = tmp_path / "plans.sqlite3"
-    store = PlanStore(path)
+    store = SqlitePlanStore(path)
     plan_id = store.create("断电测试 kill test")["id"]
     store.close()
     rng = random.Random(20261126)
@@ -49,7 +49,7 @@ def test_saves_killed_at_random_points_leave_old_or_new(tmp_path):
         pid = os.fork()
         if pid == 0:  # the saver: save new versions until killed
             try:
-                child = PlanStore(path)
+                child = SqlitePlanStore(path)
                 while True:
                     version = child.get(plan_id)["version"]
                     tag = f"v{version + 1}"
@@ -59,10 +59,10 @@ def test_saves_killed_at_random_points_leave_old_or_new(tmp_path):
         time.sleep(rng.uniform(0.0, 0.06))
         os.kill(pid, signal.SIGKILL)
         os.waitpid(pid, 0)
-        check = PlanStore(path)
+        check = SqlitePlanStore(path)
         versions.append(_consistent(check, plan_id))
         check.close()
-    final = PlanStore(path)
+    final = SqlitePlanStore(path)
     assert final.integrity_ok()
     assert final._conn().execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     # The savers made progress (the kills landed at many different points).

@@ -16,7 +16,7 @@ import shapely.geometry
 from geo.errors import InputDataError
 from tests.pg_server import postgis_server, postgis_url  # noqa: F401  (fixtures)
 from webapp import create_app
-from webapp.store import (
+from webapp.plans import (
     Feature,
     NotFoundError,
     PlanStore,
@@ -24,7 +24,7 @@ from webapp.store import (
     StoreUnavailableError,
     open_store,
 )
-from webapp.store_pg import PgPlanStore
+from webapp.plans.postgis import PostgisPlanStore as PgPlanStore
 
 # Central Helsinki (the demo extract), WGS84 lon/lat.
 SQUARE = [[[24.938, 60.168], [24.942, 60.168], [24.942, 60.171], [24.938, 60.171], [24.938, 60.168]]]
@@ -395,3 +395,88 @@ def test_api_on_postgis(tmp_path, postgis_url):  # noqa: F811
     export = client.get(f"/api/plans/{plan['id']}/export.gpkg")
     assert export.status_code == 200 and export.data[:16] == b"SQLite format 3\x00"
     app.extensions["linli.store"].close()
+
+
+# ------------------------------------------------------------------ schema versions and migrations
+
+# The tables as the first, unversioned release created them (user_version 0, no version table).
+_OLD_SQLITE = """
+CREATE TABLE plans (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, notes TEXT NOT NULL DEFAULT '',
+    version INTEGER NOT NULL DEFAULT 1, created_at TEXT NOT NULL, updated_at TEXT NOT NULL, deleted_at TEXT);
+CREATE TABLE features (id INTEGER PRIMARY KEY AUTOINCREMENT,
+    plan_id INTEGER NOT NULL REFERENCES plans(id) ON DELETE CASCADE,
+    kind TEXT NOT NULL CHECK (kind IN ('area', 'candidate', 'town', 'grid')), name TEXT NOT NULL DEFAULT '',
+    geometry TEXT NOT NULL, properties TEXT NOT NULL DEFAULT '{}');
+CREATE INDEX features_plan ON features(plan_id);
+INSERT INTO plans (name, notes, version, created_at, updated_at) VALUES ('旧方案', '升级前', 3,
+    '2026-01-02T03:04:05+00:00', '2026-01-02T03:04:05+00:00');
+INSERT INTO features (plan_id, kind, name, geometry, properties) VALUES (1, 'candidate', '中心 A',
+    '{"type": "Point", "coordinates": [24.94, 60.17]}', '{"note": "新建"}');
+"""
+
+
+def test_unversioned_sqlite_store_is_migrated_and_keeps_its_plans(tmp_path):
+    import sqlite3
+
+    path = tmp_path / "plans.sqlite3"
+    with sqlite3.connect(path) as con:
+        con.executescript(_OLD_SQLITE)
+    store = open_store(path)
+    try:
+        assert store._conn().execute("PRAGMA user_version").fetchone()[0] == store.schema_version == 2
+        indexes = {r[0] for r in store._conn().execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+        assert {"features_plan", "plans_listing"} <= indexes
+        plan = store.get(1)
+        assert (plan["name"], plan["notes"], plan["version"]) == ("旧方案", "升级前", 3)
+        assert plan["features"][0]["geometry"] == {"type": "Point", "coordinates": [24.94, 60.17]}
+        assert store.save(1, version=3, notes="升级后")["version"] == 4
+        assert store.integrity_ok()
+    finally:
+        store.close()
+    again = open_store(path)  # opening a current store changes nothing
+    assert again.get(1)["notes"] == "升级后"
+    again.close()
+
+
+def test_sqlite_store_from_a_newer_linli_is_refused(tmp_path):
+    import sqlite3
+
+    path = tmp_path / "plans.sqlite3"
+    open_store(path).close()
+    with sqlite3.connect(path) as con:
+        con.execute("PRAGMA user_version = 99")
+    with pytest.raises(StoreUnavailableError, match=r"结构版本为 99，高于本程序支持的 2"):
+        open_store(path)
+    with sqlite3.connect(path) as con:  # refused without touching it
+        assert con.execute("PRAGMA user_version").fetchone()[0] == 99
+
+
+def test_postgis_store_is_migrated_and_a_newer_one_refused(postgis_url):  # noqa: F811
+    with psycopg.connect(postgis_url, autocommit=True) as con:  # an unversioned store of the first release
+        con.execute("CREATE EXTENSION IF NOT EXISTS postgis")
+        con.execute(
+            "CREATE TABLE plans (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, name text NOT NULL, "
+            "notes text NOT NULL DEFAULT '', version integer NOT NULL DEFAULT 1, "
+            "created_at timestamptz NOT NULL DEFAULT now(), updated_at timestamptz NOT NULL DEFAULT now(), "
+            "deleted_at timestamptz)"
+        )
+        con.execute(
+            "CREATE TABLE features (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, "
+            "plan_id bigint NOT NULL REFERENCES plans(id) ON DELETE CASCADE, kind text NOT NULL, "
+            "name text NOT NULL DEFAULT '', geometry geometry(Geometry, 4326) NOT NULL, "
+            "properties jsonb NOT NULL DEFAULT '{}'::jsonb)"
+        )
+        con.execute("INSERT INTO plans (name, version) VALUES ('旧方案', 2)")
+    store = open_store(postgis_url)
+    try:
+        assert store.get(1)["name"] == "旧方案" and store.get(1)["version"] == 2
+        with store._connection() as con:
+            assert con.execute("SELECT version FROM linli_schema").fetchall() == [{"version": 2}]
+            names = {r["indexname"] for r in con.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'plans'")}
+            assert "plans_listing" in names
+    finally:
+        store.close()
+    with psycopg.connect(postgis_url, autocommit=True) as con:
+        con.execute("UPDATE linli_schema SET version = 7")
+    with pytest.raises(StoreUnavailableError, match="高于本程序支持的 2"):
+        open_store(postgis_url)

@@ -16,8 +16,8 @@ import shapely
 from geo.access.coverage import scenario_delta
 from webapp import create_app
 from webapp.assets import assert_offline
+from webapp.plans import SqlitePlanStore, StoreUnavailableError
 from webapp.state import get_state
-from webapp.store import PlanStore, StoreUnavailableError
 
 # Central Helsinki (the demo extract), WGS84.
 CENTER = [24.9400, 60.1700]
@@ -339,13 +339,13 @@ def test_secret_key_is_generated_once_and_private(tmp_path):
 
 
 def test_store_in_wal_mode_and_unusable_folder(tmp_path):
-    store = PlanStore(tmp_path / "plans.sqlite3")
+    store = SqlitePlanStore(tmp_path / "plans.sqlite3")
     assert store._conn().execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert store.integrity_ok()
     blocker = tmp_path / "file"
     blocker.write_text("x")
     with pytest.raises(StoreUnavailableError, match="无法打开方案库"):
-        PlanStore(blocker / "plans.sqlite3")
+        SqlitePlanStore(blocker / "plans.sqlite3")
 
 
 def test_amap_tiles_are_refused(tmp_path):

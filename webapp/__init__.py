@@ -119,7 +119,7 @@ def create_app(config: dict | None = None) -> Flask:
             raise ValueError("高德 (Amap) 瓦片为 GCJ-02 坐标，与 WGS84 数据不重合，未提供 (GCJ-02 tiles are refused)")
 
     from webapp import api, errors, exports, pages, security
-    from webapp.store import open_store
+    from webapp.plans import open_store
 
     app.extensions["linli.store"] = open_store(app.config["PLAN_DB"] or instance / "plans.sqlite3")
     from webapp.jobs import JobQueue

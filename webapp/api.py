@@ -26,9 +26,9 @@ from geo.io.drawn import parse_geometry, parse_json
 from geo.io.uploads import read_upload
 from webapp.errors import BadRequestError
 from webapp.mapview import safe
+from webapp.plans import FEATURE_KINDS, Feature, PlanStore
 from webapp.security import csrf_token
 from webapp.state import coverage_summary, get_state, walking_time_points
-from webapp.store import FEATURE_KINDS, Feature, PlanStore
 
 bp = Blueprint("api", __name__)
 

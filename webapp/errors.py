@@ -16,7 +16,7 @@ from werkzeug.exceptions import HTTPException
 from geo.errors import CRSError, GeoError, InputDataError, NetworkUnavailableError
 from geo.io.drawn import GeometryTooLargeError
 from geo.io.uploads import UploadTooLargeError
-from webapp.store import NotFoundError, StaleVersionError, StoreFullError, StoreUnavailableError
+from webapp.plans import NotFoundError, StaleVersionError, StoreFullError, StoreUnavailableError
 
 logger = logging.getLogger(__name__)
 

@@ -46,8 +46,8 @@ from geo.maps import content as maps
 from geo.maps.layout import ORIENTATIONS, PAPER_MM, LayoutText, render_layout
 from geo.maps.report import summary_report
 from webapp.i18n import texts
+from webapp.plans import PlanStore
 from webapp.state import get_state
-from webapp.store import PlanStore
 
 bp = Blueprint("exports", __name__)
 

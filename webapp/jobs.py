@@ -99,8 +99,8 @@ class JobQueue:
             self._set(job_id, status="done", result=json.dumps(result, ensure_ascii=False))
 
     def get(self, job_id: int) -> dict:
-        """A job's record; :class:`webapp.store.NotFoundError` when there is none."""
-        from webapp.store import NotFoundError
+        """A job's record; :class:`webapp.plans.NotFoundError` when there is none."""
+        from webapp.plans import NotFoundError
 
         with self._connect() as con:
             row = con.execute("SELECT * FROM jobs WHERE id = ?", (int(job_id),)).fetchone()

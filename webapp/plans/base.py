@@ -1,0 +1,401 @@
+"""The plan store's contract, written once: checks, versions, soft deletes, schema migrations.
+
+A plan is a named scenario (drawn areas, candidate sites, town polygons, grid edits, notes).
+:class:`PlanStore` implements every operation — create, save, delete, restore, list, get —
+with optimistic concurrency and soft deletes; a backend supplies only its dialect: how to
+connect, how a transaction and a read snapshot begin and end, how geometry goes in and out,
+how the schema version is kept, and its migrations.
+
+Optimistic concurrency: every plan has a ``version``; a save names the version it was
+loaded at and succeeds only if that is still current (the plan row is locked, checked and
+updated ``WHERE version = ...``), otherwise :class:`StaleVersionError` — never a silent
+overwrite.  Deletes are soft (``deleted_at``) so that they can be undone.  Every write is
+one transaction: a killed process leaves each plan at its old or its new version.  Values
+are always bound as parameters, never formatted into SQL.
+"""
+
+from __future__ import annotations
+
+import abc
+import json
+import logging
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import Any
+
+from geo.errors import GeoError, InputDataError
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "FEATURE_KINDS",
+    "Feature",
+    "NotFoundError",
+    "PlanStore",
+    "StaleVersionError",
+    "StoreFullError",
+    "StoreUnavailableError",
+]
+
+#: What a plan holds: planned service areas, candidate centers, town polygons, grid edits.
+FEATURE_KINDS = ("area", "candidate", "town", "grid")
+MAX_NAME_CHARS = 200
+MAX_NOTES_CHARS = 20_000
+MAX_FEATURES = 2_000
+#: Plan ids are server-assigned 64-bit integers; anything else is "no such plan".
+MAX_PLAN_ID = 2**63 - 1
+
+
+class NotFoundError(GeoError):
+    """No such plan (HTTP 404)."""
+
+
+class StaleVersionError(GeoError):
+    """The plan changed since it was loaded (HTTP 409)."""
+
+    def __init__(self, message: str, current: int) -> None:
+        super().__init__(message)
+        self.current = current
+
+
+class StoreFullError(GeoError):
+    """The disk (or the database's size limit) is full: nothing was written (HTTP 507)."""
+
+
+class StoreUnavailableError(GeoError):
+    """The plan store cannot be opened or written (read-only folder, network share, server down)."""
+
+
+@dataclass(frozen=True)
+class Feature:
+    """One drawn feature of a plan (geometry: a GeoJSON dict in WGS84)."""
+
+    kind: str
+    name: str
+    geometry: dict
+    properties: dict
+
+
+def check_text(value: object, field: str, limit: int) -> str:
+    """``value`` as text of at most ``limit`` characters without NUL, else :class:`InputDataError`."""
+    if not isinstance(value, str):
+        raise InputDataError(f"{field} 应为文字 ({field} must be a string)")
+    if len(value) > limit:
+        raise InputDataError(f"{field} 超过 {limit} 个字符 ({field} too long)")
+    if "\x00" in value:
+        raise InputDataError(f"{field} 含有 NUL 字符 ({field} contains a NUL character)")
+    return value
+
+
+def _plan_name(value: object) -> str:
+    name = check_text(value, "方案名称 name", MAX_NAME_CHARS).strip()
+    if not name:
+        raise InputDataError("方案名称不能为空 (a plan needs a name)")
+    return name
+
+
+def plan_id_of(plan_id: object) -> int:
+    """A plan id as the database knows it; :class:`NotFoundError` for anything else."""
+    try:
+        value = int(plan_id)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        value = 0
+    if isinstance(plan_id, bool) or not 1 <= value <= MAX_PLAN_ID:
+        raise NotFoundError(f"没有编号为 {str(plan_id)[:40]} 的方案 (no such plan)")
+    return value
+
+
+def _has_nul(value: object) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
+def feature_rows(features: Sequence[Feature]) -> list[tuple[str, str, str, str]]:
+    """``(kind, name, geometry JSON, properties JSON)`` per feature, checked alike for every backend.
+
+    Raises
+    ------
+    InputDataError
+        Unknown kind, a name that is not short text, a geometry that is not a GeoJSON
+        object, NaN/Infinity or NUL characters (PostgreSQL refuses NUL in text and jsonb).
+    """
+    if len(features) > MAX_FEATURES:
+        raise InputDataError(f"一个方案最多 {MAX_FEATURES} 个图形 (too many features)")
+    rows = []
+    for k, f in enumerate(features):
+        where = f"第 {k + 1} 个图形 (feature {k + 1})"
+        if f.kind not in FEATURE_KINDS:
+            raise InputDataError(f"{where} 的类别 kind={f.kind!r} 无效，可选: {', '.join(FEATURE_KINDS)}")
+        name = check_text(f.name, f"{where} 名称 name", MAX_NAME_CHARS)
+        if not isinstance(f.geometry, dict) or not isinstance(f.geometry.get("type"), str):
+            raise InputDataError(f"{where} 的 geometry 应为 GeoJSON 几何对象 (geometry must be a GeoJSON object)")
+        if not isinstance(f.properties, dict) or _has_nul(f.properties) or _has_nul(f.geometry):
+            raise InputDataError(f"{where} 的属性应为对象且不含 NUL 字符 (properties: an object without NUL)")
+        try:
+            geometry = json.dumps(f.geometry, ensure_ascii=False, allow_nan=False)
+            properties = json.dumps(f.properties, ensure_ascii=False, allow_nan=False)
+        except (TypeError, ValueError) as exc:
+            raise InputDataError(f"{where} 含有无法保存的值（非有限数或非 JSON 值） (not storable as JSON)") from exc
+        rows.append((f.kind, name, geometry, properties))
+    return rows
+
+
+def check_version(version: object) -> int:
+    """A plan version sent by a client: an integer, else :class:`InputDataError`."""
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise InputDataError("version 应为整数 (version must be an integer)")
+    return version
+
+
+def _not_found(plan_id: int) -> NotFoundError:
+    return NotFoundError(f"没有编号为 {plan_id} 的方案 (no such plan)")
+
+
+class PlanStore(abc.ABC):
+    """The plan database: every operation written once over a backend's dialect.
+
+    A backend sets :attr:`MIGRATIONS` and implements the abstract methods below; SQL is
+    written with ``?`` placeholders and the backend's :meth:`_sql` turns them into its own.
+    """
+
+    #: The schema, as a list of migrations: entry ``k`` brings a store from version ``k``
+    #: to ``k + 1``; each is a sequence of statements run in one transaction.  Version 0 is
+    #: a new database or one made before the schema was versioned (the first migration
+    #: only creates what is missing, so such a store keeps its plans).
+    MIGRATIONS: Sequence[Sequence[str]] = ()
+    #: How the store is named in messages (a file name or ``host:port/db``; never a password).
+    location: str = ""
+
+    @property
+    def schema_version(self) -> int:
+        """The schema version this code writes (the number of migrations)."""
+        return len(self.MIGRATIONS)
+
+    # ---------------------------------------------------------------- dialect
+
+    @abc.abstractmethod
+    def _tx(self) -> AbstractContextManager[Any]:
+        """One write transaction (rows locked by ``FOR UPDATE`` where the dialect has it)."""
+
+    @abc.abstractmethod
+    def _read(self) -> AbstractContextManager[Any]:
+        """One consistent read snapshot."""
+
+    @abc.abstractmethod
+    def _get_version(self, con: Any) -> int:
+        """The schema version recorded in the database."""
+
+    @abc.abstractmethod
+    def _set_version(self, con: Any, version: int) -> None:
+        """Record the schema version (inside the migrating transaction)."""
+
+    @abc.abstractmethod
+    def _now(self) -> object:
+        """The current time as the dialect stores it."""
+
+    @abc.abstractmethod
+    def _iso(self, value: Any) -> str | None:
+        """A stored timestamp as ISO-8601 UTC text."""
+
+    @abc.abstractmethod
+    def integrity_ok(self) -> bool:
+        """The database is consistent (the dialect's own check)."""
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Release the connections; a later call opens new ones."""
+
+    #: ``FOR UPDATE`` where rows are locked one by one; SQLite locks the database instead.
+    _LOCK = ""
+    #: The feature columns read back, and the VALUES of an insert (geometry and properties in).
+    _FEATURE_SELECT = "id, kind, name, geometry, properties"
+    _FEATURE_VALUES = "(?, ?, ?, ?, ?)"
+
+    def _sql(self, query: str) -> str:
+        return query
+
+    def _executemany(self, con: Any, query: str, rows: list[tuple]) -> None:
+        con.executemany(self._sql(query), rows)
+
+    def _decode_feature(self, row: Any) -> dict:
+        return {
+            "id": row["id"],
+            "kind": row["kind"],
+            "name": row["name"],
+            "geometry": json.loads(row["geometry"]),
+            "properties": json.loads(row["properties"]),
+        }
+
+    def _run(self, con: Any, query: str, params: Sequence[object] = ()) -> Any:
+        return con.execute(self._sql(query), tuple(params))
+
+    # ---------------------------------------------------------------- schema
+
+    def _migrate(self, con: Any) -> None:
+        """Bring the schema to :attr:`schema_version` inside the caller's transaction.
+
+        Raises
+        ------
+        StoreUnavailableError
+            The database was written by a newer version of Linli.
+        """
+        found = self._get_version(con)
+        if found > self.schema_version:
+            raise StoreUnavailableError(
+                f"方案库 {self.location} 的结构版本为 {found}，高于本程序支持的 {self.schema_version}；"
+                "请升级 Linli 后再打开 (the plan store was written by a newer Linli: "
+                f"schema version {found} > {self.schema_version})"
+            )
+        for version in range(found, self.schema_version):
+            for statement in self.MIGRATIONS[version]:
+                con.execute(statement)
+            logger.info("plan store %s: schema migrated to version %d", self.location, version + 1)
+        if found != self.schema_version:
+            self._set_version(con, self.schema_version)
+
+    # ---------------------------------------------------------------- reading
+
+    def _plan_dict(self, row: Any) -> dict:
+        plan = dict(row)
+        for key in ("created_at", "updated_at", "deleted_at"):
+            plan[key] = self._iso(plan[key])
+        return plan
+
+    def list_plans(self, *, deleted: bool = False) -> list[dict]:
+        """Plans (without features), newest first; ``deleted=True`` lists the recycle bin."""
+        where = "p.deleted_at IS NOT NULL" if deleted else "p.deleted_at IS NULL"
+        with self._read() as con:
+            rows = self._run(
+                con,
+                "SELECT p.id, p.name, p.notes, p.version, p.created_at, p.updated_at, p.deleted_at, "
+                "(SELECT COUNT(*) FROM features f WHERE f.plan_id = p.id) AS n_features "
+                f"FROM plans p WHERE {where} ORDER BY p.updated_at DESC, p.id DESC",
+            ).fetchall()
+        return [self._plan_dict(r) for r in rows]
+
+    def get(self, plan_id: int, *, include_deleted: bool = False) -> dict:
+        """A plan with its features; :class:`NotFoundError` when there is none."""
+        plan_id = plan_id_of(plan_id)
+        with self._read() as con:
+            row = self._run(
+                con,
+                "SELECT id, name, notes, version, created_at, updated_at, deleted_at FROM plans WHERE id = ?",
+                (plan_id,),
+            ).fetchone()
+            if row is None or (row["deleted_at"] is not None and not include_deleted):
+                raise _not_found(plan_id)
+            features = self._run(
+                con, f"SELECT {self._FEATURE_SELECT} FROM features WHERE plan_id = ? ORDER BY id", (plan_id,)
+            ).fetchall()
+        plan = self._plan_dict(row)
+        plan["features"] = [self._decode_feature(f) for f in features]
+        return plan
+
+    def _locked_plan(self, con: Any, plan_id: int, *, deleted: bool = False) -> Any:
+        state = "IS NOT NULL" if deleted else "IS NULL"
+        query = f"SELECT id, name, notes, version FROM plans WHERE id = ? AND deleted_at {state}{self._LOCK}"
+        return self._run(con, query, (plan_id,)).fetchone()
+
+    # ---------------------------------------------------------------- writing
+
+    def create(self, name: str, notes: str = "") -> dict:
+        """A new empty plan at version 1."""
+        name = _plan_name(name)
+        notes = check_text(notes, "备注 notes", MAX_NOTES_CHARS)
+        now = self._now()
+        with self._tx() as con:
+            plan_id = self._run(
+                con,
+                "INSERT INTO plans (name, notes, version, created_at, updated_at) VALUES (?, ?, 1, ?, ?) RETURNING id",
+                (name, notes, now, now),
+            ).fetchone()["id"]
+        return self.get(plan_id)
+
+    def save(
+        self,
+        plan_id: int,
+        *,
+        version: int,
+        name: str | None = None,
+        notes: str | None = None,
+        features: list[Feature] | None = None,
+    ) -> dict:
+        """Save a plan loaded at ``version``: name, notes and (if given) all its features.
+
+        Raises
+        ------
+        StaleVersionError
+            Someone saved the plan since ``version`` (the current version is attached).
+        NotFoundError
+            No such plan (or it is deleted).
+        InputDataError
+            A name, note or feature that cannot be stored (nothing is saved).
+        """
+        version = check_version(version)
+        plan_id = plan_id_of(plan_id)
+        rows = None if features is None else feature_rows(features)
+        with self._tx() as con:
+            row = self._locked_plan(con, plan_id)
+            if row is None:
+                raise _not_found(plan_id)
+            if row["version"] != version:
+                raise StaleVersionError(
+                    f"方案「{row['name']}」已被他人修改（当前版本 {row['version']}，您打开的是版本 {version}），"
+                    "请重新加载后再保存 (the plan was changed by someone else; reload it)",
+                    current=row["version"],
+                )
+            new_name = row["name"] if name is None else _plan_name(name)
+            new_notes = row["notes"] if notes is None else check_text(notes, "备注 notes", MAX_NOTES_CHARS)
+            cur = self._run(
+                con,
+                "UPDATE plans SET name = ?, notes = ?, version = version + 1, updated_at = ? "
+                "WHERE id = ? AND version = ?",
+                (new_name, new_notes, self._now(), plan_id, version),
+            )
+            if cur.rowcount != 1:  # cannot happen with the row or database locked; kept as the guard it is
+                raise StaleVersionError("方案已被他人修改 (the plan was changed by someone else)", current=-1)
+            if rows is not None:
+                self._run(con, "DELETE FROM features WHERE plan_id = ?", (plan_id,))
+                self._executemany(
+                    con,
+                    f"INSERT INTO features (plan_id, kind, name, geometry, properties) VALUES {self._FEATURE_VALUES}",
+                    [(plan_id, *r) for r in rows],
+                )
+        return self.get(plan_id)
+
+    def delete(self, plan_id: int, *, version: int | None = None) -> dict:
+        """Move a plan to the recycle bin (undo with :meth:`restore`)."""
+        plan_id = plan_id_of(plan_id)
+        with self._tx() as con:
+            row = self._locked_plan(con, plan_id)
+            if row is None:
+                raise _not_found(plan_id)
+            if version is not None and row["version"] != version:
+                raise StaleVersionError(
+                    f"方案「{row['name']}」已被他人修改，请重新加载 (the plan was changed; reload it)",
+                    current=row["version"],
+                )
+            self._run(con, "UPDATE plans SET deleted_at = ? WHERE id = ?", (self._now(), plan_id))
+        return {"id": plan_id, "deleted": True}
+
+    def restore(self, plan_id: int) -> dict:
+        """Take a plan back out of the recycle bin."""
+        plan_id = plan_id_of(plan_id)
+        with self._tx() as con:
+            if self._locked_plan(con, plan_id, deleted=True) is None:
+                raise NotFoundError(f"回收站中没有编号为 {plan_id} 的方案 (no such deleted plan)")
+            self._run(con, "UPDATE plans SET deleted_at = NULL, updated_at = ? WHERE id = ?", (self._now(), plan_id))
+        return self.get(plan_id)
+
+
+def iter_statements(script: str) -> Iterator[str]:
+    """The statements of a schema script (``;``-separated, no ``;`` inside a statement)."""
+    for part in script.split(";"):
+        if part.strip():
+            yield part.strip()
