@@ -13,7 +13,7 @@ from PIL import Image
 from geo.access.coverage import accessibility, gap_cells
 from geo.errors import CRSError, InputDataError
 from geo.maps import content as maps
-from geo.maps import layout
+from geo.maps import layout, style
 from geo.project import load_project
 
 
@@ -183,7 +183,7 @@ def test_legend_counts_the_focus_area_only(demo):
     area = shapely.box(x0, y0, (x0 + x1) / 2, y1)
     fig, ax = plt.subplots()
     try:
-        labels = [h.get_label() for h in content.draw(ax, maps.cjk_font(), area)]
+        labels = [h.get_label() for h in content.draw(ax, style.cjk_font(), area)]
     finally:
         plt.close(fig)
     counted = sum(float(m.replace(",", "")) for lab in labels for m in re.findall(r"\(([\d,]+) 人\)", lab))
