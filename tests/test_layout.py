@@ -191,3 +191,17 @@ def test_legend_counts_the_focus_area_only(demo):
     # The five time classes (0-5, 5-10, 10-15, > 15, not reached) partition the area's residents.
     assert counted == pytest.approx(acc.demand["residents"].to_numpy()[inside].sum(), abs=3)
     assert counted < acc.demand["residents"].sum()
+
+
+def test_layouts_render_alike_in_parallel_threads(demo, tmp_path):
+    # Pages are drawn on their own Figure (no pyplot, no global settings), so the web app
+    # renders them in its threads without a lock: each page comes out as if drawn alone.
+    from concurrent.futures import ThreadPoolExecutor
+
+    content, text = _content(demo), _text(demo)
+    alone = layout.render_layout(content, tmp_path / "alone.png", text=text, dpi=60).read_bytes()
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        paths = list(
+            pool.map(lambda k: layout.render_layout(content, tmp_path / f"t{k}.png", text=text, dpi=60), range(3))
+        )
+    assert all(path.read_bytes() == alone for path in paths)

@@ -36,10 +36,9 @@ from geo.io.export import (
     SHAPEFILE_ENCODINGS,
     chinese_table,
     plan_layers,
-    write_csv,
     write_gpkg,
     write_shapefile_zip,
-    write_xlsx,
+    write_table,
 )
 from geo.maps import content as maps
 from geo.maps.layout import ORIENTATIONS, PAPER_MM, LayoutText, render_layout
@@ -165,14 +164,14 @@ def coverage_tables(fmt: str):
     if fmt not in ("xlsx", "csv"):
         raise InputDataError(f"格式 {fmt!r} 无效，可选: xlsx, csv (unknown format)")
     state = get_state()
+    if fmt == "xlsx":
+        tables = _coverage_sheets(state)
+        mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    else:
+        tables = chinese_table(coverage_table(state.acc), COVERAGE_HEADERS_ZH)
+        mimetype = "text/csv; charset=utf-8"
     with tempfile.TemporaryDirectory(prefix="linli-export-") as tmp:
-        if fmt == "xlsx":
-            path = write_xlsx(_coverage_sheets(state), Path(tmp) / "coverage.xlsx")
-            mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-        else:
-            path = write_csv(chinese_table(coverage_table(state.acc), COVERAGE_HEADERS_ZH), Path(tmp) / "coverage.csv")
-            mimetype = "text/csv; charset=utf-8"
-        data = path.read_bytes()
+        data = write_table(tables, Path(tmp) / f"coverage.{fmt}").read_bytes()
     return _download(data, f"coverage_覆盖分析.{fmt}", mimetype)
 
 

@@ -127,7 +127,7 @@ def _delta_rows(scenario: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def key_figures(table: pd.DataFrame) -> pd.DataFrame:
+def _key_figures(table: pd.DataFrame) -> pd.DataFrame:
     """The whole-area function rows of :func:`geo.access.coverage.coverage_table`, with Chinese headers."""
     rows = table[(table["kind"] == "function") & (table["unit"] == table["unit"].iloc[0])]
     return pd.DataFrame(
@@ -196,7 +196,7 @@ def summary_report(
     page = PAPER_MM["A4"]
     m = 12.0
     fig = _page_figure(page, dpi=dpi)
-    figures = key_figures(table)
+    figures = _key_figures(table)
     shown, colours = _check_rows(check, MAX_CHECK_ROWS if scenario is None else MAX_CHECK_ROWS - 2)
     delta = _delta_rows(scenario) if scenario is not None and len(scenario) else None
     heights = [ROW_MM * (len(f) + 1) + 2 for f in (figures, shown, delta) if f is not None]
