@@ -51,9 +51,16 @@ __all__ = [
     "PAPER_MM",
     "LayoutText",
     "MapContent",
+    "axes_mm",
+    "check_content",
+    "draw_footer",
+    "draw_map",
+    "layout_boxes_px",
     "map_scale",
     "north_angle_deg",
+    "page_figure",
     "render_layout",
+    "wrap",
 ]
 
 #: Paper sizes (width, height in millimetres, portrait), ISO 216.
@@ -145,7 +152,8 @@ class MapContent:
         return replace(self, bounds_m=(x0 - pad, y0 - pad, x1 + pad, y1 + pad), focus=area)
 
 
-def _check_content(content: MapContent) -> None:
+def check_content(content: MapContent) -> None:
+    """Raise :class:`CRSError` or :class:`InputDataError` unless ``content`` can be printed to scale."""
     crs = pyproj.CRS.from_user_input(content.crs)
     if not crs.is_projected or crs.axis_info[0].unit_name not in ("metre", "meter"):
         raise CRSError(
@@ -257,14 +265,15 @@ def _frames(paper: str, orientation: str) -> _Frame:
     )
 
 
-def _page_figure(page_mm: tuple[float, float], *, dpi: int) -> Figure:
+def page_figure(page_mm: tuple[float, float], *, dpi: int) -> Figure:
     """A figure of the page's size on its own Agg canvas: no pyplot, no global state, safe in threads."""
     fig = Figure(figsize=(page_mm[0] / MM_PER_INCH, page_mm[1] / MM_PER_INCH), dpi=dpi)
     FigureCanvasAgg(fig)
     return fig
 
 
-def _axes(fig, box_mm, page_mm) -> Axes:
+def axes_mm(fig: Figure, box_mm: tuple[float, float, float, float], page_mm: tuple[float, float]) -> Axes:
+    """Axes over the box ``(x, y, w, h)`` of the page (millimetres from the lower left)."""
     x, y, w, h = box_mm
     pw, ph = page_mm
     return fig.add_axes((x / pw, y / ph, w / pw, h / ph))
@@ -376,8 +385,49 @@ def _dim_outside(ax: Axes, focus: shapely.Geometry) -> None:
     GeoSeries([focus]).boundary.plot(ax=ax, color="#08306b", linewidth=1.8, zorder=9)
 
 
+def draw_map(
+    ax: Axes, content: MapContent, *, frame_mm: tuple[float, float], font: str, k: float = 1.0
+) -> tuple[list, int]:
+    """Draw ``content`` into ``ax`` at a round scale, with its scale bar and north arrow.
+
+    Parameters
+    ----------
+    ax
+        Axes of the map frame on the page.
+    content
+        The map (metric CRS); its ``focus`` area, if any, is outlined and the rest dimmed.
+    frame_mm
+        Width and height of the map frame on paper (millimetres).
+    font
+        Font family of the labels (:func:`geo.maps.style.cjk_font`).
+    k
+        Size of the furniture relative to an A4 layout.
+
+    Returns
+    -------
+    tuple
+        The legend handles of the content and the scale denominator N of ``1:N``.
+    """
+    ax.set_facecolor("#f7f7f4")
+    _set_extent(ax, content, frame_mm)
+    handles = content.draw(ax, font, content.focus)
+    if content.focus is not None:
+        _dim_outside(ax, content.focus)
+    scale = _set_extent(ax, content, frame_mm)  # drawing (GeoPandas) may have moved the limits
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_xlabel("")
+    ax.set_ylabel("")
+    for spine in ax.spines.values():
+        spine.set_linewidth(1.0)
+    cx, cy = np.mean(ax.get_xlim()), np.mean(ax.get_ylim())
+    _draw_scale_bar(ax, scale=scale, frame_mm=frame_mm, font=font, k=k)
+    _draw_north_arrow(ax, angle_deg=north_angle_deg(content.crs, cx, cy), font=font, k=k)
+    return handles, scale
+
+
 def _panel(fig, box_mm, page_mm, *, content, handles, text: LayoutText, font: str, k: float, landscape: bool) -> Axes:
-    ax = _axes(fig, box_mm, page_mm)
+    ax = axes_mm(fig, box_mm, page_mm)
     ax.set_axis_off()
     size = 7.5 * k
     if landscape:
@@ -436,8 +486,17 @@ def _panel(fig, box_mm, page_mm, *, content, handles, text: LayoutText, font: st
     return ax
 
 
-def _footer(fig, box_mm, page_mm, *, text: LayoutText, font: str, k: float) -> None:
-    ax = _axes(fig, box_mm, page_mm)
+def draw_footer(
+    fig: Figure,
+    box_mm: tuple[float, float, float, float],
+    page_mm: tuple[float, float],
+    *,
+    text: LayoutText,
+    font: str,
+    k: float,
+) -> None:
+    """The author / organisation / date (and 审图号) line at the foot of a page."""
+    ax = axes_mm(fig, box_mm, page_mm)
     ax.set_axis_off()
     blank = "__________"
     fields = [
@@ -510,33 +569,19 @@ def render_layout(
         raise InputDataError(f"方向 {orientation!r} 无效，可选: {', '.join(ORIENTATIONS)} (unknown orientation)")
     if not (50 <= dpi <= 600):
         raise InputDataError(f"分辨率 dpi={dpi} 超出范围 [50, 600] (dpi out of range)")
-    _check_content(content)
+    check_content(content)
     text = text.filled()
     font = cjk_font()
     frame = _frames(paper, orientation)
     page = frame.page
-    fig = _page_figure(page, dpi=dpi)
-    title_ax = _axes(fig, frame.title, page)
+    fig = page_figure(page, dpi=dpi)
+    title_ax = axes_mm(fig, frame.title, page)
     title_ax.set_axis_off()
     title_ax.text(0.5, 0.62, text.title, ha="center", va="center", fontsize=17 * frame.k, weight="bold", family=font)
     if text.subtitle:
         title_ax.text(0.5, 0.15, text.subtitle, ha="center", va="center", fontsize=10.5 * frame.k, family=font)
-    ax = _axes(fig, frame.map, page)
-    ax.set_facecolor("#f7f7f4")
-    scale = _set_extent(ax, content, frame.map[2:])
-    handles = content.draw(ax, font, content.focus)
-    if content.focus is not None:
-        _dim_outside(ax, content.focus)
-    scale = _set_extent(ax, content, frame.map[2:])  # drawing (GeoPandas) may have moved the limits
-    ax.set_xticks([])
-    ax.set_yticks([])
-    ax.set_xlabel("")
-    ax.set_ylabel("")
-    for spine in ax.spines.values():
-        spine.set_linewidth(1.0)
-    cx, cy = np.mean(ax.get_xlim()), np.mean(ax.get_ylim())
-    _draw_scale_bar(ax, scale=scale, frame_mm=frame.map[2:], font=font, k=frame.k)
-    _draw_north_arrow(ax, angle_deg=north_angle_deg(content.crs, cx, cy), font=font, k=frame.k)
+    ax = axes_mm(fig, frame.map, page)
+    handles, scale = draw_map(ax, content, frame_mm=frame.map[2:], font=font, k=frame.k)
     _panel(
         fig,
         frame.panel,
@@ -548,7 +593,7 @@ def render_layout(
         k=frame.k,
         landscape=orientation == "landscape",
     )
-    _footer(fig, frame.footer, page, text=text, font=font, k=frame.k)
+    draw_footer(fig, frame.footer, page, text=text, font=font, k=frame.k)
     metadata = {"Title": text.title, "Author": text.author or text.organisation or "Linli"}
     if fmt == "pdf":
         metadata["Subject"] = text.subtitle

@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from geo.errors import InputDataError
@@ -21,14 +20,11 @@ from geo.maps.layout import (
     PAPER_MM,
     LayoutText,
     MapContent,
-    _axes,
-    _check_content,
-    _draw_north_arrow,
-    _draw_scale_bar,
-    _footer,
-    _page_figure,
-    _set_extent,
-    north_angle_deg,
+    axes_mm,
+    check_content,
+    draw_footer,
+    draw_map,
+    page_figure,
     wrap,
 )
 from geo.maps.style import cjk_font
@@ -74,19 +70,8 @@ def _heading(fig, page, x_mm: float, y_mm: float, text: str, *, font: str) -> No
 
 
 def _map(fig, page, box_mm, content: MapContent, *, font: str) -> None:
-    ax = _axes(fig, box_mm, page)
-    ax.set_facecolor("#f7f7f4")
-    frame_mm = box_mm[2:]
-    _set_extent(ax, content, frame_mm)
-    handles = content.draw(ax, font, content.focus)
-    scale = _set_extent(ax, content, frame_mm)
-    ax.set_xticks([])
-    ax.set_yticks([])
-    ax.set_xlabel("")
-    ax.set_ylabel("")
-    _draw_scale_bar(ax, scale=scale, frame_mm=frame_mm, font=font, k=0.85)
-    cx, cy = np.mean(ax.get_xlim()), np.mean(ax.get_ylim())
-    _draw_north_arrow(ax, angle_deg=north_angle_deg(content.crs, cx, cy), font=font, k=0.85)
+    ax = axes_mm(fig, box_mm, page)
+    handles, _ = draw_map(ax, content, frame_mm=box_mm[2:], font=font, k=0.85)
     ax.legend(
         handles=handles,
         loc="lower right",
@@ -190,12 +175,12 @@ def summary_report(
         if missing:
             raise InputDataError(f"{what} 缺少列 {sorted(missing)} (not a coverage {what})")
     if content is not None:
-        _check_content(content)
+        check_content(content)
     text = text.filled()
     font = cjk_font()
     page = PAPER_MM["A4"]
     m = 12.0
-    fig = _page_figure(page, dpi=dpi)
+    fig = page_figure(page, dpi=dpi)
     figures = _key_figures(table)
     shown, colours = _check_rows(check, MAX_CHECK_ROWS if scenario is None else MAX_CHECK_ROWS - 2)
     delta = _delta_rows(scenario) if scenario is not None and len(scenario) else None
@@ -210,7 +195,7 @@ def summary_report(
     width = page[0] - 2 * m
     h = heights[0]
     _heading(fig, page, m, y - 6, "一、主要指标 key figures", font=font)
-    _table(_axes(fig, (m, y - 6 - h, width, h - 1), page), figures, font=font, size=8)
+    _table(axes_mm(fig, (m, y - 6 - h, width, h - 1), page), figures, font=font, size=8)
     y -= 8 + h
     if content is not None and map_h >= 40:
         _heading(fig, page, m, y - 6, "二、地图 map", font=font)
@@ -218,13 +203,13 @@ def summary_report(
         y -= 8 + map_h
     h = ROW_MM * (len(shown) + 1) + 2
     _heading(fig, page, m, y - 6, f"三、标准检查 GB 50180-2018 (共 {len(check)} 项, 显示 {len(shown)} 项)", font=font)
-    _table(_axes(fig, (m, y - 6 - h, width, h - 1), page), shown, font=font, size=7, colours=colours)
+    _table(axes_mm(fig, (m, y - 6 - h, width, h - 1), page), shown, font=font, size=7, colours=colours)
     y -= 8 + h
     if delta is not None:
         h = ROW_MM * (len(delta) + 1) + 2
         n_sites = int(scenario["candidate"].max()) + 1 if "candidate" in scenario else 1
         _heading(fig, page, m, y - 6, f"四、方案前后对比 ({n_sites} 处候选点)", font=font)
-        _table(_axes(fig, (m, y - 6 - h, width, h - 1), page), delta, font=font, size=7)
+        _table(axes_mm(fig, (m, y - 6 - h, width, h - 1), page), delta, font=font, size=7)
         y -= 8 + h
     notes = [*(f"· {s}" for s in text.sources), *(f"· {a}" for a in text.assumptions)]
     lines = [part for note in notes for part in wrap(note, 118)]
@@ -235,7 +220,7 @@ def summary_report(
             break
         fig.text(m / page[0], (y - 4) / page[1], line, fontsize=6.5, va="top", color="#333333", family=font)
         y -= line_h
-    _footer(fig, (m, m, page[0] - 2 * m, 8.0), page, text=text, font=font, k=0.9)
+    draw_footer(fig, (m, m, page[0] - 2 * m, 8.0), page, text=text, font=font, k=0.9)
     metadata = {"Title": text.title, "Author": text.author or text.organisation or "Linli"}
     atomic_write(path, lambda tmp: fig.savefig(tmp, format=fmt, dpi=dpi, metadata=metadata))
     logger.info("summary report -> %s", path.name)
