@@ -43,6 +43,12 @@ def test_scale_is_the_smallest_round_one_that_fits():
     assert layout.map_scale((1300, 10), (100, 100)) == 15_000
 
 
+@pytest.mark.parametrize(("max_m", "bar_m"), [(250, 200), (425, 200), (650, 500), (2250, 2000), (12.5, 10)])
+def test_scale_bar_lengths_are_round(max_m, bar_m):
+    # The bar takes the longest of 1, 2 or 5 times a power of ten that fits in a quarter of the map.
+    assert layout._nice_bar_m(max_m) == bar_m
+
+
 def test_north_is_turned_by_the_meridian_convergence():
     # UTM 35N: true north = grid north on the central meridian (27 E); at Helsinki (24.94 E, 60.17 N)
     # the convergence is about (lon - lon0) * sin(lat) = -2.06 * 0.867 = -1.8 degrees.

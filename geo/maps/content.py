@@ -232,7 +232,7 @@ def coverage_text(
         f"人口口径: {acc.basis(group)}; 点的大小与人口成正比",
         "; ".join(sorted({str(a) for a in acc.demand.get("assumption", []) if isinstance(a, str)}))[:300],
     )
-    sources = ("步行路网、设施与建筑: © OpenStreetMap contributors (ODbL 1.0)",)
+    sources: tuple[str, ...] = ("步行路网、设施与建筑: © OpenStreetMap contributors (ODbL 1.0)",)
     if boundary_source:
         sources = (*sources, f"边界: {boundary_source}")
     return LayoutText(

@@ -420,7 +420,7 @@ def draw_map(
     ax.set_ylabel("")
     for spine in ax.spines.values():
         spine.set_linewidth(1.0)
-    cx, cy = np.mean(ax.get_xlim()), np.mean(ax.get_ylim())
+    cx, cy = float(np.mean(ax.get_xlim())), float(np.mean(ax.get_ylim()))
     _draw_scale_bar(ax, scale=scale, frame_mm=frame_mm, font=font, k=k)
     _draw_north_arrow(ax, angle_deg=north_angle_deg(content.crs, cx, cy), font=font, k=k)
     return handles, scale

@@ -205,7 +205,7 @@ def summary_report(
     _heading(fig, page, m, y - 6, f"三、标准检查 GB 50180-2018 (共 {len(check)} 项, 显示 {len(shown)} 项)", font=font)
     _table(axes_mm(fig, (m, y - 6 - h, width, h - 1), page), shown, font=font, size=7, colours=colours)
     y -= 8 + h
-    if delta is not None:
+    if delta is not None and scenario is not None:
         h = ROW_MM * (len(delta) + 1) + 2
         n_sites = int(scenario["candidate"].max()) + 1 if "candidate" in scenario else 1
         _heading(fig, page, m, y - 6, f"四、方案前后对比 ({n_sites} 处候选点)", font=font)

@@ -68,7 +68,7 @@ def cjk_font() -> str:
     for name in CJK_FONTS:
         if name in names:
             return name
-    font_manager.fontManager.__init__()  # a font installed after the cache was written
+    font_manager.fontManager.__init__()  # type: ignore[misc]  # a font installed after the cache was written
     names = {f.name for f in font_manager.fontManager.ttflist}
     for name in CJK_FONTS:
         if name in names:
