@@ -55,7 +55,6 @@ __all__ = [
     "check_content",
     "draw_footer",
     "draw_map",
-    "layout_boxes_px",
     "map_scale",
     "north_angle_deg",
     "page_figure",
