@@ -51,9 +51,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--markdown", type=Path, default=None)
     args = parser.parse_args(argv)
 
+    from geo import maps
     from geo.access.coverage import accessibility, coverage_table, gap_cells, standard_check
     from geo.io.export import write_gpkg, write_shapefile_zip, write_xlsx
-    from geo.maps import content as maps
     from geo.project import load_project
     from scripts import export_map
 

@@ -152,3 +152,16 @@ def test_no_layers_and_no_crs_are_clear_errors(layers, tmp_path):
         export.write_gpkg({"点": bare}, tmp_path / "a.gpkg")
     with pytest.raises(InputDataError, match="没有可导出的表格"):
         export.write_xlsx({}, tmp_path / "a.xlsx")
+
+
+def test_write_table_picks_the_format_by_suffix(tmp_path):
+    table = pd.DataFrame({"名称": ["=1+1", "普通"], "人口": [3, 4]})
+    csv = export.write_table(table, tmp_path / "表.csv")
+    assert csv.read_bytes().startswith(b"\xef\xbb\xbf")  # UTF-8 with BOM, for Excel
+    assert pd.read_csv(csv, encoding="utf-8-sig")["名称"].tolist() == ["'=1+1", "普通"]
+    book = export.write_table({"一": table, "二": table}, tmp_path / "表.xlsx")
+    assert list(pd.read_excel(book, sheet_name=None)) == ["一", "二"]
+    with pytest.raises(InputDataError, match="表格格式"):
+        export.write_table(table, tmp_path / "表.ods")
+    with pytest.raises(InputDataError, match="CSV 只能存一张表"):
+        export.write_table({"一": table, "二": table}, tmp_path / "两张.csv")

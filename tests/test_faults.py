@@ -223,10 +223,10 @@ def test_disk_full_during_an_export(tmp_path, monkeypatch):
         raise OSError(errno.ENOSPC, "No space left on device")  # ...then the disk is full
 
     monkeypatch.setattr(gpd.GeoDataFrame, "to_file", full_disk)
-    response = client.get(f"/api/plans/{plan['id']}/export.gpkg")
+    response = client.get(f"/api/export/plans/{plan['id']}.gpkg")
     assert response.status_code == 507 and "磁盘已满" in response.get_json()["error"]
     assert list(scratch.iterdir()) == []  # the half-written export is gone
     monkeypatch.setattr(gpd.GeoDataFrame, "to_file", real_to_file)  # space returns
     assert client.get(f"/api/plans/{plan['id']}").get_json()["version"] == 2  # the plan is intact
-    ok = client.get(f"/api/plans/{plan['id']}/export.gpkg")
+    ok = client.get(f"/api/export/plans/{plan['id']}.gpkg")
     assert ok.status_code == 200 and ok.data[:15] == b"SQLite format 3"

@@ -13,7 +13,7 @@ from PIL import Image
 from geo.access.coverage import accessibility, gap_cells
 from geo.errors import CRSError, InputDataError
 from geo.maps import content as maps
-from geo.maps import layout
+from geo.maps import layout, style
 
 
 @pytest.fixture(scope="module")
@@ -40,6 +40,12 @@ def test_scale_is_the_smallest_round_one_that_fits():
     assert layout.map_scale((1000, 100), (200, 100)) == 5_000
     # 1,300 m in 100 mm -> 13,000 -> 1:15,000.
     assert layout.map_scale((1300, 10), (100, 100)) == 15_000
+
+
+@pytest.mark.parametrize(("max_m", "bar_m"), [(250, 200), (425, 200), (650, 500), (2250, 2000), (12.5, 10)])
+def test_scale_bar_lengths_are_round(max_m, bar_m):
+    # The bar takes the longest of 1, 2 or 5 times a power of ten that fits in a quarter of the map.
+    assert layout._nice_bar_m(max_m) == bar_m
 
 
 def test_north_is_turned_by_the_meridian_convergence():
@@ -182,7 +188,7 @@ def test_legend_counts_the_focus_area_only(demo):
     area = shapely.box(x0, y0, (x0 + x1) / 2, y1)
     fig, ax = plt.subplots()
     try:
-        labels = [h.get_label() for h in content.draw(ax, maps.cjk_font(), area)]
+        labels = [h.get_label() for h in content.draw(ax, style.cjk_font(), area)]
     finally:
         plt.close(fig)
     counted = sum(float(m.replace(",", "")) for lab in labels for m in re.findall(r"\(([\d,]+) 人\)", lab))
@@ -190,3 +196,17 @@ def test_legend_counts_the_focus_area_only(demo):
     # The five time classes (0-5, 5-10, 10-15, > 15, not reached) partition the area's residents.
     assert counted == pytest.approx(acc.demand["residents"].to_numpy()[inside].sum(), abs=3)
     assert counted < acc.demand["residents"].sum()
+
+
+def test_layouts_render_alike_in_parallel_threads(demo, tmp_path):
+    # Pages are drawn on their own Figure (no pyplot, no global settings), so the web app
+    # renders them in its threads without a lock: each page comes out as if drawn alone.
+    from concurrent.futures import ThreadPoolExecutor
+
+    content, text = _content(demo), _text(demo)
+    alone = layout.render_layout(content, tmp_path / "alone.png", text=text, dpi=60).read_bytes()
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        paths = list(
+            pool.map(lambda k: layout.render_layout(content, tmp_path / f"t{k}.png", text=text, dpi=60), range(3))
+        )
+    assert all(path.read_bytes() == alone for path in paths)

@@ -1,4 +1,4 @@
-"""Static maps: the Chinese font, the scale bar, and a map written on the demo."""
+"""Static maps: the Chinese font and a map written on the demo."""
 
 from __future__ import annotations
 
@@ -6,23 +6,19 @@ import pytest
 
 from geo.access.coverage import accessibility, gap_cells
 from geo.maps import content as maps
+from geo.maps import style
 from geo.project import load_project
 
 
 def test_a_cjk_font_is_installed():
     # make setup installs Debian's fonts-noto-cjk; without it the maps cannot show Chinese.
-    assert maps.cjk_font() in maps.CJK_FONTS
+    assert style.cjk_font() in style.CJK_FONTS
 
 
 def test_missing_cjk_font_is_a_clear_error(monkeypatch):
-    monkeypatch.setattr(maps, "CJK_FONTS", ("没有这种字体 No Such Font",))
-    with pytest.raises(maps.MissingFontError, match="fonts-noto-cjk"):
-        maps.cjk_font.__wrapped__()
-
-
-@pytest.mark.parametrize(("span_m", "bar_m"), [(1000, 200), (1700, 200), (2600, 500), (9000, 1000), (50, 10)])
-def test_scale_bar_lengths_are_round(span_m, bar_m):
-    assert maps._nice_length(span_m) == bar_m
+    monkeypatch.setattr(style, "CJK_FONTS", ("没有这种字体 No Such Font",))
+    with pytest.raises(style.MissingFontError, match="fonts-noto-cjk"):
+        style.cjk_font.__wrapped__()
 
 
 @pytest.mark.parametrize("suffix", [".png", ".pdf"])

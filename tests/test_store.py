@@ -392,7 +392,7 @@ def test_api_on_postgis(tmp_path, postgis_url):  # noqa: F811
     restored = client.post(f"/api/plans/{plan['id']}/restore")
     assert restored.status_code == 200 and len(restored.get_json()["features"]) == 2
     assert client.get("/api/plans/999999").status_code == 404
-    export = client.get(f"/api/plans/{plan['id']}/export.gpkg")
+    export = client.get(f"/api/export/plans/{plan['id']}.gpkg")
     assert export.status_code == 200 and export.data[:16] == b"SQLite format 3\x00"
     app.extensions["linli.store"].close()
 

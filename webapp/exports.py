@@ -19,7 +19,6 @@ from __future__ import annotations
 import io
 import re
 import tempfile
-import threading
 from pathlib import Path
 
 import geopandas as gpd
@@ -36,11 +35,10 @@ from geo.io.export import (
     PLAN_LAYERS_ZH,
     SHAPEFILE_ENCODINGS,
     chinese_table,
-    formula_safe,
     plan_layers,
     write_gpkg,
     write_shapefile_zip,
-    xlsx_bytes,
+    write_table,
 )
 from geo.maps import content as maps
 from geo.maps.layout import ORIENTATIONS, PAPER_MM, LayoutText, render_layout
@@ -51,8 +49,6 @@ from webapp.state import get_state
 
 bp = Blueprint("exports", __name__)
 
-#: matplotlib's pyplot is not thread-safe: one layout at a time per process.
-_RENDER_LOCK = threading.Lock()
 MAX_FIELD_CHARS = 100
 #: Kinds of map a button can print; grids and placement are computed on request.
 WEB_MAP_KINDS = tuple(maps.MAP_KINDS)
@@ -140,7 +136,7 @@ def map_layout(fmt: str):
         "approval_no": None if approval is None else _field("approval_no"),
     }
     content, text = _map_page(state, kind, function, fields)
-    with tempfile.TemporaryDirectory(prefix="linli-export-") as tmp, _RENDER_LOCK:
+    with tempfile.TemporaryDirectory(prefix="linli-export-") as tmp:
         path = render_layout(content, Path(tmp) / f"map.{fmt}", text=text, paper=paper, orientation=orientation)
         data = path.read_bytes()
     name = f"{kind}_{function}_{paper}_{orientation}.{fmt}"
@@ -165,17 +161,18 @@ def _coverage_sheets(state) -> dict[str, pd.DataFrame]:
 @bp.get("/coverage.<fmt>")
 def coverage_tables(fmt: str):
     """The coverage table (CSV) or all tables (XLSX: notes, summary, standard check, every type)."""
+    if fmt not in ("xlsx", "csv"):
+        raise InputDataError(f"格式 {fmt!r} 无效，可选: xlsx, csv (unknown format)")
     state = get_state()
     if fmt == "xlsx":
-        data = xlsx_bytes(_coverage_sheets(state))
+        tables = _coverage_sheets(state)
         mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-        return _download(data, "coverage_覆盖分析.xlsx", mimetype)
-    if fmt == "csv":
-        table = formula_safe(chinese_table(coverage_table(state.acc), COVERAGE_HEADERS_ZH))
-        return _download(
-            table.to_csv(index=False).encode("utf-8-sig"), "coverage_覆盖分析.csv", "text/csv; charset=utf-8"
-        )
-    raise InputDataError(f"格式 {fmt!r} 无效，可选: xlsx, csv (unknown format)")
+    else:
+        tables = chinese_table(coverage_table(state.acc), COVERAGE_HEADERS_ZH)
+        mimetype = "text/csv; charset=utf-8"
+    with tempfile.TemporaryDirectory(prefix="linli-export-") as tmp:
+        data = write_table(tables, Path(tmp) / f"coverage.{fmt}").read_bytes()
+    return _download(data, f"coverage_覆盖分析.{fmt}", mimetype)
 
 
 @bp.get("/report.pdf")
@@ -196,7 +193,7 @@ def report():
         assumptions=base.assumptions,
         **fields,
     )
-    with tempfile.TemporaryDirectory(prefix="linli-export-") as tmp, _RENDER_LOCK:
+    with tempfile.TemporaryDirectory(prefix="linli-export-") as tmp:
         path = summary_report(
             coverage_table(state.acc), standard_check(state.acc), Path(tmp) / "report.pdf", text=text, content=content
         )

@@ -21,32 +21,21 @@ from branca.element import MacroElement, Template
 from folium import plugins
 
 from geo.access.standards import FUNCTIONS
+from geo.maps.style import (
+    BASE_AREA_STYLE,
+    BOUNDARY_COLOUR,
+    FUNCTION_COLOURS,
+    FUNCTION_MARKERS,
+    GAP_COLOUR,
+    RING_COLOURS,
+    ROAD_STYLE,
+    TIME_CLASSES_MIN,
+    TIME_COLOURS,
+    UNIT_COLOUR,
+    UNREACHED_COLOUR,
+)
 from webapp.assets import localize
 from webapp.state import AnalysisState, walking_time_points
-
-#: Marker colour (Leaflet.awesome-markers palette) and Font Awesome 6 icon per function.
-FUNCTION_STYLE = {
-    "elderly": ("purple", "#9b59b6", "person-cane"),
-    "childcare": ("pink", "#e91e8c", "child"),
-    "medical": ("red", "#d63e2a", "house-medical"),
-    "food": ("orange", "#f69730", "basket-shopping"),
-    "leisure": ("green", "#72b026", "tree"),
-    "services": ("blue", "#38aadd", "building-columns"),
-}
-RING_COLOURS = ("#1a9850", "#91cf60", "#fee08b", "#fdae61")
-TIME_BREAKS_MIN = (5.0, 10.0, 15.0)
-TIME_COLOURS = ("#1a9850", "#91cf60", "#fee08b", "#d73027")
-UNREACHED = "#7f7f7f"
-BASE_STYLE = {
-    "green": {"fillColor": "#cfe8c4", "color": "#cfe8c4", "weight": 0, "fillOpacity": 1.0},
-    "water": {"fillColor": "#aad3df", "color": "#aad3df", "weight": 0, "fillOpacity": 1.0},
-    "building": {"fillColor": "#d9d0c9", "color": "#bfb3aa", "weight": 0.5, "fillOpacity": 1.0},
-}
-ROAD_STYLE = {
-    "major": {"color": "#f7c873", "weight": 5},
-    "street": {"color": "#ffffff", "weight": 3.5},
-    "path": {"color": "#9a9a9a", "weight": 1, "dashArray": "3 3"},
-}
 
 
 def safe(text: object) -> str:
@@ -92,8 +81,8 @@ def _merged(frame: gpd.GeoDataFrame, by: list[str]) -> gpd.GeoDataFrame:
 def time_colour(minutes: float) -> str:
     """Colour of a walking time in minutes."""
     if not np.isfinite(minutes):
-        return UNREACHED
-    for colour, limit in zip(TIME_COLOURS, TIME_BREAKS_MIN, strict=False):
+        return UNREACHED_COLOUR
+    for colour, limit in zip(TIME_COLOURS, TIME_CLASSES_MIN, strict=False):
         if minutes <= limit:
             return colour
     return TIME_COLOURS[-1]
@@ -149,7 +138,7 @@ def build_map(state: AnalysisState, *, function: str, texts: dict[str, str], bas
         for kind in ("green", "water", "building"):
             part = state.areas[state.areas["kind"] == kind]
             if len(part):
-                style = BASE_STYLE[kind]
+                style = BASE_AREA_STYLE[kind]
                 folium.GeoJson(
                     _geojson(_merged(part[["kind", "geometry"]], ["kind"]), precision_deg=BASE_PRECISION_DEG),
                     style_function=lambda _f, style=style: style,
@@ -177,14 +166,14 @@ def build_map(state: AnalysisState, *, function: str, texts: dict[str, str], bas
         folium.GeoJson(
             _geojson(gpd.GeoDataFrame({"name": [state.project.name]}, geometry=[state.boundary_wgs84], crs=4326)),
             name="研究区边界 boundary",
-            style_function=lambda _f: {"color": "#333333", "weight": 3, "fill": False},
+            style_function=lambda _f: {"color": BOUNDARY_COLOUR, "weight": 3, "fill": False},
         ).add_to(fmap)
     for level, units in state.project.units.items():
         layer = units.to_crs(4326)[["code", "name", "geometry"]]
         folium.GeoJson(
             _geojson(layer, ("code", "name")),
             name=f"分区 {level}",
-            style_function=lambda _f: {"color": "#6a51a3", "weight": 2, "dashArray": "6 4", "fillOpacity": 0.02},
+            style_function=lambda _f: {"color": UNIT_COLOUR, "weight": 2, "dashArray": "6 4", "fillOpacity": 0.02},
             tooltip=folium.GeoJsonTooltip(fields=["code", "name"], aliases=["编码", "名称"]),
         ).add_to(fmap)
     _service_area_layers(fmap, state, function)
@@ -215,12 +204,12 @@ def build_map(state: AnalysisState, *, function: str, texts: dict[str, str], bas
             (TIME_COLOURS[1], "5-10"),
             (TIME_COLOURS[2], "10-15"),
             (TIME_COLOURS[3], "> 15"),
-            (UNREACHED, "未到达 not reached"),
+            (UNREACHED_COLOUR, "未到达 not reached"),
         ],
         title_rings=f"{texts['legend_rings']} ({FUNCTIONS[function]})",
         ring_items=[(RING_COLOURS[k], f"{lo:g}-{hi:g} 分钟") for k, (lo, hi) in enumerate(_bands(state.minutes))],
         function_title=texts["function"],
-        function_items=[(FUNCTION_STYLE[f][1], f"{zh} {f}") for f, zh in FUNCTIONS.items()],
+        function_items=[(FUNCTION_COLOURS[f], f"{zh} {f}") for f, zh in FUNCTIONS.items()],
         note=f"{prof.label_zh} {prof.speed_kmh:g} km/h; © OpenStreetMap contributors",
     ).add_to(fmap)
     localize(fmap)
@@ -289,9 +278,9 @@ def _gap_layer(fmap: folium.Map, state: AnalysisState, function: str) -> None:
         _geojson(frame),
         name=f"缺口 gaps {FUNCTIONS[function]}",
         style_function=lambda f: {
-            "color": "#d7191c",
+            "color": GAP_COLOUR,
             "weight": 3 if f["properties"]["rank"] <= 3 else 1,
-            "fillColor": "#d7191c",
+            "fillColor": GAP_COLOUR,
             "fillOpacity": 0.15,
         },
         tooltip=folium.GeoJsonTooltip(
@@ -304,7 +293,7 @@ def _facility_layers(fmap: folium.Map, state: AnalysisState, chosen: str) -> Non
     fac = state.acc.facilities.to_crs(4326)
     xy = shapely.get_coordinates(shapely.point_on_surface(fac.geometry.to_numpy()))
     for function, zh in FUNCTIONS.items():
-        colour, _, icon = FUNCTION_STYLE[function]
+        colour, icon = FUNCTION_MARKERS[function]
         count = int((fac["function"] == function).sum())
         # The chosen function's facilities are shown; the others are one click away in the layer control.
         group = folium.FeatureGroup(name=f"设施 {zh} ({count})", show=function == chosen)

@@ -145,10 +145,10 @@ def organisation_diagram(table: pd.DataFrame, path: Path, *, title: str = "ç½‘æ 
     ------
     InputDataError
         If the suffix is not ``.svg`` / ``.png`` or the table is empty.
-    geo.maps.content.MissingFontError
+    geo.maps.style.MissingFontError
         If no Chinese font is installed.
     """
-    from geo.maps.content import cjk_font
+    from geo.maps.style import cjk_font
 
     path = Path(path)
     if path.suffix.lower() not in DIAGRAM_FORMATS:

@@ -1,13 +1,18 @@
 """Data exports for meetings and desktop GIS: GeoPackage, GeoJSON, zipped Shapefile, CSV, XLSX.
 
+Every file the scripts and the web app write goes through this module:
+
+* :func:`write_gpkg` (layers, Chinese layer names kept), :func:`write_geojson`,
+  :func:`write_shapefile_zip`, and :func:`write_table` for CSV/XLSX tables
+  (:func:`write_csv`, :func:`write_xlsx`); :func:`atomic_write` for any other file.
 * Every file is written through a temporary file in the target folder, flushed to
-  disk and renamed over the target (BAD_INPUTS C2): a failed export leaves the old
-  file untouched and no temporary file behind.
+  disk and renamed over the target: a failed export (a full disk, a crash) leaves
+  the old file untouched and no temporary file behind.
 * Geometries are written in WGS84 (EPSG:4326), which QGIS, ArcGIS and the web app
   read without asking.
 * Text cells of CSV/XLSX that start like a formula (``= + - @``, tab, CR) get a
-  leading ``'`` (BAD_INPUTS G9), so a facility named ``=HYPERLINK(...)`` stays text
-  in Excel/WPS.
+  leading ``'`` so that a spreadsheet shows them as text and never runs them: a
+  facility named ``=HYPERLINK(...)`` stays text in Excel/WPS.
 * Shapefiles carry a ``.cpg`` naming their encoding (UTF-8 by default, GBK for old
   desktop tools), so Chinese attribute values survive; field names are cut to the
   format's 10 bytes and kept unique, with the full names in a ``字段说明.csv``.
@@ -32,14 +37,21 @@ from geo.io.crs import WGS84
 logger = logging.getLogger(__name__)
 
 __all__ = [
+    "CHECK_HEADERS_ZH",
+    "COVERAGE_HEADERS_ZH",
     "FORMULA_START",
+    "PLAN_LAYERS_ZH",
     "SHAPEFILE_ENCODINGS",
+    "TABLE_FORMATS",
     "atomic_write",
+    "chinese_table",
     "formula_safe",
+    "plan_layers",
     "write_csv",
     "write_geojson",
     "write_gpkg",
     "write_shapefile_zip",
+    "write_table",
     "write_xlsx",
 ]
 
@@ -49,6 +61,8 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 SHAPEFILE_ENCODINGS = {"utf-8": "UTF-8", "gbk": "GBK"}
 SHAPEFILE_NAME_BYTES = 10
 SHAPEFILE_PARTS = (".shp", ".shx", ".dbf", ".prj", ".cpg")
+#: Table files :func:`write_table` writes, by suffix.
+TABLE_FORMATS = (".csv", ".xlsx")
 
 
 def atomic_write(path: str | Path, write: Callable[[Path], object]) -> Path:
@@ -56,6 +70,18 @@ def atomic_write(path: str | Path, write: Callable[[Path], object]) -> Path:
 
     The temporary file is removed whatever happens; ``path`` is either the old file or
     the complete new one.  Folders are created as needed.
+
+    Parameters
+    ----------
+    path
+        The file to write.
+    write
+        Writes the whole file at the path it is given (which does not exist yet).
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -74,7 +100,10 @@ def atomic_write(path: str | Path, write: Callable[[Path], object]) -> Path:
 
 
 def formula_safe(frame: pd.DataFrame) -> pd.DataFrame:
-    """A copy whose text cells (and headers) starting like a formula get a leading ``'`` (BAD_INPUTS G9)."""
+    """A copy whose text cells (and headers) starting like a formula get a leading ``'``.
+
+    A spreadsheet then shows them as text instead of running them (see :data:`FORMULA_START`).
+    """
     out = frame.copy()
 
     def fix(value: object) -> object:
@@ -284,11 +313,35 @@ def write_xlsx(sheets: Mapping[str, pd.DataFrame], path: str | Path) -> Path:
     return Path(path)
 
 
-def xlsx_bytes(sheets: Mapping[str, pd.DataFrame]) -> bytes:
-    """The workbook of :func:`write_xlsx` in memory (for a download)."""
-    buffer = io.BytesIO()
-    _xlsx(sheets, buffer)
-    return buffer.getvalue()
+def write_table(tables: pd.DataFrame | Mapping[str, pd.DataFrame], path: str | Path) -> Path:
+    """Tables as CSV or XLSX by the suffix of ``path``, formula-safe, atomically.
+
+    Parameters
+    ----------
+    tables
+        One table, or sheet name -> table.  A CSV holds one table only.
+    path
+        Output ``.csv`` (UTF-8 with BOM, for Excel) or ``.xlsx``.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+
+    Raises
+    ------
+    InputDataError
+        An unknown suffix, no tables, or several tables for one CSV.
+    """
+    suffix = Path(path).suffix.lower()
+    if suffix not in TABLE_FORMATS:
+        raise InputDataError(f"表格格式 {suffix!r} 无效，可选: {', '.join(TABLE_FORMATS)} (unknown table format)")
+    sheets = {"表": tables} if isinstance(tables, pd.DataFrame) else dict(tables)
+    if suffix == ".xlsx":
+        return write_xlsx(sheets, path)
+    if len(sheets) != 1:
+        raise InputDataError(f"CSV 只能存一张表，收到 {len(sheets)} 张 (a CSV holds one table; use .xlsx)")
+    return write_csv(next(iter(sheets.values())), path)
 
 
 #: Chinese layer names of a plan's feature kinds (GeoPackage) and ASCII file stems (Shapefile).

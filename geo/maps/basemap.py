@@ -29,7 +29,12 @@ ROAD_CLASSES = {
 }
 #: Simplification tolerance of base geometries (metres): under a pixel at street zoom.
 SIMPLIFY_M = 1.0
-WATER = {"natural": ("water",), "waterway": ("riverbank", "dock"), "water": None, "landuse": ("reservoir", "basin")}
+WATER: dict[str, tuple[str, ...] | None] = {
+    "natural": ("water",),
+    "waterway": ("riverbank", "dock"),
+    "water": None,
+    "landuse": ("reservoir", "basin"),
+}
 GREEN = {
     "leisure": ("park", "garden", "playground", "pitch", "common"),
     "landuse": ("grass", "forest", "meadow", "recreation_ground", "village_green", "cemetery"),
@@ -77,7 +82,7 @@ def area_layers(path: Path, *, bbox: tuple[float, float, float, float] | None = 
     keys = ("building", "natural", "waterway", "water", "landuse", "leisure")
     processor = osmium.FileProcessor(str(path)).with_areas().with_filter(osmium.filter.KeyFilter(*keys))
     for obj in processor:
-        if not obj.is_area():
+        if not isinstance(obj, osmium.osm.Area):
             continue
         tags = {t.k: t.v for t in obj.tags}
         kind = _kind(tags)

@@ -1,13 +1,11 @@
-"""Static maps for meetings (PNG/PDF): what each map shows, laid out by :mod:`geo.maps.layout`.
-
-matplotlib with the Agg backend (no screen); the Chinese font is Noto Sans CJK from
-Debian's ``fonts-noto-cjk`` (installed by ``make setup``).  Maps are drawn in the
-network's metric CRS so that the scale bar is true.
+"""What each meeting map shows: coverage, service areas, grids and placement.
 
 Each ``*_content`` function returns a :class:`geo.maps.layout.MapContent` (the layers and
-their legend) and each ``*_text`` the :class:`geo.maps.layout.LayoutText` around it (title,
-assumptions, sources); :func:`geo.maps.layout.render_layout` puts them on an A4/A3 page.
-:func:`coverage_map` does both for the coverage of one function.
+their legend, drawn in the network's metric CRS so that the scale bar is true) and each
+``*_text`` the :class:`geo.maps.layout.LayoutText` around it (title, assumptions,
+sources); :func:`geo.maps.layout.render_layout` puts them on an A4/A3 page.
+:func:`coverage_map` does both for the coverage of one function.  Colours come from
+:mod:`geo.maps.style`.
 """
 
 from __future__ import annotations
@@ -15,35 +13,41 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from functools import cache
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-
 import geopandas as gpd
-import matplotlib.pyplot as plt
 import numpy as np
 import shapely
-from matplotlib import font_manager
+from matplotlib.collections import LineCollection
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from geo import settings
-from geo.errors import GeoError, InputDataError
+from geo.errors import InputDataError
 from geo.maps.layout import LayoutText, MapContent, render_layout
+from geo.maps.style import (
+    BOUNDARY_COLOUR,
+    COVERED_COLOUR,
+    FUNCTION_COLOURS,
+    GAP_COLOUR,
+    GRID_COLOURS,
+    GRID_EDGE_COLOUR,
+    NETWORK_COLOUR,
+    NEW_SITE_COLOUR,
+    NEWLY_COVERED_COLOUR,
+    RING_COLOURS,
+    TIME_CLASSES_MIN,
+    TIME_COLOURS,
+    UNIT_COLOUR,
+    UNREACHED_COLOUR,
+)
 
 logger = logging.getLogger(__name__)
 
 __all__ = [
-    "CJK_FONTS",
     "MAP_KINDS",
-    "TIME_CLASSES_MIN",
-    "MissingFontError",
     "ProjectMap",
     "build_project_map",
-    "cjk_font",
     "coverage_content",
     "coverage_map",
     "coverage_text",
@@ -52,79 +56,6 @@ __all__ = [
     "service_area_content",
 ]
 
-#: Fonts tried in order for Chinese labels.
-CJK_FONTS = ("Noto Sans CJK SC", "Noto Sans CJK JP", "WenQuanYi Micro Hei", "Source Han Sans SC", "SimHei")
-#: Walking-time classes of the demand points (minutes) and their colours (green to red).
-TIME_CLASSES_MIN = (5.0, 10.0, 15.0)
-TIME_COLOURS = ("#1a9850", "#91cf60", "#fee08b", "#d73027")
-UNREACHED_COLOUR = "#7f7f7f"
-ATTRIBUTION = "底图数据 © OpenStreetMap contributors (ODbL)"
-
-
-class MissingFontError(GeoError):
-    """No font with Chinese glyphs is installed."""
-
-
-@cache
-def cjk_font() -> str:
-    """Name of an installed font with Chinese glyphs; :class:`MissingFontError` if none."""
-    names = {f.name for f in font_manager.fontManager.ttflist}
-    for name in CJK_FONTS:
-        if name in names:
-            return name
-    font_manager.fontManager.__init__()  # a font installed after the cache was written
-    names = {f.name for f in font_manager.fontManager.ttflist}
-    for name in CJK_FONTS:
-        if name in names:
-            return name
-    raise MissingFontError(
-        "没有中文字体，地图无法显示中文；请运行 make setup 安装 fonts-noto-cjk "
-        "(no CJK font installed: run `make setup`, which installs Debian's fonts-noto-cjk)"
-    )
-
-
-def _nice_length(span_m: float) -> float:
-    """A round scale-bar length about a fifth of the map width."""
-    target = span_m / 5.0
-    exponent = 10 ** np.floor(np.log10(target))
-    for step in (5, 2, 1):
-        if step * exponent <= target:
-            return float(step * exponent)
-    return float(exponent)
-
-
-def add_scale_bar(ax, *, font: str) -> None:
-    """A scale bar in the lower left, in metres or kilometres (the axes are metric)."""
-    x0, x1 = ax.get_xlim()
-    y0, y1 = ax.get_ylim()
-    length = _nice_length(x1 - x0)
-    x = x0 + 0.04 * (x1 - x0)
-    y = y0 + 0.05 * (y1 - y0)
-    h = 0.012 * (y1 - y0)
-    half = length / 2
-    ax.add_patch(plt.Rectangle((x, y), half, h, facecolor="black", edgecolor="black", zorder=10))
-    ax.add_patch(plt.Rectangle((x + half, y), half, h, facecolor="white", edgecolor="black", zorder=10))
-    label = f"{length / 1000:g} 千米 (km)" if length >= 1000 else f"{length:g} 米 (m)"
-    ax.text(x, y + 2 * h, "0", fontsize=7, family=font, zorder=10)
-    ax.text(x + length, y + 2 * h, label, fontsize=7, family=font, ha="center", zorder=10)
-
-
-def add_north_arrow(ax, *, font: str) -> None:
-    """A north arrow in the upper right (grid north of the projected CRS)."""
-    ax.annotate(
-        "北\nN",
-        xy=(0.95, 0.95),
-        xytext=(0.95, 0.84),
-        xycoords="axes fraction",
-        ha="center",
-        va="center",
-        fontsize=8,
-        family=font,
-        arrowprops={"facecolor": "black", "width": 3, "headwidth": 9},
-        zorder=10,
-    )
-
-
 #: The maps a layout can show (``scripts/export_map.py --map``, the web app's buttons).
 MAP_KINDS = {
     "coverage": "步行可达覆盖",
@@ -132,19 +63,6 @@ MAP_KINDS = {
     "grids": "管理网格",
     "placement": "新增中心选址",
 }
-#: Colour of each service function (the web map's palette).
-FUNCTION_COLOURS = {
-    "elderly": "#9b59b6",
-    "childcare": "#e91e8c",
-    "medical": "#d63e2a",
-    "food": "#f69730",
-    "leisure": "#72b026",
-    "services": "#38aadd",
-}
-RING_COLOURS = ("#1a9850", "#91cf60", "#fee08b", "#fdae61")
-NETWORK_COLOUR = "#c8c8c8"
-BOUNDARY_COLOUR = "#444444"
-UNIT_COLOUR = "#6a51a3"
 
 
 def _function_name(acc, group: str) -> str:
@@ -179,8 +97,6 @@ def _bounds(*frames_or_geoms) -> tuple[float, float, float, float]:
 def _draw_base(ax, *, crs, network=None, boundary=None, units=None) -> list:
     handles = []
     if network is not None:
-        from matplotlib.collections import LineCollection
-
         segs = [np.asarray(g.coords) for g in network.edge_geometry]
         ax.add_collection(LineCollection(segs, colors=NETWORK_COLOUR, linewidths=0.4, zorder=1))
         handles.append(Line2D([], [], color=NETWORK_COLOUR, linewidth=1.2, label="步行路网 walk network"))
@@ -255,14 +171,14 @@ def coverage_content(
         )
         worst = _worst(gaps)
         if worst is not None and len(worst):
-            worst.boundary.plot(ax=ax, color="#d7191c", linewidth=2.0, zorder=5)
+            worst.boundary.plot(ax=ax, color=GAP_COLOUR, linewidth=2.0, zorder=5)
             for _, row in worst.iterrows():
                 c = row.geometry.centroid
                 ax.text(
                     c.x,
                     c.y,
                     str(row["rank"]),
-                    color="#d7191c",
+                    color=GAP_COLOUR,
                     fontsize=12,
                     weight="bold",
                     family=font,
@@ -271,7 +187,7 @@ def coverage_content(
                     zorder=7,
                     clip_on=True,
                 )
-            handles.append(Patch(facecolor="none", edgecolor="#d7191c", label="缺口前三 three worst gaps"))
+            handles.append(Patch(facecolor="none", edgecolor=GAP_COLOUR, label="缺口前三 three worst gaps"))
         return handles
 
     return MapContent(
@@ -316,7 +232,7 @@ def coverage_text(
         f"人口口径: {acc.basis(group)}; 点的大小与人口成正比",
         "; ".join(sorted({str(a) for a in acc.demand.get("assumption", []) if isinstance(a, str)}))[:300],
     )
-    sources = ("步行路网、设施与建筑: © OpenStreetMap contributors (ODbL 1.0)",)
+    sources: tuple[str, ...] = ("步行路网、设施与建筑: © OpenStreetMap contributors (ODbL 1.0)",)
     if boundary_source:
         sources = (*sources, f"边界: {boundary_source}")
     return LayoutText(
@@ -414,18 +330,17 @@ def grids_content(
     crs = grids.crs
     hh = grids["households"].to_numpy(float)
     kinds = np.where(hh < min_households, 0, np.where(hh > max_households, 2, 1))
-    colours = ("#fee08b", "#a6d96a", "#f46d43")
     labels = (f"少于 {min_households:g} 户", f"{min_households:g}-{max_households:g} 户", f"多于 {max_households:g} 户")
 
     def draw(ax, font: str, focus: shapely.Geometry | None = None) -> list:
         handles = _draw_base(ax, crs=crs, network=network, boundary=boundary)
         here = _inside(grids, focus)
-        for k, c in enumerate(colours):
+        for k, c in enumerate(GRID_COLOURS):
             part = grids[kinds == k]
             if len(part):
-                part.plot(ax=ax, color=c, alpha=0.7, edgecolor="#333333", linewidth=0.6, zorder=3)
+                part.plot(ax=ax, color=c, alpha=0.7, edgecolor=GRID_EDGE_COLOUR, linewidth=0.6, zorder=3)
             n = int(((kinds == k) & here).sum())
-            handles.append(Patch(facecolor=c, alpha=0.7, edgecolor="#333333", label=f"{labels[k]} ({n} 格)"))
+            handles.append(Patch(facecolor=c, alpha=0.7, edgecolor=GRID_EDGE_COLOUR, label=f"{labels[k]} ({n} 格)"))
         pts = shapely.point_on_surface(grids.geometry.to_numpy())
         for p, code in zip(pts, grids["code"].astype(str), strict=True):
             ax.text(p.x, p.y, code[-3:], fontsize=6, family=font, ha="center", va="center", zorder=7, clip_on=True)
@@ -459,8 +374,8 @@ def placement_content(
     residents = assign["residents"].to_numpy(float) if "residents" in assign else np.ones(len(assign))
     xy = shapely.get_coordinates(shapely.point_on_surface(assign.geometry.to_numpy()))
     classes = (
-        (before, "#1a9850", "原已覆盖 covered before"),
-        (~before & after, "#2c7fb8", "新增覆盖 newly covered"),
+        (before, COVERED_COLOUR, "原已覆盖 covered before"),
+        (~before & after, NEWLY_COVERED_COLOUR, "新增覆盖 newly covered"),
         (~after, UNREACHED_COLOUR, "仍未覆盖 still not covered"),
     )
 
@@ -477,7 +392,7 @@ def placement_content(
             handles.append(Line2D([], [], marker="^", color="black", linestyle="", label=f"现有设施 ({len(existing)})"))
         if len(sites):
             sxy = shapely.get_coordinates(shapely.point_on_surface(sites.to_crs(crs).geometry.to_numpy()))
-            ax.scatter(sxy[:, 0], sxy[:, 1], marker="*", s=220, c="#d7191c", edgecolors="black", zorder=8)
+            ax.scatter(sxy[:, 0], sxy[:, 1], marker="*", s=220, c=NEW_SITE_COLOUR, edgecolors="black", zorder=8)
             for (x, y), rank in zip(sxy, sites["rank"], strict=True):
                 ax.text(
                     x,
@@ -486,7 +401,7 @@ def placement_content(
                     fontsize=10,
                     weight="bold",
                     family=font,
-                    color="#d7191c",
+                    color=NEW_SITE_COLOUR,
                     ha="left",
                     va="bottom",
                     zorder=9,
@@ -497,7 +412,7 @@ def placement_content(
                 [],
                 [],
                 marker="*",
-                color="#d7191c",
+                color=NEW_SITE_COLOUR,
                 markersize=12,
                 linestyle="",
                 label=f"新增中心 (按贡献排序) new sites ({len(sites)})",

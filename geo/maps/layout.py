@@ -8,8 +8,13 @@ optional 审图号 (map approval number) placeholder.
 
 The map scale is a round number (1:5,000, 1:7,500, 1:10,000 ...) chosen so the
 content fits; the map frame is then filled at exactly that scale, so a ruler on the
-printed page (at 100 %) measures true distances.  PDFs embed their fonts (TrueType
-subsets, ``pdf.fonttype`` 42) so the Chinese text prints on any machine.
+printed page (at 100 %) measures true distances.  PDFs embed subsets of their fonts
+(matplotlib's default Type 3 subsets, which keep the text searchable and copyable) so
+the Chinese text prints on any machine.
+
+Pages are drawn on a :class:`matplotlib.figure.Figure` with its own canvas, never
+through pyplot or a change of matplotlib's global settings: the web app renders
+several pages at once in its threads without a lock.
 
 What the map shows is a :class:`MapContent` (see :mod:`geo.maps.content` for the
 coverage, service-area, grid and placement contents); this module only lays it out.
@@ -21,23 +26,21 @@ import datetime as dt
 import logging
 import math
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt
 import numpy as np
 import pyproj
 import shapely
 from matplotlib.axes import Axes
-from matplotlib.patches import Rectangle
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.patches import Polygon, Rectangle
 
 from geo.errors import CRSError, InputDataError
 from geo.io.export import atomic_write
+from geo.maps.style import cjk_font
 
 logger = logging.getLogger(__name__)
 
@@ -48,9 +51,15 @@ __all__ = [
     "PAPER_MM",
     "LayoutText",
     "MapContent",
+    "axes_mm",
+    "check_content",
+    "draw_footer",
+    "draw_map",
     "map_scale",
     "north_angle_deg",
+    "page_figure",
     "render_layout",
+    "wrap",
 ]
 
 #: Paper sizes (width, height in millimetres, portrait), ISO 216.
@@ -68,8 +77,6 @@ PANEL_SHARE = 0.28
 #: Mantissas of the "round" scale denominators (1:1,000, 1:1,250 ... 1:7,500, 1:10,000).
 NICE_SCALES = (1.0, 1.25, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 7.5)
 DEFAULT_DPI = 150
-#: PDF fonts: 42 embeds TrueType subsets (text stays searchable and copyable); 3 draws glyphs as procedures.
-PDF_FONTTYPE = 42
 MM_PER_INCH = 25.4
 
 
@@ -144,7 +151,8 @@ class MapContent:
         return replace(self, bounds_m=(x0 - pad, y0 - pad, x1 + pad, y1 + pad), focus=area)
 
 
-def _check_content(content: MapContent) -> None:
+def check_content(content: MapContent) -> None:
+    """Raise :class:`CRSError` or :class:`InputDataError` unless ``content`` can be printed to scale."""
     crs = pyproj.CRS.from_user_input(content.crs)
     if not crs.is_projected or crs.axis_info[0].unit_name not in ("metre", "meter"):
         raise CRSError(
@@ -256,7 +264,15 @@ def _frames(paper: str, orientation: str) -> _Frame:
     )
 
 
-def _axes(fig, box_mm, page_mm) -> Axes:
+def page_figure(page_mm: tuple[float, float], *, dpi: int) -> Figure:
+    """A figure of the page's size on its own Agg canvas: no pyplot, no global state, safe in threads."""
+    fig = Figure(figsize=(page_mm[0] / MM_PER_INCH, page_mm[1] / MM_PER_INCH), dpi=dpi)
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def axes_mm(fig: Figure, box_mm: tuple[float, float, float, float], page_mm: tuple[float, float]) -> Axes:
+    """Axes over the box ``(x, y, w, h)`` of the page (millimetres from the lower left)."""
     x, y, w, h = box_mm
     pw, ph = page_mm
     return fig.add_axes((x / pw, y / ph, w / pw, h / ph))
@@ -312,7 +328,7 @@ def _draw_north_arrow(ax: Axes, *, angle_deg: float, font: str, k: float) -> Non
     tail = (cx - r * dx / aspect, cy - r * dy)
     side = (-dy * 0.45 * r / aspect, dx * 0.45 * r)
     ax.add_patch(
-        plt.Polygon(
+        Polygon(
             [tip, (tail[0] + side[0], tail[1] + side[1]), (cx, cy), tip],
             closed=True,
             transform=ax.transAxes,
@@ -322,7 +338,7 @@ def _draw_north_arrow(ax: Axes, *, angle_deg: float, font: str, k: float) -> Non
         )
     )
     ax.add_patch(
-        plt.Polygon(
+        Polygon(
             [tip, (cx, cy), (tail[0] - side[0], tail[1] - side[1]), tip],
             closed=True,
             transform=ax.transAxes,
@@ -368,8 +384,49 @@ def _dim_outside(ax: Axes, focus: shapely.Geometry) -> None:
     GeoSeries([focus]).boundary.plot(ax=ax, color="#08306b", linewidth=1.8, zorder=9)
 
 
+def draw_map(
+    ax: Axes, content: MapContent, *, frame_mm: tuple[float, float], font: str, k: float = 1.0
+) -> tuple[list, int]:
+    """Draw ``content`` into ``ax`` at a round scale, with its scale bar and north arrow.
+
+    Parameters
+    ----------
+    ax
+        Axes of the map frame on the page.
+    content
+        The map (metric CRS); its ``focus`` area, if any, is outlined and the rest dimmed.
+    frame_mm
+        Width and height of the map frame on paper (millimetres).
+    font
+        Font family of the labels (:func:`geo.maps.style.cjk_font`).
+    k
+        Size of the furniture relative to an A4 layout.
+
+    Returns
+    -------
+    tuple
+        The legend handles of the content and the scale denominator N of ``1:N``.
+    """
+    ax.set_facecolor("#f7f7f4")
+    _set_extent(ax, content, frame_mm)
+    handles = content.draw(ax, font, content.focus)
+    if content.focus is not None:
+        _dim_outside(ax, content.focus)
+    scale = _set_extent(ax, content, frame_mm)  # drawing (GeoPandas) may have moved the limits
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_xlabel("")
+    ax.set_ylabel("")
+    for spine in ax.spines.values():
+        spine.set_linewidth(1.0)
+    cx, cy = float(np.mean(ax.get_xlim())), float(np.mean(ax.get_ylim()))
+    _draw_scale_bar(ax, scale=scale, frame_mm=frame_mm, font=font, k=k)
+    _draw_north_arrow(ax, angle_deg=north_angle_deg(content.crs, cx, cy), font=font, k=k)
+    return handles, scale
+
+
 def _panel(fig, box_mm, page_mm, *, content, handles, text: LayoutText, font: str, k: float, landscape: bool) -> Axes:
-    ax = _axes(fig, box_mm, page_mm)
+    ax = axes_mm(fig, box_mm, page_mm)
     ax.set_axis_off()
     size = 7.5 * k
     if landscape:
@@ -428,8 +485,17 @@ def _panel(fig, box_mm, page_mm, *, content, handles, text: LayoutText, font: st
     return ax
 
 
-def _footer(fig, box_mm, page_mm, *, text: LayoutText, font: str, k: float) -> None:
-    ax = _axes(fig, box_mm, page_mm)
+def draw_footer(
+    fig: Figure,
+    box_mm: tuple[float, float, float, float],
+    page_mm: tuple[float, float],
+    *,
+    text: LayoutText,
+    font: str,
+    k: float,
+) -> None:
+    """The author / organisation / date (and 审图号) line at the foot of a page."""
+    ax = axes_mm(fig, box_mm, page_mm)
     ax.set_axis_off()
     blank = "__________"
     fields = [
@@ -489,11 +555,9 @@ def render_layout(
         Unknown paper, orientation or file type, or an empty extent.
     CRSError
         The content is not in a projected CRS in metres.
-    geo.maps.content.MissingFontError
+    geo.maps.style.MissingFontError
         No Chinese font installed.
     """
-    from geo.maps.content import cjk_font
-
     path = Path(path)
     fmt = path.suffix.lower().lstrip(".")
     if fmt not in FORMATS:
@@ -504,53 +568,35 @@ def render_layout(
         raise InputDataError(f"方向 {orientation!r} 无效，可选: {', '.join(ORIENTATIONS)} (unknown orientation)")
     if not (50 <= dpi <= 600):
         raise InputDataError(f"分辨率 dpi={dpi} 超出范围 [50, 600] (dpi out of range)")
-    _check_content(content)
+    check_content(content)
     text = text.filled()
     font = cjk_font()
     frame = _frames(paper, orientation)
     page = frame.page
-    with plt.rc_context({"pdf.fonttype": PDF_FONTTYPE, "font.family": font, "axes.unicode_minus": False}):
-        fig = plt.figure(figsize=(page[0] / MM_PER_INCH, page[1] / MM_PER_INCH), dpi=dpi)
-        try:
-            title_ax = _axes(fig, frame.title, page)
-            title_ax.set_axis_off()
-            title_ax.text(0.5, 0.62, text.title, ha="center", va="center", fontsize=17 * frame.k, weight="bold")
-            if text.subtitle:
-                title_ax.text(0.5, 0.15, text.subtitle, ha="center", va="center", fontsize=10.5 * frame.k)
-            ax = _axes(fig, frame.map, page)
-            ax.set_facecolor("#f7f7f4")
-            scale = _set_extent(ax, content, frame.map[2:])
-            handles = content.draw(ax, font, content.focus)
-            if content.focus is not None:
-                _dim_outside(ax, content.focus)
-            scale = _set_extent(ax, content, frame.map[2:])  # drawing (GeoPandas) may have moved the limits
-            ax.set_xticks([])
-            ax.set_yticks([])
-            ax.set_xlabel("")
-            ax.set_ylabel("")
-            for spine in ax.spines.values():
-                spine.set_linewidth(1.0)
-            cx, cy = np.mean(ax.get_xlim()), np.mean(ax.get_ylim())
-            _draw_scale_bar(ax, scale=scale, frame_mm=frame.map[2:], font=font, k=frame.k)
-            _draw_north_arrow(ax, angle_deg=north_angle_deg(content.crs, cx, cy), font=font, k=frame.k)
-            _panel(
-                fig,
-                frame.panel,
-                page,
-                content=content,
-                handles=handles,
-                text=text,
-                font=font,
-                k=frame.k,
-                landscape=orientation == "landscape",
-            )
-            _footer(fig, frame.footer, page, text=text, font=font, k=frame.k)
-            metadata = {"Title": text.title, "Author": text.author or text.organisation or "Linli"}
-            if fmt == "pdf":
-                metadata["Subject"] = text.subtitle
-            atomic_write(path, lambda tmp: fig.savefig(tmp, format=fmt, dpi=dpi, metadata=metadata))
-        finally:
-            plt.close(fig)
+    fig = page_figure(page, dpi=dpi)
+    title_ax = axes_mm(fig, frame.title, page)
+    title_ax.set_axis_off()
+    title_ax.text(0.5, 0.62, text.title, ha="center", va="center", fontsize=17 * frame.k, weight="bold", family=font)
+    if text.subtitle:
+        title_ax.text(0.5, 0.15, text.subtitle, ha="center", va="center", fontsize=10.5 * frame.k, family=font)
+    ax = axes_mm(fig, frame.map, page)
+    handles, scale = draw_map(ax, content, frame_mm=frame.map[2:], font=font, k=frame.k)
+    _panel(
+        fig,
+        frame.panel,
+        page,
+        content=content,
+        handles=handles,
+        text=text,
+        font=font,
+        k=frame.k,
+        landscape=orientation == "landscape",
+    )
+    draw_footer(fig, frame.footer, page, text=text, font=font, k=frame.k)
+    metadata = {"Title": text.title, "Author": text.author or text.organisation or "Linli"}
+    if fmt == "pdf":
+        metadata["Subject"] = text.subtitle
+    atomic_write(path, lambda tmp: fig.savefig(tmp, format=fmt, dpi=dpi, metadata=metadata))
     logger.info("layout %s %s %s, 1:%d -> %s", paper, orientation, fmt, scale, path.name)
     return path
 
@@ -566,8 +612,3 @@ def layout_boxes_px(paper: str, orientation: str, dpi: int = DEFAULT_DPI) -> dic
         out[name] = (round(x * px), round((h - y - bh) * px), round((x + bw) * px), round((h - y) * px))
     out["page"] = (0, 0, round(w * px), round(h * px))
     return out
-
-
-def sequence_text(items: Sequence[str]) -> tuple[str, ...]:
-    """Drop empty items (a helper for building :class:`LayoutText`)."""
-    return tuple(s for s in items if s)

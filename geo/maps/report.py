@@ -11,31 +11,23 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt
-import numpy as np
 import pandas as pd
 
 from geo.errors import InputDataError
 from geo.io.export import atomic_write
 from geo.maps.layout import (
     FORMATS,
-    MM_PER_INCH,
     PAPER_MM,
     LayoutText,
     MapContent,
-    _axes,
-    _check_content,
-    _draw_north_arrow,
-    _draw_scale_bar,
-    _footer,
-    _set_extent,
-    north_angle_deg,
+    axes_mm,
+    check_content,
+    draw_footer,
+    draw_map,
+    page_figure,
     wrap,
 )
+from geo.maps.style import cjk_font
 
 logger = logging.getLogger(__name__)
 
@@ -78,19 +70,8 @@ def _heading(fig, page, x_mm: float, y_mm: float, text: str, *, font: str) -> No
 
 
 def _map(fig, page, box_mm, content: MapContent, *, font: str) -> None:
-    ax = _axes(fig, box_mm, page)
-    ax.set_facecolor("#f7f7f4")
-    frame_mm = box_mm[2:]
-    _set_extent(ax, content, frame_mm)
-    handles = content.draw(ax, font, content.focus)
-    scale = _set_extent(ax, content, frame_mm)
-    ax.set_xticks([])
-    ax.set_yticks([])
-    ax.set_xlabel("")
-    ax.set_ylabel("")
-    _draw_scale_bar(ax, scale=scale, frame_mm=frame_mm, font=font, k=0.85)
-    cx, cy = np.mean(ax.get_xlim()), np.mean(ax.get_ylim())
-    _draw_north_arrow(ax, angle_deg=north_angle_deg(content.crs, cx, cy), font=font, k=0.85)
+    ax = axes_mm(fig, box_mm, page)
+    handles, _ = draw_map(ax, content, frame_mm=box_mm[2:], font=font, k=0.85)
     ax.legend(
         handles=handles,
         loc="lower right",
@@ -131,7 +112,7 @@ def _delta_rows(scenario: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def key_figures(table: pd.DataFrame) -> pd.DataFrame:
+def _key_figures(table: pd.DataFrame) -> pd.DataFrame:
     """The whole-area function rows of :func:`geo.access.coverage.coverage_table`, with Chinese headers."""
     rows = table[(table["kind"] == "function") & (table["unit"] == table["unit"].iloc[0])]
     return pd.DataFrame(
@@ -182,8 +163,6 @@ def summary_report(
     InputDataError
         Unknown output type or a table without the expected columns.
     """
-    from geo.maps.content import cjk_font
-
     path = Path(path)
     fmt = path.suffix.lower().lstrip(".")
     if fmt not in FORMATS:
@@ -196,59 +175,53 @@ def summary_report(
         if missing:
             raise InputDataError(f"{what} 缺少列 {sorted(missing)} (not a coverage {what})")
     if content is not None:
-        _check_content(content)
+        check_content(content)
     text = text.filled()
     font = cjk_font()
     page = PAPER_MM["A4"]
     m = 12.0
-    with plt.rc_context({"pdf.fonttype": 42, "font.family": font, "axes.unicode_minus": False}):
-        fig = plt.figure(figsize=(page[0] / MM_PER_INCH, page[1] / MM_PER_INCH), dpi=dpi)
-        try:
-            figures = key_figures(table)
-            shown, colours = _check_rows(check, MAX_CHECK_ROWS if scenario is None else MAX_CHECK_ROWS - 2)
-            delta = _delta_rows(scenario) if scenario is not None and len(scenario) else None
-            heights = [ROW_MM * (len(f) + 1) + 2 for f in (figures, shown, delta) if f is not None]
-            used = 2 * m + 20 + sum(heights) + 8 * (len(heights) + 1) + NOTES_MM
-            map_h = page[1] - used - 1
-            y = page[1] - m
-            fig.text(0.5, (y - 7) / page[1], text.title, ha="center", fontsize=16, weight="bold")
-            if text.subtitle:
-                fig.text(0.5, (y - 14) / page[1], text.subtitle, ha="center", fontsize=9.5)
-            y -= 20
-            width = page[0] - 2 * m
-            h = heights[0]
-            _heading(fig, page, m, y - 6, "一、主要指标 key figures", font=font)
-            _table(_axes(fig, (m, y - 6 - h, width, h - 1), page), figures, font=font, size=8)
-            y -= 8 + h
-            if content is not None and map_h >= 40:
-                _heading(fig, page, m, y - 6, "二、地图 map", font=font)
-                _map(fig, page, (m, y - 7 - map_h, width, map_h), content, font=font)
-                y -= 8 + map_h
-            h = ROW_MM * (len(shown) + 1) + 2
-            _heading(
-                fig, page, m, y - 6, f"三、标准检查 GB 50180-2018 (共 {len(check)} 项, 显示 {len(shown)} 项)", font=font
-            )
-            _table(_axes(fig, (m, y - 6 - h, width, h - 1), page), shown, font=font, size=7, colours=colours)
-            y -= 8 + h
-            if delta is not None:
-                h = ROW_MM * (len(delta) + 1) + 2
-                n_sites = int(scenario["candidate"].max()) + 1 if "candidate" in scenario else 1
-                _heading(fig, page, m, y - 6, f"四、方案前后对比 ({n_sites} 处候选点)", font=font)
-                _table(_axes(fig, (m, y - 6 - h, width, h - 1), page), delta, font=font, size=7)
-                y -= 8 + h
-            notes = [*(f"· {s}" for s in text.sources), *(f"· {a}" for a in text.assumptions)]
-            lines = [part for note in notes for part in wrap(note, 118)]
-            line_h = 3.4
-            bottom = m + 10
-            for line in lines:
-                if y - 4 < bottom:
-                    break
-                fig.text(m / page[0], (y - 4) / page[1], line, fontsize=6.5, va="top", color="#333333")
-                y -= line_h
-            _footer(fig, (m, m, page[0] - 2 * m, 8.0), page, text=text, font=font, k=0.9)
-            metadata = {"Title": text.title, "Author": text.author or text.organisation or "Linli"}
-            atomic_write(path, lambda tmp: fig.savefig(tmp, format=fmt, dpi=dpi, metadata=metadata))
-        finally:
-            plt.close(fig)
+    fig = page_figure(page, dpi=dpi)
+    figures = _key_figures(table)
+    shown, colours = _check_rows(check, MAX_CHECK_ROWS if scenario is None else MAX_CHECK_ROWS - 2)
+    delta = _delta_rows(scenario) if scenario is not None and len(scenario) else None
+    heights = [ROW_MM * (len(f) + 1) + 2 for f in (figures, shown, delta) if f is not None]
+    used = 2 * m + 20 + sum(heights) + 8 * (len(heights) + 1) + NOTES_MM
+    map_h = page[1] - used - 1
+    y = page[1] - m
+    fig.text(0.5, (y - 7) / page[1], text.title, ha="center", fontsize=16, weight="bold", family=font)
+    if text.subtitle:
+        fig.text(0.5, (y - 14) / page[1], text.subtitle, ha="center", fontsize=9.5, family=font)
+    y -= 20
+    width = page[0] - 2 * m
+    h = heights[0]
+    _heading(fig, page, m, y - 6, "一、主要指标 key figures", font=font)
+    _table(axes_mm(fig, (m, y - 6 - h, width, h - 1), page), figures, font=font, size=8)
+    y -= 8 + h
+    if content is not None and map_h >= 40:
+        _heading(fig, page, m, y - 6, "二、地图 map", font=font)
+        _map(fig, page, (m, y - 7 - map_h, width, map_h), content, font=font)
+        y -= 8 + map_h
+    h = ROW_MM * (len(shown) + 1) + 2
+    _heading(fig, page, m, y - 6, f"三、标准检查 GB 50180-2018 (共 {len(check)} 项, 显示 {len(shown)} 项)", font=font)
+    _table(axes_mm(fig, (m, y - 6 - h, width, h - 1), page), shown, font=font, size=7, colours=colours)
+    y -= 8 + h
+    if delta is not None and scenario is not None:
+        h = ROW_MM * (len(delta) + 1) + 2
+        n_sites = int(scenario["candidate"].max()) + 1 if "candidate" in scenario else 1
+        _heading(fig, page, m, y - 6, f"四、方案前后对比 ({n_sites} 处候选点)", font=font)
+        _table(axes_mm(fig, (m, y - 6 - h, width, h - 1), page), delta, font=font, size=7)
+        y -= 8 + h
+    notes = [*(f"· {s}" for s in text.sources), *(f"· {a}" for a in text.assumptions)]
+    lines = [part for note in notes for part in wrap(note, 118)]
+    line_h = 3.4
+    bottom = m + 10
+    for line in lines:
+        if y - 4 < bottom:
+            break
+        fig.text(m / page[0], (y - 4) / page[1], line, fontsize=6.5, va="top", color="#333333", family=font)
+        y -= line_h
+    draw_footer(fig, (m, m, page[0] - 2 * m, 8.0), page, text=text, font=font, k=0.9)
+    metadata = {"Title": text.title, "Author": text.author or text.organisation or "Linli"}
+    atomic_write(path, lambda tmp: fig.savefig(tmp, format=fmt, dpi=dpi, metadata=metadata))
     logger.info("summary report -> %s", path.name)
     return path

@@ -91,7 +91,7 @@
     $("plan-version").textContent = p ? `#${p.id} · v${p.version}` : "";
     const link = $("plan-export");
     link.hidden = !p;
-    if (p) link.href = `/api/plans/${p.id}/export.gpkg`;
+    if (p) link.href = `/api/export/plans/${p.id}.gpkg`;
     // Exports (issue 8): the plan's GeoPackage and zipped Shapefile (UTF-8 or GBK).
     for (const [id, suffix] of [["export-plan-gpkg", ".gpkg"], ["export-plan-zip", ".zip"], ["export-plan-zip-gbk", ".zip?encoding=gbk"]]) {
       const a = $(id);
