@@ -99,8 +99,11 @@ def build_instance(n_nodes: int, n_demand: int, n_cand: int, cutoff_s: float) ->
 
 
 def ours(inst: Instance, model: str, method: str, p: int, time_limit_s: float) -> dict:
-    """Solve with geo.placement.solve; returns objective, bound, gap, status, seconds."""
-    from geo.placement.solve import Problem, solve_lscp, solve_mclp, solve_pmedian
+    """Solve with geo.placement; returns objective, bound, gap, status, seconds."""
+    from geo.placement.lscp import solve_lscp
+    from geo.placement.mclp import solve_mclp
+    from geo.placement.pmedian import solve_pmedian
+    from geo.placement.problem import Problem
 
     t0 = time.perf_counter()
     prob = Problem.from_pairs(inst.demand, inst.cand, inst.time_s, inst.residents, inst.n_cand)

@@ -26,14 +26,10 @@ from benchmarks.bench_placement import BENCH_MINUTES, PMEDIAN_CUTOFF_S, RESULTS,
 
 def main(argv: list[str] | None = None) -> int:
     from geo.placement.cover_search import search_cover
-    from geo.placement.solve import (
-        Problem,
-        _greedy_cover,
-        _reduce_set_cover,
-        _run_highs,
-        reduce_cover,
-        set_cover_model,
-    )
+    from geo.placement.highs import run_highs as _run_highs
+    from geo.placement.highs import set_cover_model
+    from geo.placement.lscp import _greedy_cover, _reduce_set_cover
+    from geo.placement.problem import Problem, reduce_cover
 
     parser = argparse.ArgumentParser(prog="python -m benchmarks.lscp_bound", description=__doc__.splitlines()[0])
     parser.add_argument("--search-s", type=float, default=30.0)

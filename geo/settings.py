@@ -393,7 +393,7 @@ GRID_REPAIR_PASSES: int = 200
 GRID_DEFAULT_PARENT_CODE: str = "000000000000"
 
 # ---------------------------------------------------------------------------- placement
-# Neighborhood-center placement (geo/placement/centers.py, geo/placement/solve.py).
+# Neighborhood-center placement (geo/placement/: centers, problem, mclp, pmedian, lscp).
 
 #: Spacing of candidate sites sampled from network nodes (metres): one node per square
 #: cell.  A neighborhood center serves a 15-minute circle (~1000 m); 200 m puts a

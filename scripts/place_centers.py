@@ -34,7 +34,8 @@ from geo.access.coverage import accessibility
 from geo.access.standards import FUNCTIONS
 from geo.errors import GeoError
 from geo.io.crs import WGS84
-from geo.placement.centers import MODELS, candidates_from_points, network_candidates, place_centers, read_candidates
+from geo.placement.candidates import candidates_from_points, network_candidates, read_candidates
+from geo.placement.centers import MODELS, place_centers
 from geo.project import load_project
 from scripts.cli import MINUTES, count, positive
 

@@ -146,11 +146,9 @@ def test_no_import_cycles_at_module_level(package):
     assert _cycles(package) == []
 
 
-@pytest.mark.xfail(strict=False, reason="until the restructuring branches merge")
 @pytest.mark.parametrize("package", ["geo", "webapp"])
 def test_no_import_cycles_hidden_in_functions(package):
-    # An import moved into a function to dodge a cycle is still a circle of the design
-    # (today geo.maps.layout <-> geo.maps.content, webapp.store <-> webapp.store_pg, both gone).
+    # An import moved into a function to dodge a cycle is still a circle of the design.
     assert _cycles(package, top_level_only=False) == []
 
 

@@ -12,14 +12,12 @@ import shapely
 
 from geo.access.coverage import accessibility
 from geo.errors import InputDataError
-from geo.placement.centers import (
-    function_weights,
-    network_candidates,
-    place_centers,
-    placement_costs,
-    read_candidates,
-)
-from geo.placement.solve import Problem, reduce_cover, solve_lscp, solve_mclp, solve_pmedian
+from geo.placement.candidates import network_candidates, read_candidates
+from geo.placement.centers import function_weights, place_centers, placement_costs
+from geo.placement.lscp import solve_lscp
+from geo.placement.mclp import solve_mclp
+from geo.placement.pmedian import solve_pmedian
+from geo.placement.problem import Problem, reduce_cover
 from tests.conftest import X0, Y0, toy_network, toy_points
 
 # ---------------------------------------------------------------------------- helpers
@@ -457,7 +455,7 @@ def test_toy_origin_is_in_utm50():
 @pytest.mark.parametrize("seed", range(8))
 def test_pmedian_lagrangian_path_equals_enumeration(seed, monkeypatch):
     # Large instances take the Lagrangian heuristic + variable fixing path; force it here.
-    import geo.placement.solve as solve
+    import geo.placement.pmedian as solve
 
     monkeypatch.setattr(solve, "PMEDIAN_DIRECT_MIP_PAIRS", 0)
     T, w, prob, p = random_instance(seed)

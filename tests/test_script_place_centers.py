@@ -84,7 +84,7 @@ def test_existing_facilities_as_candidate_sites(tmp_path):
 
 
 def test_candidates_file_and_capacity(tmp_path):
-    from geo.placement.centers import network_candidates
+    from geo.placement.candidates import network_candidates
     from geo.project import load_project
 
     project = load_project("demo")

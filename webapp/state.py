@@ -119,7 +119,8 @@ class AnalysisState:
 
 def run_placement(state: AnalysisState, params: dict) -> dict:
     """A placement job: new neighborhood centers among network nodes and/or a plan's sites (JSON, WGS84)."""
-    from geo.placement.centers import candidates_from_points, network_candidates, place_centers
+    from geo.placement.candidates import candidates_from_points, network_candidates
+    from geo.placement.centers import place_centers
 
     crs = state.graph.network.crs
     parts = []

@@ -626,7 +626,8 @@ def build_project_map(
             )
 
         return ProjectMap(content, text)
-    from geo.placement.centers import network_candidates, place_centers
+    from geo.placement.candidates import network_candidates
+    from geo.placement.centers import place_centers
 
     candidates = network_candidates(graph, boundary=project.boundary)
     placement = place_centers(

@@ -2,12 +2,10 @@
 
 "Where should the next 24 neighborhood centers go?"  The models (maximal covering,
 p-median, set covering, capacitated variants) and their solvers live in
-:mod:`geo.placement.solve`; this module brings the geometry: candidate sites, the
-walking-time cost matrix, and the explanation of the answer.
+:mod:`geo.placement.problem` and the model modules; this module brings the geometry: the walking-time cost
+matrix and the explanation of the answer.
 
-* :func:`network_candidates` — network nodes sampled on a spacing;
-  :func:`read_candidates` — a planner's file of sites (points or parcels);
-  :func:`candidates_from_points` — existing facilities or buildings.
+* candidate sites come from :mod:`geo.placement.candidates`.
 * :func:`placement_costs` — the sparse (demand point, candidate, seconds) pairs within
   the cutoff, from the candidates' batched Dijkstra on the reversed graph
   (:func:`geo.network.routing.demand_times_from_reach`): resident *to* center, exact on edges.
@@ -24,12 +22,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import shapely
 
 from geo import settings
 from geo.access.coverage import Accessibility
@@ -37,35 +33,26 @@ from geo.access.standards import FUNCTIONS
 from geo.errors import InputDataError
 from geo.network.graph import CostGraph, reach_sets, snap_points
 from geo.network.routing import demand_times_from_reach, reversed_graph
-from geo.placement.solve import (
-    MIP_REL_GAP,
-    MIP_TIME_LIMIT_S,
-    Problem,
-    Solution,
-    solve_lscp,
-    solve_mclp,
-    solve_pmedian,
-)
+from geo.placement.candidates import as_points
+from geo.placement.lscp import solve_lscp
+from geo.placement.mclp import solve_mclp
+from geo.placement.pmedian import solve_pmedian
+from geo.placement.problem import MIP_REL_GAP, MIP_TIME_LIMIT_S, Problem, Solution
 
 logger = logging.getLogger(__name__)
 
 __all__ = [
-    "CANDIDATE_SPACING_M",
     "MODELS",
     "PMEDIAN_CUTOFF_FACTOR",
     "PMEDIAN_PENALTY_FACTOR",
     "Placement",
     "PlacementCosts",
-    "candidates_from_points",
     "function_weights",
-    "network_candidates",
     "place_centers",
     "placement_costs",
-    "read_candidates",
 ]
 
 # Documented defaults: geo/settings.py (sources there).
-CANDIDATE_SPACING_M: float = settings.PLACEMENT_CANDIDATE_SPACING_M
 PMEDIAN_CUTOFF_FACTOR: float = settings.PMEDIAN_CUTOFF_FACTOR
 PMEDIAN_PENALTY_FACTOR: float = settings.PMEDIAN_PENALTY_FACTOR
 RUNNER_UPS: int = settings.PLACEMENT_RUNNER_UPS
@@ -78,103 +65,6 @@ STATUS_ZH = {
     "infeasible": "不可行 (infeasible)",
     "error": "求解器异常 (solver error)",
 }
-
-
-# ---------------------------------------------------------------------------- candidates
-
-
-def _as_points(frame: gpd.GeoDataFrame, what: str) -> gpd.GeoDataFrame:
-    if frame.crs is None:
-        raise InputDataError(f"{what}没有坐标系 ({what} has no CRS)")
-    if len(frame) == 0:
-        raise InputDataError(f"{what}为空 (no {what} given)")
-    geoms = frame.geometry.to_numpy()
-    if shapely.is_empty(geoms).any() or pd.isna(geoms).any():
-        raise InputDataError(f"{what}含有空几何 (empty geometries)")
-    kinds = shapely.get_type_id(geoms)
-    if not np.isin(kinds, (0, 3, 4, 6)).all():
-        raise InputDataError(f"{what}应为点或面 ({what} must be points or polygons; got lines)")
-    out = frame.copy()
-    if (kinds != 0).any():
-        out = out.set_geometry(shapely.point_on_surface(geoms), crs=frame.crs)
-    return out
-
-
-def network_candidates(
-    graph: CostGraph, *, spacing_m: float = CANDIDATE_SPACING_M, boundary: shapely.Geometry | None = None
-) -> gpd.GeoDataFrame:
-    """Network nodes sampled on a square grid of ``spacing_m`` metres: one per cell, nearest its centre.
-
-    Parameters
-    ----------
-    graph
-        Routing graph; only nodes on its snappable (main-component) edges are used.
-    spacing_m
-        Cell side in metres (network CRS).
-    boundary
-        Optional polygon in the network's CRS: nodes outside are dropped.
-
-    Returns
-    -------
-    geopandas.GeoDataFrame
-        ``node``, ``source`` (``network``), points in the network's CRS.
-
-    Raises
-    ------
-    InputDataError
-        ``spacing_m`` not positive, or no node left.
-    """
-    if not (np.isfinite(spacing_m) and spacing_m > 0):
-        raise InputDataError(f"候选点间距 spacing_m={spacing_m} 须为正数 (spacing must be > 0 m)")
-    net = graph.network
-    edges = graph.snappable_edges
-    nodes = np.unique(np.r_[net.edge_u[edges], net.edge_v[edges]])
-    xy = net.node_xy[nodes]
-    if boundary is not None:
-        inside = shapely.contains_xy(boundary, xy[:, 0], xy[:, 1])
-        nodes, xy = nodes[inside], xy[inside]
-    if nodes.size == 0:
-        raise InputDataError("研究范围内没有路网节点可作候选点 (no network node inside the study area)")
-    cell = np.floor(xy / spacing_m).astype(np.int64)
-    off = np.hypot(*(xy - (cell + 0.5) * spacing_m).T)
-    order = np.lexsort((off, cell[:, 1], cell[:, 0]))
-    first = np.ones(order.size, bool)
-    first[1:] = (np.diff(cell[order, 0]) != 0) | (np.diff(cell[order, 1]) != 0)
-    pick = np.sort(order[first])
-    return gpd.GeoDataFrame({"node": nodes[pick], "source": "network"}, geometry=shapely.points(xy[pick]), crs=net.crs)
-
-
-def read_candidates(
-    path: Path, *, system: str = "wgs84", study_area: shapely.Geometry | None = None
-) -> gpd.GeoDataFrame:
-    """Candidate sites from a planner's file (points, or parcels/buildings as polygons).
-
-    Read through :func:`geo.io.uploads.read_upload` (every BAD_INPUTS U-rule).  Polygons
-    stand for a point on their surface.  Optional columns ``required`` / ``excluded``
-    (1/0, 是/否, true/false) force a site in or out.
-
-    Returns
-    -------
-    geopandas.GeoDataFrame
-        WGS84 points with ``source`` = ``upload`` and boolean ``required`` / ``excluded``.
-    """
-    from geo.io.uploads import read_upload
-
-    frame = read_upload(Path(path), expected="any", system=system, study_area=study_area)
-    frame = _as_points(frame, "候选点 ")
-    for column in ("required", "excluded"):
-        if column in frame.columns:
-            frame[column] = frame[column].map(_truthy)
-    return frame.assign(source="upload")
-
-
-def _truthy(value: object) -> bool:
-    return str(value).strip().lower() in {"1", "true", "yes", "y", "是", "必选", "排除", "1.0"}
-
-
-def candidates_from_points(frame: gpd.GeoDataFrame, *, source: str = "facilities") -> gpd.GeoDataFrame:
-    """Existing facilities or buildings as candidate sites (polygons: a point on their surface)."""
-    return _as_points(frame, "候选点 ").assign(source=source)
 
 
 # ---------------------------------------------------------------------------- costs
@@ -402,14 +292,14 @@ def place_centers(
         raise InputDataError("需求点缺少 residents 列 (demand needs a residents column)")
     net = graph.network
     demand = demand.to_crs(net.crs).reset_index(drop=True)
-    cands = _as_points(candidates, "候选点 ").to_crs(net.crs).reset_index(drop=True)
+    cands = as_points(candidates, "候选点 ").to_crs(net.crs).reset_index(drop=True)
     n_new = len(cands)
     fixed = np.zeros(n_new, bool)
     if "required" in cands.columns:
         fixed |= cands["required"].fillna(False).astype(bool).to_numpy()
     excluded = cands["excluded"].fillna(False).astype(bool).to_numpy() if "excluded" in cands.columns else None
     if existing is not None and len(existing):
-        ex = _as_points(existing, "现有中心 ").to_crs(net.crs)
+        ex = as_points(existing, "现有中心 ").to_crs(net.crs)
         ex = gpd.GeoDataFrame({"source": ["existing"] * len(ex)}, geometry=ex.geometry.to_numpy(), crs=net.crs)
         cands = pd.concat([cands, ex], ignore_index=True)
         fixed = np.r_[fixed, np.ones(len(ex), bool)]

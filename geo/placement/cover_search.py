@@ -1,6 +1,6 @@
 """Row-weighting local search for unicost set covering (the LSCP's primal side).
 
-The fewest columns covering every row is what :func:`geo.placement.solve.solve_lscp`
+The fewest columns covering every row is what :func:`geo.placement.lscp.solve_lscp`
 asks after its reductions.  Greedy covers are 10-15 % above the optimum on large
 geometric instances and a general MIP solver improves them slowly; this module is the
 specialised search that finds near-optimal covers in a second: RWLS (Gao, Weise & Li,
