@@ -24,7 +24,10 @@ import shapely
 from benchmarks.city import make_city, walk_edges
 from geo import settings
 from geo.grids.blocks import street_blocks, unit_adjacency, units_with_households
-from geo.grids.partition import apply_edit, check_plan, generate_grids, grids_gdf
+from geo.grids.edits import apply_edit
+from geo.grids.output import grids_gdf
+from geo.grids.partition import generate_grids
+from geo.grids.plan import check_plan
 
 TARGET_S = 10.0
 

@@ -13,7 +13,7 @@ What a user calls, by room:
 - ``geo.access.coverage.accessibility``, ``coverage_table``, ``gap_cells``,
   ``standard_check`` -- who reaches what within how many minutes
 - ``geo.placement.centers.place_centers`` -- where new neighbourhood centres go
-- ``geo.grids.partition.generate_grids``, ``check_plan`` -- management grids (网格)
+- ``geo.grids.generate_grids``, ``check_plan`` -- management grids (网格)
 - ``geo.io.export.write_gpkg``, ``write_csv``, ``write_xlsx`` -- files, written atomically
 - ``geo.maps`` -- print layouts and reports (PNG/PDF)
 - ``geo.settings`` -- every documented default; ``geo.errors`` -- the error hierarchy

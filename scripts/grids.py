@@ -46,7 +46,9 @@ from geo.access.coverage import accessibility
 from geo.access.units import read_units
 from geo.errors import GeoError, InputDataError
 from geo.grids.blocks import street_blocks, units_from_polygons, units_with_households
-from geo.grids.partition import check_plan, generate_grids, grid_coverage, grids_gdf, plan_to_dict
+from geo.grids.output import grid_coverage, grids_gdf, plan_to_dict
+from geo.grids.partition import generate_grids
+from geo.grids.plan import check_plan
 from geo.grids.tree import TREE_HEADERS, organisation_diagram, organisation_table, spreadsheet_safe
 from geo.io.crs import WGS84
 from geo.io.uploads import read_upload

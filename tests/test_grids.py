@@ -18,19 +18,10 @@ import shapely
 from geo import settings
 from geo.errors import CRSError, InputDataError
 from geo.grids.blocks import street_blocks, unit_adjacency, units_from_polygons, units_with_households
-from geo.grids.partition import (
-    GridEditError,
-    apply_edit,
-    check_plan,
-    edit,
-    edits_of,
-    generate_grids,
-    grid_members,
-    grids_gdf,
-    plan_from_dict,
-    plan_to_dict,
-    undo,
-)
+from geo.grids.edits import apply_edit, edit, undo
+from geo.grids.output import edits_of, grid_members, grids_gdf, plan_from_dict, plan_to_dict
+from geo.grids.partition import generate_grids
+from geo.grids.plan import GridEditError, check_plan
 
 X0, Y0 = 660_000.0, 2_760_000.0
 EPSG = 32650
@@ -555,7 +546,7 @@ def test_demo_grids(demo_units, demo_plan):
 
 def test_demo_grid_coverage(demo_units, demo_plan):
     from geo.access.coverage import accessibility
-    from geo.grids.partition import grid_coverage
+    from geo.grids.output import grid_coverage
 
     project, _ = demo_units
     acc = accessibility(project.network.cost_graph(project.profile), project.demand, project.facilities)

@@ -8,7 +8,8 @@ import pytest
 import shapely
 
 from geo.errors import InputDataError
-from geo.grids.partition import apply_edit, generate_grids
+from geo.grids.edits import apply_edit
+from geo.grids.partition import generate_grids
 from geo.grids.tree import TREE_HEADERS, organisation_diagram, organisation_table, spreadsheet_safe
 from tests.test_grids import EPSG, X0, Y0, squares
 

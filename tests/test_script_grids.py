@@ -10,7 +10,9 @@ import pyogrio
 import pytest
 import shapely
 
-from geo.grids.partition import apply_edit, check_plan, plan_from_dict
+from geo.grids.edits import apply_edit
+from geo.grids.output import plan_from_dict
+from geo.grids.plan import check_plan
 from geo.project import load_project
 from scripts.grids import main
 

@@ -1,1 +1,42 @@
-"""Management grids: street blocks, partition and codes, checks, edits, the organisation tree."""
+"""Management grids (网格): units, generation and codes, checks, edits with undo, the organisation tree.
+
+Where a user starts:
+
+* units — :func:`street_blocks` (blocks cut by the walk network), :func:`units_from_polygons`
+  (a planner's compounds), :func:`units_with_households` (households from buildings or a ledger);
+* :func:`generate_grids` — grids of a floor-to-ceiling number of households inside each parent,
+  coded parent code + sequence, returning a :class:`GridPlan`;
+* :func:`check_plan` — every violation as an :class:`Issue`;
+* :func:`edit` / :func:`apply_edit` / :func:`undo` — move, split, merge, set, renumber;
+* :func:`grids_gdf`, :func:`plan_to_dict` / :func:`plan_from_dict` — the plan as a table and as JSON;
+* :func:`organisation_table`, :func:`organisation_diagram` — county -> town -> community -> grid.
+"""
+
+from geo.grids.blocks import street_blocks, unit_adjacency, units_from_polygons, units_with_households
+from geo.grids.edits import EditResult, apply_edit, edit, undo
+from geo.grids.output import grid_coverage, grids_gdf, plan_from_dict, plan_to_dict
+from geo.grids.partition import generate_grids
+from geo.grids.plan import GridEditError, GridPlan, Issue, check_plan
+from geo.grids.tree import organisation_diagram, organisation_table
+
+__all__ = [
+    "EditResult",
+    "GridEditError",
+    "GridPlan",
+    "Issue",
+    "apply_edit",
+    "check_plan",
+    "edit",
+    "generate_grids",
+    "grid_coverage",
+    "grids_gdf",
+    "organisation_diagram",
+    "organisation_table",
+    "plan_from_dict",
+    "plan_to_dict",
+    "street_blocks",
+    "undo",
+    "unit_adjacency",
+    "units_from_polygons",
+    "units_with_households",
+]

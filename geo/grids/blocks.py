@@ -106,7 +106,7 @@ def street_blocks(
             "or give a boundary)"
         )
     centre = shapely.centroid(faces)
-    order = _reading_order(shapely.get_x(centre), shapely.get_y(centre), band_m=settings.GRID_BLOCK_ORDER_BAND_M)
+    order = reading_order(shapely.get_x(centre), shapely.get_y(centre), band_m=settings.GRID_BLOCK_ORDER_BAND_M)
     faces, area_m2 = faces[order], area_m2[order]
     ids = np.array([f"B{k + 1:05d}" for k in range(faces.size)], dtype=object)
     logger.info("street blocks: %d from %d lines", faces.size, geoms.size)
@@ -152,7 +152,7 @@ def _absorb_slivers(faces: np.ndarray, min_area_m2: float, cuts) -> np.ndarray:
     return out
 
 
-def _reading_order(x: np.ndarray, y: np.ndarray, *, band_m: float) -> np.ndarray:
+def reading_order(x: np.ndarray, y: np.ndarray, *, band_m: float) -> np.ndarray:
     """Indices sorting points north-west to south-east: rows of ``band_m`` from the top, then west to east."""
     if x.size == 0:
         return np.zeros(0, dtype=np.int64)

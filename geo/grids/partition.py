@@ -1,11 +1,6 @@
-"""Management grids (网格): generate, code, check and edit them.
+"""Generating and coding management grids (网格) from units with households.
 
-A grid is a contiguous group of whole *units* (street blocks from
-:func:`geo.grids.blocks.street_blocks`, or a planner's compounds) inside one parent
-polygon (a community, 社区/村), with a number of households between a floor and a
-ceiling (300-500 in towns, ``geo.settings.GRID_*``).
-
-Generation, per parent and per connected piece of it:
+Per parent and per connected piece of it:
 
 * a unit with more households than the ceiling becomes its own grid, flagged;
 * the number of grids ``k`` of a piece with ``H`` households is the one nearest
@@ -19,164 +14,30 @@ Generation, per parent and per connected piece of it:
   connected.  Ties are broken by a seeded jitter: same input and seed, same grids.
 
 Codes are the parent's code followed by a 2-digit number in reading order (rows from
-the north, west to east).  Edits never renumber other grids: a split gives the new
-part the next free number, a merge keeps the first code.
-
-The plan is plain data (:class:`GridPlan`): :func:`apply_edit` takes a plan and a
-JSON edit operation and returns a new plan; :func:`undo` steps back;
-:func:`check_plan` lists every violation; :func:`plan_to_dict` /
-:func:`plan_from_dict` round-trip it through JSON for the web app.
-
-Edit operations (JSON objects; ids are the unit ids and grid codes of the plan)::
-
-    {"op": "move",  "unit": "B00012", "to": "00000000000002"}
-    {"op": "split", "grid": "00000000000001"}                   # two balanced halves
-    {"op": "split", "grid": "00000000000001", "units": ["B00003", "B00004"]}
-    {"op": "merge", "grids": ["00000000000001", "00000000000002"]}
-    {"op": "set",   "grid": "00000000000001", "field": "grid_member", "value": "张三"}
-    {"op": "renumber"}                                           # all codes in reading order
+the north, west to east).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import heapq
 import logging
 import math
 import numbers
-from collections.abc import Mapping
-from dataclasses import dataclass, field
 
 import geopandas as gpd
 import numpy as np
-import pandas as pd
 import shapely
 from scipy import sparse
 from scipy.sparse import csgraph
 
 from geo import settings
 from geo.errors import CRSError, InputDataError
-from geo.grids.blocks import _reading_order, point_units, unit_adjacency
+from geo.grids.blocks import point_units, reading_order, unit_adjacency
+from geo.grids.plan import GridPlan, Issue
 
 logger = logging.getLogger(__name__)
 
-__all__ = [
-    "EDIT_FIELDS",
-    "EditResult",
-    "GridEditError",
-    "GridPlan",
-    "Issue",
-    "apply_edit",
-    "check_plan",
-    "edit",
-    "generate_grids",
-    "grid_coverage",
-    "grids_gdf",
-    "plan_from_dict",
-    "plan_to_dict",
-    "undo",
-]
-
-#: Editable attributes of a grid: name, grid member (网格员), responsible branch
-#: (责任支部), party-member central households (党员中心户, a list of names).
-EDIT_FIELDS = ("name", "grid_member", "branch", "central_households")
-FIELDS_ZH = {"name": "网格名称", "grid_member": "网格员", "branch": "责任支部", "central_households": "党员中心户"}
-MAX_FIELD_CHARS = 200
-MAX_LIST_ITEMS = 500
-#: Most unit ids in one split operation (BAD_INPUTS G8: a cap on what a browser may post).
-MAX_UNITS_PER_OP = 20_000
-OPS = ("move", "split", "merge", "set", "renumber")
-OP_KEYS = {
-    "move": {"op", "unit", "to"},
-    "split": {"op", "grid", "units"},
-    "merge": {"op", "grids"},
-    "set": {"op", "grid", "field", "value"},
-    "renumber": {"op"},
-}
-
-
-class GridEditError(InputDataError):
-    """An edit operation is malformed, names an unknown unit or grid, or cannot be applied."""
-
-
-@dataclass(frozen=True)
-class Issue:
-    """One violation or note: ``kind``, ``severity`` (error / warning / info), where, and a message.
-
-    Kinds: ``unassigned_unit``, ``crosses_parent``, ``outside_parent``, ``overlap``,
-    ``gap``, ``not_contiguous``, ``below_floor``, ``above_ceiling``,
-    ``oversized_unit``, ``infeasible_bounds``, ``too_many_grids``, ``left_out``.
-    """
-
-    kind: str
-    severity: str
-    message: str
-    grid: str = ""
-    parent: str = ""
-    units: tuple[str, ...] = ()
-
-    def to_dict(self) -> dict:
-        """JSON-serialisable form."""
-        return {**dataclasses.asdict(self), "units": list(self.units)}
-
-
-@dataclass(frozen=True, eq=False)
-class GridPlan:
-    """Units, their grid codes and the grids' editable fields; treat as immutable.
-
-    Attributes
-    ----------
-    units
-        ``unit_id``, ``parent`` (code), ``households``, ``residents``, optional
-        ``fac_<function>`` counts, polygons in a projected CRS; positional index.
-    parents
-        ``code``, ``name``, polygons (same CRS).
-    adjacency
-        ``(m, 2)`` positions of neighbouring units, ``i < j``.
-    grid
-        Grid code of every unit (object array, aligned with ``units``).
-    fields
-        Editable fields per grid code (:data:`EDIT_FIELDS`).
-    min_households, max_households
-        The household bounds the plan is checked against.
-    notes
-        Generation notes (infeasibility explained, units left out); kept through edits.
-    history
-        Earlier states for :func:`undo`: ``(op, grid, fields)``, newest last.
-    overlaps
-        ``(m, 2)`` positions of overlapping units (planner units only).
-    gaps_m2
-        Area of each parent not covered by its units (m²).
-    seed
-        Seed of the tie-breaking jitter.
-    version
-        Counts the edits and undos; an edit may name the version it was made on
-        (``"version"``) and is refused when the plan has moved on (BAD_INPUTS G10).
-    """
-
-    units: gpd.GeoDataFrame
-    parents: gpd.GeoDataFrame
-    adjacency: np.ndarray
-    grid: np.ndarray
-    fields: Mapping[str, Mapping[str, object]]
-    min_households: float
-    max_households: float
-    notes: tuple[Issue, ...] = ()
-    history: tuple[tuple[dict, np.ndarray, Mapping], ...] = ()
-    overlaps: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), dtype=np.int64))
-    gaps_m2: Mapping[str, float] = field(default_factory=dict)
-    seed: int = 0
-    version: int = 0
-
-    @property
-    def codes(self) -> list[str]:
-        """Grid codes, sorted."""
-        return sorted(set(self.grid.tolist()) - {""})
-
-    def issues(self) -> list[Issue]:
-        """Generation notes followed by the current check results."""
-        return [*self.notes, *check_plan(self)]
-
+__all__ = ["generate_grids"]
 
 # ----------------------------------------------------------------------- validation
 
@@ -212,7 +73,7 @@ def _check_units(units: gpd.GeoDataFrame) -> None:
 # ----------------------------------------------------------------------- generation
 
 
-class _Graph:
+class Graph:
     """Unit adjacency as CSR neighbour lists plus per-unit numbers for the partition."""
 
     def __init__(self, n: int, pairs: np.ndarray, x: np.ndarray, y: np.ndarray, hh: np.ndarray, jitter: np.ndarray):
@@ -223,6 +84,7 @@ class _Graph:
         self.x, self.y, self.hh, self.jitter = x, y, hh, jitter
 
     def neighbours(self, i: int) -> np.ndarray:
+        """The units next to unit ``i``."""
         return self.indices[self.indptr[i] : self.indptr[i + 1]]
 
     def components(self, nodes: np.ndarray) -> np.ndarray:
@@ -244,7 +106,7 @@ class _Graph:
         return dx * ax[0] + dy * ax[1] + self.jitter[nodes]
 
 
-def _grow(graph: _Graph, nodes: np.ndarray, target: float) -> np.ndarray:
+def _grow(graph: Graph, nodes: np.ndarray, target: float) -> np.ndarray:
     """A connected subset of ``nodes`` from one end of the principal axis holding about ``target`` households."""
     pos = graph.axis(nodes)
     local = {int(n): k for k, n in enumerate(nodes)}
@@ -271,7 +133,7 @@ def _grow(graph: _Graph, nodes: np.ndarray, target: float) -> np.ndarray:
     return taken
 
 
-def _partition(graph: _Graph, nodes: np.ndarray, k: int) -> list[np.ndarray]:
+def partition(graph: Graph, nodes: np.ndarray, k: int) -> list[np.ndarray]:
     """Split connected ``nodes`` into ``k`` connected parts of about equal households."""
     if k <= 1 or nodes.size <= 1:
         return [nodes]
@@ -297,7 +159,7 @@ def _partition(graph: _Graph, nodes: np.ndarray, k: int) -> list[np.ndarray]:
     a, b = nodes[taken], nodes[~taken]
     if a.size == 0 or b.size == 0:
         return [nodes]
-    return _partition(graph, a, k1) + _partition(graph, b, k - k1)
+    return partition(graph, a, k1) + partition(graph, b, k - k1)
 
 
 def _count_grids(total: float, lo_hh: float, hi_hh: float) -> tuple[int, bool]:
@@ -313,7 +175,7 @@ def _count_grids(total: float, lo_hh: float, hi_hh: float) -> tuple[int, bool]:
     return min((k for k in (max(hi, 1), lo)), key=lambda k: (excess(k), k)), False
 
 
-def _connected_without(graph: _Graph, members: np.ndarray, drop: int) -> bool:
+def _connected_without(graph: Graph, members: np.ndarray, drop: int) -> bool:
     rest = members[members != drop]
     if rest.size <= 1:
         return rest.size == 1
@@ -324,7 +186,7 @@ def _violation(hh: float, lo_hh: float, hi_hh: float) -> float:
     return max(0.0, lo_hh - hh) + max(0.0, hh - hi_hh)
 
 
-def _repair(graph: _Graph, labels: np.ndarray, nodes: np.ndarray, lo_hh: float, hi_hh: float, passes: int) -> None:
+def _repair(graph: Graph, labels: np.ndarray, nodes: np.ndarray, lo_hh: float, hi_hh: float, passes: int) -> None:
     """Move boundary units between neighbouring grids of ``nodes`` towards the bounds (in place).
 
     Each pass makes the one move (a unit with households, from one grid to a
@@ -504,7 +366,7 @@ def generate_grids(
     x, y = shapely.get_x(centre), shapely.get_y(centre)
     hh = units["households"].to_numpy(float)
     rng = np.random.default_rng(seed)
-    graph = _Graph(n, adjacency, x, y, hh, rng.uniform(0.0, 1e-3, n))
+    graph = Graph(n, adjacency, x, y, hh, rng.uniform(0.0, 1e-3, n))
     labels = np.full(n, -1, dtype=np.int64)
     next_label = 0
     parent_of = units["parent"].to_numpy(object)
@@ -528,7 +390,7 @@ def generate_grids(
                     labels[piece] = target
                     continue
             k, feasible = _count_grids(total, min_households, max_households) if total > 0 else (1, False)
-            for part in _partition(graph, piece, k):
+            for part in partition(graph, piece, k):
                 labels[part] = next_label
                 next_label += 1
             if k > 1:
@@ -585,7 +447,7 @@ def generate_grids(
                 )
             )
     grid = _code_grids(labels, units, parents, geoms)
-    fields = {c: _empty_fields() for c in sorted(set(grid.tolist()))}
+    fields = {c: empty_fields() for c in sorted(set(grid.tolist()))}
     overlaps = _unit_overlaps(geoms)
     gaps = {str(parents["code"].iloc[0]): 0.0} if own_parent else _parent_gaps(parents, units)
     plan = GridPlan(
@@ -605,18 +467,20 @@ def generate_grids(
     return plan
 
 
-def _attach_target(graph: _Graph, piece: np.ndarray, labels: np.ndarray, parent_of: np.ndarray, code) -> int:
+def _attach_target(graph: Graph, piece: np.ndarray, labels: np.ndarray, parent_of: np.ndarray, code) -> int:
     """Label of an already made grid in the same parent next to ``piece`` (an oversized unit's), else -1."""
     nbs = np.unique(np.concatenate([graph.neighbours(int(u)) for u in piece]))
     nbs = nbs[(labels[nbs] >= 0) & (parent_of[nbs] == code)]
     return int(labels[nbs].min()) if nbs.size else -1
 
 
-def _empty_fields() -> dict[str, object]:
+def empty_fields() -> dict[str, object]:
+    """The editable fields of a new grid, empty."""
     return {"name": "", "grid_member": "", "branch": "", "central_households": []}
 
 
-def _number_width(count: int) -> int:
+def number_width(count: int) -> int:
+    """Digits of a grid's sequence number when a parent has ``count`` grids."""
     return max(settings.GRID_NUMBER_DIGITS, len(str(count)))
 
 
@@ -633,11 +497,11 @@ def _grid_centres(labels: np.ndarray, geoms: np.ndarray) -> tuple[np.ndarray, np
     )
 
 
-def _reading_rank(labels: np.ndarray, geoms: np.ndarray, parent_area_m2: float) -> dict[int, int]:
+def reading_rank(labels: np.ndarray, geoms: np.ndarray, parent_area_m2: float) -> dict[int, int]:
     """Rank of each label in reading order, rows about one grid high."""
     uniq, cx, cy = _grid_centres(labels, geoms)
     band = max(math.sqrt(parent_area_m2 / max(uniq.size, 1)), 1.0)
-    order = _reading_order(cx, cy, band_m=band)
+    order = reading_order(cx, cy, band_m=band)
     return {int(uniq[k]): rank for rank, k in enumerate(order)}
 
 
@@ -650,8 +514,8 @@ def _code_grids(
         nodes = np.flatnonzero(parent_of == code)
         if nodes.size == 0:
             continue
-        rank = _reading_rank(labels[nodes], geoms[nodes], shapely.area(pgeom))
-        width = _number_width(len(rank))
+        rank = reading_rank(labels[nodes], geoms[nodes], shapely.area(pgeom))
+        width = number_width(len(rank))
         grid[nodes] = [f"{code}{rank[int(lab)] + 1:0{width}d}" for lab in labels[nodes]]
     return grid
 
@@ -678,562 +542,3 @@ def _parent_gaps(parents: gpd.GeoDataFrame, units: gpd.GeoDataFrame) -> dict[str
         covered = shapely.union_all(geoms[sel])
         out[str(code)] = float(shapely.area(shapely.difference(pgeom, covered)))
     return out
-
-
-# --------------------------------------------------------------------------- checks
-
-
-def _grid_sums(plan: GridPlan, column: str) -> dict[str, float]:
-    values = plan.units[column].to_numpy(float)
-    codes, inv = np.unique(plan.grid, return_inverse=True)
-    sums = np.bincount(inv, weights=values)
-    return {str(c): float(s) for c, s in zip(codes, sums, strict=True) if c != ""}
-
-
-def check_plan(plan: GridPlan) -> list[Issue]:
-    """Every rule a plan must meet, as a list of violations (empty when all hold).
-
-    Every unit in exactly one grid; each grid inside one parent; no overlaps between
-    grids; gaps in a parent not covered by units; every grid connected; households
-    between the plan's floor and ceiling (a single oversized unit is flagged as such).
-    """
-    issues: list[Issue] = []
-    ids = plan.units["unit_id"].to_numpy(object)
-    grid = plan.grid
-    free = grid == ""
-    if free.any():
-        issues.append(
-            Issue(
-                "unassigned_unit",
-                "error",
-                f"{int(free.sum())} 个单元未划入网格 ({int(free.sum())} units belong to no grid)",
-                units=tuple(ids[free][:50].tolist()),
-            )
-        )
-    parent_of = plan.units["parent"].to_numpy(object)
-    frame = pd.DataFrame({"grid": grid, "parent": parent_of})
-    multi = frame[~free].groupby("grid")["parent"].nunique()
-    for code in multi.index[multi > 1]:
-        issues.append(
-            Issue(
-                "crosses_parent",
-                "error",
-                f"网格 {code} 跨越多个上级区划 (grid {code} spans several parents)",
-                grid=code,
-            )
-        )
-    ov = plan.overlaps
-    if ov.size:
-        diff = (grid[ov[:, 0]] != grid[ov[:, 1]]) & ~free[ov[:, 0]] & ~free[ov[:, 1]]
-        for a, b in ov[diff][:50]:
-            issues.append(
-                Issue(
-                    "overlap",
-                    "error",
-                    f"网格 {grid[a]} 与 {grid[b]} 重叠 (grids {grid[a]} and {grid[b]} overlap)",
-                    grid=str(grid[a]),
-                    units=(str(ids[a]), str(ids[b])),
-                )
-            )
-    for code, area in plan.gaps_m2.items():
-        if area > settings.GRID_AREA_TOLERANCE_M2:
-            issues.append(
-                Issue(
-                    "gap",
-                    "warning",
-                    f"上级区划 {code} 有 {area:,.0f} m² 不属于任何单元 "
-                    f"(parent {code} has {area:,.0f} m² outside every unit)",
-                    parent=code,
-                )
-            )
-    # contiguity: components of the graph keeping only edges inside one grid
-    adj = plan.adjacency
-    n = len(ids)
-    same = grid[adj[:, 0]] == grid[adj[:, 1]] if adj.size else np.zeros(0, dtype=bool)
-    m = sparse.csr_array(
-        (np.ones(int(same.sum()), dtype=np.int8), (adj[same, 0], adj[same, 1])) if adj.size else ([], ([], [])),
-        shape=(n, n),
-    )
-    _, comp = csgraph.connected_components(m, directed=False)
-    frame["comp"] = comp
-    pieces = frame[~free].groupby("grid")["comp"].nunique()
-    for code in pieces.index[pieces > 1]:
-        members = frame.index[(frame["grid"] == code)].to_numpy()
-        sizes = pd.Series(comp[members]).value_counts()
-        stray = members[comp[members] != sizes.index[0]]
-        issues.append(
-            Issue(
-                "not_contiguous",
-                "error",
-                f"网格 {code} 不连片，分成 {int(pieces[code])} 块 (grid {code} is in {int(pieces[code])} pieces)",
-                grid=code,
-                units=tuple(ids[stray][:50].tolist()),
-            )
-        )
-    hh = _grid_sums(plan, "households")
-    count = frame[~free].groupby("grid").size()
-    big_unit = plan.units["households"].to_numpy(float) > plan.max_households
-    for code in sorted(hh):
-        value = hh[code]
-        if value > plan.max_households + 1e-6:
-            members = np.flatnonzero(grid == code)
-            if count[code] == 1 and big_unit[members[0]]:
-                issues.append(
-                    Issue(
-                        "oversized_unit",
-                        "warning",
-                        f"网格 {code} 只有一个单元 {ids[members[0]]}，已有 {value:.0f} 户，超过上限 "
-                        f"{plan.max_households:g} (a single unit above the ceiling is its own grid)",
-                        grid=code,
-                        units=(str(ids[members[0]]),),
-                    )
-                )
-            else:
-                issues.append(
-                    Issue(
-                        "above_ceiling",
-                        "warning",
-                        f"网格 {code} 有 {value:.0f} 户，超过上限 {plan.max_households:g} "
-                        f"(grid {code} has more households than the ceiling)",
-                        grid=code,
-                    )
-                )
-        elif value < plan.min_households - 1e-6:
-            issues.append(
-                Issue(
-                    "below_floor",
-                    "warning",
-                    f"网格 {code} 只有 {value:.0f} 户，少于下限 {plan.min_households:g} "
-                    f"(grid {code} has fewer households than the floor)",
-                    grid=code,
-                )
-            )
-    per_parent = frame[~free].groupby("parent")["grid"].nunique()
-    limit = 10**settings.GRID_NUMBER_DIGITS - 1
-    for code in per_parent.index[per_parent > limit]:
-        issues.append(
-            Issue(
-                "too_many_grids",
-                "warning",
-                f"上级区划 {code} 有 {int(per_parent[code])} 个网格，超过两位编号 ({limit}) "
-                f"(more grids than a 2-digit number allows)",
-                parent=str(code),
-            )
-        )
-    return issues
-
-
-# ---------------------------------------------------------------------------- output
-
-
-def grids_gdf(plan: GridPlan, *, coverage: pd.DataFrame | None = None) -> gpd.GeoDataFrame:
-    """One row per grid: polygon, households, residents, facilities, shape index, fields, flags.
-
-    Parameters
-    ----------
-    plan
-        The plan.
-    coverage
-        Optional :func:`grid_coverage` table (``code`` x ``pct_<function>``) joined on.
-
-    Returns
-    -------
-    geopandas.GeoDataFrame
-        ``code``, ``parent``, ``number``, ``name``, ``units``, ``households``,
-        ``residents``, ``area_m2``, ``polsby_popper`` (4πA/P², 1 for a disc),
-        ``hull_ratio`` (area / convex hull area), ``fac_<function>``, the editable
-        fields (``central_households`` joined with "、"), ``flags`` (issue kinds), in
-        the plan's CRS, sorted by code.
-    """
-    units = plan.units
-    sel = plan.grid != ""
-    codes, inv = np.unique(plan.grid[sel], return_inverse=True)
-    geoms = units.geometry.to_numpy()[sel]
-    order = np.argsort(inv, kind="stable")
-    bounds = np.searchsorted(inv[order], np.arange(codes.size + 1))
-    polys = np.array(
-        [shapely.union_all(geoms[order[bounds[k] : bounds[k + 1]]]) for k in range(codes.size)], dtype=object
-    )
-    area = shapely.area(polys)
-    perimeter = shapely.length(shapely.boundary(polys)) if polys.size else np.zeros(0)
-    hull = shapely.area(shapely.convex_hull(polys)) if polys.size else np.zeros(0)
-    frame = pd.DataFrame({"code": codes.astype(str)})
-    frame["parent"] = pd.Series(units["parent"].to_numpy(object)[sel]).groupby(inv).first().to_numpy()
-    frame["number"] = [c[len(p) :] for c, p in zip(frame["code"], frame["parent"], strict=True)]
-    frame["name"] = [str(plan.fields.get(c, {}).get("name", "")) for c in frame["code"]]
-    frame["units"] = np.bincount(inv, minlength=codes.size)
-    for column in ("households", "residents"):
-        frame[column] = np.bincount(inv, weights=units[column].to_numpy(float)[sel], minlength=codes.size).round(1)
-    frame["area_m2"] = area.round(1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        frame["polsby_popper"] = np.where(perimeter > 0, 4 * np.pi * area / perimeter**2, np.nan).round(3)
-        frame["hull_ratio"] = np.where(hull > 0, area / hull, np.nan).round(3)
-    for column in sorted(c for c in units.columns if str(c).startswith("fac_")):
-        frame[column] = np.bincount(inv, weights=units[column].to_numpy(float)[sel], minlength=codes.size).astype(int)
-    for key in ("grid_member", "branch"):
-        frame[key] = [str(plan.fields.get(c, {}).get(key, "")) for c in frame["code"]]
-    frame["central_households"] = [
-        "、".join(plan.fields.get(c, {}).get("central_households", [])) for c in frame["code"]
-    ]
-    flags: dict[str, list[str]] = {}
-    for issue in check_plan(plan):
-        if issue.grid:
-            flags.setdefault(issue.grid, []).append(issue.kind)
-    frame["flags"] = [",".join(sorted(set(flags.get(c, [])))) for c in frame["code"]]
-    if coverage is not None and len(coverage):
-        frame = frame.merge(coverage, on="code", how="left")
-    return gpd.GeoDataFrame(frame, geometry=polys, crs=units.crs)
-
-
-def grid_coverage(plan: GridPlan, acc) -> pd.DataFrame:
-    """Coverage of each grid per function (percent of residents within the budget).
-
-    Parameters
-    ----------
-    plan
-        The plan (in the CRS of ``acc.demand`` or reprojectable to it).
-    acc
-        :class:`geo.access.coverage.Accessibility` of the same area.
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``code`` and ``pct_<function>`` per function (NaN where a grid has no residents).
-    """
-    from geo.access.coverage import assign_units, coverage_table
-
-    polys = grids_gdf(plan)[["code", "name", "geometry"]]
-    demand = assign_units(acc.demand, polys.to_crs(acc.demand.crs))
-    table = coverage_table(dataclasses.replace(acc, demand=demand))
-    table = table[(table["kind"] == "function") & (table["unit"].isin(polys["code"]))]
-    wide = table.pivot_table(index="unit", columns="group", values="covered_pct", dropna=False)
-    wide.columns = [f"pct_{c}" for c in wide.columns]
-    wide = wide.round(1).reset_index().rename(columns={"unit": "code"})
-    return wide
-
-
-# --------------------------------------------------------------------------- editing
-
-
-def _text(value: object, what: str) -> str:
-    if not isinstance(value, str):
-        raise GridEditError(f"{what} 应为文字，收到 {type(value).__name__} ({what} must be a string)")
-    if len(value) > MAX_FIELD_CHARS:
-        raise GridEditError(f"{what} 超过 {MAX_FIELD_CHARS} 字 ({what} is too long)")
-    return value
-
-
-def _text_list(value: object, what: str, *, limit: int = MAX_LIST_ITEMS) -> list[str]:
-    if not isinstance(value, list) or len(value) > limit:
-        raise GridEditError(f"{what} 应为文字列表，最多 {limit} 项 ({what} must be a list of at most {limit} strings)")
-    return [_text(v, what) for v in value]
-
-
-def _validate_op(op: object) -> dict:
-    if not isinstance(op, Mapping):
-        raise GridEditError(f"编辑操作应为 JSON 对象，收到 {type(op).__name__} (an edit is a JSON object)")
-    kind = op.get("op")
-    if kind not in OPS:
-        raise GridEditError(f"未知的编辑操作 {kind!r}；可选: {', '.join(OPS)} (unknown edit op)")
-    extra = set(op) - OP_KEYS[kind] - {"version"}
-    if extra:
-        raise GridEditError(
-            f"编辑操作 {kind} 不认识的字段: {', '.join(sorted(map(str, extra)))} (unknown keys for {kind})"
-        )
-    return dict(op)
-
-
-def _unit_indices(plan: GridPlan, units: list[str]) -> np.ndarray:
-    found = pd.Index(plan.units["unit_id"].astype(str)).get_indexer(units)
-    if (found < 0).any():
-        unit = units[int(np.flatnonzero(found < 0)[0])]
-        raise GridEditError(f"没有编号为 {unit} 的单元 (unknown unit id {unit!r})")
-    return found.astype(np.int64)
-
-
-def _unit_index(plan: GridPlan, unit: object) -> int:
-    return int(_unit_indices(plan, [_text(unit, "unit")])[0])
-
-
-def _grid_code(plan: GridPlan, code: object) -> str:
-    code = _text(code, "grid")
-    if code not in plan.fields or not (plan.grid == code).any():
-        raise GridEditError(f"没有编码为 {code} 的网格 (unknown grid code {code!r})")
-    return code
-
-
-def _neighbour_grids(plan: GridPlan, members: np.ndarray) -> set[str]:
-    adj = plan.adjacency
-    inside = np.zeros(len(plan.grid), dtype=bool)
-    inside[members] = True
-    touch = np.concatenate([adj[inside[adj[:, 0]], 1], adj[inside[adj[:, 1]], 0]])
-    return set(plan.grid[touch].tolist()) - set(plan.grid[members].tolist()) - {""}
-
-
-def _next_code(plan: GridPlan, parent: str, grid: np.ndarray, fields: Mapping) -> str:
-    used = [int(c[len(parent) :]) for c in set(grid.tolist()) | set(fields) if c.startswith(parent) and c != parent]
-    number = max(used, default=0) + 1
-    return f"{parent}{number:0{_number_width(number)}d}"
-
-
-def apply_edit(plan: GridPlan, op: Mapping) -> GridPlan:
-    """Apply one edit operation (see the module docstring) and return the new plan.
-
-    Rules (bounds, contiguity) may be broken by an edit: :func:`check_plan` lists the
-    violations.  An edit that cannot be carried out at all is refused.
-
-    Raises
-    ------
-    GridEditError
-        Malformed operation, unknown unit or grid id (the web app maps this to 404 /
-        422), a stale ``version`` (409/412), a move to a grid that is not a neighbour or in another parent, a split
-        naming units outside the grid or all of it, a merge of grids that do not touch.
-    """
-    op = _validate_op(op)
-    if "version" in op:
-        version = op.pop("version")
-        if not isinstance(version, int) or isinstance(version, bool):
-            raise GridEditError(f"version 应为整数，收到 {version!r} (version must be an integer)")
-        if version != plan.version:
-            raise GridEditError(
-                f"方案已被修改（当前第 {plan.version} 版，编辑基于第 {version} 版），请刷新后重做 "
-                f"(stale edit: the plan is at version {plan.version}, the edit was made on {version})"
-            )
-    kind = op["op"]
-    grid = plan.grid.copy()
-    fields = {c: {**f, "central_households": list(f.get("central_households", []))} for c, f in plan.fields.items()}
-    parent_of = plan.units["parent"].to_numpy(object)
-    if kind == "move":
-        u = _unit_index(plan, op.get("unit"))
-        to = _grid_code(plan, op.get("to"))
-        src = str(grid[u])
-        if src == to:
-            raise GridEditError(f"单元已在网格 {to} 中 (the unit is already in grid {to})")
-        if parent_of[u] != parent_of[np.flatnonzero(grid == to)[0]]:
-            raise GridEditError(f"网格 {to} 属于另一个上级区划 (grid {to} is in another parent)")
-        if to not in _neighbour_grids(plan, np.array([u])):
-            raise GridEditError(f"单元 {op['unit']} 与网格 {to} 不相邻 (the unit does not touch grid {to})")
-        grid[u] = to
-        if not (grid == src).any():
-            fields.pop(src, None)
-    elif kind == "split":
-        code = _grid_code(plan, op.get("grid"))
-        members = np.flatnonzero(grid == code)
-        parent = str(parent_of[members[0]])
-        new = _next_code(plan, parent, grid, fields)
-        if "units" in op:
-            chosen = np.unique(_unit_indices(plan, _text_list(op["units"], "units", limit=MAX_UNITS_PER_OP)))
-            if chosen.size == 0 or not np.isin(chosen, members).all() or chosen.size == members.size:
-                raise GridEditError(
-                    f"拆分的单元须是网格 {code} 的一部分且不能是全部 "
-                    f"(split units must be some, not all, of grid {code})"
-                )
-            grid[chosen] = new
-        else:
-            if members.size < 2:
-                raise GridEditError(f"网格 {code} 只有一个单元，不能拆分 (grid {code} has one unit)")
-            geoms = plan.units.geometry.to_numpy()
-            c = shapely.centroid(geoms)
-            rng = np.random.default_rng(plan.seed)
-            g = _Graph(
-                len(grid),
-                plan.adjacency,
-                shapely.get_x(c),
-                shapely.get_y(c),
-                plan.units["households"].to_numpy(float),
-                rng.uniform(0.0, 1e-3, len(grid)),
-            )
-            parts = _partition(g, members, 2)
-            if len(parts) < 2:
-                raise GridEditError(f"网格 {code} 无法分成两个相连部分 (grid {code} cannot be split in two)")
-            labels = np.zeros(members.size, dtype=np.int64)
-            labels[np.isin(members, parts[1])] = 1
-            rank = _reading_rank(labels, geoms[members], float(shapely.area(shapely.union_all(geoms[members]))))
-            second = 1 if rank[1] > rank[0] else 0
-            grid[members[labels == second]] = new
-        fields[new] = _empty_fields()
-    elif kind == "merge":
-        codes = op.get("grids")
-        if not isinstance(codes, list) or len(codes) != 2:
-            raise GridEditError("merge 需要两个网格编码 (merge needs a list of two grid codes)")
-        a, b = (_grid_code(plan, c) for c in codes)
-        if a == b:
-            raise GridEditError("不能把网格与自身合并 (cannot merge a grid with itself)")
-        keep, drop = sorted((a, b))
-        if parent_of[np.flatnonzero(grid == a)[0]] != parent_of[np.flatnonzero(grid == b)[0]]:
-            raise GridEditError(f"网格 {a} 与 {b} 属于不同上级区划 (grids in different parents)")
-        if drop not in _neighbour_grids(plan, np.flatnonzero(grid == keep)):
-            raise GridEditError(f"网格 {a} 与 {b} 不相邻 (grids {a} and {b} do not touch)")
-        grid[grid == drop] = keep
-        extra = [h for h in fields[drop]["central_households"] if h not in fields[keep]["central_households"]]
-        fields[keep]["central_households"].extend(extra)
-        fields.pop(drop)
-    elif kind == "set":
-        code = _grid_code(plan, op.get("grid"))
-        name = op.get("field")
-        if name not in EDIT_FIELDS:
-            raise GridEditError(f"未知字段 {name!r}；可选: {', '.join(EDIT_FIELDS)} (unknown field)")
-        value = op.get("value")
-        fields[code][name] = (
-            _text_list(value, FIELDS_ZH[name]) if name == "central_households" else _text(value, FIELDS_ZH[name])
-        )
-    else:  # renumber
-        geoms = plan.units.geometry.to_numpy()
-        new_grid = grid.copy()
-        new_fields = {}
-        for code, pgeom in zip(plan.parents["code"], plan.parents.geometry, strict=True):
-            nodes = np.flatnonzero((parent_of == code) & (grid != ""))
-            if nodes.size == 0:
-                continue
-            _, labels = np.unique(grid[nodes], return_inverse=True)
-            rank = _reading_rank(labels, geoms[nodes], shapely.area(pgeom))
-            width = _number_width(len(rank))
-            renamed = {}
-            for lab, old in zip(labels, grid[nodes], strict=True):
-                renamed.setdefault(old, f"{code}{rank[int(lab)] + 1:0{width}d}")
-            new_grid[nodes] = [renamed[g] for g in grid[nodes]]
-            new_fields.update({renamed[old]: fields[old] for old in renamed})
-        grid, fields = new_grid, new_fields
-    history = (*plan.history, (op, plan.grid, plan.fields))[-settings.GRID_UNDO_DEPTH :]
-    return dataclasses.replace(plan, grid=grid, fields=fields, history=history, version=plan.version + 1)
-
-
-@dataclass(frozen=True, eq=False)
-class EditResult:
-    """A plan after an edit with the violations found by the checks that ran after it."""
-
-    plan: GridPlan
-    issues: tuple[Issue, ...]
-
-    def to_dict(self) -> dict:
-        """JSON for the web app: the version, the grids' households and every issue."""
-        hh = _grid_sums(self.plan, "households")
-        return {
-            "version": self.plan.version,
-            "grids": [{"code": c, "households": round(hh.get(c, 0.0), 1)} for c in self.plan.codes],
-            "issues": [i.to_dict() for i in self.issues],
-            "can_undo": len(self.plan.history),
-        }
-
-
-def edit(plan: GridPlan, op: Mapping) -> EditResult:
-    """:func:`apply_edit` followed by the checks: the new plan and its notes and violations.
-
-    Raises
-    ------
-    GridEditError
-        As :func:`apply_edit`.
-    """
-    new = apply_edit(plan, op)
-    return EditResult(new, tuple(new.issues()))
-
-
-def undo(plan: GridPlan, steps: int = 1) -> GridPlan:
-    """The plan as it was ``steps`` edits ago.
-
-    Raises
-    ------
-    GridEditError
-        If there are fewer than ``steps`` edits to undo or ``steps`` is not positive.
-    """
-    if not isinstance(steps, int) or steps < 1:
-        raise GridEditError(f"撤销步数应为正整数，收到 {steps!r} (steps must be a positive integer)")
-    if steps > len(plan.history):
-        raise GridEditError(f"只能撤销 {len(plan.history)} 步 (only {len(plan.history)} edits can be undone)")
-    _, grid, fields = plan.history[-steps]
-    return dataclasses.replace(plan, grid=grid, fields=fields, history=plan.history[:-steps], version=plan.version + 1)
-
-
-# ------------------------------------------------------------------------------ JSON
-
-
-def plan_to_dict(plan: GridPlan) -> dict:
-    """A JSON-serialisable dict of the plan (geometries as WKB hex, so exact)."""
-    units = plan.units
-    extra = [c for c in units.columns if c not in ("unit_id", "parent", "geometry")]
-    return {
-        "version": 1,
-        "crs": units.crs.to_wkt(),
-        "units": {
-            "unit_id": units["unit_id"].astype(str).tolist(),
-            "parent": units["parent"].astype(str).tolist(),
-            "columns": {c: units[c].tolist() for c in extra},
-            "wkb": shapely.to_wkb(units.geometry.to_numpy(), hex=True).tolist(),
-        },
-        "parents": {
-            "code": plan.parents["code"].astype(str).tolist(),
-            "name": plan.parents["name"].astype(str).tolist(),
-            "wkb": shapely.to_wkb(plan.parents.geometry.to_numpy(), hex=True).tolist(),
-        },
-        "adjacency": plan.adjacency.tolist(),
-        "overlaps": plan.overlaps.tolist(),
-        "gaps_m2": dict(plan.gaps_m2),
-        "grid": plan.grid.tolist(),
-        "fields": {c: dict(f) for c, f in plan.fields.items()},
-        "min_households": plan.min_households,
-        "max_households": plan.max_households,
-        "notes": [i.to_dict() for i in plan.notes],
-        "history": [
-            {"op": op, "grid": g.tolist(), "fields": {c: dict(f) for c, f in fl.items()}} for op, g, fl in plan.history
-        ],
-        "seed": plan.seed,
-        "plan_version": plan.version,
-    }
-
-
-def plan_from_dict(data: Mapping) -> GridPlan:
-    """The plan of :func:`plan_to_dict`.
-
-    Raises
-    ------
-    InputDataError
-        If the dict is not a plan of a known version.
-    """
-    try:
-        if data.get("version") != 1:
-            raise InputDataError(f"网格方案版本 {data.get('version')!r} 不支持 (unsupported plan version)")
-        u = data["units"]
-        units = gpd.GeoDataFrame(
-            {"unit_id": u["unit_id"], "parent": u["parent"], **u["columns"]},
-            geometry=shapely.from_wkb(u["wkb"]),
-            crs=data["crs"],
-        )
-        p = data["parents"]
-        parents = gpd.GeoDataFrame(
-            {"code": p["code"], "name": p["name"]}, geometry=shapely.from_wkb(p["wkb"]), crs=data["crs"]
-        )
-        pairs = np.asarray(data["adjacency"], dtype=np.int64).reshape(-1, 2)
-        overlaps = np.asarray(data["overlaps"], dtype=np.int64).reshape(-1, 2)
-        return GridPlan(
-            units=units,
-            parents=parents,
-            adjacency=pairs,
-            grid=np.asarray(data["grid"], dtype=object),
-            fields={c: dict(f) for c, f in data["fields"].items()},
-            min_households=float(data["min_households"]),
-            max_households=float(data["max_households"]),
-            notes=tuple(Issue(**{**i, "units": tuple(i["units"])}) for i in data["notes"]),
-            history=tuple(
-                (h["op"], np.asarray(h["grid"], dtype=object), {c: dict(f) for c, f in h["fields"].items()})
-                for h in data["history"]
-            ),
-            overlaps=overlaps,
-            gaps_m2=dict(data["gaps_m2"]),
-            seed=int(data["seed"]),
-            version=int(data.get("plan_version", 0)),
-        )
-    except (KeyError, TypeError, AttributeError, shapely.errors.GEOSException) as exc:
-        raise InputDataError(f"网格方案数据不完整 (malformed plan: {type(exc).__name__})") from None
-
-
-def grid_members(plan: GridPlan) -> dict[str, list[str]]:
-    """Unit ids of every grid."""
-    out: dict[str, list[str]] = {}
-    for uid, code in zip(plan.units["unit_id"], plan.grid, strict=True):
-        out.setdefault(str(code), []).append(str(uid))
-    return out
-
-
-def edits_of(plan: GridPlan) -> list[dict]:
-    """The edit operations applied so far (oldest first), as JSON objects."""
-    return [dict(op) for op, _, _ in plan.history]

@@ -15,16 +15,15 @@ from __future__ import annotations
 import itertools
 import logging
 from pathlib import Path
+from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt
 import pandas as pd
+from matplotlib.figure import Figure
 
 from geo.errors import InputDataError
-from geo.grids.partition import GridPlan, grids_gdf
+from geo.grids.output import grids_gdf
+from geo.grids.plan import GridPlan
+from geo.maps.style import cjk_font
 
 logger = logging.getLogger(__name__)
 
@@ -148,8 +147,6 @@ def organisation_diagram(table: pd.DataFrame, path: Path, *, title: str = "ç½‘æ 
     geo.maps.style.MissingFontError
         If no Chinese font is installed.
     """
-    from geo.maps.style import cjk_font
-
     path = Path(path)
     if path.suffix.lower() not in DIAGRAM_FORMATS:
         raise InputDataError(
@@ -164,7 +161,8 @@ def organisation_diagram(table: pd.DataFrame, path: Path, *, title: str = "ç½‘æ 
     nodes: dict[tuple, tuple[int, str, list[int]]] = {}
     edges: set[tuple[tuple, tuple]] = set()
     for k, row in table.iterrows():
-        path_nodes = []
+        path_nodes: list[tuple[tuple, int, str]] = []
+        key: tuple
         if row["county_code"]:
             path_nodes.append((("c", row["county_code"]), 0, _label(row["county"] or "å¿åŒº", row["county_code"])))
         if row["town_code"]:
@@ -179,13 +177,14 @@ def organisation_diagram(table: pd.DataFrame, path: Path, *, title: str = "ç½‘æ 
         edges.update((a[0], b[0]) for a, b in itertools.pairwise(path_nodes))
     xs = (0.0, 2.0, 4.0, 6.4)
     y_of = {key: float(n - 1 - sum(rows) / len(rows)) for key, (_, _, rows) in nodes.items()}
-    fig, ax = plt.subplots(figsize=(12.5, max(2.5, 0.55 * n + 1.2)))
+    fig = Figure(figsize=(12.5, max(2.5, 0.55 * n + 1.2)))  # no pyplot: nothing global, safe in threads
+    ax = fig.subplots()
     ax.set_xlim(-0.9, 9.8)
     ax.set_ylim(-0.8, n + 0.1)
     ax.axis("off")
     box = {"boxstyle": "round,pad=0.3", "facecolor": "#eef3fb", "edgecolor": "#4a6fa5", "linewidth": 0.8}
     leaf_box = {**box, "facecolor": "#fdf6e3", "edgecolor": "#b58900"}
-    text_kw = {"fontfamily": font, "va": "center", "parse_math": False}
+    text_kw: dict[str, Any] = {"fontfamily": font, "va": "center", "parse_math": False}
     for a, b in sorted(edges):
         xa, xb = xs[nodes[a][0]], xs[nodes[b][0]]
         ax.plot([xa, xb], [y_of[a], y_of[b]], color="#8899aa", lw=0.6, zorder=1)
@@ -215,6 +214,5 @@ def organisation_diagram(table: pd.DataFrame, path: Path, *, title: str = "ç½‘æ 
     ax.set_title(title, fontfamily=font, fontsize=12)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=150, bbox_inches="tight", format=path.suffix.lower().lstrip("."))
-    plt.close(fig)
     logger.info("organisation diagram: %d grids -> %s", n, path.name)
     return path

@@ -593,7 +593,8 @@ def build_project_map(
         return ProjectMap(content, text)
     if kind == "grids":
         from geo.grids.blocks import street_blocks, units_with_households
-        from geo.grids.partition import generate_grids, grids_gdf
+        from geo.grids.output import grids_gdf
+        from geo.grids.partition import generate_grids
 
         study = project.boundary
         if study is None:
