@@ -41,7 +41,7 @@ ACCESS_SEARCH_MIN: float = 30.0
 GAP_CELL_M: float = 200.0
 
 #: A page polling a background job (placement) gives up after this many seconds and
-#: says so, rather than wait forever (BAD_INPUTS F4).
+#: says so, rather than wait forever (docs/bad-inputs.md F4).
 JOB_POLL_LIMIT_S: float = 600.0
 
 #: Gap cells drawn on the web map per function (the worst first).
@@ -53,7 +53,7 @@ GAP_CELLS_SHOWN: int = 20
 #: every resident (100 %); a county may configure a lower share (e.g. 90).
 STANDARD_REQUIRED_COVERAGE_PCT: float = 100.0
 
-#: Geometry drawn in the browser (BAD_INPUTS G2, G8): deepest JSON nesting accepted
+#: Geometry drawn in the browser (docs/bad-inputs.md G2, G8): deepest JSON nesting accepted
 #: (a MultiPolygon needs 4), most positions and holes of one drawn geometry.  A
 #: hand-drawn service area has tens to hundreds of vertices; 20,000 leaves room for
 #: an imported outline.
@@ -68,7 +68,7 @@ STUDY_AREA_MARGIN_M: float = 5_000.0
 
 #: Largest budget accepted anywhere (minutes).  A 15-minute life circle is the
 #: planning target; 120 minutes is generous for cycling catchments and guards
-#: against ``--minutes 1e9`` (BAD_INPUTS C1) filling memory.
+#: against ``--minutes 1e9`` (docs/bad-inputs.md C1) filling memory.
 MAX_BUDGET_MIN: float = 120.0
 
 #: Half-width of the street-following service-area polygon: each reached street
@@ -96,11 +96,11 @@ CLIP_BUFFER_M: float = 2000.0
 MIN_EDGE_LENGTH_M: float = 0.01
 
 #: Share of walkable ways that may reference nodes missing from the extract before
-#: the extract is refused as badly clipped (BAD_INPUTS N1).  Bounding-box extracts
+#: the extract is refused as badly clipped (docs/bad-inputs.md N1).  Bounding-box extracts
 #: always cut a few ways at their border; the bundled Helsinki extract cuts 7 %.
 MAX_INCOMPLETE_WAY_SHARE: float = 0.25
 
-#: Largest GraphML file read (bytes), BAD_INPUTS U15.
+#: Largest GraphML file read (bytes), docs/bad-inputs.md U15.
 MAX_GRAPHML_BYTES: int = 512 * 1024 * 1024
 
 #: Memory one batch of the shortest-path engine may use for its dense distance
@@ -160,7 +160,7 @@ def network_cache_dir(cache_root: Path | str) -> Path:
 #: unless a face passes another folder.
 DEFAULT_CACHE_DIR: Path = network_cache_dir(default_cache_dir())
 
-#: ``highway=*`` values a pedestrian may use (BAD_INPUTS N3: nothing else becomes an
+#: ``highway=*`` values a pedestrian may use (docs/bad-inputs.md N3: nothing else becomes an
 #: edge).  Motorways and their links are excluded; trunk roads are kept because many
 #: Chinese county roads are tagged trunk and have footpaths.  ``cycleway`` and
 #: ``bridleway`` are walkable only where ``foot=yes|designated|permissive``.
@@ -216,7 +216,7 @@ class TravelProfile:
     forbidden_highways
         Classes this traveller cannot use at all.
     min_speed_kmh
-        Floor applied to every speed (BAD_INPUTS N7: no zero speed reaches the engine).
+        Floor applied to every speed (docs/bad-inputs.md N7: no zero speed reaches the engine).
     source
         Where the figures come from, to show beside results.
     """
@@ -360,10 +360,10 @@ MAX_LEDGER_BYTES: int = 16 * 1024 * 1024
 # ------------------------------------------------------------ management grids (网格)
 
 #: Households per urban grid: the common practice of the county documents
-#: (STANDARDS.md, "Management grids": 300-500 households per urban grid).
+#: (300-500 households per urban grid).
 GRID_URBAN_MIN_HOUSEHOLDS: int = 300
 GRID_URBAN_MAX_HOUSEHOLDS: int = 500
-#: Villages have fewer households per grid ("fewer in villages", STANDARDS.md); the
+#: Villages have fewer households per grid (the county documents say "fewer"); the
 #: counties give no figure, 100-300 is an assumption a county should confirm.
 GRID_VILLAGE_MIN_HOUSEHOLDS: int = 100
 GRID_VILLAGE_MAX_HOUSEHOLDS: int = 300
@@ -383,7 +383,8 @@ GRID_ADJACENCY_TOLERANCE_M: float = 0.5
 GRID_MIN_SHARED_EDGE_M: float = 1.0
 #: Gaps and overlaps smaller than this (m²) between grids are drawing noise.
 GRID_AREA_TOLERANCE_M2: float = 1.0
-#: Digits of the grid number after the parent's code (350521100001 + 03, STANDARDS.md).
+#: Digits of the grid number after the parent's code: community 350521100001 + 03
+#: (codes follow the national administrative division codes).
 GRID_NUMBER_DIGITS: int = 2
 #: Grid edits kept for undo.
 GRID_UNDO_DEPTH: int = 50

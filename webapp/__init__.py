@@ -57,7 +57,7 @@ DEFAULT_CONFIG = {
     "PROJECT": "demo",
     # Service-area budgets shown (minutes).
     "MINUTES": (5.0, 10.0, 15.0),
-    # Request bodies above this are refused with 413 (BAD_INPUTS U1; Flask's default is unlimited).
+    # Request bodies above this are refused with 413 (docs/bad-inputs.md U1; Flask's default is unlimited).
     "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
     # The plan store: SQLite (WAL) in the instance folder unless a path is given.
     "PLAN_DB": None,

@@ -2,7 +2,7 @@
 
 A production WSGI server (waitress), never Flask's debug server.  Listening on a
 non-loopback address needs a secret key given by the operator (``LINLI_SECRET_KEY``)
-rather than the generated one, since the instance folder may be shared (C5).
+rather than the generated one, since the instance folder may be shared (docs/bad-inputs.md C5).
 """
 
 from __future__ import annotations

@@ -41,7 +41,7 @@ def store() -> PlanStore:
 
 
 def json_body() -> dict:
-    """The request's JSON object, parsed strictly (BAD_INPUTS G1-G3)."""
+    """The request's JSON object, parsed strictly (docs/bad-inputs.md G1-G3)."""
     if not request.mimetype or request.mimetype != "application/json":
         abort(415, description="请求应为 application/json (expected a JSON body)")
     try:
@@ -379,7 +379,7 @@ def upload_to_plan(plan_id: int):
 
     Multipart form: ``file``, ``kind`` (town / area / grid / candidate), ``version``
     (the plan's version, 409 when stale), ``system`` (wgs84 / gcj02 / bd09 / cgcs2000 for
-    CSV/XLSX coordinates).  Every rule of the upload loader applies (BAD_INPUTS U1-U16);
+    CSV/XLSX coordinates).  Every rule of the upload loader applies (docs/bad-inputs.md U1-U16);
     the file is read from a private temporary folder that is always removed.
     """
     kind = request.form.get("kind", "town")
@@ -394,7 +394,8 @@ def upload_to_plan(plan_id: int):
     state = get_state()
     plan = store().get(plan_id)
     with tempfile.TemporaryDirectory(prefix="linli-upload-") as tmp:
-        path = Path(tmp) / "upload.bin"  # stored under a generated name; the original only as metadata (U2)
+        # Stored under a generated name; the original only as metadata (docs/bad-inputs.md U2).
+        path = Path(tmp) / "upload.bin"
         upload.save(path)
         frame = read_upload(
             path,

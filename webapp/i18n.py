@@ -11,7 +11,6 @@ TEXTS: dict[str, dict[str, str]] = {
     "save": {"zh": "保存", "en": "Save"},
     "delete": {"zh": "删除", "en": "Delete"},
     "undo_delete": {"zh": "撤销删除", "en": "Undo delete"},
-    "export_gpkg": {"zh": "导出 GeoPackage", "en": "Export GeoPackage"},
     "notes": {"zh": "备注", "en": "Notes"},
     "plan_name": {"zh": "方案名称", "en": "Plan name"},
     "candidate": {"zh": "候选邻里中心", "en": "Candidate center"},

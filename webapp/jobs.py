@@ -5,7 +5,7 @@ A job is a row in a small SQLite table in the instance folder: ``queued`` ->
 Jobs run one at a time on a worker thread of the server process.  When the server
 starts, a job left ``queued`` or ``running`` by a process that died or was restarted
 is marked ``failed`` — "服务器重启，任务中断" — so a page polling it gets an answer, never
-an endless wait (BAD_INPUTS F4).  The page also gives up polling after
+an endless wait (docs/bad-inputs.md F4).  The page also gives up polling after
 ``JOB_POLL_LIMIT_S`` and says so.
 """
 

@@ -2,9 +2,9 @@
 
 The token lives in the signed session cookie and must come back in the
 ``X-CSRF-Token`` header (the page's JavaScript reads it from a ``<meta>`` tag); a
-cross-site form cannot set that header (BAD_INPUTS G11).  The Content-Security-Policy
+cross-site form cannot set that header (docs/bad-inputs.md G11).  The Content-Security-Policy
 allows resources from this server only, so a page cannot reach the internet even by
-mistake (F5); configured online base maps add their tile hosts to ``img-src``.  No
+mistake (docs/bad-inputs.md F5); configured online base maps add their tile hosts to ``img-src``.  No
 inline script is allowed: the rendered map's scripts are served as files
 (``/map-script/<hash>.js``); only inline styles remain allowed (Folium's markup uses
 them).

@@ -46,7 +46,7 @@ EDIT_FIELDS = ("name", "grid_member", "branch", "central_households")
 FIELDS_ZH = {"name": "网格名称", "grid_member": "网格员", "branch": "责任支部", "central_households": "党员中心户"}
 MAX_FIELD_CHARS = 200
 MAX_LIST_ITEMS = 500
-#: Most unit ids in one split operation (BAD_INPUTS G8: a cap on what a browser may post).
+#: Most unit ids in one split operation (docs/bad-inputs.md G8: a cap on what a browser may post).
 MAX_UNITS_PER_OP = 20_000
 OPS = ("move", "split", "merge", "set", "renumber")
 OP_KEYS = {
@@ -114,7 +114,7 @@ class GridPlan:
         Seed of the tie-breaking jitter.
     version
         Counts the edits and undos; an edit may name the version it was made on
-        (``"version"``) and is refused when the plan has moved on (BAD_INPUTS G10).
+        (``"version"``) and is refused when the plan has moved on (docs/bad-inputs.md G10).
     """
 
     units: gpd.GeoDataFrame

@@ -109,7 +109,7 @@ def organisation_table(plan: GridPlan, *, names: dict[str, str] | None = None) -
 
 
 def spreadsheet_safe(frame: pd.DataFrame) -> pd.DataFrame:
-    """Text cells starting like a formula get a leading ``'`` (BAD_INPUTS G9) for CSV/XLSX export."""
+    """Text cells starting like a formula get a leading ``'`` (docs/bad-inputs.md G9) for CSV/XLSX export."""
     out = frame.copy()
     for column in out.columns:
         if out[column].dtype == object or pd.api.types.is_string_dtype(out[column]):

@@ -92,7 +92,7 @@ def read_candidates(
 ) -> gpd.GeoDataFrame:
     """Candidate sites from a planner's file (points, or parcels/buildings as polygons).
 
-    Read through :func:`geo.io.uploads.read_upload` (every BAD_INPUTS U-rule).  Polygons
+    Read through :func:`geo.io.uploads.read_upload` (every docs/bad-inputs.md U-rule).  Polygons
     stand for a point on their surface.  Optional columns ``required`` / ``excluded``
     (1/0, 是/否, true/false) force a site in or out.
 

@@ -89,10 +89,7 @@
     $("plan-name").value = p ? p.name : "";
     $("plan-notes").value = p ? p.notes : "";
     $("plan-version").textContent = p ? `#${p.id} · v${p.version}` : "";
-    const link = $("plan-export");
-    link.hidden = !p;
-    if (p) link.href = `/api/export/plans/${p.id}.gpkg`;
-    // Exports (issue 8): the plan's GeoPackage and zipped Shapefile (UTF-8 or GBK).
+    // Exports: the plan's GeoPackage and zipped Shapefile (UTF-8 or GBK), in the export block.
     for (const [id, suffix] of [["export-plan-gpkg", ".gpkg"], ["export-plan-zip", ".zip"], ["export-plan-zip-gbk", ".zip?encoding=gbk"]]) {
       const a = $(id);
       if (!a) continue;
