@@ -33,6 +33,7 @@ workers for the nearest-facility step, with the same result as one process.
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib.util
 import itertools
 import logging
@@ -41,6 +42,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -49,19 +51,19 @@ from tqdm import tqdm
 from geo import settings
 from geo.errors import InputDataError
 from geo.io.boundaries import load_boundaries
+from geo.io.export import write_csv
 from geo.network.routing import NearestFacilities
 from geo.project import project_path
 from scripts.batch_tasks import (
     KINDS,
     AreaOptions,
     AreaResult,
+    area_task,
     demand_size,
     error_zh,
     nearest_chunk,
     peak_rss_mb,
-    run_area,
 )
-from scripts.coverage import _atomic
 
 logger = logging.getLogger("scripts.batch")
 
@@ -165,7 +167,7 @@ def _area_folders(projects: Sequence[str], out: Path) -> list[Path]:
 
 
 def _sequential(
-    kind: str, projects: list[str], folders: list[Path], options: AreaOptions, retries: int, bar: tqdm
+    task: Callable[[str, str], Any], projects: list[str], folders: list[Path], retries: int, bar: tqdm
 ) -> list[AreaOutcome]:
     outcomes = []
     failed = 0
@@ -174,7 +176,7 @@ def _sequential(
         for _attempt in range(retries + 1):
             bar.set_postfix_str(f"完成 {len(outcomes) - failed} / 失败 {failed} / 运行 1")
             try:
-                result, error = run_area(kind, project, out, options), None
+                result, error = task(project, str(out)), None
                 break
             except Exception as exc:  # noqa: BLE001 - any area failure is reported, the batch goes on
                 error = error_zh(exc)
@@ -197,12 +199,18 @@ def _dashboard(client) -> str:
 
 
 def _on_dask(
-    client, kind: str, projects: list[str], folders: list[Path], options: AreaOptions, retries: int, bar: tqdm
+    client,
+    task: Callable[[str, str], Any],
+    name: str,
+    projects: list[str],
+    folders: list[Path],
+    retries: int,
+    bar: tqdm,
 ) -> list[AreaOutcome]:
     from distributed import wait
 
     futures = [
-        client.submit(run_area, kind, p, str(o), options, key=f"{kind}-{k}-{Path(p).stem}", retries=retries, pure=False)
+        client.submit(task, p, str(o), key=f"{name}-{k}-{Path(p).stem}", retries=retries, pure=False)
         for k, (p, o) in enumerate(zip(projects, folders, strict=True))
     ]
     index = {f.key: k for k, f in enumerate(futures)}
@@ -242,6 +250,58 @@ def local_cluster(workers: int):
         dashboard_address=":0",
         silence_logs=logging.ERROR,
     )
+
+
+def run_tasks(
+    task: Callable[[str, str], Any],
+    projects: list[str],
+    folders: list[Path],
+    *,
+    name: str,
+    desc: str,
+    workers: int = 1,
+    scheduler: str | None = None,
+    client=None,
+    retries: int = 1,
+    quiet: bool = True,
+    say: Callable[[str], None] = lambda _text: None,
+) -> tuple[list[AreaOutcome], int]:
+    """Run ``task(project, out_folder)`` for every area: the one engine for many areas.
+
+    A plain loop with one worker and no scheduler; otherwise Dask (a local cluster of
+    ``workers`` processes, the ``scheduler`` at an address, or an existing ``client``).
+    Every area is tried ``retries + 1`` times; a failure is recorded (in Chinese) and the
+    others go on.  ``task`` must be picklable (a module-level function or a partial of one).
+
+    Returns
+    -------
+    tuple
+        The outcomes in the order of ``projects``, and the number of workers used.
+    """
+
+    def bar() -> tqdm:
+        return tqdm(total=len(projects), disable=quiet, desc=desc, unit="区")
+
+    if client is not None:
+        with bar() as progress:
+            return _on_dask(client, task, name, projects, folders, retries, progress), len(
+                client.scheduler_info()["workers"]
+            )
+    if scheduler is None and workers == 1:
+        with bar() as progress:
+            return _sequential(task, projects, folders, retries, progress), 1
+    from distributed import Client
+
+    cluster = local_cluster(workers) if scheduler is None else None
+    try:
+        with Client(scheduler if cluster is None else cluster) as dask_client:
+            say(_dashboard(dask_client))
+            n_workers = len(dask_client.scheduler_info()["workers"])
+            with bar() as progress:
+                return _on_dask(dask_client, task, name, projects, folders, retries, progress), n_workers
+    finally:
+        if cluster is not None:
+            cluster.close()
 
 
 def run_batch(
@@ -304,36 +364,24 @@ def run_batch(
     folders = [f.resolve() for f in _area_folders(paths, Path(out))]
     start = time.perf_counter()
 
-    def bar() -> tqdm:
-        return tqdm(total=len(paths), disable=quiet, desc=f"{KINDS[kind]} {kind}", unit="区")
-
-    if client is not None:
-        with bar() as progress:
-            outcomes = _on_dask(client, kind, paths, folders, options, retries, progress)
-        n_workers = len(client.scheduler_info()["workers"])
-    elif scheduler is None and workers == 1:
-        with bar() as progress:
-            outcomes = _sequential(kind, paths, folders, options, retries, progress)
-        n_workers = 1
-    else:
-        from distributed import Client
-
-        cluster = local_cluster(workers) if scheduler is None else None
-        try:
-            with Client(scheduler if cluster is None else cluster) as dask_client:
-                say(_dashboard(dask_client))
-                n_workers = len(dask_client.scheduler_info()["workers"])
-                with bar() as progress:
-                    outcomes = _on_dask(dask_client, kind, paths, folders, options, retries, progress)
-        finally:
-            if cluster is not None:
-                cluster.close()
+    outcomes, n_workers = run_tasks(
+        functools.partial(area_task, kind, options),
+        paths,
+        folders,
+        name=kind,
+        desc=f"{KINDS[kind]} {kind}",
+        workers=workers,
+        scheduler=scheduler,
+        client=client,
+        retries=retries,
+        quiet=quiet,
+        say=say,
+    )
     report = BatchReport(kind, outcomes, time.perf_counter() - start, n_workers)
     table = report.table()
     if not table.empty:
-        _atomic(Path(out) / f"{kind}_summary.csv", lambda tmp: table.to_csv(tmp, index=False, encoding="utf-8-sig"))
-    status = report.status()
-    _atomic(Path(out) / "batch_summary.csv", lambda tmp: status.to_csv(tmp, index=False, encoding="utf-8-sig"))
+        write_csv(table, Path(out) / f"{kind}_summary.csv")
+    write_csv(report.status(), Path(out) / "batch_summary.csv")
     return report
 
 

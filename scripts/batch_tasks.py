@@ -28,20 +28,22 @@ import numpy as np
 import pandas as pd
 
 from geo import settings
-from geo.access.coverage import ALL_UNITS, accessibility, standard_check
-from geo.access.service_area import service_areas
+from geo.access.coverage import ALL_UNITS
 from geo.access.standards import FUNCTIONS
 from geo.errors import GeoError, InputDataError
 from geo.io.crs import WGS84
-from geo.network.graph import CostGraph, Snapped, snap_points
+from geo.io.export import write_csv, write_gpkg
+from geo.network.graph import Snapped, snap_points
 from geo.network.routing import nearest_facilities
-from geo.project import Project, load_project
-from scripts.coverage import CHECK_HEADERS, Job, _atomic, run_job
+from geo.project import Project
+from geo.workflows import Analysis, check_standard, function_service_areas, load_analysis
+from scripts.coverage import CHECK_HEADERS, Job, run_job
 
 __all__ = [
     "KINDS",
     "AreaOptions",
     "AreaResult",
+    "area_task",
     "chunk_groups",
     "demand_size",
     "error_zh",
@@ -136,47 +138,41 @@ def _coverage(project: str, out: Path, options: AreaOptions) -> tuple[str, pd.Da
 
 
 def _standard(project: str, out: Path, options: AreaOptions) -> tuple[str, pd.DataFrame]:
-    loaded = load_project(project)
-    graph = loaded.network.cost_graph(loaded.profile)
-    acc = accessibility(graph, loaded.demand, loaded.facilities, minutes=options.minutes)
-    check = standard_check(acc, level=options.level, required_pct=options.required_pct)
-    sheet = check[[c for c in CHECK_HEADERS if c in check.columns]].rename(columns=CHECK_HEADERS)
-    _atomic(out / "standard_check.csv", lambda tmp: sheet.to_csv(tmp, index=False, encoding="utf-8-sig"))
+    analysis = load_analysis(project, minutes=options.minutes)
+    check = check_standard(analysis, level=options.level, required_pct=options.required_pct)
+    write_csv(
+        check[[c for c in CHECK_HEADERS if c in check.columns]].rename(columns=CHECK_HEADERS),
+        out / "standard_check.csv",
+    )
     whole = check[check["unit"] == ALL_UNITS].copy()
-    whole.insert(0, "project", loaded.name)
+    whole.insert(0, "project", analysis.project.name)
     whole.insert(1, "project_file", project)
-    return loaded.name, whole.reset_index(drop=True)
+    return analysis.project.name, whole.reset_index(drop=True)
 
 
 def _service_areas(project: str, out: Path, options: AreaOptions) -> tuple[str, pd.DataFrame]:
-    loaded = load_project(project)
-    graph = loaded.network.cost_graph(loaded.profile)
+    analysis = load_analysis(project, times=False)
+    loaded = analysis.project
     frames, rows = [], []
-    for function, zh in FUNCTIONS.items():
-        facilities = loaded.facilities[loaded.facilities["function"] == function]
-        snapped = snap_points(graph, facilities.geometry)
-        if not snapped.ok.any():
+    for fa in function_service_areas(analysis, options.service_minutes):
+        zh = FUNCTIONS[fa.function]
+        if fa.areas is None:
             for minutes in options.service_minutes:
-                rows.append((function, zh, minutes, len(facilities), 0, 0.0))
+                rows.append((fa.function, zh, minutes, fa.facilities, 0, 0.0))
             continue
-        areas = service_areas(graph, snapped, minutes=options.service_minutes, mode="dissolve")
-        areas.insert(0, "function", function)
+        areas = fa.areas
+        areas.insert(0, "function", fa.function)
         frames.append(areas)
         for minutes, area_m2 in zip(areas["minutes"], areas.geometry.area, strict=True):
-            rows.append((function, zh, float(minutes), len(facilities), int(snapped.ok.sum()), area_m2 / 1e6))
+            rows.append((fa.function, zh, float(minutes), fa.facilities, fa.snapped, area_m2 / 1e6))
     table = pd.DataFrame(rows, columns=["function", "name_zh", "minutes", "facilities", "snapped", "area_km2"])
     table.insert(0, "project", loaded.name)
     table.insert(1, "project_file", project)
     if frames:
-        layer = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=frames[0].crs).to_crs(WGS84)
+        layer = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=frames[0].crs)
     else:
         layer = gpd.GeoDataFrame({"function": [], "minutes": []}, geometry=[], crs=WGS84)
-
-    def gpkg(tmp: Path) -> None:
-        layer.to_file(tmp, layer="service_areas", driver="GPKG", engine="pyogrio")
-        loaded.facilities.to_crs(WGS84).to_file(tmp, layer="facilities", driver="GPKG", engine="pyogrio")
-
-    _atomic(out / "service_areas.gpkg", gpkg)
+    write_gpkg({"service_areas": layer, "facilities": loaded.facilities}, out / "service_areas.gpkg")
     return loaded.name, table
 
 
@@ -226,22 +222,19 @@ def run_area(kind: str, project: str, out: str | Path, options: AreaOptions) -> 
     )
 
 
+def area_task(kind: str, options: AreaOptions, project: str, out: str) -> AreaResult:
+    """:func:`run_area` with the batch's kind and options bound first (for the many-areas engine)."""
+    return run_area(kind, project, out, options)
+
+
 # ------------------------------------------------------------- split nearest facility
 
 
-@dataclass(frozen=True, eq=False)
-class _Loaded:
-    project: Project
-    graph: CostGraph
-    facilities: Snapped
-
-
 @lru_cache(maxsize=4)
-def _loaded(project: str) -> _Loaded:
+def _loaded(project: str) -> tuple[Analysis, Snapped]:
     """The project, its routing graph and snapped facilities, once per process."""
-    loaded = load_project(project)
-    graph = loaded.network.cost_graph(loaded.profile)
-    return _Loaded(loaded, graph, snap_points(graph, loaded.facilities.geometry))
+    analysis = load_analysis(project, times=False)
+    return analysis, snap_points(analysis.graph, analysis.project.facilities.geometry)
 
 
 def chunk_groups(project: Project, by: str) -> tuple[np.ndarray, tuple[str, ...]]:
@@ -256,8 +249,8 @@ def chunk_groups(project: Project, by: str) -> tuple[np.ndarray, tuple[str, ...]
 
 def demand_size(project: str, *, by: str) -> tuple[int, tuple[str, ...]]:
     """Number of demand points of a project and the groups of ``by`` (loads it once per process)."""
-    loaded = _loaded(str(project))
-    return len(loaded.project.demand), chunk_groups(loaded.project, by)[1]
+    analysis, _ = _loaded(str(project))
+    return len(analysis.project.demand), chunk_groups(analysis.project, by)[1]
 
 
 def nearest_chunk(project: str, start: int, stop: int, *, by: str, max_time_s: float) -> tuple[np.ndarray, np.ndarray]:
@@ -274,8 +267,8 @@ def nearest_chunk(project: str, start: int, stop: int, *, by: str, max_time_s: f
         ``time_s`` (float64, seconds) and ``facility`` (int64 index into the
         project's facilities), each (stop - start, n_groups).
     """
-    loaded = _loaded(str(project))
-    labels, groups = chunk_groups(loaded.project, by)
-    demand = snap_points(loaded.graph, loaded.project.demand.geometry.iloc[start:stop])
-    result = nearest_facilities(loaded.graph, demand, loaded.facilities, labels, groups=groups, max_time_s=max_time_s)
+    analysis, facilities = _loaded(str(project))
+    labels, groups = chunk_groups(analysis.project, by)
+    demand = snap_points(analysis.graph, analysis.project.demand.geometry.iloc[start:stop])
+    result = nearest_facilities(analysis.graph, demand, facilities, labels, groups=groups, max_time_s=max_time_s)
     return result.time_s, result.facility

@@ -23,35 +23,25 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import functools
 import logging
 import sys
-from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-import geopandas as gpd
 import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
 from geo import settings
-from geo.access.coverage import (
-    ALL_UNITS,
-    BASIS_ZH,
-    accessibility,
-    apply_age_shares,
-    assign_units,
-    coverage_table,
-    gap_cells,
-    standard_check,
-)
+from geo.access.coverage import ALL_UNITS, BASIS_ZH
 from geo.access.standards import FUNCTIONS
-from geo.access.units import LEVEL_ZH, UNIT_LEVELS, read_units
 from geo.errors import GeoError, InputDataError
 from geo.io.crs import WGS84
-from geo.io.export import COVERAGE_HEADERS_ZH, atomic_write, chinese_table, write_xlsx
+from geo.io.export import COVERAGE_HEADERS_ZH, chinese_table, write_csv, write_gpkg, write_xlsx
 from geo.maps.content import coverage_map
-from geo.project import Project, load_project
+from geo.project import Project
+from geo.workflows import analyse_coverage, analysis_units, load_analysis
 from scripts.cli import MINUTES, fraction, positive
 
 logger = logging.getLogger("scripts.coverage")
@@ -145,23 +135,6 @@ class Job:
     position: int = 0
 
 
-def _project_units(project: Project, by: str, system: str) -> gpd.GeoDataFrame | None:
-    if by == "none":
-        return None
-    if by in UNIT_LEVELS:
-        if by not in project.units:
-            raise InputDataError(
-                f"项目 {project.name} 没有{LEVEL_ZH[by]}分区图层; "
-                f"请用 --by 文件 给出多边形 (the project has no {by} polygons; pass a polygon file with --by FILE)"
-            )
-        return project.units[by]
-    path = Path(by)
-    study = None
-    if project.boundary is not None:
-        study = gpd.GeoSeries([project.boundary], crs=project.network.crs).to_crs(WGS84).iloc[0]
-    return read_units(path, system=system, study_area=study)
-
-
 def _notes(project: Project, acc, job: Job) -> pd.DataFrame:
     prof = acc.profile
     rows = [
@@ -194,11 +167,6 @@ def _notes(project: Project, acc, job: Job) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["项目 item", "说明 note"])
 
 
-#: Writes through a temporary file beside the target, then renames it (C2); kept under
-#: this name for the batch tasks that import it.
-_atomic = atomic_write
-
-
 def run_job(job: Job) -> pd.DataFrame:
     """Run one project; returns its whole-area function summary."""
     steps = ["读取项目 load", "可达时间 times", "覆盖统计 tables", "缺口 gaps", "地图 maps", "写出 write"]
@@ -208,25 +176,26 @@ def run_job(job: Job) -> pd.DataFrame:
         bar.set_postfix_str(steps[k])
 
     step(0)
-    project = load_project(job.project)
-    units = _project_units(project, job.by, job.by_system)
+    analysis = load_analysis(job.project, times=False)
+    project = analysis.project
+    units = analysis_units(project, job.by, system=job.by_system)
     bar.update()
     step(1)
-    graph = project.network.cost_graph(project.profile)
-    demand = project.demand
-    if units is not None:
-        demand = assign_units(demand.to_crs(project.network.crs), units.to_crs(project.network.crs))
-    if job.elderly_share is not None or job.children_share is not None:
-        demand = apply_age_shares(demand, elderly_share=job.elderly_share, children_share=job.children_share)
-    acc = accessibility(graph, demand, project.facilities, minutes=job.minutes, single_budget=job.single_budget)
+    analysis = load_analysis(
+        project,
+        minutes=job.minutes,
+        units=units,
+        elderly_share=job.elderly_share,
+        children_share=job.children_share,
+        single_budget=job.single_budget,
+    )
+    acc = analysis.accessibility
     bar.update()
     step(2)
-    table = coverage_table(acc)
-    check = standard_check(acc, level=job.level, required_pct=job.required_pct)
+    result = analyse_coverage(analysis, level=job.level, required_pct=job.required_pct, cell_m=job.cell_m)
+    table, check, gaps = result.table, result.check, result.gaps
     bar.update()
     step(3)
-    gaps = pd.concat([gap_cells(acc, f, cell_m=job.cell_m) for f in FUNCTIONS], ignore_index=True)
-    gaps = gpd.GeoDataFrame(gaps, geometry="geometry", crs=acc.demand.crs)
     bar.update()
     step(4)
     if job.maps:
@@ -258,18 +227,13 @@ def _write_outputs(job, project, acc, table, check, gaps, units) -> None:
         demand[f"time_min_{group}"] = np.where(np.isfinite(minutes), minutes.round(2), np.nan)
         if group in FUNCTIONS:
             demand[f"covered_{group}"] = acc.covered(group)
-    layers = {"demand": demand.to_crs(WGS84), "facilities": acc.facilities.to_crs(WGS84), "gaps": gaps.to_crs(WGS84)}
+    layers = {"demand": demand, "facilities": acc.facilities, "gaps": gaps}
     if units is not None:
         wide = table[table["kind"] == "function"].pivot_table(index="unit", columns="group", values="covered_pct")
         wide.columns = [f"pct_{c}" for c in wide.columns]
-        layers["units"] = units.merge(wide, left_on="code", right_index=True, how="left").to_crs(WGS84)
-
-    def gpkg(tmp: Path) -> None:
-        for layer, frame in layers.items():
-            frame.to_file(tmp, layer=layer, driver="GPKG", engine="pyogrio")
-
-    _atomic(job.out / "coverage.gpkg", gpkg)
-    _atomic(job.out / "coverage.csv", lambda tmp: table.to_csv(tmp, index=False, encoding="utf-8-sig"))
+        layers["units"] = units.merge(wide, left_on="code", right_index=True, how="left")
+    write_gpkg(layers, job.out / "coverage.gpkg")
+    write_csv(table, job.out / "coverage.csv")
     centre = gaps.geometry.centroid.to_crs(WGS84)
     gap_sheet = gaps.drop(columns="geometry").assign(x_wgs84=centre.x.round(6), y_wgs84=centre.y.round(6))
     sheets = {
@@ -280,7 +244,7 @@ def _write_outputs(job, project, acc, table, check, gaps, units) -> None:
     for function, zh in FUNCTIONS.items():
         sheets[f"{zh} {function}"] = chinese_table(table[table["function"] == function], COVERAGE_HEADERS)
     sheets["缺口"] = chinese_table(gap_sheet[gap_sheet["uncovered"] > 0], GAP_HEADERS)
-    write_xlsx(sheets, job.out / "coverage.xlsx")  # formula-safe cells (G9), atomic
+    write_xlsx(sheets, job.out / "coverage.xlsx")  # formula-safe cells, atomic
 
 
 def _summary(frames: list[pd.DataFrame]) -> str:
@@ -293,6 +257,32 @@ def _summary(frames: list[pd.DataFrame]) -> str:
                 f"{row['covered_pct']:>8.1f}%"
             )
     return "\n".join(lines)
+
+
+def job_task(jobs: dict[str, Job], project: str, out: str) -> pd.DataFrame:
+    """Run the job of ``project`` (the many-areas engine's task; ``out`` is the job's own)."""
+    return run_job(jobs[project])
+
+
+def _on_workers(jobs: list[Job], workers: int, *, quiet: bool) -> list[pd.DataFrame]:
+    """Several projects on ``workers`` processes, through the batch engine (Dask, the ``batch`` extra)."""
+    from scripts.batch import run_tasks
+
+    quiet_jobs = [replace(job, quiet=True) for job in jobs]
+    outcomes, _ = run_tasks(
+        functools.partial(job_task, {job.project: job for job in quiet_jobs}),
+        [job.project for job in quiet_jobs],
+        [job.out for job in quiet_jobs],
+        name="coverage",
+        desc="覆盖 coverage",
+        workers=min(workers, len(jobs)),
+        retries=0,
+        quiet=quiet,
+    )
+    failed = [o for o in outcomes if not o.ok]
+    if failed:
+        raise InputDataError("; ".join(f"{Path(o.project).name}: {o.error}" for o in failed))
+    return [o.result for o in outcomes]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -328,8 +318,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     try:
         if args.workers > 1 and many:
-            with ProcessPoolExecutor(max_workers=min(args.workers, len(jobs))) as pool:
-                frames = list(pool.map(run_job, jobs))
+            frames = _on_workers(jobs, args.workers, quiet=args.quiet)
         else:
             frames = [run_job(job) for job in jobs]
     except GeoError as exc:
@@ -339,10 +328,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"错误: 无法写出结果 (cannot write output): {exc.strerror} {exc.filename or ''}", file=sys.stderr)
         return 2
     if many:
-        _atomic(
-            args.out / "coverage_summary.csv",
-            lambda tmp: pd.concat(frames).to_csv(tmp, index=False, encoding="utf-8-sig"),
-        )
+        write_csv(pd.concat(frames), args.out / "coverage_summary.csv")
     print(_summary(frames))
     print(f"结果 results -> {args.out}")
     return 0

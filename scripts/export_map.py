@@ -25,14 +25,14 @@ import geopandas as gpd
 from tqdm import tqdm
 
 from geo import settings
-from geo.access.coverage import accessibility
 from geo.access.standards import FUNCTIONS
 from geo.access.units import LEVEL_ZH, UNIT_LEVELS, read_units
 from geo.errors import GeoError, InputDataError
 from geo.io.crs import WGS84
-from geo.maps.content import MAP_KINDS, build_project_map
+from geo.maps.content import MAP_KINDS
 from geo.maps.layout import FORMATS, ORIENTATIONS, PAPER_MM, render_layout
-from geo.project import Project, load_project
+from geo.project import Project
+from geo.workflows import load_analysis, project_map
 from scripts.cli import MINUTES, count
 
 logger = logging.getLogger("scripts.export_map")
@@ -127,7 +127,8 @@ def main(argv: list[str] | None = None) -> int:
     }
     written = []
     try:
-        project = load_project(args.project)
+        analysis = load_analysis(args.project, minutes=args.minutes, times=args.map in ("coverage", "placement"))
+        project = analysis.project
         areas = _areas(project, args.by, args.by_system)
         rows = (
             [(None, None, None)]
@@ -135,13 +136,9 @@ def main(argv: list[str] | None = None) -> int:
             else [(str(r["code"]), str(r["name"]), r.geometry) for _, r in areas.iterrows()]
         )
         bar = tqdm(total=len(rows) * len(functions), disable=args.quiet, desc=f"地图 {MAP_KINDS[args.map]}")
-        acc = None
-        if args.map in ("coverage", "placement"):
-            graph = project.network.cost_graph(project.profile)
-            acc = accessibility(graph, project.demand, project.facilities, minutes=args.minutes)
         for function in functions:
-            pm = build_project_map(
-                project,
+            pm = project_map(
+                analysis,
                 args.map,
                 function=function or "medical",
                 minutes=args.minutes,
@@ -149,7 +146,6 @@ def main(argv: list[str] | None = None) -> int:
                 min_households=args.min_households,
                 max_households=args.max_households,
                 fields=fields,
-                acc=acc,
             )
             for code, name, geom in rows:
                 content = pm.content if geom is None else pm.content.around(geom)

@@ -42,19 +42,16 @@ import shapely
 from tqdm import tqdm
 
 from geo import settings
-from geo.access.coverage import accessibility
 from geo.access.units import read_units
 from geo.errors import GeoError, InputDataError
-from geo.grids.blocks import street_blocks, units_from_polygons, units_with_households
 from geo.grids.output import grid_coverage, grids_gdf, plan_to_dict
-from geo.grids.partition import generate_grids
 from geo.grids.plan import check_plan
 from geo.grids.tree import TREE_HEADERS, organisation_diagram, organisation_table, spreadsheet_safe
-from geo.io.crs import WGS84
+from geo.io.export import atomic_write, write_csv, write_gpkg
 from geo.io.uploads import read_upload
-from geo.project import Project, load_project
+from geo.project import Project
+from geo.workflows import grid_units, load_analysis, project_grids, study_area, study_area_wgs84
 from scripts.cli import count, positive
-from scripts.coverage import _atomic
 
 logger = logging.getLogger("scripts.grids")
 
@@ -119,19 +116,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _study_wgs84(project: Project) -> shapely.Geometry | None:
-    if project.boundary is None:
-        return None
-    return gpd.GeoSeries([project.boundary], crs=project.network.crs).to_crs(WGS84).iloc[0]
-
-
-def _study_area(project: Project) -> shapely.Geometry:
-    if project.boundary is not None:
-        return project.boundary
-    lines = project.network.edges_gdf().geometry.to_numpy()
-    return shapely.convex_hull(shapely.multilinestrings(shapely.get_parts(lines)))
-
-
 def _parents(project: Project, parent: str | None, system: str) -> gpd.GeoDataFrame:
     crs = project.network.crs
     if parent is None:
@@ -139,7 +123,7 @@ def _parents(project: Project, parent: str | None, system: str) -> gpd.GeoDataFr
             return project.units["community"].to_crs(crs)[["code", "name", "geometry"]]
         return gpd.GeoDataFrame(
             {"code": [settings.GRID_DEFAULT_PARENT_CODE], "name": [project.name]},
-            geometry=[_study_area(project)],
+            geometry=[study_area(project)],
             crs=crs,
         )
     path = Path(parent)
@@ -153,12 +137,12 @@ def _parents(project: Project, parent: str | None, system: str) -> gpd.GeoDataFr
                 f"data/boundaries/huian_divisions.csv）；或用 --parent 文件 给出多边形 "
                 f"(unknown division code; give a known code or a polygon file)"
             )
-        return gpd.GeoDataFrame({"code": [parent], "name": [names[parent]]}, geometry=[_study_area(project)], crs=crs)
+        return gpd.GeoDataFrame({"code": [parent], "name": [names[parent]]}, geometry=[study_area(project)], crs=crs)
     if not path.is_file():
         raise InputDataError(
             f"--parent 既不是已有文件也不是 6/9/12 位区划编码: {path.name} (not a file nor a division code)"
         )
-    return read_units(path, system=system, study_area=_study_wgs84(project)).to_crs(crs)
+    return read_units(path, system=system, study_area=study_area_wgs84(project)).to_crs(crs)
 
 
 def _units(
@@ -167,20 +151,12 @@ def _units(
     crs = project.network.crs
     water = None
     if water_file is not None:
-        frame = read_upload(water_file, expected="polygon", system=system, study_area=_study_wgs84(project))
+        frame = read_upload(water_file, expected="polygon", system=system, study_area=study_area_wgs84(project))
         water = shapely.union_all(shapely.make_valid(frame.to_crs(crs).geometry.to_numpy()))
+    polygons = None
     if units_file is not None:
-        polygons = read_units(units_file, system=system, study_area=_study_wgs84(project)).to_crs(crs)
-        units = units_from_polygons(polygons)
-    else:
-        area = shapely.union_all(parents.geometry.to_numpy())
-        units = street_blocks(
-            project.network.edges_gdf(),
-            area=area,
-            water=water,
-            cuts=parents.geometry.to_numpy() if len(parents) > 1 else None,
-        )
-    return units_with_households(units, project.demand)
+        polygons = read_units(units_file, system=system, study_area=study_area_wgs84(project))
+    return grid_units(project, parents, polygons=polygons, water=water)
 
 
 def _summary(grids: gpd.GeoDataFrame, issues: list, lo: float, hi: float) -> str:
@@ -227,22 +203,22 @@ def main(argv: list[str] | None = None) -> int:
     bar = tqdm(total=len(steps), disable=args.quiet, desc=f"网格 {args.project}")
     try:
         bar.set_postfix_str(steps[0])
-        project = load_project(args.project)
+        analysis = load_analysis(args.project, times=False)
+        project = analysis.project
         parents = _parents(project, args.parent, args.parent_system)
         bar.update()
         bar.set_postfix_str(steps[1])
         units = _units(project, parents, args.units, args.water, args.parent_system)
         bar.update()
         bar.set_postfix_str(steps[2])
-        plan = generate_grids(
-            units, parents, min_households=lo, max_households=hi, seed=args.seed, facilities=project.facilities
+        plan = project_grids(
+            project, parents=parents, units=units, min_households=lo, max_households=hi, seed=args.seed
         )
         bar.update()
         bar.set_postfix_str(steps[3])
         coverage = None
         if not args.no_coverage:
-            acc = accessibility(project.network.cost_graph(project.profile), project.demand, project.facilities)
-            coverage = grid_coverage(plan, acc)
+            coverage = grid_coverage(plan, load_analysis(project).accessibility)
         grids = grids_gdf(plan, coverage=coverage)
         issues = [*plan.notes, *check_plan(plan)]
         bar.update()
@@ -267,16 +243,6 @@ def main(argv: list[str] | None = None) -> int:
 
 def _write(out: Path, plan, grids: gpd.GeoDataFrame, issues: list) -> None:
     units = plan.units.assign(grid=plan.grid)
-    layers = {
-        "grids": grids.to_crs(WGS84),
-        "units": units.to_crs(WGS84),
-        "parents": plan.parents.to_crs(WGS84),
-    }
-
-    def gpkg(tmp: Path) -> None:
-        for layer, frame in layers.items():
-            frame.to_file(tmp, layer=layer, driver="GPKG", engine="pyogrio")
-
     stem = out.with_suffix("")
     table = grids.drop(columns="geometry")
     headers = {**GRID_HEADERS, **{c: c for c in table.columns if c not in GRID_HEADERS}}
@@ -285,19 +251,13 @@ def _write(out: Path, plan, grids: gpd.GeoDataFrame, issues: list) -> None:
         [{**i.to_dict(), "units": " ".join(i.units)} for i in issues], columns=list(ISSUE_HEADERS)
     ).rename(columns=ISSUE_HEADERS)
     tree = organisation_table(plan)
-    _atomic(out, gpkg)
-    _atomic(out.with_suffix(".csv"), lambda tmp: sheet.to_csv(tmp, index=False, encoding="utf-8-sig"))
-    _atomic(
-        Path(f"{stem}_issues.csv"),
-        lambda tmp: spreadsheet_safe(issue_frame).to_csv(tmp, index=False, encoding="utf-8-sig"),
-    )
-    _atomic(
-        Path(f"{stem}_tree.csv"),
-        lambda tmp: spreadsheet_safe(tree.rename(columns=TREE_HEADERS)).to_csv(tmp, index=False, encoding="utf-8-sig"),
-    )
+    write_gpkg({"grids": grids, "units": units, "parents": plan.parents}, out)
+    write_csv(sheet, out.with_suffix(".csv"))
+    write_csv(issue_frame, Path(f"{stem}_issues.csv"))
+    write_csv(tree.rename(columns=TREE_HEADERS), Path(f"{stem}_tree.csv"))
     for suffix in (".svg", ".png"):
-        _atomic(Path(f"{stem}_tree{suffix}"), lambda tmp: organisation_diagram(tree, tmp))
-    _atomic(
+        atomic_write(Path(f"{stem}_tree{suffix}"), lambda tmp: organisation_diagram(tree, tmp))
+    atomic_write(
         Path(f"{stem}.plan.json"),
         lambda tmp: tmp.write_text(json.dumps(plan_to_dict(plan), ensure_ascii=False, allow_nan=False), "utf-8"),
     )

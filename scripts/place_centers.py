@@ -20,23 +20,18 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
-import tempfile
 from pathlib import Path
 
-import geopandas as gpd
 import pandas as pd
 from tqdm import tqdm
 
 from geo import settings
-from geo.access.coverage import accessibility
 from geo.access.standards import FUNCTIONS
 from geo.errors import GeoError
-from geo.io.crs import WGS84
-from geo.placement.candidates import candidates_from_points, network_candidates, read_candidates
-from geo.placement.centers import MODELS, place_centers
-from geo.project import load_project
+from geo.io.export import write_gpkg
+from geo.placement.centers import MODELS
+from geo.workflows import load_analysis, placement_candidates, plan_centres
 from scripts.cli import MINUTES, count, positive
 
 logger = logging.getLogger("scripts.place_centers")
@@ -106,28 +101,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _write_gpkg(layers: dict[str, pd.DataFrame], out: Path) -> None:
-    """All layers through a temporary file in the same folder, then one rename (C2)."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=".tmp-", suffix=".gpkg", dir=out.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
-        tmp.unlink()
-        for layer, frame in layers.items():
-            if isinstance(frame, gpd.GeoDataFrame):
-                frame.to_file(tmp, layer=layer, driver="GPKG", engine="pyogrio")
-            else:
-                import pyogrio
-
-                pyogrio.write_dataframe(frame, tmp, layer=layer, driver="GPKG")
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, out)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
 def _plain(frame: pd.DataFrame) -> pd.DataFrame:
     """Columns GPKG can store: objects as text, booleans as integers."""
     out = frame.copy()
@@ -195,32 +168,27 @@ def main(argv: list[str] | None = None) -> int:
     bar = tqdm(total=len(steps), disable=args.quiet, desc=f"选址 {args.model}")
     try:
         bar.set_postfix_str(steps[0])
-        project = load_project(args.project)
-        graph = project.network.cost_graph(project.profile)
+        analysis = load_analysis(args.project, times=False)
+        project = analysis.project
         bar.update()
         bar.set_postfix_str(steps[1])
         if from_facilities:
-            candidates = candidates_from_points(project.facilities, source="facilities")
+            candidates = placement_candidates(analysis, "facilities")
         elif args.candidates is not None:
-            study = None
-            if project.boundary is not None:
-                study = gpd.GeoSeries([project.boundary], crs=project.network.crs).to_crs(WGS84).iloc[0]
-            candidates = read_candidates(args.candidates, system=args.candidates_system, study_area=study)
+            candidates = placement_candidates(analysis, "file", path=args.candidates, system=args.candidates_system)
         else:
-            candidates = network_candidates(graph, spacing_m=args.spacing_m, boundary=project.boundary)
+            candidates = placement_candidates(analysis, "network", spacing_m=args.spacing_m)
         bar.update()
         bar.set_postfix_str(steps[2])
-        acc = accessibility(graph, project.demand, project.facilities, minutes=args.minutes)
+        analysis = load_analysis(project, minutes=args.minutes)
         bar.update()
         bar.set_postfix_str(steps[3])
-        plan = place_centers(
-            graph,
-            acc.demand,
+        plan = plan_centres(
+            analysis,
             candidates,
             model=args.model,
             p=args.new,
             minutes=args.minutes,
-            acc=acc,
             functions=args.functions,
             capacity=args.capacity,
             share=args.share,
@@ -264,14 +232,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     demand = plan.assignment.drop(columns=[c for c in ("assumption",) if c in plan.assignment.columns])
     layers = {
-        "sites": _plain(plan.sites).to_crs(WGS84),
-        "runner_ups": _plain(plan.runner_ups).to_crs(WGS84),
-        "demand": _plain(demand).to_crs(WGS84),
+        "sites": _plain(plan.sites),
+        "runner_ups": _plain(plan.runner_ups),
+        "demand": _plain(demand),
         "coverage": _plain(plan.coverage) if len(plan.coverage) else pd.DataFrame({"function": []}),
         "summary": _plain(summary),
     }
     try:
-        _write_gpkg(layers, args.out)
+        write_gpkg(layers, args.out)
     except OSError as exc:
         bar.close()
         print(f"错误 (error): 无法写出 {args.out.name} (cannot write the output): {exc.strerror}", file=sys.stderr)

@@ -12,18 +12,17 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
-import tempfile
 from pathlib import Path
 
+import geopandas as gpd
 from tqdm import tqdm
 
 from geo import settings
 from geo.access.facilities import osm_facilities, read_facilities
 from geo.access.service_area import MODES, check_budgets, profile_note, reached_streets, service_areas
 from geo.errors import GeoError
-from geo.io.crs import WGS84
+from geo.io.export import write_geojson, write_gpkg
 from geo.network.graph import load_network, snap_points
 from scripts.cli import MINUTES, positive
 
@@ -64,25 +63,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _write_atomically(layers: dict, out: Path) -> None:
-    """Write layers to ``out`` through a temporary file in the same folder (C2)."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=".tmp-", suffix=out.suffix, dir=out.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
-        tmp.unlink()
-        for layer, frame in layers.items():
-            if out.suffix.lower() == ".gpkg":
-                frame.to_file(tmp, layer=layer, driver="GPKG", engine="pyogrio")
-            else:
-                frame.to_file(tmp, driver="GeoJSON", engine="pyogrio")
-                break
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, out)
-    finally:
-        tmp.unlink(missing_ok=True)
+def _write(layers: dict[str, gpd.GeoDataFrame], out: Path) -> None:
+    """All layers as a GeoPackage, or the service areas alone as GeoJSON (written atomically)."""
+    if out.suffix.lower() == ".gpkg":
+        write_gpkg(layers, out)
+    else:
+        write_geojson(layers["service_areas"], out)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -140,12 +126,12 @@ def main(argv: list[str] | None = None) -> int:
     areas["assumption"] = profile_note(args.profile)
     streets.insert(0, "facility_id", ids[streets["origin"].to_numpy()])
     layers = {
-        "service_areas": areas.to_crs(WGS84),
-        "facilities": facilities.to_crs(WGS84),
-        "reached_streets": streets.to_crs(WGS84),
+        "service_areas": areas,
+        "facilities": facilities,
+        "reached_streets": streets,
     }
     try:
-        _write_atomically(layers, out)
+        _write(layers, out)
     except OSError as exc:
         print(f"错误: 无法写出 {out.name} (cannot write output): {exc.strerror}", file=sys.stderr)
         return 2

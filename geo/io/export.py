@@ -141,28 +141,37 @@ def _plain_columns(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return out
 
 
-def write_gpkg(layers: Mapping[str, gpd.GeoDataFrame], path: str | Path) -> Path:
+def write_gpkg(layers: Mapping[str, pd.DataFrame], path: str | Path) -> Path:
     """All layers in one GeoPackage (WGS84), layer names as given (Chinese names are fine).
 
     Parameters
     ----------
     layers
-        Layer name -> GeoDataFrame (any CRS; written in EPSG:4326).  Empty layers
-        are written too, so the file always has the same layers.
+        Layer name -> GeoDataFrame (any CRS; written in EPSG:4326) or a plain DataFrame
+        (written as an attribute table: summaries, coverage figures).  Empty layers are
+        written too, so the file always has the same layers.
     path
         Output ``.gpkg``.
 
     Raises
     ------
     InputDataError
-        No layers, a bad layer name, or a layer without a CRS.
+        No layers, a bad layer name, or a spatial layer without a CRS.
     """
+    import pyogrio
+
     _check_layers(layers)
-    frames = {name: _plain_columns(_wgs84(frame, name)) for name, frame in layers.items()}
+    frames = {
+        name: _plain_columns(_wgs84(frame, name)) if isinstance(frame, gpd.GeoDataFrame) else frame
+        for name, frame in layers.items()
+    }
 
     def write(tmp: Path) -> None:
         for name, frame in frames.items():
-            frame.to_file(tmp, layer=name, driver="GPKG", engine="pyogrio")
+            if isinstance(frame, gpd.GeoDataFrame):
+                frame.to_file(tmp, layer=name, driver="GPKG", engine="pyogrio")
+            else:
+                pyogrio.write_dataframe(frame, tmp, layer=name, driver="GPKG")
 
     atomic_write(path, write)
     logger.info("GeoPackage %s: %d layers", Path(path).name, len(frames))

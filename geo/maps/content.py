@@ -11,8 +11,7 @@ sources); :func:`geo.maps.layout.render_layout` puts them on an A4/A3 page.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 import geopandas as gpd
@@ -22,7 +21,6 @@ from matplotlib.collections import LineCollection
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from geo import settings
 from geo.errors import InputDataError
 from geo.maps.layout import LayoutText, MapContent, render_layout
 from geo.maps.style import (
@@ -46,12 +44,11 @@ logger = logging.getLogger(__name__)
 
 __all__ = [
     "MAP_KINDS",
-    "ProjectMap",
-    "build_project_map",
     "coverage_content",
     "coverage_map",
     "coverage_text",
     "grids_content",
+    "inside_mask",
     "placement_content",
     "service_area_content",
 ]
@@ -152,7 +149,7 @@ def coverage_content(
         edges = (0.0, *TIME_CLASSES_MIN, np.inf)
         scale = max(population.max(), 1.0) if population.size else 1.0
         sizes = 6 + 40 * np.sqrt(population / scale) if population.size else np.zeros(0)
-        here = _inside(demand, focus)  # legend counts: the focus area's residents
+        here = inside_mask(demand, focus)  # legend counts: the focus area's residents
         for k, colour in enumerate(TIME_COLOURS):
             sel = (minutes > edges[k] if k else minutes >= 0) & (minutes <= edges[k + 1]) & np.isfinite(minutes)
             ax.scatter(xy[sel, 0], xy[sel, 1], s=sizes[sel], c=colour, edgecolors="none", zorder=4)
@@ -334,7 +331,7 @@ def grids_content(
 
     def draw(ax, font: str, focus: shapely.Geometry | None = None) -> list:
         handles = _draw_base(ax, crs=crs, network=network, boundary=boundary)
-        here = _inside(grids, focus)
+        here = inside_mask(grids, focus)
         for k, c in enumerate(GRID_COLOURS):
             part = grids[kinds == k]
             if len(part):
@@ -382,7 +379,7 @@ def placement_content(
     def draw(ax, font: str, focus: shapely.Geometry | None = None) -> list:
         handles = _draw_base(ax, crs=crs, network=network, boundary=boundary)
         sizes = 6 + 40 * np.sqrt(residents / max(residents.max(), 1.0)) if len(residents) else np.zeros(0)
-        here = _inside(assign, focus)
+        here = inside_mask(assign, focus)
         for sel, c, label in classes:
             ax.scatter(xy[sel, 0], xy[sel, 1], s=sizes[sel], c=c, edgecolors="none", zorder=4)
             handles.append(Patch(color=c, label=f"{label} ({residents[sel & here].sum():,.0f} 人)"))
@@ -470,192 +467,8 @@ def coverage_map(
     return render_layout(content, path, text=text, paper=paper, orientation=orientation, dpi=dpi)
 
 
-@dataclass(frozen=True)
-class ProjectMap:
-    """One kind of map of a project, ready to lay out for the whole area or any part of it.
-
-    Attributes
-    ----------
-    content
-        The map content (network CRS).
-    text
-        ``text(area_name, area)`` gives the page's :class:`~geo.maps.layout.LayoutText` for an
-        area (a polygon in the network's CRS) or the whole project (``None, None``).
-    """
-
-    content: MapContent
-    text: Callable[[str | None, shapely.Geometry | None], LayoutText]
-
-
-def _inside(frame: gpd.GeoDataFrame, area: shapely.Geometry | None) -> np.ndarray:
+def inside_mask(frame: gpd.GeoDataFrame, area: shapely.Geometry | None) -> np.ndarray:
+    """bool per row: the row's representative point lies in ``area`` (all rows when ``area`` is None)."""
     if area is None:
         return np.ones(len(frame), bool)
     return shapely.contains_xy(area, shapely.get_coordinates(shapely.point_on_surface(frame.geometry.to_numpy())))
-
-
-def build_project_map(
-    project,
-    kind: str,
-    *,
-    function: str = "medical",
-    minutes: float = 15.0,
-    sites: int = 3,
-    min_households: float = 300,
-    max_households: float = 500,
-    fields: dict | None = None,
-    acc=None,
-) -> ProjectMap:
-    """The content and the words of a ``kind`` map of a project (see :data:`MAP_KINDS`).
-
-    Parameters
-    ----------
-    project
-        :class:`geo.project.Project`.
-    kind
-        ``coverage``, ``service_areas``, ``grids`` or ``placement``.
-    function
-        Service function (coverage, service areas, placement).
-    minutes
-        Walking budget in minutes (coverage, placement; service areas are drawn at 5/10/15
-        up to it).
-    sites
-        New centers to place (placement, MCLP).
-    min_households, max_households
-        Grid bounds (grids).
-    fields
-        ``author``, ``organisation``, ``date``, ``approval_no`` of the page.
-    acc
-        A precomputed :func:`geo.access.coverage.accessibility` of the project (computed if omitted).
-
-    Raises
-    ------
-    InputDataError
-        Unknown kind or function, or a map with nothing to draw.
-    """
-    from geo.access.coverage import accessibility, gap_cells
-    from geo.access.standards import FUNCTIONS
-
-    if kind not in MAP_KINDS:
-        raise InputDataError(f"地图类型 {kind!r} 无效，可选: {', '.join(MAP_KINDS)} (unknown map kind)")
-    if function not in FUNCTIONS:
-        raise InputDataError(f"功能 {function!r} 无效，可选: {', '.join(FUNCTIONS)} (unknown function)")
-    fields = dict(fields or {})
-    network = project.network
-    graph = network.cost_graph(project.profile)
-    if acc is None and kind in ("coverage", "placement"):
-        acc = accessibility(graph, project.demand, project.facilities, minutes=minutes)
-    prof = graph.profile
-    fac = project.facilities[project.facilities["function"] == function]
-    sources = ("步行路网、设施与建筑: © OpenStreetMap contributors (ODbL 1.0)",)
-    if project.boundary is not None:
-        sources = (*sources, f"研究区边界: {project.name} 项目文件 {project.source.name}")
-
-    def where(area_name):
-        return f"{project.name} · {area_name}" if area_name else project.name
-
-    if kind == "coverage":
-        gaps = gap_cells(acc, function)
-        content = coverage_content(acc, function, network=network, boundary=project.boundary, gaps=gaps)
-
-        def text(area_name, area):
-            t = coverage_text(
-                acc,
-                function,
-                project_name=project.name,
-                area_name=area_name,
-                area_mask=_inside(acc.demand, area),
-                **fields,
-            )
-            return replace(t, sources=sources)
-
-        return ProjectMap(content, text)
-    if kind == "service_areas":
-        from geo.access.service_area import service_areas
-        from geo.network.graph import snap_points
-
-        if fac.empty:
-            raise InputDataError(f"项目中没有{FUNCTIONS[function]}设施，无法画服务范围 (no facilities of {function})")
-        budgets = (*(m for m in settings.DEFAULT_BUDGETS_MIN if m < minutes), float(minutes))
-        snapped = snap_points(graph, fac.geometry)
-        areas = service_areas(graph, snapped, minutes=budgets, mode="dissolve", rings=True)
-        content = service_area_content(areas, fac, function=function, network=network, boundary=project.boundary)
-        speed = f"{prof.label_zh} 步速 {prof.speed_kmh:g} km/h ({prof.source})"
-
-        def text(area_name, area):
-            return LayoutText(
-                title=f"{FUNCTIONS[function]} 设施步行服务范围",
-                subtitle=f"{where(area_name)} — {len(fac)} 处设施, {', '.join(f'{b:g}' for b in budgets)} 分钟",
-                sources=sources,
-                assumptions=(speed, f"服务范围沿步行道路计算, 道路两侧各缓冲 {settings.STREET_BUFFER_M:g} 米"),
-                **fields,
-            )
-
-        return ProjectMap(content, text)
-    if kind == "grids":
-        from geo.grids.blocks import street_blocks, units_with_households
-        from geo.grids.output import grids_gdf
-        from geo.grids.partition import generate_grids
-
-        study = project.boundary
-        if study is None:
-            lines = network.edges_gdf().geometry.to_numpy()
-            study = shapely.convex_hull(shapely.multilinestrings(shapely.get_parts(lines)))
-        units = units_with_households(street_blocks(network.edges_gdf(), area=study), project.demand)
-        plan = generate_grids(
-            units, min_households=min_households, max_households=max_households, facilities=project.facilities
-        )
-        grids = grids_gdf(plan)
-        content = grids_content(
-            grids,
-            min_households=min_households,
-            max_households=max_households,
-            network=network,
-            boundary=project.boundary,
-        )
-
-        def text(area_name, area):
-            inside = grids[_inside(grids, area)]
-            return LayoutText(
-                title="管理网格划分",
-                subtitle=f"{where(area_name)} — {len(inside)} 个网格, {inside['households'].sum():,.0f} 户",
-                sources=sources,
-                assumptions=(
-                    f"每格 {min_households:g}-{max_households:g} 户 (城市社区网格, STANDARDS.md)",
-                    "网格由街坊 (路网围合) 整块组成; 户数 = 居民数 ÷ 户均人口",
-                ),
-                **fields,
-            )
-
-        return ProjectMap(content, text)
-    from geo.placement.candidates import network_candidates
-    from geo.placement.centers import place_centers
-
-    candidates = network_candidates(graph, boundary=project.boundary)
-    placement = place_centers(
-        graph,
-        acc.demand,
-        candidates,
-        model="mclp",
-        p=sites,
-        minutes=minutes,
-        existing=fac,
-        acc=acc,
-        functions=[function],
-    )
-    content = placement_content(placement, existing=fac, network=network, boundary=project.boundary)
-
-    def text(area_name, area):
-        s = placement.solution
-        return LayoutText(
-            title=f"{FUNCTIONS[function]} 新增中心选址 (最大覆盖)",
-            subtitle=f"{where(area_name)} — 新增 {len(placement.sites)} 处, 步行 {minutes:g} 分钟",
-            sources=sources,
-            assumptions=(
-                f"模型: 最大覆盖 MCLP, 现有 {len(fac)} 处设施保留; 求解状态 {getattr(s, 'status', '')}",
-                f"候选点: 路网节点, 间距约 {settings.PLACEMENT_CANDIDATE_SPACING_M:g} 米",
-                f"步速 {acc.profile.speed_kmh:g} km/h ({acc.profile.source})",
-            ),
-            **fields,
-        )
-
-    return ProjectMap(content, text)

@@ -1,0 +1,625 @@
+"""One pipeline per analysis (load -> routing graph -> accessibility -> result) that every face calls.
+
+The scripts, the batch tasks and the web app's state parse their inputs, call one function
+here and write or render what it returns:
+
+* :func:`load_analysis` — a project, its routing graph and (optionally) the walking times
+  from every resident to every function: the :class:`Analysis` all the others start from;
+* :func:`analyse_coverage` — coverage tables, the standard check and gap cells;
+  :func:`check_standard` — the check alone;
+* :func:`function_service_areas` — the service areas of each function's facilities;
+* :func:`placement_candidates` and :func:`plan_centres` — sites for new centres and one
+  solved, explained plan;
+* :func:`grid_units` and :func:`project_grids` — management grids of a project;
+* :func:`project_map` — one kind of print map (:data:`MAP_BUILDERS`, a registry by kind:
+  computed here, drawn by :mod:`geo.maps`).
+
+Metres and seconds inside, the network's projected CRS; inputs in WGS84 are said so.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from geo import settings
+from geo.access.coverage import (
+    Accessibility,
+    accessibility,
+    apply_age_shares,
+    assign_units,
+    coverage_table,
+    gap_cells,
+    standard_check,
+)
+from geo.access.service_area import service_areas
+from geo.access.standards import FUNCTIONS
+from geo.access.units import LEVEL_ZH, UNIT_LEVELS, read_units
+from geo.errors import InputDataError
+from geo.grids.blocks import street_blocks, units_from_polygons, units_with_households
+from geo.grids.output import grids_gdf
+from geo.grids.partition import generate_grids
+from geo.grids.plan import GridPlan
+from geo.io.crs import WGS84
+from geo.maps.content import (
+    MAP_KINDS,
+    coverage_content,
+    coverage_text,
+    grids_content,
+    inside_mask,
+    placement_content,
+    service_area_content,
+)
+from geo.maps.layout import LayoutText, MapContent
+from geo.network.graph import CostGraph, snap_points
+from geo.placement.candidates import candidates_from_points, network_candidates, read_candidates
+from geo.placement.centers import Placement, place_centers
+from geo.project import Project, load_project
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "CANDIDATE_SOURCES",
+    "MAP_BUILDERS",
+    "Analysis",
+    "CoverageResult",
+    "FunctionAreas",
+    "ProjectMap",
+    "analyse_coverage",
+    "analysis_units",
+    "check_standard",
+    "function_service_areas",
+    "grid_units",
+    "load_analysis",
+    "placement_candidates",
+    "plan_centres",
+    "project_grids",
+    "project_map",
+    "study_area",
+    "study_area_wgs84",
+]
+
+#: Where candidate sites for new centres come from.
+CANDIDATE_SOURCES = ("network", "facilities", "file", "plan", "both")
+
+
+# ----------------------------------------------------------------------------- loading
+
+
+@dataclass(frozen=True, eq=False)
+class Analysis:
+    """A loaded project with what every analysis of it starts from.
+
+    Attributes
+    ----------
+    project
+        The study area (network, facilities, demand, boundary, units).
+    graph
+        The routing graph of the project's travel profile.
+    acc
+        Walking times from every demand point to every function (``None`` when loaded
+        without them).
+    units
+        The area units the demand was assigned to (``None``: the whole area only).
+    """
+
+    project: Project
+    graph: CostGraph
+    acc: Accessibility | None = None
+    units: gpd.GeoDataFrame | None = None
+
+    @property
+    def accessibility(self) -> Accessibility:
+        """The walking times; :class:`InputDataError` when the analysis was loaded without them."""
+        if self.acc is None:
+            raise InputDataError("未计算可达时间 (loaded without walking times: load_analysis(..., times=True))")
+        return self.acc
+
+
+def study_area_wgs84(project: Project) -> shapely.Geometry | None:
+    """The project's boundary in WGS84 (``None`` without a boundary), to check planners' files against."""
+    if project.boundary is None:
+        return None
+    return gpd.GeoSeries([project.boundary], crs=project.network.crs).to_crs(WGS84).iloc[0]
+
+
+def study_area(project: Project) -> shapely.Geometry:
+    """The boundary, or the convex hull of the network where there is none (network CRS)."""
+    if project.boundary is not None:
+        return project.boundary
+    lines = project.network.edges_gdf().geometry.to_numpy()
+    return shapely.convex_hull(shapely.multilinestrings(shapely.get_parts(lines)))
+
+
+def analysis_units(project: Project, by: str | Path | None, *, system: str = "wgs84") -> gpd.GeoDataFrame | None:
+    """The area units coverage is counted by: a level of the project, a polygon file, or none.
+
+    Parameters
+    ----------
+    by
+        ``None`` / ``"none"``; a level the project has (``town``, ``community``, ``grid``);
+        or the path of a polygon file (read with the planner's coordinate ``system``).
+
+    Raises
+    ------
+    InputDataError
+        A level the project has no polygons for, or a file that cannot be read.
+    """
+    if by is None or str(by) == "none":
+        return None
+    if str(by) in UNIT_LEVELS:
+        level = str(by)
+        if level not in project.units:
+            raise InputDataError(
+                f"项目 {project.name} 没有{LEVEL_ZH[level]}分区图层; "
+                f"请用 --by 文件 给出多边形 (the project has no {level} polygons; pass a polygon file with --by FILE)"
+            )
+        return project.units[level]
+    return read_units(Path(by), system=system, study_area=study_area_wgs84(project))
+
+
+def load_analysis(
+    project: str | Path | Project,
+    *,
+    minutes: float | None = None,
+    units: gpd.GeoDataFrame | None = None,
+    elderly_share: float | None = None,
+    children_share: float | None = None,
+    single_budget: bool = False,
+    times: bool = True,
+    cache_dir: Path | None = settings.DEFAULT_CACHE_DIR,
+) -> Analysis:
+    """Load a project, build its routing graph and compute the walking times to every function.
+
+    Parameters
+    ----------
+    project
+        A bundled name (``"demo"``), a project ``.toml`` file or a loaded :class:`Project`.
+    minutes
+        Walking budget of the six functions, minutes (default: the largest default budget).
+    units
+        Area units to count coverage by (any CRS); the demand points are assigned to them.
+    elderly_share, children_share
+        Shares of residents who are elderly / children where the demand does not say.
+    single_budget
+        One budget for every facility type instead of each type's standard radius.
+    times
+        Compute the walking times (``False``: project and graph only).
+    cache_dir
+        Network cache folder (``None``: no cache).
+
+    Raises
+    ------
+    GeoError
+        Whatever loading the project or routing raises (bad files, empty network).
+    """
+    loaded = project if isinstance(project, Project) else load_project(project, cache_dir=cache_dir)
+    graph = loaded.network.cost_graph(loaded.profile)
+    if not times:
+        return Analysis(loaded, graph, None, units)
+    demand = loaded.demand
+    if units is not None:
+        demand = assign_units(demand.to_crs(loaded.network.crs), units.to_crs(loaded.network.crs))
+    if elderly_share is not None or children_share is not None:
+        demand = apply_age_shares(demand, elderly_share=elderly_share, children_share=children_share)
+    budget = max(settings.DEFAULT_BUDGETS_MIN) if minutes is None else minutes
+    acc = accessibility(graph, demand, loaded.facilities, minutes=budget, single_budget=single_budget)
+    logger.info("analysis %s: %d demand points, %d facilities", loaded.name, len(demand), len(loaded.facilities))
+    return Analysis(loaded, graph, acc, units)
+
+
+# ----------------------------------------------------------------------------- coverage
+
+
+@dataclass(frozen=True, eq=False)
+class CoverageResult:
+    """Coverage of the six functions: per function/type and unit, the standard check, gap cells.
+
+    Attributes
+    ----------
+    table
+        :func:`geo.access.coverage.coverage_table` (residents covered, percent, budget per row).
+    check
+        :func:`geo.access.coverage.standard_check` (pass/fail/missing with the clause).
+    gaps
+        Gap cells of every function (``group`` column), network CRS.
+    """
+
+    table: pd.DataFrame
+    check: pd.DataFrame
+    gaps: gpd.GeoDataFrame
+
+
+def check_standard(
+    analysis: Analysis, *, level: str = "15_minute", required_pct: float = settings.STANDARD_REQUIRED_COVERAGE_PCT
+) -> pd.DataFrame:
+    """The life-circle standard check of an analysis (see :func:`geo.access.coverage.standard_check`)."""
+    return standard_check(analysis.accessibility, level=level, required_pct=required_pct)
+
+
+def analyse_coverage(
+    analysis: Analysis,
+    *,
+    level: str = "15_minute",
+    required_pct: float = settings.STANDARD_REQUIRED_COVERAGE_PCT,
+    cell_m: float = settings.GAP_CELL_M,
+) -> CoverageResult:
+    """Coverage tables, the standard check at ``level`` and gap cells of ``cell_m`` metres."""
+    acc = analysis.accessibility
+    table = coverage_table(acc)
+    check = standard_check(acc, level=level, required_pct=required_pct)
+    gaps = pd.concat([gap_cells(acc, f, cell_m=cell_m) for f in FUNCTIONS], ignore_index=True)
+    return CoverageResult(table, check, gpd.GeoDataFrame(gaps, geometry="geometry", crs=acc.demand.crs))
+
+
+# ----------------------------------------------------------------------------- service areas
+
+
+@dataclass(frozen=True, eq=False)
+class FunctionAreas:
+    """The service areas of one function's facilities.
+
+    Attributes
+    ----------
+    function
+        Function key (``medical``...).
+    facilities
+        Facilities of the function in the project.
+    snapped
+        Of these, the ones reached from the walk network.
+    areas
+        One (dissolved) area per budget, network CRS; ``None`` when no facility is reached.
+    """
+
+    function: str
+    facilities: int
+    snapped: int
+    areas: gpd.GeoDataFrame | None
+
+
+def function_service_areas(
+    analysis: Analysis, minutes: Sequence[float], *, rings: bool = False, functions: Sequence[str] = tuple(FUNCTIONS)
+) -> list[FunctionAreas]:
+    """The dissolved service areas of each function's facilities at every budget (``rings``: as bands).
+
+    Functions without facilities are left out; functions whose facilities are all off the
+    network come back with ``areas=None``.
+    """
+    project, graph = analysis.project, analysis.graph
+    out = []
+    for function in functions:
+        rows = project.facilities[project.facilities["function"] == function]
+        if rows.empty:
+            out.append(FunctionAreas(function, 0, 0, None))
+            continue
+        snapped = snap_points(graph, rows.geometry)
+        areas = None
+        if snapped.ok.any():
+            areas = service_areas(graph, snapped, minutes=tuple(minutes), mode="dissolve", rings=rings)
+        out.append(FunctionAreas(function, len(rows), int(snapped.ok.sum()), areas))
+    return out
+
+
+# ----------------------------------------------------------------------------- placement
+
+
+def placement_candidates(
+    analysis: Analysis,
+    source: str = "network",
+    *,
+    path: Path | None = None,
+    system: str = "wgs84",
+    spacing_m: float | None = None,
+    sites_wgs84: np.ndarray | None = None,
+) -> gpd.GeoDataFrame:
+    """Candidate sites for new centres, in the network's CRS.
+
+    Parameters
+    ----------
+    source
+        ``network`` (nodes on a spacing inside the study area), ``facilities`` (the
+        project's existing public facilities), ``file`` (a planner's file at ``path`` in
+        coordinate ``system``), ``plan`` (``sites_wgs84``, lon/lat rows drawn in a plan)
+        or ``both`` (network nodes and the plan's sites).
+
+    Raises
+    ------
+    InputDataError
+        Unknown source, a missing file or no site at all.
+    """
+    if source not in CANDIDATE_SOURCES:
+        raise InputDataError(f"候选点来源 {source!r} 无效，可选: {', '.join(CANDIDATE_SOURCES)} (unknown source)")
+    project, graph = analysis.project, analysis.graph
+    crs = project.network.crs
+    if source == "facilities":
+        return candidates_from_points(project.facilities, source="facilities")
+    if source == "file":
+        if path is None:
+            raise InputDataError("候选点文件未给出 (no candidate file given)")
+        return read_candidates(path, system=system, study_area=study_area_wgs84(project))
+    parts = []
+    if source in ("network", "both"):
+        spacing = {} if spacing_m is None else {"spacing_m": spacing_m}
+        parts.append(network_candidates(graph, boundary=project.boundary, **spacing))
+    if source in ("plan", "both") and sites_wgs84 is not None and len(sites_wgs84):
+        xy = np.asarray(sites_wgs84, float)
+        drawn = gpd.GeoDataFrame(geometry=shapely.points(xy), crs=WGS84).to_crs(crs)
+        parts.append(candidates_from_points(drawn, source="plan"))
+    if not parts:
+        raise InputDataError("没有候选点 (no candidate sites): 请在方案中画出候选点或使用路网节点")
+    return gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), geometry="geometry", crs=crs)
+
+
+def plan_centres(analysis: Analysis, candidates: gpd.GeoDataFrame, **options: object) -> Placement:
+    """Solve one placement model on an analysis and explain it (:func:`geo.placement.place_centers`).
+
+    ``options`` are :func:`~geo.placement.place_centers`'s keywords (``model``, ``p``,
+    ``minutes``, ``functions``, ``capacity``, ``share``, ``method``, ``time_limit_s``,
+    ``existing``); the analysis's walking times are the baseline.
+    """
+    acc = analysis.accessibility
+    return place_centers(analysis.graph, acc.demand, candidates, acc=acc, **options)  # type: ignore[arg-type]
+
+
+# ----------------------------------------------------------------------------- grids
+
+
+def grid_units(
+    project: Project,
+    parents: gpd.GeoDataFrame | None = None,
+    *,
+    polygons: gpd.GeoDataFrame | None = None,
+    water: shapely.Geometry | None = None,
+) -> gpd.GeoDataFrame:
+    """The units grids are made of, with their households, in the network's CRS.
+
+    Parameters
+    ----------
+    parents
+        Parent polygons (communities) the grids nest in; the study area when omitted.
+    polygons
+        A planner's unit polygons (compounds); street blocks cut by the walk network otherwise.
+    water
+        Water to leave out of the street blocks.
+    """
+    crs = project.network.crs
+    if polygons is not None:
+        units = units_from_polygons(polygons.to_crs(crs))
+    else:
+        area = study_area(project) if parents is None else shapely.union_all(parents.geometry.to_numpy())
+        cuts = parents.geometry.to_numpy() if parents is not None and len(parents) > 1 else None
+        units = street_blocks(project.network.edges_gdf(), area=area, water=water, cuts=cuts)
+    return units_with_households(units, project.demand)
+
+
+def project_grids(
+    project: Project,
+    *,
+    parents: gpd.GeoDataFrame | None = None,
+    units: gpd.GeoDataFrame | None = None,
+    min_households: float = settings.GRID_URBAN_MIN_HOUSEHOLDS,
+    max_households: float = settings.GRID_URBAN_MAX_HOUSEHOLDS,
+    seed: int = 0,
+) -> GridPlan:
+    """Management grids of a project: units (street blocks by default) grouped within the bounds."""
+    units = grid_units(project, parents) if units is None else units
+    return generate_grids(
+        units,
+        parents,
+        min_households=min_households,
+        max_households=max_households,
+        seed=seed,
+        facilities=project.facilities,
+    )
+
+
+# ----------------------------------------------------------------------------- maps
+
+
+@dataclass(frozen=True)
+class ProjectMap:
+    """One kind of map of a project, ready to lay out for the whole area or any part of it.
+
+    Attributes
+    ----------
+    content
+        The map content (network CRS).
+    text
+        ``text(area_name, area)`` gives the page's :class:`~geo.maps.layout.LayoutText` for an
+        area (a polygon in the network's CRS) or the whole project (``None, None``).
+    """
+
+    content: MapContent
+    text: Callable[[str | None, shapely.Geometry | None], LayoutText]
+
+
+@dataclass(frozen=True)
+class _MapRequest:
+    analysis: Analysis
+    function: str
+    minutes: float
+    sites: int
+    min_households: float
+    max_households: float
+    fields: Mapping[str, str]
+
+    @property
+    def sources(self) -> tuple[str, ...]:
+        project = self.analysis.project
+        sources: tuple[str, ...] = ("步行路网、设施与建筑: © OpenStreetMap contributors (ODbL 1.0)",)
+        if project.boundary is not None:
+            sources = (*sources, f"研究区边界: {project.name} 项目文件 {project.source.name}")
+        return sources
+
+    def where(self, area_name: str | None) -> str:
+        name = self.analysis.project.name
+        return f"{name} · {area_name}" if area_name else name
+
+    @property
+    def facilities(self) -> gpd.GeoDataFrame:
+        fac = self.analysis.project.facilities
+        return fac[fac["function"] == self.function]
+
+
+def _coverage_map(req: _MapRequest) -> ProjectMap:
+    acc, project = req.analysis.accessibility, req.analysis.project
+    gaps = gap_cells(acc, req.function)
+    content = coverage_content(acc, req.function, network=project.network, boundary=project.boundary, gaps=gaps)
+
+    def text(area_name: str | None, area: shapely.Geometry | None) -> LayoutText:
+        words = coverage_text(
+            acc,
+            req.function,
+            project_name=project.name,
+            area_name=area_name,
+            area_mask=inside_mask(acc.demand, area),
+            **req.fields,
+        )
+        return replace(words, sources=req.sources)
+
+    return ProjectMap(content, text)
+
+
+def _service_area_map(req: _MapRequest) -> ProjectMap:
+    project, graph, fac = req.analysis.project, req.analysis.graph, req.facilities
+    if fac.empty:
+        raise InputDataError(
+            f"项目中没有{FUNCTIONS[req.function]}设施，无法画服务范围 (no facilities of {req.function})"
+        )
+    budgets = (*(m for m in settings.DEFAULT_BUDGETS_MIN if m < req.minutes), float(req.minutes))
+    areas = service_areas(graph, snap_points(graph, fac.geometry), minutes=budgets, mode="dissolve", rings=True)
+    content = service_area_content(
+        areas, fac, function=req.function, network=project.network, boundary=project.boundary
+    )
+    prof = graph.profile
+    speed = f"{prof.label_zh} 步速 {prof.speed_kmh:g} km/h ({prof.source})"
+
+    def text(area_name: str | None, area: shapely.Geometry | None) -> LayoutText:
+        return LayoutText(
+            title=f"{FUNCTIONS[req.function]} 设施步行服务范围",
+            subtitle=f"{req.where(area_name)} — {len(fac)} 处设施, {', '.join(f'{b:g}' for b in budgets)} 分钟",
+            sources=req.sources,
+            assumptions=(speed, f"服务范围沿步行道路计算, 道路两侧各缓冲 {settings.STREET_BUFFER_M:g} 米"),
+            **req.fields,
+        )
+
+    return ProjectMap(content, text)
+
+
+def _grids_map(req: _MapRequest) -> ProjectMap:
+    project = req.analysis.project
+    plan = project_grids(project, min_households=req.min_households, max_households=req.max_households)
+    grids = grids_gdf(plan)
+    content = grids_content(
+        grids,
+        min_households=req.min_households,
+        max_households=req.max_households,
+        network=project.network,
+        boundary=project.boundary,
+    )
+
+    def text(area_name: str | None, area: shapely.Geometry | None) -> LayoutText:
+        inside = grids[inside_mask(grids, area)]
+        return LayoutText(
+            title="管理网格划分",
+            subtitle=f"{req.where(area_name)} — {len(inside)} 个网格, {inside['households'].sum():,.0f} 户",
+            sources=req.sources,
+            assumptions=(
+                f"每格 {req.min_households:g}-{req.max_households:g} 户 (城市社区网格的常见做法)",
+                "网格由街坊 (路网围合) 整块组成; 户数 = 居民数 ÷ 户均人口",
+            ),
+            **req.fields,
+        )
+
+    return ProjectMap(content, text)
+
+
+def _placement_map(req: _MapRequest) -> ProjectMap:
+    analysis, project, fac = req.analysis, req.analysis.project, req.facilities
+    acc = analysis.accessibility
+    placement = plan_centres(
+        analysis,
+        placement_candidates(analysis, "network"),
+        model="mclp",
+        p=req.sites,
+        minutes=req.minutes,
+        existing=fac,
+        functions=[req.function],
+    )
+    content = placement_content(placement, existing=fac, network=project.network, boundary=project.boundary)
+
+    def text(area_name: str | None, area: shapely.Geometry | None) -> LayoutText:
+        s = placement.solution
+        return LayoutText(
+            title=f"{FUNCTIONS[req.function]} 新增中心选址 (最大覆盖)",
+            subtitle=f"{req.where(area_name)} — 新增 {len(placement.sites)} 处, 步行 {req.minutes:g} 分钟",
+            sources=req.sources,
+            assumptions=(
+                f"模型: 最大覆盖 MCLP, 现有 {len(fac)} 处设施保留; 求解状态 {getattr(s, 'status', '')}",
+                f"候选点: 路网节点, 间距约 {settings.PLACEMENT_CANDIDATE_SPACING_M:g} 米",
+                f"步速 {acc.profile.speed_kmh:g} km/h ({acc.profile.source})",
+            ),
+            **req.fields,
+        )
+
+    return ProjectMap(content, text)
+
+
+#: How each kind of map (:data:`geo.maps.content.MAP_KINDS`) is computed.
+MAP_BUILDERS: dict[str, Callable[[_MapRequest], ProjectMap]] = {
+    "coverage": _coverage_map,
+    "service_areas": _service_area_map,
+    "grids": _grids_map,
+    "placement": _placement_map,
+}
+
+
+def project_map(
+    analysis: Analysis,
+    kind: str,
+    *,
+    function: str = "medical",
+    minutes: float = 15.0,
+    sites: int = 3,
+    min_households: float = settings.GRID_URBAN_MIN_HOUSEHOLDS,
+    max_households: float = settings.GRID_URBAN_MAX_HOUSEHOLDS,
+    fields: Mapping[str, str] | None = None,
+) -> ProjectMap:
+    """The content and the words of a ``kind`` map of a project (see :data:`MAP_BUILDERS`).
+
+    Parameters
+    ----------
+    analysis
+        The loaded project (with walking times for ``coverage`` and ``placement``).
+    kind
+        ``coverage``, ``service_areas``, ``grids`` or ``placement``.
+    function
+        Service function (coverage, service areas, placement).
+    minutes
+        Walking budget in minutes (coverage, placement; service areas are drawn at 5/10/15
+        up to it).
+    sites
+        New centres to place (placement, MCLP).
+    min_households, max_households
+        Grid bounds (grids).
+    fields
+        ``author``, ``organisation``, ``date``, ``approval_no`` of the page.
+
+    Raises
+    ------
+    InputDataError
+        Unknown kind or function, or a map with nothing to draw.
+    """
+    if kind not in MAP_BUILDERS:
+        raise InputDataError(f"地图类型 {kind!r} 无效，可选: {', '.join(MAP_KINDS)} (unknown map kind)")
+    if function not in FUNCTIONS:
+        raise InputDataError(f"功能 {function!r} 无效，可选: {', '.join(FUNCTIONS)} (unknown function)")
+    request = _MapRequest(analysis, function, minutes, sites, min_households, max_households, dict(fields or {}))
+    return MAP_BUILDERS[kind](request)
