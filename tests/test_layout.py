@@ -192,7 +192,7 @@ def test_legend_counts_the_focus_area_only(demo):
     finally:
         plt.close(fig)
     counted = sum(float(m.replace(",", "")) for lab in labels for m in re.findall(r"\(([\d,]+) 人\)", lab))
-    inside = maps._inside(acc.demand, area)
+    inside = maps.inside_mask(acc.demand, area)
     # The five time classes (0-5, 5-10, 10-15, > 15, not reached) partition the area's residents.
     assert counted == pytest.approx(acc.demand["residents"].to_numpy()[inside].sum(), abs=3)
     assert counted < acc.demand["residents"].sum()

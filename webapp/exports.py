@@ -43,6 +43,7 @@ from geo.io.export import (
 from geo.maps import content as maps
 from geo.maps.layout import ORIENTATIONS, PAPER_MM, LayoutText, render_layout
 from geo.maps.report import summary_report
+from geo.workflows import project_map
 from webapp.i18n import texts
 from webapp.plans import PlanStore
 from webapp.state import get_state
@@ -105,9 +106,7 @@ def _map_page(state, kind: str, function: str, fields: dict) -> tuple[maps.MapCo
         )
         return content, text
     with state.lock:  # grids and placement route on the shared graph and street cells
-        pm = maps.build_project_map(
-            project, kind, function=function, minutes=max(state.minutes), acc=state.acc, fields=fields
-        )
+        pm = project_map(state.analysis, kind, function=function, minutes=max(state.minutes), fields=fields)
     return pm.content, pm.text(None, None)
 
 

@@ -9,6 +9,7 @@ dragged candidate: its own Dijkstra and polygon union).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
@@ -21,7 +22,7 @@ import pandas as pd
 import shapely
 
 from geo import settings
-from geo.access.coverage import Accessibility, accessibility, assign_units, gap_cells, scenario_delta
+from geo.access.coverage import Accessibility, gap_cells, scenario_delta
 from geo.access.service_area import service_areas, street_cells
 from geo.access.standards import FUNCTIONS
 from geo.errors import InputDataError
@@ -29,6 +30,7 @@ from geo.io.crs import WGS84
 from geo.maps.basemap import area_layers, road_layer
 from geo.network.graph import CostGraph, snap_points
 from geo.project import Project, load_project
+from geo.workflows import Analysis, function_service_areas, load_analysis, placement_candidates, plan_centres
 
 logger = logging.getLogger(__name__)
 
@@ -55,9 +57,7 @@ def get_state() -> AnalysisState:
 class AnalysisState:
     """A loaded project and everything precomputed for the pages and the API."""
 
-    project: Project
-    graph: CostGraph
-    acc: Accessibility
+    analysis: Analysis
     minutes: tuple[float, ...]
     boundary_wgs84: shapely.Geometry | None
     extent_wgs84: tuple[float, float, float, float]
@@ -68,6 +68,25 @@ class AnalysisState:
     load_s: float = 0.0
     cache: dict = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def project(self) -> Project:
+        """The loaded project."""
+        return self.analysis.project
+
+    @property
+    def graph(self) -> CostGraph:
+        """The routing graph of the project's travel profile."""
+        return self.analysis.graph
+
+    @property
+    def acc(self) -> Accessibility:
+        """Walking times from every resident to every function."""
+        return self.analysis.accessibility
+
+    @acc.setter
+    def acc(self, value: Accessibility) -> None:
+        self.analysis = dataclasses.replace(self.analysis, acc=value)
 
     @property
     def study_area_wgs84(self) -> shapely.Geometry:
@@ -119,26 +138,16 @@ class AnalysisState:
 
 def run_placement(state: AnalysisState, params: dict) -> dict:
     """A placement job: new neighborhood centers among network nodes and/or a plan's sites (JSON, WGS84)."""
-    from geo.placement.candidates import candidates_from_points, network_candidates
-    from geo.placement.centers import place_centers
-
-    crs = state.graph.network.crs
-    parts = []
-    if params.get("candidates", "network") != "plan":
-        parts.append(network_candidates(state.graph, boundary=state.project.boundary))
-    if params.get("sites"):
-        xy = np.asarray(params["sites"], float)
-        drawn = gpd.GeoDataFrame(geometry=shapely.points(xy), crs=WGS84).to_crs(crs)
-        parts.append(candidates_from_points(drawn, source="plan"))
-    candidates = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), geometry="geometry", crs=crs)
-    plan = place_centers(
-        state.graph,
-        state.acc.demand,
+    source = params.get("candidates", "network")
+    if source == "network" and params.get("sites"):
+        source = "both"
+    candidates = placement_candidates(state.analysis, source, sites_wgs84=params.get("sites"))
+    plan = plan_centres(
+        state.analysis,
         candidates,
         model=params["model"],
         p=params.get("new"),
         minutes=params["minutes"],
-        acc=state.acc,
         method=params["method"],
         time_limit_s=params["time_limit_s"],
     )
@@ -157,16 +166,13 @@ def run_placement(state: AnalysisState, params: dict) -> dict:
 
 
 def _facility_areas(state: AnalysisState) -> None:
-    fac = state.acc.facilities
-    for function in FUNCTIONS:
-        rows = fac[fac["function"] == function]
-        if rows.empty:
+    for fa in function_service_areas(state.analysis, state.minutes, rings=True):
+        if fa.areas is None:
             continue
-        snapped = snap_points(state.graph, rows.geometry)
-        areas = service_areas(state.graph, snapped, minutes=state.minutes, mode="dissolve", rings=True)
+        areas = fa.areas
         # A metre of simplification is invisible on screen and halves the page.
         areas["geometry"] = shapely.simplify(areas.geometry.to_numpy(), DISPLAY_SIMPLIFY_M)
-        state.facility_areas[function] = areas.to_crs(WGS84)
+        state.facility_areas[fa.function] = areas.to_crs(WGS84)
 
 
 def load_state(
@@ -175,11 +181,7 @@ def load_state(
     """Load a project and precompute what the pages show."""
     start = time.perf_counter()
     proj = load_project(project)
-    graph = proj.network.cost_graph(proj.profile)
-    demand = proj.demand
-    if "community" in proj.units:
-        demand = assign_units(demand, proj.units["community"])
-    acc = accessibility(graph, demand, proj.facilities, minutes=max(minutes))
+    analysis = load_analysis(proj, minutes=max(minutes), units=proj.units.get("community"))
     boundary = gpd.GeoSeries([proj.boundary], crs=proj.network.crs).to_crs(WGS84).iloc[0] if proj.boundary else None
     extent = tuple(gpd.GeoSeries([shapely.box(*proj.network.bounds)], crs=proj.network.crs).to_crs(WGS84).total_bounds)
     roads = road_layer(proj.network)
@@ -190,9 +192,7 @@ def load_state(
     )
     street_cells(proj.network)  # build or load the polygon cells before the first request
     state = AnalysisState(
-        project=proj,
-        graph=graph,
-        acc=acc,
+        analysis=analysis,
         minutes=tuple(minutes),
         boundary_wgs84=boundary,
         extent_wgs84=tuple(float(v) for v in extent),
@@ -201,7 +201,7 @@ def load_state(
     )
     _facility_areas(state)
     for function in FUNCTIONS:
-        cells = gap_cells(acc, function)
+        cells = gap_cells(analysis.accessibility, function)
         state.gaps[function] = cells[cells["uncovered"] > 0].head(settings.GAP_CELLS_SHOWN).to_crs(WGS84)
     state.load_s = time.perf_counter() - start
     logger.info("project %s ready in %.1f s", proj.name, state.load_s)
