@@ -20,6 +20,8 @@ import shapely
 from shapely import LineString
 from shapely.ops import substring
 
+import geo.network.cell_merge as cell_merge
+import geo.network.cell_rings as cell_rings
 import geo.network.street_cells as sc
 from geo.network.street_cells import StreetCells, build_street_cells, select_samples, union_cells
 
@@ -247,7 +249,7 @@ def test_geos_fallback_matches_fast_path(monkeypatch):
     cells = build_street_cells(geoms, width_m=W, spacing_m=S)
     samples = select_samples(cells, np.array([2, 3]), np.array([0.0, 20.0]), np.array([40.0, 70.0]))
     fast = union_cells(cells, full_edges=np.array([0, 1]), samples=samples)
-    monkeypatch.setattr(sc, "_union_segments", lambda *args: None)
+    monkeypatch.setattr(sc, "union_segments", lambda *args: None)
     slow = union_cells(cells, full_edges=np.array([0, 1]), samples=samples)
     assert slow.is_valid
     assert fast.normalize().equals_exact(slow.normalize(), tolerance=1e-9)
@@ -266,7 +268,8 @@ def test_geos_merge_path_matches_fast_path(monkeypatch):
         empty = np.zeros(0, dtype=np.int64)
         return empty, np.zeros(1, dtype=np.int64), empty, np.unique(group)
 
-    monkeypatch.setattr(sc, "_link_rings", all_groups_bad)
+    monkeypatch.setattr(cell_merge, "link_rings", all_groups_bad)  # the merged cells ...
+    monkeypatch.setattr(cell_rings, "link_rings", all_groups_bad)  # ... and every union
     slow_cells = build_street_cells(geoms, width_m=W, spacing_m=S)
     slow = union_cells(slow_cells, full_edges=np.array([0, 1, 2, 3]), samples=samples)
     assert slow.is_valid
@@ -302,8 +305,8 @@ def test_sort_free_linking_matches_link_rings():
         frm, nxt = _square_segments(squares, n)
         if frm.shape[0] == 0:
             continue
-        ref = sc._link_rings(frm, frm[nxt], np.zeros(frm.shape[0], dtype=np.int64), (n + 1) ** 2)
-        got = sc._link_single(frm, nxt, (n + 1) ** 2)
+        ref = cell_rings.link_rings(frm, frm[nxt], np.zeros(frm.shape[0], dtype=np.int64), (n + 1) ** 2)
+        got = cell_rings._link_single(frm, nxt, (n + 1) ** 2)
         if got is None:
             n_deferred += 1
             assert ref[3].shape[0] > 0  # rings touching at a vertex, or overlapping squares
