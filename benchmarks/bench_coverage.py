@@ -103,7 +103,7 @@ def build_ours(nodes: gpd.GeoDataFrame, edges: gpd.GeoDataFrame) -> Any:
 
 def snap_ours(graph: Any, demand_xy: np.ndarray, facility_xy: np.ndarray) -> tuple[Any, Any]:
     """``snap_points`` of the demand points and the facilities (metres, the network's CRS)."""
-    from geo.network.graph import snap_points
+    from geo.network.snapping import snap_points
 
     crs = graph.network.crs
     return snap_points(graph, demand_xy, crs=crs), snap_points(graph, facility_xy, crs=crs)

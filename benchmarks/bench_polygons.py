@@ -36,7 +36,7 @@ from benchmarks.city import make_city
 from geo import settings
 from geo.access import service_area as service_area_module
 from geo.access.service_area import reached_streets, service_areas, street_cells
-from geo.network.graph import snap_points
+from geo.network.snapping import snap_points
 
 
 def _ms(seconds: float) -> str:

@@ -95,7 +95,8 @@ def query_ours(net: Any, origins_xy: np.ndarray, radius_m: float) -> sp.csr_arra
     Includes snapping the origins onto edges and one chunked batched Dijkstra.
     Returns ``(n_sources, n_nodes)`` network distances in metres.
     """
-    from geo.network.graph import reach_sets, snap_points
+    from geo.network.reach import reach_sets
+    from geo.network.snapping import snap_points
 
     profile = _bench_profile(radius_m)
     graph = net.cost_graph(profile)

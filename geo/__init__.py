@@ -8,7 +8,7 @@ subpackage that does the work.
 What a user calls, by room:
 
 - ``geo.project.load_project`` -- a study area: boundary, walk network, facilities, residents
-- ``geo.network.graph.load_network``, ``snap_points`` -- the walk graph and points on it
+- ``geo.network.load_network``, ``snap_points`` -- the walk graph and points on it
 - ``geo.access.service_area.service_areas`` -- street-following walking service areas
 - ``geo.access.coverage.accessibility``, ``coverage_table``, ``gap_cells``,
   ``standard_check`` -- who reaches what within how many minutes

@@ -15,7 +15,6 @@ __all__ = [
     "GeoError",
     "InputDataError",
     "NetworkUnavailableError",
-    "SnapError",
 ]
 
 
@@ -33,10 +32,6 @@ class CRSError(GeoError, ValueError):
 
 class EmptyNetworkError(InputDataError):
     """No walkable street is left after reading, filtering or clipping the network."""
-
-
-class SnapError(InputDataError):
-    """Points cannot be placed on the network (wrong CRS, all too far from any street)."""
 
 
 class NetworkUnavailableError(GeoError, OSError):

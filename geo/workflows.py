@@ -58,7 +58,8 @@ from geo.maps.content import (
     service_area_content,
 )
 from geo.maps.layout import LayoutText, MapContent
-from geo.network.graph import CostGraph, snap_points
+from geo.network.graph import CostGraph
+from geo.network.snapping import snap_points
 from geo.placement.candidates import candidates_from_points, network_candidates, read_candidates
 from geo.placement.centers import Placement, place_centers
 from geo.project import Project, load_project

@@ -33,8 +33,8 @@ from geo.access.standards import FUNCTIONS
 from geo.errors import GeoError, InputDataError
 from geo.io.crs import WGS84
 from geo.io.export import write_csv, write_gpkg
-from geo.network.graph import Snapped, snap_points
 from geo.network.routing import nearest_facilities
+from geo.network.snapping import Snapped, snap_points
 from geo.project import Project
 from geo.workflows import Analysis, check_standard, function_service_areas, load_analysis
 from scripts.coverage import CHECK_HEADERS, Job, run_job

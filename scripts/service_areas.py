@@ -23,7 +23,8 @@ from geo.access.facilities import osm_facilities, read_facilities
 from geo.access.service_area import MODES, check_budgets, profile_note, reached_streets, service_areas
 from geo.errors import GeoError
 from geo.io.export import write_geojson, write_gpkg
-from geo.network.graph import load_network, snap_points
+from geo.network.graph import load_network
+from geo.network.snapping import snap_points
 from scripts.cli import MINUTES, positive
 
 logger = logging.getLogger("scripts.service_areas")

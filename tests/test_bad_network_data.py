@@ -12,7 +12,9 @@ import pytest
 
 from geo.errors import CRSError, EmptyNetworkError, InputDataError, NetworkUnavailableError
 from geo.io.sources import demo_pbf_path, read_online
-from geo.network.graph import load_network, reach_sets, snap_points
+from geo.network.graph import load_network
+from geo.network.reach import reach_sets
+from geo.network.snapping import snap_points
 from tests.conftest import toy_network, toy_points
 
 HEAD = '<?xml version="1.0" encoding="UTF-8"?>\n<osm version="0.6">\n'

@@ -20,8 +20,8 @@ from benchmarks.bench_batch import area_tables, write_demo_province
 from geo.access.standards import FUNCTIONS
 from geo.errors import InputDataError
 from geo.io.sources import internet_reachable
-from geo.network.graph import snap_points
 from geo.network.routing import nearest_facilities
+from geo.network.snapping import snap_points
 from geo.project import load_project
 from geo.settings import ACCESS_SEARCH_MIN
 from scripts import batch

@@ -28,8 +28,8 @@ from geo.access.coverage import (
 )
 from geo.access.standards import FUNCTIONS
 from geo.errors import InputDataError
-from geo.network.graph import snap_points
 from geo.network.routing import nearest_facilities
+from geo.network.snapping import snap_points
 from tests.conftest import TOY_EPSG, X0, Y0, toy_network, toy_points
 
 WALK_S_PER_M = 3.6 / 4.0

@@ -14,7 +14,9 @@ import shapely
 
 from geo import settings
 from geo.errors import CRSError, InputDataError
-from geo.network.graph import build_network, load_network, nearest_origins, network_from_gdfs, reach_sets, snap_points
+from geo.network.graph import build_network, load_network, network_from_gdfs
+from geo.network.reach import nearest_origins, reach_sets
+from geo.network.snapping import snap_points
 from geo.settings import TravelProfile
 from tests.conftest import TOY_EPSG, X0, Y0, toy_network, toy_points, toy_table
 

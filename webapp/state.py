@@ -28,7 +28,8 @@ from geo.access.standards import FUNCTIONS
 from geo.errors import InputDataError
 from geo.io.crs import WGS84
 from geo.maps.basemap import area_layers, road_layer
-from geo.network.graph import CostGraph, snap_points
+from geo.network.graph import CostGraph
+from geo.network.snapping import snap_points
 from geo.project import Project, load_project
 from geo.workflows import Analysis, function_service_areas, load_analysis, placement_candidates, plan_centres
 

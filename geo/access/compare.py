@@ -14,7 +14,8 @@ import shapely
 
 from geo.access.service_area import service_areas
 from geo.errors import InputDataError
-from geo.network.graph import CostGraph, snap_points
+from geo.network.graph import CostGraph
+from geo.network.snapping import snap_points
 
 __all__ = ["compare_service_area"]
 

@@ -36,7 +36,8 @@ import shapely
 from geo import settings
 from geo.access.standards import FUNCTIONS, Standard, load_standard
 from geo.errors import InputDataError
-from geo.network.graph import CostGraph, Snapped, reach_sets, snap_points
+from geo.network.graph import CostGraph
+from geo.network.reach import reach_sets
 from geo.network.routing import (
     NearestFacilities,
     demand_times_from_reach,
@@ -44,6 +45,7 @@ from geo.network.routing import (
     reversed_graph,
     take_snapped,
 )
+from geo.network.snapping import Snapped, snap_points
 from geo.settings import TravelProfile
 
 logger = logging.getLogger(__name__)

@@ -37,7 +37,9 @@ import shapely
 
 from geo import settings
 from geo.errors import InputDataError
-from geo.network.graph import CostGraph, Snapped, WalkNetwork, nearest_origins, reach_sets
+from geo.network.graph import CostGraph, WalkNetwork
+from geo.network.reach import nearest_origins, reach_sets
+from geo.network.snapping import Snapped
 from geo.network.street_cells import StreetCells, build_street_cells, union_cells
 from geo.settings import TravelProfile, get_profile
 
@@ -417,7 +419,7 @@ def service_areas(
     graph
         Routing graph of the travel profile.
     snapped
-        Origins from :func:`geo.network.graph.snap_points`; those not snapped get no polygon.
+        Origins from :func:`geo.network.snapping.snap_points`; those not snapped get no polygon.
     minutes
         Budgets in minutes (default 5, 10, 15).
     mode

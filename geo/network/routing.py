@@ -2,7 +2,7 @@
 
 The engine under coverage, gap maps and placement.  For one group of facilities (a
 function such as 病有所医, or a finer type such as 幼儿园) one multi-source Dijkstra
-over the network (:func:`geo.network.graph.nearest_origins`, facilities snapped onto
+over the network (:func:`geo.network.reach.nearest_origins`, facilities snapped onto
 their edges) gives every node its nearest facility; a demand point, snapped onto
 its own edge, then reaches it through either end of that edge::
 
@@ -36,7 +36,9 @@ from scipy import sparse
 
 from geo import settings
 from geo.errors import InputDataError
-from geo.network.graph import CostGraph, Snapped, nearest_origins
+from geo.network.graph import CostGraph
+from geo.network.reach import nearest_origins
+from geo.network.snapping import Snapped
 
 logger = logging.getLogger(__name__)
 
@@ -194,9 +196,9 @@ def nearest_facilities(
     graph
         Routing graph of the travel profile.
     demand
-        Demand points (residents) from :func:`geo.network.graph.snap_points`.
+        Demand points (residents) from :func:`geo.network.snapping.snap_points`.
     facilities
-        Facilities from :func:`geo.network.graph.snap_points`.
+        Facilities from :func:`geo.network.snapping.snap_points`.
     facility_group
         Group label of each facility (its function, or its type).
     groups
@@ -260,7 +262,7 @@ class OriginTimes:
 def demand_times_from_reach(graph: CostGraph, reach, demand: Snapped, origins: Snapped) -> OriginTimes:
     """Turn node reach sets of origins into times to demand points (both ends of each point's edge).
 
-    ``reach`` is :class:`geo.network.graph.ReachSets` computed from ``origins`` on the
+    ``reach`` is :class:`geo.network.reach.ReachSets` computed from ``origins`` on the
     reversed graph (:func:`reversed_graph`); the result keeps, per (origin, demand point),
     the fastest way within ``reach.max_time_s``.
     """

@@ -31,8 +31,10 @@ from geo import settings
 from geo.access.coverage import Accessibility
 from geo.access.standards import FUNCTIONS
 from geo.errors import InputDataError
-from geo.network.graph import CostGraph, reach_sets, snap_points
+from geo.network.graph import CostGraph
+from geo.network.reach import reach_sets
 from geo.network.routing import demand_times_from_reach, reversed_graph
+from geo.network.snapping import snap_points
 from geo.placement.candidates import as_points
 from geo.placement.lscp import solve_lscp
 from geo.placement.mclp import solve_mclp
@@ -111,7 +113,7 @@ def placement_costs(
     Raises
     ------
     InputDataError, CRSError
-        Empty inputs, no CRS, cutoff out of range (see :func:`geo.network.graph.reach_sets`).
+        Empty inputs, no CRS, cutoff out of range (see :func:`geo.network.reach.reach_sets`).
     """
     net = graph.network
     if len(demand) == 0:
