@@ -237,7 +237,12 @@ def accessibility(
     dem = snap_points(graph, demand.geometry)
     fac = snap_points(graph, facilities.geometry)
     by_function = nearest_facilities(
-        graph, dem, fac, facilities["function"].astype(str).to_numpy(object), groups=FUNCTIONS, max_time_s=search_s
+        graph,
+        dem,
+        fac,
+        facilities["function"].astype(str).to_numpy(object),
+        groups=tuple(FUNCTIONS),
+        max_time_s=search_s,
     )
     with_type = np.flatnonzero(types != "")
     by_type = nearest_facilities(
@@ -580,7 +585,7 @@ def standard_check(
                     "unit": unit,
                     "level": unit_level,
                     "item": key,
-                    "name_zh": f"{ft.name_zh} (≤{ft.radius_m:g} m, {BASIS_ZH[basis]})",
+                    "name_zh": f"{ft.name_zh} (≤{ft.radius_m:g} m, {BASIS_ZH[str(basis)]})",
                     "verdict": verdict,
                     "measured": measured,
                     "required": f"≥{required_pct:g}",

@@ -155,7 +155,8 @@ def _read_areas(path: Path) -> tuple[list[tuple[str, dict[str, str], bytes]], li
             if not (is_building or is_residential_area):
                 continue
             try:
-                geom = bytes.fromhex(wkb.create_multipolygon(obj))
+                # obj is an area here (is_area() checked above; the stub wants an Area).
+                geom = bytes.fromhex(wkb.create_multipolygon(obj))  # type: ignore[arg-type]
             except RuntimeError:  # libosmium could not build a valid ring
                 broken += 1
                 continue
@@ -591,7 +592,8 @@ def residents_from_compounds(
             households = residents / persons_per_household if households is None else households
         else:
             source = "households"
-            residents = households * persons_per_household
+            # households is given whenever residents is not (checked above).
+            residents = float(households) * persons_per_household  # type: ignore[arg-type]
         raw_name = cells.get("name")
         name = "" if raw_name is None or (isinstance(raw_name, float) and math.isnan(raw_name)) else str(raw_name)
         rows.append(

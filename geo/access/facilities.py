@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -148,7 +149,7 @@ def _osm_frame(functions: dict[str, dict], path: Path | None, standard: Standard
     return _facility_frame(rows, lons, lats)
 
 
-def fetch_osm_features(polygon: shapely.Geometry, tags: dict[str, object], *, what_zh: str) -> gpd.GeoDataFrame:
+def fetch_osm_features(polygon: shapely.Geometry, tags: dict[str, Any], *, what_zh: str) -> gpd.GeoDataFrame:
     """OSM features inside a WGS84 polygon, downloaded with osmnx ``features_from_polygon``.
 
     The internet is checked first, so that offline this fails at once.
@@ -311,7 +312,7 @@ def _find_column(columns: list[str], names: tuple[str, ...]) -> str | None:
     return next((lowered[n] for n in names if n in lowered), None)
 
 
-def _system_and_crs(crs: object | None) -> object:
+def _system_and_crs(crs: object | None) -> Any:
     """The ``system`` argument of :func:`geo.io.uploads.read_upload` for a ``crs`` argument."""
     if crs is None:
         return "wgs84"
@@ -476,8 +477,9 @@ def read_facility_ledger(
         )
     functions = facility_functions()
     name_col = _find_column(list(frame.columns), NAME_NAMES)
-    function = [m[0] for m in matched]
-    ftype = [m[1] for m in matched]
+    pairs = [m for m in matched if m is not None]  # every row matched: the unmatched were refused above
+    function = [m[0] for m in pairs]
+    ftype = [m[1] for m in pairs]
     return gpd.GeoDataFrame(
         {
             "facility_id": [f"L{int(n)}" for n in frame.get("line", pd.Series(np.arange(len(frame)) + 2))],

@@ -94,7 +94,8 @@ def street_cells(
         if path is not None:
             try:
                 tmp = path.with_suffix(".tmp.npz")
-                np.savez(tmp, **cells.to_arrays())
+                # numpy's stub does not know arrays passed by name.
+                np.savez(tmp, **cells.to_arrays())  # type: ignore[arg-type]
                 tmp.replace(path)
             except OSError as exc:
                 logger.warning("could not write cells cache %s: %s", path, exc)
@@ -629,6 +630,7 @@ def _block_records(
             label_origin = origins if groups.size == origins.size else np.array([-1])
             length = group_lengths[hi] - group_lengths[lo]
         else:
+            assert support is not None  # computed whenever by_owner is given
             label = np.searchsorted(by_owner, row_owner[sel])
             full_label = np.zeros(0, dtype=np.int64)
             full = full[:0]

@@ -60,9 +60,9 @@ class LifeCircleLevel:
     #: (min, max) walking distance in metres; ``None`` for the residential block.
     walking_distance_m: tuple[float, float] | None
     #: (min, max) residents.
-    residents: tuple[int, int]
+    residents: tuple[float, float]
     #: (min, max) dwellings.
-    dwellings: tuple[int, int]
+    dwellings: tuple[float, float]
     clause: str
 
 

@@ -202,7 +202,8 @@ def _collect_ways(path: Path, bbox: tuple[float, float, float, float] | None):
     processor = (
         osmium.FileProcessor(str(path), osmium.osm.NODE | osmium.osm.WAY)
         .with_locations()
-        .with_filter(osmium.filter.KeyFilter("highway").enable_for(osmium.osm.WAY))
+        # enable_for returns the filter (pyosmium's stubs say None)
+        .with_filter(osmium.filter.KeyFilter("highway").enable_for(osmium.osm.WAY))  # type: ignore[func-returns-value]
     )
     try:
         for obj in processor:
@@ -559,7 +560,7 @@ def read_online(place: str | None = None, *, polygon: shapely.Geometry | None = 
         if polygon is not None:
             graph = ox.graph_from_polygon(polygon, network_type="walk", retain_all=True)
         else:
-            graph = ox.graph_from_place(place, network_type="walk", retain_all=True)
+            graph = ox.graph_from_place(str(place), network_type="walk", retain_all=True)
     except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
         raise NetworkUnavailableError(
             "无法连接 OpenStreetMap 服务器下载路网（无网络）；请改用离线 .osm.pbf 文件或演示数据 "

@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -334,11 +335,11 @@ def place_centers(
     problem = Problem.from_pairs(
         costs.demand[keep], costs.cand[keep], costs.time_s[keep], weight, len(cands), fixed=fixed, excluded=excluded
     )
-    kwargs = {"method": method, "time_limit_s": time_limit_s, "mip_rel_gap": mip_rel_gap}
+    kwargs: dict[str, Any] = {"method": method, "time_limit_s": time_limit_s, "mip_rel_gap": mip_rel_gap}
     if model == "mclp":
-        sol = solve_mclp(problem, int(p), cover_s=cover_s, capacity=capacity, **kwargs)
+        sol = solve_mclp(problem, int(p or 0), cover_s=cover_s, capacity=capacity, **kwargs)
     elif model == "pmedian":
-        sol = solve_pmedian(problem, int(p), penalty_s=penalty_s, capacity=capacity, **kwargs)
+        sol = solve_pmedian(problem, int(p or 0), penalty_s=penalty_s, capacity=capacity, **kwargs)
     else:
         if capacity is not None:
             raise InputDataError("LSCP 不支持容量约束 (capacity applies to mclp and pmedian only)")
