@@ -20,7 +20,7 @@ each part comes from::
     town = "towns.geojson"              # polygon files with a code (编码/XZQDM) and a name column;
     community = "communities.gpkg"      # any of town, community, grid
 
-* Every planner's file goes through :func:`geo.io.uploads.read_upload` (BAD_INPUTS
+* Every planner's file goes through :func:`geo.io.uploads.read_upload` (docs/bad-inputs.md
   U1-U16): the boundary as polygons; the facility ledger through
   :func:`geo.access.facilities.read_facility_ledger` (its category column gives each row a
   service function); the compound ledger through

@@ -1,7 +1,7 @@
 """Command-line argument types shared by the scripts: numbers checked against their range.
 
 A bad value exits with status 2 and says the valid range in Chinese and English
-(BAD_INPUTS C1: ``--minutes 0``, ``-15``, ``NaN``, ``1e9``).
+(docs/bad-inputs.md C1: ``--minutes 0``, ``-15``, ``NaN``, ``1e9``).
 """
 
 from __future__ import annotations

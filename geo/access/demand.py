@@ -14,7 +14,7 @@ from what a planner has:
 
 All return demand points in EPSG:4326 with ``residents``, ``households``, ``source``
 and ``assumption``; the defaults live in :mod:`geo.settings` with their sources.
-Planners' files go through :func:`geo.io.uploads.read_upload` (BAD_INPUTS U1-U16).
+Planners' files go through :func:`geo.io.uploads.read_upload` (docs/bad-inputs.md U1-U16).
 """
 
 from __future__ import annotations

@@ -107,7 +107,7 @@ def street_cells(
 
 
 def check_budgets(minutes: Sequence[float]) -> tuple[float, ...]:
-    """Validate and sort budgets in minutes (BAD_INPUTS C1).
+    """Validate and sort budgets in minutes (docs/bad-inputs.md C1).
 
     Raises
     ------

@@ -2,7 +2,7 @@
 
 The default file, ``data/standards/gb50180_2018.json``, holds the life-circle levels
 of GB 50180-2018 (table 4.0.1) and the facility types with their level, service
-radius and the clause cited (STANDARDS.md); each facility type belongs to one of the
+radius and the clause cited; each facility type belongs to one of the
 six service functions.  A county may pass its own file with the same schema (the
 file documents it in its ``_schema`` member).  Every figure a check relies on is
 validated on loading: a wrong entry raises :class:`~geo.errors.InputDataError`
@@ -34,7 +34,7 @@ __all__ = [
 
 STANDARD_PATH = settings.DATA_DIR / "standards" / "gb50180_2018.json"
 
-#: The six service functions of STANDARDS.md, key -> Chinese label.
+#: The six service functions of the county documents, key -> Chinese label.
 FUNCTIONS: MappingProxyType[str, str] = MappingProxyType(
     {
         "elderly": "老有所养",

@@ -1,7 +1,7 @@
 """Area units (towns, communities, grids, any polygons) that coverage is counted by.
 
 Units come from a planner's polygon file (through :func:`geo.io.uploads.read_upload`,
-BAD_INPUTS U1-U16) or a project's ``[units]`` table; each has a ``code`` (e.g. the
+docs/bad-inputs.md U1-U16) or a project's ``[units]`` table; each has a ``code`` (e.g. the
 12-digit community code) and a ``name``, and optionally a life-circle ``level``.
 """
 

@@ -55,7 +55,7 @@ def check_lonlat(lon: np.ndarray, lat: np.ndarray, *, what: str) -> None:
     Raises
     ------
     InputDataError
-        On the first coordinate out of range, naming it (BAD_INPUTS N2).
+        On the first coordinate out of range, naming it (docs/bad-inputs.md N2).
     """
     lon = np.asarray(lon, dtype=float)
     lat = np.asarray(lat, dtype=float)

@@ -1,6 +1,6 @@
 """Geometry drawn in the browser: parse and check GeoJSON before anything uses or stores it.
 
-BAD_INPUTS G1-G8.  The policy is explicit:
+docs/bad-inputs.md G1-G8.  The policy is explicit:
 
 * JSON text with ``NaN``/``Infinity`` tokens, malformed or too deeply nested is refused
   (:func:`parse_json`), never evaluated;
@@ -45,7 +45,7 @@ def _no_constants(token: str):
 
 
 def parse_json(text: str | bytes) -> object:
-    """Parse request JSON strictly: no NaN/Infinity, no absurd nesting (G1-G3).
+    """Parse request JSON strictly: no NaN/Infinity, no absurd nesting (docs/bad-inputs.md G1-G3).
 
     Raises
     ------

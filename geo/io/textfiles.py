@@ -1,7 +1,7 @@
 """Reading planners' text files: the encodings Excel and Chinese tools write.
 
 A CSV saved by Excel on a Chinese Windows desktop is GBK/GB18030; one saved as
-"CSV UTF-8" starts with a byte-order mark.  Both must read (BAD_INPUTS U7).
+"CSV UTF-8" starts with a byte-order mark.  Both must read (docs/bad-inputs.md U7).
 """
 
 from __future__ import annotations

@@ -10,20 +10,20 @@ environment, no network.
 Kinds, chosen by the extension of the original name (else of ``path``):
 
 * ``.geojson`` / ``.json``: GeoJSON, WGS84 by RFC 7946 (a legacy ``crs`` member is
-  ignored and the ranges are checked, BAD_INPUTS U10);
+  ignored and the ranges are checked, docs/bad-inputs.md U10);
 * ``.gpkg``: GeoPackage, copied into a private temp dir and read through pyogrio
-  read-only (U13);
-* ``.zip``: a zipped Shapefile (U3-U6);
-* ``.csv`` / ``.xlsx``: a table with longitude / latitude columns (U7, U8);
-* ``.kml``: KML, refused up front if it has a DOCTYPE or ENTITY (U14).
+  read-only (docs/bad-inputs.md U13);
+* ``.zip``: a zipped Shapefile (docs/bad-inputs.md U3-U6);
+* ``.csv`` / ``.xlsx``: a table with longitude / latitude columns (docs/bad-inputs.md U7, U8);
+* ``.kml``: KML, refused up front if it has a DOCTYPE or ENTITY (docs/bad-inputs.md U14).
 
-GDAL is restricted (U11, U12): at import the VRT and network drivers are listed in
+GDAL is restricted (docs/bad-inputs.md U11, U12): at import the VRT and network drivers are listed in
 ``GDAL_SKIP`` through pyogrio's config API; the kind is checked by the file's magic
 bytes before GDAL sees it, and the driver GDAL actually chose is asserted to be the
 one of the extension before any feature is read.  Every temporary file lives in a
 fresh directory that is removed on every path out.
 
-Z and M policy (U16): coordinates are read as 2-D; Z and M values are dropped
+Z and M policy (docs/bad-inputs.md U16): coordinates are read as 2-D; Z and M values are dropped
 (planning is 2-D), and ``frame.attrs["dropped_z"]`` says whether any were present.
 """
 
@@ -72,13 +72,13 @@ __all__ = [
 #: Largest upload accepted (bytes).  A county's boundaries, facilities or a road
 #: network as Shapefile/GeoPackage stay well below this.
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
-#: Largest total uncompressed size of a zip's members (bytes), from its directory (U4).
+#: Largest total uncompressed size of a zip's members (bytes), from its directory (docs/bad-inputs.md U4).
 MAX_UNZIPPED_BYTES = 200 * 1024 * 1024
-#: Largest ratio of uncompressed to compressed size of a zip (U4: zip bombs).
+#: Largest ratio of uncompressed to compressed size of a zip (docs/bad-inputs.md U4: zip bombs).
 MAX_ZIP_RATIO = 100.0
 #: Largest number of members of a zip.
 MAX_ZIP_MEMBERS = 1000
-#: A feature farther than this from the study area means a wrong CRS or swapped axes (U9).
+#: A feature farther than this from the study area means a wrong CRS or swapped axes (docs/bad-inputs.md U9).
 STUDY_AREA_MAX_DIST_M = 50_000.0
 #: Margin around a projected CRS's area of use (degrees), as in :func:`geo.io.crs.metric_crs`.
 AREA_OF_USE_MARGIN_DEG = 0.5
@@ -98,7 +98,7 @@ EXPECTED_KINDS = {
 }
 KIND_ZH = {"point": "点 (point)", "line": "线 (line)", "polygon": "面 (polygon)", "any": "点/线/面 (any)"}
 
-#: GDAL options set once at import (U11/U12): no VRT indirection, no network drivers,
+#: GDAL options set once at import (docs/bad-inputs.md U11/U12): no VRT indirection, no network drivers,
 #: no directory listing or remote reads.  Set through pyogrio, never ``os.environ``.
 #: GDAL only honours ``GDAL_SKIP`` when drivers are registered, so the real guard is
 #: the magic-byte check plus the assertion of the driver GDAL chose (:func:`_check_driver`).
@@ -169,7 +169,7 @@ def _copy_capped(src, dst: Path, limit_bytes: int, name: str) -> int:
     return written
 
 
-# -- zip archives (U3, U4, U5) --------------------------------------------------------
+# -- zip archives (docs/bad-inputs.md U3, U4, U5) --------------------------------------------------------
 
 
 def _check_zip_directory(zf: zipfile.ZipFile, name: str, max_unzipped_bytes: int) -> list[zipfile.ZipInfo]:
@@ -256,7 +256,7 @@ def _extract_shapefile(upload: Path, name: str, work: Path, max_unzipped_bytes: 
 
 
 def _dbf_encoding(shp: Path) -> str | None:
-    """Encoding to read the .dbf with when it has no .cpg (U6): UTF-8 if its records decode, else GB18030."""
+    """Encoding of a .dbf without .cpg (docs/bad-inputs.md U6): UTF-8 if its records decode, else GB18030."""
     if shp.with_suffix(".cpg").exists():
         return None
     raw = shp.with_suffix(".dbf").read_bytes()
@@ -268,7 +268,7 @@ def _dbf_encoding(shp: Path) -> str | None:
     return "UTF-8"
 
 
-# -- magic bytes and drivers (U11-U14) -------------------------------------------------
+# -- magic bytes and drivers (docs/bad-inputs.md U11-U14) -------------------------------------------------
 
 
 def _check_magic(upload: Path, kind: str, name: str, max_unzipped_bytes: int) -> None:
@@ -296,7 +296,7 @@ def _check_magic(upload: Path, kind: str, name: str, max_unzipped_bytes: int) ->
 
 
 def _check_xml(data: bytes, name: str) -> None:
-    """Refuse any DOCTYPE / ENTITY before an XML parser sees the document (U14)."""
+    """Refuse any DOCTYPE / ENTITY before an XML parser sees the document (docs/bad-inputs.md U14)."""
     lowered = data.lower()
     if b"<!doctype" in lowered or b"<!entity" in lowered:
         raise InputDataError(f"{name} 含 DOCTYPE/ENTITY 声明，出于安全原因拒绝 (XML DOCTYPE/ENTITY refused)")
@@ -328,7 +328,7 @@ def _gdal_warnings_logged(name: str):
 
 
 def _check_driver(path: Path, layer: str, kind: str, name: str) -> None:
-    """The driver GDAL picks must be the one of the extension (U11/U12)."""
+    """The driver GDAL picks must be the one of the extension (docs/bad-inputs.md U11/U12)."""
     try:
         with _gdal_warnings_logged(name):
             driver = pyogrio.read_info(path, layer=layer)["driver"]
@@ -343,7 +343,7 @@ def _check_driver(path: Path, layer: str, kind: str, name: str) -> None:
         )
 
 
-# -- tables (U7, U8) -------------------------------------------------------------------
+# -- tables (docs/bad-inputs.md U7, U8) -------------------------------------------------------------------
 
 _DMS = re.compile(
     r"""^\s*([NSEW东西南北])?\s*
@@ -472,7 +472,7 @@ def _table_frame(
     return gpd.GeoDataFrame(attrs, geometry=gpd.points_from_xy(lon, lat), crs=WGS84)
 
 
-# -- checks of the result (U9, U10, U16) -----------------------------------------------
+# -- checks of the result (docs/bad-inputs.md U9, U10, U16) -----------------------------------------------
 
 
 def _crs_hint(x: np.ndarray, y: np.ndarray, crs: CRS) -> str:
@@ -499,7 +499,7 @@ def _crs_hint(x: np.ndarray, y: np.ndarray, crs: CRS) -> str:
 
 
 def check_area_of_use(frame: gpd.GeoDataFrame, name: str) -> gpd.GeoDataFrame:
-    """Transform to WGS84, refusing coordinates outside the source CRS's area of use (U9)."""
+    """Transform to WGS84, refusing coordinates outside the source CRS's area of use (docs/bad-inputs.md U9)."""
     crs = CRS.from_user_input(frame.crs)
     xy = shapely.get_coordinates(frame.geometry.to_numpy())
     if crs.is_geographic:
@@ -637,7 +637,7 @@ def read_upload(
         :data:`geo.io.coords.SYSTEMS`: ``wgs84``, ``cgcs2000``, ``gcj02`` (Amap/Tencent),
         ``bd09`` (Baidu); converted to WGS84.  Or an EPSG code / CRS (``4549``,
         ``"EPSG:4528"``) for X/Y columns in a projected CRS (metres), checked against its
-        area of use (U9).  Files with a CRS (.prj, GeoPackage) use it.
+        area of use (docs/bad-inputs.md U9).  Files with a CRS (.prj, GeoPackage) use it.
     max_bytes
         Largest accepted file size in bytes (default :data:`MAX_UPLOAD_BYTES`); the
         unpacked content of a zip is capped by :data:`MAX_UNZIPPED_BYTES` and
@@ -709,7 +709,7 @@ def read_upload(
                 encoding = _dbf_encoding(target)
             frame, dropped = _read_layer(target, kind, name, encoding)
             if kind in ("geojson", "kml"):
-                # RFC 7946 / OGC KML: always WGS84 lon/lat; a legacy "crs" member is ignored (U10).
+                # RFC 7946 / OGC KML: always WGS84 lon/lat; a legacy "crs" member is ignored (docs/bad-inputs.md U10).
                 frame = frame.set_crs(WGS84, allow_override=True)
             if frame.crs is None:
                 raise CRSError(f"{name} 没有坐标系信息，请在 GIS 软件中定义坐标系后重新导出 (no CRS in the file)")

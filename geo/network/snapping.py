@@ -78,10 +78,10 @@ def snap_points(
         A GeoSeries with a CRS, or an (k, 2) array of x/y in ``crs``.
     crs
         CRS of an array of points (required for arrays: the CRS is asserted on every
-        query, BAD_INPUTS N8).
+        query, docs/bad-inputs.md N8).
     max_snap_m
         Points farther than this from every usable edge are not snapped and are
-        reported in ``Snapped.ok`` (N5).
+        reported in ``Snapped.ok`` (docs/bad-inputs.md N5).
 
     Returns
     -------
@@ -140,7 +140,7 @@ def snap_points(
 
 
 def _check_points_near_network(net: WalkNetwork, xy: np.ndarray) -> None:
-    """Raise when no point lies anywhere near the network: a CRS mix-up (N8)."""
+    """Raise when no point lies anywhere near the network: a CRS mix-up (docs/bad-inputs.md N8)."""
     minx, miny, maxx, maxy = net.bounds
     margin = max(maxx - minx, maxy - miny)
     inside = (
