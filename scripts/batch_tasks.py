@@ -37,6 +37,7 @@ from geo.network.routing import nearest_facilities
 from geo.network.snapping import Snapped, snap_points
 from geo.project import Project
 from geo.workflows import Analysis, check_standard, function_service_areas, load_analysis
+from linli.config import cache_dir
 from scripts.coverage import CHECK_HEADERS, Job, run_job
 
 __all__ = [
@@ -138,7 +139,7 @@ def _coverage(project: str, out: Path, options: AreaOptions) -> tuple[str, pd.Da
 
 
 def _standard(project: str, out: Path, options: AreaOptions) -> tuple[str, pd.DataFrame]:
-    analysis = load_analysis(project, minutes=options.minutes)
+    analysis = load_analysis(project, minutes=options.minutes, cache_dir=cache_dir())
     check = check_standard(analysis, level=options.level, required_pct=options.required_pct)
     write_csv(
         check[[c for c in CHECK_HEADERS if c in check.columns]].rename(columns=CHECK_HEADERS),
@@ -151,7 +152,7 @@ def _standard(project: str, out: Path, options: AreaOptions) -> tuple[str, pd.Da
 
 
 def _service_areas(project: str, out: Path, options: AreaOptions) -> tuple[str, pd.DataFrame]:
-    analysis = load_analysis(project, times=False)
+    analysis = load_analysis(project, times=False, cache_dir=cache_dir())
     loaded = analysis.project
     frames, rows = [], []
     for fa in function_service_areas(analysis, options.service_minutes):
@@ -233,7 +234,7 @@ def area_task(kind: str, options: AreaOptions, project: str, out: str) -> AreaRe
 @lru_cache(maxsize=4)
 def _loaded(project: str) -> tuple[Analysis, Snapped]:
     """The project, its routing graph and snapped facilities, once per process."""
-    analysis = load_analysis(project, times=False)
+    analysis = load_analysis(project, times=False, cache_dir=cache_dir())
     return analysis, snap_points(analysis.graph, analysis.project.facilities.geometry)
 
 

@@ -42,6 +42,7 @@ from geo.io.export import COVERAGE_HEADERS_ZH, chinese_table, write_csv, write_g
 from geo.maps.content import coverage_map
 from geo.project import Project
 from geo.workflows import analyse_coverage, analysis_units, load_analysis
+from linli.config import cache_dir
 from scripts.cli import MINUTES, fraction, positive
 
 logger = logging.getLogger("scripts.coverage")
@@ -176,7 +177,7 @@ def run_job(job: Job) -> pd.DataFrame:
         bar.set_postfix_str(steps[k])
 
     step(0)
-    analysis = load_analysis(job.project, times=False)
+    analysis = load_analysis(job.project, times=False, cache_dir=cache_dir())
     project = analysis.project
     units = analysis_units(project, job.by, system=job.by_system)
     bar.update()

@@ -33,6 +33,7 @@ from geo.maps.content import MAP_KINDS
 from geo.maps.layout import FORMATS, ORIENTATIONS, PAPER_MM, render_layout
 from geo.project import Project
 from geo.workflows import load_analysis, project_map
+from linli.config import cache_dir
 from scripts.cli import MINUTES, count
 
 logger = logging.getLogger("scripts.export_map")
@@ -127,7 +128,9 @@ def main(argv: list[str] | None = None) -> int:
     }
     written = []
     try:
-        analysis = load_analysis(args.project, minutes=args.minutes, times=args.map in ("coverage", "placement"))
+        analysis = load_analysis(
+            args.project, minutes=args.minutes, times=args.map in ("coverage", "placement"), cache_dir=cache_dir()
+        )
         project = analysis.project
         areas = _areas(project, args.by, args.by_system)
         rows = (

@@ -51,6 +51,7 @@ from geo.io.export import atomic_write, write_csv, write_gpkg
 from geo.io.uploads import read_upload
 from geo.project import Project
 from geo.workflows import grid_units, load_analysis, project_grids, study_area, study_area_wgs84
+from linli.config import cache_dir
 from scripts.cli import count, positive
 
 logger = logging.getLogger("scripts.grids")
@@ -203,7 +204,7 @@ def main(argv: list[str] | None = None) -> int:
     bar = tqdm(total=len(steps), disable=args.quiet, desc=f"网格 {args.project}")
     try:
         bar.set_postfix_str(steps[0])
-        analysis = load_analysis(args.project, times=False)
+        analysis = load_analysis(args.project, times=False, cache_dir=cache_dir())
         project = analysis.project
         parents = _parents(project, args.parent, args.parent_system)
         bar.update()

@@ -32,6 +32,7 @@ from geo.errors import GeoError
 from geo.io.export import write_gpkg
 from geo.placement.centers import MODELS
 from geo.workflows import load_analysis, placement_candidates, plan_centres
+from linli.config import cache_dir
 from scripts.cli import MINUTES, count, positive
 
 logger = logging.getLogger("scripts.place_centers")
@@ -168,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
     bar = tqdm(total=len(steps), disable=args.quiet, desc=f"选址 {args.model}")
     try:
         bar.set_postfix_str(steps[0])
-        analysis = load_analysis(args.project, times=False)
+        analysis = load_analysis(args.project, times=False, cache_dir=cache_dir())
         project = analysis.project
         bar.update()
         bar.set_postfix_str(steps[1])

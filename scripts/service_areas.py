@@ -25,6 +25,7 @@ from geo.errors import GeoError
 from geo.io.export import write_geojson, write_gpkg
 from geo.network.graph import load_network
 from geo.network.snapping import snap_points
+from linli.config import cache_dir
 from scripts.cli import MINUTES, positive
 
 logger = logging.getLogger("scripts.service_areas")
@@ -87,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         minutes = check_budgets(args.minutes)
         net = load_network(
-            args.network, epsg=args.epsg, cache_dir=None if args.no_cache else settings.DEFAULT_CACHE_DIR
+            args.network, epsg=args.epsg, cache_dir=None if args.no_cache else cache_dir()
         )
         logger.info(net.report.summary_zh())
         facilities = (
@@ -112,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
             rings=args.rings,
             width_m=args.width_m,
             progress=progress,
-            cache_dir=None if args.no_cache else settings.DEFAULT_CACHE_DIR,
+            cache_dir=None if args.no_cache else cache_dir(),
         )
         bar.close()
         streets = reached_streets(graph, snapped, minutes=minutes[-1])

@@ -92,12 +92,16 @@ def vendor(dest: Path = VENDOR) -> dict:
     manifest = {"resources": RESOURCES, "dropped": list(DROPPED), "packages": {}}
     with tempfile.TemporaryDirectory() as tmp:
         for spec, info in PACKAGES.items():
-            out = subprocess.run(
-                ["npm", "pack", spec, "--silent", "--pack-destination", tmp],
-                check=True,
-                capture_output=True,
-                text=True,
-            ).stdout.strip().splitlines()[-1]
+            out = (
+                subprocess.run(
+                    ["npm", "pack", spec, "--silent", "--pack-destination", tmp],
+                    check=True,
+                    capture_output=True,
+                    text=True,
+                )
+                .stdout.strip()
+                .splitlines()[-1]
+            )
             data = (Path(tmp) / out).read_bytes()
             copied = []
             with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:

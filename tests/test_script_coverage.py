@@ -147,3 +147,9 @@ def test_by_community_from_the_project(tmp_path):
     assert code == 0
     table = pd.read_csv(out / "coverage.csv", dtype={"unit": str})
     assert {"350521100001", "350521100002"} <= set(table["unit"])
+
+
+def test_the_network_cache_follows_linli_cache_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("LINLI_CACHE_DIR", str(tmp_path / "缓存 cache"))
+    assert main(["--project", "demo", "--out", str(tmp_path / "out"), "--no-maps", "-q"]) == 0
+    assert list((tmp_path / "缓存 cache" / "networks").iterdir())  # the demo's network was cached there

@@ -31,6 +31,7 @@ from geo.maps.basemap import area_layers, road_layer
 from geo.network.graph import CostGraph
 from geo.network.snapping import snap_points
 from geo.project import Project, load_project
+from geo.settings import network_cache_dir
 from geo.workflows import Analysis, function_service_areas, load_analysis, placement_candidates, plan_centres
 
 logger = logging.getLogger(__name__)
@@ -50,7 +51,9 @@ def get_state() -> AnalysisState:
     key = (str(current_app.config["PROJECT"]), tuple(float(m) for m in current_app.config["MINUTES"]))
     with _STATES_LOCK:
         if key not in _STATES:
-            _STATES[key] = load_state(key[0], minutes=key[1])
+            _STATES[key] = load_state(
+                key[0], minutes=key[1], cache_dir=network_cache_dir(current_app.config["CACHE_DIR"])
+            )
         return _STATES[key]
 
 
@@ -177,11 +180,14 @@ def _facility_areas(state: AnalysisState) -> None:
 
 
 def load_state(
-    project: str | Path = "demo", *, minutes: tuple[float, ...] = settings.DEFAULT_BUDGETS_MIN
+    project: str | Path = "demo",
+    *,
+    minutes: tuple[float, ...] = settings.DEFAULT_BUDGETS_MIN,
+    cache_dir: Path | None = settings.DEFAULT_CACHE_DIR,
 ) -> AnalysisState:
     """Load a project and precompute what the pages show."""
     start = time.perf_counter()
-    proj = load_project(project)
+    proj = load_project(project, cache_dir=cache_dir)
     analysis = load_analysis(proj, minutes=max(minutes), units=proj.units.get("community"))
     boundary = gpd.GeoSeries([proj.boundary], crs=proj.network.crs).to_crs(WGS84).iloc[0] if proj.boundary else None
     extent = tuple(gpd.GeoSeries([shapely.box(*proj.network.bounds)], crs=proj.network.crs).to_crs(WGS84).total_bounds)

@@ -320,7 +320,7 @@ def grids_content(
     Parameters
     ----------
     grids
-        :func:`geo.grids.partition.grids_gdf` (``code``, ``households``), metric CRS.
+        :func:`geo.grids.output.grids_gdf` (``code``, ``households``), metric CRS.
     min_households, max_households
         The bounds a grid should keep (户).
     """
