@@ -31,6 +31,7 @@ from geo.errors import GeoError, InputDataError
 from geo.io.crs import WGS84
 from geo.maps.content import MAP_KINDS
 from geo.maps.layout import FORMATS, ORIENTATIONS, PAPER_MM, render_layout
+from geo.maps.style import use_print_fonts
 from geo.project import Project
 from geo.workflows import load_analysis, project_map
 from linli.config import cache_dir
@@ -110,6 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
+    use_print_fonts()
     if args.out.exists() and not args.out.is_dir():
         parser.error(f"--out 应为文件夹 (output must be a folder): {args.out.name}")
     if args.min_households > args.max_households:

@@ -15,6 +15,7 @@ from pathlib import Path
 from flask import Flask
 
 from geo import settings
+from geo.maps.style import use_print_fonts
 
 __all__ = ["BASEMAP_PRESETS", "DEFAULT_CONFIG", "basemap", "create_app"]
 
@@ -90,7 +91,7 @@ def _secret_key(instance: Path) -> str:
 
 
 def create_app(config: dict | None = None) -> Flask:
-    """Build the app.
+    """Build the app (PDF exports embed whole TrueType fonts: :func:`geo.maps.style.use_print_fonts`).
 
     Parameters
     ----------
@@ -103,6 +104,7 @@ def create_app(config: dict | None = None) -> Flask:
     """
     config = dict(config or {})
     instance_path = config.pop("instance_path", None)
+    use_print_fonts()
     app = Flask(__name__, instance_path=str(instance_path) if instance_path else None, instance_relative_config=True)
     app.config.update(DEFAULT_CONFIG)
     # LINLI_SECRET_KEY, LINLI_PLAN_DB, LINLI_PROJECT, LINLI_CACHE_DIR ... (values parsed as
