@@ -11,7 +11,8 @@ import shapely
 
 from geo import settings
 from geo.access.facilities import osm_facilities
-from geo.access.service_area import CAP_FACTOR, CROSS_FACTOR, check_budgets, reached_streets, service_areas
+from geo.access.reached import CROSS_FACTOR
+from geo.access.service_area import CAP_FACTOR, check_budgets, reached_streets, service_areas
 from geo.errors import InputDataError
 from geo.network.snapping import snap_points
 from tests.conftest import toy_network, toy_points
