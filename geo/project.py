@@ -24,12 +24,12 @@ each part comes from::
   U1-U16): the boundary as polygons; the facility ledger through
   :func:`geo.access.facilities.read_facility_ledger` (its category column gives each row a
   service function); the compound ledger through
-  :func:`geo.access.demand.residents_from_compounds`.  ``*_system`` is one of ``wgs84``
+  :func:`geo.access.compounds.residents_from_compounds`.  ``*_system`` is one of ``wgs84``
   (default), ``cgcs2000``, ``gcj02`` (Amap/Tencent picks), ``bd09`` (Baidu), or an EPSG
   code for X/Y columns in metres.  With a boundary, every feature must lie near it
   (a wrong system is refused instead of silently misplacing points).
 * ``demand = "grid:FILE"``: a population grid (persons per cell) through
-  :func:`geo.access.demand.residents_from_grid`: an ESRI ASCII ``.asc`` grid (its CRS from
+  :func:`geo.access.population_grid.residents_from_grid`: an ESRI ASCII ``.asc`` grid (its CRS from
   ``demand_crs`` or a ``.prj`` beside it) or a polygon grid layer with a 人口 /
   population column.
 * ``network = "online"`` (needs ``boundary``): the walk network, and with
@@ -52,13 +52,10 @@ import geopandas as gpd
 import shapely
 
 from geo import settings
-from geo.access.demand import (
-    residents_from_buildings,
-    residents_from_buildings_online,
-    residents_from_compounds,
-    residents_from_grid,
-)
+from geo.access.compounds import residents_from_compounds
+from geo.access.demand import residents_from_buildings, residents_from_buildings_online
 from geo.access.facilities import osm_facilities_all, osm_facilities_online, read_facility_ledger
+from geo.access.population_grid import residents_from_grid
 from geo.access.units import UNIT_LEVELS, read_units
 from geo.errors import InputDataError
 from geo.io.boundaries import county

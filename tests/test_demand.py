@@ -12,7 +12,8 @@ import shapely
 from pyproj import Transformer
 
 from geo import settings
-from geo.access.demand import parse_levels, residents_from_buildings, residents_from_compounds
+from geo.access.compounds import residents_from_compounds
+from geo.access.demand import parse_levels, residents_from_buildings
 from geo.errors import InputDataError
 from geo.io.coords import wgs84_to_gcj02
 from geo.io.sources import demo_pbf_path
@@ -343,7 +344,7 @@ NODATA_value -9999
 
 
 def test_grid_ascii_by_hand(tmp_path):
-    from geo.access.demand import GRID_COLUMNS, residents_from_grid
+    from geo.access.population_grid import GRID_COLUMNS, residents_from_grid
 
     path = tmp_path / "人口格网.asc"
     path.write_text(ASC, encoding="ascii")
@@ -365,7 +366,7 @@ def test_grid_ascii_by_hand(tmp_path):
 def test_grid_ascii_crs_from_prj_or_refused(tmp_path):
     from pyproj import CRS
 
-    from geo.access.demand import residents_from_grid
+    from geo.access.population_grid import residents_from_grid
     from geo.errors import CRSError
 
     path = tmp_path / "pop.asc"
@@ -379,7 +380,7 @@ def test_grid_ascii_crs_from_prj_or_refused(tmp_path):
 def test_grid_ascii_gauss_kruger_cell_centres(tmp_path):
     from pyproj import Transformer
 
-    from geo.access.demand import residents_from_grid
+    from geo.access.population_grid import residents_from_grid
 
     # A 2 x 1 grid of 100 m cells in CGCS2000 / GK CM 120E (EPSG:4549) in Hui'an.
     path = tmp_path / "gk.asc"
@@ -391,7 +392,7 @@ def test_grid_ascii_gauss_kruger_cell_centres(tmp_path):
 
 
 def test_grid_bad_files(tmp_path):
-    from geo.access.demand import residents_from_grid
+    from geo.access.population_grid import residents_from_grid
     from geo.errors import CRSError
 
     path = tmp_path / "pop.asc"
@@ -436,7 +437,7 @@ def _polygon_grid(tmp_path, populations, households=None):
 
 
 def test_grid_polygon_layer_by_hand(tmp_path):
-    from geo.access.demand import residents_from_grid
+    from geo.access.population_grid import residents_from_grid
 
     demand = residents_from_grid(_polygon_grid(tmp_path, [100, 0, None, 50], households=[40, 0, None, 20]))
     # Cells 1 and 4 have people: 100 + 50 = 150 persons, 40 + 20 = 60 households.
@@ -449,7 +450,7 @@ def test_grid_polygon_layer_by_hand(tmp_path):
 
 
 def test_grid_polygon_layer_bad(tmp_path):
-    from geo.access.demand import residents_from_grid
+    from geo.access.population_grid import residents_from_grid
 
     with pytest.raises(InputDataError, match=r"第 2 个格网.*负数"):
         residents_from_grid(_polygon_grid(tmp_path, [100, -1, 3, 4]))

@@ -14,6 +14,7 @@ Where a user starts:
 """
 
 from geo.access.compare import compare_service_area
+from geo.access.compounds import residents_from_compounds
 from geo.access.coverage import (
     Accessibility,
     accessibility,
@@ -22,7 +23,7 @@ from geo.access.coverage import (
     scenario_delta,
     standard_check,
 )
-from geo.access.demand import residents_from_buildings, residents_from_compounds
+from geo.access.demand import residents_from_buildings
 from geo.access.facilities import osm_facilities, read_facility_ledger
 from geo.access.service_area import service_areas
 from geo.access.standards import FUNCTIONS, Standard, load_standard
