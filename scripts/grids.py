@@ -46,7 +46,7 @@ from geo.access.units import read_units
 from geo.errors import GeoError, InputDataError
 from geo.grids.output import grid_coverage, grids_gdf, plan_to_dict
 from geo.grids.plan import check_plan
-from geo.grids.tree import TREE_HEADERS, organisation_diagram, organisation_table, spreadsheet_safe
+from geo.grids.tree import TREE_HEADERS, organisation_diagram, organisation_table
 from geo.io.export import atomic_write, write_csv, write_gpkg
 from geo.io.uploads import read_upload
 from geo.project import Project
@@ -247,7 +247,7 @@ def _write(out: Path, plan, grids: gpd.GeoDataFrame, issues: list) -> None:
     stem = out.with_suffix("")
     table = grids.drop(columns="geometry")
     headers = {**GRID_HEADERS, **{c: c for c in table.columns if c not in GRID_HEADERS}}
-    sheet = spreadsheet_safe(table[list(headers)].rename(columns=headers))
+    sheet = table[list(headers)].rename(columns=headers)  # write_csv makes formula-like cells text
     issue_frame = pd.DataFrame(
         [{**i.to_dict(), "units": " ".join(i.units)} for i in issues], columns=list(ISSUE_HEADERS)
     ).rename(columns=ISSUE_HEADERS)

@@ -10,7 +10,8 @@ import shapely
 from geo.errors import InputDataError
 from geo.grids.edits import apply_edit
 from geo.grids.partition import generate_grids
-from geo.grids.tree import TREE_HEADERS, organisation_diagram, organisation_table, spreadsheet_safe
+from geo.grids.tree import TREE_HEADERS, organisation_diagram, organisation_table
+from geo.io.export import formula_safe
 from tests.test_grids import EPSG, X0, Y0, squares
 
 
@@ -59,8 +60,8 @@ def test_table_for_unofficial_parent_codes():
 
 def test_spreadsheet_safe_prefixes_formulas():
     frame = pd.DataFrame({"a": ["=1+1", "+x", "ok", "-3", "@SUM"], "b": [1, 2, 3, 4, 5]})
-    assert spreadsheet_safe(frame)["a"].tolist() == ["'=1+1", "'+x", "ok", "'-3", "'@SUM"]
-    assert spreadsheet_safe(frame)["b"].tolist() == [1, 2, 3, 4, 5]
+    assert formula_safe(frame)["a"].tolist() == ["'=1+1", "'+x", "ok", "'-3", "'@SUM"]
+    assert formula_safe(frame)["b"].tolist() == [1, 2, 3, 4, 5]
 
 
 def test_diagram_svg_and_png(plan, tmp_path):

@@ -27,7 +27,7 @@ from geo.maps.style import cjk_font
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["TREE_HEADERS", "division_names", "organisation_diagram", "organisation_table", "spreadsheet_safe"]
+__all__ = ["TREE_HEADERS", "division_names", "organisation_diagram", "organisation_table"]
 
 #: Chinese headers of the organisation table.
 TREE_HEADERS = {
@@ -46,8 +46,6 @@ TREE_HEADERS = {
     "residents": "人口 (人)",
 }
 DIAGRAM_FORMATS = (".svg", ".png")
-#: Leading characters that make a spreadsheet cell a formula (OWASP CSV injection).
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def division_names() -> dict[str, str]:
@@ -106,17 +104,6 @@ def organisation_table(plan: GridPlan, *, names: dict[str, str] | None = None) -
             }
         )
     return pd.DataFrame(rows, columns=list(TREE_HEADERS))
-
-
-def spreadsheet_safe(frame: pd.DataFrame) -> pd.DataFrame:
-    """Text cells starting like a formula get a leading ``'`` (docs/bad-inputs.md G9) for CSV/XLSX export."""
-    out = frame.copy()
-    for column in out.columns:
-        if out[column].dtype == object or pd.api.types.is_string_dtype(out[column]):
-            out[column] = out[column].map(
-                lambda v: f"'{v}" if isinstance(v, str) and v.startswith(FORMULA_START) else v
-            )
-    return out
 
 
 def _label(*parts: str) -> str:
