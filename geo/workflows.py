@@ -39,7 +39,7 @@ from geo.access.coverage import (
     gap_cells,
     standard_check,
 )
-from geo.access.service_area import service_areas
+from geo.access.service_area import check_budgets, profile_note, reached_streets, service_areas
 from geo.access.standards import FUNCTIONS
 from geo.access.units import LEVEL_ZH, UNIT_LEVELS, read_units
 from geo.errors import InputDataError
@@ -71,11 +71,13 @@ __all__ = [
     "MAP_BUILDERS",
     "Analysis",
     "CoverageResult",
+    "FacilityAreas",
     "FunctionAreas",
     "ProjectMap",
     "analyse_coverage",
     "analysis_units",
     "check_standard",
+    "facility_service_areas",
     "function_service_areas",
     "grid_units",
     "load_analysis",
@@ -306,6 +308,76 @@ def function_service_areas(
             areas = service_areas(graph, snapped, minutes=tuple(minutes), mode="dissolve", rings=rings)
         out.append(FunctionAreas(function, len(rows), int(snapped.ok.sum()), areas))
     return out
+
+
+@dataclass(frozen=True, eq=False)
+class FacilityAreas:
+    """Service areas of a set of facilities, with what each reaches.
+
+    Attributes
+    ----------
+    facilities
+        The facilities with ``snapped``, ``snap_dist_m`` (m) and ``status`` (Chinese) added.
+    areas
+        The service areas (one per facility and budget, or dissolved, or catchments), with
+        ``facility_id`` and the walking-speed ``assumption``; network CRS.
+    streets
+        The reached street pieces within the largest budget, with ``facility_id``.
+    """
+
+    facilities: gpd.GeoDataFrame
+    areas: gpd.GeoDataFrame
+    streets: gpd.GeoDataFrame
+
+
+def facility_service_areas(
+    graph: CostGraph,
+    facilities: gpd.GeoDataFrame,
+    minutes: Sequence[float],
+    *,
+    mode: str = "overlap",
+    rings: bool = False,
+    width_m: float = settings.STREET_BUFFER_M,
+    progress: Callable[[int, int], None] | None = None,
+    cache_dir: Path | None = settings.DEFAULT_CACHE_DIR,
+) -> FacilityAreas:
+    """Walking service areas of any facilities (with a ``facility_id``) on a routing graph.
+
+    Parameters
+    ----------
+    minutes
+        Budgets in minutes, checked (positive, at most the longest allowed).
+    mode, rings, width_m
+        As :func:`geo.access.service_area.service_areas` (``width_m`` in metres).
+    progress
+        Called with (done, total) facilities.
+    cache_dir
+        Street-cell cache folder (``None``: no cache).
+
+    Raises
+    ------
+    InputDataError
+        Bad budgets, mode or width.
+    """
+    budgets = check_budgets(minutes)
+    snapped = snap_points(graph, facilities.geometry)
+    areas = service_areas(
+        graph,
+        snapped,
+        minutes=budgets,
+        mode=mode,
+        rings=rings,
+        width_m=width_m,
+        progress=progress,
+        cache_dir=cache_dir,
+    )
+    streets = reached_streets(graph, snapped, minutes=budgets[-1])
+    fac = facilities.assign(snapped=snapped.ok, snap_dist_m=snapped.access_m.round(1), status=snapped.status_zh())
+    ids = fac["facility_id"].to_numpy()
+    areas.insert(0, "facility_id", [ids[o] if o >= 0 else "" for o in areas["origin"]])
+    areas["assumption"] = profile_note(graph.profile)
+    streets.insert(0, "facility_id", ids[streets["origin"].to_numpy()])
+    return FacilityAreas(fac, areas, streets)
 
 
 # ----------------------------------------------------------------------------- placement

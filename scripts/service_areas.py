@@ -20,11 +20,11 @@ from tqdm import tqdm
 
 from geo import settings
 from geo.access.facilities import osm_facilities, read_facilities
-from geo.access.service_area import MODES, check_budgets, profile_note, reached_streets, service_areas
+from geo.access.service_area import MODES, profile_note
 from geo.errors import GeoError
 from geo.io.export import write_geojson, write_gpkg
 from geo.network.graph import load_network
-from geo.network.snapping import snap_points
+from geo.workflows import facility_service_areas
 from linli.config import cache_dir
 from scripts.cli import MINUTES, positive
 
@@ -86,18 +86,13 @@ def main(argv: list[str] | None = None) -> int:
     if out.resolve() in inputs:
         parser.error("--out 不能与输入文件相同 (output must not overwrite an input)")
     try:
-        minutes = check_budgets(args.minutes)
-        net = load_network(
-            args.network, epsg=args.epsg, cache_dir=None if args.no_cache else cache_dir()
-        )
+        net = load_network(args.network, epsg=args.epsg, cache_dir=None if args.no_cache else cache_dir())
         logger.info(net.report.summary_zh())
         facilities = (
             osm_facilities(DEMO_FUNCTION)
             if args.facilities == "demo"
             else read_facilities(Path(args.facilities), crs=args.facilities_crs)
         )
-        graph = net.cost_graph(args.profile)
-        snapped = snap_points(graph, facilities.geometry)
         bar = tqdm(total=len(facilities), unit="设施", disable=args.quiet, desc="服务范围 service areas")
 
         def progress(done: int, total: int) -> None:
@@ -105,10 +100,10 @@ def main(argv: list[str] | None = None) -> int:
             bar.n = done
             bar.refresh()
 
-        areas = service_areas(
-            graph,
-            snapped,
-            minutes=minutes,
+        result = facility_service_areas(
+            net.cost_graph(args.profile),
+            facilities,
+            args.minutes,
             mode=args.mode,
             rings=args.rings,
             width_m=args.width_m,
@@ -116,28 +111,22 @@ def main(argv: list[str] | None = None) -> int:
             cache_dir=None if args.no_cache else cache_dir(),
         )
         bar.close()
-        streets = reached_streets(graph, snapped, minutes=minutes[-1])
     except GeoError as exc:
         print(f"错误 (error): {exc}", file=sys.stderr)
         return 2
-    facilities = facilities.assign(
-        snapped=snapped.ok, snap_dist_m=snapped.access_m.round(1), status=snapped.status_zh()
-    )
-    ids = facilities["facility_id"].to_numpy()
-    areas.insert(0, "facility_id", [ids[o] if o >= 0 else "" for o in areas["origin"]])
-    areas["assumption"] = profile_note(args.profile)
-    streets.insert(0, "facility_id", ids[streets["origin"].to_numpy()])
+    facilities, areas = result.facilities, result.areas
+    snapped_ok = facilities["snapped"].to_numpy()
     layers = {
         "service_areas": areas,
         "facilities": facilities,
-        "reached_streets": streets,
+        "reached_streets": result.streets,
     }
     try:
         _write(layers, out)
     except OSError as exc:
         print(f"错误: 无法写出 {out.name} (cannot write output): {exc.strerror}", file=sys.stderr)
         return 2
-    unsnapped = int((~snapped.ok).sum())
+    unsnapped = int((~snapped_ok).sum())
     print(
         f"{len(areas)} 个服务范围 -> {out} ({profile_note(args.profile)}; "
         f"{len(facilities)} 个设施, {unsnapped} 个未连通路网)"

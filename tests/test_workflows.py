@@ -125,3 +125,16 @@ def test_every_map_kind_has_a_builder(analysis):
     pm = project_map(analysis, "coverage", function="medical", fields={"author": "规划科"})
     text = pm.text(None, None)
     assert text.author == "规划科" and any("OpenStreetMap" in s for s in text.sources)
+
+
+def test_facility_service_areas_carry_their_facility_and_assumption(analysis, demo_project):
+    from geo.workflows import facility_service_areas
+
+    fac = demo_project.facilities[demo_project.facilities["function"] == "medical"].reset_index(drop=True)
+    result = facility_service_areas(analysis.graph, fac, (5, 10), cache_dir=None)
+    assert len(result.facilities) == len(fac) and result.facilities["snapped"].dtype == bool
+    assert set(result.areas["facility_id"]) <= set(fac["facility_id"]) | {""}
+    assert result.areas["assumption"].str.contains("km/h").all()
+    assert (result.streets["facility_id"].isin(fac["facility_id"])).all()
+    with pytest.raises(InputDataError):
+        facility_service_areas(analysis.graph, fac, (0,), cache_dir=None)
