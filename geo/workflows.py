@@ -37,6 +37,7 @@ from geo.access.coverage import (
     assign_units,
     coverage_table,
     gap_cells,
+    scenario_delta,
     standard_check,
 )
 from geo.access.service_area import check_budgets, profile_note, reached_streets, service_areas
@@ -70,6 +71,7 @@ __all__ = [
     "CANDIDATE_SOURCES",
     "MAP_BUILDERS",
     "Analysis",
+    "CandidateEffect",
     "CoverageResult",
     "FacilityAreas",
     "FunctionAreas",
@@ -77,6 +79,7 @@ __all__ = [
     "analyse_coverage",
     "analysis_units",
     "check_standard",
+    "evaluate_candidate",
     "facility_service_areas",
     "function_service_areas",
     "grid_units",
@@ -378,6 +381,48 @@ def facility_service_areas(
     areas["assumption"] = profile_note(graph.profile)
     streets.insert(0, "facility_id", ids[streets["origin"].to_numpy()])
     return FacilityAreas(fac, areas, streets)
+
+
+@dataclass(frozen=True, eq=False)
+class CandidateEffect:
+    """What one candidate site would add.
+
+    Attributes
+    ----------
+    snap_dist_m
+        Metres from the site to the street it is snapped onto.
+    rings
+        Its service areas as rings, one per budget, network CRS.
+    delta
+        Residents newly covered per function (:func:`geo.access.coverage.scenario_delta`,
+        the existing facilities as the baseline).
+    """
+
+    snap_dist_m: float
+    rings: gpd.GeoDataFrame
+    delta: pd.DataFrame
+
+
+def evaluate_candidate(analysis: Analysis, site: shapely.Point, minutes: Sequence[float]) -> CandidateEffect:
+    """Service areas (rings) of one candidate site (network CRS) and the residents it newly covers.
+
+    Raises
+    ------
+    InputDataError
+        The site is farther than the snapping tolerance from every street.
+    """
+    graph = analysis.graph
+    sites = gpd.GeoSeries([site], crs=analysis.project.network.crs)
+    snapped = snap_points(graph, sites)
+    if not snapped.ok[0]:
+        raise InputDataError(
+            f"候选点距步行道路超过 {settings.MAX_SNAP_DIST_M:g} m，无法连通路网 "
+            "(candidate is too far from the walk network)"
+        )
+    rings = service_areas(graph, snapped, minutes=tuple(minutes), rings=True)
+    delta = scenario_delta(analysis.accessibility, graph, sites)
+    together = delta[delta["candidate"] == -1].drop(columns=["candidate"])
+    return CandidateEffect(round(float(snapped.access_m[0]), 1), rings, together)
 
 
 # ----------------------------------------------------------------------------- placement

@@ -22,17 +22,22 @@ import pandas as pd
 import shapely
 
 from geo import settings
-from geo.access.coverage import Accessibility, gap_cells, scenario_delta
-from geo.access.service_area import service_areas, street_cells
+from geo.access.coverage import Accessibility, gap_cells
+from geo.access.service_area import street_cells
 from geo.access.standards import FUNCTIONS
-from geo.errors import InputDataError
 from geo.io.crs import WGS84
 from geo.maps.basemap import area_layers, road_layer
 from geo.network.graph import CostGraph
-from geo.network.snapping import snap_points
 from geo.project import Project, load_project
 from geo.settings import network_cache_dir
-from geo.workflows import Analysis, function_service_areas, load_analysis, placement_candidates, plan_centres
+from geo.workflows import (
+    Analysis,
+    evaluate_candidate,
+    function_service_areas,
+    load_analysis,
+    placement_candidates,
+    plan_centres,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -118,25 +123,14 @@ class AnalysisState:
 
     def evaluate_candidate(self, point_wgs84: shapely.Point, minutes: tuple[float, ...] | None = None) -> dict:
         """Service areas (rings) of one candidate site and the residents it newly covers."""
-        minutes = minutes or self.minutes
-        crs = self.project.network.crs
-        site = gpd.GeoSeries([point_wgs84], crs=WGS84).to_crs(crs)
-        snapped = snap_points(self.graph, site)
-        if not snapped.ok[0]:
-            raise InputDataError(
-                f"候选点距步行道路超过 {settings.MAX_SNAP_DIST_M:g} m，无法连通路网 "
-                "(candidate is too far from the walk network)"
-            )
+        site = gpd.GeoSeries([point_wgs84], crs=WGS84).to_crs(self.project.network.crs).iloc[0]
         # No lock: the routing graph, street cells and accessibility are read-only once
         # loaded, so two planners' candidates run at the same time on two cores.
-        rings = service_areas(self.graph, snapped, minutes=minutes, rings=True)
-        delta = scenario_delta(self.acc, self.graph, site)
-        rings = rings.to_crs(WGS84)
-        together = delta[delta["candidate"] == -1]
+        effect = evaluate_candidate(self.analysis, site, minutes or self.minutes)
         return {
-            "snap_dist_m": round(float(snapped.access_m[0]), 1),
-            "rings": rings,
-            "delta": together.drop(columns=["candidate"]).to_dict(orient="records"),
+            "snap_dist_m": effect.snap_dist_m,
+            "rings": effect.rings.to_crs(WGS84),
+            "delta": effect.delta.to_dict(orient="records"),
         }
 
 
