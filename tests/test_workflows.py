@@ -1,4 +1,4 @@
-"""The workflow layer (geo/workflows.py) on the demo: the same figures as the core called directly."""
+"""The workflow layer (geo/workflows/) on the demo: the same figures as the core called directly."""
 
 from __future__ import annotations
 

@@ -1,0 +1,68 @@
+"""One pipeline per analysis (load -> routing graph -> accessibility -> result) that every face calls.
+
+The scripts, the batch tasks and the web app's state parse their inputs, call one function
+here and write or render what it returns:
+
+* :func:`load_analysis` — a project, its routing graph and (optionally) the walking times
+  from every resident to every function: the :class:`Analysis` all the others start from;
+* :func:`analyse_coverage` — coverage tables, the standard check and gap cells;
+  :func:`check_standard` — the check alone;
+* :func:`function_service_areas` — the service areas of each function's facilities;
+* :func:`placement_candidates` and :func:`plan_centres` — sites for new centres and one
+  solved, explained plan;
+* :func:`grid_units` and :func:`project_grids` — management grids of a project;
+* :func:`project_map` — one kind of print map (:data:`MAP_BUILDERS`, a registry by kind:
+  computed here, drawn by :mod:`geo.maps`).
+
+Metres and seconds inside, the network's projected CRS; inputs in WGS84 are said so.
+
+Inside: :mod:`geo.workflows.analysis` (the analyses) and :mod:`geo.workflows.maps` (print maps).
+"""
+
+from geo.workflows.analysis import (
+    CANDIDATE_SOURCES,
+    Analysis,
+    CandidateEffect,
+    CoverageResult,
+    FacilityAreas,
+    FunctionAreas,
+    analyse_coverage,
+    analysis_units,
+    check_standard,
+    evaluate_candidate,
+    facility_service_areas,
+    function_service_areas,
+    grid_units,
+    load_analysis,
+    placement_candidates,
+    plan_centres,
+    project_grids,
+    study_area,
+    study_area_wgs84,
+)
+from geo.workflows.maps import MAP_BUILDERS, ProjectMap, project_map
+
+__all__ = [
+    "CANDIDATE_SOURCES",
+    "MAP_BUILDERS",
+    "Analysis",
+    "CandidateEffect",
+    "CoverageResult",
+    "FacilityAreas",
+    "FunctionAreas",
+    "ProjectMap",
+    "analyse_coverage",
+    "analysis_units",
+    "check_standard",
+    "evaluate_candidate",
+    "facility_service_areas",
+    "function_service_areas",
+    "grid_units",
+    "load_analysis",
+    "placement_candidates",
+    "plan_centres",
+    "project_grids",
+    "project_map",
+    "study_area",
+    "study_area_wgs84",
+]
