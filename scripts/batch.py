@@ -40,6 +40,7 @@ import logging
 import math
 import sys
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -209,8 +210,11 @@ def _on_dask(
 ) -> list[AreaOutcome]:
     from distributed import wait
 
+    # A run's own token in every key: a finished area of an earlier run on the same
+    # client (same kind, position and name) is never taken for this run's area.
+    run = uuid.uuid4().hex[:8]
     futures = [
-        client.submit(task, p, str(o), key=f"{name}-{k}-{Path(p).stem}", retries=retries, pure=False)
+        client.submit(task, p, str(o), key=f"{name}-{k}-{Path(p).stem}-{run}", retries=retries, pure=False)
         for k, (p, o) in enumerate(zip(projects, folders, strict=True))
     ]
     index = {f.key: k for k, f in enumerate(futures)}
