@@ -52,7 +52,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from geo import maps
-    from geo.access.coverage import accessibility, coverage_table, gap_cells, standard_check
+    from geo.access.coverage import accessibility
+    from geo.access.coverage_tables import coverage_table, gap_cells, standard_check
     from geo.io.export import write_gpkg, write_shapefile_zip, write_xlsx
     from geo.project import load_project
     from scripts import export_map

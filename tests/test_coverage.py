@@ -16,16 +16,8 @@ import pandas as pd
 import pytest
 import shapely
 
-from geo.access.coverage import (
-    ALL_UNITS,
-    accessibility,
-    apply_age_shares,
-    assign_units,
-    coverage_table,
-    gap_cells,
-    scenario_delta,
-    standard_check,
-)
+from geo.access.coverage import ALL_UNITS, accessibility, apply_age_shares, assign_units
+from geo.access.coverage_tables import coverage_table, gap_cells, scenario_delta, standard_check
 from geo.access.standards import FUNCTIONS
 from geo.errors import InputDataError
 from geo.network.routing import nearest_facilities

@@ -10,7 +10,8 @@ import pytest
 import shapely
 from PIL import Image
 
-from geo.access.coverage import accessibility, gap_cells
+from geo.access.coverage import accessibility
+from geo.access.coverage_tables import gap_cells
 from geo.errors import CRSError, InputDataError
 from geo.maps import content as maps
 from geo.maps import layout, style

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from geo.access.coverage import accessibility, gap_cells
+from geo.access.coverage import accessibility
+from geo.access.coverage_tables import gap_cells
 from geo.maps import content as maps
 from geo.maps import style
 from geo.project import load_project

@@ -9,7 +9,8 @@ import pytest
 import shapely
 from PIL import Image
 
-from geo.access.coverage import accessibility, coverage_table, gap_cells, scenario_delta, standard_check
+from geo.access.coverage import accessibility
+from geo.access.coverage_tables import coverage_table, gap_cells, scenario_delta, standard_check
 from geo.errors import InputDataError
 from geo.maps import content as maps
 from geo.maps import report

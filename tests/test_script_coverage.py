@@ -11,7 +11,8 @@ import pyogrio
 import pytest
 import shapely
 
-from geo.access.coverage import ALL_UNITS, accessibility, coverage_table
+from geo.access.coverage import ALL_UNITS, accessibility
+from geo.access.coverage_tables import coverage_table
 from geo.project import PROJECTS_DIR, load_project
 from scripts.coverage import main
 

@@ -12,7 +12,7 @@ import geopandas as gpd
 import pytest
 import shapely
 
-from geo.access.coverage import scenario_delta
+from geo.access.coverage_tables import scenario_delta
 from webapp import create_app
 from webapp.assets import assert_offline
 from webapp.plans import SqlitePlanStore, StoreUnavailableError

@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 import shapely
 
-from geo.access.coverage import ALL_UNITS, accessibility, coverage_table, standard_check
+from geo.access.coverage import ALL_UNITS, accessibility
+from geo.access.coverage_tables import coverage_table, standard_check
 from geo.access.standards import FUNCTIONS
 from geo.errors import InputDataError
 from geo.grids.output import grids_gdf

@@ -25,7 +25,7 @@ import geopandas as gpd
 import pandas as pd
 from flask import Blueprint, current_app, request, send_file
 
-from geo.access.coverage import coverage_table, gap_cells, standard_check
+from geo.access.coverage_tables import coverage_table, gap_cells, standard_check
 from geo.access.standards import FUNCTIONS
 from geo.errors import InputDataError
 from geo.io.crs import WGS84

@@ -22,7 +22,8 @@ import pandas as pd
 import shapely
 
 from geo import settings
-from geo.access.coverage import Accessibility, gap_cells
+from geo.access.coverage import Accessibility
+from geo.access.coverage_tables import gap_cells
 from geo.access.service_area import street_cells
 from geo.access.standards import FUNCTIONS
 from geo.io.crs import WGS84
@@ -232,7 +233,7 @@ def walking_time_points(state: AnalysisState, function: str) -> gpd.GeoDataFrame
 
 def coverage_summary(state: AnalysisState) -> pd.DataFrame:
     """Residents covered per function within the budget (whole area)."""
-    from geo.access.coverage import coverage_table
+    from geo.access.coverage_tables import coverage_table
 
     table = coverage_table(state.acc, by_unit=False)
     return table[table["kind"] == "function"]

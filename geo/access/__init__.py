@@ -15,14 +15,8 @@ Where a user starts:
 
 from geo.access.compare import compare_service_area
 from geo.access.compounds import residents_from_compounds
-from geo.access.coverage import (
-    Accessibility,
-    accessibility,
-    coverage_table,
-    gap_cells,
-    scenario_delta,
-    standard_check,
-)
+from geo.access.coverage import Accessibility, accessibility
+from geo.access.coverage_tables import coverage_table, gap_cells, scenario_delta, standard_check
 from geo.access.demand import residents_from_buildings
 from geo.access.facilities import osm_facilities, read_facility_ledger
 from geo.access.service_area import service_areas

@@ -93,7 +93,8 @@ def grid_coverage(plan: GridPlan, acc) -> pd.DataFrame:
     pandas.DataFrame
         ``code`` and ``pct_<function>`` per function (NaN where a grid has no residents).
     """
-    from geo.access.coverage import assign_units, coverage_table
+    from geo.access.coverage import assign_units
+    from geo.access.coverage_tables import coverage_table
 
     polys = grids_gdf(plan)[["code", "name", "geometry"]]
     demand = assign_units(acc.demand, polys.to_crs(acc.demand.crs))

@@ -132,7 +132,7 @@ def coverage_content(
     boundary, units
         Study-area polygon and area units (boundary in the demand's CRS; units any CRS).
     gaps
-        :func:`geo.access.coverage.gap_cells` of the group; the three worst are outlined and numbered.
+        :func:`geo.access.coverage_tables.gap_cells` of the group; the three worst are outlined and numbered.
     """
     demand = acc.demand
     crs = demand.crs
@@ -451,7 +451,7 @@ def coverage_map(
     boundary, units
         Study-area polygon and area units, in the network's CRS.
     gaps
-        :func:`geo.access.coverage.gap_cells` of the group; the three worst are outlined and numbered.
+        :func:`geo.access.coverage_tables.gap_cells` of the group; the three worst are outlined and numbered.
     title
         Replaces the default title.
     paper, orientation

@@ -113,7 +113,7 @@ def _delta_rows(scenario: pd.DataFrame) -> pd.DataFrame:
 
 
 def _key_figures(table: pd.DataFrame) -> pd.DataFrame:
-    """The whole-area function rows of :func:`geo.access.coverage.coverage_table`, with Chinese headers."""
+    """The whole-area function rows of :func:`geo.access.coverage_tables.coverage_table`, with Chinese headers."""
     rows = table[(table["kind"] == "function") & (table["unit"] == table["unit"].iloc[0])]
     return pd.DataFrame(
         {
@@ -142,9 +142,9 @@ def summary_report(
     Parameters
     ----------
     table
-        :func:`geo.access.coverage.coverage_table` (its whole-area function rows are used).
+        :func:`geo.access.coverage_tables.coverage_table` (its whole-area function rows are used).
     check
-        :func:`geo.access.coverage.standard_check`; the first :data:`MAX_CHECK_ROWS` rows of
+        :func:`geo.access.coverage_tables.standard_check`; the first :data:`MAX_CHECK_ROWS` rows of
         the first unit are shown, failures first.
     path
         Output ``.pdf`` or ``.png``.
@@ -153,7 +153,7 @@ def summary_report(
     content
         The map drawn in the middle (optional).
     scenario
-        :func:`geo.access.coverage.scenario_delta` of candidate sites; the rows of all
+        :func:`geo.access.coverage_tables.scenario_delta` of candidate sites; the rows of all
         candidates together (``candidate == -1``) are shown as before/after.
     dpi
         PNG resolution.

@@ -13,16 +13,8 @@ import pandas as pd
 import shapely
 
 from geo import settings
-from geo.access.coverage import (
-    Accessibility,
-    accessibility,
-    apply_age_shares,
-    assign_units,
-    coverage_table,
-    gap_cells,
-    scenario_delta,
-    standard_check,
-)
+from geo.access.coverage import Accessibility, accessibility, apply_age_shares, assign_units
+from geo.access.coverage_tables import coverage_table, gap_cells, scenario_delta, standard_check
 from geo.access.service_area import check_budgets, profile_note, reached_streets, service_areas
 from geo.access.standards import FUNCTIONS
 from geo.access.units import LEVEL_ZH, UNIT_LEVELS, read_units
@@ -200,9 +192,9 @@ class CoverageResult:
     Attributes
     ----------
     table
-        :func:`geo.access.coverage.coverage_table` (residents covered, percent, budget per row).
+        :func:`geo.access.coverage_tables.coverage_table` (residents covered, percent, budget per row).
     check
-        :func:`geo.access.coverage.standard_check` (pass/fail/missing with the clause).
+        :func:`geo.access.coverage_tables.standard_check` (pass/fail/missing with the clause).
     gaps
         Gap cells of every function (``group`` column), network CRS.
     """
@@ -215,7 +207,7 @@ class CoverageResult:
 def check_standard(
     analysis: Analysis, *, level: str = "15_minute", required_pct: float = settings.STANDARD_REQUIRED_COVERAGE_PCT
 ) -> pd.DataFrame:
-    """The life-circle standard check of an analysis (see :func:`geo.access.coverage.standard_check`)."""
+    """The life-circle standard check of an analysis (see :func:`geo.access.coverage_tables.standard_check`)."""
     return standard_check(analysis.accessibility, level=level, required_pct=required_pct)
 
 
@@ -363,7 +355,7 @@ class CandidateEffect:
     rings
         Its service areas as rings, one per budget, network CRS.
     delta
-        Residents newly covered per function (:func:`geo.access.coverage.scenario_delta`,
+        Residents newly covered per function (:func:`geo.access.coverage_tables.scenario_delta`,
         the existing facilities as the baseline).
     """
 

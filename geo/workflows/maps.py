@@ -10,9 +10,7 @@ import geopandas as gpd
 import shapely
 
 from geo import settings
-from geo.access.coverage import (
-    gap_cells,
-)
+from geo.access.coverage_tables import gap_cells
 from geo.access.service_area import service_areas
 from geo.access.standards import FUNCTIONS
 from geo.errors import InputDataError
