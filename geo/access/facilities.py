@@ -27,6 +27,7 @@ from geo.errors import InputDataError, NetworkUnavailableError
 from geo.io.coords import SYSTEMS
 from geo.io.crs import WGS84
 from geo.io.sources import demo_pbf_path, internet_reachable
+from geo.io.tables import find_column
 from geo.io.uploads import read_upload
 
 logger = logging.getLogger(__name__)
@@ -307,11 +308,6 @@ def osm_facilities_all(path: Path | None = None, *, standard: Standard | None = 
     return _osm_frame(facility_functions(), path, standard)
 
 
-def _find_column(columns: list[str], names: tuple[str, ...]) -> str | None:
-    lowered = {str(c).strip().lower(): c for c in columns}
-    return next((lowered[n] for n in names if n in lowered), None)
-
-
 def _system_and_crs(crs: object | None) -> Any:
     """The ``system`` argument of :func:`geo.io.uploads.read_upload` for a ``crs`` argument."""
     if crs is None:
@@ -374,8 +370,8 @@ def read_facilities(
         study_area=study_area,
     )
     columns = [c for c in frame.columns if c != frame.geometry.name]
-    name_col = _find_column(columns, NAME_NAMES)
-    cat_col = _find_column(columns, CATEGORY_NAMES)
+    name_col = find_column(columns, NAME_NAMES)
+    cat_col = find_column(columns, CATEGORY_NAMES)
     if "line" in columns and frame.attrs.get("kind") in ("csv", "xlsx"):
         ids = [f"row{int(n)}" for n in frame["line"]]
     else:
@@ -454,7 +450,7 @@ def read_facility_ledger(
     standard = standard or load_standard()
     frame = read_upload(Path(path), original_name=original_name, expected="point", system=system, study_area=study_area)
     label = original_name or Path(path).name
-    cat_col = _find_column(list(frame.columns), LEDGER_CATEGORY_NAMES)
+    cat_col = find_column(list(frame.columns), LEDGER_CATEGORY_NAMES)
     if cat_col is None:
         raise InputDataError(
             f"台账 {label} 缺少类别列（可用列名: {'、'.join(LEDGER_CATEGORY_NAMES)}）"
@@ -476,7 +472,7 @@ def read_facility_ledger(
             f"(unknown categories; use a function or a facility type of the standard)"
         )
     functions = facility_functions()
-    name_col = _find_column(list(frame.columns), NAME_NAMES)
+    name_col = find_column(list(frame.columns), NAME_NAMES)
     pairs = [m for m in matched if m is not None]  # every row matched: the unmatched were refused above
     function = [m[0] for m in pairs]
     ftype = [m[1] for m in pairs]

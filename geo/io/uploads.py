@@ -30,8 +30,6 @@ Z and M policy (docs/bad-inputs.md U16): coordinates are read as 2-D; Z and M va
 from __future__ import annotations
 
 import contextlib
-import csv
-import io
 import logging
 import re
 import stat
@@ -50,7 +48,7 @@ from pyproj import CRS
 from geo.errors import CRSError, InputDataError
 from geo.io.coords import SYSTEMS, to_wgs84
 from geo.io.crs import WGS84, metric_crs, to_crs
-from geo.io.textfiles import decode_text
+from geo.io.tables import find_column, parse_coordinate, read_csv_rows
 
 logger = logging.getLogger(__name__)
 
@@ -343,60 +341,7 @@ def _check_driver(path: Path, layer: str, kind: str, name: str) -> None:
         )
 
 
-# -- tables (docs/bad-inputs.md U7, U8) -------------------------------------------------------------------
-
-_DMS = re.compile(
-    r"""^\s*([NSEW东西南北])?\s*
-    (\d+(?:\.\d+)?)\s*(?:°|度|º|d)\s*
-    (?:(\d+(?:\.\d+)?)\s*(?:'|′|’|分|m)\s*)?
-    (?:(\d+(?:\.\d+)?)\s*(?:"|″|''|”|秒|s)\s*)?
-    ([NSEW东西南北])?\s*$""",
-    re.VERBOSE | re.IGNORECASE,
-)
-
-
-def _parse_coordinate(text: object) -> tuple[float | None, str | None]:
-    """A number or a DMS string (``118°47'30"E``) as decimal degrees; else (None, reason)."""
-    if text is None or (isinstance(text, float) and np.isnan(text)):
-        return None, "为空 (empty)"
-    if isinstance(text, (int, float)):
-        return float(text), None
-    s = str(text).strip()
-    if not s:
-        return None, "为空 (empty)"
-    try:
-        value = float(s)
-    except ValueError:
-        pass
-    else:
-        return (value, None) if np.isfinite(value) else (None, f"{s[:20]!r} 不是有限数 (not finite)")
-    m = _DMS.match(s)
-    if not m or (m.group(1) and m.group(5)):
-        return None, f"{s[:20]!r} 不是数字或度分秒 (not a number or DMS)"
-    deg, minutes, seconds = float(m.group(2)), float(m.group(3) or 0), float(m.group(4) or 0)
-    if minutes >= 60 or seconds >= 60:
-        return None, f"{s[:20]!r} 分/秒应小于 60 (minutes/seconds must be < 60)"
-    value = deg + minutes / 60.0 + seconds / 3600.0
-    hemi = (m.group(1) or m.group(5) or "").upper()
-    return (-value if hemi in ("S", "W", "西", "南") else value), None
-
-
-def _find_column(columns: list[str], names: tuple[str, ...]) -> str | None:
-    lowered = {str(c).strip().lstrip("\ufeff").lower(): c for c in columns}
-    return next((lowered[n] for n in names if n in lowered), None)
-
-
-def _read_csv_rows(upload: Path, name: str) -> tuple[list[str], list[tuple[int, list[str]]]]:
-    reader = csv.reader(io.StringIO(decode_text(upload.read_bytes(), name)))
-    header = next(reader, None)
-    if header is None:
-        raise InputDataError(f"{name} 为空 (empty file)")
-    rows = []
-    for cells in reader:
-        if any(c.strip() for c in cells):
-            rows.append((reader.line_num, cells + [""] * (len(header) - len(cells))))
-    return header, rows
-
+# -- tables (docs/bad-inputs.md U7, U8): rows and coordinates read in geo.io.tables ------------------------
 
 def _read_xlsx_rows(upload: Path, name: str) -> tuple[list[str], list[tuple[int, list[str]]]]:
     try:
@@ -423,7 +368,7 @@ def _table_frame(
     """
     if not rows:
         raise InputDataError(f"{name} 没有数据行 (no data rows)")
-    lon_col, lat_col = _find_column(header, LON_NAMES), _find_column(header, LAT_NAMES)
+    lon_col, lat_col = find_column(header, LON_NAMES), find_column(header, LAT_NAMES)
     if lon_col is None or lat_col is None:
         raise InputDataError(
             f"{name} 缺少经度/纬度列（可用列名: 经度/纬度、lon/lat、lng/lat、x/y）；现有列: {header} "
@@ -434,8 +379,8 @@ def _table_frame(
     lat = np.full(len(rows), np.nan)
     problems = []
     for k, (line, cells) in enumerate(rows):
-        x, why_x = _parse_coordinate(cells[i_lon])
-        y, why_y = _parse_coordinate(cells[i_lat])
+        x, why_x = parse_coordinate(cells[i_lon])
+        y, why_y = parse_coordinate(cells[i_lat])
         if why_x or why_y:
             what = "; ".join(f"{col} {why}" for col, why in ((lon_col, why_x), (lat_col, why_y)) if why)
             problems.append(f"第 {line} 行 (line {line}): {what}")
@@ -699,7 +644,7 @@ def read_upload(
         _check_magic(upload, kind, name, MAX_UNZIPPED_BYTES)
         dropped = False
         if kind in ("csv", "xlsx"):
-            header, rows = _read_csv_rows(upload, name) if kind == "csv" else _read_xlsx_rows(upload, name)
+            header, rows = read_csv_rows(upload, name) if kind == "csv" else _read_xlsx_rows(upload, name)
             frame = _table_frame(header, rows, name, key, table_crs)
             source_crs = table_crs.to_string() if table_crs is not None else SYSTEMS[key]
         else:
