@@ -40,7 +40,7 @@ from geo.errors import GeoError, InputDataError
 from geo.io.crs import WGS84
 from geo.io.export import COVERAGE_HEADERS_ZH, chinese_table, write_csv, write_gpkg, write_xlsx
 from geo.maps.content import coverage_map
-from geo.project import Project
+from geo.project import Project, load_project
 from geo.workflows import analyse_coverage, analysis_units, load_analysis
 from linli.config import cache_dir
 from scripts.cli import MINUTES, fraction, positive
@@ -170,15 +170,14 @@ def _notes(project: Project, acc, job: Job) -> pd.DataFrame:
 
 def run_job(job: Job) -> pd.DataFrame:
     """Run one project; returns its whole-area function summary."""
-    steps = ["读取项目 load", "可达时间 times", "覆盖统计 tables", "缺口 gaps", "地图 maps", "写出 write"]
+    steps = ["读取项目 load", "可达时间 times", "覆盖统计与缺口 tables, gaps", "地图 maps", "写出 write"]
     bar = tqdm(total=len(steps), disable=job.quiet, desc=f"覆盖 {job.project}", position=job.position, leave=True)
 
     def step(k: int) -> None:
         bar.set_postfix_str(steps[k])
 
     step(0)
-    analysis = load_analysis(job.project, times=False, cache_dir=cache_dir())
-    project = analysis.project
+    project = load_project(job.project, cache_dir=cache_dir())
     units = analysis_units(project, job.by, system=job.by_system)
     bar.update()
     step(1)
@@ -197,8 +196,6 @@ def run_job(job: Job) -> pd.DataFrame:
     table, check, gaps = result.table, result.check, result.gaps
     bar.update()
     step(3)
-    bar.update()
-    step(4)
     if job.maps:
         for function in FUNCTIONS:
             coverage_map(
@@ -211,7 +208,7 @@ def run_job(job: Job) -> pd.DataFrame:
                 gaps=gaps[gaps["group"] == function],
             )
     bar.update()
-    step(5)
+    step(4)
     _write_outputs(job, project, acc, table, check, gaps, units)
     bar.update()
     bar.close()

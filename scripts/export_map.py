@@ -26,14 +26,13 @@ from tqdm import tqdm
 
 from geo import settings
 from geo.access.standards import FUNCTIONS
-from geo.access.units import LEVEL_ZH, UNIT_LEVELS, read_units
+from geo.access.units import UNIT_LEVELS
 from geo.errors import GeoError, InputDataError
-from geo.io.crs import WGS84
 from geo.maps.content import MAP_KINDS
 from geo.maps.layout import FORMATS, ORIENTATIONS, PAPER_MM, render_layout
 from geo.maps.style import use_print_fonts
 from geo.project import Project
-from geo.workflows import load_analysis, project_map
+from geo.workflows import analysis_units, load_analysis, project_map
 from linli.config import cache_dir
 from scripts.cli import MINUTES, count
 
@@ -77,23 +76,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _areas(project: Project, by: str, system: str) -> gpd.GeoDataFrame | None:
-    if by == "none":
+    if by not in ("none", *UNIT_LEVELS) and not Path(by).is_file():
+        raise InputDataError(f"--by 既不是分区级别也不是已有文件: {Path(by).name} (not a unit level nor a file)")
+    areas = analysis_units(project, by, system=system)
+    if areas is None:
         return None
-    if by in UNIT_LEVELS:
-        if by not in project.units:
-            raise InputDataError(
-                f"项目 {project.name} 没有{LEVEL_ZH[by]}分区图层; 请用 --by 文件 给出多边形 "
-                f"(the project has no {by} polygons; pass a polygon file with --by FILE)"
-            )
-        areas = project.units[by]
-    else:
-        path = Path(by)
-        if not path.is_file():
-            raise InputDataError(f"--by 既不是分区级别也不是已有文件: {path.name} (not a unit level nor a file)")
-        study = None
-        if project.boundary is not None:
-            study = gpd.GeoSeries([project.boundary], crs=project.network.crs).to_crs(WGS84).iloc[0]
-        areas = read_units(path, system=system, study_area=study)
     if len(areas) > MAX_AREAS:
         raise InputDataError(f"分区过多: {len(areas)} 个，上限 {MAX_AREAS} (too many areas)")
     return areas.to_crs(project.network.crs)
