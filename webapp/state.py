@@ -38,6 +38,7 @@ from geo.workflows import (
     load_analysis,
     placement_candidates,
     plan_centres,
+    study_area_wgs84,
 )
 
 logger = logging.getLogger(__name__)
@@ -184,7 +185,7 @@ def load_state(
     start = time.perf_counter()
     proj = load_project(project, cache_dir=cache_dir)
     analysis = load_analysis(proj, minutes=max(minutes), units=proj.units.get("community"))
-    boundary = gpd.GeoSeries([proj.boundary], crs=proj.network.crs).to_crs(WGS84).iloc[0] if proj.boundary else None
+    boundary = study_area_wgs84(proj)
     extent = tuple(gpd.GeoSeries([shapely.box(*proj.network.bounds)], crs=proj.network.crs).to_crs(WGS84).total_bounds)
     roads = road_layer(proj.network)
     areas = (
