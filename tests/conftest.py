@@ -18,11 +18,10 @@ _CACHE_ROOT = Path(tempfile.mkdtemp(prefix="linli-test-cache-"))
 atexit.register(shutil.rmtree, _CACHE_ROOT, ignore_errors=True)
 os.environ["LINLI_CACHE_DIR"] = str(_CACHE_ROOT / "linli")
 os.environ["XDG_CACHE_HOME"] = str(_CACHE_ROOT / "xdg")
-# ... and its own temporary folder (in this process only: subprocesses, e.g. Chromium, keep
-# the system's): with two test workers (pytest -n 2) a test that checks its exports leave no
-# temporary folder behind must not see the other worker's.
-(_CACHE_ROOT / "tmp").mkdir()
-tempfile.tempdir = str(_CACHE_ROOT / "tmp")
+# The same folder is this process's temporary folder (in this process only: subprocesses,
+# e.g. Chromium, keep the system's): with two test workers (pytest -n 2) a test that checks
+# its exports leave no temporary folder behind must not see the other worker's.
+tempfile.tempdir = str(_CACHE_ROOT)
 
 import geopandas as gpd  # noqa: E402
 import numpy as np  # noqa: E402
