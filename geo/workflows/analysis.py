@@ -73,14 +73,11 @@ class Analysis:
     acc
         Walking times from every demand point to every function (``None`` when loaded
         without them).
-    units
-        The area units the demand was assigned to (``None``: the whole area only).
     """
 
     project: Project
     graph: CostGraph
     acc: Accessibility | None = None
-    units: gpd.GeoDataFrame | None = None
 
     @property
     def accessibility(self) -> Accessibility:
@@ -170,7 +167,7 @@ def load_analysis(
     loaded = project if isinstance(project, Project) else load_project(project, cache_dir=cache_dir)
     graph = loaded.network.cost_graph(loaded.profile)
     if not times:
-        return Analysis(loaded, graph, None, units)
+        return Analysis(loaded, graph)
     demand = loaded.demand
     if units is not None:
         demand = assign_units(demand.to_crs(loaded.network.crs), units.to_crs(loaded.network.crs))
@@ -179,7 +176,7 @@ def load_analysis(
     budget = max(settings.DEFAULT_BUDGETS_MIN) if minutes is None else minutes
     acc = accessibility(graph, demand, loaded.facilities, minutes=budget, single_budget=single_budget)
     logger.info("analysis %s: %d demand points, %d facilities", loaded.name, len(demand), len(loaded.facilities))
-    return Analysis(loaded, graph, acc, units)
+    return Analysis(loaded, graph, acc)
 
 
 # ----------------------------------------------------------------------------- coverage
