@@ -9,6 +9,8 @@ each part comes from::
     facilities = "osm"                  # POIs of the network's OSM file (downloaded when network = "online"),
                                         # a facility ledger (台账) file, or "none"
     facilities_system = "gcj02"         # optional: coordinate system of the ledger's 经度/纬度
+                                        # (default: detected against the network's streets)
+    categories = "类别对照.csv"          # optional: the county's own category -> function table
     demand = "buildings"                # buildings of the network's OSM file (downloaded when "online"),
                                         # a compound ledger (小区台账) file, "grid:FILE", or "none"
     demand_system = "wgs84"             # optional: coordinate system of the compound ledger
@@ -60,6 +62,7 @@ from geo.access.units import UNIT_LEVELS, read_units
 from geo.errors import InputDataError
 from geo.io.boundaries import county
 from geo.io.crs import WGS84
+from geo.io.ledger import LedgerReport
 from geo.io.sources import DEMO, demo_pbf_path
 from geo.io.uploads import read_upload
 from geo.network.graph import WalkNetwork, load_network
@@ -67,7 +70,7 @@ from geo.settings import TravelProfile, get_profile
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["PROJECTS_DIR", "Project", "load_project", "project_path"]
+__all__ = ["PROJECTS_DIR", "Project", "clip_to_study_area", "load_project", "project_path"]
 
 PROJECTS_DIR = settings.DATA_DIR / "projects"
 REQUIRED_KEYS = ("name", "network", "facilities", "demand")
@@ -81,6 +84,7 @@ OPTIONAL_KEYS = (
     "demand_crs",
     "units",
     "units_system",
+    "categories",
 )
 ALLOWED_KEYS = frozenset((*REQUIRED_KEYS, *OPTIONAL_KEYS))
 #: Prefix of a population-grid demand source (``demand = "grid:pop.asc"``).
@@ -127,6 +131,19 @@ class Project:
     source: Path
     units: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
     osm_file: Path | None = None
+    reports: dict[str, LedgerReport] = field(default_factory=dict)
+
+    @property
+    def source_notes(self) -> list[str]:
+        """Where the facilities and residents came from, for a map's source line and the assumptions."""
+        notes = []
+        for part, what in (("facilities", "设施"), ("demand", "居民")):
+            report = self.reports.get(part)
+            if report is not None:
+                notes.append(
+                    f"{what}：{report.file}（{report.system_note}）" if report.system_note else f"{what}：{report.file}"
+                )
+        return notes
 
 
 def project_path(name_or_path: str | Path) -> Path:
@@ -213,7 +230,7 @@ def _units(spec: dict, base: Path, boundary_wgs84, crs) -> dict[str, gpd.GeoData
     }
 
 
-def _clip_to_study_area(
+def clip_to_study_area(
     facilities: gpd.GeoDataFrame, demand: gpd.GeoDataFrame, boundary: shapely.Geometry
 ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
     """Residents inside the boundary; facilities inside it or within ``CLIP_BUFFER_M`` of it.
@@ -289,8 +306,10 @@ def load_project(name_or_path: str | Path, *, cache_dir: Path | None = settings.
         facilities = read_facility_ledger(
             base / facilities_spec,
             original_name=Path(facilities_spec).name,
-            system=spec.get("facilities_system", "wgs84"),
+            system=spec.get("facilities_system", "auto"),
+            network=network,
             study_area=boundary_wgs84,
+            category_map=base / spec["categories"] if "categories" in spec else None,
         )
     demand_spec = str(spec["demand"])
     if demand_spec == "none":
@@ -312,14 +331,20 @@ def load_project(name_or_path: str | Path, *, cache_dir: Path | None = settings.
         demand = residents_from_compounds(
             base / demand_spec,
             original_name=Path(demand_spec).name,
-            system=spec.get("demand_system", "wgs84"),
+            system=spec.get("demand_system", "auto"),
+            network=network,
             study_area=boundary_wgs84,
         )
     boundary = gpd.GeoSeries([boundary_wgs84], crs=WGS84).to_crs(crs).iloc[0] if boundary_wgs84 else None
     units = _units(spec, base, boundary_wgs84, crs)
+    reports = {
+        part: frame.attrs["report"]
+        for part, frame in (("facilities", facilities), ("demand", demand))
+        if "report" in frame.attrs
+    }
     facilities, demand = facilities.to_crs(crs), demand.to_crs(crs)
     if boundary is not None:
-        facilities, demand = _clip_to_study_area(facilities, demand, boundary)
+        facilities, demand = clip_to_study_area(facilities, demand, boundary)
     project = Project(
         name=str(spec["name"]),
         boundary=boundary,
@@ -330,7 +355,12 @@ def load_project(name_or_path: str | Path, *, cache_dir: Path | None = settings.
         source=path,
         units=units,
         osm_file=_osm_source(network_spec, base),
+        reports=reports,
     )
+    for report in reports.values():
+        logger.info("ledger: %s", report.summary())
+        for warning in report.warnings:
+            logger.warning("ledger: %s", warning)
     logger.info(
         "project %s: %d edges, %d facilities, %d demand points (%.0f residents), %s",
         project.name,

@@ -57,7 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--facilities-crs",
         default=None,
-        help="CSV 坐标系: EPSG code, gcj02 (高德/腾讯), bd09 (百度); default WGS84",
+        help="表格坐标系: wgs84, gcj02 (高德/腾讯), bd09 (百度) 或 EPSG 代码；默认按路网自动判定 (default: detected)",
     )
     parser.add_argument("--out", required=True, type=Path, help="output .gpkg or .geojson (WGS84)")
     parser.add_argument("--no-cache", action="store_true", help="do not read or write the network cache")
@@ -91,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
         facilities = (
             osm_facilities(DEMO_FUNCTION)
             if args.facilities == "demo"
-            else read_facilities(Path(args.facilities), crs=args.facilities_crs)
+            else read_facilities(Path(args.facilities), crs=args.facilities_crs, network=net)
         )
         bar = tqdm(total=len(facilities), unit="设施", disable=args.quiet, desc="服务范围 service areas")
 

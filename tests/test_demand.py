@@ -243,7 +243,7 @@ def test_compounds_gbk_chinese_headers(tmp_path):
         "东湖小区,50,120,118.61,24.91\n"  # the ledger's 120 residents override 50 x 2.62
         ",30,,118.62,24.92\n".encode("gbk")  # nameless: named after its line
     )
-    demand = residents_from_compounds(path)
+    demand = residents_from_compounds(path, system="wgs84")
     assert demand.crs.to_epsg() == 4326
     assert list(demand["name"]) == ["桂花园", "东湖小区", "第4行"]
     assert list(demand["line"]) == [2, 3, 4]
@@ -272,9 +272,9 @@ def test_compounds_english_headers_gcj02_and_residents_only(tmp_path):
     assert demand["residents_source"].iloc[0] == "ledger"
 
 
-def test_compounds_bad_rows_name_their_lines(tmp_path):
-    # The ledger goes through geo.io.uploads.read_upload: bad coordinates are refused
-    # first (by line number), then bad counts (by line number).
+def test_compounds_bad_rows_are_reported_by_line_and_the_rest_loads(tmp_path):
+    # Row by row: a position or count that cannot be read keeps that row out, named in the
+    # report with its line, column, value and why; every other row loads.
     path = tmp_path / "ledger.csv"
     rows = [
         "甲,100,118.6,24.9",  # line 2: fine
@@ -284,34 +284,45 @@ def test_compounds_bad_rows_name_their_lines(tmp_path):
         "戊,,118.6,24.9",  # line 6: no count
         "己,10,118.6,95",  # line 7: latitude out of range
     ]
+    path.write_text("名称,户数,经度,纬度\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    demand = residents_from_compounds(path, system="wgs84")
+    assert list(demand["name"]) == ["甲", "丙"]
+    assert list(demand["line"]) == [2, 4]
+    report = demand.attrs["report"]
+    assert report.rows_read == 6 and report.rows_loaded == 2
+    assert report.rows_not_loaded == [3, 5, 6, 7]
+    by_line = {i.line: i for i in report.issues}
+    assert by_line[3].column == "经度" and by_line[3].value == "abc"
+    assert "负数" in by_line[5].why and "户数和人口均为空" in by_line[6].why
+    assert "超出经纬度范围" in by_line[7].why
+    text = report.to_text()
+    for line in (3, 5, 6, 7):
+        assert f"第 {line} 行" in text
+    assert "读入 2 行，共 6 行数据" in text
+    # Nothing readable at all: a clear error carrying the report.
+    path.write_text("名称,户数,经度,纬度\n乙,80,abc,24.9\n", encoding="utf-8")
+    with pytest.raises(InputDataError, match=r"没有可读入的数据行[\s\S]*第 2 行"):
+        residents_from_compounds(path, system="wgs84")
 
-    def write(lines):
-        path.write_text("名称,户数,经度,纬度\n" + "\n".join(lines) + "\n", encoding="utf-8")
 
-    write(rows)
-    with pytest.raises(InputDataError, match=r"第 3 行.*abc") as info:
-        residents_from_compounds(path)
-    assert "第 2 行" not in str(info.value) and "第 7 行" not in str(info.value)
-    write([*rows[:1], "乙,80,118.6,24.9", *rows[2:]])
-    with pytest.raises(InputDataError, match=r"第 7 行的坐标超出经纬度范围"):
-        residents_from_compounds(path)
-    write([*rows[:1], "乙,80,118.6,24.9", *rows[2:5], "己,10,118.6,24.9"])
-    with pytest.raises(InputDataError, match="2 行数据有误") as info:
-        residents_from_compounds(path)
-    message = str(info.value)
-    assert "第 5 行" in message and "第 6 行" in message
-    for line in (2, 3, 4, 7):
-        assert f"第 {line} 行" not in message
-
-
-def test_compounds_unknown_and_missing_columns(tmp_path):
+def test_compounds_keep_their_own_columns_and_need_a_count(tmp_path):
     path = tmp_path / "ledger.csv"
-    path.write_text("名称,户数,经度,纬度,面积\n甲,100,118.6,24.9,5000\n", encoding="utf-8")
-    with pytest.raises(InputDataError, match=r"无法识别的列.*面积"):
-        residents_from_compounds(path)
+    path.write_text(
+        "名称,户数,经度,纬度,面积,所属社区,党员数,60岁以上人口,0-6岁人口\n"
+        "甲,100,118.6,24.9,5000,城南社区,12,50,10\n"
+        "乙,200,118.61,24.91,8000,城北社区,30,,20\n",
+        encoding="utf-8",
+    )
+    demand = residents_from_compounds(path, system="wgs84")
+    assert list(demand["面积"]) == ["5000", "8000"] and list(demand["党员数"]) == ["12", "30"]
+    assert list(demand["community"]) == ["城南社区", "城北社区"]
+    # 乙 left 60岁以上人口 blank: it gets the share of the rows that have it (50 / 262).
+    np.testing.assert_allclose(demand["elderly"], [50.0, 524.0 * 50.0 / 262.0])
+    np.testing.assert_allclose(demand["children"], [10.0, 20.0])
+    assert "按台账中其余小区的比例" in demand["assumption"].iloc[0]
     path.write_text("名称,经度,纬度\n甲,118.6,24.9\n", encoding="utf-8")
     with pytest.raises(InputDataError, match="缺少列"):
-        residents_from_compounds(path)
+        residents_from_compounds(path, system="wgs84")
 
 
 def test_compounds_bad_arguments(tmp_path):
@@ -325,9 +336,12 @@ def test_compounds_bad_arguments(tmp_path):
         residents_from_compounds(tmp_path / "nope.csv")
     header_only = tmp_path / "header.csv"
     header_only.write_text("名称,户数,经度,纬度\n", encoding="utf-8")
-    with pytest.raises(InputDataError, match="没有数据行"):
-        residents_from_compounds(header_only)
-    assert shapely.get_coordinates(residents_from_compounds(path).geometry.to_numpy()).shape == (1, 2)
+    with pytest.raises(InputDataError, match="没有可读入的数据行"):
+        residents_from_compounds(header_only, system="wgs84")
+    # Undeclared inside China with no streets to judge by: asked, not assumed WGS84.
+    with pytest.raises(InputDataError, match="没有声明坐标系"):
+        residents_from_compounds(path)
+    assert shapely.get_coordinates(residents_from_compounds(path, system="wgs84").geometry.to_numpy()).shape == (1, 2)
 
 
 # --------------------------------------------------------------------- population grid

@@ -179,7 +179,7 @@ def test_facility_ledger_maps_categories_to_functions_and_types(tmp_path):
     text = "名称,类别,经度,纬度\n" + "".join(f"{n},{c},{x:.7f},{y:.7f}\n" for n, c, x, y in rows)
     path = tmp_path / "惠安设施台账.csv"
     path.write_bytes(text.encode("gb18030"))
-    ledger = read_facility_ledger(path)
+    ledger = read_facility_ledger(path, system="wgs84")
     assert ledger["function"].tolist() == ["childcare", "medical", "elderly", "food"]
     assert ledger["type"].tolist() == ["kindergarten", "community_health_station", "", "fresh_market"]
     assert ledger["function_zh"].tolist()[2] == "老有所养"
@@ -189,16 +189,25 @@ def test_facility_ledger_maps_categories_to_functions_and_types(tmp_path):
     assert converted.x == pytest.approx(118.797, abs=1e-6) and converted.y == pytest.approx(25.031, abs=1e-6)
 
 
-def test_facility_ledger_unknown_category_names_the_line(tmp_path):
+def test_facility_ledger_unknown_categories_are_counted_and_can_be_mapped(tmp_path):
     from geo.access.facilities import read_facility_ledger
 
     path = tmp_path / "ledger.csv"
-    path.write_text("name,type,lon,lat\nA,幼儿园,118.79,25.03\nB,网吧,118.80,25.03\n", encoding="utf-8")
-    with pytest.raises(InputDataError, match=r"第 3 行「网吧」"):
-        read_facility_ledger(path)
+    path.write_text(
+        "name,type,lon,lat\nA,幼儿园,118.79,25.03\nB,网吧,118.80,25.03\nC,网吧,118.81,25.03\n", encoding="utf-8"
+    )
+    ledger = read_facility_ledger(path, system="wgs84")
+    assert ledger["name"].tolist() == ["A"]
+    report = ledger.attrs["report"]
+    assert report.unknown_categories == {"网吧": 2}
+    assert "「网吧」2 行" in report.to_text()
+    # Mapped in a small table (here as typed in the page), the load is re-run and every row is in.
+    mapped = read_facility_ledger(path, system="wgs84", category_map={"网吧": "居有所乐"})
+    assert mapped["function"].tolist() == ["childcare", "leisure", "leisure"]
+    assert mapped.attrs["report"].unknown_categories == {}
     path.write_text("name,lon,lat\nA,118.79,25.03\n", encoding="utf-8")
     with pytest.raises(InputDataError, match="缺少类别列"):
-        read_facility_ledger(path)
+        read_facility_ledger(path, system="wgs84")
 
 
 # --------------------------------------------------------------------- read_facilities via read_upload
@@ -211,7 +220,7 @@ def test_read_facilities_gbk_csv_chinese_headers_and_lines(tmp_path):
     path.write_bytes(
         "名称,类型,经度,纬度\n卫生院,clinic,118.797,25.031\n\n幼儿园,kindergarten,118.80,25.03\n".encode("gbk")
     )
-    got = read_facilities(path)
+    got = read_facilities(path, crs="wgs84")
     # The blank line 3 is skipped; ids carry the file's line numbers.
     assert got["facility_id"].tolist() == ["row2", "row4"]
     assert got["name"].tolist() == ["卫生院", "幼儿园"]

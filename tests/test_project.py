@@ -126,9 +126,16 @@ def test_project_with_a_ledger_and_a_population_grid(tmp_path):
 
 
 def test_project_with_a_compound_ledger(tmp_path):
-    project = load_project(_planner_project(tmp_path, demand="小区.csv"), cache_dir=tmp_path / "cache")
+    path = _planner_project(tmp_path, demand="小区.csv")
+    # One compound is no evidence of a coordinate system: undeclared, the load stops and asks.
+    with pytest.raises(InputDataError, match=r"无法判断 小区\.csv 的坐标系"):
+        load_project(path, cache_dir=tmp_path / "cache")
+    path.write_text(path.read_text(encoding="utf-8") + 'demand_system = "wgs84"\n', encoding="utf-8")
+    project = load_project(path, cache_dir=tmp_path / "cache")
     # 100 households x 2.62 persons = 262 residents.
     assert project.demand["residents"].tolist() == pytest.approx([262.0])
+    assert project.reports["demand"].system_note.startswith("坐标系按声明")
+    assert any("设施台账.csv" in note for note in project.source_notes)
 
 
 def test_project_refuses_a_ledger_far_from_the_boundary(tmp_path):

@@ -10,6 +10,7 @@ import geopandas as gpd
 import pyogrio
 import pytest
 
+from geo.errors import InputDataError
 from scripts.service_areas import main
 
 
@@ -152,5 +153,8 @@ def test_csv_picked_in_amap_is_converted(tmp_path):
     csv.write_text(f"名称,经度,纬度\n卫生院,{float(lon):.7f},{float(lat):.7f}\n", encoding="utf-8-sig")
     got = read_facilities(csv, crs="gcj02").geometry.iloc[0]
     assert got.x == pytest.approx(118.797, abs=1e-6) and got.y == pytest.approx(25.031, abs=1e-6)
-    raw = read_facilities(csv).geometry.iloc[0]
+    raw = read_facilities(csv, crs="wgs84").geometry.iloc[0]
     assert abs(raw.x - 118.797) > 0.003  # unconverted it is hundreds of metres off
+    # Undeclared, with no streets to judge by: the read stops and asks instead of guessing WGS84.
+    with pytest.raises(InputDataError, match="没有声明坐标系"):
+        read_facilities(csv)

@@ -23,11 +23,12 @@ from geo.errors import InputDataError
 from geo.io.crs import WGS84
 from geo.io.drawn import parse_geometry, parse_json
 from geo.io.uploads import read_upload
+from geo.workflows import LEDGER_PARTS, ledger_preview, read_project_ledger
 from webapp.errors import BadRequestError
 from webapp.mapview import safe
 from webapp.plans import FEATURE_KINDS, Feature, PlanStore
 from webapp.security import csrf_token
-from webapp.state import coverage_summary, get_state, walking_time_points
+from webapp.state import coverage_summary, get_state, replace_ledger, walking_time_points
 
 bp = Blueprint("api", __name__)
 
@@ -426,3 +427,63 @@ def upload_to_plan(plan_id: int):
         )
     saved = store().save(plan_id, version=int(version), features=_features(features, state.study_area_wgs84))
     return jsonify({**saved, "added": len(frame), "source_crs": frame.attrs.get("source_crs")})
+
+
+# -- a county's ledgers (issue 16): preview, then put into the project -------------------------------
+
+
+def _json_field(name: str) -> dict:
+    """A small JSON object sent as a multipart form field (column choices, category map)."""
+    raw = request.form.get(name, "") or "{}"
+    value = parse_json(raw.encode("utf-8"))
+    if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+        raise BadRequestError(f"{name} 应为 {{字符串: 字符串}} 的 JSON 对象 ({name} must be a JSON object of strings)")
+    return {k[:100]: v[:200] for k, v in list(value.items())[:200]}
+
+
+def _read_ledger_upload(state):
+    """The uploaded ledger read against the project's streets (the same reader as the scripts)."""
+    part = request.form.get("part", "facilities")
+    if part not in LEDGER_PARTS:
+        raise InputDataError(f"part={part!r} 无效，可选: {', '.join(LEDGER_PARTS)} (unknown ledger kind)")
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        raise InputDataError("没有上传文件 (no file uploaded)")
+    system = request.form.get("system", "auto") or "auto"
+    sheet = request.form.get("sheet") or None
+    with tempfile.TemporaryDirectory(prefix="linli-ledger-") as tmp:
+        path = Path(tmp) / "upload.bin"  # a generated name; the planner's only as metadata (U2)
+        upload.save(path)
+        frame = read_project_ledger(
+            state.project,
+            part,
+            path,
+            original_name=upload.filename,
+            system=system,
+            columns={k: v for k, v in _json_field("columns").items() if v},
+            category_map=_json_field("categories") if part == "facilities" else None,
+            sheet=sheet,
+        )
+    return part, frame
+
+
+@bp.post("/ledgers/preview")
+def preview_ledger():
+    """Read a facility or compound ledger and show what would load: nothing changes.
+
+    Multipart form: ``file``, ``part`` (facilities / compounds), ``system`` (auto / wgs84 /
+    gcj02 / bd09 / an EPSG code), optional ``columns`` (JSON {field: column}), ``categories``
+    (JSON {category: 服务功能}), ``sheet``.  An unclear coordinate system or unrecognised
+    coordinate columns are 422 with ``ask`` = ``system`` (and the evidence) or ``columns`` (and
+    the headers), so the page can ask the planner.
+    """
+    part, frame = _read_ledger_upload(get_state())
+    return jsonify(ledger_preview(frame, part))
+
+
+@bp.post("/ledgers/apply")
+def apply_ledger_upload():
+    """Read a ledger as :func:`preview_ledger` does and put it into the project; recompute the analysis."""
+    part, frame = _read_ledger_upload(get_state())
+    state = replace_ledger(current_app, part, frame)
+    return jsonify({**ledger_preview(frame, part), "applied": True, "assumptions": state.assumptions()})

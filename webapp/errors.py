@@ -63,6 +63,7 @@ def init_app(app: Flask) -> None:
     def _geo(exc: GeoError):
         status = status_of(exc)
         extra = {"current_version": exc.current} if isinstance(exc, StaleVersionError) else {}
+        extra.update(getattr(exc, "payload", {}))  # what the page needs to ask (candidates, column names)
         if status >= 500:
             logger.warning("%s: %s", type(exc).__name__, exc)
         return _respond(str(exc), status, **extra)

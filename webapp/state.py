@@ -38,6 +38,7 @@ from geo.workflows import (
     load_analysis,
     placement_candidates,
     plan_centres,
+    project_with_ledger,
     study_area_wgs84,
 )
 
@@ -183,7 +184,27 @@ def load_state(
 ) -> AnalysisState:
     """Load a project and precompute what the pages show."""
     start = time.perf_counter()
-    proj = load_project(project, cache_dir=cache_dir)
+    return _build_state(load_project(project, cache_dir=cache_dir), minutes, start)
+
+
+def replace_ledger(app, part: str, frame: gpd.GeoDataFrame) -> AnalysisState:
+    """Put a read ledger into the app's project (facilities or compounds) and recompute what the pages show.
+
+    The new state replaces the old one for every later request; requests already running keep
+    the state they started with.
+    """
+    key = (str(app.config["PROJECT"]), tuple(float(m) for m in app.config["MINUTES"]))
+    with app.app_context():
+        old = get_state()
+    start = time.perf_counter()
+    state = _build_state(project_with_ledger(old.project, part, frame), old.minutes, start)
+    with _STATES_LOCK:
+        _STATES[key] = state
+    logger.info("ledger %s put into %s: %s", part, state.project.name, frame.attrs["report"].summary())
+    return state
+
+
+def _build_state(proj: Project, minutes: tuple[float, ...], start: float) -> AnalysisState:
     analysis = load_analysis(proj, minutes=max(minutes), units=proj.units.get("community"))
     boundary = study_area_wgs84(proj)
     extent = tuple(gpd.GeoSeries([shapely.box(*proj.network.bounds)], crs=proj.network.crs).to_crs(WGS84).total_bounds)

@@ -324,7 +324,9 @@ def apply_age_shares(
 
     Shares are fractions (0.15 = 15 %), e.g. typed in from the census tables of each
     town; with a dict the demand needs a ``unit`` column (:func:`assign_units`) and a
-    unit without a share is an error.
+    unit without a share is an error.  Where the demand already counts its own elderly /
+    children (a compound ledger's 60岁以上人口 / 0-6岁人口), those counts are kept and the
+    share only fills the points without one.
     """
     out = demand.copy()
     residents = out["residents"].to_numpy(float)
@@ -342,5 +344,10 @@ def apply_age_shares(
             values = np.full(len(out), float(share))
         if not (np.isfinite(values) & (values >= 0) & (values <= 1)).all():
             raise InputDataError(f"{BASIS_ZH[column]}比例应在 0 到 1 之间 ({column} share must be a fraction 0-1)")
-        out[column] = residents * values
+        estimated = residents * values
+        if column in out.columns:
+            # A compound ledger's own age counts win over one share for the whole area.
+            own = pd.to_numeric(out[column], errors="coerce").to_numpy(float)
+            estimated = np.where(np.isfinite(own), own, estimated)
+        out[column] = estimated
     return out

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -23,12 +24,17 @@ import shapely
 
 from geo import settings
 from geo.access.standards import FUNCTIONS, Standard, load_standard
+from geo.access.vocabulary import load_vocabulary, parse_functions
 from geo.errors import InputDataError, NetworkUnavailableError
-from geo.io.coords import SYSTEMS
+from geo.io.coords import SYSTEMS, to_wgs84
 from geo.io.crs import WGS84
+from geo.io.ledger import RowIssue, drop_rows, read_ledger
+from geo.io.sheets import header_key
 from geo.io.sources import demo_pbf_path, internet_reachable
 from geo.io.tables import find_column
-from geo.io.uploads import read_upload
+from geo.io.uploads import check_study_area, read_upload
+from geo.network.graph import WalkNetwork
+from geo.network.systems import locate_ledger, resolve_system
 
 logger = logging.getLogger(__name__)
 
@@ -322,6 +328,7 @@ def read_facilities(
     crs: object | None = None,
     original_name: str | None = None,
     study_area: shapely.Geometry | None = None,
+    network: WalkNetwork | None = None,
 ) -> gpd.GeoDataFrame:
     """Read facilities from a planner's file through :func:`geo.io.uploads.read_upload`.
 
@@ -332,11 +339,15 @@ def read_facilities(
         ``.zip``, ``.kml``, or a ``.csv``/``.xlsx`` table with longitude/latitude
         columns (经度/纬度, lon/lat ...), UTF-8 or GBK, Chinese or English headers.
     crs
-        Coordinate system of a table's coordinates: ``"wgs84"`` (default),
-        ``"cgcs2000"``, ``"gcj02"`` (Amap/Tencent picks), ``"bd09"`` (Baidu), all
-        converted to WGS84; or an EPSG code / CRS of X/Y columns in metres (CGCS2000
-        Gauss-Kruger ``4549``).  GeoJSON is WGS84 by RFC 7946; Shapefiles and
-        GeoPackages use their own CRS.
+        Coordinate system of a table's coordinates: ``"wgs84"``, ``"cgcs2000"``,
+        ``"gcj02"`` (Amap/Tencent picks), ``"bd09"`` (Baidu), all converted to WGS84; or
+        an EPSG code / CRS of X/Y columns in metres (CGCS2000 Gauss-Kruger ``4549``).
+        ``None`` (default): a table's degrees are judged against ``network``
+        (:func:`geo.network.systems.resolve_system`; inside China without a network the
+        read stops and asks).  GeoJSON is WGS84 by RFC 7946; Shapefiles and GeoPackages use
+        their own CRS.
+    network
+        The walk network the facilities are for, to detect an undeclared system.
     original_name
         The name the planner gave the file, for messages; default ``path.name``.
     study_area
@@ -348,7 +359,8 @@ def read_facilities(
     -------
     geopandas.GeoDataFrame
         Points in EPSG:4326 (lines and polygons reduced to their centroids) with
-        ``facility_id`` (``row<line>`` for tables, ``f<n>`` for layers), ``name``,
+        ``facility_id`` (the file's own id column 编号/设施编号/id/code when its values are
+        unique, else ``row<line>`` for tables, ``f<n>`` for layers), ``name``,
         ``category``, ``function`` (empty) and ``source`` (the file name).
 
     Raises
@@ -367,12 +379,32 @@ def read_facilities(
         expected="any",
         system=_system_and_crs(crs),
         max_bytes=MAX_FACILITY_FILE_BYTES,
-        study_area=study_area,
+        study_area=None if crs is None else study_area,
     )
+    if crs is None and frame.attrs.get("kind") in ("csv", "xlsx", "xls"):
+        # Undeclared degrees of a table: never silently WGS84 (a GCJ-02 pick is ~0.5 km off).
+        xy = shapely.get_coordinates(frame.geometry.to_numpy())
+        system, note, _ = resolve_system(xy[:, 0], xy[:, 1], None, network, name=label)
+        x, y = to_wgs84(xy[:, 0], xy[:, 1], system)
+        frame = frame.set_geometry(gpd.points_from_xy(x, y), crs=WGS84)
+        frame.attrs["source_crs"] = note
+        logger.info("%s: %s", label, note)
+        if study_area is not None:
+            check_study_area(frame, study_area, label)
+    elif crs is None and study_area is not None:
+        check_study_area(frame, study_area, label)
     columns = [c for c in frame.columns if c != frame.geometry.name]
     name_col = find_column(columns, NAME_NAMES)
     cat_col = find_column(columns, CATEGORY_NAMES)
-    if "line" in columns and frame.attrs.get("kind") in ("csv", "xlsx"):
+    id_col = find_column([header_key(c) for c in columns], tuple(header_key(a) for a in LEDGER_FIELDS["id"][:-1]))
+    own_ids = None
+    if id_col is not None:
+        own = frame[columns[[header_key(c) for c in columns].index(id_col)]].fillna("").astype(str).str.strip()
+        if own.ne("").all() and own.is_unique:
+            own_ids = own.tolist()  # the planner's own ids (编号) name the facilities in every output
+    if own_ids is not None:
+        ids = own_ids
+    elif "line" in columns and frame.attrs.get("kind") in ("csv", "xlsx", "xls"):
         ids = [f"row{int(n)}" for n in frame["line"]]
     else:
         ids = [f"f{i + 1}" for i in range(len(frame))]
@@ -389,105 +421,200 @@ def read_facilities(
     )
 
 
-#: Columns a ledger may use for the facility's category (类别/类型).
-LEDGER_CATEGORY_NAMES = ("类别", "类型", "设施类型", "设施类别", "category", "type")
-
-
-def _category_lookup(standard: Standard) -> dict[str, tuple[str, str]]:
-    """Category text (Chinese or English name, key) -> (function, type key or "")."""
-    lookup: dict[str, tuple[str, str]] = {}
-    for key, spec in facility_functions().items():
-        for text in (key, spec["label_zh"], spec["label_en"]):
-            lookup[text.strip().lower()] = (key, "")
-    for key, ftype in standard.facility_types.items():
-        for text in (key, ftype.name_zh, ftype.name_en):
-            lookup[text.strip().lower()] = (ftype.function, key)
-    return lookup
+#: Header names of a facility ledger's fields (compared without spaces, brackets or case; the first
+#: alias present wins, so a 设施编号 column is the id even where a 序号 column is also present).
+LEDGER_FIELDS: dict[str, tuple[str, ...]] = {
+    "id": ("设施编号", "编号", "设施编码", "编码", "代码", "id", "code", "序号"),
+    "name": ("设施名称", "名称", "单位名称", "机构名称", "站点名称", "场所名称", "name"),
+    "category": (
+        "设施类别",
+        "设施类型",
+        "类别",
+        "类型",
+        "分类",
+        "设施分类",
+        "业态",
+        "poi类别",
+        "poi类型",
+        "category",
+        "type",
+    ),
+    "functions": ("服务功能", "包含功能", "功能配置", "功能"),
+    "community": ("所属社区", "社区", "所属村居", "村居", "所在社区"),
+    "address": ("地址", "详细地址", "address"),
+}
+#: Columns of a ledger's facilities (besides the ledger's own other columns and ``geometry``).
+LEDGER_COLUMNS = [
+    "facility_id",
+    "ledger_id",
+    "name",
+    "category",
+    "function",
+    "function_zh",
+    "type",
+    "type_zh",
+    "community",
+    "address",
+    "source",
+    "line",
+]
 
 
 def read_facility_ledger(
     path: Path,
     *,
     original_name: str | None = None,
-    system: str = "wgs84",
+    system: str | None = "auto",
+    network: WalkNetwork | None = None,
     standard: Standard | None = None,
     study_area: shapely.Geometry | None = None,
+    category_map: Path | Mapping[str, str] | None = None,
+    columns: Mapping[str, str] | None = None,
+    sheet: str | None = None,
 ) -> gpd.GeoDataFrame:
-    """Read a planner's facility ledger (台账) and give each row its function and type.
+    """Read a county's facility ledger (台账) and give each row its functions and type.
 
-    The file goes through :func:`geo.io.uploads.read_upload` (CSV or XLSX, UTF-8 or GBK,
-    Chinese or English headers, any of the coordinate systems of
-    :data:`geo.io.coords.SYSTEMS`).  The category column (类别/类型/category/type) holds a
-    facility type of the standard (``幼儿园``, ``社区卫生服务站``, ``kindergarten`` ...)
-    or a function (``老有所养``, ``medical`` ...).
+    The file is read by :func:`geo.io.ledger.read_ledger` (CSV/XLSX/XLS, title rows, merged headers,
+    coordinates in two columns, one 坐标 column or DMS); the category (设施类别) is looked up in the
+    county vocabulary (:mod:`geo.access.vocabulary`: 邻里中心, 卫生院, 村卫生室, 农贸市场, 长者食堂,
+    Amap POI classes ...).  A row for several functions (邻里中心: all six, or those its 服务功能
+    column lists) becomes one facility per function.  Rows whose position cannot be read and rows of
+    unknown categories are not loaded; they are listed in the report (``attrs["report"]``), the rest
+    loads.
 
     Parameters
     ----------
     path
         The ledger file.
     original_name
-        The name the planner gave the file (messages use it).
+        The name the planner gave the file (messages, report, the facilities' ``source``).
     system
-        Coordinate system of the ledger's longitude/latitude (``wgs84``, ``gcj02``, ``bd09``).
+        Coordinate system of the degrees: ``"auto"`` (default: detected against ``network``),
+        ``wgs84``, ``cgcs2000``, ``gcj02``, ``bd09``, or an EPSG code of X/Y in metres.
+    network
+        The project's walk network, to detect the coordinate system (and check a declared one).
     standard
-        The planning standard (default: ``data/standards/gb50180_2018.json``).
+        The planning standard (default GB 50180-2018).
     study_area
-        Optional study area (WGS84 degrees); rows far from it are refused (likely a
-        wrong ``system``).
+        Optional WGS84 polygon; rows far from it are reported and left out.
+    category_map
+        The county's own category table or ``{类别: 服务功能}`` (over the shipped vocabulary).
+    columns
+        The planner's choice of column per field (``{"category": "业务类型"}``).
+    sheet
+        The worksheet (default: chosen by content).
 
     Returns
     -------
     geopandas.GeoDataFrame
-        Points in EPSG:4326 with ``facility_id``, ``name``, ``category``, ``function``,
-        ``function_zh``, ``type``, ``type_zh``, ``source`` and ``line``.
+        Points in EPSG:4326 with :data:`LEDGER_COLUMNS` and the ledger's other columns;
+        ``attrs["report"]`` is the :class:`geo.io.ledger.LedgerReport`.
 
     Raises
     ------
     InputDataError
-        No category column, or categories that are neither a type nor a function
-        (the message lists their lines and the accepted names).
+        Unreadable file, no coordinate or category column, no row loaded.
+    SystemUnclearError
+        Undeclared system the streets do not decide.
+    CRSError
+        Most rows out of range or far from the study area.
     """
     standard = standard or load_standard()
-    frame = read_upload(Path(path), original_name=original_name, expected="point", system=system, study_area=study_area)
+    vocabulary = load_vocabulary(category_map, standard=standard)
     label = original_name or Path(path).name
-    cat_col = find_column(list(frame.columns), LEDGER_CATEGORY_NAMES)
-    if cat_col is None:
+    ledger = read_ledger(
+        Path(path), fields=LEDGER_FIELDS, original_name=label, columns=columns, sheet=sheet, what_zh="设施台账"
+    )
+    report = ledger.report
+    if "category" not in report.columns and "functions" not in report.columns:
         raise InputDataError(
-            f"台账 {label} 缺少类别列（可用列名: {'、'.join(LEDGER_CATEGORY_NAMES)}）"
+            f"设施台账 {label} 缺少类别列（可用列名: 设施类别、类别、类型、category；或 服务功能 列）；"
+            f"表头在第 {report.header_line} 行，"
+            f"现有列: {'、'.join([*report.columns.values(), *report.attributes])} "
             f"(the ledger needs a category column)"
         )
-    lookup = _category_lookup(standard)
-    categories = frame[cat_col].fillna("").astype(str).str.strip()
-    matched = [lookup.get(c.lower()) for c in categories]
-    bad = [i for i, m in enumerate(matched) if m is None]
-    if bad:
-        lines = frame["line"].to_numpy()[bad] if "line" in frame.columns else np.asarray(bad) + 2
-        shown = ", ".join(f"第 {int(n)} 行「{categories.iloc[i]}」" for n, i in zip(lines[:10], bad[:10], strict=False))
-        functions = facility_functions()
-        accepted = "、".join(
-            [spec["label_zh"] for spec in functions.values()] + [t.name_zh for t in standard.facility_types.values()]
+    rows = ledger.rows
+    meanings: list[tuple[str, ...]] = []
+    types: list[str] = []
+    keep = np.ones(len(rows), dtype=bool)
+    issues: list[RowIssue] = []
+    unknown: dict[str, int] = {}
+    for k, record in enumerate(rows.to_dict("records")):
+        category = str(record.get("category", "") or "")
+        listed = str(record.get("functions", "") or "")
+        meaning = vocabulary.lookup(category) if category else None
+        try:
+            own = parse_functions(listed, where=f"第 {record['line']} 行") if listed else ()
+        except InputDataError as exc:
+            issues.append(RowIssue(int(record["line"]), report.columns["functions"], listed, str(exc).split(" (")[0]))
+            keep[k] = False
+            meanings.append(())
+            types.append("")
+            continue
+        if meaning is None and not own:
+            keep[k] = False
+            if category:
+                unknown[category] = unknown.get(category, 0) + 1
+            else:
+                issues.append(
+                    RowIssue(int(record["line"]), report.columns.get("category", "类别"), "", "类别为空 (no category)")
+                )
+            meanings.append(())
+            types.append("")
+            continue
+        functions = own or (meaning.functions if meaning else ())
+        ftype = (
+            meaning.type
+            if meaning and meaning.type and standard.facility_types[meaning.type].function in functions
+            else ""
         )
-        raise InputDataError(
-            f"台账 {label} 有 {len(bad)} 行类别无法识别: {shown}；可用类别: {accepted} "
-            f"(unknown categories; use a function or a facility type of the standard)"
-        )
-    functions = facility_functions()
-    name_col = find_column(list(frame.columns), NAME_NAMES)
-    pairs = [m for m in matched if m is not None]  # every row matched: the unmatched were refused above
-    function = [m[0] for m in pairs]
-    ftype = [m[1] for m in pairs]
-    return gpd.GeoDataFrame(
-        {
-            "facility_id": [f"L{int(n)}" for n in frame.get("line", pd.Series(np.arange(len(frame)) + 2))],
-            "name": frame[name_col].fillna("").astype(str).to_numpy() if name_col else "",
-            "category": categories.to_numpy(),
-            "function": function,
-            "function_zh": [functions[f]["label_zh"] for f in function],
-            "type": ftype,
-            "type_zh": [standard.facility_types[t].name_zh if t else "" for t in ftype],
-            "source": label,
-            "line": frame["line"].to_numpy() if "line" in frame.columns else np.arange(len(frame)) + 2,
-        },
-        geometry=frame.geometry.to_numpy(),
-        crs=WGS84,
-    )
+        meanings.append(functions)
+        types.append(ftype)
+    report.unknown_categories = unknown
+    ledger = drop_rows(ledger, keep, issues)
+    meanings = [m for m, kept in zip(meanings, keep, strict=True) if kept]
+    types = [t for t, kept in zip(types, keep, strict=True) if kept]
+    if ledger.rows.empty:
+        raise InputDataError(f"设施台账 {label} 没有可读入的设施 (no facility could be read)\n{report.to_text()}")
+    ledger, points = locate_ledger(ledger, system, network, study_area=study_area)
+    kept_lines = set(ledger.rows["line"].tolist())
+    pairs = [(m, t) for m, t, line in zip(meanings, types, drop_lines(keep, rows), strict=True) if line in kept_lines]
+    rows = ledger.rows
+    ids = rows["id"].astype(str).str.strip() if "id" in rows.columns else pd.Series([""] * len(rows))
+    unique_ids = bool(ids.ne("").all() and ids.is_unique)
+    functions_zh = facility_functions()
+    records = []
+    geometry = []
+    for k, (record, (functions, ftype)) in enumerate(zip(rows.to_dict("records"), pairs, strict=True)):
+        ledger_id = ids.iloc[k] if unique_ids else f"L{int(record['line'])}"
+        for function in functions:
+            type_key = ftype if ftype and standard.facility_types[ftype].function == function else ""
+            records.append(
+                {
+                    "facility_id": ledger_id if len(functions) == 1 else f"{ledger_id}（{FUNCTIONS[function]}）",
+                    "ledger_id": ids.iloc[k] or f"L{int(record['line'])}",
+                    "name": str(record.get("name", "") or ""),
+                    "category": str(record.get("category", "") or ""),
+                    "function": function,
+                    "function_zh": functions_zh[function]["label_zh"],
+                    "type": type_key,
+                    "type_zh": standard.facility_types[type_key].name_zh if type_key else "",
+                    "community": str(record.get("community", "") or ""),
+                    "address": str(record.get("address", "") or ""),
+                    "source": label,
+                    "line": int(record["line"]),
+                    **{a: record[a] for a in report.attributes if a not in LEDGER_COLUMNS},
+                }
+            )
+            geometry.append(points.iloc[k])
+    attributes = [a for a in report.attributes if a not in LEDGER_COLUMNS]
+    out = gpd.GeoDataFrame(pd.DataFrame(records, columns=[*LEDGER_COLUMNS, *attributes]), geometry=geometry, crs=WGS84)
+    out.attrs["report"] = report
+    out.attrs["source_note"] = f"设施：{label}（{report.system_note}）" if report.system_note else f"设施：{label}"
+    logger.info("facility ledger %s", report.summary())
+    return out
+
+
+def drop_lines(keep: np.ndarray, rows: pd.DataFrame) -> list[int]:
+    """The lines of the rows kept."""
+    return [int(n) for n, kept in zip(rows["line"], keep, strict=True) if kept]

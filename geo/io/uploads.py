@@ -14,7 +14,8 @@ Kinds, chosen by the extension of the original name (else of ``path``):
 * ``.gpkg``: GeoPackage, copied into a private temp dir and read through pyogrio
   read-only (docs/bad-inputs.md U13);
 * ``.zip``: a zipped Shapefile (docs/bad-inputs.md U3-U6);
-* ``.csv`` / ``.xlsx``: a table with longitude / latitude columns (docs/bad-inputs.md U7, U8);
+* ``.csv`` / ``.xlsx`` / ``.xls``: a table with longitude / latitude columns, its header found below
+  any title rows (:func:`geo.io.sheets.read_sheet`; docs/bad-inputs.md U7, U8);
 * ``.kml``: KML, refused up front if it has a DOCTYPE or ENTITY (docs/bad-inputs.md U14).
 
 GDAL is restricted (docs/bad-inputs.md U11, U12): at import the VRT and network drivers are listed in
@@ -48,7 +49,8 @@ from pyproj import CRS
 from geo.errors import CRSError, InputDataError
 from geo.io.coords import SYSTEMS, to_wgs84
 from geo.io.crs import WGS84, metric_crs, to_crs
-from geo.io.tables import find_column, parse_coordinate, read_csv_rows
+from geo.io.sheets import read_sheet
+from geo.io.tables import find_column, parse_coordinate
 
 logger = logging.getLogger(__name__)
 
@@ -117,6 +119,7 @@ KINDS = {
     ".zip": "shapefile",
     ".csv": "csv",
     ".xlsx": "xlsx",
+    ".xls": "xls",
     ".kml": "kml",
 }
 #: Kind -> GDAL drivers allowed to open it.
@@ -283,6 +286,8 @@ def _check_magic(upload: Path, kind: str, name: str, max_unzipped_bytes: int) ->
             raise InputDataError(
                 f"{name} 是 SQLite 数据库但不是 GeoPackage（缺少 GPKG 标识） (SQLite database but not a GeoPackage)"
             )
+    if kind == "xls" and not head.startswith(b"\xd0\xcf\x11\xe0"):
+        raise InputDataError(f"{name} 不是 Excel 97-2003 (.xls) 文件 (not an .xls workbook)")
     if kind in ("shapefile", "xlsx") and not head.startswith(b"PK\x03\x04"):
         raise InputDataError(f"{name} 不是 zip/xlsx 文件 (not a zip container)")
     if kind == "xlsx":
@@ -342,21 +347,6 @@ def _check_driver(path: Path, layer: str, kind: str, name: str) -> None:
 
 
 # -- tables (docs/bad-inputs.md U7, U8): rows and coordinates read in geo.io.tables ------------------------
-
-def _read_xlsx_rows(upload: Path, name: str) -> tuple[list[str], list[tuple[int, list[str]]]]:
-    try:
-        with _gdal_warnings_logged(name):
-            layers = pyogrio.list_layers(upload)
-            table = pyogrio.read_dataframe(
-                upload, layer=str(layers[0][0]), read_geometry=False, HEADERS="FORCE", FIELD_TYPES="STRING"
-            )
-    except Exception as exc:
-        raise InputDataError(f"无法读取 Excel 文件 {name} (cannot read the workbook: {type(exc).__name__})") from exc
-    header = [str(c) for c in table.columns]
-    # Line numbers as Excel shows them: header on row 1, data from row 2.
-    rows = [(i + 2, ["" if v is None else str(v) for v in rec]) for i, rec in enumerate(table.itertuples(index=False))]
-    return header, [(line, cells) for line, cells in rows if any(c.strip() for c in cells)]
-
 
 def _table_frame(
     header: list[str], rows: list[tuple[int, list[str]]], name: str, system: str, table_crs: CRS | None
@@ -643,9 +633,10 @@ def read_upload(
             _copy_capped(src, upload, max_bytes, name)
         _check_magic(upload, kind, name, MAX_UNZIPPED_BYTES)
         dropped = False
-        if kind in ("csv", "xlsx"):
-            header, rows = read_csv_rows(upload, name) if kind == "csv" else _read_xlsx_rows(upload, name)
-            frame = _table_frame(header, rows, name, key, table_crs)
+        if kind in ("csv", "xlsx", "xls"):
+            # Title rows above the header, sign-off rows below, merged cells: as in the ledgers.
+            sheet = read_sheet(upload, name, kind, known=(*LON_NAMES, *LAT_NAMES, "名称", "name"))
+            frame = _table_frame(sheet.header, sheet.rows, name, key, table_crs)
             source_crs = table_crs.to_string() if table_crs is not None else SYSTEMS[key]
         else:
             target, encoding = upload, None

@@ -11,6 +11,8 @@ here and write or render what it returns:
 * :func:`placement_candidates` and :func:`plan_centres` — sites for new centres and one
   solved, explained plan;
 * :func:`grid_units` and :func:`project_grids` — management grids of a project;
+* :func:`read_project_ledger`, :func:`ledger_preview`, :func:`project_with_ledger` — a county's
+  facility or compound ledger read against the project's streets, previewed, put in;
 * :func:`project_map` — one kind of print map (:data:`MAP_BUILDERS`, a registry by kind:
   computed here, drawn by :mod:`geo.maps`).
 
@@ -40,10 +42,12 @@ from geo.workflows.analysis import (
     study_area,
     study_area_wgs84,
 )
+from geo.workflows.ledgers import LEDGER_PARTS, ledger_preview, project_with_ledger, read_project_ledger
 from geo.workflows.maps import MAP_BUILDERS, ProjectMap, project_map
 
 __all__ = [
     "CANDIDATE_SOURCES",
+    "LEDGER_PARTS",
     "MAP_BUILDERS",
     "Analysis",
     "CandidateEffect",
@@ -58,11 +62,14 @@ __all__ = [
     "facility_service_areas",
     "function_service_areas",
     "grid_units",
+    "ledger_preview",
     "load_analysis",
     "placement_candidates",
     "plan_centres",
     "project_grids",
     "project_map",
+    "project_with_ledger",
+    "read_project_ledger",
     "study_area",
     "study_area_wgs84",
 ]

@@ -336,6 +336,9 @@ def facility_service_areas(
     fac = facilities.assign(snapped=snapped.ok, snap_dist_m=snapped.access_m.round(1), status=snapped.status_zh())
     ids = fac["facility_id"].to_numpy()
     areas.insert(0, "facility_id", [ids[o] if o >= 0 else "" for o in areas["origin"]])
+    if "name" in fac.columns:
+        names = fac["name"].fillna("").astype(str).to_numpy()
+        areas.insert(1, "name", [names[o] if o >= 0 else "" for o in areas["origin"]])
     areas["assumption"] = profile_note(graph.profile)
     streets.insert(0, "facility_id", ids[streets["origin"].to_numpy()])
     return FacilityAreas(fac, areas, streets)

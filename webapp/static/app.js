@@ -347,4 +347,131 @@
   });
   refreshPlans().catch((err) => message(err.message, "error"));
   window.LINLI.ready = true;
+
+  // ------------------------------------------------------------------ ledgers (issue 16)
+
+  const FIELD_ZH = { lon: "经度", lat: "纬度", pair: "坐标（经度,纬度）", id: "编号", name: "名称",
+    category: "类别", functions: "服务功能", community: "所属社区", address: "地址",
+    households: "户数", residents: "人口", elderly: "60岁以上人口", children: "0-6岁人口" };
+  const ledger = { columns: {}, categories: {}, fields: [], headers: [] };
+
+  function ledgerStatus(text, kind) {
+    const box = $("ledger-status");
+    box.textContent = text;
+    box.className = kind || "";
+  }
+
+  async function ledgerRequest(url) {
+    const file = $("ledger-file").files[0];
+    if (!file) throw new Error("请先选择台账文件");
+    const form = new FormData();
+    form.append("file", file, file.name);
+    form.append("part", $("ledger-part").value);
+    form.append("system", $("ledger-system").value);
+    form.append("columns", JSON.stringify(ledger.columns));
+    form.append("categories", JSON.stringify(ledger.categories));
+    const response = await fetch(url, { method: "POST", body: form, credentials: "same-origin",
+      headers: { "X-CSRF-Token": await csrfToken() } });
+    let data = null;
+    try { data = await response.json(); } catch (e) { data = null; }
+    if (!response.ok) {
+      const err = new Error((data && data.error) || response.statusText);
+      err.data = data || {};
+      throw err;
+    }
+    return data;
+  }
+
+  function showColumnChoice(headers, fields) {
+    const box = $("ledger-columns");
+    box.innerHTML = "<div class=\"linli-hint\">指定各列的含义后重新预览：</div>";
+    for (const field of fields) {
+      const label = document.createElement("label");
+      label.textContent = FIELD_ZH[field] || field;
+      const select = document.createElement("select");
+      select.dataset.field = field;
+      select.innerHTML = "<option value=\"\">（自动）</option>" + headers.map(
+        (h) => `<option value="${esc(h)}"${ledger.columns[field] === h ? " selected" : ""}>${esc(h)}</option>`).join("");
+      select.addEventListener("change", () => { ledger.columns[field] = select.value; });
+      label.appendChild(select);
+      box.appendChild(label);
+    }
+    box.hidden = false;
+  }
+
+  function showCategoryChoice(unknown) {
+    const box = $("ledger-categories");
+    const names = Object.keys(unknown || {});
+    if (!names.length) { box.hidden = true; box.innerHTML = ""; return; }
+    box.innerHTML = "<div class=\"linli-hint\">以下类别未识别（未读入）；选择其服务功能后重新预览：</div>";
+    for (const name of names) {
+      const label = document.createElement("label");
+      label.textContent = `${name}（${unknown[name]} 行）`;
+      const select = document.createElement("select");
+      select.dataset.category = name;
+      select.innerHTML = "<option value=\"\">不计入</option>" + Object.entries(app.functions).map(
+        ([key, zh]) => `<option value="${esc(zh)}"${ledger.categories[name] === zh ? " selected" : ""}>${esc(zh)}</option>`).join("")
+        + "<option value=\"全部\">全部六项</option>";
+      select.addEventListener("change", () => { ledger.categories[name] = select.value; });
+      label.appendChild(select);
+      box.appendChild(label);
+    }
+    box.hidden = false;
+  }
+
+  function showPreview(data) {
+    const rows = data.rows || [];
+    const skip = new Set(["geometry", "source", "assumption", "residents_source", "facility_id", "function"]);
+    const cols = rows.length ? Object.keys(rows[0]).filter((c) => !skip.has(c)) : [];
+    const head = cols.map((c) => `<th>${esc(c)}</th>`).join("");
+    const body = rows.map((r) => "<tr>" + cols.map((c) => `<td>${esc(r[c])}</td>`).join("") + "</tr>").join("");
+    $("ledger-preview-table").innerHTML = rows.length ? `<table><thead><tr>${head}</tr></thead><tbody>${body}</tbody></table>` : "";
+    $("ledger-report").textContent = data.report_text || "";
+    $("ledger-report-box").hidden = !data.report_text;
+    ledger.fields = data.fields || [];
+    ledger.headers = data.headers || [];
+    showColumnChoice(ledger.headers, ledger.fields);
+    showCategoryChoice((data.report || {}).unknown_categories);
+  }
+
+  async function previewLedger() {
+    ledgerStatus("正在读取台账……");
+    $("ledger-apply").disabled = true;
+    try {
+      const data = await ledgerRequest("/api/ledgers/preview");
+      showPreview(data);
+      ledgerStatus(data.report.summary, "ok");
+      $("ledger-apply").disabled = false;
+    } catch (err) {
+      const data = err.data || {};
+      if (data.ask === "columns") showColumnChoice(data.headers || [], ["lon", "lat", "pair", "name", "category", "households"]);
+      if (data.ask === "system") {
+        $("ledger-system").focus();
+      }
+      ledgerStatus(err.message, "error");
+    }
+  }
+
+  async function applyLedger() {
+    ledgerStatus("正在载入并重新计算覆盖……");
+    $("ledger-apply").disabled = true;
+    try {
+      const data = await ledgerRequest("/api/ledgers/apply");
+      ledgerStatus(`已载入：${data.report.summary}。正在刷新地图……`, "ok");
+      window.location.reload();
+    } catch (err) {
+      ledgerStatus(err.message, "error");
+      $("ledger-apply").disabled = false;
+    }
+  }
+
+  if ($("ledger-preview")) {
+    $("ledger-preview").addEventListener("click", previewLedger);
+    $("ledger-apply").addEventListener("click", applyLedger);
+    $("ledger-file").addEventListener("change", () => {
+      ledger.columns = {}; ledger.categories = {};
+      $("ledger-columns").hidden = true; $("ledger-categories").hidden = true;
+      $("ledger-apply").disabled = true;
+    });
+  }
 })();

@@ -1,0 +1,91 @@
+"""Uploading a county ledger in the page (issue 16), in a real headless Chromium, on the Guixi project.
+
+The planner picks a ledger, sees a preview (the columns recognised, the coordinate system detected
+with its evidence, the categories not known), maps an unknown category, and puts the ledger into
+the analysis; the page reloads with the new figures.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+import pytest
+from waitress.server import create_server
+
+from tests.test_browser import CHROMIUM, LAUNCH_ARGS, wait_until
+from webapp import create_app
+
+GUIXI = Path(__file__).resolve().parents[1] / "data" / "study_areas" / "guixi"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    if not Path(CHROMIUM).exists():
+        pytest.fail("没有 chromium：请运行 make setup (Debian chromium is installed by `make setup`)")
+    app = create_app({"instance_path": tmp_path_factory.mktemp("instance"), "PROJECT": "guixi"})
+    srv = create_server(app, host="127.0.0.1", port=0, threads=4)
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{srv.effective_port}", app
+    srv.close()
+
+
+@pytest.fixture()
+def page(server):
+    from playwright.sync_api import sync_playwright
+
+    base, _ = server
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=LAUNCH_ARGS)
+        context = browser.new_context(viewport={"width": 1400, "height": 900})
+        page = context.new_page()
+        page.console_errors = []
+        page.on("pageerror", lambda exc: page.console_errors.append(str(exc)))
+        page.goto(base + "/", wait_until="load")
+        wait_until(page, "window.LINLI && window.LINLI.ready === true", timeout_s=60)
+        yield page
+        browser.close()
+
+
+def test_ledger_preview_shows_columns_system_and_unknown_categories_then_loads(page, tmp_path):
+    page.set_input_files("#ledger-file", str(GUIXI / "设施台账.xlsx"))
+    page.click("#ledger-preview")
+    wait_until(page, "document.getElementById('ledger-status').className !== ''", timeout_s=60)
+    status = page.inner_text("#ledger-status")
+    assert "读入 30 行，共 32 行数据" in status, status
+    assert "按路网判定为 GCJ-02" in status and "中位距离" in status
+    table = page.inner_text("#ledger-preview-table")
+    assert "雄石邻里中心" in table and "GX-LL-001" in table
+    report = page.text_content("#ledger-report")  # inside the closed 读取报告 box
+    assert "「快递驿站」2 行" in report and "表头在第 3 行" in report
+    # The unknown category is offered for mapping; the planner says it is 事有所办 and previews again.
+    assert page.locator("#ledger-categories select[data-category='快递驿站']").count() == 1
+    page.select_option("#ledger-categories select[data-category='快递驿站']", "事有所办")
+    page.evaluate("document.getElementById('ledger-status').className = ''")
+    page.click("#ledger-preview")
+    wait_until(page, "document.getElementById('ledger-status').className !== ''", timeout_s=60)
+    assert "读入 32 行，共 32 行数据" in page.inner_text("#ledger-status")
+    page.screenshot(path=str(tmp_path / "ledger-preview.png"), full_page=True)
+    if os.environ.get("LINLI_SCREENSHOTS"):
+        page.screenshot(path=os.environ["LINLI_SCREENSHOTS"] + "/ledger-preview.png", full_page=True)
+    # Put it into the analysis: the page reloads on the new facilities.
+    with page.expect_navigation(timeout=120_000):
+        page.click("#ledger-apply")
+    wait_until(page, "window.LINLI && window.LINLI.ready === true", timeout_s=120)
+    assert page.console_errors == []
+
+
+def test_an_unclear_system_asks_the_planner(page, tmp_path):
+    path = tmp_path / "两个点.csv"
+    path.write_text("名称,类别,经度,纬度\n甲,诊所,117.2232,28.3021\n乙,诊所,117.2250,28.3030\n", encoding="utf-8")
+    page.set_input_files("#ledger-file", str(path))
+    page.click("#ledger-preview")
+    wait_until(page, "document.getElementById('ledger-status').className === 'error'", timeout_s=60)
+    status = page.inner_text("#ledger-status")
+    assert "无法判断" in status and "GCJ-02" in status and "BD-09" in status
+    page.select_option("#ledger-system", "wgs84")
+    page.click("#ledger-preview")
+    wait_until(page, "document.getElementById('ledger-status').className === 'ok'", timeout_s=60)
+    assert "读入 2 行" in page.inner_text("#ledger-status")
