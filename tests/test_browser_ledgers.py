@@ -89,3 +89,30 @@ def test_an_unclear_system_asks_the_planner(page, tmp_path):
     page.click("#ledger-preview")
     wait_until(page, "document.getElementById('ledger-status').className === 'ok'", timeout_s=60)
     assert "读入 2 行" in page.inner_text("#ledger-status")
+
+
+def test_candidate_sites_uploaded_into_a_plan_with_their_system_detected(page, tmp_path):
+    import pandas as pd
+
+    from geo.io.coords import wgs84_to_gcj02
+
+    truth = pd.read_csv(Path(__file__).parent / "data" / "ledgers" / "guixi_truth.csv")
+    truth = truth[truth["kind"] == "compound"].head(6)
+    lon, lat = wgs84_to_gcj02(truth["lon_wgs84"].to_numpy(), truth["lat_wgs84"].to_numpy())
+    path = tmp_path / "候选点.csv"
+    rows = "".join(f"候选{k},{x:.6f},{y:.6f}\n" for k, (x, y) in enumerate(zip(lon, lat, strict=True)))
+    path.write_text("名称,经度,纬度\n" + rows, encoding="utf-8")
+    page.fill("#plan-name", "候选点方案")
+    page.click("#plan-save")
+    wait_until(page, "document.getElementById('plan-version').textContent.includes('#')", timeout_s=30)
+    page.select_option("#plan-upload-kind", "candidate")
+    page.set_input_files("#plan-upload-file", str(path))
+    page.click("#plan-upload")
+    wait_until(page, "document.getElementById('linli-message').className !== ''", timeout_s=60)
+    text = page.inner_text("#linli-message")
+    assert "已加入 6 个要素" in text and "GCJ-02" in text, text
+    assert page.evaluate("window.LINLI.drawn.getLayers().length") == 6
+    # The sites landed on their true (WGS84) positions.
+    got = page.evaluate("window.LINLI.drawn.getLayers().map((l) => [l.getLatLng().lng, l.getLatLng().lat])")
+    for (x, y), tx, ty in zip(got, truth["lon_wgs84"], truth["lat_wgs84"], strict=True):
+        assert abs(x - tx) < 1e-5 and abs(y - ty) < 1e-5

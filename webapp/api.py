@@ -23,6 +23,7 @@ from geo.errors import InputDataError
 from geo.io.crs import WGS84
 from geo.io.drawn import parse_geometry, parse_json
 from geo.io.uploads import read_upload
+from geo.network.systems import locate_table
 from geo.workflows import LEDGER_PARTS, ledger_preview, read_project_ledger
 from webapp.errors import BadRequestError
 from webapp.mapview import safe
@@ -380,8 +381,9 @@ def upload_to_plan(plan_id: int):
 
     Multipart form: ``file``, ``kind`` (town / area / grid / candidate), ``version``
     (the plan's version, 409 when stale), ``system`` (wgs84 / gcj02 / bd09 / cgcs2000 for
-    CSV/XLSX coordinates).  Every rule of the upload loader applies (docs/bad-inputs.md U1-U16);
-    the file is read from a private temporary folder that is always removed.
+    CSV/XLSX/XLS coordinates, or auto: judged against the project's streets).  Every rule of
+    the upload loader applies (docs/bad-inputs.md U1-U16); the file is read from a private
+    temporary folder that is always removed.
     """
     kind = request.form.get("kind", "town")
     if kind not in UPLOAD_KINDS:
@@ -398,14 +400,17 @@ def upload_to_plan(plan_id: int):
         # Stored under a generated name; the original only as metadata (docs/bad-inputs.md U2).
         path = Path(tmp) / "upload.bin"
         upload.save(path)
+        system = request.form.get("system", "wgs84") or "wgs84"
         frame = read_upload(
             path,
             original_name=upload.filename,
             expected=UPLOAD_KINDS[kind],
-            system=request.form.get("system", "wgs84"),
+            system="wgs84" if system == "auto" else system,
             max_bytes=current_app.config["MAX_CONTENT_LENGTH"],
             study_area=state.study_area_wgs84,
         )
+        if system == "auto":  # a table's degrees judged against the project's streets
+            frame = locate_table(frame, state.project.network, name=upload.filename)
     if len(frame) > 500:
         raise InputDataError(f"文件有 {len(frame)} 个要素，一次最多上传 500 个 (too many features in one upload)")
     name_col = next((c for c in ("name", "名称", "NAME", "mc", "MC") if c in frame.columns), None)

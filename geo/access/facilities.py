@@ -26,7 +26,7 @@ from geo import settings
 from geo.access.standards import FUNCTIONS, Standard, load_standard
 from geo.access.vocabulary import load_vocabulary, parse_functions
 from geo.errors import InputDataError, NetworkUnavailableError
-from geo.io.coords import SYSTEMS, to_wgs84
+from geo.io.coords import SYSTEMS
 from geo.io.crs import WGS84
 from geo.io.ledger import RowIssue, drop_rows, read_ledger
 from geo.io.sheets import header_key
@@ -34,7 +34,7 @@ from geo.io.sources import demo_pbf_path, internet_reachable
 from geo.io.tables import find_column
 from geo.io.uploads import check_study_area, read_upload
 from geo.network.graph import WalkNetwork
-from geo.network.systems import locate_ledger, resolve_system
+from geo.network.systems import locate_ledger, locate_table
 
 logger = logging.getLogger(__name__)
 
@@ -381,18 +381,11 @@ def read_facilities(
         max_bytes=MAX_FACILITY_FILE_BYTES,
         study_area=None if crs is None else study_area,
     )
-    if crs is None and frame.attrs.get("kind") in ("csv", "xlsx", "xls"):
+    if crs is None:
         # Undeclared degrees of a table: never silently WGS84 (a GCJ-02 pick is ~0.5 km off).
-        xy = shapely.get_coordinates(frame.geometry.to_numpy())
-        system, note, _ = resolve_system(xy[:, 0], xy[:, 1], None, network, name=label)
-        x, y = to_wgs84(xy[:, 0], xy[:, 1], system)
-        frame = frame.set_geometry(gpd.points_from_xy(x, y), crs=WGS84)
-        frame.attrs["source_crs"] = note
-        logger.info("%s: %s", label, note)
+        frame = locate_table(frame, network, name=label)
         if study_area is not None:
             check_study_area(frame, study_area, label)
-    elif crs is None and study_area is not None:
-        check_study_area(frame, study_area, label)
     columns = [c for c in frame.columns if c != frame.geometry.name]
     name_col = find_column(columns, NAME_NAMES)
     cat_col = find_column(columns, CATEGORY_NAMES)

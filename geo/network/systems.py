@@ -36,6 +36,7 @@ __all__ = [
     "SystemUnclearError",
     "detect_system",
     "locate_ledger",
+    "locate_table",
     "resolve_system",
 ]
 
@@ -316,3 +317,27 @@ def _near_study_area(
         for k in np.flatnonzero(far)
     ]
     return drop_rows(ledger, ~far, issues), points[~far].reset_index(drop=True)
+
+
+def locate_table(frame: gpd.GeoDataFrame, network: WalkNetwork | None, *, name: str) -> gpd.GeoDataFrame:
+    """A table read as WGS84 degrees whose system was not declared, in its detected system.
+
+    For :func:`geo.io.uploads.read_upload` results of CSV/XLSX/XLS read with ``system="wgs84"``:
+    the degrees are judged against ``network`` (:func:`resolve_system`) and converted; the
+    decision goes into ``attrs["source_crs"]``.  Other kinds (GeoJSON, Shapefile ...) carry
+    their own CRS and are returned as they are.
+
+    Raises
+    ------
+    SystemUnclearError
+        The streets do not decide (or no network inside China).
+    """
+    if frame.attrs.get("kind") not in ("csv", "xlsx", "xls"):
+        return frame
+    xy = shapely.get_coordinates(frame.geometry.to_numpy())
+    system, note, _ = resolve_system(xy[:, 0], xy[:, 1], None, network, name=name)
+    x, y = to_wgs84(xy[:, 0], xy[:, 1], system)
+    out = frame.set_geometry(gpd.points_from_xy(x, y), crs=WGS84)
+    out.attrs.update(frame.attrs)
+    out.attrs["source_crs"] = note
+    return out

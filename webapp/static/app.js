@@ -465,6 +465,27 @@
     }
   }
 
+  async function uploadToPlan() {
+    const file = $("plan-upload-file").files[0];
+    if (!plan) { message("请先选择或新建一个方案", "error"); return; }
+    if (!file) { message("请先选择要上传的文件", "error"); return; }
+    const form = new FormData();
+    form.append("file", file, file.name);
+    form.append("kind", $("plan-upload-kind").value);
+    form.append("version", String(plan.version));
+    form.append("system", $("ledger-system").value);
+    message("正在上传……");
+    const response = await fetch(`/api/plans/${plan.id}/upload`, { method: "POST", body: form,
+      credentials: "same-origin", headers: { "X-CSRF-Token": await csrfToken() } });
+    let data = null;
+    try { data = await response.json(); } catch (e) { data = null; }
+    if (!response.ok) { message((data && data.error) || response.statusText, "error"); return; }
+    showPlan(data);
+    message(`已加入 ${data.added} 个要素（${data.source_crs || ""}）`, "ok");
+  }
+
+  if ($("plan-upload")) $("plan-upload").addEventListener("click", uploadToPlan);
+
   if ($("ledger-preview")) {
     $("ledger-preview").addEventListener("click", previewLedger);
     $("ledger-apply").addEventListener("click", applyLedger);
