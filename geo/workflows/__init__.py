@@ -11,6 +11,8 @@ here and write or render what it returns:
 * :func:`placement_candidates` and :func:`plan_centres` — sites for new centres and one
   solved, explained plan;
 * :func:`grid_units` and :func:`project_grids` — management grids of a project;
+* :func:`chinese_frame` and :func:`official_table` — output tables and layers with Chinese
+  headers and values (:mod:`geo.workflows.outputs`);
 * :func:`project_map` — one kind of print map (:data:`MAP_BUILDERS`, a registry by kind:
   computed here, drawn by :mod:`geo.maps`).
 
@@ -41,6 +43,7 @@ from geo.workflows.analysis import (
     study_area_wgs84,
 )
 from geo.workflows.maps import MAP_BUILDERS, ProjectMap, project_map
+from geo.workflows.outputs import chinese_frame, is_estimate, official_table
 
 __all__ = [
     "CANDIDATE_SOURCES",
@@ -54,11 +57,14 @@ __all__ = [
     "analyse_coverage",
     "analysis_units",
     "check_standard",
+    "chinese_frame",
     "evaluate_candidate",
     "facility_service_areas",
     "function_service_areas",
     "grid_units",
+    "is_estimate",
     "load_analysis",
+    "official_table",
     "placement_candidates",
     "plan_centres",
     "project_grids",
