@@ -38,42 +38,33 @@ from geo.access.coverage import ALL_UNITS, BASIS_ZH
 from geo.access.standards import FUNCTIONS
 from geo.errors import GeoError, InputDataError
 from geo.io.crs import WGS84
-from geo.io.export import COVERAGE_HEADERS_ZH, chinese_table, write_csv, write_gpkg, write_xlsx
+from geo.io.export import CHECK_HEADERS_ZH, COVERAGE_HEADERS_ZH, write_csv, write_gpkg, write_xlsx
 from geo.maps.content import coverage_map
 from geo.project import Project, load_project
-from geo.workflows import analyse_coverage, analysis_units, load_analysis
+from geo.workflows import analyse_coverage, analysis_units, chinese_frame, is_estimate, load_analysis, official_table
+from geo.workflows.outputs import group_zh
 from linli.config import cache_dir
 from scripts.cli import MINUTES, fraction, positive
 
 logger = logging.getLogger("scripts.coverage")
 
 
-#: Chinese headers (with units) of the coverage table: the one definition in geo.io.export.
-COVERAGE_HEADERS = COVERAGE_HEADERS_ZH
-CHECK_HEADERS = {
-    "unit": "分区编码",
-    "unit_name": "分区名称",
-    "level": "生活圈等级",
-    "item": "检查项",
-    "name_zh": "名称",
-    "verdict": "结论 (verdict)",
-    "verdict_zh": "结论",
-    "measured": "实测值",
-    "required": "要求值",
-    "unit_of_measure": "单位",
-    "clause": "标准条文",
-}
-GAP_HEADERS = {
-    "rank": "排名",
-    "group": "功能",
-    "uncovered": "未覆盖人口 (人)",
-    "population": "人口 (人)",
-    "uncovered_pct": "未覆盖率 (%)",
-    "points": "需求点数 (个)",
-    "mean_time_min": "未覆盖点平均步行时间 (分钟)",
-    "x_wgs84": "中心经度",
-    "y_wgs84": "中心纬度",
-}
+#: Columns of the coverage sheets (English keys; Chinese headers from geo.workflows.outputs).
+COVERAGE_COLUMNS = tuple(c for c in COVERAGE_HEADERS_ZH if c != "group")  # name_zh names the group
+#: Headers of the standard check; the English verdict and item keys are not shown.
+CHECK_HEADERS = CHECK_HEADERS_ZH
+GAP_COLUMNS = (
+    "rank",
+    "group",
+    "uncovered",
+    "population",
+    "uncovered_pct",
+    "points",
+    "mean_time_min",
+    "x_wgs84",
+    "y_wgs84",
+)
+GAP_HEADERS = {"group": "功能", "mean_time_min": "未覆盖点平均步行时间 (分钟)"}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -136,36 +127,48 @@ class Job:
     position: int = 0
 
 
+def _facility_sources(facilities: pd.DataFrame) -> str:
+    """Where the facilities came from: OpenStreetMap and/or the ledger files by name."""
+    if "source" not in facilities.columns or facilities.empty:
+        return "OpenStreetMap"
+    return "、".join(sorted({str(s) for s in facilities["source"].dropna()})) or "OpenStreetMap"
+
+
 def _notes(project: Project, acc, job: Job) -> pd.DataFrame:
     prof = acc.profile
+    estimated = is_estimate(acc.demand)
+    sources = _facility_sources(acc.facilities)
     rows = [
-        ("项目 project", project.name),
-        ("日期 date", dt.date.today().isoformat()),
-        ("出行方式 profile", f"{prof.label_zh} {prof.speed_kmh:g} km/h ({prof.source})"),
-        ("功能预算 budget", f"{job.minutes:g} 分钟 ≈ {prof.metres_in(job.minutes):.0f} m"),
+        ("项目", project.name),
+        ("日期", dt.date.today().isoformat()),
+        ("出行方式", f"{prof.label_zh} {prof.speed_kmh:g} km/h ({prof.source})"),
+        ("功能步行时间阈值", f"{job.minutes:g} 分钟 ≈ {prof.metres_in(job.minutes):.0f} m"),
         (
-            "类型预算 type budgets",
-            "统一预算 (--single-budget)" if job.single_budget else "按标准服务半径 (standard radius)",
+            "设施类型时间阈值",
+            "统一时间阈值" if job.single_budget else "按标准服务半径",
         ),
-        ("标准 standard", f"{acc.standard.code} {acc.standard.title_zh} ({acc.standard.source})"),
-        ("达标要求 required", f"半径内人口 ≥ {job.required_pct:g}% (settings.STANDARD_REQUIRED_COVERAGE_PCT)"),
-        ("人口 demand", f"{len(acc.demand)} 个需求点, {acc.demand['residents'].sum():,.0f} 人"),
+        ("标准", f"{acc.standard.code} {acc.standard.title_zh} ({acc.standard.source})"),
+        ("达标要求", f"半径内人口 ≥ {job.required_pct:g}%"),
         (
-            "人口估算 residents",
-            "; ".join(sorted({str(a) for a in acc.demand.get("assumption", pd.Series([])).dropna()}))
-            or "见需求数据 (from the demand file)",
+            "估算人口" if estimated else "人口",
+            f"{len(acc.demand)} 个需求点, {acc.demand['residents'].sum():,.0f} 人",
         ),
         (
-            "未连通 not snapped",
+            "人口估算口径" if estimated else "人口口径",
+            "; ".join(sorted({str(a) for a in acc.demand.get("assumption", pd.Series([])).dropna()})) or "见需求数据",
+        ),
+        (
+            "未连通路网",
             f"{int((~acc.demand['snapped']).sum())} 个需求点距道路超过 {settings.MAX_SNAP_DIST_M:g} m",
         ),
-        ("缺口网格 gap cells", f"{job.cell_m:g} m 方格"),
-        ("坐标系 CRS", f"计算 {project.network.crs.to_string()}; 输出 WGS84 (EPSG:4326)"),
-        ("数据 data", "© OpenStreetMap contributors (ODbL) where OSM is the source"),
+        ("缺口网格", f"{job.cell_m:g} m 方格"),
+        ("坐标系", f"计算 {project.network.crs.to_string()}; 输出 WGS84 (EPSG:4326)"),
+        ("设施来源", sources if sources != "OpenStreetMap" else "© OpenStreetMap contributors (ODbL)"),
+        ("路网与建筑来源", "© OpenStreetMap contributors (ODbL)"),
     ]
     for group, note in acc.budget_note.items():
-        rows.append((f"预算 {group}", note))
-    return pd.DataFrame(rows, columns=["项目 item", "说明 note"])
+        rows.append((f"时间阈值 {group_zh(group)}", note))
+    return pd.DataFrame(rows, columns=["项目", "说明"])
 
 
 def run_job(job: Job) -> pd.DataFrame:
@@ -219,6 +222,7 @@ def run_job(job: Job) -> pd.DataFrame:
 
 
 def _write_outputs(job, project, acc, table, check, gaps, units) -> None:
+    estimated = is_estimate(acc.demand)
     demand = acc.demand.copy()
     for group in acc.groups:
         minutes = acc.times_s(group) / 60.0
@@ -230,23 +234,36 @@ def _write_outputs(job, project, acc, table, check, gaps, units) -> None:
         wide = table[table["kind"] == "function"].pivot_table(index="unit", columns="group", values="covered_pct")
         wide.columns = [f"pct_{c}" for c in wide.columns]
         layers["units"] = units.merge(wide, left_on="code", right_index=True, how="left")
-    write_gpkg(layers, job.out / "coverage.gpkg")
-    write_csv(table, job.out / "coverage.csv")
+    # Chinese headers and values; the figures stay exact in the GeoPackage and the CSV.
+    write_gpkg({k: chinese_frame(v, estimated=estimated) for k, v in layers.items()}, job.out / "coverage.gpkg")
+    write_csv(chinese_frame(table, estimated=estimated), job.out / "coverage.csv")
     centre = gaps.geometry.centroid.to_crs(WGS84)
-    gap_sheet = gaps.drop(columns="geometry").assign(x_wgs84=centre.x.round(6), y_wgs84=centre.y.round(6))
+    gap_sheet = gaps.drop(columns="geometry").assign(x_wgs84=centre.x, y_wgs84=centre.y)
+
+    def sheet(frame: pd.DataFrame) -> pd.DataFrame:
+        return official_table(
+            frame,
+            COVERAGE_COLUMNS,
+            estimated=estimated,
+            headers=COVERAGE_HEADERS_ZH
+            | ({"population": "估算人口 (人)", "households": "估算户数 (户)"} if estimated else {}),
+        )
+
     sheets = {
         "说明": _notes(project, acc, job),
-        "汇总": chinese_table(table[(table["kind"] == "function")], COVERAGE_HEADERS),
-        "达标检查": chinese_table(check, CHECK_HEADERS),
+        "汇总": sheet(table[(table["kind"] == "function")]),
+        "达标检查": official_table(check, tuple(CHECK_HEADERS), estimated=estimated, headers=CHECK_HEADERS),
     }
     for function, zh in FUNCTIONS.items():
-        sheets[f"{zh} {function}"] = chinese_table(table[table["function"] == function], COVERAGE_HEADERS)
-    sheets["缺口"] = chinese_table(gap_sheet[gap_sheet["uncovered"] > 0], GAP_HEADERS)
-    write_xlsx(sheets, job.out / "coverage.xlsx")  # formula-safe cells, atomic
+        sheets[zh] = sheet(table[table["function"] == function])
+    sheets["缺口"] = official_table(
+        gap_sheet[gap_sheet["uncovered"] > 0], GAP_COLUMNS, estimated=estimated, headers=GAP_HEADERS
+    )
+    write_xlsx(sheets, job.out / "coverage.xlsx")  # formula-safe cells, codes as text, atomic
 
 
 def _summary(frames: list[pd.DataFrame]) -> str:
-    lines = [f"{'项目':<16}{'功能':<10}{'人口口径':<8}{'预算':>8}{'设施':>6}{'覆盖人口':>12}{'覆盖率':>9}"]
+    lines = [f"{'项目':<16}{'功能':<10}{'人口口径':<8}{'时间阈值':>6}{'设施':>6}{'覆盖人口':>12}{'覆盖率':>9}"]
     for frame in frames:
         for _, row in frame.iterrows():
             lines.append(

@@ -50,7 +50,15 @@ from geo.grids.tree import TREE_HEADERS, organisation_diagram, organisation_tabl
 from geo.io.export import atomic_write, write_csv, write_gpkg
 from geo.io.uploads import read_upload
 from geo.project import Project
-from geo.workflows import grid_units, load_analysis, project_grids, study_area, study_area_wgs84
+from geo.workflows import (
+    chinese_frame,
+    grid_units,
+    load_analysis,
+    official_table,
+    project_grids,
+    study_area,
+    study_area_wgs84,
+)
 from linli.config import cache_dir
 from scripts.cli import count, positive
 
@@ -66,7 +74,7 @@ GRID_HEADERS = {
     "households": "户数 (户)",
     "residents": "人口 (人)",
     "area_m2": "面积 (m²)",
-    "polsby_popper": "紧凑度 (Polsby-Popper)",
+    "polsby_popper": "紧凑度 (4πA/P²)",
     "hull_ratio": "凸包比",
     "branch": "责任支部",
     "grid_member": "网格员",
@@ -246,16 +254,26 @@ def _write(out: Path, plan, grids: gpd.GeoDataFrame, issues: list) -> None:
     units = plan.units.assign(grid=plan.grid)
     stem = out.with_suffix("")
     table = grids.drop(columns="geometry")
-    headers = {**GRID_HEADERS, **{c: c for c in table.columns if c not in GRID_HEADERS}}
-    sheet = table[list(headers)].rename(columns=headers)  # write_csv makes formula-like cells text
-    issue_frame = pd.DataFrame(
-        [{**i.to_dict(), "units": " ".join(i.units)} for i in issues], columns=list(ISSUE_HEADERS)
-    ).rename(columns=ISSUE_HEADERS)
+    # Chinese headers and values; households and residents as whole numbers, codes as text
+    # (write_csv makes formula-like cells text); the GeoPackage keeps the exact figures.
+    sheet = official_table(
+        table, [*GRID_HEADERS, *(c for c in table.columns if c not in GRID_HEADERS)], headers=GRID_HEADERS
+    )
+    issue_frame = official_table(
+        pd.DataFrame([{**i.to_dict(), "units": " ".join(i.units)} for i in issues], columns=list(ISSUE_HEADERS)),
+        list(ISSUE_HEADERS),
+        headers=ISSUE_HEADERS,
+    )
     tree = organisation_table(plan)
-    write_gpkg({"grids": grids, "units": units, "parents": plan.parents}, out)
+    layers = {
+        "grids": chinese_frame(grids, headers=GRID_HEADERS),
+        "units": chinese_frame(units),
+        "parents": chinese_frame(plan.parents),
+    }
+    write_gpkg(layers, out)
     write_csv(sheet, out.with_suffix(".csv"))
     write_csv(issue_frame, Path(f"{stem}_issues.csv"))
-    write_csv(tree.rename(columns=TREE_HEADERS), Path(f"{stem}_tree.csv"))
+    write_csv(official_table(tree, list(TREE_HEADERS), headers=TREE_HEADERS), Path(f"{stem}_tree.csv"))
     for suffix in (".svg", ".png"):
         atomic_write(Path(f"{stem}_tree{suffix}"), lambda tmp: organisation_diagram(tree, tmp))
     atomic_write(

@@ -31,7 +31,8 @@ from geo.access.standards import FUNCTIONS
 from geo.errors import GeoError
 from geo.io.export import write_gpkg
 from geo.placement.centers import MODELS
-from geo.workflows import load_analysis, placement_candidates, plan_centres
+from geo.workflows import chinese_frame, is_estimate, load_analysis, placement_candidates, plan_centres
+from geo.workflows.outputs import column_zh
 from linli.config import cache_dir
 from scripts.cli import MINUTES, count, positive
 
@@ -214,7 +215,6 @@ def main(argv: list[str] | None = None) -> int:
                 "model": s["model"],
                 "method": s["method"],
                 "status": s["status"],
-                "status_zh": s["status_zh"],
                 "objective": s["objective"],
                 "bound": s["bound"],
                 "gap_pct": s["gap_pct"],
@@ -225,19 +225,23 @@ def main(argv: list[str] | None = None) -> int:
                 "covered_after": s["covered_after"],
                 "served_within_capacity": s.get("served_within_capacity"),
                 "profile": f"{project.profile.label_zh} {project.profile.speed_kmh:g} km/h",
-                "pmedian_penalty": f"cutoff {settings.PMEDIAN_CUTOFF_FACTOR:g} x budget, penalty "
-                f"{settings.PMEDIAN_PENALTY_FACTOR:g} x cutoff",
+                "pmedian_penalty": f"超过 {settings.PMEDIAN_CUTOFF_FACTOR:g} 倍时间阈值视为未覆盖，"
+                f"罚时为该截断时间的 {settings.PMEDIAN_PENALTY_FACTOR:g} 倍",
                 "notes": " | ".join(s["notes"]),
             }
         ]
     )
+    estimated = is_estimate(plan.assignment)
     demand = plan.assignment.drop(columns=[c for c in ("assumption",) if c in plan.assignment.columns])
+    people = {"covered_before": "布点前覆盖人口 (人)", "covered_after": "布点后覆盖人口 (人)"}
     layers = {
-        "sites": _plain(plan.sites),
-        "runner_ups": _plain(plan.runner_ups),
-        "demand": _plain(demand),
-        "coverage": _plain(plan.coverage) if len(plan.coverage) else pd.DataFrame({"function": []}),
-        "summary": _plain(summary),
+        "sites": _plain(chinese_frame(plan.sites, estimated=estimated)),
+        "runner_ups": _plain(chinese_frame(plan.runner_ups, estimated=estimated)),
+        "demand": _plain(chinese_frame(demand, estimated=estimated)),
+        "coverage": _plain(chinese_frame(plan.coverage, estimated=estimated, headers=people))
+        if len(plan.coverage)
+        else pd.DataFrame({column_zh("function"): []}),
+        "summary": _plain(chinese_frame(summary, estimated=estimated, headers=people)),
     }
     try:
         write_gpkg(layers, args.out)

@@ -24,7 +24,7 @@ from geo.access.service_area import MODES, profile_note
 from geo.errors import GeoError
 from geo.io.export import write_geojson, write_gpkg
 from geo.network.graph import load_network
-from geo.workflows import facility_service_areas
+from geo.workflows import chinese_frame, facility_service_areas
 from linli.config import cache_dir
 from scripts.cli import MINUTES, positive
 
@@ -67,10 +67,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _write(layers: dict[str, gpd.GeoDataFrame], out: Path) -> None:
     """All layers as a GeoPackage, or the service areas alone as GeoJSON (written atomically)."""
+    zh = {name: chinese_frame(frame) for name, frame in layers.items()}  # Chinese headers and values
     if out.suffix.lower() == ".gpkg":
-        write_gpkg(layers, out)
+        write_gpkg(zh, out)
     else:
-        write_geojson(layers["service_areas"], out)
+        write_geojson(zh["service_areas"], out)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -127,7 +127,7 @@ def test_crs_asserted_on_every_query(line_net):
 def test_bad_budget(line_net, budget):
     graph = line_net.cost_graph("walk")
     snapped = snap_points(graph, toy_points([(50, 10)]))
-    with pytest.raises(InputDataError, match="时间预算"):
+    with pytest.raises(InputDataError, match="步行时间阈值"):
         reach_sets(graph, snapped, max_time_s=budget)
 
 

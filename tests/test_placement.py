@@ -407,7 +407,7 @@ def test_place_centers_errors(demo, tmp_path):
         place_centers(graph, project.demand, cands.iloc[:2], model="mclp", p=3)
     with pytest.raises(InputDataError, match="residents"):
         place_centers(graph, project.demand.drop(columns="residents"), cands, model="mclp", p=2)
-    with pytest.raises(InputDataError, match="时间预算"):
+    with pytest.raises(InputDataError, match="步行时间阈值"):
         place_centers(graph, project.demand, cands, model="mclp", p=2, minutes=float("nan"))
     with pytest.raises(InputDataError, match="LSCP 不支持容量"):
         place_centers(graph, project.demand, cands, model="lscp", capacity=100)

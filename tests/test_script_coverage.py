@@ -34,29 +34,31 @@ def test_demo_writes_every_output(demo_run, capsys):
     with pd.ExcelFile(out / "coverage.xlsx") as book:
         sheets = book.sheet_names
     assert sheets[:3] == ["说明", "汇总", "达标检查"]
-    assert "病有所医 medical" in sheets and "缺口" in sheets
+    assert "病有所医" in sheets and "缺口" in sheets
     summary = pd.read_excel(out / "coverage.xlsx", sheet_name="汇总")
-    assert {"覆盖率 (%)", "人口 (人)", "步行预算 (分钟)"} <= set(summary.columns)
+    assert {"覆盖率 (%)", "估算人口 (人)", "步行时间阈值 (分钟)"} <= set(summary.columns)
     notes = pd.read_excel(out / "coverage.xlsx", sheet_name="说明")
-    assert notes["说明 note"].astype(str).str.contains("4 km/h").any()
+    assert notes["说明"].astype(str).str.contains("4 km/h").any()
     layers = {name for name, _ in pyogrio.list_layers(out / "coverage.gpkg")}
     assert layers == {"demand", "facilities", "gaps"}
     demand = gpd.read_file(out / "coverage.gpkg", layer="demand")
     assert demand.crs.to_epsg() == 4326 and len(demand) == 59
-    assert {"time_min_medical", "covered_medical", "time_min_fresh_market"} <= set(demand.columns)
+    assert {"病有所医步行时间 (分钟)", "病有所医已覆盖", "菜市场或生鲜超市步行时间 (分钟)"} <= set(demand.columns)
 
 
 def test_demo_figures_equal_the_core(demo_run):
-    table = pd.read_csv(demo_run / "coverage.csv")
+    # the CSV has Chinese headers and names (名称: the group's Chinese name), exact figures
+    table = pd.read_csv(demo_run / "coverage.csv", dtype={"分区编码": str})
     project = load_project("demo")
     acc = accessibility(project.network.cost_graph("walk"), project.demand, project.facilities)
     core = coverage_table(acc)
-    merged = table.merge(core, on=["unit", "group"], suffixes=("_file", "_core"))
+    merged = table.merge(core, left_on=["分区编码", "名称"], right_on=["unit", "name_zh"])
     assert len(merged) == len(core)
-    np.testing.assert_allclose(merged["covered_file"], merged["covered_core"], rtol=1e-9)
-    medical = table[(table["unit"] == ALL_UNITS) & (table["group"] == "medical")].iloc[0]
+    np.testing.assert_allclose(merged["覆盖人口 (人)"], merged["covered"], rtol=1e-9)
+    medical = table[(table["分区编码"] == ALL_UNITS) & (table["名称"] == "病有所医")].iloc[0]
     demand = gpd.read_file(demo_run / "coverage.gpkg", layer="demand")
-    assert medical["covered"] == pytest.approx(demand.loc[demand["covered_medical"], "residents"].sum())
+    covered = demand.loc[demand["病有所医已覆盖"].astype(bool), "估算人口 (人)"].sum()
+    assert medical["覆盖人口 (人)"] == pytest.approx(covered)
 
 
 def _halves(tmp_path):
@@ -77,15 +79,15 @@ def test_units_from_a_polygon_file(tmp_path, capsys):
     out = tmp_path / "by"
     code = main(["--project", "demo", "--out", str(out), "--by", str(_halves(tmp_path)), "--no-maps", "-q"])
     assert code == 0
-    table = pd.read_csv(out / "coverage.csv", dtype={"unit": str})
-    medical = table[table["group"] == "medical"].set_index("unit")
+    table = pd.read_csv(out / "coverage.csv", dtype={"分区编码": str})
+    medical = table[table["名称"] == "病有所医"].set_index("分区编码")
     assert set(medical.index) == {ALL_UNITS, "350521100001", "350521100002"}
     parts = medical.loc[["350521100001", "350521100002"]]
-    assert parts["population"].sum() == pytest.approx(medical.loc[ALL_UNITS, "population"])
-    assert parts["covered"].sum() == pytest.approx(medical.loc[ALL_UNITS, "covered"])
-    assert medical.loc["350521100001", "unit_name"] == "西片区"
+    assert parts["估算人口 (人)"].sum() == pytest.approx(medical.loc[ALL_UNITS, "估算人口 (人)"])
+    assert parts["覆盖人口 (人)"].sum() == pytest.approx(medical.loc[ALL_UNITS, "覆盖人口 (人)"])
+    assert medical.loc["350521100001", "分区名称"] == "西片区"
     units = gpd.read_file(out / "coverage.gpkg", layer="units")
-    assert {"pct_medical", "code", "name"} <= set(units.columns)
+    assert {"病有所医覆盖率 (%)", "编码", "名称"} <= set(units.columns)
     check = pd.read_excel(out / "coverage.xlsx", sheet_name="达标检查", dtype={"分区编码": str})
     assert set(check["分区编码"]) == {"350521100001", "350521100002"}
     assert set(check["结论"]) <= {"达标", "不达标", "缺失", "无居民"}
@@ -146,8 +148,8 @@ def test_by_community_from_the_project(tmp_path):
     out = tmp_path / "o"
     code = main(["--project", str(tmp_path / "p.toml"), "--out", str(out), "--by", "community", "--no-maps", "-q"])
     assert code == 0
-    table = pd.read_csv(out / "coverage.csv", dtype={"unit": str})
-    assert {"350521100001", "350521100002"} <= set(table["unit"])
+    table = pd.read_csv(out / "coverage.csv", dtype={"分区编码": str})
+    assert {"350521100001", "350521100002"} <= set(table["分区编码"])
 
 
 def test_the_network_cache_follows_linli_cache_dir(tmp_path, monkeypatch):

@@ -40,13 +40,15 @@ def test_demo_writes_every_output(demo_run):
     grids = gpd.read_file(out, layer="grids")
     assert grids.crs.to_epsg() == 4326
     project = load_project("demo")
-    assert grids["households"].sum() == pytest.approx(project.demand["households"].sum(), abs=0.5)
-    assert grids["households"].between(300, 500).all()
-    assert {"pct_medical", "fac_medical", "polsby_popper", "grid_member", "branch", "flags"} <= set(grids.columns)
+    assert grids["户数 (户)"].sum() == pytest.approx(project.demand["households"].sum(), abs=0.5)
+    assert grids["户数 (户)"].between(300, 500).all()
+    wanted = {"病有所医覆盖率 (%)", "病有所医设施数 (处)", "紧凑度 (4πA/P²)", "网格员", "责任支部", "问题"}
+    assert wanted <= set(grids.columns)
     units = gpd.read_file(out, layer="units")
-    assert set(units["grid"]) == set(grids["code"])
+    assert set(units["所属网格"]) == set(grids["网格编码"])
     table = pd.read_csv(folder / "demo.csv", encoding="utf-8-sig", dtype={"网格编码": str})
-    assert table["网格编码"].tolist() == grids["code"].tolist()
+    assert table["网格编码"].tolist() == grids["网格编码"].tolist()
+    assert (table["户数 (户)"] == table["户数 (户)"].round(0)).all()  # whole households for officials
     tree = pd.read_csv(folder / "demo_tree.csv", encoding="utf-8-sig", dtype=str)
     assert len(tree) == len(grids)
 
@@ -64,8 +66,8 @@ def test_parent_code_and_parent_file(tmp_path, capsys):
     assert main([*args, "--parent", "350521100001", "--min-households", "150", "--max-households", "250"]) == 0
     grids = gpd.read_file(out, layer="grids")
     assert f"网格 grids: {len(grids)}" in capsys.readouterr().out
-    assert grids["code"].str.startswith("350521100001").all()
-    assert grids["code"].str.len().eq(14).all()
+    assert grids["网格编码"].str.startswith("350521100001").all()
+    assert grids["网格编码"].str.len().eq(14).all()
     tree = pd.read_csv(tmp_path / "code_tree.csv", encoding="utf-8-sig", dtype=str)
     assert set(tree["社区/村"]) == {"北关社区居委会"} and set(tree["县区"]) == {"惠安县"}
     # two communities: west and east halves of the demo's extent
@@ -82,11 +84,11 @@ def test_parent_code_and_parent_file(tmp_path, capsys):
     out = tmp_path / "file.gpkg"
     assert main(["--project", "demo", "--out", str(out), "-q", "--no-coverage", "--parent", str(path)]) == 0
     grids = gpd.read_file(out, layer="grids").to_crs(project.network.crs)
-    parents = gpd.read_file(out, layer="parents").to_crs(project.network.crs).set_index("code")
+    parents = gpd.read_file(out, layer="parents").to_crs(project.network.crs).set_index("编码")
     for _, row in grids.iterrows():
-        assert row["code"][:12] == row["parent"]
+        assert row["网格编码"][:12] == row["上级编码"]
         # inside its parent (within a millimetre of reprojection noise)
-        assert row.geometry.difference(parents.loc[row["parent"], "geometry"].buffer(0.01)).area < 1.0
+        assert row.geometry.difference(parents.loc[row["上级编码"], "geometry"].buffer(0.01)).area < 1.0
 
 
 @pytest.mark.parametrize(
@@ -151,8 +153,8 @@ def test_planner_units_and_water(tmp_path):
     out = tmp_path / "units.gpkg"
     assert main(["--project", "demo", "--out", str(out), "-q", "--no-coverage", "--units", str(path)]) == 0
     units = gpd.read_file(out, layer="units")
-    assert sorted(units["unit_id"]) == sorted(blocks["unit_id"])
-    assert units["households"].sum() == pytest.approx(project.demand["households"].sum())
+    assert sorted(units["单元编号"]) == sorted(blocks["unit_id"])
+    assert units["户数 (户)"].sum() == pytest.approx(project.demand["households"].sum())
     # water over the west third of the extent: no block reaches into it
     x0, y0, x1, y1 = project.network.edges_gdf().total_bounds
     lake = shapely.box(x0 - 50, y0 - 50, x0 + (x1 - x0) / 3, y1 + 50)

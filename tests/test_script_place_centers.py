@@ -22,12 +22,12 @@ def test_mclp_on_the_demo_writes_a_ranked_plan(tmp_path, capsys):
     assert layers == {"sites", "runner_ups", "demand", "coverage", "summary"}
     sites = gpd.read_file(out, layer="sites")
     assert sites.crs.to_epsg() == 4326
-    assert sites["rank"].tolist() == [1, 2, 3]
+    assert sites["排名"].tolist() == [1, 2, 3]
     summary = pyogrio.read_dataframe(out, layer="summary")
-    assert summary.loc[0, "status"] == "optimal"
+    assert summary.loc[0, "状态"] == "已证明最优"
     # 3 centers, 5 minutes: 5,849 of the demo's 7,002 residents (the optimum, proven by HiGHS).
-    assert summary.loc[0, "covered_after"] == pytest.approx(5849.0, abs=1.0)
-    assert sites["marginal_residents"].sum() == pytest.approx(summary.loc[0, "covered_after"], abs=1e-6)
+    assert summary.loc[0, "布点后覆盖人口 (人)"] == pytest.approx(5849.0, abs=1.0)
+    assert sites["新增覆盖人口 (人)"].sum() == pytest.approx(summary.loc[0, "布点后覆盖人口 (人)"], abs=1e-6)
     demand = gpd.read_file(out, layer="demand")
     assert len(demand) == 59 and demand.crs.to_epsg() == 4326
     coverage = pyogrio.read_dataframe(out, layer="coverage")
@@ -63,8 +63,8 @@ def test_pmedian_and_lscp_run(tmp_path):
     out2 = tmp_path / "lscp.gpkg"
     assert place_centers.main(["--project", "demo", "--model", "lscp", "--minutes", "5", "--out", str(out2), "-q"]) == 0
     summary = pyogrio.read_dataframe(out2, layer="summary")
-    assert summary.loc[0, "new_sites"] == 8  # the fewest 5-minute centers covering every demo building
-    assert summary.loc[0, "covered_after"] == pytest.approx(summary.loc[0, "residents"])
+    assert summary.loc[0, "新增中心数 (处)"] == 8  # the fewest 5-minute centers covering every demo building
+    assert summary.loc[0, "布点后覆盖人口 (人)"] == pytest.approx(summary.loc[0, "估算人口 (人)"])
 
 
 def test_existing_facilities_as_candidate_sites(tmp_path):
@@ -74,11 +74,11 @@ def test_existing_facilities_as_candidate_sites(tmp_path):
     args = ["--project", "demo", "--model", "mclp", "--new", "2", "--minutes", "5", "--candidates", "facilities"]
     assert place_centers.main([*args, "--out", str(out), "-q"]) == 0
     sites = gpd.read_file(out, layer="sites")
-    assert len(sites) == 2 and set(sites["source"]) == {"facilities"}
+    assert len(sites) == 2 and set(sites["数据来源"]) == {"现有设施"}
     # every chosen site is one of the demo's OpenStreetMap facilities, named as there
     facilities = load_project("demo").facilities.to_crs(4326)
-    assert set(sites["facility_id"]) <= set(facilities["facility_id"])
-    mine = facilities.set_index("facility_id").loc[sites["facility_id"]]
+    assert set(sites["设施编号"]) <= set(facilities["facility_id"])
+    mine = facilities.set_index("facility_id").loc[sites["设施编号"]]
     assert sites.geometry.x.to_numpy() == pytest.approx(mine.geometry.x.to_numpy(), abs=1e-9)
     assert sites.geometry.y.to_numpy() == pytest.approx(mine.geometry.y.to_numpy(), abs=1e-9)
 
@@ -115,10 +115,10 @@ def test_candidates_file_and_capacity(tmp_path):
         == 0
     )
     summary = pyogrio.read_dataframe(out, layer="summary")
-    assert summary.loc[0, "objective"] == pytest.approx(1000.0)  # one center, capacity 1,000 residents
-    assert summary.loc[0, "served_within_capacity"] == pytest.approx(1000.0)
+    assert summary.loc[0, "目标值"] == pytest.approx(1000.0)  # one center, capacity 1,000 residents
+    assert summary.loc[0, "容量内服务人口 (人)"] == pytest.approx(1000.0)
     sites = pyogrio.read_dataframe(out, layer="sites")
-    assert sites["assigned_residents"].max() <= 1000.0 + 1e-6  # the site's table respects the capacity too
+    assert sites["分配人口 (人)"].max() <= 1000.0 + 1e-6  # the site's table respects the capacity too
 
 
 @pytest.mark.parametrize(

@@ -22,14 +22,14 @@ def test_demo_to_geopackage(tmp_path, capsys):
     areas = gpd.read_file(out, layer="service_areas")
     assert areas.crs.to_epsg() == 4326
     assert len(areas) == 17 * 3
-    assert set(areas["minutes"]) == {5.0, 10.0, 15.0}
-    assert (areas["area_m2"] > 0).all()
-    assert areas["assumption"].str.contains("4 km/h").all()
+    assert set(areas["步行时间 (分钟)"]) == {5.0, 10.0, 15.0}
+    assert (areas["面积 (m²)"] > 0).all()
+    assert areas["口径说明"].str.contains("4 km/h").all()
     # WGS84 at the edge: Helsinki.
     minx, miny, maxx, maxy = areas.total_bounds
     assert 24.9 < minx < maxx < 25.0 and 60.1 < miny < maxy < 60.2
     facilities = gpd.read_file(out, layer="facilities")
-    assert facilities["snapped"].all()
+    assert facilities["已接入路网"].all()
     assert "17" in capsys.readouterr().out
     assert not list(out.parent.glob(".tmp-*"))
 
@@ -58,9 +58,9 @@ def test_geojson_rings_from_a_csv_of_facilities(tmp_path):
     )
     assert code == 0
     data = json.loads(out.read_text(encoding="utf-8"))
-    bands = {(f["properties"]["min_from"], f["properties"]["minutes"]) for f in data["features"]}
+    bands = {(f["properties"]["起始时间 (分钟)"], f["properties"]["步行时间 (分钟)"]) for f in data["features"]}
     assert bands == {(0.0, 5.0), (5.0, 10.0)}
-    assert {f["properties"]["profile"] for f in data["features"]} == {"elderly"}
+    assert {f["properties"]["出行方式"] for f in data["features"]} == {"老年人步行"}
 
 
 @pytest.mark.parametrize(

@@ -20,11 +20,11 @@ TEXTS: dict[str, dict[str, str]] = {
     "after": {"zh": "新增后覆盖率", "en": "Covered after"},
     "assumptions": {"zh": "计算假设", "en": "Assumptions"},
     "walking_speed": {"zh": "步行速度", "en": "Walking speed"},
-    "budget": {"zh": "步行预算", "en": "Walking budget"},
+    "budget": {"zh": "步行时间阈值", "en": "Walking budget"},
     "residents": {"zh": "常住人口", "en": "Residents"},
     "standard": {"zh": "标准", "en": "Standard"},
     "draw_hint": {
-        "zh": "用左侧工具绘制：标记 = 候选邻里中心；多边形 = 规划服务范围 / 镇界 / 网格调整",
+        "zh": "用左侧工具绘制：标记 = 候选邻里中心；多边形 = 规划服务范围 / 乡镇界 / 网格调整",
         "en": "Draw on the left: marker = candidate center; polygon = planned service area / town / grid edit",
     },
     "conflict": {
@@ -35,7 +35,7 @@ TEXTS: dict[str, dict[str, str]] = {
     "deleted": {"zh": "已删除（可撤销）", "en": "Deleted (can be undone)"},
     "compare": {"zh": "与计算的服务范围比较", "en": "Compare with the computed service area"},
     "kind_area": {"zh": "规划服务范围", "en": "Planned service area"},
-    "kind_town": {"zh": "镇界", "en": "Town boundary"},
+    "kind_town": {"zh": "乡镇界", "en": "Town boundary"},
     "kind_grid": {"zh": "网格调整", "en": "Grid edit"},
     "legend_time": {"zh": "步行到最近设施（分钟）", "en": "Walk to the nearest facility (min)"},
     "legend_rings": {"zh": "服务范围", "en": "Service areas"},

@@ -166,7 +166,7 @@ def _budgets(
         radius = standard.radius_m(key)
         if single_budget or radius is None:
             budget_s[key] = minutes * 60.0
-            why = "统一预算" if single_budget else "标准未规定服务半径，取功能预算"
+            why = "统一时间阈值" if single_budget else "标准未规定服务半径，取功能时间阈值"
             note[key] = f"{minutes:g} 分钟 ({why})"
         else:
             budget_s[key] = radius / speed

@@ -123,13 +123,13 @@ def check_budgets(minutes: Sequence[float]) -> tuple[float, ...]:
     try:
         values = [float(m) for m in minutes]
     except (TypeError, ValueError):
-        raise InputDataError(f"时间预算必须是数字 (budgets must be numbers): {minutes!r}") from None
+        raise InputDataError(f"步行时间阈值必须是数字 (budgets must be numbers): {minutes!r}") from None
     if not values:
-        raise InputDataError("至少需要一个时间预算 (give at least one budget in minutes)")
+        raise InputDataError("至少需要一个步行时间阈值 (give at least one budget in minutes)")
     for m in values:
         if not (np.isfinite(m) and 0 < m <= settings.MAX_BUDGET_MIN):
             raise InputDataError(
-                f"时间预算 {m} 分钟无效，应在 (0, {settings.MAX_BUDGET_MIN:g}] 分钟之间 "
+                f"步行时间阈值 {m} 分钟无效，应在 (0, {settings.MAX_BUDGET_MIN:g}] 分钟之间 "
                 f"(budget must be in (0, {settings.MAX_BUDGET_MIN:g}] minutes)"
             )
     return tuple(sorted(set(values)))

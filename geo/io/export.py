@@ -38,6 +38,7 @@ logger = logging.getLogger(__name__)
 
 __all__ = [
     "CHECK_HEADERS_ZH",
+    "CODE_HEADER_WORDS",
     "COVERAGE_HEADERS_ZH",
     "FORMULA_START",
     "PLAN_LAYERS_ZH",
@@ -285,8 +286,18 @@ def write_shapefile_zip(layers: Mapping[str, gpd.GeoDataFrame], path: str | Path
 
 
 def write_csv(frame: pd.DataFrame, path: str | Path) -> Path:
-    """A table as CSV for Excel: UTF-8 with BOM, formula-safe text, no index."""
-    table = formula_safe(pd.DataFrame(frame))
+    """A table as CSV for Excel: UTF-8 with BOM, formula-safe text, no index.
+
+    Code columns (headers with 编码/代码) are written as text (``350521100001``, never
+    ``350521100001.0``).  A CSV cannot tell Excel that a column is text: opened by a
+    double click, Excel still shows a 12-digit code as ``3.50521E+11``; import the CSV
+    with the column set to 文本 (Text), or use the XLSX, whose code cells are text.
+    """
+    table = pd.DataFrame(frame).copy()
+    for column in table.columns:
+        if _is_code(column):
+            table[column] = table[column].map(_code_text).astype(object)
+    table = formula_safe(table)
     atomic_write(path, lambda tmp: table.to_csv(tmp, index=False, encoding="utf-8-sig"))
     return Path(path)
 
@@ -308,6 +319,12 @@ def _xlsx(sheets: Mapping[str, pd.DataFrame], target) -> None:
                 cells = [str(column)] + [str(v) for v in table[column].head(200)]
                 width = max(sum(2 if ord(c) > 0x2E80 else 1 for c in s) for s in cells) + 2
                 sheet.column_dimensions[sheet.cell(row=1, column=j + 1).column_letter].width = min(width, 60)
+            for j, column in enumerate(table.columns):
+                if _is_code(column):  # codes stay text: no 3.50521E+11, no lost leading zeros
+                    for cell in next(sheet.iter_cols(min_col=j + 1, max_col=j + 1, min_row=2)):
+                        cell.number_format = "@"
+                        if cell.value is not None and not isinstance(cell.value, str):
+                            cell.value = str(_code_text(cell.value))
             sheet.freeze_panes = "A2"
 
 
@@ -364,8 +381,8 @@ COVERAGE_HEADERS_ZH = {
     "name_zh": "名称",
     "function": "所属功能",
     "basis": "人口口径",
-    "budget_min": "步行预算 (分钟)",
-    "budget_note": "预算依据",
+    "budget_min": "步行时间阈值 (分钟)",
+    "budget_note": "时间阈值依据",
     "facilities": "设施数 (处)",
     "population": "人口 (人)",
     "covered": "覆盖人口 (人)",
@@ -386,10 +403,50 @@ CHECK_HEADERS_ZH = {
 }
 
 
+#: Words that mark a header as a code column (division, grid or unit codes): written as text.
+CODE_HEADER_WORDS = ("编码", "代码")
+#: Units that mark a header as a count of people or households: whole numbers for officials.
+WHOLE_HEADER_UNITS = ("(人)", "(户)")
+#: Words that mark a header as a longitude/latitude: 6 decimals (about 0.1 m).
+COORDINATE_HEADER_WORDS = ("经度", "纬度")
+COORDINATE_DIGITS = 6
+
+
+def _is_code(header: object) -> bool:
+    return any(w in str(header) for w in CODE_HEADER_WORDS)
+
+
+def _code_text(value: object) -> object:
+    """A code as text: ``350521100001.0`` -> ``'350521100001'``; missing stays missing."""
+    if value is None or (isinstance(value, float) and value != value):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
 def chinese_table(frame: pd.DataFrame, headers: Mapping[str, str], *, digits: int = 2) -> pd.DataFrame:
-    """The columns named in ``headers``, renamed to their Chinese headers, numbers rounded."""
+    """The columns named in ``headers``, renamed to their Chinese headers, rounded for reading.
+
+    People and households (headers ending in ``(人)``/``(户)``) become whole numbers,
+    longitudes and latitudes keep 6 decimals, other numbers ``digits`` decimals, and
+    code columns (headers with 编码/代码) become text, so a spreadsheet never shows
+    ``3.50521E+11``.  The data files (GeoPackage) keep the exact figures.
+    """
     out = frame[[c for c in headers if c in frame.columns]].rename(columns=dict(headers))
-    return out.round(digits)
+    for column in out.columns:
+        series = out[column]
+        if _is_code(column):
+            out[column] = series.map(_code_text).astype(object)
+        elif pd.api.types.is_bool_dtype(series) or not pd.api.types.is_numeric_dtype(series):
+            continue
+        elif any(str(column).endswith(u) for u in WHOLE_HEADER_UNITS):
+            out[column] = series.round(0).astype("Int64")
+        elif any(w in str(column) for w in COORDINATE_HEADER_WORDS):
+            out[column] = series.round(COORDINATE_DIGITS)
+        else:
+            out[column] = series.round(digits)
+    return out
 
 
 def plan_layers(features: list[Mapping], *, crs=WGS84) -> dict[str, gpd.GeoDataFrame]:

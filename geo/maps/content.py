@@ -16,13 +16,14 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import shapely
 from matplotlib.collections import LineCollection
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from geo.errors import InputDataError
-from geo.maps.layout import LayoutText, MapContent, render_layout
+from geo.maps.layout import OSM_CREDIT, LayoutText, MapContent, render_layout
 from geo.maps.style import (
     BOUNDARY_COLOUR,
     COVERED_COLOUR,
@@ -51,6 +52,7 @@ __all__ = [
     "inside_mask",
     "placement_content",
     "service_area_content",
+    "source_lines",
 ]
 
 #: The maps a layout can show (``scripts/export_map.py --map``, the web app's buttons).
@@ -96,13 +98,13 @@ def _draw_base(ax, *, crs, network=None, boundary=None, units=None) -> list:
     if network is not None:
         segs = [np.asarray(g.coords) for g in network.edge_geometry]
         ax.add_collection(LineCollection(segs, colors=NETWORK_COLOUR, linewidths=0.4, zorder=1))
-        handles.append(Line2D([], [], color=NETWORK_COLOUR, linewidth=1.2, label="步行路网 walk network"))
+        handles.append(Line2D([], [], color=NETWORK_COLOUR, linewidth=1.2, label="步行路网"))
     if boundary is not None:
         gpd.GeoSeries([boundary], crs=crs).boundary.plot(ax=ax, color=BOUNDARY_COLOUR, linewidth=1.2, zorder=2)
-        handles.append(Line2D([], [], color=BOUNDARY_COLOUR, linewidth=1.2, label="研究区边界 study area"))
+        handles.append(Line2D([], [], color=BOUNDARY_COLOUR, linewidth=1.2, label="研究区边界"))
     if units is not None and len(units):
         units.to_crs(crs).boundary.plot(ax=ax, color=UNIT_COLOUR, linewidth=0.8, linestyle="--", zorder=2)
-        handles.append(Line2D([], [], color=UNIT_COLOUR, linewidth=0.8, linestyle="--", label="分区 area units"))
+        handles.append(Line2D([], [], color=UNIT_COLOUR, linewidth=0.8, linestyle="--", label="分区"))
     return handles
 
 
@@ -157,9 +159,7 @@ def coverage_content(
             handles.append(Patch(color=colour, label=f"{label} ({population[sel & here].sum():,.0f} 人)"))
         lost = ~np.isfinite(minutes)
         ax.scatter(xy[lost, 0], xy[lost, 1], s=sizes[lost], c=UNREACHED_COLOUR, edgecolors="none", zorder=4)
-        handles.append(
-            Patch(color=UNREACHED_COLOUR, label=f"未到达 not reached ({population[lost & here].sum():,.0f} 人)")
-        )
+        handles.append(Patch(color=UNREACHED_COLOUR, label=f"未到达 ({population[lost & here].sum():,.0f} 人)"))
         if sel_fac.any():
             fxy = shapely.get_coordinates(shapely.point_on_surface(fac.geometry.to_numpy()[sel_fac]))
             ax.scatter(fxy[:, 0], fxy[:, 1], marker="^", s=60, c="black", edgecolors="white", zorder=6)
@@ -184,15 +184,38 @@ def coverage_content(
                     zorder=7,
                     clip_on=True,
                 )
-            handles.append(Patch(facecolor="none", edgecolor=GAP_COLOUR, label="缺口前三 three worst gaps"))
+            handles.append(Patch(facecolor="none", edgecolor=GAP_COLOUR, label="缺口前三"))
         return handles
 
     return MapContent(
         crs=crs,
         bounds_m=_bounds(demand, fac[sel_fac] if sel_fac.any() else None, boundary, _worst(gaps)),
         draw=draw,
-        legend_title=f"步行到最近{name}设施 walking time",
+        legend_title=f"步行到最近{name}设施的时间",
     )
+
+
+def source_lines(facilities: pd.DataFrame | None, demand: pd.DataFrame | None = None) -> tuple[str, ...]:
+    """The data-source lines of a map: streets from OSM, facilities from OSM and/or the ledgers by file name.
+
+    ``facilities`` carries a ``source`` column (``OpenStreetMap`` or a ledger's file name);
+    residents estimated from OSM buildings (``demand`` source ``buildings``) are credited
+    to OSM too.
+    """
+    lines = [f"步行路网: {OSM_CREDIT}"]
+    names = (
+        sorted({str(v) for v in facilities["source"].dropna()})
+        if facilities is not None and "source" in facilities
+        else []
+    )
+    ledgers = [n for n in names if n != "OpenStreetMap"]
+    if ledgers:
+        lines.append(f"设施: 台账 {'、'.join(ledgers)}" + (f"; 另有 {OSM_CREDIT}" if "OpenStreetMap" in names else ""))
+    else:
+        lines.append(f"设施: {OSM_CREDIT}")
+    if demand is not None and "source" in demand and (demand["source"] == "buildings").any():
+        lines.append(f"建筑 (人口估算): {OSM_CREDIT}")
+    return tuple(lines)
 
 
 def coverage_text(
@@ -211,6 +234,8 @@ def coverage_text(
     ``fields`` go to :class:`~geo.maps.layout.LayoutText` (``author``, ``organisation``,
     ``date``, ``approval_no``).
     """
+    from geo.access.coverage import BASIS_ZH
+
     name = _function_name(acc, group)
     minutes = acc.times_s(group) / 60.0
     budget_min = acc.budget_s[group] / 60.0
@@ -224,12 +249,12 @@ def coverage_text(
     where = f"{project_name} · {area_name}" if area_name else project_name
     assumptions = (
         f"出行方式: {prof.label_zh}, 步速 {prof.speed_kmh:g} km/h ({prof.source})",
-        f"步行预算: {budget_min:g} 分钟 ≈ {prof.metres_in(budget_min):.0f} 米; {acc.budget_note[group]}",
+        f"步行时间阈值: {budget_min:g} 分钟 ≈ {prof.metres_in(budget_min):.0f} 米; {acc.budget_note[group]}",
         f"标准: {acc.standard.code} {acc.standard.title_zh}",
-        f"人口口径: {acc.basis(group)}; 点的大小与人口成正比",
+        f"人口口径: {BASIS_ZH.get(acc.basis(group), acc.basis(group))}; 点的大小与人口成正比",
         "; ".join(sorted({str(a) for a in acc.demand.get("assumption", []) if isinstance(a, str)}))[:300],
     )
-    sources: tuple[str, ...] = ("步行路网、设施与建筑: © OpenStreetMap contributors (ODbL 1.0)",)
+    sources = source_lines(acc.facilities, acc.demand)
     if boundary_source:
         sources = (*sources, f"边界: {boundary_source}")
     return LayoutText(
@@ -344,7 +369,7 @@ def grids_content(
         handles.append(Line2D([], [], linestyle="", label="标注: 网格编码末三位"))
         return handles
 
-    return MapContent(crs=crs, bounds_m=_bounds(grids, boundary), draw=draw, legend_title="网格户数 households")
+    return MapContent(crs=crs, bounds_m=_bounds(grids, boundary), draw=draw, legend_title="网格户数")
 
 
 def placement_content(
@@ -371,9 +396,9 @@ def placement_content(
     residents = assign["residents"].to_numpy(float) if "residents" in assign else np.ones(len(assign))
     xy = shapely.get_coordinates(shapely.point_on_surface(assign.geometry.to_numpy()))
     classes = (
-        (before, COVERED_COLOUR, "原已覆盖 covered before"),
-        (~before & after, NEWLY_COVERED_COLOUR, "新增覆盖 newly covered"),
-        (~after, UNREACHED_COLOUR, "仍未覆盖 still not covered"),
+        (before, COVERED_COLOUR, "原已覆盖"),
+        (~before & after, NEWLY_COVERED_COLOUR, "新增覆盖"),
+        (~after, UNREACHED_COLOUR, "仍未覆盖"),
     )
 
     def draw(ax, font: str, focus: shapely.Geometry | None = None) -> list:
@@ -412,7 +437,7 @@ def placement_content(
                 color=NEW_SITE_COLOUR,
                 markersize=12,
                 linestyle="",
-                label=f"新增中心 (按贡献排序) new sites ({len(sites)})",
+                label=f"新增中心 (按贡献排序, {len(sites)} 处)",
             )
         )
         return handles

@@ -48,6 +48,7 @@ __all__ = [
     "FORMATS",
     "ORIENTATIONS",
     "OSM_ATTRIBUTION",
+    "OSM_CREDIT",
     "PAPER_MM",
     "LayoutText",
     "MapContent",
@@ -67,7 +68,9 @@ PAPER_MM = {"A4": (210.0, 297.0), "A3": (297.0, 420.0)}
 ORIENTATIONS = ("landscape", "portrait")
 ORIENTATION_ZH = {"landscape": "横向", "portrait": "纵向"}
 FORMATS = ("png", "pdf")
-OSM_ATTRIBUTION = "道路、建筑与设施: © OpenStreetMap contributors (ODbL 1.0)"
+#: The OpenStreetMap credit; streets always come from OSM, facilities from OSM or a ledger.
+OSM_CREDIT = "© OpenStreetMap contributors (ODbL 1.0)"
+OSM_ATTRIBUTION = f"步行路网: {OSM_CREDIT}"
 #: Page margin (mm) and the title band height (mm) on A4; A3 scales by sqrt(2).
 MARGIN_MM = 10.0
 TITLE_BAND_MM = 20.0

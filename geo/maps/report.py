@@ -44,7 +44,7 @@ VERDICT_COLOURS = {"pass": "#d9f0d3", "fail": "#fddbc7", "missing": "#f4a582"}
 def _table(ax, frame: pd.DataFrame, *, font: str, size: float, colours: list[str] | None = None) -> None:
     ax.set_axis_off()
     if frame.empty:
-        ax.text(0, 0.5, "(无数据 no rows)", fontsize=size, family=font, transform=ax.transAxes)
+        ax.text(0, 0.5, "(无数据)", fontsize=size, family=font, transform=ax.transAxes)
         return
     cells = [[str(v) for v in row] for row in frame.itertuples(index=False)]
     table = ax.table(cellText=cells, colLabels=[str(c) for c in frame.columns], loc="upper left", cellLoc="center")
@@ -105,8 +105,8 @@ def _delta_rows(scenario: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "功能": together["function_zh"],
-            "之前 (%)": together["covered_pct_before"].map(lambda v: f"{v:.1f}"),
-            "之后 (%)": together["covered_pct_after"].map(lambda v: f"{v:.1f}"),
+            "布点前覆盖率 (%)": together["covered_pct_before"].map(lambda v: f"{v:.1f}"),
+            "布点后覆盖率 (%)": together["covered_pct_after"].map(lambda v: f"{v:.1f}"),
             "新增覆盖 (人)": together["newly_covered"].map(lambda v: f"{v:,.0f}"),
         }
     )
@@ -122,7 +122,7 @@ def _key_figures(table: pd.DataFrame) -> pd.DataFrame:
             "人口 (人)": rows["population"].map(lambda v: f"{v:,.0f}"),
             "覆盖 (人)": rows["covered"].map(lambda v: f"{v:,.0f}"),
             "覆盖率 (%)": rows["covered_pct"].map(lambda v: f"{v:.1f}"),
-            "预算 (分钟)": rows["budget_min"].map(lambda v: f"{v:g}"),
+            "步行时间阈值 (分钟)": rows["budget_min"].map(lambda v: f"{v:g}"),
         }
     )
 
@@ -194,11 +194,11 @@ def summary_report(
     y -= 20
     width = page[0] - 2 * m
     h = heights[0]
-    _heading(fig, page, m, y - 6, "一、主要指标 key figures", font=font)
+    _heading(fig, page, m, y - 6, "一、主要指标", font=font)
     _table(axes_mm(fig, (m, y - 6 - h, width, h - 1), page), figures, font=font, size=8)
     y -= 8 + h
     if content is not None and map_h >= 40:
-        _heading(fig, page, m, y - 6, "二、地图 map", font=font)
+        _heading(fig, page, m, y - 6, "二、地图", font=font)
         _map(fig, page, (m, y - 7 - map_h, width, map_h), content, font=font)
         y -= 8 + map_h
     h = ROW_MM * (len(shown) + 1) + 2

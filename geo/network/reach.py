@@ -70,7 +70,7 @@ def _check_budget(max_time_s: float) -> None:
     limit = settings.MAX_BUDGET_MIN * 60.0
     if not (np.isfinite(max_time_s) and 0 < max_time_s <= limit):
         raise InputDataError(
-            f"时间预算 max_time_s={max_time_s} 无效，应在 (0, {limit:.0f}] 秒之间 "
+            f"步行时间阈值 max_time_s={max_time_s} 无效，应在 (0, {limit:.0f}] 秒之间 "
             f"(time budget must be in (0, {limit:.0f}] s)"
         )
 

@@ -58,7 +58,7 @@ class Snapped:
 
     def status_zh(self) -> np.ndarray:
         """Per point: ``"已连通"`` or ``"距道路过远/设施不连通"`` (too far from the walk network)."""
-        return np.where(self.ok, "已连通 (snapped)", "距道路过远/设施不连通 (not on the walk network)")
+        return np.where(self.ok, "已连通", "距道路过远/设施不连通")
 
 
 def snap_points(

@@ -290,7 +290,7 @@ def place_centers(
     if model != "lscp" and p is None:
         raise InputDataError(f"{model} 需要新增中心数 p (p is required)")
     if not (np.isfinite(minutes) and minutes > 0):
-        raise InputDataError(f"时间预算 minutes={minutes} 须为正数 (budget must be > 0 minutes)")
+        raise InputDataError(f"步行时间阈值 minutes={minutes} 须为正数 (budget must be > 0 minutes)")
     if "residents" not in demand.columns:
         raise InputDataError("需求点缺少 residents 列 (demand needs a residents column)")
     net = graph.network

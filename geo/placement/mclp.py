@@ -328,7 +328,7 @@ def solve_mclp(
     if red.w.size == 0 or red.w.sum() <= 0:
         raise InputDataError(
             "没有可由新中心覆盖的居民 (no residents can be newly covered within the budget: all weights are zero, "
-            "already covered, or beyond every candidate); 请增加候选点或延长时间预算"
+            "already covered, or beyond every candidate); 请增加候选点或延长步行时间阈值"
         )
     A, w = red.A, red.w
     At = sparse.csr_array(A.T)

@@ -13,6 +13,8 @@ here and write or render what it returns:
 * :func:`grid_units` and :func:`project_grids` — management grids of a project;
 * :func:`read_project_ledger`, :func:`ledger_preview`, :func:`project_with_ledger` — a county's
   facility or compound ledger read against the project's streets, previewed, put in;
+* :func:`chinese_frame` and :func:`official_table` — output tables and layers with Chinese
+  headers and values (:mod:`geo.workflows.outputs`);
 * :func:`project_map` — one kind of print map (:data:`MAP_BUILDERS`, a registry by kind:
   computed here, drawn by :mod:`geo.maps`).
 
@@ -44,6 +46,7 @@ from geo.workflows.analysis import (
 )
 from geo.workflows.ledgers import LEDGER_PARTS, ledger_preview, project_with_ledger, read_project_ledger
 from geo.workflows.maps import MAP_BUILDERS, ProjectMap, project_map
+from geo.workflows.outputs import chinese_frame, is_estimate, official_table
 
 __all__ = [
     "CANDIDATE_SOURCES",
@@ -58,12 +61,15 @@ __all__ = [
     "analyse_coverage",
     "analysis_units",
     "check_standard",
+    "chinese_frame",
     "evaluate_candidate",
     "facility_service_areas",
     "function_service_areas",
     "grid_units",
+    "is_estimate",
     "ledger_preview",
     "load_analysis",
+    "official_table",
     "placement_candidates",
     "plan_centres",
     "project_grids",

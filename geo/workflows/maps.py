@@ -23,9 +23,11 @@ from geo.maps.content import (
     inside_mask,
     placement_content,
     service_area_content,
+    source_lines,
 )
 from geo.maps.layout import LayoutText, MapContent
 from geo.network.snapping import snap_points
+from geo.placement.centers import STATUS_ZH
 from geo.workflows.analysis import Analysis, placement_candidates, plan_centres, project_grids
 
 logger = logging.getLogger(__name__)
@@ -63,7 +65,7 @@ class _MapRequest:
     @property
     def sources(self) -> tuple[str, ...]:
         project = self.analysis.project
-        sources: tuple[str, ...] = ("步行路网、设施与建筑: © OpenStreetMap contributors (ODbL 1.0)",)
+        sources = source_lines(project.facilities, project.demand)
         if project.boundary is not None:
             sources = (*sources, f"研究区边界: {project.name} 项目文件 {project.source.name}")
         return sources
@@ -166,13 +168,13 @@ def _placement_map(req: _MapRequest) -> ProjectMap:
     content = placement_content(placement, existing=fac, network=project.network, boundary=project.boundary)
 
     def text(area_name: str | None, area: shapely.Geometry | None) -> LayoutText:
-        s = placement.solution
+        status = STATUS_ZH.get(getattr(placement.solution, "status", ""), "").split(" (")[0]
         return LayoutText(
             title=f"{FUNCTIONS[req.function]} 新增中心选址 (最大覆盖)",
             subtitle=f"{req.where(area_name)} — 新增 {len(placement.sites)} 处, 步行 {req.minutes:g} 分钟",
             sources=req.sources,
             assumptions=(
-                f"模型: 最大覆盖 MCLP, 现有 {len(fac)} 处设施保留; 求解状态 {getattr(s, 'status', '')}",
+                f"模型: 最大覆盖, 现有 {len(fac)} 处设施保留; 求解状态 {status}",
                 f"候选点: 路网节点, 间距约 {settings.PLACEMENT_CANDIDATE_SPACING_M:g} 米",
                 f"步速 {acc.profile.speed_kmh:g} km/h ({acc.profile.source})",
             ),
