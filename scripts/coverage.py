@@ -164,6 +164,7 @@ def _notes(project: Project, acc, job: Job) -> pd.DataFrame:
         ("缺口网格", f"{job.cell_m:g} m 方格"),
         ("坐标系", f"计算 {project.network.crs.to_string()}; 输出 WGS84 (EPSG:4326)"),
         ("设施来源", sources if sources != "OpenStreetMap" else "© OpenStreetMap contributors (ODbL)"),
+        *(("台账读取", note) for note in project.source_notes),
         ("路网与建筑来源", "© OpenStreetMap contributors (ODbL)"),
     ]
     for group, note in acc.budget_note.items():

@@ -226,3 +226,18 @@ def test_every_export_link_on_the_map_page_answers(client):
             continue  # covered above; keeps this test quick
         response = client.get(link.replace("&amp;", "&"))
         assert response.status_code == 200, link
+
+
+def test_coverage_workbook_from_the_page_reads_as_a_chinese_document(client):
+    from tests.test_chinese_outputs import stray_words
+
+    book = openpyxl.load_workbook(io.BytesIO(client.get("/api/export/coverage.xlsx").data))
+    found = set()
+    for ws in book.worksheets:
+        found |= stray_words(ws.title)
+        for row in ws.iter_rows(values_only=True):
+            for value in row:
+                if isinstance(value, str):
+                    found |= stray_words(value)
+    # The demo's name and its walking-speed source are data; nothing else is English.
+    assert found <= {"Demo", "Helsinki"}, found

@@ -34,7 +34,6 @@ from geo.io.export import (
     COVERAGE_HEADERS_ZH,
     PLAN_LAYERS_ZH,
     SHAPEFILE_ENCODINGS,
-    chinese_table,
     plan_layers,
     write_gpkg,
     write_shapefile_zip,
@@ -43,7 +42,7 @@ from geo.io.export import (
 from geo.maps import content as maps
 from geo.maps.layout import ORIENTATIONS, PAPER_MM, LayoutText, render_layout
 from geo.maps.report import summary_report
-from geo.workflows import project_map
+from geo.workflows import is_estimate, official_table, project_map
 from webapp.i18n import texts
 from webapp.plans import PlanStore
 from webapp.state import get_state
@@ -145,15 +144,28 @@ def map_layout(fmt: str):
 def _coverage_sheets(state) -> dict[str, pd.DataFrame]:
     table = coverage_table(state.acc)
     check = standard_check(state.acc)
+    estimated = is_estimate(state.acc.demand)
+
+    def sheet(frame: pd.DataFrame, headers: dict[str, str]) -> pd.DataFrame:
+        return official_table(frame, tuple(headers), estimated=estimated, headers=headers)
+
     sheets = {
-        "汇总": chinese_table(table[table["kind"] == "function"], COVERAGE_HEADERS_ZH),
-        "达标检查": chinese_table(check, CHECK_HEADERS_ZH),
-        "全部类型": chinese_table(table, COVERAGE_HEADERS_ZH),
+        "汇总": sheet(table[table["kind"] == "function"], COVERAGE_HEADERS_ZH),
+        "达标检查": sheet(check, CHECK_HEADERS_ZH),
+        "全部类型": sheet(table, COVERAGE_HEADERS_ZH),
     }
-    notes = pd.DataFrame(
-        [(k, str(v)) for k, v in state.assumptions().items()] + [("数据 data", "© OpenStreetMap contributors (ODbL)")],
-        columns=["项目 item", "说明 note"],
-    )
+    a = state.assumptions()
+    rows = [
+        ("出行方式", f"{a['profile_zh']} {a['speed_kmh']:g} km/h（{a['speed_source']}）"),
+        ("时间阈值", f"{a['budget_min']:g} 分钟 ≈ {a['budget_m']} 米"),
+        ("标准", a["standard"]),
+        ("人均建筑面积", f"{a['floor_area_per_resident_m2']:g} 平方米/人"),
+        ("户均人口", f"{a['persons_per_household']:g} 人/户"),
+        ("估算人口" if estimated else "人口", f"{a['residents']:,.0f} 人（{a['demand_points']} 个需求点）"),
+        ("道路数据", "© OpenStreetMap contributors (ODbL)"),
+        *(("数据来源", note) for note in state.project.source_notes),
+    ]
+    notes = pd.DataFrame(rows, columns=["项目", "说明"])
     return {"说明": notes, **sheets}
 
 
@@ -167,7 +179,12 @@ def coverage_tables(fmt: str):
         tables = _coverage_sheets(state)
         mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     else:
-        tables = chinese_table(coverage_table(state.acc), COVERAGE_HEADERS_ZH)
+        tables = official_table(
+            coverage_table(state.acc),
+            tuple(COVERAGE_HEADERS_ZH),
+            estimated=is_estimate(state.acc.demand),
+            headers=COVERAGE_HEADERS_ZH,
+        )
         mimetype = "text/csv; charset=utf-8"
     with tempfile.TemporaryDirectory(prefix="linli-export-") as tmp:
         data = write_table(tables, Path(tmp) / f"coverage.{fmt}").read_bytes()

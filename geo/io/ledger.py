@@ -406,6 +406,9 @@ def read_ledger(
                     issues.append(RowIssue(line, table.header[mapping[fld]], cells[mapping[fld]], why))
             lon = np.nan if x is None else x
             lat = np.nan if y is None else y
+        if lon == 0 and lat == 0:  # a blank position filled with zeros, not a place (0 N 0 E)
+            column = table.header[mapping["pair"] if by_pair else mapping["lon"]]
+            issues.append(RowIssue(line, column, "0, 0", "坐标为 0,0，应是未填写 (0,0 is a blank position)"))
         record: dict[str, object] = {"line": line, "lon": lon, "lat": lat}
         for fld, i in mapping.items():
             if fld in coordinate_fields:
