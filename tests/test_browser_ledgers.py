@@ -116,3 +116,32 @@ def test_candidate_sites_uploaded_into_a_plan_with_their_system_detected(page, t
     got = page.evaluate("window.LINLI.drawn.getLayers().map((l) => [l.getLatLng().lng, l.getLatLng().lat])")
     for (x, y), tx, ty in zip(got, truth["lon_wgs84"], truth["lat_wgs84"], strict=True):
         assert abs(x - tx) < 1e-5 and abs(y - ty) < 1e-5
+
+
+def test_a_new_study_area_is_built_from_files_and_opened(page, server):
+    # Last in this module: it switches the server to the new study area.
+    _base, app = server
+    page.click("#linli-new-project summary")
+    page.fill("#np-name", "贵溪新建研究区")
+    page.select_option("#np-county", "")
+    page.set_input_files("#np-network", str(GUIXI / "guixi.osm"))
+    page.set_input_files("#np-facilities", str(GUIXI / "设施台账.xlsx"))
+    page.set_input_files("#np-compounds", str(GUIXI / "小区台账.xlsx"))
+    with page.expect_navigation(timeout=180_000):
+        page.click("#np-build")
+    wait_until(page, "window.LINLI && window.LINLI.ready === true", timeout_s=120)
+    assert "贵溪新建研究区" in page.inner_text(".linli-project")
+    folder = Path(app.config["PROJECT"]).parent
+    assert folder.parent.name == "projects" and (folder / "project.toml").is_file()
+    assert {"guixi.osm", "设施台账.xlsx", "小区台账.xlsx"} <= {p.name for p in folder.iterdir()}
+    assert page.console_errors == []
+
+
+def test_a_study_area_without_a_network_is_refused_and_leaves_nothing(server):
+    _base, app = server
+    client = app.test_client()
+    token = client.get("/api/csrf").get_json()["token"]
+    before = set((Path(app.instance_path) / "projects").glob("*"))
+    response = client.post("/api/projects", data={"name": "x"}, headers={"X-CSRF-Token": token})
+    assert response.status_code == 422 and "路网" in response.get_json()["error"]
+    assert set((Path(app.instance_path) / "projects").glob("*")) == before

@@ -467,3 +467,29 @@ def test_messy_fixture_reads_as_its_truth_says(name, guixi_network):
             continue
         assert line in report.rows_not_loaded, (line, row["problem"], report.to_text())
     assert not (set(loaded.index) & set(report.rows_not_loaded))
+
+
+# --------------------------------------------------------------------- a new study area from files
+
+
+def test_a_new_study_area_is_written_and_loads_like_a_bundled_one(tmp_path):
+    import shutil
+
+    from geo.workflows import safe_file_name, write_project
+
+    for name in ("guixi.osm", "设施台账.xlsx", "小区台账.xlsx"):
+        shutil.copy(GUIXI / name, tmp_path / name)
+    path = write_project(
+        tmp_path, name='贵溪城区 "新"', network="guixi.osm", facilities="设施台账.xlsx", demand="小区台账.xlsx"
+    )
+    project = load_project(path, cache_dir=None)
+    assert project.name == '贵溪城区 "新"'
+    assert project.reports["facilities"].system == "gcj02" and len(project.demand) == 28
+    with pytest.raises(InputDataError, match="OpenStreetMap"):
+        write_project(tmp_path, name="x", network="设施台账.xlsx")
+    with pytest.raises(InputDataError, match="不存在"):
+        write_project(tmp_path, name="x", network="guixi.osm", demand="没有.xlsx")
+    with pytest.raises(InputDataError, match="名字"):
+        write_project(tmp_path, name="  ", network="guixi.osm")
+    assert safe_file_name("C:\\fakepath\\../惠安 设施台账.xlsx", "f.xlsx") == "惠安_设施台账.xlsx"
+    assert safe_file_name("", "f.xlsx") == "f.xlsx"

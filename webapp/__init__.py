@@ -132,7 +132,12 @@ def create_app(config: dict | None = None) -> Flask:
         with app.app_context():
             return run_placement(get_state(), params)
 
-    app.extensions["linli.jobs"] = JobQueue(instance / "jobs.sqlite3", {"placement": _placement})
+    def _project(params: dict) -> dict:
+        from webapp.state import open_project
+
+        return open_project(app, Path(params["path"]))
+
+    app.extensions["linli.jobs"] = JobQueue(instance / "jobs.sqlite3", {"placement": _placement, "project": _project})
     security.init_app(app)
     errors.init_app(app)
     app.register_blueprint(pages.bp)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -24,7 +25,14 @@ from geo.io.crs import WGS84
 from geo.io.drawn import parse_geometry, parse_json
 from geo.io.uploads import read_upload
 from geo.network.systems import locate_table
-from geo.workflows import LEDGER_PARTS, ledger_preview, read_project_ledger
+from geo.workflows import (
+    BUNDLED_COUNTIES,
+    LEDGER_PARTS,
+    ledger_preview,
+    read_project_ledger,
+    safe_file_name,
+    write_project,
+)
 from webapp.errors import BadRequestError
 from webapp.mapview import safe
 from webapp.plans import FEATURE_KINDS, Feature, PlanStore
@@ -492,3 +500,65 @@ def apply_ledger_upload():
     part, frame = _read_ledger_upload(get_state())
     state = replace_ledger(current_app, part, frame)
     return jsonify({**ledger_preview(frame, part), "applied": True, "assumptions": state.assumptions()})
+
+
+# -- a new study area from the page (issue 16) ----------------------------------------------------------
+
+#: Form fields of a new study area's files -> (default name, suffixes accepted).
+PROJECT_FILES = {
+    "network": ("network.osm.pbf", (".osm.pbf", ".pbf", ".osm")),
+    "boundary": ("boundary.geojson", (".geojson", ".json", ".gpkg", ".zip", ".kml")),
+    "facilities": ("facilities.xlsx", (".xlsx", ".xls", ".csv", ".xlsm")),
+    "compounds": ("compounds.xlsx", (".xlsx", ".xls", ".csv", ".xlsm")),
+}
+
+
+@bp.post("/projects")
+def create_project():
+    """Build a new study area from uploaded files and open it (a background job) -> 202.
+
+    Multipart form: ``name``; ``county`` (a bundled county code) or a ``boundary`` file, or neither;
+    ``network`` (an OSM extract, ``.osm.pbf``/``.osm``); optional ``facilities`` and ``compounds``
+    ledgers (their coordinate systems are detected against the streets, or ``system``).  The files
+    and a ``project.toml`` are kept under ``instance/projects/<id>/``; the job loads the project
+    (network, ledgers, walking times) and makes it the app's project.
+    """
+    import secrets
+
+    folder = Path(current_app.instance_path) / "projects" / f"p{int(time.time())}-{secrets.token_hex(3)}"
+    names: dict[str, str] = {}
+    try:
+        folder.mkdir(parents=True)
+        for field, (default, suffixes) in PROJECT_FILES.items():
+            upload = request.files.get(field)
+            if upload is None or not upload.filename:
+                continue
+            name = safe_file_name(upload.filename, default)
+            if not name.lower().endswith(suffixes):
+                raise InputDataError(
+                    f"{upload.filename} 的类型不符，{field} 应为 {'、'.join(suffixes)} (wrong file type for {field})"
+                )
+            upload.save(folder / name)
+            names[field] = name
+        if "network" not in names:
+            raise InputDataError("请上传路网文件（OpenStreetMap .osm.pbf 或 .osm） (a street network file is required)")
+        code = request.form.get("county", "")
+        if code and code not in BUNDLED_COUNTIES:
+            raise InputDataError(f"县 {code!r} 无效，可选: {', '.join(BUNDLED_COUNTIES)} (unknown county)")
+        system = request.form.get("system", "auto")
+        declared = None if system in ("", "auto") else system
+        path = write_project(
+            folder,
+            name=request.form.get("name", ""),
+            network=names["network"],
+            boundary=f"county:{code}" if code else names.get("boundary", "none"),
+            facilities=names.get("facilities", "osm"),
+            demand=names.get("compounds", "buildings"),
+            facilities_system=declared,
+            demand_system=declared,
+        )
+    except Exception:
+        shutil.rmtree(folder, ignore_errors=True)  # a refused study area leaves nothing behind
+        raise
+    job = current_app.extensions["linli.jobs"].submit("project", {"path": str(path)})
+    return jsonify(job), 202

@@ -204,6 +204,22 @@ def replace_ledger(app, part: str, frame: gpd.GeoDataFrame) -> AnalysisState:
     return state
 
 
+def open_project(app, path: Path) -> dict:
+    """Load a project (a new study area built from the page) and make it the app's project.
+
+    Runs as a background job: the network, the ledgers and the walking times are computed here,
+    then every later request is served from the new project; requests already running finish on
+    the old one.
+    """
+    minutes = tuple(float(m) for m in app.config["MINUTES"])
+    state = load_state(path, minutes=minutes, cache_dir=network_cache_dir(app.config["CACHE_DIR"]))
+    with _STATES_LOCK:
+        _STATES[(str(path), minutes)] = state
+        app.config["PROJECT"] = str(path)
+    reports = {part: report.summary() for part, report in state.project.reports.items()}
+    return {"project": state.project.name, "path": str(path), "load_s": round(state.load_s, 1), "reports": reports}
+
+
 def _build_state(proj: Project, minutes: tuple[float, ...], start: float) -> AnalysisState:
     analysis = load_analysis(proj, minutes=max(minutes), units=proj.units.get("community"))
     boundary = study_area_wgs84(proj)

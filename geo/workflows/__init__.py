@@ -15,6 +15,7 @@ here and write or render what it returns:
   facility or compound ledger read against the project's streets, previewed, put in;
 * :func:`chinese_frame` and :func:`official_table` — output tables and layers with Chinese
   headers and values (:mod:`geo.workflows.outputs`);
+* :func:`write_project` — a new study area's project file from a planner's files;
 * :func:`project_map` — one kind of print map (:data:`MAP_BUILDERS`, a registry by kind:
   computed here, drawn by :mod:`geo.maps`).
 
@@ -47,8 +48,10 @@ from geo.workflows.analysis import (
 from geo.workflows.ledgers import LEDGER_PARTS, ledger_preview, project_with_ledger, read_project_ledger
 from geo.workflows.maps import MAP_BUILDERS, ProjectMap, project_map
 from geo.workflows.outputs import chinese_frame, is_estimate, official_table
+from geo.workflows.projects import BUNDLED_COUNTIES, safe_file_name, write_project
 
 __all__ = [
+    "BUNDLED_COUNTIES",
     "CANDIDATE_SOURCES",
     "LEDGER_PARTS",
     "MAP_BUILDERS",
@@ -76,6 +79,8 @@ __all__ = [
     "project_map",
     "project_with_ledger",
     "read_project_ledger",
+    "safe_file_name",
     "study_area",
     "study_area_wgs84",
+    "write_project",
 ]

@@ -486,6 +486,80 @@
 
   if ($("plan-upload")) $("plan-upload").addEventListener("click", uploadToPlan);
 
+  // ------------------------------------------------------------------ a new study area (issue 16)
+
+  function npStatus(text, kind) {
+    const box = $("np-status");
+    box.textContent = text;
+    box.className = kind || "";
+  }
+
+  async function buildProject() {
+    const network = $("np-network").files[0];
+    if (!network) { npStatus("请选择路网文件（.osm.pbf 或 .osm）", "error"); return; }
+    const form = new FormData();
+    form.append("name", $("np-name").value);
+    form.append("county", $("np-county").value);
+    form.append("system", $("ledger-system").value);
+    form.append("network", network, network.name);
+    for (const [field, id] of [["boundary", "np-boundary"], ["facilities", "np-facilities"], ["compounds", "np-compounds"]]) {
+      const file = $(id).files[0];
+      if (file) form.append(field, file, file.name);
+    }
+    const token = await csrfToken();
+    const bar = $("np-progress");
+    bar.hidden = false; bar.value = 0;
+    $("np-build").disabled = true;
+    npStatus("正在上传文件……");
+    // XMLHttpRequest rather than fetch: a county extract takes a while, and this shows how far it is.
+    const job = await new Promise((resolve, reject) => {
+      const xhr = new XMLHttpRequest();
+      xhr.open("POST", "/api/projects");
+      xhr.setRequestHeader("X-CSRF-Token", token);
+      xhr.upload.onprogress = (e) => {
+        if (e.lengthComputable) {
+          bar.value = Math.round(50 * e.loaded / e.total);
+          npStatus(`正在上传文件…… ${(e.loaded / 1e6).toFixed(1)} / ${(e.total / 1e6).toFixed(1)} MB`);
+        }
+      };
+      xhr.onload = () => {
+        let data = null;
+        try { data = JSON.parse(xhr.responseText); } catch (e) { data = null; }
+        if (xhr.status === 202) resolve(data);
+        else reject(new Error((data && data.error) || xhr.statusText));
+      };
+      xhr.onerror = () => reject(new Error("上传失败 (upload failed)"));
+      xhr.send(form);
+    }).catch((err) => { npStatus(err.message, "error"); $("np-build").disabled = false; bar.hidden = true; return null; });
+    if (!job) return;
+    const started = Date.now();
+    bar.value = 50;
+    for (;;) {
+      await new Promise((r) => setTimeout(r, 1000));
+      const state = await api("GET", `/api/jobs/${job.id}`);
+      const seconds = Math.round((Date.now() - started) / 1000);
+      if (state.status === "done") {
+        bar.value = 100;
+        npStatus(`已构建：${state.result.project}（${state.result.load_s} 秒）。正在打开……`, "ok");
+        window.location.reload();
+        return;
+      }
+      if (state.status === "failed") {
+        npStatus(state.message, "error");
+        $("np-build").disabled = false;
+        return;
+      }
+      bar.value = Math.min(95, 50 + seconds);
+      npStatus(`正在构建研究区：读取路网、台账，计算步行时间…… 已用 ${seconds} 秒`);
+      if (seconds > app.jobPollLimitS) {
+        npStatus("构建时间过长，请稍后刷新页面查看", "error");
+        return;
+      }
+    }
+  }
+
+  if ($("np-build")) $("np-build").addEventListener("click", () => buildProject().catch((err) => npStatus(err.message, "error")));
+
   if ($("ledger-preview")) {
     $("ledger-preview").addEventListener("click", previewLedger);
     $("ledger-apply").addEventListener("click", applyLedger);
