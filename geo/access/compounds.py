@@ -36,7 +36,7 @@ from geo.network.systems import locate_ledger
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["COMPOUND_COLUMNS", "COMPOUND_FIELDS", "LEDGER_HEADERS", "MAX_LINES_REPORTED", "residents_from_compounds"]
+__all__ = ["COMPOUND_COLUMNS", "COMPOUND_FIELDS", "residents_from_compounds"]
 
 #: Columns of ``residents_from_compounds`` (besides ``geometry``, the optional ``ledger_id``,
 #: ``community``, ``elderly``, ``children`` and the ledger's own other columns).
@@ -52,11 +52,7 @@ COMPOUND_FIELDS: dict[str, tuple[str, ...]] = {
     "children": ("0-6岁人口", "0-6岁儿童", "0~6岁人口", "0至6岁人口", "学龄前儿童", "儿童人口", "children"),
     "community": ("所属社区", "社区", "所属村居", "村居", "所在社区"),
 }
-#: The same, for layers (GeoJSON, GeoPackage, Shapefile attributes); kept under its old name.
-LEDGER_HEADERS = COMPOUND_FIELDS
 _COUNTS = ("households", "residents", "elderly", "children")
-#: At most this many bad lines are named in one message.
-MAX_LINES_REPORTED = 10
 AGE_ZH = {"elderly": "60岁以上人口", "children": "0-6岁人口"}
 
 

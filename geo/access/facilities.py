@@ -527,8 +527,8 @@ def read_facility_ledger(
             f"(the ledger needs a category column)"
         )
     rows = ledger.rows
-    meanings: list[tuple[str, ...]] = []
-    types: list[str] = []
+    # Line -> (functions, type key) of each row kept; rows left out later are simply not looked up.
+    meanings: dict[int, tuple[tuple[str, ...], str]] = {}
     keep = np.ones(len(rows), dtype=bool)
     issues: list[RowIssue] = []
     unknown: dict[str, int] = {}
@@ -541,8 +541,6 @@ def read_facility_ledger(
         except InputDataError as exc:
             issues.append(RowIssue(int(record["line"]), report.columns["functions"], listed, str(exc).split(" (")[0]))
             keep[k] = False
-            meanings.append(())
-            types.append("")
             continue
         if meaning is None and not own:
             keep[k] = False
@@ -552,8 +550,6 @@ def read_facility_ledger(
                 issues.append(
                     RowIssue(int(record["line"]), report.columns.get("category", "类别"), "", "类别为空 (no category)")
                 )
-            meanings.append(())
-            types.append("")
             continue
         functions = own or (meaning.functions if meaning else ())
         ftype = (
@@ -561,24 +557,20 @@ def read_facility_ledger(
             if meaning and meaning.type and standard.facility_types[meaning.type].function in functions
             else ""
         )
-        meanings.append(functions)
-        types.append(ftype)
+        meanings[int(record["line"])] = (functions, ftype)
     report.unknown_categories = unknown
     ledger = drop_rows(ledger, keep, issues)
-    meanings = [m for m, kept in zip(meanings, keep, strict=True) if kept]
-    types = [t for t, kept in zip(types, keep, strict=True) if kept]
     if ledger.rows.empty:
         raise InputDataError(f"设施台账 {label} 没有可读入的设施 (no facility could be read)\n{report.to_text()}")
     ledger, points = locate_ledger(ledger, system, network, study_area=study_area)
-    kept_lines = set(ledger.rows["line"].tolist())
-    pairs = [(m, t) for m, t, line in zip(meanings, types, drop_lines(keep, rows), strict=True) if line in kept_lines]
     rows = ledger.rows
     ids = rows["id"].astype(str).str.strip() if "id" in rows.columns else pd.Series([""] * len(rows))
     unique_ids = bool(ids.ne("").all() and ids.is_unique)
     functions_zh = facility_functions()
     records = []
     geometry = []
-    for k, (record, (functions, ftype)) in enumerate(zip(rows.to_dict("records"), pairs, strict=True)):
+    for k, record in enumerate(rows.to_dict("records")):
+        functions, ftype = meanings[int(record["line"])]
         ledger_id = ids.iloc[k] if unique_ids else f"L{int(record['line'])}"
         for function in functions:
             type_key = ftype if ftype and standard.facility_types[ftype].function == function else ""
@@ -603,11 +595,6 @@ def read_facility_ledger(
     attributes = [a for a in report.attributes if a not in LEDGER_COLUMNS]
     out = gpd.GeoDataFrame(pd.DataFrame(records, columns=[*LEDGER_COLUMNS, *attributes]), geometry=geometry, crs=WGS84)
     out.attrs["report"] = report
-    out.attrs["source_note"] = f"设施：{label}（{report.system_note}）" if report.system_note else f"设施：{label}"
     logger.info("facility ledger %s", report.summary())
     return out
 
-
-def drop_lines(keep: np.ndarray, rows: pd.DataFrame) -> list[int]:
-    """The lines of the rows kept."""
-    return [int(n) for n, kept in zip(rows["line"], keep, strict=True) if kept]

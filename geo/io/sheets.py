@@ -196,11 +196,11 @@ def _combined(upper: list[str], lower: list[str]) -> list[str]:
     return [lo if lo else up for up, lo in zip(upper, lower, strict=True)]
 
 
-def _find_header(grid: Grid, known: frozenset[str]) -> tuple[int, int, list[str]]:
-    """(index of the header's first row in ``grid``, number of header rows, header cells)."""
+def _find_header(grid: Grid, known: frozenset[str]) -> tuple[int, int, list[str], int]:
+    """(index of the header's first row in ``grid``, number of header rows, header cells, their score)."""
     filled = [i for i, (_, cells) in enumerate(grid) if any(cells)][:HEADER_SEARCH_ROWS]
     if not filled:
-        return -1, 0, []
+        return -1, 0, [], 0
     best = (filled[0], 1, grid[filled[0]][1], _score(grid[filled[0]][1], known))
     for n, i in enumerate(filled):
         cells = grid[i][1]
@@ -213,7 +213,7 @@ def _find_header(grid: Grid, known: frozenset[str]) -> tuple[int, int, list[str]
             both_score = _score(both, known)
             if both_score > max(best[3], score, _score(lower, known)):
                 best = (i, filled[n + 1] - i + 1, both, both_score)
-    return best[0], best[1], best[2]
+    return best
 
 
 def _is_sign_off(cells: list[str]) -> bool:
@@ -227,10 +227,9 @@ def _is_total(cells: list[str]) -> bool:
 
 
 def _table(grid: Grid, known: frozenset[str]) -> tuple[list[str], Grid, int, list[tuple[int, str]], int]:
-    start, height, header, score = *_find_header(grid, known), 0
+    start, height, header, score = _find_header(grid, known)
     if start < 0:
         return [], [], 1, [], 0
-    score = _score(header, known)
     skipped = [(line, "表头上方的标题行 (title row above the header)") for line, cells in grid[:start] if any(cells)]
     width = max(len(header), max((len(c) for _, c in grid), default=0))
     # Trailing header cells that are empty and have no data under them are dropped below.

@@ -1,23 +1,16 @@
-"""Planners' tables (CSV from Excel in UTF-8, UTF-8 with BOM or GBK): rows with their line numbers,
-columns found by their Chinese or English names, coordinates in decimal degrees or
-degrees-minutes-seconds (docs/bad-inputs.md U7).  :func:`geo.io.uploads.read_upload` builds
-points from them.
+"""Cells of planners' tables: columns found by their Chinese or English names, coordinates in decimal
+degrees, degrees-minutes-seconds or one ``经度,纬度`` cell, counts with units or full-width digits
+(docs/bad-inputs.md U7).  The rows come from :func:`geo.io.sheets.read_sheet`.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 import unicodedata
-from pathlib import Path
 
 import numpy as np
 
-from geo.errors import InputDataError
-from geo.io.textfiles import decode_text
-
-__all__ = ["find_column", "normalise_cell", "parse_coordinate", "parse_count", "parse_pair", "read_csv_rows"]
+__all__ = ["find_column", "normalise_cell", "parse_coordinate", "parse_count", "parse_pair"]
 
 _DMS = re.compile(
     r"""^\s*([NSEW东西南北])?\s*
@@ -59,25 +52,6 @@ def find_column(columns: list[str], names: tuple[str, ...]) -> str | None:
     """The first of ``columns`` whose stripped, lower-case name (BOM removed) is in ``names``."""
     lowered = {str(c).strip().lstrip("\ufeff").lower(): c for c in columns}
     return next((lowered[n] for n in names if n in lowered), None)
-
-
-def read_csv_rows(upload: Path, name: str) -> tuple[list[str], list[tuple[int, list[str]]]]:
-    """Header and non-blank rows (with their line numbers) of a CSV in UTF-8 (BOM or not) or GB18030.
-
-    Raises
-    ------
-    InputDataError
-        An empty file or one in neither encoding.
-    """
-    reader = csv.reader(io.StringIO(decode_text(upload.read_bytes(), name)))
-    header = next(reader, None)
-    if header is None:
-        raise InputDataError(f"{name} 为空 (empty file)")
-    rows = []
-    for cells in reader:
-        if any(c.strip() for c in cells):
-            rows.append((reader.line_num, cells + [""] * (len(header) - len(cells))))
-    return header, rows
 
 
 # -- cells as county offices write them (issue 16) ---------------------------------------------------

@@ -27,6 +27,7 @@ from geo import settings
 from geo.access.coverage import BASIS_ZH, VERDICT_ZH
 from geo.access.standards import FUNCTIONS, load_standard
 from geo.access.units import LEVEL_ZH
+from geo.io.export import COVERAGE_HEADERS_ZH, chinese_table
 from geo.placement.centers import MODELS, STATUS_ZH
 
 __all__ = [
@@ -47,22 +48,8 @@ LANGS = ("zh", "en")
 
 #: Chinese names of the output columns (units in brackets).
 COLUMNS_ZH: Mapping[str, str] = {
-    # coverage table and standard check
-    "unit": "分区编码",
-    "unit_name": "分区名称",
-    "group": "功能/类型",
-    "kind": "类别",
-    "name_zh": "名称",
-    "function": "所属功能",
-    "basis": "人口口径",
-    "budget_min": "步行时间阈值 (分钟)",
-    "budget_note": "时间阈值依据",
-    "facilities": "设施数 (处)",
-    "population": "人口 (人)",
-    "covered": "覆盖人口 (人)",
-    "covered_pct": "覆盖率 (%)",
-    "households": "户数 (户)",
-    "households_covered": "覆盖户数 (户)",
+    # coverage table (the spreadsheet headers, one definition) and standard check
+    **COVERAGE_HEADERS_ZH,
     "level": "生活圈等级",
     "item": "检查项",
     "verdict": "结论",
@@ -333,8 +320,6 @@ def official_table(
     people and households as whole numbers, coordinates to 6 decimals, codes as text
     (:func:`geo.io.export.chinese_table`).  The geometry column is dropped.
     """
-    from geo.io.export import chinese_table
-
     keep = [c for c in (columns if columns is not None else frame.columns) if c in frame.columns]
     geometry = _geometry_name(frame)
     keep = [c for c in keep if c != geometry]
