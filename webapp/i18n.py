@@ -7,6 +7,25 @@ LANGUAGES = ("zh", "en")
 TEXTS: dict[str, dict[str, str]] = {
     "title": {"zh": "邻里 15分钟便民服务区规划", "en": "Linli 15-minute service area planning"},
     "plans": {"zh": "方案", "en": "Plans"},
+    "ledgers": {"zh": "导入台账", "en": "Ledgers"},
+    "ledger_facilities": {"zh": "设施台账", "en": "Facility ledger"},
+    "ledger_compounds": {"zh": "小区台账", "en": "Compound ledger"},
+    "system_auto": {"zh": "坐标系：按路网自动判定", "en": "Coordinates: detected from the streets"},
+    "preview": {"zh": "预览", "en": "Preview"},
+    "load_ledger": {"zh": "载入分析", "en": "Load into the analysis"},
+    "ledger_hint": {
+        "zh": "支持 XLSX、XLS、CSV（UTF-8 或 GBK）；表头上方的标题行、表尾的填表人/审核人行自动跳过。",
+        "en": "XLSX, XLS or CSV (UTF-8 or GBK); title rows above the header and sign-off rows are skipped.",
+    },
+    "upload_to_plan": {"zh": "上传到方案", "en": "Upload into the plan"},
+    "upload_hint": {
+        "zh": "GeoJSON、GeoPackage、Shapefile（zip）、KML，或带经纬度的表格"
+        "（坐标系按“导入台账”中的选择，自动时按路网判定）。",
+        "en": "GeoJSON, GeoPackage, zipped Shapefile, KML, or a table with longitude/latitude "
+        "(coordinate system as chosen under Ledgers; detected from the streets by default).",
+    },
+    "new_project": {"zh": "新建研究区", "en": "New study area"},
+    "build_project": {"zh": "构建并打开", "en": "Build and open"},
     "new_plan": {"zh": "新建方案", "en": "New plan"},
     "save": {"zh": "保存", "en": "Save"},
     "delete": {"zh": "删除", "en": "Delete"},
