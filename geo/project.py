@@ -17,6 +17,9 @@ each part comes from::
     demand_crs = 4326                   # optional: CRS (EPSG) of an ESRI ASCII population grid (.asc)
     profile = "walk"
     epsg = 4549                         # optional; default the UTM zone
+    functions = ["安有所护"]             # optional ("1+6+X"): functions beyond the six, analysed
+                                        # like them; the county's category table (categories)
+                                        # says which categories serve them
 
     [units]                             # optional: area units coverage is counted by
     town = "towns.geojson"              # polygon files with a code (编码/XZQDM) and a name column;
@@ -58,6 +61,7 @@ from geo.access.compounds import residents_from_compounds
 from geo.access.demand import residents_from_buildings, residents_from_buildings_online
 from geo.access.facilities import osm_facilities_all, osm_facilities_online, read_facility_ledger
 from geo.access.population_grid import residents_from_grid
+from geo.access.standards import Standard, load_standard
 from geo.access.units import UNIT_LEVELS, read_units
 from geo.errors import InputDataError
 from geo.io.boundaries import county
@@ -85,6 +89,7 @@ OPTIONAL_KEYS = (
     "units",
     "units_system",
     "categories",
+    "functions",
 )
 ALLOWED_KEYS = frozenset((*REQUIRED_KEYS, *OPTIONAL_KEYS))
 #: Prefix of a population-grid demand source (``demand = "grid:pop.asc"``).
@@ -120,6 +125,11 @@ class Project:
     units
         Area-unit layers by level (``town``, ``community``, ``grid``): ``code``,
         ``name`` polygons in the network's CRS (see :mod:`geo.access.units`).
+    reports
+        The reading report of each ledger (``facilities``, ``demand``).
+    standard
+        The planning standard with the functions analysed: the six and the project's
+        "1+6+X" extras (``functions =``).
     """
 
     name: str
@@ -132,6 +142,7 @@ class Project:
     units: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
     osm_file: Path | None = None
     reports: dict[str, LedgerReport] = field(default_factory=dict)
+    standard: Standard = field(default_factory=load_standard)
 
     @property
     def source_notes(self) -> list[str]:
@@ -209,6 +220,17 @@ def _osm_file(network: str, base: Path) -> Path:
     return path
 
 
+def _standard(spec: dict, path: Path) -> Standard:
+    """The default standard with the project's extra functions (``functions = ["安有所护"]``)."""
+    extra = spec.get("functions", [])
+    if not isinstance(extra, list) or not all(isinstance(name, str) for name in extra):
+        raise InputDataError(
+            f'项目文件 {path.name} 的 functions 应为名称列表，例如 functions = ["安有所护"] '
+            "(functions must be a list of names)"
+        )
+    return load_standard().with_extra_functions(extra)
+
+
 def _units(spec: dict, base: Path, boundary_wgs84, crs) -> dict[str, gpd.GeoDataFrame]:
     table = spec.get("units", {})
     if not isinstance(table, dict):
@@ -283,6 +305,7 @@ def load_project(name_or_path: str | Path, *, cache_dir: Path | None = settings.
     path = project_path(name_or_path)
     spec = _read_spec(path)
     base = path.parent
+    standard = _standard(spec, path)
     boundary_wgs84 = _boundary(str(spec.get("boundary", "none")), base)
     network_spec = str(spec["network"])
     if network_spec == ONLINE:
@@ -308,6 +331,7 @@ def load_project(name_or_path: str | Path, *, cache_dir: Path | None = settings.
             original_name=Path(facilities_spec).name,
             system=spec.get("facilities_system", "auto"),
             network=network,
+            standard=standard,
             study_area=boundary_wgs84,
             category_map=base / spec["categories"] if "categories" in spec else None,
         )
@@ -356,6 +380,7 @@ def load_project(name_or_path: str | Path, *, cache_dir: Path | None = settings.
         units=units,
         osm_file=_osm_source(network_spec, base),
         reports=reports,
+        standard=standard,
     )
     for report in reports.values():
         logger.info("ledger: %s", report.summary())

@@ -113,7 +113,6 @@ DIJKSTRA_CHUNK_BYTES: int = 4 * 1024 * 1024
 DIJKSTRA_MIN_CHUNK: int = 8
 
 
-
 def _find_data_dir() -> Path:
     """The folder of the bundled data, in a checkout and in an installed wheel alike.
 

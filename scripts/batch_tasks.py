@@ -29,7 +29,6 @@ import pandas as pd
 
 from geo import settings
 from geo.access.coverage import ALL_UNITS
-from geo.access.standards import FUNCTIONS
 from geo.errors import GeoError, InputDataError
 from geo.io.crs import WGS84
 from geo.io.export import write_csv, write_gpkg
@@ -156,7 +155,7 @@ def _service_areas(project: str, out: Path, options: AreaOptions) -> tuple[str, 
     loaded = analysis.project
     frames, rows = [], []
     for fa in function_service_areas(analysis, options.service_minutes):
-        zh = FUNCTIONS[fa.function]
+        zh = loaded.standard.function_label(fa.function)
         if fa.areas is None:
             for minutes in options.service_minutes:
                 rows.append((fa.function, zh, minutes, fa.facilities, 0, 0.0))
@@ -241,7 +240,7 @@ def _loaded(project: str) -> tuple[Analysis, Snapped]:
 def chunk_groups(project: Project, by: str) -> tuple[np.ndarray, tuple[str, ...]]:
     """Facility labels and the groups computed for ``by`` (``function`` or ``type``)."""
     if by == "function":
-        return project.facilities["function"].astype(str).to_numpy(object), tuple(FUNCTIONS)
+        return project.facilities["function"].astype(str).to_numpy(object), tuple(project.standard.functions)
     if by == "type":
         labels = project.facilities["type"].fillna("").astype(str).to_numpy(object)
         return labels, tuple(sorted({t for t in labels if t}))

@@ -35,7 +35,6 @@ from tqdm import tqdm
 
 from geo import settings
 from geo.access.coverage import ALL_UNITS, BASIS_ZH
-from geo.access.standards import FUNCTIONS
 from geo.errors import GeoError, InputDataError
 from geo.io.crs import WGS84
 from geo.io.export import CHECK_HEADERS_ZH, COVERAGE_HEADERS_ZH, write_csv, write_gpkg, write_xlsx
@@ -201,7 +200,7 @@ def run_job(job: Job) -> pd.DataFrame:
     bar.update()
     step(3)
     if job.maps:
-        for function in FUNCTIONS:
+        for function in acc.functions.groups:
             coverage_map(
                 acc,
                 function,
@@ -228,7 +227,7 @@ def _write_outputs(job, project, acc, table, check, gaps, units) -> None:
     for group in acc.groups:
         minutes = acc.times_s(group) / 60.0
         demand[f"time_min_{group}"] = np.where(np.isfinite(minutes), minutes.round(2), np.nan)
-        if group in FUNCTIONS:
+        if group in acc.functions.groups:
             demand[f"covered_{group}"] = acc.covered(group)
     layers = {"demand": demand, "facilities": acc.facilities, "gaps": gaps}
     if units is not None:
@@ -255,8 +254,8 @@ def _write_outputs(job, project, acc, table, check, gaps, units) -> None:
         "汇总": sheet(table[(table["kind"] == "function")]),
         "达标检查": official_table(check, tuple(CHECK_HEADERS), estimated=estimated, headers=CHECK_HEADERS),
     }
-    for function, zh in FUNCTIONS.items():
-        sheets[zh] = sheet(table[table["function"] == function])
+    for function in acc.functions.groups:
+        sheets[acc.standard.function_label(function)] = sheet(table[table["function"] == function])
     sheets["缺口"] = official_table(
         gap_sheet[gap_sheet["uncovered"] > 0], GAP_COLUMNS, estimated=estimated, headers=GAP_HEADERS
     )

@@ -25,7 +25,6 @@ import geopandas as gpd
 from tqdm import tqdm
 
 from geo import settings
-from geo.access.standards import FUNCTIONS
 from geo.access.units import UNIT_LEVELS
 from geo.errors import GeoError, InputDataError
 from geo.maps.content import MAP_KINDS
@@ -52,7 +51,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--project", required=True, help="项目: demo, huian or a .toml file")
     parser.add_argument("--map", required=True, choices=list(MAP_KINDS), help="地图类型 map kind")
     parser.add_argument(
-        "--function", default=None, choices=list(FUNCTIONS), help="功能 (default: all six for coverage/service_areas)"
+        "--function",
+        default=None,
+        help="功能: elderly, childcare, medical, food, leisure, services 或项目声明的扩展功能 "
+        "(default: every function of the project for coverage/service_areas)",
     )
     parser.add_argument("--by", default="none", help="分区: none, town, community, grid or a polygon file")
     parser.add_argument("--by-system", default="wgs84", help="CSV/XLSX coordinate system of --by (wgs84|gcj02|bd09)")
@@ -103,12 +105,6 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--out 应为文件夹 (output must be a folder): {args.out.name}")
     if args.min_households > args.max_households:
         parser.error("--min-households 不能大于 --max-households (min above max)")
-    if args.function is not None or args.map in ("grids", "placement"):
-        functions = [args.function or "medical"]
-    else:
-        functions = list(FUNCTIONS)
-    if args.map == "grids":
-        functions = [None]
     fields = {
         "author": args.author,
         "organisation": args.organisation,
@@ -121,6 +117,13 @@ def main(argv: list[str] | None = None) -> int:
             args.project, minutes=args.minutes, times=args.map in ("coverage", "placement"), cache_dir=cache_dir()
         )
         project = analysis.project
+        if args.map == "grids":
+            functions: list[str | None] = [None]
+        elif args.function is not None or args.map == "placement":
+            functions = [args.function or "medical"]
+            project.standard.function_label(functions[0])  # an unknown function names the allowed ones
+        else:
+            functions = list(project.standard.functions)
         areas = _areas(project, args.by, args.by_system)
         rows = (
             [(None, None, None)]

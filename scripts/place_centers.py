@@ -27,7 +27,6 @@ import pandas as pd
 from tqdm import tqdm
 
 from geo import settings
-from geo.access.standards import FUNCTIONS
 from geo.errors import GeoError
 from geo.io.export import write_gpkg
 from geo.placement.centers import MODELS
@@ -43,11 +42,11 @@ MAX_NEW = 1000
 
 
 def _functions(text: str) -> tuple[str, ...]:
+    """Function keys (checked against the project's functions once it is loaded)."""
     keys = tuple(k.strip() for k in text.split(",") if k.strip())
-    bad = [k for k in keys if k not in FUNCTIONS]
-    if bad or not keys:
+    if not keys:
         raise argparse.ArgumentTypeError(
-            f"功能 {', '.join(bad) or text!r} 无效，可选 {', '.join(FUNCTIONS)} (unknown function)"
+            f"功能 {text!r} 无效：请列出功能，以逗号分隔 (list functions, comma-separated)"
         )
     return keys
 

@@ -241,7 +241,7 @@ def test_scenario_delta_equals_recomputing_with_the_candidates(demo):
     assert delta["newly_covered"].max() > 0
     with pytest.raises(InputDataError, match="候选点"):
         scenario_delta(acc, graph, sites.iloc[:0])
-    with pytest.raises(InputDataError, match="六大功能"):
+    with pytest.raises(InputDataError, match="无效，可选: 老有所养"):
         scenario_delta(acc, graph, sites, functions=["parking"])
 
 

@@ -382,7 +382,7 @@ def test_function_weighted_mclp_counts_missing_functions(demo):
     gained = (cov["covered_after"] - cov["covered_before"])[["elderly", "medical"]].sum()
     assert plan.summary["objective"] == pytest.approx(gained)
     assert cov.loc["food", "covered_after"] == cov.loc["food", "covered_before"]  # not hosted
-    with pytest.raises(InputDataError, match="不在六大功能"):
+    with pytest.raises(InputDataError, match="不在分析的功能中（老有所养、幼有所育"):
         function_weights(acc, ("schools",))
     with pytest.raises(InputDataError, match="需要覆盖分析"):
         place_centers(graph, project.demand, cands, model="mclp", p=2, functions=("medical",))

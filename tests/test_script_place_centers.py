@@ -131,7 +131,7 @@ def test_candidates_file_and_capacity(tmp_path):
         (["--model", "mclp", "--new", "2", "--capacity", "0"], "超出范围"),
         (["--model", "mclp"], "需要 --new"),
         (["--model", "pcenter", "--new", "2"], "invalid choice"),
-        (["--model", "mclp", "--new", "2", "--functions", "schools"], "功能"),
+        (["--model", "mclp", "--new", "2", "--functions", ","], "请列出功能"),
         (["--model", "lscp", "--share", "1.5"], "超出范围"),
         (["--model", "mclp", "--new", "2", "--candidates", "/vsicurl/http://x/y.csv"], "不是现有文件"),
     ],
@@ -173,3 +173,10 @@ def test_bad_input_data_exit_2_with_a_chinese_message(tmp_path, capsys):
         == 2
     )
     assert "错误" in capsys.readouterr().err
+    # A function the project does not analyse (checked once the project is loaded).
+    code = place_centers.main(
+        ["--project", "demo", "--model", "mclp", "--new", "1", "--functions", "schools", "--out", str(out), "-q"]
+    )
+    assert code == 2
+    assert "功能 'schools' 不在分析的功能中" in capsys.readouterr().err
+    assert not out.exists()

@@ -136,7 +136,7 @@ def test_layers_are_geojson(client, layer, count):
 def test_unknown_layer_and_function(client):
     assert client.get("/api/layers/secret").status_code == 422
     response = client.get("/api/layers/times?function=parking")
-    assert response.status_code == 422 and "六大功能" in response.get_json()["error"]
+    assert response.status_code == 422 and "不在分析的功能中" in response.get_json()["error"]
 
 
 # ----------------------------------------------------------------------- analysis

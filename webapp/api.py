@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import shutil
 import tempfile
 import time
@@ -19,7 +20,6 @@ import shapely
 from flask import Blueprint, Response, abort, current_app, jsonify, request
 
 from geo.access.compare import compare_service_area
-from geo.access.standards import FUNCTIONS
 from geo.errors import InputDataError
 from geo.io.crs import WGS84
 from geo.io.drawn import parse_geometry, parse_json
@@ -72,8 +72,9 @@ def geojson_response(frame: gpd.GeoDataFrame) -> Response:
 
 def _function(name: str | None) -> str:
     function = name or "medical"
-    if function not in FUNCTIONS:
-        raise InputDataError(f"功能 {function!r} 不在六大功能中 (unknown function; allowed: {', '.join(FUNCTIONS)})")
+    if function not in get_state().functions:
+        allowed = ", ".join(get_state().functions)
+        raise InputDataError(f"功能 {function!r} 不在分析的功能中 (unknown function; allowed: {allowed})")
     return function
 
 
@@ -110,7 +111,7 @@ def project():
             "name": state.project.name,
             "crs": state.project.network.crs.to_string(),
             "extent_wgs84": state.extent_wgs84,
-            "functions": dict(FUNCTIONS),
+            "functions": dict(state.functions),
             "assumptions": state.assumptions(),
             "coverage": summary[
                 ["group", "name_zh", "basis", "budget_min", "facilities", "population", "covered", "covered_pct"]
@@ -510,7 +511,10 @@ PROJECT_FILES = {
     "boundary": ("boundary.geojson", (".geojson", ".json", ".gpkg", ".zip", ".kml")),
     "facilities": ("facilities.xlsx", (".xlsx", ".xls", ".csv", ".xlsm")),
     "compounds": ("compounds.xlsx", (".xlsx", ".xls", ".csv", ".xlsm")),
+    "categories": ("categories.csv", (".csv",)),
 }
+#: Separators of the extra ("1+6+X") functions typed in the form.
+_FUNCTION_LIST = re.compile(r"[,，、;；\n]+")
 
 
 @bp.post("/projects")
@@ -519,7 +523,9 @@ def create_project():
 
     Multipart form: ``name``; ``county`` (a bundled county code) or a ``boundary`` file, or neither;
     ``network`` (an OSM extract, ``.osm.pbf``/``.osm``); optional ``facilities`` and ``compounds``
-    ledgers (their coordinate systems are detected against the streets, or ``system``).  The files
+    ledgers (their coordinate systems are detected against the streets, or ``system``); optional
+    ``functions`` (names of functions beyond the six, "1+6+X", separated by 、 or commas) and a
+    ``categories`` table (CSV: 类别, 服务功能, 设施类型) saying which categories serve them.  The files
     and a ``project.toml`` are kept under ``instance/projects/<id>/``; the job loads the project
     (network, ledgers, walking times) and makes it the app's project.
     """
@@ -556,6 +562,8 @@ def create_project():
             demand=names.get("compounds", "buildings"),
             facilities_system=declared,
             demand_system=declared,
+            functions=[f for f in _FUNCTION_LIST.split(request.form.get("functions", "")) if f.strip()],
+            categories=names.get("categories"),
         )
     except Exception:
         shutil.rmtree(folder, ignore_errors=True)  # a refused study area leaves nothing behind

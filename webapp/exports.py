@@ -26,7 +26,6 @@ import pandas as pd
 from flask import Blueprint, current_app, request, send_file
 
 from geo.access.coverage_tables import coverage_table, gap_cells, standard_check
-from geo.access.standards import FUNCTIONS
 from geo.errors import InputDataError
 from geo.io.crs import WGS84
 from geo.io.export import (
@@ -87,7 +86,9 @@ def _map_page(state, kind: str, function: str, fields: dict) -> tuple[maps.MapCo
     if kind == "service_areas":
         areas = state.facility_areas.get(function)
         if areas is None:
-            raise InputDataError(f"项目中没有{FUNCTIONS[function]}设施，无法画服务范围 (no facilities of {function})")
+            raise InputDataError(
+                f"项目中没有{state.functions[function]}设施，无法画服务范围 (no facilities of {function})"
+            )
         fac = state.acc.facilities
         content = maps.service_area_content(
             areas.to_crs(project.network.crs),
@@ -98,7 +99,7 @@ def _map_page(state, kind: str, function: str, fields: dict) -> tuple[maps.MapCo
         )
         prof = state.acc.profile
         text = LayoutText(
-            title=f"{FUNCTIONS[function]} 设施步行服务范围",
+            title=f"{state.functions[function]} 设施步行服务范围",
             subtitle=f"{project.name} — {', '.join(f'{m:g}' for m in state.minutes)} 分钟",
             assumptions=(f"{prof.label_zh} 步速 {prof.speed_kmh:g} km/h ({prof.source})",),
             **fields,
@@ -115,12 +116,12 @@ def map_layout(fmt: str):
     if fmt not in ("png", "pdf", "html"):
         raise InputDataError(f"格式 {fmt!r} 无效，可选: png, pdf, html (unknown format)")
     state = get_state()
-    function = _choice("function", FUNCTIONS, "medical")
+    function = _choice("function", get_state().functions, "medical")
     if fmt == "html":
         from webapp.standalone import standalone_html
 
         lang = _choice("lang", ("zh", "en"), "zh")
-        title = f"{state.project.name} · {FUNCTIONS[function]}"
+        title = f"{state.project.name} · {state.functions[function]}"
         page = standalone_html(state, function=function, texts=texts(lang), title=title)
         name = f"map_{function}_{_safe_name(state.project.name)}.html"
         return _download(page.encode("utf-8"), name, "text/html; charset=utf-8")
@@ -195,7 +196,7 @@ def coverage_tables(fmt: str):
 def report():
     """The one-page summary of the coverage analysis, with the map of ``?function=``."""
     state = get_state()
-    function = _choice("function", FUNCTIONS, "medical")
+    function = _choice("function", get_state().functions, "medical")
     fields = {"author": _field("author"), "organisation": _field("organisation")}
     project = state.project
     content = maps.coverage_content(

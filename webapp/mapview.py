@@ -20,12 +20,9 @@ import shapely
 from branca.element import MacroElement, Template
 from folium import plugins
 
-from geo.access.standards import FUNCTIONS
 from geo.maps.style import (
     BASE_AREA_STYLE,
     BOUNDARY_COLOUR,
-    FUNCTION_COLOURS,
-    FUNCTION_MARKERS,
     GAP_COLOUR,
     RING_COLOURS,
     ROAD_STYLE,
@@ -33,6 +30,8 @@ from geo.maps.style import (
     TIME_COLOURS,
     UNIT_COLOUR,
     UNREACHED_COLOUR,
+    function_colour,
+    function_marker,
 )
 from webapp.assets import localize
 from webapp.state import AnalysisState, walking_time_points
@@ -206,10 +205,10 @@ def build_map(state: AnalysisState, *, function: str, texts: dict[str, str], bas
             (TIME_COLOURS[3], "> 15"),
             (UNREACHED_COLOUR, "未到达 not reached"),
         ],
-        title_rings=f"{texts['legend_rings']} ({FUNCTIONS[function]})",
+        title_rings=f"{texts['legend_rings']} ({state.functions[function]})",
         ring_items=[(RING_COLOURS[k], f"{lo:g}-{hi:g} 分钟") for k, (lo, hi) in enumerate(_bands(state.minutes))],
         function_title=texts["function"],
-        function_items=[(FUNCTION_COLOURS[f], f"{zh} {f}") for f, zh in FUNCTIONS.items()],
+        function_items=[(function_colour(f), zh if f == zh else f"{zh} {f}") for f, zh in state.functions.items()],
         note=f"{prof.label_zh} {prof.speed_kmh:g} km/h; © OpenStreetMap contributors",
     ).add_to(fmap)
     localize(fmap)
@@ -227,7 +226,7 @@ def _service_area_layers(fmap: folium.Map, state: AnalysisState, chosen: str) ->
     for function, areas in state.facility_areas.items():
         if function != chosen:
             continue
-        group = folium.FeatureGroup(name=f"服务范围 {FUNCTIONS[function]}", show=True)
+        group = folium.FeatureGroup(name=f"服务范围 {state.functions[function]}", show=True)
         frame = areas[["min_from", "minutes", "area_m2", "geometry"]].copy()
         frame["area_km2"] = (frame["area_m2"] / 1e6).round(3)
         frame = frame.drop(columns="area_m2")
@@ -254,7 +253,7 @@ def _time_layer(fmap: folium.Map, state: AnalysisState, function: str) -> None:
     points["radius"] = radius.round(1)
     folium.GeoJson(
         _geojson(points.drop(columns=["time_min"])),
-        name=f"居民步行时间 {FUNCTIONS[function]}",
+        name=f"居民步行时间 {state.functions[function]}",
         marker=folium.CircleMarker(radius=6, weight=1, fill=True, fill_opacity=0.85),
         style_function=lambda f: {
             "fillColor": f["properties"]["colour"],
@@ -276,7 +275,7 @@ def _gap_layer(fmap: folium.Map, state: AnalysisState, function: str) -> None:
     frame["population"] = frame["population"].round(0)
     folium.GeoJson(
         _geojson(frame),
-        name=f"缺口 gaps {FUNCTIONS[function]}",
+        name=f"缺口 gaps {state.functions[function]}",
         style_function=lambda f: {
             "color": GAP_COLOUR,
             "weight": 3 if f["properties"]["rank"] <= 3 else 1,
@@ -292,8 +291,8 @@ def _gap_layer(fmap: folium.Map, state: AnalysisState, function: str) -> None:
 def _facility_layers(fmap: folium.Map, state: AnalysisState, chosen: str) -> None:
     fac = state.acc.facilities.to_crs(4326)
     xy = shapely.get_coordinates(shapely.point_on_surface(fac.geometry.to_numpy()))
-    for function, zh in FUNCTIONS.items():
-        colour, icon = FUNCTION_MARKERS[function]
+    for function, zh in state.functions.items():
+        colour, icon = function_marker(function)
         count = int((fac["function"] == function).sum())
         # The chosen function's facilities are shown; the others are one click away in the layer control.
         group = folium.FeatureGroup(name=f"设施 {zh} ({count})", show=function == chosen)

@@ -8,7 +8,6 @@ import re
 from flask import Blueprint, Response, abort, current_app, make_response, render_template, request
 
 from geo import settings
-from geo.access.standards import FUNCTIONS
 from webapp.assets import assert_offline
 from webapp.i18n import LANGUAGES, texts
 from webapp.mapview import build_map
@@ -85,7 +84,7 @@ def warm(state, *, everything: bool = False) -> None:
     ``everything=True``: every function's map in Chinese too."""
     _map_parts(state, "medical", "zh")
     if everything:
-        for function in FUNCTIONS:
+        for function in state.functions:
             _map_parts(state, function, "zh")
 
 
@@ -96,7 +95,7 @@ def index():
     lang = _language()
     t = texts(lang)
     function = request.args.get("function", "medical")
-    if function not in FUNCTIONS:
+    if function not in state.functions:
         function = "medical"
     key = ("page", function, lang, tuple(str(b) for b in current_app.config["BASEMAPS"]))
     with state.lock:
@@ -123,7 +122,7 @@ def _render_page(state, function: str, lang: str, t: dict) -> str:
         other_lang="en" if lang == "zh" else "zh",
         state=state,
         function=function,
-        functions=dict(FUNCTIONS),
+        functions=dict(state.functions),
         assumptions=state.assumptions(),
         coverage=summary.to_dict(orient="records"),
         job_poll_limit_s=settings.JOB_POLL_LIMIT_S,

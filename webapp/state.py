@@ -13,6 +13,7 @@ import dataclasses
 import logging
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,7 +26,6 @@ from geo import settings
 from geo.access.coverage import Accessibility
 from geo.access.coverage_tables import gap_cells
 from geo.access.service_area import street_cells
-from geo.access.standards import FUNCTIONS
 from geo.io.crs import WGS84
 from geo.maps.basemap import area_layers, road_layer
 from geo.network.graph import CostGraph
@@ -99,6 +99,11 @@ class AnalysisState:
     @acc.setter
     def acc(self, value: Accessibility) -> None:
         self.analysis = dataclasses.replace(self.analysis, acc=value)
+
+    @property
+    def functions(self) -> Mapping[str, str]:
+        """The functions analysed, key -> Chinese name: the six and the project's "1+6+X" extras."""
+        return self.project.standard.functions
 
     @property
     def study_area_wgs84(self) -> shapely.Geometry:
@@ -240,7 +245,7 @@ def _build_state(proj: Project, minutes: tuple[float, ...], start: float) -> Ana
         areas=areas,
     )
     _facility_areas(state)
-    for function in FUNCTIONS:
+    for function in proj.standard.functions:
         cells = gap_cells(analysis.accessibility, function)
         state.gaps[function] = cells[cells["uncovered"] > 0].head(settings.GAP_CELLS_SHOWN).to_crs(WGS84)
     state.load_s = time.perf_counter() - start

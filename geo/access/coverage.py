@@ -37,7 +37,7 @@ import pandas as pd
 import shapely
 
 from geo import settings
-from geo.access.standards import FUNCTIONS, Standard, load_standard
+from geo.access.standards import Standard, load_standard
 from geo.errors import InputDataError
 from geo.network.graph import CostGraph
 from geo.network.routing import (
@@ -122,7 +122,7 @@ class Accessibility:
 
     def basis(self, group: str) -> str:
         """Demand column counted for a group: ``residents``, or ``elderly`` / ``children``."""
-        function = group if group in FUNCTIONS else self.standard.facility_type(group).function
+        function = group if group in self.standard.functions else self.standard.facility_type(group).function
         column = AGE_BASIS.get(function)
         return column if column is not None and column in self.demand.columns else "residents"
 
@@ -157,7 +157,7 @@ def _budgets(
     speed = profile.speed_mps
     budget_s: dict[str, float] = {}
     note: dict[str, str] = {}
-    for function in FUNCTIONS:
+    for function in standard.functions:
         budget_s[function] = minutes * 60.0
         note[function] = (
             f"{minutes:g} 分钟 ({profile.label_zh} {profile.speed_kmh:g} km/h ≈ {minutes * 60 * speed:.0f} m)"
@@ -198,14 +198,15 @@ def accessibility(
         Demand points (or polygons: their centroids) with ``residents``; optional
         ``households``, ``elderly``, ``children``.  Any CRS.
     facilities
-        Facilities with ``function`` (one of the six) and ``type`` (a key of the
+        Facilities with ``function`` (one of the six, or of ``standard.functions``) and ``type`` (a key of the
         standard, or empty).  Any CRS.
     minutes
-        Budget of the six functions (and of types without a radius).
+        Budget of every function (and of types without a radius).
     single_budget
         Judge every facility type by ``minutes`` too instead of its service radius.
     standard
-        Planning standard (default GB 50180-2018, ``data/standards``).
+        Planning standard (default GB 50180-2018, ``data/standards``); its ``functions``
+        (the six, and a project's "1+6+X" extras) are the functions analysed.
     search_min
         How far times are searched (minutes); default the larger of the largest
         budget and ``settings.ACCESS_SEARCH_MIN``.  Beyond it a time is ``inf``.
@@ -219,10 +220,12 @@ def accessibility(
     for column in ("function", "type"):
         if column not in facilities.columns:
             raise InputDataError(f"设施缺少 {column} 列 (facilities need a {column} column)")
-    unknown = sorted(set(facilities["function"].astype(str)) - set(FUNCTIONS))
+    unknown = sorted(set(facilities["function"].astype(str)) - set(standard.functions))
     if unknown:
+        allowed = "、".join(standard.functions.values())
         raise InputDataError(
-            f"设施功能 {', '.join(unknown)} 不在六大功能中 (unknown functions; allowed: {', '.join(FUNCTIONS)})"
+            f"设施功能 {', '.join(unknown)} 不在分析的功能中（{allowed}）；六大功能以外的功能须在项目中声明 "
+            f"(unknown functions; declare extra functions in the project: functions = [...])"
         )
     types = facilities["type"].fillna("").astype(str).to_numpy(object)
     type_keys = tuple(sorted({t for t in types if t}))
@@ -240,7 +243,7 @@ def accessibility(
         dem,
         fac,
         facilities["function"].astype(str).to_numpy(object),
-        groups=tuple(FUNCTIONS),
+        groups=tuple(standard.functions),
         max_time_s=search_s,
     )
     with_type = np.flatnonzero(types != "")
@@ -258,7 +261,7 @@ def accessibility(
         len(demand),
         int(dem.ok.sum()),
         len(facilities),
-        len(FUNCTIONS),
+        len(standard.functions),
         len(type_keys),
         search_s / 60,
     )

@@ -14,7 +14,7 @@ import shapely
 
 from geo import settings
 from geo.access.coverage import AGE_BASIS, ALL_UNITS, BASIS_ZH, VERDICT_ZH, Accessibility
-from geo.access.standards import FUNCTIONS, Standard
+from geo.access.standards import Standard
 from geo.errors import InputDataError
 from geo.network.graph import CostGraph
 from geo.network.reach import reach_sets
@@ -33,7 +33,7 @@ __all__ = ["coverage_table", "gap_cells", "scenario_delta", "standard_check"]
 
 def _group_rows(acc: Accessibility) -> list[tuple[str, str, str, str]]:
     """(group, kind, name_zh, function) of every function and type."""
-    rows = [(f, "function", FUNCTIONS[f], f) for f in FUNCTIONS]
+    rows = [(f, "function", acc.standard.function_label(f), f) for f in acc.functions.groups]
     for key in acc.types.groups:
         ft = acc.standard.facility_type(key)
         rows.append((key, "type", ft.name_zh, ft.function))
@@ -302,11 +302,12 @@ def scenario_delta(
     graph: CostGraph,
     candidates: gpd.GeoDataFrame | gpd.GeoSeries,
     *,
-    functions: Sequence[str] = tuple(FUNCTIONS),
+    functions: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """Residents newly covered by candidate sites (neighborhood centers), per function.
 
-    Each candidate offers every function in ``functions`` (a 邻里中心 bundles all six).
+    Each candidate offers every function in ``functions`` (default: every function
+    analysed; a 邻里中心 bundles all six, and a project's "1+6+X" extras).
     Only the candidates' own batched Dijkstra is run; existing coverage comes from
     ``acc``.  Polygons stand for their centroids.
 
@@ -319,9 +320,11 @@ def scenario_delta(
         ``covered_after``, ``population``, ``covered_pct_before``,
         ``covered_pct_after``, ``snapped``.
     """
+    functions = acc.functions.groups if functions is None else tuple(functions)
     for f in functions:
-        if f not in FUNCTIONS:
-            raise InputDataError(f"功能 {f!r} 不在六大功能中 (unknown function)")
+        if f not in acc.functions.groups:
+            acc.standard.function_label(f)  # names the allowed functions
+            raise InputDataError(f"功能 {f!r} 未计算可达时间 (function not analysed)")
     geoms = candidates.geometry if isinstance(candidates, gpd.GeoDataFrame) else candidates
     if len(geoms) == 0:
         raise InputDataError("没有候选点 (no candidate sites)")
@@ -359,7 +362,7 @@ def scenario_delta(
                 {
                     "candidate": c,
                     "function": f,
-                    "function_zh": FUNCTIONS[f],
+                    "function_zh": acc.standard.function_label(f),
                     "basis": basis,
                     "budget_min": acc.budget_s[f] / 60.0,
                     "newly_covered": gained,

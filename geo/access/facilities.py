@@ -537,7 +537,9 @@ def read_facility_ledger(
         listed = str(record.get("functions", "") or "")
         meaning = vocabulary.lookup(category) if category else None
         try:
-            own = parse_functions(listed, where=f"第 {record['line']} 行") if listed else ()
+            own = (
+                parse_functions(listed, where=f"第 {record['line']} 行", functions=standard.functions) if listed else ()
+            )
         except InputDataError as exc:
             issues.append(RowIssue(int(record["line"]), report.columns["functions"], listed, str(exc).split(" (")[0]))
             keep[k] = False
@@ -566,7 +568,6 @@ def read_facility_ledger(
     rows = ledger.rows
     ids = rows["id"].astype(str).str.strip() if "id" in rows.columns else pd.Series([""] * len(rows))
     unique_ids = bool(ids.ne("").all() and ids.is_unique)
-    functions_zh = facility_functions()
     records = []
     geometry = []
     for k, record in enumerate(rows.to_dict("records")):
@@ -576,12 +577,14 @@ def read_facility_ledger(
             type_key = ftype if ftype and standard.facility_types[ftype].function == function else ""
             records.append(
                 {
-                    "facility_id": ledger_id if len(functions) == 1 else f"{ledger_id}（{FUNCTIONS[function]}）",
+                    "facility_id": (
+                        ledger_id if len(functions) == 1 else f"{ledger_id}（{standard.function_label(function)}）"
+                    ),
                     "ledger_id": ids.iloc[k] or f"L{int(record['line'])}",
                     "name": str(record.get("name", "") or ""),
                     "category": str(record.get("category", "") or ""),
                     "function": function,
-                    "function_zh": functions_zh[function]["label_zh"],
+                    "function_zh": standard.function_label(function),
                     "type": type_key,
                     "type_zh": standard.facility_types[type_key].name_zh if type_key else "",
                     "community": str(record.get("community", "") or ""),
@@ -597,4 +600,3 @@ def read_facility_ledger(
     out.attrs["report"] = report
     logger.info("facility ledger %s", report.summary())
     return out
-

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from types import MappingProxyType
@@ -24,6 +26,7 @@ from geo.errors import InputDataError
 
 __all__ = [
     "FUNCTIONS",
+    "MAX_EXTRA_FUNCTIONS",
     "STANDARD_PATH",
     "FacilityType",
     "LifeCircleLevel",
@@ -45,6 +48,11 @@ FUNCTIONS: MappingProxyType[str, str] = MappingProxyType(
         "services": "事有所办",
     }
 )
+
+#: At most this many functions beyond the six ("1+6+X") per project.
+MAX_EXTRA_FUNCTIONS = 12
+#: Characters that separate functions in a ledger cell; an extra function's name cannot hold them.
+_FUNCTION_SEPARATORS = re.compile(r"[|,，、;；/／+＋\s]")
 
 _LEVEL_FIELDS = ("name_zh", "walking_minutes", "walking_distance_m", "residents", "dwellings", "clause")
 _TYPE_FIELDS = ("name_zh", "name_en", "function", "level", "radius_m", "clause")
@@ -92,6 +100,55 @@ class Standard:
     levels: MappingProxyType[str, LifeCircleLevel]
     facility_types: MappingProxyType[str, FacilityType]
     source: str
+    #: The functions analysed, key -> Chinese name: the six of :data:`FUNCTIONS`, then the
+    #: project's own ("1+6+X", see :meth:`with_extra_functions`), whose key is their name.
+    functions: MappingProxyType[str, str] = field(default_factory=lambda: FUNCTIONS)
+
+    @property
+    def extra_functions(self) -> tuple[str, ...]:
+        """The functions beyond the six, in the order declared."""
+        return tuple(k for k in self.functions if k not in FUNCTIONS)
+
+    def function_label(self, key: str) -> str:
+        """Chinese name of a function key; :class:`InputDataError` when the standard has no such function."""
+        try:
+            return self.functions[key]
+        except KeyError:
+            allowed = "、".join(f"{v}" if k == v else f"{v} ({k})" for k, v in self.functions.items())
+            raise InputDataError(f"服务功能 {key!r} 无效，可选: {allowed} (unknown function)") from None
+
+    def with_extra_functions(self, names: Sequence[str]) -> Standard:
+        """This standard with functions beyond the six ("1+6+X"), analysed like the six.
+
+        An extra function is named in Chinese (``"安有所护"``, ``"金融便民"``); the name is
+        also its key in tables and files.  It has no facility types in the standard: its
+        facilities are judged by the function's walking time, like any function.
+
+        Raises
+        ------
+        InputDataError
+            An empty or over-long name, one holding a separator (``|``, ``、``, ``,`` ...), a
+            name or key of the six, a repeated name, or more than :data:`MAX_EXTRA_FUNCTIONS`.
+        """
+        taken = {k.lower() for k in self.functions} | set(self.functions.values()) | {"全部", "all"}
+        extra: dict[str, str] = {}
+        for raw in names:
+            name = str(raw).strip()
+            if not name or len(name) > 20 or _FUNCTION_SEPARATORS.search(name):
+                raise InputDataError(
+                    f"扩展功能名称 {raw!r} 无效：应为 1-20 个字、不含 | 、 , ; / 等分隔符 "
+                    "(an extra function needs a name of 1-20 characters without separators)"
+                )
+            if name.lower() in taken or name in extra:
+                raise InputDataError(
+                    f"扩展功能「{name}」与已有功能重名 (extra function {name!r} repeats an existing one)"
+                )
+            extra[name] = name
+        if len(self.extra_functions) + len(extra) > MAX_EXTRA_FUNCTIONS:
+            raise InputDataError(
+                f"扩展功能最多 {MAX_EXTRA_FUNCTIONS} 项 (at most {MAX_EXTRA_FUNCTIONS} extra functions)"
+            )
+        return replace(self, functions=MappingProxyType({**self.functions, **extra}))
 
     def facility_type(self, type_key: str) -> FacilityType:
         """The facility type of a key; :class:`InputDataError` when it is not in the standard."""

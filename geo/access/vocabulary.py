@@ -31,7 +31,9 @@ __all__ = ["ALL_FUNCTIONS_WORDS", "VOCABULARY_PATH", "Meaning", "Vocabulary", "l
 
 VOCABULARY_PATH = settings.DATA_DIR / "vocabulary" / "categories.csv"
 #: Words in 服务功能 meaning all six functions.
-ALL_FUNCTIONS_WORDS = ("全部", "六大功能", "全功能", "all")
+ALL_FUNCTIONS_WORDS = ("全部", "全功能", "all")
+#: Words for the six functions only (without a project's "1+6+X" extras).
+SIX_FUNCTIONS_WORDS = ("六大功能", "六项功能")
 _SPLIT = re.compile(r"[;；|｜>＞/、,，]+")
 
 
@@ -47,8 +49,13 @@ def _key(text: object) -> str:
     return re.sub(r"\s", "", unicodedata.normalize("NFKC", str(text or ""))).lower()
 
 
-def parse_functions(text: object, *, where: str = "") -> tuple[str, ...]:
+def parse_functions(text: object, *, where: str = "", functions: Mapping[str, str] = FUNCTIONS) -> tuple[str, ...]:
     """Function keys from ``老有所养|食有所安``, ``medical``, ``全部`` ...; ``()`` for a blank cell.
+
+    ``functions`` are the functions the project analyses (key -> name: the six and its
+    "1+6+X" extras, see :meth:`geo.access.standards.Standard.with_extra_functions`).
+    ``全部`` means every one of them (``六大功能`` the six): a county that declares "1+6+X" functions says its
+    neighbourhood centres bundle them; a centre without one lists its functions.
 
     Raises
     ------
@@ -56,19 +63,21 @@ def parse_functions(text: object, *, where: str = "") -> tuple[str, ...]:
         A word that names no function.
     """
     words = [w for w in _SPLIT.split(unicodedata.normalize("NFKC", str(text or "")).strip()) if w.strip()]
-    if any(_key(w) in ALL_FUNCTIONS_WORDS for w in words):
-        return tuple(FUNCTIONS)
-    by_word = {_key(k): k for k in FUNCTIONS} | {_key(v): k for k, v in FUNCTIONS.items()}
-    keys = []
+    keys: list[str] = []
+    by_word = {_key(k): k for k in functions} | {_key(v): k for k, v in functions.items()}
     for w in words:
-        key = by_word.get(_key(w))
-        if key is None:
-            allowed = "、".join(FUNCTIONS.values())
+        if _key(w) in ALL_FUNCTIONS_WORDS:
+            found: tuple[str | None, ...] = tuple(functions)
+        elif _key(w) in SIX_FUNCTIONS_WORDS:
+            found = tuple(FUNCTIONS)
+        else:
+            found = (by_word.get(_key(w)),)
+        if None in found:
+            allowed = "、".join(functions.values())
             raise InputDataError(
                 f"{where}服务功能「{w}」无效，可用: {allowed} 或 全部 (unknown service function {w!r})"
             )
-        if key not in keys:
-            keys.append(key)
+        keys.extend(k for k in found if k is not None and k not in keys)
     return tuple(keys)
 
 
@@ -107,7 +116,7 @@ def _read_table(text: str, where: str, standard: Standard) -> dict[str, Meaning]
         category = row.get("类别", "")
         if not category:
             continue
-        functions = parse_functions(row.get("服务功能"), where=f"{where} 第 {n} 行")
+        functions = parse_functions(row.get("服务功能"), where=f"{where} 第 {n} 行", functions=standard.functions)
         if not functions:
             raise InputDataError(f"{where} 第 {n} 行「{category}」没有服务功能 (no function given)")
         ftype = row.get("设施类型", "")
@@ -152,7 +161,7 @@ def load_vocabulary(
     """
     standard = standard or load_standard()
     entries: dict[str, Meaning] = {}
-    for key, label in FUNCTIONS.items():
+    for key, label in standard.functions.items():
         entries[_key(key)] = entries[_key(label)] = Meaning((key,))
     for key, ftype in standard.facility_types.items():
         meaning = Meaning((ftype.function,), key)
@@ -161,7 +170,7 @@ def load_vocabulary(
     entries.update(_read_table(path.read_text(encoding="utf-8-sig"), path.name, standard))
     if isinstance(category_map, Mapping):
         for category, functions in category_map.items():
-            parsed = parse_functions(functions, where=f"类别「{category}」的")
+            parsed = parse_functions(functions, where=f"类别「{category}」的", functions=standard.functions)
             if parsed:
                 entries[_key(category)] = Meaning(parsed)
     elif category_map is not None:

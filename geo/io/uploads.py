@@ -348,6 +348,7 @@ def _check_driver(path: Path, layer: str, kind: str, name: str) -> None:
 
 # -- tables (docs/bad-inputs.md U7, U8): rows and coordinates read in geo.io.tables ------------------------
 
+
 def _table_frame(
     header: list[str], rows: list[tuple[int, list[str]]], name: str, system: str, table_crs: CRS | None
 ) -> gpd.GeoDataFrame:

@@ -27,7 +27,6 @@ from geo.maps.layout import OSM_CREDIT, LayoutText, MapContent, render_layout
 from geo.maps.style import (
     BOUNDARY_COLOUR,
     COVERED_COLOUR,
-    FUNCTION_COLOURS,
     GAP_COLOUR,
     GRID_COLOURS,
     GRID_EDGE_COLOUR,
@@ -39,6 +38,7 @@ from geo.maps.style import (
     TIME_COLOURS,
     UNIT_COLOUR,
     UNREACHED_COLOUR,
+    function_colour,
 )
 
 logger = logging.getLogger(__name__)
@@ -67,9 +67,7 @@ MAP_KINDS = {
 def _function_name(acc, group: str) -> str:
     if group in acc.types.groups:
         return acc.standard.facility_type(group).name_zh
-    from geo.access.standards import FUNCTIONS
-
-    return FUNCTIONS[group]
+    return acc.standard.function_label(group)
 
 
 def _bounds(*frames_or_geoms) -> tuple[float, float, float, float]:
@@ -288,7 +286,8 @@ def service_area_content(
 
     crs = areas.crs
     fac = facilities.to_crs(crs)
-    colour = FUNCTION_COLOURS.get(function, "black")
+    colour = function_colour(function)
+    label = FUNCTIONS.get(function, function)  # an extra ("1+6+X") function's key is its name
 
     def draw(ax, font: str, focus: shapely.Geometry | None = None) -> list:
         handles = _draw_base(ax, crs=crs, network=network, boundary=boundary)
@@ -319,7 +318,7 @@ def service_area_content(
                 marker="o",
                 color=colour,
                 linestyle="",
-                label=f"{FUNCTIONS.get(function, function)}设施 ({len(fac)} 处)",
+                label=f"{label}设施 ({len(fac)} 处)",
             )
         )
         return handles
@@ -328,7 +327,7 @@ def service_area_content(
         crs=crs,
         bounds_m=_bounds(areas, fac, boundary),
         draw=draw,
-        legend_title=f"{FUNCTIONS.get(function, function)} 步行服务范围",
+        legend_title=f"{label} 步行服务范围",
     )
 
 

@@ -11,6 +11,7 @@ The Chinese font is Noto Sans CJK from Debian's ``fonts-noto-cjk`` (installed by
 
 from __future__ import annotations
 
+import zlib
 from functools import cache
 
 from matplotlib import font_manager
@@ -38,6 +39,8 @@ __all__ = [
     "UNREACHED_COLOUR",
     "MissingFontError",
     "cjk_font",
+    "function_colour",
+    "function_marker",
     "use_print_fonts",
 ]
 
@@ -101,6 +104,35 @@ FUNCTION_MARKERS = {
     "leisure": ("green", "tree"),
     "services": ("blue", "building-columns"),
 }
+#: Markers (awesome-markers colour, its hex, icon) of a project's functions beyond the six
+#: ("1+6+X"), chosen by a stable hash of the function's name.
+EXTRA_FUNCTION_MARKERS = (
+    ("cadetblue", "#436978", "star"),
+    ("darkgreen", "#728224", "star"),
+    ("darkpurple", "#5b396b", "star"),
+    ("darkred", "#a23336", "star"),
+    ("gray", "#575757", "star"),
+    ("beige", "#c8a060", "star"),
+)
+
+
+def _extra_marker(function: str) -> tuple[str, str, str]:
+    return EXTRA_FUNCTION_MARKERS[zlib.crc32(function.encode("utf-8")) % len(EXTRA_FUNCTION_MARKERS)]
+
+
+def function_colour(function: str) -> str:
+    """Hex colour of a function: the six's own, a stable one for an extra ("1+6+X") function."""
+    return FUNCTION_COLOURS.get(function) or _extra_marker(function)[1]
+
+
+def function_marker(function: str) -> tuple[str, str]:
+    """Web map marker (awesome-markers colour, Font Awesome icon) of a function, extras included."""
+    if function in FUNCTION_MARKERS:
+        return FUNCTION_MARKERS[function]
+    colour, _, icon = _extra_marker(function)
+    return colour, icon
+
+
 #: Walking-time classes of the residents (minutes) and their colours, green to red:
 #: ``TIME_COLOURS[k]`` up to ``TIME_CLASSES_MIN[k]``, the last colour beyond.
 TIME_CLASSES_MIN = (5.0, 10.0, 15.0)

@@ -30,7 +30,6 @@ import pandas as pd
 
 from geo import settings
 from geo.access.coverage import Accessibility
-from geo.access.standards import FUNCTIONS
 from geo.errors import InputDataError
 from geo.network.graph import CostGraph
 from geo.network.reach import reach_sets
@@ -145,16 +144,18 @@ def placement_costs(
     )
 
 
-def function_weights(acc: Accessibility, functions: Sequence[str] = tuple(FUNCTIONS)) -> np.ndarray:
-    """Weight of each demand point for a center hosting ``functions``.
+def function_weights(acc: Accessibility, functions: Sequence[str] | None = None) -> np.ndarray:
+    """Weight of each demand point for a center hosting ``functions`` (default: every function analysed).
 
     A resident who lacks function f within its budget counts once for f: the weight
     is ``sum_f population_f x (not covered_f)``, with the population of each
     function's basis (residents, or elderly/children where the demand has them).
     """
+    functions = acc.functions.groups if functions is None else tuple(functions)
     for f in functions:
-        if f not in FUNCTIONS:
-            raise InputDataError(f"功能 {f!r} 不在六大功能中 (unknown function; allowed: {', '.join(FUNCTIONS)})")
+        if f not in acc.functions.groups:
+            allowed = "、".join(acc.standard.function_label(g) for g in acc.functions.groups)
+            raise InputDataError(f"功能 {f!r} 不在分析的功能中（{allowed}） (unknown function)")
     if not functions:
         raise InputDataError("至少选择一个功能 (choose at least one function)")
     w = np.zeros(len(acc.demand))
@@ -324,7 +325,7 @@ def place_centers(
     if acc is not None:
         if len(acc.demand) != len(demand):
             raise InputDataError("覆盖分析 acc 与需求点不一致 (acc was computed on other demand points)")
-        hosted = tuple(functions) if functions is not None else tuple(FUNCTIONS)
+        hosted = tuple(functions) if functions is not None else acc.functions.groups
         if model == "mclp" and functions is not None:
             weight = function_weights(acc, hosted)
     elif functions is not None:
@@ -485,7 +486,7 @@ def _rank_pmedian(chosen: list[int], problem: Problem, w: np.ndarray, penalty_s:
 
 def _coverage_table(acc, hosted, d, c, t, new_mask, cover_s) -> pd.DataFrame:
     rows = []
-    for f in FUNCTIONS:
+    for f in acc.functions.groups:
         basis = acc.basis(f)
         pop = acc.demand[basis].to_numpy(float)
         before = acc.covered(f)
@@ -497,7 +498,7 @@ def _coverage_table(acc, hosted, d, c, t, new_mask, cover_s) -> pd.DataFrame:
         rows.append(
             {
                 "function": f,
-                "function_zh": FUNCTIONS[f],
+                "function_zh": acc.standard.function_label(f),
                 "hosted": f in hosted,
                 "basis": basis,
                 "population": total,

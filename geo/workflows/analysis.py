@@ -16,7 +16,6 @@ from geo import settings
 from geo.access.coverage import Accessibility, accessibility, apply_age_shares, assign_units
 from geo.access.coverage_tables import coverage_table, gap_cells, scenario_delta, standard_check
 from geo.access.service_area import check_budgets, profile_note, reached_streets, service_areas
-from geo.access.standards import FUNCTIONS
 from geo.access.units import LEVEL_ZH, UNIT_LEVELS, read_units
 from geo.errors import InputDataError
 from geo.grids.blocks import street_blocks, units_from_polygons, units_with_households
@@ -147,7 +146,7 @@ def load_analysis(
     project
         A bundled name (``"demo"``), a project ``.toml`` file or a loaded :class:`Project`.
     minutes
-        Walking budget of the six functions, minutes (default: the largest default budget).
+        Walking budget of every function, minutes (default: the largest default budget).
     units
         Area units to count coverage by (any CRS); the demand points are assigned to them.
     elderly_share, children_share
@@ -174,7 +173,9 @@ def load_analysis(
     if elderly_share is not None or children_share is not None:
         demand = apply_age_shares(demand, elderly_share=elderly_share, children_share=children_share)
     budget = max(settings.DEFAULT_BUDGETS_MIN) if minutes is None else minutes
-    acc = accessibility(graph, demand, loaded.facilities, minutes=budget, single_budget=single_budget)
+    acc = accessibility(
+        graph, demand, loaded.facilities, minutes=budget, single_budget=single_budget, standard=loaded.standard
+    )
     logger.info("analysis %s: %d demand points, %d facilities", loaded.name, len(demand), len(loaded.facilities))
     return Analysis(loaded, graph, acc)
 
@@ -184,7 +185,7 @@ def load_analysis(
 
 @dataclass(frozen=True, eq=False)
 class CoverageResult:
-    """Coverage of the six functions: per function/type and unit, the standard check, gap cells.
+    """Coverage of every function: per function/type and unit, the standard check, gap cells.
 
     Attributes
     ----------
@@ -219,7 +220,7 @@ def analyse_coverage(
     acc = analysis.accessibility
     table = coverage_table(acc)
     check = standard_check(acc, level=level, required_pct=required_pct)
-    gaps = pd.concat([gap_cells(acc, f, cell_m=cell_m) for f in FUNCTIONS], ignore_index=True)
+    gaps = pd.concat([gap_cells(acc, f, cell_m=cell_m) for f in acc.functions.groups], ignore_index=True)
     return CoverageResult(table, check, gpd.GeoDataFrame(gaps, geometry="geometry", crs=acc.demand.crs))
 
 
@@ -249,16 +250,17 @@ class FunctionAreas:
 
 
 def function_service_areas(
-    analysis: Analysis, minutes: Sequence[float], *, rings: bool = False, functions: Sequence[str] = tuple(FUNCTIONS)
+    analysis: Analysis, minutes: Sequence[float], *, rings: bool = False, functions: Sequence[str] | None = None
 ) -> list[FunctionAreas]:
     """The dissolved service areas of each function's facilities at every budget (``rings``: as bands).
 
+    ``functions`` default to every function of the project (the six and its "1+6+X" extras).
     Functions without facilities are left out; functions whose facilities are all off the
     network come back with ``areas=None``.
     """
     project, graph = analysis.project, analysis.graph
     out = []
-    for function in functions:
+    for function in project.standard.functions if functions is None else functions:
         rows = project.facilities[project.facilities["function"] == function]
         if rows.empty:
             out.append(FunctionAreas(function, 0, 0, None))

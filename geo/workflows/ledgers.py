@@ -66,6 +66,7 @@ def read_project_ledger(
             original_name=original_name,
             system=system,
             network=project.network,
+            standard=project.standard,
             study_area=study_area,
             category_map=category_map,
             columns=columns,

@@ -12,7 +12,6 @@ import shapely
 from geo import settings
 from geo.access.coverage_tables import gap_cells
 from geo.access.service_area import service_areas
-from geo.access.standards import FUNCTIONS
 from geo.errors import InputDataError
 from geo.grids.output import grids_gdf
 from geo.maps.content import (
@@ -70,6 +69,11 @@ class _MapRequest:
             sources = (*sources, f"研究区边界: {project.name} 项目文件 {project.source.name}")
         return sources
 
+    @property
+    def label(self) -> str:
+        """The function's Chinese name."""
+        return self.analysis.project.standard.function_label(self.function)
+
     def where(self, area_name: str | None) -> str:
         name = self.analysis.project.name
         return f"{name} · {area_name}" if area_name else name
@@ -102,9 +106,7 @@ def _coverage_map(req: _MapRequest) -> ProjectMap:
 def _service_area_map(req: _MapRequest) -> ProjectMap:
     project, graph, fac = req.analysis.project, req.analysis.graph, req.facilities
     if fac.empty:
-        raise InputDataError(
-            f"项目中没有{FUNCTIONS[req.function]}设施，无法画服务范围 (no facilities of {req.function})"
-        )
+        raise InputDataError(f"项目中没有{req.label}设施，无法画服务范围 (no facilities of {req.function})")
     budgets = (*(m for m in settings.DEFAULT_BUDGETS_MIN if m < req.minutes), float(req.minutes))
     areas = service_areas(graph, snap_points(graph, fac.geometry), minutes=budgets, mode="dissolve", rings=True)
     content = service_area_content(
@@ -115,7 +117,7 @@ def _service_area_map(req: _MapRequest) -> ProjectMap:
 
     def text(area_name: str | None, area: shapely.Geometry | None) -> LayoutText:
         return LayoutText(
-            title=f"{FUNCTIONS[req.function]} 设施步行服务范围",
+            title=f"{req.label} 设施步行服务范围",
             subtitle=f"{req.where(area_name)} — {len(fac)} 处设施, {', '.join(f'{b:g}' for b in budgets)} 分钟",
             sources=req.sources,
             assumptions=(speed, f"服务范围沿步行道路计算, 道路两侧各缓冲 {settings.STREET_BUFFER_M:g} 米"),
@@ -170,7 +172,7 @@ def _placement_map(req: _MapRequest) -> ProjectMap:
     def text(area_name: str | None, area: shapely.Geometry | None) -> LayoutText:
         status = STATUS_ZH.get(getattr(placement.solution, "status", ""), "").split(" (")[0]
         return LayoutText(
-            title=f"{FUNCTIONS[req.function]} 新增中心选址 (最大覆盖)",
+            title=f"{req.label} 新增中心选址 (最大覆盖)",
             subtitle=f"{req.where(area_name)} — 新增 {len(placement.sites)} 处, 步行 {req.minutes:g} 分钟",
             sources=req.sources,
             assumptions=(
@@ -231,7 +233,6 @@ def project_map(
     """
     if kind not in MAP_BUILDERS:
         raise InputDataError(f"地图类型 {kind!r} 无效，可选: {', '.join(MAP_KINDS)} (unknown map kind)")
-    if function not in FUNCTIONS:
-        raise InputDataError(f"功能 {function!r} 无效，可选: {', '.join(FUNCTIONS)} (unknown function)")
+    analysis.project.standard.function_label(function)  # an unknown function names the allowed ones
     request = _MapRequest(analysis, function, minutes, sites, min_households, max_households, dict(fields or {}))
     return MAP_BUILDERS[kind](request)

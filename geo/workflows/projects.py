@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from pathlib import Path
 
+from geo.access.standards import load_standard
 from geo.errors import InputDataError
 from geo.io.boundaries import county
 
@@ -45,6 +47,8 @@ def write_project(
     demand: str = "none",
     facilities_system: str | None = None,
     demand_system: str | None = None,
+    functions: Sequence[str] = (),
+    categories: str | None = None,
 ) -> Path:
     """Write ``folder/project.toml`` for files in ``folder``; return its path.
 
@@ -62,6 +66,10 @@ def write_project(
         Ledger file names in ``folder``, ``osm``/``buildings`` (from the network's file) or ``none``.
     facilities_system, demand_system
         Declared coordinate systems; ``None``: detected against the streets when loaded.
+    functions
+        Functions beyond the six ("1+6+X"), by name (``["安有所护"]``).
+    categories
+        File name in ``folder`` of the county's category table (类别, 服务功能, 设施类型).
 
     Raises
     ------
@@ -86,6 +94,10 @@ def write_project(
         files["facilities"] = facilities
     if demand not in ("buildings", "none"):
         files["demand"] = demand
+    if categories:
+        files["categories"] = categories
+    functions = [" ".join(str(f).split()) for f in functions if str(f).strip()]
+    load_standard().with_extra_functions(functions)  # a bad name is refused before anything is written
     for part, file_name in files.items():
         if not (folder / file_name).is_file():
             raise InputDataError(f"研究区文件 {file_name}（{part}）不存在 (file missing)")
@@ -102,6 +114,10 @@ def write_project(
         lines.append(f"facilities_system = {_toml(facilities_system)}")
     if demand_system:
         lines.append(f"demand_system = {_toml(demand_system)}")
+    if functions:
+        lines.append(f"functions = [{', '.join(_toml(f) for f in functions)}]")
+    if categories:
+        lines.append(f"categories = {_toml(categories)}")
     path = folder / "project.toml"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path

@@ -411,7 +411,7 @@
       select.dataset.category = name;
       select.innerHTML = "<option value=\"\">不计入</option>" + Object.entries(app.functions).map(
         ([key, zh]) => `<option value="${esc(zh)}"${ledger.categories[name] === zh ? " selected" : ""}>${esc(zh)}</option>`).join("")
-        + "<option value=\"全部\">全部六项</option>";
+        + "<option value=\"全部\">全部功能（邻里中心）</option>";
       select.addEventListener("change", () => { ledger.categories[name] = select.value; });
       label.appendChild(select);
       box.appendChild(label);
@@ -500,9 +500,10 @@
     const form = new FormData();
     form.append("name", $("np-name").value);
     form.append("county", $("np-county").value);
+    form.append("functions", $("np-functions").value);
     form.append("system", $("ledger-system").value);
     form.append("network", network, network.name);
-    for (const [field, id] of [["boundary", "np-boundary"], ["facilities", "np-facilities"], ["compounds", "np-compounds"]]) {
+    for (const [field, id] of [["boundary", "np-boundary"], ["facilities", "np-facilities"], ["compounds", "np-compounds"], ["categories", "np-categories"]]) {
       const file = $(id).files[0];
       if (file) form.append(field, file, file.name);
     }
