@@ -50,6 +50,7 @@ from __future__ import annotations
 
 import logging
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -279,7 +280,12 @@ def clip_to_study_area(
     return facilities[list(keep_fac)].reset_index(drop=True), demand[list(keep_demand)].reset_index(drop=True)
 
 
-def load_project(name_or_path: str | Path, *, cache_dir: Path | None = settings.DEFAULT_CACHE_DIR) -> Project:
+def load_project(
+    name_or_path: str | Path,
+    *,
+    cache_dir: Path | None = settings.DEFAULT_CACHE_DIR,
+    progress: Callable[[str, float], None] | None = None,
+) -> Project:
     """Load a study area: boundary, network, facilities and demand, validated.
 
     Parameters
@@ -288,6 +294,8 @@ def load_project(name_or_path: str | Path, *, cache_dir: Path | None = settings.
         A bundled project name (``"demo"``) or a ``.toml`` file.
     cache_dir
         Network cache (see :func:`geo.network.graph.load_network`).
+    progress
+        Told each stage as it starts: ``progress(stage_zh, share_done)`` (for a page's progress bar).
 
     Returns
     -------
@@ -306,8 +314,11 @@ def load_project(name_or_path: str | Path, *, cache_dir: Path | None = settings.
     spec = _read_spec(path)
     base = path.parent
     standard = _standard(spec, path)
+    step = progress or (lambda _stage, _fraction: None)
+    step("读取研究区边界", 0.0)
     boundary_wgs84 = _boundary(str(spec.get("boundary", "none")), base)
     network_spec = str(spec["network"])
+    step("读取路网（大文件需数分钟）", 0.05)
     if network_spec == ONLINE:
         if boundary_wgs84 is None:
             raise InputDataError("在线下载路网需要边界 boundary (an online network needs a boundary)")
@@ -318,6 +329,7 @@ def load_project(name_or_path: str | Path, *, cache_dir: Path | None = settings.
     crs = network.crs
     online = network_spec == ONLINE
     facilities_spec = str(spec["facilities"])
+    step("读取设施", 0.6)
     if facilities_spec == "none":
         facilities = gpd.GeoDataFrame({"function": [], "type": []}, geometry=[], crs=WGS84)
     elif facilities_spec == "osm":
@@ -336,6 +348,7 @@ def load_project(name_or_path: str | Path, *, cache_dir: Path | None = settings.
             category_map=base / spec["categories"] if "categories" in spec else None,
         )
     demand_spec = str(spec["demand"])
+    step("读取居民（小区台账或建筑）", 0.75)
     if demand_spec == "none":
         demand = gpd.GeoDataFrame({"residents": [], "households": []}, geometry=[], crs=WGS84)
     elif demand_spec == "buildings":
@@ -360,6 +373,7 @@ def load_project(name_or_path: str | Path, *, cache_dir: Path | None = settings.
             study_area=boundary_wgs84,
         )
     boundary = gpd.GeoSeries([boundary_wgs84], crs=WGS84).to_crs(crs).iloc[0] if boundary_wgs84 else None
+    step("读取分区", 0.95)
     units = _units(spec, base, boundary_wgs84, crs)
     reports = {
         part: frame.attrs["report"]

@@ -12,7 +12,17 @@ from collections.abc import Callable
 
 from geo import settings
 
-__all__ = ["MINUTES", "count", "fraction", "positive"]
+__all__ = ["MINUTES", "add_lang", "count", "fraction", "positive"]
+
+
+def add_lang(parser: argparse.ArgumentParser) -> None:
+    """``--lang zh|en``: Chinese headers and values (default), or the English keys with exact values."""
+    parser.add_argument(
+        "--lang",
+        choices=("zh", "en"),
+        default="zh",
+        help="输出语言: zh 中文表头与取值 (默认); en 英文键与原值 (English keys and exact values)",
+    )
 
 
 def positive(upper: float, unit_zh: str) -> Callable[[str], float]:

@@ -43,7 +43,7 @@ from geo.project import Project, load_project
 from geo.workflows import analyse_coverage, analysis_units, chinese_frame, is_estimate, load_analysis, official_table
 from geo.workflows.outputs import group_zh
 from linli.config import cache_dir
-from scripts.cli import MINUTES, fraction, positive
+from scripts.cli import MINUTES, add_lang, fraction, positive
 
 logger = logging.getLogger("scripts.coverage")
 
@@ -102,6 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--workers", type=int, default=1, help="projects processed in parallel (processes)")
     parser.add_argument("--no-maps", action="store_true", help="skip the PNG maps")
+    add_lang(parser)
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     return parser
 
@@ -124,6 +125,7 @@ class Job:
     maps: bool
     quiet: bool
     position: int = 0
+    lang: str = "zh"
 
 
 def _facility_sources(facilities: pd.DataFrame) -> str:
@@ -235,29 +237,36 @@ def _write_outputs(job, project, acc, table, check, gaps, units) -> None:
         wide.columns = [f"pct_{c}" for c in wide.columns]
         layers["units"] = units.merge(wide, left_on="code", right_index=True, how="left")
     # Chinese headers and values; the figures stay exact in the GeoPackage and the CSV.
-    write_gpkg({k: chinese_frame(v, estimated=estimated) for k, v in layers.items()}, job.out / "coverage.gpkg")
-    write_csv(chinese_frame(table, estimated=estimated), job.out / "coverage.csv")
+    lang = job.lang
+    write_gpkg(
+        {k: chinese_frame(v, estimated=estimated, lang=lang) for k, v in layers.items()}, job.out / "coverage.gpkg"
+    )
+    write_csv(chinese_frame(table, estimated=estimated, lang=lang), job.out / "coverage.csv")
     centre = gaps.geometry.centroid.to_crs(WGS84)
     gap_sheet = gaps.drop(columns="geometry").assign(x_wgs84=centre.x, y_wgs84=centre.y)
 
     def sheet(frame: pd.DataFrame) -> pd.DataFrame:
         return official_table(
             frame,
-            COVERAGE_COLUMNS,
+            COVERAGE_COLUMNS if lang == "zh" else ("group", *COVERAGE_COLUMNS),
             estimated=estimated,
             headers=COVERAGE_HEADERS_ZH
             | ({"population": "估算人口 (人)", "households": "估算户数 (户)"} if estimated else {}),
+            lang=lang,
         )
 
+    zh = lang == "zh"
     sheets = {
-        "说明": _notes(project, acc, job),
-        "汇总": sheet(table[(table["kind"] == "function")]),
-        "达标检查": official_table(check, tuple(CHECK_HEADERS), estimated=estimated, headers=CHECK_HEADERS),
+        "说明" if zh else "notes": _notes(project, acc, job),
+        "汇总" if zh else "summary": sheet(table[(table["kind"] == "function")]),
+        "达标检查" if zh else "check": official_table(
+            check, tuple(CHECK_HEADERS) if zh else None, estimated=estimated, headers=CHECK_HEADERS, lang=lang
+        ),
     }
     for function in acc.functions.groups:
-        sheets[acc.standard.function_label(function)] = sheet(table[table["function"] == function])
-    sheets["缺口"] = official_table(
-        gap_sheet[gap_sheet["uncovered"] > 0], GAP_COLUMNS, estimated=estimated, headers=GAP_HEADERS
+        sheets[acc.standard.function_label(function) if zh else function] = sheet(table[table["function"] == function])
+    sheets["缺口" if zh else "gaps"] = official_table(
+        gap_sheet[gap_sheet["uncovered"] > 0], GAP_COLUMNS, estimated=estimated, headers=GAP_HEADERS, lang=lang
     )
     write_xlsx(sheets, job.out / "coverage.xlsx")  # formula-safe cells, codes as text, atomic
 
@@ -329,6 +338,7 @@ def main(argv: list[str] | None = None) -> int:
                 maps=not args.no_maps,
                 quiet=args.quiet,
                 position=k if args.workers > 1 else 0,
+                lang=args.lang,
             )
         )
     try:

@@ -53,6 +53,7 @@ from geo.project import Project
 from geo.workflows import (
     chinese_frame,
     grid_units,
+    is_estimate,
     load_analysis,
     official_table,
     project_grids,
@@ -60,7 +61,7 @@ from geo.workflows import (
     study_area_wgs84,
 )
 from linli.config import cache_dir
-from scripts.cli import count, positive
+from scripts.cli import add_lang, count, positive
 
 logger = logging.getLogger("scripts.grids")
 
@@ -122,6 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--no-coverage", action="store_true", help="skip the coverage figures per grid")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    add_lang(parser)
     return parser
 
 
@@ -232,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
         issues = [*plan.notes, *check_plan(plan)]
         bar.update()
         bar.set_postfix_str(steps[4])
-        _write(args.out, plan, grids, issues)
+        _write(args.out, plan, grids, issues, estimated=is_estimate(project.demand), lang=args.lang)
         bar.update()
     except GeoError as exc:
         bar.close()
@@ -250,30 +252,38 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _write(out: Path, plan, grids: gpd.GeoDataFrame, issues: list) -> None:
+def _write(out: Path, plan, grids: gpd.GeoDataFrame, issues: list, *, estimated: bool, lang: str) -> None:
     units = plan.units.assign(grid=plan.grid)
     stem = out.with_suffix("")
+    headers = GRID_HEADERS | (
+        {"households": "估算户数 (户)", "residents": "估算人口 (人)"} if estimated else {}
+    )  # households from buildings are estimates, and say so
     table = grids.drop(columns="geometry")
     # Chinese headers and values; households and residents as whole numbers, codes as text
     # (write_csv makes formula-like cells text); the GeoPackage keeps the exact figures.
     sheet = official_table(
-        table, [*GRID_HEADERS, *(c for c in table.columns if c not in GRID_HEADERS)], headers=GRID_HEADERS
+        table,
+        [*GRID_HEADERS, *(c for c in table.columns if c not in GRID_HEADERS)],
+        headers=headers,
+        estimated=estimated,
+        lang=lang,
     )
     issue_frame = official_table(
         pd.DataFrame([{**i.to_dict(), "units": " ".join(i.units)} for i in issues], columns=list(ISSUE_HEADERS)),
         list(ISSUE_HEADERS),
         headers=ISSUE_HEADERS,
+        lang=lang,
     )
     tree = organisation_table(plan)
     layers = {
-        "grids": chinese_frame(grids, headers=GRID_HEADERS),
-        "units": chinese_frame(units),
-        "parents": chinese_frame(plan.parents),
+        "grids": chinese_frame(grids, headers=headers, estimated=estimated, lang=lang),
+        "units": chinese_frame(units, estimated=estimated, lang=lang),
+        "parents": chinese_frame(plan.parents, estimated=estimated, lang=lang),
     }
     write_gpkg(layers, out)
     write_csv(sheet, out.with_suffix(".csv"))
     write_csv(issue_frame, Path(f"{stem}_issues.csv"))
-    write_csv(official_table(tree, list(TREE_HEADERS), headers=TREE_HEADERS), Path(f"{stem}_tree.csv"))
+    write_csv(official_table(tree, list(TREE_HEADERS), headers=TREE_HEADERS, lang=lang), Path(f"{stem}_tree.csv"))
     for suffix in (".svg", ".png"):
         atomic_write(Path(f"{stem}_tree{suffix}"), lambda tmp: organisation_diagram(tree, tmp))
     atomic_write(

@@ -33,7 +33,7 @@ from geo.placement.centers import MODELS
 from geo.workflows import chinese_frame, is_estimate, load_analysis, placement_candidates, plan_centres
 from geo.workflows.outputs import column_zh
 from linli.config import cache_dir
-from scripts.cli import MINUTES, count, positive
+from scripts.cli import MINUTES, add_lang, count, positive
 
 logger = logging.getLogger("scripts.place_centers")
 
@@ -99,6 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--out", required=True, type=Path, help="output .gpkg (WGS84)")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    add_lang(parser)
     return parser
 
 
@@ -234,13 +235,13 @@ def main(argv: list[str] | None = None) -> int:
     demand = plan.assignment.drop(columns=[c for c in ("assumption",) if c in plan.assignment.columns])
     people = {"covered_before": "布点前覆盖人口 (人)", "covered_after": "布点后覆盖人口 (人)"}
     layers = {
-        "sites": _plain(chinese_frame(plan.sites, estimated=estimated)),
-        "runner_ups": _plain(chinese_frame(plan.runner_ups, estimated=estimated)),
-        "demand": _plain(chinese_frame(demand, estimated=estimated)),
-        "coverage": _plain(chinese_frame(plan.coverage, estimated=estimated, headers=people))
+        "sites": _plain(chinese_frame(plan.sites, estimated=estimated, lang=args.lang)),
+        "runner_ups": _plain(chinese_frame(plan.runner_ups, estimated=estimated, lang=args.lang)),
+        "demand": _plain(chinese_frame(demand, estimated=estimated, lang=args.lang)),
+        "coverage": _plain(chinese_frame(plan.coverage, estimated=estimated, headers=people, lang=args.lang))
         if len(plan.coverage)
         else pd.DataFrame({column_zh("function"): []}),
-        "summary": _plain(chinese_frame(summary, estimated=estimated, headers=people)),
+        "summary": _plain(chinese_frame(summary, estimated=estimated, headers=people, lang=args.lang)),
     }
     try:
         write_gpkg(layers, args.out)

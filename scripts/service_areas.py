@@ -26,7 +26,7 @@ from geo.io.export import write_geojson, write_gpkg
 from geo.network.graph import load_network
 from geo.workflows import chinese_frame, facility_service_areas
 from linli.config import cache_dir
-from scripts.cli import MINUTES, positive
+from scripts.cli import MINUTES, add_lang, positive
 
 logger = logging.getLogger("scripts.service_areas")
 
@@ -62,12 +62,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--out", required=True, type=Path, help="output .gpkg or .geojson (WGS84)")
     parser.add_argument("--no-cache", action="store_true", help="do not read or write the network cache")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    add_lang(parser)
     return parser
 
 
-def _write(layers: dict[str, gpd.GeoDataFrame], out: Path) -> None:
+def _write(layers: dict[str, gpd.GeoDataFrame], out: Path, lang: str = "zh") -> None:
     """All layers as a GeoPackage, or the service areas alone as GeoJSON (written atomically)."""
-    zh = {name: chinese_frame(frame) for name, frame in layers.items()}  # Chinese headers and values
+    zh = {name: chinese_frame(frame, lang=lang) for name, frame in layers.items()}  # Chinese headers and values
     if out.suffix.lower() == ".gpkg":
         write_gpkg(zh, out)
     else:
@@ -123,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
         "reached_streets": result.streets,
     }
     try:
-        _write(layers, out)
+        _write(layers, out, args.lang)
     except OSError as exc:
         print(f"错误: 无法写出 {out.name} (cannot write output): {exc.strerror}", file=sys.stderr)
         return 2

@@ -214,3 +214,27 @@ def test_map_sources_name_the_ledger():
     assert any("惠安县设施台账.xlsx" in line and "OpenStreetMap" not in line for line in lines[1:])
     osm = source_lines(pd.DataFrame({"source": ["OpenStreetMap"]}))
     assert osm[1] == "设施: © OpenStreetMap contributors (ODbL 1.0)"
+
+
+def test_english_stays_available_as_a_language_option(tmp_path):
+    """``--lang en``: the same tables with the English keys and exact values (Guixi, a ledger project)."""
+    out = tmp_path / "en"
+    assert coverage.main(["--project", "guixi", "--out", str(out), "--no-maps", "--lang", "en", "-q"]) == 0
+    book = openpyxl.load_workbook(out / "coverage.xlsx", read_only=True)
+    assert book.sheetnames[:3] == ["notes", "summary", "check"] and "medical" in book.sheetnames
+    summary = pd.read_excel(out / "coverage.xlsx", sheet_name="summary")
+    assert {"group", "covered", "covered_pct", "budget_min"} <= set(summary.columns)
+    assert set(summary["group"]) == {"elderly", "childcare", "medical", "food", "leisure", "services"}
+    table = pd.read_csv(out / "coverage.csv")
+    assert {"group", "covered_pct", "population"} <= set(table.columns) and "medical" in set(table["group"])
+    layers = set(pyogrio.list_layers(out / "coverage.gpkg")[:, 0])
+    demand = gpd.read_file(out / "coverage.gpkg", layer="demand")
+    assert "residents" in demand.columns and "demand" in layers
+    # The default stays Chinese.
+    zh = tmp_path / "zh"
+    assert coverage.main(["--project", "guixi", "--out", str(zh), "--no-maps", "-q"]) == 0
+    assert "汇总" in openpyxl.load_workbook(zh / "coverage.xlsx", read_only=True).sheetnames
+    assert "residents" not in gpd.read_file(zh / "coverage.gpkg", layer="demand").columns
+    # The same numbers in both.
+    zh_summary = pd.read_excel(zh / "coverage.xlsx", sheet_name="汇总")
+    assert zh_summary["覆盖率 (%)"].round(1).tolist() == summary["covered_pct"].round(1).tolist()

@@ -7,12 +7,15 @@ vocabulary does not know), mapped in a county category table.
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import numpy as np
 import openpyxl
 import pandas as pd
 import pytest
+from werkzeug.datastructures import FileStorage
+from werkzeug.test import stream_encode_multipart
 
 from geo.access.coverage import accessibility
 from geo.access.coverage_tables import coverage_table, gap_cells, scenario_delta
@@ -199,3 +202,37 @@ def test_a_new_study_area_declares_its_extra_functions(tmp_path):
     project = load_project(path, cache_dir=None)
     assert project.standard.extra_functions == (PARCELS,)
     assert (project.facilities["function"] == PARCELS).sum() == 4
+
+
+def test_a_county_sized_upload_builds_a_study_area_with_its_stages_reported(tmp_path):
+    from webapp import create_app
+
+    # The app-wide cap is far below the street file; a new study area has its own, larger one.
+    app = create_app({"TESTING": True, "instance_path": tmp_path / "i", "MAX_CONTENT_LENGTH": 100_000})
+    client = app.test_client()
+    token = client.get("/api/csrf").get_json()["token"]
+
+    def post(**fields):
+        # Encoded in memory: the test client's own spooling of a large body leaves a temporary file open.
+        with (GUIXI / "guixi.osm").open("rb") as osm:
+            values = {"name": "贵溪 1+6+X", "network": FileStorage(osm, "guixi.osm"), **fields}
+            stream, length, boundary = stream_encode_multipart(values, use_tempfile=False)
+            body = stream.read()
+        assert length > 1_000_000
+        return client.post(
+            "/api/projects",
+            data=body,
+            content_type=f"multipart/form-data; boundary={boundary}",
+            headers={"X-CSRF-Token": token},
+        )
+
+    table = f"类别,服务功能\n快递驿站,{PARCELS}\n".encode()
+    response = post(functions=f"{SAFETY}、{PARCELS}", categories=FileStorage(io.BytesIO(table), "类别.csv"))
+    assert response.status_code == 202, response.get_data(as_text=True)
+    job = app.extensions["linli.jobs"].wait(response.get_json()["id"], timeout_s=300)
+    assert job["status"] == "done", job["message"]
+    assert job["progress"] == 1.0
+    project = client.get("/api/project").get_json()
+    assert project["name"] == "贵溪 1+6+X" and list(project["functions"])[-2:] == [SAFETY, PARCELS]
+    app.config["MAX_PROJECT_UPLOAD"] = 100_000
+    assert post().status_code == 413

@@ -134,7 +134,8 @@ def test_a_job_interrupted_by_a_restart_is_marked_failed(tmp_path):
     release = threading.Event()
     started = threading.Event()
 
-    def slow(params):
+    def slow(params, progress):
+        progress("读取路网", 0.25)
         started.set()
         release.wait(30)
         return {"ok": True}
@@ -142,7 +143,9 @@ def test_a_job_interrupted_by_a_restart_is_marked_failed(tmp_path):
     first = JobQueue(tmp_path / "jobs.sqlite3", {"slow": slow})
     job = first.submit("slow", {"n": 1})
     started.wait(10)
-    assert first.get(job["id"])["status"] == "running"
+    running = first.get(job["id"])
+    assert running["status"] == "running"
+    assert (running["message"], running["progress"]) == ("读取路网", 0.25)  # the stage a page shows
     # The server restarts: a new process opens the same job table.
     second = JobQueue(tmp_path / "jobs.sqlite3", {"slow": slow})
     after = second.get(job["id"])
@@ -150,6 +153,26 @@ def test_a_job_interrupted_by_a_restart_is_marked_failed(tmp_path):
     release.set()
     first.shutdown()
     second.shutdown()
+
+
+def test_a_jobs_table_of_an_earlier_version_gains_the_progress_column(tmp_path):
+    import sqlite3
+
+    from webapp.jobs import JobQueue
+
+    path = tmp_path / "jobs.sqlite3"
+    with sqlite3.connect(path) as con:
+        con.execute(
+            "CREATE TABLE jobs (id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, params TEXT NOT NULL, "
+            "status TEXT NOT NULL, message TEXT NOT NULL DEFAULT '', result TEXT, created_at TEXT NOT NULL, "
+            "updated_at TEXT NOT NULL)"
+        )
+        con.execute("INSERT INTO jobs VALUES (1, 'x', '{}', 'done', '', '{}', 'a', 'a')")
+    queue = JobQueue(path, {"quick": lambda params, progress: {"n": params["n"]}})
+    assert queue.get(1)["status"] == "done"  # the old job is kept
+    job = queue.wait(queue.submit("quick", {"n": 3})["id"])
+    assert (job["status"], job["progress"], job["result"]) == ("done", 1.0, {"n": 3})
+    queue.shutdown()
 
 
 def test_placement_job_through_the_api(tmp_path):

@@ -265,8 +265,12 @@ def _gdfs(with_geometry: bool):
     pairs = [(1, 2), (2, 1), (2, 3), (3, 2)]
     geometry = [shapely.LineString([xy[u], xy[v]]) for u, v in pairs] if with_geometry else [None] * 4
     edges = gpd.GeoDataFrame(
-        {"osmid": [10, 10, 11, 11], "highway": ["residential", "residential", ["footway", "path"], ["footway", "path"]],
-         "oneway": False, "length": [100.0, 100.0, 50.0, 50.0]},
+        {
+            "osmid": [10, 10, 11, 11],
+            "highway": ["residential", "residential", ["footway", "path"], ["footway", "path"]],
+            "oneway": False,
+            "length": [100.0, 100.0, 50.0, 50.0],
+        },
         geometry=geometry,
         index=pd.MultiIndex.from_tuples([(u, v, 0) for u, v in pairs], names=["u", "v", "key"]),
         crs=TOY_EPSG,

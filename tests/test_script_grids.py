@@ -40,15 +40,15 @@ def test_demo_writes_every_output(demo_run):
     grids = gpd.read_file(out, layer="grids")
     assert grids.crs.to_epsg() == 4326
     project = load_project("demo")
-    assert grids["户数 (户)"].sum() == pytest.approx(project.demand["households"].sum(), abs=0.5)
-    assert grids["户数 (户)"].between(300, 500).all()
+    assert grids["估算户数 (户)"].sum() == pytest.approx(project.demand["households"].sum(), abs=0.5)
+    assert grids["估算户数 (户)"].between(300, 500).all()
     wanted = {"病有所医覆盖率 (%)", "病有所医设施数 (处)", "紧凑度 (4πA/P²)", "网格员", "责任支部", "问题"}
     assert wanted <= set(grids.columns)
     units = gpd.read_file(out, layer="units")
     assert set(units["所属网格"]) == set(grids["网格编码"])
     table = pd.read_csv(folder / "demo.csv", encoding="utf-8-sig", dtype={"网格编码": str})
     assert table["网格编码"].tolist() == grids["网格编码"].tolist()
-    assert (table["户数 (户)"] == table["户数 (户)"].round(0)).all()  # whole households for officials
+    assert (table["估算户数 (户)"] == table["估算户数 (户)"].round(0)).all()  # whole households for officials
     tree = pd.read_csv(folder / "demo_tree.csv", encoding="utf-8-sig", dtype=str)
     assert len(tree) == len(grids)
 
@@ -154,7 +154,7 @@ def test_planner_units_and_water(tmp_path):
     assert main(["--project", "demo", "--out", str(out), "-q", "--no-coverage", "--units", str(path)]) == 0
     units = gpd.read_file(out, layer="units")
     assert sorted(units["单元编号"]) == sorted(blocks["unit_id"])
-    assert units["户数 (户)"].sum() == pytest.approx(project.demand["households"].sum())
+    assert units["估算户数 (户)"].sum() == pytest.approx(project.demand["households"].sum())
     # water over the west third of the extent: no block reaches into it
     x0, y0, x1, y1 = project.network.edges_gdf().total_bounds
     lake = shapely.box(x0 - 50, y0 - 50, x0 + (x1 - x0) / 3, y1 + 50)

@@ -60,6 +60,9 @@ DEFAULT_CONFIG = {
     "MINUTES": (5.0, 10.0, 15.0),
     # Request bodies above this are refused with 413 (docs/bad-inputs.md U1; Flask's default is unlimited).
     "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
+    # A new study area's files (an OSM extract of a county: tens of MB as .osm.pbf, hundreds as
+    # .osm XML) may be larger; they are streamed to disk, never held in memory.
+    "MAX_PROJECT_UPLOAD": 1024 * 1024 * 1024,
     # The plan store: SQLite (WAL) in the instance folder unless a path is given.
     "PLAN_DB": None,
     # Optional online base maps, e.g. [{"name": "OpenStreetMap", "url": "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
@@ -126,16 +129,16 @@ def create_app(config: dict | None = None) -> Flask:
     app.extensions["linli.store"] = open_store(app.config["PLAN_DB"] or instance / "plans.sqlite3")
     from webapp.jobs import JobQueue
 
-    def _placement(params: dict) -> dict:
+    def _placement(params: dict, progress) -> dict:
         from webapp.state import get_state, run_placement
 
         with app.app_context():
             return run_placement(get_state(), params)
 
-    def _project(params: dict) -> dict:
+    def _project(params: dict, progress) -> dict:
         from webapp.state import open_project
 
-        return open_project(app, Path(params["path"]))
+        return open_project(app, Path(params["path"]), progress=progress)
 
     app.extensions["linli.jobs"] = JobQueue(instance / "jobs.sqlite3", {"placement": _placement, "project": _project})
     security.init_app(app)

@@ -531,6 +531,8 @@ def create_project():
     """
     import secrets
 
+    # Above the app's request cap: a county's OSM extract is large (werkzeug spools files to disk).
+    request.max_content_length = current_app.config["MAX_PROJECT_UPLOAD"]
     folder = Path(current_app.instance_path) / "projects" / f"p{int(time.time())}-{secrets.token_hex(3)}"
     names: dict[str, str] = {}
     try:

@@ -212,7 +212,12 @@ def report():
     )
     with tempfile.TemporaryDirectory(prefix="linli-export-") as tmp:
         path = summary_report(
-            coverage_table(state.acc), standard_check(state.acc), Path(tmp) / "report.pdf", text=text, content=content
+            coverage_table(state.acc),
+            standard_check(state.acc),
+            Path(tmp) / "report.pdf",
+            text=text,
+            content=content,
+            estimated=is_estimate(state.acc.demand),
         )
         data = path.read_bytes()
     return _download(data, "report_覆盖分析摘要.pdf", "application/pdf")

@@ -2,6 +2,8 @@
 
 A job is a row in a small SQLite table in the instance folder: ``queued`` ->
 ``running`` -> ``done`` (with its JSON result) or ``failed`` (with a Chinese message).
+While it runs, a job reports its stage (``message``, Chinese) and ``progress`` (0-1) through
+the ``progress`` callback its runner is given.
 Jobs run one at a time on a worker thread of the server process.  When the server
 starts, a job left ``queued`` or ``running`` by a process that died or was restarted
 is marked ``failed`` — "服务器重启，任务中断" — so a page polling it gets an answer, never
@@ -25,7 +27,10 @@ from geo.errors import GeoError, InputDataError
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["INTERRUPTED_ZH", "JobQueue"]
+__all__ = ["INTERRUPTED_ZH", "JobQueue", "Progress"]
+
+#: What a runner reports while it works: the stage (Chinese) and the share done (0-1).
+Progress = Callable[[str, float], None]
 
 INTERRUPTED_ZH = "服务器重启，任务中断，请重新提交 (interrupted by a server restart; submit it again)"
 SCHEMA = """
@@ -35,6 +40,7 @@ CREATE TABLE IF NOT EXISTS jobs (
     params      TEXT NOT NULL,
     status      TEXT NOT NULL CHECK (status IN ('queued', 'running', 'done', 'failed')),
     message     TEXT NOT NULL DEFAULT '',
+    progress    REAL NOT NULL DEFAULT 0,
     result      TEXT,
     created_at  TEXT NOT NULL,
     updated_at  TEXT NOT NULL
@@ -49,13 +55,16 @@ def _now() -> str:
 class JobQueue:
     """Background jobs of one server process, recorded in ``path`` (SQLite)."""
 
-    def __init__(self, path: Path, runners: dict[str, Callable[[dict], dict]]) -> None:
+    def __init__(self, path: Path, runners: dict[str, Callable[[dict, Progress], dict]]) -> None:
         self.path = Path(path)
         self.runners = runners
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="linli-job")
         with self._connect() as con:
             con.executescript(SCHEMA)
+            columns = {row["name"] for row in con.execute("PRAGMA table_info(jobs)")}
+            if "progress" not in columns:  # a jobs table of an earlier version
+                con.execute("ALTER TABLE jobs ADD COLUMN progress REAL NOT NULL DEFAULT 0")
             interrupted = con.execute(
                 "UPDATE jobs SET status = 'failed', message = ?, updated_at = ? WHERE status IN ('queued', 'running')",
                 (INTERRUPTED_ZH, _now()),
@@ -88,15 +97,19 @@ class JobQueue:
 
     def _run(self, job_id: int, kind: str, params: dict) -> None:
         self._set(job_id, status="running")
+
+        def progress(stage_zh: str, fraction: float) -> None:
+            self._set(job_id, message=stage_zh, progress=min(max(float(fraction), 0.0), 1.0))
+
         try:
-            result = self.runners[kind](params)
+            result = self.runners[kind](params, progress)
         except GeoError as exc:
             self._set(job_id, status="failed", message=str(exc))
         except Exception:  # noqa: BLE001 — a job must end in a state the page can show; logged in full
             logger.error("job %d (%s) failed:\n%s", job_id, kind, traceback.format_exc())
             self._set(job_id, status="failed", message="任务出错，已记录 (the job failed; it has been logged)")
         else:
-            self._set(job_id, status="done", result=json.dumps(result, ensure_ascii=False))
+            self._set(job_id, status="done", message="", progress=1.0, result=json.dumps(result, ensure_ascii=False))
 
     def get(self, job_id: int) -> dict:
         """A job's record; :class:`webapp.plans.NotFoundError` when there is none."""

@@ -13,7 +13,7 @@ import dataclasses
 import logging
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -186,10 +186,17 @@ def load_state(
     *,
     minutes: tuple[float, ...] = settings.DEFAULT_BUDGETS_MIN,
     cache_dir: Path | None = settings.DEFAULT_CACHE_DIR,
+    progress: Callable[[str, float], None] | None = None,
 ) -> AnalysisState:
-    """Load a project and precompute what the pages show."""
+    """Load a project and precompute what the pages show.
+
+    ``progress(stage_zh, fraction)`` is told each stage: reading the parts (first half), then
+    the walking times, street cells, service areas and gaps (second half).
+    """
     start = time.perf_counter()
-    return _build_state(load_project(project, cache_dir=cache_dir), minutes, start)
+    report = progress or (lambda _stage, _fraction: None)
+    loaded = load_project(project, cache_dir=cache_dir, progress=lambda stage, f: report(stage, 0.5 * f))
+    return _build_state(loaded, minutes, start, progress=lambda stage, f: report(stage, 0.5 + 0.5 * f))
 
 
 def replace_ledger(app, part: str, frame: gpd.GeoDataFrame) -> AnalysisState:
@@ -209,7 +216,7 @@ def replace_ledger(app, part: str, frame: gpd.GeoDataFrame) -> AnalysisState:
     return state
 
 
-def open_project(app, path: Path) -> dict:
+def open_project(app, path: Path, *, progress: Callable[[str, float], None] | None = None) -> dict:
     """Load a project (a new study area built from the page) and make it the app's project.
 
     Runs as a background job: the network, the ledgers and the walking times are computed here,
@@ -217,7 +224,7 @@ def open_project(app, path: Path) -> dict:
     the old one.
     """
     minutes = tuple(float(m) for m in app.config["MINUTES"])
-    state = load_state(path, minutes=minutes, cache_dir=network_cache_dir(app.config["CACHE_DIR"]))
+    state = load_state(path, minutes=minutes, cache_dir=network_cache_dir(app.config["CACHE_DIR"]), progress=progress)
     with _STATES_LOCK:
         _STATES[(str(path), minutes)] = state
         app.config["PROJECT"] = str(path)
@@ -225,8 +232,17 @@ def open_project(app, path: Path) -> dict:
     return {"project": state.project.name, "path": str(path), "load_s": round(state.load_s, 1), "reports": reports}
 
 
-def _build_state(proj: Project, minutes: tuple[float, ...], start: float) -> AnalysisState:
+def _build_state(
+    proj: Project,
+    minutes: tuple[float, ...],
+    start: float,
+    *,
+    progress: Callable[[str, float], None] | None = None,
+) -> AnalysisState:
+    report = progress or (lambda _stage, _fraction: None)
+    report("计算居民到各项功能的步行时间", 0.0)
     analysis = load_analysis(proj, minutes=max(minutes), units=proj.units.get("community"))
+    report("准备底图（道路、街区单元）", 0.4)
     boundary = study_area_wgs84(proj)
     extent = tuple(gpd.GeoSeries([shapely.box(*proj.network.bounds)], crs=proj.network.crs).to_crs(WGS84).total_bounds)
     roads = road_layer(proj.network)
@@ -244,7 +260,9 @@ def _build_state(proj: Project, minutes: tuple[float, ...], start: float) -> Ana
         roads=roads,
         areas=areas,
     )
+    report("计算设施服务范围", 0.7)
     _facility_areas(state)
+    report("统计覆盖缺口", 0.95)
     for function in proj.standard.functions:
         cells = gap_cells(analysis.accessibility, function)
         state.gaps[function] = cells[cells["uncovered"] > 0].head(settings.GAP_CELLS_SHOWN).to_crs(WGS84)

@@ -371,7 +371,7 @@ def write_table(tables: pd.DataFrame | Mapping[str, pd.DataFrame], path: str | P
 
 
 #: Chinese layer names of a plan's feature kinds (GeoPackage) and ASCII file stems (Shapefile).
-PLAN_LAYERS_ZH = {"area": "规划服务范围", "candidate": "候选中心", "town": "镇街范围", "grid": "网格调整"}
+PLAN_LAYERS_ZH = {"area": "规划服务范围", "candidate": "候选中心", "town": "乡镇界", "grid": "网格调整"}
 #: Chinese headers (with units) of the coverage table in spreadsheets.
 COVERAGE_HEADERS_ZH = {
     "unit": "分区编码",

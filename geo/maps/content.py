@@ -70,6 +70,11 @@ def _function_name(acc, group: str) -> str:
     return acc.standard.function_label(group)
 
 
+def _estimated(demand) -> bool:
+    """Whether the residents are estimates (from buildings or a population grid: an ``assumption`` column)."""
+    return "assumption" in demand.columns and bool(demand["assumption"].fillna("").astype(str).str.strip().ne("").any())
+
+
 def _bounds(*frames_or_geoms) -> tuple[float, float, float, float]:
     boxes = []
     for item in frames_or_geoms:
@@ -245,6 +250,7 @@ def coverage_text(
     pct = f"{100.0 * covered / total:.1f}%" if total else "无居民"
     prof = acc.profile
     where = f"{project_name} · {area_name}" if area_name else project_name
+    people = "估算人口 " if _estimated(acc.demand) else " "
     assumptions = (
         f"出行方式: {prof.label_zh}, 步速 {prof.speed_kmh:g} km/h ({prof.source})",
         f"步行时间阈值: {budget_min:g} 分钟 ≈ {prof.metres_in(budget_min):.0f} 米; {acc.budget_note[group]}",
@@ -257,7 +263,7 @@ def coverage_text(
         sources = (*sources, f"边界: {boundary_source}")
     return LayoutText(
         title=f"{name} 步行{budget_min:g}分钟覆盖",
-        subtitle=f"{where} — 覆盖 {covered:,.0f} / {total:,.0f} 人 ({pct})",
+        subtitle=f"{where} — 覆盖{people}{covered:,.0f} / {total:,.0f} 人 ({pct})",
         sources=sources,
         assumptions=tuple(a for a in assumptions if a),
         **fields,
@@ -338,6 +344,7 @@ def grids_content(
     max_households: float,
     network=None,
     boundary: shapely.Geometry | None = None,
+    estimated: bool = False,
 ) -> MapContent:
     """Management grids coloured by whether their households are within the bounds, labelled with their number.
 
@@ -347,6 +354,8 @@ def grids_content(
         :func:`geo.grids.output.grids_gdf` (``code``, ``households``), metric CRS.
     min_households, max_households
         The bounds a grid should keep (户).
+    estimated
+        The households are estimates (from buildings): the legend says 估算户数.
     """
     crs = grids.crs
     hh = grids["households"].to_numpy(float)
@@ -368,7 +377,8 @@ def grids_content(
         handles.append(Line2D([], [], linestyle="", label="标注: 网格编码末三位"))
         return handles
 
-    return MapContent(crs=crs, bounds_m=_bounds(grids, boundary), draw=draw, legend_title="网格户数")
+    title = "网格估算户数" if estimated else "网格户数"
+    return MapContent(crs=crs, bounds_m=_bounds(grids, boundary), draw=draw, legend_title=title)
 
 
 def placement_content(

@@ -112,14 +112,14 @@ def _delta_rows(scenario: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def _key_figures(table: pd.DataFrame) -> pd.DataFrame:
+def _key_figures(table: pd.DataFrame, estimated: bool) -> pd.DataFrame:
     """The whole-area function rows of :func:`geo.access.coverage_tables.coverage_table`, with Chinese headers."""
     rows = table[(table["kind"] == "function") & (table["unit"] == table["unit"].iloc[0])]
     return pd.DataFrame(
         {
             "功能": rows["name_zh"],
             "设施 (处)": rows["facilities"].astype(int),
-            "人口 (人)": rows["population"].map(lambda v: f"{v:,.0f}"),
+            ("估算人口 (人)" if estimated else "人口 (人)"): rows["population"].map(lambda v: f"{v:,.0f}"),
             "覆盖 (人)": rows["covered"].map(lambda v: f"{v:,.0f}"),
             "覆盖率 (%)": rows["covered_pct"].map(lambda v: f"{v:.1f}"),
             "步行时间阈值 (分钟)": rows["budget_min"].map(lambda v: f"{v:g}"),
@@ -135,6 +135,7 @@ def summary_report(
     text: LayoutText,
     content: MapContent | None = None,
     scenario: pd.DataFrame | None = None,
+    estimated: bool = False,
     dpi: int = 150,
 ) -> Path:
     """Write the one-page summary (A4 portrait), atomically.
@@ -155,6 +156,8 @@ def summary_report(
     scenario
         :func:`geo.access.coverage_tables.scenario_delta` of candidate sites; the rows of all
         candidates together (``candidate == -1``) are shown as before/after.
+    estimated
+        The residents are estimates (from buildings or a population grid): headed 估算人口.
     dpi
         PNG resolution.
 
@@ -181,7 +184,7 @@ def summary_report(
     page = PAPER_MM["A4"]
     m = 12.0
     fig = page_figure(page, dpi=dpi)
-    figures = _key_figures(table)
+    figures = _key_figures(table, estimated)
     shown, colours = _check_rows(check, MAX_CHECK_ROWS if scenario is None else MAX_CHECK_ROWS - 2)
     delta = _delta_rows(scenario) if scenario is not None and len(scenario) else None
     heights = [ROW_MM * (len(f) + 1) + 2 for f in (figures, shown, delta) if f is not None]

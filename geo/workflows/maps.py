@@ -28,6 +28,7 @@ from geo.maps.layout import LayoutText, MapContent
 from geo.network.snapping import snap_points
 from geo.placement.centers import STATUS_ZH
 from geo.workflows.analysis import Analysis, placement_candidates, plan_centres, project_grids
+from geo.workflows.outputs import is_estimate
 
 logger = logging.getLogger(__name__)
 
@@ -131,19 +132,22 @@ def _grids_map(req: _MapRequest) -> ProjectMap:
     project = req.analysis.project
     plan = project_grids(project, min_households=req.min_households, max_households=req.max_households)
     grids = grids_gdf(plan)
+    estimated = is_estimate(project.demand)
     content = grids_content(
         grids,
         min_households=req.min_households,
         max_households=req.max_households,
         network=project.network,
         boundary=project.boundary,
+        estimated=estimated,
     )
 
     def text(area_name: str | None, area: shapely.Geometry | None) -> LayoutText:
         inside = grids[inside_mask(grids, area)]
         return LayoutText(
             title="管理网格划分",
-            subtitle=f"{req.where(area_name)} — {len(inside)} 个网格, {inside['households'].sum():,.0f} 户",
+            subtitle=f"{req.where(area_name)} — {len(inside)} 个网格, "
+            f"{'估算 ' if estimated else ''}{inside['households'].sum():,.0f} 户",
             sources=req.sources,
             assumptions=(
                 f"每格 {req.min_households:g}-{req.max_households:g} 户 (城市社区网格的常见做法)",

@@ -313,8 +313,11 @@ def official_table(
     *,
     estimated: bool = False,
     headers: Mapping[str, str] | None = None,
+    lang: str = "zh",
 ) -> pd.DataFrame:
     """A table for officials: the ``columns`` of ``frame`` (all when None) in Chinese, rounded.
+
+    ``lang="en"``: the same columns with their English keys and exact values.
 
     Values and headers as :func:`chinese_frame` (``headers`` overrides a header);
     people and households as whole numbers, coordinates to 6 decimals, codes as text
@@ -323,6 +326,10 @@ def official_table(
     keep = [c for c in (columns if columns is not None else frame.columns) if c in frame.columns]
     geometry = _geometry_name(frame)
     keep = [c for c in keep if c != geometry]
+    if lang not in LANGS:
+        raise ValueError(f"lang {lang!r} 无效，可选 {', '.join(LANGS)} (unknown output language)")
+    if lang == "en":
+        return pd.DataFrame(frame[keep]).copy()
     values = chinese_values(pd.DataFrame(frame[keep]))
     names = {c: (headers or {}).get(c) or column_zh(str(c), estimated=estimated) for c in values.columns}
     return chinese_table(values, names)

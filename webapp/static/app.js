@@ -550,8 +550,9 @@
         $("np-build").disabled = false;
         return;
       }
-      bar.value = Math.min(95, 50 + seconds);
-      npStatus(`正在构建研究区：读取路网、台账，计算步行时间…… 已用 ${seconds} 秒`);
+      bar.value = Math.round(50 + 50 * (state.progress || 0));
+      const stage = state.message || "排队等候";
+      npStatus(`正在构建研究区：${stage}…… ${Math.round(100 * (state.progress || 0))}%，已用 ${seconds} 秒`);
       if (seconds > app.jobPollLimitS) {
         npStatus("构建时间过长，请稍后刷新页面查看", "error");
         return;
