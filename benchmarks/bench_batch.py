@@ -91,7 +91,7 @@ def area_tables(out: Path, kind: str) -> dict[str, pd.DataFrame]:
         if name is not None and (folder / name).is_file():
             tables[folder.name] = pd.read_csv(folder / name, encoding="utf-8-sig")
         elif name is None and (folder / "service_areas.gpkg").is_file():
-            frame = gpd.read_file(folder / "service_areas.gpkg", layer="service_areas")
+            frame = gpd.read_file(folder / "service_areas.gpkg", layer="服务范围")
             tables[folder.name] = pd.DataFrame(frame.drop(columns="geometry")).assign(wkb=frame.geometry.to_wkb())
     return tables
 

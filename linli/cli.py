@@ -92,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
         if extra is None:
             raise
         print(
-            f"错误: 缺少可选依赖 {exc.name}，请安装: python -m pip install \"linli[{extra}]\" "
+            f'错误: 缺少可选依赖 {exc.name}，请安装: python -m pip install "linli[{extra}]" '
             f"(missing optional dependency {exc.name}; install the {extra!r} extra)",
             file=sys.stderr,
         )

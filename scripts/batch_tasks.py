@@ -35,7 +35,8 @@ from geo.io.export import write_csv, write_gpkg
 from geo.network.routing import nearest_facilities
 from geo.network.snapping import Snapped, snap_points
 from geo.project import Project
-from geo.workflows import Analysis, check_standard, function_service_areas, load_analysis
+from geo.workflows import Analysis, check_standard, chinese_frame, function_service_areas, load_analysis
+from geo.workflows.outputs import layers_in
 from linli.config import cache_dir
 from scripts.coverage import CHECK_HEADERS, Job, run_job
 
@@ -172,7 +173,8 @@ def _service_areas(project: str, out: Path, options: AreaOptions) -> tuple[str, 
         layer = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=frames[0].crs)
     else:
         layer = gpd.GeoDataFrame({"function": [], "minutes": []}, geometry=[], crs=WGS84)
-    write_gpkg({"service_areas": layer, "facilities": loaded.facilities}, out / "service_areas.gpkg")
+    layers = {"service_areas": layer, "facilities": loaded.facilities}
+    write_gpkg(layers_in({k: chinese_frame(v) for k, v in layers.items()}), out / "service_areas.gpkg")
     return loaded.name, table
 
 

@@ -41,7 +41,7 @@ from geo.io.export import CHECK_HEADERS_ZH, COVERAGE_HEADERS_ZH, write_csv, writ
 from geo.maps.content import coverage_map
 from geo.project import Project, load_project
 from geo.workflows import analyse_coverage, analysis_units, chinese_frame, is_estimate, load_analysis, official_table
-from geo.workflows.outputs import group_zh
+from geo.workflows.outputs import group_zh, layers_in
 from linli.config import cache_dir
 from scripts.cli import MINUTES, add_lang, fraction, positive
 
@@ -238,9 +238,8 @@ def _write_outputs(job, project, acc, table, check, gaps, units) -> None:
         layers["units"] = units.merge(wide, left_on="code", right_index=True, how="left")
     # Chinese headers and values; the figures stay exact in the GeoPackage and the CSV.
     lang = job.lang
-    write_gpkg(
-        {k: chinese_frame(v, estimated=estimated, lang=lang) for k, v in layers.items()}, job.out / "coverage.gpkg"
-    )
+    frames = {k: chinese_frame(v, estimated=estimated, lang=lang) for k, v in layers.items()}
+    write_gpkg(layers_in(frames, lang), job.out / "coverage.gpkg")
     write_csv(chinese_frame(table, estimated=estimated, lang=lang), job.out / "coverage.csv")
     centre = gaps.geometry.centroid.to_crs(WGS84)
     gap_sheet = gaps.drop(columns="geometry").assign(x_wgs84=centre.x, y_wgs84=centre.y)

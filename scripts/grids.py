@@ -60,6 +60,7 @@ from geo.workflows import (
     study_area,
     study_area_wgs84,
 )
+from geo.workflows.outputs import layers_in
 from linli.config import cache_dir
 from scripts.cli import add_lang, count, positive
 
@@ -280,7 +281,7 @@ def _write(out: Path, plan, grids: gpd.GeoDataFrame, issues: list, *, estimated:
         "units": chinese_frame(units, estimated=estimated, lang=lang),
         "parents": chinese_frame(plan.parents, estimated=estimated, lang=lang),
     }
-    write_gpkg(layers, out)
+    write_gpkg(layers_in(layers, lang), out)
     write_csv(sheet, out.with_suffix(".csv"))
     write_csv(issue_frame, Path(f"{stem}_issues.csv"))
     write_csv(official_table(tree, list(TREE_HEADERS), headers=TREE_HEADERS, lang=lang), Path(f"{stem}_tree.csv"))

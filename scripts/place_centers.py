@@ -31,7 +31,7 @@ from geo.errors import GeoError
 from geo.io.export import write_gpkg
 from geo.placement.centers import MODELS
 from geo.workflows import chinese_frame, is_estimate, load_analysis, placement_candidates, plan_centres
-from geo.workflows.outputs import column_zh
+from geo.workflows.outputs import column_zh, layers_in
 from linli.config import cache_dir
 from scripts.cli import MINUTES, add_lang, count, positive
 
@@ -244,7 +244,7 @@ def main(argv: list[str] | None = None) -> int:
         "summary": _plain(chinese_frame(summary, estimated=estimated, headers=people, lang=args.lang)),
     }
     try:
-        write_gpkg(layers, args.out)
+        write_gpkg(layers_in(layers, args.lang), args.out)
     except OSError as exc:
         bar.close()
         print(f"错误 (error): 无法写出 {args.out.name} (cannot write the output): {exc.strerror}", file=sys.stderr)

@@ -25,6 +25,7 @@ from geo.errors import GeoError
 from geo.io.export import write_geojson, write_gpkg
 from geo.network.graph import load_network
 from geo.workflows import chinese_frame, facility_service_areas
+from geo.workflows.outputs import layers_in
 from linli.config import cache_dir
 from scripts.cli import MINUTES, add_lang, positive
 
@@ -70,7 +71,7 @@ def _write(layers: dict[str, gpd.GeoDataFrame], out: Path, lang: str = "zh") -> 
     """All layers as a GeoPackage, or the service areas alone as GeoJSON (written atomically)."""
     zh = {name: chinese_frame(frame, lang=lang) for name, frame in layers.items()}  # Chinese headers and values
     if out.suffix.lower() == ".gpkg":
-        write_gpkg(zh, out)
+        write_gpkg(layers_in(zh, lang), out)
     else:
         write_geojson(zh["service_areas"], out)
 

@@ -128,6 +128,7 @@ def _scan_file(path: Path, data: tuple[str, ...]) -> dict[str, set[str]]:
                     scan(f"{path.name}/{h}", value)
     elif path.suffix == ".gpkg":
         for layer, _ in pyogrio.list_layers(path):
+            scan(f"{path.name} layer", layer)  # layer names too (居民点, 设施 ...)
             frame = pyogrio.read_dataframe(path, layer=layer, read_geometry=False)
             for column in frame.columns:
                 scan(f"{path.name}/{layer} column", column)
@@ -181,7 +182,7 @@ def test_coverage_tables_for_officials(outputs):
     assert lon and any(abs(x - round(x, 2)) > 1e-4 for x in lon)  # not rounded to 0.01° (about 1 km)
     assert all(abs(x - round(x, 6)) < 1e-9 for x in lon)
     # the exact figures stay in the GeoPackage
-    demand = gpd.read_file(outputs / "coverage" / "coverage.gpkg", layer="demand")
+    demand = gpd.read_file(outputs / "coverage" / "coverage.gpkg", layer="居民点")
     assert (demand["估算人口 (人)"] != demand["估算人口 (人)"].round(0)).any()
 
 
@@ -234,7 +235,7 @@ def test_english_stays_available_as_a_language_option(tmp_path):
     zh = tmp_path / "zh"
     assert coverage.main(["--project", "guixi", "--out", str(zh), "--no-maps", "-q"]) == 0
     assert "汇总" in openpyxl.load_workbook(zh / "coverage.xlsx", read_only=True).sheetnames
-    assert "residents" not in gpd.read_file(zh / "coverage.gpkg", layer="demand").columns
+    assert "residents" not in gpd.read_file(zh / "coverage.gpkg", layer="居民点").columns
     # The same numbers in both.
     zh_summary = pd.read_excel(zh / "coverage.xlsx", sheet_name="汇总")
     assert zh_summary["覆盖率 (%)"].round(1).tolist() == summary["covered_pct"].round(1).tolist()

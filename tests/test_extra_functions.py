@@ -177,7 +177,7 @@ def test_the_page_offers_and_draws_the_extra_functions(project_file, tmp_path):
     client = app.test_client()
     assert client.get("/api/project").get_json()["functions"][SAFETY] == SAFETY
     page = client.get(f"/?function={SAFETY}").get_data(as_text=True)
-    assert f'<option value="{SAFETY}" selected>' in page
+    assert f'<option value="{SAFETY}" selected>{SAFETY}</option>' in page  # its name once: the key is the name
     times = client.get(f"/api/layers/times?function={SAFETY}")
     assert times.status_code == 200 and times.get_json()["features"]
     assert client.get("/api/layers/times?function=parking").status_code == 422

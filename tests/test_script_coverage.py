@@ -40,8 +40,8 @@ def test_demo_writes_every_output(demo_run, capsys):
     notes = pd.read_excel(out / "coverage.xlsx", sheet_name="说明")
     assert notes["说明"].astype(str).str.contains("4 km/h").any()
     layers = {name for name, _ in pyogrio.list_layers(out / "coverage.gpkg")}
-    assert layers == {"demand", "facilities", "gaps"}
-    demand = gpd.read_file(out / "coverage.gpkg", layer="demand")
+    assert layers == {"居民点", "设施", "覆盖缺口"}
+    demand = gpd.read_file(out / "coverage.gpkg", layer="居民点")
     assert demand.crs.to_epsg() == 4326 and len(demand) == 59
     assert {"病有所医步行时间 (分钟)", "病有所医已覆盖", "菜市场或生鲜超市步行时间 (分钟)"} <= set(demand.columns)
 
@@ -56,7 +56,7 @@ def test_demo_figures_equal_the_core(demo_run):
     assert len(merged) == len(core)
     np.testing.assert_allclose(merged["覆盖人口 (人)"], merged["covered"], rtol=1e-9)
     medical = table[(table["分区编码"] == ALL_UNITS) & (table["名称"] == "病有所医")].iloc[0]
-    demand = gpd.read_file(demo_run / "coverage.gpkg", layer="demand")
+    demand = gpd.read_file(demo_run / "coverage.gpkg", layer="居民点")
     covered = demand.loc[demand["病有所医已覆盖"].astype(bool), "估算人口 (人)"].sum()
     assert medical["覆盖人口 (人)"] == pytest.approx(covered)
 
@@ -86,7 +86,7 @@ def test_units_from_a_polygon_file(tmp_path, capsys):
     assert parts["估算人口 (人)"].sum() == pytest.approx(medical.loc[ALL_UNITS, "估算人口 (人)"])
     assert parts["覆盖人口 (人)"].sum() == pytest.approx(medical.loc[ALL_UNITS, "覆盖人口 (人)"])
     assert medical.loc["350521100001", "分区名称"] == "西片区"
-    units = gpd.read_file(out / "coverage.gpkg", layer="units")
+    units = gpd.read_file(out / "coverage.gpkg", layer="统计分区")
     assert {"病有所医覆盖率 (%)", "编码", "名称"} <= set(units.columns)
     check = pd.read_excel(out / "coverage.xlsx", sheet_name="达标检查", dtype={"分区编码": str})
     assert set(check["分区编码"]) == {"350521100001", "350521100002"}

@@ -36,15 +36,15 @@ def test_demo_writes_every_output(demo_run):
         "demo_tree.png",
         "demo.plan.json",
     }
-    assert {name for name, _ in pyogrio.list_layers(out)} == {"grids", "units", "parents"}
-    grids = gpd.read_file(out, layer="grids")
+    assert {name for name, _ in pyogrio.list_layers(out)} == {"网格", "统计分区", "上级区划"}
+    grids = gpd.read_file(out, layer="网格")
     assert grids.crs.to_epsg() == 4326
     project = load_project("demo")
     assert grids["估算户数 (户)"].sum() == pytest.approx(project.demand["households"].sum(), abs=0.5)
     assert grids["估算户数 (户)"].between(300, 500).all()
     wanted = {"病有所医覆盖率 (%)", "病有所医设施数 (处)", "紧凑度 (4πA/P²)", "网格员", "责任支部", "问题"}
     assert wanted <= set(grids.columns)
-    units = gpd.read_file(out, layer="units")
+    units = gpd.read_file(out, layer="统计分区")
     assert set(units["所属网格"]) == set(grids["网格编码"])
     table = pd.read_csv(folder / "demo.csv", encoding="utf-8-sig", dtype={"网格编码": str})
     assert table["网格编码"].tolist() == grids["网格编码"].tolist()
@@ -64,7 +64,7 @@ def test_parent_code_and_parent_file(tmp_path, capsys):
     out = tmp_path / "code.gpkg"
     args = ["--project", "demo", "--out", str(out), "-q", "--no-coverage"]
     assert main([*args, "--parent", "350521100001", "--min-households", "150", "--max-households", "250"]) == 0
-    grids = gpd.read_file(out, layer="grids")
+    grids = gpd.read_file(out, layer="网格")
     assert f"网格 grids: {len(grids)}" in capsys.readouterr().out
     assert grids["网格编码"].str.startswith("350521100001").all()
     assert grids["网格编码"].str.len().eq(14).all()
@@ -83,8 +83,8 @@ def test_parent_code_and_parent_file(tmp_path, capsys):
     halves.to_file(path, driver="GeoJSON")
     out = tmp_path / "file.gpkg"
     assert main(["--project", "demo", "--out", str(out), "-q", "--no-coverage", "--parent", str(path)]) == 0
-    grids = gpd.read_file(out, layer="grids").to_crs(project.network.crs)
-    parents = gpd.read_file(out, layer="parents").to_crs(project.network.crs).set_index("编码")
+    grids = gpd.read_file(out, layer="网格").to_crs(project.network.crs)
+    parents = gpd.read_file(out, layer="上级区划").to_crs(project.network.crs).set_index("编码")
     for _, row in grids.iterrows():
         assert row["网格编码"][:12] == row["上级编码"]
         # inside its parent (within a millimetre of reprojection noise)
@@ -152,7 +152,7 @@ def test_planner_units_and_water(tmp_path):
     blocks.rename(columns={"unit_id": "编码"})[["编码", "geometry"]].to_crs(4326).to_file(path, driver="GeoJSON")
     out = tmp_path / "units.gpkg"
     assert main(["--project", "demo", "--out", str(out), "-q", "--no-coverage", "--units", str(path)]) == 0
-    units = gpd.read_file(out, layer="units")
+    units = gpd.read_file(out, layer="统计分区")
     assert sorted(units["单元编号"]) == sorted(blocks["unit_id"])
     assert units["估算户数 (户)"].sum() == pytest.approx(project.demand["households"].sum())
     # water over the west third of the extent: no block reaches into it
@@ -162,5 +162,5 @@ def test_planner_units_and_water(tmp_path):
     gpd.GeoDataFrame(geometry=[lake], crs=project.network.crs).to_crs(4326).to_file(water, driver="GeoJSON")
     out = tmp_path / "water.gpkg"
     assert main(["--project", "demo", "--out", str(out), "-q", "--no-coverage", "--water", str(water)]) == 0
-    wet = gpd.read_file(out, layer="units").to_crs(project.network.crs)
+    wet = gpd.read_file(out, layer="统计分区").to_crs(project.network.crs)
     assert wet.geometry.intersection(lake.buffer(-0.01)).area.sum() < 1.0

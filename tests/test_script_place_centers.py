@@ -19,18 +19,18 @@ def test_mclp_on_the_demo_writes_a_ranked_plan(tmp_path, capsys):
         == 0
     )
     layers = {name for name, _ in pyogrio.list_layers(out)}
-    assert layers == {"sites", "runner_ups", "demand", "coverage", "summary"}
-    sites = gpd.read_file(out, layer="sites")
+    assert layers == {"新增中心", "备选站点", "居民点", "覆盖统计", "方案汇总"}
+    sites = gpd.read_file(out, layer="新增中心")
     assert sites.crs.to_epsg() == 4326
     assert sites["排名"].tolist() == [1, 2, 3]
-    summary = pyogrio.read_dataframe(out, layer="summary")
+    summary = pyogrio.read_dataframe(out, layer="方案汇总")
     assert summary.loc[0, "状态"] == "已证明最优"
     # 3 centers, 5 minutes: 5,849 of the demo's 7,002 residents (the optimum, proven by HiGHS).
     assert summary.loc[0, "布点后覆盖人口 (人)"] == pytest.approx(5849.0, abs=1.0)
     assert sites["新增覆盖人口 (人)"].sum() == pytest.approx(summary.loc[0, "布点后覆盖人口 (人)"], abs=1e-6)
-    demand = gpd.read_file(out, layer="demand")
+    demand = gpd.read_file(out, layer="居民点")
     assert len(demand) == 59 and demand.crs.to_epsg() == 4326
-    coverage = pyogrio.read_dataframe(out, layer="coverage")
+    coverage = pyogrio.read_dataframe(out, layer="覆盖统计")
     assert len(coverage) == 6
     text = capsys.readouterr().out
     assert "已证明最优" in text and "老有所养" in text
@@ -59,10 +59,10 @@ def test_pmedian_and_lscp_run(tmp_path):
         )
         == 0
     )
-    assert len(gpd.read_file(out, layer="sites")) == 2
+    assert len(gpd.read_file(out, layer="新增中心")) == 2
     out2 = tmp_path / "lscp.gpkg"
     assert place_centers.main(["--project", "demo", "--model", "lscp", "--minutes", "5", "--out", str(out2), "-q"]) == 0
-    summary = pyogrio.read_dataframe(out2, layer="summary")
+    summary = pyogrio.read_dataframe(out2, layer="方案汇总")
     assert summary.loc[0, "新增中心数 (处)"] == 8  # the fewest 5-minute centers covering every demo building
     assert summary.loc[0, "布点后覆盖人口 (人)"] == pytest.approx(summary.loc[0, "估算人口 (人)"])
 
@@ -73,7 +73,7 @@ def test_existing_facilities_as_candidate_sites(tmp_path):
     out = tmp_path / "fac.gpkg"
     args = ["--project", "demo", "--model", "mclp", "--new", "2", "--minutes", "5", "--candidates", "facilities"]
     assert place_centers.main([*args, "--out", str(out), "-q"]) == 0
-    sites = gpd.read_file(out, layer="sites")
+    sites = gpd.read_file(out, layer="新增中心")
     assert len(sites) == 2 and set(sites["数据来源"]) == {"现有设施"}
     # every chosen site is one of the demo's OpenStreetMap facilities, named as there
     facilities = load_project("demo").facilities.to_crs(4326)
@@ -114,10 +114,10 @@ def test_candidates_file_and_capacity(tmp_path):
         )
         == 0
     )
-    summary = pyogrio.read_dataframe(out, layer="summary")
+    summary = pyogrio.read_dataframe(out, layer="方案汇总")
     assert summary.loc[0, "目标值"] == pytest.approx(1000.0)  # one center, capacity 1,000 residents
     assert summary.loc[0, "容量内服务人口 (人)"] == pytest.approx(1000.0)
-    sites = pyogrio.read_dataframe(out, layer="sites")
+    sites = pyogrio.read_dataframe(out, layer="新增中心")
     assert sites["分配人口 (人)"].max() <= 1000.0 + 1e-6  # the site's table respects the capacity too
 
 

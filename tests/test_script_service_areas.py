@@ -18,8 +18,8 @@ def test_demo_to_geopackage(tmp_path, capsys):
     out = tmp_path / "输出 结果" / "服务范围.gpkg"  # C4: Chinese and spaces in the path
     assert main(["--network", "demo", "--facilities", "demo", "--out", str(out), "-q"]) == 0
     layers = {name for name, _ in pyogrio.list_layers(out)}
-    assert layers == {"service_areas", "facilities", "reached_streets"}
-    areas = gpd.read_file(out, layer="service_areas")
+    assert layers == {"服务范围", "设施", "可达道路"}
+    areas = gpd.read_file(out, layer="服务范围")
     assert areas.crs.to_epsg() == 4326
     assert len(areas) == 17 * 3
     assert set(areas["步行时间 (分钟)"]) == {5.0, 10.0, 15.0}
@@ -28,7 +28,7 @@ def test_demo_to_geopackage(tmp_path, capsys):
     # WGS84 at the edge: Helsinki.
     minx, miny, maxx, maxy = areas.total_bounds
     assert 24.9 < minx < maxx < 25.0 and 60.1 < miny < maxy < 60.2
-    facilities = gpd.read_file(out, layer="facilities")
+    facilities = gpd.read_file(out, layer="设施")
     assert facilities["已接入路网"].all()
     assert "17" in capsys.readouterr().out
     assert not list(out.parent.glob(".tmp-*"))

@@ -33,6 +33,7 @@ from geo.placement.centers import MODELS, STATUS_ZH
 __all__ = [
     "COLUMNS_ZH",
     "LANGS",
+    "LAYERS_ZH",
     "PREFIXES_ZH",
     "VALUES_ZH",
     "chinese_frame",
@@ -40,11 +41,28 @@ __all__ = [
     "column_zh",
     "group_zh",
     "is_estimate",
+    "layers_in",
     "value_zh",
 ]
 
 #: Output languages: Chinese (default) and English keys.
 LANGS = ("zh", "en")
+
+#: Chinese names of the layers the scripts write into GeoPackages.
+LAYERS_ZH: Mapping[str, str] = {
+    "demand": "居民点",
+    "facilities": "设施",
+    "gaps": "覆盖缺口",
+    "units": "统计分区",
+    "service_areas": "服务范围",
+    "reached_streets": "可达道路",
+    "sites": "新增中心",
+    "runner_ups": "备选站点",
+    "coverage": "覆盖统计",
+    "summary": "方案汇总",
+    "grids": "网格",
+    "parents": "上级区划",
+}
 
 #: Chinese names of the output columns (units in brackets).
 COLUMNS_ZH: Mapping[str, str] = {
@@ -258,6 +276,13 @@ def chinese_values(frame: pd.DataFrame) -> pd.DataFrame:
         elif column in TRANSLATED and (out[column].dtype == object or pd.api.types.is_string_dtype(out[column])):
             out[column] = out[column].map(lambda v, c=column: value_zh(c, v))
     return out
+
+
+def layers_in(layers: Mapping[str, pd.DataFrame], lang: str = "zh") -> dict[str, pd.DataFrame]:
+    """``layers`` keyed by their Chinese layer names (:data:`LAYERS_ZH`), or as they are for ``lang="en"``."""
+    if lang not in LANGS:
+        raise ValueError(f"lang {lang!r} 无效，可选 {', '.join(LANGS)} (unknown output language)")
+    return {(LAYERS_ZH.get(name, name) if lang == "zh" else name): frame for name, frame in layers.items()}
 
 
 def chinese_frame(
