@@ -157,7 +157,10 @@ def create_app(config: dict | None = None) -> Flask:
         import threading
 
         def _warm_rest() -> None:
+            from geo.access.service_area import street_cells
+
             with app.app_context():
+                street_cells(get_state().project.network)  # a dragged candidate's rings are drawn on them
                 warm(get_state(), everything=True)
 
         if not app.testing:

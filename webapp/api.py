@@ -155,7 +155,7 @@ def _layer(state, name: str, function: str) -> Response:
     if name == "areas":
         return geojson_response(state.areas)
     if name == "service_areas":
-        areas = state.facility_areas.get(function)
+        areas = state.function_areas(function)
         if areas is None:
             return geojson_response(gpd.GeoDataFrame({"minutes": []}, geometry=[], crs=WGS84))
         return geojson_response(areas)

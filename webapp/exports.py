@@ -84,7 +84,7 @@ def _map_page(state, kind: str, function: str, fields: dict) -> tuple[maps.MapCo
         text = maps.coverage_text(state.acc, function, project_name=project.name, **fields)
         return content, text
     if kind == "service_areas":
-        areas = state.facility_areas.get(function)
+        areas = state.function_areas(function)
         if areas is None:
             raise InputDataError(
                 f"项目中没有{state.functions[function]}设施，无法画服务范围 (no facilities of {function})"

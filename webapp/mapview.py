@@ -222,26 +222,26 @@ def _bands(minutes: tuple[float, ...]) -> list[tuple[float, float]]:
 
 def _service_area_layers(fmap: folium.Map, state: AnalysisState, chosen: str) -> None:
     # Only the chosen function's rings are in the page (the function selector switches):
-    # four functions' rings would double the page for layers a planner looks at one by one.
-    for function, areas in state.facility_areas.items():
-        if function != chosen:
-            continue
-        group = folium.FeatureGroup(name=f"服务范围 {state.functions[function]}", show=True)
-        frame = areas[["min_from", "minutes", "area_m2", "geometry"]].copy()
-        frame["area_km2"] = (frame["area_m2"] / 1e6).round(3)
-        frame = frame.drop(columns="area_m2")
-        # Largest band first so the inner rings draw on top.
-        for k in np.argsort(-frame["minutes"].to_numpy()):
-            row = frame.iloc[[k]]
-            colour = RING_COLOURS[min(int(k), len(RING_COLOURS) - 1)]
-            folium.GeoJson(
-                _geojson(row),
-                style_function=lambda _f, c=colour: {"color": c, "weight": 1, "fillColor": c, "fillOpacity": 0.35},
-                tooltip=folium.GeoJsonTooltip(
-                    fields=["min_from", "minutes", "area_km2"], aliases=["从 (分钟)", "到 (分钟)", "面积 (km²)"]
-                ),
-            ).add_to(group)
-        group.add_to(fmap)
+    # six functions' rings would multiply the page for layers a planner looks at one by one.
+    areas = state.function_areas(chosen)
+    if areas is None:
+        return
+    group = folium.FeatureGroup(name=f"服务范围 {state.functions[chosen]}", show=True)
+    frame = areas[["min_from", "minutes", "area_m2", "geometry"]].copy()
+    frame["area_km2"] = (frame["area_m2"] / 1e6).round(3)
+    frame = frame.drop(columns="area_m2")
+    # Largest band first so the inner rings draw on top.
+    for k in np.argsort(-frame["minutes"].to_numpy()):
+        row = frame.iloc[[k]]
+        colour = RING_COLOURS[min(int(k), len(RING_COLOURS) - 1)]
+        folium.GeoJson(
+            _geojson(row),
+            style_function=lambda _f, c=colour: {"color": c, "weight": 1, "fillColor": c, "fillOpacity": 0.35},
+            tooltip=folium.GeoJsonTooltip(
+                fields=["min_from", "minutes", "area_km2"], aliases=["从 (分钟)", "到 (分钟)", "面积 (km²)"]
+            ),
+        ).add_to(group)
+    group.add_to(fmap)
 
 
 def _time_layer(fmap: folium.Map, state: AnalysisState, function: str) -> None:

@@ -25,7 +25,6 @@ import shapely
 from geo import settings
 from geo.access.coverage import Accessibility
 from geo.access.coverage_tables import gap_cells
-from geo.access.service_area import street_cells
 from geo.io.crs import WGS84
 from geo.maps.basemap import area_layers, road_layer
 from geo.network.graph import CostGraph
@@ -74,10 +73,13 @@ class AnalysisState:
     boundary_wgs84: shapely.Geometry | None
     extent_wgs84: tuple[float, float, float, float]
     roads: gpd.GeoDataFrame
-    areas: gpd.GeoDataFrame
-    facility_areas: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
     gaps: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
     load_s: float = 0.0
+    #: Where the network and each function's service areas are cached (``None``: not cached).
+    cache_dir: Path | None = None
+    _areas: dict[str, gpd.GeoDataFrame | None] = field(default_factory=dict)
+    _base_areas: gpd.GeoDataFrame | None = None
+    _build_lock: threading.Lock = field(default_factory=threading.Lock)
     cache: dict = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -104,6 +106,35 @@ class AnalysisState:
     def functions(self) -> Mapping[str, str]:
         """The functions analysed, key -> Chinese name: the six and the project's "1+6+X" extras."""
         return self.project.standard.functions
+
+    def function_areas(self, function: str) -> gpd.GeoDataFrame | None:
+        """The service-area rings of a function's facilities (WGS84), built on first use.
+
+        Nothing is built at start: a county's six functions take minutes, and a planner looks
+        at one at a time.  Each is computed when first asked for (or read from the cache
+        folder, where a previous run left it) and kept; ``None`` when the function has no
+        facility on the network.
+        """
+        if function in self._areas:
+            return self._areas[function]
+        with self._build_lock:
+            if function not in self._areas:
+                self._areas[function] = _function_areas(self, function)
+        return self._areas[function]
+
+    @property
+    def areas(self) -> gpd.GeoDataFrame:
+        """Base-map areas (buildings, water, green) of the project's OSM file, read on first use."""
+        if self._base_areas is None:
+            with self._build_lock:
+                if self._base_areas is None:
+                    proj = self.project
+                    self._base_areas = (
+                        area_layers(proj.osm_file, bbox=self.extent_wgs84)
+                        if proj.osm_file is not None
+                        else gpd.GeoDataFrame({"kind": [], "name": []}, geometry=[], crs=WGS84)
+                    )
+        return self._base_areas
 
     @property
     def study_area_wgs84(self) -> shapely.Geometry:
@@ -171,14 +202,17 @@ def run_placement(state: AnalysisState, params: dict) -> dict:
     return {"summary": summary, "sites": rows, "coverage": coverage}
 
 
-def _facility_areas(state: AnalysisState) -> None:
-    for fa in function_service_areas(state.analysis, state.minutes, rings=True):
-        if fa.areas is None:
-            continue
-        areas = fa.areas
-        # A metre of simplification is invisible on screen and halves the page.
-        areas["geometry"] = shapely.simplify(areas.geometry.to_numpy(), DISPLAY_SIMPLIFY_M)
-        state.facility_areas[fa.function] = areas.to_crs(WGS84)
+def _function_areas(state: AnalysisState, function: str) -> gpd.GeoDataFrame | None:
+    # A metre of simplification is invisible on screen and halves the page.
+    (fa,) = function_service_areas(
+        state.analysis,
+        state.minutes,
+        rings=True,
+        functions=[function],
+        cache_dir=state.cache_dir,
+        simplify_m=DISPLAY_SIMPLIFY_M,
+    )
+    return None if fa.areas is None else fa.areas.to_crs(WGS84)
 
 
 def load_state(
@@ -196,7 +230,14 @@ def load_state(
     start = time.perf_counter()
     report = progress or (lambda _stage, _fraction: None)
     loaded = load_project(project, cache_dir=cache_dir, progress=lambda stage, f: report(stage, 0.5 * f))
-    return _build_state(loaded, minutes, start, progress=lambda stage, f: report(stage, 0.5 + 0.5 * f))
+    return _build_state(
+        loaded,
+        minutes,
+        start,
+        cache_dir=cache_dir,
+        progress=lambda stage, f: report(stage, 0.5 + 0.5 * f),
+        all_areas=progress is not None,
+    )
 
 
 def replace_ledger(app, part: str, frame: gpd.GeoDataFrame) -> AnalysisState:
@@ -209,7 +250,7 @@ def replace_ledger(app, part: str, frame: gpd.GeoDataFrame) -> AnalysisState:
     with app.app_context():
         old = get_state()
     start = time.perf_counter()
-    state = _build_state(project_with_ledger(old.project, part, frame), old.minutes, start)
+    state = _build_state(project_with_ledger(old.project, part, frame), old.minutes, start, cache_dir=old.cache_dir)
     with _STATES_LOCK:
         _STATES[key] = state
     logger.info("ledger %s put into %s: %s", part, state.project.name, frame.attrs["report"].summary())
@@ -237,31 +278,31 @@ def _build_state(
     minutes: tuple[float, ...],
     start: float,
     *,
+    cache_dir: Path | None = None,
     progress: Callable[[str, float], None] | None = None,
+    all_areas: bool = False,
 ) -> AnalysisState:
+    """What the pages start from; ``all_areas``: every function's service areas now (a new project's
+    first build, with progress, so that its pages and later starts find them in the cache)."""
     report = progress or (lambda _stage, _fraction: None)
     report("计算居民到各项功能的步行时间", 0.0)
     analysis = load_analysis(proj, minutes=max(minutes), units=proj.units.get("community"))
-    report("准备底图（道路、街区单元）", 0.4)
+    report("准备底图道路", 0.2)
     boundary = study_area_wgs84(proj)
     extent = tuple(gpd.GeoSeries([shapely.box(*proj.network.bounds)], crs=proj.network.crs).to_crs(WGS84).total_bounds)
-    roads = road_layer(proj.network)
-    areas = (
-        area_layers(proj.osm_file, bbox=extent)
-        if proj.osm_file is not None
-        else gpd.GeoDataFrame({"kind": [], "name": []}, geometry=[], crs=WGS84)
-    )
-    street_cells(proj.network)  # build or load the polygon cells before the first request
     state = AnalysisState(
         analysis=analysis,
         minutes=tuple(minutes),
         boundary_wgs84=boundary,
         extent_wgs84=tuple(float(v) for v in extent),
-        roads=roads,
-        areas=areas,
+        roads=road_layer(proj.network),
+        cache_dir=cache_dir,
     )
-    report("计算设施服务范围", 0.7)
-    _facility_areas(state)
+    if all_areas:
+        functions = list(proj.standard.functions)
+        for k, function in enumerate(functions):
+            report(f"计算设施服务范围：{proj.standard.function_label(function)}", 0.3 + 0.65 * k / len(functions))
+            state.function_areas(function)
     report("统计覆盖缺口", 0.95)
     for function in proj.standard.functions:
         cells = gap_cells(analysis.accessibility, function)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import itertools
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -250,13 +252,23 @@ class FunctionAreas:
 
 
 def function_service_areas(
-    analysis: Analysis, minutes: Sequence[float], *, rings: bool = False, functions: Sequence[str] | None = None
+    analysis: Analysis,
+    minutes: Sequence[float],
+    *,
+    rings: bool = False,
+    functions: Sequence[str] | None = None,
+    cache_dir: Path | None = None,
+    simplify_m: float = 0.0,
 ) -> list[FunctionAreas]:
     """The dissolved service areas of each function's facilities at every budget (``rings``: as bands).
 
     ``functions`` default to every function of the project (the six and its "1+6+X" extras).
     Functions without facilities are left out; functions whose facilities are all off the
-    network come back with ``areas=None``.
+    network come back with ``areas=None``.  With ``cache_dir``, each function's areas are kept
+    on disk under a key of the network, the travel profile, the budgets and the facilities'
+    positions, and read back instead of being computed again (a county's six functions take
+    minutes; reading them, a second).  ``simplify_m`` > 0 simplifies the outlines for display
+    (Douglas-Peucker within that many metres; ``area_m2`` stays the exact area), before caching.
     """
     project, graph = analysis.project, analysis.graph
     out = []
@@ -265,12 +277,95 @@ def function_service_areas(
         if rows.empty:
             out.append(FunctionAreas(function, 0, 0, None))
             continue
+        path = _areas_cache_path(analysis, rows, minutes, rings, simplify_m, cache_dir)
+        cached = _read_areas(path, graph.network.crs) if path is not None else None
+        if cached is not None:
+            out.append(FunctionAreas(function, len(rows), cached[0], cached[1]))
+            continue
         snapped = snap_points(graph, rows.geometry)
         areas = None
         if snapped.ok.any():
             areas = service_areas(graph, snapped, minutes=tuple(minutes), mode="dissolve", rings=rings)
+            if simplify_m > 0:
+                # Without topology preservation: seconds instead of minutes on a county's rings.
+                outlines = shapely.simplify(areas.geometry.to_numpy(), simplify_m, preserve_topology=False)
+                areas = areas.set_geometry(shapely.make_valid(outlines))
+        if path is not None:
+            _write_areas(path, int(snapped.ok.sum()), areas)
         out.append(FunctionAreas(function, len(rows), int(snapped.ok.sum()), areas))
     return out
+
+
+#: Version of the function-area cache files; bump when the polygons or the file change.
+AREAS_CACHE_VERSION = 1
+
+
+def _areas_cache_path(
+    analysis: Analysis,
+    rows: gpd.GeoDataFrame,
+    minutes: Sequence[float],
+    rings: bool,
+    simplify_m: float,
+    cache_dir: Path | None,
+) -> Path | None:
+    net = analysis.graph.network
+    if cache_dir is None or not net.source_key:
+        return None
+    digest = hashlib.sha256()
+    profile = analysis.graph.profile
+    for part in (
+        AREAS_CACHE_VERSION,
+        net.source_key,
+        profile.name,
+        profile.speed_kmh,
+        tuple(float(m) for m in minutes),
+        bool(rings),
+        float(simplify_m),
+        settings.STREET_BUFFER_M,
+        settings.CELL_SPACING_M,
+        str(rows.crs),
+    ):
+        digest.update(repr(part).encode())
+    digest.update(np.ascontiguousarray(shapely.get_coordinates(rows.geometry.to_numpy())).tobytes())
+    return Path(cache_dir) / f"areas-{digest.hexdigest()[:32]}.npz"
+
+
+def _read_areas(path: Path, crs) -> tuple[int, gpd.GeoDataFrame | None] | None:
+    """(snapped facilities, areas) from a cache file; ``None`` when there is none or it is damaged."""
+    if not path.is_file():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {k: data[k] for k in data.files}
+        snapped = int(arrays.pop("snapped"))
+        if "wkb" not in arrays:
+            return snapped, None
+        wkb, offsets = arrays.pop("wkb"), arrays.pop("offsets")
+        geoms = shapely.from_wkb([wkb[a:b].tobytes() for a, b in itertools.pairwise(offsets.tolist())])
+        frame = gpd.GeoDataFrame({k[4:]: v for k, v in arrays.items() if k.startswith("col_")}, geometry=geoms, crs=crs)
+    except (OSError, ValueError, KeyError) as exc:
+        logger.warning("ignoring damaged service-area cache %s: %s", path.name, exc)
+        return None
+    return snapped, frame
+
+
+def _write_areas(path: Path, snapped: int, areas: gpd.GeoDataFrame | None) -> None:
+    arrays: dict[str, np.ndarray] = {"snapped": np.asarray(snapped)}
+    if areas is not None:
+        blobs = shapely.to_wkb(areas.geometry.to_numpy())
+        arrays["offsets"] = np.concatenate([[0], np.cumsum([len(b) for b in blobs])]).astype(np.int64)
+        arrays["wkb"] = np.frombuffer(b"".join(blobs), dtype=np.uint8)
+        for column in areas.columns:
+            if column != areas.geometry.name:
+                values = areas[column].to_numpy()
+                arrays[f"col_{column}"] = values.astype(str) if values.dtype == object else values
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp.npz")
+        np.savez(tmp, **arrays)  # type: ignore[arg-type]
+        tmp.replace(path)
+    except OSError as exc:
+        logger.warning("could not write service-area cache %s: %s", path, exc)
 
 
 @dataclass(frozen=True, eq=False)
