@@ -95,12 +95,28 @@ def test_facility_names_are_escaped(app, client, monkeypatch):
     facilities.loc[0, "name"] = "<script>alert(1)</script>`${x}`"
     monkeypatch.setattr(state, "acc", dataclasses.replace(state.acc, facilities=facilities))
     state.cache.clear()
+    state._views.clear()
+    function = facilities.loc[0, "function"]
     try:
-        page = _page_with_scripts(client, "/?function=" + facilities.loc[0, "function"])
+        page = _page_with_scripts(client, "/?function=" + function)
+        # The page fetches the facilities of its window: data in JSON, escaped where it is drawn.
+        x, y = facilities.to_crs(4326).geometry.iloc[0].coords[0]
+        view = client.get(
+            f"/api/view/facilities?function={function}&bbox={x - 0.01},{y - 0.01},{x + 0.01},{y + 0.01}&zoom=15"
+        )
+        standalone = client.get(f"/api/export/map.html?function={function}").get_data(as_text=True)
     finally:
         state.cache.clear()
+        state._views.clear()
     assert "<script>alert(1)</script>" not in page
-    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert view.mimetype == "application/geo+json"
+    assert "<script>alert(1)</script>`${x}`" in {f["properties"]["name"] for f in view.get_json()["features"]}
+    with client.get("/static/viewport.js") as response:
+        script = response.get_data(as_text=True)
+    assert "esc(p.name" in script and "bindPopup(`<b>${esc(" in script  # names go through esc() into the HTML
+    # The offline HTML export has the layers inline: escaped there.
+    assert "<script>alert(1)</script>" not in standalone
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in standalone
 
 
 def test_error_pages_have_no_traceback(client):

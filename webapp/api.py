@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import shapely
 from flask import Blueprint, Response, abort, current_app, jsonify, request
 
@@ -24,6 +25,7 @@ from geo.errors import InputDataError
 from geo.io.crs import WGS84
 from geo.io.drawn import parse_geometry, parse_json
 from geo.io.uploads import read_upload
+from geo.maps.viewport import coordinate_digits
 from geo.network.systems import locate_table
 from geo.workflows import (
     BUNDLED_COUNTIES,
@@ -140,6 +142,28 @@ def layer(name: str):
         with state.lock:
             state.cache[key] = body
     return Response(body, mimetype=GEOJSON)
+
+
+@bp.get("/view/<name>")
+def view(name: str):
+    """A map layer in the browser's window: ``?bbox=west,south,east,north&zoom=Z&function=F`` -> GeoJSON.
+
+    What the page draws as the planner pans and zooms (streets, buildings, service areas,
+    facilities, walking times), never the whole county; coordinates to a tenth of a pixel.
+    """
+    state = get_state()
+    function = _function(request.args.get("function"))
+    bbox = request.args.get("bbox", "").split(",")
+    if len(bbox) != 4:
+        raise InputDataError("视窗 bbox 应为 西,南,东,北 四个数 (bbox=w,s,e,n)")
+    zoom = request.args.get("zoom", "")
+    frame = state.view(name, function, bbox, zoom)
+    digits = coordinate_digits(int(float(zoom)))
+    # Plain rounding (a planner's window is redrawn, not analysed: no topology to keep).
+    frame = frame.assign(geometry=shapely.transform(frame.geometry.to_numpy(), lambda c: np.round(c, digits)))
+    response = Response(frame.to_json(drop_id=True, ensure_ascii=False), mimetype=GEOJSON)
+    response.headers["Cache-Control"] = "private, max-age=300"
+    return response
 
 
 def _layer(state, name: str, function: str) -> Response:

@@ -120,8 +120,21 @@ class Legend(MacroElement):
             setattr(self, key, value)
 
 
-def build_map(state: AnalysisState, *, function: str, texts: dict[str, str], basemaps: list[dict]) -> folium.Map:
-    """The Folium map of a project, with ``function`` chosen for times, rings and gaps."""
+def build_map(
+    state: AnalysisState,
+    *,
+    function: str,
+    texts: dict[str, str],
+    basemaps: list[dict],
+    dynamic: list[dict] | None = None,
+) -> folium.Map:
+    """The Folium map of a project, with ``function`` chosen for times, rings and gaps.
+
+    ``dynamic``: the heavy layers (streets, buildings, service areas, walking times, facilities)
+    are left as empty groups, filled by the page for the window on screen from ``/api/view``
+    (``static/viewport.js``); one spec per layer is appended to the list.  ``None``: every
+    layer is in the map itself (the standalone HTML export).
+    """
     w, s, e, n = state.extent_wgs84
     fmap = folium.Map(
         location=[(s + n) / 2, (w + e) / 2],
@@ -133,7 +146,10 @@ def build_map(state: AnalysisState, *, function: str, texts: dict[str, str], bas
     )
     fmap.fit_bounds([[s, w], [n, e]])
     base = folium.FeatureGroup(name="底图 base (OSM)", control=True, show=True)
-    if len(state.areas):
+    if dynamic is not None:
+        dynamic.append({"group": base.get_name(), "layer": "areas", "styles": BASE_AREA_STYLE})
+        dynamic.append({"group": base.get_name(), "layer": "roads", "styles": ROAD_STYLE})
+    elif len(state.areas):
         for kind in ("green", "water", "building"):
             part = state.areas[state.areas["kind"] == kind]
             if len(part):
@@ -143,7 +159,7 @@ def build_map(state: AnalysisState, *, function: str, texts: dict[str, str], bas
                     style_function=lambda _f, style=style: style,
                     interactive=False,
                 ).add_to(base)
-    for cls in ("path", "street", "major"):
+    for cls in ("path", "street", "major") if dynamic is None else ():
         part = state.roads[state.roads["cls"] == cls]
         if len(part):
             style = ROAD_STYLE[cls]
@@ -175,10 +191,16 @@ def build_map(state: AnalysisState, *, function: str, texts: dict[str, str], bas
             style_function=lambda _f: {"color": UNIT_COLOUR, "weight": 2, "dashArray": "6 4", "fillOpacity": 0.02},
             tooltip=folium.GeoJsonTooltip(fields=["code", "name"], aliases=["编码", "名称"]),
         ).add_to(fmap)
-    _service_area_layers(fmap, state, function)
-    _time_layer(fmap, state, function)
+    if dynamic is None:
+        _service_area_layers(fmap, state, function)
+        _time_layer(fmap, state, function)
+    else:
+        _dynamic_layers(fmap, state, function, dynamic)
     _gap_layer(fmap, state, function)
-    _facility_layers(fmap, state, function)
+    if dynamic is None:
+        _facility_layers(fmap, state, function)
+    else:
+        _dynamic_facilities(fmap, state, function, dynamic)
     drawn = folium.FeatureGroup(name="我的绘制 drawings", show=True)
     drawn.add_to(fmap)
     plugins.Draw(
@@ -242,6 +264,46 @@ def _service_area_layers(fmap: folium.Map, state: AnalysisState, chosen: str) ->
             ),
         ).add_to(group)
     group.add_to(fmap)
+
+
+def _dynamic_layers(fmap: folium.Map, state: AnalysisState, function: str, dynamic: list[dict]) -> None:
+    """Empty groups for the function's service areas and walking times, filled by window."""
+    label = state.functions[function]
+    rings = folium.FeatureGroup(name=f"服务范围 {label}", show=True)
+    rings.add_to(fmap)
+    dynamic.append({"group": rings.get_name(), "layer": "rings", "function": function, "colours": RING_COLOURS})
+    times = folium.FeatureGroup(name=f"居民步行时间 {label}", show=True)
+    times.add_to(fmap)
+    dynamic.append(
+        {
+            "group": times.get_name(),
+            "layer": "times",
+            "function": function,
+            "colours": list(TIME_COLOURS),
+            "limits": list(TIME_CLASSES_MIN),
+            "unreached": UNREACHED_COLOUR,
+        }
+    )
+
+
+def _dynamic_facilities(fmap: folium.Map, state: AnalysisState, chosen: str, dynamic: list[dict]) -> None:
+    """A group per function (the chosen one shown), filled by window."""
+    functions = state.acc.facilities["function"].to_numpy()
+    for function, zh in state.functions.items():
+        colour, icon = function_marker(function)
+        count = int((functions == function).sum())
+        group = folium.FeatureGroup(name=f"设施 {zh} ({count})", show=function == chosen)
+        group.add_to(fmap)
+        dynamic.append(
+            {
+                "group": group.get_name(),
+                "layer": "facilities",
+                "function": function,
+                "label": zh,
+                "marker": {"markerColor": colour, "icon": icon},
+                "colour": function_colour(function),
+            }
+        )
 
 
 def _time_layer(fmap: folium.Map, state: AnalysisState, function: str) -> None:

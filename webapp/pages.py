@@ -41,7 +41,10 @@ def _map_parts(state, function: str, lang: str) -> dict:
         cached = state.cache.get(key)
     if cached is not None:
         return cached
-    fmap = build_map(state, function=function, texts=texts(lang), basemaps=current_app.config["BASEMAPS"])
+    dynamic: list[dict] = []
+    fmap = build_map(
+        state, function=function, texts=texts(lang), basemaps=current_app.config["BASEMAPS"], dynamic=dynamic
+    )
     root = fmap.get_root()
     root.render()
     header = _INLINE_SCRIPT.sub(lambda m: _external(m.group(1)), root.header.render())
@@ -57,6 +60,7 @@ def _map_parts(state, function: str, lang: str) -> dict:
     draw = next(c for c in fmap._children.values() if type(c).__name__ == "Draw")
     parts["map_name"] = fmap.get_name()
     parts["drawn_name"] = draw.feature_group.get_name()
+    parts["dynamic"] = dynamic
     with state.lock:
         state.cache[key] = parts
     return parts

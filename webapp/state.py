@@ -13,7 +13,7 @@ import dataclasses
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,8 +25,10 @@ import shapely
 from geo import settings
 from geo.access.coverage import Accessibility
 from geo.access.coverage_tables import gap_cells
+from geo.errors import InputDataError
 from geo.io.crs import WGS84
 from geo.maps.basemap import area_layers, road_layer
+from geo.maps.viewport import ViewLayer, aggregate_points, check_view
 from geo.network.graph import CostGraph
 from geo.project import Project, load_project
 from geo.settings import network_cache_dir
@@ -79,6 +81,7 @@ class AnalysisState:
     cache_dir: Path | None = None
     _areas: dict[str, gpd.GeoDataFrame | None] = field(default_factory=dict)
     _base_areas: gpd.GeoDataFrame | None = None
+    _views: dict[tuple[str, str], ViewLayer] = field(default_factory=dict)
     _build_lock: threading.Lock = field(default_factory=threading.Lock)
     cache: dict = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -121,6 +124,31 @@ class AnalysisState:
             if function not in self._areas:
                 self._areas[function] = _function_areas(self, function)
         return self._areas[function]
+
+    def view(self, layer: str, function: str, bbox: Sequence[float], zoom: float) -> gpd.GeoDataFrame:
+        """A layer of the map page in a window at a zoom (WGS84): what the browser draws there.
+
+        ``roads`` (major streets from zoom 0, streets from 13, paths from 15), ``areas``
+        (water from 11, green from 12, buildings from 15), ``rings`` (the function's service
+        areas), ``facilities`` (the function's) and ``times`` (residents' walking times: each
+        point from zoom :data:`POINTS_ZOOM`, gathered into cells below it).
+        """
+        window, z = check_view(bbox, zoom)
+        if layer == "times":
+            points = walking_time_points(self, function)
+            inside = points.cx[window[0] : window[2], window[1] : window[3]]
+            if z >= POINTS_ZOOM:
+                return inside
+            return aggregate_points(inside, z, weight="residents", values=("time_min",))
+        if layer not in VIEW_LAYERS:
+            raise InputDataError(f"没有图层 {layer!r}，可选: {', '.join((*VIEW_LAYERS, 'times'))} (unknown layer)")
+        key = (layer, function if layer in ("rings", "facilities") else "")
+        view = self._views.get(key)
+        if view is None:
+            built = _view_layer(self, layer, function)
+            with self._build_lock:
+                view = self._views.setdefault(key, built)
+        return view.view(window, z)
 
     @property
     def areas(self) -> gpd.GeoDataFrame:
@@ -310,6 +338,44 @@ def _build_state(
     state.load_s = time.perf_counter() - start
     logger.info("project %s ready in %.1f s", proj.name, state.load_s)
     return state
+
+
+#: Layers of the map page served by window and zoom (:meth:`AnalysisState.view`).
+VIEW_LAYERS = ("roads", "areas", "rings", "facilities")
+#: Smallest zoom of each road class and base-map area kind.
+ROAD_MIN_ZOOM = {"major": 0, "street": 13, "path": 15}
+AREA_MIN_ZOOM = {"water": 11, "green": 12, "building": 15}
+#: From this zoom residents' walking times are drawn point by point; below it, in cells.
+POINTS_ZOOM = 14
+
+
+def _view_layer(state: AnalysisState, layer: str, function: str) -> ViewLayer:
+    if layer == "roads":
+        roads = state.roads[["cls", "name", "geometry"]]
+        return ViewLayer(roads, roads["cls"].map(ROAD_MIN_ZOOM).fillna(15).to_numpy(), merge_by=("cls", "name"))
+    if layer == "areas":
+        areas = state.areas[["kind", "geometry"]]
+        return ViewLayer(areas, areas["kind"].map(AREA_MIN_ZOOM).fillna(15).to_numpy(), merge_by=("kind",))
+    if layer == "rings":
+        rings = state.function_areas(function)
+        if rings is None:
+            rings = gpd.GeoDataFrame({"min_from": [], "minutes": [], "area_m2": []}, geometry=[], crs=WGS84)
+        frame = rings[["min_from", "minutes", "area_m2", "geometry"]].copy()
+        frame["band"] = np.argsort(np.argsort(frame["minutes"].to_numpy()))
+        frame["area_km2"] = (frame.pop("area_m2") / 1e6).round(3)
+        return ViewLayer(frame, np.zeros(len(frame)))
+    fac = state.acc.facilities
+    fac = fac[fac["function"].to_numpy() == function]
+    frame = gpd.GeoDataFrame(
+        {
+            "name": fac["name"].fillna("").astype(str).to_numpy() if "name" in fac else "",
+            "kind": (fac["type_zh"] if "type_zh" in fac else fac["type"]).fillna("").astype(str).to_numpy(),
+            "source": fac["source"].fillna("").astype(str).to_numpy() if "source" in fac else "",
+        },
+        geometry=shapely.point_on_surface(fac.geometry.to_numpy()),
+        crs=fac.crs,
+    )
+    return ViewLayer(frame, np.zeros(len(frame)))
 
 
 def walking_time_points(state: AnalysisState, function: str) -> gpd.GeoDataFrame:

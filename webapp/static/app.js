@@ -346,7 +346,8 @@
     for (const a of document.querySelectorAll("a.export-layout")) a.href = `${a.dataset.base}&${paper.value}`;
   });
   refreshPlans().catch((err) => message(err.message, "error"));
-  window.LINLI.ready = true;
+  // Ready once the window's layers (static/viewport.js) are drawn the first time.
+  (window.LINLI_VIEW ? window.LINLI_VIEW.refresh() : Promise.resolve()).finally(() => { window.LINLI.ready = true; });
 
   // ------------------------------------------------------------------ ledgers (issue 16)
 
