@@ -133,3 +133,22 @@ def test_the_demo_layers_by_window(client):
     bad = client.get("/api/view/roads?bbox=1,2,3&zoom=15")
     assert bad.status_code == 422 and "bbox" in bad.get_json()["error"]
     assert _get(client, "rings", whole, 15, function="parking").status_code == 422
+
+
+def test_layers_and_scripts_are_gzipped_for_browsers_that_accept_it(client):
+    import gzip
+    import json
+
+    client, (w, s, e, n) = client
+    url = f"/api/view/roads?bbox={w},{s},{e},{n}&zoom=16&function=medical"
+    plain = client.get(url)
+    packed = client.get(url, headers={"Accept-Encoding": "gzip, deflate"})
+    assert "Content-Encoding" not in plain.headers
+    assert packed.headers["Content-Encoding"] == "gzip" and "Accept-Encoding" in packed.headers["Vary"]
+    body = gzip.decompress(packed.get_data())
+    assert json.loads(body) == plain.get_json() and len(packed.get_data()) < len(body) / 3
+    with client.get("/static/viewport.js", headers={"Accept-Encoding": "gzip"}) as script:
+        assert script.headers["Content-Encoding"] == "gzip"
+        assert b"LINLI_VIEW" in gzip.decompress(script.get_data())
+    with client.get("/api/csrf", headers={"Accept-Encoding": "gzip"}) as small:  # too small to be worth it
+        assert "Content-Encoding" not in small.headers

@@ -123,7 +123,7 @@ def create_app(config: dict | None = None) -> Flask:
         if "amap" in spec.get("url", "") or "autonavi" in spec.get("url", ""):
             raise ValueError("高德 (Amap) 瓦片为 GCJ-02 坐标，与 WGS84 数据不重合，未提供 (GCJ-02 tiles are refused)")
 
-    from webapp import api, errors, exports, pages, security
+    from webapp import api, compress, errors, exports, pages, security
     from webapp.plans import open_store
 
     app.extensions["linli.store"] = open_store(app.config["PLAN_DB"] or instance / "plans.sqlite3")
@@ -142,6 +142,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     app.extensions["linli.jobs"] = JobQueue(instance / "jobs.sqlite3", {"placement": _placement, "project": _project})
     security.init_app(app)
+    compress.init_app(app)
     errors.init_app(app)
     app.register_blueprint(pages.bp)
     app.register_blueprint(api.bp, url_prefix="/api")
@@ -151,17 +152,26 @@ def create_app(config: dict | None = None) -> Flask:
         from webapp.state import get_state
 
         with app.app_context():
-            warm(get_state())
+            state = get_state()
+            # The page opens on 病有所医: its service areas are ready before the first planner
+            # comes (a new county's first start computes and caches them, later starts read them).
+            state.function_areas("medical")
+            warm(state)
         # The other functions' maps render in the background: the first planner to
         # switch function does not wait for it.
         import threading
 
         def _warm_rest() -> None:
-            from geo.access.service_area import street_cells
-
             with app.app_context():
-                street_cells(get_state().project.network)  # a dragged candidate's rings are drawn on them
-                warm(get_state(), everything=True)
+                state = get_state()
+                # The whole study area's first window, at the zooms the page opens on.  Nothing
+                # heavier runs behind the planner's back: another function's service areas are
+                # made (or read from the cache) when it is chosen, the street cells when the
+                # first candidate is drawn; a server stays small until it is used.
+                for zoom in (10, 11, 12, 13):
+                    for layer in ("rings", "roads", "areas", "facilities"):
+                        state.view(layer, "medical", state.extent_wgs84, zoom)
+                warm(state, everything=True)
 
         if not app.testing:
             threading.Thread(target=_warm_rest, name="linli-warm", daemon=True).start()

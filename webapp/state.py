@@ -128,7 +128,8 @@ class AnalysisState:
     def view(self, layer: str, function: str, bbox: Sequence[float], zoom: float) -> gpd.GeoDataFrame:
         """A layer of the map page in a window at a zoom (WGS84): what the browser draws there.
 
-        ``roads`` (major streets from zoom 0, streets from 13, paths from 15), ``areas``
+        ``roads`` (major streets from zoom 12, streets from 13, paths from 15: a whole county at
+        zoom 11 shows its service areas and residents, not a grey mesh), ``areas``
         (water from 11, green from 12, buildings from 15), ``rings`` (the function's service
         areas), ``facilities`` (the function's) and ``times`` (residents' walking times: each
         point from zoom :data:`POINTS_ZOOM`, gathered into cells below it).
@@ -343,7 +344,7 @@ def _build_state(
 #: Layers of the map page served by window and zoom (:meth:`AnalysisState.view`).
 VIEW_LAYERS = ("roads", "areas", "rings", "facilities")
 #: Smallest zoom of each road class and base-map area kind.
-ROAD_MIN_ZOOM = {"major": 0, "street": 13, "path": 15}
+ROAD_MIN_ZOOM = {"major": 12, "street": 13, "path": 15}
 AREA_MIN_ZOOM = {"water": 11, "green": 12, "building": 15}
 #: From this zoom residents' walking times are drawn point by point; below it, in cells.
 POINTS_ZOOM = 14

@@ -323,7 +323,7 @@ def _areas_cache_path(
         float(simplify_m),
         settings.STREET_BUFFER_M,
         settings.CELL_SPACING_M,
-        str(rows.crs),
+        rows.crs.to_epsg() or rows.crs.to_wkt(),  # not str(): a CRS read back from the cache prints as WKT
     ):
         digest.update(repr(part).encode())
     digest.update(np.ascontiguousarray(shapely.get_coordinates(rows.geometry.to_numpy())).tobytes())

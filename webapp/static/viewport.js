@@ -69,7 +69,7 @@
       });
     },
     facilities: (spec, data) => L.geoJSON(data, {
-      pointToLayer: (f, latlng) => (data.features.length <= 400 && L.AwesomeMarkers
+      pointToLayer: (f, latlng) => ((data.features.length <= 60 || map.getZoom() >= 15) && L.AwesomeMarkers
         ? L.marker(latlng, { icon: L.AwesomeMarkers.icon({ prefix: "fa", markerColor: spec.marker.markerColor, icon: spec.marker.icon }) })
         : L.circleMarker(latlng, Object.assign({ radius: 5, weight: 1, color: "#ffffff", fillColor: spec.colour, fillOpacity: 1 }, POINTS))),
       onEachFeature: (f, layer) => {
@@ -92,6 +92,20 @@
     return `bbox=${bbox}&zoom=${map.getZoom()}`;
   }
 
+  // Requests in flight; a refresh is done when none is left (a newer window's requests replace
+  // older ones, so "done" means the window now on screen is drawn).
+  let inflight = 0;
+  let waiters = [];
+  function settle() {
+    if (inflight > 0) return;
+    const done = waiters;
+    waiters = [];
+    for (const resolve of done) resolve();
+  }
+  function idle() {
+    return inflight === 0 ? Promise.resolve() : new Promise((resolve) => waiters.push(resolve));
+  }
+
   async function refreshOne(entry, params) {
     const group = window[entry.spec.group];
     if (!map.hasLayer(group)) return;
@@ -100,6 +114,7 @@
     if (url === entry.shown) return;
     if (entry.controller) entry.controller.abort();
     entry.controller = new AbortController();
+    inflight += 1;
     try {
       const response = await fetch(url, { credentials: "same-origin", signal: entry.controller.signal });
       if (!response.ok) return;
@@ -109,12 +124,15 @@
       entry.shown = url;
     } catch (err) {
       if (err.name !== "AbortError") console.warn("layer", entry.spec.layer, err.message);
+    } finally {
+      inflight -= 1;
+      settle();
     }
   }
 
   function refresh() {
     const params = windowParams();
-    return Promise.all(entries.map((entry) => refreshOne(entry, params)));
+    return Promise.all(entries.map((entry) => refreshOne(entry, params))).then(idle);
   }
 
   let timer = null;
