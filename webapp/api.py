@@ -65,10 +65,23 @@ def json_body() -> dict:
     return data
 
 
+def rounded(geoms: np.ndarray) -> np.ndarray:
+    """WGS84 geometries on a 1e-7 degree grid (about 1 cm) for a shorter GeoJSON.
+
+    Snapping can fail on a valid polygon (GEOS: a hole that no longer fits its shell),
+    e.g. a ring between two budgets with a thin neck; then only the coordinates are
+    rounded, which is all a map needs.
+    """
+    try:
+        return shapely.set_precision(geoms, 1e-7)
+    except shapely.errors.GEOSException:
+        return shapely.set_precision(geoms, 1e-7, mode="pointwise")
+
+
 def geojson_response(frame: gpd.GeoDataFrame) -> Response:
     """A GeoDataFrame as GeoJSON (WGS84) with the GeoJSON media type."""
     frame = frame.to_crs(WGS84)
-    frame = frame.assign(geometry=shapely.set_precision(frame.geometry.to_numpy(), 1e-7))
+    frame = frame.assign(geometry=rounded(frame.geometry.to_numpy()))
     return Response(frame.to_json(drop_id=True, ensure_ascii=False), mimetype=GEOJSON)
 
 
@@ -204,7 +217,7 @@ def evaluate():
     drawn = parse_geometry(data.get("geometry"), expected="point", study_area=state.study_area_wgs84)
     result = state.evaluate_candidate(drawn.geometry, _minutes(data, state.minutes))
     rings = result["rings"]
-    rings = rings.assign(geometry=shapely.set_precision(rings.geometry.to_numpy(), 1e-7))
+    rings = rings.assign(geometry=rounded(rings.geometry.to_numpy()))
     body = {
         "snap_dist_m": result["snap_dist_m"],
         "rings": json.loads(rings.to_json(drop_id=True)),

@@ -366,12 +366,17 @@ def with_cross_neighbours(
     own_time_s: np.ndarray,
     owner: np.ndarray,
     max_time_s: float,
+    drawn_whole: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Add to the (group, sample) rows the samples reached across from another street.
 
     Sources are the sample rows and the whole pairs (streets decided as a whole, at
-    their latest time ``whole_time_s``).  Targets on a street that is itself decided
-    whole for that group are left alone.  Rows come sorted by (group, sample) and
+    their latest time ``whole_time_s``).  Targets on a street in ``drawn_whole``
+    (pairs drawn whole in every band a target on them could fall in; default
+    ``whole_pairs``) are left alone: their cells are drawn anyway.  A pair drawn whole
+    only in a later band must keep its targets, or an earlier band would lose the
+    cells reached across, and a polygon would depend on which other budgets were
+    asked for.  Rows come sorted by (group, sample) and
     stay so.  Returns group, sample, time (the earlier of ``time_s`` and the time
     across), owner, and ``own_time_s`` (``inf`` for rows only reached across).
     """
@@ -400,18 +405,17 @@ def with_cross_neighbours(
     )
     n = np.int64(cells.sample_edge.size)
     m = np.int64(net.n_edges)
-    # Not onto streets decided whole for the same group.
-    whole_keys = et.group[whole_pairs].astype(np.int64) * m + et.edge[whole_pairs]
+    skip = whole_pairs if drawn_whole is None else drawn_whole
+    # Not onto streets drawn whole for the same group.
+    whole_keys = np.sort(et.group[skip].astype(np.int64) * m + et.edge[skip])
     c_pair_key = c_group.astype(np.int64) * m + cells.sample_edge[c_sample]
     at = np.searchsorted(whole_keys, c_pair_key)
     on_whole = at < whole_keys.size
     on_whole[on_whole] = whole_keys[at[on_whole]] == c_pair_key[on_whole]
     # Nor onto a node cell at the end of such a street: it is drawn with that street.
-    ends = np.concatenate(
-        [cells.edge_sample_ptr[et.edge[whole_pairs]], cells.edge_sample_ptr[et.edge[whole_pairs] + 1] - 1]
-    )
+    ends = np.concatenate([cells.edge_sample_ptr[et.edge[skip]], cells.edge_sample_ptr[et.edge[skip] + 1] - 1])
     owner_of = cells.sample_owner
-    end_keys = np.unique(np.tile(et.group[whole_pairs].astype(np.int64), 2) * n + owner_of[ends])
+    end_keys = np.unique(np.tile(et.group[skip].astype(np.int64), 2) * n + owner_of[ends])
     c_node_key = c_group.astype(np.int64) * n + owner_of[c_sample]
     at = np.searchsorted(end_keys, c_node_key)
     on_end = at < end_keys.size

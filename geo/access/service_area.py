@@ -153,10 +153,8 @@ def _own_table(graph: CostGraph, snapped: Snapped, origins: np.ndarray, et: Edge
     )
 
 
-def _budget_rows(budgets_s: Sequence[float], rings: bool) -> list[tuple[float, float]]:
-    """(lower, upper) time bounds in seconds of each output band."""
-    if rings:
-        return list(zip([-np.inf, *budgets_s[:-1]], budgets_s, strict=True))
+def _budget_rows(budgets_s: Sequence[float]) -> list[tuple[float, float]]:
+    """(lower, upper) time bounds in seconds of each nested band."""
     return [(-np.inf, b) for b in budgets_s]
 
 
@@ -211,10 +209,17 @@ def service_areas(
         raise InputDataError(f"合并方式 mode={mode!r} 无效，可选: {', '.join(MODES)} (unknown mode)")
     budgets_min = check_budgets(minutes)
     budgets_s = [b * 60.0 for b in budgets_min]
-    bands = _budget_rows(budgets_s, rings)
+    # Nested areas first; a ring is the difference of two nested areas, so the rings
+    # partition the outer area exactly and none depends on the budgets beyond it.
+    bands = _budget_rows(budgets_s)
     cells = street_cells(graph.network, width_m=width_m, cache_dir=cache_dir)
     profile = graph.profile
     origins = np.flatnonzero(snapped.ok)
+    # A street is drawn to its budget plus its equal-area cap (see _block_records),
+    # so the search runs that far past the last budget; stopping at the budget would
+    # lose the far ends reached within the cap, and a polygon would depend on which
+    # larger budgets were asked for in the same call.
+    reach_s = budgets_s[-1] + _cap_margin_s(graph, cells.width_m)
     records: list[dict] = []
     # The unions are numpy work on ~10^4 segments each that releases the GIL for
     # most of its time: they run on a small pool while the next block of origins is
@@ -223,7 +228,7 @@ def service_areas(
     threaded = UNION_THREADS > 0 and origins.size > 1
     with ThreadPoolExecutor(UNION_THREADS) if threaded else nullcontext() as pool:
         if mode == "overlap":
-            reach = reach_sets(graph, snapped, max_time_s=budgets_s[-1])
+            reach = reach_sets(graph, snapped, max_time_s=reach_s)
             order = np.argsort(reach.origin, kind="stable")
             r_origin, r_node, r_time = reach.origin[order], reach.node[order], reach.time_s[order]
             bounds = np.searchsorted(r_origin, origins)
@@ -247,7 +252,7 @@ def service_areas(
                 if progress is not None:
                     progress(start + block.size, origins.size)
         else:
-            near = nearest_origins(graph, snapped, max_time_s=budgets_s[-1])
+            near = nearest_origins(graph, snapped, max_time_s=reach_s)
             nodes = np.flatnonzero(np.isfinite(near.time_s))
             group_of_origin = np.zeros(origins.size, dtype=np.int64)
             records += _block_records(
@@ -278,6 +283,8 @@ def service_areas(
             crs=graph.network.crs,
         )
     )
+    if rings and len(frame):
+        frame = _rings_of(frame)
     if mode == "overlap" and len(frame):
         frame["geometry"] = _with_access_legs(graph, snapped, frame, width_m)
     frame["area_m2"] = shapely.area(frame.geometry.to_numpy())
@@ -286,6 +293,30 @@ def service_areas(
     frame["speed_kmh"] = profile.speed_kmh
     frame["width_m"] = width_m
     return frame
+
+
+def _rings_of(nested: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Bands between consecutive budgets from the nested areas of each origin."""
+    frame = nested.sort_values(["origin", "minutes"], kind="stable").reset_index(drop=True)
+    same = frame["origin"].to_numpy()[1:] == frame["origin"].to_numpy()[:-1]
+    inner = np.flatnonzero(np.r_[False, same])
+    geoms = frame.geometry.to_numpy().copy()
+    geoms[inner] = shapely.difference(geoms[inner], geoms[inner - 1])
+    length = frame["street_length_m"].to_numpy().copy()
+    length[inner] -= frame["street_length_m"].to_numpy()[inner - 1]
+    min_from = frame["min_from"].to_numpy().copy()
+    min_from[inner] = frame["minutes"].to_numpy()[inner - 1]
+    frame["min_from"] = min_from
+    frame["street_length_m"] = length
+    frame["geometry"] = geoms
+    return frame
+
+
+def _cap_margin_s(graph: CostGraph, width_m: float) -> float:
+    """The longest equal-area cap in seconds: how far past a budget a street is drawn."""
+    s_per_m = np.fmin(graph.fwd_s_per_m, graph.bwd_s_per_m)
+    s_per_m = s_per_m[np.isfinite(s_per_m)]
+    return float(CAP_FACTOR * width_m * s_per_m.max()) if s_per_m.size else 0.0
 
 
 def _with_access_legs(graph: CostGraph, snapped: Snapped, frame: gpd.GeoDataFrame, width_m: float) -> np.ndarray:
@@ -354,7 +385,10 @@ def _block_records(
     expand = np.flatnonzero(~decided)
     pair, sample, t_sample, o_sample = sample_times(graph, cells, et, own, expand)
     cap_s = CAP_FACTOR * cells.width_m * fmin_s_per_m[cells.sample_edge[sample]]
-    whole_pairs = np.flatnonzero(whole.any(axis=0))
+    # In catchment mode every pair is expanded, and its samples reach across with
+    # their own times and owners; a whole street as a source would lend its latest
+    # time and one end's owner to every neighbour.
+    whole_pairs = np.flatnonzero(whole.any(axis=0)) if by_owner is None else np.zeros(0, dtype=np.int64)
     rows = with_cross_neighbours(
         graph.network,
         cells,
@@ -367,6 +401,10 @@ def _block_records(
         t_sample,
         o_sample,
         bands[-1][1],
+        # Drawn whole in the first band is drawn whole in every band a target on it
+        # could fall in (its times, and the earlier times across, are all in band 0);
+        # catchments draw nothing whole.
+        whole_pairs[whole[0, whole_pairs]],
     )
     row_group, row_sample, row_t, row_owner, row_own_t = rows
     row_edge = cells.sample_edge[row_sample]

@@ -297,7 +297,7 @@ def function_service_areas(
 
 
 #: Version of the function-area cache files; bump when the polygons or the file change.
-AREAS_CACHE_VERSION = 1
+AREAS_CACHE_VERSION = 2  # 2: a polygon no longer depends on the other budgets asked for
 
 
 def _areas_cache_path(
