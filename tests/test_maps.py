@@ -32,3 +32,49 @@ def test_coverage_map_on_the_demo(tmp_path, suffix):
     data = path.read_bytes()
     assert data[:4] == (b"\x89PNG" if suffix == ".png" else b"%PDF")
     assert len(data) > 20_000
+
+
+def test_a_county_network_is_simplified_and_rasterised_in_a_pdf(tmp_path):
+    # Issue 17: a county's half a million street pieces were 10 MB of vector paths per PDF.
+    # Above RASTER_ABOVE pieces the streets are one image at the page's resolution;
+    # below it they stay vector lines (a town's map prints sharp at any zoom).
+    from types import SimpleNamespace
+
+    import numpy as np
+    import shapely
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    from geo.maps.content import RASTER_ABOVE, _draw_base, paper_metres_per_mm, street_segments
+
+    def grid(n: int, step: float = 50.0) -> SimpleNamespace:
+        # Horizontal streets with a wiggle every metre (vertices a print cannot show).
+        xs = np.arange(0, step + 1e-9, 1.0)
+        lines = [
+            shapely.LineString(np.column_stack([i * step + xs, j * step + 0.01 * np.sin(xs)]))
+            for i in range(n)
+            for j in range(n)
+        ]
+        return SimpleNamespace(edge_geometry=np.array(lines, dtype=object))
+
+    sizes = {}
+    for n in (20, int(np.ceil(np.sqrt(RASTER_ABOVE))) + 5):
+        net = grid(n)
+        fig = Figure(figsize=(11.7, 8.3), dpi=150)
+        FigureCanvasAgg(fig)
+        ax = fig.add_axes((0.05, 0.05, 0.9, 0.9))
+        ax.set_xlim(0, n * 50.0)
+        ax.set_ylim(0, n * 50.0)
+        segs = street_segments(ax, net)
+        assert len(segs) == n * n
+        # 51 vertices per street, simplified to 0.1 mm on paper: two remain.
+        assert paper_metres_per_mm(ax) > 0.1
+        assert max(len(s) for s in segs) == 2
+        _draw_base(ax, crs="EPSG:32650", network=net)
+        (collection,) = ax.collections
+        assert collection.get_rasterized() == (n * n > RASTER_ABOVE)
+        out = tmp_path / f"{n}.pdf"
+        fig.savefig(out, format="pdf", dpi=150)
+        sizes[n] = out.stat().st_size
+        assert (b"/Subtype /Image" in out.read_bytes()) == (n * n > RASTER_ABOVE)
+    assert max(sizes.values()) < 2_000_000

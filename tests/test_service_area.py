@@ -184,11 +184,23 @@ def test_street_cells_are_cached_on_disk(demo_net, tmp_path):
     net = demo_net
     net._graphs.pop(("cells", settings.STREET_BUFFER_M, settings.CELL_SPACING_M), None)
     first = street_cells(net, cache_dir=tmp_path)
-    assert len(list(tmp_path.glob("cells-*.npz"))) == 1
+    (folder,) = tmp_path.glob("cells-*")
+    assert folder.is_dir() and (folder / "vertex_xy.npy").is_file()
+    assert not list(tmp_path.glob("*.tmp-*"))
     net._graphs.pop(("cells", settings.STREET_BUFFER_M, settings.CELL_SPACING_M), None)
     second = street_cells(net, cache_dir=tmp_path)
+    # Read back memory-mapped, not copied: a county's cells cost only the pages used.
+    assert isinstance(second.vertex_xy.base, np.memmap) or isinstance(second.vertex_xy, np.memmap)
     assert np.array_equal(first.sample_edge, second.sample_edge)
-    assert np.allclose(first.vertex_xy, second.vertex_xy)
+    assert np.array_equal(first.vertex_xy, second.vertex_xy)
+    assert np.array_equal(first.hierarchy.stars.vertex, second.hierarchy.stars.vertex)
+    # A damaged cache (a file cut short) is ignored and rebuilt, with the same cells.
+    (folder / "sample_owner.npy").write_bytes(b"\x93NUMPY")
+    net._graphs.pop(("cells", settings.STREET_BUFFER_M, settings.CELL_SPACING_M), None)
+    third = street_cells(net, cache_dir=tmp_path)
+    assert np.array_equal(first.sample_owner, third.sample_owner)
+    net._graphs.pop(("cells", settings.STREET_BUFFER_M, settings.CELL_SPACING_M), None)
+    assert np.array_equal(first.sample_owner, street_cells(net, cache_dir=tmp_path).sample_owner)
 
 
 def test_parallel_streets_both_reached_whole():

@@ -96,11 +96,41 @@ def _bounds(*frames_or_geoms) -> tuple[float, float, float, float]:
     return (float(x0 - pad), float(y0 - pad), float(x1 + pad), float(y1 + pad))
 
 
+#: Above this many features in the frame, a layer is drawn into a PDF or SVG as an image at the
+#: page's resolution: a county's half a million street pieces are ten megabytes of vector paths
+#: that no printer or projector shows apart.
+RASTER_ABOVE = 20_000
+#: Street lines are simplified to this much on paper (millimetres): below what a print shows.
+PAPER_TOLERANCE_MM = 0.1
+
+
+def paper_metres_per_mm(ax) -> float:
+    """Ground metres per millimetre of paper in ``ax`` (its limits set to the map's extent)."""
+    x0, x1 = ax.get_xlim()
+    width_mm = ax.get_position().width * ax.figure.get_figwidth() * 25.4
+    return abs(x1 - x0) / width_mm if width_mm > 0 else 0.0
+
+
+def street_segments(ax, network) -> list[np.ndarray]:
+    """The network's streets in the frame, simplified to :data:`PAPER_TOLERANCE_MM` at the map's scale."""
+    x0, x1 = sorted(ax.get_xlim())
+    y0, y1 = sorted(ax.get_ylim())
+    geoms = network.edge_geometry
+    geoms = geoms[shapely.intersects(geoms, shapely.box(x0, y0, x1, y1))]
+    geoms = shapely.simplify(geoms, PAPER_TOLERANCE_MM * paper_metres_per_mm(ax))
+    coords, index = shapely.get_coordinates(geoms, return_index=True)
+    if index.size == 0:
+        return []
+    return np.split(coords, np.flatnonzero(np.diff(index)) + 1)
+
+
 def _draw_base(ax, *, crs, network=None, boundary=None, units=None) -> list:
     handles = []
     if network is not None:
-        segs = [np.asarray(g.coords) for g in network.edge_geometry]
-        ax.add_collection(LineCollection(segs, colors=NETWORK_COLOUR, linewidths=0.4, zorder=1))
+        segs = street_segments(ax, network)
+        ax.add_collection(
+            LineCollection(segs, colors=NETWORK_COLOUR, linewidths=0.4, zorder=1, rasterized=len(segs) > RASTER_ABOVE)
+        )
         handles.append(Line2D([], [], color=NETWORK_COLOUR, linewidth=1.2, label="步行路网"))
     if boundary is not None:
         gpd.GeoSeries([boundary], crs=crs).boundary.plot(ax=ax, color=BOUNDARY_COLOUR, linewidth=1.2, zorder=2)
@@ -155,13 +185,16 @@ def coverage_content(
         scale = max(population.max(), 1.0) if population.size else 1.0
         sizes = 6 + 40 * np.sqrt(population / scale) if population.size else np.zeros(0)
         here = inside_mask(demand, focus)  # legend counts: the focus area's residents
+        many = xy.shape[0] > RASTER_ABOVE
         for k, colour in enumerate(TIME_COLOURS):
             sel = (minutes > edges[k] if k else minutes >= 0) & (minutes <= edges[k + 1]) & np.isfinite(minutes)
-            ax.scatter(xy[sel, 0], xy[sel, 1], s=sizes[sel], c=colour, edgecolors="none", zorder=4)
+            ax.scatter(xy[sel, 0], xy[sel, 1], s=sizes[sel], c=colour, edgecolors="none", zorder=4, rasterized=many)
             label = f"{edges[k]:g}-{edges[k + 1]:g} 分钟" if np.isfinite(edges[k + 1]) else f"> {edges[k]:g} 分钟"
             handles.append(Patch(color=colour, label=f"{label} ({population[sel & here].sum():,.0f} 人)"))
         lost = ~np.isfinite(minutes)
-        ax.scatter(xy[lost, 0], xy[lost, 1], s=sizes[lost], c=UNREACHED_COLOUR, edgecolors="none", zorder=4)
+        ax.scatter(
+            xy[lost, 0], xy[lost, 1], s=sizes[lost], c=UNREACHED_COLOUR, edgecolors="none", zorder=4, rasterized=many
+        )
         handles.append(Patch(color=UNREACHED_COLOUR, label=f"未到达 ({population[lost & here].sum():,.0f} 人)"))
         if sel_fac.any():
             fxy = shapely.get_coordinates(shapely.point_on_surface(fac.geometry.to_numpy()[sel_fac]))
@@ -415,7 +448,15 @@ def placement_content(
         sizes = 6 + 40 * np.sqrt(residents / max(residents.max(), 1.0)) if len(residents) else np.zeros(0)
         here = inside_mask(assign, focus)
         for sel, c, label in classes:
-            ax.scatter(xy[sel, 0], xy[sel, 1], s=sizes[sel], c=c, edgecolors="none", zorder=4)
+            ax.scatter(
+                xy[sel, 0],
+                xy[sel, 1],
+                s=sizes[sel],
+                c=c,
+                edgecolors="none",
+                zorder=4,
+                rasterized=len(xy) > RASTER_ABOVE,
+            )
             handles.append(Patch(color=c, label=f"{label} ({residents[sel & here].sum():,.0f} 人)"))
         if existing is not None and len(existing):
             exy = shapely.get_coordinates(shapely.point_on_surface(existing.to_crs(crs).geometry.to_numpy()))
