@@ -194,6 +194,18 @@ def test_street_cells_are_cached_on_disk(demo_net, tmp_path):
     assert np.array_equal(first.sample_edge, second.sample_edge)
     assert np.array_equal(first.vertex_xy, second.vertex_xy)
     assert np.array_equal(first.hierarchy.stars.vertex, second.hierarchy.stars.vertex)
+    # The links across streets come with the cache, equal to those found afresh.
+    from geo.access.reached import cross_neighbours, edge_cross_neighbours
+
+    w, s = settings.STREET_BUFFER_M, settings.CELL_SPACING_M
+    loaded = (*net._graphs[("cross", w, s)], *net._graphs[("cross-edge", w, s)])
+    assert all(isinstance(a.base, np.memmap) for a in loaded)
+    net._graphs.pop(("cross", w, s))
+    net._graphs.pop(("cross-edge", w, s))
+    fresh = (*cross_neighbours(net, second), *edge_cross_neighbours(net, second))
+    assert fresh[1].size > 0 and fresh[3].size > 0
+    for a, b in zip(loaded, fresh, strict=True):
+        assert np.array_equal(a, b)
     # A damaged cache (a file cut short) is ignored and rebuilt, with the same cells.
     (folder / "sample_owner.npy").write_bytes(b"\x93NUMPY")
     net._graphs.pop(("cells", settings.STREET_BUFFER_M, settings.CELL_SPACING_M), None)

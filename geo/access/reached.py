@@ -28,6 +28,8 @@ CROSS_FACTOR = 2.0 / 3.0
 __all__ = [
     "CROSS_FACTOR",
     "EdgeTimes",
+    "cross_neighbours",
+    "edge_cross_neighbours",
     "edge_times",
     "lengths_by_group",
     "pair_intervals",
@@ -287,7 +289,7 @@ def polygons_by_label(
     return [pool.submit(one, i) for i in range(n_labels)]
 
 
-def _cross_neighbours(net: WalkNetwork, cells: StreetCells) -> tuple[np.ndarray, np.ndarray]:
+def cross_neighbours(net: WalkNetwork, cells: StreetCells) -> tuple[np.ndarray, np.ndarray]:
     """Samples of other, non-adjacent streets within ``CROSS_FACTOR * w``, as a CSR.
 
     Parallel ways a few metres apart (a sidewalk beside its road) are separate edges
@@ -332,24 +334,24 @@ def _cross_neighbours(net: WalkNetwork, cells: StreetCells) -> tuple[np.ndarray,
     order = np.argsort(src, kind="stable")
     ptr = np.zeros(k + 1, dtype=np.int64)
     np.cumsum(np.bincount(src, minlength=k), out=ptr[1:])
-    cached = (ptr, dst[order].astype(np.int64))
+    cached = (ptr, dst[order].astype(np.int32))
     net._graphs[key] = cached
     logger.info("cross-street sample links within %.1f m: %d", CROSS_FACTOR * cells.width_m, src.size)
     return cached
 
 
-def _edge_cross_neighbours(net: WalkNetwork, cells: StreetCells) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`_cross_neighbours` gathered per source edge: edge -> target samples (CSR)."""
+def edge_cross_neighbours(net: WalkNetwork, cells: StreetCells) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`cross_neighbours` gathered per source edge: edge -> target samples (CSR)."""
     key = ("cross-edge", cells.width_m, cells.spacing_m)
     cached = net._graphs.get(key)
     if cached is None:
-        ptr, nbr = _cross_neighbours(net, cells)
+        ptr, nbr = cross_neighbours(net, cells)
         src_edge = np.repeat(cells.sample_edge, np.diff(ptr)).astype(np.int64)
         pairs = np.unique(src_edge * np.int64(cells.sample_edge.size) + nbr)
         edge = pairs // cells.sample_edge.size
         e_ptr = np.zeros(net.n_edges + 1, dtype=np.int64)
         np.cumsum(np.bincount(edge, minlength=net.n_edges), out=e_ptr[1:])
-        cached = (e_ptr, pairs % cells.sample_edge.size)
+        cached = (e_ptr, (pairs % cells.sample_edge.size).astype(np.int32))
         net._graphs[key] = cached
     return cached
 
@@ -380,8 +382,8 @@ def with_cross_neighbours(
     stay so.  Returns group, sample, time (the earlier of ``time_s`` and the time
     across), owner, and ``own_time_s`` (``inf`` for rows only reached across).
     """
-    ptr, nbr = _cross_neighbours(net, cells)
-    e_ptr, e_nbr = _edge_cross_neighbours(net, cells)
+    ptr, nbr = cross_neighbours(net, cells)
+    e_ptr, e_nbr = edge_cross_neighbours(net, cells)
     # Reach across counts the equal-area caps too: the round cap of the buffered
     # reference covers a neighbouring street's cells just as the street's sides do.
     src = np.flatnonzero((time_s <= max_time_s) & (ptr[sample + 1] > ptr[sample]))
