@@ -75,3 +75,27 @@ def test_diagram_svg_and_png(plan, tmp_path):
         organisation_diagram(table, tmp_path / "tree.pdf")
     with pytest.raises(InputDataError, match="没有网格"):
         organisation_diagram(table.iloc[:0], tmp_path / "empty.png")
+
+
+def test_large_tree_ends_at_the_communities(plan, tmp_path, monkeypatch):
+    # A county's 800 grids would be a picture hundreds of inches tall: above
+    # DIAGRAM_MAX_GRIDS the diagram draws one box per community (grids, households, residents).
+    from PIL import Image
+
+    from geo.grids import tree
+
+    table = organisation_table(plan)
+    leaves, level = tree._leaves(table)
+    assert level == "grid" and len(leaves) == 8
+    with Image.open(organisation_diagram(table, tmp_path / "grids.png")) as image:
+        full = image.size
+    monkeypatch.setattr(tree, "DIAGRAM_MAX_GRIDS", 4)
+    leaves, level = tree._leaves(table)
+    assert level == "community"
+    assert leaves[["community_code", "grids", "households"]].values.tolist() == [
+        ["350521100001", 4, 800.0],
+        ["350521101002", 4, 800.0],
+    ]
+    with Image.open(organisation_diagram(table, tmp_path / "communities.png")) as image:
+        small = image.size
+    assert small[1] < full[1] / 2

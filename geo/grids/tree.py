@@ -110,6 +110,25 @@ def _label(*parts: str) -> str:
     return "\n".join(p for p in parts if p)
 
 
+#: Above this many grids the diagram ends at the communities (one box each with its grids,
+#: households and residents): a county's 800 grids would be a 400-inch-tall picture, and the
+#: grid-by-grid tree is in the organisation table beside it.
+DIAGRAM_MAX_GRIDS = 150
+
+
+def _leaves(table: pd.DataFrame) -> tuple[pd.DataFrame, str]:
+    """The rows drawn as leaves: the grids, or one row per community for a large tree."""
+    if len(table) <= DIAGRAM_MAX_GRIDS:
+        return table, "grid"
+    keys = ["county_code", "county", "town_code", "town", "community_code", "community"]
+    communities = (
+        table.groupby(keys, sort=True, dropna=False)
+        .agg(grids=("code", "size"), households=("households", "sum"), residents=("residents", "sum"))
+        .reset_index()
+    )
+    return communities, "community"
+
+
 def organisation_diagram(table: pd.DataFrame, path: Path, *, title: str = "网格组织架构") -> Path:
     """Draw the tree (county -> town -> community -> grid) left to right into an SVG or PNG file.
 
@@ -143,6 +162,8 @@ def organisation_diagram(table: pd.DataFrame, path: Path, *, title: str = "网�
         raise InputDataError("没有网格，无法绘制组织架构图 (no grids to draw)")
     font = cjk_font()
     table = table.sort_values(["county_code", "town_code", "community_code", "code"]).reset_index(drop=True)
+    n_grids = len(table)
+    table, leaf_level = _leaves(table)
     n = len(table)
     # node -> (level, label, leaf rows); a path of nodes per grid, skipping unknown levels
     nodes: dict[tuple, tuple[int, str, list[int]]] = {}
@@ -155,10 +176,11 @@ def organisation_diagram(table: pd.DataFrame, path: Path, *, title: str = "网�
         if row["town_code"]:
             key = ("t", row["county_code"], row["town_code"])
             path_nodes.append((key, 1, _label(row["town"] or "镇街", row["town_code"])))
-        shown = row["community_code"] if row["community"] != row["community_code"] else ""
-        key = ("m", row["county_code"], row["town_code"], row["community_code"])
-        path_nodes.append((key, 2, _label(row["community"], shown)))
-        path_nodes.append((("g", row["code"]), 3, ""))
+        if leaf_level == "grid":
+            shown = row["community_code"] if row["community"] != row["community_code"] else ""
+            key = ("m", row["county_code"], row["town_code"], row["community_code"])
+            path_nodes.append((key, 2, _label(row["community"], shown)))
+        path_nodes.append((("g", k), 3, ""))
         for key, level, label in path_nodes:
             nodes.setdefault(key, (level, label, []))[2].append(k)
         edges.update((a[0], b[0]) for a, b in itertools.pairwise(path_nodes))
@@ -179,15 +201,22 @@ def organisation_diagram(table: pd.DataFrame, path: Path, *, title: str = "网�
         if level < 3:
             ax.text(xs[level], y_of[key], label, ha="center", fontsize=9, bbox=box, zorder=3, **text_kw)
     for k, row in table.iterrows():
-        leaf = _label(
-            f"{row['code']} {row['name']}".strip(),
-            f"支部: {row['branch'] or '—'}  网格员: {row['grid_member'] or '—'}",
-            f"{row['households']:.0f} 户"
-            + (f"  中心户: {row['central_households']}" if row["central_households"] else ""),
-        )
+        if leaf_level == "grid":
+            leaf = _label(
+                f"{row['code']} {row['name']}".strip(),
+                f"支部: {row['branch'] or '—'}  网格员: {row['grid_member'] or '—'}",
+                f"{row['households']:.0f} 户"
+                + (f"  中心户: {row['central_households']}" if row["central_households"] else ""),
+            )
+        else:
+            leaf = _label(
+                f"{row['community_code']} {row['community']}".strip(),
+                f"{row['grids']} 个网格  {row['households']:,.0f} 户  {row['residents']:,.0f} 人",
+            )
         ax.text(xs[3], float(n - 1 - k), leaf, ha="left", fontsize=7.5, bbox=leaf_box, zorder=3, **text_kw)
     levels_shown = sorted({level for level, _, _ in nodes.values()})
-    for level, heading in zip((0, 1, 2, 3), ("县区", "镇街", "社区/村", "网格"), strict=True):
+    leaf_heading = "网格" if leaf_level == "grid" else f"社区/村（共 {n_grids} 个网格，逐格见组织架构表）"
+    for level, heading in zip((0, 1, 2, 3), ("县区", "镇街", "社区/村", leaf_heading), strict=True):
         if level in levels_shown:
             ax.text(
                 xs[level],
@@ -201,5 +230,5 @@ def organisation_diagram(table: pd.DataFrame, path: Path, *, title: str = "网�
     ax.set_title(title, fontfamily=font, fontsize=12)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=150, bbox_inches="tight", format=path.suffix.lower().lstrip("."))
-    logger.info("organisation diagram: %d grids -> %s", n, path.name)
+    logger.info("organisation diagram: %d grids -> %s", n_grids, path.name)
     return path
