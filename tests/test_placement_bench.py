@@ -29,3 +29,17 @@ def test_bench_placement_small(tmp_path):
     assert "| 40 | mclp | ours exact | optimal |" in text
     assert "| 40 | lscp | ours exact | optimal |" in text
     assert "target (issue 6)" in text
+
+
+def test_plain_mip_peers_prove_our_optima():
+    # The peers of issue 17 (the textbook MIP on merged rows, CBC and HiGHS) must agree
+    # with our exact solvers, or the speed comparison means nothing.
+    inst = bench_placement.build_instance(2000, 400, 40, bench_placement.PMEDIAN_CUTOFF_S)
+    for model in ("mclp", "lscp", "pmedian"):
+        ours = bench_placement.ours(inst, model, "exact", 4, 30.0)
+        peers = bench_placement.mip_peers(inst, model, 4, 30.0)
+        assert set(peers) == {"CBC", "HiGHS"}
+        for name, r in peers.items():
+            assert r["status"] == "optimal", (model, name, r)
+            assert abs(r["objective"] - ours["objective"]) <= 1e-6 * max(1.0, abs(ours["objective"])), (model, name)
+            assert 0 < r["rows"] <= 400

@@ -276,3 +276,24 @@ def test_polygon_does_not_depend_on_other_budgets_in_a_chinese_city(tmp_path_fac
     cache = tmp_path_factory.mktemp("gx-cells")
     for mode in ("overlap", "dissolve"):
         _each_budget_alone_equals_all(graph, snapped, cache, mode=mode)
+
+
+def test_street_cells_kept_beside_the_network_cache(tmp_path, monkeypatch):
+    # The web app and the scripts name their cache folder once (LINLI_CACHE_DIR) when
+    # they load the network; the cells built later follow it, not the user's cache.
+    from geo.access.service_area import street_cells
+    from geo.network.graph import load_network
+
+    elsewhere = tmp_path / "user-cache"
+    monkeypatch.setattr(settings, "DEFAULT_CACHE_DIR", elsewhere)
+    net = load_network("demo", cache_dir=tmp_path / "project-cache")
+    assert net.cache_dir == tmp_path / "project-cache"
+    graph = net.cost_graph("walk")
+    snapped = snap_points(graph, osm_facilities("medical").geometry.iloc[:1])
+    service_areas(graph, snapped, minutes=[5], cache_dir=settings.DEFAULT_CACHE_DIR)
+    assert list((tmp_path / "project-cache").glob("cells-*"))
+    assert not elsewhere.exists()
+    # A folder named by the caller still wins.
+    net._graphs.clear()
+    street_cells(net, cache_dir=tmp_path / "named")
+    assert list((tmp_path / "named").glob("cells-*"))

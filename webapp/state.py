@@ -61,9 +61,25 @@ def get_state() -> AnalysisState:
     with _STATES_LOCK:
         if key not in _STATES:
             _STATES[key] = load_state(
-                key[0], minutes=key[1], cache_dir=network_cache_dir(current_app.config["CACHE_DIR"])
+                key[0],
+                minutes=key[1],
+                cache_dir=network_cache_dir(current_app.config["CACHE_DIR"]),
+                progress=_console_progress(),
             )
         return _STATES[key]
+
+
+def _console_progress() -> Callable[[str, float], None]:
+    """Log each stage of a project's loading once, with its share done: a county's first start
+    takes minutes, and the console says what it is doing."""
+    seen: set[str] = set()
+
+    def report(stage_zh: str, fraction: float) -> None:
+        if stage_zh not in seen:
+            seen.add(stage_zh)
+            logger.info("准备项目 (preparing the project) %3.0f%%: %s", 100 * fraction, stage_zh)
+
+    return report
 
 
 @dataclass(eq=False)
@@ -232,6 +248,7 @@ def run_placement(state: AnalysisState, params: dict) -> dict:
 
 
 def _function_areas(state: AnalysisState, function: str) -> gpd.GeoDataFrame | None:
+    start = time.perf_counter()
     # A metre of simplification is invisible on screen and halves the page.
     (fa,) = function_service_areas(
         state.analysis,
@@ -241,6 +258,7 @@ def _function_areas(state: AnalysisState, function: str) -> gpd.GeoDataFrame | N
         cache_dir=state.cache_dir,
         simplify_m=DISPLAY_SIMPLIFY_M,
     )
+    logger.info("服务范围 (service areas) %s: %.1f s", function, time.perf_counter() - start)
     return None if fa.areas is None else fa.areas.to_crs(WGS84)
 
 

@@ -89,12 +89,16 @@ def street_cells(
 
     The disk cache is a folder of ``.npy`` files read memory-mapped: a county's cells
     (about a gigabyte at 300,000 nodes) cost the server only the pages its queries
-    touch, and the operating system may drop them again.
+    touch, and the operating system may drop them again.  With the default
+    ``cache_dir`` they are kept beside the network's own cache (``net.cache_dir``,
+    e.g. ``LINLI_CACHE_DIR``) when it has one.
     """
     key = ("cells", float(width_m), float(spacing_m))
     cells = net._graphs.get(key)
     if cells is not None:
         return cells
+    if cache_dir == settings.DEFAULT_CACHE_DIR and net.cache_dir is not None:
+        cache_dir = net.cache_dir
     path = None
     if cache_dir is not None and net.source_key:
         path = Path(cache_dir) / f"cells-{net.source_key}-{width_m:g}-{spacing_m:g}"
@@ -112,11 +116,25 @@ def street_cells(
                 net._graphs[("cross", cells.width_m, cells.spacing_m)] = links[:2]
                 net._graphs[("cross-edge", cells.width_m, cells.spacing_m)] = links[2:]
     if cells is None:
-        cells = build_street_cells(net.edge_geometry, width_m=width_m, spacing_m=spacing_m)
+        logger.info("街道单元 (street cells): building for %s streets, once per network", f"{net.n_edges:,}")
+        cells = build_street_cells(net.edge_geometry, width_m=width_m, spacing_m=spacing_m, progress=_log_tenths())
         if path is not None:
             _write_cells(net, cells, path)
     net._graphs[key] = cells
     return cells
+
+
+def _log_tenths() -> Callable[[int, int], None]:
+    """A (done, total) progress that logs every tenth of the way."""
+    last = [-1]
+
+    def report(done: int, total: int) -> None:
+        tenth = 10 * done // max(total, 1)
+        if tenth > last[0]:
+            last[0] = tenth
+            logger.info("街道单元 (street cells) %d%%", 10 * tenth)
+
+    return report
 
 
 #: Files of the cells cache holding the links across streets (see :func:`geo.access.reached.with_cross_neighbours`).

@@ -93,6 +93,9 @@ class WalkNetwork:
     edge_bicycle_contraflow: np.ndarray
     report: LoadReport
     source_key: str = ""
+    #: The folder this network was cached in (``load_network``'s ``cache_dir``): its street
+    #: cells are kept beside it unless a caller names another folder.
+    cache_dir: Path | None = field(default=None, repr=False, compare=False)
     _graphs: dict = field(default_factory=dict, repr=False)
 
     @property
@@ -485,6 +488,7 @@ def load_network(
         try:
             net = read_cached_network(cached)
             logger.info("walk graph from cache %s", cached.name)
+            object.__setattr__(net, "cache_dir", cached.parent)  # frozen: recorded once, on load
             return net
         except (OSError, ValueError, KeyError) as exc:  # a damaged cache is rebuilt
             logger.warning("ignoring damaged network cache %s: %s", cached.name, exc)
@@ -497,6 +501,7 @@ def load_network(
     table = sources.read_graphml(path) if name.endswith(".graphml") else sources.read_osm_file(path, bbox=bbox)
     net = build_network(table, boundary=boundary, buffer_m=buffer_m, epsg=epsg, source_key=key)
     if cached is not None:
+        object.__setattr__(net, "cache_dir", cached.parent)
         try:
             save_network(net, cached)
         except OSError as exc:  # a read-only cache must not stop the analysis
