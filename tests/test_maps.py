@@ -44,8 +44,10 @@ def test_a_county_network_is_simplified_and_rasterised_in_a_pdf(tmp_path):
     import shapely
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
+    from matplotlib.path import Path
 
-    from geo.maps.content import RASTER_ABOVE, _draw_base, paper_metres_per_mm, street_segments
+    from geo.maps.artists import line_paths
+    from geo.maps.content import RASTER_ABOVE, _draw_base, paper_metres_per_mm, street_lines
 
     def grid(n: int, step: float = 50.0) -> SimpleNamespace:
         # Horizontal streets with a wiggle every metre (vertices a print cannot show).
@@ -65,11 +67,16 @@ def test_a_county_network_is_simplified_and_rasterised_in_a_pdf(tmp_path):
         ax = fig.add_axes((0.05, 0.05, 0.9, 0.9))
         ax.set_xlim(0, n * 50.0)
         ax.set_ylim(0, n * 50.0)
-        segs = street_segments(ax, net)
-        assert len(segs) == n * n
+        lines = street_lines(ax, net)
+        assert len(lines) == n * n
         # 51 vertices per street, simplified to 0.1 mm on paper: two remain.
         assert paper_metres_per_mm(ax) > 0.1
-        assert max(len(s) for s in segs) == 2
+        assert shapely.get_num_coordinates(lines).max() == 2
+        # Gathered into a few compound paths, one move-to per street.
+        paths = line_paths(lines)
+        assert len(paths) == -(-n * n // 256)
+        codes = np.concatenate([p.codes for p in paths])
+        assert (codes == Path.MOVETO).sum() == n * n and codes.size == 2 * n * n
         _draw_base(ax, crs="EPSG:32650", network=net)
         (collection,) = ax.collections
         assert collection.get_rasterized() == (n * n > RASTER_ABOVE)
@@ -78,3 +85,33 @@ def test_a_county_network_is_simplified_and_rasterised_in_a_pdf(tmp_path):
         sizes[n] = out.stat().st_size
         assert (b"/Subtype /Image" in out.read_bytes()) == (n * n > RASTER_ABOVE)
     assert max(sizes.values()) < 2_000_000
+
+
+def test_artists_draw_polygons_with_holes_and_outlines():
+    import numpy as np
+    import shapely
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    from geo.maps.artists import add_lines, add_polygons
+
+    ring = shapely.box(0, 0, 10, 10).difference(shapely.box(4, 4, 6, 6))
+    multi = shapely.MultiPolygon([shapely.box(20, 0, 22, 2), shapely.box(30, 0, 32, 2)])
+    fig = Figure(figsize=(4, 2), dpi=50)
+    FigureCanvasAgg(fig)
+    ax = fig.add_axes((0, 0, 1, 1))
+    ax.set_xlim(-1, 33)
+    ax.set_ylim(-1, 11)
+    polys = add_polygons(ax, [ring, multi, None, shapely.Polygon()], color="red", alpha=1.0, zorder=1)
+    assert len(polys.get_paths()) == 3  # the ring (with its hole) and the two parts
+    lines = add_lines(ax, [ring, shapely.LineString([(0, 0), (5, 5)])], color="black", linewidth=1, zorder=2)
+    (path,) = lines.get_paths()  # three lines in one compound path
+    assert (path.codes == 1).sum() == 3
+    fig.canvas.draw()
+    pixels = np.asarray(fig.canvas.buffer_rgba())
+    # The hole stays unfilled: the pixel at (5, 5) is white, the one at (2, 2) red.
+    x, y = ax.transData.transform([(5, 5), (2, 2)]).astype(int).T
+    h = pixels.shape[0]
+    hole, filled = pixels[h - y[0], x[0], :3].astype(int), pixels[h - y[1], x[1], :3].astype(int)
+    assert hole.min() > 240
+    assert filled[0] > 200 and filled[1:].max() < 40

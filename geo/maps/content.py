@@ -18,11 +18,11 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from matplotlib.collections import LineCollection
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from geo.errors import InputDataError
+from geo.maps.artists import add_lines, add_polygons
 from geo.maps.layout import OSM_CREDIT, LayoutText, MapContent, render_layout
 from geo.maps.style import (
     BOUNDARY_COLOUR,
@@ -111,32 +111,26 @@ def paper_metres_per_mm(ax) -> float:
     return abs(x1 - x0) / width_mm if width_mm > 0 else 0.0
 
 
-def street_segments(ax, network) -> list[np.ndarray]:
+def street_lines(ax, network) -> np.ndarray:
     """The network's streets in the frame, simplified to :data:`PAPER_TOLERANCE_MM` at the map's scale."""
     x0, x1 = sorted(ax.get_xlim())
     y0, y1 = sorted(ax.get_ylim())
     geoms = network.edge_geometry
     geoms = geoms[shapely.intersects(geoms, shapely.box(x0, y0, x1, y1))]
-    geoms = shapely.simplify(geoms, PAPER_TOLERANCE_MM * paper_metres_per_mm(ax))
-    coords, index = shapely.get_coordinates(geoms, return_index=True)
-    if index.size == 0:
-        return []
-    return np.split(coords, np.flatnonzero(np.diff(index)) + 1)
+    return shapely.simplify(geoms, PAPER_TOLERANCE_MM * paper_metres_per_mm(ax))
 
 
 def _draw_base(ax, *, crs, network=None, boundary=None, units=None) -> list:
     handles = []
     if network is not None:
-        segs = street_segments(ax, network)
-        ax.add_collection(
-            LineCollection(segs, colors=NETWORK_COLOUR, linewidths=0.4, zorder=1, rasterized=len(segs) > RASTER_ABOVE)
-        )
+        lines = street_lines(ax, network)
+        add_lines(ax, lines, color=NETWORK_COLOUR, linewidth=0.4, zorder=1, rasterized=len(lines) > RASTER_ABOVE)
         handles.append(Line2D([], [], color=NETWORK_COLOUR, linewidth=1.2, label="步行路网"))
     if boundary is not None:
-        gpd.GeoSeries([boundary], crs=crs).boundary.plot(ax=ax, color=BOUNDARY_COLOUR, linewidth=1.2, zorder=2)
+        add_lines(ax, [boundary], color=BOUNDARY_COLOUR, linewidth=1.2, zorder=2)
         handles.append(Line2D([], [], color=BOUNDARY_COLOUR, linewidth=1.2, label="研究区边界"))
     if units is not None and len(units):
-        units.to_crs(crs).boundary.plot(ax=ax, color=UNIT_COLOUR, linewidth=0.8, linestyle="--", zorder=2)
+        add_lines(ax, units.to_crs(crs).geometry.to_numpy(), color=UNIT_COLOUR, linewidth=0.8, linestyle="--", zorder=2)
         handles.append(Line2D([], [], color=UNIT_COLOUR, linewidth=0.8, linestyle="--", label="分区"))
     return handles
 
@@ -204,7 +198,7 @@ def coverage_content(
         )
         worst = _worst(gaps)
         if worst is not None and len(worst):
-            worst.boundary.plot(ax=ax, color=GAP_COLOUR, linewidth=2.0, zorder=5)
+            add_lines(ax, worst.geometry.to_numpy(), color=GAP_COLOUR, linewidth=2.0, zorder=5)
             for _, row in worst.iterrows():
                 c = row.geometry.centroid
                 ax.text(
@@ -336,7 +330,7 @@ def service_area_content(
             row = areas.iloc[[k]]
             m = float(row["minutes"].iloc[0])
             c = RING_COLOURS[min(ring_rank[m], len(RING_COLOURS) - 1)]
-            row.plot(ax=ax, color=c, alpha=0.55, edgecolor=c, linewidth=0.5, zorder=3)
+            add_polygons(ax, row.geometry.to_numpy(), color=c, alpha=0.55, edgecolor=c, linewidth=0.5, zorder=3)
         for m, rank in sorted(ring_rank.items()):
             lo = areas.loc[areas["minutes"] == m, "min_from"].iloc[0] if "min_from" in areas else 0.0
             area_km2 = areas.loc[areas["minutes"] == m].geometry.area.sum() / 1e6
@@ -401,7 +395,15 @@ def grids_content(
         for k, c in enumerate(GRID_COLOURS):
             part = grids[kinds == k]
             if len(part):
-                part.plot(ax=ax, color=c, alpha=0.7, edgecolor=GRID_EDGE_COLOUR, linewidth=0.6, zorder=3)
+                add_polygons(
+                    ax,
+                    part.geometry.to_numpy(),
+                    color=c,
+                    alpha=0.7,
+                    edgecolor=GRID_EDGE_COLOUR,
+                    linewidth=0.6,
+                    zorder=3,
+                )
             n = int(((kinds == k) & here).sum())
             handles.append(Patch(facecolor=c, alpha=0.7, edgecolor=GRID_EDGE_COLOUR, label=f"{labels[k]} ({n} 格)"))
         pts = shapely.point_on_surface(grids.geometry.to_numpy())

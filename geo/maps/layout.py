@@ -40,6 +40,7 @@ from matplotlib.patches import Polygon, Rectangle
 
 from geo.errors import CRSError, InputDataError
 from geo.io.export import atomic_write
+from geo.maps.artists import add_lines, add_polygons
 from geo.maps.style import cjk_font
 
 logger = logging.getLogger(__name__)
@@ -380,11 +381,9 @@ def _dim_outside(ax: Axes, focus: shapely.Geometry) -> None:
     x0, x1 = ax.get_xlim()
     y0, y1 = ax.get_ylim()
     outside = shapely.box(x0, y0, x1, y1).difference(focus)
-    from geopandas import GeoSeries
-
     if not outside.is_empty:
-        GeoSeries([outside]).plot(ax=ax, color="white", alpha=0.55, linewidth=0, zorder=8)
-    GeoSeries([focus]).boundary.plot(ax=ax, color="#08306b", linewidth=1.8, zorder=9)
+        add_polygons(ax, [outside], color="white", alpha=0.55, zorder=8)
+    add_lines(ax, [focus], color="#08306b", linewidth=1.8, zorder=9)
 
 
 def draw_map(
@@ -451,7 +450,7 @@ def _panel(fig, box_mm, page_mm, *, content, handles, text: LayoutText, font: st
     )
     ax.add_artist(legend)
     if notes_top is None:
-        fig.canvas.draw_idle()
+        # The legend measures itself; no need to draw the whole page (a county's streets) first.
         renderer = fig.canvas.get_renderer()
         bb = legend.get_window_extent(renderer).transformed(ax.transAxes.inverted())
         notes_top = bb.y0 - 0.03
