@@ -389,6 +389,10 @@ def _walkable_rows(tags: pd.DataFrame) -> np.ndarray:
     return verdict[codes] if len(tags) else np.zeros(0, dtype=bool)
 
 
+#: Two rows of a graph are the same street when their lines agree to this (degrees, about 1 cm).
+DUPLICATE_PRECISION_DEG = 1e-7
+
+
 def gdfs_to_table(nodes: gpd.GeoDataFrame, edges: gpd.GeoDataFrame, source: str) -> StreetTable:
     """Turn osmnx-style ``(nodes, edges)`` GeoDataFrames into a StreetTable (docs/bad-inputs.md N6).
 
@@ -435,7 +439,9 @@ def gdfs_to_table(nodes: gpd.GeoDataFrame, edges: gpd.GeoDataFrame, source: str)
     edges = gpd.GeoDataFrame(edges.drop(columns="geometry", errors="ignore"), geometry=geometry, crs=edges.crs)
     edges = edges.to_crs(WGS84)
     if "highway" in edges.columns:
-        highway = edges["highway"].map(_first).map(lambda h: h if isinstance(h, str) else "road")
+        # A way without a highway tag in a graph that has them (a railway, a river, a
+        # boundary: osmnx.graph_from_xml keeps every way) is not a street.
+        highway = edges["highway"].map(_first).map(lambda h: h if isinstance(h, str) else "")
     else:
         highway = pd.Series("road", index=edges.index)
     tags = pd.DataFrame({"highway": highway.to_numpy(object)})
@@ -455,12 +461,14 @@ def gdfs_to_table(nodes: gpd.GeoDataFrame, edges: gpd.GeoDataFrame, source: str)
         else np.zeros(len(edges), dtype=bool)
     )
     # osmnx stores both directions of a two-way street as two rows; keep one of
-    # each pair: the routing engine adds both directions itself.
+    # each pair: the routing engine adds both directions itself.  A twin is the same
+    # node pair with the same line (either way round, to about a centimetre); distinct
+    # streets between the same two junctions (a road and its footway, two sides of a
+    # square) have different lines and are all kept.
     u = edges["u"].to_numpy(np.int64)
     v = edges["v"].to_numpy(np.int64)
-    pair = pd.DataFrame(
-        {"a": np.minimum(u, v), "b": np.maximum(u, v), "len": shapely.length(edges.geometry.to_numpy()).round(3)}
-    )
+    line = shapely.normalize(shapely.set_precision(edges.geometry.to_numpy(), DUPLICATE_PRECISION_DEG))
+    pair = pd.DataFrame({"a": np.minimum(u, v), "b": np.maximum(u, v), "line": shapely.to_wkb(line)})
     keep = ~(pair.duplicated().to_numpy() & ~oneway)
     edges = edges.loc[keep]
 
