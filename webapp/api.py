@@ -24,6 +24,7 @@ from geo.access.compare import compare_service_area
 from geo.errors import InputDataError
 from geo.io.crs import WGS84
 from geo.io.drawn import parse_geometry, parse_json
+from geo.io.export import geojson_text
 from geo.io.uploads import read_upload
 from geo.maps.viewport import coordinate_digits
 from geo.network.systems import locate_table
@@ -82,7 +83,7 @@ def geojson_response(frame: gpd.GeoDataFrame) -> Response:
     """A GeoDataFrame as GeoJSON (WGS84) with the GeoJSON media type."""
     frame = frame.to_crs(WGS84)
     frame = frame.assign(geometry=rounded(frame.geometry.to_numpy()))
-    return Response(frame.to_json(drop_id=True, ensure_ascii=False), mimetype=GEOJSON)
+    return Response(geojson_text(frame), mimetype=GEOJSON)
 
 
 def _function(name: str | None) -> str:
@@ -174,7 +175,7 @@ def view(name: str):
     digits = coordinate_digits(int(float(zoom)))
     # Plain rounding (a planner's window is redrawn, not analysed: no topology to keep).
     frame = frame.assign(geometry=shapely.transform(frame.geometry.to_numpy(), lambda c: np.round(c, digits)))
-    response = Response(frame.to_json(drop_id=True, ensure_ascii=False), mimetype=GEOJSON)
+    response = Response(geojson_text(frame), mimetype=GEOJSON)
     response.headers["Cache-Control"] = "private, max-age=300"
     return response
 

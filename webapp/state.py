@@ -144,8 +144,8 @@ class AnalysisState:
     def view(self, layer: str, function: str, bbox: Sequence[float], zoom: float) -> gpd.GeoDataFrame:
         """A layer of the map page in a window at a zoom (WGS84): what the browser draws there.
 
-        ``roads`` (major streets from zoom 12, streets from 13, paths from 15: a whole county at
-        zoom 11 shows its service areas and residents, not a grey mesh), ``areas``
+        ``roads`` (major streets from zoom 12, streets from 14, paths from 15: a whole county at
+        zoom 11-13 shows its service areas and residents, not a grey mesh of blocks 3 px apart), ``areas``
         (water from 11, green from 12, buildings from 15), ``rings`` (the function's service
         areas), ``facilities`` (the function's) and ``times`` (residents' walking times: each
         point from zoom :data:`POINTS_ZOOM`, gathered into cells below it).
@@ -362,7 +362,7 @@ def _build_state(
 #: Layers of the map page served by window and zoom (:meth:`AnalysisState.view`).
 VIEW_LAYERS = ("roads", "areas", "rings", "facilities")
 #: Smallest zoom of each road class and base-map area kind.
-ROAD_MIN_ZOOM = {"major": 12, "street": 13, "path": 15}
+ROAD_MIN_ZOOM = {"major": 12, "street": 14, "path": 15}
 AREA_MIN_ZOOM = {"water": 11, "green": 12, "building": 15}
 #: From this zoom residents' walking times are drawn point by point; below it, in cells.
 POINTS_ZOOM = 14
@@ -382,7 +382,8 @@ def _view_layer(state: AnalysisState, layer: str, function: str) -> ViewLayer:
         frame = rings[["min_from", "minutes", "area_m2", "geometry"]].copy()
         frame["band"] = np.argsort(np.argsort(frame["minutes"].to_numpy()))
         frame["area_km2"] = (frame.pop("area_m2") / 1e6).round(3)
-        return ViewLayer(frame, np.zeros(len(frame)))
+        # Kept as parts, sent as one feature per band.
+        return ViewLayer(frame, np.zeros(len(frame)), merge_by=("min_from", "minutes", "band", "area_km2"))
     fac = state.acc.facilities
     fac = fac[fac["function"].to_numpy() == function]
     frame = gpd.GeoDataFrame(

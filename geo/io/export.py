@@ -21,6 +21,7 @@ Every file the scripts and the web app write goes through this module:
 from __future__ import annotations
 
 import io
+import json
 import logging
 import os
 import tempfile
@@ -30,6 +31,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
+import shapely
 
 from geo.errors import InputDataError
 from geo.io.crs import WGS84
@@ -47,6 +49,7 @@ __all__ = [
     "atomic_write",
     "chinese_table",
     "formula_safe",
+    "geojson_text",
     "plan_layers",
     "write_csv",
     "write_geojson",
@@ -177,6 +180,25 @@ def write_gpkg(layers: Mapping[str, pd.DataFrame], path: str | Path) -> Path:
     atomic_write(path, write)
     logger.info("GeoPackage %s: %d layers", Path(path).name, len(frames))
     return Path(path)
+
+
+def geojson_text(frame: gpd.GeoDataFrame) -> str:
+    """A GeoDataFrame (already in WGS84) as a GeoJSON FeatureCollection string, fast.
+
+    Geometries are written by GEOS (:func:`shapely.to_geojson`, shortest round-trip
+    numbers) instead of GeoPandas' per-coordinate Python: a window of a county's streets
+    is written in a tenth of the time.  Missing values become ``null``; Chinese is kept
+    as characters.
+    """
+    geoms = shapely.to_geojson(frame.geometry.to_numpy())
+    props = frame.drop(columns=frame.geometry.name)
+    props = props.astype(object).where(props.notna(), None)
+    rows = props.to_dict(orient="records")
+    features = (
+        f'{{"type":"Feature","properties":{json.dumps(p, ensure_ascii=False, default=str)},"geometry":{g or "null"}}}'
+        for p, g in zip(rows, geoms, strict=True)
+    )
+    return '{"type":"FeatureCollection","features":[' + ",".join(features) + "]}"
 
 
 def write_geojson(frame: gpd.GeoDataFrame, path: str | Path) -> Path:
