@@ -228,10 +228,11 @@ def main(argv: list[str] | None = None) -> int:
         )
         bar.update()
         bar.set_postfix_str(steps[3])
-        coverage = None
+        grids = grids_gdf(plan)
         if not args.no_coverage:
-            coverage = grid_coverage(plan, load_analysis(project).accessibility)
-        grids = grids_gdf(plan, coverage=coverage)
+            coverage = grid_coverage(plan, load_analysis(project).accessibility, grids=grids)
+            if len(coverage):
+                grids = grids.merge(coverage, on="code", how="left")
         issues = [*plan.notes, *check_plan(plan)]
         bar.update()
         bar.set_postfix_str(steps[4])
@@ -275,7 +276,7 @@ def _write(out: Path, plan, grids: gpd.GeoDataFrame, issues: list, *, estimated:
         headers=ISSUE_HEADERS,
         lang=lang,
     )
-    tree = organisation_table(plan)
+    tree = organisation_table(plan, grids=grids)
     layers = {
         "grids": chinese_frame(grids, headers=headers, estimated=estimated, lang=lang),
         "units": chinese_frame(units, estimated=estimated, lang=lang),

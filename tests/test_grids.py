@@ -554,3 +554,30 @@ def test_demo_grid_coverage(demo_units, demo_plan):
     assert sorted(table["code"]) == demo_plan.codes
     pct = table.drop(columns="code").to_numpy(float)
     assert np.nanmin(pct) >= 0 and np.nanmax(pct) <= 100
+
+
+def test_adjacency_from_shared_segments_equals_the_tolerant_test():
+    # Street blocks share edges vertex for vertex and are decided by their common segments;
+    # planner polygons (vertices apart by up to 0.3 m) by the buffered boundary.  Both give
+    # what the buffered test alone gives, on a 5 x 5 grid of blocks.
+    import shapely as sh
+
+    from geo import settings
+    from geo.grids.blocks import _exactly_shared_m
+
+    blocks = np.array([sh.box(x, y, x + 100, y + 80) for x in range(0, 500, 100) for y in range(0, 400, 80)])
+    tree = sh.STRtree(blocks)
+    i, j = tree.query(blocks, predicate="dwithin", distance=settings.GRID_ADJACENCY_TOLERANCE_M)
+    keep = i < j
+    shared = _exactly_shared_m(blocks, i[keep], j[keep])
+    # 40 edge neighbours (80 m or 100 m in common), 32 corner pairs (nothing in common).
+    assert sorted(set(np.round(shared, 6))) == [0.0, 80.0, 100.0]
+    assert (shared > 0).sum() == 40 and (shared == 0).sum() == 32
+    assert len(unit_adjacency(blocks)) == 40
+    rng = np.random.default_rng(1)
+    rings = sh.get_coordinates(blocks).reshape(len(blocks), 5, 2)
+    rings[:, :4] += rng.uniform(-0.3, 0.3, (len(blocks), 4, 2))
+    rings[:, 4] = rings[:, 0]
+    jittered = sh.polygons(rings)
+    assert (_exactly_shared_m(jittered, i[keep], j[keep]) == 0).all()
+    assert len(unit_adjacency(jittered)) == 40

@@ -321,8 +321,55 @@ def unit_adjacency(
     i, j = i[keep], j[keep]
     if i.size == 0:
         return np.zeros((0, 2), dtype=np.int64)
-    grown = shapely.buffer(geoms, tolerance_m, quad_segs=1)
-    shared = shapely.length(shapely.intersection(shapely.boundary(geoms[i]), grown[j]))
-    keep = shared >= min_shared_m + 2 * tolerance_m  # a corner inside the buffer adds up to 2 x tolerance
+    # Street blocks share their edges vertex for vertex: those pairs are decided by the
+    # boundary segments they have in common, without any geometry operation.  Only the
+    # others (planner polygons, blocks meeting at a corner) go through the buffer below.
+    exact = _exactly_shared_m(geoms, i, j)
+    decided = exact >= min_shared_m
+    rest = np.flatnonzero(~decided)
+    keep = decided.copy()
+    if rest.size:
+        grown = shapely.buffer(geoms[np.unique(j[rest])], tolerance_m, quad_segs=1)
+        at = np.searchsorted(np.unique(j[rest]), j[rest])
+        shared = shapely.length(shapely.intersection(shapely.boundary(geoms[i[rest]]), grown[at]))
+        keep[rest] = shared >= min_shared_m + 2 * tolerance_m  # a corner inside the buffer adds up to 2 x tolerance
     pairs = np.column_stack([i[keep], j[keep]]).astype(np.int64)
     return pairs[np.lexsort((pairs[:, 1], pairs[:, 0]))]
+
+
+#: Vertices closer than this are the same vertex when boundaries are compared segment by segment.
+SHARED_VERTEX_M = 1e-3
+
+
+def _exactly_shared_m(geoms: np.ndarray, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+    """Length of boundary the units ``i`` and ``j`` share segment for segment (metres, per pair)."""
+    parts, owner = shapely.get_parts(shapely.boundary(geoms), return_index=True)
+    parts, more = shapely.get_parts(parts, return_index=True)  # multilinestrings of multipolygons
+    owner = owner[more]
+    coords, line = shapely.get_coordinates(parts, return_index=True)
+    same = line[1:] == line[:-1]
+    q = np.round(coords / SHARED_VERTEX_M).astype(np.int64)
+    a, b = q[:-1][same], q[1:][same]
+    unit = owner[line[:-1][same]]
+    length = np.hypot(*(coords[1:][same] - coords[:-1][same]).T)
+    flip = (a[:, 0] > b[:, 0]) | ((a[:, 0] == b[:, 0]) & (a[:, 1] > b[:, 1]))
+    lo, hi = np.where(flip[:, None], b, a), np.where(flip[:, None], a, b)
+    _, segment = np.unique(np.column_stack([lo, hi]), axis=0, return_inverse=True)
+    segment = segment.ravel()
+    # Each (segment, unit) once; a segment held by two units is shared by that pair.
+    order = np.lexsort((unit, segment))
+    segment, unit, length = segment[order], unit[order], length[order]
+    first = np.r_[True, (segment[1:] != segment[:-1]) | (unit[1:] != unit[:-1])]
+    segment, unit, length = segment[first], unit[first], length[first]
+    pair_at = np.flatnonzero(segment[1:] == segment[:-1])
+    u, v = unit[pair_at].astype(np.int64), unit[pair_at + 1].astype(np.int64)
+    n = np.int64(len(geoms))
+    shared_key, shared_len = np.unique(np.minimum(u, v) * n + np.maximum(u, v), return_inverse=True)
+    total = np.bincount(shared_len.ravel(), weights=length[pair_at], minlength=shared_key.size)
+    key = i.astype(np.int64) * n + j
+    at = np.searchsorted(shared_key, key)
+    found = at < shared_key.size
+    found[found] = shared_key[at[found]] == key[found]
+    out = np.zeros(key.size)
+    out[found] = total[at[found]]
+    return out

@@ -78,7 +78,7 @@ def grids_gdf(plan: GridPlan, *, coverage: pd.DataFrame | None = None) -> gpd.Ge
     return gpd.GeoDataFrame(frame, geometry=polys, crs=units.crs)
 
 
-def grid_coverage(plan: GridPlan, acc) -> pd.DataFrame:
+def grid_coverage(plan: GridPlan, acc, *, grids: gpd.GeoDataFrame | None = None) -> pd.DataFrame:
     """Coverage of each grid per function (percent of residents within the budget).
 
     Parameters
@@ -96,7 +96,7 @@ def grid_coverage(plan: GridPlan, acc) -> pd.DataFrame:
     from geo.access.coverage import assign_units
     from geo.access.coverage_tables import coverage_table
 
-    polys = grids_gdf(plan)[["code", "name", "geometry"]]
+    polys = (grids_gdf(plan) if grids is None else grids)[["code", "name", "geometry"]]
     demand = assign_units(acc.demand, polys.to_crs(acc.demand.crs))
     table = coverage_table(dataclasses.replace(acc, demand=demand))
     table = table[(table["kind"] == "function") & (table["unit"].isin(polys["code"]))]

@@ -17,6 +17,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
+import geopandas as gpd
 import pandas as pd
 from matplotlib.figure import Figure
 
@@ -61,7 +62,9 @@ def division_names() -> dict[str, str]:
     return names
 
 
-def organisation_table(plan: GridPlan, *, names: dict[str, str] | None = None) -> pd.DataFrame:
+def organisation_table(
+    plan: GridPlan, *, names: dict[str, str] | None = None, grids: gpd.GeoDataFrame | None = None
+) -> pd.DataFrame:
     """One row per grid with the county, town and community above it.
 
     Parameters
@@ -71,6 +74,9 @@ def organisation_table(plan: GridPlan, *, names: dict[str, str] | None = None) -
     names
         Division code -> name (default :func:`division_names`); a parent's own name
         from the plan wins for the community level.
+    grids
+        :func:`grids_gdf` of the plan when the caller has it already (a county's 800 grids
+        take seconds to union).
 
     Returns
     -------
@@ -78,7 +84,7 @@ def organisation_table(plan: GridPlan, *, names: dict[str, str] | None = None) -
         The columns of :data:`TREE_HEADERS` (English keys), sorted by grid code.
     """
     names = division_names() if names is None else names
-    grids = grids_gdf(plan)
+    grids = grids_gdf(plan) if grids is None else grids
     parent_names = dict(zip(plan.parents["code"].astype(str), plan.parents["name"].astype(str), strict=True))
     rows = []
     for _, g in grids.iterrows():
