@@ -24,11 +24,23 @@ Both solvers run on one thread with the relative gap our engine proves
 at the limit reports its best objective and, where the solver says, its bound.  The
 time of a run starts from the pairs (the merging and the model building count) and
 ends when the solver's answer is read back.
+
+Run by :mod:`benchmarks.bench_placement` in a child process, one solver per process
+(CBC's ``-sec`` is only checked between branch-and-bound nodes: on a large model it
+can spend minutes in its root LP, so the benchmark kills the process group at a
+wall-clock limit)::
+
+    python -m benchmarks.peer_mip INSTANCE.npz mclp|lscp|pmedian cbc|highs P COVER_S PENALTY_S LIMIT_S GAP
+
+Prints one JSON line: objective, bound, status, seconds (``time_s`` from the pairs to
+the answer), merged rows.
 """
 
 from __future__ import annotations
 
+import json
 import re
+import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -37,7 +49,7 @@ from pathlib import Path
 import numpy as np
 from scipy import sparse
 
-__all__ = ["MipModel", "build_model", "merge_rows", "solve_cbc", "solve_highs"]
+__all__ = ["MipModel", "build_model", "main", "merge_rows", "solve_cbc", "solve_highs"]
 
 
 @dataclass(frozen=True)
@@ -198,7 +210,7 @@ def solve_highs(m: MipModel, *, time_limit_s: float, mip_rel_gap: float) -> dict
     return {
         "objective": float(info.objective_function_value),
         "bound": float(info.mip_dual_bound),
-        "status": "optimal" if status == "Optimal" else status,
+        "status": {"Optimal": "optimal", "Time limit reached": "time_limit"}.get(status, status),
         "build_s": build_s,
         "solve_s": time.perf_counter() - t0 - build_s,
     }
@@ -244,14 +256,46 @@ def solve_cbc(m: MipModel, *, time_limit_s: float, mip_rel_gap: float) -> dict:
         )
         prob.solve(solver)
         text = log.read_text(errors="replace")
-    objective = float(pulp.value(prob.objective))
+    value = pulp.value(prob.objective)
+    objective = float("nan") if value is None else float(value)
     proven = prob.status == pulp.LpStatusOptimal and prob.sol_status == pulp.LpSolutionOptimal
     found = _CBC_BOUND.search(text)
     bound = objective if proven else (float(found.group(1)) if found else float("nan"))
     return {
         "objective": objective,
         "bound": bound,
-        "status": "optimal" if proven else pulp.LpSolution[prob.sol_status],
+        "status": "optimal"
+        if proven
+        else ("time_limit" if prob.sol_status == pulp.LpSolutionIntegerFeasible else pulp.LpSolution[prob.sol_status]),
         "build_s": build_s,
         "solve_s": time.perf_counter() - t0 - build_s,
     }
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    path, model, solver = argv[0], argv[1], argv[2]
+    p, cover_s, penalty_s, limit_s, gap = int(argv[3]), float(argv[4]), float(argv[5]), float(argv[6]), float(argv[7])
+    data = np.load(path)
+    t0 = time.perf_counter()
+    m = build_model(
+        model,
+        data["demand"],
+        data["cand"],
+        data["time_s"],
+        data["residents"],
+        int(data["n_cand"]),
+        p=p,
+        cover_s=cover_s,
+        penalty_s=penalty_s,
+    )
+    merge_s = time.perf_counter() - t0
+    solve = {"cbc": solve_cbc, "highs": solve_highs}[solver]
+    res = solve(m, time_limit_s=limit_s, mip_rel_gap=gap)
+    res.update(time_s=time.perf_counter() - t0, merge_s=merge_s, rows=m.n_rows_merged)
+    print(json.dumps(res))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -57,8 +57,13 @@ def run_highs(
     mip_rel_gap: float = MIP_REL_GAP,
     relax: bool = False,
     lp_solver: str = "choose",
+    mip_lp_solver: str | None = None,
 ) -> MipResult:
-    """Solve ``opt cost @ x`` s.t. ``row_lower <= rows @ x <= row_upper`` with HiGHS."""
+    """Solve ``opt cost @ x`` s.t. ``row_lower <= rows @ x <= row_upper`` with HiGHS.
+
+    ``mip_lp_solver``: the MIP's LP method (``ipm``, ``simplex``, ...); by default the
+    interior-point method above :data:`MIP_IPM_MIN_NNZ` constraint nonzeros.
+    """
     import highspy
 
     t0 = time.perf_counter()
@@ -69,6 +74,8 @@ def run_highs(
     h.setOptionValue("threads", 1)
     if relax:
         h.setOptionValue("solver", lp_solver)
+    elif mip_lp_solver is not None:
+        h.setOptionValue("mip_lp_solver", mip_lp_solver)
     elif rows.nnz > MIP_IPM_MIN_NNZ:
         # HiGHS's dual simplex stalls on large covering LPs (degenerate); the interior
         # point method solves their LPs in seconds (MCLP 2,000 candidates: proven
