@@ -78,8 +78,8 @@ def run_highs(
         h.setOptionValue("mip_lp_solver", mip_lp_solver)
     elif rows.nnz > MIP_IPM_MIN_NNZ:
         # HiGHS's dual simplex stalls on large covering LPs (degenerate); the interior
-        # point method solves their LPs in seconds (MCLP 2,000 candidates: proven
-        # optimal in ~40 s instead of no progress in 60 s).
+        # point method solves their LPs in seconds.  (The MCLP asks for it always, through
+        # ``mip_lp_solver``: its 500-candidate MIP went from 1.15 s to 0.3 s.)
         h.setOptionValue("mip_lp_solver", "ipm")
     lp = highspy.HighsLp()
     n = cost.size
