@@ -22,23 +22,20 @@ before the first view is interactive, interactive in under 3 s, candidate p95 un
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
-import platform
 import shutil
 import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 from pathlib import Path
 
 import numpy as np
 
-from benchmarks.county import write_county
+from benchmarks.county import run_sizes, write_county
 
 CHROMIUM = "/usr/bin/chromium"
 ROOT = Path(__file__).resolve().parent.parent
@@ -194,34 +191,29 @@ def bench(n_nodes: int, work: Path) -> dict:
     return row
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.bench_county", description=__doc__.split("\n")[0])
-    parser.add_argument("--nodes", type=int, nargs="+", default=[50_000, 150_000, 300_000])
-    parser.add_argument("--markdown", type=Path, default=None)
-    args = parser.parse_args(argv)
-    rows = []
-    with tempfile.TemporaryDirectory(prefix="linli-county-") as tmp:
-        for n in args.nodes:
-            rows.append(bench(n, Path(tmp)))
-            print(json.dumps(rows[-1]), flush=True)
-    header = (
-        "| nodes | cold start s | cold peak GB | warm start s | RSS at first page GB | page ready s | MB before ready "
-        "| pan redraw median / max s | candidate p95 ms | RSS after session GB |\n"
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+def _row(r: dict) -> str:
+    return (
+        f"| {r['nodes']:,} | {r['cold_s']:.0f} | {r['cold_peak_gb']:.2f} | {r['warm_s']:.1f} "
+        f"| {r['warm_rss_gb']:.2f} "
+        f"| {r['ready_s']:.1f} | {r['ready_mb']:.2f} | {r['pan_median_s']:.2f} / {r['pan_max_s']:.2f} "
+        f"| {r['candidate_p95_ms']:.0f} | {r['rss_after_gb']:.2f} |"
     )
-    lines = [header]
-    for r in rows:
-        lines.append(
-            f"| {r['nodes']:,} | {r['cold_s']:.0f} | {r['cold_peak_gb']:.2f} | {r['warm_s']:.1f} "
-            f"| {r['warm_rss_gb']:.2f} "
-            f"| {r['ready_s']:.1f} | {r['ready_mb']:.2f} | {r['pan_median_s']:.2f} / {r['pan_max_s']:.2f} "
-            f"| {r['candidate_p95_ms']:.0f} | {r['rss_after_gb']:.2f} |"
-        )
-    text = "\n".join(lines) + f"\n\n{platform.python_version()}, {os.cpu_count()} CPUs\n"
-    print(text)
-    if args.markdown:
-        args.markdown.write_text(text, encoding="utf-8")
-    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    header = [
+        "| nodes | cold start s | cold peak GB | warm start s | RSS at first page GB | page ready s | MB before ready "
+        "| pan redraw median / max s | candidate p95 ms | RSS after session GB |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    return run_sizes(
+        argv,
+        prog="python -m benchmarks.bench_county",
+        description=__doc__.split("\n")[0],
+        bench=bench,
+        header=header,
+        row=_row,
+    )
 
 
 if __name__ == "__main__":

@@ -24,20 +24,16 @@ one PDF map under 10 s and 5 MB.
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
-import platform
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import pandas as pd
 import shapely
 
-from benchmarks.county import write_county
+from benchmarks.county import run_sizes, write_county
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = str(ROOT / ".venv" / "bin" / "python")
@@ -109,34 +105,28 @@ def bench(n_nodes: int, work: Path) -> dict:
     return row
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m benchmarks.bench_county_scripts", description=__doc__.split("\n")[0]
+def _row(r: dict) -> str:
+    return (
+        f"| {r['nodes']:,} | {r['sa_cold_s']:.0f} / {r['sa_cold_gb']:.2f} | {r['sa_warm_s']:.0f} / "
+        f"{r['sa_warm_gb']:.2f} | {r['cells_mb']:.0f} | {r['coverage_warm_s']:.1f} | {r['grids_seat_s']:.1f} "
+        f"| {r['grids_county_s']:.1f} / {r['grids_county_gb']:.2f} | {r['pdf_s']:.1f} / {r['pdf_mb']:.1f} |"
     )
-    parser.add_argument("--nodes", type=int, nargs="+", default=[50_000, 150_000, 300_000])
-    parser.add_argument("--markdown", type=Path, default=None)
-    args = parser.parse_args(argv)
-    rows = []
-    with tempfile.TemporaryDirectory(prefix="linli-county-scripts-") as tmp:
-        for n in args.nodes:
-            rows.append(bench(n, Path(tmp)))
-            print(json.dumps(rows[-1]), flush=True)
-    lines = [
+
+
+def main(argv: list[str] | None = None) -> int:
+    header = [
         "| nodes | service areas (500) cold s / peak GB | warm s / peak GB | cell cache MB | coverage warm s "
         "| grids seat s | grids county s / peak GB | PDF map s / MB |",
         "|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for r in rows:
-        lines.append(
-            f"| {r['nodes']:,} | {r['sa_cold_s']:.0f} / {r['sa_cold_gb']:.2f} | {r['sa_warm_s']:.0f} / "
-            f"{r['sa_warm_gb']:.2f} | {r['cells_mb']:.0f} | {r['coverage_warm_s']:.1f} | {r['grids_seat_s']:.1f} "
-            f"| {r['grids_county_s']:.1f} / {r['grids_county_gb']:.2f} | {r['pdf_s']:.1f} / {r['pdf_mb']:.1f} |"
-        )
-    text = "\n".join(lines) + f"\n\n{platform.python_version()}, {os.cpu_count()} CPUs\n"
-    print(text)
-    if args.markdown:
-        args.markdown.write_text(text, encoding="utf-8")
-    return 0
+    return run_sizes(
+        argv,
+        prog="python -m benchmarks.bench_county_scripts",
+        description=__doc__.split("\n")[0],
+        bench=bench,
+        header=header,
+        row=_row,
+    )
 
 
 if __name__ == "__main__":

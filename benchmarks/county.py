@@ -27,8 +27,13 @@ from __future__ import annotations
 
 import argparse
 import csv
+import json
 import logging
+import os
+import platform
+import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -39,7 +44,7 @@ from benchmarks.city import CRS, make_city
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["FACILITY_CATEGORIES", "county_dir", "write_county"]
+__all__ = ["FACILITY_CATEGORIES", "county_dir", "run_sizes", "write_county"]
 
 #: Category names of the facility ledger with their shares (everyday names the vocabulary knows).
 FACILITY_CATEGORIES = {
@@ -281,6 +286,37 @@ def write_county(
         time.perf_counter() - start,
     )
     return project
+
+
+def run_sizes(
+    argv: list[str] | None,
+    *,
+    prog: str,
+    description: str,
+    bench: Callable[[int, Path], dict],
+    header: list[str],
+    row: Callable[[dict], str],
+) -> int:
+    """The command line of a county benchmark: ``bench(n_nodes, work)`` for each ``--nodes``, a table.
+
+    Each size's result is printed as JSON as soon as it is measured; the Markdown table
+    (``header`` lines, then ``row(result)`` per size) is printed and written to ``--markdown``.
+    """
+    parser = argparse.ArgumentParser(prog=prog, description=description)
+    parser.add_argument("--nodes", type=int, nargs="+", default=[50_000, 150_000, 300_000])
+    parser.add_argument("--markdown", type=Path, default=None)
+    args = parser.parse_args(argv)
+    rows = []
+    with tempfile.TemporaryDirectory(prefix=f"linli-{prog.rsplit('.', 1)[-1]}-") as tmp:
+        for n in args.nodes:
+            rows.append(bench(n, Path(tmp)))
+            print(json.dumps(rows[-1]), flush=True)
+    lines = [*header, *(row(r) for r in rows)]
+    text = "\n".join(lines) + f"\n\n{platform.python_version()}, {os.cpu_count()} CPUs\n"
+    print(text)
+    if args.markdown:
+        args.markdown.write_text(text, encoding="utf-8")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:

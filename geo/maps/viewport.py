@@ -118,24 +118,18 @@ class ViewLayer:
             # thousand lines, simplified per zoom in a fraction of the time and memory.
             frame = self.frame.assign(_min_zoom=self.min_zoom)
             merged = _merge(frame, [*self.merge_by, "_min_zoom"])
-            self.min_zoom = merged.pop("_min_zoom").to_numpy(np.int16)
-            parts, owner = shapely.get_parts(merged.geometry.to_numpy(), return_index=True)
+            self.frame, self.min_zoom = merged, merged.pop("_min_zoom").to_numpy(np.int16)
+        # Multi-part features as their parts (the merged lines; a function's dissolved service
+        # areas, a few multipolygons of hundreds of parts): a window then clips and simplifies
+        # only the parts it shows, not the county's whole outline on every request.
+        parts, owner = shapely.get_parts(self.frame.geometry.to_numpy(), return_index=True)
+        if parts.size > len(self.frame):
             self.frame = gpd.GeoDataFrame(
-                merged.drop(columns=merged.geometry.name).iloc[owner].reset_index(drop=True), geometry=parts, crs=WGS84
+                self.frame.drop(columns=self.frame.geometry.name).iloc[owner].reset_index(drop=True),
+                geometry=parts,
+                crs=WGS84,
             )
             self.min_zoom = self.min_zoom[owner]
-        elif len(self.frame):
-            # Multi-part features (a function's dissolved service areas: a few multipolygons of
-            # hundreds of parts) as their parts: a window then clips and simplifies only the
-            # parts it shows, not the county's whole outline on every request.
-            parts, owner = shapely.get_parts(self.frame.geometry.to_numpy(), return_index=True)
-            if parts.size > len(self.frame):
-                self.frame = gpd.GeoDataFrame(
-                    self.frame.drop(columns=self.frame.geometry.name).iloc[owner].reset_index(drop=True),
-                    geometry=parts,
-                    crs=WGS84,
-                )
-                self.min_zoom = self.min_zoom[owner]
         self._tree = shapely.STRtree(self.frame.geometry.to_numpy())
         lat = self.frame.total_bounds[[1, 3]].mean() if len(self.frame) else 0.0
         self._lat = float(lat) if np.isfinite(lat) else 0.0
