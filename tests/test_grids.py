@@ -581,3 +581,100 @@ def test_adjacency_from_shared_segments_equals_the_tolerant_test():
     jittered = sh.polygons(rings)
     assert (_exactly_shared_m(jittered, i[keep], j[keep]) == 0).all()
     assert len(unit_adjacency(jittered)) == 40
+
+
+def test_is_coverage():
+    # Two squares sharing an edge are a coverage; overlapping, nested, a T-junction (the
+    # shared edge has a vertex on one side only), an invalid bow-tie or a line are not.
+    from geo.grids.blocks import is_coverage
+
+    a, b = shapely.box(0, 0, 10, 10), shapely.box(10, 0, 20, 10)
+    assert is_coverage(np.array([a, b]))
+    assert not is_coverage(np.array([a, shapely.box(5, 5, 15, 15)]))
+    assert not is_coverage(np.array([a, shapely.box(2, 2, 4, 4)]))
+    assert not is_coverage(np.array([a, shapely.box(10, 0, 20, 5), shapely.box(10, 5, 20, 10)]))
+    assert not is_coverage(np.array([shapely.Polygon([(0, 0), (2, 2), (2, 0), (0, 2)]), b]))
+    assert not is_coverage(np.array([a, shapely.LineString([(30, 0), (40, 0)])]))
+    assert not is_coverage(np.zeros(0, dtype=object))
+
+
+def test_union_units_of_a_coverage_equals_the_general_union():
+    # 3 x 3 squares of 100 m: 90,000 m², one polygon whichever union is used.
+    from geo.grids.blocks import union_units
+
+    geoms = squares(3, 3, 1).geometry.to_numpy()
+    fast, slow = union_units(geoms, coverage=True), union_units(geoms, coverage=False)
+    assert shapely.area(fast) == pytest.approx(90_000.0)
+    assert shapely.equals(fast, slow)
+
+
+def test_clip_lines_equals_intersection():
+    # Area 100 x 100 m: a line inside is returned as it is, one crossing the east side is
+    # cut at x = 100 (50 m of its 100 m left), one outside is empty.
+    from geo.grids.blocks import clip_lines
+
+    area = shapely.box(0, 0, 100, 100)
+    lines = np.array(
+        [
+            shapely.LineString([(10, 10), (50, 60), (90, 20)]),
+            shapely.LineString([(50, 50), (150, 50)]),
+            shapely.LineString([(200, 0), (300, 0)]),
+        ]
+    )
+    out = clip_lines(lines, area)
+    assert shapely.equals_exact(out[0], lines[0], 0)
+    assert shapely.length(out).tolist() == pytest.approx([shapely.length(lines[0]), 50.0, 0.0])
+    assert shapely.equals(out, shapely.intersection(lines, area)).all()
+
+
+def test_segment_reach():
+    from geo.grids.blocks import segment_reach
+
+    s = np.array([[0.0, 0.0, 10.0, 0.0]] * 4)
+    t = np.array(
+        [
+            [4.0, 1.0, 6.0, 1.0],  # parallel, 1 m off: x in [4 - √3, 6 + √3] is within 2 m (√(2² - 1²) past each end)
+            [2.0, 0.0, 3.0, 0.0],  # on s: x in [0, 5] within 2 m (clipped at the start of s)
+            [5.0, 5.0, 5.0, 5.0],  # a point 5 m away: nothing within 2 m
+            [-1.0, 0.0, -1.0, 0.0],  # a point 1 m before the start: x up to -1 + 2 = 1
+        ]
+    )
+    start, end = segment_reach(s, t, 2.0)
+    root3 = np.sqrt(3.0)
+    assert start[:2].tolist() == pytest.approx([(4 - root3) / 10, 0.0])
+    assert end[:2].tolist() == pytest.approx([(6 + root3) / 10, 0.5])
+    assert start[2] > end[2]
+    assert (start[3], end[3]) == pytest.approx((0.0, 0.1))
+
+
+def test_adjacency_in_a_coverage_equals_the_buffer_test():
+    # A fan of six 15° wedges (100 m long) around one apex is a coverage.  Wedges two apart
+    # meet only at the apex: of one's boundary, the edge 15° from the other's near edge lies
+    # in its 0.5 m buffer for 0.5 / sin 15° = 1.93 m, the edge 30° away for 0.5 / sin 30° =
+    # 1 m; 2.93 m is above the 2 m threshold (1 m + 2 x 0.5 m), so they are neighbours.
+    # Three apart: 0.5 / sin 30° + 0.5 / sin 45° = 1.71 m, not neighbours.
+    # The segment arithmetic of a coverage keeps exactly the pairs the buffer test keeps.
+    from geo.grids.blocks import is_coverage
+
+    angles = np.radians(np.arange(0, 91, 15))
+    rim = np.column_stack([100 * np.cos(angles), 100 * np.sin(angles)])
+    fan = np.array([shapely.Polygon([(0, 0), tuple(rim[k]), tuple(rim[k + 1])]) for k in range(len(rim) - 1)])
+    assert is_coverage(fan)
+    fast, slow = unit_adjacency(fan, coverage=True), unit_adjacency(fan, coverage=False)
+    assert fast.tolist() == slow.tolist()
+    assert fast.tolist() == [[k, k + d] for k in range(6) for d in (1, 2) if k + d < 6]
+    grid = squares(5, 5, 1).geometry.to_numpy()
+    assert unit_adjacency(grid, coverage=True).tolist() == unit_adjacency(grid, coverage=False).tolist()
+    assert len(unit_adjacency(grid, coverage=True)) == 40  # 2 x 5 x 4 edges; no corner pair
+
+
+def test_grids_of_a_coverage_equal_the_general_union():
+    # Squares form a coverage: the plan says so, and its grid polygons are those of the
+    # general union (same areas and perimeters, so the same shape indices).
+    import dataclasses
+
+    plan = generate_grids(squares(4, 4, 100), min_households=300, max_households=500)
+    assert plan.coverage and plan.overlaps.shape == (0, 2)
+    fast, slow = grids_gdf(plan), grids_gdf(dataclasses.replace(plan, coverage=False))
+    assert shapely.equals(fast.geometry.to_numpy(), slow.geometry.to_numpy()).all()
+    assert fast.drop(columns="geometry").equals(slow.drop(columns="geometry"))

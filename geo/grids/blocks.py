@@ -24,7 +24,15 @@ from geo.errors import CRSError, InputDataError
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["street_blocks", "unit_adjacency", "units_from_polygons", "units_with_households"]
+__all__ = [
+    "clip_lines",
+    "is_coverage",
+    "street_blocks",
+    "union_units",
+    "unit_adjacency",
+    "units_from_polygons",
+    "units_with_households",
+]
 
 
 def _check_metric(frame: gpd.GeoDataFrame, what: str) -> None:
@@ -85,7 +93,7 @@ def street_blocks(
         area = shapely.convex_hull(shapely.multilinestrings(shapely.get_parts(geoms)))
     elif not shapely.is_valid(area):
         area = shapely.make_valid(area)
-    inside = shapely.intersection(geoms, area)
+    inside = clip_lines(geoms, area)
     pieces = [inside, np.asarray([shapely.boundary(area)], dtype=object)]
     if cuts is not None and len(cuts):
         pieces.append(shapely.intersection(shapely.boundary(np.asarray(cuts, dtype=object)), area))
@@ -111,6 +119,21 @@ def street_blocks(
     ids = np.array([f"B{k + 1:05d}" for k in range(faces.size)], dtype=object)
     logger.info("street blocks: %d from %d lines", faces.size, geoms.size)
     return gpd.GeoDataFrame({"unit_id": ids, "area_m2": area_m2}, geometry=faces, crs=frame.crs)
+
+
+def clip_lines(lines: np.ndarray, area: shapely.Geometry) -> np.ndarray:
+    """The parts of ``lines`` inside ``area``: :func:`shapely.intersection`, without an overlay for lines inside.
+
+    A line inside the area's interior is its own intersection, vertex for vertex, so only
+    the few lines that reach the boundary or lie outside are intersected.
+    """
+    lines = np.asarray(lines, dtype=object)
+    shapely.prepare(area)
+    out = lines.copy()
+    cross = np.flatnonzero(~shapely.contains_properly(area, lines))
+    if cross.size:
+        out[cross] = shapely.intersection(lines[cross], area)
+    return out
 
 
 def _absorb_slivers(faces: np.ndarray, min_area_m2: float, cuts) -> np.ndarray:
@@ -296,16 +319,60 @@ def point_units(geoms: np.ndarray, points: np.ndarray, *, snap_m: float) -> np.n
     return unit_of
 
 
+def is_coverage(geoms: np.ndarray) -> bool:
+    """Whether polygons form a valid coverage: valid, no two overlap, shared edges matched vertex for vertex.
+
+    Street blocks do (they are the faces of one noded arrangement); a planner's polygons
+    may not.  Units that form a coverage cannot overlap, and any group of them is
+    unioned exactly by :func:`union_units` with the much faster coverage union.
+
+    Parameters
+    ----------
+    geoms
+        Polygons (any CRS).
+
+    Returns
+    -------
+    bool
+        False as well when a geometry is not a valid polygon or multipolygon, or there is none.
+    """
+    geoms = np.asarray(geoms, dtype=object)
+    if geoms.size == 0 or not np.isin(shapely.get_type_id(geoms), (3, 6)).all():
+        return False
+    if not shapely.is_valid(geoms).all():
+        return False
+    return bool(shapely.coverage_is_valid(geoms))
+
+
+def union_units(geoms: np.ndarray, *, coverage: bool) -> shapely.Geometry:
+    """The union of unit polygons; ``coverage`` (see :func:`is_coverage`) allows the coverage union."""
+    return shapely.coverage_union_all(geoms) if coverage else shapely.union_all(geoms)
+
+
 def unit_adjacency(
     geoms: np.ndarray,
     *,
     tolerance_m: float = settings.GRID_ADJACENCY_TOLERANCE_M,
     min_shared_m: float = settings.GRID_MIN_SHARED_EDGE_M,
+    coverage: bool | None = None,
 ) -> np.ndarray:
     """Pairs of units sharing a boundary of at least ``min_shared_m`` metres.
 
     Units within ``tolerance_m`` of each other count as touching (planner polygons
     rarely share vertices exactly); touching at a corner does not make neighbours.
+
+    Parameters
+    ----------
+    geoms
+        Unit polygons in a projected CRS (metres).
+    tolerance_m
+        Gap (metres) up to which two boundaries count as shared.
+    min_shared_m
+        Shortest shared boundary (metres) that makes two units neighbours.
+    coverage
+        Whether the units form a valid coverage (:func:`is_coverage`); tested when
+        omitted.  In a coverage most pairs meeting at a corner are settled by
+        arithmetic on their boundary segments instead of a buffer.
 
     Returns
     -------
@@ -328,6 +395,11 @@ def unit_adjacency(
     decided = exact >= min_shared_m
     rest = np.flatnonzero(~decided)
     keep = decided.copy()
+    if rest.size and (is_coverage(geoms) if coverage is None else coverage):
+        # A boundary shorter than the threshold near the other unit cannot pass the test below.
+        reach_m = tolerance_m * (1 + BUFFER_SLACK)
+        near = _near_length_bound_m(geoms, i[rest], j[rest], reach_m=reach_m)
+        rest = rest[near >= min_shared_m + 2 * tolerance_m]
     if rest.size:
         grown = shapely.buffer(geoms[np.unique(j[rest])], tolerance_m, quad_segs=1)
         at = np.searchsorted(np.unique(j[rest]), j[rest])
@@ -335,6 +407,131 @@ def unit_adjacency(
         keep[rest] = shared >= min_shared_m + 2 * tolerance_m  # a corner inside the buffer adds up to 2 x tolerance
     pairs = np.column_stack([i[keep], j[keep]]).astype(np.int64)
     return pairs[np.lexsort((pairs[:, 1], pairs[:, 0]))]
+
+
+#: Relative margin on the buffer distance: GEOS simplifies a buffer's input by 1 % of the
+#: distance, so a buffer reaches at most that much farther than the distance.
+BUFFER_SLACK = 0.1
+#: Segment pairs handled at once by :func:`_near_length_bound_m` (memory: ~20 float arrays of this size).
+SEGMENT_PAIRS_CHUNK = 2_000_000
+
+
+def _boundary_segments(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Segments of the units' boundaries: ``(k, 4)`` x0, y0, x1, y1, the owning unit, the first segment of each unit."""
+    parts, owner = shapely.get_parts(shapely.boundary(geoms), return_index=True)
+    parts, more = shapely.get_parts(parts, return_index=True)  # multilinestrings of multipolygons
+    owner = owner[more]
+    coords, line = shapely.get_coordinates(parts, return_index=True)
+    same = line[1:] == line[:-1]
+    seg = np.column_stack([coords[:-1][same], coords[1:][same]])
+    unit = owner[line[:-1][same]]
+    first = np.searchsorted(unit, np.arange(len(geoms) + 1))
+    return seg, unit, first
+
+
+def _slab(
+    f0: np.ndarray, f1: np.ndarray, lo: np.ndarray | float, hi: np.ndarray | float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Parameters ``u`` with ``lo <= f0 + u * f1 <= hi``, as an interval (empty: start > end)."""
+    flat = f1 == 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        u1, u2 = (lo - f0) / f1, (hi - f0) / f1
+    inside = (f0 >= lo) & (f0 <= hi)
+    start = np.where(flat, np.where(inside, -np.inf, np.inf), np.minimum(u1, u2))
+    end = np.where(flat, np.where(inside, np.inf, -np.inf), np.maximum(u1, u2))
+    return start, end
+
+
+def segment_reach(s: np.ndarray, t: np.ndarray, reach_m: float) -> tuple[np.ndarray, np.ndarray]:
+    """The part of each segment ``s`` within ``reach_m`` of segment ``t``, as parameters along ``s``.
+
+    Parameters
+    ----------
+    s, t
+        ``(k, 4)`` segments x0, y0, x1, y1 (metres, one projected CRS).
+    reach_m
+        Distance (metres).
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        ``start, end`` in ``[0, 1]`` along each ``s`` (``start > end`` where no point of ``s``
+        is that close).  The set is an interval: the points within ``reach_m`` of a
+        segment form a convex stadium, its two end discs and the band between them.
+    """
+    p0, d = s[:, :2], s[:, 2:] - s[:, :2]
+    a = np.einsum("ij,ij->i", d, d)
+    a_safe = np.where(a > 0, a, 1.0)
+    start, end = np.full(len(s), np.inf), np.full(len(s), -np.inf)
+    for centre in (t[:, :2], t[:, 2:]):  # the end discs: |p0 + u d - c|^2 <= r^2
+        w = p0 - centre
+        b = 2 * np.einsum("ij,ij->i", d, w)
+        disc = b * b - 4 * a * (np.einsum("ij,ij->i", w, w) - reach_m**2)
+        root = np.sqrt(np.maximum(disc, 0.0))
+        hit = (disc >= 0) & (a > 0)
+        start = np.where(hit, np.minimum(start, (-b - root) / (2 * a_safe)), start)
+        end = np.where(hit, np.maximum(end, (-b + root) / (2 * a_safe)), end)
+    e = t[:, 2:] - t[:, :2]
+    length = np.hypot(e[:, 0], e[:, 1])
+    unit = e / np.where(length > 0, length, 1.0)[:, None]
+    normal = np.column_stack([-unit[:, 1], unit[:, 0]])
+    w = p0 - t[:, :2]
+    along = _slab(np.einsum("ij,ij->i", w, unit), np.einsum("ij,ij->i", d, unit), 0.0, length)
+    across = _slab(np.einsum("ij,ij->i", w, normal), np.einsum("ij,ij->i", d, normal), -reach_m, reach_m)
+    band_start, band_end = np.maximum(along[0], across[0]), np.minimum(along[1], across[1])
+    band = (length > 0) & (a > 0) & (band_start <= band_end)
+    start = np.where(band, np.minimum(start, band_start), start)
+    end = np.where(band, np.maximum(end, band_end), end)
+    return np.maximum(start, 0.0), np.minimum(end, 1.0)
+
+
+def _near_length_bound_m(geoms: np.ndarray, i: np.ndarray, j: np.ndarray, *, reach_m: float) -> np.ndarray:
+    """At least the length of unit ``i``'s boundary within ``reach_m`` of unit ``j``'s boundary (metres, per pair).
+
+    Per segment of ``i``, the span from the first to the last point within reach of any
+    segment of ``j``; only segments whose boxes come within reach of the other unit's box
+    are paired.  In a coverage no boundary enters another unit, so this bounds the
+    boundary of ``i`` inside the buffer of ``j`` by ``reach_m``.
+    """
+    seg, _, first = _boundary_segments(geoms)
+    box = shapely.bounds(geoms)
+    seg_box = np.column_stack([np.minimum(seg[:, 0], seg[:, 2]), np.minimum(seg[:, 1], seg[:, 3])])
+    seg_box = np.column_stack([seg_box, np.maximum(seg[:, 0], seg[:, 2]), np.maximum(seg[:, 1], seg[:, 3])])
+
+    def near_segments(of: np.ndarray, other: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(pair, segment) of the segments of unit ``of`` whose box is within reach of unit ``other``'s box."""
+        count = first[of + 1] - first[of]
+        pair = np.repeat(np.arange(of.size), count)
+        k = first[of][pair] + np.arange(pair.size) - np.repeat(np.cumsum(count) - count, count)
+        b, sb = box[other[pair]], seg_box[k]
+        ok = (sb[:, 0] <= b[:, 2] + reach_m) & (sb[:, 2] >= b[:, 0] - reach_m)
+        ok &= (sb[:, 1] <= b[:, 3] + reach_m) & (sb[:, 3] >= b[:, 1] - reach_m)
+        return pair[ok], k[ok]
+
+    pair_s, s_idx = near_segments(i, j)
+    pair_t, t_idx = near_segments(j, i)
+    n_t = np.bincount(pair_t, minlength=i.size)
+    t_first = np.searchsorted(pair_t, np.arange(i.size))
+    per_s = n_t[pair_s]  # segment pairs for each segment of i
+    out = np.zeros(i.size)
+    ends = np.cumsum(per_s)
+    cuts = np.searchsorted(ends, np.arange(SEGMENT_PAIRS_CHUNK, ends[-1] if ends.size else 0, SEGMENT_PAIRS_CHUNK))
+    for lo, hi in zip(np.r_[0, cuts], np.r_[cuts, per_s.size], strict=True):
+        rows = np.arange(lo, hi)[per_s[lo:hi] > 0]
+        if rows.size == 0:
+            continue
+        reps = per_s[rows]
+        row = np.repeat(rows, reps)
+        offset = np.arange(row.size) - np.repeat(np.cumsum(reps) - reps, reps)
+        t_rows = t_idx[t_first[pair_s[row]] + offset]
+        start, end = segment_reach(seg[s_idx[row]], seg[t_rows], reach_m)
+        start = np.where(start <= end, start, np.inf)
+        end = np.where(start <= end, end, -np.inf)
+        group = np.r_[0, np.cumsum(reps)[:-1]]
+        span = np.maximum(np.maximum.reduceat(end, group) - np.minimum.reduceat(start, group), 0.0)
+        seg_len = np.hypot(*(seg[s_idx[rows], 2:] - seg[s_idx[rows], :2]).T)
+        out += np.bincount(pair_s[rows], weights=span * seg_len, minlength=i.size)
+    return out
 
 
 #: Vertices closer than this are the same vertex when boundaries are compared segment by segment.

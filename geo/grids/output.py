@@ -12,6 +12,7 @@ import pandas as pd
 import shapely
 
 from geo.errors import InputDataError
+from geo.grids.blocks import union_units
 from geo.grids.plan import GridPlan, Issue, check_plan, list_field
 
 logger = logging.getLogger(__name__)
@@ -45,7 +46,8 @@ def grids_gdf(plan: GridPlan, *, coverage: pd.DataFrame | None = None) -> gpd.Ge
     order = np.argsort(inv, kind="stable")
     bounds = np.searchsorted(inv[order], np.arange(codes.size + 1))
     polys = np.array(
-        [shapely.union_all(geoms[order[bounds[k] : bounds[k + 1]]]) for k in range(codes.size)], dtype=object
+        [union_units(geoms[order[bounds[k] : bounds[k + 1]]], coverage=plan.coverage) for k in range(codes.size)],
+        dtype=object,
     )
     area = shapely.area(polys)
     perimeter = shapely.length(shapely.boundary(polys)) if polys.size else np.zeros(0)

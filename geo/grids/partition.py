@@ -32,7 +32,7 @@ from scipy.sparse import csgraph
 
 from geo import settings
 from geo.errors import CRSError, InputDataError
-from geo.grids.blocks import point_units, reading_order, unit_adjacency
+from geo.grids.blocks import is_coverage, point_units, reading_order, union_units, unit_adjacency
 from geo.grids.plan import GridPlan, Issue
 
 logger = logging.getLogger(__name__)
@@ -109,27 +109,30 @@ class Graph:
 def _grow(graph: Graph, nodes: np.ndarray, target: float) -> np.ndarray:
     """A connected subset of ``nodes`` from one end of the principal axis holding about ``target`` households."""
     pos = graph.axis(nodes)
-    local = {int(n): k for k, n in enumerate(nodes)}
+    # The subgraph of ``nodes`` in local positions, as Python lists: the loop below
+    # visits one unit at a time, and list indexing is what keeps that loop cheap.
+    sub = graph.matrix[nodes][:, nodes]
+    indptr, indices = sub.indptr.tolist(), sub.indices.tolist()
+    hh, key = graph.hh[nodes].tolist(), pos.tolist()
     start = int(np.argmin(pos))
     taken = np.zeros(nodes.size, dtype=bool)
-    queued = np.zeros(nodes.size, dtype=bool)
-    heap = [(pos[start], start)]
+    queued = [False] * nodes.size
+    heap = [(key[start], start)]
     queued[start] = True
     total = 0.0
     while heap:
         _, k = heapq.heappop(heap)
-        h = graph.hh[nodes[k]]
+        h = hh[k]
         if total + h > target and total > 0 and (total + h - target) > (target - total):
             break
         taken[k] = True
         total += h
         if total >= target:
             break
-        for nb in graph.neighbours(int(nodes[k])):
-            j = local.get(int(nb))
-            if j is not None and not queued[j]:
+        for j in indices[indptr[k] : indptr[k + 1]]:
+            if not queued[j]:
                 queued[j] = True
-                heapq.heappush(heap, (pos[j], j))
+                heapq.heappush(heap, (key[j], j))
     return taken
 
 
@@ -300,8 +303,9 @@ def generate_grids(
             )
     if facilities is not None and len(facilities) and "function" not in facilities.columns:
         raise InputDataError("设施缺少 function（功能）列 (facilities need a function column)")
+    coverage = is_coverage(geoms)  # street blocks: no overlaps to look for, fast unions
     if parents is None:
-        hull = shapely.union_all(geoms)
+        hull = union_units(geoms, coverage=coverage)
         parents = gpd.GeoDataFrame(
             {"code": [str(parent_code)], "name": [parent_name or str(parent_code)]}, geometry=[hull], crs=units.crs
         )
@@ -340,7 +344,7 @@ def generate_grids(
             raise InputDataError("没有单元落在上级区划内 (no unit lies inside the parent polygons)")
     units["parent"] = parents["code"].to_numpy(object)[owner]
     if not own_parent:
-        outside = shapely.area(shapely.difference(geoms, parent_geoms[owner]))
+        outside = _area_outside(geoms, parent_geoms, owner)
         sticking = outside > settings.GRID_AREA_TOLERANCE_M2
         if sticking.any():
             notes.append(
@@ -353,7 +357,7 @@ def generate_grids(
                 )
             )
     if adjacency is None:
-        adjacency = unit_adjacency(geoms)
+        adjacency = unit_adjacency(geoms, coverage=coverage)
     if facilities is not None and len(facilities):
         fac = facilities.to_crs(units.crs)
         where = point_units(geoms, fac.geometry.to_numpy(), snap_m=settings.GRID_DEMAND_SNAP_M)
@@ -448,8 +452,8 @@ def generate_grids(
             )
     grid = _code_grids(labels, units, parents, geoms)
     fields = {c: empty_fields() for c in sorted(set(grid.tolist()))}
-    overlaps = _unit_overlaps(geoms)
-    gaps = {str(parents["code"].iloc[0]): 0.0} if own_parent else _parent_gaps(parents, units)
+    overlaps = np.zeros((0, 2), dtype=np.int64) if coverage else _unit_overlaps(geoms)
+    gaps = {str(parents["code"].iloc[0]): 0.0} if own_parent else _parent_gaps(parents, units, coverage=coverage)
     plan = GridPlan(
         units=units,
         parents=parents,
@@ -462,6 +466,7 @@ def generate_grids(
         overlaps=overlaps,
         gaps_m2=gaps,
         seed=seed,
+        coverage=coverage,
     )
     logger.info("grids: %d units -> %d grids in %d parents", n, len(fields), len(parents))
     return plan
@@ -531,7 +536,17 @@ def _unit_overlaps(geoms: np.ndarray) -> np.ndarray:
     return np.column_stack([i, j]).astype(np.int64)
 
 
-def _parent_gaps(parents: gpd.GeoDataFrame, units: gpd.GeoDataFrame) -> dict[str, float]:
+def _area_outside(geoms: np.ndarray, parent_geoms: np.ndarray, owner: np.ndarray) -> np.ndarray:
+    """Area (m²) of each unit outside its parent ``parent_geoms[owner]``; no overlay for units it covers."""
+    shapely.prepare(parent_geoms)
+    out = np.zeros(geoms.size)
+    rest = np.flatnonzero(~shapely.covers(parent_geoms[owner], geoms))
+    if rest.size:
+        out[rest] = shapely.area(shapely.difference(geoms[rest], parent_geoms[owner[rest]]))
+    return out
+
+
+def _parent_gaps(parents: gpd.GeoDataFrame, units: gpd.GeoDataFrame, *, coverage: bool) -> dict[str, float]:
     out = {}
     geoms = units.geometry.to_numpy()
     parent_of = units["parent"].to_numpy(object)
@@ -539,6 +554,6 @@ def _parent_gaps(parents: gpd.GeoDataFrame, units: gpd.GeoDataFrame) -> dict[str
         sel = parent_of == code
         if not sel.any():
             continue
-        covered = shapely.union_all(geoms[sel])
+        covered = union_units(geoms[sel], coverage=coverage)
         out[str(code)] = float(shapely.area(shapely.difference(pgeom, covered)))
     return out

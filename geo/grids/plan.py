@@ -115,6 +115,10 @@ class GridPlan:
     version
         Counts the edits and undos; an edit may name the version it was made on
         (``"version"``) and is refused when the plan has moved on (docs/bad-inputs.md G10).
+    coverage
+        The units form a valid polygonal coverage (:func:`geo.grids.blocks.is_coverage`,
+        true of street blocks), so a grid's polygon is their coverage union; not kept in
+        the JSON form (a plan read back unions the general, slower way).
     """
 
     units: gpd.GeoDataFrame
@@ -130,6 +134,7 @@ class GridPlan:
     gaps_m2: Mapping[str, float] = field(default_factory=dict)
     seed: int = 0
     version: int = 0
+    coverage: bool = False
 
     @property
     def codes(self) -> list[str]:
