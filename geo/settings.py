@@ -82,6 +82,11 @@ STREET_BUFFER_M: float = 25.0
 #: polygon is placed within half of this of the exact cut.
 CELL_SPACING_M: float = 5.0
 
+#: Most processes building a network's street cells at once: one per core, up to this
+#: many (each holds one spatial tile, a few hundred megabytes; the cells are identical
+#: whatever the number).
+CELL_BUILD_WORKERS: int = 4
+
 #: A point (facility, building, drawn site) farther than this from every walkable
 #: street is reported as not snapped ("距道路过远") instead of being moved silently.
 MAX_SNAP_DIST_M: float = 300.0

@@ -204,6 +204,72 @@ def test_awkward_geometry():
     assert shapely.symmetric_difference(both, one).area <= 1e-6
 
 
+def grid_streets(n: int, step_m: float) -> np.ndarray:
+    """An n x n street grid, one edge per block side, with a diagonal through it."""
+    ticks = np.arange(n + 1) * step_m
+    sides = [[(x, y), (x + step_m, y)] for x in ticks[:-1] for y in ticks]
+    sides += [[(x, y), (x, y + step_m)] for x in ticks for y in ticks[:-1]]
+    sides.append([(0.0, 0.0), (ticks[-1], ticks[-1])])
+    return lines(*sides)
+
+
+def test_tiles_built_by_worker_processes_are_identical(monkeypatch):
+    """Several tiles built by two spawned processes give the same arrays, bit for bit."""
+    import geo.network.cell_voronoi as cell_voronoi
+
+    monkeypatch.setattr(cell_voronoi, "TILE_TARGET_GENERATORS", 300)
+    geoms = grid_streets(8, 80.0)
+    totals = set()
+    one = build_street_cells(geoms, width_m=W, spacing_m=S, progress=lambda _done, total: totals.add(total))
+    assert totals.pop() - 4 > 2  # tiles (the 4 other steps are the merged cells)
+    two = build_street_cells(geoms, width_m=W, spacing_m=S, workers=2)
+    a, b = one.to_arrays(), two.to_arrays()
+    assert a.keys() == b.keys()
+    for name in a:
+        assert np.array_equal(a[name], b[name]), name
+    assert shapely.coverage_is_valid(coverage(two))
+
+
+def test_tiles_left_by_a_broken_pool_are_built_here(monkeypatch):
+    """A pool that dies after one tile: the others are built in this process, same result."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    import geo.network.cell_voronoi as cell_voronoi
+
+    monkeypatch.setattr(cell_voronoi, "TILE_TARGET_GENERATORS", 300)
+    geoms = grid_streets(8, 80.0)
+    expected = build_street_cells(geoms, width_m=W, spacing_m=S).to_arrays()
+
+    def dies_after_one(gen_xy, tiles, radius, arc_step, origin, workers, finished):
+        owned, members = tiles[0]
+        cells = cell_voronoi.tile_cells(gen_xy, owned, members, radius, arc_step)
+        finished(0, cell_voronoi.tile_vertices(cells, origin))
+        raise BrokenProcessPool("a worker was killed")
+
+    monkeypatch.setattr(cell_voronoi, "_pooled_tiles", dies_after_one)
+    ticks = []
+    got = build_street_cells(geoms, width_m=W, spacing_m=S, workers=2, progress=lambda done, total: ticks.append(done))
+    assert ticks == list(range(1, len(ticks) + 1))  # every tile once, in order of completion
+    for name, values in got.to_arrays().items():
+        assert np.array_equal(values, expected[name]), name
+
+
+def test_drop_free_collinear_by_hand():
+    """A vertex midway along a side goes unless pinned; a ring never drops below three vertices."""
+    from geo.network.cell_voronoi import drop_free_collinear
+
+    xy = np.array([[0, 0], [5, 0], [10, 0], [10, 10], [0, 10], [20, 0], [21, 0], [22, 0]], dtype=float)
+    vertex = np.array([0, 1, 2, 3, 4, 5, 6, 7])
+    ring_len = np.array([5, 3])  # a square with a midpoint, then three points on a line
+    free = np.zeros(len(xy), dtype=bool)
+    kept, lengths = drop_free_collinear(vertex, ring_len, xy, free)
+    assert kept.tolist() == [0, 2, 3, 4, 5, 6, 7] and lengths.tolist() == [4, 3]
+    pinned = free.copy()
+    pinned[1] = True
+    kept, lengths = drop_free_collinear(vertex, ring_len, xy, pinned)
+    assert kept.tolist() == vertex.tolist() and lengths.tolist() == [5, 3]
+
+
 def test_empty_selection_and_validation():
     cells = build_street_cells(lines([(0, 0), (100, 0)]), width_m=W, spacing_m=S)
     empty = union_cells(cells, full_edges=np.zeros(0, dtype=np.int64), samples=np.zeros(0, dtype=np.int64))

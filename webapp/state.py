@@ -249,6 +249,7 @@ def run_placement(state: AnalysisState, params: dict) -> dict:
 
 def _function_areas(state: AnalysisState, function: str) -> gpd.GeoDataFrame | None:
     start = time.perf_counter()
+    logger.info("服务范围 (service areas) %s: making or reading from the cache", function)
     # A metre of simplification is invisible on screen and halves the page.
     (fa,) = function_service_areas(
         state.analysis,
@@ -272,7 +273,7 @@ def load_state(
     """Load a project and precompute what the pages show.
 
     ``progress(stage_zh, fraction)`` is told each stage: reading the parts (first half), then
-    the walking times, street cells, service areas and gaps (second half).
+    the walking times and the gap cells (second half).  Service areas are made when first shown.
     """
     start = time.perf_counter()
     report = progress or (lambda _stage, _fraction: None)
@@ -283,7 +284,6 @@ def load_state(
         start,
         cache_dir=cache_dir,
         progress=lambda stage, f: report(stage, 0.5 + 0.5 * f),
-        all_areas=progress is not None,
     )
 
 
@@ -327,10 +327,13 @@ def _build_state(
     *,
     cache_dir: Path | None = None,
     progress: Callable[[str, float], None] | None = None,
-    all_areas: bool = False,
 ) -> AnalysisState:
-    """What the pages start from; ``all_areas``: every function's service areas now (a new project's
-    first build, with progress, so that its pages and later starts find them in the cache)."""
+    """What the pages start from.
+
+    No function's service areas are made here: each is made (or read from the cache folder)
+    when a page first shows it, so a new county's first start waits for one function's
+    areas (and the street cells), not for six.
+    """
     report = progress or (lambda _stage, _fraction: None)
     report("计算居民到各项功能的步行时间", 0.0)
     analysis = load_analysis(proj, minutes=max(minutes), units=proj.units.get("community"))
@@ -345,12 +348,7 @@ def _build_state(
         roads=road_layer(proj.network),
         cache_dir=cache_dir,
     )
-    if all_areas:
-        functions = list(proj.standard.functions)
-        for k, function in enumerate(functions):
-            report(f"计算设施服务范围：{proj.standard.function_label(function)}", 0.3 + 0.65 * k / len(functions))
-            state.function_areas(function)
-    report("统计覆盖缺口", 0.95)
+    report("统计覆盖缺口", 0.9)
     for function in proj.standard.functions:
         cells = gap_cells(analysis.accessibility, function)
         state.gaps[function] = cells[cells["uncovered"] > 0].head(settings.GAP_CELLS_SHOWN).to_crs(WGS84)

@@ -311,12 +311,16 @@ def cross_neighbours(net: WalkNetwork, cells: StreetCells) -> tuple[np.ndarray, 
     # Coincident samples (at a node) share one cell, kept by its owner sample: pairs
     # are found between owners, and a candidate time goes to every member of the
     # target cell so that one cell keeps one time.
-    own_ids = np.flatnonzero(owner == np.arange(k))
+    u, v = net.edge_u, net.edge_v
+    # Only samples of streets that pass within reach of a non-adjacent street can pair:
+    # find those streets first (a few per cent of a county's), then their samples' pairs.
+    reach_m = CROSS_FACTOR * cells.width_m
+    near = _streets_near_other_streets(net, reach_m)
+    own_ids = np.flatnonzero((owner == np.arange(k)) & near[cells.sample_edge])
     points = shapely.line_interpolate_point(net.edge_geometry[cells.sample_edge[own_ids]], cells.sample_pos_m[own_ids])
-    pairs = cKDTree(shapely.get_coordinates(points)).query_pairs(CROSS_FACTOR * cells.width_m, output_type="ndarray")
+    pairs = cKDTree(shapely.get_coordinates(points)).query_pairs(reach_m, output_type="ndarray")
     a, b = own_ids[pairs[:, 0]], own_ids[pairs[:, 1]]
     ea, eb = cells.sample_edge[a], cells.sample_edge[b]
-    u, v = net.edge_u, net.edge_v
     length = net.edge_length_m[cells.sample_edge]
     node_of = np.where(cells.sample_pos_m <= 0.0, u[cells.sample_edge], -1)
     node_of = np.where(cells.sample_pos_m >= length - 1e-9, v[cells.sample_edge], node_of)
@@ -338,6 +342,18 @@ def cross_neighbours(net: WalkNetwork, cells: StreetCells) -> tuple[np.ndarray, 
     net._graphs[key] = cached
     logger.info("cross-street sample links within %.1f m: %d", CROSS_FACTOR * cells.width_m, src.size)
     return cached
+
+
+def _streets_near_other_streets(net: WalkNetwork, dist_m: float) -> np.ndarray:
+    """Mask of the edges within ``dist_m`` of an edge they share no node with."""
+    geoms = net.edge_geometry
+    # A micrometre more than asked: sample points lie on their lines only up to rounding.
+    i, j = shapely.STRtree(geoms).query(geoms, predicate="dwithin", distance=dist_m + 1e-6)
+    u, v = net.edge_u, net.edge_v
+    apart = (u[i] != u[j]) & (u[i] != v[j]) & (v[i] != u[j]) & (v[i] != v[j])
+    near = np.zeros(geoms.shape[0], dtype=bool)
+    near[i[apart]] = True
+    return near
 
 
 def edge_cross_neighbours(net: WalkNetwork, cells: StreetCells) -> tuple[np.ndarray, np.ndarray]:

@@ -117,11 +117,24 @@ def street_cells(
                 net._graphs[("cross-edge", cells.width_m, cells.spacing_m)] = links[2:]
     if cells is None:
         logger.info("街道单元 (street cells): building for %s streets, once per network", f"{net.n_edges:,}")
-        cells = build_street_cells(net.edge_geometry, width_m=width_m, spacing_m=spacing_m, progress=_log_tenths())
+        cells = build_street_cells(
+            net.edge_geometry,
+            width_m=width_m,
+            spacing_m=spacing_m,
+            progress=_log_tenths(),
+            workers=min(settings.CELL_BUILD_WORKERS, _usable_cores()),
+        )
         if path is not None:
             _write_cells(net, cells, path)
     net._graphs[key] = cells
     return cells
+
+
+def _usable_cores() -> int:
+    """Cores this process may run on (its affinity where the system tells it)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 def _log_tenths() -> Callable[[int, int], None]:

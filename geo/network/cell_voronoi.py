@@ -5,8 +5,16 @@ with shared geometry computed canonically so that neighbouring cells share bitwi
 from __future__ import annotations
 
 import dataclasses
+import logging
 import math
+import multiprocessing
+import tempfile
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
 
+import numba
 import numpy as np
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
@@ -34,8 +42,11 @@ __all__ = [
     "sample_ring_table",
     "spatial_tiles",
     "tile_cells",
+    "tile_rings",
     "tile_vertices",
 ]
+
+logger = logging.getLogger(__name__)
 
 # ----------------------------------------------------------------------------
 # sampling
@@ -98,7 +109,9 @@ def merge_coincident(xy: np.ndarray) -> np.ndarray:
     """Owner (lowest id of its group of coincident samples) of each sample."""
     k = xy.shape[0]
     owner = np.arange(k, dtype=np.int64)
-    pairs = cKDTree(xy).query_pairs(MERGE_TOLERANCE_M, output_type="ndarray")
+    # An unbalanced, uncompacted tree builds in half the time and finds the same pairs.
+    tree = cKDTree(xy, balanced_tree=False, compact_nodes=False)
+    pairs = tree.query_pairs(MERGE_TOLERANCE_M, output_type="ndarray")
     if pairs.shape[0] == 0:
         return owner
     graph = coo_matrix((np.ones(pairs.shape[0], dtype=np.int8), (pairs[:, 0], pairs[:, 1])), shape=(k, k))
@@ -130,27 +143,43 @@ def spatial_tiles(gen_xy: np.ndarray, radius: float) -> list[tuple[np.ndarray, n
     min_side_margins = 4.0
     side = max(math.sqrt(float(extent[0] * extent[1]) / n_target), min_side_margins * margin)
     cell = np.floor((gen_xy - lo) / side).astype(np.int64)
-    nx = int(cell[:, 0].max()) + 1
-    key = cell[:, 1] * nx + cell[:, 0]
-    order = np.argsort(key, kind="stable")
-    sorted_key = key[order]
+    n_cells = cell.max(axis=0) + 1
+    nx = int(n_cells[0])
+    # (tile, generator) memberships: each generator's own tile, and every neighbouring
+    # tile whose box, grown by the margin, holds it (tiles are wider than two margins,
+    # so only the 8 neighbours can, and only generators near their own tile's border).
+    n_gen = gen_xy.shape[0]
+    own_key = cell[:, 1] * nx + cell[:, 0]
+    within = (gen_xy - lo) - cell * side  # position inside the own tile
+    slack = 1e-6 * side  # (the exact box test below decides)
+    near = (within <= margin + slack, within >= side - margin - slack)
+    key_parts = [own_key * n_gen + np.arange(n_gen)]
+    for dy in (-1, 0, 1):
+        for dx in (-1, 0, 1):
+            if dx == dy == 0:
+                continue
+            cand = np.ones(n_gen, dtype=bool)
+            for axis, d in ((0, dx), (1, dy)):
+                if d:
+                    cand &= near[(d + 1) // 2][:, axis]
+            cand = np.flatnonzero(cand)
+            tile_xy = cell[cand] + np.array([dx, dy])
+            box_lo = lo + tile_xy * side - margin
+            box_hi = lo + (tile_xy + 1) * side + margin
+            p = gen_xy[cand]
+            inside = np.all((p >= box_lo) & (p <= box_hi) & (tile_xy >= 0) & (tile_xy < n_cells), axis=1)
+            key_parts.append((tile_xy[inside, 1] * nx + tile_xy[inside, 0]) * n_gen + cand[inside])
+    pair_key = np.sort(np.concatenate(key_parts))
+    tile_of, member = np.divmod(pair_key, n_gen)
+    by_own = np.argsort(own_key, kind="stable")
+    sorted_own = own_key[by_own]
+    keys, starts = np.unique(tile_of, return_index=True)
+    stops = np.append(starts[1:], tile_of.shape[0])
     tiles = []
-    for tile_key in np.unique(sorted_key):
-        ty, tx = divmod(int(tile_key), nx)
-        owned = order[np.searchsorted(sorted_key, tile_key) : np.searchsorted(sorted_key, tile_key, "right")]
-        near = []
-        for dy in (-1, 0, 1):
-            for dx in (-1, 0, 1):
-                if not 0 <= tx + dx < nx:
-                    continue
-                k = (ty + dy) * nx + tx + dx
-                near.append(order[np.searchsorted(sorted_key, k) : np.searchsorted(sorted_key, k, "right")])
-        cand = np.concatenate(near)
-        box_lo = lo + np.array([tx, ty]) * side - margin
-        box_hi = lo + np.array([tx + 1, ty + 1]) * side + margin
-        p = gen_xy[cand]
-        inside = np.all((p >= box_lo) & (p <= box_hi), axis=1)
-        tiles.append((owned, np.sort(cand[inside])))
+    for key, start, stop in zip(keys, starts, stops, strict=True):
+        owned = by_own[np.searchsorted(sorted_own, key) : np.searchsorted(sorted_own, key, "right")]
+        if owned.shape[0]:
+            tiles.append((owned, member[start:stop]))
     return tiles
 
 
@@ -444,6 +473,103 @@ def _rings(
     return ring_cell, counts, xy
 
 
+def tile_rings(
+    gen_xy: np.ndarray,
+    tiles: list[tuple[np.ndarray, np.ndarray]],
+    radius: float,
+    arc_step: float,
+    origin: np.ndarray,
+    *,
+    workers: int = 1,
+    progress: Callable[[int], None] | None = None,
+) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+    """The cells of every tile with their vertices deduplicated per tile, in tile order.
+
+    Tiles are independent and their geometry canonical, so they may be built in any
+    order by several processes with bitwise identical results.  With ``workers > 1``
+    and more than one tile they are built by a pool of that many spawned processes
+    (Qhull holds the GIL, so threads would not help), which read the generators from a
+    memory-mapped temporary file; if the pool cannot start or breaks, the remaining
+    tiles are built here.
+
+    Parameters
+    ----------
+    gen_xy : numpy.ndarray
+        ``float64 (g, 2)`` generator coordinates relative to ``origin``.
+    tiles : list of tuple of numpy.ndarray
+        From :func:`spatial_tiles`.
+    radius, arc_step : float
+        As for :func:`tile_cells`.
+    origin : numpy.ndarray
+        Offset of the local coordinates.
+    workers : int, default 1
+        Processes to use (1: build here).
+    progress : callable, optional
+        Called with the number of tiles done after each tile.
+
+    Returns
+    -------
+    list of tuple of numpy.ndarray
+        :func:`tile_vertices` of each tile.
+    """
+    done: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = {}
+
+    def finished(index: int, part: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]) -> None:
+        done[index] = part
+        if progress is not None:
+            progress(len(done))
+
+    workers = min(workers, len(tiles))
+    if workers > 1:
+        try:
+            _pooled_tiles(gen_xy, tiles, radius, arc_step, origin, workers, finished)
+        except (OSError, BrokenProcessPool) as exc:
+            logger.warning("街道单元 (street cells): worker processes failed (%s); building in one process", exc)
+    for index, (owned, members) in enumerate(tiles):
+        if index not in done:
+            finished(index, tile_vertices(tile_cells(gen_xy, owned, members, radius, arc_step), origin))
+    return [done[index] for index in range(len(tiles))]
+
+
+def _pooled_tiles(
+    gen_xy: np.ndarray,
+    tiles: list[tuple[np.ndarray, np.ndarray]],
+    radius: float,
+    arc_step: float,
+    origin: np.ndarray,
+    workers: int,
+    finished: Callable[[int, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]], None],
+) -> None:
+    with tempfile.TemporaryDirectory(prefix="linli-cells-") as folder:
+        path = Path(folder) / "generators.npy"
+        np.save(path, gen_xy)
+        context = multiprocessing.get_context("spawn")
+        pool = ProcessPoolExecutor(workers, context, _open_generators, (str(path),))
+        with pool:
+            futures = {
+                pool.submit(_worker_tile, owned, members, radius, arc_step, origin): index
+                for index, (owned, members) in enumerate(tiles)
+            }
+            for future in as_completed(futures):
+                finished(futures[future], future.result())
+
+
+#: The generators of a worker process, memory-mapped (set by :func:`_open_generators`).
+_WORKER_GENERATORS: np.ndarray | None = None
+
+
+def _open_generators(path: str) -> None:
+    global _WORKER_GENERATORS  # one array per worker process, read by every task
+    _WORKER_GENERATORS = np.load(path, mmap_mode="r")
+
+
+def _worker_tile(
+    owned: np.ndarray, members: np.ndarray, radius: float, arc_step: float, origin: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    assert _WORKER_GENERATORS is not None
+    return tile_vertices(tile_cells(_WORKER_GENERATORS, owned, members, radius, arc_step), origin)
+
+
 # ----------------------------------------------------------------------------
 # vertex table and small helpers
 
@@ -571,23 +697,44 @@ def drop_free_collinear(
     tuple of numpy.ndarray
         The filtered ``vertex`` and ``ring_len``.
     """
-    n_rings = ring_len.shape[0]
-    if n_rings == 0:
+    if ring_len.shape[0] == 0:
         return vertex, ring_len
-    ring = np.repeat(np.arange(n_rings), ring_len)
-    start = (np.cumsum(ring_len) - ring_len)[ring]
-    pos = np.arange(ring.shape[0]) - start
-    prev = start + (pos - 1) % ring_len[ring]
-    nxt = start + (pos + 1) % ring_len[ring]
-    p = vertex_xy[vertex]
-    a, b = p[prev], p[nxt]
-    ab = b - a
-    ap = p - a
-    cross = ab[:, 0] * ap[:, 1] - ab[:, 1] * ap[:, 0]
-    along = np.einsum("ij,ij->i", ab, ap)
-    ab2 = np.einsum("ij,ij->i", ab, ab)
-    collinear = (along > 0.0) & (along < ab2) & (np.abs(cross) <= COLLINEAR_TOLERANCE_M * np.sqrt(ab2))
-    drop = collinear & ~pinned[vertex]
-    left = ring_len - np.bincount(ring[drop], minlength=n_rings)
-    drop &= (left >= 3)[ring]  # never degenerate a ring
-    return vertex[~drop], np.bincount(ring[~drop], minlength=n_rings)
+    keep = np.ones(vertex.shape[0], dtype=np.bool_)
+    new_len = ring_len.astype(np.int64)
+    _mark_free_collinear(vertex.astype(np.int64), new_len, vertex_xy, pinned, COLLINEAR_TOLERANCE_M, keep)
+    return vertex[keep], new_len
+
+
+@numba.njit(cache=True, nogil=True)
+def _mark_free_collinear(vertex, ring_len, vertex_xy, pinned, tolerance, keep):  # pragma: no cover -- compiled
+    """Clear ``keep`` at the droppable vertices of each ring and shorten ``ring_len`` in place.
+
+    A vertex is dropped if it lies strictly between its two neighbours (of the
+    ring as given) within ``tolerance`` of their line and is not pinned, unless
+    fewer than three vertices of its ring would remain.
+    """
+    start = 0
+    for r in range(ring_len.shape[0]):
+        n = ring_len[r]
+        dropped = 0
+        for k in range(n):
+            here = vertex[start + k]
+            if pinned[here]:
+                continue
+            a = vertex[start + (k - 1) % n]
+            b = vertex[start + (k + 1) % n]
+            ab_x = vertex_xy[b, 0] - vertex_xy[a, 0]
+            ab_y = vertex_xy[b, 1] - vertex_xy[a, 1]
+            ap_x = vertex_xy[here, 0] - vertex_xy[a, 0]
+            ap_y = vertex_xy[here, 1] - vertex_xy[a, 1]
+            cross = ab_x * ap_y - ab_y * ap_x
+            along = ab_x * ap_x + ab_y * ap_y
+            ab2 = ab_x * ab_x + ab_y * ab_y
+            if along > 0.0 and along < ab2 and abs(cross) <= tolerance * np.sqrt(ab2):
+                keep[start + k] = False
+                dropped += 1
+        if dropped and n - dropped < 3:
+            keep[start : start + n] = True
+        else:
+            ring_len[r] = n - dropped
+        start += n
