@@ -254,6 +254,31 @@ def test_tiles_left_by_a_broken_pool_are_built_here(monkeypatch):
         assert np.array_equal(values, expected[name]), name
 
 
+def test_unguarded_main_script_builds_in_one_process(monkeypatch, tmp_path):
+    """A main script without the ``__main__`` test would run again in every spawned worker."""
+    import sys
+    import types
+
+    import geo.network.cell_voronoi as cell_voronoi
+
+    script = tmp_path / "analysis.py"
+    script.write_text("import geo\nprint('this would run again in each worker')\n", encoding="utf-8")
+    fake_main = types.ModuleType("__main__")
+    fake_main.__file__ = str(script)
+    monkeypatch.setitem(sys.modules, "__main__", fake_main)
+    assert not cell_voronoi._main_module_guarded()
+
+    def no_pool(*_args):
+        raise AssertionError("no worker pool for an unguarded main script")
+
+    monkeypatch.setattr(cell_voronoi, "_pooled_tiles", no_pool)
+    monkeypatch.setattr(cell_voronoi, "TILE_TARGET_GENERATORS", 300)
+    cells = build_street_cells(grid_streets(8, 80.0), width_m=W, spacing_m=S, workers=2)
+    assert shapely.coverage_is_valid(coverage(cells))
+    script.write_text('if __name__ == "__main__":\n    pass\n', encoding="utf-8")
+    assert cell_voronoi._main_module_guarded()
+
+
 def test_drop_free_collinear_by_hand():
     """A vertex midway along a side goes unless pinned; a ring never drops below three vertices."""
     from geo.network.cell_voronoi import drop_free_collinear

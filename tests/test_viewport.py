@@ -135,6 +135,21 @@ def test_the_demo_layers_by_window(client):
     assert _get(client, "rings", whole, 15, function="parking").status_code == 422
 
 
+def test_layers_too_far_out_to_draw_are_empty_and_not_built(client):
+    """At county zooms the page shows no street or water: the answer is empty and nothing is built."""
+    from webapp.state import LAYER_MIN_ZOOM, get_state
+
+    client, whole = client
+    with client.application.app_context():
+        state = get_state()
+    for layer, first in LAYER_MIN_ZOOM.items():
+        state._views.pop((layer, ""), None)  # (built again on the next use)
+        far = _get(client, layer, whole, first - 1)
+        assert far.status_code == 200 and far.get_json()["features"] == []
+        assert (layer, "") not in state._views
+    assert _get(client, "roads", whole, LAYER_MIN_ZOOM["roads"]).get_json()["features"]
+
+
 def test_layers_and_scripts_are_gzipped_for_browsers_that_accept_it(client):
     import gzip
     import json

@@ -99,6 +99,7 @@ class AnalysisState:
     _base_areas: gpd.GeoDataFrame | None = None
     _views: dict[tuple[str, str], ViewLayer] = field(default_factory=dict)
     _build_lock: threading.Lock = field(default_factory=threading.Lock)
+    _view_locks: dict[tuple[str, str], threading.Lock] = field(default_factory=dict)
     cache: dict = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -159,12 +160,20 @@ class AnalysisState:
             return aggregate_points(inside, z, weight="residents", values=("time_min",))
         if layer not in VIEW_LAYERS:
             raise InputDataError(f"没有图层 {layer!r}，可选: {', '.join((*VIEW_LAYERS, 'times'))} (unknown layer)")
+        if z < LAYER_MIN_ZOOM.get(layer, 0):  # nothing of it drawn this far out: not even built
+            columns = {"roads": ("cls", "name"), "areas": ("kind",)}[layer]
+            return gpd.GeoDataFrame({c: [] for c in columns}, geometry=[], crs=WGS84)
         key = (layer, function if layer in ("rings", "facilities") else "")
         view = self._views.get(key)
         if view is None:
-            built = _view_layer(self, layer, function)
-            with self._build_lock:
-                view = self._views.setdefault(key, built)
+            with self.lock:
+                building = self._view_locks.setdefault(key, threading.Lock())
+            # One build per layer: a request arriving while the warm-up (or another request)
+            # builds it waits for that build instead of doing the same work beside it.
+            with building:
+                view = self._views.get(key)
+                if view is None:
+                    view = self._views[key] = _view_layer(self, layer, function)
         return view.view(window, z)
 
     @property
@@ -362,6 +371,8 @@ VIEW_LAYERS = ("roads", "areas", "rings", "facilities")
 #: Smallest zoom of each road class and base-map area kind.
 ROAD_MIN_ZOOM = {"major": 12, "street": 14, "path": 15}
 AREA_MIN_ZOOM = {"water": 11, "green": 12, "building": 15}
+#: Below these zooms a layer draws nothing (the smallest of its kinds' zooms).
+LAYER_MIN_ZOOM = {"roads": min(ROAD_MIN_ZOOM.values()), "areas": min(AREA_MIN_ZOOM.values())}
 #: From this zoom residents' walking times are drawn point by point; below it, in cells.
 POINTS_ZOOM = 14
 

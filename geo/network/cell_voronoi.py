@@ -8,6 +8,8 @@ import dataclasses
 import logging
 import math
 import multiprocessing
+import re
+import sys
 import tempfile
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -520,6 +522,10 @@ def tile_rings(
             progress(len(done))
 
     workers = min(workers, len(tiles))
+    if workers > 1 and not _main_module_guarded():
+        # A spawned worker imports the main script first; an unguarded one would run again.
+        logger.info('街道单元 (street cells): the main script has no `if __name__ == "__main__":`; one process')
+        workers = 1
     if workers > 1:
         try:
             _pooled_tiles(gen_xy, tiles, radius, arc_step, origin, workers, finished)
@@ -529,6 +535,27 @@ def tile_rings(
         if index not in done:
             finished(index, tile_vertices(tile_cells(gen_xy, owned, members, radius, arc_step), origin))
     return [done[index] for index in range(len(tiles))]
+
+
+def _main_module_guarded() -> bool:
+    """Whether a spawned process may import this program's main module without running it.
+
+    True for an interactive session (no main file), a package's ``__main__`` (never
+    re-imported) and a main file that tests ``__name__ == "__main__"``.
+    """
+    main = sys.modules.get("__main__")
+    spec = getattr(main, "__spec__", None)
+    name = getattr(spec, "name", None) or ""
+    if name == "__main__" or name.endswith(".__main__"):
+        return True
+    path = getattr(spec, "origin", None) or getattr(main, "__file__", None)
+    if path is None:
+        return True
+    try:
+        text = Path(path).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
+    return re.search(r"""__name__\s*==\s*['"]__main__['"]""", text) is not None
 
 
 def _pooled_tiles(
