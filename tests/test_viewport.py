@@ -143,10 +143,14 @@ def test_layers_too_far_out_to_draw_are_empty_and_not_built(client):
     with client.application.app_context():
         state = get_state()
     for layer, first in LAYER_MIN_ZOOM.items():
-        state._views.pop((layer, ""), None)  # (built again on the next use)
+        for key in [k for k in state._views if k[0] == layer]:
+            del state._views[key]  # (built again on the next use)
         far = _get(client, layer, whole, first - 1)
         assert far.status_code == 200 and far.get_json()["features"] == []
-        assert (layer, "") not in state._views
+        assert not [k for k in state._views if k[0] == layer]
+        # One level is built per zoom drawn: at the first zoom only its kinds.
+        _get(client, layer, whole, first)
+        assert [k for k in state._views if k[0] == layer] == [(layer, str(first))]
     assert _get(client, "roads", whole, LAYER_MIN_ZOOM["roads"]).get_json()["features"]
 
 

@@ -149,7 +149,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(exports.bp, url_prefix="/api/export")
     if app.config["EAGER_LOAD"]:
         from webapp.pages import warm
-        from webapp.state import get_state
+        from webapp.state import BASE_LAYERS, get_state
 
         with app.app_context():
             state = get_state()
@@ -171,6 +171,13 @@ def create_app(config: dict | None = None) -> Flask:
                 for zoom in (10, 11, 12, 13):
                     for layer in ("rings", "roads", "areas", "facilities"):
                         state.view(layer, "medical", state.extent_wgs84, zoom)
+                # The streets, paths and buildings drawn from zoom 14 and 15, built for the
+                # first zoom in (asked for in a small window at the centre: built whole, sent little).
+                w, s, e, n = state.extent_wgs84
+                x, y = (w + e) / 2, (s + n) / 2
+                for zoom in (14, 15):
+                    for layer in BASE_LAYERS:
+                        state.view(layer, "medical", (x - 1e-3, y - 1e-3, x + 1e-3, y + 1e-3), zoom)
                 warm(state, everything=True)
 
         if not app.testing:

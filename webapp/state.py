@@ -100,6 +100,7 @@ class AnalysisState:
     _views: dict[tuple[str, str], ViewLayer] = field(default_factory=dict)
     _build_lock: threading.Lock = field(default_factory=threading.Lock)
     _view_locks: dict[tuple[str, str], threading.Lock] = field(default_factory=dict)
+    _views_levels: dict[str, list[int]] = field(default_factory=dict)
     cache: dict = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -160,21 +161,39 @@ class AnalysisState:
             return aggregate_points(inside, z, weight="residents", values=("time_min",))
         if layer not in VIEW_LAYERS:
             raise InputDataError(f"没有图层 {layer!r}，可选: {', '.join((*VIEW_LAYERS, 'times'))} (unknown layer)")
-        if z < LAYER_MIN_ZOOM.get(layer, 0):  # nothing of it drawn this far out: not even built
-            columns = {"roads": ("cls", "name"), "areas": ("kind",)}[layer]
-            return gpd.GeoDataFrame({c: [] for c in columns}, geometry=[], crs=WGS84)
+        if layer in BASE_LAYERS:
+            # Base-map layers come in levels by the zoom they are first drawn at (major streets,
+            # streets, paths; water, green, buildings), each built when first drawn: a county
+            # at zoom 11 builds none, at 12 only its major streets.
+            levels = self._base_levels(layer)
+            parts = [self._view((layer, str(v)), lambda v=v: _base_level(self, layer, v)) for v in levels if v <= z]
+            shown = [part.view(window, z) for part in parts]
+            if not shown:
+                columns = ("cls", "name") if layer == "roads" else ("kind",)
+                return gpd.GeoDataFrame({c: [] for c in columns}, geometry=[], crs=WGS84)
+            return pd.concat(shown, ignore_index=True) if len(shown) > 1 else shown[0]
         key = (layer, function if layer in ("rings", "facilities") else "")
+        return self._view(key, lambda: _view_layer(self, layer, function)).view(window, z)
+
+    def _view(self, key: tuple[str, str], build: Callable[[], ViewLayer]) -> ViewLayer:
+        """The view layer of ``key``, built once: a request arriving while the warm-up (or
+        another request) builds it waits for that build instead of doing the same work beside it."""
         view = self._views.get(key)
         if view is None:
             with self.lock:
                 building = self._view_locks.setdefault(key, threading.Lock())
-            # One build per layer: a request arriving while the warm-up (or another request)
-            # builds it waits for that build instead of doing the same work beside it.
             with building:
                 view = self._views.get(key)
                 if view is None:
-                    view = self._views[key] = _view_layer(self, layer, function)
-        return view.view(window, z)
+                    view = self._views[key] = build()
+        return view
+
+    def _base_levels(self, layer: str) -> list[int]:
+        """The zooms at which parts of a base-map layer start to be drawn, ascending."""
+        cached = self._views_levels.get(layer)
+        if cached is None:
+            cached = self._views_levels[layer] = sorted(set(_base_min_zoom(self, layer).tolist()))
+        return cached
 
     @property
     def areas(self) -> gpd.GeoDataFrame:
@@ -371,19 +390,31 @@ VIEW_LAYERS = ("roads", "areas", "rings", "facilities")
 #: Smallest zoom of each road class and base-map area kind.
 ROAD_MIN_ZOOM = {"major": 12, "street": 14, "path": 15}
 AREA_MIN_ZOOM = {"water": 11, "green": 12, "building": 15}
-#: Below these zooms a layer draws nothing (the smallest of its kinds' zooms).
+#: Base-map layers, served in levels by zoom; below its smallest zoom a layer draws nothing.
+BASE_LAYERS = ("roads", "areas")
 LAYER_MIN_ZOOM = {"roads": min(ROAD_MIN_ZOOM.values()), "areas": min(AREA_MIN_ZOOM.values())}
+#: Zoom of road classes and area kinds not named above.
+OTHER_MIN_ZOOM = 15
 #: From this zoom residents' walking times are drawn point by point; below it, in cells.
 POINTS_ZOOM = 14
 
 
-def _view_layer(state: AnalysisState, layer: str, function: str) -> ViewLayer:
+def _base_min_zoom(state: AnalysisState, layer: str) -> np.ndarray:
+    """Per feature of a base-map layer, the zoom it is first drawn at."""
     if layer == "roads":
-        roads = state.roads[["cls", "name", "geometry"]]
-        return ViewLayer(roads, roads["cls"].map(ROAD_MIN_ZOOM).fillna(15).to_numpy(), merge_by=("cls", "name"))
-    if layer == "areas":
-        areas = state.areas[["kind", "geometry"]]
-        return ViewLayer(areas, areas["kind"].map(AREA_MIN_ZOOM).fillna(15).to_numpy(), merge_by=("kind",))
+        return state.roads["cls"].map(ROAD_MIN_ZOOM).fillna(OTHER_MIN_ZOOM).to_numpy(np.int16)
+    return state.areas["kind"].map(AREA_MIN_ZOOM).fillna(OTHER_MIN_ZOOM).to_numpy(np.int16)
+
+
+def _base_level(state: AnalysisState, layer: str, zoom: int) -> ViewLayer:
+    """The features of a base-map layer first drawn at ``zoom``."""
+    at = _base_min_zoom(state, layer) == zoom
+    if layer == "roads":
+        return ViewLayer(state.roads.loc[at, ["cls", "name", "geometry"]], zoom, merge_by=("cls", "name"))
+    return ViewLayer(state.areas.loc[at, ["kind", "geometry"]], zoom, merge_by=("kind",))
+
+
+def _view_layer(state: AnalysisState, layer: str, function: str) -> ViewLayer:
     if layer == "rings":
         rings = state.function_areas(function)
         if rings is None:
