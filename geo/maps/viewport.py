@@ -113,9 +113,10 @@ class ViewLayer:
         self.frame = self.frame.reset_index(drop=True)
         self.min_zoom = np.broadcast_to(np.asarray(self.min_zoom, dtype=np.int16), (len(self.frame),)).copy()
         lines = len(self.frame) and set(shapely.get_type_id(self.frame.geometry.to_numpy()).tolist()) <= {1, 5}
-        if self.merge_by is not None and lines:
+        if self.merge_by is not None and lines and self.min_zoom.min() < DETAIL_ZOOM:
             # Street segments joined into lines once: a county's half-million segments become a few
-            # thousand lines, simplified per zoom in a fraction of the time and memory.
+            # thousand lines, simplified per zoom in a fraction of the time and memory.  (Features
+            # drawn only from DETAIL_ZOOM are clipped per window first and merged per answer.)
             frame = self.frame.assign(_min_zoom=self.min_zoom)
             merged = _merge(frame, [*self.merge_by, "_min_zoom"])
             self.frame, self.min_zoom = merged, merged.pop("_min_zoom").to_numpy(np.int16)
