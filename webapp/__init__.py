@@ -148,15 +148,19 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(api.bp, url_prefix="/api")
     app.register_blueprint(exports.bp, url_prefix="/api/export")
     if app.config["EAGER_LOAD"]:
+        from webapp import memory
         from webapp.pages import warm
         from webapp.state import BASE_LAYERS, get_state
 
+        if not app.testing:
+            memory.limit_arenas()  # before any thread: each would get a heap of its own
         with app.app_context():
             state = get_state()
             # The page opens on 病有所医: its service areas are ready before the first planner
             # comes (a new county's first start computes and caches them, later starts read them).
             state.function_areas("medical")
             warm(state)
+        memory.release()  # a first start's street cells were built here
         # The other functions' maps render in the background: the first planner to
         # switch function does not wait for it.
         import threading
@@ -179,6 +183,8 @@ def create_app(config: dict | None = None) -> Flask:
                     for layer in BASE_LAYERS:
                         state.view(layer, "medical", (x - 1e-3, y - 1e-3, x + 1e-3, y + 1e-3), zoom)
                 warm(state, everything=True)
+            # The warm-up's temporary arrays are freed; give their pages back.
+            memory.release()
 
         if not app.testing:
             threading.Thread(target=_warm_rest, name="linli-warm", daemon=True).start()
