@@ -88,6 +88,12 @@ def test_map_renders_with_no_request_leaving_the_machine(page, server):
     assert page.locator(".leaflet-control-layers").count() == 1
     assert page.locator("#linli-legend").is_visible()
     assert page.locator(".leaflet-draw-draw-polygon").count() == 1
+    # The drawing tools speak Chinese in the Chinese page.
+    assert page.locator(".leaflet-draw-draw-polygon").get_attribute("title") == "画服务范围（多边形）"
+    assert page.locator(".leaflet-draw-draw-marker").get_attribute("title") == "放置候选邻里中心"
+    # One scale bar, in metres or kilometres only (no feet or miles).
+    scale = page.locator(".leaflet-control-scale-line")
+    assert scale.count() == 1 and scale.inner_text().strip().endswith(("m", "km"))
     # Base map, facilities and rings drew something.
     assert page.locator("path.leaflet-interactive, canvas").count() > 0
     assert page.locator(".awesome-marker").count() > 0
@@ -137,6 +143,33 @@ def test_drawn_polygon_is_saved_and_there_after_reload(page):
     wait_until(page, "window.LINLI.drawn.getLayers().length === 1")
     kind = page.evaluate("window.LINLI.drawn.getLayers()[0].feature.properties.kind")
     assert kind == "area"
+
+
+def test_failed_export_says_why_in_the_page_and_keeps_the_drawing(page):
+    """A failing export no longer navigates to raw JSON: the reason shows beside the links and
+    the unsaved drawing stays; a good export downloads under the server's file name."""
+    _draw_polygon(page)
+    url = page.url
+    page.evaluate(
+        """() => {
+            const a = document.createElement("a");
+            a.id = "bad-export";
+            a.href = "/api/export/map.png?map=nonsense";
+            a.textContent = "坏链接";
+            document.querySelector("#linli-exports .row").appendChild(a);
+        }"""
+    )
+    page.click("#bad-export")
+    page.wait_for_selector("#export-status.error", timeout=10_000)
+    status = page.locator("#export-status").inner_text()
+    assert status.startswith("导出失败 (4") and "{" not in status
+    assert page.url == url
+    assert page.evaluate("window.LINLI.drawn.getLayers().length") == 1
+    with page.expect_download() as download:
+        page.locator("#linli-exports a", has_text="覆盖表 XLSX").click()
+    assert download.value.suggested_filename.endswith(".xlsx")
+    wait_until(page, "document.getElementById('export-status').textContent.startsWith('已下载')")
+    assert page.url == url and page.evaluate("window.LINLI.drawn.getLayers().length") == 1
 
 
 def test_stale_save_shows_the_conflict_message(page, server):

@@ -4,8 +4,65 @@ from __future__ import annotations
 
 LANGUAGES = ("zh", "en")
 
+#: Leaflet.draw's texts in Chinese (``L.drawLocal``; its own English is the default).
+DRAW_TEXTS_ZH: dict = {
+    "draw": {
+        "toolbar": {
+            "actions": {"title": "取消绘制", "text": "取消"},
+            "finish": {"title": "完成绘制", "text": "完成"},
+            "undo": {"title": "删除最后一个点", "text": "删除最后一点"},
+            "buttons": {
+                "polyline": "画线",
+                "polygon": "画服务范围（多边形）",
+                "rectangle": "画矩形",
+                "circle": "画圆",
+                "marker": "放置候选邻里中心",
+                "circlemarker": "放置圆点",
+            },
+        },
+        "handlers": {
+            "circle": {"tooltip": {"start": "按住并拖动画圆。"}, "radius": "半径"},
+            "circlemarker": {"tooltip": {"start": "点击地图放置圆点。"}},
+            "marker": {"tooltip": {"start": "点击地图放置候选点。"}},
+            "polygon": {
+                "tooltip": {
+                    "start": "点击开始绘制。",
+                    "cont": "点击继续绘制。",
+                    "end": "点击第一个点闭合图形。",
+                }
+            },
+            "polyline": {
+                "error": "<strong>错误：</strong>边线不能相交！",
+                "tooltip": {"start": "点击开始画线。", "cont": "点击继续画线。", "end": "点击最后一个点结束。"},
+            },
+            "rectangle": {"tooltip": {"start": "按住并拖动画矩形。"}},
+            "simpleshape": {"tooltip": {"end": "松开鼠标完成绘制。"}},
+        },
+    },
+    "edit": {
+        "toolbar": {
+            "actions": {
+                "save": {"title": "保存修改", "text": "保存"},
+                "cancel": {"title": "取消编辑，放弃全部修改", "text": "取消"},
+                "clearAll": {"title": "清除全部图形", "text": "全部清除"},
+            },
+            "buttons": {
+                "edit": "编辑图形",
+                "editDisabled": "没有可编辑的图形",
+                "remove": "删除图形",
+                "removeDisabled": "没有可删除的图形",
+            },
+        },
+        "handlers": {
+            "edit": {"tooltip": {"text": "拖动节点或标记进行编辑。", "subtext": "点击“取消”撤销修改。"}},
+            "remove": {"tooltip": {"text": "点击要删除的图形。"}},
+        },
+    },
+}
+
 TEXTS: dict[str, dict[str, str]] = {
     "title": {"zh": "邻里 15分钟便民服务区规划", "en": "Linli 15-minute service area planning"},
+    "lang": {"zh": "zh", "en": "en"},
     "plans": {"zh": "方案", "en": "Plans"},
     "ledgers": {"zh": "导入台账", "en": "Ledgers"},
     "ledger_facilities": {"zh": "设施台账", "en": "Facility ledger"},
@@ -26,6 +83,9 @@ TEXTS: dict[str, dict[str, str]] = {
     },
     "new_project": {"zh": "新建研究区", "en": "New study area"},
     "build_project": {"zh": "构建并打开", "en": "Build and open"},
+    "exporting": {"zh": "正在生成导出文件…", "en": "Preparing the export…"},
+    "export_failed": {"zh": "导出失败", "en": "Export failed"},
+    "export_done": {"zh": "已下载", "en": "Downloaded"},
     "new_plan": {"zh": "新建方案", "en": "New plan"},
     "save": {"zh": "保存", "en": "Save"},
     "delete": {"zh": "删除", "en": "Delete"},

@@ -34,6 +34,7 @@ from geo.maps.style import (
     function_marker,
 )
 from webapp.assets import localize
+from webapp.i18n import DRAW_TEXTS_ZH
 from webapp.state import AnalysisState, walking_time_points
 
 
@@ -108,6 +109,31 @@ LEGEND = """
 """
 
 
+class MetricScale(MacroElement):
+    """A metric-only scale bar (Leaflet's default adds miles and feet below the metres)."""
+
+    _template = Template(
+        "{% macro script(this, kwargs) %}"
+        "L.control.scale({imperial: false, maxWidth: 160}).addTo({{ this._parent.get_name() }});"
+        "{% endmacro %}"
+    )
+
+
+class DrawTexts(MacroElement):
+    """Leaflet.draw's buttons and tooltips in the page's language (added before the Draw control)."""
+
+    _template = Template(
+        "{% macro script(this, kwargs) %}"
+        "if (window.L && L.drawLocal) { L.drawLocal = {{ this.texts_json }}; }"
+        "{% endmacro %}"
+    )
+
+    def __init__(self, texts: dict) -> None:
+        super().__init__()
+        self._name = "DrawTexts"
+        self.texts_json = json.dumps(texts, ensure_ascii=False).replace("</", "<\\/")
+
+
 class Legend(MacroElement):
     """The map legend (HTML in the page, styled by app.css)."""
 
@@ -140,11 +166,12 @@ def build_map(
         location=[(s + n) / 2, (w + e) / 2],
         zoom_start=15,
         tiles=None,
-        control_scale=True,
+        control_scale=False,  # (metric only: MetricScale below)
         prefer_canvas=True,
         attribution_control=True,
     )
     fmap.fit_bounds([[s, w], [n, e]])
+    MetricScale().add_to(fmap)
     base = folium.FeatureGroup(name="底图 base (OSM)", control=True, show=True)
     if dynamic is not None:
         dynamic.append({"group": base.get_name(), "layer": "areas", "styles": BASE_AREA_STYLE})
@@ -203,6 +230,8 @@ def build_map(
         _dynamic_facilities(fmap, state, function, dynamic)
     drawn = folium.FeatureGroup(name="我的绘制 drawings", show=True)
     drawn.add_to(fmap)
+    if texts.get("lang", "zh") == "zh":
+        DrawTexts(DRAW_TEXTS_ZH).add_to(fmap)
     plugins.Draw(
         export=False,
         feature_group=drawn,

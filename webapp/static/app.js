@@ -341,6 +341,54 @@
   $("place-run").addEventListener("click", runPlacement);
   $("plan-delete").addEventListener("click", deletePlan);
   $("plan-undo").addEventListener("click", undoDelete);
+  // Exports are fetched, not followed: a failed one says why beside the links and the page,
+  // with its unsaved drawings, stays; a good one is saved under the server's file name.
+  const exportsBox = $("linli-exports");
+  if (exportsBox) {
+    exportsBox.addEventListener("click", async (ev) => {
+      const link = ev.target.closest('a[href^="/api/export/"]');
+      if (!link || ev.ctrlKey || ev.metaKey || ev.shiftKey) return;
+      ev.preventDefault();
+      const status = $("export-status");
+      status.className = "";
+      status.textContent = `${t.exporting} ${link.textContent.trim()}`;
+      let response;
+      try {
+        response = await fetch(link.href, { credentials: "same-origin" });
+      } catch (e) {
+        status.className = "error";
+        status.textContent = `${t.export_failed}: ${e.message}`;
+        return;
+      }
+      if (!response.ok) {
+        let why = response.statusText;
+        try { why = (await response.json()).error || why; } catch (e) { /* not JSON */ }
+        status.className = "error";
+        status.textContent = `${t.export_failed} (${response.status}): ${why}`;
+        return;
+      }
+      const blob = await response.blob();
+      const name = fileName(response.headers.get("Content-Disposition"), link.href);
+      const save = document.createElement("a");
+      save.href = URL.createObjectURL(blob);
+      save.download = name;
+      document.body.appendChild(save);
+      save.click();
+      save.remove();
+      setTimeout(() => URL.revokeObjectURL(save.href), 60000);
+      status.textContent = `${t.export_done}: ${name}`;
+    });
+  }
+
+  function fileName(disposition, url) {
+    // RFC 6266: filename*=UTF-8''<percent-encoded> (Chinese names), else filename="...".
+    const star = /filename\*\s*=\s*UTF-8''([^;]+)/i.exec(disposition || "");
+    if (star) return decodeURIComponent(star[1]);
+    const plain = /filename\s*=\s*"?([^";]+)"?/i.exec(disposition || "");
+    if (plain) return plain[1];
+    return new URL(url, location.href).pathname.split("/").pop();
+  }
+
   const paper = $("export-paper");  // exports (issue 8): paper size and orientation of the print layouts
   if (paper) paper.addEventListener("change", () => {
     for (const a of document.querySelectorAll("a.export-layout")) a.href = `${a.dataset.base}&${paper.value}`;
