@@ -172,6 +172,33 @@ def test_failed_export_says_why_in_the_page_and_keeps_the_drawing(page):
     assert page.url == url and page.evaluate("window.LINLI.drawn.getLayers().length") == 1
 
 
+def test_unsaved_drawing_is_not_dropped_by_a_function_switch_or_another_plan(page):
+    """Switching function (a new page) or plan asks first while the plan has unsaved changes;
+    dismissed, nothing changes; after saving, the switch goes ahead without asking."""
+    asked = []
+
+    def dismiss(dialog):
+        asked.append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", dismiss)
+    _draw_polygon(page)
+    url = page.url
+    page.select_option("#function-select", "elderly")
+    page.wait_for_timeout(500)
+    assert len(asked) == 1 and "未保存" in asked[0]
+    assert page.url == url and page.locator("#function-select").input_value() == "medical"
+    assert page.evaluate("window.LINLI.drawn.getLayers().length") == 1
+    page.click("#plan-new")
+    assert len(asked) == 2 and page.evaluate("window.LINLI.drawn.getLayers().length") == 1
+    page.fill("#plan-name", "切换测试")
+    page.click("#plan-save")
+    wait_until(page, "document.getElementById('linli-message').textContent.includes('v2')")
+    with page.expect_navigation():
+        page.select_option("#function-select", "elderly")
+    assert len(asked) == 2 and "function=elderly" in page.url
+
+
 def test_stale_save_shows_the_conflict_message(page, server):
     _, app = server
     _draw_polygon(page)

@@ -83,6 +83,11 @@ TEXTS: dict[str, dict[str, str]] = {
     },
     "new_project": {"zh": "新建研究区", "en": "New study area"},
     "build_project": {"zh": "构建并打开", "en": "Build and open"},
+    "unsaved_confirm": {
+        "zh": "当前方案有未保存的修改（绘制、候选点、名称或备注），继续将丢失这些修改。仍要继续吗？",
+        "en": "The plan on screen has unsaved changes (drawings, candidates, name or notes) "
+        "that will be lost. Continue?",
+    },
     "exporting": {"zh": "正在生成导出文件…", "en": "Preparing the export…"},
     "export_failed": {"zh": "导出失败", "en": "Export failed"},
     "export_done": {"zh": "已下载", "en": "Downloaded"},

@@ -33,6 +33,21 @@
   let candidateLayer = null;
   let compareLayer = null;
   let lastCandidate = null;
+  // Unsaved changes of the plan on screen: drawings, moved candidates, name and notes.
+  // Anything that would drop them (leaving the page, another function, another or a new
+  // plan) asks first.
+  let dirty = false;
+  let leaving = false;  // the planner already agreed to leave
+  const markDirty = () => { dirty = true; };
+  function mayDiscard() {
+    if (!dirty) return true;
+    return window.confirm(t.unsaved_confirm);
+  }
+  window.addEventListener("beforeunload", (ev) => {
+    if (!dirty || leaving) return;
+    ev.preventDefault();
+    ev.returnValue = "";
+  });
 
   function message(text, kind) {
     const box = $("linli-message");
@@ -86,6 +101,7 @@
 
   function showPlan(p) {
     plan = p;
+    dirty = false;
     $("plan-name").value = p ? p.name : "";
     $("plan-notes").value = p ? p.notes : "";
     $("plan-version").textContent = p ? `#${p.id} · v${p.version}` : "";
@@ -135,6 +151,7 @@
         features: collectFeatures(),
       });
       plan = saved;
+      dirty = false;
       $("plan-version").textContent = `#${saved.id} · v${saved.version}`;
       await refreshPlans(saved.id);
       message(`${t.saved} (v${saved.version})`, "ok");
@@ -180,7 +197,7 @@
     marker.options.draggable = true;
     if (marker.dragging) marker.dragging.enable();
     marker.on("add", () => marker.dragging && marker.dragging.enable());
-    marker.on("dragend", () => evaluate(marker));
+    marker.on("dragend", () => { markDirty(); evaluate(marker); });
     marker.on("click", () => evaluate(marker));
     if (evaluateNow) evaluate(marker);
   }
@@ -318,6 +335,7 @@
   // ----------------------------------------------------------------- wiring
 
   map.on("draw:created", (e) => {
+    markDirty();
     const layer = e.layer;
     if (layer instanceof L_.Marker) {
       setupCandidate(layer, true);
@@ -327,16 +345,31 @@
       if (kind === "area") compareArea(layer);
     }
   });
+  map.on("draw:deleted", markDirty);
   map.on("draw:edited", (e) => {
+    markDirty();
     e.layers.eachLayer((layer) => {
       if (layer instanceof L_.Marker) evaluate(layer);
       else if (layer.feature && layer.feature.properties.kind === "area") compareArea(layer);
     });
   });
 
-  $("function-select").addEventListener("change", (e) => e.target.form.submit());
-  $("plan-select").addEventListener("change", (e) => loadPlan(e.target.value).catch((err) => message(err.message, "error")));
-  $("plan-new").addEventListener("click", () => { showPlan(null); $("plan-select").value = ""; $("plan-name").focus(); });
+  const functionSelect = $("function-select");
+  const shownFunction = functionSelect.value;
+  functionSelect.addEventListener("change", (e) => {
+    if (!mayDiscard()) { e.target.value = shownFunction; return; }
+    leaving = true;
+    e.target.form.submit();
+  });
+  $("plan-select").addEventListener("change", (e) => {
+    if (!mayDiscard()) { e.target.value = plan ? String(plan.id) : ""; return; }
+    loadPlan(e.target.value).catch((err) => message(err.message, "error"));
+  });
+  $("plan-new").addEventListener("click", () => {
+    if (!mayDiscard()) return;
+    showPlan(null); $("plan-select").value = ""; $("plan-name").focus();
+  });
+  for (const id of ["plan-name", "plan-notes"]) $(id).addEventListener("input", markDirty);
   $("plan-save").addEventListener("click", savePlan);
   $("place-run").addEventListener("click", runPlacement);
   $("plan-delete").addEventListener("click", deletePlan);
