@@ -199,6 +199,31 @@ def test_unsaved_drawing_is_not_dropped_by_a_function_switch_or_another_plan(pag
     assert len(asked) == 2 and "function=elderly" in page.url
 
 
+def test_unsaved_drawing_comes_back_after_a_reload(page):
+    """The working draft is kept in the browser: after the tab is reloaded (or closed) the page
+    offers it back; restored it is still unsaved, and saving it clears the draft."""
+    page.on("dialog", lambda dialog: dialog.accept())  # the browser's "leave the page?"
+    _draw_polygon(page)
+    page.fill("#plan-name", "草稿测试")
+    page.wait_for_timeout(500)
+    page.reload(wait_until="load")
+    wait_until(page, "window.LINLI && window.LINLI.ready === true")
+    page.wait_for_selector("#draft-restore", timeout=10_000)
+    assert "未保存的草稿" in page.locator("#linli-message").inner_text()
+    assert page.evaluate("window.LINLI.drawn.getLayers().length") == 0
+    page.click("#draft-restore")
+    wait_until(page, "window.LINLI.drawn.getLayers().length === 1")
+    assert page.locator("#plan-name").input_value() == "草稿测试"
+    assert "已恢复草稿" in page.locator("#linli-message").inner_text()
+    page.click("#plan-save")
+    wait_until(page, "document.getElementById('linli-message').textContent.includes('v2')")
+    assert page.evaluate("Object.keys(localStorage).filter((k) => k.startsWith('linli-draft')).length") == 0
+    page.reload(wait_until="load")
+    wait_until(page, "window.LINLI && window.LINLI.ready === true")
+    page.wait_for_timeout(300)
+    assert page.locator("#draft-restore").count() == 0
+
+
 def test_stale_save_shows_the_conflict_message(page, server):
     _, app = server
     _draw_polygon(page)

@@ -88,6 +88,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "The plan on screen has unsaved changes (drawings, candidates, name or notes) "
         "that will be lost. Continue?",
     },
+    "draft_found": {"zh": "发现上次未保存的草稿", "en": "An unsaved draft from last time"},
+    "draft_items": {"zh": "个图形", "en": "shapes"},
+    "draft_restore": {"zh": "恢复草稿", "en": "Restore it"},
+    "draft_discard": {"zh": "丢弃", "en": "Discard"},
+    "draft_restored": {"zh": "已恢复草稿（尚未保存）", "en": "Draft restored (not saved yet)"},
     "exporting": {"zh": "正在生成导出文件…", "en": "Preparing the export…"},
     "export_failed": {"zh": "导出失败", "en": "Export failed"},
     "export_done": {"zh": "已下载", "en": "Downloaded"},

@@ -38,12 +38,33 @@
   // plan) asks first.
   let dirty = false;
   let leaving = false;  // the planner already agreed to leave
-  const markDirty = () => { dirty = true; };
+  // The working draft is kept in the browser as it changes, so that a closed tab, a crash
+  // or a power cut loses nothing: the next page of the same project offers it back.
+  const draftKey = `linli-draft:${config.project}`;
+  let draftTimer = null;
+  function saveDraft() {
+    draftTimer = null;
+    if (!dirty) return;
+    const draft = {
+      plan: plan ? plan.id : null, version: plan ? plan.version : null,
+      name: $("plan-name").value, notes: $("plan-notes").value,
+      features: collectFeatures(), at: new Date().toISOString(),
+    };
+    try { localStorage.setItem(draftKey, JSON.stringify(draft)); } catch (e) { /* storage off or full: the guard still asks */ }
+  }
+  function clearDraft() {
+    try { localStorage.removeItem(draftKey); } catch (e) { /* storage off */ }
+  }
+  const markDirty = () => {
+    dirty = true;
+    if (!draftTimer) draftTimer = setTimeout(saveDraft, 300);
+  };
   function mayDiscard() {
     if (!dirty) return true;
     return window.confirm(t.unsaved_confirm);
   }
   window.addEventListener("beforeunload", (ev) => {
+    if (dirty) saveDraft();
     if (!dirty || leaving) return;
     ev.preventDefault();
     ev.returnValue = "";
@@ -102,6 +123,7 @@
   function showPlan(p) {
     plan = p;
     dirty = false;
+    clearDraft();
     $("plan-name").value = p ? p.name : "";
     $("plan-notes").value = p ? p.notes : "";
     $("plan-version").textContent = p ? `#${p.id} · v${p.version}` : "";
@@ -152,6 +174,7 @@
       });
       plan = saved;
       dirty = false;
+      clearDraft();
       $("plan-version").textContent = `#${saved.id} · v${saved.version}`;
       await refreshPlans(saved.id);
       message(`${t.saved} (v${saved.version})`, "ok");
@@ -427,6 +450,47 @@
     for (const a of document.querySelectorAll("a.export-layout")) a.href = `${a.dataset.base}&${paper.value}`;
   });
   refreshPlans().catch((err) => message(err.message, "error"));
+  offerDraft();
+
+  function offerDraft() {
+    let draft = null;
+    try { draft = JSON.parse(localStorage.getItem(draftKey) || "null"); } catch (e) { draft = null; }
+    if (!draft || !Array.isArray(draft.features)) return;
+    const box = $("linli-message");
+    box.className = "draft";
+    box.textContent = `${t.draft_found} (${new Date(draft.at).toLocaleString()}, ${draft.features.length} ${t.draft_items}) `;
+    const restore = document.createElement("button");
+    restore.type = "button";
+    restore.id = "draft-restore";
+    restore.textContent = t.draft_restore;
+    const drop = document.createElement("button");
+    drop.type = "button";
+    drop.id = "draft-discard";
+    drop.textContent = t.draft_discard;
+    box.append(restore, " ", drop);
+    restore.addEventListener("click", async () => {
+      try {
+        if (draft.plan) {
+          await loadPlan(draft.plan);
+          $("plan-select").value = String(draft.plan);
+        }
+      } catch (err) {
+        showPlan(null);  // the plan is gone: its draft comes back as a new plan
+      }
+      drawn.clearLayers();
+      for (const f of draft.features) {
+        const layer = L_.geoJSON(f.geometry).getLayers()[0];
+        layer.feature = { type: "Feature", properties: { kind: f.kind, name: f.name } };
+        if (f.kind === "candidate") setupCandidate(layer, false);
+        drawn.addLayer(layer);
+      }
+      $("plan-name").value = draft.name || "";
+      $("plan-notes").value = draft.notes || "";
+      markDirty();  // restored, still not saved
+      message(t.draft_restored, "ok");
+    });
+    drop.addEventListener("click", () => { clearDraft(); message("", ""); });
+  }
   // Ready once the window's layers (static/viewport.js) are drawn the first time.
   (window.LINLI_VIEW ? window.LINLI_VIEW.refresh() : Promise.resolve()).finally(() => { window.LINLI.ready = true; });
 
