@@ -224,6 +224,41 @@ def test_unsaved_drawing_comes_back_after_a_reload(page):
     assert page.locator("#draft-restore").count() == 0
 
 
+def test_deleted_candidate_takes_its_rings_and_figures(page):
+    page.locator(".leaflet-draw-draw-marker").click()
+    x, y = _map_point(page, 0.5, 0.55)
+    page.mouse.click(x, y)
+    page.wait_for_selector("#linli-candidate[data-ready='1']", timeout=15_000)
+    rings = "Object.values(window.LINLI.map._layers).filter((l) => l.options && l.options.dashArray === '6 4').length"
+    assert page.evaluate(rings) > 0  # the candidate's own dashed purple rings
+    page.locator(".leaflet-draw-edit-remove").click()
+    page.mouse.click(*_marker_centre(page))
+    page.locator(".leaflet-draw-actions a", has_text="保存").click()
+    wait_until(page, "window.LINLI.drawn.getLayers().length === 0")
+    assert page.evaluate(rings) == 0
+    assert page.locator("#linli-candidate").is_hidden()
+
+
+def _marker_centre(page) -> tuple[float, float]:
+    box = page.locator(".leaflet-marker-icon.leaflet-marker-draggable, .leaflet-marker-icon").last.bounding_box()
+    return box["x"] + box["width"] / 2, box["y"] + box["height"] * 0.8
+
+
+def test_phone_shows_a_full_width_map_and_a_folding_panel(browser, server):
+    base, _ = server
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    page.goto(base + "/", wait_until="load")
+    wait_until(page, "window.LINLI && window.LINLI.ready === true")
+    box = page.locator("#linli-map").bounding_box()
+    assert box["width"] >= 0.8 * 390 and box["height"] >= 0.8 * 844
+    assert page.locator("#linli-panel").is_hidden()
+    page.click("#linli-panel-toggle")
+    assert page.locator("#linli-panel").is_visible()
+    assert page.locator("#linli-panel-toggle").get_attribute("aria-expanded") == "true"
+    context.close()
+
+
 def test_stale_save_shows_the_conflict_message(page, server):
     _, app = server
     _draw_polygon(page)

@@ -93,6 +93,7 @@ TEXTS: dict[str, dict[str, str]] = {
     "draft_restore": {"zh": "恢复草稿", "en": "Restore it"},
     "draft_discard": {"zh": "丢弃", "en": "Discard"},
     "draft_restored": {"zh": "已恢复草稿（尚未保存）", "en": "Draft restored (not saved yet)"},
+    "panel": {"zh": "面板", "en": "Panel"},
     "exporting": {"zh": "正在生成导出文件…", "en": "Preparing the export…"},
     "export_failed": {"zh": "导出失败", "en": "Export failed"},
     "export_done": {"zh": "已下载", "en": "Downloaded"},

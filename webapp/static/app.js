@@ -27,7 +27,8 @@
     return csrf;
   }
   const $ = (id) => document.getElementById(id);
-  const RING_COLOURS = ["#1a9850", "#91cf60", "#fee08b", "#fdae61"];
+  // A candidate's rings: purples with a dashed outline, unlike the existing service areas' greens.
+  const RING_COLOURS = ["#54278f", "#807dba", "#bcbddc", "#dadaeb"];
   let plan = null;          // {id, version, name, notes}
   let lastDeleted = null;
   let candidateLayer = null;
@@ -238,7 +239,7 @@
         style: (f) => {
           const k = [5, 10, 15].indexOf(f.properties.minutes);
           const c = RING_COLOURS[k < 0 ? 3 : k];
-          return { color: c, weight: 1, fillColor: c, fillOpacity: 0.35 };
+          return { color: "#3f007d", weight: 2, dashArray: "6 4", fillColor: c, fillOpacity: 0.4 };
         },
       }).addTo(map);
       const rows = data.delta.map((d) =>
@@ -250,6 +251,7 @@
         `${ll.lat.toFixed(5)}, ${ll.lng.toFixed(5)} · ${data.assumption} · 距道路 ${data.snap_dist_m} m · ` +
         `${t.server_time} ${data.server_ms} ms`;
       $("linli-candidate").dataset.ready = "1";
+      $("linli-candidate").scrollIntoView({ block: "nearest" });
     } catch (err) {
       $("candidate-info").textContent = err.message;
       message(err.message, "error");
@@ -368,7 +370,18 @@
       if (kind === "area") compareArea(layer);
     }
   });
-  map.on("draw:deleted", markDirty);
+  map.on("draw:deleted", (e) => {
+    markDirty();
+    // A removed candidate takes its rings and its figures with it.
+    e.layers.eachLayer((layer) => {
+      if (layer !== lastCandidate) return;
+      if (candidateLayer) map.removeLayer(candidateLayer);
+      candidateLayer = null;
+      lastCandidate = null;
+      $("linli-candidate").hidden = true;
+      delete $("linli-candidate").dataset.ready;
+    });
+  });
   map.on("draw:edited", (e) => {
     markDirty();
     e.layers.eachLayer((layer) => {
@@ -451,6 +464,16 @@
   });
   refreshPlans().catch((err) => message(err.message, "error"));
   offerDraft();
+
+  // On a phone the panel starts folded over a full-screen map; the button unfolds it.
+  const shell = $("linli-app");
+  const toggle = $("linli-panel-toggle");
+  function foldPanel(folded) {
+    shell.classList.toggle("panel-folded", folded);
+    toggle.setAttribute("aria-expanded", String(!folded));
+  }
+  if (window.matchMedia("(max-width: 720px)").matches) foldPanel(true);
+  toggle.addEventListener("click", () => foldPanel(!shell.classList.contains("panel-folded")));
 
   function offerDraft() {
     let draft = null;
