@@ -299,6 +299,34 @@ def test_placement_runs_in_the_background_and_shows_its_sites(page):
     wait_until(page, "document.getElementById('place-status').dataset.state === 'done'", timeout_s=60)
     assert page.locator("#place-table tbody tr").count() == 2
     assert "已证明最优" in page.locator("#place-status").inner_text()
+    # A headed table that says what it counts.
+    headers = page.locator("#place-table thead th").all_inner_texts()
+    assert headers == ["站点（按新增覆盖排序）", "新增覆盖居民", "平均步行"]
+    assert "现有设施" in page.locator("#place-table caption").inner_text()
+
+
+def test_delete_asks_and_undo_says_what_it_restored(page):
+    page.fill("#plan-name", "删除测试")
+    page.click("#plan-save")
+    wait_until(page, "document.getElementById('linli-message').textContent.includes('v')")
+    asked = []
+
+    def answer(dialog):
+        asked.append(dialog.message)
+        if len(asked) == 1:
+            dialog.dismiss()
+        else:
+            dialog.accept()
+
+    page.on("dialog", answer)
+    page.click("#plan-delete")  # dismissed: still there
+    assert "删除方案“删除测试”" in asked[0] and page.locator("#plan-name").input_value() == "删除测试"
+    page.click("#plan-delete")
+    page.wait_for_selector("#plan-undo:not([hidden])")
+    page.click("#plan-undo")
+    wait_until(page, "document.getElementById('linli-message').textContent.includes('已恢复方案')")
+    assert "删除测试" in page.locator("#linli-message").inner_text()
+    assert page.locator("#plan-name").input_value() == "删除测试"
 
 
 def test_placement_among_the_saved_plans_candidate_sites(page):

@@ -94,6 +94,20 @@ TEXTS: dict[str, dict[str, str]] = {
     "draft_discard": {"zh": "丢弃", "en": "Discard"},
     "draft_restored": {"zh": "已恢复草稿（尚未保存）", "en": "Draft restored (not saved yet)"},
     "panel": {"zh": "面板", "en": "Panel"},
+    "place_site": {"zh": "站点（按新增覆盖排序）", "en": "Site (by residents added)"},
+    "place_added": {"zh": "新增覆盖居民", "en": "Residents added"},
+    "place_walk": {"zh": "平均步行", "en": "Mean walk"},
+    "place_caption": {
+        "zh": "新增覆盖居民：现有设施和排在它前面的站点已覆盖之外，该站点在步行时间阈值内新覆盖的常住人口；"
+        "平均步行：由它服务的居民的平均步行时间。",
+        "en": "Residents added: residents within the walking-time budget that this site covers beyond the "
+        "existing facilities and the sites listed before it; mean walk: of the residents it serves.",
+    },
+    "delete_confirm": {
+        "zh": "删除方案“{name}”？删除后可在本页撤销。",
+        "en": "Delete the plan “{name}”? It can be undone on this page.",
+    },
+    "restored": {"zh": "已恢复方案", "en": "Restored plan"},
     "exporting": {"zh": "正在生成导出文件…", "en": "Preparing the export…"},
     "export_failed": {"zh": "导出失败", "en": "Export failed"},
     "export_done": {"zh": "已下载", "en": "Downloaded"},

@@ -190,6 +190,7 @@
 
   async function deletePlan() {
     if (!plan) return;
+    if (!window.confirm(t.delete_confirm.replace("{name}", plan.name))) return;
     try {
       await api("DELETE", `/api/plans/${plan.id}?version=${plan.version}`);
       lastDeleted = plan.id;
@@ -209,7 +210,7 @@
     $("plan-undo").hidden = true;
     await refreshPlans(p.id);
     showPlan(p);
-    message(t.saved, "ok");
+    message(`${t.restored}“${p.name}”（v${p.version}）`, "ok");
   }
 
   // ------------------------------------------------------------- candidates
