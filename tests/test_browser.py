@@ -231,12 +231,15 @@ def test_deleted_candidate_takes_its_rings_and_figures(page):
     page.wait_for_selector("#linli-candidate[data-ready='1']", timeout=15_000)
     rings = "Object.values(window.LINLI.map._layers).filter((l) => l.options && l.options.dashArray === '6 4').length"
     assert page.evaluate(rings) > 0  # the candidate's own dashed purple rings
+    legend = page.locator("#linli-legend")
+    assert "候选点服务范围" in legend.inner_text() and "10-15 分钟" in legend.inner_text()
     page.locator(".leaflet-draw-edit-remove").click()
     page.mouse.click(*_marker_centre(page))
     page.locator(".leaflet-draw-actions a", has_text="保存").click()
     wait_until(page, "window.LINLI.drawn.getLayers().length === 0")
     assert page.evaluate(rings) == 0
     assert page.locator("#linli-candidate").is_hidden()
+    assert "候选点服务范围" not in legend.inner_text()
 
 
 def _marker_centre(page) -> tuple[float, float]:

@@ -94,6 +94,8 @@ TEXTS: dict[str, dict[str, str]] = {
     "draft_discard": {"zh": "丢弃", "en": "Discard"},
     "draft_restored": {"zh": "已恢复草稿（尚未保存）", "en": "Draft restored (not saved yet)"},
     "panel": {"zh": "面板", "en": "Panel"},
+    "legend_candidate": {"zh": "候选点服务范围（虚线）", "en": "Candidate's service area (dashed)"},
+    "minutes_unit": {"zh": "分钟", "en": "min"},
     "place_site": {"zh": "站点（按新增覆盖排序）", "en": "Site (by residents added)"},
     "place_added": {"zh": "新增覆盖居民", "en": "Residents added"},
     "place_walk": {"zh": "平均步行", "en": "Mean walk"},

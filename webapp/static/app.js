@@ -251,12 +251,37 @@
       $("candidate-info").textContent =
         `${ll.lat.toFixed(5)}, ${ll.lng.toFixed(5)} · ${data.assumption} · 距道路 ${data.snap_dist_m} m · ` +
         `${t.server_time} ${data.server_ms} ms`;
+      candidateLegend([...new Set(data.rings.features.map((f) => f.properties.minutes))].sort((a, b) => a - b));
       $("linli-candidate").dataset.ready = "1";
       $("linli-candidate").scrollIntoView({ block: "nearest" });
     } catch (err) {
       $("candidate-info").textContent = err.message;
       message(err.message, "error");
     }
+  }
+
+  // The legend shows the candidate's rings while they are on the map (and only then).
+  function candidateLegend(minutes) {
+    const old = $("legend-candidate");
+    if (old) old.remove();
+    const legend = $("linli-legend");
+    if (!minutes || !legend) return;
+    const block = document.createElement("div");
+    block.id = "legend-candidate";
+    const title = document.createElement("div");
+    title.className = "linli-legend-title";
+    title.textContent = t.legend_candidate;
+    block.appendChild(title);
+    minutes.forEach((m, k) => {
+      const row = document.createElement("div");
+      const swatch = document.createElement("span");
+      swatch.className = "swatch";
+      swatch.style.background = RING_COLOURS[Math.min(k, RING_COLOURS.length - 1)];
+      swatch.style.outline = "1px dashed #3f007d";
+      row.append(swatch, `${k ? minutes[k - 1] : 0}-${m} ${t.minutes_unit}`);
+      block.appendChild(row);
+    });
+    legend.insertBefore(block, legend.querySelector(".linli-legend-note"));
   }
 
   // ---------------------------------------------------------------- compare
@@ -381,6 +406,7 @@
       lastCandidate = null;
       $("linli-candidate").hidden = true;
       delete $("linli-candidate").dataset.ready;
+      candidateLegend(null);
     });
   });
   map.on("draw:edited", (e) => {
