@@ -262,6 +262,42 @@ def test_phone_shows_a_full_width_map_and_a_folding_panel(browser, server):
     context.close()
 
 
+def test_two_candidates_are_evaluated_as_one_plan(page, server):
+    """The plan's candidates together: the panel's figures are the geo-level scenario's."""
+    import geopandas as gpd
+    import shapely
+
+    from geo.access.coverage_tables import scenario_delta
+    from webapp.state import get_state
+
+    _, app = server
+    for fx in (0.45, 0.6):
+        page.locator(".leaflet-draw-draw-marker").click()
+        x, y = _map_point(page, fx, 0.55)
+        page.mouse.click(x, y)
+        page.wait_for_timeout(300)
+    page.wait_for_selector("#linli-plan-eval[data-ready='2']", timeout=15_000)
+    assert "2 个候选点" in page.locator("#plan-eval-info").inner_text()
+    points = page.evaluate("window.LINLI.drawn.getLayers().map((l) => [l.getLatLng().lng, l.getLatLng().lat])")
+    with app.app_context():
+        state = get_state()
+        expected = scenario_delta(
+            state.acc, state.graph, gpd.GeoSeries([shapely.Point(p) for p in points], crs="EPSG:4326")
+        )
+    together = expected[expected["candidate"] == -1].set_index("function_zh")
+    rows = page.locator("#plan-eval-table tbody tr")
+    assert rows.count() == len(together)
+    for k in range(rows.count()):
+        cells = rows.nth(k).locator("td").all_inner_texts()
+        added = int(cells[3].replace("+", "").replace("人", "").replace(",", "").strip())
+        assert added == round(together.loc[cells[0], "newly_covered"])
+    # Removing one candidate evaluates the other alone.
+    page.locator(".leaflet-draw-edit-remove").click()
+    page.mouse.click(*_marker_centre(page))
+    page.locator(".leaflet-draw-actions a", has_text="保存").click()
+    page.wait_for_selector("#linli-plan-eval[data-ready='1']", timeout=15_000)
+
+
 def test_stale_save_shows_the_conflict_message(page, server):
     _, app = server
     _draw_polygon(page)

@@ -239,6 +239,16 @@ def test_scenario_delta_equals_recomputing_with_the_candidates(demo):
     for function, rows in single.groupby("function"):
         assert (rows["newly_covered"] <= together.loc[function, "newly_covered"] + 1e-9).all()
     assert delta["newly_covered"].max() > 0
+    # A candidate's sole residents are what the plan loses without it.
+    three = demo.demand.geometry.iloc[[3, 40, 41]].reset_index(drop=True)
+    full = scenario_delta(acc, graph, three)
+    all_new = full[full["candidate"] == -1].set_index("function")["newly_covered"]
+    for c in range(3):
+        rest = scenario_delta(acc, graph, three.drop(index=c).reset_index(drop=True))
+        without = rest[rest["candidate"] == -1].set_index("function")["newly_covered"]
+        sole = full[full["candidate"] == c].set_index("function")["sole_residents"]
+        assert (sole - (all_new - without)).abs().max() == pytest.approx(0.0, abs=1e-6)
+        assert (sole <= full[full["candidate"] == c].set_index("function")["newly_covered"] + 1e-9).all()
     with pytest.raises(InputDataError, match="候选点"):
         scenario_delta(acc, graph, sites.iloc[:0])
     with pytest.raises(InputDataError, match="无效，可选: 老有所养"):

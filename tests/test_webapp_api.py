@@ -175,6 +175,41 @@ def test_candidate_evaluation_matches_the_core(app, client):
     assert data["server_ms"] > 0 and "4 km/h" in data["assumption"]
 
 
+def test_plan_evaluation_matches_the_core(app, client):
+    lon, lat = CENTER
+    sites = [{"type": "Point", "coordinates": [lon, lat]}, {"type": "Point", "coordinates": [lon + 0.004, lat]}]
+    response = client.post("/api/evaluate-plan", json={"sites": sites})
+    assert response.status_code == 200
+    data = response.get_json()
+    with app.app_context():
+        state = get_state()
+    points = gpd.GeoSeries([shapely.Point(s["coordinates"]) for s in sites], crs=4326)
+    core = scenario_delta(state.acc, state.graph, points)
+    together = core[core["candidate"] == -1].set_index("function")
+    for row in data["together"]:
+        assert row["newly_covered"] == pytest.approx(together.loc[row["function"], "newly_covered"], abs=0.05)
+        assert row["sole_residents"] == pytest.approx(together.loc[row["function"], "sole_residents"], abs=0.05)
+    assert {row["candidate"] for row in data["candidates"]} == {0, 1}
+    assert data["server_ms"] > 0 and "km/h" in data["assumption"]
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"sites": []}, "非空"),
+        ({"sites": "x"}, "非空"),
+        ({}, "非空"),
+        ({"sites": [{"type": "Point", "coordinates": [24.94, 60.17]}] * 501}, "最多 500"),
+        ({"sites": [{"type": "Point", "coordinates": [118.96, 25.03]}]}, "研究区"),
+        ({"sites": [{"type": "Polygon", "coordinates": []}]}, "几何类型"),
+    ],
+)
+def test_bad_plan_sites_are_refused(client, body, message):
+    response = client.post("/api/evaluate-plan", json=body)
+    assert response.status_code == 422
+    assert message in response.get_json()["error"]
+
+
 @pytest.mark.parametrize(
     ("body", "status", "message"),
     [

@@ -40,7 +40,7 @@ from webapp.errors import BadRequestError
 from webapp.mapview import safe
 from webapp.plans import FEATURE_KINDS, Feature, PlanStore
 from webapp.security import csrf_token
-from webapp.state import coverage_summary, get_state, replace_ledger, walking_time_points
+from webapp.state import coverage_summary, evaluate_plan, get_state, replace_ledger, walking_time_points
 
 bp = Blueprint("api", __name__)
 
@@ -226,6 +226,28 @@ def evaluate():
         "assumption": f"{state.acc.profile.label_zh} {state.acc.profile.speed_kmh:g} km/h",
         "server_ms": round((time.perf_counter() - start) * 1000, 1),
     }
+    return jsonify(body)
+
+
+#: Most candidate sites of a plan evaluated together in one request.
+MAX_PLAN_SITES = 500
+
+
+@bp.post("/evaluate-plan")
+def evaluate_plan_sites():
+    """A plan's candidate sites evaluated together (``{"sites": [GeoJSON Point, ...]}``)."""
+    start = time.perf_counter()
+    state = get_state()
+    data = json_body()
+    raw = data.get("sites")
+    if not isinstance(raw, list) or not raw:
+        raise InputDataError("sites 应为非空的点列表 (sites must be a non-empty list of points)")
+    if len(raw) > MAX_PLAN_SITES:
+        raise InputDataError(f"候选点过多：最多 {MAX_PLAN_SITES} 个 (too many sites)")
+    points = [parse_geometry(g, expected="point", study_area=state.study_area_wgs84).geometry for g in raw]
+    body = evaluate_plan(state, points)
+    body["assumption"] = f"{state.acc.profile.label_zh} {state.acc.profile.speed_kmh:g} km/h"
+    body["server_ms"] = round((time.perf_counter() - start) * 1000, 1)
     return jsonify(body)
 
 

@@ -94,6 +94,13 @@ TEXTS: dict[str, dict[str, str]] = {
     "draft_discard": {"zh": "丢弃", "en": "Discard"},
     "draft_restored": {"zh": "已恢复草稿（尚未保存）", "en": "Draft restored (not saved yet)"},
     "panel": {"zh": "面板", "en": "Panel"},
+    "plan_eval": {"zh": "方案整体效果", "en": "The plan as a whole"},
+    "plan_after": {"zh": "方案后覆盖率", "en": "Covered with the plan"},
+    "plan_eval_info": {
+        "zh": "{n} 个候选点共同计算，以现有设施为基准",
+        "en": "{n} candidate sites together, existing facilities as the baseline",
+    },
+    "sole_share": {"zh": "独有新增", "en": "only it adds"},
     "legend_candidate": {"zh": "候选点服务范围（虚线）", "en": "Candidate's service area (dashed)"},
     "minutes_unit": {"zh": "分钟", "en": "min"},
     "place_site": {"zh": "站点（按新增覆盖排序）", "en": "Site (by residents added)"},

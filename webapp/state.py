@@ -24,7 +24,7 @@ import shapely
 
 from geo import settings
 from geo.access.coverage import Accessibility
-from geo.access.coverage_tables import gap_cells
+from geo.access.coverage_tables import gap_cells, scenario_delta
 from geo.errors import InputDataError
 from geo.io.crs import WGS84
 from geo.maps.basemap import area_layers, road_layer
@@ -244,6 +244,21 @@ class AnalysisState:
             "rings": effect.rings.to_crs(WGS84),
             "delta": effect.delta.to_dict(orient="records"),
         }
+
+
+def evaluate_plan(state: AnalysisState, points_wgs84: Sequence[shapely.Point]) -> dict:
+    """A plan's candidate sites together: per function residents covered before and after,
+    newly covered, and each candidate's own and sole share (existing facilities the baseline)."""
+    sites = gpd.GeoSeries(list(points_wgs84), crs=WGS84)
+    table = scenario_delta(state.acc, state.graph, sites)
+    columns = ["candidate", "function", "function_zh", "newly_covered", "sole_residents"]
+    columns += ["covered_before", "covered_after", "population", "covered_pct_before", "covered_pct_after"]
+    table = table[columns].round(1)
+    together = table[table["candidate"] == -1].drop(columns="candidate")
+    return {
+        "together": together.to_dict(orient="records"),
+        "candidates": table[table["candidate"] >= 0].to_dict(orient="records"),
+    }
 
 
 def run_placement(state: AnalysisState, params: dict) -> dict:

@@ -316,9 +316,12 @@ def scenario_delta(
     pandas.DataFrame
         One row per (candidate, function) and per function for all candidates
         together (``candidate`` = -1): ``candidate``, ``function``, ``function_zh``,
-        ``basis``, ``budget_min``, ``newly_covered``, ``covered_before``,
-        ``covered_after``, ``population``, ``covered_pct_before``,
-        ``covered_pct_after``, ``snapped``.
+        ``basis``, ``budget_min``, ``newly_covered``, ``sole_residents``,
+        ``covered_before``, ``covered_after``, ``population``,
+        ``covered_pct_before``, ``covered_pct_after``, ``snapped``.
+        ``newly_covered`` of a candidate is what it adds alone; ``sole_residents``
+        what only it adds among the candidates, i.e. what the plan would lose without
+        it (for ``candidate`` = -1: the residents only one candidate reaches).
     """
     functions = acc.functions.groups if functions is None else tuple(functions)
     for f in functions:
@@ -356,6 +359,11 @@ def scenario_delta(
         per_cand = np.bincount(o[new], weights=population[d[new]], minlength=k)
         any_new = np.unique(d[new])
         together = float(population[any_new].sum())
+        # Residents newly reached by exactly one candidate: that candidate's sole share.
+        pair = np.unique(d[new].astype(np.int64) * k + o[new])
+        pd_, po = pair // k, pair % k
+        alone = np.bincount(pd_, minlength=population.shape[0])[pd_] == 1
+        sole = np.bincount(po[alone], weights=population[pd_[alone]], minlength=k)
         for c in range(-1, k):
             gained = together if c < 0 else float(per_cand[c])
             rows.append(
@@ -366,6 +374,7 @@ def scenario_delta(
                     "basis": basis,
                     "budget_min": acc.budget_s[f] / 60.0,
                     "newly_covered": gained,
+                    "sole_residents": float(sole.sum()) if c < 0 else float(sole[c]),
                     "covered_before": covered_before,
                     "covered_after": covered_before + gained,
                     "population": total,

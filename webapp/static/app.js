@@ -136,6 +136,7 @@
       if (p) a.href = `/api/export/plans/${p.id}${suffix}`;
     }
     if (drawn) drawn.clearLayers();
+    schedulePlanEval();
     if (!p) return;
     for (const f of p.features) {
       const layer = L_.geoJSON(f.geometry).getLayers()[0];
@@ -222,9 +223,48 @@
     marker.options.draggable = true;
     if (marker.dragging) marker.dragging.enable();
     marker.on("add", () => marker.dragging && marker.dragging.enable());
-    marker.on("dragend", () => { markDirty(); evaluate(marker); });
+    marker.on("dragend", () => { markDirty(); evaluate(marker); schedulePlanEval(); });
     marker.on("click", () => evaluate(marker));
-    if (evaluateNow) evaluate(marker);
+    if (evaluateNow) { evaluate(marker); schedulePlanEval(); }
+  }
+
+  // The plan's candidates evaluated together, again whenever one is added, moved or removed
+  // and when a plan is loaded.
+  let planEvalTimer = null;
+  function schedulePlanEval() {
+    clearTimeout(planEvalTimer);
+    planEvalTimer = setTimeout(() => evaluatePlan().catch((err) => message(err.message, "error")), 150);
+  }
+
+  function planCandidates() {
+    const out = [];
+    if (drawn) drawn.eachLayer((layer) => { if (layer instanceof L_.Marker) out.push(layer); });
+    return out;
+  }
+
+  async function evaluatePlan() {
+    const box = $("linli-plan-eval");
+    const markers = planCandidates();
+    if (!markers.length) { box.hidden = true; delete box.dataset.ready; return; }
+    const sites = markers.map((m) => ({ type: "Point", coordinates: [m.getLatLng().lng, m.getLatLng().lat] }));
+    delete box.dataset.ready;
+    const data = await api("POST", "/api/evaluate-plan", { sites });
+    if (planCandidates().length !== markers.length) return;  // changed meanwhile: a newer request follows
+    const pct = (v) => (v == null ? "-" : `${v.toFixed(1)}%`);
+    document.querySelector("#plan-eval-table tbody").innerHTML = data.together.map((d) =>
+      `<tr><td>${esc(d.function_zh)}</td><td>${pct(d.covered_pct_before)}</td><td>${pct(d.covered_pct_after)}</td>` +
+      `<td>+${Math.round(d.newly_covered).toLocaleString()} 人</td></tr>`).join("");
+    $("plan-eval-info").textContent = `${t.plan_eval_info.replace("{n}", markers.length)} · ${data.assumption} · ` +
+      `${t.server_time} ${data.server_ms} ms`;
+    // Each marker says what it adds for the page's function, and what only it adds.
+    markers.forEach((m, k) => {
+      const row = data.candidates.find((d) => d.candidate === k && d.function === $("function-select").value);
+      if (!row) return;
+      m.bindTooltip(`${t.candidate} ${k + 1}: +${Math.round(row.newly_covered).toLocaleString()} 人 · ` +
+        `${t.sole_share} ${Math.round(row.sole_residents).toLocaleString()} 人`);
+    });
+    box.hidden = false;
+    box.dataset.ready = String(markers.length);
   }
 
   async function evaluate(marker) {
@@ -408,6 +448,7 @@
       delete $("linli-candidate").dataset.ready;
       candidateLegend(null);
     });
+    schedulePlanEval();
   });
   map.on("draw:edited", (e) => {
     markDirty();
@@ -537,6 +578,7 @@
       $("plan-name").value = draft.name || "";
       $("plan-notes").value = draft.notes || "";
       markDirty();  // restored, still not saved
+      schedulePlanEval();
       message(t.draft_restored, "ok");
     });
     drop.addEventListener("click", () => { clearDraft(); message("", ""); });
