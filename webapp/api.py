@@ -223,10 +223,15 @@ def evaluate():
         "snap_dist_m": result["snap_dist_m"],
         "rings": json.loads(rings.to_json(drop_id=True)),
         "delta": result["delta"],
-        "assumption": f"{state.acc.profile.label_zh} {state.acc.profile.speed_kmh:g} km/h",
+        "assumption": _speed_note(state),
         "server_ms": round((time.perf_counter() - start) * 1000, 1),
     }
     return jsonify(body)
+
+
+def _speed_note(state) -> str:
+    """The travel profile a candidate's figures assume, e.g. ``步行 4 km/h``."""
+    return f"{state.acc.profile.label_zh} {state.acc.profile.speed_kmh:g} km/h"
 
 
 #: Most candidate sites of a plan evaluated together in one request.
@@ -246,7 +251,7 @@ def evaluate_plan_sites():
         raise InputDataError(f"候选点过多：最多 {MAX_PLAN_SITES} 个 (too many sites)")
     points = [parse_geometry(g, expected="point", study_area=state.study_area_wgs84).geometry for g in raw]
     body = evaluate_plan(state, points)
-    body["assumption"] = f"{state.acc.profile.label_zh} {state.acc.profile.speed_kmh:g} km/h"
+    body["assumption"] = _speed_note(state)
     body["server_ms"] = round((time.perf_counter() - start) * 1000, 1)
     return jsonify(body)
 

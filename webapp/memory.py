@@ -15,11 +15,8 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
-import logging
 
 __all__ = ["limit_arenas", "release"]
-
-logger = logging.getLogger(__name__)
 
 #: ``M_ARENA_MAX`` of glibc's ``mallopt``.
 _M_ARENA_MAX = -8

@@ -100,7 +100,7 @@ class AnalysisState:
     _views: dict[tuple[str, str], ViewLayer] = field(default_factory=dict)
     _build_lock: threading.Lock = field(default_factory=threading.Lock)
     _view_locks: dict[tuple[str, str], threading.Lock] = field(default_factory=dict)
-    _views_levels: dict[str, list[int]] = field(default_factory=dict)
+    _base_zooms: dict[str, tuple[np.ndarray, list[int]]] = field(default_factory=dict)
     cache: dict = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -164,8 +164,8 @@ class AnalysisState:
         if layer in BASE_LAYERS:
             # Base-map layers come in levels by the zoom they are first drawn at (major streets,
             # streets, paths; water, green, buildings), each built when first drawn: a county
-            # at zoom 11 builds none, at 12 only its major streets.
-            levels = self._base_levels(layer)
+            # at zoom 11 builds none (nor reads anything), at 12 only its major streets.
+            levels = self._base_zooms_of(layer)[1] if z >= LAYER_MIN_ZOOM[layer] else []
             parts = [self._view((layer, str(v)), lambda v=v: _base_level(self, layer, v)) for v in levels if v <= z]
             shown = [part.view(window, z) for part in parts]
             if not shown:
@@ -188,11 +188,16 @@ class AnalysisState:
                     view = self._views[key] = build()
         return view
 
-    def _base_levels(self, layer: str) -> list[int]:
-        """The zooms at which parts of a base-map layer start to be drawn, ascending."""
-        cached = self._views_levels.get(layer)
+    def _base_zooms_of(self, layer: str) -> tuple[np.ndarray, list[int]]:
+        """Per feature of a base-map layer the zoom it is first drawn at, and those zooms
+        ascending (computed once per layer)."""
+        cached = self._base_zooms.get(layer)
         if cached is None:
-            cached = self._views_levels[layer] = sorted(set(_base_min_zoom(self, layer).tolist()))
+            if layer == "roads":
+                zooms = self.roads["cls"].map(ROAD_MIN_ZOOM).fillna(OTHER_MIN_ZOOM).to_numpy(np.int16)
+            else:
+                zooms = self.areas["kind"].map(AREA_MIN_ZOOM).fillna(OTHER_MIN_ZOOM).to_numpy(np.int16)
+            cached = self._base_zooms[layer] = (zooms, sorted(set(zooms.tolist())))
         return cached
 
     @property
@@ -407,23 +412,19 @@ ROAD_MIN_ZOOM = {"major": 12, "street": 14, "path": 15}
 AREA_MIN_ZOOM = {"water": 11, "green": 12, "building": 15}
 #: Base-map layers, served in levels by zoom; below its smallest zoom a layer draws nothing.
 BASE_LAYERS = ("roads", "areas")
-LAYER_MIN_ZOOM = {"roads": min(ROAD_MIN_ZOOM.values()), "areas": min(AREA_MIN_ZOOM.values())}
 #: Zoom of road classes and area kinds not named above.
 OTHER_MIN_ZOOM = 15
+LAYER_MIN_ZOOM = {
+    "roads": min(*ROAD_MIN_ZOOM.values(), OTHER_MIN_ZOOM),
+    "areas": min(*AREA_MIN_ZOOM.values(), OTHER_MIN_ZOOM),
+}
 #: From this zoom residents' walking times are drawn point by point; below it, in cells.
 POINTS_ZOOM = 14
 
 
-def _base_min_zoom(state: AnalysisState, layer: str) -> np.ndarray:
-    """Per feature of a base-map layer, the zoom it is first drawn at."""
-    if layer == "roads":
-        return state.roads["cls"].map(ROAD_MIN_ZOOM).fillna(OTHER_MIN_ZOOM).to_numpy(np.int16)
-    return state.areas["kind"].map(AREA_MIN_ZOOM).fillna(OTHER_MIN_ZOOM).to_numpy(np.int16)
-
-
 def _base_level(state: AnalysisState, layer: str, zoom: int) -> ViewLayer:
     """The features of a base-map layer first drawn at ``zoom``."""
-    at = _base_min_zoom(state, layer) == zoom
+    at = state._base_zooms_of(layer)[0] == zoom
     if layer == "roads":
         return ViewLayer(state.roads.loc[at, ["cls", "name", "geometry"]], zoom, merge_by=("cls", "name"))
     return ViewLayer(state.areas.loc[at, ["kind", "geometry"]], zoom, merge_by=("kind",))

@@ -311,7 +311,6 @@ def cross_neighbours(net: WalkNetwork, cells: StreetCells) -> tuple[np.ndarray, 
     # Coincident samples (at a node) share one cell, kept by its owner sample: pairs
     # are found between owners, and a candidate time goes to every member of the
     # target cell so that one cell keeps one time.
-    u, v = net.edge_u, net.edge_v
     # Only samples of streets that pass within reach of a non-adjacent street can pair:
     # find those streets first (a few per cent of a county's), then their samples' pairs.
     reach_m = CROSS_FACTOR * cells.width_m
@@ -321,11 +320,12 @@ def cross_neighbours(net: WalkNetwork, cells: StreetCells) -> tuple[np.ndarray, 
     pairs = cKDTree(shapely.get_coordinates(points)).query_pairs(reach_m, output_type="ndarray")
     a, b = own_ids[pairs[:, 0]], own_ids[pairs[:, 1]]
     ea, eb = cells.sample_edge[a], cells.sample_edge[b]
+    u, v = net.edge_u, net.edge_v
     length = net.edge_length_m[cells.sample_edge]
     node_of = np.where(cells.sample_pos_m <= 0.0, u[cells.sample_edge], -1)
     node_of = np.where(cells.sample_pos_m >= length - 1e-9, v[cells.sample_edge], node_of)
     na, nb = node_of[a], node_of[b]
-    adjacent = (ea == eb) | (u[ea] == u[eb]) | (u[ea] == v[eb]) | (v[ea] == u[eb]) | (v[ea] == v[eb])
+    adjacent = (ea == eb) | _share_a_node(net, ea, eb)
     adjacent |= (na >= 0) & ((u[eb] == na) | (v[eb] == na))
     adjacent |= (nb >= 0) & ((u[ea] == nb) | (v[ea] == nb))
     src = np.concatenate([a[~adjacent], b[~adjacent]])
@@ -349,11 +349,16 @@ def _streets_near_other_streets(net: WalkNetwork, dist_m: float) -> np.ndarray:
     geoms = net.edge_geometry
     # A micrometre more than asked: sample points lie on their lines only up to rounding.
     i, j = shapely.STRtree(geoms).query(geoms, predicate="dwithin", distance=dist_m + 1e-6)
-    u, v = net.edge_u, net.edge_v
-    apart = (u[i] != u[j]) & (u[i] != v[j]) & (v[i] != u[j]) & (v[i] != v[j])
+    apart = ~_share_a_node(net, i, j)
     near = np.zeros(geoms.shape[0], dtype=bool)
     near[i[apart]] = True
     return near
+
+
+def _share_a_node(net: WalkNetwork, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Whether edges ``a`` and ``b`` (pairwise) have an end node in common."""
+    u, v = net.edge_u, net.edge_v
+    return (u[a] == u[b]) | (u[a] == v[b]) | (v[a] == u[b]) | (v[a] == v[b])
 
 
 def edge_cross_neighbours(net: WalkNetwork, cells: StreetCells) -> tuple[np.ndarray, np.ndarray]:

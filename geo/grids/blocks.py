@@ -391,14 +391,15 @@ def unit_adjacency(
     # Street blocks share their edges vertex for vertex: those pairs are decided by the
     # boundary segments they have in common, without any geometry operation.  Only the
     # others (planner polygons, blocks meeting at a corner) go through the buffer below.
-    exact = _exactly_shared_m(geoms, i, j)
+    segments = _boundary_segments(geoms)
+    exact = _exactly_shared_m(geoms, i, j, segments=segments)
     decided = exact >= min_shared_m
     rest = np.flatnonzero(~decided)
     keep = decided.copy()
     if rest.size and (is_coverage(geoms) if coverage is None else coverage):
         # A boundary shorter than the threshold near the other unit cannot pass the test below.
         reach_m = tolerance_m * (1 + BUFFER_SLACK)
-        near = _near_length_bound_m(geoms, i[rest], j[rest], reach_m=reach_m)
+        near = _near_length_bound_m(geoms, i[rest], j[rest], reach_m=reach_m, segments=segments)
         rest = rest[near >= min_shared_m + 2 * tolerance_m]
     if rest.size:
         grown = shapely.buffer(geoms[np.unique(j[rest])], tolerance_m, quad_segs=1)
@@ -485,7 +486,14 @@ def segment_reach(s: np.ndarray, t: np.ndarray, reach_m: float) -> tuple[np.ndar
     return np.maximum(start, 0.0), np.minimum(end, 1.0)
 
 
-def _near_length_bound_m(geoms: np.ndarray, i: np.ndarray, j: np.ndarray, *, reach_m: float) -> np.ndarray:
+def _near_length_bound_m(
+    geoms: np.ndarray,
+    i: np.ndarray,
+    j: np.ndarray,
+    *,
+    reach_m: float,
+    segments: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+) -> np.ndarray:
     """At least the length of unit ``i``'s boundary within ``reach_m`` of unit ``j``'s boundary (metres, per pair).
 
     Per segment of ``i``, the span from the first to the last point within reach of any
@@ -493,7 +501,7 @@ def _near_length_bound_m(geoms: np.ndarray, i: np.ndarray, j: np.ndarray, *, rea
     are paired.  In a coverage no boundary enters another unit, so this bounds the
     boundary of ``i`` inside the buffer of ``j`` by ``reach_m``.
     """
-    seg, _, first = _boundary_segments(geoms)
+    seg, _, first = _boundary_segments(geoms) if segments is None else segments
     box = shapely.bounds(geoms)
     seg_box = np.column_stack([np.minimum(seg[:, 0], seg[:, 2]), np.minimum(seg[:, 1], seg[:, 3])])
     seg_box = np.column_stack([seg_box, np.maximum(seg[:, 0], seg[:, 2]), np.maximum(seg[:, 1], seg[:, 3])])
@@ -538,17 +546,21 @@ def _near_length_bound_m(geoms: np.ndarray, i: np.ndarray, j: np.ndarray, *, rea
 SHARED_VERTEX_M = 1e-3
 
 
-def _exactly_shared_m(geoms: np.ndarray, i: np.ndarray, j: np.ndarray) -> np.ndarray:
-    """Length of boundary the units ``i`` and ``j`` share segment for segment (metres, per pair)."""
-    parts, owner = shapely.get_parts(shapely.boundary(geoms), return_index=True)
-    parts, more = shapely.get_parts(parts, return_index=True)  # multilinestrings of multipolygons
-    owner = owner[more]
-    coords, line = shapely.get_coordinates(parts, return_index=True)
-    same = line[1:] == line[:-1]
-    q = np.round(coords / SHARED_VERTEX_M).astype(np.int64)
-    a, b = q[:-1][same], q[1:][same]
-    unit = owner[line[:-1][same]]
-    length = np.hypot(*(coords[1:][same] - coords[:-1][same]).T)
+def _exactly_shared_m(
+    geoms: np.ndarray,
+    i: np.ndarray,
+    j: np.ndarray,
+    *,
+    segments: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+) -> np.ndarray:
+    """Length of boundary the units ``i`` and ``j`` share segment for segment (metres, per pair).
+
+    ``segments``: :func:`_boundary_segments` of ``geoms`` when the caller has them.
+    """
+    seg, unit, _ = _boundary_segments(geoms) if segments is None else segments
+    a = np.round(seg[:, :2] / SHARED_VERTEX_M).astype(np.int64)
+    b = np.round(seg[:, 2:] / SHARED_VERTEX_M).astype(np.int64)
+    length = np.hypot(*(seg[:, 2:] - seg[:, :2]).T)
     flip = (a[:, 0] > b[:, 0]) | ((a[:, 0] == b[:, 0]) & (a[:, 1] > b[:, 1]))
     lo, hi = np.where(flip[:, None], b, a), np.where(flip[:, None], a, b)
     _, segment = np.unique(np.column_stack([lo, hi]), axis=0, return_inverse=True)

@@ -137,8 +137,12 @@
     }
     if (drawn) drawn.clearLayers();
     schedulePlanEval();
-    if (!p) return;
-    for (const f of p.features) {
+    if (p) addFeatures(p.features);
+  }
+
+  // A plan's (or a draft's) features onto the map, candidates draggable.
+  function addFeatures(features) {
+    for (const f of features) {
       const layer = L_.geoJSON(f.geometry).getLayers()[0];
       layer.feature = { type: "Feature", properties: { kind: f.kind, name: f.name } };
       if (f.kind === "candidate") setupCandidate(layer, false);
@@ -569,12 +573,7 @@
         showPlan(null);  // the plan is gone: its draft comes back as a new plan
       }
       drawn.clearLayers();
-      for (const f of draft.features) {
-        const layer = L_.geoJSON(f.geometry).getLayers()[0];
-        layer.feature = { type: "Feature", properties: { kind: f.kind, name: f.name } };
-        if (f.kind === "candidate") setupCandidate(layer, false);
-        drawn.addLayer(layer);
-      }
+      addFeatures(draft.features);
       $("plan-name").value = draft.name || "";
       $("plan-notes").value = draft.notes || "";
       markDirty();  // restored, still not saved
