@@ -291,6 +291,16 @@ def test_two_candidates_are_evaluated_as_one_plan(page, server):
         cells = rows.nth(k).locator("td").all_inner_texts()
         added = int(cells[3].replace("+", "").replace("人", "").replace(",", "").strip())
         assert added == round(together.loc[cells[0], "newly_covered"])
+    # Moving one in the edit mode evaluates the plan again.
+    page.evaluate("document.getElementById('linli-plan-eval').dataset.ready = 'stale'")
+    page.locator(".leaflet-draw-edit-edit").click()
+    x, y = _marker_centre(page)
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x + 40, y + 10, steps=5)
+    page.mouse.up()
+    page.locator(".leaflet-draw-actions a", has_text="保存").click()
+    page.wait_for_selector("#linli-plan-eval[data-ready='2']", timeout=15_000)
     # Removing one candidate evaluates the other alone.
     page.locator(".leaflet-draw-edit-remove").click()
     page.mouse.click(*_marker_centre(page))
