@@ -87,6 +87,14 @@ CELL_SPACING_M: float = 5.0
 #: whatever the number).
 CELL_BUILD_WORKERS: int = 4
 
+#: Street cells of a network whose whole set would take more than this on disk (about
+#: 150 bytes per sample: a county of 300,000 nodes needs 1.3 GB) are not built whole by
+#: a job that names its streets (service areas of given facilities): it builds the
+#: cells of the streets it reaches, identical to the whole set's, each time, and
+#: caches nothing.  The web app, whose candidates may go anywhere, builds the whole
+#: set once and keeps it on disk.
+CELL_CACHE_MAX_MB: float = 300.0
+
 #: A point (facility, building, drawn site) farther than this from every walkable
 #: street is reported as not snapped ("距道路过远") instead of being moved silently.
 MAX_SNAP_DIST_M: float = 300.0

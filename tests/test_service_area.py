@@ -206,13 +206,17 @@ def test_street_cells_are_cached_on_disk(demo_net, tmp_path):
     assert fresh[1].size > 0 and fresh[3].size > 0
     for a, b in zip(loaded, fresh, strict=True):
         assert np.array_equal(a, b)
-    # A damaged cache (a file cut short) is ignored and rebuilt, with the same cells.
+    # A damaged cache (a file cut short) is ignored and rebuilt, with the same cells.  (The cells
+    # read so far map that file: a copy is kept, the mapping would not survive the cut.)
+    owner = np.array(first.sample_owner)
+    del first, second, loaded, fresh
+    for key in (("cells", w, s), ("cross", w, s), ("cross-edge", w, s)):
+        net._graphs.pop(key, None)
     (folder / "sample_owner.npy").write_bytes(b"\x93NUMPY")
-    net._graphs.pop(("cells", settings.STREET_BUFFER_M, settings.CELL_SPACING_M), None)
     third = street_cells(net, cache_dir=tmp_path)
-    assert np.array_equal(first.sample_owner, third.sample_owner)
+    assert np.array_equal(owner, third.sample_owner)
     net._graphs.pop(("cells", settings.STREET_BUFFER_M, settings.CELL_SPACING_M), None)
-    assert np.array_equal(first.sample_owner, street_cells(net, cache_dir=tmp_path).sample_owner)
+    assert np.array_equal(owner, street_cells(net, cache_dir=tmp_path).sample_owner)
 
 
 def test_parallel_streets_both_reached_whole():
@@ -297,3 +301,63 @@ def test_street_cells_kept_beside_the_network_cache(tmp_path, monkeypatch):
     net._graphs.clear()
     street_cells(net, cache_dir=tmp_path / "named")
     assert list((tmp_path / "named").glob("cells-*"))
+
+
+def _assert_same_polygons(a, b):
+    assert len(a) == len(b) > 0
+    a, b = a.sort_values(["origin", "minutes"]), b.sort_values(["origin", "minutes"])
+    np.testing.assert_allclose(a["street_length_m"], b["street_length_m"], rtol=1e-9)
+    diff = shapely.area(shapely.symmetric_difference(a.geometry.to_numpy(), b.geometry.to_numpy()))
+    assert diff.max() < 1e-6
+
+
+@pytest.mark.parametrize("mode", ["overlap", "dissolve", "catchment"])
+def test_a_job_on_a_large_network_builds_only_its_streets_cells(tmp_path, monkeypatch, mode):
+    """Cells of the streets a job reaches give the polygons of the whole set, and nothing is cached (issue 17)."""
+    import geo.access.service_area as sa
+    from geo.network.graph import load_network
+
+    facilities = osm_facilities("medical").geometry.iloc[:4]
+    whole_net = load_network("demo", cache_dir=None)
+    graph = whole_net.cost_graph("walk")
+    whole = service_areas(graph, snap_points(graph, facilities), minutes=[3, 6], mode=mode, cache_dir=None)
+
+    # The demo made "large": its whole set would exceed the cache limit.
+    monkeypatch.setattr(settings, "CELL_CACHE_MAX_MB", 0.0)
+    net = load_network("demo", cache_dir=tmp_path)
+    graph = net.cost_graph("walk")
+    snapped = snap_points(graph, facilities)
+    area = service_areas(graph, snapped, minutes=[3, 6], mode=mode, cache_dir=tmp_path)
+    _assert_same_polygons(area, whole)
+    cells = net._graphs[("cells-area", W, settings.CELL_SPACING_M)]
+    assert 0 < cells.area_edges.size < net.n_edges / 2
+    assert not list(tmp_path.glob("cells-*"))
+    # A smaller job within the area uses the same cells; one beyond it builds its own.
+    service_areas(graph, snap_points(graph, facilities.iloc[:1]), minutes=[2], cache_dir=tmp_path)
+    assert net._graphs[("cells-area", W, settings.CELL_SPACING_M)] is cells
+    far = service_areas(graph, snap_points(graph, osm_facilities("medical").geometry), minutes=[6], cache_dir=tmp_path)
+    assert net._graphs[("cells-area", W, settings.CELL_SPACING_M)] is not cells
+    assert far["area_m2"].gt(0).all()
+    # An interactive session asks for the whole set: built once and cached.
+    whole_cells = sa.street_cells(net, cache_dir=tmp_path)
+    assert whole_cells.area_edges is None and list(tmp_path.glob("cells-*"))
+
+
+def test_area_cells_in_a_chinese_town_built_in_a_child_process(tmp_path_factory, monkeypatch):
+    """Guixi's real streets: the area built in a spawned process gives the whole set's polygons."""
+    import geo.access.service_area as sa
+    from geo.project import load_project
+
+    project = load_project("guixi", cache_dir=tmp_path_factory.mktemp("gx"))
+    graph = project.network.cost_graph("walk")
+    snapped = snap_points(graph, project.facilities.geometry.iloc[:6])
+    whole = service_areas(graph, snapped, minutes=[5, 10], cache_dir=None)
+    monkeypatch.setattr(settings, "CELL_CACHE_MAX_MB", 0.0)
+    monkeypatch.setattr(sa, "CELL_PROCESS_MIN_EDGES", 0)
+    built_apart = []
+    real = sa.build_apart
+    monkeypatch.setattr(sa, "build_apart", lambda *a, **k: built_apart.append(1) or real(*a, **k))
+    project.network._graphs.clear()
+    area = service_areas(graph, snapped, minutes=[5, 10], cache_dir=None)
+    assert built_apart and project.network._graphs[("cells-area", W, settings.CELL_SPACING_M)].area_edges.size
+    _assert_same_polygons(area, whole)

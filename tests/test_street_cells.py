@@ -295,6 +295,44 @@ def test_drop_free_collinear_by_hand():
     assert kept.tolist() == vertex.tolist() and lengths.tolist() == [5, 3]
 
 
+def test_cells_of_an_area_are_those_of_the_whole_network(monkeypatch):
+    """An area's cells are the whole build's, bit for bit; no other cell is built; unions within it agree."""
+    import geo.network.cell_voronoi as cell_voronoi
+
+    monkeypatch.setattr(cell_voronoi, "TILE_TARGET_GENERATORS", 300)  # several tiles, some left out
+    geoms = grid_streets(8, 80.0)
+    whole = build_street_cells(geoms, width_m=W, spacing_m=S)
+    # The streets of the lower-left 3 x 3 blocks, and the diagonal through the whole grid.
+    mid = shapely.get_coordinates(shapely.line_interpolate_point(geoms, 0.5, normalized=True)) - (X0, Y0)
+    edges = np.flatnonzero((mid[:, 0] <= 240.0) & (mid[:, 1] <= 240.0))
+    edges = np.append(edges, geoms.shape[0] - 1)
+    area = build_street_cells(geoms, width_m=W, spacing_m=S, edges=edges[::-1])
+    assert area.area_edges.tolist() == sorted(edges.tolist())
+    assert area.covers(edges[:5]) and not area.covers(np.array([0, int(np.setdiff1d(np.arange(len(geoms)), edges)[0])]))
+    assert whole.covers(np.arange(len(geoms))) and whole.area_edges is None
+    ptr = whole.edge_sample_ptr
+    own = np.unique(whole.sample_owner[cell_rings.expand_ranges(ptr[edges], ptr[edges + 1])])
+    assert np.all(shapely.equals_exact(area.sample_cells[own], whole.sample_cells[own], tolerance=0.0))
+    others = np.setdiff1d(np.arange(whole.n_samples), own)
+    assert shapely.is_empty(area.sample_cells[others]).all()
+    assert area.vertex_xy.shape[0] < whole.vertex_xy.shape[0] / 2
+    # Any selection within the area: the same polygon (collinear vertices may differ at its border).
+    rng = np.random.default_rng(7)
+    for _ in range(20):
+        full = rng.choice(edges, size=rng.integers(0, edges.size), replace=False)
+        part = rng.choice(edges, size=8)
+        start = rng.uniform(0.0, 40.0, size=8)
+        samples = select_samples(whole, part, start, start + rng.uniform(0.0, 60.0, size=8))
+        a = union_cells(area, full_edges=full, samples=samples)
+        b = union_cells(whole, full_edges=full, samples=samples)
+        assert a.is_valid and shapely.symmetric_difference(a, b).area <= 1e-6
+    # The area survives the cache format; edges outside the network are refused.
+    again = StreetCells.from_arrays(area.to_arrays())
+    assert again.area_edges.tolist() == area.area_edges.tolist()
+    with pytest.raises(ValueError, match="edge indices"):
+        build_street_cells(geoms, width_m=W, spacing_m=S, edges=np.array([len(geoms)]))
+
+
 def test_empty_selection_and_validation():
     cells = build_street_cells(lines([(0, 0), (100, 0)]), width_m=W, spacing_m=S)
     empty = union_cells(cells, full_edges=np.zeros(0, dtype=np.int64), samples=np.zeros(0, dtype=np.int64))

@@ -148,7 +148,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(api.bp, url_prefix="/api")
     app.register_blueprint(exports.bp, url_prefix="/api/export")
     if app.config["EAGER_LOAD"]:
-        from webapp import memory
+        from geo import memory
         from webapp.pages import warm
         from webapp.state import BASE_LAYERS, get_state
 

@@ -306,6 +306,7 @@ def _function_areas(state: AnalysisState, function: str) -> gpd.GeoDataFrame | N
         functions=[function],
         cache_dir=state.cache_dir,
         simplify_m=DISPLAY_SIMPLIFY_M,
+        whole_cells=True,  # the candidates drawn next may go anywhere
     )
     logger.info("服务范围 (service areas) %s: %.1f s", function, time.perf_counter() - start)
     return None if fa.areas is None else fa.areas.to_crs(WGS84)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import shapely
 
+from geo.network.cell_rings import expand_ranges
 from geo.network.graph import CostGraph, WalkNetwork
 from geo.network.street_cells import StreetCells, union_cells
 
@@ -300,7 +301,7 @@ def cross_neighbours(net: WalkNetwork, cells: StreetCells) -> tuple[np.ndarray, 
     it drawing it whole (see ``CROSS_FACTOR``).  Edges sharing a node are left out:
     at junctions the equal-area caps already carry reach across.
     """
-    key = ("cross", cells.width_m, cells.spacing_m)
+    key = _links_key("cross", cells)
     cached = net._graphs.get(key)
     if cached is not None:
         return cached
@@ -314,17 +315,26 @@ def cross_neighbours(net: WalkNetwork, cells: StreetCells) -> tuple[np.ndarray, 
     # Only samples of streets that pass within reach of a non-adjacent street can pair:
     # find those streets first (a few per cent of a county's), then their samples' pairs.
     reach_m = CROSS_FACTOR * cells.width_m
-    near = _streets_near_other_streets(net, reach_m)
-    own_ids = np.flatnonzero((owner == np.arange(k)) & near[cells.sample_edge])
+    among = None
+    if cells.area_edges is not None:  # the area's streets, and those holding cells of its samples
+        area = cells.area_edges
+        held = cells.sample_edge[owner[expand_ranges(cells.edge_sample_ptr[area], cells.edge_sample_ptr[area + 1])]]
+        among = np.union1d(area, held)
+    near = _streets_near_other_streets(net, reach_m, among)
+    own_ids = np.flatnonzero(
+        (cells.sample_owner == np.arange(k, dtype=cells.sample_owner.dtype)) & near[cells.sample_edge]
+    )
     points = shapely.line_interpolate_point(net.edge_geometry[cells.sample_edge[own_ids]], cells.sample_pos_m[own_ids])
     pairs = cKDTree(shapely.get_coordinates(points)).query_pairs(reach_m, output_type="ndarray")
     a, b = own_ids[pairs[:, 0]], own_ids[pairs[:, 1]]
     ea, eb = cells.sample_edge[a], cells.sample_edge[b]
     u, v = net.edge_u, net.edge_v
-    length = net.edge_length_m[cells.sample_edge]
-    node_of = np.where(cells.sample_pos_m <= 0.0, u[cells.sample_edge], -1)
-    node_of = np.where(cells.sample_pos_m >= length - 1e-9, v[cells.sample_edge], node_of)
-    na, nb = node_of[a], node_of[b]
+
+    def node_of(sample: np.ndarray, edge: np.ndarray) -> np.ndarray:  # the node a sample sits on, else -1
+        pos = cells.sample_pos_m[sample]
+        return np.where(pos >= net.edge_length_m[edge] - 1e-9, v[edge], np.where(pos <= 0.0, u[edge], -1))
+
+    na, nb = node_of(a, ea), node_of(b, eb)
     adjacent = (ea == eb) | _share_a_node(net, ea, eb)
     adjacent |= (na >= 0) & ((u[eb] == na) | (v[eb] == na))
     adjacent |= (nb >= 0) & ((u[ea] == nb) | (v[ea] == nb))
@@ -344,15 +354,24 @@ def cross_neighbours(net: WalkNetwork, cells: StreetCells) -> tuple[np.ndarray, 
     return cached
 
 
-def _streets_near_other_streets(net: WalkNetwork, dist_m: float) -> np.ndarray:
-    """Mask of the edges within ``dist_m`` of an edge they share no node with."""
+def _streets_near_other_streets(net: WalkNetwork, dist_m: float, among: np.ndarray | None = None) -> np.ndarray:
+    """Mask of the edges within ``dist_m`` of an edge they share no node with (of ``among`` only, if given)."""
     geoms = net.edge_geometry
+    ids = np.arange(geoms.shape[0]) if among is None else np.asarray(among, dtype=np.int64)
     # A micrometre more than asked: sample points lie on their lines only up to rounding.
-    i, j = shapely.STRtree(geoms).query(geoms, predicate="dwithin", distance=dist_m + 1e-6)
+    i, j = shapely.STRtree(geoms[ids]).query(geoms[ids], predicate="dwithin", distance=dist_m + 1e-6)
+    i, j = ids[i], ids[j]
     apart = ~_share_a_node(net, i, j)
     near = np.zeros(geoms.shape[0], dtype=bool)
     near[i[apart]] = True
     return near
+
+
+def _links_key(kind: str, cells: StreetCells) -> tuple:
+    """Cache key of the links across streets of ``cells``: those of an area are its own."""
+    if cells.area_edges is None:
+        return (kind, cells.width_m, cells.spacing_m)
+    return (f"{kind}-area", cells.width_m, cells.spacing_m)
 
 
 def _share_a_node(net: WalkNetwork, a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -363,7 +382,7 @@ def _share_a_node(net: WalkNetwork, a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def edge_cross_neighbours(net: WalkNetwork, cells: StreetCells) -> tuple[np.ndarray, np.ndarray]:
     """:func:`cross_neighbours` gathered per source edge: edge -> target samples (CSR)."""
-    key = ("cross-edge", cells.width_m, cells.spacing_m)
+    key = _links_key("cross-edge", cells)
     cached = net._graphs.get(key)
     if cached is None:
         ptr, nbr = cross_neighbours(net, cells)

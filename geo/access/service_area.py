@@ -36,8 +36,9 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
-from geo import settings
+from geo import memory, settings
 from geo.access.reached import (
+    CROSS_FACTOR,
     EdgeTimes,
     cross_neighbours,
     edge_cross_neighbours,
@@ -52,6 +53,8 @@ from geo.access.reached import (
     with_cross_neighbours,
 )
 from geo.errors import InputDataError
+from geo.network.cell_process import build_apart
+from geo.network.cell_rings import sorted_unique
 from geo.network.graph import CostGraph, WalkNetwork
 from geo.network.reach import nearest_origins, reach_sets
 from geo.network.snapping import Snapped
@@ -60,7 +63,7 @@ from geo.settings import TravelProfile, get_profile
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["MODES", "check_budgets", "profile_note", "reached_streets", "service_areas", "street_cells"]
+__all__ = ["MODES", "area_edges", "check_budgets", "profile_note", "reached_streets", "service_areas", "street_cells"]
 
 MODES = ("overlap", "dissolve", "catchment")
 #: Cap length as a share of the buffer width: pi/4 gives a flat end of the same
@@ -84,6 +87,7 @@ def street_cells(
     width_m: float = settings.STREET_BUFFER_M,
     spacing_m: float = settings.CELL_SPACING_M,
     cache_dir: Path | None = settings.DEFAULT_CACHE_DIR,
+    edges: np.ndarray | None = None,
 ) -> StreetCells:
     """The precomputed street cells of ``net`` (built once, cached in memory and on disk).
 
@@ -92,6 +96,12 @@ def street_cells(
     touch, and the operating system may drop them again.  With the default
     ``cache_dir`` they are kept beside the network's own cache (``net.cache_dir``,
     e.g. ``LINLI_CACHE_DIR``) when it has one.
+
+    A caller that knows which streets it will draw passes them as ``edges``: where the
+    whole set would be larger than ``settings.CELL_CACHE_MAX_MB`` on disk and is not
+    built yet, only the cells of those streets are built (identical to the whole
+    set's; see ``StreetCells.area_edges``), kept in memory for later calls they cover,
+    and not written to disk.
     """
     key = ("cells", float(width_m), float(spacing_m))
     cells = net._graphs.get(key)
@@ -102,32 +112,99 @@ def street_cells(
     path = None
     if cache_dir is not None and net.source_key:
         path = Path(cache_dir) / f"cells-{net.source_key}-{width_m:g}-{spacing_m:g}"
-        if (path / "format_version.npy").is_file():
-            try:
-                arrays = {f.stem: np.load(f, mmap_mode="r", allow_pickle=False) for f in path.glob("*.npy")}
-                cells = StreetCells.from_arrays(arrays)
-                links = tuple(np.asarray(arrays[name]) for name in CROSS_FILES)
-            except (OSError, ValueError, KeyError) as exc:
-                logger.warning("ignoring damaged cells cache %s: %s", path.name, exc)
-                cells = None
-            else:
-                # The links across streets are part of the cache: at 300,000 nodes they
-                # take 25 s and most of a gigabyte to find.
-                net._graphs[("cross", cells.width_m, cells.spacing_m)] = links[:2]
-                net._graphs[("cross-edge", cells.width_m, cells.spacing_m)] = links[2:]
+        cells = _read_cells(net, path)
+    if cells is None and edges is not None and _whole_cells_mb(net, spacing_m) > settings.CELL_CACHE_MAX_MB:
+        area_key = ("cells-area", float(width_m), float(spacing_m))
+        area = net._graphs.get(area_key)
+        if area is None or not area.covers(edges):
+            edges = sorted_unique(np.asarray(edges, dtype=np.int64).ravel())
+            logger.info(
+                "街道单元 (street cells): building for the %s of %s streets this job reaches",
+                f"{edges.size:,}",
+                f"{net.n_edges:,}",
+            )
+            area = _build_cells(net, width_m, spacing_m, edges)
+            net._graphs[area_key] = area
+            for kind in ("cross-area", "cross-edge-area"):  # the links of the area it replaces
+                net._graphs.pop((kind, float(width_m), float(spacing_m)), None)
+        return area
     if cells is None:
         logger.info("街道单元 (street cells): building for %s streets, once per network", f"{net.n_edges:,}")
-        cells = build_street_cells(
-            net.edge_geometry,
-            width_m=width_m,
-            spacing_m=spacing_m,
-            progress=_log_tenths(),
-            workers=min(settings.CELL_BUILD_WORKERS, _usable_cores()),
-        )
+        cells = _build_cells(net, width_m, spacing_m, None)
         if path is not None:
             _write_cells(net, cells, path)
+            # Read back memory-mapped: the process holds the pages its queries touch, not a gigabyte.
+            cells = _read_cells(net, path) or cells
     net._graphs[key] = cells
     return cells
+
+
+def _read_cells(net: WalkNetwork, path: Path) -> StreetCells | None:
+    """The whole cells cached in ``path`` (memory-mapped) with their links across streets; None if absent or damaged."""
+    if not (path / "format_version.npy").is_file():
+        return None
+    try:
+        arrays = {f.stem: np.load(f, mmap_mode="r", allow_pickle=False) for f in path.glob("*.npy")}
+        cells = StreetCells.from_arrays(arrays)
+        links = tuple(np.asarray(arrays[name]) for name in CROSS_FILES)
+    except (OSError, ValueError, KeyError) as exc:
+        logger.warning("ignoring damaged cells cache %s: %s", path.name, exc)
+        return None
+    # The links across streets are part of the cache: at 300,000 nodes they
+    # take 25 s and most of a gigabyte to find.
+    net._graphs[("cross", cells.width_m, cells.spacing_m)] = links[:2]
+    net._graphs[("cross-edge", cells.width_m, cells.spacing_m)] = links[2:]
+    return cells
+
+
+def _build_cells(net: WalkNetwork, width_m: float, spacing_m: float, edges: np.ndarray | None) -> StreetCells:
+    """Build the cells (of ``edges`` only, if given) in a child process, else here."""
+    memory.release()  # what reading the network freed, before the build's peak
+    workers = min(settings.CELL_BUILD_WORKERS, _usable_cores())
+    geoms = net.edge_geometry
+    apart = None
+    # A network of a few thousand streets builds in a second: not worth a process.
+    if net.n_edges >= CELL_PROCESS_MIN_EDGES:
+        apart = build_apart(
+            geoms, width_m=width_m, spacing_m=spacing_m, workers=workers, edges=edges, progress=_log_tenths()
+        )
+    if apart is not None:
+        return apart
+    return build_street_cells(
+        geoms, width_m=width_m, spacing_m=spacing_m, workers=workers, edges=edges, progress=_log_tenths()
+    )
+
+
+#: Networks with at least this many streets build their cells in a child process
+#: (:mod:`geo.network.cell_process`), whose peak memory is returned when it ends.
+CELL_PROCESS_MIN_EDGES = 50_000
+
+#: Bytes on disk per street-cell sample of a whole set (measured: 1,311 MB for the
+#: 8.5 million samples of the 300,000-node benchmark county).
+CELL_BYTES_PER_SAMPLE = 155.0
+
+
+def _whole_cells_mb(net: WalkNetwork, spacing_m: float) -> float:
+    """Estimated size on disk of the whole network's street cells (MB)."""
+    samples = float(np.sum(net.edge_length_m)) / spacing_m + net.n_edges
+    return samples * CELL_BYTES_PER_SAMPLE / 1e6
+
+
+def area_edges(net: WalkNetwork, nodes: np.ndarray, origin_edges: np.ndarray, width_m: float) -> np.ndarray:
+    """The streets whose cells service areas reaching ``nodes`` may draw.
+
+    Every street at a reached node, the origins' own streets, and the streets within
+    the reach across streets (``CROSS_FACTOR * width_m``) of those, whose cells a
+    reached sample may draw (see :func:`geo.access.reached.cross_neighbours`).
+    """
+    reached = np.zeros(net.n_nodes, dtype=bool)
+    reached[np.asarray(nodes, dtype=np.int64)] = True
+    edges = np.flatnonzero(reached[net.edge_u] | reached[net.edge_v])
+    edges = np.union1d(edges, np.asarray(origin_edges, dtype=np.int64))
+    geoms = net.edge_geometry
+    # A micrometre more than the reach across: sample points lie on their lines only up to rounding.
+    _, across = shapely.STRtree(geoms).query(geoms[edges], predicate="dwithin", distance=CROSS_FACTOR * width_m + 1e-6)
+    return np.union1d(edges, across)
 
 
 def _usable_cores() -> int:
@@ -229,6 +306,7 @@ def service_areas(
     width_m: float = settings.STREET_BUFFER_M,
     cache_dir: Path | None = settings.DEFAULT_CACHE_DIR,
     progress: Progress | None = None,
+    whole_cells: bool = False,
 ) -> gpd.GeoDataFrame:
     """Street-following service-area polygons of snapped origins.
 
@@ -251,6 +329,10 @@ def service_areas(
         Where the street cells are cached.
     progress
         Called with (done, total) origins.
+    whole_cells
+        Build (once) and cache the street cells of the whole network even where
+        :func:`street_cells` would build only the reached streets' cells: for an
+        interactive session, whose next request may go anywhere.
 
     Returns
     -------
@@ -273,14 +355,26 @@ def service_areas(
     # Nested areas first; a ring is the difference of two nested areas, so the rings
     # partition the outer area exactly and none depends on the budgets beyond it.
     bands = _budget_rows(budgets_s)
-    cells = street_cells(graph.network, width_m=width_m, cache_dir=cache_dir)
     profile = graph.profile
     origins = np.flatnonzero(snapped.ok)
     # A street is drawn to its budget plus its equal-area cap (see _block_records),
     # so the search runs that far past the last budget; stopping at the budget would
     # lose the far ends reached within the cap, and a polygon would depend on which
     # larger budgets were asked for in the same call.
-    reach_s = budgets_s[-1] + _cap_margin_s(graph, cells.width_m)
+    reach_s = budgets_s[-1] + _cap_margin_s(graph, width_m)
+    if mode == "overlap":
+        reach = reach_sets(graph, snapped, max_time_s=reach_s)
+        reached_nodes = reach.node
+    else:
+        near = nearest_origins(graph, snapped, max_time_s=reach_s)
+        reached_nodes = np.flatnonzero(np.isfinite(near.time_s))
+    net = graph.network
+    cells = street_cells(
+        net,
+        width_m=width_m,
+        cache_dir=cache_dir,
+        edges=None if whole_cells else area_edges(net, reached_nodes, snapped.edge[origins], width_m),
+    )
     records: list[dict] = []
     # The unions are numpy work on ~10^4 segments each that releases the GIL for
     # most of its time: they run on a small pool while the next block of origins is
@@ -289,7 +383,6 @@ def service_areas(
     threaded = UNION_THREADS > 0 and origins.size > 1
     with ThreadPoolExecutor(UNION_THREADS) if threaded else nullcontext() as pool:
         if mode == "overlap":
-            reach = reach_sets(graph, snapped, max_time_s=reach_s)
             order = np.argsort(reach.origin, kind="stable")
             r_origin, r_node, r_time = reach.origin[order], reach.node[order], reach.time_s[order]
             bounds = np.searchsorted(r_origin, origins)
@@ -313,8 +406,7 @@ def service_areas(
                 if progress is not None:
                     progress(start + block.size, origins.size)
         else:
-            near = nearest_origins(graph, snapped, max_time_s=reach_s)
-            nodes = np.flatnonzero(np.isfinite(near.time_s))
+            nodes = reached_nodes
             group_of_origin = np.zeros(origins.size, dtype=np.int64)
             records += _block_records(
                 graph,

@@ -34,8 +34,12 @@ def build_hierarchy(
     sample_edge: np.ndarray,
     ptr: np.ndarray,
     tick: Callable[[int], None],
+    built: np.ndarray | None = None,
 ) -> tuple[CellHierarchy, RingTable]:
     """Blocks, halves, stars and edge cells (see :class:`CellHierarchy`).
+
+    ``built``: the generators whose cells were built, for an area (default: all); the
+    others belong to no block.
 
     Returns
     -------
@@ -45,7 +49,7 @@ def build_hierarchy(
     k = owner.shape[0]
     n_edges = ptr.shape[0] - 1
     sample_edge = sample_edge.astype(np.int64)
-    generators = np.flatnonzero(owner == np.arange(k))
+    generators = np.flatnonzero(owner == np.arange(k)) if built is None else np.asarray(built, dtype=np.int64)
 
     node_sample = np.unique(np.concatenate([owner[ptr[:-1]], owner[ptr[1:] - 1]])).astype(np.int64)
     n_nodes = node_sample.shape[0]
@@ -75,7 +79,7 @@ def build_hierarchy(
     sharing = _VertexSharing(sample_rings)
 
     def grouping(loose_group: np.ndarray, node_group: np.ndarray) -> np.ndarray:
-        out = np.full(k, -1, dtype=np.int64)
+        out = np.full(k, -1, dtype=np.int32)  # group ids are below 2 * edges + nodes
         out[loose] = loose_group
         out[node_sample] = node_group
         return out

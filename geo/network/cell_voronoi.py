@@ -34,6 +34,7 @@ from geo.network.cell_rings import (
 )
 
 __all__ = [
+    "area_tiles",
     "complex_keys",
     "drop_free_collinear",
     "interpolate",
@@ -183,6 +184,36 @@ def spatial_tiles(gen_xy: np.ndarray, radius: float) -> list[tuple[np.ndarray, n
         if owned.shape[0]:
             tiles.append((owned, member[start:stop]))
     return tiles
+
+
+def area_tiles(tiles: list[tuple[np.ndarray, np.ndarray]], needed: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The tiles of :func:`spatial_tiles` cut down to the cells of the ``needed`` generators.
+
+    Each tile keeps the needed generators it owns and all its members; tiles without
+    a needed generator are left out.  A cell depends on no generator farther than
+    ``2 r`` (its vertices lie within ``r`` of it, and so does every generator whose
+    circle passes through one), so the members of a tile need only include those
+    within the margin of a needed generator for the needed cells to come out exactly
+    as in a build of every cell.
+
+    Parameters
+    ----------
+    tiles : list of tuple of numpy.ndarray
+        From :func:`spatial_tiles`.
+    needed : numpy.ndarray
+        ``bool (g,)`` generators whose cells are wanted.
+
+    Returns
+    -------
+    list of tuple of numpy.ndarray
+        ``owned`` and ``members`` per remaining tile, as :func:`spatial_tiles`.
+    """
+    out = []
+    for owned, members in tiles:
+        owned = owned[needed[owned]]
+        if owned.shape[0]:
+            out.append((owned, members))
+    return out
 
 
 def _circumcentres(p: np.ndarray, tri: np.ndarray) -> np.ndarray:

@@ -96,6 +96,7 @@ from geo.network.cell_rings import (
     MAX_ARC_STEP_RAD,
     MERGE_TOLERANCE_M,
     POSITION_TOLERANCE_M,
+    TILE_MARGIN_SLACK_M,
     CellHierarchy,
     RingTable,
     expand_ranges,
@@ -105,6 +106,7 @@ from geo.network.cell_rings import (
     union_segments,
 )
 from geo.network.cell_voronoi import (
+    area_tiles,
     interpolate,
     merge_coincident,
     morton_keys,
@@ -121,7 +123,9 @@ __all__ = [
     "CellHierarchy",
     "RingTable",
     "StreetCells",
+    "build_from_coordinates",
     "build_street_cells",
+    "edge_coordinates",
     "select_samples",
     "union_cells",
 ]
@@ -169,6 +173,11 @@ class StreetCells:
         ``edge_cells`` as vertex-id rings (one part per edge).
     hierarchy : CellHierarchy
         Blocks, halves and stars used by :func:`union_cells`.
+    area_edges : numpy.ndarray or None
+        ``None`` when every cell is built; for the cells of an area
+        (:func:`build_street_cells` with ``edges``), the sorted edge ids whose
+        samples have their cells.  Other samples have empty cells, and the merged
+        cells of other edges are incomplete: queries must stay within the area.
     """
 
     width_m: float
@@ -182,6 +191,14 @@ class StreetCells:
     sample_rings: RingTable
     edge_rings: RingTable
     hierarchy: CellHierarchy
+    area_edges: np.ndarray | None = None
+
+    def covers(self, edges: np.ndarray) -> bool:
+        """Whether the cells of every sample of ``edges`` are built."""
+        if self.area_edges is None:
+            return True
+        edges = np.asarray(edges, dtype=np.int64).ravel()
+        return bool(np.all(is_member(edges, self.area_edges)))
 
     @cached_property
     def sample_cells(self) -> np.ndarray:
@@ -261,6 +278,8 @@ class StreetCells:
         out.update(self.sample_rings.to_arrays("sample_rings"))
         out.update(self.edge_rings.to_arrays("edge_rings"))
         out.update(self.hierarchy.to_arrays("hierarchy"))
+        if self.area_edges is not None:
+            out["area_edges"] = self.area_edges
         return out
 
     @classmethod
@@ -300,6 +319,7 @@ class StreetCells:
             sample_rings=sample_rings,
             edge_rings=edge_rings,
             hierarchy=CellHierarchy.from_arrays(arrays, "hierarchy"),
+            area_edges=np.asarray(arrays["area_edges"], dtype=np.int64) if "area_edges" in arrays else None,
         )
 
 
@@ -310,6 +330,7 @@ def build_street_cells(
     spacing_m: float,
     progress: Callable[[int, int], None] | None = None,
     workers: int = 1,
+    edges: np.ndarray | None = None,
 ) -> StreetCells:
     """Precompute the cell coverage of a street network.
 
@@ -331,6 +352,10 @@ def build_street_cells(
         Processes building the spatial tiles' cells (their results are identical
         whatever the number; more than one pays off from a few hundred thousand
         samples, where a network has several tiles).
+    edges : numpy.ndarray, optional
+        Build only the cells of these edges' samples (an *area*; see
+        ``StreetCells.area_edges``).  They come out exactly as in a build of every
+        cell; the time and memory go with the area, not the network.
 
     Returns
     -------
@@ -343,19 +368,51 @@ def build_street_cells(
         If the widths are not positive, ``spacing_m >= 2 * width_m``, or an
         edge geometry is missing, empty or not a LineString.
     """
-    if not width_m > 0 or not spacing_m > 0:
-        raise ValueError("width_m and spacing_m must be positive")
-    if spacing_m >= 2.0 * width_m:
-        raise ValueError("spacing_m must be smaller than 2 * width_m")
+    coords, vertex_edge = edge_coordinates(edge_geometry)
+    return build_from_coordinates(
+        coords,
+        vertex_edge,
+        width_m=width_m,
+        spacing_m=spacing_m,
+        progress=progress,
+        workers=workers,
+        edges=edges,
+    )
+
+
+def edge_coordinates(edge_geometry: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The streets' vertices and the edge of each, checked (the input of :func:`build_from_coordinates`).
+
+    Raises
+    ------
+    ValueError
+        If an edge geometry is missing, empty or not a LineString.
+    """
     geoms = np.asarray(edge_geometry, dtype=object).ravel()
-    n_edges = geoms.shape[0]
-    if n_edges == 0:
+    if geoms.shape[0] == 0:
         raise ValueError("edge_geometry is empty")
     types = shapely.get_type_id(geoms)
     if np.any(types != shapely.GeometryType.LINESTRING) or np.any(shapely.is_empty(geoms)):
         raise ValueError("edge_geometry must hold non-empty LineStrings only")
+    return shapely.get_coordinates(geoms, return_index=True)
 
-    coords, vertex_edge = shapely.get_coordinates(geoms, return_index=True)
+
+def build_from_coordinates(
+    coords: np.ndarray,
+    vertex_edge: np.ndarray,
+    *,
+    width_m: float,
+    spacing_m: float,
+    progress: Callable[[int, int], None] | None = None,
+    workers: int = 1,
+    edges: np.ndarray | None = None,
+) -> StreetCells:
+    """:func:`build_street_cells` from :func:`edge_coordinates` (no geometry objects needed)."""
+    if not width_m > 0 or not spacing_m > 0:
+        raise ValueError("width_m and spacing_m must be positive")
+    if spacing_m >= 2.0 * width_m:
+        raise ValueError("spacing_m must be smaller than 2 * width_m")
+    n_edges = int(vertex_edge[-1]) + 1
     edge_length, sample_edge, sample_pos, ptr = sample_positions(coords, vertex_edge, n_edges, spacing_m)
     xy = interpolate(coords, vertex_edge, n_edges, sample_edge, sample_pos, ptr)
     del coords, vertex_edge
@@ -370,7 +427,20 @@ def build_street_cells(
     gen_xy = xy[generators] - origin
     del xy
 
-    tiles = spatial_tiles(gen_xy, radius)
+    area = None
+    if edges is None:
+        tiles = spatial_tiles(gen_xy, radius)
+    else:
+        area = sorted_unique(np.asarray(edges, dtype=np.int64).ravel())
+        if area.shape[0] and (area[0] < 0 or area[-1] >= n_edges):
+            raise ValueError("edges must be edge indices of edge_geometry")
+        needed = np.zeros(owner.shape[0], dtype=bool)
+        needed[owner[expand_ranges(ptr[area], ptr[area + 1])]] = True
+        needed = needed[generators]
+        # Tiles over the area and its surroundings only: time and memory go with the area.
+        near = np.flatnonzero(_near(gen_xy, needed, 2.0 * radius + TILE_MARGIN_SLACK_M))
+        tiles = [(near[owned], near[members]) for owned, members in spatial_tiles(gen_xy[near], radius)]
+        tiles = area_tiles(tiles, needed)
     n_tiles, n_merge_steps = len(tiles), 4  # blocks, halves, stars, edges
     total = n_tiles + n_merge_steps
     ring_parts = tile_rings(
@@ -391,7 +461,8 @@ def build_street_cells(
         if progress is not None:
             progress(n_tiles + step, total)
 
-    hierarchy, edge_rings = build_hierarchy(sample_rings, vertex_xy, owner, sample_edge, ptr, tick)
+    built = None if area is None else generators[needed]
+    hierarchy, edge_rings = build_hierarchy(sample_rings, vertex_xy, owner, sample_edge, ptr, tick, built)
 
     # Renumber vertices along a Morton curve so that the vertices of nearby
     # cells are close in memory (fewer cache misses per query).
@@ -418,7 +489,19 @@ def build_street_cells(
         sample_rings=sample_rings,
         edge_rings=edge_rings,
         hierarchy=hierarchy,
+        area_edges=area,
     )
+
+
+def _near(xy: np.ndarray, mask: np.ndarray, dist_m: float) -> np.ndarray:
+    """Mask of the points within ``dist_m`` of a masked point (and some a little farther)."""
+    cell = np.floor(xy / dist_m).astype(np.int64)
+    cell -= cell.min(axis=0)
+    width = int(cell[:, 0].max()) + 3
+    key = (cell[:, 1] + 1) * width + cell[:, 0] + 1
+    marked = np.unique(key[mask])
+    around = (marked[:, None] + (np.array([-1, 0, 1])[:, None] * width + np.array([-1, 0, 1])).ravel()).ravel()
+    return is_member(key, sorted_unique(around))
 
 
 def select_samples(

@@ -259,6 +259,7 @@ def function_service_areas(
     functions: Sequence[str] | None = None,
     cache_dir: Path | None = None,
     simplify_m: float = 0.0,
+    whole_cells: bool = False,
 ) -> list[FunctionAreas]:
     """The dissolved service areas of each function's facilities at every budget (``rings``: as bands).
 
@@ -269,6 +270,7 @@ def function_service_areas(
     positions, and read back instead of being computed again (a county's six functions take
     minutes; reading them, a second).  ``simplify_m`` > 0 simplifies the outlines for display
     (Douglas-Peucker within that many metres; ``area_m2`` stays the exact area), before caching.
+    ``whole_cells``: as :func:`geo.access.service_area.service_areas` (an interactive session).
     """
     project, graph = analysis.project, analysis.graph
     out = []
@@ -285,7 +287,9 @@ def function_service_areas(
         snapped = snap_points(graph, rows.geometry)
         areas = None
         if snapped.ok.any():
-            areas = service_areas(graph, snapped, minutes=tuple(minutes), mode="dissolve", rings=rings)
+            areas = service_areas(
+                graph, snapped, minutes=tuple(minutes), mode="dissolve", rings=rings, whole_cells=whole_cells
+            )
             if simplify_m > 0:
                 # Without topology preservation: seconds instead of minutes on a county's rings.
                 outlines = shapely.simplify(areas.geometry.to_numpy(), simplify_m, preserve_topology=False)
@@ -477,7 +481,8 @@ def evaluate_candidate(analysis: Analysis, site: shapely.Point, minutes: Sequenc
             f"候选点距步行道路超过 {settings.MAX_SNAP_DIST_M:g} m，无法连通路网 "
             "(candidate is too far from the walk network)"
         )
-    rings = service_areas(graph, snapped, minutes=tuple(minutes), rings=True)
+    # A candidate is dragged about: the whole network's cells, built once, serve every position.
+    rings = service_areas(graph, snapped, minutes=tuple(minutes), rings=True, whole_cells=True)
     delta = scenario_delta(analysis.accessibility, graph, sites)
     together = delta[delta["candidate"] == -1].drop(columns=["candidate"])
     return CandidateEffect(round(float(snapped.access_m[0]), 1), rings, together)

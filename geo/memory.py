@@ -1,4 +1,4 @@
-"""Freed memory back to the system, so that a server that has built its layers stays small.
+"""Freed memory back to the system, so that a server or a job that has built large arrays stays small.
 
 CPython and the numeric libraries allocate with the C library's ``malloc``.  On Linux (glibc)
 every thread that allocates may get its own heap arena, and memory freed inside an arena is

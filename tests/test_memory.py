@@ -1,11 +1,11 @@
-"""webapp.memory: freed heap pages go back to the system (glibc), a no-op elsewhere."""
+"""geo.memory: freed heap pages go back to the system (glibc), a no-op elsewhere."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from webapp import memory
+from geo import memory
 
 
 def test_release_returns_freed_heap_pages():
