@@ -327,16 +327,20 @@ def test_a_job_on_a_large_network_builds_only_its_streets_cells(tmp_path, monkey
     net = load_network("demo", cache_dir=tmp_path)
     graph = net.cost_graph("walk")
     snapped = snap_points(graph, facilities)
+    built = []
+    real = sa._build_cells
+    monkeypatch.setattr(sa, "_build_cells", lambda *a: built.append(real(*a)) or built[-1])
     area = service_areas(graph, snapped, minutes=[3, 6], mode=mode, cache_dir=tmp_path)
     _assert_same_polygons(area, whole)
-    cells = net._graphs[("cells-area", W, settings.CELL_SPACING_M)]
+    (cells,) = built
     assert 0 < cells.area_edges.size < net.n_edges / 2
+    # Nothing kept: not on disk, not in the network's memory, links across streets included.
     assert not list(tmp_path.glob("cells-*"))
-    # A smaller job within the area uses the same cells; one beyond it builds its own.
-    service_areas(graph, snap_points(graph, facilities.iloc[:1]), minutes=[2], cache_dir=tmp_path)
-    assert net._graphs[("cells-area", W, settings.CELL_SPACING_M)] is cells
+    assert not [key for key in net._graphs if isinstance(key, tuple) and str(key[0]).startswith(("cells", "cross"))]
+    assert ("cross", W, settings.CELL_SPACING_M) in cells.scratch
+    # The next job builds the cells of its own streets.
     far = service_areas(graph, snap_points(graph, osm_facilities("medical").geometry), minutes=[6], cache_dir=tmp_path)
-    assert net._graphs[("cells-area", W, settings.CELL_SPACING_M)] is not cells
+    assert len(built) == 2 and built[1].area_edges.size > cells.area_edges.size
     assert far["area_m2"].gt(0).all()
     # An interactive session asks for the whole set: built once and cached.
     whole_cells = sa.street_cells(net, cache_dir=tmp_path)
@@ -359,5 +363,5 @@ def test_area_cells_in_a_chinese_town_built_in_a_child_process(tmp_path_factory,
     monkeypatch.setattr(sa, "build_apart", lambda *a, **k: built_apart.append(1) or real(*a, **k))
     project.network._graphs.clear()
     area = service_areas(graph, snapped, minutes=[5, 10], cache_dir=None)
-    assert built_apart and project.network._graphs[("cells-area", W, settings.CELL_SPACING_M)].area_edges.size
+    assert built_apart
     _assert_same_polygons(area, whole)

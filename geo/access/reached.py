@@ -301,8 +301,9 @@ def cross_neighbours(net: WalkNetwork, cells: StreetCells) -> tuple[np.ndarray, 
     it drawing it whole (see ``CROSS_FACTOR``).  Edges sharing a node are left out:
     at junctions the equal-area caps already carry reach across.
     """
-    key = _links_key("cross", cells)
-    cached = net._graphs.get(key)
+    store = _links_store(net, cells)
+    key = ("cross", cells.width_m, cells.spacing_m)
+    cached = store.get(key)
     if cached is not None:
         return cached
     from scipy.spatial import cKDTree
@@ -349,7 +350,7 @@ def cross_neighbours(net: WalkNetwork, cells: StreetCells) -> tuple[np.ndarray, 
     ptr = np.zeros(k + 1, dtype=np.int64)
     np.cumsum(np.bincount(src, minlength=k), out=ptr[1:])
     cached = (ptr, dst[order].astype(np.int32))
-    net._graphs[key] = cached
+    store[key] = cached
     logger.info("cross-street sample links within %.1f m: %d", CROSS_FACTOR * cells.width_m, src.size)
     return cached
 
@@ -367,11 +368,10 @@ def _streets_near_other_streets(net: WalkNetwork, dist_m: float, among: np.ndarr
     return near
 
 
-def _links_key(kind: str, cells: StreetCells) -> tuple:
-    """Cache key of the links across streets of ``cells``: those of an area are its own."""
-    if cells.area_edges is None:
-        return (kind, cells.width_m, cells.spacing_m)
-    return (f"{kind}-area", cells.width_m, cells.spacing_m)
+def _links_store(net: WalkNetwork, cells: StreetCells) -> dict:
+    """Where the links across streets of ``cells`` are kept: the network's cache for its whole
+    set of cells, the cells' own for an area's (they go when the job's cells go)."""
+    return net._graphs if cells.area_edges is None else cells.scratch
 
 
 def _share_a_node(net: WalkNetwork, a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -382,8 +382,9 @@ def _share_a_node(net: WalkNetwork, a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def edge_cross_neighbours(net: WalkNetwork, cells: StreetCells) -> tuple[np.ndarray, np.ndarray]:
     """:func:`cross_neighbours` gathered per source edge: edge -> target samples (CSR)."""
-    key = _links_key("cross-edge", cells)
-    cached = net._graphs.get(key)
+    store = _links_store(net, cells)
+    key = ("cross-edge", cells.width_m, cells.spacing_m)
+    cached = store.get(key)
     if cached is None:
         ptr, nbr = cross_neighbours(net, cells)
         src_edge = np.repeat(cells.sample_edge, np.diff(ptr)).astype(np.int64)
@@ -392,7 +393,7 @@ def edge_cross_neighbours(net: WalkNetwork, cells: StreetCells) -> tuple[np.ndar
         e_ptr = np.zeros(net.n_edges + 1, dtype=np.int64)
         np.cumsum(np.bincount(edge, minlength=net.n_edges), out=e_ptr[1:])
         cached = (e_ptr, (pairs % cells.sample_edge.size).astype(np.int32))
-        net._graphs[key] = cached
+        store[key] = cached
     return cached
 
 

@@ -74,6 +74,8 @@ CAP_FACTOR = np.pi / 4.0
 UNION_THREADS = 2
 #: Origins handled per vectorised block (bounds the memory of the sample tables).
 ORIGIN_BLOCK = 64
+#: Polygons per budget waiting for a union thread before the next block is prepared.
+UNIONS_QUEUED = ORIGIN_BLOCK
 
 Progress = Callable[[int, int], None]
 
@@ -100,8 +102,8 @@ def street_cells(
     A caller that knows which streets it will draw passes them as ``edges``: where the
     whole set would be larger than ``settings.CELL_CACHE_MAX_MB`` on disk and is not
     built yet, only the cells of those streets are built (identical to the whole
-    set's; see ``StreetCells.area_edges``), kept in memory for later calls they cover,
-    and not written to disk.
+    set's; see ``StreetCells.area_edges``), for this call only: neither kept in memory
+    nor written to disk.
     """
     key = ("cells", float(width_m), float(spacing_m))
     cells = net._graphs.get(key)
@@ -114,20 +116,14 @@ def street_cells(
         path = Path(cache_dir) / f"cells-{net.source_key}-{width_m:g}-{spacing_m:g}"
         cells = _read_cells(net, path)
     if cells is None and edges is not None and _whole_cells_mb(net, spacing_m) > settings.CELL_CACHE_MAX_MB:
-        area_key = ("cells-area", float(width_m), float(spacing_m))
-        area = net._graphs.get(area_key)
-        if area is None or not area.covers(edges):
-            edges = sorted_unique(np.asarray(edges, dtype=np.int64).ravel())
-            logger.info(
-                "街道单元 (street cells): building for the %s of %s streets this job reaches",
-                f"{edges.size:,}",
-                f"{net.n_edges:,}",
-            )
-            area = _build_cells(net, width_m, spacing_m, edges)
-            net._graphs[area_key] = area
-            for kind in ("cross-area", "cross-edge-area"):  # the links of the area it replaces
-                net._graphs.pop((kind, float(width_m), float(spacing_m)), None)
-        return area
+        edges = sorted_unique(np.asarray(edges, dtype=np.int64).ravel())
+        logger.info(
+            "街道单元 (street cells): building for the %s of %s streets this job reaches",
+            f"{edges.size:,}",
+            f"{net.n_edges:,}",
+        )
+        # Not kept: the job's memory goes with the job (its writing, the next function's area).
+        return _build_cells(net, width_m, spacing_m, edges)
     if cells is None:
         logger.info("街道单元 (street cells): building for %s streets, once per network", f"{net.n_edges:,}")
         cells = _build_cells(net, width_m, spacing_m, None)
@@ -381,6 +377,7 @@ def service_areas(
     # prepared, which keeps both cores of a planner's desktop busy.
     # A single origin (a candidate dragged in the web app) is not worth starting threads for.
     threaded = UNION_THREADS > 0 and origins.size > 1
+    settled = 0 if threaded else len(bands) * origins.size  # records whose polygon is made
     with ThreadPoolExecutor(UNION_THREADS) if threaded else nullcontext() as pool:
         if mode == "overlap":
             order = np.argsort(reach.origin, kind="stable")
@@ -403,8 +400,12 @@ def service_areas(
                     bands,
                     pool=pool,
                 )
+                # The unions run behind the blocks: wait for the oldest so that at most a
+                # block's worth is queued (each holds its block's tables until it runs).
+                while len(records) - settled > UNIONS_QUEUED * len(bands):
+                    settled = _settle(records, settled)
                 if progress is not None:
-                    progress(start + block.size, origins.size)
+                    progress(min(start + block.size, settled // len(bands)), origins.size)
         else:
             nodes = reached_nodes
             group_of_origin = np.zeros(origins.size, dtype=np.int64)
@@ -424,9 +425,10 @@ def service_areas(
             )
             if progress is not None:
                 progress(origins.size, origins.size)
-        if pool is not None:
-            for record in records:
-                record["geometry"] = record["geometry"].result()
+        while pool is not None and settled < len(records):
+            settled = _settle(records, settled)
+        if progress is not None and mode == "overlap":
+            progress(origins.size, origins.size)
     frame = (
         gpd.GeoDataFrame(records, geometry="geometry", crs=graph.network.crs)
         if records
@@ -446,6 +448,12 @@ def service_areas(
     frame["speed_kmh"] = profile.speed_kmh
     frame["width_m"] = width_m
     return frame
+
+
+def _settle(records: list[dict], settled: int) -> int:
+    """Wait for the polygon of record ``settled`` (a future) and put it in its place."""
+    records[settled]["geometry"] = records[settled]["geometry"].result()
+    return settled + 1
 
 
 def _rings_of(nested: gpd.GeoDataFrame) -> gpd.GeoDataFrame:

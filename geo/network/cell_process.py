@@ -21,6 +21,7 @@ import multiprocessing
 import queue
 import shutil
 import tempfile
+import weakref
 from collections.abc import Callable
 from pathlib import Path
 
@@ -93,9 +94,12 @@ def build_apart(
         if not done:
             logger.warning("街道单元 (street cells): the child process failed (exit %s); building here", child.exitcode)
             return None
-        arrays = {f.stem: np.load(f, allow_pickle=False) for f in out.glob("*.npy")}
-        shutil.rmtree(out, ignore_errors=True)
-    return StreetCells.from_arrays(arrays)
+        kept = Path(tempfile.mkdtemp(prefix="linli-cells-"))
+        out.rename(kept / "cells")
+    arrays = {f.stem: np.load(f, mmap_mode="r", allow_pickle=False) for f in (kept / "cells").glob("*.npy")}
+    cells = StreetCells.from_arrays(arrays)
+    weakref.finalize(cells, shutil.rmtree, kept, True)
+    return cells
 
 
 def _follow(child, messages, progress: Callable[[int, int], None] | None) -> bool:

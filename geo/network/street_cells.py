@@ -201,6 +201,11 @@ class StreetCells:
         return bool(np.all(is_member(edges, self.area_edges)))
 
     @cached_property
+    def scratch(self) -> dict:
+        """Derived tables of these cells kept with them (e.g. an area's links across streets)."""
+        return {}
+
+    @cached_property
     def sample_cells(self) -> np.ndarray:
         """Shapely Polygon array ``(k,)`` of the sample cells (see class docs)."""
         return self.sample_rings.to_geometry(self.vertex_xy)
