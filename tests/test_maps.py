@@ -115,3 +115,19 @@ def test_artists_draw_polygons_with_holes_and_outlines():
     hole, filled = pixels[h - y[0], x[0], :3].astype(int), pixels[h - y[1], x[1], :3].astype(int)
     assert hole.min() > 240
     assert filled[0] > 200 and filled[1:].max() < 40
+
+
+def test_line_parts_of_mixed_geometries():
+    # Streets alone pass as they are; outlines of polygons, parts of multi-lines, no missing or empty.
+    import numpy as np
+    import shapely
+
+    from geo.maps.artists import _lines_of
+
+    a, b = shapely.LineString([(0, 0), (1, 0)]), shapely.LineString([(0, 1), (1, 1)])
+    streets = np.array([a, None, shapely.LineString(), b], dtype=object)
+    assert [g.wkt for g in _lines_of(streets)] == [a.wkt, b.wkt]
+    mixed = np.array([shapely.box(0, 0, 2, 2).difference(shapely.box(0.5, 0.5, 1, 1)), shapely.MultiLineString([a, b])])
+    parts = _lines_of(mixed)
+    assert [g.geom_type for g in parts] == ["LineString"] * 4
+    assert sorted(round(g.length, 6) for g in parts) == [1.0, 1.0, 2.0, 8.0]

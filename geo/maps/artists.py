@@ -24,9 +24,15 @@ LINES_PER_PATH = 256
 def _lines_of(geoms) -> np.ndarray:
     """The line parts of any geometries (polygons give their rings)."""
     geoms = np.asarray(geoms, dtype=object)
-    geoms = geoms[~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)]
-    polygonal = np.isin(shapely.get_type_id(geoms), (3, 6))
-    geoms = np.where(polygonal, shapely.boundary(geoms), geoms)
+    types = shapely.get_type_id(geoms)  # -1 for a missing geometry
+    geoms, types = geoms[types >= 0], types[types >= 0]
+    keep = ~shapely.is_empty(geoms)
+    geoms, types = geoms[keep], types[keep]
+    if np.all(types == shapely.GeometryType.LINESTRING):  # a network's streets: nothing to take apart
+        return geoms
+    polygonal = np.isin(types, (3, 6))
+    geoms = geoms.copy()
+    geoms[polygonal] = shapely.boundary(geoms[polygonal])
     return shapely.get_parts(shapely.get_parts(geoms))
 
 

@@ -285,6 +285,8 @@ class StreetCells:
         out.update(self.hierarchy.to_arrays("hierarchy"))
         if self.area_edges is not None:
             out["area_edges"] = self.area_edges
+        # Derived, but a pass over every sample: stored, a server's first query reads it instead.
+        out["edge_extra_ptr"], out["edge_extra"] = self._edge_extra
         return out
 
     @classmethod
@@ -312,7 +314,7 @@ class StreetCells:
         vertex_xy = np.asarray(arrays["vertex_xy"], dtype=np.float64)
         sample_rings = RingTable.from_arrays(arrays, "sample_rings")
         edge_rings = RingTable.from_arrays(arrays, "edge_rings")
-        return cls(
+        cells = cls(
             width_m=float(arrays["width_m"]),
             spacing_m=float(arrays["spacing_m"]),
             sample_edge=np.asarray(arrays["sample_edge"], dtype=np.int32),
@@ -326,6 +328,9 @@ class StreetCells:
             hierarchy=CellHierarchy.from_arrays(arrays, "hierarchy"),
             area_edges=np.asarray(arrays["area_edges"], dtype=np.int64) if "area_edges" in arrays else None,
         )
+        if "edge_extra_ptr" in arrays:  # (written since issue 17; older files derive it when first needed)
+            cells.__dict__["_edge_extra"] = (arrays["edge_extra_ptr"], arrays["edge_extra"])
+        return cells
 
 
 def build_street_cells(
