@@ -123,7 +123,7 @@ def create_app(config: dict | None = None) -> Flask:
         if "amap" in spec.get("url", "") or "autonavi" in spec.get("url", ""):
             raise ValueError("高德 (Amap) 瓦片为 GCJ-02 坐标，与 WGS84 数据不重合，未提供 (GCJ-02 tiles are refused)")
 
-    from webapp import api, compress, errors, exports, pages, security
+    from webapp import api, compress, errors, exports, pages, security, traffic
     from webapp.plans import open_store
 
     app.extensions["linli.store"] = open_store(app.config["PLAN_DB"] or instance / "plans.sqlite3")
@@ -141,6 +141,7 @@ def create_app(config: dict | None = None) -> Flask:
         return open_project(app, Path(params["path"]), progress=progress)
 
     app.extensions["linli.jobs"] = JobQueue(instance / "jobs.sqlite3", {"placement": _placement, "project": _project})
+    requests = traffic.init_app(app)
     security.init_app(app)
     compress.init_app(app)
     errors.init_app(app)
@@ -172,8 +173,10 @@ def create_app(config: dict | None = None) -> Flask:
                 # heavier runs behind the planner's back: another function's service areas are
                 # made (or read from the cache) when it is chosen, the street cells when the
                 # first candidate is drawn; a server stays small until it is used.
+                # Each step waits for a quiet moment: a planner's requests go first.
                 for zoom in (10, 11, 12, 13):
                     for layer in ("rings", "roads", "areas", "facilities"):
+                        requests.wait_quiet()
                         state.view(layer, "medical", state.extent_wgs84, zoom)
                 # The streets, paths and buildings drawn from zoom 14 and 15, built for the
                 # first zoom in (asked for in a small window at the centre: built whole, sent little).
@@ -181,8 +184,9 @@ def create_app(config: dict | None = None) -> Flask:
                 x, y = (w + e) / 2, (s + n) / 2
                 for zoom in (14, 15):
                     for layer in BASE_LAYERS:
+                        requests.wait_quiet()
                         state.view(layer, "medical", (x - 1e-3, y - 1e-3, x + 1e-3, y + 1e-3), zoom)
-                warm(state, everything=True)
+                warm(state, everything=True, pause=requests.wait_quiet)
             # The warm-up's temporary arrays are freed; give their pages back.
             memory.release()
 

@@ -83,12 +83,13 @@ def map_script(digest: str):
     return response
 
 
-def warm(state, *, everything: bool = False) -> None:
+def warm(state, *, everything: bool = False, pause=lambda: None) -> None:
     """Render the default map (病有所医, Chinese) before the first planner asks for it;
-    ``everything=True``: every function's map in Chinese too."""
+    ``everything=True``: every function's map in Chinese too, calling ``pause()`` before each."""
     _map_parts(state, "medical", "zh")
     if everything:
         for function in state.functions:
+            pause()
             _map_parts(state, function, "zh")
 
 
