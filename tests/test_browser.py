@@ -398,3 +398,39 @@ def test_placement_among_the_saved_plans_candidate_sites(page):
     rows = page.locator("#place-table tbody tr")
     assert rows.count() == 1
     assert "已保存方案中的候选点" in rows.first.inner_text()
+
+
+def test_view_and_plan_are_in_the_address(page, server):
+    """The address carries the view and the plan (#map=zoom/lat/lon&plan=id): a link opens the
+    same place and plan, panning and choosing a plan rewrite it, a function switch keeps it,
+    and a link to a missing plan says so."""
+    base, _ = server
+    page.on("dialog", lambda dialog: dialog.accept())
+    _draw_polygon(page)
+    page.fill("#plan-name", "链接测试")
+    page.click("#plan-save")
+    wait_until(page, "document.getElementById('plan-version').textContent.includes('v')")
+    plan_id = page.evaluate("document.getElementById('plan-select').value")
+    assert plan_id and f"plan={plan_id}" in page.url
+    zoom = page.evaluate("window.LINLI.map.getZoom()")
+    page.evaluate("void window.LINLI.map.setZoom(window.LINLI.map.getZoom() + 1)")
+    wait_until(page, f"location.hash.startsWith('#map={zoom + 1}/')")
+    link = page.url
+    # Opened in a fresh tab: the same view and plan.
+    other = page.context.new_page()
+    other.goto(link, wait_until="load")
+    wait_until(other, "window.LINLI && window.LINLI.ready === true")
+    wait_until(other, "window.LINLI.drawn.getLayers().length === 1")
+    assert other.evaluate("window.LINLI.map.getZoom()") == zoom + 1
+    assert other.evaluate("document.getElementById('plan-select').value") == plan_id
+    # Another function: the view and plan come along.
+    with other.expect_navigation():
+        other.select_option("#function-select", "elderly")
+    wait_until(other, "window.LINLI && window.LINLI.ready === true")
+    assert "function=elderly" in other.url and f"plan={plan_id}" in other.url
+    assert other.evaluate("window.LINLI.map.getZoom()") == zoom + 1
+    # A plan that is not there.
+    other.goto(base + "/#map=14/0/0&plan=999999", wait_until="load")
+    wait_until(other, "document.getElementById('linli-message').textContent.includes('999999')")
+    assert "不存在" in other.locator("#linli-message").inner_text()
+    other.close()

@@ -154,6 +154,7 @@ TEXTS: dict[str, dict[str, str]] = {
     "legend_rings": {"zh": "服务范围", "en": "Service areas"},
     "language": {"zh": "English", "en": "中文"},
     "no_plan": {"zh": "（未选方案）", "en": "(no plan)"},
+    "plan_missing": {"zh": "链接中的方案不存在或已删除", "en": "The linked plan does not exist or was deleted"},
     "server_time": {"zh": "服务器用时", "en": "Server time"},
     "placement": {"zh": "邻里中心选址", "en": "Place neighborhood centers"},
     "new_centers": {"zh": "新中心数", "en": "New centers"},

@@ -123,6 +123,7 @@
 
   function showPlan(p) {
     plan = p;
+    history.replaceState(null, "", stateHash());
     dirty = false;
     clearDraft();
     $("plan-name").value = p ? p.name : "";
@@ -181,6 +182,7 @@
       plan = saved;
       dirty = false;
       clearDraft();
+      history.replaceState(null, "", stateHash());
       $("plan-version").textContent = `#${saved.id} · v${saved.version}`;
       await refreshPlans(saved.id);
       message(`${t.saved} (v${saved.version})`, "ok");
@@ -467,7 +469,9 @@
   functionSelect.addEventListener("change", (e) => {
     if (!mayDiscard()) { e.target.value = shownFunction; return; }
     leaving = true;
-    e.target.form.submit();
+    // The view and the plan stay: the address keeps its #map=...&plan=...
+    const query = new URLSearchParams(new FormData(e.target.form)).toString();
+    window.location.assign(`${location.pathname}?${query}${stateHash()}`);
   });
   $("plan-select").addEventListener("change", (e) => {
     if (!mayDiscard()) { e.target.value = plan ? String(plan.id) : ""; return; }
@@ -534,7 +538,34 @@
   if (paper) paper.addEventListener("change", () => {
     for (const a of document.querySelectorAll("a.export-layout")) a.href = `${a.dataset.base}&${paper.value}`;
   });
-  refreshPlans().catch((err) => message(err.message, "error"));
+  // The view and the plan on screen are in the address (#map=zoom/lat/lon&plan=id), as on
+  // openstreetmap.org: a link shared or reloaded opens the same place and plan.
+  function stateHash() {
+    const c = map.getCenter();
+    const parts = [`map=${map.getZoom()}/${c.lat.toFixed(5)}/${c.lng.toFixed(5)}`];
+    if (plan) parts.push(`plan=${plan.id}`);
+    return `#${parts.join("&")}`;
+  }
+  function writeHash() {
+    if (location.hash !== stateHash()) history.replaceState(null, "", stateHash());
+  }
+  function readHash() {
+    const params = new URLSearchParams(location.hash.slice(1));
+    const view = /^(\d+)\/(-?[\d.]+)\/(-?[\d.]+)$/.exec(params.get("map") || "");
+    const planId = /^\d+$/.test(params.get("plan") || "") ? params.get("plan") : null;
+    return { view: view ? { zoom: Number(view[1]), lat: Number(view[2]), lon: Number(view[3]) } : null, planId };
+  }
+  const linked = readHash();
+  if (linked.view && isFinite(linked.view.lat) && isFinite(linked.view.lon)) {
+    map.setView([linked.view.lat, linked.view.lon], linked.view.zoom);
+  }
+  map.on("moveend", writeHash);
+  app.stateHash = stateHash;
+  refreshPlans(linked.planId).then(async () => {
+    if (linked.planId && $("plan-select").value === linked.planId) await loadPlan(linked.planId);
+    else if (linked.planId) message(`${t.plan_missing} #${linked.planId}`, "error");
+    writeHash();
+  }).catch((err) => message(err.message, "error"));
   offerDraft();
 
   // On a phone the panel starts folded over a full-screen map; the button unfolds it.
