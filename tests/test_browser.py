@@ -350,7 +350,7 @@ def test_placement_runs_in_the_background_and_shows_its_sites(page):
     assert "已证明最优" in page.locator("#place-status").inner_text()
     # A headed table that says what it counts.
     headers = page.locator("#place-table thead th").all_inner_texts()
-    assert headers == ["站点（按新增覆盖排序）", "新增覆盖居民", "平均步行"]
+    assert headers == ["站点（按新增覆盖排序）", "新增覆盖居民", "平均步行", "方案"]
     assert "现有设施" in page.locator("#place-table caption").inner_text()
 
 
@@ -398,6 +398,29 @@ def test_placement_among_the_saved_plans_candidate_sites(page):
     rows = page.locator("#place-table tbody tr")
     assert rows.count() == 1
     assert "已保存方案中的候选点" in rows.first.inner_text()
+    assert page.locator(".place-add").count() == 0  # already in the plan: nothing to add
+
+
+def test_placement_sites_added_to_the_plan(page):
+    """Sites proposed among the network's nodes go into the plan one by one or all at once, as
+    unsaved candidates evaluated with the plan; a site added loses its button."""
+    page.fill("#place-new", "3")
+    page.click("#place-run")
+    wait_until(page, "document.getElementById('place-status').dataset.state === 'done'", timeout_s=60)
+    assert page.locator("#place-table tbody tr").count() == 3
+    assert page.locator(".place-add").count() == 3 and page.locator("#place-add-all").is_visible()
+    page.locator(".place-add").first.click()
+    assert page.evaluate("window.LINLI.drawn.getLayers().length") == 1
+    assert page.locator(".place-add").count() == 2
+    assert "已加入方案" in page.locator("#linli-message").inner_text()
+    page.click("#place-add-all")
+    assert page.evaluate("window.LINLI.drawn.getLayers().length") == 3
+    assert page.locator(".place-add").count() == 0 and not page.locator("#place-add-all").is_visible()
+    kinds = page.evaluate("window.LINLI.drawn.getLayers().map((l) => l.feature.properties.kind)")
+    assert kinds == ["candidate"] * 3
+    # Evaluated together, as the plan's candidates.
+    page.wait_for_selector("#linli-plan-eval:not([hidden])", timeout=20_000)
+    assert page.locator("#plan-eval-table tbody tr").count() >= 1
 
 
 def test_view_and_plan_are_in_the_address(page, server):

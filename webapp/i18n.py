@@ -105,6 +105,10 @@ TEXTS: dict[str, dict[str, str]] = {
     "minutes_unit": {"zh": "分钟", "en": "min"},
     "place_site": {"zh": "站点（按新增覆盖排序）", "en": "Site (by residents added)"},
     "place_added": {"zh": "新增覆盖居民", "en": "Residents added"},
+    "place_add": {"zh": "加入方案", "en": "Add to plan"},
+    "place_to_plan": {"zh": "方案", "en": "Plan"},
+    "place_add_all": {"zh": "全部加入方案", "en": "Add all to the plan"},
+    "place_added_to_plan": {"zh": "已加入方案（未保存）", "en": "Added to the plan (not saved)"},
     "place_walk": {"zh": "平均步行", "en": "Mean walk"},
     "place_caption": {
         "zh": "新增覆盖居民：现有设施和排在它前面的站点已覆盖之外，该站点在步行时间阈值内新覆盖的常住人口；"

@@ -422,12 +422,41 @@
         .bindTooltip(`#${site.rank}: +${Math.round(site.marginal_residents || 0)} 人`)
         .addTo(placementLayer);
       const from = site.source === "plan" ? ` (${t.cand_plan})` : "";
+      // A site already among the plan's candidates needs no button.
+      const add = site.source === "plan" ? "" : `<button type="button" class="place-add" data-rank="${site.rank}">${esc(t.place_add)}</button>`;
       rows.push(`<tr><td>#${site.rank}${from}</td><td>+${Math.round(site.marginal_residents || 0).toLocaleString()} 人</td>` +
-        `<td>${site.mean_time_min == null ? "-" : site.mean_time_min.toFixed(1)} 分钟</td></tr>`);
+        `<td>${site.mean_time_min == null ? "-" : site.mean_time_min.toFixed(1)} 分钟</td><td>${add}</td></tr>`);
     }
     placementLayer.addTo(map);
+    placementSites = result.sites.filter((site) => site.source !== "plan");
     document.querySelector("#place-table tbody").innerHTML = rows.join("");
+    $("place-add-all").hidden = placementSites.length < 2;
   }
+
+  // Placement sites into the plan as candidates (draggable, evaluated with the plan, unsaved).
+  let placementSites = [];
+  function addSitesToPlan(sites) {
+    for (const site of sites) {
+      const marker = L_.marker([site.lat, site.lon]);
+      marker.feature = { type: "Feature", properties: { kind: "candidate", name: `${t.place_site.split(/[（(]/)[0]} #${site.rank}` } };
+      setupCandidate(marker, false);
+      drawn.addLayer(marker);
+      for (const button of document.querySelectorAll(`.place-add[data-rank="${site.rank}"]`)) button.remove();
+    }
+    placementSites = placementSites.filter((site) => !sites.includes(site));
+    $("place-add-all").hidden = placementSites.length < 2;
+    if (sites.length) {
+      markDirty();
+      schedulePlanEval();
+      message(t.place_added_to_plan, "ok");
+    }
+  }
+  document.querySelector("#place-table tbody").addEventListener("click", (ev) => {
+    const button = ev.target.closest(".place-add");
+    if (!button) return;
+    addSitesToPlan(placementSites.filter((site) => String(site.rank) === button.dataset.rank));
+  });
+  $("place-add-all").addEventListener("click", () => addSitesToPlan(placementSites.slice()));
 
   // ----------------------------------------------------------------- wiring
 
