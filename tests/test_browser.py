@@ -457,3 +457,26 @@ def test_view_and_plan_are_in_the_address(page, server):
     wait_until(other, "document.getElementById('linli-message').textContent.includes('999999')")
     assert "不存在" in other.locator("#linli-message").inner_text()
     other.close()
+
+
+def test_clear_all_drawings_and_undo(page):
+    """Clear all takes every candidate and drawing off the map, with the candidate's card, after a
+    confirmation; undo brings them back; both leave the plan unsaved."""
+    asked = []
+    page.on("dialog", lambda dialog: (asked.append(dialog.message), dialog.accept()))
+    _draw_polygon(page)
+    page.locator(".leaflet-draw-draw-marker").click()
+    x, y = _map_point(page, 0.5, 0.55)
+    page.mouse.click(x, y)
+    page.wait_for_selector("#linli-candidate[data-ready='1']", timeout=15_000)
+    assert page.evaluate("window.LINLI.drawn.getLayers().length") == 2
+    page.click("#plan-clear")
+    assert asked and "2" in asked[-1]
+    assert page.evaluate("window.LINLI.drawn.getLayers().length") == 0
+    assert not page.locator("#linli-candidate").is_visible()
+    assert "已清除" in page.locator("#linli-message").inner_text()
+    page.click("#plan-unclear")
+    assert page.evaluate("window.LINLI.drawn.getLayers().length") == 2
+    kinds = sorted(page.evaluate("window.LINLI.drawn.getLayers().map((l) => l.feature.properties.kind)"))
+    assert kinds == ["area", "candidate"]
+    assert not page.locator("#plan-unclear").is_visible()

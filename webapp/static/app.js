@@ -123,6 +123,7 @@
 
   function showPlan(p) {
     plan = p;
+    if ($("plan-unclear")) $("plan-unclear").hidden = true;
     history.replaceState(null, "", stateHash());
     dirty = false;
     clearDraft();
@@ -182,6 +183,7 @@
       plan = saved;
       dirty = false;
       clearDraft();
+      $("plan-unclear").hidden = true;  // saved: the cleared drawings are gone for good
       history.replaceState(null, "", stateHash());
       $("plan-version").textContent = `#${saved.id} · v${saved.version}`;
       await refreshPlans(saved.id);
@@ -515,6 +517,31 @@
   $("place-run").addEventListener("click", runPlacement);
   $("plan-delete").addEventListener("click", deletePlan);
   $("plan-undo").addEventListener("click", undoDelete);
+  // Clear all: every candidate and drawing off the map at once, with their rings and
+  // figures; undone by one click until the plan is saved or another one is shown.
+  let cleared = null;
+  $("plan-clear").addEventListener("click", () => {
+    const n = drawn.getLayers().length;
+    if (!n || !window.confirm(t.clear_confirm.replace("{n}", String(n)))) return;
+    cleared = collectFeatures();
+    drawn.clearLayers();
+    if (candidateLayer) { map.removeLayer(candidateLayer); candidateLayer = null; }
+    lastCandidate = null;
+    $("linli-candidate").hidden = true;
+    $("plan-unclear").hidden = false;
+    markDirty();
+    schedulePlanEval();
+    message(t.cleared, "ok");
+  });
+  $("plan-unclear").addEventListener("click", () => {
+    if (!cleared) return;
+    addFeatures(cleared);
+    cleared = null;
+    $("plan-unclear").hidden = true;
+    markDirty();
+    schedulePlanEval();
+    message(t.unclear_done, "ok");
+  });
   // Exports are fetched, not followed: a failed one says why beside the links and the page,
   // with its unsaved drawings, stays; a good one is saved under the server's file name.
   const exportsBox = $("linli-exports");
