@@ -432,7 +432,8 @@ def test_view_and_plan_are_in_the_address(page, server):
     _draw_polygon(page)
     page.fill("#plan-name", "链接测试")
     page.click("#plan-save")
-    wait_until(page, "document.getElementById('plan-version').textContent.includes('v')")
+    # (the message comes once the plan list holds the new plan)
+    wait_until(page, "document.getElementById('linli-message').textContent.includes('v2')")
     plan_id = page.evaluate("document.getElementById('plan-select').value")
     assert plan_id and f"plan={plan_id}" in page.url
     zoom = page.evaluate("window.LINLI.map.getZoom()")
