@@ -377,7 +377,7 @@ def service_areas(
     # prepared, which keeps both cores of a planner's desktop busy.
     # A single origin (a candidate dragged in the web app) is not worth starting threads for.
     threaded = UNION_THREADS > 0 and origins.size > 1
-    settled = 0 if threaded else len(bands) * origins.size  # records whose polygon is made
+    settled = 0  # records whose polygon is made (every record, without a pool)
     with ThreadPoolExecutor(UNION_THREADS) if threaded else nullcontext() as pool:
         if mode == "overlap":
             order = np.argsort(reach.origin, kind="stable")
@@ -402,6 +402,8 @@ def service_areas(
                 )
                 # The unions run behind the blocks: wait for the oldest so that at most a
                 # block's worth is queued (each holds its block's tables until it runs).
+                if pool is None:
+                    settled = len(records)
                 while len(records) - settled > UNIONS_QUEUED * len(bands):
                     settled = _settle(records, settled)
                 if progress is not None:

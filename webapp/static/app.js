@@ -123,8 +123,8 @@
 
   function showPlan(p) {
     plan = p;
-    if ($("plan-unclear")) $("plan-unclear").hidden = true;
-    history.replaceState(null, "", stateHash());
+    $("plan-unclear").hidden = true;
+    writeHash();
     dirty = false;
     clearDraft();
     $("plan-name").value = p ? p.name : "";
@@ -184,7 +184,7 @@
       dirty = false;
       clearDraft();
       $("plan-unclear").hidden = true;  // saved: the cleared drawings are gone for good
-      history.replaceState(null, "", stateHash());
+      writeHash();
       $("plan-version").textContent = `#${saved.id} · v${saved.version}`;
       await refreshPlans(saved.id);
       message(`${t.saved} (v${saved.version})`, "ok");
@@ -364,6 +364,7 @@
   // -------------------------------------------------------------- placement
 
   let placementLayer = null;
+  let placementSites = [];  // the last run's sites not yet in the plan
 
   async function runPlacement() {
     const status = $("place-status");
@@ -436,7 +437,6 @@
   }
 
   // Placement sites into the plan as candidates (draggable, evaluated with the plan, unsaved).
-  let placementSites = [];
   function addSitesToPlan(sites) {
     for (const site of sites) {
       const marker = L_.marker([site.lat, site.lon]);
