@@ -16,8 +16,8 @@ import pandas as pd
 import pytest
 import shapely
 
-from geo.access.coverage import ALL_UNITS, accessibility, apply_age_shares, assign_units
-from geo.access.coverage_tables import coverage_table, gap_cells, scenario_delta, standard_check
+from geo.access.coverage import ALL_UNITS, accessibility, apply_age_shares, assign_units, with_budget
+from geo.access.coverage_tables import coverage_table, gap_cells, plan_scenario, scenario_delta, standard_check
 from geo.access.standards import FUNCTIONS
 from geo.errors import InputDataError
 from geo.network.routing import nearest_facilities
@@ -253,6 +253,59 @@ def test_scenario_delta_equals_recomputing_with_the_candidates(demo):
         scenario_delta(acc, graph, sites.iloc[:0])
     with pytest.raises(InputDataError, match="无效，可选: 老有所养"):
         scenario_delta(acc, graph, sites, functions=["parking"])
+
+
+def test_another_budget_is_a_threshold_on_the_same_times(demo):
+    graph = demo.network.cost_graph("walk")
+    acc = accessibility(graph, demo.demand, demo.facilities)
+    for minutes in (5, 10, 12.5, 30):
+        judged = coverage_table(with_budget(acc, minutes), by_unit=False).set_index("group")
+        routed = coverage_table(
+            accessibility(graph, demo.demand, demo.facilities, minutes=minutes), by_unit=False
+        ).set_index("group")
+        for function in FUNCTIONS:
+            assert judged.loc[function, "covered"] == pytest.approx(routed.loc[function, "covered"], abs=1e-9)
+            assert judged.loc[function, "budget_min"] == pytest.approx(minutes)
+        # Facility types keep their service radius.
+        assert judged.loc["fresh_market", "budget_min"] == pytest.approx(7.5)
+    assert "10 分钟" in with_budget(acc, 10).budget_note["medical"]
+    for bad in (0, -5, 31, float("nan"), "15", True):
+        with pytest.raises(InputDataError, match="时间阈值"):
+            with_budget(acc, bad)
+
+
+def test_plan_scenario_per_unit_adds_up_to_the_whole_area(demo):
+    graph = demo.network.cost_graph("walk")
+    acc = accessibility(graph, demo.demand, demo.facilities, minutes=5)
+    sites = demo.demand.geometry.iloc[[3, 40, 41]].reset_index(drop=True)
+    # Two made-up communities, west and east of the middle of the buildings, and a level
+    # whose only unit leaves some buildings outside.
+    x = shapely.get_coordinates(shapely.centroid(acc.demand.geometry.to_numpy()))[:, 0]
+    middle = float(np.median(x))
+    community = np.where(x < middle, "W", "E").astype(object)
+    grid = np.where(x < middle, "G1", "").astype(object)
+    scenario = plan_scenario(acc, graph, sites, units={"community": community, "grid": grid})
+    pd.testing.assert_frame_equal(scenario.table, scenario_delta(acc, graph, sites))
+    whole = scenario.table[scenario.table["candidate"] == -1].set_index("function")
+    units = scenario.units
+    assert set(units["level"]) == {"community", "grid"}
+    per_function = units[units["level"] == "community"].groupby("function")
+    for column in ("population", "covered_before", "newly_covered", "covered_after", "sole_residents"):
+        summed = per_function[column].sum()
+        for function in FUNCTIONS:
+            assert summed[function] == pytest.approx(whole.loc[function, column], abs=1e-6)
+    # A unit by hand: the west's residents newly reached by some candidate and not covered before.
+    residents = acc.demand["residents"].to_numpy()
+    west = units[(units["unit"] == "W") & (units["function"] == "medical")].iloc[0]
+    assert west["population"] == pytest.approx(residents[community == "W"].sum())
+    assert west["covered_before"] == pytest.approx(residents[(community == "W") & acc.covered("medical")].sum())
+    assert west["uncovered_after"] == pytest.approx(west["population"] - west["covered_after"])
+    g1 = units[(units["unit"] == "G1") & (units["function"] == "medical")].iloc[0]
+    assert g1["population"] == pytest.approx(west["population"])
+    assert units["newly_covered"].max() > 0
+    assert plan_scenario(acc, graph, sites).units.empty
+    with pytest.raises(InputDataError, match="需求点数"):
+        plan_scenario(acc, graph, sites, units={"community": community[:-1]})
 
 
 def test_gap_cells_rank_the_uncovered(demo):

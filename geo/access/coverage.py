@@ -15,6 +15,7 @@ The planners' question: "how many residents reach each kind of service within
   the measured and required figures and the clause.
 * :func:`scenario_delta` — residents newly covered by candidate sites, per
   candidate and all together, from the candidates' own Dijkstra only.
+* :func:`with_budget` — the same walking times judged by another budget (no routing).
 
 Elderly care is counted over the elderly and childcare over young children when the
 demand carries ``elderly`` / ``children`` columns (see :func:`apply_age_shares`).
@@ -27,6 +28,7 @@ standard check and scenario deltas in :mod:`geo.access.coverage_tables`.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -59,6 +61,7 @@ __all__ = [
     "accessibility",
     "apply_age_shares",
     "assign_units",
+    "with_budget",
 ]
 
 #: Unit code of the whole study area in the tables.
@@ -277,6 +280,37 @@ def accessibility(
         graph=graph,
         demand_snapped=dem,
     )
+
+
+def with_budget(acc: Accessibility, minutes: float) -> Accessibility:
+    """The same walking times with every function judged by ``minutes`` (facility types keep theirs).
+
+    Nothing is routed again: the times were searched up to ``acc.functions.max_time_s``, so any
+    budget up to that is a threshold on them (a planner switching 15 -> 10 minutes waits for
+    nothing).
+
+    Raises
+    ------
+    InputDataError
+        A budget that is not a number, not positive, or beyond the searched time.
+    """
+    limit_min = acc.functions.max_time_s / 60.0
+    if isinstance(minutes, bool) or not isinstance(minutes, int | float) or not np.isfinite(minutes):
+        raise InputDataError(f"时间阈值 {minutes!r} 应为数字（分钟） (the budget must be a number of minutes)")
+    if not 0 < minutes <= limit_min:
+        raise InputDataError(
+            f"时间阈值应在 0-{limit_min:g} 分钟之间，当前为 {minutes:g} 分钟 "
+            f"(the budget must lie in 0-{limit_min:g} min, the time searched)"
+        )
+    budget_s = dict(acc.budget_s)
+    note = dict(acc.budget_note)
+    profile = acc.profile
+    for function in acc.standard.functions:
+        budget_s[function] = minutes * 60.0
+        note[function] = (
+            f"{minutes:g} 分钟 ({profile.label_zh} {profile.speed_kmh:g} km/h ≈ {profile.metres_in(minutes):.0f} m)"
+        )
+    return dataclasses.replace(acc, budget_s=budget_s, budget_note=note)
 
 
 # ---------------------------------------------------------------------------- units

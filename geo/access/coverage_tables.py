@@ -5,7 +5,8 @@ unit, gap cells, the life-circle standard check, and what candidate sites add (s
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import geopandas as gpd
 import numpy as np
@@ -26,7 +27,7 @@ from geo.network.snapping import snap_points
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["coverage_table", "gap_cells", "scenario_delta", "standard_check"]
+__all__ = ["Scenario", "coverage_table", "gap_cells", "plan_scenario", "scenario_delta", "standard_check"]
 
 # ------------------------------------------------------------------------- coverage
 
@@ -297,6 +298,45 @@ def standard_check(
 # ------------------------------------------------------------------------ scenarios
 
 
+@dataclass(frozen=True, eq=False)
+class Scenario:
+    """What a set of candidate sites adds, from one routing of the candidates.
+
+    Attributes
+    ----------
+    table
+        Per (candidate, function) and per function for all candidates together: as
+        :func:`scenario_delta`.
+    units
+        All candidates together per area level, unit and function: ``level``, ``unit``,
+        ``function``, ``function_zh``, ``basis``, ``budget_min``, ``population``,
+        ``covered_before``, ``newly_covered``, ``covered_after``, ``uncovered_after``,
+        ``sole_residents``, ``covered_pct_before``, ``covered_pct_after``; empty without units.
+    """
+
+    table: pd.DataFrame
+    units: pd.DataFrame
+
+
+#: Columns of :attr:`Scenario.units`.
+SCENARIO_UNIT_COLUMNS = (
+    "level",
+    "unit",
+    "function",
+    "function_zh",
+    "basis",
+    "budget_min",
+    "population",
+    "covered_before",
+    "newly_covered",
+    "covered_after",
+    "uncovered_after",
+    "sole_residents",
+    "covered_pct_before",
+    "covered_pct_after",
+)
+
+
 def scenario_delta(
     acc: Accessibility,
     graph: CostGraph,
@@ -323,6 +363,39 @@ def scenario_delta(
         what only it adds among the candidates, i.e. what the plan would lose without
         it (for ``candidate`` = -1: the residents only one candidate reaches).
     """
+    return plan_scenario(acc, graph, candidates, functions=functions).table
+
+
+def plan_scenario(
+    acc: Accessibility,
+    graph: CostGraph,
+    candidates: gpd.GeoDataFrame | gpd.GeoSeries,
+    *,
+    functions: Sequence[str] | None = None,
+    units: Mapping[str, np.ndarray] | None = None,
+) -> Scenario:
+    """A plan's candidate sites as one scenario: :func:`scenario_delta`'s table and, with
+    ``units``, the same figures per area unit.
+
+    Parameters
+    ----------
+    units
+        Per area level (``town``, ``community``, ``grid``...) the unit code of every demand
+        point of ``acc`` (``""`` outside every unit), e.g. from
+        :func:`geo.access.coverage.assign_units`.
+
+    Raises
+    ------
+    InputDataError
+        No candidate, candidates without a CRS, a function not analysed, or unit codes
+        not one per demand point.
+    """
+    n_demand = len(acc.demand)
+    for level, codes in (units or {}).items():
+        if len(codes) != n_demand:
+            raise InputDataError(
+                f"分区 {level} 的编码数 {len(codes)} 与需求点数 {n_demand} 不符 (one unit code per demand point)"
+            )
     functions = acc.functions.groups if functions is None else tuple(functions)
     for f in functions:
         if f not in acc.functions.groups:
@@ -347,6 +420,7 @@ def scenario_delta(
     pairs = demand_times_from_reach(graph, reach, dem, cand)
     k = len(cand)
     rows = []
+    unit_parts: list[pd.DataFrame] = []
     for f in functions:
         basis = acc.basis(f)
         population = acc.demand[basis].to_numpy(float)
@@ -364,6 +438,17 @@ def scenario_delta(
         pd_, po = pair // k, pair % k
         alone = np.bincount(pd_, minlength=population.shape[0])[pd_] == 1
         sole = np.bincount(po[alone], weights=population[pd_[alone]], minlength=k)
+        if units:
+            gained_at = np.zeros(n_demand)
+            gained_at[any_new] = population[any_new]
+            sole_at = np.zeros(n_demand)
+            sole_at[pd_[alone]] = population[pd_[alone]]
+            for level, codes in units.items():
+                unit_parts.append(
+                    _unit_rows(
+                        acc, f, basis, level, np.asarray(codes, dtype=object), population, before, gained_at, sole_at
+                    )
+                )
         for c in range(-1, k):
             gained = together if c < 0 else float(per_cand[c])
             rows.append(
@@ -381,9 +466,55 @@ def scenario_delta(
                     "snapped": bool(cand.ok.all()) if c < 0 else bool(cand.ok[c]),
                 }
             )
-    table = pd.DataFrame(rows)
+    table = _with_percentages(pd.DataFrame(rows))
+    unit_table = (
+        _with_percentages(pd.concat(unit_parts, ignore_index=True))
+        if unit_parts
+        else pd.DataFrame({c: [] for c in SCENARIO_UNIT_COLUMNS})
+    )
+    return Scenario(table, unit_table[list(SCENARIO_UNIT_COLUMNS)])
+
+
+def _with_percentages(table: pd.DataFrame) -> pd.DataFrame:
     with np.errstate(invalid="ignore", divide="ignore"):
         pop = table["population"].where(table["population"] > 0)
         table["covered_pct_before"] = 100.0 * table["covered_before"] / pop
         table["covered_pct_after"] = 100.0 * table["covered_after"] / pop
     return table
+
+
+def _unit_rows(
+    acc: Accessibility,
+    function: str,
+    basis: str,
+    level: str,
+    codes: np.ndarray,
+    population: np.ndarray,
+    before: np.ndarray,
+    gained_at: np.ndarray,
+    sole_at: np.ndarray,
+) -> pd.DataFrame:
+    """One function's scenario summed per unit of a level (points outside every unit left out)."""
+    inside = codes != ""
+    names, inverse = np.unique(codes[inside].astype(str), return_inverse=True)
+    m = len(names)
+    total = np.bincount(inverse, weights=population[inside], minlength=m)
+    covered = np.bincount(inverse, weights=(population * before)[inside], minlength=m)
+    gained = np.bincount(inverse, weights=gained_at[inside], minlength=m)
+    sole = np.bincount(inverse, weights=sole_at[inside], minlength=m)
+    return pd.DataFrame(
+        {
+            "level": level,
+            "unit": names.astype(object),
+            "function": function,
+            "function_zh": acc.standard.function_label(function),
+            "basis": basis,
+            "budget_min": acc.budget_s[function] / 60.0,
+            "population": total,
+            "covered_before": covered,
+            "newly_covered": gained,
+            "covered_after": covered + gained,
+            "uncovered_after": total - covered - gained,
+            "sole_residents": sole,
+        }
+    )
