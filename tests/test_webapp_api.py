@@ -521,3 +521,94 @@ def test_session_cookie_flags(tmp_path):
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" not in cookie  # http on loopback
     https = create_app({"TESTING": True, "instance_path": tmp_path / "b", "SESSION_COOKIE_SECURE": True})
     assert "Secure" in https.test_client().get("/api/csrf").headers["Set-Cookie"]
+
+
+# ------------------------------------------------------------------------ scenes (issue 18)
+
+
+def test_summary_of_another_budget_and_profile_equals_the_core(app, client):
+    from geo.access.coverage import accessibility
+    from geo.access.coverage_tables import coverage_table
+
+    default = client.get("/api/summary").get_json()
+    assert default["profile"] == "walk" and default["budget_min"] == 15
+    assert default["assumptions"]["budget_m"] == 1000 and default["assumptions"]["minutes"] == [5, 10, 15]
+    data = client.get("/api/summary?profile=elderly&budget=10").get_json()
+    assert data["assumptions"]["profile"] == "elderly" and data["assumptions"]["speed_kmh"] == 3.2
+    assert data["assumptions"]["minutes"] == [5, 10] and data["assumptions"]["budget_m"] == 533
+    with app.app_context():
+        state = get_state()
+    graph = state.project.network.cost_graph("elderly")
+    core = coverage_table(accessibility(graph, state.acc.demand, state.project.facilities, minutes=10), by_unit=False)
+    core = core.set_index("group")
+    for row in data["coverage"]:
+        assert row["covered"] == pytest.approx(core.loc[row["group"], "covered"], abs=0.01)
+        assert row["budget_min"] == 10
+    # A shorter budget and a slower walker never cover more.
+    before = {row["group"]: row["covered"] for row in default["coverage"]}
+    assert all(row["covered"] <= before[row["group"]] + 1e-9 for row in data["coverage"])
+    assert any(row["covered"] < before[row["group"]] for row in data["coverage"])
+    custom = client.get("/api/summary?budget=12.5").get_json()
+    assert custom["assumptions"]["minutes"] == [5, 10, 12.5]
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [("profile=car", "出行方式"), ("budget=0", "时间阈值"), ("budget=45", "时间阈值"), ("budget=abc", "时间阈值")],
+)
+def test_bad_scenes_are_clear_errors(client, query, message):
+    for url in (f"/api/summary?{query}", f"/api/view/rings?bbox=24.93,60.16,24.95,60.18&zoom=15&{query}"):
+        response = client.get(url)
+        assert response.status_code == 422
+        assert message in response.get_json()["error"]
+    response = client.post("/api/evaluate", json={"geometry": _point(), **dict([query.split("=")])})
+    assert response.status_code == 422 and message in response.get_json()["error"]
+
+
+def test_candidate_and_plan_in_another_scene(app, client):
+    lon, lat = CENTER
+    sites = [{"type": "Point", "coordinates": [lon, lat]}, {"type": "Point", "coordinates": [lon + 0.004, lat]}]
+    one = client.post("/api/evaluate", json={"geometry": _point(), "profile": "elderly", "budget": 10}).get_json()
+    assert [f["properties"]["minutes"] for f in one["rings"]["features"]] == [5, 10]
+    assert "3.2 km/h" in one["assumption"] and "10 分钟" in one["assumption"]
+    plan = client.post("/api/evaluate-plan", json={"sites": sites, "profile": "elderly", "budget": 10}).get_json()
+    with app.app_context():
+        state = get_state()
+    analysis = state.analysis_of(state.scene("elderly", 10))
+    points = gpd.GeoSeries([shapely.Point(s["coordinates"]) for s in sites], crs=4326)
+    core = scenario_delta(analysis.accessibility, analysis.graph, points)
+    together = core[core["candidate"] == -1].set_index("function")
+    for row in plan["together"]:
+        assert row["newly_covered"] == pytest.approx(together.loc[row["function"], "newly_covered"], abs=0.05)
+        assert row["budget_min"] == 10
+        assert row["uncovered_after"] == pytest.approx(row["population"] - row["covered_after"], abs=0.1)
+    walk = client.post("/api/evaluate-plan", json={"sites": sites}).get_json()
+    assert {r["function"]: r["covered_before"] for r in plan["together"]} != {
+        r["function"]: r["covered_before"] for r in walk["together"]
+    }
+    # The demo has no area units: no unit rows.
+    assert plan["units"] == []
+
+
+def test_plan_evaluated_per_area_unit(app, client):
+    with app.app_context():
+        state = get_state()
+    w, s, e, n = state.extent_wgs84
+    mid = (w + e) / 2
+    units = gpd.GeoDataFrame(
+        {"code": ["350521001001", "350521001002"], "name": ["西社区", "东社区"]},
+        geometry=[shapely.box(w, s, mid, n), shapely.box(mid, s, e, n)],
+        crs=4326,
+    )
+    project = dataclasses.replace(state.project, units={"community": units.to_crs(state.project.network.crs)})
+    state.analysis = dataclasses.replace(state.analysis, project=project)
+    state._unit_codes = None
+    lon, lat = CENTER
+    sites = [{"type": "Point", "coordinates": [lon, lat]}, {"type": "Point", "coordinates": [lon + 0.004, lat]}]
+    data = client.post("/api/evaluate-plan", json={"sites": sites}).get_json()
+    rows = [r for r in data["units"] if r["function"] == "medical"]
+    assert {r["unit"] for r in rows} == {"350521001001", "350521001002"}
+    assert {r["unit_name"] for r in rows} == {"西社区", "东社区"}
+    whole = next(r for r in data["together"] if r["function"] == "medical")
+    for column in ("population", "newly_covered", "covered_after"):
+        assert sum(r[column] for r in rows) == pytest.approx(whole[column], abs=0.2)

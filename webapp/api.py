@@ -13,6 +13,7 @@ import re
 import shutil
 import tempfile
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 import geopandas as gpd
@@ -20,6 +21,7 @@ import numpy as np
 import shapely
 from flask import Blueprint, Response, abort, current_app, jsonify, request
 
+from geo import settings
 from geo.access.compare import compare_service_area
 from geo.errors import InputDataError
 from geo.io.crs import WGS84
@@ -40,7 +42,7 @@ from webapp.errors import BadRequestError
 from webapp.mapview import safe
 from webapp.plans import FEATURE_KINDS, Feature, PlanStore
 from webapp.security import csrf_token
-from webapp.state import coverage_summary, evaluate_plan, get_state, replace_ledger, walking_time_points
+from webapp.state import Scene, coverage_summary, evaluate_plan, get_state, replace_ledger, walking_time_points
 
 bp = Blueprint("api", __name__)
 
@@ -158,20 +160,46 @@ def layer(name: str):
     return Response(body, mimetype=GEOJSON)
 
 
+def _scene(source: Mapping) -> Scene:
+    """The scene a request asks for: ``profile`` (walk / elderly / bike / ebike) and ``budget``
+    (minutes), each defaulting to the project's."""
+    return get_state().scene(source.get("profile"), source.get("budget"))
+
+
+@bp.get("/summary")
+def summary():
+    """The panel's figures in a scene (``?profile=&budget=``): residents covered per function
+    and the assumptions they rest on."""
+    state = get_state()
+    scene = _scene(request.args)
+    table = coverage_summary(state, scene)
+    rows = table[["group", "name_zh", "basis", "budget_min", "facilities", "population", "covered", "covered_pct"]]
+    return jsonify(
+        {
+            "profile": scene.profile,
+            "budget_min": scene.budget_min,
+            "assumptions": state.assumptions(scene),
+            "coverage": json.loads(rows.round(2).to_json(orient="records")),
+        }
+    )
+
+
 @bp.get("/view/<name>")
 def view(name: str):
     """A map layer in the browser's window: ``?bbox=west,south,east,north&zoom=Z&function=F`` -> GeoJSON.
 
     What the page draws as the planner pans and zooms (streets, buildings, service areas,
-    facilities, walking times), never the whole county; coordinates to a tenth of a pixel.
+    facilities, walking times, gap cells), never the whole county; coordinates to a tenth of a
+    pixel.  ``&profile=P&budget=M``: the service areas, walking times and gaps of that scene.
     """
     state = get_state()
     function = _function(request.args.get("function"))
+    scene = _scene(request.args)
     bbox = request.args.get("bbox", "").split(",")
     if len(bbox) != 4:
         raise InputDataError("视窗 bbox 应为 西,南,东,北 四个数 (bbox=w,s,e,n)")
     zoom = request.args.get("zoom", "")
-    frame = state.view(name, function, bbox, zoom)
+    frame = state.view(name, function, bbox, zoom, scene)
     digits = coordinate_digits(int(float(zoom)))
     # Plain rounding (a planner's window is redrawn, not analysed: no topology to keep).
     frame = frame.assign(geometry=shapely.transform(frame.geometry.to_numpy(), lambda c: np.round(c, digits)))
@@ -216,22 +244,27 @@ def evaluate():
     state = get_state()
     data = json_body()
     drawn = parse_geometry(data.get("geometry"), expected="point", study_area=state.study_area_wgs84)
-    result = state.evaluate_candidate(drawn.geometry, _minutes(data, state.minutes))
+    scene = _scene(data)
+    minutes = _minutes(data, state.bands(scene)) if "minutes" in data else None
+    result = state.evaluate_candidate(drawn.geometry, minutes, scene)
     rings = result["rings"]
     rings = rings.assign(geometry=rounded(rings.geometry.to_numpy()))
     body = {
         "snap_dist_m": result["snap_dist_m"],
         "rings": json.loads(rings.to_json(drop_id=True)),
         "delta": result["delta"],
-        "assumption": _speed_note(state),
+        "assumption": _speed_note(scene),
+        "profile": scene.profile,
+        "budget_min": scene.budget_min,
         "server_ms": round((time.perf_counter() - start) * 1000, 1),
     }
     return jsonify(body)
 
 
-def _speed_note(state) -> str:
-    """The travel profile a candidate's figures assume, e.g. ``步行 4 km/h``."""
-    return f"{state.acc.profile.label_zh} {state.acc.profile.speed_kmh:g} km/h"
+def _speed_note(scene: Scene) -> str:
+    """What a candidate's figures assume, e.g. ``步行 4 km/h, 15 分钟``."""
+    profile = settings.get_profile(scene.profile)
+    return f"{profile.label_zh} {profile.speed_kmh:g} km/h, {scene.budget_min:g} 分钟"
 
 
 #: Most candidate sites of a plan evaluated together in one request.
@@ -250,8 +283,10 @@ def evaluate_plan_sites():
     if len(raw) > MAX_PLAN_SITES:
         raise InputDataError(f"候选点过多：最多 {MAX_PLAN_SITES} 个 (too many sites)")
     points = [parse_geometry(g, expected="point", study_area=state.study_area_wgs84).geometry for g in raw]
-    body = evaluate_plan(state, points)
-    body["assumption"] = _speed_note(state)
+    scene = _scene(data)
+    body = evaluate_plan(state, points, scene)
+    body["assumption"] = _speed_note(scene)
+    body["profile"], body["budget_min"] = scene.profile, scene.budget_min
     body["server_ms"] = round((time.perf_counter() - start) * 1000, 1)
     return jsonify(body)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -23,8 +24,8 @@ import pandas as pd
 import shapely
 
 from geo import settings
-from geo.access.coverage import Accessibility
-from geo.access.coverage_tables import gap_cells, scenario_delta
+from geo.access.coverage import Accessibility, accessibility, assign_units, with_budget
+from geo.access.coverage_tables import gap_cells, plan_scenario
 from geo.errors import InputDataError
 from geo.io.crs import WGS84
 from geo.maps.basemap import area_layers, road_layer
@@ -45,7 +46,7 @@ from geo.workflows import (
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["AnalysisState", "get_state", "load_state"]
+__all__ = ["AnalysisState", "Scene", "get_state", "load_state"]
 
 _STATES: dict[tuple, AnalysisState] = {}
 #: Simplification of polygons drawn on the web map (metres); areas are measured before it.
@@ -82,6 +83,20 @@ def _console_progress() -> Callable[[str, float], None]:
     return report
 
 
+@dataclass(frozen=True)
+class Scene:
+    """What the map page is looking at: the travel profile, and the budget every function is
+    judged by (minutes).  Switched in the page without a reload; the default is the project's
+    profile and the largest budget (15 minutes)."""
+
+    profile: str
+    budget_min: float
+
+
+#: Most scenes (profile, budget) kept by a server; the oldest is dropped first.
+MAX_SCENES = 12
+
+
 @dataclass(eq=False)
 class AnalysisState:
     """A loaded project and everything precomputed for the pages and the API."""
@@ -103,6 +118,10 @@ class AnalysisState:
     _base_zooms: dict[str, tuple[np.ndarray, list[int]]] = field(default_factory=dict)
     cache: dict = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    _profiles: dict[str, Analysis] = field(default_factory=dict)
+    _scenes: dict[Scene, Analysis] = field(default_factory=dict)
+    _gaps: dict[tuple[str, Scene], gpd.GeoDataFrame] = field(default_factory=dict)
+    _unit_codes: dict[str, np.ndarray] | None = None
 
     @property
     def project(self) -> Project:
@@ -128,39 +147,166 @@ class AnalysisState:
         """The functions analysed, key -> Chinese name: the six and the project's "1+6+X" extras."""
         return self.project.standard.functions
 
-    def function_areas(self, function: str) -> gpd.GeoDataFrame | None:
+    def function_areas(self, function: str, scene: Scene | None = None) -> gpd.GeoDataFrame | None:
         """The service-area rings of a function's facilities (WGS84), built on first use.
 
         Nothing is built at start: a county's six functions take minutes, and a planner looks
         at one at a time.  Each is computed when first asked for (or read from the cache
         folder, where a previous run left it) and kept; ``None`` when the function has no
-        facility on the network.
+        facility on the network.  ``scene``: the rings of its profile, in the bands up to its
+        budget (:meth:`bands`); default the project's.
         """
-        if function in self._areas:
-            return self._areas[function]
+        scene = scene or self.default_scene
+        key = f"{function}|{scene.profile}|{self.bands(scene)}"
+        if key in self._areas:
+            return self._areas[key]
         with self._build_lock:
-            if function not in self._areas:
-                self._areas[function] = _function_areas(self, function)
-        return self._areas[function]
+            if key not in self._areas:
+                self._areas[key] = _function_areas(self, function, scene)
+        return self._areas[key]
 
-    def view(self, layer: str, function: str, bbox: Sequence[float], zoom: float) -> gpd.GeoDataFrame:
+    @property
+    def default_scene(self) -> Scene:
+        """The project's travel profile and the largest budget."""
+        return Scene(self.acc.profile.name, float(max(self.minutes)))
+
+    def scene(self, profile: object = None, budget_min: object = None) -> Scene:
+        """A checked scene from what a request asked (``None``: the project's default).
+
+        Raises
+        ------
+        InputDataError
+            An unknown profile, or a budget that is not a number of minutes within the times searched.
+        """
+        default = self.default_scene
+        name = default.profile if profile in (None, "") else settings.get_profile(str(profile)).name
+        limit_min = self.acc.functions.max_time_s / 60.0
+        if budget_min in (None, ""):
+            minutes = default.budget_min
+        else:
+            try:
+                if isinstance(budget_min, bool):
+                    raise ValueError
+                minutes = float(budget_min)  # type: ignore[arg-type]
+            except (TypeError, ValueError):
+                raise InputDataError(
+                    f"时间阈值 budget={budget_min!r} 应为分钟数 (the budget must be a number of minutes)"
+                ) from None
+        if not (math.isfinite(minutes) and 1 <= minutes <= limit_min):
+            raise InputDataError(
+                f"时间阈值应在 1-{limit_min:g} 分钟之间，当前为 {budget_min} "
+                f"(the budget must lie in 1-{limit_min:g} min, the time searched)"
+            )
+        return Scene(name, minutes)
+
+    def bands(self, scene: Scene) -> tuple[float, ...]:
+        """Ring bands of a scene: the standard budgets below its budget, and its budget (minutes)."""
+        return tuple(sorted({m for m in self.minutes if m < scene.budget_min} | {scene.budget_min}))
+
+    def analysis_of(self, scene: Scene | None) -> Analysis:
+        """The analysis a scene's figures come from.
+
+        Another profile is routed once (walking times of every function on its own graph) and
+        kept; another budget is a threshold on the same times
+        (:func:`geo.access.coverage.with_budget`), no routing at all.
+        """
+        scene = scene or self.default_scene
+        if scene == self.default_scene:
+            return self.analysis
+        found = self._scenes.get(scene)
+        if found is not None:
+            return found
+        base = self._profile_analysis(scene.profile)
+        acc = base.accessibility
+        if scene.budget_min != max(self.minutes):
+            acc = with_budget(acc, scene.budget_min)
+        found = dataclasses.replace(base, acc=acc)
+        with self.lock:
+            while len(self._scenes) >= MAX_SCENES:
+                self._scenes.pop(next(iter(self._scenes)))
+            self._scenes[scene] = found
+        return found
+
+    def _profile_analysis(self, profile: str) -> Analysis:
+        """The walking times of a travel profile at the largest budget (the project's own: as loaded)."""
+        if profile == self.acc.profile.name:
+            return self.analysis
+        found = self._profiles.get(profile)
+        if found is None:
+            with self._build_lock:
+                found = self._profiles.get(profile)
+                if found is None:
+                    start = time.perf_counter()
+                    graph = self.project.network.cost_graph(profile)
+                    acc = accessibility(
+                        graph,
+                        self.acc.demand,
+                        self.project.facilities,
+                        minutes=max(self.minutes),
+                        standard=self.project.standard,
+                    )
+                    found = self._profiles[profile] = Analysis(self.project, graph, acc)
+                    logger.info("出行方式 (profile) %s: walking times in %.1f s", profile, time.perf_counter() - start)
+        return found
+
+    def gaps_of(self, function: str, scene: Scene | None = None) -> gpd.GeoDataFrame:
+        """The worst gap cells of a function in a scene (WGS84), computed once per scene."""
+        scene = scene or self.default_scene
+        if scene == self.default_scene:
+            return self.gaps[function]
+        key = (function, scene)
+        found = self._gaps.get(key)
+        if found is None:
+            found = _worst_gaps(self.analysis_of(scene).accessibility, function)
+            with self.lock:
+                while len(self._gaps) >= MAX_SCENES * 4:
+                    self._gaps.pop(next(iter(self._gaps)))
+                self._gaps[key] = found
+        return found
+
+    def unit_codes(self) -> dict[str, np.ndarray]:
+        """Per area level of the project (town, community, grid) the unit of every demand point."""
+        if self._unit_codes is None:
+            demand = self.acc.demand
+            self._unit_codes = {
+                level: assign_units(demand, units.to_crs(demand.crs))["unit"].to_numpy(object)
+                for level, units in self.project.units.items()
+            }
+        return self._unit_codes
+
+    def unit_names(self) -> dict[str, dict[str, str]]:
+        """Per area level, unit code -> name."""
+        out = {}
+        for level, units in self.project.units.items():
+            names = units["name"] if "name" in units else units["code"]
+            out[level] = dict(zip(units["code"].astype(str), names.astype(str), strict=True))
+        return out
+
+    def view(
+        self, layer: str, function: str, bbox: Sequence[float], zoom: float, scene: Scene | None = None
+    ) -> gpd.GeoDataFrame:
         """A layer of the map page in a window at a zoom (WGS84): what the browser draws there.
 
         ``roads`` (major streets from zoom 12, streets from 14, paths from 15: a whole county at
         zoom 11-13 shows its service areas and residents, not a grey mesh of blocks 3 px apart), ``areas``
         (water from 11, green from 12, buildings from 15), ``rings`` (the function's service
-        areas), ``facilities`` (the function's) and ``times`` (residents' walking times: each
-        point from zoom :data:`POINTS_ZOOM`, gathered into cells below it).
+        areas), ``facilities`` (the function's), ``times`` (residents' walking times: each
+        point from zoom :data:`POINTS_ZOOM`, gathered into cells below it) and ``gaps`` (the
+        worst gap cells).  ``rings``, ``times`` and ``gaps`` are those of ``scene`` (its travel
+        profile and budget; default the project's).
         """
         window, z = check_view(bbox, zoom)
         if layer == "times":
-            points = walking_time_points(self, function)
+            points = walking_time_points(self, function, scene)
             inside = points.cx[window[0] : window[2], window[1] : window[3]]
             if z >= POINTS_ZOOM:
                 return inside
             return aggregate_points(inside, z, weight="residents", values=("time_min",))
+        if layer == "gaps":
+            return self.gaps_of(function, scene).cx[window[0] : window[2], window[1] : window[3]]
         if layer not in VIEW_LAYERS:
-            raise InputDataError(f"没有图层 {layer!r}，可选: {', '.join((*VIEW_LAYERS, 'times'))} (unknown layer)")
+            allowed = ", ".join((*VIEW_LAYERS, "times", "gaps"))
+            raise InputDataError(f"没有图层 {layer!r}，可选: {allowed} (unknown layer)")
         if layer in BASE_LAYERS:
             # Base-map layers come in levels by the zoom they are first drawn at (major streets,
             # streets, paths; water, green, buildings), each built when first drawn: a county
@@ -172,8 +318,12 @@ class AnalysisState:
                 columns = ("cls", "name") if layer == "roads" else ("kind",)
                 return gpd.GeoDataFrame({c: [] for c in columns}, geometry=[], crs=WGS84)
             return pd.concat(shown, ignore_index=True) if len(shown) > 1 else shown[0]
-        key = (layer, function if layer in ("rings", "facilities") else "")
-        return self._view(key, lambda: _view_layer(self, layer, function)).view(window, z)
+        if layer == "rings":
+            scene = scene or self.default_scene
+            key = (layer, f"{function}|{scene.profile}|{self.bands(scene)}")
+        else:
+            key = (layer, function)
+        return self._view(key, lambda: _view_layer(self, layer, function, scene)).view(window, z)
 
     def _view(self, key: tuple[str, str], build: Callable[[], ViewLayer]) -> ViewLayer:
         """The view layer of ``key``, built once: a request arriving while the warm-up (or
@@ -219,31 +369,37 @@ class AnalysisState:
         """The boundary, or the network's extent, in WGS84."""
         return self.boundary_wgs84 if self.boundary_wgs84 is not None else shapely.box(*self.extent_wgs84)
 
-    def assumptions(self) -> dict:
-        """What every figure on screen rests on, for the side panel."""
-        prof = self.acc.profile
+    def assumptions(self, scene: Scene | None = None) -> dict:
+        """What every figure on screen rests on, for the side panel (of ``scene``, default the project's)."""
+        scene = scene or self.default_scene
+        acc = self.analysis_of(scene).accessibility
+        prof = acc.profile
         return {
             "profile": prof.name,
             "profile_zh": prof.label_zh,
             "speed_kmh": prof.speed_kmh,
             "speed_source": prof.source,
-            "minutes": list(self.minutes),
-            "budget_min": max(self.minutes),
-            "budget_m": round(prof.metres_in(max(self.minutes))),
-            "standard": f"{self.acc.standard.code} {self.acc.standard.title_zh}",
+            "minutes": list(self.bands(scene)),
+            "budget_min": scene.budget_min,
+            "budget_m": round(prof.metres_in(scene.budget_min)),
+            "standard": f"{acc.standard.code} {acc.standard.title_zh}",
             "floor_area_per_resident_m2": settings.FLOOR_AREA_PER_RESIDENT_M2,
             "persons_per_household": settings.PERSONS_PER_HOUSEHOLD,
             "street_buffer_m": settings.STREET_BUFFER_M,
-            "residents": float(self.acc.demand["residents"].sum()),
-            "demand_points": len(self.acc.demand),
+            "residents": float(acc.demand["residents"].sum()),
+            "demand_points": len(acc.demand),
         }
 
-    def evaluate_candidate(self, point_wgs84: shapely.Point, minutes: tuple[float, ...] | None = None) -> dict:
-        """Service areas (rings) of one candidate site and the residents it newly covers."""
+    def evaluate_candidate(
+        self, point_wgs84: shapely.Point, minutes: tuple[float, ...] | None = None, scene: Scene | None = None
+    ) -> dict:
+        """Service areas (rings, default in the scene's bands) of one candidate site and the
+        residents it newly covers (judged by the scene's profile and budget)."""
+        scene = scene or self.default_scene
         site = gpd.GeoSeries([point_wgs84], crs=WGS84).to_crs(self.project.network.crs).iloc[0]
         # No lock: the routing graph, street cells and accessibility are read-only once
         # loaded, so two planners' candidates run at the same time on two cores.
-        effect = evaluate_candidate(self.analysis, site, minutes or self.minutes)
+        effect = evaluate_candidate(self.analysis_of(scene), site, minutes or self.bands(scene))
         return {
             "snap_dist_m": effect.snap_dist_m,
             "rings": effect.rings.to_crs(WGS84),
@@ -251,18 +407,27 @@ class AnalysisState:
         }
 
 
-def evaluate_plan(state: AnalysisState, points_wgs84: Sequence[shapely.Point]) -> dict:
+def evaluate_plan(state: AnalysisState, points_wgs84: Sequence[shapely.Point], scene: Scene | None = None) -> dict:
     """A plan's candidate sites together: per function residents covered before and after,
-    newly covered, and each candidate's own and sole share (existing facilities the baseline)."""
+    newly covered, and each candidate's own and sole share (existing facilities the baseline);
+    and per area unit of every level the project has (``units``), all candidates together."""
+    analysis = state.analysis_of(scene)
     sites = gpd.GeoSeries(list(points_wgs84), crs=WGS84)
-    table = scenario_delta(state.acc, state.graph, sites)
-    columns = ["candidate", "function", "function_zh", "newly_covered", "sole_residents"]
+    scenario = plan_scenario(analysis.accessibility, analysis.graph, sites, units=state.unit_codes())
+    columns = ["candidate", "function", "function_zh", "budget_min", "newly_covered", "sole_residents"]
     columns += ["covered_before", "covered_after", "population", "covered_pct_before", "covered_pct_after"]
-    table = table[columns].round(1)
+    table = scenario.table[columns].round(1)
     together = table[table["candidate"] == -1].drop(columns="candidate")
+    together = together.assign(uncovered_after=(together["population"] - together["covered_after"]).round(1))
+    units = scenario.units.round(1)
+    names = state.unit_names()
+    units.insert(
+        2, "unit_name", [names.get(lv, {}).get(u, "") for lv, u in zip(units["level"], units["unit"], strict=True)]
+    )
     return {
         "together": together.to_dict(orient="records"),
         "candidates": table[table["candidate"] >= 0].to_dict(orient="records"),
+        "units": units.to_dict(orient="records"),
     }
 
 
@@ -295,13 +460,13 @@ def run_placement(state: AnalysisState, params: dict) -> dict:
     return {"summary": summary, "sites": rows, "coverage": coverage}
 
 
-def _function_areas(state: AnalysisState, function: str) -> gpd.GeoDataFrame | None:
+def _function_areas(state: AnalysisState, function: str, scene: Scene) -> gpd.GeoDataFrame | None:
     start = time.perf_counter()
-    logger.info("服务范围 (service areas) %s: making or reading from the cache", function)
+    logger.info("服务范围 (service areas) %s %s: making or reading from the cache", function, scene)
     # A metre of simplification is invisible on screen and halves the page.
     (fa,) = function_service_areas(
-        state.analysis,
-        state.minutes,
+        state._profile_analysis(scene.profile),
+        state.bands(scene),
         rings=True,
         functions=[function],
         cache_dir=state.cache_dir,
@@ -310,6 +475,12 @@ def _function_areas(state: AnalysisState, function: str) -> gpd.GeoDataFrame | N
     )
     logger.info("服务范围 (service areas) %s: %.1f s", function, time.perf_counter() - start)
     return None if fa.areas is None else fa.areas.to_crs(WGS84)
+
+
+def _worst_gaps(acc: Accessibility, function: str) -> gpd.GeoDataFrame:
+    """The worst gap cells of a function (WGS84): those the map shows."""
+    cells = gap_cells(acc, function)
+    return cells[cells["uncovered"] > 0].head(settings.GAP_CELLS_SHOWN).to_crs(WGS84)
 
 
 def load_state(
@@ -399,8 +570,7 @@ def _build_state(
     )
     report("统计覆盖缺口", 0.9)
     for function in proj.standard.functions:
-        cells = gap_cells(analysis.accessibility, function)
-        state.gaps[function] = cells[cells["uncovered"] > 0].head(settings.GAP_CELLS_SHOWN).to_crs(WGS84)
+        state.gaps[function] = _worst_gaps(analysis.accessibility, function)
     state.load_s = time.perf_counter() - start
     logger.info("project %s ready in %.1f s", proj.name, state.load_s)
     return state
@@ -431,9 +601,9 @@ def _base_level(state: AnalysisState, layer: str, zoom: int) -> ViewLayer:
     return ViewLayer(state.areas.loc[at, ["kind", "geometry"]], zoom, merge_by=("kind",))
 
 
-def _view_layer(state: AnalysisState, layer: str, function: str) -> ViewLayer:
+def _view_layer(state: AnalysisState, layer: str, function: str, scene: Scene | None) -> ViewLayer:
     if layer == "rings":
-        rings = state.function_areas(function)
+        rings = state.function_areas(function, scene)
         if rings is None:
             rings = gpd.GeoDataFrame({"min_from": [], "minutes": [], "area_m2": []}, geometry=[], crs=WGS84)
         frame = rings[["min_from", "minutes", "area_m2", "geometry"]].copy()
@@ -455,9 +625,10 @@ def _view_layer(state: AnalysisState, layer: str, function: str) -> ViewLayer:
     return ViewLayer(frame, np.zeros(len(frame)))
 
 
-def walking_time_points(state: AnalysisState, function: str) -> gpd.GeoDataFrame:
-    """Demand points with the walking time to the nearest facility of a function (WGS84)."""
-    acc = state.acc
+def walking_time_points(state: AnalysisState, function: str, scene: Scene | None = None) -> gpd.GeoDataFrame:
+    """Demand points with the walking time to the nearest facility of a function (WGS84), by
+    the scene's travel profile (default the project's)."""
+    acc = state.analysis_of(scene).accessibility
     minutes = acc.times_s(function) / 60.0
     idx = acc.nearest_index(function)
     names = (
@@ -476,9 +647,9 @@ def walking_time_points(state: AnalysisState, function: str) -> gpd.GeoDataFrame
     return frame.to_crs(WGS84)
 
 
-def coverage_summary(state: AnalysisState) -> pd.DataFrame:
-    """Residents covered per function within the budget (whole area)."""
+def coverage_summary(state: AnalysisState, scene: Scene | None = None) -> pd.DataFrame:
+    """Residents covered per function within the budget (whole area), in a scene (default the project's)."""
     from geo.access.coverage_tables import coverage_table
 
-    table = coverage_table(state.acc, by_unit=False)
+    table = coverage_table(state.analysis_of(scene).accessibility, by_unit=False)
     return table[table["kind"] == "function"]
