@@ -172,31 +172,83 @@ def test_failed_export_says_why_in_the_page_and_keeps_the_drawing(page):
     assert page.url == url and page.evaluate("window.LINLI.drawn.getLayers().length") == 1
 
 
-def test_unsaved_drawing_is_not_dropped_by_a_function_switch_or_another_plan(page):
-    """Switching function (a new page) or plan asks first while the plan has unsaved changes;
-    dismissed, nothing changes; after saving, the switch goes ahead without asking."""
+def test_function_budget_and_profile_switch_in_place_keeping_the_unsaved_candidate(page, server):
+    """Function, budget and travel profile switch without a reload: the unsaved candidate stays,
+    the panel's figures are the geo-level ones of the new scene, the address keeps the scene;
+    another plan still asks first."""
+    import geopandas as gpd
+    import shapely
+
+    from geo.access.coverage_tables import coverage_table, plan_scenario
+    from webapp.state import get_state
+
+    _, app = server
     asked = []
 
     def dismiss(dialog):
+        if dialog.type == "beforeunload":  # the reload below: leave (the draft is kept)
+            dialog.accept()
+            return
         asked.append(dialog.message)
         dialog.dismiss()
 
     page.on("dialog", dismiss)
-    _draw_polygon(page)
-    url = page.url
-    page.select_option("#function-select", "elderly")
-    page.wait_for_timeout(500)
-    assert len(asked) == 1 and "未保存" in asked[0]
-    assert page.url == url and page.locator("#function-select").input_value() == "medical"
-    assert page.evaluate("window.LINLI.drawn.getLayers().length") == 1
+    page.evaluate("window.sameDocument = true")  # gone if the page were loaded again
+    page.locator(".leaflet-draw-draw-marker").click()
+    page.mouse.click(*_map_point(page, 0.5, 0.55))
+    page.wait_for_selector("#linli-plan-eval[data-ready='1']", timeout=15_000)
+    point = page.evaluate(
+        "(() => { const l = window.LINLI.drawn.getLayers()[0].getLatLng(); return [l.lng, l.lat]; })()"
+    )
+    site = gpd.GeoSeries([shapely.Point(point)], crs="EPSG:4326")
+    for control, value, key in [
+        ("#function-select", "food", "food|walk|15"),
+        ("#budget-select", "10", "food|walk|10"),
+        ("#profile-select", "elderly", "food|elderly|10"),
+    ]:
+        page.select_option(control, value)
+        wait_until(page, f"document.body.dataset.scene === '{key}'")
+        assert page.evaluate("window.LINLI.drawn.getLayers().length") == 1
+    assert asked == [] and page.evaluate("window.sameDocument === true")
+    assert "fn=food&budget=10&profile=elderly" in page.url
+    assert "3.2 km/h" in page.locator("#linli-assume").inner_text()
+    assert "食有所安" in page.locator("#legend-rings-title").inner_text()
+    assert page.locator("#legend-rings div").count() == 2  # 0-5 and 5-10 minutes
+    with app.app_context():
+        state = get_state()
+        analysis = state.analysis_of(state.scene("elderly", 10))
+    whole = coverage_table(analysis.accessibility, by_unit=False).set_index("name_zh")
+    for row in page.locator("#coverage-body tr").all():
+        cells = row.locator("td").all_inner_texts()
+        covered = float(cells[1].split("/")[0].replace(",", ""))
+        assert covered == round(whole.loc[cells[0], "covered"])
+    together = plan_scenario(analysis.accessibility, analysis.graph, site).table
+    together = together[together["candidate"] == -1].set_index("function_zh")
+    for row in page.locator("#plan-eval-table tbody tr").all():
+        cells = row.locator("td").all_inner_texts()
+        added = int(cells[3].replace("+", "").replace("人", "").replace(",", "").strip())
+        assert added == round(together.loc[cells[0], "newly_covered"])
+    # A custom budget; its rings' bands in the legend.
+    page.select_option("#budget-select", "custom")
+    page.fill("#budget-custom", "12.5")
+    page.locator("#budget-custom").dispatch_event("change")
+    wait_until(page, "document.body.dataset.scene === 'food|elderly|12.5'")
+    assert "10-12.5" in page.locator("#legend-rings").inner_text()
+    page.fill("#budget-custom", "99")
+    page.locator("#budget-custom").dispatch_event("change")
+    assert "1-30" in page.locator("#scene-status").inner_text()
+    # Reloading the address opens the same scene (the candidate comes back from the draft).
+    page.reload(wait_until="load")
+    wait_until(page, "window.LINLI && window.LINLI.ready === true")
+    wait_until(page, "document.body.dataset.scene === 'food|elderly|12.5'")
+    assert page.locator("#function-select").input_value() == "food"
+    assert page.locator("#profile-select").input_value() == "elderly"
+    page.click("#draft-restore")
+    wait_until(page, "window.LINLI.drawn.getLayers().length === 1")
+    # Another plan still asks first.
     page.click("#plan-new")
-    assert len(asked) == 2 and page.evaluate("window.LINLI.drawn.getLayers().length") == 1
-    page.fill("#plan-name", "切换测试")
-    page.click("#plan-save")
-    wait_until(page, "document.getElementById('linli-message').textContent.includes('v2')")
-    with page.expect_navigation():
-        page.select_option("#function-select", "elderly")
-    assert len(asked) == 2 and "function=elderly" in page.url
+    assert len(asked) == 1 and "未保存" in asked[0]
+    assert page.evaluate("window.LINLI.drawn.getLayers().length") == 1
 
 
 def test_unsaved_drawing_comes_back_after_a_reload(page):
@@ -447,11 +499,10 @@ def test_view_and_plan_are_in_the_address(page, server):
     wait_until(other, "window.LINLI.drawn.getLayers().length === 1")
     assert other.evaluate("window.LINLI.map.getZoom()") == zoom + 1
     assert other.evaluate("document.getElementById('plan-select').value") == plan_id
-    # Another function: the view and plan come along.
-    with other.expect_navigation():
-        other.select_option("#function-select", "elderly")
-    wait_until(other, "window.LINLI && window.LINLI.ready === true")
-    assert "function=elderly" in other.url and f"plan={plan_id}" in other.url
+    # Another function (in place): the view and plan stay, the address says the function.
+    other.select_option("#function-select", "elderly")
+    wait_until(other, "document.body.dataset.scene === 'elderly|walk|15'")
+    assert "fn=elderly" in other.url and f"plan={plan_id}" in other.url
     assert other.evaluate("window.LINLI.map.getZoom()") == zoom + 1
     # A plan that is not there.
     other.goto(base + "/#map=14/0/0&plan=999999", wait_until="load")

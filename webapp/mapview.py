@@ -95,15 +95,19 @@ LEGEND = """
   {% for colour, label in this.time_items %}
   <div><span class="swatch" style="background:{{ colour }}"></span>{{ label }}</div>
   {% endfor %}
-  <div class="linli-legend-title">{{ this.title_rings }}</div>
+  <div class="linli-legend-title" id="legend-rings-title">{{ this.title_rings }}</div>
+  <div id="legend-rings">
   {% for colour, label in this.ring_items %}
   <div><span class="swatch" style="background:{{ colour }};opacity:0.6"></span>{{ label }}</div>
   {% endfor %}
+  </div>
+  <div><span class="swatch" style="background:none;outline:2px solid {{ this.gap_colour }}"></span>
+    {{ this.gap_label }}</div>
   <div class="linli-legend-title">{{ this.function_title }}</div>
   {% for colour, label in this.function_items %}
   <div><span class="dot" style="background:{{ colour }}"></span>{{ label }}</div>
   {% endfor %}
-  <div class="linli-legend-note">{{ this.note }}</div>
+  <div class="linli-legend-note" id="legend-note">{{ this.note }}</div>
 </div>
 {% endmacro %}
 """
@@ -222,8 +226,9 @@ def build_map(
         _service_area_layers(fmap, state, function)
         _time_layer(fmap, state, function)
     else:
-        _dynamic_layers(fmap, state, function, dynamic)
-    _gap_layer(fmap, state, function)
+        _dynamic_layers(fmap, state, function, dynamic, texts)
+    if dynamic is None:
+        _gap_layer(fmap, state, function)
     if dynamic is None:
         _facility_layers(fmap, state, function)
     else:
@@ -258,6 +263,8 @@ def build_map(
         ],
         title_rings=f"{texts['legend_rings']} ({state.functions[function]})",
         ring_items=[(RING_COLOURS[k], f"{lo:g}-{hi:g} 分钟") for k, (lo, hi) in enumerate(_bands(state.minutes))],
+        gap_colour=GAP_COLOUR,
+        gap_label=texts["legend_gaps"],
         function_title=texts["function"],
         function_items=[(function_colour(f), zh if f == zh else f"{zh} {f}") for f, zh in state.functions.items()],
         note=f"{prof.label_zh} {prof.speed_kmh:g} km/h; © OpenStreetMap contributors",
@@ -295,13 +302,16 @@ def _service_area_layers(fmap: folium.Map, state: AnalysisState, chosen: str) ->
     group.add_to(fmap)
 
 
-def _dynamic_layers(fmap: folium.Map, state: AnalysisState, function: str, dynamic: list[dict]) -> None:
+def _dynamic_layers(
+    fmap: folium.Map, state: AnalysisState, function: str, dynamic: list[dict], texts: dict[str, str]
+) -> None:
     """Empty groups for the function's service areas and walking times, filled by window."""
-    label = state.functions[function]
-    rings = folium.FeatureGroup(name=f"服务范围 {label}", show=True)
+    # The function, profile and budget switch in the page: the groups are named for what
+    # they hold, the legend says which function.
+    rings = folium.FeatureGroup(name=texts["layer_rings"], show=True)
     rings.add_to(fmap)
     dynamic.append({"group": rings.get_name(), "layer": "rings", "function": function, "colours": RING_COLOURS})
-    times = folium.FeatureGroup(name=f"居民步行时间 {label}", show=True)
+    times = folium.FeatureGroup(name=texts["layer_times"], show=True)
     times.add_to(fmap)
     dynamic.append(
         {
@@ -313,6 +323,9 @@ def _dynamic_layers(fmap: folium.Map, state: AnalysisState, function: str, dynam
             "unreached": UNREACHED_COLOUR,
         }
     )
+    gaps = folium.FeatureGroup(name=texts["layer_gaps"], show=True)
+    gaps.add_to(fmap)
+    dynamic.append({"group": gaps.get_name(), "layer": "gaps", "function": function, "colour": GAP_COLOUR})
 
 
 def _dynamic_facilities(fmap: folium.Map, state: AnalysisState, chosen: str, dynamic: list[dict]) -> None:

@@ -130,6 +130,9 @@ def _render_page(state, function: str, lang: str, t: dict) -> str:
         functions=dict(state.functions),
         assumptions=state.assumptions(),
         coverage=summary.to_dict(orient="records"),
+        budgets=settings.DEFAULT_BUDGETS_MIN,
+        budget_limit_min=state.acc.functions.max_time_s / 60.0,
+        profiles=list(settings.PROFILES.values()),
         job_poll_limit_s=settings.JOB_POLL_LIMIT_S,
         **parts,
     )

@@ -119,6 +119,7 @@ class AnalysisState:
     cache: dict = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
     _profiles: dict[str, Analysis] = field(default_factory=dict)
+    _profile_lock: threading.Lock = field(default_factory=threading.Lock)
     _scenes: dict[Scene, Analysis] = field(default_factory=dict)
     _gaps: dict[tuple[str, Scene], gpd.GeoDataFrame] = field(default_factory=dict)
     _unit_codes: dict[str, np.ndarray] | None = None
@@ -233,7 +234,8 @@ class AnalysisState:
             return self.analysis
         found = self._profiles.get(profile)
         if found is None:
-            with self._build_lock:
+            # Its own lock: a function's service areas are made under the build lock and ask for this.
+            with self._profile_lock:
                 found = self._profiles.get(profile)
                 if found is None:
                     start = time.perf_counter()

@@ -29,16 +29,25 @@
   const $ = (id) => document.getElementById(id);
   // A candidate's rings: purples with a dashed outline, unlike the existing service areas' greens.
   const RING_COLOURS = ["#54278f", "#807dba", "#bcbddc", "#dadaeb"];
+  // What the page looks at: the function, the budget (minutes) and the travel profile.  They
+  // switch in place (no reload: the unsaved plan stays) and are kept in the address.
+  const scene = {
+    function: $("function-select").value,
+    budget: Number($("budget-select").value) || 15,
+    profile: $("profile-select").value,
+  };
+  window.LINLI_SCENE = scene;
+  const sceneBody = () => ({ profile: scene.profile, budget: scene.budget });
+  const sceneKey = () => `${scene.function}|${scene.profile}|${scene.budget}`;
+  const functionName = (key, fallback) => app.functions[key] || fallback || key;
   let plan = null;          // {id, version, name, notes}
   let lastDeleted = null;
-  let candidateLayer = null;
   let compareLayer = null;
   let lastCandidate = null;
   // Unsaved changes of the plan on screen: drawings, moved candidates, name and notes.
-  // Anything that would drop them (leaving the page, another function, another or a new
+  // Anything that would drop them (leaving the page, another or a new
   // plan) asks first.
   let dirty = false;
-  let leaving = false;  // the planner already agreed to leave
   // The working draft is kept in the browser as it changes, so that a closed tab, a crash
   // or a power cut loses nothing: the next page of the same project offers it back.
   const draftKey = `linli-draft:${config.project}`;
@@ -66,7 +75,7 @@
   }
   window.addEventListener("beforeunload", (ev) => {
     if (dirty) saveDraft();
-    if (!dirty || leaving) return;
+    if (!dirty) return;
     ev.preventDefault();
     ev.returnValue = "";
   });
@@ -139,7 +148,7 @@
     }
     if (drawn) drawn.clearLayers();
     schedulePlanEval();
-    if (p) addFeatures(p.features);
+    if (p) { addFeatures(p.features); ringAll(); }
   }
 
   // A plan's (or a draft's) features onto the map, candidates draggable.
@@ -224,16 +233,83 @@
 
   // ------------------------------------------------------------- candidates
 
+  // Every candidate of the plan shows its own rings (the first MAX_RINGS of them; the
+  // others when clicked), in the candidates' purples, on a layer of their own.
+  const MAX_RINGS = 20;
+  const ringsLayer = L_.layerGroup().addTo(map);
+  const ringsOf = new Map();  // marker -> its rings
+  function dropRings(marker) {
+    const rings = ringsOf.get(marker);
+    if (rings) ringsLayer.removeLayer(rings);
+    ringsOf.delete(marker);
+    if (!ringsOf.size) candidateLegend(null);
+  }
+  function candidateName(marker) {
+    return (marker.feature && marker.feature.properties.name) || t.candidate;
+  }
+
   function setupCandidate(marker, evaluateNow) {
     marker.feature = marker.feature || { type: "Feature", properties: {} };
     marker.feature.properties.kind = "candidate";
+    if (!marker.feature.properties.name) {
+      const others = planCandidates().filter((m) => m !== marker).length;
+      marker.feature.properties.name = t.cand_default_name.replace("{k}", String(others + 1));
+    }
     // Draggable: a dragged candidate is evaluated again where it is dropped.
     marker.options.draggable = true;
     if (marker.dragging) marker.dragging.enable();
     marker.on("add", () => marker.dragging && marker.dragging.enable());
     marker.on("dragend", () => { markDirty(); evaluate(marker); schedulePlanEval(); });
     marker.on("click", () => evaluate(marker));
+    // Its card: a name the planner types, and a way to remove it (keyboard: Enter on the marker).
+    marker.bindPopup(() => candidatePopup(marker), { minWidth: 220 });
+    marker.bindTooltip(esc(candidateName(marker)), { permanent: true, direction: "top", offset: [-15, -38], className: "linli-cand-label" });
     if (evaluateNow) { evaluate(marker); schedulePlanEval(); }
+  }
+
+  function candidatePopup(marker) {
+    const box = document.createElement("div");
+    box.className = "linli-cand-popup";
+    const label = document.createElement("label");
+    label.textContent = t.cand_name;
+    const input = document.createElement("input");
+    input.className = "cand-name";
+    input.maxLength = 100;
+    input.value = marker.feature.properties.name || "";
+    input.addEventListener("input", () => {
+      marker.feature.properties.name = input.value.trim();
+      markDirty();
+      labelCandidate(marker);
+    });
+    input.addEventListener("keydown", (ev) => { if (ev.key === "Enter") marker.closePopup(); });
+    label.appendChild(input);
+    const remove = document.createElement("button");
+    remove.type = "button";
+    remove.className = "cand-remove";
+    remove.textContent = t.cand_remove;
+    remove.addEventListener("click", () => {
+      drawn.removeLayer(marker);
+      markDirty();
+      schedulePlanEval();
+    });
+    const figures = document.createElement("div");
+    figures.className = "cand-figures";
+    const row = marker.linliFigures;
+    if (row) {
+      figures.textContent = t.cand_figures.replace("{function}", functionName(scene.function))
+        .replace("{added}", fmt(row.newly_covered)).replace("{sole}", fmt(row.sole_residents));
+    }
+    box.append(label, figures, remove);
+    setTimeout(() => input.focus(), 0);
+    return box;
+  }
+
+  // A candidate's label on the map: its name and, once the plan is evaluated, what it adds.
+  function labelCandidate(marker) {
+    const row = marker.linliFigures;
+    const name = candidateName(marker);
+    const text = row ? t.cand_card.replace("{name}", name).replace("{added}", fmt(row.newly_covered)) : name;
+    marker.setTooltipContent(esc(text));
   }
 
   // The plan's candidates evaluated together, again whenever one is added, moved or removed
@@ -250,65 +326,94 @@
     return out;
   }
 
+  const fmt = (v) => Math.round(v).toLocaleString();
+  const pct = (v) => (v == null ? "-" : `${v.toFixed(1)}%`);
+  const LEVELS = { town: t.level_town, community: t.level_community, grid: t.level_grid };
+  let planSeq = 0;
+
   async function evaluatePlan() {
     const box = $("linli-plan-eval");
     const markers = planCandidates();
+    const seq = ++planSeq;
     if (!markers.length) { box.hidden = true; delete box.dataset.ready; return; }
     const sites = markers.map((m) => ({ type: "Point", coordinates: [m.getLatLng().lng, m.getLatLng().lat] }));
     delete box.dataset.ready;
-    const data = await api("POST", "/api/evaluate-plan", { sites });
-    if (planCandidates().length !== markers.length) return;  // changed meanwhile: a newer request follows
-    const pct = (v) => (v == null ? "-" : `${v.toFixed(1)}%`);
+    const data = await api("POST", "/api/evaluate-plan", Object.assign({ sites }, sceneBody()));
+    if (seq !== planSeq) return;  // changed meanwhile: a newer request follows
+    const fn = scene.function;
     document.querySelector("#plan-eval-table tbody").innerHTML = data.together.map((d) =>
-      `<tr><td>${esc(d.function_zh)}</td><td>${pct(d.covered_pct_before)}</td><td>${pct(d.covered_pct_after)}</td>` +
-      `<td>+${Math.round(d.newly_covered).toLocaleString()} 人</td></tr>`).join("");
+      `<tr${d.function === fn ? ' class="chosen"' : ""}><td>${esc(functionName(d.function, d.function_zh))}</td>` +
+      `<td>${pct(d.covered_pct_before)}</td><td>${pct(d.covered_pct_after)}</td>` +
+      `<td>+${fmt(d.newly_covered)} ${t.people}</td><td>${fmt(d.uncovered_after)} ${t.people}</td></tr>`).join("");
     $("plan-eval-info").textContent = `${t.plan_eval_info.replace("{n}", markers.length)} · ${data.assumption} · ` +
       `${t.server_time} ${data.server_ms} ms`;
-    // Each marker says what it adds for the page's function, and what only it adds.
+    // Each candidate: what it adds for the chosen function, and what only it adds.
+    const rows = [];
     markers.forEach((m, k) => {
-      const row = data.candidates.find((d) => d.candidate === k && d.function === $("function-select").value);
-      if (!row) return;
-      m.bindTooltip(`${t.candidate} ${k + 1}: +${Math.round(row.newly_covered).toLocaleString()} 人 · ` +
-        `${t.sole_share} ${Math.round(row.sole_residents).toLocaleString()} 人`);
+      const row = data.candidates.find((d) => d.candidate === k && d.function === fn);
+      m.linliFigures = row || null;
+      labelCandidate(m);
+      if (row) rows.push(`<tr><td>${esc(candidateName(m))}</td><td>+${fmt(row.newly_covered)} ${t.people}</td><td>${fmt(row.sole_residents)} ${t.people}</td></tr>`);
     });
+    document.querySelector("#plan-cands-table tbody").innerHTML = rows.join("");
+    // Per area unit (where the project has units), for the chosen function.
+    const units = (data.units || []).filter((d) => d.function === fn);
+    $("plan-units").hidden = !units.length;
+    document.querySelector("#plan-units-table tbody").innerHTML = units.map((d) =>
+      `<tr><td>${esc(LEVELS[d.level] || d.level)} ${esc(d.unit_name || "")} <span class="code">${esc(d.unit)}</span></td>` +
+      `<td>${pct(d.covered_pct_before)}</td><td>${pct(d.covered_pct_after)}</td>` +
+      `<td>+${fmt(d.newly_covered)}</td><td>${fmt(d.uncovered_after)}</td></tr>`).join("");
     box.hidden = false;
     box.dataset.ready = String(markers.length);
+    box.dataset.scene = sceneKey();
   }
 
-  async function evaluate(marker) {
-    lastCandidate = marker;
+  async function evaluate(marker, quiet) {
+    if (!quiet) lastCandidate = marker;
     const ll = marker.getLatLng();
-    $("linli-candidate").hidden = false;
-    $("candidate-info").textContent = "…";
+    const card = $("linli-candidate");
+    if (!quiet) { card.hidden = false; $("candidate-info").textContent = "…"; delete card.dataset.ready; }
     try {
-      const data = await api("POST", "/api/evaluate", { geometry: { type: "Point", coordinates: [ll.lng, ll.lat] } });
-      if (candidateLayer) map.removeLayer(candidateLayer);
-      candidateLayer = L_.geoJSON(data.rings, {
+      const data = await api("POST", "/api/evaluate", Object.assign(
+        { geometry: { type: "Point", coordinates: [ll.lng, ll.lat] } }, sceneBody()));
+      if (!drawn.hasLayer(marker)) return;  // removed meanwhile
+      dropRings(marker);
+      const rings = L_.geoJSON(data.rings, {
         interactive: false,
         style: (f) => {
-          const k = [5, 10, 15].indexOf(f.properties.minutes);
-          const c = RING_COLOURS[k < 0 ? 3 : k];
-          return { color: "#3f007d", weight: 2, dashArray: "6 4", fillColor: c, fillOpacity: 0.4 };
+          const k = data.rings.features.map((g) => g.properties.minutes).indexOf(f.properties.minutes);
+          const c = RING_COLOURS[Math.min(k < 0 ? 3 : k, 3)];
+          return { color: "#3f007d", weight: 2, dashArray: "6 4", fillColor: c, fillOpacity: 0.3 };
         },
-      }).addTo(map);
+      });
+      ringsOf.set(marker, rings);
+      ringsLayer.addLayer(rings);
+      candidateLegend([...new Set(data.rings.features.map((f) => f.properties.minutes))].sort((a, b) => a - b));
+      if (quiet || marker !== lastCandidate) return;
       const rows = data.delta.map((d) =>
-        `<tr><td>${esc(d.function_zh)}</td><td>${Math.round(d.newly_covered).toLocaleString()} 人</td>` +
-        `<td>${d.covered_pct_before == null ? "-" : d.covered_pct_before.toFixed(1)}%</td>` +
-        `<td>${d.covered_pct_after == null ? "-" : d.covered_pct_after.toFixed(1)}%</td></tr>`);
+        `<tr><td>${esc(functionName(d.function, d.function_zh))}</td><td>${fmt(d.newly_covered)} ${t.people}</td>` +
+        `<td>${pct(d.covered_pct_before)}</td><td>${pct(d.covered_pct_after)}</td></tr>`);
       document.querySelector("#candidate-table tbody").innerHTML = rows.join("");
       $("candidate-info").textContent =
-        `${ll.lat.toFixed(5)}, ${ll.lng.toFixed(5)} · ${data.assumption} · 距道路 ${data.snap_dist_m} m · ` +
-        `${t.server_time} ${data.server_ms} ms`;
-      candidateLegend([...new Set(data.rings.features.map((f) => f.properties.minutes))].sort((a, b) => a - b));
-      $("linli-candidate").dataset.ready = "1";
-      $("linli-candidate").scrollIntoView({ block: "nearest" });
+        `${candidateName(marker)} · ${ll.lat.toFixed(5)}, ${ll.lng.toFixed(5)} · ${data.assumption} · ` +
+        `${t.snap_dist} ${data.snap_dist_m} m · ${t.server_time} ${data.server_ms} ms`;
+      card.dataset.ready = "1";
+      card.dataset.scene = sceneKey();
+      card.scrollIntoView({ block: "nearest" });
     } catch (err) {
-      $("candidate-info").textContent = err.message;
+      if (!quiet) $("candidate-info").textContent = err.message;
       message(err.message, "error");
     }
   }
 
-  // The legend shows the candidate's rings while they are on the map (and only then).
+  // Rings for the plan's candidates (a loaded plan, another scene): one request after another.
+  async function ringAll() {
+    for (const marker of planCandidates().slice(0, MAX_RINGS)) {
+      await evaluate(marker, marker !== lastCandidate);
+    }
+  }
+
+  // The legend shows the candidates' rings while they are on the map (and only then).
   function candidateLegend(minutes) {
     const old = $("legend-candidate");
     if (old) old.remove();
@@ -318,7 +423,7 @@
     block.id = "legend-candidate";
     const title = document.createElement("div");
     title.className = "linli-legend-title";
-    title.textContent = t.legend_candidate;
+    title.textContent = t.legend_plan;
     block.appendChild(title);
     minutes.forEach((m, k) => {
       const row = document.createElement("div");
@@ -460,6 +565,118 @@
   });
   $("place-add-all").addEventListener("click", () => addSitesToPlan(placementSites.slice()));
 
+  // ------------------------------------------------------------------ scene
+
+  // The panel's figures of the scene: residents covered per function, and what they assume.
+  async function refreshSummary() {
+    const data = await api("GET", `/api/summary?profile=${encodeURIComponent(scene.profile)}&budget=${scene.budget}`);
+    $("coverage-body").innerHTML = data.coverage.map((row) =>
+      `<tr><td>${esc(functionName(row.group, row.name_zh))}</td><td>${fmt(row.covered)} / ${fmt(row.population)}</td>` +
+      `<td>${row.covered_pct == null ? "-" : row.covered_pct.toFixed(1)}</td></tr>`).join("");
+    const a = data.assumptions;
+    const profile = t[`profile_${a.profile}`] || a.profile_zh;
+    $("linli-assume").textContent = `${t.assumptions}: ` + t.assume_line
+      .replace("{profile}", profile).replace("{speed}", String(a.speed_kmh))
+      .replace("{budget}", String(a.budget_min)).replace("{metres}", String(a.budget_m))
+      .replace("{standard}", a.standard).replace("{floor}", String(a.floor_area_per_resident_m2))
+      .replace("{pph}", String(a.persons_per_household));
+    // The legend: the rings' bands up to the budget, the profile's speed.
+    const spec = ((window.LINLI_VIEW && window.LINLI_VIEW.layers) || []).map((e) => e.spec).find((s) => s.layer === "rings");
+    const bands = $("legend-rings");
+    if (bands && spec) {
+      bands.innerHTML = a.minutes.map((m, k) =>
+        `<div><span class="swatch" style="background:${spec.colours[Math.min(k, spec.colours.length - 1)]};opacity:0.6"></span>` +
+        `${k ? a.minutes[k - 1] : 0}-${m} ${esc(t.minutes_unit)}</div>`).join("");
+    }
+    const note = $("legend-note");
+    if (note) note.textContent = `${profile} ${a.speed_kmh} km/h; © OpenStreetMap contributors`;
+  }
+
+  let sceneSeq = 0;
+  async function applyScene() {
+    const seq = ++sceneSeq;
+    const started = performance.now();
+    const status = $("scene-status");
+    delete document.body.dataset.scene;
+    status.className = "";
+    status.textContent = t.switching;
+    writeHash();
+    // The chosen function's facilities are shown, the others' are one click away in the layer control.
+    for (const entry of (window.LINLI_VIEW ? window.LINLI_VIEW.layers : [])) {
+      if (entry.spec.layer !== "facilities") continue;
+      const group = window[entry.spec.group];
+      if (entry.spec.function === scene.function) map.addLayer(group);
+      else map.removeLayer(group);
+    }
+    const title = $("legend-rings-title");
+    if (title) title.textContent = `${t.legend_rings} (${functionName(scene.function)})`;
+    for (const a of document.querySelectorAll("#linli-exports a, #linli-lang")) {
+      for (const attr of ["href", "data-base"]) {
+        const value = a.getAttribute(attr);
+        if (value && /[?&]function=/.test(value)) a.setAttribute(attr, value.replace(/([?&]function=)[^&#]*/, `$1${encodeURIComponent(scene.function)}`));
+      }
+    }
+    try {
+      await Promise.all([
+        window.LINLI_VIEW ? window.LINLI_VIEW.refresh() : null,
+        refreshSummary(),
+        planCandidates().length ? evaluatePlan() : null,
+        ringAll(),
+      ]);
+      if (seq !== sceneSeq) return;
+      document.body.dataset.scene = sceneKey();
+      app.lastSceneMs = Math.round(performance.now() - started);
+      status.textContent = "";
+    } catch (err) {
+      if (seq !== sceneSeq) return;
+      status.className = "error";
+      status.textContent = err.message;
+    }
+  }
+
+  const budgetSelect = $("budget-select");
+  const budgetCustom = $("budget-custom");
+  $("linli-function").addEventListener("submit", (ev) => ev.preventDefault());
+  $("function-select").addEventListener("change", (e) => { scene.function = e.target.value; applyScene(); });
+  $("profile-select").addEventListener("change", (e) => { scene.profile = e.target.value; applyScene(); });
+  budgetSelect.addEventListener("change", () => {
+    const custom = budgetSelect.value === "custom";
+    $("budget-custom-label").hidden = !custom;
+    if (custom) { budgetCustom.focus(); return; }
+    scene.budget = Number(budgetSelect.value);
+    applyScene();
+  });
+  budgetCustom.addEventListener("change", () => {
+    const minutes = Number(budgetCustom.value);
+    const limit = Number(budgetCustom.max);
+    if (!(minutes >= 1 && minutes <= limit)) {
+      $("scene-status").className = "error";
+      $("scene-status").textContent = t.budget_invalid.replace("{max}", String(limit));
+      return;
+    }
+    scene.budget = minutes;
+    applyScene();
+  });
+  // A scene from the address (a shared link): the controls follow it.
+  function setScene(linked) {
+    let changed = false;
+    if (linked.fn && linked.fn !== scene.function && app.functions[linked.fn]) {
+      scene.function = linked.fn; $("function-select").value = linked.fn; changed = true;
+    }
+    if (linked.profile && linked.profile !== scene.profile && [...$("profile-select").options].some((o) => o.value === linked.profile)) {
+      scene.profile = linked.profile; $("profile-select").value = linked.profile; changed = true;
+    }
+    if (linked.budget && linked.budget !== scene.budget && linked.budget >= 1 && linked.budget <= Number(budgetCustom.max)) {
+      scene.budget = linked.budget;
+      const listed = [...budgetSelect.options].some((o) => Number(o.value) === linked.budget);
+      budgetSelect.value = listed ? String(linked.budget) : "custom";
+      budgetCustom.value = String(linked.budget);
+      $("budget-custom-label").hidden = listed;
+      changed = true;
+    }
+    return changed;
+  }
+
   // ----------------------------------------------------------------- wiring
 
   map.on("draw:created", (e) => {
@@ -473,19 +690,19 @@
       if (kind === "area") compareArea(layer);
     }
   });
-  map.on("draw:deleted", (e) => {
+  map.on("draw:deleted", () => {
     markDirty();
-    // A removed candidate takes its rings and its figures with it.
-    e.layers.eachLayer((layer) => {
-      if (layer !== lastCandidate) return;
-      if (candidateLayer) map.removeLayer(candidateLayer);
-      candidateLayer = null;
-      lastCandidate = null;
-      $("linli-candidate").hidden = true;
-      delete $("linli-candidate").dataset.ready;
-      candidateLegend(null);
-    });
     schedulePlanEval();
+  });
+  // A candidate leaving the map (deleted, removed from its card, cleared, another plan shown)
+  // takes its rings and its figures with it.
+  if (drawn) drawn.on("layerremove", (e) => {
+    if (!(e.layer instanceof L_.Marker)) return;
+    dropRings(e.layer);
+    if (e.layer !== lastCandidate) return;
+    lastCandidate = null;
+    $("linli-candidate").hidden = true;
+    delete $("linli-candidate").dataset.ready;
   });
   map.on("draw:edited", (e) => {
     markDirty();
@@ -495,15 +712,6 @@
     });
   });
 
-  const functionSelect = $("function-select");
-  const shownFunction = functionSelect.value;
-  functionSelect.addEventListener("change", (e) => {
-    if (!mayDiscard()) { e.target.value = shownFunction; return; }
-    leaving = true;
-    // The view and the plan stay: the address keeps its #map=...&plan=...
-    const query = new URLSearchParams(new FormData(e.target.form)).toString();
-    window.location.assign(`${location.pathname}?${query}${stateHash()}`);
-  });
   $("plan-select").addEventListener("change", (e) => {
     if (!mayDiscard()) { e.target.value = plan ? String(plan.id) : ""; return; }
     loadPlan(e.target.value).catch((err) => message(err.message, "error"));
@@ -525,9 +733,6 @@
     if (!n || !window.confirm(t.clear_confirm.replace("{n}", String(n)))) return;
     cleared = collectFeatures();
     drawn.clearLayers();
-    if (candidateLayer) { map.removeLayer(candidateLayer); candidateLayer = null; }
-    lastCandidate = null;
-    $("linli-candidate").hidden = true;
     $("plan-unclear").hidden = false;
     markDirty();
     schedulePlanEval();
@@ -536,6 +741,7 @@
   $("plan-unclear").addEventListener("click", () => {
     if (!cleared) return;
     addFeatures(cleared);
+    ringAll();
     cleared = null;
     $("plan-unclear").hidden = true;
     markDirty();
@@ -599,6 +805,7 @@
   function stateHash() {
     const c = map.getCenter();
     const parts = [`map=${map.getZoom()}/${c.lat.toFixed(5)}/${c.lng.toFixed(5)}`];
+    parts.push(`fn=${encodeURIComponent(scene.function)}`, `budget=${scene.budget}`, `profile=${encodeURIComponent(scene.profile)}`);
     if (plan) parts.push(`plan=${plan.id}`);
     return `#${parts.join("&")}`;
   }
@@ -609,20 +816,36 @@
     const params = new URLSearchParams(location.hash.slice(1));
     const view = /^(\d+)\/(-?[\d.]+)\/(-?[\d.]+)$/.exec(params.get("map") || "");
     const planId = /^\d+$/.test(params.get("plan") || "") ? params.get("plan") : null;
-    return { view: view ? { zoom: Number(view[1]), lat: Number(view[2]), lon: Number(view[3]) } : null, planId };
+    const budget = Number(params.get("budget"));
+    return {
+      view: view ? { zoom: Number(view[1]), lat: Number(view[2]), lon: Number(view[3]) } : null, planId,
+      fn: params.get("fn"), profile: params.get("profile"), budget: isFinite(budget) && budget > 0 ? budget : null,
+    };
   }
   const linked = readHash();
   if (linked.view && isFinite(linked.view.lat) && isFinite(linked.view.lon)) {
     map.setView([linked.view.lat, linked.view.lon], linked.view.zoom);
   }
+  const linkedScene = setScene(linked);
   map.on("moveend", writeHash);
   app.stateHash = stateHash;
-  refreshPlans(linked.planId).then(async () => {
-    if (linked.planId && $("plan-select").value === linked.planId) await loadPlan(linked.planId);
-    else if (linked.planId) message(`${t.plan_missing} #${linked.planId}`, "error");
+  app.applyScene = applyScene;
+  async function openLinkedPlan(planId) {
+    if (planId && $("plan-select").value === planId) await loadPlan(planId);
+    else if (planId) message(`${t.plan_missing} #${planId}`, "error");
     writeHash();
-  }).catch((err) => message(err.message, "error"));
+  }
+  refreshPlans(linked.planId).then(() => openLinkedPlan(linked.planId)).catch((err) => message(err.message, "error"));
   offerDraft();
+  // A link pasted into this tab (only the part after # changes): its view, scene and plan.
+  window.addEventListener("hashchange", () => {
+    const next = readHash();
+    if (next.view && isFinite(next.view.lat) && isFinite(next.view.lon)) map.setView([next.view.lat, next.view.lon], next.view.zoom);
+    if (setScene(next)) applyScene();
+    if (next.planId && (!plan || String(plan.id) !== next.planId) && mayDiscard()) {
+      refreshPlans(next.planId).then(() => openLinkedPlan(next.planId)).catch((err) => message(err.message, "error"));
+    }
+  });
 
   // On a phone the panel starts folded over a full-screen map; the button unfolds it.
   const shell = $("linli-app");
@@ -661,6 +884,7 @@
       }
       drawn.clearLayers();
       addFeatures(draft.features);
+      ringAll();
       $("plan-name").value = draft.name || "";
       $("plan-notes").value = draft.notes || "";
       markDirty();  // restored, still not saved
@@ -670,7 +894,8 @@
     drop.addEventListener("click", () => { clearDraft(); message("", ""); });
   }
   // Ready once the window's layers (static/viewport.js) are drawn the first time.
-  (window.LINLI_VIEW ? window.LINLI_VIEW.refresh() : Promise.resolve()).finally(() => { window.LINLI.ready = true; });
+  (linkedScene ? applyScene() : (window.LINLI_VIEW ? window.LINLI_VIEW.refresh() : Promise.resolve()))
+    .finally(() => { window.LINLI.ready = true; if (!linkedScene) document.body.dataset.scene = sceneKey(); });
 
   // ------------------------------------------------------------------ ledgers (issue 16)
 

@@ -18,6 +18,20 @@
   const BASE = pane("linliBase", 350);
   const RINGS = pane("linliRings", 390);
   const POINTS = pane("linliPoints", 420);
+  // Gap cells under the residents' points: their tooltips never hide a point's.
+  const GAPS = pane("linliGaps", 400);
+  const texts = config.texts || {};
+  // What the page looks at (app.js keeps it): the function, travel profile and budget of the
+  // service areas, walking times and gaps.  Facilities keep their own function's group.
+  const SCENE_LAYERS = new Set(["rings", "times", "gaps"]);
+  function sceneQuery(spec) {
+    const scene = window.LINLI_SCENE || {};
+    if (!SCENE_LAYERS.has(spec.layer)) return `&function=${encodeURIComponent(spec.function || "")}`;
+    let q = `&function=${encodeURIComponent(scene.function || spec.function || "")}`;
+    if (scene.profile) q += `&profile=${encodeURIComponent(scene.profile)}`;
+    if (scene.budget) q += `&budget=${encodeURIComponent(scene.budget)}`;
+    return q;
+  }
 
   function esc(text) {
     return String(text === null || text === undefined ? "" : text).replace(/[&<>"'`]/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -68,6 +82,13 @@
         },
       });
     },
+    gaps: (spec, data) => L.geoJSON(data, Object.assign({
+      style: (f) => ({ color: spec.colour, weight: f.properties.rank <= 3 ? 3 : 1, fillColor: spec.colour, fillOpacity: 0.15 }),
+      onEachFeature: (f, layer) => layer.bindTooltip(texts.gap_tooltip
+        .replace("{rank}", esc(f.properties.rank))
+        .replace("{uncovered}", Math.round(f.properties.uncovered).toLocaleString())
+        .replace("{population}", Math.round(f.properties.population).toLocaleString()), { sticky: true }),
+    }, GAPS)),
     facilities: (spec, data) => L.geoJSON(data, {
       pointToLayer: (f, latlng) => ((data.features.length <= 60 || map.getZoom() >= 15) && L.AwesomeMarkers
         ? L.marker(latlng, { icon: L.AwesomeMarkers.icon({ prefix: "fa", markerColor: spec.marker.markerColor, icon: spec.marker.icon }) })
@@ -109,8 +130,7 @@
   async function refreshOne(entry, params) {
     const group = window[entry.spec.group];
     if (!map.hasLayer(group)) return;
-    const fn = entry.spec.function || config.functions && Object.keys(config.functions)[0] || "medical";
-    const url = `/api/view/${entry.spec.layer}?${params}&function=${encodeURIComponent(fn)}`;
+    const url = `/api/view/${entry.spec.layer}?${params}${sceneQuery(entry.spec)}`;
     if (url === entry.shown) return;
     if (entry.controller) entry.controller.abort();
     entry.controller = new AbortController();
