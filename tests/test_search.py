@@ -12,6 +12,8 @@ import re
 import geopandas as gpd
 import pytest
 import shapely
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from pyproj import Geod
 
 from geo.errors import InputDataError
@@ -316,3 +318,31 @@ def test_search_texts_are_in_both_languages():
     assert used and used <= set(TEXTS)
     assert all(TEXTS[key]["zh"] and TEXTS[key]["en"] for key in used)
     assert not any(re.search(r"[\u4e00-\u9fff]", TEXTS[key]["en"]) for key in used)
+
+
+NUMBER_TEXT = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True).map(str),
+    st.integers(min_value=-(10**30), max_value=10**30).map(str),
+    st.sampled_from(["60.17", "24.94", "-0", "181", "-91", "90", "1e5", "１２０．５"]),
+)
+QUERY = st.one_of(
+    st.text(max_size=120),
+    st.tuples(NUMBER_TEXT, st.sampled_from([",", "，", " ", ";", "/", "、", ", ,"]), NUMBER_TEXT).map("".join),
+    st.tuples(
+        NUMBER_TEXT, st.sampled_from(["°N ", "°E ", "度", "°59'N ", "'", "″E "]), NUMBER_TEXT, st.text(max_size=3)
+    ).map("".join),
+)
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(query=QUERY, system=st.sampled_from(["wgs84", "gcj02", "bd09", ""]))
+def test_api_any_query_is_answered_without_5xx(client, query, system):
+    response = client.get("/api/search", query_string={"q": query, "system": system})
+    assert response.status_code in (200, 400, 422), (query, response.get_data(as_text=True))
+    body = response.get_json()
+    if response.status_code == 200:
+        assert len(body["results"]) <= 20
+        c = body["coordinate"]
+        assert c is None or (-180 <= c["lon"] <= 180 and -90 <= c["lat"] <= 90)
+    else:
+        assert body["error"] and "Traceback" not in body["error"]
