@@ -4,11 +4,22 @@ coordinate, a candidate placed there by keyboard; the page says it all in Englis
 from __future__ import annotations
 
 import re
+import threading
 
+import geopandas as gpd
+import pytest
+import shapely
+from waitress.server import create_server
+
+from geo.project import PROJECTS_DIR
 from tests.test_browser import browser, page, server, wait_until  # noqa: F401
+from webapp import create_app
 from webapp.state import get_state
 
 CENTRE_WITHIN = "window.LINLI.map.getCenter().distanceTo([{lat}, {lon}]) < 50"
+# Two community units in central Helsinki (the demo extract), WGS84.
+WEST = shapely.box(24.930, 60.160, 24.945, 60.175)
+EAST = shapely.box(24.945, 60.160, 24.960, 60.175)
 #: The texts of the search's labels on the map.
 LABELS = "[...document.querySelectorAll('.leaflet-tooltip.search-label')].map((e) => e.textContent)"
 
@@ -116,4 +127,62 @@ def test_search_in_english(browser, server):  # noqa: F811
     text = english.locator("#linli-search").inner_text()
     assert "Place a candidate here" in text and "outside the study area" in text
     assert re.search(r"[\u4e00-\u9fff]", text) is None  # wholly English
+    context.close()
+
+
+@pytest.fixture(scope="module")
+def units_server(tmp_path_factory):
+    """The demo with two community units (two squares of central Helsinki) in its project file."""
+    folder = tmp_path_factory.mktemp("units-project")
+    gpd.GeoDataFrame(
+        {"code": ["350521100001", "350521100002"], "name": ["西区社区", "东区社区"]},
+        geometry=[WEST, EAST],
+        crs=4326,
+    ).to_file(folder / "社区.geojson", driver="GeoJSON")
+    text = (PROJECTS_DIR / "demo.toml").read_text(encoding="utf-8") + '\n[units]\ncommunity = "社区.geojson"\n'
+    (folder / "units.toml").write_text(text, encoding="utf-8")
+    app = create_app({"instance_path": folder / "instance", "PROJECT": str(folder / "units.toml")})
+    srv = create_server(app, host="127.0.0.1", port=0, threads=4)
+    threading.Thread(target=srv.run, daemon=True).start()
+    yield f"http://127.0.0.1:{srv.effective_port}"
+    srv.close()
+
+
+def test_community_by_code_is_outlined_and_fitted(browser, units_server):  # noqa: F811
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    tab = context.new_page()
+    tab.goto(units_server + "/", wait_until="load")
+    wait_until(tab, "window.LINLI && window.LINLI.ready === true")
+    tab.fill("#search-input", "350521100002")
+    wait_until(tab, "document.querySelectorAll('#search-results .search-result').length === 1")
+    assert "社区 · 350521100002" in tab.locator("#search-results").inner_text()
+    tab.press("#search-input", "Enter")
+    # The map fits the unit: its box is in view and the centre is the box's middle.
+    west, south, east, north = EAST.bounds
+    middle = CENTRE_WITHIN.format(lat=(south + north) / 2, lon=(west + east) / 2)
+    wait_until(tab, middle + f" && window.LINLI.map.getBounds().contains([[{south}, {west}], [{north}, {east}]])")
+    wait_until(tab, "document.getElementById('linli-search').dataset.outline === 'unit'")  # its own outline
+    wait_until(tab, LABELS + ".join('|') === '东区社区'")
+    # A code's prefix finds both; a piece from its middle none.
+    tab.fill("#search-input", "3505211000")
+    wait_until(tab, "document.querySelectorAll('#search-results .search-result').length === 2")
+    wait_until(tab, LABELS + ".length === 0")  # the old mark goes on a new search
+    tab.fill("#search-input", "100002")
+    wait_until(tab, "document.getElementById('search-status').textContent.includes('没有找到')")
+    context.close()
+
+
+def test_phone_folds_the_panel_to_show_the_place(browser, server):  # noqa: F811
+    base, app = server
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    phone = context.new_page()
+    phone.goto(base + "/", wait_until="load")
+    wait_until(phone, "window.LINLI && window.LINLI.ready === true")
+    phone.click("#linli-panel-toggle")
+    phone.fill("#search-input", "Pääposti")
+    phone.press("#search-input", "Enter")
+    lon, lat = _facility(app, "Pääposti")
+    wait_until(phone, CENTRE_WITHIN.format(lat=lat, lon=lon))
+    assert phone.locator("#linli-panel").is_hidden()
+    assert phone.locator("#linli-panel-toggle").get_attribute("aria-expanded") == "false"
     context.close()

@@ -931,6 +931,7 @@
     if (searchHighlight) map.removeLayer(searchHighlight);
     searchHighlight = null;
     delete searchBox.dataset.chosen;
+    delete searchBox.dataset.outline;
   }
 
   async function runSearch() {
@@ -1012,7 +1013,11 @@
     }
     for (const r of answer.results) {
       const li = document.createElement("li");
-      li.appendChild(resultButton(r.name, app.lang === "en" ? r.label_en : r.label, () => goToPlace(r)));
+      li.appendChild(resultButton(r.name, app.lang === "en" ? r.label_en : r.label, () => {
+        goToPlace(r);
+        // On a phone the panel covers the map: it folds to show the place.
+        if (window.matchMedia("(max-width: 720px)").matches) foldPanel(true);
+      }));
       searchList.appendChild(li);
     }
     const n = answer.results.length + (c ? 1 : 0);
@@ -1037,6 +1042,7 @@
       if (searchHighlight !== group) return;  // another place was chosen meanwhile
       const style = { color: SEARCH_COLOUR, weight: 3, dashArray: "8 4", fill: false, interactive: false };
       (outline ? L_.geoJSON(outline, { style, interactive: false }) : L_.rectangle(box, style)).addTo(group);
+      searchBox.dataset.outline = outline ? "unit" : "box";
     } else {
       map.flyTo([r.lat, r.lon], Math.max(map.getZoom(), 17), { duration: 0.6 });
     }
