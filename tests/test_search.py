@@ -170,6 +170,17 @@ def test_units_by_code_exact_and_prefix(unit_index):
     assert first[0].bounds == pytest.approx(tuple(expected), abs=1e-9)
 
 
+def test_a_unit_without_a_name_goes_by_its_code_alone():
+    grid = gpd.GeoDataFrame(
+        {"code": ["350521100001001"], "name": [""]}, geometry=[_square(675_000.0, 2_770_000.0, 300)], crs=32650
+    )
+    empty = gpd.GeoDataFrame({"name": []}, geometry=[], crs=32650)
+    for name in ("", "350521100001001"):  # no name, or the code standing in (geo.access.units.read_units)
+        index = build_search_index(facilities=empty, demand=empty, units={"grid": grid.assign(name=[name])})
+        assert [p.name for p in index.search("3505211").results] == ["350521100001001"]
+        assert index.search("001001").results == []
+
+
 def test_units_by_name(unit_index):
     index, _ = unit_index
     results = index.search("东门").results

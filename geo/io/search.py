@@ -378,7 +378,10 @@ def _unit_places(units: Mapping[str, gpd.GeoDataFrame]) -> list[_Entry]:
                 tuple(float(v) for v in bounds[k]),  # type: ignore[arg-type]
                 codes[k],
             )
-            out.append(_Entry(place, (normalise(name),), "", normalise(codes[k])))
+            # A unit without a name (read_units puts the code there) goes by its code alone:
+            # exact or prefix, never a piece of it.
+            named = bool(names[k]) and names[k] != codes[k]
+            out.append(_Entry(place, (normalise(names[k]),) if named else (), "", normalise(codes[k])))
     return out
 
 
