@@ -672,3 +672,35 @@ def create_project():
         raise
     job = current_app.extensions["linli.jobs"].submit("project", {"path": str(path)})
     return jsonify(job), 202
+
+
+# -- search and go to (issue 18): a place of the project by name or code, or a coordinate -------------
+
+
+@bp.get("/search")
+def search():
+    """``?q=...&system=wgs84|gcj02`` -> ``{"results": [...], "coordinate": {...} | null}``.
+
+    Facilities, named compounds, communities, area units (code or name) and streets of the
+    project, from an index built once per loaded project; or a typed coordinate as a WGS84
+    point, flagged when outside the study area.  An empty query, one over 100 characters or an
+    unknown system is 400; two numbers that are no coordinate in either order are 422.
+    """
+    from geo.io.search import MAX_QUERY_CHARS, SEARCH_SYSTEMS, project_search_index
+
+    query = request.args.get("q", "")
+    system = request.args.get("system", "wgs84") or "wgs84"
+    if not query.strip():
+        raise BadRequestError("请输入要查找的名称、编码或坐标 (the query q is empty)")
+    if len(query) > MAX_QUERY_CHARS:
+        raise BadRequestError(f"查找内容过长，最多 {MAX_QUERY_CHARS} 字 (q is over {MAX_QUERY_CHARS} characters)")
+    if system not in SEARCH_SYSTEMS:
+        raise BadRequestError(f"坐标系 system={system[:20]!r} 无效，可选: {', '.join(SEARCH_SYSTEMS)} (unknown system)")
+    state = get_state()
+    with state.lock:
+        index = state.cache.get(("search-index",))
+    if index is None:
+        index = project_search_index(state.project, study_area_wgs84=state.study_area_wgs84)
+        with state.lock:
+            state.cache[("search-index",)] = index
+    return jsonify(index.search(query, system=system).to_dict())

@@ -62,6 +62,36 @@ DRAW_TEXTS_ZH: dict = {
 
 TEXTS: dict[str, dict[str, str]] = {
     "title": {"zh": "邻里 15分钟便民服务区规划", "en": "Linli 15-minute service area planning"},
+    "search_title": {"zh": "查找与定位", "en": "Search and go to"},
+    "search_label": {"zh": "名称、编码或坐标", "en": "Name, code or coordinate"},
+    "search_placeholder": {
+        "zh": "设施、小区、社区、网格、道路，或 118.95, 25.03",
+        "en": "Facility, compound, community, grid, street, or 118.95, 25.03",
+    },
+    "search_system": {"zh": "坐标系", "en": "Coordinate system"},
+    "search_wgs84": {"zh": "WGS84 / CGCS2000（GPS、天地图）", "en": "WGS84 / CGCS2000 (GPS, Tianditu)"},
+    "search_gcj02": {"zh": "GCJ-02（高德、腾讯拾取）", "en": "GCJ-02 (picked in Amap or Tencent maps)"},
+    "search_go": {"zh": "查找", "en": "Search"},
+    "search_clear": {"zh": "清除", "en": "Clear"},
+    "search_searching": {"zh": "查找中…", "en": "Searching…"},
+    "search_none": {"zh": "没有找到“{q}”", "en": "Nothing found for “{q}”"},
+    "search_found": {
+        "zh": "找到 {n} 处：回车前往第一处，方向键或 Tab 逐个浏览",
+        "en": "{n} found: Enter goes to the first, arrow keys or Tab go through them",
+    },
+    "search_coordinate": {"zh": "坐标", "en": "Coordinate"},
+    "search_swapped": {"zh": "按纬度在前读取", "en": "read as latitude first"},
+    "search_converted": {"zh": "已由 GCJ-02 转换为 WGS84", "en": "converted from GCJ-02 to WGS84"},
+    "search_outside": {
+        "zh": "该坐标在研究区之外，请检查数字和坐标系",
+        "en": "This coordinate lies outside the study area: check the numbers and the coordinate system",
+    },
+    "search_place": {"zh": "在此放置候选点", "en": "Place a candidate here"},
+    "search_placed": {"zh": "已在此放置候选点（未保存）", "en": "Candidate placed here (not saved)"},
+    "search_hint": {
+        "zh": "只在本机查找本项目自己的数据，不联网。",
+        "en": "Searches only this project's own data, on this machine; nothing goes online.",
+    },
     "lang": {"zh": "zh", "en": "en"},
     "plans": {"zh": "方案", "en": "Plans"},
     "ledgers": {"zh": "导入台账", "en": "Ledgers"},

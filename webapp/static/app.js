@@ -558,6 +558,18 @@
       message(t.place_added_to_plan, "ok");
     }
   }
+  // A candidate at a typed point (search, keyboard users): as a drawn marker, draggable,
+  // evaluated alone and with the plan, unsaved.
+  app.addCandidateAt = (lat, lon, name) => {
+    const marker = L_.marker([lat, lon]);
+    marker.feature = { type: "Feature", properties: { kind: "candidate", name: name || "" } };
+    setupCandidate(marker, false);
+    drawn.addLayer(marker);
+    markDirty();
+    evaluate(marker);
+    schedulePlanEval();
+    return marker;
+  };
   document.querySelector("#place-table tbody").addEventListener("click", (ev) => {
     const button = ev.target.closest(".place-add");
     if (!button) return;
@@ -1118,6 +1130,208 @@
       ledger.columns = {}; ledger.categories = {};
       $("ledger-columns").hidden = true; $("ledger-categories").hidden = true;
       $("ledger-apply").disabled = true;
+    });
+  }
+
+  // ------------------------------------------------------------------ search and go to (issue 18)
+  // A facility, compound, community, grid or street of the project by name or code, or a typed
+  // coordinate (WGS84 or GCJ-02), answered by the server from the project's own data.
+
+  const searchBox = $("linli-search");
+  const searchInput = $("search-input");
+  const searchList = $("search-results");
+  const SEARCH_COLOUR = "#d95f02";
+  let searchAnswer = null;  // the last answer shown: {q, system, results, coordinate}
+  let searchSeq = 0;
+  let searchTimer = null;
+  let searchHighlight = null;  // the chosen place's outline or ring with its label
+
+  function searchStatus(text, kind) {
+    const box = $("search-status");
+    box.textContent = text;
+    box.className = kind || "";
+  }
+
+  function clearSearchHighlight() {
+    if (searchHighlight) map.removeLayer(searchHighlight);
+    searchHighlight = null;
+    delete searchBox.dataset.chosen;
+    delete searchBox.dataset.outline;
+  }
+
+  async function runSearch() {
+    clearTimeout(searchTimer);
+    const q = searchInput.value.trim();
+    const system = $("search-system").value;
+    if (!q) { searchAnswer = null; searchList.innerHTML = ""; searchStatus(""); return null; }
+    if (searchAnswer && searchAnswer.q === q && searchAnswer.system === system) return searchAnswer;
+    const seq = ++searchSeq;
+    clearSearchHighlight();
+    delete searchBox.dataset.ready;
+    searchStatus(t.search_searching);
+    try {
+      const data = await api("GET", `/api/search?q=${encodeURIComponent(q)}&system=${encodeURIComponent(system)}`);
+      if (seq !== searchSeq) return null;  // a newer query is on its way
+      searchAnswer = { q, system, results: data.results, coordinate: data.coordinate };
+      showSearchResults(searchAnswer);
+      return searchAnswer;
+    } catch (err) {
+      if (seq !== searchSeq) return null;
+      searchAnswer = null;
+      searchList.innerHTML = "";
+      searchStatus(err.message, "error");
+      return null;
+    } finally {
+      if (seq === searchSeq) searchBox.dataset.ready = "1";
+    }
+  }
+
+  function resultButton(text, hint, choose) {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "search-result";
+    const name = document.createElement("span");
+    name.className = "search-name";
+    name.textContent = text;
+    const what = document.createElement("span");
+    what.className = "linli-hint";
+    what.textContent = hint;
+    button.append(name, " ", what);
+    button.addEventListener("click", choose);
+    return button;
+  }
+
+  function coordinateText(c) {
+    return `${c.lat.toFixed(6)}, ${c.lon.toFixed(6)}`;
+  }
+
+  function showSearchResults(answer) {
+    searchList.innerHTML = "";
+    const c = answer.coordinate;
+    if (c) {
+      const li = document.createElement("li");
+      li.className = "search-coordinate";
+      const notes = [];
+      if (c.swapped) notes.push(t.search_swapped);
+      if (c.system === "gcj02") notes.push(t.search_converted);
+      li.appendChild(resultButton(`${t.search_coordinate} ${coordinateText(c)}`, ["WGS84", ...notes].join(" · "),
+        () => goToPlace({ name: coordinateText(c), lon: c.lon, lat: c.lat, bounds: null })));
+      if (!c.inside) {
+        const note = document.createElement("div");
+        note.className = "search-outside";
+        note.textContent = t.search_outside;
+        li.appendChild(note);
+      }
+      const place = document.createElement("button");
+      place.type = "button";
+      place.id = "search-place";
+      place.textContent = t.search_place;
+      place.disabled = !c.inside;  // the plan takes candidates in the study area
+      place.addEventListener("click", () => {
+        app.addCandidateAt(c.lat, c.lon, `${t.search_coordinate} ${c.lat.toFixed(5)}, ${c.lon.toFixed(5)}`);
+        clearSearchHighlight();
+        searchStatus(t.search_placed, "ok");
+        message(t.search_placed, "ok");
+      });
+      li.appendChild(place);
+      searchList.appendChild(li);
+    }
+    for (const r of answer.results) {
+      const li = document.createElement("li");
+      li.appendChild(resultButton(r.name, app.lang === "en" ? r.label_en : r.label, () => {
+        goToPlace(r);
+        // On a phone the panel covers the map: it folds to show the place.
+        if (window.matchMedia("(max-width: 720px)").matches) foldPanel(true);
+      }));
+      searchList.appendChild(li);
+    }
+    const n = answer.results.length + (c ? 1 : 0);
+    if (!n) searchStatus(t.search_none.replace("{q}", answer.q));
+    else searchStatus(t.search_found.replace("{n}", String(n)), "ok");
+  }
+
+  // Fly to a place and mark it until the next search or "clear": an area unit by its outline
+  // (its box when the outline is not at hand), a point by a ring with its name.
+  async function goToPlace(r) {
+    clearSearchHighlight();
+    const group = L_.layerGroup().addTo(map);
+    searchHighlight = group;
+    L_.circleMarker([r.lat, r.lon], { radius: 12, color: SEARCH_COLOUR, weight: 3, fill: false, interactive: false })
+      .bindTooltip(r.name, { permanent: true, direction: "top", className: "search-label" })
+      .addTo(group);
+    if (r.bounds) {
+      const [w, s, e, n] = r.bounds;
+      const box = [[s, w], [n, e]];
+      map.flyToBounds(box, { padding: [30, 30], maxZoom: 18, duration: 0.6 });
+      const outline = await unitOutline(r);
+      if (searchHighlight !== group) return;  // another place was chosen meanwhile
+      const style = { color: SEARCH_COLOUR, weight: 3, dashArray: "8 4", fill: false, interactive: false };
+      (outline ? L_.geoJSON(outline, { style, interactive: false }) : L_.rectangle(box, style)).addTo(group);
+      searchBox.dataset.outline = outline ? "unit" : "box";
+    } else {
+      map.flyTo([r.lat, r.lon], Math.max(map.getZoom(), 17), { duration: 0.6 });
+    }
+    searchBox.dataset.chosen = r.name;
+  }
+
+  // The outline of an area unit (town, community, grid) from the project's unit layer.
+  async function unitOutline(r) {
+    if (!r.code || !["town", "community", "grid"].includes(r.kind)) return null;
+    try {
+      const layer = await api("GET", `/api/layers/units-${r.kind}`);
+      const feature = layer.features.find((f) => String(f.properties.code) === r.code);
+      return feature ? feature.geometry : null;
+    } catch (err) {
+      return null;  // no such layer: the box is drawn instead
+    }
+  }
+
+  function searchButtons() {
+    return [...searchList.querySelectorAll("button:not([disabled])")];
+  }
+
+  if (searchBox) {
+    searchInput.addEventListener("input", () => {
+      clearTimeout(searchTimer);
+      searchTimer = setTimeout(() => runSearch(), 300);
+    });
+    searchInput.addEventListener("keydown", async (ev) => {
+      if (ev.key === "Enter") {
+        ev.preventDefault();
+        const answer = await runSearch();
+        const first = searchButtons()[0];
+        if (answer && first) first.click();
+      } else if (ev.key === "ArrowDown") {
+        ev.preventDefault();
+        const first = searchButtons()[0];
+        if (first) first.focus();
+      }
+    });
+    // Arrow keys go through the results (Tab does too); Escape goes back to the box.
+    searchList.addEventListener("keydown", (ev) => {
+      const buttons = searchButtons();
+      const k = buttons.indexOf(document.activeElement);
+      if (k < 0) return;
+      if (ev.key === "ArrowDown" || ev.key === "ArrowUp") {
+        ev.preventDefault();
+        const next = k + (ev.key === "ArrowDown" ? 1 : -1);
+        if (next < 0) searchInput.focus();
+        else buttons[Math.min(next, buttons.length - 1)].focus();
+      } else if (ev.key === "Escape") {
+        searchInput.focus();
+      }
+    });
+    $("search-go").addEventListener("click", () => runSearch());
+    $("search-system").addEventListener("change", () => { if (searchInput.value.trim()) runSearch(); });
+    $("search-clear").addEventListener("click", () => {
+      clearTimeout(searchTimer);
+      searchSeq += 1;  // an answer still on its way is dropped
+      searchInput.value = "";
+      searchAnswer = null;
+      searchList.innerHTML = "";
+      searchStatus("");
+      clearSearchHighlight();
+      searchInput.focus();
     });
   }
 })();
