@@ -18,6 +18,7 @@ from tests.pg_server import postgis_server, postgis_url  # noqa: F401  (fixtures
 from webapp import create_app
 from webapp.plans import (
     Feature,
+    NotDeletedError,
     NotFoundError,
     PlanStore,
     StaleVersionError,
@@ -165,8 +166,10 @@ def test_soft_delete_restore_and_recycle_bin(store):
     restored = store.restore(plan["id"])
     assert restored["deleted_at"] is None and restored["version"] == 2 and len(restored["features"]) == 2
     assert [p["id"] for p in store.list_plans()] == [plan["id"]] and store.list_plans(deleted=True) == []
-    with pytest.raises(NotFoundError, match="回收站"):
-        store.restore(plan["id"])
+    with pytest.raises(NotDeletedError, match="不在回收站中，无需恢复"):
+        store.restore(plan["id"])  # not deleted: a clear 422, not "no such plan"
+    with pytest.raises(NotFoundError, match="回收站中没有编号为 999999 的方案"):
+        store.restore(999_999)
 
 
 @pytest.mark.parametrize("plan_id", [999_999, 0, -1, 2**63, 2**80, "abc", None, True])
@@ -480,3 +483,45 @@ def test_postgis_store_is_migrated_and_a_newer_one_refused(postgis_url):  # noqa
         con.execute("UPDATE linli_schema SET version = 7")
     with pytest.raises(StoreUnavailableError, match="高于本程序支持的 2"):
         open_store(postgis_url)
+
+
+def test_diff_of_two_versions_matches_by_kind_name_and_geometry():
+    """Their version against mine: one feature the same (mine rewritten from the other corner
+    and to 6 decimals, as the browser sends it), one moved, one only theirs, one only mine."""
+    from webapp.plans.diff import diff_plans
+
+    moved = {"type": "Point", "coordinates": [24.9410, 60.1710]}
+    theirs = {
+        "name": "方案",
+        "notes": "对方备注",
+        "features": [
+            {"kind": "area", "name": "规划范围", "geometry": POLYGON},
+            {"kind": "candidate", "name": "中心 A", "geometry": POINT},
+            {"kind": "town", "name": "对方的乡镇界", "geometry": POLYGON},
+        ],
+    }
+    # The same square, starting at another corner and running the other way round.
+    rewritten = {"type": "Polygon", "coordinates": [[[24.942, 60.171], [24.942, 60.168], [24.938, 60.168],
+                                                     [24.938, 60.171], [24.942, 60.171]]]}  # fmt: skip
+    mine = [
+        {"kind": "area", "name": "规划范围", "geometry": rewritten},
+        {"kind": "candidate", "name": "中心 A", "geometry": moved},
+        {"kind": "candidate", "name": "", "geometry": POINT},
+    ]
+    diff = diff_plans(theirs, " 方案 ", "我的备注", mine)
+    assert not diff.name_changed and diff.notes_changed
+    assert diff.same == 1
+    assert [(f["kind"], f["name"]) for f in diff.only_theirs] == [("town", "对方的乡镇界")]
+    assert [(f["kind"], f["name"]) for f in diff.only_mine] == [("candidate", "")]
+    assert [(f["kind"], f["name"]) for f in diff.changed] == [("candidate", "中心 A")]
+    assert diff.changed[0]["theirs"] == POINT and diff.changed[0]["mine"] == moved
+    # Identical versions: nothing differs; a duplicate on one side only is "only mine".
+    same = diff_plans(theirs, "方案", "对方备注", theirs["features"] + [theirs["features"][0]])
+    assert (same.same, same.only_theirs, same.changed, same.name_changed, same.notes_changed) == (
+        3,
+        [],
+        [],
+        False,
+        False,
+    )
+    assert [(f["kind"], f["name"]) for f in same.only_mine] == [("area", "规划范围")]

@@ -618,3 +618,53 @@ def test_plan_evaluated_per_area_unit(app, client):
     whole = next(r for r in data["together"] if r["function"] == "medical")
     for column in ("population", "newly_covered", "covered_after"):
         assert sum(r[column] for r in rows) == pytest.approx(whole[column], abs=0.2)
+
+
+def test_restore_says_why_it_cannot(client):
+    # Restoring a plan that is not deleted, or one that does not exist: clear Chinese errors.
+    plan = client.post("/api/plans", json={"name": "在用方案"}).get_json()
+    live = client.post(f"/api/plans/{plan['id']}/restore")
+    assert live.status_code == 422
+    assert "「在用方案」" in live.get_json()["error"] and "不在回收站中" in live.get_json()["error"]
+    unknown = client.post("/api/plans/999999/restore")
+    assert unknown.status_code == 404 and "没有编号为 999999 的方案" in unknown.get_json()["error"]
+    assert client.post("/api/plans/abc/restore").status_code == 404
+    # The recycle bin lists the deleted plan with its version and when it was deleted.
+    assert client.delete(f"/api/plans/{plan['id']}?version=1").status_code == 200
+    (binned,) = client.get("/api/plans?deleted=1").get_json()["plans"]
+    assert (binned["name"], binned["version"]) == ("在用方案", 1) and binned["deleted_at"]
+    again = client.delete(f"/api/plans/{plan['id']}")
+    assert again.status_code == 404
+
+
+def test_diff_of_a_stale_plan(client):
+    """After a stale save the page asks what differs: theirs (saved) against mine (on screen)."""
+    moved = [[[24.939, 60.168], [24.943, 60.168], [24.943, 60.171], [24.939, 60.171], [24.939, 60.168]]]
+    plan = client.post("/api/plans", json={"name": "差异"}).get_json()
+    base = [
+        {"kind": "area", "name": "范围", "geometry": POLYGON},
+        {"kind": "candidate", "name": "中心", "geometry": _point()},
+    ]
+    client.put(f"/api/plans/{plan['id']}", json={"version": 1, "features": base})
+    theirs = [base[0], base[1], {"kind": "candidate", "name": "对方新增", "geometry": _point([24.941, 60.17])}]
+    theirs[0] = {"kind": "area", "name": "范围", "geometry": {"type": "Polygon", "coordinates": moved}}
+    client.put(f"/api/plans/{plan['id']}", json={"version": 2, "notes": "对方", "features": theirs})
+    mine = [*base, {"kind": "candidate", "name": "", "geometry": _point([24.9395, 60.1695])}]
+    response = client.post(f"/api/plans/{plan['id']}/diff", json={"name": "差异", "notes": "", "features": mine})
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["theirs"]["version"] == 3 and body["theirs"]["notes"] == "对方"
+    assert (body["name_changed"], body["notes_changed"], body["same"]) == (False, True, 1)
+    assert [(f["kind"], f["name"]) for f in body["only_theirs"]] == [("candidate", "对方新增")]
+    assert [(f["kind"], f["name"]) for f in body["only_mine"]] == [("candidate", "")]
+    assert [(f["kind"], f["name"]) for f in body["changed"]] == [("area", "范围")]
+    # Nothing was written.
+    assert client.get(f"/api/plans/{plan['id']}").get_json()["version"] == 3
+    # Bad inputs: no such plan, features that are not features, a name that is not text.
+    url = f"/api/plans/{plan['id']}/diff"
+    assert client.post("/api/plans/999999/diff", json={"features": []}).status_code == 404
+    bad = client.post(url, json={"features": [{"kind": "hut", "geometry": POLYGON}]})
+    assert bad.status_code == 422 and "kind='hut'" in bad.get_json()["error"]
+    assert client.post(url, json={"features": "x"}).status_code == 422
+    assert client.post(url, json={"name": 3, "features": []}).status_code == 422
+    assert client.post(url, data="[", content_type="application/json").status_code == 400

@@ -7,6 +7,7 @@ into the precomputed analysis or the plan store, JSON out.  GeoJSON responses us
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import re
@@ -41,6 +42,7 @@ from geo.workflows import (
 from webapp.errors import BadRequestError
 from webapp.mapview import safe
 from webapp.plans import FEATURE_KINDS, Feature, PlanStore
+from webapp.plans.diff import diff_plans
 from webapp.security import csrf_token
 from webapp.state import Scene, coverage_summary, evaluate_plan, get_state, replace_ledger, walking_time_points
 
@@ -406,6 +408,24 @@ def delete_plan(plan_id: int):
 def restore_plan(plan_id: int):
     """Undo a delete."""
     return jsonify(store().restore(plan_id))
+
+
+@bp.post("/plans/<int:plan_id>/diff")
+def diff_plan(plan_id: int):
+    """What differs between the saved plan and ``{"name", "notes", "features"}`` on a planner's screen.
+
+    Nothing is written: the page asks this after a stale save (409) to show the planner what
+    the newer version changed.  Features are checked as a save checks them.
+    """
+    data = json_body()
+    name, notes = data.get("name", ""), data.get("notes", "")
+    if not isinstance(name, str) or not isinstance(notes, str):
+        raise InputDataError("name 和 notes 应为文字 (name and notes must be strings)")
+    mine = _features(data.get("features"), get_state().study_area_wgs84)
+    theirs = store().get(plan_id)
+    diff = diff_plans(theirs, name, notes, [{"kind": f.kind, "name": f.name, "geometry": f.geometry} for f in mine])
+    fields = ("id", "name", "notes", "version", "updated_at")
+    return jsonify({"theirs": {k: theirs[k] for k in fields}, **dataclasses.asdict(diff)})
 
 
 @bp.post("/jobs")

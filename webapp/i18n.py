@@ -228,9 +228,51 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "Draw on the left: marker = candidate center; polygon = planned service area / town / grid edit",
     },
     "conflict": {
-        "zh": "方案已被他人修改，您的更改未保存。请重新加载方案后再修改。",
-        "en": "Someone else changed this plan; your changes were not saved. Reload the plan and edit again.",
+        "zh": "方案已被他人修改（已有更新的版本），您的操作未生效；您的修改仍在地图上，尚未保存。",
+        "en": "Someone else saved a newer version of this plan; nothing was changed, "
+        "and your edits are still on the map, not saved.",
     },
+    "conflict_title": {"zh": "方案已被他人修改", "en": "Someone else changed this plan"},
+    "conflict_detail": {
+        "zh": "“{name}”已有他人保存的新版本 v{theirs}（您打开的是 v{mine}）。您的修改仍在地图上，尚未保存。请选择：",
+        "en": "“{name}” has a newer version, v{theirs}, saved by someone else (you opened v{mine}). "
+        "Your edits are still on the map, not saved. Choose:",
+    },
+    "conflict_reload": {"zh": "重新加载对方版本（放弃我的修改）", "en": "Reload their version (discard my edits)"},
+    "conflict_copy": {
+        "zh": "另存为副本（保留我的修改，原方案不变）",
+        "en": "Keep mine as a copy (the original stays as it is)",
+    },
+    "conflict_diff": {"zh": "查看差异", "en": "Show differences"},
+    "conflict_later": {"zh": "稍后决定（关闭）", "en": "Decide later (close)"},
+    "copy_suffix": {"zh": "（副本）", "en": " (copy)"},
+    "reloaded_theirs": {
+        "zh": "已加载他人保存的 v{version}；您的修改已放弃",
+        "en": "Loaded their version v{version}; your edits were discarded",
+    },
+    "copy_saved": {
+        "zh": "已另存为副本“{name}”（v{version}）；原方案未改动",
+        "en": "Saved as a copy “{name}” (v{version}); the original is unchanged",
+    },
+    "diff_same_text": {"zh": "相同", "en": "the same"},
+    "diff_changed_text": {"zh": "不同", "en": "changed"},
+    "diff_theirs_is": {"zh": "对方：", "en": "theirs: "},
+    "diff_only_theirs": {"zh": "仅在对方版本中：{n} 个", "en": "Only in their version: {n}"},
+    "diff_only_mine": {"zh": "仅在我的版本中：{n} 个", "en": "Only in my version: {n}"},
+    "diff_moved": {"zh": "位置或形状不同：{n} 个", "en": "Moved or reshaped: {n}"},
+    "diff_same": {"zh": "相同：{n} 个", "en": "Unchanged: {n}"},
+    "diff_more": {"zh": "等，另有 {n} 个", "en": "and {n} more"},
+    "diff_map_note": {
+        "zh": "地图上橙色虚线：对方版本中独有或位置不同的图形（关闭对话框后消失）；您的图形保持不变。",
+        "en": "Orange dashed on the map: their shapes that are only theirs or placed differently "
+        "(gone when the dialog closes); yours stay as they are.",
+    },
+    "unnamed": {"zh": "（未命名）", "en": "(unnamed)"},
+    "restored_plan": {"zh": "已恢复方案“{name}”（v{version}）", "en": "Restored the plan “{name}” (v{version})"},
+    "recycle_bin": {"zh": "回收站", "en": "Recycle bin"},
+    "bin_empty": {"zh": "回收站是空的", "en": "The recycle bin is empty"},
+    "bin_deleted_at": {"zh": "删除于", "en": "deleted"},
+    "bin_restore": {"zh": "恢复", "en": "Restore"},
     "saved": {"zh": "已保存", "en": "Saved"},
     "deleted": {"zh": "已删除（可撤销）", "en": "Deleted (can be undone)"},
     "compare": {"zh": "与计算的服务范围比较", "en": "Compare with the computed service area"},

@@ -13,6 +13,7 @@ import os
 from webapp.plans.base import (
     FEATURE_KINDS,
     Feature,
+    NotDeletedError,
     NotFoundError,
     PlanStore,
     StaleVersionError,
@@ -24,6 +25,7 @@ from webapp.plans.sqlite import SqlitePlanStore
 __all__ = [
     "FEATURE_KINDS",
     "Feature",
+    "NotDeletedError",
     "NotFoundError",
     "PlanStore",
     "SqlitePlanStore",

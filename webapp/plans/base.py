@@ -31,6 +31,7 @@ logger = logging.getLogger(__name__)
 __all__ = [
     "FEATURE_KINDS",
     "Feature",
+    "NotDeletedError",
     "NotFoundError",
     "PlanStore",
     "StaleVersionError",
@@ -49,6 +50,10 @@ MAX_PLAN_ID = 2**63 - 1
 
 class NotFoundError(GeoError):
     """No such plan (HTTP 404)."""
+
+
+class NotDeletedError(InputDataError):
+    """A restore of a plan that is not in the recycle bin (HTTP 422)."""
 
 
 class StaleVersionError(GeoError):
@@ -385,10 +390,24 @@ class PlanStore(abc.ABC):
         return {"id": plan_id, "deleted": True}
 
     def restore(self, plan_id: int) -> dict:
-        """Take a plan back out of the recycle bin."""
+        """Take a plan back out of the recycle bin.
+
+        Raises
+        ------
+        NotFoundError
+            No plan, deleted or not, has this id.
+        NotDeletedError
+            The plan is not in the recycle bin (nothing to restore).
+        """
         plan_id = plan_id_of(plan_id)
         with self._tx() as con:
             if self._locked_plan(con, plan_id, deleted=True) is None:
+                live = self._locked_plan(con, plan_id)
+                if live is not None:
+                    raise NotDeletedError(
+                        f"方案「{live['name']}」（编号 {plan_id}）不在回收站中，无需恢复 "
+                        "(the plan is not deleted; nothing to restore)"
+                    )
                 raise NotFoundError(f"回收站中没有编号为 {plan_id} 的方案 (no such deleted plan)")
             self._run(con, "UPDATE plans SET deleted_at = NULL, updated_at = ? WHERE id = ?", (self._now(), plan_id))
         return self.get(plan_id)

@@ -113,6 +113,19 @@
 
   // ------------------------------------------------------------------ plans
 
+  // A plan as the list, the version line and the recycle bin show it:
+  // "名称 · v3 · 2026-12-05 14:02", the time in the browser's own time zone.
+  function localTime(iso) {
+    const d = iso ? new Date(iso) : null;
+    if (!d || isNaN(d.getTime())) return "";
+    const two = (n) => String(n).padStart(2, "0");
+    return `${d.getFullYear()}-${two(d.getMonth() + 1)}-${two(d.getDate())} ${two(d.getHours())}:${two(d.getMinutes())}`;
+  }
+  function planLabel(p, time) {
+    return [p.name, `v${p.version}`, localTime(time === undefined ? p.updated_at : time)].filter(Boolean).join(" · ");
+  }
+  const restoredText = (p) => t.restored_plan.replace("{name}", p.name).replace("{version}", p.version);
+
   async function refreshPlans(selectId) {
     const data = await api("GET", "/api/plans");
     const select = $("plan-select");
@@ -124,7 +137,7 @@
     for (const p of data.plans) {
       const opt = document.createElement("option");
       opt.value = p.id;
-      opt.textContent = `${p.name} (v${p.version})`;
+      opt.textContent = planLabel(p);
       select.appendChild(opt);
     }
     if (selectId) select.value = String(selectId);
@@ -138,7 +151,7 @@
     clearDraft();
     $("plan-name").value = p ? p.name : "";
     $("plan-notes").value = p ? p.notes : "";
-    $("plan-version").textContent = p ? `#${p.id} · v${p.version}` : "";
+    $("plan-version").textContent = p ? `#${p.id} · ${planLabel(p)}` : "";
     // Exports: the plan's GeoPackage and zipped Shapefile (UTF-8 or GBK), in the export block.
     for (const [id, suffix] of [["export-plan-gpkg", ".gpkg"], ["export-plan-zip", ".zip"], ["export-plan-zip-gbk", ".zip?encoding=gbk"]]) {
       const a = $(id);
@@ -194,12 +207,13 @@
       clearDraft();
       $("plan-unclear").hidden = true;  // saved: the cleared drawings are gone for good
       writeHash();
-      $("plan-version").textContent = `#${saved.id} · v${saved.version}`;
+      $("plan-version").textContent = `#${saved.id} · ${planLabel(saved)}`;
       await refreshPlans(saved.id);
       message(`${t.saved} (v${saved.version})`, "ok");
     } catch (err) {
       if (err.status === 409 || err.status === 412) {
         message(t.conflict, "error conflict");
+        openConflict(err.data && err.data.current_version);
       } else {
         message(err.message, "error");
       }
@@ -216,6 +230,7 @@
       await refreshPlans();
       $("plan-undo").hidden = false;
       message(t.deleted, "ok");
+      await refreshBin();
     } catch (err) {
       message(err.status === 409 ? t.conflict : err.message, "error");
     }
@@ -223,12 +238,149 @@
 
   async function undoDelete() {
     if (!lastDeleted) return;
-    const p = await api("POST", `/api/plans/${lastDeleted}/restore`);
-    lastDeleted = null;
-    $("plan-undo").hidden = true;
-    await refreshPlans(p.id);
-    showPlan(p);
-    message(`${t.restored}“${p.name}”（v${p.version}）`, "ok");
+    await restorePlan(lastDeleted);
+  }
+
+  // Back out of the recycle bin (undo or the bin's button): the plan is shown, the message
+  // names it and its version.  Unsaved edits of the plan on screen are not dropped unasked.
+  async function restorePlan(id) {
+    if (!mayDiscard()) return;
+    try {
+      const p = await api("POST", `/api/plans/${id}/restore`);
+      if (String(lastDeleted) === String(id)) {
+        lastDeleted = null;
+        $("plan-undo").hidden = true;
+      }
+      await refreshPlans(p.id);
+      showPlan(p);
+      message(restoredText(p), "ok");
+    } catch (err) {
+      message(err.message, "error");
+    }
+    await refreshBin();
+  }
+
+  // The recycle bin: deleted plans with their version and when they were deleted, each with
+  // a restore button; read when the bin is opened and after each delete or restore.
+  async function refreshBin() {
+    const bin = $("plan-bin");
+    if (!bin || !bin.open) return;
+    const list = $("plan-bin-list");
+    delete list.dataset.ready;
+    const data = await api("GET", "/api/plans?deleted=1");
+    list.innerHTML = "";
+    if (!data.plans.length) {
+      const empty = document.createElement("li");
+      empty.className = "linli-hint";
+      empty.textContent = t.bin_empty;
+      list.appendChild(empty);
+    }
+    for (const p of data.plans) {
+      const item = document.createElement("li");
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = "bin-restore";
+      button.dataset.id = p.id;
+      button.textContent = t.bin_restore;
+      button.setAttribute("aria-label", `${t.bin_restore} ${p.name}`);
+      item.append(`${p.name} · v${p.version} · ${t.bin_deleted_at} ${localTime(p.deleted_at)} `, button);
+      list.appendChild(item);
+    }
+    list.dataset.ready = String(data.plans.length);
+  }
+
+  // ------------------------------------------------- a stale save (issue 18)
+
+  // Someone saved a newer version: a dialog offers their version, mine as a copy, or what
+  // differs.  Until the planner picks one, mine stay on the map, unsaved.
+  let theirsLayer = null;  // their shapes that differ, drawn while the dialog is open
+  function openConflict(current) {
+    const dialog = $("plan-conflict");
+    $("plan-conflict-text").textContent = t.conflict_detail.replace("{name}", plan.name)
+      .replace("{theirs}", current == null ? "?" : current).replace("{mine}", plan.version);
+    $("plan-conflict-status").textContent = "";
+    const diff = $("plan-conflict-diff");
+    diff.hidden = true;
+    diff.innerHTML = "";
+    delete diff.dataset.ready;
+    if (!dialog.open) dialog.showModal();
+    $("conflict-diff").focus();  // the harmless choice first; Escape closes
+  }
+
+  function conflictFailed(err) {
+    $("plan-conflict-status").textContent = err.message;
+    $("plan-conflict-status").className = "error";
+  }
+
+  async function reloadTheirs() {
+    const theirs = await api("GET", `/api/plans/${plan.id}`);
+    $("plan-conflict").close();
+    showPlan(theirs);
+    await refreshPlans(theirs.id);
+    message(t.reloaded_theirs.replace("{version}", theirs.version), "ok");
+  }
+
+  async function keepMineAsCopy() {
+    const mine = $("plan-name").value.trim() || plan.name;
+    const name = mine.slice(0, 200 - t.copy_suffix.length) + t.copy_suffix;
+    const copy = await api("POST", "/api/plans", { name, notes: $("plan-notes").value, features: collectFeatures() });
+    $("plan-conflict").close();
+    showPlan(copy);
+    await refreshPlans(copy.id);
+    message(t.copy_saved.replace("{name}", copy.name).replace("{version}", copy.version), "ok");
+  }
+
+  const KIND_TEXT = { area: t.kind_area, candidate: t.candidate, town: t.kind_town, grid: t.kind_grid };
+  function featureList(features) {
+    const list = document.createElement("ul");
+    for (const f of features.slice(0, 8)) {
+      const item = document.createElement("li");
+      item.textContent = `${KIND_TEXT[f.kind] || f.kind} ${f.name || t.unnamed}`;
+      list.appendChild(item);
+    }
+    if (features.length > 8) {
+      const more = document.createElement("li");
+      more.textContent = t.diff_more.replace("{n}", features.length - 8);
+      list.appendChild(more);
+    }
+    return list;
+  }
+
+  async function showDiff() {
+    const box = $("plan-conflict-diff");
+    box.hidden = false;
+    box.textContent = "…";
+    const d = await api("POST", `/api/plans/${plan.id}/diff`, {
+      name: $("plan-name").value.trim() || plan.name, notes: $("plan-notes").value, features: collectFeatures(),
+    });
+    box.innerHTML = "";
+    const line = (id, text) => {
+      const p = document.createElement("p");
+      p.id = id;
+      p.textContent = text;
+      box.appendChild(p);
+    };
+    line("diff-name", `${t.plan_name}: ${d.name_changed ? `${t.diff_changed_text} (${t.diff_theirs_is}${d.theirs.name})` : t.diff_same_text}`);
+    line("diff-notes", `${t.notes}: ${d.notes_changed ? t.diff_changed_text : t.diff_same_text}`);
+    line("diff-only-theirs", t.diff_only_theirs.replace("{n}", d.only_theirs.length));
+    if (d.only_theirs.length) box.appendChild(featureList(d.only_theirs));
+    line("diff-only-mine", t.diff_only_mine.replace("{n}", d.only_mine.length));
+    if (d.only_mine.length) box.appendChild(featureList(d.only_mine));
+    line("diff-moved", t.diff_moved.replace("{n}", d.changed.length));
+    if (d.changed.length) box.appendChild(featureList(d.changed));
+    line("diff-same", t.diff_same.replace("{n}", d.same));
+    const shapes = d.only_theirs.map((f) => f.geometry).concat(d.changed.map((f) => f.theirs));
+    if (theirsLayer) map.removeLayer(theirsLayer);
+    theirsLayer = null;
+    if (shapes.length) {
+      line("diff-map-note", t.diff_map_note);
+      box.lastChild.className = "linli-hint";
+      const style = { color: "#e66101", weight: 3, dashArray: "5 5", fillColor: "#fdb863", fillOpacity: 0.25 };
+      theirsLayer = L_.geoJSON({ type: "FeatureCollection", features: shapes.map((g) => ({ type: "Feature", geometry: g, properties: {} })) }, {
+        interactive: false, style, pointToLayer: (f, ll) => L_.circleMarker(ll, { ...style, radius: 10 }),
+      }).addTo(map);
+    }
+    box.dataset.ready = "1";
   }
 
   // ------------------------------------------------------------- candidates
@@ -725,6 +877,7 @@
   });
 
   $("plan-select").addEventListener("change", (e) => {
+    if (plan && e.target.value === String(plan.id)) return;  // the plan on screen: nothing to load or lose
     if (!mayDiscard()) { e.target.value = plan ? String(plan.id) : ""; return; }
     loadPlan(e.target.value).catch((err) => message(err.message, "error"));
   });
@@ -737,6 +890,20 @@
   $("place-run").addEventListener("click", runPlacement);
   $("plan-delete").addEventListener("click", deletePlan);
   $("plan-undo").addEventListener("click", undoDelete);
+  $("plan-bin").addEventListener("toggle", () => refreshBin().catch((err) => message(err.message, "error")));
+  $("plan-bin-list").addEventListener("click", (ev) => {
+    const button = ev.target.closest(".bin-restore");
+    if (button) restorePlan(button.dataset.id);
+  });
+  for (const [id, choice] of [["conflict-reload", reloadTheirs], ["conflict-copy", keepMineAsCopy], ["conflict-diff", showDiff]]) {
+    $(id).addEventListener("click", () => choice().catch(conflictFailed));
+  }
+  $("conflict-later").addEventListener("click", () => $("plan-conflict").close());
+  // Closed by a choice, "later" or Escape: their shapes leave the map, focus returns to Save.
+  $("plan-conflict").addEventListener("close", () => {
+    if (theirsLayer) { map.removeLayer(theirsLayer); theirsLayer = null; }
+    $("plan-save").focus();
+  });
   // Clear all: every candidate and drawing off the map at once, with their rings and
   // figures; undone by one click until the plan is saved or another one is shown.
   let cleared = null;
