@@ -100,7 +100,7 @@ def test_conflict_keep_mine_as_a_copy_leaves_theirs_unchanged(page, server):
     api = page.context.request
     copy = api.get(f"{base}/api/plans/{copy_id}").json()
     assert copy["name"] == "冲突·副本（副本）" and copy["notes"] == "我的修改"
-    assert sorted((f["kind"], f["name"]) for f in copy["features"]) == [("area", ""), ("candidate", "")]
+    assert sorted((f["kind"], f["name"]) for f in copy["features"]) == [("area", ""), ("candidate", "候选点 1")]
     theirs = api.get(f"{base}/api/plans/{plan_id}").json()
     assert theirs["version"] == 3 and theirs["notes"] == "对方的修改"
     assert sorted((f["kind"], f["name"]) for f in theirs["features"]) == [("area", ""), ("candidate", "对方候选")]
@@ -125,7 +125,8 @@ def test_conflict_show_differences_by_keyboard_then_escape_keeps_mine(page, serv
         k: page.locator(f"#diff-{k}").inner_text()
         for k in ("name", "notes", "only-theirs", "only-mine", "moved", "same")
     }
-    # Theirs: the area moved and a candidate added; mine: the first area and an unnamed candidate.
+    # Theirs: the area moved and a candidate added; mine: the first area and a new candidate
+    # (named by the page: 候选点 1).
     assert text == {
         "name": "方案名称: 相同",
         "notes": "备注: 不同",
@@ -135,7 +136,7 @@ def test_conflict_show_differences_by_keyboard_then_escape_keeps_mine(page, serv
         "same": "相同：0 个",
     }
     lists = page.locator("#plan-conflict-diff ul").all_inner_texts()
-    assert lists == ["候选邻里中心 对方候选", "候选邻里中心 （未命名）", "规划服务范围 （未命名）"]
+    assert lists == ["候选邻里中心 对方候选", "候选邻里中心 候选点 1", "规划服务范围 （未命名）"]
     assert page.evaluate(THEIRS_ON_MAP) == 2  # their candidate and their moved area, in orange
     # The buttons are reachable by Tab.
     page.keyboard.press("Tab")
@@ -145,7 +146,7 @@ def test_conflict_show_differences_by_keyboard_then_escape_keeps_mine(page, serv
     wait_until(page, f"!{DIALOG_OPEN}")
     wait_until(page, f"{THEIRS_ON_MAP} === 0")  # (the dialog's close event comes a moment later)
     assert page.evaluate("document.activeElement.id") == "plan-save"
-    assert sorted(page.evaluate(ON_SCREEN)) == [["area", ""], ["candidate", ""]]
+    assert sorted(page.evaluate(ON_SCREEN)) == [["area", ""], ["candidate", "候选点 1"]]
     assert page.locator("#plan-notes").input_value() == "我的修改"
     assert app.extensions["linli.store"].get(plan_id)["version"] == 3
     # Still unsaved: choosing another plan asks first, and dismissed changes nothing.
