@@ -71,7 +71,7 @@ def test_map_page_is_complete_and_offline(client):
         with client.get(url) as js:
             assert js.status_code == 200 and js.mimetype == "text/javascript"
             page += js.get_data(as_text=True)
-    for layer in ("底图 base", "设施 病有所医", "服务范围 病有所医", "居民步行时间 病有所医", "缺口 gaps"):
+    for layer in ("底图 (OSM)", "设施 病有所医", "服务范围 病有所医", "居民步行时间 病有所医", "缺口 病有所医"):
         assert layer in page or json.dumps(layer)[1:-1] in page  # layer names sit in the layer control's JSON
 
 
