@@ -97,7 +97,10 @@ def test_english_map_speaks_english(browser, server):  # noqa: F811
         )
         popup = page.locator(".leaflet-popup-content")
         popup.wait_for()
-        assert "Source:" in popup.inner_text() and "来源" not in popup.inner_text()
+        # (the first line is the facility's name; then its function and type from the standard)
+        lines = popup.inner_text().strip().splitlines()
+        assert lines[-1].startswith("Source: ") and " · " in lines[1], lines
+        assert not CJK.search("\n".join(lines[1:-1])), lines
         assert page.console_errors == []
     finally:
         context.close()

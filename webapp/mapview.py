@@ -434,6 +434,7 @@ def _facility_layers(
     fmap: folium.Map, state: AnalysisState, chosen: str, texts: dict[str, str], labels: dict[str, str]
 ) -> None:
     fac = state.acc.facilities.to_crs(4326)
+    lang = texts.get("lang", "zh")
     xy = shapely.get_coordinates(shapely.point_on_surface(fac.geometry.to_numpy()))
     for function, label in labels.items():
         colour, icon = function_marker(function)
@@ -444,7 +445,8 @@ def _facility_layers(
         for k in np.flatnonzero(fac["function"].to_numpy() == function):
             row = fac.iloc[k]
             name = row.get("name") or texts["unnamed"]
-            kind = row.get("type_zh") or row.get("type") or ""
+            ftype = state.acc.standard.facility_types.get(row.get("type") or "")
+            kind = ftype.name_en if lang == "en" and ftype else row.get("type_zh") or row.get("type") or ""
             source = row.get("source") or ""
             popup = (
                 f"<b>{safe(name)}</b><br>{safe(label)} · {safe(kind)}<br>"

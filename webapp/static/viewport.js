@@ -81,8 +81,9 @@
         : L.circleMarker(latlng, Object.assign({ radius: 5, weight: 1, color: "#ffffff", fillColor: spec.colour, fillOpacity: 1 }, POINTS))),
       onEachFeature: (f, layer) => {
         const p = f.properties;
+        const kind = t.lang === "en" && p.kind_en ? p.kind_en : p.kind;
         layer.bindTooltip(esc(p.name || t.unnamed));
-        layer.bindPopup(`<b>${esc(p.name || t.unnamed)}</b><br>${esc(spec.label)} · ${esc(p.kind)}<br>` +
+        layer.bindPopup(`<b>${esc(p.name || t.unnamed)}</b><br>${esc(spec.label)} · ${esc(kind)}<br>` +
           `<span class="linli-src">${esc(t.source)}: ${esc(p.source)}</span>`, { maxWidth: 280 });
       },
     }),
