@@ -7,6 +7,7 @@ and reports every line with Chinese characters outside comments, as ``file:line:
 
 from __future__ import annotations
 
+import json
 import re
 from html.parser import HTMLParser
 from pathlib import Path
@@ -297,3 +298,13 @@ def test_chinese_page_keeps_chinese_names(app):
     page = app.test_client().get("/?lang=zh&function=elderly").get_data(as_text=True)
     assert ">老有所养</option>" in page and "惠安县（内置边界）" in page
     assert "人/户" in page and "15 分钟 ≈ 1000 m" in page and "Health care" not in page
+
+
+def test_english_offline_map_export_is_english(app):
+    # The standalone map holds every layer itself (facilities with their popups, walking-time
+    # points with their tooltips): their words are English; the names in them are data.
+    page = app.test_client().get("/api/export/map.html?function=medical&lang=en").get_data(as_text=True)
+    for english in ("My drawings", "Facilities: Health care", "Nearest facility", "Walk (min)", "Source: "):
+        assert english in page, english
+    for chinese in ("我的绘制", "设施 病有所医", "最近设施", "来源", "分钟", "人口 (人)"):
+        assert chinese not in page and json.dumps(chinese)[1:-1] not in page, chinese
