@@ -227,6 +227,8 @@ class TravelProfile:
         Whether ``oneway=*`` restricts this traveller (cyclists), never pedestrians.
     forbidden_highways
         Classes this traveller cannot use at all.
+    label_en
+        English name (empty: the Chinese one is shown).
     min_speed_kmh
         Floor applied to every speed (docs/bad-inputs.md N7: no zero speed reaches the engine).
     source
@@ -242,6 +244,7 @@ class TravelProfile:
     respects_oneway: bool = False
     forbidden_highways: frozenset[str] = frozenset()
     min_speed_kmh: float = 1.0
+    label_en: str = ""
 
     @property
     def speed_mps(self) -> float:
@@ -259,6 +262,7 @@ class TravelProfile:
 WALK = TravelProfile(
     name="walk",
     label_zh="步行",
+    label_en="walking",
     speed_kmh=4.0,
     access_speed_kmh=4.0,
     source="GB 50180-2018 表4.0.1: 15分钟 = 800-1000 m; 取 4.0 km/h (15 min = 1000 m)",
@@ -270,6 +274,7 @@ WALK = TravelProfile(
 ELDERLY = TravelProfile(
     name="elderly",
     label_zh="老年人步行",
+    label_en="walking (older people)",
     speed_kmh=3.2,
     access_speed_kmh=3.2,
     class_speed_kmh=MappingProxyType({"steps": 1.6}),
@@ -281,6 +286,7 @@ ELDERLY = TravelProfile(
 BIKE = TravelProfile(
     name="bike",
     label_zh="自行车",
+    label_en="cycling",
     speed_kmh=12.0,
     access_speed_kmh=4.0,
     class_speed_kmh=MappingProxyType(
@@ -295,6 +301,7 @@ BIKE = TravelProfile(
 EBIKE = TravelProfile(
     name="ebike",
     label_zh="电动自行车",
+    label_en="electric bicycle",
     speed_kmh=20.0,
     access_speed_kmh=4.0,
     class_speed_kmh=MappingProxyType(

@@ -72,7 +72,7 @@ def test_map_page_is_complete_and_offline(client):
             assert js.status_code == 200 and js.mimetype == "text/javascript"
             page += js.get_data(as_text=True)
     for layer in (
-        "底图 base",
+        "底图 (OSM)",
         "设施 病有所医",
         "服务范围（所选功能）",
         "居民步行时间（所选功能）",

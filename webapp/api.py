@@ -304,11 +304,16 @@ def compare():
     center = None
     if data.get("center") is not None:
         center = parse_geometry(data["center"], expected="point", study_area=state.study_area_wgs84).geometry
-    minutes = _minutes({"minutes": [data.get("minutes", max(state.minutes))]}, state.minutes)[0]
+    # The page's scene: its travel profile, and its budget unless the request names minutes.
+    scene = _scene(data)
+    minutes = _minutes({"minutes": [data.get("minutes", scene.budget_min)]}, state.minutes)[0]
+    analysis = state.analysis_of(scene)
     crs = state.project.network.crs
     drawn_m = gpd.GeoSeries([drawn.geometry], crs=WGS84).to_crs(crs).iloc[0]
     center_m = gpd.GeoSeries([center], crs=WGS84).to_crs(crs).iloc[0] if center is not None else None
-    result = compare_service_area(state.graph, state.acc.demand, drawn_m, center=center_m, minutes=minutes)
+    result = compare_service_area(
+        analysis.graph, analysis.accessibility.demand, drawn_m, center=center_m, minutes=minutes
+    )
     shapes = {}
     for key in ("computed", "drawn_not_reachable", "reachable_not_drawn"):
         geom = gpd.GeoSeries([result.pop(key)], crs=crs).to_crs(WGS84).iloc[0]

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
+from geo.access.standards import FUNCTIONS_EN, Standard
+from geo.settings import TravelProfile
+
 LANGUAGES = ("zh", "en")
 
 #: Leaflet.draw's texts in Chinese (``L.drawLocal``; its own English is the default).
@@ -104,6 +109,134 @@ TEXTS: dict[str, dict[str, str]] = {
         "zh": "支持 XLSX、XLS、CSV（UTF-8 或 GBK）；表头上方的标题行、表尾的填表人/审核人行自动跳过。",
         "en": "XLSX, XLS or CSV (UTF-8 or GBK); title rows above the header and sign-off rows are skipped.",
     },
+    # Issue 18: the ledgers, new study area, exports, assumptions, map layers and tooltips.
+    "ledger_kind": {"zh": "台账种类", "en": "Ledger kind"},
+    "coord_system": {"zh": "坐标系", "en": "Coordinate system"},
+    "system_wgs84": {"zh": "WGS84 / CGCS2000（GPS、天地图）", "en": "WGS84 / CGCS2000 (GPS, Tianditu)"},
+    "system_gcj02": {"zh": "GCJ-02（高德、腾讯拾取）", "en": "GCJ-02 (picked in Amap or Tencent Maps)"},
+    "system_bd09": {"zh": "BD-09（百度拾取）", "en": "BD-09 (picked in Baidu Maps)"},
+    "ledger_report": {"zh": "读取报告", "en": "Reading report"},
+    "ledger_pick_file": {"zh": "请先选择台账文件", "en": "Choose a ledger file first"},
+    "ledger_columns_hint": {
+        "zh": "指定各列的含义后重新预览：",
+        "en": "Say what each column holds, then preview again:",
+    },
+    "ledger_auto": {"zh": "（自动）", "en": "(automatic)"},
+    "ledger_unknown_hint": {
+        "zh": "以下类别未识别（未读入）；选择其服务功能后重新预览：",
+        "en": "These categories were not recognised (not read in); choose their service function and preview again:",
+    },
+    "ledger_category_rows": {"zh": "{name}（{n} 行）", "en": "{name} ({n} rows)"},
+    "ledger_leave_out": {"zh": "不计入", "en": "Leave out"},
+    "ledger_all_functions": {"zh": "全部功能（邻里中心）", "en": "All functions (neighborhood center)"},
+    "ledger_reading": {"zh": "正在读取台账……", "en": "Reading the ledger…"},
+    "ledger_applying": {"zh": "正在载入并重新计算覆盖……", "en": "Loading it and computing the coverage again…"},
+    "ledger_loaded": {"zh": "已载入：{summary}。正在刷新地图……", "en": "Loaded: {summary}. Refreshing the map…"},
+    "field_lon": {"zh": "经度", "en": "Longitude"},
+    "field_lat": {"zh": "纬度", "en": "Latitude"},
+    "field_pair": {"zh": "坐标（经度,纬度）", "en": "Coordinates (longitude,latitude)"},
+    "field_id": {"zh": "编号", "en": "ID"},
+    "field_name": {"zh": "名称", "en": "Name"},
+    "field_category": {"zh": "类别", "en": "Category"},
+    "field_functions": {"zh": "服务功能", "en": "Service functions"},
+    "field_community": {"zh": "所属社区", "en": "Community"},
+    "field_address": {"zh": "地址", "en": "Address"},
+    "field_households": {"zh": "户数", "en": "Households"},
+    "field_residents": {"zh": "人口", "en": "Residents"},
+    "field_elderly": {"zh": "60岁以上人口", "en": "Residents aged 60 and over"},
+    "field_children": {"zh": "0-6岁人口", "en": "Children aged 0-6"},
+    "upload_pick_plan": {"zh": "请先选择或新建一个方案", "en": "Choose or create a plan first"},
+    "upload_pick_file": {"zh": "请先选择要上传的文件", "en": "Choose a file to upload first"},
+    "uploading": {"zh": "正在上传……", "en": "Uploading…"},
+    "upload_progress": {"zh": "正在上传文件…… {done} / {total} MB", "en": "Uploading the files… {done} / {total} MB"},
+    "upload_failed": {"zh": "上传失败", "en": "Upload failed"},
+    "upload_added": {"zh": "已加入 {n} 个要素（{crs}）", "en": "Added {n} features ({crs})"},
+    "np_name": {"zh": "名称", "en": "Name"},
+    "np_name_example": {"zh": "如：惠安县城区", "en": "e.g. Hui'an county town"},
+    "np_boundary": {"zh": "边界", "en": "Boundary"},
+    "np_builtin": {"zh": "{name}（内置边界）", "en": "{name} (built-in boundary)"},
+    "np_no_builtin": {"zh": "上传边界文件 / 不设边界", "en": "Upload a boundary file / no boundary"},
+    "np_boundary_file": {"zh": "边界文件（可选）", "en": "Boundary file (optional)"},
+    "np_network": {
+        "zh": "路网 OpenStreetMap（.osm.pbf / .osm，必填）",
+        "en": "Streets from OpenStreetMap (.osm.pbf / .osm, required)",
+    },
+    "np_facilities": {
+        "zh": "设施台账（可选；不传则取路网文件中的设施）",
+        "en": "Facility ledger (optional; without it, the facilities in the street file)",
+    },
+    "np_compounds": {
+        "zh": "小区台账（可选；不传则按建筑估算人口）",
+        "en": "Compound ledger (optional; without it, residents estimated from the buildings)",
+    },
+    "np_functions": {
+        "zh": "扩展功能 1+6+X（可选，以顿号分隔）",
+        "en": "Extra functions 1+6+X (optional, separated by commas)",
+    },
+    "np_functions_example": {"zh": "如：安有所护、快递物流", "en": "e.g. safety, parcel delivery"},
+    "np_categories": {
+        "zh": "类别对照表（可选，CSV：类别,服务功能,设施类型）",
+        "en": "Category table (optional, CSV with a category, a service function and a facility type column)",
+    },
+    "np_hint": {
+        "zh": "台账坐标系按“导入台账”中的选择（默认按路网自动判定）。"
+        "文件保存在服务器的 instance/projects/ 下，并生成项目文件 project.toml。",
+        "en": "The ledgers' coordinate system is the one chosen under Ledgers (detected from the streets "
+        "by default). The files are kept on the server under instance/projects/, with a project file project.toml.",
+    },
+    "np_pick_network": {"zh": "请选择路网文件（.osm.pbf 或 .osm）", "en": "Choose a street file (.osm.pbf or .osm)"},
+    "np_built": {"zh": "已构建：{project}（{s} 秒）。正在打开……", "en": "Built: {project} ({s} s). Opening…"},
+    "np_queued": {"zh": "排队等候", "en": "waiting in the queue"},
+    "np_building": {
+        "zh": "正在构建研究区：{stage}…… {pct}%，已用 {s} 秒",
+        "en": "Building the study area: {stage}… {pct}%, {s} s so far",
+    },
+    "np_too_long": {
+        "zh": "构建时间过长，请稍后刷新页面查看",
+        "en": "The build is taking long; reload the page later to see it",
+    },
+    "exports": {"zh": "导出", "en": "Exports"},
+    "paper": {"zh": "纸张", "en": "Paper"},
+    "landscape": {"zh": "横向", "en": "landscape"},
+    "portrait": {"zh": "纵向", "en": "portrait"},
+    "export_html": {"zh": "离线地图 HTML", "en": "Offline map (HTML)"},
+    "export_report": {"zh": "摘要报告 PDF", "en": "Summary report (PDF)"},
+    "export_coverage": {"zh": "覆盖表 XLSX", "en": "Coverage table (XLSX)"},
+    "export_plan_gpkg": {"zh": "方案 GeoPackage", "en": "Plan as GeoPackage"},
+    "export_plan_zip": {"zh": "方案 Shapefile (zip)", "en": "Plan as Shapefile (zip)"},
+    "per_resident": {"zh": "人", "en": "resident"},
+    "persons_per_household": {"zh": "人/户", "en": "persons/household"},
+    "layer_base": {"zh": "底图 (OSM)", "en": "Base map (OSM)"},
+    "layer_boundary": {"zh": "研究区边界", "en": "Study area boundary"},
+    "layer_units": {"zh": "分区 {level}", "en": "Units: {level}"},
+    "layer_rings": {"zh": "服务范围 {function}", "en": "Service areas: {function}"},
+    "layer_times": {"zh": "居民步行时间 {function}", "en": "Residents' walking time: {function}"},
+    "layer_facilities": {"zh": "设施 {function} ({n})", "en": "Facilities: {function} ({n})"},
+    "layer_gaps": {"zh": "缺口 {function}", "en": "Gaps: {function}"},
+    "layer_drawings": {"zh": "我的绘制", "en": "My drawings"},
+    "legend_not_reached": {"zh": "未到达", "en": "Not reached"},
+    "unit_code": {"zh": "编码", "en": "Code"},
+    "ring_from": {"zh": "从 (分钟)", "en": "From (min)"},
+    "ring_to": {"zh": "到 (分钟)", "en": "To (min)"},
+    "ring_area": {"zh": "面积 (km²)", "en": "Area (km²)"},
+    "tip_residents": {"zh": "人口 (人)", "en": "Residents"},
+    "tip_walk": {"zh": "步行 (分钟)", "en": "Walk (min)"},
+    "tip_nearest": {"zh": "最近设施", "en": "Nearest facility"},
+    "gap_rank": {"zh": "排名", "en": "Rank"},
+    "gap_uncovered": {"zh": "未覆盖人口 (人)", "en": "Residents not covered"},
+    "tip_points": {
+        "zh": "{n} 处居民点 · 人口 {residents} 人",
+        "en": "{n} residential points · {residents} residents",
+    },
+    "tip_mean_walk": {"zh": "平均步行 {time} 分钟（可达 {pct}%）", "en": "Mean walk {time} min ({pct}% reached)"},
+    "tip_point": {
+        "zh": "人口 {residents} 人<br>步行 {time} 分钟<br>最近设施 {facility}",
+        "en": "{residents} residents<br>Walk {time} min<br>Nearest facility: {facility}",
+    },
+    "zoom_in": {"zh": "放大", "en": "Zoom in"},
+    "zoom_out": {"zh": "缩小", "en": "Zoom out"},
+    "layers": {"zh": "图层", "en": "Layers"},
+    "source": {"zh": "来源", "en": "Source"},
     "upload_to_plan": {"zh": "上传到方案", "en": "Upload into the plan"},
     "upload_hint": {
         "zh": "GeoJSON、GeoPackage、Shapefile（zip）、KML，或带经纬度的表格"
@@ -146,9 +279,9 @@ TEXTS: dict[str, dict[str, str]] = {
     "switching": {"zh": "正在更新地图和数字…", "en": "Updating the map and figures…"},
     "people": {"zh": "人", "en": "residents"},
     "legend_gaps": {"zh": "覆盖缺口（未覆盖居民最多的格网）", "en": "Gaps (cells with most residents not covered)"},
-    "layer_rings": {"zh": "服务范围（所选功能）", "en": "Service areas (chosen function)"},
-    "layer_times": {"zh": "居民步行时间（所选功能）", "en": "Residents' walking time (chosen function)"},
-    "layer_gaps": {"zh": "覆盖缺口（所选功能）", "en": "Coverage gaps (chosen function)"},
+    "layer_rings_chosen": {"zh": "服务范围（所选功能）", "en": "Service areas (chosen function)"},
+    "layer_times_chosen": {"zh": "居民步行时间（所选功能）", "en": "Residents' walking time (chosen function)"},
+    "layer_gaps_chosen": {"zh": "覆盖缺口（所选功能）", "en": "Coverage gaps (chosen function)"},
     "gap_tooltip": {
         "zh": "缺口第 {rank} 位：未覆盖 {uncovered} 人 / 人口 {population} 人",
         "en": "Gap no. {rank}: {uncovered} of {population} residents not covered",
@@ -173,6 +306,19 @@ TEXTS: dict[str, dict[str, str]] = {
         "zh": "各候选点（所选功能）：新增 = 它单独新增的覆盖人口；独有 = 只有它覆盖、去掉它方案就失去的人口",
         "en": "Each candidate (chosen function): added = residents it alone newly covers; "
         "only it adds = residents the plan loses without it",
+    },
+    "compare_drawn": {"zh": "规划范围：{area}，{residents} 人", "en": "Drawn: {area}, {residents} residents"},
+    "compare_computed": {
+        "zh": "计算的服务范围（{minutes} 分钟）：{area}，{residents} 人",
+        "en": "Computed ({minutes} min): {area}, {residents} residents",
+    },
+    "compare_not_reachable": {
+        "zh": "规划但不可达：{area}，{residents} 人",
+        "en": "Drawn, not reachable: {area}, {residents} residents",
+    },
+    "compare_not_drawn": {
+        "zh": "可达但未规划：{area}，{residents} 人",
+        "en": "Reachable, not drawn: {area}, {residents} residents",
     },
     "legend_plan": {"zh": "方案候选点服务范围（紫色虚线）", "en": "Plan candidates' service areas (purple, dashed)"},
     "sole_share": {"zh": "独有新增", "en": "only it adds"},
@@ -303,6 +449,25 @@ TEXTS: dict[str, dict[str, str]] = {
     },
     "job_lost": {"zh": "与服务器的连接中断", "en": "Lost the connection to the server"},
 }
+
+
+def function_labels(functions: Mapping[str, str], lang: str) -> dict[str, str]:
+    """Function key -> name in ``lang``: the six in English in English, a project's own
+    "1+6+X" functions (no English name) and everything in Chinese by their Chinese name."""
+    if lang != "en":
+        return dict(functions)
+    return {key: FUNCTIONS_EN.get(key, zh) for key, zh in functions.items()}
+
+
+def profile_label(profile: TravelProfile, lang: str) -> str:
+    """A travel profile's name in ``lang`` (Chinese when it has no English one)."""
+    return (profile.label_en or profile.label_zh) if lang == "en" else profile.label_zh
+
+
+def standard_label(standard: Standard, lang: str) -> str:
+    """A standard's code and title in ``lang`` (the code alone in English when it has no English title)."""
+    title = standard.title_en if lang == "en" else standard.title_zh
+    return f"{standard.code} {title}".strip()
 
 
 def texts(lang: str) -> dict[str, str]:

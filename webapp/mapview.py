@@ -34,7 +34,7 @@ from geo.maps.style import (
     function_marker,
 )
 from webapp.assets import localize
-from webapp.i18n import DRAW_TEXTS_ZH
+from webapp.i18n import DRAW_TEXTS_ZH, function_labels, profile_label
 from webapp.state import AnalysisState, walking_time_points
 
 
@@ -123,6 +123,30 @@ class MetricScale(MacroElement):
     )
 
 
+class ControlTexts(MacroElement):
+    """Leaflet's own controls in the page's language: the zoom buttons (made here, the map's
+    default zoom control is off) and the layer control's toggle (added after the layer control)."""
+
+    _template = Template(
+        "{% macro script(this, kwargs) %}"
+        "{% if this.zoom %}"
+        "L.control.zoom({zoomInTitle: {{ this.zoom_in }}, zoomOutTitle: {{ this.zoom_out }}})"
+        ".addTo({{ this._parent.get_name() }});"
+        "{% else %}"
+        "{{ this._parent.get_name() }}.getContainer().querySelectorAll('.leaflet-control-layers-toggle')"
+        ".forEach((a) => { a.title = {{ this.layers }}; });"
+        "{% endif %}"
+        "{% endmacro %}"
+    )
+
+    def __init__(self, texts: dict[str, str], *, zoom: bool) -> None:
+        super().__init__()
+        self._name = "ControlTexts"
+        self.zoom = zoom
+        for key in ("zoom_in", "zoom_out", "layers"):
+            setattr(self, key, json.dumps(texts[key], ensure_ascii=False).replace("</", "<\\/"))
+
+
 class DrawTexts(MacroElement):
     """Leaflet.draw's buttons and tooltips in the page's language (added before the Draw control)."""
 
@@ -171,12 +195,16 @@ def build_map(
         zoom_start=15,
         tiles=None,
         control_scale=False,  # (metric only: MetricScale below)
+        zoom_control=False,  # (in the page's language: ControlTexts below)
         prefer_canvas=True,
         attribution_control=True,
     )
     fmap.fit_bounds([[s, w], [n, e]])
+    lang = texts.get("lang", "zh")
+    ControlTexts(texts, zoom=True).add_to(fmap)
     MetricScale().add_to(fmap)
-    base = folium.FeatureGroup(name="底图 base (OSM)", control=True, show=True)
+    labels = function_labels(state.functions, lang)
+    base = folium.FeatureGroup(name=texts["layer_base"], control=True, show=True)
     if dynamic is not None:
         dynamic.append({"group": base.get_name(), "layer": "areas", "styles": BASE_AREA_STYLE})
         dynamic.append({"group": base.get_name(), "layer": "roads", "styles": ROAD_STYLE})
@@ -211,31 +239,31 @@ def build_map(
     if state.boundary_wgs84 is not None:
         folium.GeoJson(
             _geojson(gpd.GeoDataFrame({"name": [state.project.name]}, geometry=[state.boundary_wgs84], crs=4326)),
-            name="研究区边界 boundary",
+            name=texts["layer_boundary"],
             style_function=lambda _f: {"color": BOUNDARY_COLOUR, "weight": 3, "fill": False},
         ).add_to(fmap)
     for level, units in state.project.units.items():
         layer = units.to_crs(4326)[["code", "name", "geometry"]]
         folium.GeoJson(
             _geojson(layer, ("code", "name")),
-            name=f"分区 {level}",
+            name=texts["layer_units"].replace("{level}", level),
             style_function=lambda _f: {"color": UNIT_COLOUR, "weight": 2, "dashArray": "6 4", "fillOpacity": 0.02},
-            tooltip=folium.GeoJsonTooltip(fields=["code", "name"], aliases=["编码", "名称"]),
+            tooltip=folium.GeoJsonTooltip(fields=["code", "name"], aliases=[texts["unit_code"], texts["field_name"]]),
         ).add_to(fmap)
     if dynamic is None:
-        _service_area_layers(fmap, state, function)
-        _time_layer(fmap, state, function)
+        _service_area_layers(fmap, state, function, texts, labels)
+        _time_layer(fmap, state, function, texts, labels)
     else:
-        _dynamic_layers(fmap, state, function, dynamic, texts)
+        _dynamic_layers(fmap, function, dynamic, texts, labels)
     if dynamic is None:
-        _gap_layer(fmap, state, function)
+        _gap_layer(fmap, state, function, texts, labels)
     if dynamic is None:
-        _facility_layers(fmap, state, function)
+        _facility_layers(fmap, state, function, texts, labels)
     else:
-        _dynamic_facilities(fmap, state, function, dynamic)
-    drawn = folium.FeatureGroup(name="我的绘制 drawings", show=True)
+        _dynamic_facilities(fmap, state, function, dynamic, texts, labels)
+    drawn = folium.FeatureGroup(name=texts["layer_drawings"], show=True)
     drawn.add_to(fmap)
-    if texts.get("lang", "zh") == "zh":
+    if lang == "zh":
         DrawTexts(DRAW_TEXTS_ZH).add_to(fmap)
     plugins.Draw(
         export=False,
@@ -251,6 +279,7 @@ def build_map(
         edit_options={"edit": True, "remove": True},
     ).add_to(fmap)
     folium.LayerControl(collapsed=True).add_to(fmap)
+    ControlTexts(texts, zoom=False).add_to(fmap)
     prof = state.acc.profile
     Legend(
         title_time=texts["legend_time"],
@@ -259,15 +288,18 @@ def build_map(
             (TIME_COLOURS[1], "5-10"),
             (TIME_COLOURS[2], "10-15"),
             (TIME_COLOURS[3], "> 15"),
-            (UNREACHED_COLOUR, "未到达 not reached"),
+            (UNREACHED_COLOUR, texts["legend_not_reached"]),
         ],
-        title_rings=f"{texts['legend_rings']} ({state.functions[function]})",
-        ring_items=[(RING_COLOURS[k], f"{lo:g}-{hi:g} 分钟") for k, (lo, hi) in enumerate(_bands(state.minutes))],
+        title_rings=f"{texts['legend_rings']} ({labels[function]})",
+        ring_items=[
+            (RING_COLOURS[k], f"{lo:g}-{hi:g} {texts['minutes_unit']}")
+            for k, (lo, hi) in enumerate(_bands(state.minutes))
+        ],
         gap_colour=GAP_COLOUR,
         gap_label=texts["legend_gaps"],
         function_title=texts["function"],
-        function_items=[(function_colour(f), zh if f == zh else f"{zh} {f}") for f, zh in state.functions.items()],
-        note=f"{prof.label_zh} {prof.speed_kmh:g} km/h; © OpenStreetMap contributors",
+        function_items=[(function_colour(f), label) for f, label in labels.items()],
+        note=f"{profile_label(prof, lang)} {prof.speed_kmh:g} km/h; © OpenStreetMap contributors",
     ).add_to(fmap)
     localize(fmap)
     return fmap
@@ -278,13 +310,15 @@ def _bands(minutes: tuple[float, ...]) -> list[tuple[float, float]]:
     return list(itertools.pairwise(edges))
 
 
-def _service_area_layers(fmap: folium.Map, state: AnalysisState, chosen: str) -> None:
+def _service_area_layers(
+    fmap: folium.Map, state: AnalysisState, chosen: str, texts: dict[str, str], labels: dict[str, str]
+) -> None:
     # Only the chosen function's rings are in the page (the function selector switches):
     # six functions' rings would multiply the page for layers a planner looks at one by one.
     areas = state.function_areas(chosen)
     if areas is None:
         return
-    group = folium.FeatureGroup(name=f"服务范围 {state.functions[chosen]}", show=True)
+    group = folium.FeatureGroup(name=texts["layer_rings"].replace("{function}", labels[chosen]), show=True)
     frame = areas[["min_from", "minutes", "area_m2", "geometry"]].copy()
     frame["area_km2"] = (frame["area_m2"] / 1e6).round(3)
     frame = frame.drop(columns="area_m2")
@@ -296,22 +330,23 @@ def _service_area_layers(fmap: folium.Map, state: AnalysisState, chosen: str) ->
             _geojson(row),
             style_function=lambda _f, c=colour: {"color": c, "weight": 1, "fillColor": c, "fillOpacity": 0.35},
             tooltip=folium.GeoJsonTooltip(
-                fields=["min_from", "minutes", "area_km2"], aliases=["从 (分钟)", "到 (分钟)", "面积 (km²)"]
+                fields=["min_from", "minutes", "area_km2"],
+                aliases=[texts["ring_from"], texts["ring_to"], texts["ring_area"]],
             ),
         ).add_to(group)
     group.add_to(fmap)
 
 
 def _dynamic_layers(
-    fmap: folium.Map, state: AnalysisState, function: str, dynamic: list[dict], texts: dict[str, str]
+    fmap: folium.Map, function: str, dynamic: list[dict], texts: dict[str, str], labels: dict[str, str]
 ) -> None:
-    """Empty groups for the function's service areas and walking times, filled by window."""
+    """Empty groups for the function's service areas, walking times and gaps, filled by window."""
     # The function, profile and budget switch in the page: the groups are named for what
     # they hold, the legend says which function.
-    rings = folium.FeatureGroup(name=texts["layer_rings"], show=True)
+    rings = folium.FeatureGroup(name=texts["layer_rings_chosen"], show=True)
     rings.add_to(fmap)
     dynamic.append({"group": rings.get_name(), "layer": "rings", "function": function, "colours": RING_COLOURS})
-    times = folium.FeatureGroup(name=texts["layer_times"], show=True)
+    times = folium.FeatureGroup(name=texts["layer_times_chosen"], show=True)
     times.add_to(fmap)
     dynamic.append(
         {
@@ -323,32 +358,42 @@ def _dynamic_layers(
             "unreached": UNREACHED_COLOUR,
         }
     )
-    gaps = folium.FeatureGroup(name=texts["layer_gaps"], show=True)
+    gaps = folium.FeatureGroup(name=texts["layer_gaps_chosen"], show=True)
     gaps.add_to(fmap)
     dynamic.append({"group": gaps.get_name(), "layer": "gaps", "function": function, "colour": GAP_COLOUR})
 
 
-def _dynamic_facilities(fmap: folium.Map, state: AnalysisState, chosen: str, dynamic: list[dict]) -> None:
+def _dynamic_facilities(
+    fmap: folium.Map,
+    state: AnalysisState,
+    chosen: str,
+    dynamic: list[dict],
+    texts: dict[str, str],
+    labels: dict[str, str],
+) -> None:
     """A group per function (the chosen one shown), filled by window."""
     functions = state.acc.facilities["function"].to_numpy()
-    for function, zh in state.functions.items():
+    for function, label in labels.items():
         colour, icon = function_marker(function)
         count = int((functions == function).sum())
-        group = folium.FeatureGroup(name=f"设施 {zh} ({count})", show=function == chosen)
+        name = texts["layer_facilities"].replace("{function}", label).replace("{n}", str(count))
+        group = folium.FeatureGroup(name=name, show=function == chosen)
         group.add_to(fmap)
         dynamic.append(
             {
                 "group": group.get_name(),
                 "layer": "facilities",
                 "function": function,
-                "label": zh,
+                "label": label,
                 "marker": {"markerColor": colour, "icon": icon},
                 "colour": function_colour(function),
             }
         )
 
 
-def _time_layer(fmap: folium.Map, state: AnalysisState, function: str) -> None:
+def _time_layer(
+    fmap: folium.Map, state: AnalysisState, function: str, texts: dict[str, str], labels: dict[str, str]
+) -> None:
     points = walking_time_points(state, function)
     points["colour"] = [time_colour(t) for t in points["time_min"].to_numpy(float)]
     points["facility"] = points["facility"].map(safe)
@@ -357,7 +402,7 @@ def _time_layer(fmap: folium.Map, state: AnalysisState, function: str) -> None:
     points["radius"] = radius.round(1)
     folium.GeoJson(
         _geojson(points.drop(columns=["time_min"])),
-        name=f"居民步行时间 {state.functions[function]}",
+        name=texts["layer_times"].replace("{function}", labels[function]),
         marker=folium.CircleMarker(radius=6, weight=1, fill=True, fill_opacity=0.85),
         style_function=lambda f: {
             "fillColor": f["properties"]["colour"],
@@ -365,12 +410,15 @@ def _time_layer(fmap: folium.Map, state: AnalysisState, function: str) -> None:
             "radius": f["properties"]["radius"],
         },
         tooltip=folium.GeoJsonTooltip(
-            fields=["residents", "time_text", "facility"], aliases=["人口 (人)", "步行 (分钟)", "最近设施"]
+            fields=["residents", "time_text", "facility"],
+            aliases=[texts["tip_residents"], texts["tip_walk"], texts["tip_nearest"]],
         ),
     ).add_to(fmap)
 
 
-def _gap_layer(fmap: folium.Map, state: AnalysisState, function: str) -> None:
+def _gap_layer(
+    fmap: folium.Map, state: AnalysisState, function: str, texts: dict[str, str], labels: dict[str, str]
+) -> None:
     gaps = state.gaps.get(function)
     if gaps is None or gaps.empty:
         return
@@ -379,7 +427,7 @@ def _gap_layer(fmap: folium.Map, state: AnalysisState, function: str) -> None:
     frame["population"] = frame["population"].round(0)
     folium.GeoJson(
         _geojson(frame),
-        name=f"缺口 gaps {state.functions[function]}",
+        name=texts["layer_gaps"].replace("{function}", labels[function]),
         style_function=lambda f: {
             "color": GAP_COLOUR,
             "weight": 3 if f["properties"]["rank"] <= 3 else 1,
@@ -387,27 +435,33 @@ def _gap_layer(fmap: folium.Map, state: AnalysisState, function: str) -> None:
             "fillOpacity": 0.15,
         },
         tooltip=folium.GeoJsonTooltip(
-            fields=["rank", "uncovered", "population"], aliases=["排名", "未覆盖人口 (人)", "人口 (人)"]
+            fields=["rank", "uncovered", "population"],
+            aliases=[texts["gap_rank"], texts["gap_uncovered"], texts["tip_residents"]],
         ),
     ).add_to(fmap)
 
 
-def _facility_layers(fmap: folium.Map, state: AnalysisState, chosen: str) -> None:
+def _facility_layers(
+    fmap: folium.Map, state: AnalysisState, chosen: str, texts: dict[str, str], labels: dict[str, str]
+) -> None:
     fac = state.acc.facilities.to_crs(4326)
+    lang = texts.get("lang", "zh")
     xy = shapely.get_coordinates(shapely.point_on_surface(fac.geometry.to_numpy()))
-    for function, zh in state.functions.items():
+    for function, label in labels.items():
         colour, icon = function_marker(function)
         count = int((fac["function"] == function).sum())
         # The chosen function's facilities are shown; the others are one click away in the layer control.
-        group = folium.FeatureGroup(name=f"设施 {zh} ({count})", show=function == chosen)
+        name = texts["layer_facilities"].replace("{function}", label).replace("{n}", str(count))
+        group = folium.FeatureGroup(name=name, show=function == chosen)
         for k in np.flatnonzero(fac["function"].to_numpy() == function):
             row = fac.iloc[k]
-            name = row.get("name") or "(未命名)"
-            kind = row.get("type_zh") or row.get("type") or ""
+            name = row.get("name") or texts["unnamed"]
+            ftype = state.acc.standard.facility_types.get(row.get("type") or "")
+            kind = ftype.name_en if lang == "en" and ftype else row.get("type_zh") or row.get("type") or ""
             source = row.get("source") or ""
             popup = (
-                f"<b>{safe(name)}</b><br>{safe(zh)} · {safe(kind)}<br>"
-                f"<span class='linli-src'>来源 source: {safe(source)}</span>"
+                f"<b>{safe(name)}</b><br>{safe(label)} · {safe(kind)}<br>"
+                f"<span class='linli-src'>{safe(texts['source'])}: {safe(source)}</span>"
             )
             folium.Marker(
                 [xy[k, 1], xy[k, 0]],

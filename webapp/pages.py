@@ -8,8 +8,9 @@ import re
 from flask import Blueprint, Response, abort, current_app, make_response, render_template, request
 
 from geo import settings
+from geo.workflows import BUNDLED_COUNTIES, BUNDLED_COUNTIES_EN
 from webapp.assets import assert_offline
-from webapp.i18n import LANGUAGES, texts
+from webapp.i18n import LANGUAGES, function_labels, profile_label, standard_label, texts
 from webapp.mapview import build_map
 from webapp.state import coverage_summary, get_state
 
@@ -127,8 +128,11 @@ def _render_page(state, function: str, lang: str, t: dict) -> str:
         other_lang="en" if lang == "zh" else "zh",
         state=state,
         function=function,
-        functions=dict(state.functions),
+        functions=function_labels(state.functions, lang),
         assumptions=state.assumptions(),
+        profile_label=profile_label(state.acc.profile, lang),
+        standard_label=standard_label(state.acc.standard, lang),
+        counties=BUNDLED_COUNTIES_EN if lang == "en" else BUNDLED_COUNTIES,
         coverage=summary.to_dict(orient="records"),
         budgets=settings.DEFAULT_BUDGETS_MIN,
         budget_limit_min=state.acc.functions.max_time_s / 60.0,

@@ -615,10 +615,14 @@ def _view_layer(state: AnalysisState, layer: str, function: str, scene: Scene | 
         return ViewLayer(frame, np.zeros(len(frame)), merge_by=("min_from", "minutes", "band", "area_km2"))
     fac = state.acc.facilities
     fac = fac[fac["function"].to_numpy() == function]
+    # The facility type's English name from the standard, for the English page (empty without a type).
+    english = {key: ftype.name_en for key, ftype in state.acc.standard.facility_types.items()}
+    types = fac["type"].fillna("").astype(str).to_numpy() if "type" in fac else np.full(len(fac), "")
     frame = gpd.GeoDataFrame(
         {
             "name": fac["name"].fillna("").astype(str).to_numpy() if "name" in fac else "",
             "kind": (fac["type_zh"] if "type_zh" in fac else fac["type"]).fillna("").astype(str).to_numpy(),
+            "kind_en": [english.get(key, "") for key in types],
             "source": fac["source"].fillna("").astype(str).to_numpy() if "source" in fac else "",
         },
         geometry=shapely.point_on_surface(fac.geometry.to_numpy()),

@@ -26,6 +26,7 @@ from geo.errors import InputDataError
 
 __all__ = [
     "FUNCTIONS",
+    "FUNCTIONS_EN",
     "MAX_EXTRA_FUNCTIONS",
     "STANDARD_PATH",
     "FacilityType",
@@ -46,6 +47,19 @@ FUNCTIONS: MappingProxyType[str, str] = MappingProxyType(
         "food": "食有所安",
         "leisure": "居有所乐",
         "services": "事有所办",
+    }
+)
+
+#: The six functions' English names (the meanings in docs/STANDARDS); a project's own
+#: "1+6+X" functions have none and keep their Chinese name in English.
+FUNCTIONS_EN: MappingProxyType[str, str] = MappingProxyType(
+    {
+        "elderly": "Elderly care",
+        "childcare": "Childcare",
+        "medical": "Health care",
+        "food": "Food supply",
+        "leisure": "Culture and leisure",
+        "services": "Administrative services",
     }
 )
 
@@ -103,6 +117,8 @@ class Standard:
     #: The functions analysed, key -> Chinese name: the six of :data:`FUNCTIONS`, then the
     #: project's own ("1+6+X", see :meth:`with_extra_functions`), whose key is their name.
     functions: MappingProxyType[str, str] = field(default_factory=lambda: FUNCTIONS)
+    #: The standard's English title (empty when the file gives none).
+    title_en: str = ""
 
     @property
     def extra_functions(self) -> tuple[str, ...]:
@@ -281,6 +297,7 @@ def _load(path: Path) -> Standard:
     return Standard(
         code=str(raw.get("code", where)),
         title_zh=str(raw.get("title_zh", "")),
+        title_en=str(raw.get("title_en", "")),
         levels=MappingProxyType(levels),
         facility_types=MappingProxyType(types),
         source=where,

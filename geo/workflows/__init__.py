@@ -48,10 +48,11 @@ from geo.workflows.analysis import (
 from geo.workflows.ledgers import LEDGER_PARTS, ledger_preview, project_with_ledger, read_project_ledger
 from geo.workflows.maps import MAP_BUILDERS, ProjectMap, project_map
 from geo.workflows.outputs import chinese_frame, is_estimate, official_table
-from geo.workflows.projects import BUNDLED_COUNTIES, safe_file_name, write_project
+from geo.workflows.projects import BUNDLED_COUNTIES, BUNDLED_COUNTIES_EN, safe_file_name, write_project
 
 __all__ = [
     "BUNDLED_COUNTIES",
+    "BUNDLED_COUNTIES_EN",
     "CANDIDATE_SOURCES",
     "LEDGER_PARTS",
     "MAP_BUILDERS",

@@ -17,10 +17,12 @@ from geo.access.standards import load_standard
 from geo.errors import InputDataError
 from geo.io.boundaries import county
 
-__all__ = ["BUNDLED_COUNTIES", "NETWORK_SUFFIXES", "safe_file_name", "write_project"]
+__all__ = ["BUNDLED_COUNTIES", "BUNDLED_COUNTIES_EN", "NETWORK_SUFFIXES", "safe_file_name", "write_project"]
 
 #: The counties whose boundaries ship (code -> name), offered first.
 BUNDLED_COUNTIES = {"350521": "惠安县", "350524": "安溪县", "350525": "永春县"}
+#: Their English names.
+BUNDLED_COUNTIES_EN = {"350521": "Hui'an County", "350524": "Anxi County", "350525": "Yongchun County"}
 #: Street network files a new study area may be built from.
 NETWORK_SUFFIXES = (".osm.pbf", ".pbf", ".osm")
 MAX_NAME_CHARS = 100

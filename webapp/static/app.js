@@ -592,7 +592,7 @@
   // ---------------------------------------------------------------- compare
 
   async function compareArea(layer) {
-    const body = { area: layer.toGeoJSON().geometry };
+    const body = Object.assign({ area: layer.toGeoJSON().geometry }, sceneBody());
     if (lastCandidate) {
       const ll = lastCandidate.getLatLng();
       body.center = { type: "Point", coordinates: [ll.lng, ll.lat] };
@@ -606,11 +606,12 @@
       if (r.shapes.reachable_not_drawn) L_.geoJSON(r.shapes.reachable_not_drawn, { style: { color: "#2c7bb6", fillOpacity: 0.3, weight: 1 } }).addTo(compareLayer);
       compareLayer.addTo(map);
       const km2 = (m2) => (m2 / 1e6).toFixed(3) + " km²";
+      const line = (key, m2, residents) => t[key].replace("{area}", km2(m2)).replace("{residents}", fmt(residents));
       $("compare-info").innerHTML =
-        `规划 drawn: ${km2(r.drawn_m2)}, ${Math.round(r.drawn_residents)} 人<br>` +
-        `计算 computed (${r.minutes} 分钟): ${km2(r.computed_m2)}, ${Math.round(r.computed_residents)} 人<br>` +
-        `<span style="color:#d7191c">规划但不可达 drawn, not reachable: ${km2(r.drawn_not_reachable_m2)}, ${Math.round(r.drawn_not_reachable_residents)} 人</span><br>` +
-        `<span style="color:#2c7bb6">可达但未规划 reachable, not drawn: ${km2(r.reachable_not_drawn_m2)}, ${Math.round(r.reachable_not_drawn_residents)} 人</span><br>` +
+        `${esc(line("compare_drawn", r.drawn_m2, r.drawn_residents))}<br>` +
+        `${esc(line("compare_computed", r.computed_m2, r.computed_residents).replace("{minutes}", String(r.minutes)))}<br>` +
+        `<span style="color:#d7191c">${esc(line("compare_not_reachable", r.drawn_not_reachable_m2, r.drawn_not_reachable_residents))}</span><br>` +
+        `<span style="color:#2c7bb6">${esc(line("compare_not_drawn", r.reachable_not_drawn_m2, r.reachable_not_drawn_residents))}</span><br>` +
         `IoU ${r.iou.toFixed(2)} ${esc(r.note || "")}`;
     } catch (err) {
       $("compare-info").textContent = err.message;
@@ -742,7 +743,7 @@
     $("linli-assume").textContent = `${t.assumptions}: ` + t.assume_line
       .replace("{profile}", profile).replace("{speed}", String(a.speed_kmh))
       .replace("{budget}", String(a.budget_min)).replace("{metres}", String(a.budget_m))
-      .replace("{standard}", a.standard).replace("{floor}", String(a.floor_area_per_resident_m2))
+      .replace("{standard}", $("linli-assume").dataset.standard || a.standard).replace("{floor}", String(a.floor_area_per_resident_m2))
       .replace("{pph}", String(a.persons_per_household));
     // The legend: the rings' bands up to the budget, the profile's speed.
     const spec = ((window.LINLI_VIEW && window.LINLI_VIEW.layers) || []).map((e) => e.spec).find((s) => s.layer === "rings");
@@ -1078,9 +1079,8 @@
 
   // ------------------------------------------------------------------ ledgers (issue 16)
 
-  const FIELD_ZH = { lon: "经度", lat: "纬度", pair: "坐标（经度,纬度）", id: "编号", name: "名称",
-    category: "类别", functions: "服务功能", community: "所属社区", address: "地址",
-    households: "户数", residents: "人口", elderly: "60岁以上人口", children: "0-6岁人口" };
+  // A catalogue text with its {placeholders} filled.
+  const withValues = (text, values) => String(text).replace(/\{(\w+)\}/g, (m, key) => (key in values ? String(values[key]) : m));
   const ledger = { columns: {}, categories: {}, fields: [], headers: [] };
 
   function ledgerStatus(text, kind) {
@@ -1091,7 +1091,7 @@
 
   async function ledgerRequest(url) {
     const file = $("ledger-file").files[0];
-    if (!file) throw new Error("请先选择台账文件");
+    if (!file) throw new Error(t.ledger_pick_file);
     const form = new FormData();
     form.append("file", file, file.name);
     form.append("part", $("ledger-part").value);
@@ -1112,13 +1112,13 @@
 
   function showColumnChoice(headers, fields) {
     const box = $("ledger-columns");
-    box.innerHTML = "<div class=\"linli-hint\">指定各列的含义后重新预览：</div>";
+    box.innerHTML = `<div class="linli-hint">${esc(t.ledger_columns_hint)}</div>`;
     for (const field of fields) {
       const label = document.createElement("label");
-      label.textContent = FIELD_ZH[field] || field;
+      label.textContent = t[`field_${field}`] || field;
       const select = document.createElement("select");
       select.dataset.field = field;
-      select.innerHTML = "<option value=\"\">（自动）</option>" + headers.map(
+      select.innerHTML = `<option value="">${esc(t.ledger_auto)}</option>` + headers.map(
         (h) => `<option value="${esc(h)}"${ledger.columns[field] === h ? " selected" : ""}>${esc(h)}</option>`).join("");
       select.addEventListener("change", () => { ledger.columns[field] = select.value; });
       label.appendChild(select);
@@ -1131,15 +1131,16 @@
     const box = $("ledger-categories");
     const names = Object.keys(unknown || {});
     if (!names.length) { box.hidden = true; box.innerHTML = ""; return; }
-    box.innerHTML = "<div class=\"linli-hint\">以下类别未识别（未读入）；选择其服务功能后重新预览：</div>";
+    box.innerHTML = `<div class="linli-hint">${esc(t.ledger_unknown_hint)}</div>`;
     for (const name of names) {
       const label = document.createElement("label");
-      label.textContent = `${name}（${unknown[name]} 行）`;
+      label.textContent = withValues(t.ledger_category_rows, { name, n: unknown[name] });
       const select = document.createElement("select");
       select.dataset.category = name;
-      select.innerHTML = "<option value=\"\">不计入</option>" + Object.entries(app.functions).map(
-        ([key, zh]) => `<option value="${esc(zh)}"${ledger.categories[name] === zh ? " selected" : ""}>${esc(zh)}</option>`).join("")
-        + "<option value=\"全部\">全部功能（邻里中心）</option>";
+      // Values are function keys (the server reads keys as well as Chinese names), "all" every one.
+      select.innerHTML = `<option value="">${esc(t.ledger_leave_out)}</option>` + Object.entries(app.functions).map(
+        ([key, label]) => `<option value="${esc(key)}"${ledger.categories[name] === key ? " selected" : ""}>${esc(label)}</option>`).join("")
+        + `<option value="all">${esc(t.ledger_all_functions)}</option>`;
       select.addEventListener("change", () => { ledger.categories[name] = select.value; });
       label.appendChild(select);
       box.appendChild(label);
@@ -1163,7 +1164,7 @@
   }
 
   async function previewLedger() {
-    ledgerStatus("正在读取台账……");
+    ledgerStatus(t.ledger_reading);
     $("ledger-apply").disabled = true;
     try {
       const data = await ledgerRequest("/api/ledgers/preview");
@@ -1181,11 +1182,11 @@
   }
 
   async function applyLedger() {
-    ledgerStatus("正在载入并重新计算覆盖……");
+    ledgerStatus(t.ledger_applying);
     $("ledger-apply").disabled = true;
     try {
       const data = await ledgerRequest("/api/ledgers/apply");
-      ledgerStatus(`已载入：${data.report.summary}。正在刷新地图……`, "ok");
+      ledgerStatus(withValues(t.ledger_loaded, { summary: data.report.summary }), "ok");
       window.location.reload();
     } catch (err) {
       ledgerStatus(err.message, "error");
@@ -1195,21 +1196,21 @@
 
   async function uploadToPlan() {
     const file = $("plan-upload-file").files[0];
-    if (!plan) { message("请先选择或新建一个方案", "error"); return; }
-    if (!file) { message("请先选择要上传的文件", "error"); return; }
+    if (!plan) { message(t.upload_pick_plan, "error"); return; }
+    if (!file) { message(t.upload_pick_file, "error"); return; }
     const form = new FormData();
     form.append("file", file, file.name);
     form.append("kind", $("plan-upload-kind").value);
     form.append("version", String(plan.version));
     form.append("system", $("ledger-system").value);
-    message("正在上传……");
+    message(t.uploading);
     const response = await fetch(`/api/plans/${plan.id}/upload`, { method: "POST", body: form,
       credentials: "same-origin", headers: { "X-CSRF-Token": await csrfToken() } });
     let data = null;
     try { data = await response.json(); } catch (e) { data = null; }
     if (!response.ok) { message((data && data.error) || response.statusText, "error"); return; }
     showPlan(data);
-    message(`已加入 ${data.added} 个要素（${data.source_crs || ""}）`, "ok");
+    message(withValues(t.upload_added, { n: data.added, crs: data.source_crs || "" }), "ok");
   }
 
   if ($("plan-upload")) $("plan-upload").addEventListener("click", uploadToPlan);
@@ -1224,7 +1225,7 @@
 
   async function buildProject() {
     const network = $("np-network").files[0];
-    if (!network) { npStatus("请选择路网文件（.osm.pbf 或 .osm）", "error"); return; }
+    if (!network) { npStatus(t.np_pick_network, "error"); return; }
     const form = new FormData();
     form.append("name", $("np-name").value);
     form.append("county", $("np-county").value);
@@ -1239,7 +1240,7 @@
     const bar = $("np-progress");
     bar.hidden = false; bar.value = 0;
     $("np-build").disabled = true;
-    npStatus("正在上传文件……");
+    npStatus(t.uploading);
     // XMLHttpRequest rather than fetch: a county extract takes a while, and this shows how far it is.
     const job = await new Promise((resolve, reject) => {
       const xhr = new XMLHttpRequest();
@@ -1248,7 +1249,7 @@
       xhr.upload.onprogress = (e) => {
         if (e.lengthComputable) {
           bar.value = Math.round(50 * e.loaded / e.total);
-          npStatus(`正在上传文件…… ${(e.loaded / 1e6).toFixed(1)} / ${(e.total / 1e6).toFixed(1)} MB`);
+          npStatus(withValues(t.upload_progress, { done: (e.loaded / 1e6).toFixed(1), total: (e.total / 1e6).toFixed(1) }));
         }
       };
       xhr.onload = () => {
@@ -1257,7 +1258,7 @@
         if (xhr.status === 202) resolve(data);
         else reject(new Error((data && data.error) || xhr.statusText));
       };
-      xhr.onerror = () => reject(new Error("上传失败 (upload failed)"));
+      xhr.onerror = () => reject(new Error(t.upload_failed));
       xhr.send(form);
     }).catch((err) => { npStatus(err.message, "error"); $("np-build").disabled = false; bar.hidden = true; return null; });
     if (!job) return;
@@ -1269,7 +1270,7 @@
       const seconds = Math.round((Date.now() - started) / 1000);
       if (state.status === "done") {
         bar.value = 100;
-        npStatus(`已构建：${state.result.project}（${state.result.load_s} 秒）。正在打开……`, "ok");
+        npStatus(withValues(t.np_built, { project: state.result.project, s: state.result.load_s }), "ok");
         window.location.reload();
         return;
       }
@@ -1279,10 +1280,10 @@
         return;
       }
       bar.value = Math.round(50 + 50 * (state.progress || 0));
-      const stage = state.message || "排队等候";
-      npStatus(`正在构建研究区：${stage}…… ${Math.round(100 * (state.progress || 0))}%，已用 ${seconds} 秒`);
+      const stage = state.message || t.np_queued;
+      npStatus(withValues(t.np_building, { stage, pct: Math.round(100 * (state.progress || 0)), s: seconds }));
       if (seconds > app.jobPollLimitS) {
-        npStatus("构建时间过长，请稍后刷新页面查看", "error");
+        npStatus(t.np_too_long, "error");
         return;
       }
     }

@@ -7,6 +7,7 @@
   const config = JSON.parse(document.getElementById("linli-config").textContent);
   const map = window[config.map];
   const specs = config.dynamic || [];
+  const t = config.texts || {};
   if (!map || !specs.length) { window.LINLI_VIEW = { refresh: () => Promise.resolve(), layers: [] }; return; }
 
   // Panes keep the drawing order whatever arrives first: base map under the service areas,
@@ -37,6 +38,11 @@
     return String(text === null || text === undefined ? "" : text).replace(/[&<>"'`]/g, (c) => `&#${c.charCodeAt(0)};`);
   }
 
+  // A catalogue text with its {placeholders} filled (the values escaped here).
+  function fill(text, values) {
+    return String(text).replace(/\{(\w+)\}/g, (m, key) => (key in values ? esc(values[key]) : m));
+  }
+
   function timeColour(spec, minutes) {
     if (minutes === null || minutes === undefined || !isFinite(minutes)) return spec.unreached;
     for (let k = 0; k < spec.limits.length; k++) if (minutes <= spec.limits[k]) return spec.colours[k];
@@ -61,7 +67,7 @@
         return { color: c, weight: 1, fillColor: c, fillOpacity: 0.35 };
       },
       onEachFeature: (f, layer) => layer.bindTooltip(
-        `${esc(f.properties.min_from)}-${esc(f.properties.minutes)} 分钟 · ${esc(f.properties.area_km2)} km²`, { sticky: true }),
+        `${esc(f.properties.min_from)}-${esc(f.properties.minutes)} ${esc(t.minutes_unit)} · ${esc(f.properties.area_km2)} km²`, { sticky: true }),
     }, RINGS)),
     times: (spec, data) => {
       const features = data.features || [];
@@ -76,8 +82,9 @@
           const p = f.properties;
           const time = p.time_min === null || p.time_min === undefined ? "> 30" : Number(p.time_min).toFixed(1);
           const text = p.count !== undefined
-            ? `${esc(p.count)} 处居民点 · 人口 ${Math.round(p.residents)} 人<br>平均步行 ${time} 分钟（可达 ${Math.round(100 * p.time_min_reached)}%）`
-            : `人口 ${esc(p.residents)} 人<br>步行 ${time} 分钟<br>最近设施 ${esc(p.facility)}`;
+            ? `${fill(t.tip_points, { n: p.count, residents: Math.round(p.residents) })}<br>` +
+              fill(t.tip_mean_walk, { time, pct: Math.round(100 * p.time_min_reached) })
+            : fill(t.tip_point, { residents: p.residents, time, facility: p.facility });
           layer.bindTooltip(text);
         },
       });
@@ -95,8 +102,10 @@
         : L.circleMarker(latlng, Object.assign({ radius: 5, weight: 1, color: "#ffffff", fillColor: spec.colour, fillOpacity: 1 }, POINTS))),
       onEachFeature: (f, layer) => {
         const p = f.properties;
-        layer.bindTooltip(esc(p.name || "(未命名)"));
-        layer.bindPopup(`<b>${esc(p.name || "(未命名)")}</b><br>${esc(spec.label)} · ${esc(p.kind)}<br><span class="linli-src">来源 source: ${esc(p.source)}</span>`, { maxWidth: 280 });
+        const kind = t.lang === "en" && p.kind_en ? p.kind_en : p.kind;
+        layer.bindTooltip(esc(p.name || t.unnamed));
+        layer.bindPopup(`<b>${esc(p.name || t.unnamed)}</b><br>${esc(spec.label)} · ${esc(kind)}<br>` +
+          `<span class="linli-src">${esc(t.source)}: ${esc(p.source)}</span>`, { maxWidth: 280 });
       },
     }),
   };
