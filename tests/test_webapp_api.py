@@ -668,3 +668,30 @@ def test_diff_of_a_stale_plan(client):
     assert client.post(url, json={"features": "x"}).status_code == 422
     assert client.post(url, json={"name": 3, "features": []}).status_code == 422
     assert client.post(url, data="[", content_type="application/json").status_code == 400
+
+
+def test_candidate_rings_of_a_plan_at_once_equal_each_candidates_own(client):
+    lon, lat = CENTER
+    sites = [_point([lon, lat]), _point([lon + 0.004, lat])]
+    data = client.post("/api/candidate-rings", json={"sites": sites, "profile": "elderly", "budget": 10}).get_json()
+    features = data["rings"]["features"]
+    assert {f["properties"]["origin"] for f in features} == {0, 1}
+    for k, site in enumerate(sites):
+        own = client.post("/api/evaluate", json={"geometry": site, "profile": "elderly", "budget": 10}).get_json()
+        alone = {f["properties"]["minutes"]: shapely.geometry.shape(f["geometry"]) for f in own["rings"]["features"]}
+        batch = {
+            f["properties"]["minutes"]: shapely.geometry.shape(f["geometry"])
+            for f in features
+            if f["properties"]["origin"] == k
+        }
+        assert sorted(batch) == sorted(alone) == [5, 10]
+        for minutes, shape in alone.items():
+            assert batch[minutes].symmetric_difference(shape).area <= 1e-6 * shape.area
+    assert "3.2 km/h" in data["assumption"]
+    for body, message in [
+        ({"sites": []}, "非空"),
+        ({"sites": [_point()] * 51}, "最多"),
+        ({"sites": [_point()], "budget": 0}, "时间阈值"),
+    ]:
+        response = client.post("/api/candidate-rings", json=body)
+        assert response.status_code == 422 and message in response.get_json()["error"]

@@ -44,7 +44,15 @@ from webapp.mapview import safe
 from webapp.plans import FEATURE_KINDS, Feature, PlanStore
 from webapp.plans.diff import diff_plans
 from webapp.security import csrf_token
-from webapp.state import Scene, coverage_summary, evaluate_plan, get_state, replace_ledger, walking_time_points
+from webapp.state import (
+    Scene,
+    coverage_summary,
+    evaluate_plan,
+    get_state,
+    plan_rings,
+    replace_ledger,
+    walking_time_points,
+)
 
 bp = Blueprint("api", __name__)
 
@@ -291,6 +299,35 @@ def evaluate_plan_sites():
     body["profile"], body["budget_min"] = scene.profile, scene.budget_min
     body["server_ms"] = round((time.perf_counter() - start) * 1000, 1)
     return jsonify(body)
+
+
+#: Most candidates whose rings are drawn in one request.
+MAX_RING_SITES = 50
+
+
+@bp.post("/candidate-rings")
+def candidate_rings_of_sites():
+    """Each of a plan's candidates' own rings at once (``{"sites": [Point...], "profile", "budget"}``),
+    in the scene's bands: what the page redraws when the travel profile or the budget changes."""
+    start = time.perf_counter()
+    state = get_state()
+    data = json_body()
+    raw = data.get("sites")
+    if not isinstance(raw, list) or not raw:
+        raise InputDataError("sites 应为非空的点列表 (sites must be a non-empty list of points)")
+    if len(raw) > MAX_RING_SITES:
+        raise InputDataError(f"一次最多绘制 {MAX_RING_SITES} 个候选点的服务范围 (too many sites)")
+    points = [parse_geometry(g, expected="point", study_area=state.study_area_wgs84).geometry for g in raw]
+    scene = _scene(data)
+    rings = plan_rings(state, points, scene)
+    rings = rings.assign(geometry=rounded(rings.geometry.to_numpy()))
+    return jsonify(
+        {
+            "rings": json.loads(rings.to_json(drop_id=True)),
+            "assumption": _speed_note(scene),
+            "server_ms": round((time.perf_counter() - start) * 1000, 1),
+        }
+    )
 
 
 @bp.post("/compare")

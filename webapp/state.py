@@ -35,6 +35,7 @@ from geo.project import Project, load_project
 from geo.settings import network_cache_dir
 from geo.workflows import (
     Analysis,
+    candidate_rings,
     evaluate_candidate,
     function_service_areas,
     load_analysis,
@@ -407,6 +408,15 @@ class AnalysisState:
             "rings": effect.rings.to_crs(WGS84),
             "delta": effect.delta.to_dict(orient="records"),
         }
+
+
+def plan_rings(
+    state: AnalysisState, points_wgs84: Sequence[shapely.Point], scene: Scene | None = None
+) -> gpd.GeoDataFrame:
+    """Every candidate's own rings in the scene's bands (WGS84, ``origin`` = index of the point)."""
+    scene = scene or state.default_scene
+    sites = gpd.GeoSeries(list(points_wgs84), crs=WGS84)
+    return candidate_rings(state.analysis_of(scene), sites, state.bands(scene)).to_crs(WGS84)
 
 
 def evaluate_plan(state: AnalysisState, points_wgs84: Sequence[shapely.Point], scene: Scene | None = None) -> dict:

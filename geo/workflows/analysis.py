@@ -41,6 +41,7 @@ __all__ = [
     "FunctionAreas",
     "analyse_coverage",
     "analysis_units",
+    "candidate_rings",
     "check_standard",
     "evaluate_candidate",
     "facility_service_areas",
@@ -486,6 +487,22 @@ def evaluate_candidate(analysis: Analysis, site: shapely.Point, minutes: Sequenc
     delta = scenario_delta(analysis.accessibility, graph, sites)
     together = delta[delta["candidate"] == -1].drop(columns=["candidate"])
     return CandidateEffect(round(float(snapped.access_m[0]), 1), rings, together)
+
+
+def candidate_rings(analysis: Analysis, sites: gpd.GeoSeries, minutes: Sequence[float]) -> gpd.GeoDataFrame:
+    """The service-area rings of several candidate sites at once, each its own (network CRS).
+
+    One routing and one polygon pass for all of them (a plan's candidates redrawn for another
+    travel profile or budget).  Rows: ``origin`` (index into ``sites``), ``min_from``,
+    ``minutes`` and the polygon; a site farther than the snapping tolerance from every street
+    has no rows.
+    """
+    graph = analysis.graph
+    snapped = snap_points(graph, sites.to_crs(analysis.project.network.crs))
+    if not snapped.ok.any():
+        return gpd.GeoDataFrame({"origin": [], "min_from": [], "minutes": []}, geometry=[], crs=graph.network.crs)
+    rings = service_areas(graph, snapped, minutes=tuple(minutes), mode="overlap", rings=True, whole_cells=True)
+    return rings[["origin", "min_from", "minutes", "geometry"]]
 
 
 # ----------------------------------------------------------------------------- placement

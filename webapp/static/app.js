@@ -483,15 +483,29 @@
   const LEVELS = { town: t.level_town, community: t.level_community, grid: t.level_grid };
   let planSeq = 0;
 
+  // The last plan evaluation, kept: another function is the same answer shown for it.
+  let lastPlan = null;  // {key, markers, data}
+  const sitesOf = (markers) => markers.map((m) => ({ type: "Point", coordinates: [m.getLatLng().lng, m.getLatLng().lat] }));
+  const planKey = (sites) => `${JSON.stringify(sites)}|${scene.profile}|${scene.budget}`;
+
   async function evaluatePlan() {
     const box = $("linli-plan-eval");
     const markers = planCandidates();
     const seq = ++planSeq;
-    if (!markers.length) { box.hidden = true; delete box.dataset.ready; return; }
-    const sites = markers.map((m) => ({ type: "Point", coordinates: [m.getLatLng().lng, m.getLatLng().lat] }));
+    if (!markers.length) { box.hidden = true; delete box.dataset.ready; lastPlan = null; return; }
+    const sites = sitesOf(markers);
+    const key = planKey(sites);
     delete box.dataset.ready;
-    const data = await api("POST", "/api/evaluate-plan", Object.assign({ sites }, sceneBody()));
-    if (seq !== planSeq) return;  // changed meanwhile: a newer request follows
+    if (!(lastPlan && lastPlan.key === key)) {
+      const data = await api("POST", "/api/evaluate-plan", Object.assign({ sites }, sceneBody()));
+      if (seq !== planSeq) return;  // changed meanwhile: a newer request follows
+      lastPlan = { key, data };
+    }
+    renderPlan(markers, lastPlan.data);
+  }
+
+  function renderPlan(markers, data) {
+    const box = $("linli-plan-eval");
     const fn = scene.function;
     document.querySelector("#plan-eval-table tbody").innerHTML = data.together.map((d) =>
       `<tr${d.function === fn ? ' class="chosen"' : ""}><td>${esc(functionName(d.function, d.function_zh))}</td>` +
@@ -529,18 +543,7 @@
       const data = await api("POST", "/api/evaluate", Object.assign(
         { geometry: { type: "Point", coordinates: [ll.lng, ll.lat] } }, sceneBody()));
       if (!drawn.hasLayer(marker)) return;  // removed meanwhile
-      dropRings(marker);
-      const rings = L_.geoJSON(data.rings, {
-        interactive: false,
-        style: (f) => {
-          const k = data.rings.features.map((g) => g.properties.minutes).indexOf(f.properties.minutes);
-          const c = RING_COLOURS[Math.min(k < 0 ? 3 : k, 3)];
-          return { color: "#3f007d", weight: 2, dashArray: "6 4", fillColor: c, fillOpacity: 0.3 };
-        },
-      });
-      ringsOf.set(marker, rings);
-      ringsLayer.addLayer(rings);
-      candidateLegend([...new Set(data.rings.features.map((f) => f.properties.minutes))].sort((a, b) => a - b));
+      setRings(marker, data.rings);
       if (quiet || marker !== lastCandidate) return;
       const rows = data.delta.map((d) =>
         `<tr><td>${esc(functionName(d.function, d.function_zh))}</td><td>${fmt(d.newly_covered)} ${t.people}</td>` +
@@ -558,11 +561,36 @@
     }
   }
 
-  // Rings for the plan's candidates (a loaded plan, another scene): one request after another.
+  // A candidate's rings onto the map (replacing its old ones), and the legend's entry for them.
+  function setRings(marker, collection) {
+    dropRings(marker);
+    const bands = [...new Set(collection.features.map((f) => f.properties.minutes))].sort((a, b) => a - b);
+    const rings = L_.geoJSON(collection, {
+      interactive: false,
+      style: (f) => {
+        const c = RING_COLOURS[Math.min(bands.indexOf(f.properties.minutes), RING_COLOURS.length - 1)];
+        return { color: "#3f007d", weight: 2, dashArray: "6 4", fillColor: c, fillOpacity: 0.3 };
+      },
+    });
+    ringsOf.set(marker, rings);
+    ringsLayer.addLayer(rings);
+    candidateLegend(bands);
+  }
+
+  // Rings of the plan's candidates (a loaded plan, another profile or budget): all in one request;
+  // the card of the candidate last clicked follows.
+  let ringSeq = 0;
   async function ringAll() {
-    for (const marker of planCandidates().slice(0, MAX_RINGS)) {
-      await evaluate(marker, marker !== lastCandidate);
-    }
+    const markers = planCandidates().slice(0, MAX_RINGS);
+    const seq = ++ringSeq;
+    if (!markers.length) return;
+    const data = await api("POST", "/api/candidate-rings", Object.assign({ sites: sitesOf(markers) }, sceneBody()));
+    if (seq !== ringSeq) return;
+    markers.forEach((marker, k) => {
+      if (!drawn.hasLayer(marker)) return;
+      setRings(marker, { type: "FeatureCollection", features: data.rings.features.filter((f) => f.properties.origin === k) });
+    });
+    if (lastCandidate && !$("linli-candidate").hidden) await evaluate(lastCandidate);
   }
 
   // The legend shows the candidates' rings while they are on the map (and only then).
@@ -758,8 +786,13 @@
   }
 
   let sceneSeq = 0;
+  let shownScene = Object.assign({}, scene);  // the scene the figures on screen are of
   async function applyScene() {
     const seq = ++sceneSeq;
+    // Another function only: the candidates' rings and every figure stay (they are the same for
+    // every function); the layers and the plan's table follow.
+    const figures = scene.profile !== shownScene.profile || scene.budget !== shownScene.budget;
+    shownScene = Object.assign({}, scene);
     const started = performance.now();
     const status = $("scene-status");
     delete document.body.dataset.scene;
@@ -784,9 +817,9 @@
     try {
       await Promise.all([
         window.LINLI_VIEW ? window.LINLI_VIEW.refresh() : null,
-        refreshSummary(),
+        figures ? refreshSummary() : null,
         planCandidates().length ? evaluatePlan() : null,
-        ringAll(),
+        figures ? ringAll() : null,
       ]);
       if (seq !== sceneSeq) return;
       document.body.dataset.scene = sceneKey();
