@@ -12,6 +12,9 @@ Usage::
 * Page load: the map page with all its layers in headless Debian chromium (Playwright)
   from waitress on loopback, until the app's script has run (``LINLI.ready``); the first
   load after start and ``--loads`` further loads.  Target: under 2 s.
+* Switches (issue 18): function, budget and travel profile changed in the page with a plan of
+  10 candidates on the map, until the window's layers, the figures and the candidates' rings
+  are redrawn, by the page's own clock.  Target: a function or budget switch under 500 ms.
 """
 
 from __future__ import annotations
@@ -147,6 +150,74 @@ def bench_page(app, loads: int) -> dict:
     }
 
 
+def bench_switch(app, rounds: int = 3, plan_size: int = 10) -> dict:
+    """Function, budget and travel-profile switches in the browser with a plan of ``plan_size``
+    candidates on the map: from the control's change to the layers of the window redrawn, the
+    figures and the plan's table updated and the candidates' rings redrawn (``LINLI.lastSceneMs``,
+    the page's own clock).  The first visit of each scene (the server makes its service areas,
+    walking times or gaps) is kept apart from ``rounds`` - 1 returns to it."""
+    from playwright.sync_api import sync_playwright
+    from waitress.server import create_server
+
+    from webapp.state import get_state
+
+    with app.app_context():
+        state = get_state()
+        points = _candidates(state, plan_size)
+        functions = list(state.functions)
+    srv = create_server(app, host="127.0.0.1", port=0, threads=4)
+    threading.Thread(target=srv.run, daemon=True).start()
+    base = f"http://127.0.0.1:{srv.effective_port}/"
+    steps: list[tuple[str, str, str]] = []  # (kind, control, value)
+    for _ in range(rounds):
+        steps += [("function", "#function-select", f) for f in functions[1:] + functions[:1]]
+        steps += [("budget", "#budget-select", b) for b in ("10", "5", "15")]
+        steps += [("profile", "#profile-select", p) for p in ("elderly", "bike", "walk")]
+    times: dict[tuple[str, bool], list[float]] = {}
+    seen: set[tuple[str, str]] = set()
+    try:
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(
+                executable_path=CHROMIUM,
+                headless=True,
+                args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-dev-shm-usage"],
+            )
+            page = browser.new_context(viewport={"width": 1400, "height": 900}).new_page()
+            page.goto(base, wait_until="load")
+            _wait(page, "window.LINLI && window.LINLI.ready === true")
+            for k, (lon, lat) in enumerate(points):
+                page.evaluate(f"void window.LINLI.addCandidateAt({lat}, {lon}, 'B{k + 1}')")
+            _wait(page, f"document.getElementById('linli-plan-eval').dataset.ready === '{plan_size}'")
+            for kind, control, value in steps:
+                scene = page.evaluate("document.body.dataset.scene")
+                page.select_option(control, value)
+                _wait(page, f"document.body.dataset.scene && document.body.dataset.scene !== {scene!r}")
+                first = (kind, page.evaluate("document.body.dataset.scene")) not in seen
+                seen.add((kind, page.evaluate("document.body.dataset.scene")))
+                times.setdefault((kind, first), []).append(page.evaluate("window.LINLI.lastSceneMs"))
+            browser.close()
+    finally:
+        srv.close()
+    out = {}
+    for (kind, first), values in times.items():
+        label = f"{kind}_{'first' if first else 'again'}"
+        out[label] = {
+            "n": len(values),
+            "p50": float(np.percentile(values, 50)),
+            "p95": float(np.percentile(values, 95)),
+            "max": float(max(values)),
+        }
+    return out
+
+
+def _wait(page, expression: str, timeout_s: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not page.evaluate(expression):
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"timed out waiting for {expression}")
+        page.wait_for_timeout(5)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run both measurements and print (or write) a markdown table."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks.bench_webapp")
@@ -163,6 +234,7 @@ def main(argv: list[str] | None = None) -> int:
         ev = bench_evaluate(app, args.requests)
         drag = bench_plan_drag(app, args.requests)
         page = bench_page(app, args.loads)
+        switch = bench_switch(app)
     lines = [
         f"Demo project; Python {platform.python_version()}, {os.cpu_count()} CPUs; app start (project load, "
         f"street cells, all precomputation, default map rendered): {startup:.1f} s.",
@@ -185,6 +257,19 @@ def main(argv: list[str] | None = None) -> int:
         f"| page load, first after start | {page['first_s']:.2f} s | | | < 2 s | "
         f"{'yes' if page['first_s'] < 2 else 'NO'} |",
     ]
+    names = {"function": "function", "budget": "budget (10, 5, 15 min)", "profile": "travel profile"}
+    for kind in ("function", "budget", "profile"):
+        for when in ("again", "first"):
+            r = switch.get(f"{kind}_{when}")
+            if r is None:
+                continue
+            visit = "returning to a scene shown before" if when == "again" else "first visit of the scene"
+            target = "< 500 ms" if kind in ("function", "budget") and when == "again" else ""
+            met = ("yes" if r["p95"] < 500 else "NO") if target else ""
+            lines.append(
+                f"| switch {names[kind]} with a plan of 10 on the map, {visit}, browser ({r['n']}) "
+                f"| {r['p50']:.0f} ms | {r['p95']:.0f} ms | {r['max']:.0f} ms | {target} | {met} |"
+            )
     text = "\n".join(lines)
     print(text)
     if args.markdown:

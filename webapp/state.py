@@ -667,5 +667,12 @@ def coverage_summary(state: AnalysisState, scene: Scene | None = None) -> pd.Dat
     """Residents covered per function within the budget (whole area), in a scene (default the project's)."""
     from geo.access.coverage_tables import coverage_table
 
-    table = coverage_table(state.analysis_of(scene).accessibility, by_unit=False)
-    return table[table["kind"] == "function"]
+    key = ("coverage_summary", scene or state.default_scene)
+    with state.lock:
+        kept = state.cache.get(key)
+    if kept is None:
+        table = coverage_table(state.analysis_of(scene).accessibility, by_unit=False)
+        kept = table[table["kind"] == "function"]
+        with state.lock:
+            state.cache[key] = kept
+    return kept

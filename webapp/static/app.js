@@ -562,8 +562,17 @@
   }
 
   // A candidate's rings onto the map (replacing its old ones), and the legend's entry for them.
+  // They are kept on the marker with where and how they were made: the bands do not depend on
+  // the budgets asked for, so a shorter budget is the same rings' inner bands.
   function setRings(marker, collection) {
     dropRings(marker);
+    const ll = marker.getLatLng();
+    const at = `${ll.lat},${ll.lng}`;
+    const kept = marker.linliRings && marker.linliRings.at === at ? marker.linliRings : { at, byProfile: {} };
+    const old = kept.byProfile[scene.profile];
+    // The widest bands made here are kept (a shorter budget's are their inner bands).
+    if (!old || collection.features.length >= old.features.length) kept.byProfile[scene.profile] = collection;
+    marker.linliRings = kept;
     const bands = [...new Set(collection.features.map((f) => f.properties.minutes))].sort((a, b) => a - b);
     const rings = L_.geoJSON(collection, {
       interactive: false,
@@ -580,17 +589,40 @@
   // Rings of the plan's candidates (a loaded plan, another profile or budget): all in one request;
   // the card of the candidate last clicked follows.
   let ringSeq = 0;
+  const STANDARD_BANDS = [...$("budget-select").options].map((o) => Number(o.value)).filter((m) => m > 0);
+  function sceneBands() {
+    return [...new Set([...STANDARD_BANDS.filter((m) => m < scene.budget), scene.budget])].sort((a, b) => a - b);
+  }
+  // The kept rings of a marker in the scene's bands, or null when they must be made.
+  function keptRings(marker) {
+    const kept = marker.linliRings;
+    const ll = marker.getLatLng();
+    const collection = kept && kept.at === `${ll.lat},${ll.lng}` ? kept.byProfile[scene.profile] : null;
+    if (!collection) return null;
+    const have = new Set(collection.features.map((f) => f.properties.minutes));
+    if (!sceneBands().every((m) => have.has(m))) return null;
+    return { type: "FeatureCollection", features: collection.features.filter((f) => f.properties.minutes <= scene.budget) };
+  }
   async function ringAll() {
     const markers = planCandidates().slice(0, MAX_RINGS);
     const seq = ++ringSeq;
-    if (!markers.length) return;
-    const data = await api("POST", "/api/candidate-rings", Object.assign({ sites: sitesOf(markers) }, sceneBody()));
-    if (seq !== ringSeq) return;
-    markers.forEach((marker, k) => {
-      if (!drawn.hasLayer(marker)) return;
-      setRings(marker, { type: "FeatureCollection", features: data.rings.features.filter((f) => f.properties.origin === k) });
-    });
-    if (lastCandidate && !$("linli-candidate").hidden) await evaluate(lastCandidate);
+    const card = lastCandidate && !$("linli-candidate").hidden ? evaluate(lastCandidate) : null;
+    const missing = [];
+    for (const marker of markers) {
+      const kept = keptRings(marker);
+      if (kept) setRings(marker, kept);
+      else missing.push(marker);
+    }
+    if (missing.length) {
+      const data = await api("POST", "/api/candidate-rings", Object.assign({ sites: sitesOf(missing) }, sceneBody()));
+      if (seq === ringSeq) {
+        missing.forEach((marker, k) => {
+          if (!drawn.hasLayer(marker)) return;
+          setRings(marker, { type: "FeatureCollection", features: data.rings.features.filter((f) => f.properties.origin === k) });
+        });
+      }
+    }
+    await card;
   }
 
   // The legend shows the candidates' rings while they are on the map (and only then).
