@@ -175,17 +175,15 @@ def _placement_map(req: _MapRequest) -> ProjectMap:
     )
     content = placement_content(placement, existing=fac, network=project.network, boundary=project.boundary)
 
+    params = {"model": "mclp", "new": req.sites, "minutes": req.minutes, "candidates": "network"}
+    lines = placement_parameter_lines(params, placement.summary, existing=len(fac))
+
     def text(area_name: str | None, area: shapely.Geometry | None) -> LayoutText:
-        status = STATUS_ZH.get(getattr(placement.solution, "status", ""), "").split(" (")[0]
         return LayoutText(
             title=f"{req.label} 新增中心选址 (最大覆盖)",
             subtitle=f"{req.where(area_name)} — 新增 {len(placement.sites)} 处, 步行 {req.minutes:g} 分钟",
             sources=req.sources,
-            assumptions=(
-                f"模型: 最大覆盖, 现有 {len(fac)} 处设施保留; 求解状态 {status}",
-                f"候选点: 路网节点, 间距约 {settings.PLACEMENT_CANDIDATE_SPACING_M:g} 米",
-                f"步速 {acc.profile.speed_kmh:g} km/h ({acc.profile.source})",
-            ),
+            assumptions=(*lines, f"步速 {acc.profile.speed_kmh:g} km/h ({acc.profile.source})"),
             **req.fields,
         )
 
