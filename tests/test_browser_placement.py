@@ -108,3 +108,43 @@ def test_english_page_placement_is_english(browser, server):
     assert not any("\u4e00" <= ch <= "\u9fff" for ch in panel), panel
     assert "Placement sites" in en.locator("#legend-placement").inner_text()
     context.close()
+
+
+def test_a_new_study_area_build_can_be_cancelled(page, server, tmp_path):
+    """The build waits behind another job; 取消构建 stops it before it starts, and the form works again."""
+    _, app = server
+    queue = app.extensions["linli.jobs"]
+    started, release = threading.Event(), threading.Event()
+
+    def gate(params, progress):
+        progress("占用 (busy)", 0.5)
+        started.set()
+        release.wait(60)
+        return {}
+
+    queue.runners["gate"] = gate
+    osm = tmp_path / "小区路网.osm"
+    osm.write_text('<?xml version="1.0" encoding="UTF-8"?><osm version="0.6"></osm>', encoding="utf-8")
+    try:
+        busy = queue.submit("gate", {})
+        assert started.wait(10)
+        page.locator("#linli-new-project summary").click()
+        page.fill("#np-name", "取消测试")
+        page.locator("#np-network").set_input_files(str(osm))
+        page.locator("#np-build").click()
+        # The cancel button (or a refusal of the upload, said in the status line).
+        shown = "!!document.getElementById('np-cancel')"
+        refused = "document.getElementById('np-status').className === 'error'"
+        wait_until(page, f"{shown} || {refused}")
+        assert page.locator("#np-cancel").count() == 1, page.locator("#np-status").inner_text()
+        assert page.locator("#np-build").is_disabled()
+        page.locator("#np-cancel").click()
+        wait_until(page, "document.getElementById('np-status').textContent.includes('已取消构建')", timeout_s=20)
+        assert page.locator("#np-cancel").count() == 0 and page.locator("#np-build").is_enabled()
+        job = queue.get(busy["id"] + 1)
+        assert (job["kind"], job["status"], job["result"]) == ("project", "cancelled", None)
+    finally:
+        release.set()
+        queue.wait(busy["id"])
+        del queue.runners["gate"]
+    assert page.console_errors == []
