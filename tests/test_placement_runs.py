@@ -119,6 +119,10 @@ def test_the_print_drawing_is_the_jobs_run(app, state):
         np.c_[drawn.geometry.x, drawn.geometry.y], [[s["lon"], s["lat"]] for s in result["sites"]], atol=1e-9
     )
     assert drawing.params == result["params"] and drawing.summary == result["summary"]
+    # The run's service areas, drawn as stored: one per site, at the run's budget.
+    assert sorted(drawing.site_areas["rank"]) == [site["rank"] for site in result["sites"]]
+    assert set(drawing.site_areas["minutes"]) == {result["params"]["minutes"]}
+    assert drawing.site_areas.crs == state.project.network.crs
     # Who is covered is walked again from the same sites at the same budget: the run's own counts.
     residents = drawing.assignment["residents"].to_numpy()
     before = drawing.assignment["covered_before"].to_numpy()

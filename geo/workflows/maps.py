@@ -213,6 +213,9 @@ class PlacementDrawing:
         The function's existing facilities (the baseline).
     params, summary
         The run's parameters (``model``, ``new``, ``minutes``, ``function``, ``candidates``) and summary.
+    site_areas
+        The sites' walking service areas at the budget as the run stored them (``rank``,
+        ``minutes``), ``None`` when it stored none.
     """
 
     sites: gpd.GeoDataFrame
@@ -220,6 +223,7 @@ class PlacementDrawing:
     existing: gpd.GeoDataFrame
     params: Mapping
     summary: Mapping
+    site_areas: gpd.GeoDataFrame | None = None
 
 
 def placement_drawing(analysis: Analysis, result: Mapping) -> PlacementDrawing:
@@ -263,7 +267,11 @@ def placement_drawing(analysis: Analysis, result: Mapping) -> PlacementDrawing:
         geometry=demand.geometry.to_numpy(),
         crs=crs,
     )
-    return PlacementDrawing(sites, assignment, existing, dict(params), dict(result.get("summary") or {}))
+    rings = result.get("rings")
+    areas = None
+    if isinstance(rings, Mapping) and rings.get("features"):
+        areas = gpd.GeoDataFrame.from_features(rings["features"], crs=WGS84).to_crs(crs)
+    return PlacementDrawing(sites, assignment, existing, dict(params), dict(result.get("summary") or {}), areas)
 
 
 def placement_parameter_lines(params: Mapping, summary: Mapping, *, existing: int) -> tuple[str, ...]:
@@ -289,7 +297,13 @@ def placement_result_map(
     project, acc = analysis.project, analysis.accessibility
     function = str(drawing.params["function"])
     label = project.standard.function_label(function)
-    content = placement_content(drawing, existing=drawing.existing, network=project.network, boundary=project.boundary)
+    content = placement_content(
+        drawing,
+        existing=drawing.existing,
+        network=project.network,
+        boundary=project.boundary,
+        site_areas=drawing.site_areas,
+    )
     req = _MapRequest(analysis, function, float(drawing.params["minutes"]), 0, 0.0, 0.0, dict(fields or {}))
     model = MODELS.get(str(drawing.params.get("model")), "").split(" (")[0]
     lines = placement_parameter_lines(drawing.params, drawing.summary, existing=len(drawing.existing))
