@@ -276,7 +276,7 @@ def placement_drawing(analysis: Analysis, result: Mapping) -> PlacementDrawing:
 
 def placement_parameter_lines(params: Mapping, summary: Mapping, *, existing: int) -> tuple[str, ...]:
     """The run's parameters as printed on a 选址 map: model, new centres, budget, candidate source."""
-    model = MODELS.get(str(params.get("model")), str(params.get("model")))
+    model = MODELS.get(str(params.get("model")), str(params.get("model"))).split(" (")[0]  # Chinese only
     chosen = summary.get("new_sites")
     asked = f"新增中心 {params.get('new')} 处" + (
         f" (选出 {chosen} 处, 其余不再增加覆盖)" if chosen is not None and chosen != params.get("new") else ""
