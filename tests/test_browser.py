@@ -394,7 +394,15 @@ def test_dragged_candidate_is_evaluated_again(page):
     assert page.locator("#candidate-info").inner_text() != first  # new position, new figures
 
 
+def _open_function(page, function: str) -> None:
+    """The page of another function (placement counts residents beyond its existing facilities:
+    老有所养 has none in the demo, so every new center adds residents)."""
+    page.goto(page.url.split("#")[0].split("?")[0] + f"?function={function}", wait_until="load")
+    wait_until(page, "window.LINLI && window.LINLI.ready === true")
+
+
 def test_placement_runs_in_the_background_and_shows_its_sites(page):
+    _open_function(page, "elderly")
     page.fill("#place-new", "2")
     page.click("#place-run")
     wait_until(page, "document.getElementById('place-status').dataset.state === 'done'", timeout_s=60)
@@ -402,7 +410,7 @@ def test_placement_runs_in_the_background_and_shows_its_sites(page):
     assert "已证明最优" in page.locator("#place-status").inner_text()
     # A headed table that says what it counts.
     headers = page.locator("#place-table thead th").all_inner_texts()
-    assert headers == ["站点（按新增覆盖排序）", "新增覆盖居民", "平均步行", "方案"]
+    assert headers == ["站点（按新增覆盖排序）", "新增覆盖居民", "独有覆盖居民", "平均步行", "方案"]
     assert "现有设施" in page.locator("#place-table caption").inner_text()
 
 
@@ -431,6 +439,7 @@ def test_delete_asks_and_undo_says_what_it_restored(page):
 
 
 def test_placement_among_the_saved_plans_candidate_sites(page):
+    _open_function(page, "elderly")
     page.select_option("#place-candidates", "plan")
     page.click("#place-run")  # no plan yet: the page says to save one, nothing is sent
     wait_until(page, "document.getElementById('place-status').dataset.state === 'failed'")
@@ -456,6 +465,7 @@ def test_placement_among_the_saved_plans_candidate_sites(page):
 def test_placement_sites_added_to_the_plan(page):
     """Sites proposed among the network's nodes go into the plan one by one or all at once, as
     unsaved candidates evaluated with the plan; a site added loses its button."""
+    _open_function(page, "elderly")
     page.fill("#place-new", "3")
     page.click("#place-run")
     wait_until(page, "document.getElementById('place-status').dataset.state === 'done'", timeout_s=60)

@@ -179,7 +179,9 @@ def test_placement_job_through_the_api(tmp_path):
     app = create_app({"TESTING": True, "instance_path": tmp_path / "i"})
     client = app.test_client()
     client.environ_base["HTTP_X_CSRF_TOKEN"] = client.get("/api/csrf").get_json()["token"]
-    response = client.post("/api/jobs", json={"kind": "placement", "params": {"model": "mclp", "new": 2}})
+    # 老有所养 has no facility in the demo: both new centers add residents (the baseline is empty).
+    params = {"model": "mclp", "new": 2, "function": "elderly"}
+    response = client.post("/api/jobs", json={"kind": "placement", "params": params})
     assert response.status_code == 202
     job = app.extensions["linli.jobs"].wait(response.get_json()["id"], timeout_s=120)
     assert job["status"] == "done", job["message"]
@@ -206,7 +208,7 @@ def test_placement_job_through_the_api(tmp_path):
     ]
     drawn.append({"kind": "area", "name": "区", "geometry": {"type": "Polygon", "coordinates": SQUARE}})
     assert client.put(f"/api/plans/{plan['id']}", json={"version": 1, "features": drawn}).status_code == 200
-    params = {"model": "mclp", "new": 1, "plan": plan["id"], "candidates": "plan"}
+    params = {"model": "mclp", "new": 1, "plan": plan["id"], "candidates": "plan", "function": "elderly"}
     from_plan = client.post("/api/jobs", json={"kind": "placement", "params": params})
     assert from_plan.status_code == 202
     done = app.extensions["linli.jobs"].wait(from_plan.get_json()["id"], timeout_s=120)

@@ -133,7 +133,7 @@ def create_app(config: dict | None = None) -> Flask:
         from webapp.state import get_state, run_placement
 
         with app.app_context():
-            return run_placement(get_state(), params)
+            return run_placement(get_state(), params, progress)
 
     def _project(params: dict, progress) -> dict:
         from webapp.state import open_project

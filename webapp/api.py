@@ -474,34 +474,40 @@ def diff_plan(plan_id: int):
 def submit_job():
     """Start a long job: ``{"kind": "placement", "params": {...}}`` -> 202.
 
-    Params: ``model``, ``new``, ``minutes``, ``method``; ``plan`` (a saved plan's id)
-    and ``candidates`` (network / plan / both; ``both`` when a plan is given) choose
-    the candidate sites.
+    Params: ``model``, ``new``, ``minutes``, ``method``, ``profile`` (travel profile, default the
+    project's), ``function`` (whose existing
+    facilities are the baseline: kept open, their residents not counted again); ``plan``
+    (a saved plan's id) and ``candidates`` (network / plan / both; ``both`` when a plan is
+    given) choose the candidate sites.  Defaults: :data:`webapp.state.PLACEMENT_DEFAULTS`.
     """
     from geo.placement.centers import MODELS
+    from webapp.state import PLACEMENT_DEFAULTS
 
     data = json_body()
     kind = data.get("kind")
     raw = data.get("params") or {}
     if kind != "placement" or not isinstance(raw, dict):
         raise InputDataError("任务类型应为 placement，参数为对象 (kind must be placement, params an object)")
-    model = raw.get("model", "mclp")
+    model = raw.get("model", PLACEMENT_DEFAULTS["model"])
     if model not in MODELS:
         raise InputDataError(f"模型 {model!r} 无效，可选: {', '.join(MODELS)} (unknown model)")
-    new = raw.get("new", 3)
+    new = raw.get("new", PLACEMENT_DEFAULTS["new"])
     if isinstance(new, bool) or not isinstance(new, int) or not 1 <= new <= 50:
         raise InputDataError("新中心数 new 应为 1-50 的整数 (new must be an integer 1-50)")
-    method = raw.get("method", "exact")
+    method = raw.get("method", PLACEMENT_DEFAULTS["method"])
     if method not in ("exact", "heuristic"):
         raise InputDataError("method 应为 exact 或 heuristic")
-    minutes = _minutes({"minutes": [raw.get("minutes", 15)]}, (15.0,))[0]
+    default_min = PLACEMENT_DEFAULTS["minutes"]
+    minutes = _minutes({"minutes": [raw.get("minutes", default_min)]}, (default_min,))[0]
     source, sites = _candidate_sites(raw)
     params = {
+        **PLACEMENT_DEFAULTS,
         "model": model,
         "new": new,
         "minutes": minutes,
         "method": method,
-        "time_limit_s": 60.0,
+        "function": _function(raw.get("function")),
+        "profile": get_state().scene(raw.get("profile")).profile,
         "candidates": source,
         "sites": sites,
     }
@@ -539,8 +545,18 @@ def _candidate_sites(raw: dict) -> tuple[str, list[list[float]]]:
 
 @bp.get("/jobs/<int:job_id>")
 def job_status(job_id: int):
-    """A job's status (queued / running / done / failed), its message and result."""
+    """A job's status (queued / running / done / failed / cancelled), its message and result."""
     return jsonify(current_app.extensions["linli.jobs"].get(job_id))
+
+
+@bp.post("/jobs/<int:job_id>/cancel")
+def cancel_job(job_id: int):
+    """Cancel a job: a queued one never starts, a running one stops at its next progress report.
+
+    Answers the job's record (``cancelled``, or ``running`` until the job reaches its next
+    report; a finished job is left as it is); an unknown job is 404.
+    """
+    return jsonify(current_app.extensions["linli.jobs"].cancel(job_id))
 
 
 UPLOAD_KINDS = {"town": "polygon", "area": "polygon", "grid": "polygon", "candidate": "point"}

@@ -6,7 +6,9 @@ and sends the file.  Files are built in a temporary folder that is always remove
 errors come back as JSON through :mod:`webapp.errors` (no path, no traceback).
 
 * ``map.png`` / ``map.pdf`` — ``?map=coverage|service_areas|grids|placement&function=
-  &paper=A4|A3&orientation=landscape|portrait&author=&organisation=&approval_no=``
+  &paper=A4|A3&orientation=landscape|portrait&author=&organisation=&approval_no=``; the
+  选址 map draws the page's placement job ``&job=ID`` (its sites and parameters), or without
+  one a run with the panel's default parameters
 * ``map.html`` — the interactive map of ``?function=`` as one offline HTML file
 * ``coverage.xlsx`` / ``coverage.csv`` — coverage table (and the standard check), Chinese headers
 * ``report.pdf`` — one-page summary of the coverage analysis (``?function=`` for its map)
@@ -42,9 +44,10 @@ from geo.maps import content as maps
 from geo.maps.layout import ORIENTATIONS, PAPER_MM, LayoutText, render_layout
 from geo.maps.report import summary_report
 from geo.workflows import is_estimate, official_table, project_map
+from geo.workflows.maps import placement_result_map
 from webapp.i18n import texts
 from webapp.plans import PlanStore
-from webapp.state import get_state
+from webapp.state import PLACEMENT_DEFAULTS, get_state, run_placement
 
 bp = Blueprint("exports", __name__)
 
@@ -105,9 +108,38 @@ def _map_page(state, kind: str, function: str, fields: dict) -> tuple[maps.MapCo
             **fields,
         )
         return content, text
-    with state.lock:  # grids and placement route on the shared graph and street cells
+    if kind == "placement":
+        result, job_id = _placement_run(state, function)
+        with state.lock:  # placement routes on the shared graph and street cells
+            pm = placement_result_map(state.analysis, result, fields=fields, job_id=job_id)
+        return pm.content, pm.text(None, None)
+    with state.lock:  # grids route on the shared graph and street cells
         pm = project_map(state.analysis, kind, function=function, minutes=max(state.minutes), fields=fields)
     return pm.content, pm.text(None, None)
+
+
+#: A job's state as the 选址 export names it when the job cannot be drawn.
+JOB_STATUS_ZH = {"queued": "排队中", "running": "计算中", "failed": "失败", "cancelled": "已取消"}
+
+
+def _placement_run(state, function: str) -> tuple[dict, int | None]:
+    """The placement run a 选址 map draws: the page's job (``?job=ID``, done) or the panel's defaults."""
+    raw = request.args.get("job")
+    if raw is None:
+        with state.lock:
+            return run_placement(state, {**PLACEMENT_DEFAULTS, "function": function}), None
+    if not raw.isdigit() or len(raw) > 12:
+        raise InputDataError(f"参数 job={raw[:20]!r} 应为选址任务编号 (job must be a placement job id)")
+    job = current_app.extensions["linli.jobs"].get(int(raw))  # unknown: 404
+    if job["kind"] != "placement":
+        raise InputDataError(f"任务 #{job['id']} 不是选址任务，无法导出选址图 (job {job['id']} is not a placement job)")
+    if job["status"] != "done":
+        status = JOB_STATUS_ZH.get(job["status"], job["status"])
+        raise InputDataError(
+            f"选址任务 #{job['id']} {status}，没有可导出的结果；请等计算完成后再导出 "
+            f"(job {job['id']} is {job['status']}: nothing to export)"
+        )
+    return job["result"], job["id"]
 
 
 @bp.get("/map.<fmt>")

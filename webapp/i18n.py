@@ -320,6 +320,13 @@ TEXTS: dict[str, dict[str, str]] = {
         "zh": "可达但未规划：{area}，{residents} 人",
         "en": "Reachable, not drawn: {area}, {residents} residents",
     },
+    "upload_kind": {"zh": "上传图层种类", "en": "Kind of layer uploaded"},
+    "upload_file": {"zh": "图层文件", "en": "Layer file"},
+    "export_map_coverage": {"zh": "覆盖", "en": "Coverage"},
+    "export_map_service_areas": {"zh": "服务范围", "en": "Service areas"},
+    "export_map_grids": {"zh": "网格", "en": "Grids"},
+    "export_map_placement": {"zh": "选址", "en": "New centres"},
+    "place_site_name": {"zh": "选址站点 #{rank}", "en": "New site #{rank}"},
     "legend_plan": {"zh": "方案候选点服务范围（紫色虚线）", "en": "Plan candidates' service areas (purple, dashed)"},
     "sole_share": {"zh": "独有新增", "en": "only it adds"},
     "legend_candidate": {"zh": "候选点服务范围（虚线）", "en": "Candidate's service area (dashed)"},
@@ -332,10 +339,12 @@ TEXTS: dict[str, dict[str, str]] = {
     "place_added_to_plan": {"zh": "已加入方案（未保存）", "en": "Added to the plan (not saved)"},
     "place_walk": {"zh": "平均步行", "en": "Mean walk"},
     "place_caption": {
-        "zh": "新增覆盖居民：现有设施和排在它前面的站点已覆盖之外，该站点在步行时间阈值内新覆盖的常住人口；"
+        "zh": "新增覆盖居民：本功能现有设施和排在它前面的站点已覆盖之外，该站点在步行时间阈值内新覆盖的常住人口；"
+        "独有覆盖居民：只有该站点覆盖（现有设施和其他新站点都覆盖不到）的常住人口；"
         "平均步行：由它服务的居民的平均步行时间。",
         "en": "Residents added: residents within the walking-time budget that this site covers beyond the "
-        "existing facilities and the sites listed before it; mean walk: of the residents it serves.",
+        "function's existing facilities and the sites listed before it; sole residents: residents only this "
+        "site covers (no existing facility or other new site does); mean walk: of the residents it serves.",
     },
     "delete_confirm": {
         "zh": "删除方案“{name}”？删除后可在本页撤销。",
@@ -448,6 +457,36 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "Gave up waiting: the server did not finish the job; try again later",
     },
     "job_lost": {"zh": "与服务器的连接中断", "en": "Lost the connection to the server"},
+    "place_model": {"zh": "选址模型", "en": "Placement model"},
+    "place_model_mclp": {"zh": "最大覆盖 MCLP", "en": "Maximal covering (MCLP)"},
+    "place_model_pmedian": {"zh": "总步行时间最小 p-median", "en": "Least total walking time (p-median)"},
+    "place_model_lscp": {"zh": "最少中心全覆盖 LSCP", "en": "Fewest centers covering all (LSCP)"},
+    "place_cancel": {"zh": "取消计算", "en": "Cancel"},
+    "place_cancelling": {"zh": "正在取消…", "en": "Cancelling…"},
+    "place_cancelled": {"zh": "已取消计算，可重新计算", "en": "Computation cancelled; you can run it again"},
+    "place_queued": {"zh": "排队等候其他任务", "en": "Waiting for another job to finish"},
+    "place_progress": {"zh": "选址计算进度", "en": "Placement progress"},
+    "place_sole": {"zh": "独有覆盖居民", "en": "Sole residents"},
+    "place_covered": {
+        "zh": "覆盖 {after} / {total} 人（步行 {min} 分钟内，以现有设施为基准）",
+        "en": "{after} of {total} residents covered (within {min} min walk, existing facilities as the baseline)",
+    },
+    "place_fewer": {
+        "zh": "只选出 {n} 处：再多的站点不再增加覆盖",
+        "en": "Only {n} sites chosen: more would cover no one else",
+    },
+    "persons_unit": {"zh": "人", "en": "residents"},
+    "legend_placement": {"zh": "选址站点（编号为排序）", "en": "Placement sites (numbered by rank)"},
+    "legend_placement_ring": {
+        "zh": "{min} 分钟步行服务范围（橙色虚线）",
+        "en": "{min}-min walking service area (orange dashed)",
+    },
+    "export_placement_job": {
+        "zh": "选址图导出的是最近一次计算（任务 #{id}）的站点和参数",
+        "en": "The placement map exports the last run (job #{id}): its sites and parameters",
+    },
+    "np_cancel": {"zh": "取消构建", "en": "Cancel the build"},
+    "np_cancelled": {"zh": "已取消构建", "en": "Build cancelled"},
 }
 
 

@@ -1,9 +1,12 @@
 """Long jobs (placement of new centers) run in the background, with a status a page can poll.
 
 A job is a row in a small SQLite table in the instance folder: ``queued`` ->
-``running`` -> ``done`` (with its JSON result) or ``failed`` (with a Chinese message).
-While it runs, a job reports its stage (``message``, Chinese) and ``progress`` (0-1) through
-the ``progress`` callback its runner is given.
+``running`` -> ``done`` (with its JSON result) or ``failed`` (with a Chinese message), or
+``cancelled`` (no result) when the planner cancels it.
+While it runs, a job reports its stage (``message``, Chinese with English in parentheses)
+and ``progress`` (0-1) through the ``progress`` callback its runner is given.
+:meth:`JobQueue.cancel` stops a queued job before it starts and a running one at its next
+progress report: the callback raises :class:`JobCancelled`, which the queue records.
 Jobs run one at a time on a worker thread of the server process.  When the server
 starts, a job left ``queued`` or ``running`` by a process that died or was restarted
 is marked ``failed`` — "服务器重启，任务中断" — so a page polling it gets an answer, never
@@ -27,18 +30,22 @@ from geo.errors import GeoError, InputDataError
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["INTERRUPTED_ZH", "JobQueue", "Progress"]
+__all__ = ["CANCELLED_ZH", "INTERRUPTED_ZH", "JobCancelled", "JobQueue", "Progress"]
 
 #: What a runner reports while it works: the stage (Chinese) and the share done (0-1).
 Progress = Callable[[str, float], None]
 
 INTERRUPTED_ZH = "服务器重启，任务中断，请重新提交 (interrupted by a server restart; submit it again)"
+CANCELLED_ZH = "任务已取消 (the job was cancelled)"
+#: A job's states; the last three are final.
+STATUSES = ("queued", "running", "done", "failed", "cancelled")
+FINAL = ("done", "failed", "cancelled")
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
     id          INTEGER PRIMARY KEY AUTOINCREMENT,
     kind        TEXT NOT NULL,
     params      TEXT NOT NULL,
-    status      TEXT NOT NULL CHECK (status IN ('queued', 'running', 'done', 'failed')),
+    status      TEXT NOT NULL CHECK (status IN ('queued', 'running', 'done', 'failed', 'cancelled')),
     message     TEXT NOT NULL DEFAULT '',
     progress    REAL NOT NULL DEFAULT 0,
     result      TEXT,
@@ -46,6 +53,11 @@ CREATE TABLE IF NOT EXISTS jobs (
     updated_at  TEXT NOT NULL
 );
 """
+COLUMNS = ("id", "kind", "params", "status", "message", "progress", "result", "created_at", "updated_at")
+
+
+class JobCancelled(Exception):  # a signal to the queue, not an error
+    """Raised by a job's progress callback once the job has been cancelled."""
 
 
 def _now() -> str:
@@ -60,11 +72,11 @@ class JobQueue:
         self.runners = runners
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="linli-job")
+        #: Running jobs asked to stop: their next progress report raises JobCancelled.
+        self._cancelling: set[int] = set()
         with self._connect() as con:
             con.executescript(SCHEMA)
-            columns = {row["name"] for row in con.execute("PRAGMA table_info(jobs)")}
-            if "progress" not in columns:  # a jobs table of an earlier version
-                con.execute("ALTER TABLE jobs ADD COLUMN progress REAL NOT NULL DEFAULT 0")
+            _migrate(con)
             interrupted = con.execute(
                 "UPDATE jobs SET status = 'failed', message = ?, updated_at = ? WHERE status IN ('queued', 'running')",
                 (INTERRUPTED_ZH, _now()),
@@ -96,13 +108,24 @@ class JobQueue:
         return self.get(job_id)
 
     def _run(self, job_id: int, kind: str, params: dict) -> None:
-        self._set(job_id, status="running")
+        with self._lock, self._connect() as con:  # a job cancelled while queued never starts
+            started = con.execute(
+                "UPDATE jobs SET status = 'running', updated_at = ? WHERE id = ? AND status = 'queued'",
+                (_now(), job_id),
+            ).rowcount
+        if not started:
+            return
 
         def progress(stage_zh: str, fraction: float) -> None:
+            if job_id in self._cancelling:
+                raise JobCancelled(job_id)
             self._set(job_id, message=stage_zh, progress=min(max(float(fraction), 0.0), 1.0))
 
         try:
             result = self.runners[kind](params, progress)
+        except JobCancelled:
+            self._set(job_id, status="cancelled", message=CANCELLED_ZH, result=None)
+            logger.info("job %d (%s) cancelled while running", job_id, kind)
         except GeoError as exc:
             self._set(job_id, status="failed", message=str(exc))
         except Exception:  # noqa: BLE001 — a job must end in a state the page can show; logged in full
@@ -110,6 +133,29 @@ class JobQueue:
             self._set(job_id, status="failed", message="任务出错，已记录 (the job failed; it has been logged)")
         else:
             self._set(job_id, status="done", message="", progress=1.0, result=json.dumps(result, ensure_ascii=False))
+        finally:
+            self._cancelling.discard(job_id)
+
+    def cancel(self, job_id: int) -> dict:
+        """Cancel a job: a queued one never starts, a running one stops at its next progress report.
+
+        Returns the job's record: ``cancelled`` at once for a queued job; still ``running`` for a
+        running one (``cancelled`` after its next report); a job already done, failed or
+        cancelled is left as it is.  :class:`webapp.plans.NotFoundError` when there is no such job.
+        """
+        job = self.get(job_id)
+        # Under the lock the worker takes to start a job: it is queued or running, not between.
+        with self._lock, self._connect() as con:
+            stopped = con.execute(
+                "UPDATE jobs SET status = 'cancelled', message = ?, updated_at = ? WHERE id = ? AND status = 'queued'",
+                (CANCELLED_ZH, _now(), job["id"]),
+            ).rowcount
+            (status,) = con.execute("SELECT status FROM jobs WHERE id = ?", (job["id"],)).fetchone()
+            if status == "running":
+                self._cancelling.add(job["id"])
+        if stopped:
+            logger.info("job %d (%s) cancelled before it started", job["id"], job["kind"])
+        return self.get(job_id)
 
     def get(self, job_id: int) -> dict:
         """A job's record; :class:`webapp.plans.NotFoundError` when there is none."""
@@ -125,16 +171,41 @@ class JobQueue:
         return job
 
     def wait(self, job_id: int, timeout_s: float = 60.0) -> dict:
-        """Poll until the job is done or failed (for tests and scripts)."""
+        """Poll until the job is done, failed or cancelled (for tests and scripts)."""
         import time
 
         deadline = time.monotonic() + timeout_s
         while True:
             job = self.get(job_id)
-            if job["status"] in ("done", "failed") or time.monotonic() > deadline:
+            if job["status"] in FINAL or time.monotonic() > deadline:
                 return job
             time.sleep(0.05)
 
     def shutdown(self) -> None:
         """Stop taking jobs (the running one finishes)."""
         self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _migrate(con: sqlite3.Connection) -> None:
+    """Bring a jobs table of an earlier version to :data:`SCHEMA`.
+
+    Earlier tables lack the ``progress`` column, or check ``status`` against the four states
+    before ``cancelled``: SQLite cannot change a CHECK constraint in place, so such a table is
+    copied into a new one of the current schema (jobs and ids kept) in one transaction.
+    """
+    (sql,) = con.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'jobs'").fetchone()
+    columns = [row["name"] for row in con.execute("PRAGMA table_info(jobs)")]
+    if "'cancelled'" in sql and "progress" in columns:
+        return
+    kept = ", ".join(c for c in COLUMNS if c in columns)
+    con.execute("BEGIN IMMEDIATE")
+    try:
+        con.execute("ALTER TABLE jobs RENAME TO jobs_before_migration")
+        con.execute(SCHEMA.replace("IF NOT EXISTS ", ""))  # execute, not executescript: that would commit
+        con.execute(f"INSERT INTO jobs ({kept}) SELECT {kept} FROM jobs_before_migration")
+        con.execute("DROP TABLE jobs_before_migration")
+    except Exception:
+        con.rollback()
+        raise
+    con.commit()
+    logger.info("jobs table migrated to the current schema (status 'cancelled', progress)")

@@ -10,6 +10,7 @@ dragged candidate: its own Dijkstra and polygon union).
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import math
 import threading
@@ -443,33 +444,94 @@ def evaluate_plan(state: AnalysisState, points_wgs84: Sequence[shapely.Point], s
     }
 
 
-def run_placement(state: AnalysisState, params: dict) -> dict:
-    """A placement job: new neighborhood centers among network nodes and/or a plan's sites (JSON, WGS84)."""
+#: The placement panel's parameters when the planner changes none; a 选址 map exported without a
+#: job runs with exactly these (and the page's function).
+PLACEMENT_DEFAULTS: dict = {
+    "model": "mclp",
+    "new": 3,
+    "minutes": 15.0,
+    "method": "exact",
+    "time_limit_s": 60.0,
+    "function": "medical",
+    "candidates": "network",
+    "sites": [],
+}
+STAGE_CANDIDATES_ZH = "生成候选点 (candidate sites)"
+STAGE_RINGS_ZH = "画出新站点的服务范围 (service areas of the new sites)"
+
+
+def run_placement(state: AnalysisState, params: dict, progress: Callable[[str, float], None] | None = None) -> dict:
+    """A placement job: new neighborhood centers among network nodes and/or a plan's sites (JSON, WGS84).
+
+    The existing facilities of ``params["function"]`` stay open and are the baseline: a site's
+    ``marginal_residents`` (residents added) and ``sole_residents`` count only residents they do
+    not already reach within the budget.  The result holds the parameters it ran with, the
+    summary, the ranked sites and each site's service area at the budget (``rings``, GeoJSON).
+    ``progress(stage_zh, share)`` is told each stage (a job's callback may raise to stop it).
+    """
+    report = progress or (lambda _stage, _fraction: None)
+    params = {**PLACEMENT_DEFAULTS, **params}
     source = params.get("candidates", "network")
     if source == "network" and params.get("sites"):
         source = "both"
-    candidates = placement_candidates(state.analysis, source, sites_wgs84=params.get("sites"))
+    function = params["function"]
+    if function not in state.functions:
+        raise InputDataError(f"功能 {function!r} 不在分析的功能中 (unknown function)")
+    # Walking times of the page's travel profile (the project's unless the page chose another).
+    analysis = state._profile_analysis(state.scene(params.get("profile")).profile)
+    report(STAGE_CANDIDATES_ZH, 0.0)
+    candidates = placement_candidates(analysis, source, sites_wgs84=params.get("sites"))
+    fac = analysis.accessibility.facilities
     plan = plan_centres(
-        state.analysis,
+        analysis,
         candidates,
         model=params["model"],
         p=params.get("new"),
         minutes=params["minutes"],
         method=params["method"],
         time_limit_s=params["time_limit_s"],
+        existing=fac[fac["function"].to_numpy() == function],
+        functions=[function],
+        progress=lambda stage, f: report(stage, 0.05 + 0.85 * f),
     )
+    report(STAGE_RINGS_ZH, 0.92)
     sites = plan.sites.to_crs(WGS84)
     columns = ["rank", "marginal_residents", "sole_residents", "assigned_residents", "mean_time_min"]
-    rows = []
-    for k in range(len(sites)):
-        row = {c: (float(sites[c].iloc[k]) if c != "rank" else int(sites[c].iloc[k])) for c in columns if c in sites}
-        row["lon"], row["lat"] = float(sites.geometry.iloc[k].x), float(sites.geometry.iloc[k].y)
-        if "source" in sites:
-            row["source"] = str(sites["source"].iloc[k])
-        rows.append(row)
-    summary = {k: v for k, v in plan.summary.items() if isinstance(v, str | int | float | bool) or v is None}
+    frame = pd.DataFrame({c: sites[c].to_numpy() for c in columns if c in sites})
+    frame["lon"], frame["lat"] = sites.geometry.x.to_numpy(), sites.geometry.y.to_numpy()
+    if "source" in sites:
+        frame["source"] = sites["source"].astype(str).to_numpy()
+    # NaN (a site serving nobody has no mean walk) is not JSON: null.
+    rows = frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
+    summary = {
+        k: (None if isinstance(v, float) and not np.isfinite(v) else v)
+        for k, v in plan.summary.items()
+        if isinstance(v, str | int | float | bool) or v is None
+    }
     coverage = plan.coverage.round(2).to_dict(orient="records") if len(plan.coverage) else []
-    return {"summary": summary, "sites": rows, "coverage": coverage}
+    ran = {k: params[k] for k in ("model", "new", "minutes", "method", "function", "candidates")}
+    ran["profile"] = analysis.graph.profile.name
+    ran["candidates"] = source
+    ran["existing"] = int((fac["function"].to_numpy() == function).sum())
+    return {
+        "params": ran,
+        "summary": summary,
+        "sites": rows,
+        "coverage": coverage,
+        "rings": _site_rings(analysis, plan),
+    }
+
+
+def _site_rings(analysis: Analysis, plan) -> dict:
+    """Each new site's service area at the placement's budget, as GeoJSON (WGS84)."""
+    sites = plan.sites
+    if not len(sites):
+        return {"type": "FeatureCollection", "features": []}
+    areas = candidate_rings(analysis, sites.geometry, (float(plan.summary["budget_min"]),))
+    areas = areas.assign(rank=sites["rank"].to_numpy()[areas["origin"].to_numpy()])
+    areas = areas[["rank", "minutes", "geometry"]].to_crs(WGS84)
+    areas = areas.assign(geometry=shapely.set_precision(areas.geometry.to_numpy(), 1e-6, mode="pointwise"))
+    return json.loads(areas.to_json(drop_id=True))
 
 
 def _function_areas(state: AnalysisState, function: str, scene: Scene) -> gpd.GeoDataFrame | None:

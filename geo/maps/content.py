@@ -31,6 +31,7 @@ from geo.maps.style import (
     GRID_COLOURS,
     GRID_EDGE_COLOUR,
     NETWORK_COLOUR,
+    NEW_SITE_AREA_COLOUR,
     NEW_SITE_COLOUR,
     NEWLY_COVERED_COLOUR,
     RING_COLOURS,
@@ -425,15 +426,20 @@ def placement_content(
     existing: gpd.GeoDataFrame | None = None,
     network=None,
     boundary: shapely.Geometry | None = None,
+    site_areas: gpd.GeoDataFrame | None = None,
 ) -> MapContent:
     """New center sites (ranked) and the residents they newly cover.
 
     Parameters
     ----------
     placement
-        :class:`geo.placement.centers.Placement` (sites and assignment in the network CRS).
+        :class:`geo.placement.centers.Placement` (sites and assignment in the network CRS),
+        or anything with those two frames (:class:`geo.workflows.maps.PlacementDrawing`).
     existing
         Existing facilities drawn as triangles (any CRS).
+    site_areas
+        The new sites' walking service areas (any CRS, ``minutes``), drawn as dashed outlines
+        (their outer edges: the holes of a street-following area would clutter the page).
     """
     sites = placement.sites
     assign = placement.assignment
@@ -467,6 +473,18 @@ def placement_content(
             exy = shapely.get_coordinates(shapely.point_on_surface(existing.to_crs(crs).geometry.to_numpy()))
             ax.scatter(exy[:, 0], exy[:, 1], marker="^", s=40, c="black", edgecolors="white", zorder=6)
             handles.append(Line2D([], [], marker="^", color="black", linestyle="", label=f"现有设施 ({len(existing)})"))
+        if site_areas is not None and len(site_areas):
+            add_lines(
+                ax,
+                shapely.get_exterior_ring(shapely.get_parts(site_areas.to_crs(crs).geometry.to_numpy())),
+                color=NEW_SITE_AREA_COLOUR,
+                linewidth=1.2,
+                zorder=7,
+                linestyle=(0, (5, 3)),
+            )
+            budget = float(site_areas["minutes"].max()) if "minutes" in site_areas else None
+            words = f"新增中心 {budget:g} 分钟步行服务范围" if budget is not None else "新增中心步行服务范围"
+            handles.append(Line2D([], [], color=NEW_SITE_AREA_COLOUR, linestyle="--", label=words))
         if len(sites):
             sxy = shapely.get_coordinates(shapely.point_on_surface(sites.to_crs(crs).geometry.to_numpy()))
             ax.scatter(sxy[:, 0], sxy[:, 1], marker="*", s=220, c=NEW_SITE_COLOUR, edgecolors="black", zorder=8)

@@ -30,6 +30,7 @@ __all__ = [
     "GRID_EDGE_COLOUR",
     "NETWORK_COLOUR",
     "NEWLY_COVERED_COLOUR",
+    "NEW_SITE_AREA_COLOUR",
     "NEW_SITE_COLOUR",
     "RING_COLOURS",
     "ROAD_STYLE",
@@ -144,6 +145,8 @@ RING_COLOURS = ("#1a9850", "#91cf60", "#fee08b", "#fdae61")
 #: Gap cells (the worst ones outlined) and new center sites.
 GAP_COLOUR = "#d7191c"
 NEW_SITE_COLOUR = "#d7191c"
+#: The new sites' walking service areas (dashed outlines; the web map draws them the same orange).
+NEW_SITE_AREA_COLOUR = "#e6550d"
 #: Residents covered before a placement and those the new sites cover.
 COVERED_COLOUR = "#1a9850"
 NEWLY_COVERED_COLOUR = "#2c7fb8"

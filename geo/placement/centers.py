@@ -20,7 +20,7 @@ network's).
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,6 +58,17 @@ __all__ = [
 PMEDIAN_CUTOFF_FACTOR: float = settings.PMEDIAN_CUTOFF_FACTOR
 PMEDIAN_PENALTY_FACTOR: float = settings.PMEDIAN_PENALTY_FACTOR
 RUNNER_UPS: int = settings.PLACEMENT_RUNNER_UPS
+#: What a long placement reports: the stage (Chinese, English in parentheses) and the share done (0-1).
+StageProgress = Callable[[str, float], None]
+STAGE_REACH_ZH = "计算候选点的步行可达范围 (walking reach of the candidate sites)"
+STAGE_TIMES_ZH = "整理居民到候选点的步行时间 (walking times to the candidates)"
+STAGE_SOLVE_ZH = "求解选址模型 (solving the model)"
+STAGE_EXPLAIN_ZH = "统计各站点的新增覆盖 (counting what each site adds)"
+
+
+def _no_progress(_stage: str, _fraction: float) -> None:
+    return None
+
 
 MODELS = {"mclp": "最大覆盖 (MCLP)", "pmedian": "总步行时间最小 (p-median)", "lscp": "最少中心全覆盖 (LSCP)"}
 STATUS_ZH = {
@@ -104,11 +115,13 @@ def placement_costs(
     candidates: gpd.GeoDataFrame | gpd.GeoSeries,
     *,
     cutoff_s: float,
+    progress: StageProgress | None = None,
 ) -> PlacementCosts:
     """Walking times from every demand point to every candidate within ``cutoff_s`` seconds.
 
     One batched Dijkstra from the candidates on the reversed graph; times are exact
     on edges (partial edges and access legs count).  Never straight-line distance.
+    ``progress(stage, share)`` is told before the reach sets (0) and the times (0.5).
 
     Raises
     ------
@@ -122,7 +135,10 @@ def placement_costs(
         raise InputDataError("没有候选点 (no candidate sites)")
     dem = snap_points(graph, demand.geometry if isinstance(demand, gpd.GeoDataFrame) else demand)
     cand = snap_points(graph, candidates.geometry if isinstance(candidates, gpd.GeoDataFrame) else candidates)
+    report = progress or _no_progress
+    report(STAGE_REACH_ZH, 0.0)
     reach = reach_sets(reversed_graph(graph), cand, max_time_s=cutoff_s)
+    report(STAGE_TIMES_ZH, 0.5)
     pairs = demand_times_from_reach(graph, reach, dem, cand)
     logger.info(
         "placement costs: %d demand points x %d candidates, %d pairs within %.0f s, %s",
@@ -236,6 +252,7 @@ def place_centers(
     time_limit_s: float = MIP_TIME_LIMIT_S,
     mip_rel_gap: float = MIP_REL_GAP,
     costs: PlacementCosts | None = None,
+    progress: StageProgress | None = None,
 ) -> Placement:
     """Choose new neighborhood-center sites and explain the choice.
 
@@ -275,6 +292,10 @@ def place_centers(
     costs
         Precomputed :func:`placement_costs` on the same demand and candidates (with
         ``existing`` appended) with a cutoff covering the model's.
+    progress
+        ``progress(stage_zh, share)`` at each stage: the reach sets (share 0-0.5 of the
+        work), the walking times, the solver (0.6), the explanation (0.9).  A job's
+        callback may raise to stop the work there.
 
     Returns
     -------
@@ -312,8 +333,9 @@ def place_centers(
     cover_s = minutes * 60.0
     cutoff_s = cover_s * PMEDIAN_CUTOFF_FACTOR if model == "pmedian" else cover_s
     penalty_s = cutoff_s * PMEDIAN_PENALTY_FACTOR
+    report = progress or _no_progress
     if costs is None:
-        costs = placement_costs(graph, demand, cands, cutoff_s=cutoff_s)
+        costs = placement_costs(graph, demand, cands, cutoff_s=cutoff_s, progress=lambda st, f: report(st, 0.5 * f))
     elif costs.n_demand != len(demand) or costs.n_cand != len(cands) or costs.cutoff_s < cutoff_s:
         raise InputDataError("预先计算的成本矩阵与输入不符 (precomputed costs do not match the inputs)")
     keep = costs.time_s <= cutoff_s
@@ -337,6 +359,7 @@ def place_centers(
         costs.demand[keep], costs.cand[keep], costs.time_s[keep], weight, len(cands), fixed=fixed, excluded=excluded
     )
     kwargs: dict[str, Any] = {"method": method, "time_limit_s": time_limit_s, "mip_rel_gap": mip_rel_gap}
+    report(STAGE_SOLVE_ZH, 0.6)
     if model == "mclp":
         sol = solve_mclp(problem, int(p or 0), cover_s=cover_s, capacity=capacity, **kwargs)
     elif model == "pmedian":
@@ -345,6 +368,7 @@ def place_centers(
         if capacity is not None:
             raise InputDataError("LSCP 不支持容量约束 (capacity applies to mclp and pmedian only)")
         sol = solve_lscp(problem, cover_s=cover_s, share=share, **kwargs)
+    report(STAGE_EXPLAIN_ZH, 0.9)
     return _explain(sol, problem, demand, cands, residents, weight, cover_s, penalty_s, acc, hosted, model)
 
 

@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 
 import geopandas as gpd
+import numpy as np
 import shapely
 
 from geo import settings
@@ -14,6 +15,7 @@ from geo.access.coverage_tables import gap_cells
 from geo.access.service_area import service_areas
 from geo.errors import InputDataError
 from geo.grids.output import grids_gdf
+from geo.io.crs import WGS84
 from geo.maps.content import (
     MAP_KINDS,
     coverage_content,
@@ -26,13 +28,13 @@ from geo.maps.content import (
 )
 from geo.maps.layout import LayoutText, MapContent
 from geo.network.snapping import snap_points
-from geo.placement.centers import STATUS_ZH
+from geo.placement.centers import MODELS, STATUS_ZH, placement_costs
 from geo.workflows.analysis import Analysis, placement_candidates, plan_centres, project_grids
 from geo.workflows.outputs import is_estimate
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["MAP_BUILDERS", "ProjectMap", "project_map"]
+__all__ = ["MAP_BUILDERS", "PlacementDrawing", "ProjectMap", "placement_drawing", "placement_result_map", "project_map"]
 
 
 @dataclass(frozen=True)
@@ -173,17 +175,146 @@ def _placement_map(req: _MapRequest) -> ProjectMap:
     )
     content = placement_content(placement, existing=fac, network=project.network, boundary=project.boundary)
 
+    params = {"model": "mclp", "new": req.sites, "minutes": req.minutes, "candidates": "network"}
+    lines = placement_parameter_lines(params, placement.summary, existing=len(fac))
+
     def text(area_name: str | None, area: shapely.Geometry | None) -> LayoutText:
-        status = STATUS_ZH.get(getattr(placement.solution, "status", ""), "").split(" (")[0]
         return LayoutText(
             title=f"{req.label} 新增中心选址 (最大覆盖)",
             subtitle=f"{req.where(area_name)} — 新增 {len(placement.sites)} 处, 步行 {req.minutes:g} 分钟",
             sources=req.sources,
-            assumptions=(
-                f"模型: 最大覆盖, 现有 {len(fac)} 处设施保留; 求解状态 {status}",
-                f"候选点: 路网节点, 间距约 {settings.PLACEMENT_CANDIDATE_SPACING_M:g} 米",
-                f"步速 {acc.profile.speed_kmh:g} km/h ({acc.profile.source})",
-            ),
+            assumptions=(*lines, f"步速 {acc.profile.speed_kmh:g} km/h ({acc.profile.source})"),
+            **req.fields,
+        )
+
+    return ProjectMap(content, text)
+
+
+#: How a placement's candidate source reads on a print map.
+CANDIDATE_SOURCES_ZH = {
+    "network": f"路网节点 (间距约 {settings.PLACEMENT_CANDIDATE_SPACING_M:g} 米)",
+    "plan": "方案中的候选点",
+    "both": f"路网节点 (间距约 {settings.PLACEMENT_CANDIDATE_SPACING_M:g} 米) 与方案中的候选点",
+}
+
+
+@dataclass(frozen=True)
+class PlacementDrawing:
+    """What the 选址 print map draws of one placement run (network CRS).
+
+    Attributes
+    ----------
+    sites
+        The run's new sites: ``rank``, ``marginal_residents``, ``sole_residents``, point geometry.
+    assignment
+        Demand points with ``residents``, ``covered_before`` (within the budget of an existing
+        facility of the function) and ``covered_after`` (or of a new site).
+    existing
+        The function's existing facilities (the baseline).
+    params, summary
+        The run's parameters (``model``, ``new``, ``minutes``, ``function``, ``candidates``) and summary.
+    site_areas
+        The sites' walking service areas at the budget as the run stored them (``rank``,
+        ``minutes``), ``None`` when it stored none.
+    """
+
+    sites: gpd.GeoDataFrame
+    assignment: gpd.GeoDataFrame
+    existing: gpd.GeoDataFrame
+    params: Mapping
+    summary: Mapping
+    site_areas: gpd.GeoDataFrame | None = None
+
+
+def placement_drawing(analysis: Analysis, result: Mapping) -> PlacementDrawing:
+    """The print map's data of a stored placement run (a job's result: ``params``, ``summary``, ``sites``).
+
+    The sites, ranks, parameters and summary are the run's own; who is covered before and
+    after is walked again from the run's sites and the function's existing facilities at the
+    run's budget (the same walking times the run counted with).
+
+    Raises
+    ------
+    InputDataError
+        A result without parameters or sites, or of a function the project does not analyse.
+    """
+    params, rows = result.get("params"), result.get("sites")
+    if not isinstance(params, Mapping) or not isinstance(rows, list):
+        raise InputDataError("选址结果缺少参数或站点，请重新计算选址 (the placement result lacks params or sites)")
+    function = str(params.get("function", ""))
+    analysis.project.standard.function_label(function)  # an unknown function names the allowed ones
+    acc, graph = analysis.accessibility, analysis.graph
+    crs = analysis.project.network.crs
+    xy = np.array([[row["lon"], row["lat"]] for row in rows], float).reshape(-1, 2)
+    columns = {k: [row.get(k) for row in rows] for k in ("rank", "marginal_residents", "sole_residents")}
+    sites = gpd.GeoDataFrame(columns, geometry=shapely.points(xy), crs=WGS84).to_crs(crs)
+    fac = acc.facilities
+    existing = fac[fac["function"].to_numpy() == function].to_crs(crs)
+    demand = acc.demand.to_crs(crs).reset_index(drop=True)
+    budget_s = 60.0 * float(params["minutes"])
+    points = gpd.GeoSeries(
+        np.r_[sites.geometry.to_numpy(), shapely.point_on_surface(existing.geometry.to_numpy())], crs=crs
+    )
+    before = np.zeros(len(demand), bool)
+    after = np.zeros(len(demand), bool)
+    if len(points):
+        costs = placement_costs(graph, demand, points, cutoff_s=budget_s)
+        within = costs.time_s <= budget_s
+        before[costs.demand[within & (costs.cand >= len(sites))]] = True
+        after[costs.demand[within]] = True
+    assignment = gpd.GeoDataFrame(
+        {"residents": demand["residents"].to_numpy(float), "covered_before": before, "covered_after": after},
+        geometry=demand.geometry.to_numpy(),
+        crs=crs,
+    )
+    rings = result.get("rings")
+    areas = None
+    if isinstance(rings, Mapping) and rings.get("features"):
+        areas = gpd.GeoDataFrame.from_features(rings["features"], crs=WGS84).to_crs(crs)
+    return PlacementDrawing(sites, assignment, existing, dict(params), dict(result.get("summary") or {}), areas)
+
+
+def placement_parameter_lines(params: Mapping, summary: Mapping, *, existing: int) -> tuple[str, ...]:
+    """The run's parameters as printed on a 选址 map: model, new centres, budget, candidate source."""
+    model = MODELS.get(str(params.get("model")), str(params.get("model"))).split(" (")[0]  # Chinese only
+    chosen = summary.get("new_sites")
+    asked = f"新增中心 {params.get('new')} 处" + (
+        f" (选出 {chosen} 处, 其余不再增加覆盖)" if chosen is not None and chosen != params.get("new") else ""
+    )
+    source = CANDIDATE_SOURCES_ZH.get(str(params.get("candidates")), str(params.get("candidates")))
+    status = str(summary.get("status_zh") or STATUS_ZH.get(str(summary.get("status")), "")).split(" (")[0]
+    return (
+        f"参数: 模型 {model}; {asked}; 步行时间阈值 {float(params['minutes']):g} 分钟; 候选点 {source}",
+        f"基准: 现有 {existing} 处设施保留, 其已覆盖的居民不计入新增; 求解状态 {status}",
+    )
+
+
+def placement_result_map(
+    analysis: Analysis, result: Mapping, *, fields: Mapping[str, str] | None = None, job_id: int | None = None
+) -> ProjectMap:
+    """The 选址 print map of a stored placement run (:func:`placement_drawing`), its parameters printed."""
+    drawing = placement_drawing(analysis, result)
+    project, acc = analysis.project, analysis.accessibility
+    function = str(drawing.params["function"])
+    label = project.standard.function_label(function)
+    content = placement_content(
+        drawing,
+        existing=drawing.existing,
+        network=project.network,
+        boundary=project.boundary,
+        site_areas=drawing.site_areas,
+    )
+    req = _MapRequest(analysis, function, float(drawing.params["minutes"]), 0, 0.0, 0.0, dict(fields or {}))
+    model = MODELS.get(str(drawing.params.get("model")), "").split(" (")[0]
+    lines = placement_parameter_lines(drawing.params, drawing.summary, existing=len(drawing.existing))
+    run = f"页面选址任务 #{job_id}" if job_id is not None else "页面默认参数"
+
+    def text(area_name: str | None, area: shapely.Geometry | None) -> LayoutText:
+        return LayoutText(
+            title=f"{label} 新增中心选址 ({model})",
+            subtitle=f"{req.where(area_name)} — 新增 {len(drawing.sites)} 处, 步行 {req.minutes:g} 分钟 ({run})",
+            sources=req.sources,
+            assumptions=(*lines, f"步速 {acc.profile.speed_kmh:g} km/h ({acc.profile.source})"),
             **req.fields,
         )
 

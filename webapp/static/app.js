@@ -683,12 +683,39 @@
 
   let placementLayer = null;
   let placementSites = [];  // the last run's sites not yet in the plan
+  let placementJob = null;  // the job running now: the cancel button stops it
+  // Placement sites and their service areas: orange, dashed, unlike the existing areas'
+  // greens and a candidate's purples.
+  const PLACE_COLOUR = "#e6550d";
+
+  // A server stage or status, "中文 (English)", in the page's language.
+  function stageText(text) {
+    if (!text) return "";
+    const english = /\s*\(([^()]*)\)\s*$/.exec(text);
+    if (!english) return text;
+    return app.lang === "en" ? english[1] : text.slice(0, english.index);
+  }
+
+  function placementProgress(job) {
+    const bar = $("place-progress");
+    const pct = Math.round(100 * (job.progress || 0));
+    bar.hidden = false;
+    bar.value = pct;
+    const stage = job.status === "queued" ? t.place_queued : (stageText(job.message) || t.job_running);
+    if (!$("place-cancel").disabled) $("place-status").textContent = `${stage} · ${pct}%`;
+  }
 
   async function runPlacement() {
     const status = $("place-status");
     const body = {
       kind: "placement",
-      params: { model: $("place-model").value, new: parseInt($("place-new").value, 10) || 3 },
+      params: {
+        model: $("place-model").value,
+        new: parseInt($("place-new").value, 10) || 3,
+        function: scene.function,
+        minutes: scene.budget,
+        profile: scene.profile,
+      },
     };
     const source = $("place-candidates").value;
     if (source !== "network") {
@@ -706,11 +733,15 @@
     status.dataset.state = "running";
     try {
       let job = await api("POST", "/api/jobs", body);
+      placementJob = job;
+      $("place-cancel").hidden = false;
+      $("place-cancel").disabled = false;
       const deadline = Date.now() + 1000 * app.jobPollLimitS;
       let failures = 0;
       while (job.status === "queued" || job.status === "running") {
+        placementProgress(job);
         if (Date.now() > deadline) throw new Error(t.job_gave_up);
-        await new Promise((r) => setTimeout(r, 1000));
+        await new Promise((r) => setTimeout(r, 500));
         try {
           job = await api("GET", `/api/jobs/${job.id}`);
           failures = 0;
@@ -719,46 +750,124 @@
           if (++failures >= 5) throw new Error(`${t.job_lost}: ${err.message}`);
         }
       }
+      if (job.status === "cancelled") {
+        status.textContent = t.place_cancelled;
+        status.dataset.state = "cancelled";
+        return;
+      }
       if (job.status === "failed") throw new Error(job.message);
       showPlacement(job.result);
-      status.textContent = `${job.result.summary.model_zh} · ${job.result.summary.status_zh} · ` +
-        `${Math.round(job.result.summary.covered_after).toLocaleString()} / ` +
-        `${Math.round(job.result.summary.residents).toLocaleString()} 人`;
+      placementExports(job.id);
+      const summary = job.result.summary;
+      const ran = job.result.params;
+      const count = (v) => Math.round(v || 0).toLocaleString();
+      const parts = [t[`place_model_${ran.model}`] || ran.model, stageText(summary.status_zh),
+        t.place_covered.replace("{after}", count(summary.covered_after)).replace("{total}", count(summary.residents))
+          .replace("{min}", ran.minutes)];
+      if (ran.model !== "lscp" && job.result.sites.length < ran.new) {
+        parts.push(t.place_fewer.replace("{n}", job.result.sites.length));
+      }
+      status.textContent = parts.join(" · ");
       status.dataset.state = "done";
     } catch (err) {
       status.textContent = err.message;
       status.dataset.state = "failed";
       message(err.message, "error");
     } finally {
+      placementJob = null;
       $("place-run").disabled = false;
+      $("place-cancel").hidden = true;
+      $("place-progress").hidden = true;
+    }
+  }
+
+  $("place-cancel").addEventListener("click", async () => {
+    if (!placementJob) return;
+    $("place-cancel").disabled = true;
+    $("place-status").textContent = t.place_cancelling;
+    try {
+      await api("POST", `/api/jobs/${placementJob.id}/cancel`);
+    } catch (err) {
+      message(err.message, "error");
+    }
+  });
+
+  // The 选址 export links print the run on screen (its sites and parameters), not one of their own.
+  function placementExports(jobId) {
+    const paper = $("export-paper");
+    for (const a of document.querySelectorAll('a.export-layout[data-base*="map=placement"]')) {
+      a.dataset.base = `${a.dataset.base.replace(/&job=\d+/, "")}&job=${jobId}`;
+      a.href = paper ? `${a.dataset.base}&${paper.value}` : a.dataset.base;
+    }
+    const note = $("export-placement-job");
+    if (note) {
+      note.textContent = t.export_placement_job.replace("{id}", jobId);
+      note.hidden = false;
     }
   }
 
   function showPlacement(result) {
     if (placementLayer) map.removeLayer(placementLayer);
     placementLayer = L_.layerGroup();
+    const minutes = result.params ? result.params.minutes : null;
+    if (result.rings) {
+      L_.geoJSON(result.rings, {
+        interactive: false,
+        style: { color: PLACE_COLOUR, weight: 2, dashArray: "8 5", fillColor: PLACE_COLOUR, fillOpacity: 0.08 },
+      }).addTo(placementLayer);
+    }
+    const people = (v) => `${Math.round(v || 0).toLocaleString()} ${t.persons_unit}`;
     const rows = [];
     for (const site of result.sites) {
-      L_.circleMarker([site.lat, site.lon], { radius: 9, color: "#6a3d9a", weight: 3, fillOpacity: 0.6 })
-        .bindTooltip(`#${site.rank}: +${Math.round(site.marginal_residents || 0)} 人`)
+      L_.circleMarker([site.lat, site.lon], { radius: 10, color: "#7f2704", weight: 2, fillColor: PLACE_COLOUR, fillOpacity: 0.9 })
+        .bindTooltip(String(site.rank), { permanent: true, direction: "center", className: "place-rank" })
+        .bindPopup(`#${site.rank}: ${esc(t.place_added)} +${people(site.marginal_residents)} · ` +
+          `${esc(t.place_sole)} ${people(site.sole_residents)}`)
         .addTo(placementLayer);
       const from = site.source === "plan" ? ` (${t.cand_plan})` : "";
       // A site already among the plan's candidates needs no button.
       const add = site.source === "plan" ? "" : `<button type="button" class="place-add" data-rank="${site.rank}">${esc(t.place_add)}</button>`;
-      rows.push(`<tr><td>#${site.rank}${from}</td><td>+${Math.round(site.marginal_residents || 0).toLocaleString()} 人</td>` +
-        `<td>${site.mean_time_min == null ? "-" : site.mean_time_min.toFixed(1)} 分钟</td><td>${add}</td></tr>`);
+      rows.push(`<tr data-rank="${site.rank}"><td>#${site.rank}${esc(from)}</td><td>+${people(site.marginal_residents)}</td>` +
+        `<td>${people(site.sole_residents)}</td>` +
+        `<td>${site.mean_time_min == null ? "-" : `${site.mean_time_min.toFixed(1)} ${t.minutes_unit}`}</td><td>${add}</td></tr>`);
     }
     placementLayer.addTo(map);
+    placementLegend(result.sites.length ? minutes : null);
     placementSites = result.sites.filter((site) => site.source !== "plan");
     document.querySelector("#place-table tbody").innerHTML = rows.join("");
     $("place-add-all").hidden = placementSites.length < 2;
+  }
+
+  // The legend names the placement sites and their rings while they are on the map.
+  function placementLegend(minutes) {
+    const old = $("legend-placement");
+    if (old) old.remove();
+    const legend = $("linli-legend");
+    if (minutes == null || !legend) return;
+    const block = document.createElement("div");
+    block.id = "legend-placement";
+    const title = document.createElement("div");
+    title.className = "linli-legend-title";
+    title.textContent = t.legend_placement;
+    const site = document.createElement("div");
+    const dot = document.createElement("span");
+    dot.className = "dot";
+    dot.style.background = PLACE_COLOUR;
+    site.append(dot, "1, 2, 3 …");
+    const ring = document.createElement("div");
+    const swatch = document.createElement("span");
+    swatch.className = "swatch";
+    swatch.style.outline = `2px dashed ${PLACE_COLOUR}`;
+    ring.append(swatch, t.legend_placement_ring.replace("{min}", minutes));
+    block.append(title, site, ring);
+    legend.insertBefore(block, legend.querySelector(".linli-legend-note"));
   }
 
   // Placement sites into the plan as candidates (draggable, evaluated with the plan, unsaved).
   function addSitesToPlan(sites) {
     for (const site of sites) {
       const marker = L_.marker([site.lat, site.lon]);
-      marker.feature = { type: "Feature", properties: { kind: "candidate", name: `${t.place_site.split(/[（(]/)[0]} #${site.rank}` } };
+      marker.feature = { type: "Feature", properties: { kind: "candidate", name: t.place_site_name.replace("{rank}", String(site.rank)) } };
       setupCandidate(marker, false);
       drawn.addLayer(marker);
       for (const button of document.querySelectorAll(`.place-add[data-rank="${site.rank}"]`)) button.remove();
@@ -1329,10 +1438,27 @@
     if (!job) return;
     const started = Date.now();
     bar.value = 50;
+    // The build can be cancelled: it stops at its next stage and nothing is opened.
+    const cancel = document.createElement("button");
+    cancel.type = "button";
+    cancel.id = "np-cancel";
+    cancel.textContent = t.np_cancel;
+    $("np-build").after(cancel);
+    cancel.addEventListener("click", () => {
+      cancel.disabled = true;
+      api("POST", `/api/jobs/${job.id}/cancel`).catch((err) => npStatus(err.message, "error"));
+    });
     for (;;) {
       await new Promise((r) => setTimeout(r, 1000));
       const state = await api("GET", `/api/jobs/${job.id}`);
       const seconds = Math.round((Date.now() - started) / 1000);
+      if (state.status !== "queued" && state.status !== "running") cancel.remove();
+      if (state.status === "cancelled") {
+        npStatus(t.np_cancelled, "error");
+        $("np-build").disabled = false;
+        bar.hidden = true;
+        return;
+      }
       if (state.status === "done") {
         bar.value = 100;
         npStatus(withValues(t.np_built, { project: state.result.project, s: state.result.load_s }), "ok");
