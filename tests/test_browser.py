@@ -542,3 +542,30 @@ def test_clear_all_drawings_and_undo(page):
     kinds = sorted(page.evaluate("window.LINLI.drawn.getLayers().map((l) => l.feature.properties.kind)"))
     assert kinds == ["area", "candidate"]
     assert not page.locator("#plan-unclear").is_visible()
+
+
+def test_legend_shows_what_is_on_the_map_and_only_that(page):
+    legend = page.locator("#linli-legend")
+    # The chosen function's facilities are shown: only its colour is in the legend.
+    functions = page.locator("#legend-block-facilities [data-function]:not([hidden])").all_inner_texts()
+    assert [f.strip() for f in functions] == ["病有所医"]
+    page.select_option("#function-select", "food")
+    wait_until(page, "document.body.dataset.scene === 'food|walk|15'")
+    functions = page.locator("#legend-block-facilities [data-function]:not([hidden])").all_inner_texts()
+    assert [f.strip() for f in functions] == ["食有所安"]
+    # A layer turned off in the layer control takes its legend entry with it.
+    assert page.locator("#legend-block-gaps").is_visible()
+    page.locator(".leaflet-control-layers").hover()
+    page.locator(".leaflet-control-layers-overlays label", has_text="覆盖缺口").locator("input").uncheck()
+    wait_until(page, "document.getElementById('legend-block-gaps').hidden === true")
+    page.locator(".leaflet-control-layers-overlays label", has_text="覆盖缺口").locator("input").check()
+    wait_until(page, "document.getElementById('legend-block-gaps').hidden === false")
+    # A drawn service area's comparison colours while it is on the map.
+    assert "规划但不可达" not in legend.inner_text()
+    _draw_polygon(page)
+    wait_until(page, "!!document.getElementById('legend-compare')")
+    assert "规划但不可达" in legend.inner_text() and "可达但未规划" in legend.inner_text()
+    page.locator(".leaflet-draw-edit-remove").click()
+    page.locator(".leaflet-draw-actions a", has_text="全部清除").click()
+    wait_until(page, "window.LINLI.drawn.getLayers().length === 0")
+    assert "规划但不可达" not in legend.inner_text()

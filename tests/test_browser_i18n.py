@@ -52,7 +52,9 @@ def test_english_map_speaks_english(browser, server):  # noqa: F811
         # The layer control is folded; its labels are in the page all the same.
         layers = page.evaluate("document.querySelector('.leaflet-control-layers-list').textContent")
         assert "My drawings" in layers and "Facilities: Health care" in layers and "Base map (OSM)" in layers
-        assert "Not reached" in legend and "Culture and leisure" in legend and "10-15 min" in legend
+        # (the legend names the functions whose facilities are shown: Health care, the page's)
+        assert "Not reached" in legend and "Health care" in legend and "10-15 min" in legend
+        assert "Culture and leisure" in page.locator("#legend-block-facilities").text_content()
         for text in (legend, layers):
             assert not CJK.search(_without(text, names)), text
         # Leaflet's own controls: zoom buttons and the layer toggle.

@@ -327,6 +327,8 @@ TEXTS: dict[str, dict[str, str]] = {
     "export_map_grids": {"zh": "网格", "en": "Grids"},
     "export_map_placement": {"zh": "选址", "en": "New centres"},
     "place_site_name": {"zh": "选址站点 #{rank}", "en": "New site #{rank}"},
+    "legend_compare_not_reachable": {"zh": "规划但不可达", "en": "Drawn, not reachable"},
+    "legend_compare_not_drawn": {"zh": "可达但未规划", "en": "Reachable, not drawn"},
     "legend_plan": {"zh": "方案候选点服务范围（紫色虚线）", "en": "Plan candidates' service areas (purple, dashed)"},
     "sole_share": {"zh": "独有新增", "en": "only it adds"},
     "legend_candidate": {"zh": "候选点服务范围（虚线）", "en": "Candidate's service area (dashed)"},

@@ -91,22 +91,28 @@ def time_colour(minutes: float) -> str:
 LEGEND = """
 {% macro html(this, kwargs) %}
 <div id="linli-legend" class="linli-legend">
+  <div id="legend-block-times" data-layer="times">
   <div class="linli-legend-title">{{ this.title_time }}</div>
   {% for colour, label in this.time_items %}
   <div><span class="swatch" style="background:{{ colour }}"></span>{{ label }}</div>
   {% endfor %}
+  </div>
+  <div id="legend-block-rings" data-layer="rings">
   <div class="linli-legend-title" id="legend-rings-title">{{ this.title_rings }}</div>
   <div id="legend-rings">
   {% for colour, label in this.ring_items %}
   <div><span class="swatch" style="background:{{ colour }};opacity:0.6"></span>{{ label }}</div>
   {% endfor %}
   </div>
-  <div><span class="swatch" style="background:none;outline:2px solid {{ this.gap_colour }}"></span>
-    {{ this.gap_label }}</div>
+  </div>
+  <div id="legend-block-gaps" data-layer="gaps"><span class="swatch"
+    style="background:none;outline:2px solid {{ this.gap_colour }}"></span>{{ this.gap_label }}</div>
+  <div id="legend-block-facilities" data-layer="facilities">
   <div class="linli-legend-title">{{ this.function_title }}</div>
-  {% for colour, label in this.function_items %}
-  <div><span class="dot" style="background:{{ colour }}"></span>{{ label }}</div>
+  {% for key, colour, label in this.function_items %}
+  <div data-function="{{ key }}"><span class="dot" style="background:{{ colour }}"></span>{{ label }}</div>
   {% endfor %}
+  </div>
   <div class="linli-legend-note" id="legend-note">{{ this.note }}</div>
 </div>
 {% endmacro %}
@@ -298,7 +304,7 @@ def build_map(
         gap_colour=GAP_COLOUR,
         gap_label=texts["legend_gaps"],
         function_title=texts["function"],
-        function_items=[(function_colour(f), label) for f, label in labels.items()],
+        function_items=[(f, function_colour(f), label) for f, label in labels.items()],
         note=f"{profile_label(prof, lang)} {prof.speed_kmh:g} km/h; © OpenStreetMap contributors",
     ).add_to(fmap)
     localize(fmap)

@@ -651,6 +651,31 @@
 
   // ---------------------------------------------------------------- compare
 
+  // The comparison's colours in the legend while its shapes are on the map.
+  function compareLegend(on) {
+    const old = $("legend-compare");
+    if (old) old.remove();
+    const legend = $("linli-legend");
+    if (!on || !legend) return;
+    const block = document.createElement("div");
+    block.id = "legend-compare";
+    const title = document.createElement("div");
+    title.className = "linli-legend-title";
+    title.textContent = t.compare;
+    block.appendChild(title);
+    for (const [colour, key] of [["#d7191c", "legend_compare_not_reachable"], ["#2c7bb6", "legend_compare_not_drawn"]]) {
+      const row = document.createElement("div");
+      const swatch = document.createElement("span");
+      swatch.className = "swatch";
+      swatch.style.background = colour;
+      swatch.style.opacity = "0.5";
+      row.append(swatch, t[key]);
+      block.appendChild(row);
+    }
+    legend.insertBefore(block, legend.querySelector(".linli-legend-note"));
+  }
+  let comparedArea = null;  // the drawn area the comparison on the map is of
+
   async function compareArea(layer) {
     const body = Object.assign({ area: layer.toGeoJSON().geometry }, sceneBody());
     if (lastCandidate) {
@@ -665,6 +690,8 @@
       if (r.shapes.drawn_not_reachable) L_.geoJSON(r.shapes.drawn_not_reachable, { style: { color: "#d7191c", fillOpacity: 0.3, weight: 1 } }).addTo(compareLayer);
       if (r.shapes.reachable_not_drawn) L_.geoJSON(r.shapes.reachable_not_drawn, { style: { color: "#2c7bb6", fillOpacity: 0.3, weight: 1 } }).addTo(compareLayer);
       compareLayer.addTo(map);
+      comparedArea = layer;
+      compareLegend(true);
       const km2 = (m2) => (m2 / 1e6).toFixed(3) + " km²";
       const line = (key, m2, residents) => t[key].replace("{area}", km2(m2)).replace("{residents}", fmt(residents));
       $("compare-info").innerHTML =
@@ -901,6 +928,29 @@
 
   // ------------------------------------------------------------------ scene
 
+  // The legend says what is on the map and only that: a block per layer, shown while the layer
+  // is; a function's facility colour while its facilities are shown.
+  function syncLegend() {
+    const entries = (window.LINLI_VIEW && window.LINLI_VIEW.layers) || [];
+    if (!entries.length) return;
+    const shown = (entry) => map.hasLayer(window[entry.spec.group]);
+    for (const block of document.querySelectorAll("#linli-legend [data-layer]")) {
+      const of = entries.filter((e) => e.spec.layer === block.dataset.layer);
+      if (block.dataset.layer === "facilities") {
+        let any = false;
+        for (const row of block.querySelectorAll("[data-function]")) {
+          const on = of.some((e) => e.spec.function === row.dataset.function && shown(e));
+          row.hidden = !on;
+          any = any || on;
+        }
+        block.hidden = !any;
+      } else if (of.length) {
+        block.hidden = !of.some(shown);
+      }
+    }
+  }
+  map.on("overlayadd overlayremove", syncLegend);
+
   // The panel's figures of the scene: residents covered per function, and what they assume.
   async function refreshSummary() {
     const data = await api("GET", `/api/summary?profile=${encodeURIComponent(scene.profile)}&budget=${scene.budget}`);
@@ -947,6 +997,7 @@
       if (entry.spec.function === scene.function) map.addLayer(group);
       else map.removeLayer(group);
     }
+    syncLegend();
     const title = $("legend-rings-title");
     if (title) title.textContent = `${t.legend_rings} (${functionName(scene.function)})`;
     for (const a of document.querySelectorAll("#linli-exports a, #linli-lang")) {
@@ -1036,6 +1087,13 @@
   // A candidate leaving the map (deleted, removed from its card, cleared, another plan shown)
   // takes its rings and its figures with it.
   if (drawn) drawn.on("layerremove", (e) => {
+    if (e.layer === comparedArea) {
+      if (compareLayer) map.removeLayer(compareLayer);
+      compareLayer = null;
+      comparedArea = null;
+      compareLegend(false);
+      $("linli-compare").hidden = true;
+    }
     if (!(e.layer instanceof L_.Marker)) return;
     dropRings(e.layer);
     if (e.layer !== lastCandidate) return;
@@ -1249,7 +1307,11 @@
   }
   // Ready once the window's layers (static/viewport.js) are drawn the first time.
   (linkedScene ? applyScene() : (window.LINLI_VIEW ? window.LINLI_VIEW.refresh() : Promise.resolve()))
-    .finally(() => { window.LINLI.ready = true; if (!linkedScene) document.body.dataset.scene = sceneKey(); });
+    .finally(() => {
+      syncLegend();
+      window.LINLI.ready = true;
+      if (!linkedScene) document.body.dataset.scene = sceneKey();
+    });
 
   // ------------------------------------------------------------------ ledgers (issue 16)
 
