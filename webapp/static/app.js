@@ -40,6 +40,8 @@
   const sceneBody = () => ({ profile: scene.profile, budget: scene.budget });
   const sceneKey = () => `${scene.function}|${scene.profile}|${scene.budget}`;
   const functionName = (key, fallback) => app.functions[key] || fallback || key;
+  // What a figure assumes, in the page's language: the travel mode with its speed, the budget.
+  const sceneNote = () => `${$("profile-select").selectedOptions[0].textContent.trim()}, ${scene.budget} ${t.minutes_unit}`;
   let plan = null;          // {id, version, name, notes}
   let lastDeleted = null;
   let compareLayer = null;
@@ -511,7 +513,7 @@
       `<tr${d.function === fn ? ' class="chosen"' : ""}><td>${esc(functionName(d.function, d.function_zh))}</td>` +
       `<td>${pct(d.covered_pct_before)}</td><td>${pct(d.covered_pct_after)}</td>` +
       `<td>+${fmt(d.newly_covered)} ${t.people}</td><td>${fmt(d.uncovered_after)} ${t.people}</td></tr>`).join("");
-    $("plan-eval-info").textContent = `${t.plan_eval_info.replace("{n}", markers.length)} · ${data.assumption} · ` +
+    $("plan-eval-info").textContent = `${t.plan_eval_info.replace("{n}", markers.length)} · ${sceneNote()} · ` +
       `${t.server_time} ${data.server_ms} ms`;
     // Each candidate: what it adds for the chosen function, and what only it adds.
     const rows = [];
@@ -550,7 +552,7 @@
         `<td>${pct(d.covered_pct_before)}</td><td>${pct(d.covered_pct_after)}</td></tr>`);
       document.querySelector("#candidate-table tbody").innerHTML = rows.join("");
       $("candidate-info").textContent =
-        `${candidateName(marker)} · ${ll.lat.toFixed(5)}, ${ll.lng.toFixed(5)} · ${data.assumption} · ` +
+        `${candidateName(marker)} · ${ll.lat.toFixed(5)}, ${ll.lng.toFixed(5)} · ${sceneNote()} · ` +
         `${t.snap_dist} ${data.snap_dist_m} m · ${t.server_time} ${data.server_ms} ms`;
       card.dataset.ready = "1";
       card.dataset.scene = sceneKey();
