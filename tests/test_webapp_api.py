@@ -196,6 +196,7 @@ def test_plan_evaluation_matches_the_core(app, client):
         assert row["newly_covered"] == pytest.approx(together.loc[row["function"], "newly_covered"], abs=0.05)
         assert row["sole_residents"] == pytest.approx(together.loc[row["function"], "sole_residents"], abs=0.05)
     assert {row["candidate"] for row in data["candidates"]} == {0, 1}
+    assert all(row["snapped"] is True for row in data["candidates"])  # the page labels the unconnected
     assert data["server_ms"] > 0 and "km/h" in data["assumption"]
 
 

@@ -329,6 +329,11 @@ TEXTS: dict[str, dict[str, str]] = {
     "place_site_name": {"zh": "选址站点 #{rank}", "en": "New site #{rank}"},
     "legend_compare_not_reachable": {"zh": "规划但不可达", "en": "Drawn, not reachable"},
     "legend_compare_not_drawn": {"zh": "可达但未规划", "en": "Reachable, not drawn"},
+    "cand_unsnapped": {"zh": "{name}：距道路过远，未计入", "en": "{name}: too far from the streets, not counted"},
+    "cand_unsnapped_row": {
+        "zh": "距步行道路超过 {m} m，未连通路网，不计入方案",
+        "en": "More than {m} m from the walk network: not connected, not counted",
+    },
     "legend_plan": {"zh": "方案候选点服务范围（紫色虚线）", "en": "Plan candidates' service areas (purple, dashed)"},
     "sole_share": {"zh": "独有新增", "en": "only it adds"},
     "legend_candidate": {"zh": "候选点服务范围（虚线）", "en": "Candidate's service area (dashed)"},

@@ -138,5 +138,6 @@ def _render_page(state, function: str, lang: str, t: dict) -> str:
         budget_limit_min=state.acc.functions.max_time_s / 60.0,
         profiles=list(settings.PROFILES.values()),
         job_poll_limit_s=settings.JOB_POLL_LIMIT_S,
+        snap_max_m=settings.MAX_SNAP_DIST_M,
         **parts,
     )

@@ -427,7 +427,7 @@ def evaluate_plan(state: AnalysisState, points_wgs84: Sequence[shapely.Point], s
     analysis = state.analysis_of(scene)
     sites = gpd.GeoSeries(list(points_wgs84), crs=WGS84)
     scenario = plan_scenario(analysis.accessibility, analysis.graph, sites, units=state.unit_codes())
-    columns = ["candidate", "function", "function_zh", "budget_min", "newly_covered", "sole_residents"]
+    columns = ["candidate", "function", "function_zh", "budget_min", "newly_covered", "sole_residents", "snapped"]
     columns += ["covered_before", "covered_after", "population", "covered_pct_before", "covered_pct_after"]
     table = scenario.table[columns].round(1)
     together = table[table["candidate"] == -1].drop(columns="candidate")

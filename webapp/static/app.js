@@ -462,7 +462,8 @@
   function labelCandidate(marker) {
     const row = marker.linliFigures;
     const name = candidateName(marker);
-    const text = row ? t.cand_card.replace("{name}", name).replace("{added}", fmt(row.newly_covered)) : name;
+    let text = row ? t.cand_card.replace("{name}", name).replace("{added}", fmt(row.newly_covered)) : name;
+    if (row && row.snapped === false) text = t.cand_unsnapped.replace("{name}", name);
     marker.setTooltipContent(esc(text));
   }
 
@@ -521,7 +522,8 @@
       const row = data.candidates.find((d) => d.candidate === k && d.function === fn);
       m.linliFigures = row || null;
       labelCandidate(m);
-      if (row) rows.push(`<tr><td>${esc(candidateName(m))}</td><td>+${fmt(row.newly_covered)} ${t.people}</td><td>${fmt(row.sole_residents)} ${t.people}</td></tr>`);
+      if (row && row.snapped === false) rows.push(`<tr class="unsnapped"><td>${esc(candidateName(m))}</td><td colspan="2">${esc(t.cand_unsnapped_row.replace("{m}", String(config.snap_max_m)))}</td></tr>`);
+      else if (row) rows.push(`<tr><td>${esc(candidateName(m))}</td><td>+${fmt(row.newly_covered)} ${t.people}</td><td>${fmt(row.sole_residents)} ${t.people}</td></tr>`);
     });
     document.querySelector("#plan-cands-table tbody").innerHTML = rows.join("");
     // Per area unit (where the project has units), for the chosen function.
