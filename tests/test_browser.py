@@ -211,6 +211,9 @@ def test_function_budget_and_profile_switch_in_place_keeping_the_unsaved_candida
         assert page.evaluate("window.LINLI.drawn.getLayers().length") == 1
     assert asked == [] and page.evaluate("window.sameDocument === true")
     assert "fn=food&budget=10&profile=elderly" in page.url
+    # The exports are of the scene on screen.
+    href = page.locator("#linli-exports a.export-layout").first.get_attribute("href")
+    assert "function=food" in href and "budget=10" in href and "profile=elderly" in href
     assert "3.2 km/h" in page.locator("#linli-assume").inner_text()
     assert "食有所安" in page.locator("#legend-rings-title").inner_text()
     assert page.locator("#legend-rings div").count() == 2  # 0-5 and 5-10 minutes

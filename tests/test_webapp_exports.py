@@ -125,6 +125,21 @@ def test_coverage_xlsx_and_csv(client):
     assert "覆盖人口 (人)" in table.columns and len(table) > 6
 
 
+def test_coverage_tables_are_of_the_pages_scene(client):
+    """The tables exported after switching to 10 minutes, elderly walking, are that scene's."""
+    summary = client.get("/api/summary?budget=10&profile=elderly").get_json()
+    expected = {row["name_zh"]: row["covered"] for row in summary["coverage"]}
+    response = client.get("/api/export/coverage.csv?function=medical&budget=10&profile=elderly")
+    table = pd.read_csv(io.BytesIO(response.data), encoding="utf-8-sig")
+    whole = table[table["名称"].isin(list(expected))].drop_duplicates("名称").set_index("名称")
+    for name, covered in expected.items():
+        assert whole.loc[name, "覆盖人口 (人)"] == pytest.approx(round(covered), abs=1)
+    book = openpyxl.load_workbook(io.BytesIO(client.get("/api/export/coverage.xlsx?budget=10&profile=elderly").data))
+    notes = {row[0].value: row[1].value for row in book["说明"].iter_rows(min_row=2)}
+    assert notes["时间阈值"].startswith("10 分钟") and "老年人步行 3.2 km/h" in notes["出行方式"]
+    assert client.get("/api/export/coverage.csv?budget=99").status_code == 422
+
+
 def test_summary_report_pdf(client):
     reader = _pdf(client.get("/api/export/report.pdf?function=food").data)
     assert len(reader.pages) == 1

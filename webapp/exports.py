@@ -78,21 +78,29 @@ def _safe_name(text: str) -> str:
     return re.sub(r'[\\/:*?"<>|\s]+', "-", text).strip("-") or "linli"
 
 
+def _scene(state):
+    """The page's scene an export is of (``?profile=&budget=``; default the project's)."""
+    return state.scene(request.args.get("profile"), request.args.get("budget"))
+
+
 def _map_page(state, kind: str, function: str, fields: dict) -> tuple[maps.MapContent, LayoutText]:
     project = state.project
+    scene = _scene(state)
+    analysis = state.analysis_of(scene)
+    acc = analysis.accessibility
     if kind == "coverage":
         content = maps.coverage_content(
-            state.acc, function, network=project.network, boundary=project.boundary, gaps=gap_cells(state.acc, function)
+            acc, function, network=project.network, boundary=project.boundary, gaps=gap_cells(acc, function)
         )
-        text = maps.coverage_text(state.acc, function, project_name=project.name, **fields)
+        text = maps.coverage_text(acc, function, project_name=project.name, **fields)
         return content, text
     if kind == "service_areas":
-        areas = state.function_areas(function)
+        areas = state.function_areas(function, scene)
         if areas is None:
             raise InputDataError(
                 f"项目中没有{state.functions[function]}设施，无法画服务范围 (no facilities of {function})"
             )
-        fac = state.acc.facilities
+        fac = acc.facilities
         content = maps.service_area_content(
             areas.to_crs(project.network.crs),
             fac[fac["function"] == function],
@@ -100,10 +108,10 @@ def _map_page(state, kind: str, function: str, fields: dict) -> tuple[maps.MapCo
             network=project.network,
             boundary=project.boundary,
         )
-        prof = state.acc.profile
+        prof = acc.profile
         text = LayoutText(
             title=f"{state.functions[function]} 设施步行服务范围",
-            subtitle=f"{project.name} — {', '.join(f'{m:g}' for m in state.minutes)} 分钟",
+            subtitle=f"{project.name} — {', '.join(f'{m:g}' for m in state.bands(scene))} 分钟",
             assumptions=(f"{prof.label_zh} 步速 {prof.speed_kmh:g} km/h ({prof.source})",),
             **fields,
         )
@@ -114,7 +122,7 @@ def _map_page(state, kind: str, function: str, fields: dict) -> tuple[maps.MapCo
             pm = placement_result_map(state.analysis, result, fields=fields, job_id=job_id)
         return pm.content, pm.text(None, None)
     with state.lock:  # grids route on the shared graph and street cells
-        pm = project_map(state.analysis, kind, function=function, minutes=max(state.minutes), fields=fields)
+        pm = project_map(analysis, kind, function=function, minutes=scene.budget_min, fields=fields)
     return pm.content, pm.text(None, None)
 
 
@@ -127,7 +135,9 @@ def _placement_run(state, function: str) -> tuple[dict, int | None]:
     raw = request.args.get("job")
     if raw is None:
         with state.lock:
-            return run_placement(state, {**PLACEMENT_DEFAULTS, "function": function}), None
+            scene = _scene(state)
+            params = {**PLACEMENT_DEFAULTS, "function": function, "profile": scene.profile, "minutes": scene.budget_min}
+            return run_placement(state, params), None
     if not raw.isdigit() or len(raw) > 12:
         raise InputDataError(f"参数 job={raw[:20]!r} 应为选址任务编号 (job must be a placement job id)")
     job = current_app.extensions["linli.jobs"].get(int(raw))  # unknown: 404
@@ -175,9 +185,11 @@ def map_layout(fmt: str):
 
 
 def _coverage_sheets(state) -> dict[str, pd.DataFrame]:
-    table = coverage_table(state.acc)
-    check = standard_check(state.acc)
-    estimated = is_estimate(state.acc.demand)
+    scene = _scene(state)
+    acc = state.analysis_of(scene).accessibility
+    table = coverage_table(acc)
+    check = standard_check(acc)
+    estimated = is_estimate(acc.demand)
 
     def sheet(frame: pd.DataFrame, headers: dict[str, str]) -> pd.DataFrame:
         return official_table(frame, tuple(headers), estimated=estimated, headers=headers)
@@ -187,7 +199,7 @@ def _coverage_sheets(state) -> dict[str, pd.DataFrame]:
         "达标检查": sheet(check, CHECK_HEADERS_ZH),
         "全部类型": sheet(table, COVERAGE_HEADERS_ZH),
     }
-    a = state.assumptions()
+    a = state.assumptions(scene)
     rows = [
         ("出行方式", f"{a['profile_zh']} {a['speed_kmh']:g} km/h（{a['speed_source']}）"),
         ("时间阈值", f"{a['budget_min']:g} 分钟 ≈ {a['budget_m']} 米"),
@@ -212,10 +224,11 @@ def coverage_tables(fmt: str):
         tables = _coverage_sheets(state)
         mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     else:
+        acc = state.analysis_of(_scene(state)).accessibility
         tables = official_table(
-            coverage_table(state.acc),
+            coverage_table(acc),
             tuple(COVERAGE_HEADERS_ZH),
-            estimated=is_estimate(state.acc.demand),
+            estimated=is_estimate(acc.demand),
             headers=COVERAGE_HEADERS_ZH,
         )
         mimetype = "text/csv; charset=utf-8"
@@ -231,10 +244,11 @@ def report():
     function = _choice("function", get_state().functions, "medical")
     fields = {"author": _field("author"), "organisation": _field("organisation")}
     project = state.project
+    acc = state.analysis_of(_scene(state)).accessibility
     content = maps.coverage_content(
-        state.acc, function, network=project.network, boundary=project.boundary, gaps=gap_cells(state.acc, function)
+        acc, function, network=project.network, boundary=project.boundary, gaps=gap_cells(acc, function)
     )
-    base = maps.coverage_text(state.acc, function, project_name=project.name, **fields)
+    base = maps.coverage_text(acc, function, project_name=project.name, **fields)
     text = LayoutText(
         title=f"覆盖分析摘要 — {project.name}",
         subtitle=f"地图: {base.title}; {base.subtitle.split('—')[-1].strip()}",
@@ -244,12 +258,12 @@ def report():
     )
     with tempfile.TemporaryDirectory(prefix="linli-export-") as tmp:
         path = summary_report(
-            coverage_table(state.acc),
-            standard_check(state.acc),
+            coverage_table(acc),
+            standard_check(acc),
             Path(tmp) / "report.pdf",
             text=text,
             content=content,
-            estimated=is_estimate(state.acc.demand),
+            estimated=is_estimate(acc.demand),
         )
         data = path.read_bytes()
     return _download(data, "report_覆盖分析摘要.pdf", "application/pdf")

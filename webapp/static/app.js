@@ -1004,10 +1004,18 @@
     syncLegend();
     const title = $("legend-rings-title");
     if (title) title.textContent = `${t.legend_rings} (${functionName(scene.function)})`;
+    // Exports are of the scene on screen: its function, and (maps, tables, report) its budget and profile.
     for (const a of document.querySelectorAll("#linli-exports a, #linli-lang")) {
       for (const attr of ["href", "data-base"]) {
         const value = a.getAttribute(attr);
-        if (value && /[?&]function=/.test(value)) a.setAttribute(attr, value.replace(/([?&]function=)[^&#]*/, `$1${encodeURIComponent(scene.function)}`));
+        if (!value || !/[?&]function=/.test(value)) continue;
+        const url = new URL(value, location.href);
+        url.searchParams.set("function", scene.function);
+        if (url.pathname.startsWith("/api/export/") && !url.pathname.endsWith(".html")) {
+          url.searchParams.set("budget", String(scene.budget));
+          url.searchParams.set("profile", scene.profile);
+        }
+        a.setAttribute(attr, url.pathname + url.search);
       }
     }
     try {
@@ -1438,6 +1446,8 @@
     const file = $("plan-upload-file").files[0];
     if (!plan) { message(t.upload_pick_plan, "error"); return; }
     if (!file) { message(t.upload_pick_file, "error"); return; }
+    // The upload goes into the saved plan, which is then shown: unsaved edits would be dropped.
+    if (!mayDiscard()) return;
     const form = new FormData();
     form.append("file", file, file.name);
     form.append("kind", $("plan-upload-kind").value);
