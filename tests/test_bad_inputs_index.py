@@ -48,6 +48,7 @@ INDEX: dict[str, list[str]] = {
     "U8": [
         "test_uploads.py::test_web_map_systems_converted_to_wgs84",
         "test_webapp_api.py::test_upload_gcj02_candidates_are_converted",
+        "test_search.py::test_gcj02_coordinate_comes_back_at_its_wgs84_point",
     ],
     "U9": [
         "test_uploads.py::test_gauss_kruger_swapped_axes",
@@ -89,7 +90,13 @@ INDEX: dict[str, list[str]] = {
     ],
     "G4": ["test_webapp_api.py::test_open_ring_and_vertex_cap", "test_fuzz_api.py::test_compare_never_fails_with_5xx"],
     "G5": ["test_webapp_api.py::test_bow_tie_refused_or_repaired"],
-    "G6": ["test_webapp_api.py::test_bad_geometry_is_refused", "test_webapp_api.py::test_upload_far_away_and_stale"],
+    "G6": [
+        "test_webapp_api.py::test_bad_geometry_is_refused",
+        "test_webapp_api.py::test_upload_far_away_and_stale",
+        "test_search.py::test_coordinate_order_by_range_and_china",
+        "test_search.py::test_outside_the_study_area_is_returned_but_flagged",
+        "test_webapp_api.py::test_bad_scenes_are_clear_errors",
+    ],
     "G7": [
         "test_webapp_api.py::test_bad_geometry_is_refused",
         "test_webapp_api.py::test_bad_plan_saves_change_nothing",
