@@ -405,11 +405,8 @@ def list_plans():
 def create_plan():
     """A new plan: ``{"name": ..., "notes": ...}``."""
     data = json_body()
-    plan = store().create(data.get("name", ""), data.get("notes", "") or "")
-    if "features" in data:
-        plan = store().save(
-            plan["id"], version=plan["version"], features=_features(data["features"], get_state().study_area_wgs84)
-        )
+    features = _features(data["features"], get_state().study_area_wgs84) if "features" in data else []
+    plan = store().create(data.get("name", ""), data.get("notes", "") or "", features=features)  # all or nothing
     return jsonify(plan), 201
 
 
@@ -443,7 +440,12 @@ def save_plan(plan_id: int):
 def delete_plan(plan_id: int):
     """Move a plan to the recycle bin (``?version=`` guards against deleting a newer version)."""
     version = request.args.get("version")
-    return jsonify(store().delete(plan_id, version=int(version) if version and version.isdigit() else None))
+    if version is not None and not (version.isascii() and version.isdigit() and len(version) <= 18):
+        raise InputDataError(
+            f"删除时的版本号 version={safe(version)[:20]!r} 应为整数；不带 version 则不核对版本 "
+            "(version must be an integer, or left out to delete without the check)"
+        )
+    return jsonify(store().delete(plan_id, version=None if version is None else int(version)))
 
 
 @bp.post("/plans/<int:plan_id>/restore")
