@@ -1,6 +1,7 @@
 """Text that is not text: the planners' words are printed, stored and refused as words.
 
-Dollar signs are not mathematics in a print layout.
+Dollar signs are not mathematics in a print layout; numbers are written in ASCII digits, of a
+sensible length, or refused with a message (Python itself would read "١٥" as 15 silently).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from geo.access.coverage import accessibility
 from geo.access.coverage_tables import coverage_table, gap_cells, standard_check
 from geo.maps import content as maps
 from geo.maps import layout, report
+from webapp import create_app
 
 AUTHOR = r"$\undefinedcommand{张三}$"  # mathtext cannot parse it: the render failed
 ORGANISATION = "收费 $5-$10 的 $x^2$ 局"  # mathtext would typeset it silently
@@ -54,3 +56,43 @@ def test_dollars_in_a_report_are_printed_as_written(demo, tmp_path):
     path = report.summary_report(table, standard_check(acc), tmp_path / "报告.pdf", text=_text(demo))
     words = _words(path)
     assert AUTHOR.replace(" ", "") in words and ORGANISATION.replace(" ", "") in words
+
+
+# ------------------------------------------------------------------ numbers written in other digits
+
+
+@pytest.fixture()
+def client(tmp_path):
+    app = create_app({"TESTING": True, "instance_path": tmp_path / "instance"})
+    client = app.test_client()
+    client.environ_base["HTTP_X_CSRF_TOKEN"] = client.get("/api/csrf").get_json()["token"]
+    return client
+
+
+NOT_ASCII_NUMBERS = ["١٥", "１５", "𝟙𝟝", "1_5", " 15", "9" * 5000, "1" + "0" * 400, "1e999", "0x1f"]
+BBOX = "24.93,60.16,24.95,60.18"
+
+
+@pytest.mark.parametrize("value", NOT_ASCII_NUMBERS, ids=range(len(NOT_ASCII_NUMBERS)))
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/summary?budget={v}",
+        "/api/view/roads?bbox=" + BBOX + "&zoom={v}",
+        "/api/view/rings?bbox=" + BBOX + "&zoom=15&budget={v}",
+        "/api/view/roads?bbox={v},60.16,24.95,60.18&zoom=15",
+    ],
+)
+def test_numeric_parameters_in_other_digits_are_refused(client, url, value):
+    response = client.get(url.format(v=value))
+    assert response.status_code == 422
+    assert "阿拉伯数字" in response.get_json()["error"] or "有限" in response.get_json()["error"]
+    assert client.get(url.format(v="15" if "zoom={v}" in url or "budget={v}" in url else "24.93")).status_code == 200
+
+
+@pytest.mark.parametrize("number", ["9" * 5000, "1" + "0" * 400 + ".5", "-" + "9" * 41])
+def test_json_numbers_with_thousands_of_digits_are_refused(client, number):
+    body = '{"name": "方案", "notes": "", "version": ' + number + "}"
+    response = client.post("/api/plans", data=body, content_type="application/json")
+    assert response.status_code == 422 and "error" in response.get_json()
+    assert client.get("/api/plans").get_json()["plans"] == []

@@ -26,7 +26,7 @@ from geo import settings
 from geo.access.compare import compare_service_area
 from geo.errors import InputDataError
 from geo.io.crs import WGS84
-from geo.io.drawn import parse_geometry, parse_json
+from geo.io.drawn import BadNumberError, parse_geometry, parse_json
 from geo.io.export import geojson_text
 from geo.io.uploads import read_upload
 from geo.maps.viewport import coordinate_digits
@@ -71,6 +71,8 @@ def json_body() -> dict:
         abort(415, description="请求应为 application/json (expected a JSON body)")
     try:
         data = parse_json(request.get_data(cache=False))
+    except BadNumberError:
+        raise  # well-formed JSON holding a number no analysis can take: 422
     except InputDataError as exc:
         raise BadRequestError(str(exc)) from exc
     if not isinstance(data, dict):
@@ -426,7 +428,7 @@ def save_plan(plan_id: int):
     version = data.get("version")
     if version is None and request.headers.get("If-Match"):
         version = request.headers["If-Match"].strip('"')
-        version = int(version) if version.isdigit() else None
+        version = int(version) if version.isascii() and version.isdigit() and len(version) <= 18 else None
     if isinstance(version, bool) or not isinstance(version, int):
         raise InputDataError("保存时必须给出打开时的版本号 version (the version the plan was loaded at is required)")
     features = _features(data["features"], get_state().study_area_wgs84) if "features" in data else None
@@ -578,7 +580,7 @@ def upload_to_plan(plan_id: int):
     if kind not in UPLOAD_KINDS:
         raise InputDataError(f"kind={kind!r} 无效，可选: {', '.join(UPLOAD_KINDS)} (unknown kind)")
     version = request.form.get("version", "")
-    if not version.isdigit():
+    if not (version.isascii() and version.isdigit() and len(version) <= 18):
         raise InputDataError("上传时必须给出方案的版本号 version (the plan's version is required)")
     upload = request.files.get("file")
     if upload is None or not upload.filename:
