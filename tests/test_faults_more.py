@@ -6,14 +6,18 @@ where mounting is not allowed the tests are skipped with the reason.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
+import sys
 import tempfile
+from pathlib import Path
 
 import pytest
 
 from webapp import create_app
 
+ROOT = Path(__file__).resolve().parents[1]
 SQUARE = [[[24.938, 60.168], [24.942, 60.168], [24.942, 60.171], [24.938, 60.171], [24.938, 60.168]]]
 
 
@@ -82,3 +86,47 @@ def test_the_job_store_on_a_real_full_disk(small_disk):
     job = client.post("/api/jobs", json={"kind": "placement", "params": {"new": 1}})
     assert job.status_code == 202
     assert app.extensions["linli.jobs"].wait(job.get_json()["id"], timeout_s=120)["status"] == "done"
+
+
+# ------------------------------------------------------------------ truncated caches
+
+_RUN = """
+import json, sys, tempfile
+from webapp import create_app
+app = create_app({"TESTING": True, "instance_path": tempfile.mkdtemp()})
+c = app.test_client()
+out = {}
+for url in ("/api/summary", "/api/layers/service_areas", "/api/view/rings?bbox=24.93,60.16,24.95,60.18&zoom=15"):
+    r = c.get(url)
+    assert r.status_code == 200, (url, r.status_code)
+    out[url] = len(r.data)
+out["summary"] = c.get("/api/summary").get_json()["coverage"]
+print(json.dumps(out, sort_keys=True))
+"""
+
+
+def _serve_once(cache: Path) -> tuple[dict, str]:
+    env = {**os.environ, "LINLI_CACHE_DIR": str(cache)}
+    done = subprocess.run(
+        [sys.executable, "-c", _RUN], env=env, cwd=ROOT, capture_output=True, text=True, timeout=600, check=False
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "Traceback" not in done.stderr
+    return json.loads(done.stdout.strip().splitlines()[-1]), done.stderr
+
+
+def test_truncated_cache_files_are_discarded_and_rebuilt(tmp_path):
+    cache = tmp_path / "cache"
+    first, _ = _serve_once(cache)
+    files = [p for p in cache.rglob("*") if p.is_file() and p.stat().st_size > 2048]
+    kinds = {p.name.split("-")[0] if p.suffix == ".npz" else "cells" for p in files}
+    assert kinds == {"network", "areas", "cells"}
+    for path in files:  # a crash or a full disk cut every cache file in half
+        with open(path, "r+b") as fh:
+            fh.truncate(path.stat().st_size // 2)
+    again, log = _serve_once(cache)
+    assert again == first  # the same figures and layers, from rebuilt caches
+    for kind in ("network", "service-area", "cells"):
+        assert f"damaged {kind} cache" in log and "discarded, rebuilding" in log
+    third, log = _serve_once(cache)
+    assert third == first and "damaged" not in log  # rebuilt once, read since
