@@ -130,3 +130,22 @@ def test_truncated_cache_files_are_discarded_and_rebuilt(tmp_path):
         assert f"damaged {kind} cache" in log and "discarded, rebuilding" in log
     third, log = _serve_once(cache)
     assert third == first and "damaged" not in log  # rebuilt once, read since
+
+
+# ------------------------------------------------------------------ an instance folder that cannot be made
+
+
+@pytest.mark.parametrize("where", ["under_a_file", "on_a_full_disk"])
+def test_an_instance_folder_that_cannot_be_created(tmp_path, capsys, where, request):
+    from webapp.__main__ import main
+
+    if where == "under_a_file":
+        (tmp_path / "a-file").write_text("x")
+        instance = tmp_path / "a-file" / "实例"
+    else:
+        disk = request.getfixturevalue("small_disk")
+        _fill(disk, 0)
+        instance = disk / "实例"
+    assert main(["--instance", str(instance), "--port", "8823"]) == 2
+    err = capsys.readouterr().err
+    assert "无法创建或写入实例文件夹" in err and "--instance" in err and "Traceback" not in err
