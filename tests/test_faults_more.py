@@ -149,3 +149,37 @@ def test_an_instance_folder_that_cannot_be_created(tmp_path, capsys, where, requ
     assert main(["--instance", str(instance), "--port", "8823"]) == 2
     err = capsys.readouterr().err
     assert "无法创建或写入实例文件夹" in err and "--instance" in err and "Traceback" not in err
+
+
+# ------------------------------------------------------------------ Ctrl+C during a batch script
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_ctrl_c_during_a_coverage_run_leaves_the_previous_run(tmp_path):
+    import signal
+    import time
+
+    out = tmp_path / "结果 out"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    command = [sys.executable, "-m", "scripts.coverage", "--project", "demo", "--quiet", "--out", str(out)]
+    first = subprocess.run([*command, "--minutes", "15"], env=env, cwd=ROOT, capture_output=True, timeout=600)
+    assert first.returncode == 0, first.stderr.decode()[-2000:]
+    before = _files(out)
+    assert {"coverage.csv", "coverage.gpkg", "coverage.xlsx"} <= set(before)
+    run = subprocess.Popen([*command, "--minutes", "10"], env=env, cwd=ROOT, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 300
+    # Ctrl+C once the second run has written some of its files (its maps come first).
+    while not any(p.suffix == ".png" for p in tmp_path.glob(".*partial-*/**/*")) and run.poll() is None:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert run.poll() is None, "the run ended before it could be interrupted"
+    run.send_signal(signal.SIGINT)
+    _, err = run.communicate(timeout=120)
+    err = err.decode()
+    assert run.returncode == 130, err[-2000:]
+    assert "已中断" in err and "Traceback" not in err
+    assert _files(out) == before  # the previous run, whole; nothing of the interrupted one
+    assert [p.name for p in tmp_path.iterdir()] == [out.name]  # no scratch folder left
