@@ -158,17 +158,24 @@ def _files(folder: Path) -> dict[str, bytes]:
     return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
-def test_ctrl_c_during_a_coverage_run_leaves_the_previous_run(tmp_path):
+@pytest.mark.parametrize(
+    ("script", "options", "expected"),
+    [
+        ("scripts.coverage", [], {"coverage.csv", "coverage.gpkg", "coverage.xlsx"}),
+        ("scripts.export_map", ["--map", "coverage", "--format", "png"], {"coverage_medical.png"}),
+    ],
+)
+def test_ctrl_c_during_a_batch_run_leaves_the_previous_run(tmp_path, script, options, expected):
     import signal
     import time
 
     out = tmp_path / "结果 out"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    command = [sys.executable, "-m", "scripts.coverage", "--project", "demo", "--quiet", "--out", str(out)]
+    command = [sys.executable, "-m", script, "--project", "demo", "--quiet", *options, "--out", str(out)]
     first = subprocess.run([*command, "--minutes", "15"], env=env, cwd=ROOT, capture_output=True, timeout=600)
     assert first.returncode == 0, first.stderr.decode()[-2000:]
     before = _files(out)
-    assert {"coverage.csv", "coverage.gpkg", "coverage.xlsx"} <= set(before)
+    assert expected <= {Path(name).name for name in before}, sorted(before)
     run = subprocess.Popen([*command, "--minutes", "10"], env=env, cwd=ROOT, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 300
     # Ctrl+C once the second run has written some of its files (its maps come first).
