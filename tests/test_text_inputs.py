@@ -96,3 +96,29 @@ def test_json_numbers_with_thousands_of_digits_are_refused(client, number):
     response = client.post("/api/plans", data=body, content_type="application/json")
     assert response.status_code == 422 and "error" in response.get_json()
     assert client.get("/api/plans").get_json()["plans"] == []
+
+
+# ------------------------------------------------------------------ formulas in files the scripts write
+
+
+def test_every_csv_in_a_shapefile_zip_is_formula_safe(tmp_path):
+    import csv
+    import io
+    import zipfile
+
+    import geopandas as gpd
+    import shapely
+
+    from geo.io.export import write_csv, write_shapefile_zip
+
+    frame = gpd.GeoDataFrame(
+        {'=HYPERLINK("http://x")': ["@SUM(A1)"], "+cmd": ["-2+3"]}, geometry=[shapely.Point(24.94, 60.17)], crs=4326
+    )
+    path = write_shapefile_zip({"sites": frame}, tmp_path / "方案.zip")
+    with zipfile.ZipFile(path) as archive:
+        text = archive.read("字段说明 fields.csv").decode("utf-8-sig")
+    cells = [cell for row in csv.reader(io.StringIO(text)) for cell in row]
+    assert '\'=HYPERLINK("http://x")' in cells and "'+cmd" in cells
+    assert not any(cell.startswith(("=", "+", "-", "@")) for cell in cells)
+    table = write_csv(frame.drop(columns="geometry"), tmp_path / "表.csv").read_text(encoding="utf-8-sig")
+    assert not any(cell.startswith(("=", "+", "-", "@")) for row in csv.reader(io.StringIO(table)) for cell in row)

@@ -337,7 +337,7 @@ def write_shapefile_zip(layers: Mapping[str, gpd.GeoDataFrame], path: str | Path
                     if part.exists():
                         archive.write(part, f"{stem}{suffix}")
             buffer = io.StringIO()
-            pd.DataFrame(tables).to_csv(buffer, index=False)
+            formula_safe(pd.DataFrame(tables)).to_csv(buffer, index=False)  # column names may be anyone's text
             archive.writestr("字段说明 fields.csv", buffer.getvalue().encode("utf-8-sig"))
 
     atomic_write(path, write)
