@@ -122,3 +122,49 @@ def test_every_csv_in_a_shapefile_zip_is_formula_safe(tmp_path):
     assert not any(cell.startswith(("=", "+", "-", "@")) for cell in cells)
     table = write_csv(frame.drop(columns="geometry"), tmp_path / "表.csv").read_text(encoding="utf-8-sig")
     assert not any(cell.startswith(("=", "+", "-", "@")) for row in csv.reader(io.StringIO(table)) for cell in row)
+
+
+# ------------------------------------------------------------------ XML declarations hidden in an XLSX
+
+LON, LAT = 118.6, 24.9
+BOMB = '<?xml version="1.0" encoding="{enc}"?><!DOCTYPE x [<!ENTITY a "aaaaaaaa">]><x>&a;</x>'
+
+
+def _workbook(tmp_path, name: str, extra: dict[str, bytes] | None = None):
+    import zipfile
+
+    import pandas as pd
+    import pyogrio
+
+    plain = tmp_path / "plain.xlsx"
+    if not plain.exists():
+        table = pd.DataFrame({"名称": ["卫生站"], "经度": [LON], "纬度": [LAT]})
+        pyogrio.write_dataframe(table, plain, driver="XLSX")
+    path = tmp_path / name
+    with zipfile.ZipFile(plain) as src, zipfile.ZipFile(path, "w") as dst:
+        for info in src.infolist():
+            dst.writestr(info, (extra or {}).pop(info.filename, src.read(info)))
+        for member, data in (extra or {}).items():
+            dst.writestr(member, data)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("member", "data"),
+    [
+        ("customXml/item1.bin", BOMB.format(enc="UTF-8").encode()),  # a member not named .xml
+        ("xl/worksheets/sheet1.xml", BOMB.format(enc="UTF-16").encode("utf-16")),  # with a byte-order mark
+        ("xl/sharedStrings.xml", BOMB.format(enc="UTF-16BE").encode("utf-16-be")),  # without one
+        ("docProps/app.xml", BOMB.format(enc="UTF-32").encode("utf-32")),
+        ("xl/styles.xml", BOMB.format(enc="UTF-7").encode("utf-7")),  # '<' written as '+ADw-'
+    ],
+    ids=["not-xml-name", "utf16-bom", "utf16be", "utf32", "utf7"],
+)
+def test_xlsx_members_with_a_doctype_in_any_encoding_are_refused(tmp_path, member, data):
+    from geo.errors import InputDataError
+    from geo.io.uploads import read_upload
+
+    assert len(read_upload(_workbook(tmp_path, "clean.xlsx"), expected="point")) == 1
+    with pytest.raises(InputDataError, match="DOCTYPE") as info:
+        read_upload(_workbook(tmp_path, "设施.xlsx", {member: data}), expected="point")
+    assert str(tmp_path) not in str(info.value)

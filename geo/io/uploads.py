@@ -298,10 +298,27 @@ def _check_magic(upload: Path, kind: str, name: str, max_unzipped_bytes: int) ->
             raise InputDataError(f"{name} 不是 KML 文件 (not a KML document)")
 
 
+#: Encodings an XML parser may read a document in: its declaration, a byte-order mark, or these.
+_XML_ENCODINGS = ("utf-8", "utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-32-le", "utf-32-be", "utf-7")
+_XML_DECLARED = re.compile(rb"""^\s*<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._:-]{1,40})["']""")
+
+
 def _check_xml(data: bytes, name: str) -> None:
-    """Refuse any DOCTYPE / ENTITY before an XML parser sees the document (docs/bad-inputs.md U14)."""
-    lowered = data.lower()
-    if b"<!doctype" in lowered or b"<!entity" in lowered:
+    """Refuse any DOCTYPE / ENTITY before an XML parser sees the document (docs/bad-inputs.md U14).
+
+    Looked for in every encoding the document could be read in (UTF-16/32 interleave NULs,
+    UTF-7 writes ``<`` as ``+ADw-``, a declaration may name any codec), not only in UTF-8.
+    """
+    plain = data.replace(b"\x00", b"")
+    declared = _XML_DECLARED.match(plain[:200])
+    encodings = [*_XML_ENCODINGS, *([declared.group(1).decode("ascii")] if declared else [])]
+    texts = [data.lower(), plain.lower()]
+    for encoding in encodings:
+        try:
+            texts.append(data.decode(encoding, errors="ignore").lower().encode("utf-8"))
+        except LookupError:  # a codec Python does not know: no parser here reads it either
+            continue
+    if any(b"<!doctype" in t or b"<!entity" in t for t in texts):
         raise InputDataError(f"{name} 含 DOCTYPE/ENTITY 声明，出于安全原因拒绝 (XML DOCTYPE/ENTITY refused)")
 
 
@@ -315,9 +332,9 @@ def _check_xlsx(upload: Path, name: str, max_unzipped_bytes: int) -> None:
         names = {i.filename for i in infos}
         if "[Content_Types].xml" not in names or "xl/workbook.xml" not in names:
             raise InputDataError(f"{name} 不是 Excel .xlsx 工作簿 (not an xlsx workbook)")
-        for info in infos:
-            if info.filename.lower().endswith((".xml", ".rels")):
-                _check_xml(zf.read(info), name)
+        for info in infos:  # every member: a part's content type, not its name, decides how it is parsed
+            if not info.is_dir():
+                _check_xml(zf.read(info), f"{name} 的 {info.filename[:60]}")
 
 
 @contextlib.contextmanager
