@@ -168,3 +168,69 @@ def test_xlsx_members_with_a_doctype_in_any_encoding_are_refused(tmp_path, membe
     with pytest.raises(InputDataError, match="DOCTYPE") as info:
         read_upload(_workbook(tmp_path, "设施.xlsx", {member: data}), expected="point")
     assert str(tmp_path) not in str(info.value)
+
+
+# ------------------------------------------------------------------ Shapefiles whose attribute table lies
+
+NAMES = ["卫生站", "幼儿园", "老年人日间照料中心"]
+
+
+def _shapefile_zip(tmp_path, *, data_encoding: str, cpg: str | None, cut_records: int = 0, records: int | None = None):
+    import zipfile
+
+    import geopandas as gpd
+    import shapely
+
+    folder = tmp_path / f"shp-{data_encoding}-{cpg}-{cut_records}-{records}"
+    folder.mkdir()
+    points = [shapely.Point(LON + k * 0.001, LAT) for k in range(len(NAMES))]
+    gpd.GeoDataFrame({"名称": NAMES}, geometry=points, crs=4326).to_file(
+        folder / "设施.shp", encoding=data_encoding, engine="pyogrio"
+    )
+    (folder / "设施.cpg").unlink(missing_ok=True)
+    if cpg is not None:
+        (folder / "设施.cpg").write_text(cpg)
+    dbf = folder / "设施.dbf"
+    raw = bytearray(dbf.read_bytes())
+    record_len = int.from_bytes(raw[10:12], "little")
+    if cut_records:  # a copy cut short: whole records missing at the end
+        raw = raw[: len(raw) - 1 - cut_records * record_len]
+    if records is not None:  # a header that counts other records than there are shapes
+        raw[4:8] = records.to_bytes(4, "little")
+        raw = raw[: int.from_bytes(raw[8:10], "little") + records * record_len]
+    dbf.write_bytes(bytes(raw))
+    path = tmp_path / f"{folder.name}.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        for part in folder.iterdir():
+            archive.write(part, part.name)
+    return path
+
+
+@pytest.mark.parametrize("encoding", ["UTF-8", "GBK"])
+def test_an_honest_or_missing_cpg_reads_the_names(tmp_path, encoding):
+    from geo.io.uploads import read_upload
+
+    for cpg in (encoding, None):
+        frame = read_upload(_shapefile_zip(tmp_path, data_encoding=encoding, cpg=cpg), expected="point")
+        assert list(frame["名称"]) == NAMES
+
+
+@pytest.mark.parametrize(
+    ("data", "cpg", "actual"), [("UTF-8", "GBK", "UTF-8"), ("GBK", "UTF-8", "GBK"), ("UTF-8", "936", "UTF-8")]
+)
+def test_a_cpg_that_lies_is_refused(tmp_path, data, cpg, actual):
+    from geo.errors import InputDataError
+    from geo.io.uploads import read_upload
+
+    with pytest.raises(InputDataError, match=r"\.cpg") as info:
+        read_upload(_shapefile_zip(tmp_path, data_encoding=data, cpg=cpg), expected="point")
+    assert actual in str(info.value) and "删除" in str(info.value) and str(tmp_path) not in str(info.value)
+
+
+@pytest.mark.parametrize(("cut", "records", "message"), [(1, None, "截断"), (2, None, "截断"), (0, 2, "3 个")])
+def test_a_damaged_dbf_is_refused(tmp_path, cut, records, message):
+    from geo.errors import InputDataError
+    from geo.io.uploads import read_upload
+
+    with pytest.raises(InputDataError, match=message):
+        read_upload(_shapefile_zip(tmp_path, data_encoding="UTF-8", cpg="UTF-8", cut_records=cut, records=records))

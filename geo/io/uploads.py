@@ -256,6 +256,66 @@ def _extract_shapefile(upload: Path, name: str, work: Path, max_unzipped_bytes: 
     return work / "layer.shp"
 
 
+#: What a .cpg may say for the two encodings Chinese attribute tables come in.
+_CPG_UTF8 = {"utf-8", "utf8", "65001"}
+_CPG_GB = {"gbk", "cp936", "936", "gb2312", "gb18030", "ansi 936"}
+
+
+def _check_dbf(shp: Path, name: str) -> None:
+    """Refuse a damaged ``.dbf`` or a ``.cpg`` that names the wrong encoding (GDAL reads both without a word).
+
+    A ``.dbf`` shorter than its header says, or with another number of records than the
+    ``.shx`` has shapes, loses or shifts attributes; a ``.cpg`` saying GBK over UTF-8 text
+    (or UTF-8 over GBK) garbles every Chinese name.
+
+    Raises
+    ------
+    InputDataError
+        Naming what is wrong and how to fix it.
+    """
+    raw = shp.with_suffix(".dbf").read_bytes()
+    n_shapes = max(shp.with_suffix(".shx").stat().st_size - 100, 0) // 8
+    if len(raw) < 32:
+        raise InputDataError(f"{name} 的属性表 .dbf 已损坏（文件不完整），请重新导出 (the .dbf is damaged)")
+    n_records = int.from_bytes(raw[4:8], "little")
+    header_len = int.from_bytes(raw[8:10], "little")
+    record_len = int.from_bytes(raw[10:12], "little")
+    whole = max(len(raw) - header_len, 0) // record_len if header_len >= 33 and record_len >= 1 else 0
+    if header_len < 33 or record_len < 1 or whole < n_records:
+        raise InputDataError(
+            f"{name} 的属性表 .dbf 已损坏或被截断：表头记录 {n_records} 条，文件只容纳 {whole} 条；"
+            f"请从 GIS 软件重新导出 (the .dbf is truncated: {n_records} records declared, {whole} present)"
+        )
+    if n_records != n_shapes:
+        raise InputDataError(
+            f"{name} 的属性表 .dbf 有 {n_records} 条记录，而图形有 {n_shapes} 个，属性会错位或丢失；"
+            f"请从 GIS 软件重新导出 (the .dbf has {n_records} records for {n_shapes} shapes)"
+        )
+    cpg = shp.with_suffix(".cpg")
+    if not cpg.exists():
+        return
+    declared = cpg.read_bytes()[:40].decode("ascii", errors="replace").strip()
+    text = raw[32 : header_len + n_records * record_len]
+    if text.isascii():
+        return
+    try:
+        text.decode("utf-8")
+        utf8 = True
+    except UnicodeDecodeError:
+        utf8 = False
+    if declared.lower() in _CPG_UTF8 and not utf8:
+        actual = "GBK/GB18030"
+    elif declared.lower() in _CPG_GB and utf8:
+        actual = "UTF-8"
+    else:
+        return
+    raise InputDataError(
+        f"{name} 的 .cpg 声明编码为 {declared[:20]}，但属性表 .dbf 的文字是 {actual}，按声明读取会成为乱码；"
+        "请删除压缩包中的 .cpg 后重新上传（系统会自动识别 UTF-8 或 GBK），或改正 .cpg "
+        f"(the .cpg says {declared[:20]} but the attributes are {actual}; remove or fix the .cpg)"
+    )
+
+
 def _dbf_encoding(shp: Path) -> str | None:
     """Encoding of a .dbf without .cpg (docs/bad-inputs.md U6): UTF-8 if its records decode, else GB18030."""
     if shp.with_suffix(".cpg").exists():
@@ -660,6 +720,7 @@ def read_upload(
             target, encoding = upload, None
             if kind == "shapefile":
                 target = _extract_shapefile(upload, name, work, MAX_UNZIPPED_BYTES)
+                _check_dbf(target, name)
                 encoding = _dbf_encoding(target)
             frame, dropped = _read_layer(target, kind, name, encoding)
             if kind in ("geojson", "kml"):
