@@ -234,3 +234,56 @@ def test_a_damaged_dbf_is_refused(tmp_path, cut, records, message):
 
     with pytest.raises(InputDataError, match=message):
         read_upload(_shapefile_zip(tmp_path, data_encoding="UTF-8", cpg="UTF-8", cut_records=cut, records=records))
+
+
+# ------------------------------------------------------------------ candidates and names from an uploaded file
+
+
+def _upload_candidates(client, features: list[dict]) -> tuple[dict, object]:
+    import io
+    import json
+
+    plan = client.post("/api/plans", json={"name": "上传"}).get_json()
+    body = json.dumps({"type": "FeatureCollection", "features": features}, ensure_ascii=False).encode("utf-8")
+    response = client.post(
+        f"/api/plans/{plan['id']}/upload",
+        data={"file": (io.BytesIO(body), "候选点.geojson"), "kind": "candidate", "version": "1"},
+        content_type="multipart/form-data",
+    )
+    return plan, response
+
+
+def _point(name: object, coordinates: list) -> dict:
+    kind = "MultiPoint" if isinstance(coordinates[0], list) else "Point"
+    return {"type": "Feature", "properties": {"名称": name}, "geometry": {"type": kind, "coordinates": coordinates}}
+
+
+@pytest.mark.parametrize(
+    ("feature", "message"),
+    [
+        (_point("两处", [[24.9401, 60.1702], [24.9405, 60.1704]]), "MultiPoint"),
+        (_point("长" * 201, [24.9401, 60.1702]), "201 个字符"),
+        (_point("站\x00名", [24.9401, 60.1702]), "NUL"),
+    ],
+    ids=["multipoint", "long-name", "nul"],
+)
+def test_uploaded_candidates_are_refused_rather_than_cut(client, feature, message):
+    good = _point("卫生站", [24.9403, 60.1703])
+    plan, response = _upload_candidates(client, [good, feature])
+    assert response.status_code == 422
+    error = response.get_json()["error"]
+    assert message in error and ("第 2 个要素" in error or message == "NUL")  # a NUL is refused in the file
+    saved = client.get(f"/api/plans/{plan['id']}").get_json()
+    assert saved["version"] == 1 and saved["features"] == []  # nothing written
+
+
+def test_uploaded_candidates_keep_their_names_whole(client):
+    name = "长" * 200
+    plan, response = _upload_candidates(
+        client,
+        [_point(name, [24.9401, 60.1702]), _point("一处", [[24.9403, 60.1703]]), _point(None, [24.9405, 60.1704])],
+    )
+    assert response.status_code == 200, response.get_json()
+    names = [f["name"] for f in response.get_json()["features"]]
+    assert names == [name, "一处", "候选点.geojson #3"]
+    assert [f["geometry"]["type"] for f in response.get_json()["features"]] == ["Point"] * 3

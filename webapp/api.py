@@ -19,6 +19,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import shapely
 from flask import Blueprint, Response, abort, current_app, jsonify, request
 
@@ -42,6 +43,7 @@ from geo.workflows import (
 from webapp.errors import BadRequestError
 from webapp.mapview import safe
 from webapp.plans import FEATURE_KINDS, Feature, PlanStore
+from webapp.plans.base import MAX_NAME_CHARS
 from webapp.plans.diff import diff_plans
 from webapp.security import csrf_token
 from webapp.state import (
@@ -610,13 +612,28 @@ def upload_to_plan(plan_id: int):
         for f in plan["features"]
     ]
     for k, geom in enumerate(frame.geometry):
+        where = f"{safe(upload.filename)[:60]} 第 {k + 1} 个要素 (feature {k + 1})"
         parts = shapely.get_parts(geom)
+        if UPLOAD_KINDS[kind] == "point" and len(parts) != 1:
+            # Never its first point only: a MultiPoint is several sites, which the planner splits knowingly.
+            raise InputDataError(
+                f"{where} 是含 {len(parts)} 个点的多点 (MultiPoint)；候选点应为单点，"
+                "请在 GIS 软件中拆分为单点（QGIS: 多部件转单部件）后重新上传 "
+                f"(a MultiPoint of {len(parts)} points: split it into single points)"
+            )
         geom = parts[0] if UPLOAD_KINDS[kind] == "point" else shapely.union_all(parts)
-        name = str(frame[name_col].iloc[k]) if name_col else f"{upload.filename} #{k + 1}"
+        value = frame[name_col].iloc[k] if name_col else None
+        name = f"{upload.filename} #{k + 1}" if value is None or pd.isna(value) else str(value)
+        if len(name) > MAX_NAME_CHARS or "\x00" in name:
+            what = "含 NUL 字符" if "\x00" in name else f"有 {len(name)} 个字符，超过 {MAX_NAME_CHARS} 个"
+            raise InputDataError(
+                f"{where} 的名称{what}；请改短或改正后重新上传，名称不会被截断 "
+                f"(a name over {MAX_NAME_CHARS} characters or with NUL is refused, never cut)"
+            )
         features.append(
             {
                 "kind": kind,
-                "name": name[:200],
+                "name": name,
                 "geometry": shapely.geometry.mapping(geom),
                 "properties": {"source_file": upload.filename[:200]},
             }

@@ -332,6 +332,10 @@ def _dbf_encoding(shp: Path) -> str | None:
 # -- magic bytes and drivers (docs/bad-inputs.md U11-U14) -------------------------------------------------
 
 
+#: A NUL in a text format: raw, as a JSON escape, or as an XML character reference.
+_NUL_TEXT = re.compile(rb"\x00|\\u0000|&#0+;|&#x0+;", re.IGNORECASE)
+
+
 def _check_magic(upload: Path, kind: str, name: str, max_unzipped_bytes: int) -> None:
     """Refuse a file whose first bytes do not match its extension; never echo its content."""
     with open(upload, "rb") as fh:
@@ -339,6 +343,12 @@ def _check_magic(upload: Path, kind: str, name: str, max_unzipped_bytes: int) ->
     stripped = head.removeprefix(b"\xef\xbb\xbf").lstrip()
     if kind == "geojson" and not stripped.startswith(b"{"):
         raise InputDataError(f"{name} 不是 GeoJSON 文件（应以 {{ 开头） (not a GeoJSON document)")
+    if kind in ("geojson", "kml") and _NUL_TEXT.search(upload.read_bytes()):
+        # GDAL hands text over as C strings: a name would silently end at its NUL.
+        raise InputDataError(
+            f"{name} 的文字中含 NUL 字符（\\u0000），读取时会被截断；请删除后重新上传 "
+            "(text with a NUL character would be cut there: remove it)"
+        )
     if kind == "gpkg":
         if not head.startswith(b"SQLite format 3\x00"):
             raise InputDataError(f"{name} 不是 GeoPackage 文件（不是 SQLite 数据库） (not a GeoPackage: not SQLite)")
