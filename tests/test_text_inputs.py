@@ -279,7 +279,7 @@ def test_uploaded_candidates_are_refused_rather_than_cut(client, feature, messag
 
 def test_uploaded_candidates_keep_their_names_whole(client):
     name = "长" * 200
-    plan, response = _upload_candidates(
+    _, response = _upload_candidates(
         client,
         [_point(name, [24.9401, 60.1702]), _point("一处", [[24.9403, 60.1703]]), _point(None, [24.9405, 60.1704])],
     )
