@@ -287,3 +287,18 @@ def test_uploaded_candidates_keep_their_names_whole(client):
     names = [f["name"] for f in response.get_json()["features"]]
     assert names == [name, "一处", "候选点.geojson #3"]
     assert [f["geometry"]["type"] for f in response.get_json()["features"]] == ["Point"] * 3
+
+
+def test_candidate_files_with_multipoints_are_refused_not_cut():
+    import geopandas as gpd
+    import shapely
+
+    from geo.errors import InputDataError
+    from geo.placement.candidates import as_points
+
+    one = shapely.MultiPoint([(LON, LAT)])
+    two = shapely.MultiPoint([(LON, LAT), (LON + 0.01, LAT)])
+    ok = as_points(gpd.GeoDataFrame(geometry=[shapely.Point(LON, LAT), one], crs=4326), "候选点 ")
+    assert list(ok.geometry.geom_type) == ["Point", "Point"]
+    with pytest.raises(InputDataError, match=r"第 2 个要素.*MultiPoint"):
+        as_points(gpd.GeoDataFrame(geometry=[shapely.Point(LON, LAT), two], crs=4326), "候选点 ")
