@@ -7,6 +7,7 @@ A bad value exits with status 2 and says the valid range in Chinese and English
 from __future__ import annotations
 
 import argparse
+import functools
 import math
 import os
 import shutil
@@ -18,7 +19,17 @@ from pathlib import Path
 
 from geo import settings
 
-__all__ = ["INTERRUPTED_EXIT", "MINUTES", "add_lang", "count", "fraction", "interrupted", "positive", "staged_folder"]
+__all__ = [
+    "INTERRUPTED_EXIT",
+    "MINUTES",
+    "add_lang",
+    "count",
+    "fraction",
+    "interrupted",
+    "interruptible",
+    "positive",
+    "staged_folder",
+]
 
 
 def add_lang(parser: argparse.ArgumentParser) -> None:
@@ -82,16 +93,19 @@ INTERRUPTED_EXIT = 130
 
 
 @contextmanager
-def staged_folder(out: Path) -> Iterator[Path]:
+def staged_folder(out: Path, *, scratch_in: Path | None = None) -> Iterator[Path]:
     """A scratch folder beside ``out`` to write a run's files into; they reach ``out`` only when all are written.
 
     On leaving the block normally each file is renamed into ``out`` (a quick rename on the
     same disk); on Ctrl+C or any error the scratch folder is removed and ``out`` keeps the
-    previous run's files untouched, never a mixture of two runs.
+    previous run's files untouched, never a mixture of two runs.  ``scratch_in``: where the
+    scratch folder goes (default beside ``out``; a run writing files into an existing
+    folder keeps its scratch inside it).
     """
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
+    where = out.parent if scratch_in is None else Path(scratch_in)
+    where.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(prefix=f".{out.name or 'out'}.partial-", dir=where))
     try:
         yield stage
         out.mkdir(exist_ok=True)
@@ -111,3 +125,25 @@ def interrupted(out: Path) -> int:
         file=sys.stderr,
     )
     return INTERRUPTED_EXIT
+
+
+def interruptible(main: Callable[[list[str] | None], int]) -> Callable[[list[str] | None], int]:
+    """A script's ``main`` that ends on Ctrl+C with a message and :data:`INTERRUPTED_EXIT`, not a traceback.
+
+    For scripts whose every file is written whole by :func:`geo.io.export.atomic_write`
+    (a file is the old one or the complete new one).
+    """
+
+    @functools.wraps(main)
+    def run(argv: list[str] | None = None) -> int:
+        try:
+            return main(argv)
+        except KeyboardInterrupt:
+            print(
+                "\n已中断 (interrupted): 未完成的结果文件没有写出，已有文件保持原样 "
+                "(files not finished were not written; existing files are unchanged)",
+                file=sys.stderr,
+            )
+            return INTERRUPTED_EXIT
+
+    return run

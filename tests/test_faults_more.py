@@ -190,3 +190,38 @@ def test_ctrl_c_during_a_batch_run_leaves_the_previous_run(tmp_path, script, opt
     assert "已中断" in err and "Traceback" not in err
     assert _files(out) == before  # the previous run, whole; nothing of the interrupted one
     assert [p.name for p in tmp_path.iterdir()] == [out.name]  # no scratch folder left
+
+
+def test_ctrl_c_while_grids_writes_its_files_leaves_the_previous_set(tmp_path):
+    import signal
+    import time
+
+    folder = tmp_path / "网格 out"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    command = [
+        sys.executable,
+        "-m",
+        "scripts.grids",
+        "--project",
+        "demo",
+        "--quiet",
+        "--out",
+        str(folder / "网格.gpkg"),
+    ]
+    first = subprocess.run([*command, "--seed", "1"], env=env, cwd=ROOT, capture_output=True, timeout=600)
+    assert first.returncode == 0, first.stderr.decode()[-2000:]
+    before = _files(folder)
+    assert {"网格.gpkg", "网格.csv", "网格_tree.png", "网格.plan.json"} <= set(before)
+    run = subprocess.Popen([*command, "--seed", "2", "--no-coverage"], env=env, cwd=ROOT, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 300
+    # Ctrl+C once the second run has begun writing its set of files.
+    while not any(p.is_file() for p in folder.glob(".*partial-*/*")) and run.poll() is None:
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    assert run.poll() is None, "the run ended before it could be interrupted"
+    run.send_signal(signal.SIGINT)
+    _, err = run.communicate(timeout=120)
+    err = err.decode()
+    assert run.returncode == 130, err[-2000:]
+    assert "已中断" in err and "Traceback" not in err
+    assert _files(folder) == before  # the previous set, whole: no GeoPackage of one run beside CSVs of another
