@@ -76,6 +76,8 @@ class JobQueue:
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="linli-job")
         #: Running jobs asked to stop: their next progress report raises JobCancelled.
         self._cancelling: set[int] = set()
+        #: Jobs whose end the store could not record (full disk): what :meth:`get` answers for them.
+        self._unrecorded: dict[int, dict] = {}
         with self._db() as con:
             con.executescript(SCHEMA)
             _migrate(con)
@@ -139,22 +141,33 @@ class JobQueue:
         def progress(stage_zh: str, fraction: float) -> None:
             if job_id in self._cancelling:
                 raise JobCancelled(job_id)
-            self._set(job_id, message=stage_zh, progress=min(max(float(fraction), 0.0), 1.0))
+            try:
+                self._set(job_id, message=stage_zh, progress=min(max(float(fraction), 0.0), 1.0))
+            except (StoreFullError, StoreUnavailableError) as exc:  # a progress report is not worth the job
+                logger.warning("job %d: progress not recorded: %s", job_id, exc)
 
         try:
             result = self.runners[kind](params, progress)
         except JobCancelled:
-            self._set(job_id, status="cancelled", message=CANCELLED_ZH, result=None)
+            self._finish(job_id, status="cancelled", message=CANCELLED_ZH, result=None)
             logger.info("job %d (%s) cancelled while running", job_id, kind)
         except GeoError as exc:
-            self._set(job_id, status="failed", message=str(exc))
+            self._finish(job_id, status="failed", message=str(exc))
         except Exception:  # noqa: BLE001 — a job must end in a state the page can show; logged in full
             logger.error("job %d (%s) failed:\n%s", job_id, kind, traceback.format_exc())
-            self._set(job_id, status="failed", message="任务出错，已记录 (the job failed; it has been logged)")
+            self._finish(job_id, status="failed", message="任务出错，已记录 (the job failed; it has been logged)")
         else:
-            self._set(job_id, status="done", message="", progress=1.0, result=json.dumps(result, ensure_ascii=False))
+            self._finish(job_id, status="done", message="", progress=1.0, result=json.dumps(result, ensure_ascii=False))
         finally:
             self._cancelling.discard(job_id)
+
+    def _finish(self, job_id: int, **fields) -> None:
+        """Record how a job ended; when the store cannot (a full disk) the page still learns it failed."""
+        try:
+            self._set(job_id, **fields)
+        except (StoreFullError, StoreUnavailableError) as exc:
+            logger.warning("job %d: its end could not be recorded: %s", job_id, exc)
+            self._unrecorded[job_id] = {"status": "failed", "message": str(exc), "result": None}
 
     def cancel(self, job_id: int) -> dict:
         """Cancel a job: a queued one never starts, a running one stops at its next progress report.
@@ -185,7 +198,7 @@ class JobQueue:
             row = con.execute("SELECT * FROM jobs WHERE id = ?", (int(job_id),)).fetchone()
         if row is None:
             raise NotFoundError(f"没有编号为 {job_id} 的任务 (no such job)")
-        job = dict(row)
+        job = dict(row) | self._unrecorded.get(int(job_id), {})
         job["params"] = json.loads(job["params"])
         job["result"] = json.loads(job["result"]) if job["result"] else None
         return job
