@@ -167,6 +167,7 @@ def _files(folder: Path) -> dict[str, bytes]:
     [
         ("scripts.coverage", [], {"coverage.csv", "coverage.gpkg", "coverage.xlsx"}),
         ("scripts.export_map", ["--map", "coverage", "--format", "png"], {"coverage_medical.png"}),
+        ("scripts.batch", ["coverage"], {"batch_summary.csv", "coverage_summary.csv", "coverage.csv"}),
     ],
 )
 def test_ctrl_c_during_a_batch_run_leaves_the_previous_run(tmp_path, script, options, expected):
