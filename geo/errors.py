@@ -11,6 +11,7 @@ from __future__ import annotations
 
 __all__ = [
     "CRSError",
+    "DiskFullError",
     "EmptyNetworkError",
     "GeoError",
     "InputDataError",
@@ -36,3 +37,7 @@ class EmptyNetworkError(InputDataError):
 
 class NetworkUnavailableError(GeoError, OSError):
     """An optional online path (osmnx download) was asked for and the internet is not reachable."""
+
+
+class DiskFullError(GeoError, OSError):
+    """The disk filled up while a file was written: nothing was written, the old file is intact."""

@@ -65,6 +65,7 @@ from scripts.batch_tasks import (
     nearest_chunk,
     peak_rss_mb,
 )
+from scripts.cli import interrupted, staged_folder
 
 logger = logging.getLogger("scripts.batch")
 
@@ -517,17 +518,21 @@ def main(argv: list[str] | None = None) -> int:
         for name in list(logging.root.manager.loggerDict):
             if name.startswith("distributed"):  # no start/stop chatter of the cluster
                 logging.getLogger(name).setLevel(logging.WARNING)
-    report = run_batch(
-        args.kind,
-        projects,
-        args.out,
-        options=options,
-        workers=args.workers,
-        scheduler=args.scheduler,
-        retries=args.retries,
-        quiet=args.quiet,
-        say=print,
-    )
+    try:
+        with staged_folder(args.out) as stage:  # the areas' files reach --out when the batch ends, not before
+            report = run_batch(
+                args.kind,
+                projects,
+                stage,
+                options=options,
+                workers=args.workers,
+                scheduler=args.scheduler,
+                retries=args.retries,
+                quiet=args.quiet,
+                say=print,
+            )
+    except KeyboardInterrupt:
+        return interrupted(args.out)
     done = len(report.outcomes) - len(report.failed)
     print(
         f"{KINDS[args.kind]}: {done} 个研究区完成, {len(report.failed)} 个失败, "

@@ -7,12 +7,29 @@ A bad value exits with status 2 and says the valid range in Chinese and English
 from __future__ import annotations
 
 import argparse
+import functools
 import math
-from collections.abc import Callable
+import os
+import shutil
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 from geo import settings
 
-__all__ = ["MINUTES", "add_lang", "count", "fraction", "positive"]
+__all__ = [
+    "INTERRUPTED_EXIT",
+    "MINUTES",
+    "add_lang",
+    "count",
+    "fraction",
+    "interrupted",
+    "interruptible",
+    "positive",
+    "staged_folder",
+]
 
 
 def add_lang(parser: argparse.ArgumentParser) -> None:
@@ -70,3 +87,63 @@ def fraction(text: str) -> float:
 
 #: A walking-time budget in minutes, (0, MAX_BUDGET_MIN].
 MINUTES = positive(settings.MAX_BUDGET_MIN, "分钟")
+
+#: Exit status after Ctrl+C (128 + SIGINT, as the shell reports it).
+INTERRUPTED_EXIT = 130
+
+
+@contextmanager
+def staged_folder(out: Path, *, scratch_in: Path | None = None) -> Iterator[Path]:
+    """A scratch folder beside ``out`` to write a run's files into; they reach ``out`` only when all are written.
+
+    On leaving the block normally each file is renamed into ``out`` (a quick rename on the
+    same disk); on Ctrl+C or any error the scratch folder is removed and ``out`` keeps the
+    previous run's files untouched, never a mixture of two runs.  ``scratch_in``: where the
+    scratch folder goes (default beside ``out``; a run writing files into an existing
+    folder keeps its scratch inside it).
+    """
+    out = Path(out)
+    where = out.parent if scratch_in is None else Path(scratch_in)
+    where.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(prefix=f".{out.name or 'out'}.partial-", dir=where))
+    try:
+        yield stage
+        out.mkdir(exist_ok=True)
+        for src in sorted(p for p in stage.rglob("*") if p.is_file()):
+            dst = out / src.relative_to(stage)
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(src, dst)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+
+
+def interrupted(out: Path) -> int:
+    """Say that Ctrl+C stopped the run and that ``out`` was left as it was; the exit status."""
+    print(
+        f"\n已中断 (interrupted): 本次结果未写出，{out} 保持上次运行的内容 "
+        "(nothing of this run was written; the output keeps the previous run's files)",
+        file=sys.stderr,
+    )
+    return INTERRUPTED_EXIT
+
+
+def interruptible(main: Callable[[list[str] | None], int]) -> Callable[[list[str] | None], int]:
+    """A script's ``main`` that ends on Ctrl+C with a message and :data:`INTERRUPTED_EXIT`, not a traceback.
+
+    For scripts whose every file is written whole by :func:`geo.io.export.atomic_write`
+    (a file is the old one or the complete new one).
+    """
+
+    @functools.wraps(main)
+    def run(argv: list[str] | None = None) -> int:
+        try:
+            return main(argv)
+        except KeyboardInterrupt:
+            print(
+                "\n已中断 (interrupted): 未完成的结果文件没有写出，已有文件保持原样 "
+                "(files not finished were not written; existing files are unchanged)",
+                file=sys.stderr,
+            )
+            return INTERRUPTED_EXIT
+
+    return run

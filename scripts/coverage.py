@@ -43,7 +43,7 @@ from geo.project import Project, load_project
 from geo.workflows import analyse_coverage, analysis_units, chinese_frame, is_estimate, load_analysis, official_table
 from geo.workflows.outputs import group_zh, layers_in
 from linli.config import cache_dir
-from scripts.cli import MINUTES, add_lang, fraction, positive
+from scripts.cli import MINUTES, add_lang, fraction, interrupted, positive, staged_folder
 
 logger = logging.getLogger("scripts.coverage")
 
@@ -318,9 +318,29 @@ def main(argv: list[str] | None = None) -> int:
     if args.out.exists() and not args.out.is_dir():
         parser.error(f"--out 应为文件夹 (output must be a folder): {args.out}")
     many = len(args.project) > 1
+    try:
+        with staged_folder(args.out) as stage:  # the files reach --out only when all are written
+            frames = _run_jobs(args, stage, many)
+            if many:
+                write_csv(pd.concat(frames), stage / "coverage_summary.csv")
+    except KeyboardInterrupt:
+        return interrupted(args.out)
+    except GeoError as exc:
+        print(f"错误 (error): {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"错误: 无法写出结果 (cannot write output): {exc.strerror} {exc.filename or ''}", file=sys.stderr)
+        return 2
+    print(_summary(frames))
+    print(f"结果 results -> {args.out}")
+    return 0
+
+
+def _run_jobs(args: argparse.Namespace, stage: Path, many: bool) -> list[pd.DataFrame]:
+    """Every project's files written into ``stage``, one table per project."""
     jobs = []
     for k, project in enumerate(args.project):
-        out = args.out / Path(project).stem if many else args.out
+        out = stage / Path(project).stem if many else stage
         jobs.append(
             Job(
                 project=project,
@@ -340,22 +360,9 @@ def main(argv: list[str] | None = None) -> int:
                 lang=args.lang,
             )
         )
-    try:
-        if args.workers > 1 and many:
-            frames = _on_workers(jobs, args.workers, quiet=args.quiet)
-        else:
-            frames = [run_job(job) for job in jobs]
-    except GeoError as exc:
-        print(f"错误 (error): {exc}", file=sys.stderr)
-        return 2
-    except OSError as exc:
-        print(f"错误: 无法写出结果 (cannot write output): {exc.strerror} {exc.filename or ''}", file=sys.stderr)
-        return 2
-    if many:
-        write_csv(pd.concat(frames), args.out / "coverage_summary.csv")
-    print(_summary(frames))
-    print(f"结果 results -> {args.out}")
-    return 0
+    if args.workers > 1 and many:
+        return _on_workers(jobs, args.workers, quiet=args.quiet)
+    return [run_job(job) for job in jobs]
 
 
 if __name__ == "__main__":

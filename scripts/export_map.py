@@ -33,7 +33,7 @@ from geo.maps.style import use_print_fonts
 from geo.project import Project
 from geo.workflows import analysis_units, load_analysis, project_map
 from linli.config import cache_dir
-from scripts.cli import MINUTES, count
+from scripts.cli import MINUTES, count, interrupted, staged_folder
 
 logger = logging.getLogger("scripts.export_map")
 
@@ -111,51 +111,11 @@ def main(argv: list[str] | None = None) -> int:
         "date": args.date,
         "approval_no": args.approval_no,
     }
-    written = []
     try:
-        analysis = load_analysis(
-            args.project, minutes=args.minutes, times=args.map in ("coverage", "placement"), cache_dir=cache_dir()
-        )
-        project = analysis.project
-        if args.map == "grids":
-            functions: list[str | None] = [None]
-        elif args.function is not None or args.map == "placement":
-            functions = [args.function or "medical"]
-            project.standard.function_label(functions[0])  # an unknown function names the allowed ones
-        else:
-            functions = list(project.standard.functions)
-        areas = _areas(project, args.by, args.by_system)
-        rows = (
-            [(None, None, None)]
-            if areas is None
-            else [(str(r["code"]), str(r["name"]), r.geometry) for _, r in areas.iterrows()]
-        )
-        bar = tqdm(total=len(rows) * len(functions), disable=args.quiet, desc=f"地图 {MAP_KINDS[args.map]}")
-        for function in functions:
-            pm = project_map(
-                analysis,
-                args.map,
-                function=function or "medical",
-                minutes=args.minutes,
-                sites=args.sites,
-                min_households=args.min_households,
-                max_households=args.max_households,
-                fields=fields,
-            )
-            for code, name, geom in rows:
-                content = pm.content if geom is None else pm.content.around(geom)
-                path = args.out / file_name(args.map, function, code, name, args.format)
-                render_layout(
-                    content,
-                    path,
-                    text=pm.text(name or code, geom),
-                    paper=args.paper,
-                    orientation=args.orientation,
-                    dpi=args.dpi,
-                )
-                written.append(path)
-                bar.update()
-        bar.close()
+        with staged_folder(args.out) as stage:  # the maps reach --out only when all are drawn
+            written = _draw_maps(args, fields, stage)
+    except KeyboardInterrupt:
+        return interrupted(args.out)
     except GeoError as exc:
         print(f"错误 (error): {exc}", file=sys.stderr)
         return 2
@@ -166,6 +126,55 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     print(f"{len(written)} 张地图 maps -> {args.out}")
     return 0
+
+
+def _draw_maps(args: argparse.Namespace, fields: dict, stage: Path) -> list[Path]:
+    """Every map of the run drawn into ``stage``; their names."""
+    written = []
+    analysis = load_analysis(
+        args.project, minutes=args.minutes, times=args.map in ("coverage", "placement"), cache_dir=cache_dir()
+    )
+    project = analysis.project
+    if args.map == "grids":
+        functions: list[str | None] = [None]
+    elif args.function is not None or args.map == "placement":
+        functions = [args.function or "medical"]
+        project.standard.function_label(functions[0])  # an unknown function names the allowed ones
+    else:
+        functions = list(project.standard.functions)
+    areas = _areas(project, args.by, args.by_system)
+    rows = (
+        [(None, None, None)]
+        if areas is None
+        else [(str(r["code"]), str(r["name"]), r.geometry) for _, r in areas.iterrows()]
+    )
+    bar = tqdm(total=len(rows) * len(functions), disable=args.quiet, desc=f"地图 {MAP_KINDS[args.map]}")
+    for function in functions:
+        pm = project_map(
+            analysis,
+            args.map,
+            function=function or "medical",
+            minutes=args.minutes,
+            sites=args.sites,
+            min_households=args.min_households,
+            max_households=args.max_households,
+            fields=fields,
+        )
+        for code, name, geom in rows:
+            content = pm.content if geom is None else pm.content.around(geom)
+            path = stage / file_name(args.map, function, code, name, args.format)
+            render_layout(
+                content,
+                path,
+                text=pm.text(name or code, geom),
+                paper=args.paper,
+                orientation=args.orientation,
+                dpi=args.dpi,
+            )
+            written.append(args.out / path.relative_to(stage))
+            bar.update()
+    bar.close()
+    return written
 
 
 if __name__ == "__main__":

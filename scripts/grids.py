@@ -62,7 +62,7 @@ from geo.workflows import (
 )
 from geo.workflows.outputs import layers_in
 from linli.config import cache_dir
-from scripts.cli import add_lang, count, positive
+from scripts.cli import add_lang, count, interrupted, positive, staged_folder
 
 logger = logging.getLogger("scripts.grids")
 
@@ -236,8 +236,13 @@ def main(argv: list[str] | None = None) -> int:
         issues = [*plan.notes, *check_plan(plan)]
         bar.update()
         bar.set_postfix_str(steps[4])
-        _write(args.out, plan, grids, issues, estimated=is_estimate(project.demand), lang=args.lang)
+        folder = args.out.parent  # the GeoPackage and its CSV/SVG/PNG/JSON siblings reach it together
+        with staged_folder(folder, scratch_in=folder) as stage:
+            _write(stage / args.out.name, plan, grids, issues, estimated=is_estimate(project.demand), lang=args.lang)
         bar.update()
+    except KeyboardInterrupt:
+        bar.close()
+        return interrupted(args.out)
     except GeoError as exc:
         bar.close()
         print(f"错误 (error): {exc}", file=sys.stderr)

@@ -33,7 +33,7 @@ from geo.placement.centers import MODELS
 from geo.workflows import chinese_frame, is_estimate, load_analysis, placement_candidates, plan_centres
 from geo.workflows.outputs import column_zh, layers_in
 from linli.config import cache_dir
-from scripts.cli import MINUTES, add_lang, count, positive
+from scripts.cli import MINUTES, add_lang, count, interruptible, positive
 
 logger = logging.getLogger("scripts.place_centers")
 
@@ -150,6 +150,7 @@ def summary_table(plan) -> str:
 FACILITIES = "facilities"
 
 
+@interruptible
 def main(argv: list[str] | None = None) -> int:
     """Run the job; returns the exit status."""
     parser = build_parser()

@@ -27,7 +27,7 @@ from geo.network.graph import load_network
 from geo.workflows import chinese_frame, facility_service_areas
 from geo.workflows.outputs import layers_in
 from linli.config import cache_dir
-from scripts.cli import MINUTES, add_lang, positive
+from scripts.cli import MINUTES, add_lang, interruptible, positive
 
 logger = logging.getLogger("scripts.service_areas")
 
@@ -76,6 +76,7 @@ def _write(layers: dict[str, gpd.GeoDataFrame], out: Path, lang: str = "zh") -> 
         write_geojson(zh["service_areas"], out)
 
 
+@interruptible
 def main(argv: list[str] | None = None) -> int:
     """Run the job; returns the exit status."""
     parser = build_parser()

@@ -116,9 +116,20 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.update(config)
     app.config["CACHE_DIR"] = Path(str(app.config["CACHE_DIR"] or settings.default_cache_dir()))
     instance = Path(app.instance_path)
-    instance.mkdir(parents=True, exist_ok=True)
-    if not app.config.get("SECRET_KEY"):
-        app.config["SECRET_KEY"] = _secret_key(instance)
+    try:
+        instance.mkdir(parents=True, exist_ok=True)
+        if not app.config.get("SECRET_KEY"):
+            app.config["SECRET_KEY"] = _secret_key(instance)
+    except OSError as exc:
+        from webapp.plans import StoreUnavailableError
+
+        # The operator's own folder, named so that it can be fixed; no traceback (exit code 2).
+        raise StoreUnavailableError(
+            f"无法创建或写入实例文件夹 {instance}（{exc.strerror or type(exc).__name__}）；"
+            "请用 --instance 指定一个可写的文件夹 "
+            f"(cannot create or write the instance folder: {exc.strerror or type(exc).__name__}; "
+            "give a writable folder with --instance)"
+        ) from exc
     for spec in app.config["BASEMAPS"]:
         if "amap" in spec.get("url", "") or "autonavi" in spec.get("url", ""):
             raise ValueError("高德 (Amap) 瓦片为 GCJ-02 坐标，与 WGS84 数据不重合，未提供 (GCJ-02 tiles are refused)")

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import shapely
 from flask import Blueprint, Response, abort, current_app, jsonify, request
 
@@ -26,7 +27,7 @@ from geo import settings
 from geo.access.compare import compare_service_area
 from geo.errors import InputDataError
 from geo.io.crs import WGS84
-from geo.io.drawn import parse_geometry, parse_json
+from geo.io.drawn import BadNumberError, parse_geometry, parse_json
 from geo.io.export import geojson_text
 from geo.io.uploads import read_upload
 from geo.maps.viewport import coordinate_digits
@@ -42,6 +43,7 @@ from geo.workflows import (
 from webapp.errors import BadRequestError
 from webapp.mapview import safe
 from webapp.plans import FEATURE_KINDS, Feature, PlanStore
+from webapp.plans.base import MAX_NAME_CHARS
 from webapp.plans.diff import diff_plans
 from webapp.security import csrf_token
 from webapp.state import (
@@ -71,6 +73,8 @@ def json_body() -> dict:
         abort(415, description="请求应为 application/json (expected a JSON body)")
     try:
         data = parse_json(request.get_data(cache=False))
+    except BadNumberError:
+        raise  # well-formed JSON holding a number no analysis can take: 422
     except InputDataError as exc:
         raise BadRequestError(str(exc)) from exc
     if not isinstance(data, dict):
@@ -405,11 +409,8 @@ def list_plans():
 def create_plan():
     """A new plan: ``{"name": ..., "notes": ...}``."""
     data = json_body()
-    plan = store().create(data.get("name", ""), data.get("notes", "") or "")
-    if "features" in data:
-        plan = store().save(
-            plan["id"], version=plan["version"], features=_features(data["features"], get_state().study_area_wgs84)
-        )
+    features = _features(data["features"], get_state().study_area_wgs84) if "features" in data else []
+    plan = store().create(data.get("name", ""), data.get("notes", "") or "", features=features)  # all or nothing
     return jsonify(plan), 201
 
 
@@ -429,7 +430,7 @@ def save_plan(plan_id: int):
     version = data.get("version")
     if version is None and request.headers.get("If-Match"):
         version = request.headers["If-Match"].strip('"')
-        version = int(version) if version.isdigit() else None
+        version = int(version) if version.isascii() and version.isdigit() and len(version) <= 18 else None
     if isinstance(version, bool) or not isinstance(version, int):
         raise InputDataError("保存时必须给出打开时的版本号 version (the version the plan was loaded at is required)")
     features = _features(data["features"], get_state().study_area_wgs84) if "features" in data else None
@@ -443,7 +444,12 @@ def save_plan(plan_id: int):
 def delete_plan(plan_id: int):
     """Move a plan to the recycle bin (``?version=`` guards against deleting a newer version)."""
     version = request.args.get("version")
-    return jsonify(store().delete(plan_id, version=int(version) if version and version.isdigit() else None))
+    if version is not None and not (version.isascii() and version.isdigit() and len(version) <= 18):
+        raise InputDataError(
+            f"删除时的版本号 version={safe(version)[:20]!r} 应为整数；不带 version 则不核对版本 "
+            "(version must be an integer, or left out to delete without the check)"
+        )
+    return jsonify(store().delete(plan_id, version=None if version is None else int(version)))
 
 
 @bp.post("/plans/<int:plan_id>/restore")
@@ -576,7 +582,7 @@ def upload_to_plan(plan_id: int):
     if kind not in UPLOAD_KINDS:
         raise InputDataError(f"kind={kind!r} 无效，可选: {', '.join(UPLOAD_KINDS)} (unknown kind)")
     version = request.form.get("version", "")
-    if not version.isdigit():
+    if not (version.isascii() and version.isdigit() and len(version) <= 18):
         raise InputDataError("上传时必须给出方案的版本号 version (the plan's version is required)")
     upload = request.files.get("file")
     if upload is None or not upload.filename:
@@ -606,13 +612,28 @@ def upload_to_plan(plan_id: int):
         for f in plan["features"]
     ]
     for k, geom in enumerate(frame.geometry):
+        where = f"{safe(upload.filename)[:60]} 第 {k + 1} 个要素 (feature {k + 1})"
         parts = shapely.get_parts(geom)
+        if UPLOAD_KINDS[kind] == "point" and len(parts) != 1:
+            # Never its first point only: a MultiPoint is several sites, which the planner splits knowingly.
+            raise InputDataError(
+                f"{where} 是含 {len(parts)} 个点的多点 (MultiPoint)；候选点应为单点，"
+                "请在 GIS 软件中拆分为单点（QGIS: 多部件转单部件）后重新上传 "
+                f"(a MultiPoint of {len(parts)} points: split it into single points)"
+            )
         geom = parts[0] if UPLOAD_KINDS[kind] == "point" else shapely.union_all(parts)
-        name = str(frame[name_col].iloc[k]) if name_col else f"{upload.filename} #{k + 1}"
+        value = frame[name_col].iloc[k] if name_col else None
+        name = f"{upload.filename} #{k + 1}" if value is None or pd.isna(value) else str(value)
+        if len(name) > MAX_NAME_CHARS or "\x00" in name:
+            what = "含 NUL 字符" if "\x00" in name else f"有 {len(name)} 个字符，超过 {MAX_NAME_CHARS} 个"
+            raise InputDataError(
+                f"{where} 的名称{what}；请改短或改正后重新上传，名称不会被截断 "
+                f"(a name over {MAX_NAME_CHARS} characters or with NUL is refused, never cut)"
+            )
         features.append(
             {
                 "kind": kind,
-                "name": name[:200],
+                "name": name,
                 "geometry": shapely.geometry.mapping(geom),
                 "properties": {"source_file": upload.filename[:200]},
             }

@@ -13,7 +13,7 @@ import logging
 from flask import Flask, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from geo.errors import CRSError, GeoError, InputDataError, NetworkUnavailableError
+from geo.errors import CRSError, DiskFullError, GeoError, InputDataError, NetworkUnavailableError
 from geo.io.drawn import GeometryTooLargeError
 from geo.io.uploads import UploadTooLargeError
 from webapp.plans import NotFoundError, StaleVersionError, StoreFullError, StoreUnavailableError
@@ -27,6 +27,7 @@ STATUS = (
     (NotFoundError, 404),
     (StaleVersionError, 409),
     (StoreFullError, 507),
+    (DiskFullError, 507),
     (StoreUnavailableError, 503),
     (NetworkUnavailableError, 503),
     (CRSError, 422),

@@ -22,11 +22,13 @@ import logging
 import sqlite3
 import threading
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 from geo.errors import GeoError, InputDataError
+from webapp.plans import StoreFullError, StoreUnavailableError
 
 logger = logging.getLogger(__name__)
 
@@ -74,7 +76,9 @@ class JobQueue:
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="linli-job")
         #: Running jobs asked to stop: their next progress report raises JobCancelled.
         self._cancelling: set[int] = set()
-        with self._connect() as con:
+        #: Jobs whose end the store could not record (full disk): what :meth:`get` answers for them.
+        self._unrecorded: dict[int, dict] = {}
+        with self._db() as con:
             con.executescript(SCHEMA)
             _migrate(con)
             interrupted = con.execute(
@@ -89,16 +93,34 @@ class JobQueue:
         con.row_factory = sqlite3.Row
         return con
 
+    @contextmanager
+    def _db(self) -> Iterator[sqlite3.Connection]:
+        """One transaction on the job store; a full disk is :class:`StoreFullError` (HTTP 507), not a 500."""
+        con = self._connect()
+        try:
+            with con:
+                yield con
+        except sqlite3.OperationalError as exc:
+            if "full" in str(exc).lower():
+                raise StoreFullError(
+                    "磁盘已满，任务未能记录（未开始）；请清理磁盘后重试 (disk full: the job could not be recorded)"
+                ) from exc
+            raise StoreUnavailableError(
+                f"任务记录库无法写入 (the job store could not be written: {type(exc).__name__})"
+            ) from exc
+        finally:
+            con.close()
+
     def _set(self, job_id: int, **fields) -> None:
         sets = ", ".join(f"{key} = ?" for key in fields)
-        with self._lock, self._connect() as con:
+        with self._lock, self._db() as con:
             con.execute(f"UPDATE jobs SET {sets}, updated_at = ? WHERE id = ?", (*fields.values(), _now(), job_id))
 
     def submit(self, kind: str, params: dict) -> dict:
         """Queue a job; returns its record (``id``, ``status`` ...)."""
         if kind not in self.runners:
             raise InputDataError(f"未知任务类型 {kind!r}，可选: {', '.join(self.runners)} (unknown job kind)")
-        with self._lock, self._connect() as con:
+        with self._lock, self._db() as con:
             now = _now()
             job_id = con.execute(
                 "INSERT INTO jobs (kind, params, status, created_at, updated_at) VALUES (?, ?, 'queued', ?, ?)",
@@ -108,7 +130,7 @@ class JobQueue:
         return self.get(job_id)
 
     def _run(self, job_id: int, kind: str, params: dict) -> None:
-        with self._lock, self._connect() as con:  # a job cancelled while queued never starts
+        with self._lock, self._db() as con:  # a job cancelled while queued never starts
             started = con.execute(
                 "UPDATE jobs SET status = 'running', updated_at = ? WHERE id = ? AND status = 'queued'",
                 (_now(), job_id),
@@ -119,22 +141,33 @@ class JobQueue:
         def progress(stage_zh: str, fraction: float) -> None:
             if job_id in self._cancelling:
                 raise JobCancelled(job_id)
-            self._set(job_id, message=stage_zh, progress=min(max(float(fraction), 0.0), 1.0))
+            try:
+                self._set(job_id, message=stage_zh, progress=min(max(float(fraction), 0.0), 1.0))
+            except (StoreFullError, StoreUnavailableError) as exc:  # a progress report is not worth the job
+                logger.warning("job %d: progress not recorded: %s", job_id, exc)
 
         try:
             result = self.runners[kind](params, progress)
         except JobCancelled:
-            self._set(job_id, status="cancelled", message=CANCELLED_ZH, result=None)
+            self._finish(job_id, status="cancelled", message=CANCELLED_ZH, result=None)
             logger.info("job %d (%s) cancelled while running", job_id, kind)
         except GeoError as exc:
-            self._set(job_id, status="failed", message=str(exc))
+            self._finish(job_id, status="failed", message=str(exc))
         except Exception:  # noqa: BLE001 — a job must end in a state the page can show; logged in full
             logger.error("job %d (%s) failed:\n%s", job_id, kind, traceback.format_exc())
-            self._set(job_id, status="failed", message="任务出错，已记录 (the job failed; it has been logged)")
+            self._finish(job_id, status="failed", message="任务出错，已记录 (the job failed; it has been logged)")
         else:
-            self._set(job_id, status="done", message="", progress=1.0, result=json.dumps(result, ensure_ascii=False))
+            self._finish(job_id, status="done", message="", progress=1.0, result=json.dumps(result, ensure_ascii=False))
         finally:
             self._cancelling.discard(job_id)
+
+    def _finish(self, job_id: int, **fields) -> None:
+        """Record how a job ended; when the store cannot (a full disk) the page still learns it failed."""
+        try:
+            self._set(job_id, **fields)
+        except (StoreFullError, StoreUnavailableError) as exc:
+            logger.warning("job %d: its end could not be recorded: %s", job_id, exc)
+            self._unrecorded[job_id] = {"status": "failed", "message": str(exc), "result": None}
 
     def cancel(self, job_id: int) -> dict:
         """Cancel a job: a queued one never starts, a running one stops at its next progress report.
@@ -145,7 +178,7 @@ class JobQueue:
         """
         job = self.get(job_id)
         # Under the lock the worker takes to start a job: it is queued or running, not between.
-        with self._lock, self._connect() as con:
+        with self._lock, self._db() as con:
             stopped = con.execute(
                 "UPDATE jobs SET status = 'cancelled', message = ?, updated_at = ? WHERE id = ? AND status = 'queued'",
                 (CANCELLED_ZH, _now(), job["id"]),
@@ -161,11 +194,11 @@ class JobQueue:
         """A job's record; :class:`webapp.plans.NotFoundError` when there is none."""
         from webapp.plans import NotFoundError
 
-        with self._connect() as con:
+        with self._db() as con:
             row = con.execute("SELECT * FROM jobs WHERE id = ?", (int(job_id),)).fetchone()
         if row is None:
             raise NotFoundError(f"没有编号为 {job_id} 的任务 (no such job)")
-        job = dict(row)
+        job = dict(row) | self._unrecorded.get(int(job_id), {})
         job["params"] = json.loads(job["params"])
         job["result"] = json.loads(job["result"]) if job["result"] else None
         return job

@@ -29,6 +29,7 @@ from geo.access.coverage import Accessibility, accessibility, assign_units, with
 from geo.access.coverage_tables import gap_cells, plan_scenario
 from geo.errors import InputDataError
 from geo.io.crs import WGS84
+from geo.io.drawn import parse_number
 from geo.maps.basemap import area_layers, road_layer
 from geo.maps.viewport import ViewLayer, aggregate_points, check_view
 from geo.network.graph import CostGraph
@@ -187,14 +188,7 @@ class AnalysisState:
         if budget_min in (None, ""):
             minutes = default.budget_min
         else:
-            try:
-                if isinstance(budget_min, bool):
-                    raise ValueError
-                minutes = float(budget_min)  # type: ignore[arg-type]
-            except (TypeError, ValueError):
-                raise InputDataError(
-                    f"时间阈值 budget={budget_min!r} 应为分钟数 (the budget must be a number of minutes)"
-                ) from None
+            minutes = parse_number(budget_min, "时间阈值 budget")
         if not (math.isfinite(minutes) and 1 <= minutes <= limit_min):
             raise InputDataError(
                 f"时间阈值应在 1-{limit_min:g} 分钟之间，当前为 {budget_min} "

@@ -27,6 +27,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import zipfile
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
@@ -143,8 +144,8 @@ def _read_cells(net: WalkNetwork, path: Path) -> StreetCells | None:
         arrays = {f.stem: np.load(f, mmap_mode="r", allow_pickle=False) for f in path.glob("*.npy")}
         cells = StreetCells.from_arrays(arrays)
         links = tuple(np.asarray(arrays[name]) for name in CROSS_FILES)
-    except (OSError, ValueError, KeyError) as exc:
-        logger.warning("ignoring damaged cells cache %s: %s", path.name, exc)
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+        logger.warning("damaged cells cache %s discarded, rebuilding: %s", path.name, exc)
         return None
     # The links across streets are part of the cache: at 300,000 nodes they
     # take 25 s and most of a gigabyte to find.

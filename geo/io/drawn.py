@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass
 
 import shapely
@@ -30,7 +31,7 @@ from pyproj import Geod
 from geo import settings
 from geo.errors import CRSError, InputDataError
 
-__all__ = ["DrawnGeometry", "GeometryTooLargeError", "parse_geometry", "parse_json"]
+__all__ = ["BadNumberError", "DrawnGeometry", "GeometryTooLargeError", "parse_geometry", "parse_json", "parse_number"]
 
 KINDS = {"point": ("Point",), "polygon": ("Polygon", "MultiPolygon"), "line": ("LineString",)}
 _GEOD = Geod(ellps="WGS84")
@@ -42,6 +43,59 @@ class GeometryTooLargeError(InputDataError):
 
 def _no_constants(token: str):
     raise InputDataError(f"JSON 中不允许 {token} (NaN/Infinity are not valid JSON numbers)")
+
+
+class BadNumberError(InputDataError):
+    """A number in well-formed JSON or a parameter that no analysis can take (HTTP 422)."""
+
+
+#: A number as a person types it in ASCII: optional sign, digits, decimal point, exponent.
+#: Python's own ``float``/``int`` also take Arabic-Indic "١٥", full-width "１５", "1_5" and
+#: padding, silently; a request says its numbers in ASCII or is refused.
+_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d{1,3})?", re.ASCII)
+#: More characters than any real parameter needs (a coordinate has 17 significant digits).
+MAX_NUMBER_CHARS = 40
+
+
+def parse_number(value: object, field: str) -> float:
+    """A numeric request parameter (text or a JSON number) as a float.
+
+    Raises
+    ------
+    InputDataError
+        Not a number written in ASCII digits (``"１５"``, ``"١٥"``, ``"1_5"``, ``"abc"``), more
+        than :data:`MAX_NUMBER_CHARS` characters, or not finite.
+    """
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise BadNumberError(f"{field} 应为数字 ({field} must be a number)")
+    if isinstance(value, str) and (len(value) > MAX_NUMBER_CHARS or not _NUMBER.fullmatch(value)):
+        shown = value[:20] + ("…" if len(value) > 20 else "")
+        raise BadNumberError(
+            f"{field}={shown!r} 不是用阿拉伯数字 0-9 写的数（不超过 {MAX_NUMBER_CHARS} 个字符） "
+            f"({field} must be a number in ASCII digits 0-9, at most {MAX_NUMBER_CHARS} characters)"
+        )
+    try:
+        number = float(value)
+    except OverflowError:
+        number = math.inf
+    if not math.isfinite(number):
+        raise BadNumberError(f"{field} 应为有限的数 ({field} must be a finite number)")
+    return number
+
+
+def _bounded_int(token: str) -> int:
+    if len(token) > MAX_NUMBER_CHARS:
+        raise BadNumberError(
+            f"JSON 中的整数有 {len(token)} 位，超过 {MAX_NUMBER_CHARS} 位 (an integer with too many digits)"
+        )
+    return int(token)
+
+
+def _bounded_float(token: str) -> float:
+    number = float(token) if len(token) <= MAX_NUMBER_CHARS * 10 else math.inf
+    if not math.isfinite(number):
+        raise BadNumberError(f"JSON 中的数 {token[:20]}… 过长或超出范围 (a number too long or out of range)")
+    return number
 
 
 def parse_json(text: str | bytes) -> object:
@@ -79,7 +133,7 @@ def parse_json(text: str | bytes) -> object:
         elif ch in "]}":
             depth -= 1
     try:
-        return json.loads(text, parse_constant=_no_constants)
+        return json.loads(text, parse_constant=_no_constants, parse_int=_bounded_int, parse_float=_bounded_float)
     except json.JSONDecodeError as exc:
         raise InputDataError(f"JSON 格式错误，第 {exc.lineno} 行第 {exc.colno} 列 (malformed JSON: {exc.msg})") from exc
     except RecursionError as exc:

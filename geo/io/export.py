@@ -20,10 +20,12 @@ Every file the scripts and the web app write goes through this module:
 
 from __future__ import annotations
 
+import errno
 import io
 import json
 import logging
 import os
+import shutil
 import tempfile
 import zipfile
 from collections.abc import Callable, Mapping
@@ -33,7 +35,7 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
-from geo.errors import InputDataError
+from geo.errors import DiskFullError, GeoError, InputDataError
 from geo.io.crs import WGS84
 
 logger = logging.getLogger(__name__)
@@ -69,6 +71,26 @@ SHAPEFILE_PARTS = (".shp", ".shx", ".dbf", ".prj", ".cpg")
 TABLE_FORMATS = (".csv", ".xlsx")
 
 
+#: Files SQLite (GeoPackage) writers keep beside a database while they write it.
+SQLITE_SIDECARS = ("-journal", "-wal", "-shm")
+#: Below this much free space a writer's failure is taken for a full disk: GDAL reports a
+#: full disk as whatever SQLite statement failed first ("no such table: gpkg_contents"),
+#: never as ENOSPC.
+DISK_FULL_FREE_BYTES = 1 << 20
+
+
+def _disk_full(exc: BaseException, folder: Path) -> bool:
+    """Whether ``exc``, raised while writing into ``folder``, came from a full disk."""
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    if any(s in str(exc) for s in ("No space left", "disk is full", "disk full")):
+        return True
+    try:
+        return shutil.disk_usage(folder).free < DISK_FULL_FREE_BYTES
+    except OSError:
+        return False
+
+
 def atomic_write(path: str | Path, write: Callable[[Path], object]) -> Path:
     """Call ``write(tmp)`` on a temporary path beside ``path``, fsync it, then rename it to ``path``.
 
@@ -86,6 +108,12 @@ def atomic_write(path: str | Path, write: Callable[[Path], object]) -> Path:
     -------
     pathlib.Path
         ``path``.
+
+    Raises
+    ------
+    DiskFullError
+        The disk filled up while writing (whatever the writer raised: GDAL says it in its own
+        words); the temporary file and its SQLite side files are removed.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -98,8 +126,18 @@ def atomic_write(path: str | Path, write: Callable[[Path], object]) -> Path:
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp, path)
+    except GeoError:
+        raise
+    except Exception as exc:
+        if _disk_full(exc, path.parent):
+            raise DiskFullError(
+                f"磁盘已满，文件 {path.name} 未生成（原有文件完好）；请清理磁盘后重试 "
+                "(disk full: nothing was written; free space and retry)"
+            ) from exc
+        raise
     finally:
-        tmp.unlink(missing_ok=True)
+        for leftover in (tmp, *(tmp.with_name(tmp.name + s) for s in SQLITE_SIDECARS)):
+            leftover.unlink(missing_ok=True)
     return path
 
 
@@ -299,7 +337,7 @@ def write_shapefile_zip(layers: Mapping[str, gpd.GeoDataFrame], path: str | Path
                     if part.exists():
                         archive.write(part, f"{stem}{suffix}")
             buffer = io.StringIO()
-            pd.DataFrame(tables).to_csv(buffer, index=False)
+            formula_safe(pd.DataFrame(tables)).to_csv(buffer, index=False)  # column names may be anyone's text
             archive.writestr("字段说明 fields.csv", buffer.getvalue().encode("utf-8-sig"))
 
     atomic_write(path, write)

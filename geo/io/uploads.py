@@ -256,6 +256,66 @@ def _extract_shapefile(upload: Path, name: str, work: Path, max_unzipped_bytes: 
     return work / "layer.shp"
 
 
+#: What a .cpg may say for the two encodings Chinese attribute tables come in.
+_CPG_UTF8 = {"utf-8", "utf8", "65001"}
+_CPG_GB = {"gbk", "cp936", "936", "gb2312", "gb18030", "ansi 936"}
+
+
+def _check_dbf(shp: Path, name: str) -> None:
+    """Refuse a damaged ``.dbf`` or a ``.cpg`` that names the wrong encoding (GDAL reads both without a word).
+
+    A ``.dbf`` shorter than its header says, or with another number of records than the
+    ``.shx`` has shapes, loses or shifts attributes; a ``.cpg`` saying GBK over UTF-8 text
+    (or UTF-8 over GBK) garbles every Chinese name.
+
+    Raises
+    ------
+    InputDataError
+        Naming what is wrong and how to fix it.
+    """
+    raw = shp.with_suffix(".dbf").read_bytes()
+    n_shapes = max(shp.with_suffix(".shx").stat().st_size - 100, 0) // 8
+    if len(raw) < 32:
+        raise InputDataError(f"{name} 的属性表 .dbf 已损坏（文件不完整），请重新导出 (the .dbf is damaged)")
+    n_records = int.from_bytes(raw[4:8], "little")
+    header_len = int.from_bytes(raw[8:10], "little")
+    record_len = int.from_bytes(raw[10:12], "little")
+    whole = max(len(raw) - header_len, 0) // record_len if header_len >= 33 and record_len >= 1 else 0
+    if header_len < 33 or record_len < 1 or whole < n_records:
+        raise InputDataError(
+            f"{name} 的属性表 .dbf 已损坏或被截断：表头记录 {n_records} 条，文件只容纳 {whole} 条；"
+            f"请从 GIS 软件重新导出 (the .dbf is truncated: {n_records} records declared, {whole} present)"
+        )
+    if n_records != n_shapes:
+        raise InputDataError(
+            f"{name} 的属性表 .dbf 有 {n_records} 条记录，而图形有 {n_shapes} 个，属性会错位或丢失；"
+            f"请从 GIS 软件重新导出 (the .dbf has {n_records} records for {n_shapes} shapes)"
+        )
+    cpg = shp.with_suffix(".cpg")
+    if not cpg.exists():
+        return
+    declared = cpg.read_bytes()[:40].decode("ascii", errors="replace").strip()
+    text = raw[32 : header_len + n_records * record_len]
+    if text.isascii():
+        return
+    try:
+        text.decode("utf-8")
+        utf8 = True
+    except UnicodeDecodeError:
+        utf8 = False
+    if declared.lower() in _CPG_UTF8 and not utf8:
+        actual = "GBK/GB18030"
+    elif declared.lower() in _CPG_GB and utf8:
+        actual = "UTF-8"
+    else:
+        return
+    raise InputDataError(
+        f"{name} 的 .cpg 声明编码为 {declared[:20]}，但属性表 .dbf 的文字是 {actual}，按声明读取会成为乱码；"
+        "请删除压缩包中的 .cpg 后重新上传（系统会自动识别 UTF-8 或 GBK），或改正 .cpg "
+        f"(the .cpg says {declared[:20]} but the attributes are {actual}; remove or fix the .cpg)"
+    )
+
+
 def _dbf_encoding(shp: Path) -> str | None:
     """Encoding of a .dbf without .cpg (docs/bad-inputs.md U6): UTF-8 if its records decode, else GB18030."""
     if shp.with_suffix(".cpg").exists():
@@ -272,6 +332,10 @@ def _dbf_encoding(shp: Path) -> str | None:
 # -- magic bytes and drivers (docs/bad-inputs.md U11-U14) -------------------------------------------------
 
 
+#: A NUL in a text format: raw, as a JSON escape, or as an XML character reference.
+_NUL_TEXT = re.compile(rb"\x00|\\u0000|&#0+;|&#x0+;", re.IGNORECASE)
+
+
 def _check_magic(upload: Path, kind: str, name: str, max_unzipped_bytes: int) -> None:
     """Refuse a file whose first bytes do not match its extension; never echo its content."""
     with open(upload, "rb") as fh:
@@ -279,6 +343,12 @@ def _check_magic(upload: Path, kind: str, name: str, max_unzipped_bytes: int) ->
     stripped = head.removeprefix(b"\xef\xbb\xbf").lstrip()
     if kind == "geojson" and not stripped.startswith(b"{"):
         raise InputDataError(f"{name} 不是 GeoJSON 文件（应以 {{ 开头） (not a GeoJSON document)")
+    if kind in ("geojson", "kml") and _NUL_TEXT.search(upload.read_bytes()):
+        # GDAL hands text over as C strings: a name would silently end at its NUL.
+        raise InputDataError(
+            f"{name} 的文字中含 NUL 字符（\\u0000），读取时会被截断；请删除后重新上传 "
+            "(text with a NUL character would be cut there: remove it)"
+        )
     if kind == "gpkg":
         if not head.startswith(b"SQLite format 3\x00"):
             raise InputDataError(f"{name} 不是 GeoPackage 文件（不是 SQLite 数据库） (not a GeoPackage: not SQLite)")
@@ -298,10 +368,27 @@ def _check_magic(upload: Path, kind: str, name: str, max_unzipped_bytes: int) ->
             raise InputDataError(f"{name} 不是 KML 文件 (not a KML document)")
 
 
+#: Encodings an XML parser may read a document in: its declaration, a byte-order mark, or these.
+_XML_ENCODINGS = ("utf-8", "utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-32-le", "utf-32-be", "utf-7")
+_XML_DECLARED = re.compile(rb"""^\s*<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._:-]{1,40})["']""")
+
+
 def _check_xml(data: bytes, name: str) -> None:
-    """Refuse any DOCTYPE / ENTITY before an XML parser sees the document (docs/bad-inputs.md U14)."""
-    lowered = data.lower()
-    if b"<!doctype" in lowered or b"<!entity" in lowered:
+    """Refuse any DOCTYPE / ENTITY before an XML parser sees the document (docs/bad-inputs.md U14).
+
+    Looked for in every encoding the document could be read in (UTF-16/32 interleave NULs,
+    UTF-7 writes ``<`` as ``+ADw-``, a declaration may name any codec), not only in UTF-8.
+    """
+    plain = data.replace(b"\x00", b"")
+    declared = _XML_DECLARED.match(plain[:200])
+    encodings = [*_XML_ENCODINGS, *([declared.group(1).decode("ascii")] if declared else [])]
+    texts = [data.lower(), plain.lower()]
+    for encoding in encodings:
+        try:
+            texts.append(data.decode(encoding, errors="ignore").lower().encode("utf-8"))
+        except LookupError:  # a codec Python does not know: no parser here reads it either
+            continue
+    if any(b"<!doctype" in t or b"<!entity" in t for t in texts):
         raise InputDataError(f"{name} 含 DOCTYPE/ENTITY 声明，出于安全原因拒绝 (XML DOCTYPE/ENTITY refused)")
 
 
@@ -315,9 +402,9 @@ def _check_xlsx(upload: Path, name: str, max_unzipped_bytes: int) -> None:
         names = {i.filename for i in infos}
         if "[Content_Types].xml" not in names or "xl/workbook.xml" not in names:
             raise InputDataError(f"{name} 不是 Excel .xlsx 工作簿 (not an xlsx workbook)")
-        for info in infos:
-            if info.filename.lower().endswith((".xml", ".rels")):
-                _check_xml(zf.read(info), name)
+        for info in infos:  # every member: a part's content type, not its name, decides how it is parsed
+            if not info.is_dir():
+                _check_xml(zf.read(info), f"{name} 的 {info.filename[:60]}")
 
 
 @contextlib.contextmanager
@@ -643,6 +730,7 @@ def read_upload(
             target, encoding = upload, None
             if kind == "shapefile":
                 target = _extract_shapefile(upload, name, work, MAX_UNZIPPED_BYTES)
+                _check_dbf(target, name)
                 encoding = _dbf_encoding(target)
             frame, dropped = _read_layer(target, kind, name, encoding)
             if kind in ("geojson", "kml"):

@@ -114,11 +114,40 @@ class LayoutText:
     approval_no: str | None = None
 
     def filled(self) -> LayoutText:
-        """A copy with the date and the OpenStreetMap attribution filled in."""
+        """A copy with the date and the OpenStreetMap attribution filled in, every ``$`` printed as itself.
+
+        matplotlib typesets text between two ``$`` as mathematics (an author "$张$" would
+        fail the render, "收费 $5-$10" would lose its signs); the fields are the planners'
+        words, so each ``$`` is escaped (:func:`literal`).
+        """
         sources = tuple(self.sources)
         if not any("OpenStreetMap" in s for s in sources):
             sources = (*sources, OSM_ATTRIBUTION)
-        return replace(self, date=self.date or dt.date.today().isoformat(), sources=sources)
+        return replace(
+            self,
+            title=literal(self.title),
+            subtitle=literal(self.subtitle),
+            author=literal(self.author),
+            organisation=literal(self.organisation),
+            date=literal(self.date or dt.date.today().isoformat()),
+            sources=tuple(literal(s) for s in sources),
+            assumptions=tuple(literal(a) for a in self.assumptions),
+            approval_no=None if self.approval_no is None else literal(self.approval_no),
+        )
+
+    def metadata(self) -> dict[str, str]:
+        """The file's Title and Author (of a :meth:`filled` copy), as the planner wrote them."""
+        return {"Title": unliteral(self.title), "Author": unliteral(self.author or self.organisation) or "Linli"}
+
+
+def literal(text: str) -> str:
+    """``text`` as matplotlib prints it letter for letter: every ``$`` escaped (no mathtext)."""
+    return text.replace("$", r"\$")
+
+
+def unliteral(text: str) -> str:
+    """The inverse of :func:`literal`."""
+    return text.replace(r"\$", "$")
 
 
 @dataclass(frozen=True)
@@ -595,9 +624,9 @@ def render_layout(
         landscape=orientation == "landscape",
     )
     draw_footer(fig, frame.footer, page, text=text, font=font, k=frame.k)
-    metadata = {"Title": text.title, "Author": text.author or text.organisation or "Linli"}
+    metadata = text.metadata()
     if fmt == "pdf":
-        metadata["Subject"] = text.subtitle
+        metadata["Subject"] = unliteral(text.subtitle)
     atomic_write(path, lambda tmp: fig.savefig(tmp, format=fmt, dpi=dpi, metadata=metadata))
     logger.info("layout %s %s %s, 1:%d -> %s", paper, orientation, fmt, scale, path.name)
     return path

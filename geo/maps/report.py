@@ -57,6 +57,7 @@ def _table(ax, frame: pd.DataFrame, *, font: str, size: float, colours: list[str
         cell.set_width(widths[c] / total)
         cell.set_height(1.0 / n_rows)
         cell.get_text().set_fontfamily(font)
+        cell.get_text().set_parse_math(False)  # names and figures as written, never mathtext
         cell.set_edgecolor("#bbbbbb")
         if r == 0:
             cell.set_facecolor("#eeeeee")
@@ -224,7 +225,7 @@ def summary_report(
         fig.text(m / page[0], (y - 4) / page[1], line, fontsize=6.5, va="top", color="#333333", family=font)
         y -= line_h
     draw_footer(fig, (m, m, page[0] - 2 * m, 8.0), page, text=text, font=font, k=0.9)
-    metadata = {"Title": text.title, "Author": text.author or text.organisation or "Linli"}
+    metadata = text.metadata()
     atomic_write(path, lambda tmp: fig.savefig(tmp, format=fmt, dpi=dpi, metadata=metadata))
     logger.info("summary report -> %s", path.name)
     return path

@@ -26,6 +26,7 @@ import shapely
 
 from geo.errors import InputDataError
 from geo.io.crs import WGS84
+from geo.io.drawn import BadNumberError, parse_number
 
 __all__ = [
     "MAX_ZOOM",
@@ -71,11 +72,15 @@ def check_view(bbox: Sequence[float], zoom: float) -> tuple[tuple[float, float, 
         Not four finite numbers in order, outside the globe, wider than :data:`MAX_VIEW_DEG`, or a
         zoom outside 0-22.
     """
+    if len(bbox) != 4:
+        raise InputDataError("视窗 bbox 应为 西,南,东,北 四个数，zoom 为缩放级别 (bbox=w,s,e,n and zoom)")
     try:
-        w, s, e, n = (float(v) for v in bbox)
-        z = float(zoom)
-    except (TypeError, ValueError):
-        raise InputDataError("视窗 bbox 应为 西,南,东,北 四个数，zoom 为缩放级别 (bbox=w,s,e,n and zoom)") from None
+        w, s, e, n = (parse_number(v, "bbox") if isinstance(v, str) else float(v) for v in bbox)
+        z = parse_number(zoom, "zoom") if isinstance(zoom, str) else float(zoom)
+    except (TypeError, ValueError) as exc:
+        raise BadNumberError(
+            f"视窗 bbox 应为 西,南,东,北 四个数，zoom 为缩放级别 (bbox=w,s,e,n and zoom): {exc}"
+        ) from None
     if not all(math.isfinite(v) for v in (w, s, e, n, z)) or not (w < e and s < n):
         raise InputDataError("视窗 bbox 无效：应为 西<东、南<北 的有限数 (bbox must be w<e, s<n)")
     if not (w >= -180 and e <= 180 and s >= -90 and n <= 90) or e - w > MAX_VIEW_DEG or n - s > MAX_VIEW_DEG:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import zipfile
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -490,8 +491,9 @@ def load_network(
             logger.info("walk graph from cache %s", cached.name)
             object.__setattr__(net, "cache_dir", cached.parent)  # frozen: recorded once, on load
             return net
-        except (OSError, ValueError, KeyError) as exc:  # a damaged cache is rebuilt
-            logger.warning("ignoring damaged network cache %s: %s", cached.name, exc)
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:  # a damaged cache is rebuilt
+            logger.warning("damaged network cache %s discarded, rebuilding: %s", cached.name, exc)
+            cached.unlink(missing_ok=True)
     bbox = None
     if boundary is not None:
         # Degrees per metre at the equator bound the clip margin from above.

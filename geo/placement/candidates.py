@@ -37,6 +37,14 @@ def as_points(frame: gpd.GeoDataFrame, what: str) -> gpd.GeoDataFrame:
     kinds = shapely.get_type_id(geoms)
     if not np.isin(kinds, (0, 3, 4, 6)).all():
         raise InputDataError(f"{what}应为点或面 ({what} must be points or polygons; got lines)")
+    several = np.flatnonzero((kinds == 4) & (shapely.get_num_geometries(geoms) > 1))
+    if several.size:
+        # Never its first point: a MultiPoint is several sites, each to be a candidate on its own.
+        rows = ", ".join(str(k + 1) for k in several[:10])
+        raise InputDataError(
+            f"{what}第 {rows} 个要素是含多个点的多点 (MultiPoint)；请在 GIS 软件中拆分为单点后重新提供 "
+            f"({what}rows {rows}: MultiPoints of several points; split them into single points)"
+        )
     out = frame.copy()
     if (kinds != 0).any():
         out = out.set_geometry(shapely.point_on_surface(geoms), crs=frame.crs)

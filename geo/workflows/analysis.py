@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import logging
+import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -348,8 +349,9 @@ def _read_areas(path: Path, crs) -> tuple[int, gpd.GeoDataFrame | None] | None:
         wkb, offsets = arrays.pop("wkb"), arrays.pop("offsets")
         geoms = shapely.from_wkb([wkb[a:b].tobytes() for a, b in itertools.pairwise(offsets.tolist())])
         frame = gpd.GeoDataFrame({k[4:]: v for k, v in arrays.items() if k.startswith("col_")}, geometry=geoms, crs=crs)
-    except (OSError, ValueError, KeyError) as exc:
-        logger.warning("ignoring damaged service-area cache %s: %s", path.name, exc)
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+        logger.warning("damaged service-area cache %s discarded, rebuilding: %s", path.name, exc)
+        path.unlink(missing_ok=True)
         return None
     return snapped, frame
 

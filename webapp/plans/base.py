@@ -285,19 +285,23 @@ class PlanStore(abc.ABC):
         return [self._plan_dict(r) for r in rows]
 
     def get(self, plan_id: int, *, include_deleted: bool = False) -> dict:
-        """A plan with its features; :class:`NotFoundError` when there is none."""
+        """A plan with its features, both from one read snapshot; :class:`NotFoundError` when there is none."""
         plan_id = plan_id_of(plan_id)
         with self._read() as con:
-            row = self._run(
-                con,
-                "SELECT id, name, notes, version, created_at, updated_at, deleted_at FROM plans WHERE id = ?",
-                (plan_id,),
-            ).fetchone()
-            if row is None or (row["deleted_at"] is not None and not include_deleted):
-                raise _not_found(plan_id)
-            features = self._run(
-                con, f"SELECT {self._FEATURE_SELECT} FROM features WHERE plan_id = ? ORDER BY id", (plan_id,)
-            ).fetchall()
+            return self._plan_in(con, plan_id, include_deleted=include_deleted)
+
+    def _plan_in(self, con: Any, plan_id: int, *, include_deleted: bool = False) -> dict:
+        """The plan and its features as ``con``'s transaction sees them (a write answers with what it wrote)."""
+        row = self._run(
+            con,
+            "SELECT id, name, notes, version, created_at, updated_at, deleted_at FROM plans WHERE id = ?",
+            (plan_id,),
+        ).fetchone()
+        if row is None or (row["deleted_at"] is not None and not include_deleted):
+            raise _not_found(plan_id)
+        features = self._run(
+            con, f"SELECT {self._FEATURE_SELECT} FROM features WHERE plan_id = ? ORDER BY id", (plan_id,)
+        ).fetchall()
         plan = self._plan_dict(row)
         plan["features"] = [self._decode_feature(f) for f in features]
         return plan
@@ -309,10 +313,17 @@ class PlanStore(abc.ABC):
 
     # ---------------------------------------------------------------- writing
 
-    def create(self, name: str, notes: str = "") -> dict:
-        """A new empty plan at version 1."""
+    def create(self, name: str, notes: str = "", *, features: Sequence[Feature] = ()) -> dict:
+        """A new plan at version 1 holding ``features``: all of it or, on any bad value, nothing.
+
+        Raises
+        ------
+        InputDataError
+            A name, note or feature that cannot be stored (no plan is created).
+        """
         name = _plan_name(name)
         notes = check_text(notes, "备注 notes", MAX_NOTES_CHARS)
+        rows = feature_rows(features)
         now = self._now()
         with self._tx() as con:
             plan_id = self._run(
@@ -320,7 +331,16 @@ class PlanStore(abc.ABC):
                 "INSERT INTO plans (name, notes, version, created_at, updated_at) VALUES (?, ?, 1, ?, ?) RETURNING id",
                 (name, notes, now, now),
             ).fetchone()["id"]
-        return self.get(plan_id)
+            self._insert_features(con, plan_id, rows)
+            return self._plan_in(con, plan_id)
+
+    def _insert_features(self, con: Any, plan_id: int, rows: list[tuple[str, str, str, str]]) -> None:
+        if rows:
+            self._executemany(
+                con,
+                f"INSERT INTO features (plan_id, kind, name, geometry, properties) VALUES {self._FEATURE_VALUES}",
+                [(plan_id, *r) for r in rows],
+            )
 
     def save(
         self,
@@ -367,12 +387,8 @@ class PlanStore(abc.ABC):
                 raise StaleVersionError("方案已被他人修改 (the plan was changed by someone else)", current=-1)
             if rows is not None:
                 self._run(con, "DELETE FROM features WHERE plan_id = ?", (plan_id,))
-                self._executemany(
-                    con,
-                    f"INSERT INTO features (plan_id, kind, name, geometry, properties) VALUES {self._FEATURE_VALUES}",
-                    [(plan_id, *r) for r in rows],
-                )
-        return self.get(plan_id)
+                self._insert_features(con, plan_id, rows)
+            return self._plan_in(con, plan_id)  # the version written here, never a later writer's
 
     def delete(self, plan_id: int, *, version: int | None = None) -> dict:
         """Move a plan to the recycle bin (undo with :meth:`restore`)."""
@@ -410,7 +426,7 @@ class PlanStore(abc.ABC):
                     )
                 raise NotFoundError(f"回收站中没有编号为 {plan_id} 的方案 (no such deleted plan)")
             self._run(con, "UPDATE plans SET deleted_at = NULL, updated_at = ? WHERE id = ?", (self._now(), plan_id))
-        return self.get(plan_id)
+            return self._plan_in(con, plan_id)
 
 
 def iter_statements(script: str) -> Iterator[str]:
