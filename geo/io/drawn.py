@@ -210,11 +210,19 @@ def parse_geometry(
             raise InputDataError(
                 f"多边形自相交或无效: {reason}；请修改图形，或选择自动修复 (invalid polygon: {reason})"
             )
-        fixed = shapely.make_valid(geom)
-        polys = [g for g in shapely.get_parts(fixed) if g.geom_type in ("Polygon", "MultiPolygon")]
+        if n > settings.MAX_REPAIR_VERTICES:
+            raise GeometryTooLargeError(
+                f"自相交的多边形有 {n:,} 个顶点，超过自动修复上限 {settings.MAX_REPAIR_VERTICES:,}，请修改图形 "
+                f"(too many vertices to repair automatically: {n:,} > {settings.MAX_REPAIR_VERTICES:,}; "
+                f"fix the outline: {reason})"
+            )
+        # The "structure" method rebuilds the area from the rings (even-odd); its result is already
+        # polygonal, so no union of the pieces is needed (that union grew with the square of the crossings).
+        fixed = shapely.make_valid(geom, method="structure", keep_collapsed=False)
+        polys = [g for g in shapely.get_parts(fixed) if g.geom_type == "Polygon" and not g.is_empty]
         if not polys:
             raise InputDataError(f"多边形无法修复为面 (cannot repair into a polygon: {reason})")
-        geom = shapely.union_all(polys)
+        geom = polys[0] if len(polys) == 1 else shapely.MultiPolygon(polys)
         repaired = True
         note = f"已自动修复自相交，仅保留面部分 (repaired: {reason})"
     if expected == "polygon":
