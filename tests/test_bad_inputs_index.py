@@ -64,7 +64,9 @@ INDEX: dict[str, list[str]] = {
         "test_no_network_on_import.py::test_importing_geo_and_scripts_opens_no_connection",
     ],
     "U13": [
-        "test_uploads.py::test_geopackage_with_trigger_is_read_without_change",
+        "test_uploads.py::test_geopackage_with_trigger_is_refused_without_change",
+        "test_uploads.py::test_geopackage_layer_that_is_a_recursive_view_is_refused_before_gdal",
+        "test_uploads.py::test_geopackage_layer_that_is_a_virtual_table_is_refused",
         "test_uploads.py::test_sqlite_that_is_not_a_geopackage",
     ],
     "U14": [
