@@ -383,6 +383,12 @@ RESIDENTIAL_BUILDINGS: frozenset[str] = frozenset(
 
 #: Largest compound ledger (CSV) read, bytes.
 MAX_LEDGER_BYTES: int = 16 * 1024 * 1024
+#: Bounds on reading one uploaded table (CSV / XLSX / XLS), checked while it is read, never after
+#: (issue 19): at most this many cells in all (about 150 MB as Python strings: a county's ledger
+#: has tens of thousands of rows of a few dozen columns) and this many seconds of reading.  The
+#: row cap is ``geo.io.sheets.MAX_ROWS``.
+MAX_TABLE_CELLS: int = 2_000_000
+MAX_TABLE_READ_S: float = 20.0
 
 # ------------------------------------------------------------ management grids (网格)
 

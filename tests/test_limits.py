@@ -9,12 +9,16 @@ from __future__ import annotations
 import math
 import socket
 import threading
+import tracemalloc
 
 import pytest
 import shapely
 
 from geo import settings
 from geo.access.compare import simplify_drawn
+from geo.errors import InputDataError
+from geo.io import sheets
+from geo.io.uploads import read_upload
 from webapp import create_app
 from webapp.limits import CONNECTION_LIMIT, allowed_hosts, host_name, make_server
 
@@ -215,3 +219,53 @@ def test_repair_is_bounded(client):
     )
     assert big.status_code == 413
     assert f"{settings.MAX_REPAIR_VERTICES:,}" in big.get_json()["error"]
+
+
+# ----------------------------------------------------------------------------- table uploads
+
+
+@pytest.fixture(scope="module")
+def long_workbook(tmp_path_factory):
+    """60,000 rows of facilities (1 MB as XLSX, about 80 MB once loaded whole by openpyxl)."""
+    import openpyxl
+
+    path = tmp_path_factory.mktemp("xlsx") / "台账.xlsx"
+    book = openpyxl.Workbook(write_only=True)
+    sheet = book.create_sheet("台账")
+    sheet.append(["名称", "经度", "纬度"])
+    for i in range(60_000):
+        sheet.append([f"设施{i}", 118.6 + i * 1e-6, 24.9 + i * 1e-6])
+    book.save(path)
+    return path
+
+
+def test_workbook_past_the_row_cap_is_refused_while_streaming(long_workbook, monkeypatch):
+    """Refused at the cap by a read-only pass (one row in memory), never loaded whole."""
+    monkeypatch.setattr(sheets, "MAX_ROWS", 20_000)
+    tracemalloc.start()
+    try:
+        with pytest.raises(InputDataError, match="超过 20000 行"):
+            sheets.read_sheet(long_workbook, "台账.xlsx", "xlsx")
+        peak_mb = tracemalloc.get_traced_memory()[1] / 1e6
+    finally:
+        tracemalloc.stop()
+    assert peak_mb < 30  # the whole-book load of these rows peaks near 80 MB
+
+
+def test_table_past_the_cell_cap_is_refused_at_the_cap(tmp_path, monkeypatch):
+    monkeypatch.setattr(settings, "MAX_TABLE_CELLS", 50_000)
+    path = tmp_path / "宽表.csv"
+    header = ["名称", "经度", "纬度", *(f"备注{k}" for k in range(27))]
+    lines = [",".join(header)] + [",".join([f"点{i}", "118.6", "24.9", *["x"] * 27]) for i in range(5_000)]
+    path.write_text("\n".join(lines), encoding="utf-8")
+    with pytest.raises(InputDataError, match="50,000 个单元格") as info:
+        read_upload(path, expected="point")
+    assert "split the file" in str(info.value)
+
+
+def test_table_reading_has_a_time_cap(tmp_path, monkeypatch):
+    monkeypatch.setattr(settings, "MAX_TABLE_READ_S", 0.0)
+    path = tmp_path / "点.csv"
+    path.write_text("名称,经度,纬度\n" + "\n".join(f"点{i},118.6,24.9" for i in range(3_000)), encoding="utf-8")
+    with pytest.raises(InputDataError, match="读取超过 0 秒"):
+        read_upload(path, expected="point")
