@@ -6,6 +6,7 @@ Flask test client on the demo project for the Host check and the comparison.
 
 from __future__ import annotations
 
+import json
 import math
 import socket
 import threading
@@ -18,6 +19,7 @@ from geo import settings
 from geo.access.compare import simplify_drawn
 from geo.errors import InputDataError
 from geo.io import sheets
+from geo.io.drawn import parse_json
 from geo.io.uploads import read_upload
 from webapp import create_app
 from webapp.limits import CONNECTION_LIMIT, allowed_hosts, host_name, make_server
@@ -269,3 +271,12 @@ def test_table_reading_has_a_time_cap(tmp_path, monkeypatch):
     path.write_text("名称,经度,纬度\n" + "\n".join(f"点{i},118.6,24.9" for i in range(3_000)), encoding="utf-8")
     with pytest.raises(InputDataError, match="读取超过 0 秒"):
         read_upload(path, expected="point")
+
+
+def test_json_depth_scan_skips_strings_and_refuses_the_deep():
+    """Brackets inside strings do not nest; an unterminated string (a hostile body) is malformed JSON."""
+    assert parse_json(json.dumps({"name": "[[[[" * 100})) == {"name": "[[[[" * 100}
+    with pytest.raises(InputDataError, match="nested too deeply"):
+        parse_json("[" * (settings.MAX_JSON_DEPTH + 1) + "]" * (settings.MAX_JSON_DEPTH + 1))
+    with pytest.raises(InputDataError, match="malformed JSON"):
+        parse_json('"\\' * 200_000)  # every quote escaped: one string to the end

@@ -21,8 +21,10 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass
 
+import numpy as np
 import shapely
 import shapely.ops
 from pyproj import Geod
@@ -38,6 +40,11 @@ _GEOD = Geod(ellps="WGS84")
 
 class GeometryTooLargeError(InputDataError):
     """Too many vertices or holes (HTTP 413)."""
+
+
+#: Whole JSON strings (skipped: brackets inside them do not nest; an unterminated one runs to the end,
+#: in one step) and the brackets outside them.
+_JSON_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"?|[\[\]{}]')
 
 
 def _no_constants(token: str):
@@ -60,22 +67,16 @@ def parse_json(text: str | bytes) -> object:
             raise InputDataError("请求不是 UTF-8 编码的 JSON (request body is not UTF-8 JSON)") from exc
     depth = 0
     deepest = 0
-    in_string = escaped = False
-    for ch in text:  # a cheap scan before the parser recurses
-        if in_string:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == '"':
-                in_string = False
-        elif ch == '"':
-            in_string = True
-        elif ch in "[{":
+    # A cheap scan before the parser recurses: only brackets and whole strings are visited (a
+    # character-by-character loop cost 0.15 s of interpreter time on a polygon at the vertex cap).
+    for token in _JSON_TOKENS.finditer(text):
+        ch = token.group()
+        if ch in "[{":
             depth += 1
-            deepest = max(deepest, depth)
-            if deepest > settings.MAX_JSON_DEPTH:
-                raise InputDataError(f"JSON 嵌套超过 {settings.MAX_JSON_DEPTH} 层 (JSON nested too deeply)")
+            if depth > deepest:
+                deepest = depth
+                if deepest > settings.MAX_JSON_DEPTH:
+                    raise InputDataError(f"JSON 嵌套超过 {settings.MAX_JSON_DEPTH} 层 (JSON nested too deeply)")
         elif ch in "]}":
             depth -= 1
     try:
@@ -198,7 +199,8 @@ def parse_geometry(
                 raise InputDataError(f"第 {k + 1} 个多边形没有环 (polygon without rings)")
             holes += len(rings) - 1
             checked = [_ring(r, f"第 {k + 1} 个多边形第 {j + 1} 个环 (ring {j + 1})") for j, r in enumerate(rings)]
-            parts.append(shapely.Polygon(checked[0], checked[1:]))
+            # Arrays, not lists of tuples: shapely copies a list point by point in Python.
+            parts.append(shapely.Polygon(np.asarray(checked[0]), [np.asarray(r) for r in checked[1:]]))
         if holes > settings.MAX_DRAWN_HOLES:
             raise GeometryTooLargeError(f"多边形有 {holes} 个洞，超过上限 {settings.MAX_DRAWN_HOLES} (too many holes)")
         geom = parts[0] if kind == "Polygon" else shapely.MultiPolygon(parts)
