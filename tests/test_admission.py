@@ -109,6 +109,19 @@ def test_jobs_capped_per_owner_and_in_total(tmp_path):
         jobs.shutdown()
 
 
+def test_fresh_sessions_from_one_address_are_capped_together(tmp_path):
+    jobs, release = _blocking_queue(tmp_path)
+    try:
+        for k in range(jobs.max_per_address):
+            jobs.submit("placement", {}, owner=f"addr1|session{k}")
+        with pytest.raises(QueueFullError, match="your address"):
+            jobs.submit("placement", {}, owner="addr1|another-fresh-session")
+        assert jobs.submit("placement", {}, owner="addr2|s")["status"] == "queued"  # another machine
+    finally:
+        release.set()
+        jobs.shutdown()
+
+
 def test_finished_jobs_expire(tmp_path):
     jobs, release = _blocking_queue(tmp_path)
     release.set()
@@ -153,11 +166,15 @@ def test_job_flood_through_the_api_gets_429_with_retry_after(app):
     try:
         answers = [client.post("/api/jobs", json={"kind": "placement", "params": {}}) for _ in range(5)]
         assert [a.status_code for a in answers] == [202, 202, 429, 429, 429]
+        # Fresh sessions from the same address: two more, then the address's cap.
+        fresh = [_client(app).post("/api/jobs", json={"kind": "placement", "params": {}}) for _ in range(3)]
+        assert [a.status_code for a in fresh] == [202, 202, 429]
+        assert "your address" in fresh[2].get_json()["error"]
         refused = answers[2]
         assert int(refused.headers["Retry-After"]) > 0 and "上限 2" in refused.get_json()["error"]
         assert "owner" not in answers[0].get_json()
     finally:
         release.set()
-        for answer in answers[:2]:
+        for answer in [*answers[:2], *fresh[:2]]:
             jobs.wait(answer.get_json()["id"], 20)
         jobs.runners["placement"] = real

@@ -14,10 +14,11 @@ an endless wait (docs/bad-inputs.md F4).  The page also gives up polling after
 ``JOB_POLL_LIMIT_S`` and says so.
 
 The queue is bounded (issue 19): at most :data:`MAX_JOBS_PER_OWNER` queued or running jobs of one
-session and :data:`MAX_JOBS_TOTAL` in all (beyond: :class:`QueueFullError`, HTTP 429 with
-``Retry-After``); finished jobs are deleted :data:`JOB_KEEP_H` hours after they end.  A stopping
-server (:meth:`JobQueue.shutdown`) marks its queued jobs failed and stops the running one at its
-next report: it exits without working through a flood.
+session, :data:`MAX_JOBS_PER_ADDRESS` of one address and :data:`MAX_JOBS_TOTAL` in all (beyond:
+:class:`QueueFullError`, HTTP 429 with ``Retry-After``); finished jobs are deleted
+:data:`JOB_KEEP_H` hours after they end.  A stopping server (:meth:`JobQueue.shutdown`) marks its
+queued jobs failed and stops the running one at its next report: it exits without working through
+a flood.
 """
 
 from __future__ import annotations
@@ -47,6 +48,9 @@ STOPPED_ZH = "服务器停止，任务未运行，请重新提交 (the server st
 #: Queued or running jobs of one session, and of everyone; hours a finished job is kept.
 MAX_JOBS_PER_OWNER = 2
 MAX_JOBS_TOTAL = 10
+#: Queued or running jobs from one client address, whatever its sessions (``owner`` is
+#: ``"<address>|<session>"``); an office behind one proxy address shares them.
+MAX_JOBS_PER_ADDRESS = 4
 JOB_KEEP_H = 24.0
 #: Seconds a refused submitter is told to wait.
 QUEUE_RETRY_AFTER_S = 30
@@ -96,6 +100,7 @@ class JobQueue:
         self._cancelling: set[int] = set()
         self._stopping = False
         self.max_per_owner, self.max_total, self.keep_h = MAX_JOBS_PER_OWNER, MAX_JOBS_TOTAL, JOB_KEEP_H
+        self.max_per_address = MAX_JOBS_PER_ADDRESS
         with self._connect() as con:
             con.executescript(SCHEMA)
             _migrate(con)
@@ -117,10 +122,11 @@ class JobQueue:
             con.execute(f"UPDATE jobs SET {sets}, updated_at = ? WHERE id = ?", (*fields.values(), _now(), job_id))
 
     def submit(self, kind: str, params: dict, *, owner: str = "") -> dict:
-        """Queue a job for ``owner`` (a session); returns its record (``id``, ``status`` ...).
+        """Queue a job for ``owner`` (``"<address>|<session>"``); returns its record (``id``, ``status`` ...).
 
         Raises :class:`QueueFullError` when the owner has :data:`MAX_JOBS_PER_OWNER` jobs queued or
-        running, or everyone :data:`MAX_JOBS_TOTAL`, or the server is stopping.
+        running, its address :data:`MAX_JOBS_PER_ADDRESS`, or everyone :data:`MAX_JOBS_TOTAL`, or
+        the server is stopping.
         """
         if kind not in self.runners:
             raise InputDataError(f"未知任务类型 {kind!r}，可选: {', '.join(self.runners)} (unknown job kind)")
@@ -133,11 +139,20 @@ class JobQueue:
             con.execute(f"DELETE FROM jobs WHERE {final} AND updated_at < ?", (expired,))
             active = "status IN ('queued', 'running')"
             (mine,) = con.execute(f"SELECT count(*) FROM jobs WHERE {active} AND owner = ?", (owner,)).fetchone()
+            address = owner.partition("|")[0] + "|"  # a new session is free: one address is capped too
+            (near,) = con.execute(
+                f"SELECT count(*) FROM jobs WHERE {active} AND substr(owner, 1, length(?)) = ?", (address, address)
+            ).fetchone()
             (total,) = con.execute(f"SELECT count(*) FROM jobs WHERE {active}").fetchone()
             if mine >= self.max_per_owner:
                 raise QueueFullError(
                     f"您已有 {mine} 个任务在排队或运行（上限 {self.max_per_owner}），请等它们完成或取消后再提交 "
                     f"(you have {mine} jobs queued or running, at most {self.max_per_owner}; wait or cancel one)"
+                )
+            if "|" in owner and near >= self.max_per_address:
+                raise QueueFullError(
+                    f"来自您的地址已有 {near} 个任务在排队或运行（上限 {self.max_per_address}），请稍后再提交 "
+                    f"(your address has {near} jobs queued or running, at most {self.max_per_address}; retry later)"
                 )
             if total >= self.max_total:
                 raise QueueFullError(

@@ -104,8 +104,12 @@ def client_key() -> str:
 
 
 def job_owner() -> str:
-    """Whose job this is, for the queue's per-session cap: a digest of :func:`client_key`."""
-    return hashlib.sha256(client_key().encode()).hexdigest()[:16]
+    """Whose job this is, for the queue's caps: ``"<address>|<session>"`` as digests (no token kept)."""
+
+    def digest(text: str) -> str:
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    return f"{digest(str(request.remote_addr))}|{digest(client_key())}"
 
 
 def _busy(status: int):
