@@ -10,7 +10,7 @@ import pytest
 
 from webapp import create_app
 from webapp.jobs import STOPPED_ZH, JobQueue, QueueFullError
-from webapp.limits import Admission
+from webapp.limits import PER_CLIENT, Admission
 
 CENTER = [24.9400, 60.1700]
 SQUARE = [[[24.938, 60.168], [24.942, 60.168], [24.942, 60.171], [24.938, 60.171], [24.938, 60.168]]]
@@ -18,7 +18,8 @@ SQUARE = [[[24.938, 60.168], [24.942, 60.168], [24.942, 60.171], [24.938, 60.171
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
-    return create_app({"TESTING": True, "instance_path": tmp_path_factory.mktemp("instance"), "ADMISSION_WAIT_S": 0.2})
+    config = {"ADMISSION_WAIT_S": 0.2, "ADMISSION_PER_CLIENT": {**PER_CLIENT, "plan": 1}}
+    return create_app({"TESTING": True, "instance_path": tmp_path_factory.mktemp("instance"), **config})
 
 
 def _client(app):

@@ -51,6 +51,10 @@ MAX_JOBS_TOTAL = 10
 #: Queued or running jobs from one client address, whatever its sessions (``owner`` is
 #: ``"<address>|<session>"``); an office behind one proxy address shares them.
 MAX_JOBS_PER_ADDRESS = 4
+#: Jobs one address may submit in :data:`JOB_RATE_WINDOW_S` seconds, finished or not: a flood of
+#: quick jobs would otherwise keep the job worker (and a core) busy for everyone.
+MAX_JOBS_PER_ADDRESS_WINDOW = 12
+JOB_RATE_WINDOW_S = 600
 JOB_KEEP_H = 24.0
 #: Seconds a refused submitter is told to wait.
 QUEUE_RETRY_AFTER_S = 30
@@ -101,6 +105,7 @@ class JobQueue:
         self._stopping = False
         self.max_per_owner, self.max_total, self.keep_h = MAX_JOBS_PER_OWNER, MAX_JOBS_TOTAL, JOB_KEEP_H
         self.max_per_address = MAX_JOBS_PER_ADDRESS
+        self.max_per_address_window = MAX_JOBS_PER_ADDRESS_WINDOW
         with self._connect() as con:
             con.executescript(SCHEMA)
             _migrate(con)
@@ -148,6 +153,16 @@ class JobQueue:
                 raise QueueFullError(
                     f"您已有 {mine} 个任务在排队或运行（上限 {self.max_per_owner}），请等它们完成或取消后再提交 "
                     f"(you have {mine} jobs queued or running, at most {self.max_per_owner}; wait or cancel one)"
+                )
+            since = (dt.datetime.now(dt.UTC) - dt.timedelta(seconds=JOB_RATE_WINDOW_S)).isoformat(timespec="seconds")
+            (recent,) = con.execute(
+                "SELECT count(*) FROM jobs WHERE created_at >= ? AND substr(owner, 1, length(?)) = ?",
+                (since, address, address),
+            ).fetchone()
+            if "|" in owner and recent >= self.max_per_address_window:
+                raise QueueFullError(
+                    f"来自您的地址的任务过于频繁（{JOB_RATE_WINDOW_S // 60} 分钟内 {recent} 个），请稍后再提交 "
+                    f"(too many jobs from your address: {recent} in {JOB_RATE_WINDOW_S // 60} minutes; retry later)"
                 )
             if "|" in owner and near >= self.max_per_address:
                 raise QueueFullError(

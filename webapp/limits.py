@@ -8,7 +8,9 @@
 * **Admission control**: each expensive kind of request (comparisons, candidate
   evaluations, exports, uploads) has a bounded number of places.  A request waits up to
   :data:`ADMISSION_WAIT_S` for a place, else 503 with ``Retry-After``; one client
-  (session, else address) holding :data:`PER_CLIENT` places of a kind gets 429.  A flood
+  (session, else address) with :data:`PER_CLIENT` requests of a kind holding or waiting for
+  places gets 429 at once, and so does an address past its bytes per minute of comparisons
+  (:data:`BYTES_PER_MIN`: the work of a comparison grows with its drawing).  A flood
   of one kind cannot take every worker thread from the planners' other requests.
 * **Server limits** (:func:`server_options`): waitress's connection limit, idle timeout
   and body size, so a hundred half-open connections do not lock everyone out.
@@ -21,7 +23,8 @@ import ipaddress
 import logging
 import socket
 import threading
-from collections import Counter
+import time
+from collections import Counter, deque
 
 from flask import Flask, abort, current_app, g, jsonify, request, session
 from waitress.channel import HTTPChannel
@@ -37,13 +40,19 @@ __all__ = ["ADMISSION", "Admission", "allowed_hosts", "init_app", "job_owner", "
 #: Four waitress threads serve the app: a full kind leaves the others room.
 ADMISSION: dict[str, tuple[int, tuple[str, ...]]] = {
     "compare": (1, ("api.compare",)),
-    "evaluate": (3, ("api.evaluate",)),
+    "evaluate": (4, ("api.evaluate",)),
     "plan": (2, ("api.evaluate_plan_sites", "api.candidate_rings_of_sites")),
     "export": (1, ("exports.*",)),
     "upload": (1, ("api.upload_to_plan", "api.preview_ledger", "api.apply_ledger_upload", "api.create_project")),
 }
-#: Places of one kind that one client may hold at once (beyond: 429).
-PER_CLIENT = {"compare": 1, "evaluate": 2, "plan": 1, "export": 1, "upload": 1}
+#: Requests of one kind that one client may have holding or waiting for a place (beyond: 429 at
+#: once).  Above one where the page itself sends several together: a plan's evaluation beside its
+#: rings, every moved candidate evaluated after an edit.
+PER_CLIENT = {"compare": 2, "evaluate": 8, "plan": 4, "export": 2, "upload": 2}
+#: Bytes of request body one client address may send to a kind per minute (beyond: 429): the work
+#: of a comparison grows with its drawing, so a drawing at the vertex cap (about 0.8 MB) may come
+#: five times a minute, a hand-drawn one (a few kB) hundreds of times.
+BYTES_PER_MIN = {"compare": 4 * 1024 * 1024}
 #: Seconds a request waits for a place before it is refused (503).
 ADMISSION_WAIT_S = 3.0
 #: Seconds the page is told to wait before trying again.
@@ -60,9 +69,23 @@ class Admission:
         self._places = {kind: threading.BoundedSemaphore(size) for kind, size in sizes.items()}
         self._per_client = per_client
         self._held: Counter[tuple[str, str]] = Counter()
+        self._sent: dict[tuple[str, str], deque[tuple[float, int]]] = {}
         self._lock = threading.Lock()
         #: Requests refused so far, by kind and status (for the load benchmark and the log).
         self.refused: Counter[tuple[str, int]] = Counter()
+
+    def spend(self, kind: str, address: str, nbytes: int, per_min: int) -> bool:
+        """Count ``nbytes`` of body against the address's minute of ``kind``; False when over."""
+        now = time.monotonic()
+        with self._lock:
+            sent = self._sent.setdefault((kind, address), deque())
+            while sent and sent[0][0] < now - 60.0:
+                sent.popleft()
+            if sent and sum(n for _, n in sent) + nbytes > per_min:
+                self.refused[kind, 429] += 1
+                return False
+            sent.append((now, nbytes))
+            return True
 
     def enter(self, kind: str, client: str, wait_s: float) -> int:
         """Take a place of ``kind`` for ``client``: 0, or the status refusing it (429 or 503)."""
@@ -132,6 +155,10 @@ def _admit():
         return None
     client = client_key()
     admission: Admission = current_app.extensions["linli.admission"]
+    per_min = current_app.config["ADMISSION_BYTES_PER_MIN"].get(kind)
+    if per_min and not admission.spend(kind, str(request.remote_addr), request.content_length or 0, per_min):
+        logger.warning("%s refused 429 (bytes per minute) for %s", kind, request.remote_addr)
+        return _busy(429)
     status = admission.enter(kind, client, float(current_app.config["ADMISSION_WAIT_S"]))
     if status:
         logger.warning("%s refused %d for %s on %s", kind, status, client[:10], request.path)
@@ -270,6 +297,7 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("ADMISSION", ADMISSION)
     app.config.setdefault("ADMISSION_PER_CLIENT", PER_CLIENT)
     app.config.setdefault("ADMISSION_WAIT_S", ADMISSION_WAIT_S)
+    app.config.setdefault("ADMISSION_BYTES_PER_MIN", BYTES_PER_MIN)
     app.extensions["linli.hosts"] = allowed_hosts(app.config)
     app.extensions["linli.admission"] = Admission(
         {kind: size for kind, (size, _) in app.config["ADMISSION"].items()}, app.config["ADMISSION_PER_CLIENT"]
