@@ -39,6 +39,33 @@ def test_places_per_kind_and_per_client():
     assert admission.refused == {("compare", 429): 1, ("compare", 503): 1}
 
 
+def test_bytes_per_minute_of_comparisons_per_address():
+    admission = Admission({"compare": 1}, {"compare": 1})
+    budget = 3_900_000
+    for _ in range(4):
+        assert admission.spend("compare", "10.0.0.1", 800_000, budget)
+    assert not admission.spend("compare", "10.0.0.1", 800_000, budget)  # the fifth in a minute
+    assert admission.spend("compare", "10.0.0.1", 50_000, budget)  # a hand-drawn area still fits
+    assert admission.spend("compare", "10.0.0.2", 800_000, budget)  # another machine
+
+
+def test_cap_size_drawings_past_the_minute_budget_get_429(tmp_path):
+    app = create_app(
+        {
+            "TESTING": True,
+            "instance_path": tmp_path / "i",
+            "EAGER_LOAD": False,
+            "ADMISSION_BYTES_PER_MIN": {"compare": 1000},
+        }
+    )
+    client = _client(app)
+    body = {"area": {"type": "Polygon", "coordinates": [[[24.9 + i * 1e-6, 60.1] for i in range(100)]]}}
+    first = client.post("/api/compare", json=body)
+    assert first.status_code != 429  # within the budget: the view answers (here: the ring is not closed)
+    second = client.post("/api/compare", json=body)
+    assert second.status_code == 429 and second.headers["Retry-After"]
+
+
 def test_a_full_kind_answers_503_with_retry_after_and_others_still_pass(app):
     admission = app.extensions["linli.admission"]
     assert admission.enter("compare", "someone-else", 0.0) == 0  # the one comparison place is taken
@@ -120,6 +147,20 @@ def test_fresh_sessions_from_one_address_are_capped_together(tmp_path):
         assert jobs.submit("placement", {}, owner="addr2|s")["status"] == "queued"  # another machine
     finally:
         release.set()
+        jobs.shutdown()
+
+
+def test_submissions_per_address_are_capped_in_a_window(tmp_path):
+    """Quick jobs that finish at once still count: an address may submit 12 in 10 minutes."""
+    jobs, release = _blocking_queue(tmp_path)
+    release.set()
+    try:
+        for k in range(jobs.max_per_address_window):
+            jobs.wait(jobs.submit("placement", {}, owner=f"addr1|s{k}")["id"], 20)
+        with pytest.raises(QueueFullError, match="too many jobs from your address"):
+            jobs.submit("placement", {}, owner="addr1|fresh")
+        assert jobs.submit("placement", {}, owner="addr2|s")["status"] in ("queued", "running", "done")
+    finally:
         jobs.shutdown()
 
 
