@@ -23,7 +23,8 @@ def test_busy_server_refusal_is_shown_in_the_candidate_card(page, server):
         assert admission.enter("evaluate", holder, 0.0) == 0  # every evaluation place is taken
     try:
         _drop_candidate(page)
-        wait_until(page, "document.getElementById('candidate-info').textContent.includes('服务器繁忙')")
+        # The request waits ADMISSION_WAIT_S for a place before it is refused.
+        wait_until(page, "document.getElementById('candidate-info').textContent.includes('服务器繁忙')", timeout_s=40)
         assert "retry in" in page.locator("#candidate-info").inner_text()
     finally:
         for holder in holders:

@@ -40,7 +40,7 @@ __all__ = ["ADMISSION", "Admission", "allowed_hosts", "init_app", "job_owner", "
 #: Four waitress threads serve the app: a full kind leaves the others room.
 ADMISSION: dict[str, tuple[int, tuple[str, ...]]] = {
     "compare": (1, ("api.compare",)),
-    "evaluate": (4, ("api.evaluate",)),
+    "evaluate": (6, ("api.evaluate",)),
     "plan": (2, ("api.evaluate_plan_sites", "api.candidate_rings_of_sites")),
     "export": (1, ("exports.*",)),
     "upload": (1, ("api.upload_to_plan", "api.preview_ledger", "api.apply_ledger_upload", "api.create_project")),
@@ -54,7 +54,7 @@ PER_CLIENT = {"compare": 2, "evaluate": 8, "plan": 4, "export": 2, "upload": 2}
 #: five times a minute, a hand-drawn one (a few kB) hundreds of times.
 BYTES_PER_MIN = {"compare": 4 * 1024 * 1024}
 #: Seconds a request waits for a place before it is refused (503).
-ADMISSION_WAIT_S = 3.0
+ADMISSION_WAIT_S = 10.0
 #: Seconds the page is told to wait before trying again.
 RETRY_AFTER_S = 5
 
