@@ -15,6 +15,13 @@ timed and its status kept; the server's resident memory is sampled every 2 s.
 Targets (issue 9): zero 5xx; p95 under 300 ms for saves, 500 ms for candidate
 service areas, 1 s for layer GeoJSON; resident memory growth under 10 % over the run
 (from the end of the first quarter, after warm-up, to the end).
+
+``--hostile`` (issue 19) adds a hostile client beside the planners: comparisons of drawn areas
+at the vertex cap (two threads, one session) and of outlines too detailed to compare, a flood of
+placement jobs (each from a fresh session, so only the total cap holds it), bodies announced at
+100 MB on small routes, and 200 half-open connections held open (re-opened when the server
+closes them).  The planners' targets must hold meanwhile; the hostile client's answers are
+counted by status (429/503/413 expected, never 5xx other than the 503 of admission control).
 """
 
 from __future__ import annotations
@@ -125,8 +132,112 @@ class Planner(threading.Thread):
             time.sleep(self.rng.uniform(0.2, 1.0))
 
 
-def run(planners: int, seconds: float) -> dict:
-    """Start the server, run the planners, stop the server; the measurements."""
+def _cap_polygon(n: int) -> dict:
+    """A drawn area of ``n`` vertices (a wavy circle at the vertex cap when n = 19,999)."""
+    import math
+
+    cx, cy = (WEST + EAST) / 2, (SOUTH + NORTH) / 2
+    ring = [
+        [
+            cx + 0.006 * (1 + 0.1 * math.sin(40 * a)) * math.cos(a),
+            cy + 0.003 * (1 + 0.1 * math.sin(40 * a)) * math.sin(a),
+        ]
+        for a in (2 * math.pi * i / n for i in range(n))
+    ]
+    return {"type": "Polygon", "coordinates": [[*ring, ring[0]]]}
+
+
+def _comb(teeth: int) -> dict:
+    """A valid outline whose 2 m teeth survive simplification: refused by the comparison cap."""
+    x0, y0, w = (WEST + EAST) / 2 - teeth * 4e-5, (SOUTH + NORTH) / 2, 2e-5
+    ring = []
+    for k in range(teeth):
+        x = x0 + 2 * k * 2 * w
+        ring += [[x, y0], [x, y0 + 0.003], [x + 2 * w, y0 + 0.003], [x + 2 * w, y0]]
+    end = x0 + teeth * 4 * w
+    ring += [[end, y0], [end, y0 - 0.001], [x0, y0 - 0.001], [x0, y0]]
+    return {"type": "Polygon", "coordinates": [ring]}
+
+
+class Hostile(threading.Thread):
+    """One strand of the hostile client: ``what`` is compare, jobs, bodies or slow."""
+
+    def __init__(self, base: str, what: str, until: float, log: list, session: requests.Session | None = None):
+        super().__init__(daemon=True)
+        self.base, self.what, self.until, self.log = base, what, until, log
+        self.session = session or requests.Session()
+
+    def _token(self, session: requests.Session) -> None:
+        session.headers["X-CSRF-Token"] = session.get(self.base + "/api/csrf", timeout=30).json()["token"]
+
+    def _post(self, kind: str, session: requests.Session, path: str, body: dict | bytes) -> None:
+        start = time.perf_counter()
+        data = body if isinstance(body, bytes) else json.dumps(body).encode()
+        headers = {"Content-Type": "application/json"}
+        try:
+            status = session.post(self.base + path, data=data, headers=headers, timeout=60).status_code
+        except requests.RequestException:
+            status = 599
+        self.log.append((kind, (time.perf_counter() - start) * 1000, status, "hostile"))
+
+    def run(self) -> None:
+        host, port = self.base.removeprefix("http://").split(":")
+        if self.what == "compare":
+            if "X-CSRF-Token" not in self.session.headers:
+                self._token(self.session)
+            # Serialised once: the load client's own time goes to the planners' threads.
+            big = json.dumps({"area": _cap_polygon(19_999)}).encode()
+            comb = json.dumps({"area": _comb(1_500)}).encode()
+            while time.monotonic() < self.until:
+                self._post("hostile compare", self.session, "/api/compare", big)
+                self._post("hostile compare", self.session, "/api/compare", comb)
+        elif self.what == "jobs":
+            while time.monotonic() < self.until:
+                fresh = requests.Session()
+                self._token(fresh)
+                self._post("hostile job", fresh, "/api/jobs", {"kind": "placement", "params": {}})
+                time.sleep(0.05)
+        elif self.what == "bodies":
+            head = (
+                f"POST /api/evaluate HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
+                "Content-Length: 100000000\r\n\r\n"
+            ).encode()
+            while time.monotonic() < self.until:
+                start = time.perf_counter()
+                try:
+                    with socket.create_connection((host, int(port)), timeout=30) as sock:
+                        sock.sendall(head)
+                        status = int(sock.recv(4096).split(b" ", 2)[1])
+                except (OSError, ValueError, IndexError):
+                    status = 599
+                self.log.append(("hostile body", (time.perf_counter() - start) * 1000, status, "hostile"))
+                time.sleep(0.1)
+        else:  # slow: 200 half-open connections, re-opened when the server closes them
+            held: list[socket.socket] = []
+            while time.monotonic() < self.until:
+                alive = []
+                for sock in held:
+                    try:
+                        sock.send(b"X")  # one more byte of a header that never ends
+                        alive.append(sock)
+                    except OSError:
+                        sock.close()
+                held = alive
+                while len(held) < 200:
+                    try:
+                        sock = socket.create_connection((host, int(port)), timeout=5)
+                        sock.sendall(f"GET / HTTP/1.1\r\nHost: {host}\r\nX-Slow: ".encode())
+                        held.append(sock)
+                    except OSError:
+                        break
+                self.log.append(("hostile slow", 0.0, len(held), "hostile"))
+                time.sleep(5.0)
+            for sock in held:
+                sock.close()
+
+
+def run(planners: int, seconds: float, hostile: bool = False) -> dict:
+    """Start the server, run the planners (and the hostile client), stop the server; the measurements."""
     port = _free_port()
     with tempfile.TemporaryDirectory() as instance:
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
@@ -168,7 +279,11 @@ def run(planners: int, seconds: float) -> dict:
             log: list = []
             start = time.monotonic()
             until = start + seconds
-            threads = [Planner(base, k, until, log) for k in range(planners)]
+            threads: list[threading.Thread] = [Planner(base, k, until, log) for k in range(planners)]
+            if hostile:
+                shared = requests.Session()  # two comparison strands in one session: the per-client cap
+                threads += [Hostile(base, "compare", until, log, shared) for _ in range(2)]
+                threads += [Hostile(base, what, until, log) for what in ("jobs", "bodies", "slow")]
             for t in threads:
                 t.start()
             rss = []
@@ -181,11 +296,21 @@ def run(planners: int, seconds: float) -> dict:
             server.terminate()
             server.wait(timeout=30)
     by_kind = defaultdict(list)
-    statuses = defaultdict(lambda: defaultdict(int))
+    statuses: defaultdict = defaultdict(lambda: defaultdict(int))
+    hostile_log = [row for row in log if row[3] == "hostile"]
+    log = [row for row in log if row[3] != "hostile"]
     for kind, ms, status, _ in log:
         statuses[kind][status] += 1
         if status < 500:
             by_kind[kind].append(ms)
+    hostile_statuses: defaultdict = defaultdict(lambda: defaultdict(int))
+    hostile_ms = defaultdict(list)
+    for kind, ms, status, _ in hostile_log:
+        if kind == "hostile slow":
+            hostile_statuses[kind]["max held"] = max(hostile_statuses[kind]["max held"], status)
+            continue
+        hostile_statuses[kind][status] += 1
+        hostile_ms[kind].append(ms)
     warm = [m for t, m in rss if t >= seconds / 4] or [rss[-1][1]]
     return {
         "planners": planners,
@@ -202,6 +327,14 @@ def run(planners: int, seconds: float) -> dict:
             }
             for kind, ms in sorted(by_kind.items())
         },
+        "hostile": {
+            kind: {
+                "statuses": dict(hostile_statuses[kind]),
+                "p50": float(np.percentile(hostile_ms[kind], 50)) if hostile_ms[kind] else 0.0,
+                "max": float(max(hostile_ms[kind])) if hostile_ms[kind] else 0.0,
+            }
+            for kind in sorted(hostile_statuses)
+        },
         "rss_start_mb": warm[0],
         "rss_end_mb": rss[-1][1],
         "rss_peak_mb": max(m for _, m in rss),
@@ -215,8 +348,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--planners", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=120.0)
     parser.add_argument("--markdown", type=Path, default=None)
+    parser.add_argument("--hostile", action="store_true", help="a hostile client beside the planners (issue 19)")
     args = parser.parse_args(argv)
-    result = run(args.planners, args.seconds)
+    result = run(args.planners, args.seconds, args.hostile)
     names = {
         "page": "map page",
         "layer": "layer GeoJSON",
@@ -245,6 +379,12 @@ def main(argv: list[str] | None = None) -> int:
         f"{result['rss_growth_pct']:+.1f} % |"
     )
     lines.append(f"| 5xx responses | | | | | 0 | {'yes' if result['errors_5xx'] == 0 else 'NO'} | |")
+    if result["hostile"]:
+        lines += ["", "Hostile client (its answers, by status):", "", "| strand | n | p50 ms | max ms | statuses |"]
+        lines.append("|---|---:|---:|---:|---|")
+        for kind, row in result["hostile"].items():
+            n = sum(v for k, v in row["statuses"].items() if k != "max held")
+            lines.append(f"| {kind} | {n} | {row['p50']:.0f} | {row['max']:.0f} | {row['statuses']} |")
     text = "\n".join(lines)
     print(text)
     if args.markdown:

@@ -60,6 +60,14 @@ STANDARD_REQUIRED_COVERAGE_PCT: float = 100.0
 MAX_JSON_DEPTH: int = 64
 MAX_DRAWN_VERTICES: int = 20_000
 MAX_DRAWN_HOLES: int = 500
+#: Work bounds of a drawn area (issue 19).  Repairing a self-intersecting outline costs with the
+#: square of its crossings: at most 5,000 vertices are repaired automatically.  A comparison first
+#: simplifies the drawn area at 1 m (finer than a planner draws or a map shows; the areas change by
+#: well under 0.1 %), then overlays at most 5,000 vertices with the computed area: a comparison is
+#: answered in bounded work whatever the outline.
+MAX_REPAIR_VERTICES: int = 5_000
+COMPARE_SIMPLIFY_M: float = 1.0
+MAX_COMPARE_VERTICES: int = 5_000
 
 #: Drawn geometry must lie within this distance of the study area (metres): a
 #: candidate just outside the county line is fine, one in another province is a
@@ -375,6 +383,12 @@ RESIDENTIAL_BUILDINGS: frozenset[str] = frozenset(
 
 #: Largest compound ledger (CSV) read, bytes.
 MAX_LEDGER_BYTES: int = 16 * 1024 * 1024
+#: Bounds on reading one uploaded table (CSV / XLSX / XLS), checked while it is read, never after
+#: (issue 19): at most this many cells in all (about 150 MB as Python strings: a county's ledger
+#: has tens of thousands of rows of a few dozen columns) and this many seconds of reading.  The
+#: row cap is ``geo.io.sheets.MAX_ROWS``.
+MAX_TABLE_CELLS: int = 2_000_000
+MAX_TABLE_READ_S: float = 20.0
 
 # ------------------------------------------------------------ management grids (网格)
 

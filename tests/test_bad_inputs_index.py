@@ -21,6 +21,7 @@ INDEX: dict[str, list[str]] = {
         "test_uploads.py::test_file_over_max_bytes_is_too_large",
         "test_webapp_api.py::test_upload_over_the_size_limit",
         "test_webapp_api.py::test_request_body_limit",
+        "test_limits.py::test_large_body_on_a_small_route_is_refused_before_it_is_read",
     ],
     "U2": [
         "test_uploads.py::test_chinese_original_name_kept_only_as_metadata",
@@ -44,6 +45,8 @@ INDEX: dict[str, list[str]] = {
         "test_text_inputs.py::test_a_damaged_dbf_is_refused",
     ],
     "U7": [
+        "test_limits.py::test_workbook_past_the_row_cap_is_refused_while_streaming",
+        "test_limits.py::test_table_past_the_cell_cap_is_refused_at_the_cap",
         "test_uploads.py::test_csv_encodings_and_headers",
         "test_uploads.py::test_csv_swapped_columns",
         "test_uploads.py::test_csv_bad_rows_reported_by_line",
@@ -69,7 +72,9 @@ INDEX: dict[str, list[str]] = {
         "test_no_network_on_import.py::test_importing_geo_and_scripts_opens_no_connection",
     ],
     "U13": [
-        "test_uploads.py::test_geopackage_with_trigger_is_read_without_change",
+        "test_uploads.py::test_geopackage_with_trigger_is_refused_without_change",
+        "test_uploads.py::test_geopackage_layer_that_is_a_recursive_view_is_refused_before_gdal",
+        "test_uploads.py::test_geopackage_layer_that_is_a_virtual_table_is_refused",
         "test_uploads.py::test_sqlite_that_is_not_a_geopackage",
     ],
     "U14": [
@@ -106,7 +111,12 @@ INDEX: dict[str, list[str]] = {
         "test_webapp_api.py::test_bad_geometry_is_refused",
         "test_webapp_api.py::test_bad_plan_saves_change_nothing",
     ],
-    "G8": ["test_webapp_api.py::test_open_ring_and_vertex_cap"],
+    "G8": [
+        "test_webapp_api.py::test_open_ring_and_vertex_cap",
+        "test_limits.py::test_polygon_at_the_vertex_cap_is_compared_after_simplifying",
+        "test_limits.py::test_outline_that_stays_too_detailed_is_refused_with_the_cap",
+        "test_limits.py::test_repair_is_bounded",
+    ],
     "G9": [
         "test_webapp_api.py::test_plan_lifecycle",
         "test_webapp_api.py::test_facility_names_are_escaped",

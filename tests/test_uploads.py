@@ -457,7 +457,7 @@ def test_random_bytes_named_gpkg(tmp_path):
     _raises(InputDataError, "不是 GeoPackage", tmp_path, path)
 
 
-def test_geopackage_with_trigger_is_read_without_change(tmp_path):
+def test_geopackage_with_trigger_is_refused_without_change(tmp_path):
     path = tmp_path / "边界.gpkg"
     pyogrio.write_dataframe(gpd.GeoDataFrame({"名称": ["社区"]}, geometry=[SQUARE], crs=4326), path, layer="b")
     with sqlite3.connect(path) as con:
@@ -465,11 +465,53 @@ def test_geopackage_with_trigger_is_read_without_change(tmp_path):
         con.execute("create trigger t after update on b begin insert into log values (1); end")
     con.close()
     before = hashlib.sha256(path.read_bytes()).hexdigest()
-    frame = read_upload(path, expected="polygon")
-    assert list(frame["名称"]) == ["社区"]
-    assert frame.geometry.iloc[0].equals_exact(SQUARE, 1e-9)
+    _raises(InputDataError, "非标准触发器", tmp_path, path)
     assert hashlib.sha256(path.read_bytes()).hexdigest() == before
     assert not list(tmp_path.glob("边界.gpkg-*"))
+
+
+def test_geopackage_with_its_spatial_index_triggers_is_read(tmp_path):
+    """GDAL's own R-tree triggers (the GeoPackage standard's) are not refused."""
+    path = tmp_path / "边界.gpkg"
+    pyogrio.write_dataframe(
+        gpd.GeoDataFrame({"名称": ["社区"]}, geometry=[SQUARE], crs=4326), path, layer="b", SPATIAL_INDEX="YES"
+    )
+    with sqlite3.connect(path) as con:
+        assert con.execute("select count(*) from sqlite_master where type = 'trigger'").fetchone()[0] > 0
+    con.close()
+    frame = read_upload(path, expected="polygon")
+    assert list(frame["名称"]) == ["社区"]
+
+
+def _gpkg_with_view_layer(path: Path, view_sql: str) -> None:
+    """A GeoPackage whose one registered layer is a SQL view over a real table."""
+    pyogrio.write_dataframe(gpd.GeoDataFrame({"名称": ["社区"]}, geometry=[SQUARE], crs=4326), path, layer="b")
+    with sqlite3.connect(path) as con:
+        con.execute(view_sql)
+        con.execute("update gpkg_contents set table_name = 'v' where table_name = 'b'")
+        con.execute("update gpkg_geometry_columns set table_name = 'v' where table_name = 'b'")
+    con.close()
+
+
+def test_geopackage_layer_that_is_a_recursive_view_is_refused_before_gdal(tmp_path):
+    """A view that counts to 10^12 would run for hours if evaluated: refused from sqlite_master."""
+    path = tmp_path / "view.gpkg"
+    _gpkg_with_view_layer(
+        path,
+        "create view v as with recursive n(i) as (select 1 union all select i + 1 from n where i < 1000000000000) "
+        "select b.* from b, n",
+    )
+    _raises(InputDataError, "SQL 视图", tmp_path, path)
+
+
+def test_geopackage_layer_that_is_a_virtual_table_is_refused(tmp_path):
+    path = tmp_path / "virtual.gpkg"
+    pyogrio.write_dataframe(gpd.GeoDataFrame({"名称": ["社区"]}, geometry=[SQUARE], crs=4326), path, layer="b")
+    with sqlite3.connect(path) as con:
+        con.execute("create virtual table v using rtree(id, minx, maxx)")
+        con.execute("update gpkg_contents set table_name = 'v' where table_name = 'b'")
+    con.close()
+    _raises(InputDataError, "虚拟表", tmp_path, path)
 
 
 def test_geopackage_with_two_layers_lists_them(tmp_path):

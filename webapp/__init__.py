@@ -71,6 +71,10 @@ DEFAULT_CONFIG = {
     "BASEMAPS": [],
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
+    # Host names the app answers besides loopback and the bind address (webapp.limits): a list or
+    # "a,b"; LINLI_ALLOWED_HOSTS sets it.  BIND_HOST is set by ``python -m webapp --host``.
+    "ALLOWED_HOSTS": [],
+    "BIND_HOST": None,
     # Load the project when the app is created (False: on the first request).
     "EAGER_LOAD": True,
     # The Linli cache folder (built networks under networks/); None: the user's cache
@@ -134,7 +138,7 @@ def create_app(config: dict | None = None) -> Flask:
         if "amap" in spec.get("url", "") or "autonavi" in spec.get("url", ""):
             raise ValueError("高德 (Amap) 瓦片为 GCJ-02 坐标，与 WGS84 数据不重合，未提供 (GCJ-02 tiles are refused)")
 
-    from webapp import api, compress, errors, exports, pages, security, traffic
+    from webapp import api, compress, errors, exports, limits, pages, security, traffic
     from webapp.plans import open_store
 
     app.extensions["linli.store"] = open_store(app.config["PLAN_DB"] or instance / "plans.sqlite3")
@@ -153,6 +157,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     app.extensions["linli.jobs"] = JobQueue(instance / "jobs.sqlite3", {"placement": _placement, "project": _project})
     requests = traffic.init_app(app)
+    limits.init_app(app)  # the Host check and admission come before the CSRF check
     security.init_app(app)
     compress.init_app(app)
     errors.init_app(app)

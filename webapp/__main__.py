@@ -11,6 +11,7 @@ import argparse
 import ipaddress
 import logging
 import os
+import signal
 import sys
 import time
 
@@ -65,6 +66,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--port 应在 1-65535 (port out of range)")
     # Options given on the command line win over the LINLI_* variables that create_app reads.
     config: dict = {"PROJECT": args.project} if args.project else {}
+    config["BIND_HOST"] = args.host
     from webapp import basemap
 
     try:
@@ -88,10 +90,9 @@ def main(argv: list[str] | None = None) -> int:
             )
             return 2
         config["SECRET_KEY"] = key
-    from waitress import serve
-
     from geo.errors import GeoError
     from webapp import create_app
+    from webapp.limits import make_server
 
     start = time.perf_counter()
     try:
@@ -107,7 +108,16 @@ def main(argv: list[str] | None = None) -> int:
         f"请在浏览器中打开 http://{args.host}:{args.port}/  (Ctrl+C 退出)",
         flush=True,
     )
-    serve(app, host=args.host, port=args.port, threads=args.threads, ident="linli")
+    # Connection limit, idle timeout and body caps: half-open connections or a large body on a
+    # small route cannot hold the server (webapp.limits).
+    server = make_server(app, host=args.host, port=args.port, threads=args.threads)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # a service stop ends like Ctrl+C
+    try:
+        server.run()  # until Ctrl+C or SIGTERM
+    finally:
+        # Queued jobs are marked failed, the running one stops at its next report: a flood of
+        # jobs is not drained before the process exits.
+        app.extensions["linli.jobs"].shutdown()
     return 0
 
 

@@ -41,6 +41,7 @@ from geo.workflows import (
     write_project,
 )
 from webapp.errors import BadRequestError
+from webapp.limits import job_owner
 from webapp.mapview import safe
 from webapp.plans import FEATURE_KINDS, Feature, PlanStore
 from webapp.plans.base import MAX_NAME_CHARS
@@ -517,7 +518,7 @@ def submit_job():
         "candidates": source,
         "sites": sites,
     }
-    job = current_app.extensions["linli.jobs"].submit(kind, params)
+    job = current_app.extensions["linli.jobs"].submit(kind, params, owner=job_owner())
     return jsonify(job), 202
 
 
@@ -769,7 +770,7 @@ def create_project():
     except Exception:
         shutil.rmtree(folder, ignore_errors=True)  # a refused study area leaves nothing behind
         raise
-    job = current_app.extensions["linli.jobs"].submit("project", {"path": str(path)})
+    job = current_app.extensions["linli.jobs"].submit("project", {"path": str(path)}, owner=job_owner())
     return jsonify(job), 202
 
 

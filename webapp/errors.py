@@ -16,6 +16,7 @@ from werkzeug.exceptions import HTTPException
 from geo.errors import CRSError, DiskFullError, GeoError, InputDataError, NetworkUnavailableError
 from geo.io.drawn import GeometryTooLargeError
 from geo.io.uploads import UploadTooLargeError
+from webapp.jobs import QueueFullError
 from webapp.plans import NotFoundError, StaleVersionError, StoreFullError, StoreUnavailableError
 
 logger = logging.getLogger(__name__)
@@ -24,6 +25,7 @@ logger = logging.getLogger(__name__)
 STATUS = (
     (UploadTooLargeError, 413),
     (GeometryTooLargeError, 413),
+    (QueueFullError, 429),
     (NotFoundError, 404),
     (StaleVersionError, 409),
     (StoreFullError, 507),
@@ -67,7 +69,10 @@ def init_app(app: Flask) -> None:
         extra.update(getattr(exc, "payload", {}))  # what the page needs to ask (candidates, column names)
         if status >= 500:
             logger.warning("%s: %s", type(exc).__name__, exc)
-        return _respond(str(exc), status, **extra)
+        response = _respond(str(exc), status, **extra)
+        if isinstance(exc, QueueFullError):  # the page (and any client) is told when to retry
+            response[0].headers["Retry-After"] = str(exc.retry_after_s)
+        return response
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException):

@@ -361,6 +361,10 @@ TEXTS: dict[str, dict[str, str]] = {
     "exporting": {"zh": "正在生成导出文件…", "en": "Preparing the export…"},
     "export_failed": {"zh": "导出失败", "en": "Export failed"},
     "export_done": {"zh": "已下载", "en": "Downloaded"},
+    # -- the server holds (issue 19): answers without a message of their own (a proxy's, waitress's) --
+    "error_busy": {"zh": "服务器繁忙，请稍后重试", "en": "The server is busy; please retry in a few seconds"},
+    "error_too_large": {"zh": "请求内容过大", "en": "The request is too large"},
+    "error_status": {"zh": "服务器错误（{status}）", "en": "Server error ({status})"},
     "new_plan": {"zh": "新建方案", "en": "New plan"},
     "save": {"zh": "保存", "en": "Save"},
     "delete": {"zh": "删除", "en": "Delete"},

@@ -12,6 +12,13 @@ starts, a job left ``queued`` or ``running`` by a process that died or was resta
 is marked ``failed`` — "服务器重启，任务中断" — so a page polling it gets an answer, never
 an endless wait (docs/bad-inputs.md F4).  The page also gives up polling after
 ``JOB_POLL_LIMIT_S`` and says so.
+
+The queue is bounded (issue 19): at most :data:`MAX_JOBS_PER_OWNER` queued or running jobs of one
+session, :data:`MAX_JOBS_PER_ADDRESS` of one address and :data:`MAX_JOBS_TOTAL` in all (beyond:
+:class:`QueueFullError`, HTTP 429 with ``Retry-After``); finished jobs are deleted
+:data:`JOB_KEEP_H` hours after they end.  A stopping server (:meth:`JobQueue.shutdown`) marks its
+queued jobs failed and stops the running one at its next report: it exits without working through
+a flood.
 """
 
 from __future__ import annotations
@@ -32,13 +39,27 @@ from webapp.plans import StoreFullError, StoreUnavailableError
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["CANCELLED_ZH", "INTERRUPTED_ZH", "JobCancelled", "JobQueue", "Progress"]
+__all__ = ["CANCELLED_ZH", "INTERRUPTED_ZH", "JobCancelled", "JobQueue", "Progress", "QueueFullError"]
 
 #: What a runner reports while it works: the stage (Chinese) and the share done (0-1).
 Progress = Callable[[str, float], None]
 
 INTERRUPTED_ZH = "服务器重启，任务中断，请重新提交 (interrupted by a server restart; submit it again)"
 CANCELLED_ZH = "任务已取消 (the job was cancelled)"
+STOPPED_ZH = "服务器停止，任务未运行，请重新提交 (the server stopped before the job ran; submit it again)"
+#: Queued or running jobs of one session, and of everyone; hours a finished job is kept.
+MAX_JOBS_PER_OWNER = 2
+MAX_JOBS_TOTAL = 10
+#: Queued or running jobs from one client address, whatever its sessions (``owner`` is
+#: ``"<address>|<session>"``); an office behind one proxy address shares them.
+MAX_JOBS_PER_ADDRESS = 4
+#: Jobs one address may submit in :data:`JOB_RATE_WINDOW_S` seconds, finished or not: a flood of
+#: quick jobs would otherwise keep the job worker (and a core) busy for everyone.
+MAX_JOBS_PER_ADDRESS_WINDOW = 12
+JOB_RATE_WINDOW_S = 600
+JOB_KEEP_H = 24.0
+#: Seconds a refused submitter is told to wait.
+QUEUE_RETRY_AFTER_S = 30
 #: A job's states; the last three are final.
 STATUSES = ("queued", "running", "done", "failed", "cancelled")
 FINAL = ("done", "failed", "cancelled")
@@ -50,12 +71,19 @@ CREATE TABLE IF NOT EXISTS jobs (
     status      TEXT NOT NULL CHECK (status IN ('queued', 'running', 'done', 'failed', 'cancelled')),
     message     TEXT NOT NULL DEFAULT '',
     progress    REAL NOT NULL DEFAULT 0,
+    owner       TEXT NOT NULL DEFAULT '',
     result      TEXT,
     created_at  TEXT NOT NULL,
     updated_at  TEXT NOT NULL
 );
 """
-COLUMNS = ("id", "kind", "params", "status", "message", "progress", "result", "created_at", "updated_at")
+COLUMNS = ("id", "kind", "params", "status", "message", "progress", "owner", "result", "created_at", "updated_at")
+
+
+class QueueFullError(GeoError):
+    """Too many jobs queued or running (HTTP 429 with ``Retry-After``)."""
+
+    retry_after_s = QUEUE_RETRY_AFTER_S
 
 
 class JobCancelled(Exception):  # a signal to the queue, not an error
@@ -78,6 +106,10 @@ class JobQueue:
         self._cancelling: set[int] = set()
         #: Jobs whose end the store could not record (full disk): what :meth:`get` answers for them.
         self._unrecorded: dict[int, dict] = {}
+        self._stopping = False
+        self.max_per_owner, self.max_total, self.keep_h = MAX_JOBS_PER_OWNER, MAX_JOBS_TOTAL, JOB_KEEP_H
+        self.max_per_address = MAX_JOBS_PER_ADDRESS
+        self.max_per_address_window = MAX_JOBS_PER_ADDRESS_WINDOW
         with self._db() as con:
             con.executescript(SCHEMA)
             _migrate(con)
@@ -116,15 +148,57 @@ class JobQueue:
         with self._lock, self._db() as con:
             con.execute(f"UPDATE jobs SET {sets}, updated_at = ? WHERE id = ?", (*fields.values(), _now(), job_id))
 
-    def submit(self, kind: str, params: dict) -> dict:
-        """Queue a job; returns its record (``id``, ``status`` ...)."""
+    def submit(self, kind: str, params: dict, *, owner: str = "") -> dict:
+        """Queue a job for ``owner`` (``"<address>|<session>"``); returns its record (``id``, ``status`` ...).
+
+        Raises :class:`QueueFullError` when the owner has :data:`MAX_JOBS_PER_OWNER` jobs queued or
+        running, its address :data:`MAX_JOBS_PER_ADDRESS`, or everyone :data:`MAX_JOBS_TOTAL`, or
+        the server is stopping.
+        """
         if kind not in self.runners:
             raise InputDataError(f"未知任务类型 {kind!r}，可选: {', '.join(self.runners)} (unknown job kind)")
+        if self._stopping:
+            raise QueueFullError("服务器正在停止，请稍后重试 (the server is stopping; retry later)")
         with self._lock, self._db() as con:
             now = _now()
+            expired = (dt.datetime.now(dt.UTC) - dt.timedelta(hours=self.keep_h)).isoformat(timespec="seconds")
+            final = "status IN ('done', 'failed', 'cancelled')"
+            con.execute(f"DELETE FROM jobs WHERE {final} AND updated_at < ?", (expired,))
+            active = "status IN ('queued', 'running')"
+            (mine,) = con.execute(f"SELECT count(*) FROM jobs WHERE {active} AND owner = ?", (owner,)).fetchone()
+            address = owner.partition("|")[0] + "|"  # a new session is free: one address is capped too
+            (near,) = con.execute(
+                f"SELECT count(*) FROM jobs WHERE {active} AND substr(owner, 1, length(?)) = ?", (address, address)
+            ).fetchone()
+            (total,) = con.execute(f"SELECT count(*) FROM jobs WHERE {active}").fetchone()
+            if mine >= self.max_per_owner:
+                raise QueueFullError(
+                    f"您已有 {mine} 个任务在排队或运行（上限 {self.max_per_owner}），请等它们完成或取消后再提交 "
+                    f"(you have {mine} jobs queued or running, at most {self.max_per_owner}; wait or cancel one)"
+                )
+            since = (dt.datetime.now(dt.UTC) - dt.timedelta(seconds=JOB_RATE_WINDOW_S)).isoformat(timespec="seconds")
+            (recent,) = con.execute(
+                "SELECT count(*) FROM jobs WHERE created_at >= ? AND substr(owner, 1, length(?)) = ?",
+                (since, address, address),
+            ).fetchone()
+            if "|" in owner and recent >= self.max_per_address_window:
+                raise QueueFullError(
+                    f"来自您的地址的任务过于频繁（{JOB_RATE_WINDOW_S // 60} 分钟内 {recent} 个），请稍后再提交 "
+                    f"(too many jobs from your address: {recent} in {JOB_RATE_WINDOW_S // 60} minutes; retry later)"
+                )
+            if "|" in owner and near >= self.max_per_address:
+                raise QueueFullError(
+                    f"来自您的地址已有 {near} 个任务在排队或运行（上限 {self.max_per_address}），请稍后再提交 "
+                    f"(your address has {near} jobs queued or running, at most {self.max_per_address}; retry later)"
+                )
+            if total >= self.max_total:
+                raise QueueFullError(
+                    f"服务器任务队列已满（{total} 个），请稍后重试 (the job queue is full: {total} jobs; retry later)"
+                )
             job_id = con.execute(
-                "INSERT INTO jobs (kind, params, status, created_at, updated_at) VALUES (?, ?, 'queued', ?, ?)",
-                (kind, json.dumps(params, ensure_ascii=False), now, now),
+                "INSERT INTO jobs (kind, params, status, owner, created_at, updated_at) "
+                "VALUES (?, ?, 'queued', ?, ?, ?)",
+                (kind, json.dumps(params, ensure_ascii=False), owner, now, now),
             ).lastrowid
         self._pool.submit(self._run, job_id, kind, params)
         return self.get(job_id)
@@ -199,6 +273,7 @@ class JobQueue:
         if row is None:
             raise NotFoundError(f"没有编号为 {job_id} 的任务 (no such job)")
         job = dict(row) | self._unrecorded.get(int(job_id), {})
+        job.pop("owner", None)  # who asked stays on the server
         job["params"] = json.loads(job["params"])
         job["result"] = json.loads(job["result"]) if job["result"] else None
         return job
@@ -215,8 +290,19 @@ class JobQueue:
             time.sleep(0.05)
 
     def shutdown(self) -> None:
-        """Stop taking jobs (the running one finishes)."""
+        """Stop: no new jobs, the queued ones marked failed (never run), the running one cancelled
+        at its next progress report.  Returns at once; the process does not drain the queue."""
+        self._stopping = True
         self._pool.shutdown(wait=False, cancel_futures=True)
+        with self._lock, self._db() as con:
+            dropped = con.execute(
+                "UPDATE jobs SET status = 'failed', message = ?, updated_at = ? WHERE status = 'queued'",
+                (STOPPED_ZH, _now()),
+            ).rowcount
+            running = [row[0] for row in con.execute("SELECT id FROM jobs WHERE status = 'running'")]
+            self._cancelling.update(running)
+        if dropped or running:
+            logger.warning("stopping: %d queued job(s) dropped, %d running job(s) cancelled", dropped, len(running))
 
 
 def _migrate(con: sqlite3.Connection) -> None:
@@ -229,6 +315,8 @@ def _migrate(con: sqlite3.Connection) -> None:
     (sql,) = con.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'jobs'").fetchone()
     columns = [row["name"] for row in con.execute("PRAGMA table_info(jobs)")]
     if "'cancelled'" in sql and "progress" in columns:
+        if "owner" not in columns:  # tables before issue 19: jobs had no owner
+            con.execute("ALTER TABLE jobs ADD COLUMN owner TEXT NOT NULL DEFAULT ''")
         return
     kept = ", ".join(c for c in COLUMNS if c in columns)
     con.execute("BEGIN IMMEDIATE")

@@ -12,12 +12,35 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
+from geo import settings
 from geo.access.service_area import service_areas
 from geo.errors import InputDataError
+from geo.io.drawn import GeometryTooLargeError
 from geo.network.graph import CostGraph
 from geo.network.snapping import snap_points
 
-__all__ = ["compare_service_area"]
+__all__ = ["compare_service_area", "simplify_drawn"]
+
+
+def simplify_drawn(drawn: shapely.Geometry) -> shapely.Geometry:
+    """The drawn area (network CRS, metres) simplified at ``settings.COMPARE_SIMPLIFY_M``.
+
+    Raises
+    ------
+    GeometryTooLargeError
+        More than ``settings.MAX_COMPARE_VERTICES`` vertices remain: the overlays would cost
+        without bound.
+    """
+    tol_m = settings.COMPARE_SIMPLIFY_M
+    simple = shapely.simplify(drawn, tol_m, preserve_topology=True)
+    n = int(shapely.get_num_coordinates(simple))
+    if n > settings.MAX_COMPARE_VERTICES:
+        raise GeometryTooLargeError(
+            f"规划范围化简（{tol_m:g} 米）后仍有 {n:,} 个顶点，超过比较上限 {settings.MAX_COMPARE_VERTICES:,}，"
+            f"请简化图形 (the drawn area keeps {n:,} vertices after simplifying at {tol_m:g} m; "
+            f"at most {settings.MAX_COMPARE_VERTICES:,} are compared: simplify the outline)"
+        )
+    return simple
 
 
 def _residents(demand: gpd.GeoDataFrame, area: shapely.Geometry) -> float:
@@ -51,16 +74,25 @@ def compare_service_area(
     minutes
         The walking budget of the computed area.
 
+    Raises
+    ------
+    InputDataError
+        Empty drawing, or a center too far from the network.
+    GeometryTooLargeError
+        Too many vertices even after simplifying (:func:`simplify_drawn`).
+
     Returns
     -------
     dict
         ``drawn_m2``, ``computed_m2``, ``overlap_m2``, ``iou`` (intersection over
-        union), residents in each (``drawn_residents`` ...), and the geometries
+        union), residents in each (``drawn_residents`` ...), ``drawn_vertices`` (the vertices
+        compared, after simplifying at ``simplify_m``), and the geometries
         ``computed``, ``drawn_not_reachable``, ``reachable_not_drawn`` (network CRS)
         with their areas and residents.
     """
     if drawn.is_empty or drawn.area <= 0:
         raise InputDataError("规划范围为空 (the drawn area is empty)")
+    drawn = simplify_drawn(drawn)
     center = center if center is not None else shapely.point_on_surface(drawn)
     snapped = snap_points(graph, gpd.GeoSeries([center], crs=graph.network.crs))
     if not snapped.ok[0]:
@@ -73,6 +105,8 @@ def compare_service_area(
     not_drawn = shapely.difference(computed, drawn)
     return {
         "minutes": minutes,
+        "drawn_vertices": int(shapely.get_num_coordinates(drawn)),
+        "simplify_m": settings.COMPARE_SIMPLIFY_M,
         "drawn_m2": float(drawn.area),
         "computed_m2": float(computed.area),
         "overlap_m2": float(overlap.area),

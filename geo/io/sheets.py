@@ -22,12 +22,14 @@ from __future__ import annotations
 import csv
 import io
 import re
+import time
 import unicodedata
 import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from geo import settings
 from geo.errors import InputDataError
 from geo.io.tables import normalise_cell
 from geo.io.textfiles import decode_text
@@ -107,16 +109,69 @@ class Sheet:
 Grid = list[tuple[int, list[str]]]
 
 
+class _ReadBudget:
+    """Rows, cells and seconds one table may cost, counted while it is read (issue 19)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.cells = 0
+        self.deadline = time.monotonic() + settings.MAX_TABLE_READ_S
+
+    def row(self, line: int, width: int, sheet: str = "") -> None:
+        """Count one row (``line`` 1-based); InputDataError as soon as a cap is passed."""
+        where = f" 的工作表 {sheet} " if sheet else " "
+        if line > MAX_ROWS:
+            raise InputDataError(f"{self.name}{where}超过 {MAX_ROWS} 行 (more than {MAX_ROWS} rows)")
+        self.cells += width
+        if self.cells > settings.MAX_TABLE_CELLS:
+            raise InputDataError(
+                f"{self.name}{where}超过 {settings.MAX_TABLE_CELLS:,} 个单元格，请删去无用的列或分成几个文件 "
+                f"(more than {settings.MAX_TABLE_CELLS:,} cells: drop unused columns or split the file)"
+            )
+        if line % 1000 == 0 and time.monotonic() > self.deadline:
+            raise InputDataError(
+                f"{self.name} 读取超过 {settings.MAX_TABLE_READ_S:g} 秒，请分成几个较小的文件 "
+                f"(reading took over {settings.MAX_TABLE_READ_S:g} s: split the file)"
+            )
+
+
 def _csv_grid(path: Path, name: str) -> Grid:
+    budget = _ReadBudget(name)
     reader = csv.reader(io.StringIO(decode_text(path.read_bytes(), name)))
     grid: Grid = []
     line = 1
     for cells in reader:
+        budget.row(len(grid) + 1, len(cells))
         grid.append((line, [normalise_cell(c) for c in cells]))
         line = reader.line_num + 1
-        if len(grid) > MAX_ROWS:
-            raise InputDataError(f"{name} 超过 {MAX_ROWS} 行 (more than {MAX_ROWS} rows)")
     return grid
+
+
+def _check_xlsx_size(path: Path, name: str) -> None:
+    """Stream the workbook once (openpyxl read-only: one row in memory) counting rows and cells.
+
+    A workbook past a cap is refused at the cap, before the whole-book load that merged cells need.
+    """
+    import openpyxl
+
+    try:
+        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError, TypeError) as exc:
+        raise InputDataError(f"无法读取 Excel 文件 {name} (cannot read the workbook: {type(exc).__name__})") from exc
+    budget = _ReadBudget(name)
+    try:
+        for ws in book.worksheets:
+            declared = ws.max_row or 0  # the sheet's own <dimension>: a cheap first answer, may lie
+            if declared > MAX_ROWS:
+                raise InputDataError(f"{name} 的工作表 {ws.title} 超过 {MAX_ROWS} 行 (more than {MAX_ROWS} rows)")
+            for k, row in enumerate(ws.iter_rows(values_only=True)):
+                budget.row(k + 1, len(row), ws.title)
+    except InputDataError:
+        raise
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError, TypeError) as exc:
+        raise InputDataError(f"无法读取 Excel 文件 {name} (cannot read the workbook: {type(exc).__name__})") from exc
+    finally:
+        book.close()
 
 
 def _fill_merged(rows: list[list[str]], ranges: Iterable[tuple[int, int, int, int]]) -> None:
@@ -136,6 +191,7 @@ def _fill_merged(rows: list[list[str]], ranges: Iterable[tuple[int, int, int, in
 def _xlsx_grids(path: Path, name: str) -> dict[str, Grid]:
     import openpyxl
 
+    _check_xlsx_size(path, name)
     try:
         book = openpyxl.load_workbook(path, data_only=True)
     except (zipfile.BadZipFile, KeyError, ValueError, OSError, TypeError) as exc:
@@ -162,11 +218,13 @@ def _xls_grids(path: Path, name: str) -> dict[str, Grid]:
         ) from exc
     grids = {}
     try:
+        budget = _ReadBudget(name)
         for ws in book.sheets():
             if ws.nrows > MAX_ROWS:
                 raise InputDataError(f"{name} 的工作表 {ws.name} 超过 {MAX_ROWS} 行 (more than {MAX_ROWS} rows)")
             rows = []
             for r in range(ws.nrows):
+                budget.row(r + 1, ws.ncols, ws.name)
                 cells = []
                 for c in range(ws.ncols):
                     cell = ws.cell(r, c)

@@ -33,6 +33,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
+import sqlite3
 import stat
 import tempfile
 import warnings
@@ -336,6 +337,61 @@ def _dbf_encoding(shp: Path) -> str | None:
 _NUL_TEXT = re.compile(rb"\x00|\\u0000|&#0+;|&#x0+;", re.IGNORECASE)
 
 
+#: Triggers a GeoPackage may carry: the spatial index's (``rtree_<table>_<column>_*``, GPKG
+#: extension), the metadata checks of the standard (``gpkg_*``) and GDAL's feature counts.
+_GPKG_TRIGGER = re.compile(r"^(rtree_.+_(insert|update\d*|delete)|gpkg_.+|trigger_.+_feature_count_.+)$", re.IGNORECASE)
+
+
+def _check_gpkg_tables(upload: Path, name: str) -> None:
+    """Refuse a GeoPackage whose layers are not plain tables, before GDAL evaluates any of them.
+
+    A layer that is a SQL view (or a virtual table) is evaluated by SQLite when GDAL reads it:
+    a recursive view runs forever or into gigabytes.  A trigger beyond the standard's own may
+    run on any write.  Both are refused from ``sqlite_master`` (read-only, no SQL of the file
+    run); the inspection itself is bounded by a progress handler.
+    """
+    try:
+        con = sqlite3.connect(f"{upload.as_uri()}?mode=ro&immutable=1", uri=True)
+    except sqlite3.Error as exc:
+        raise InputDataError(f"无法读取 {name}（文件损坏） (cannot read the GeoPackage: {type(exc).__name__})") from exc
+    steps = [0]
+
+    def bounded() -> int:
+        steps[0] += 1
+        return 1 if steps[0] > 10_000 else 0  # about 10 M virtual machine steps: metadata only
+
+    con.set_progress_handler(bounded, 1000)
+    try:
+        objects = {
+            str(row[0]).lower(): (row[1], str(row[2] or ""))
+            for row in con.execute("SELECT name, type, sql FROM sqlite_master WHERE name IS NOT NULL")
+        }
+        layers = [str(row[0]) for row in con.execute("SELECT table_name FROM gpkg_contents")]
+    except sqlite3.Error as exc:
+        raise InputDataError(
+            f"{name} 不是有效的 GeoPackage（缺少或无法读取 gpkg_contents） "
+            f"(not a valid GeoPackage: {type(exc).__name__})"
+        ) from exc
+    finally:
+        con.close()
+    for layer in layers:
+        kind, sql = objects.get(layer.lower(), ("missing", ""))
+        if kind != "table" or sql.lstrip().upper().startswith("CREATE VIRTUAL"):
+            what = {"view": "SQL 视图 (a SQL view)", "missing": "不存在 (missing)"}.get(
+                kind, "虚拟表 (a virtual table)" if kind == "table" else kind
+            )
+            raise InputDataError(
+                f"{name} 的图层 {layer[:80]!r} 是{what}，只接受普通数据表；请在 GIS 软件中导出为普通图层后重新上传 "
+                "(only plain tables are read as layers: export the layer as a table)"
+            )
+    triggers = [key for key, (kind, _) in objects.items() if kind == "trigger" and not _GPKG_TRIGGER.match(key)]
+    if triggers:
+        raise InputDataError(
+            f"{name} 含 {len(triggers)} 个非标准触发器（如 {triggers[0][:80]!r}），请导出为不带触发器的 GeoPackage "
+            "(the GeoPackage has triggers beyond the standard's own; export it again without them)"
+        )
+
+
 def _check_magic(upload: Path, kind: str, name: str, max_unzipped_bytes: int) -> None:
     """Refuse a file whose first bytes do not match its extension; never echo its content."""
     with open(upload, "rb") as fh:
@@ -356,6 +412,8 @@ def _check_magic(upload: Path, kind: str, name: str, max_unzipped_bytes: int) ->
             raise InputDataError(
                 f"{name} 是 SQLite 数据库但不是 GeoPackage（缺少 GPKG 标识） (SQLite database but not a GeoPackage)"
             )
+    if kind == "gpkg":
+        _check_gpkg_tables(upload, name)
     if kind == "xls" and not head.startswith(b"\xd0\xcf\x11\xe0"):
         raise InputDataError(f"{name} 不是 Excel 97-2003 (.xls) 文件 (not an .xls workbook)")
     if kind in ("shapefile", "xlsx") and not head.startswith(b"PK\x03\x04"):

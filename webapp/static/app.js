@@ -99,7 +99,12 @@
     let data = null;
     try { data = await response.json(); } catch (e) { data = null; }
     if (!response.ok) {
-      const err = new Error((data && data.error) || response.statusText);
+      // A refusal without a JSON message (waitress's 413, a proxy's 502/503) still reads as a sentence.
+      const busy = response.status === 429 || response.status === 503;
+      const fallback = busy ? t.error_busy
+        : response.status === 413 ? t.error_too_large
+        : t.error_status.replace("{status}", response.status);
+      const err = new Error((data && data.error) || fallback);
       err.status = response.status;
       err.data = data;
       throw err;
@@ -1351,7 +1356,12 @@
     let data = null;
     try { data = await response.json(); } catch (e) { data = null; }
     if (!response.ok) {
-      const err = new Error((data && data.error) || response.statusText);
+      // A refusal without a JSON message (waitress's 413, a proxy's 502/503) still reads as a sentence.
+      const busy = response.status === 429 || response.status === 503;
+      const fallback = busy ? t.error_busy
+        : response.status === 413 ? t.error_too_large
+        : t.error_status.replace("{status}", response.status);
+      const err = new Error((data && data.error) || fallback);
       err.data = data || {};
       throw err;
     }
