@@ -88,6 +88,8 @@ def main(argv: list[str] | None = None) -> int:
             )
             return 2
         config["SECRET_KEY"] = key
+        # Beyond loopback everyone logs in (the app refuses to start without an administrator).
+        config["LOGIN_REQUIRED"] = True
     from waitress import serve
 
     from geo.errors import GeoError
