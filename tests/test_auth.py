@@ -254,6 +254,10 @@ def test_single_user_mode_needs_no_login_and_is_administrator(tmp_path):
     }
     assert client.post("/api/plans", json={"name": "本机方案"}, headers=csrf(client)).status_code == 201
     assert client.get("/admin").status_code == 200
+    viewer = {"name": "kan", "password": PASSWORD, "role": "viewer", "scope": ""}
+    answer = client.post("/api/admin/users", json=viewer, headers=csrf(client))
+    assert answer.status_code == 422 and "第一个用户必须是管理员" in answer.get_json()["error"]
+    assert client.get("/api/me").get_json()["login_required"] is False
     # Once a user is configured, login is on even on loopback.
     app.extensions["linli.users"].add("admin", PASSWORD, "admin")
     assert client.get("/api/plans").status_code == 401
@@ -403,3 +407,13 @@ def test_linli_users_command(tmp_path, monkeypatch, capsys):
     assert users_main(["enable", "nobody", "--instance", instance]) == 2
     store = UserStore(tmp_path / "inst" / "users.sqlite3")
     assert [a["action"] for a in store.audit()] == ["user.disable", "user.create"]
+
+
+def test_serving_beyond_loopback_without_an_administrator_refuses_to_start(tmp_path, monkeypatch, capsys):
+    from webapp.__main__ import main as serve_main
+
+    monkeypatch.setenv("LINLI_SECRET_KEY", "k" * 40)
+    status = serve_main(["--host", "0.0.0.0", "--port", "8821", "--instance", str(tmp_path / "inst")])
+    assert status == 2
+    err = capsys.readouterr().err
+    assert "至少需要一位管理员" in err and "linli users add NAME --role admin" in err

@@ -301,6 +301,9 @@ def list_users():
 def create_user():
     """``{"name", "password", "role", "scope"}`` -> the new user."""
     data = _json()
+    if not users().has_admin() and data.get("role") != "admin":
+        # Login starts with the first user: anyone else first would lock the administrator out.
+        raise InputDataError("第一个用户必须是管理员 (the first user must be an administrator)")
     user = users().add(data.get("name"), data.get("password"), data.get("role"), data.get("scope") or "")
     return jsonify(user), 201
 
