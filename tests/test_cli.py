@@ -29,10 +29,10 @@ def test_help_lists_every_command_in_both_languages(capsys):
         cli.main(["--help"])
     assert exit_.value.code == 0
     out = capsys.readouterr().out
-    for name in ("serve", "coverage", "service-areas", "grids", "place", "export", "batch"):
+    for name in ("serve", "coverage", "service-areas", "grids", "place", "export", "batch", "users"):
         assert f"  {name} " in out
     assert "网格划定" in out and "management grids" in out
-    assert set(cli.COMMANDS) == {"serve", "coverage", "service-areas", "grids", "place", "export", "batch"}
+    assert set(cli.COMMANDS) == {"serve", "coverage", "service-areas", "grids", "place", "export", "batch", "users"}
 
 
 @pytest.mark.parametrize("name", list(cli.COMMANDS))

@@ -80,6 +80,10 @@ DEFAULT_CONFIG = {
     # The Linli cache folder (built networks under networks/); None: the user's cache
     # folder (geo.settings.default_cache_dir).  LINLI_CACHE_DIR sets it.
     "CACHE_DIR": None,
+    # Login: None = only once users exist (single-user mode on loopback), True = always
+    # (serving beyond loopback), False = never.  Sessions end after SESSION_HOURS.
+    "LOGIN_REQUIRED": None,
+    "SESSION_HOURS": 10.0,
 }
 
 
@@ -138,7 +142,7 @@ def create_app(config: dict | None = None) -> Flask:
         if "amap" in spec.get("url", "") or "autonavi" in spec.get("url", ""):
             raise ValueError("高德 (Amap) 瓦片为 GCJ-02 坐标，与 WGS84 数据不重合，未提供 (GCJ-02 tiles are refused)")
 
-    from webapp import api, compress, errors, exports, limits, pages, security, traffic
+    from webapp import api, auth, compress, errors, exports, limits, pages, security, traffic
     from webapp.plans import open_store
 
     app.extensions["linli.store"] = open_store(app.config["PLAN_DB"] or instance / "plans.sqlite3")
@@ -158,6 +162,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.extensions["linli.jobs"] = JobQueue(instance / "jobs.sqlite3", {"placement": _placement, "project": _project})
     requests = traffic.init_app(app)
     limits.init_app(app)  # the Host check and admission come before the CSRF check
+    auth.init_app(app)  # before the CSRF check: an anonymous request is told to log in
     security.init_app(app)
     compress.init_app(app)
     errors.init_app(app)

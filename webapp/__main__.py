@@ -90,6 +90,8 @@ def main(argv: list[str] | None = None) -> int:
             )
             return 2
         config["SECRET_KEY"] = key
+        # Beyond loopback everyone logs in (the app refuses to start without an administrator).
+        config["LOGIN_REQUIRED"] = True
     from geo.errors import GeoError
     from webapp import create_app
     from webapp.limits import make_server

@@ -40,6 +40,7 @@ from geo.workflows import (
     safe_file_name,
     write_project,
 )
+from webapp.auth import public, requires
 from webapp.errors import BadRequestError
 from webapp.limits import job_owner
 from webapp.mapview import safe
@@ -129,12 +130,14 @@ def _minutes(data: dict, default: tuple[float, ...]) -> tuple[float, ...]:
 
 
 @bp.get("/csrf")
+@public
 def csrf():
     """The session's CSRF token, for API clients."""
     return jsonify({"token": csrf_token()})
 
 
 @bp.get("/project")
+@requires("read")
 def project():
     """The project, its assumptions and the coverage summary."""
     state = get_state()
@@ -158,6 +161,7 @@ def project():
 
 
 @bp.get("/layers/<name>")
+@requires("read")
 def layer(name: str):
     """A layer as GeoJSON: boundary, facilities, roads, areas, service_areas, times, gaps, units-<level>.
 
@@ -182,6 +186,7 @@ def _scene(source: Mapping) -> Scene:
 
 
 @bp.get("/summary")
+@requires("read")
 def summary():
     """The panel's figures in a scene (``?profile=&budget=``): residents covered per function
     and the assumptions they rest on."""
@@ -200,6 +205,7 @@ def summary():
 
 
 @bp.get("/view/<name>")
+@requires("read")
 def view(name: str):
     """A map layer in the browser's window: ``?bbox=west,south,east,north&zoom=Z&function=F`` -> GeoJSON.
 
@@ -253,6 +259,7 @@ def _layer(state, name: str, function: str) -> Response:
 
 
 @bp.post("/evaluate")
+@requires("read")
 def evaluate():
     """Service areas and newly covered residents of one candidate center."""
     start = time.perf_counter()
@@ -287,6 +294,7 @@ MAX_PLAN_SITES = 500
 
 
 @bp.post("/evaluate-plan")
+@requires("read")
 def evaluate_plan_sites():
     """A plan's candidate sites evaluated together (``{"sites": [GeoJSON Point, ...]}``)."""
     start = time.perf_counter()
@@ -311,6 +319,7 @@ MAX_RING_SITES = 50
 
 
 @bp.post("/candidate-rings")
+@requires("read")
 def candidate_rings_of_sites():
     """Each of a plan's candidates' own rings at once (``{"sites": [Point...], "profile", "budget"}``),
     in the scene's bands: what the page redraws when the travel profile or the budget changes."""
@@ -336,6 +345,7 @@ def candidate_rings_of_sites():
 
 
 @bp.post("/compare")
+@requires("read")
 def compare():
     """A drawn service area against the computed one of its center."""
     state = get_state()
@@ -401,12 +411,14 @@ def _features(raw: object, study_area) -> list[Feature]:
 
 
 @bp.get("/plans")
+@requires("read")
 def list_plans():
     """Saved plans (``?deleted=1``: the recycle bin)."""
     return jsonify({"plans": store().list_plans(deleted=request.args.get("deleted") == "1")})
 
 
 @bp.post("/plans")
+@requires("create_plan", audit="plan.create")
 def create_plan():
     """A new plan: ``{"name": ..., "notes": ...}``."""
     data = json_body()
@@ -416,6 +428,7 @@ def create_plan():
 
 
 @bp.get("/plans/<int:plan_id>")
+@requires("read")
 def get_plan(plan_id: int):
     """One plan with its features; the ETag is its version."""
     plan = store().get(plan_id)
@@ -425,6 +438,7 @@ def get_plan(plan_id: int):
 
 
 @bp.put("/plans/<int:plan_id>")
+@requires("edit_plan", audit="plan.save")
 def save_plan(plan_id: int):
     """Save ``{"version": v, "name"?, "notes"?, "features"?}``; 409 when ``v`` is stale."""
     data = json_body()
@@ -442,6 +456,7 @@ def save_plan(plan_id: int):
 
 
 @bp.delete("/plans/<int:plan_id>")
+@requires("edit_plan", audit="plan.delete")
 def delete_plan(plan_id: int):
     """Move a plan to the recycle bin (``?version=`` guards against deleting a newer version)."""
     version = request.args.get("version")
@@ -454,12 +469,14 @@ def delete_plan(plan_id: int):
 
 
 @bp.post("/plans/<int:plan_id>/restore")
+@requires("edit_plan", audit="plan.restore")
 def restore_plan(plan_id: int):
     """Undo a delete."""
     return jsonify(store().restore(plan_id))
 
 
 @bp.post("/plans/<int:plan_id>/diff")
+@requires("read")
 def diff_plan(plan_id: int):
     """What differs between the saved plan and ``{"name", "notes", "features"}`` on a planner's screen.
 
@@ -478,6 +495,7 @@ def diff_plan(plan_id: int):
 
 
 @bp.post("/jobs")
+@requires("run_jobs", audit="job.submit")
 def submit_job():
     """Start a long job: ``{"kind": "placement", "params": {...}}`` -> 202.
 
@@ -551,12 +569,14 @@ def _candidate_sites(raw: dict) -> tuple[str, list[list[float]]]:
 
 
 @bp.get("/jobs/<int:job_id>")
+@requires("read")
 def job_status(job_id: int):
     """A job's status (queued / running / done / failed / cancelled), its message and result."""
     return jsonify(current_app.extensions["linli.jobs"].get(job_id))
 
 
 @bp.post("/jobs/<int:job_id>/cancel")
+@requires("run_jobs", audit="job.cancel")
 def cancel_job(job_id: int):
     """Cancel a job: a queued one never starts, a running one stops at its next progress report.
 
@@ -570,6 +590,7 @@ UPLOAD_KINDS = {"town": "polygon", "area": "polygon", "grid": "polygon", "candid
 
 
 @bp.post("/plans/<int:plan_id>/upload")
+@requires("edit_plan", audit="plan.upload")
 def upload_to_plan(plan_id: int):
     """Add the features of an uploaded file (town polygons, areas, candidate sites) to a plan.
 
@@ -682,6 +703,7 @@ def _read_ledger_upload(state):
 
 
 @bp.post("/ledgers/preview")
+@requires("admin")
 def preview_ledger():
     """Read a facility or compound ledger and show what would load: nothing changes.
 
@@ -696,6 +718,7 @@ def preview_ledger():
 
 
 @bp.post("/ledgers/apply")
+@requires("admin", audit="ledger.apply")
 def apply_ledger_upload():
     """Read a ledger as :func:`preview_ledger` does and put it into the project; recompute the analysis."""
     part, frame = _read_ledger_upload(get_state())
@@ -718,6 +741,7 @@ _FUNCTION_LIST = re.compile(r"[,，、;；\n]+")
 
 
 @bp.post("/projects")
+@requires("admin", audit="project.build")
 def create_project():
     """Build a new study area from uploaded files and open it (a background job) -> 202.
 
@@ -778,6 +802,7 @@ def create_project():
 
 
 @bp.get("/search")
+@requires("read")
 def search():
     """``?q=...&system=wgs84|gcj02`` -> ``{"results": [...], "coordinate": {...} | null}``.
 

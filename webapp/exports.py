@@ -45,6 +45,7 @@ from geo.maps.layout import ORIENTATIONS, PAPER_MM, LayoutText, render_layout
 from geo.maps.report import summary_report
 from geo.workflows import is_estimate, official_table, project_map
 from geo.workflows.maps import placement_result_map
+from webapp.auth import requires
 from webapp.i18n import texts
 from webapp.plans import PlanStore
 from webapp.state import PLACEMENT_DEFAULTS, get_state, run_placement
@@ -153,6 +154,7 @@ def _placement_run(state, function: str) -> tuple[dict, int | None]:
 
 
 @bp.get("/map.<fmt>")
+@requires("read")
 def map_layout(fmt: str):
     """A print layout (PNG or PDF) of a map of the current project."""
     if fmt not in ("png", "pdf", "html"):
@@ -215,6 +217,7 @@ def _coverage_sheets(state) -> dict[str, pd.DataFrame]:
 
 
 @bp.get("/coverage.<fmt>")
+@requires("read")
 def coverage_tables(fmt: str):
     """The coverage table (CSV) or all tables (XLSX: notes, summary, standard check, every type)."""
     if fmt not in ("xlsx", "csv"):
@@ -238,6 +241,7 @@ def coverage_tables(fmt: str):
 
 
 @bp.get("/report.pdf")
+@requires("read")
 def report():
     """The one-page summary of the coverage analysis, with the map of ``?function=``."""
     state = get_state()
@@ -274,6 +278,7 @@ def _store() -> PlanStore:
 
 
 @bp.get("/plans/<int:plan_id>.<fmt>")
+@requires("read")
 def plan_layers_file(plan_id: int, fmt: str):
     """A saved plan with the project's facilities and boundary: GeoPackage or zipped Shapefile."""
     if fmt not in ("gpkg", "zip"):

@@ -10,6 +10,7 @@ from flask import Blueprint, Response, abort, current_app, make_response, render
 from geo import settings
 from geo.workflows import BUNDLED_COUNTIES, BUNDLED_COUNTIES_EN
 from webapp.assets import assert_offline
+from webapp.auth import public, requires
 from webapp.i18n import LANGUAGES, function_labels, profile_label, standard_label, texts
 from webapp.mapview import build_map
 from webapp.state import coverage_summary, get_state
@@ -68,12 +69,14 @@ def _map_parts(state, function: str, lang: str) -> dict:
 
 
 @bp.get("/favicon.ico")
+@public
 def favicon():
     """Browsers ask for it whatever the page says."""
     return current_app.send_static_file("favicon.svg")
 
 
 @bp.get("/map-script/<digest>.js")
+@requires("read")
 def map_script(digest: str):
     """A script of a rendered map (immutable: its name is its content hash)."""
     js = _SCRIPTS.get(digest)
@@ -95,6 +98,7 @@ def warm(state, *, everything: bool = False, pause=lambda: None) -> None:
 
 
 @bp.get("/")
+@requires("read")
 def index():
     """The map page (``?function=medical&lang=en``)."""
     state = get_state()

@@ -1,0 +1,180 @@
+"""Every route has an explicit permission rule, and the rules hold route by route (issue 19).
+
+The table below is the whole app's permission map: a new route fails
+:func:`test_every_route_has_the_rule_of_the_table` until it is given a rule and written here.
+"""
+
+from __future__ import annotations
+
+import pytest
+from flask import Flask
+
+from webapp import create_app
+from webapp.auth import rule_of
+from webapp.users import UserStore
+
+PASSWORD = "correct horse battery"
+TOWN, OTHER_TOWN = "350521100", "350582001"
+
+#: endpoint -> rule (``public``: anyone; otherwise the permission the role must hold).
+EXPECTED = {
+    "static": "public",
+    "pages.favicon": "public",
+    "api.csrf": "public",
+    "auth.login_page": "public",
+    "auth.login": "public",
+    "auth.logout": "public",
+    "auth.me": "public",
+    "pages.index": "read",
+    "pages.map_script": "read",
+    "api.project": "read",
+    "api.layer": "read",
+    "api.summary": "read",
+    "api.view": "read",
+    "api.search": "read",
+    "api.evaluate": "read",
+    "api.evaluate_plan_sites": "read",
+    "api.candidate_rings_of_sites": "read",
+    "api.compare": "read",
+    "api.list_plans": "read",
+    "api.get_plan": "read",
+    "api.diff_plan": "read",
+    "api.job_status": "read",
+    "exports.map_layout": "read",
+    "exports.coverage_tables": "read",
+    "exports.report": "read",
+    "exports.plan_layers_file": "read",
+    "auth.logout_everywhere": "read",
+    "api.create_plan": "create_plan",
+    "api.save_plan": "edit_plan",
+    "api.delete_plan": "edit_plan",
+    "api.restore_plan": "edit_plan",
+    "api.upload_to_plan": "edit_plan",
+    "api.submit_job": "run_jobs",
+    "api.cancel_job": "run_jobs",
+    "api.preview_ledger": "admin",
+    "api.apply_ledger_upload": "admin",
+    "api.create_project": "admin",
+    "auth.admin_page": "admin",
+    "auth.list_users": "admin",
+    "auth.create_user": "admin",
+    "auth.update_user": "admin",
+    "auth.audit_log": "admin",
+    "auth.export_audit": "admin",
+}
+
+#: Every route that changes something, as (method, URL): none is open to a viewer.
+PLAN_ROUTES = [
+    ("PUT", "/api/plans/{plan}"),
+    ("DELETE", "/api/plans/{plan}"),
+    ("POST", "/api/plans/{plan}/restore"),
+    ("POST", "/api/plans/{plan}/upload"),
+]
+WRITE_ROUTES = [
+    *PLAN_ROUTES,
+    ("POST", "/api/plans"),
+    ("POST", "/api/jobs"),
+    ("POST", "/api/jobs/1/cancel"),
+    ("POST", "/api/ledgers/preview"),
+    ("POST", "/api/ledgers/apply"),
+    ("POST", "/api/projects"),
+    ("POST", "/api/admin/users"),
+    ("PATCH", "/api/admin/users/root"),
+]
+ADMIN_ROUTES = [
+    ("POST", "/api/ledgers/preview"),
+    ("POST", "/api/ledgers/apply"),
+    ("POST", "/api/projects"),
+    ("POST", "/api/admin/users"),
+    ("PATCH", "/api/admin/users/root"),
+    ("GET", "/api/admin/users"),
+    ("GET", "/api/admin/audit"),
+    ("GET", "/api/admin/audit.csv"),
+]
+
+
+def unruled(app: Flask) -> list[str]:
+    """The endpoints of ``app`` without a permission rule."""
+    return sorted({r.endpoint for r in app.url_map.iter_rules() if rule_of(app, r.endpoint) is None})
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory):
+    instance = tmp_path_factory.mktemp("instance")
+    store = UserStore(instance / "users.sqlite3")
+    for name, role, scope in (("root", "admin", ""), ("kan", "viewer", ""), ("town", "planner", TOWN)):
+        store.add(name, PASSWORD, role, scope)
+    store.add("other", PASSWORD, "planner", OTHER_TOWN)
+    return create_app({"TESTING": True, "EAGER_LOAD": False, "instance_path": instance, "LOGIN_REQUIRED": True})
+
+
+def client_of(app, name: str | None):
+    client = app.test_client()
+    token = client.get("/api/csrf").get_json()["token"]
+    client.environ_base["HTTP_X_CSRF_TOKEN"] = token
+    if name:
+        answer = client.post("/api/login", json={"name": name, "password": PASSWORD})
+        assert answer.status_code == 200, answer.get_json()
+        # A login starts a new session, with a new CSRF token.
+        client.environ_base["HTTP_X_CSRF_TOKEN"] = client.get("/api/csrf").get_json()["token"]
+    return client
+
+
+@pytest.fixture(scope="module")
+def town_plan(app):
+    answer = client_of(app, "town").post("/api/plans", json={"name": "镇方案"})
+    assert answer.status_code == 201
+    return answer.get_json()["id"]
+
+
+def test_every_route_has_the_rule_of_the_table(app):
+    assert unruled(app) == []
+    found = {r.endpoint: rule_of(app, r.endpoint) for r in app.url_map.iter_rules()}
+    assert found == EXPECTED, "a route was added or its rule changed: write it in EXPECTED"
+
+
+def test_a_route_without_a_rule_is_found_and_refused(tmp_path):
+    fresh = create_app({"TESTING": True, "EAGER_LOAD": False, "instance_path": tmp_path})
+    fresh.add_url_rule("/api/forgotten", "forgotten", lambda: "open")
+    assert unruled(fresh) == ["forgotten"]
+    answer = fresh.test_client().get("/api/forgotten")
+    assert answer.status_code == 403 and "没有权限规则" in answer.get_json()["error"]
+
+
+@pytest.mark.parametrize(("method", "url"), WRITE_ROUTES)
+def test_a_viewer_changes_nothing(app, town_plan, method, url):
+    answer = client_of(app, "kan").open(url.format(plan=town_plan), method=method, json={})
+    assert answer.status_code == 403, (method, url, answer.get_json())
+    assert "无权" in answer.get_json()["error"]
+
+
+@pytest.mark.parametrize(("method", "url"), PLAN_ROUTES)
+def test_a_planner_of_another_area_cannot_change_this_areas_plan(app, town_plan, method, url):
+    answer = client_of(app, "other").open(url.format(plan=town_plan), method=method, json={"version": 1})
+    assert answer.status_code == 403
+    assert answer.get_json()["error"].startswith(f"无权修改此方案：它属于区域 {TOWN}")
+
+
+@pytest.mark.parametrize(("method", "url"), ADMIN_ROUTES)
+def test_a_planner_does_not_administer(app, method, url):
+    answer = client_of(app, "town").open(url, method=method, json={})
+    assert answer.status_code == 403
+
+
+@pytest.mark.parametrize(("method", "url"), [*WRITE_ROUTES, ("GET", "/api/plans"), ("GET", "/api/export/report.pdf")])
+def test_anonymous_api_requests_get_401(app, town_plan, method, url):
+    answer = client_of(app, None).open(url.format(plan=town_plan), method=method, json={})
+    assert answer.status_code == 401 and answer.get_json()["login"] == "/login"
+
+
+@pytest.mark.parametrize("url", ["/", "/?lang=en", "/admin", "/map-script/0123.js"])
+def test_anonymous_pages_go_to_login(app, url):
+    answer = client_of(app, None).get(url)
+    assert answer.status_code == 302 and answer.headers["Location"] == f"/login?next={url}"
+
+
+@pytest.mark.parametrize("name", ["kan", "town", "root"])
+def test_every_role_reads_the_plans(app, town_plan, name):
+    client = client_of(app, name)
+    assert client.get(f"/api/plans/{town_plan}").status_code == 200
+    assert town_plan in [p["id"] for p in client.get("/api/plans").get_json()["plans"]]
