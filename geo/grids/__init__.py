@@ -14,6 +14,7 @@ Where a user starts:
 
 from geo.grids.blocks import street_blocks, unit_adjacency, units_from_polygons, units_with_households
 from geo.grids.edits import EditResult, apply_edit, edit, undo
+from geo.grids.levels import LevelPlan, check_levels, generate_levels, micro_grids
 from geo.grids.output import grid_coverage, grids_gdf, plan_from_dict, plan_to_dict
 from geo.grids.partition import generate_grids
 from geo.grids.plan import GridEditError, GridPlan, Issue, check_plan
@@ -24,12 +25,16 @@ __all__ = [
     "GridEditError",
     "GridPlan",
     "Issue",
+    "LevelPlan",
     "apply_edit",
+    "check_levels",
     "check_plan",
     "edit",
     "generate_grids",
+    "generate_levels",
     "grid_coverage",
     "grids_gdf",
+    "micro_grids",
     "organisation_diagram",
     "organisation_table",
     "plan_from_dict",

@@ -1,0 +1,103 @@
+"""Three grid levels: community -> grids (网格) -> micro-grids (微网格/网点), nested and coded."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import shapely
+
+from geo.errors import InputDataError
+from geo.grids.edits import apply_edit
+from geo.grids.levels import LevelPlan, check_levels, generate_levels
+from geo.grids.plan import GridEditError
+from tests.test_grids import X0, Y0, squares
+
+COMMUNITY = "350521100001"
+
+
+def _parent(units: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    hull = shapely.box(*units.total_bounds)
+    return gpd.GeoDataFrame({"code": [COMMUNITY], "name": ["北关社区"]}, geometry=[hull], crs=units.crs)
+
+
+@pytest.fixture(scope="module")
+def town():
+    # 12 x 10 buildings of 100 m, 20 households each: 2,400 households.
+    units = squares(12, 10, 20.0)
+    return generate_levels(units, _parent(units), min_households=300, max_households=500)
+
+
+def test_levels_nest_with_codes_under_their_parent(town: LevelPlan):
+    grids, micro = town.grids, town.micro
+    # 2,400 households in grids of 300-500: between 5 and 8 grids, 6 aimed for (2,400 / 400)
+    assert 5 <= len(grids.codes) <= 8
+    assert all(c.startswith(COMMUNITY) and len(c) == 14 for c in grids.codes)
+    # micro-grids of 10-50 from 20-household buildings: 2 buildings each (40), so 60 of them
+    assert all(len(c) == 16 for c in micro.codes)
+    for g, m in zip(grids.grid, micro.grid, strict=True):
+        assert m.startswith(g)
+    hh = micro.units.groupby(micro.grid)["households"].sum()
+    assert hh.between(10, 50).all()
+    assert micro.units["households"].sum() == pytest.approx(2400)
+    assert [i for i in check_levels(town) if i.severity == "error"] == []
+
+
+def test_every_grid_split_into_its_micro_grids_without_gap(town: LevelPlan):
+    # the micro-grids' polygons union to their grid's polygon (whole units of one grid)
+    geoms = town.grids.units.geometry.to_numpy()
+    for code in town.grids.codes:
+        sel = town.grids.grid == code
+        inner = sorted(set(town.micro.grid[sel].tolist()))
+        assert inner and all(c[:14] == code for c in inner)
+        assert set(np.flatnonzero(np.isin(town.micro.grid, inner))) == set(np.flatnonzero(sel))
+        union = shapely.union_all(geoms[sel])
+        parts = shapely.union_all(geoms[np.isin(town.micro.grid, inner)])
+        assert shapely.area(shapely.symmetric_difference(union, parts)) < 1e-6
+
+
+def test_micro_edit_renumbers_no_other_grid(town: LevelPlan):
+    micro = town.micro
+    first = micro.codes[0]
+    edited = apply_edit(micro, {"op": "split", "grid": first})
+    untouched = micro.grid != first
+    assert (edited.grid[untouched] == micro.grid[untouched]).all()
+    new = sorted(set(edited.grid.tolist()) - set(micro.codes))
+    assert len(new) == 1 and new[0][:14] == first[:14]  # the new part numbered in the same grid
+    again = LevelPlan(grids=town.grids, micro=edited)
+    assert [i for i in check_levels(again) if i.severity == "error"] == []
+
+
+def test_merge_across_grids_is_refused_and_a_stray_unit_is_not_nested(town: LevelPlan):
+    micro = town.micro
+    a = micro.codes[0]
+    b = next(c for c in micro.codes if c[:14] != a[:14])
+    with pytest.raises(GridEditError, match="不同上级区划"):
+        apply_edit(micro, {"op": "merge", "grids": [a, b]})
+    # a unit of grid a[:14] put by hand into micro-grid b (of another grid)
+    grid = micro.grid.copy()
+    grid[np.flatnonzero(grid == a)[0]] = b
+    issues = check_levels(LevelPlan(grids=town.grids, micro=dataclasses.replace(micro, grid=grid)))
+    nested = [i for i in issues if i.kind == "not_nested"]
+    assert [i.grid for i in nested] == [b] and "微网格" in nested[0].message
+    assert nested[0].parent == a[:14]
+
+
+def test_large_building_is_its_own_micro_grid_and_flagged():
+    hh = np.full((4, 5), 20.0)
+    hh[0, 0] = 120.0  # a tower block: above the 50-household ceiling
+    units = squares(4, 5, hh)
+    levels = generate_levels(units, _parent(units), min_households=100, max_households=300)
+    kinds = {i.kind for i in check_levels(levels)}
+    assert "oversized_unit" in kinds
+    tower = levels.micro.grid[levels.micro.units["unit_id"] == "U00"][0]
+    assert (levels.micro.grid == tower).sum() == 1
+
+
+def test_bad_micro_bounds_are_refused():
+    units = squares(2, 2, 20.0)
+    with pytest.raises(InputDataError, match="下限"):
+        generate_levels(units, micro_min_households=60, micro_max_households=50)
+    assert X0 > 0 and Y0 > 0
