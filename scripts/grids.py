@@ -2,7 +2,8 @@
 
     python -m scripts.grids --project demo --out out/grids.gpkg \
         [--parent FILE|CODE] [--units FILE] [--min-households 300] [--max-households 500] \
-        [--water FILE] [--village] [--seed 0] [--no-coverage]
+        [--water FILE] [--village] [--seed 0] [--no-coverage] \
+        [--levels [--micro-min-households 10] [--micro-max-households 50]]
 
 Units are the street blocks of the project's network (cut by the parents'
 boundaries) with households from the demand model, or a planner's polygons
@@ -21,7 +22,10 @@ Writes (atomically, WGS84):
 * ``FILE.csv`` — the grid table with Chinese headers (UTF-8 with BOM);
 * ``FILE_issues.csv`` — every violation and note, Chinese messages;
 * ``FILE_tree.csv``, ``FILE_tree.svg``, ``FILE_tree.png`` — the organisation tree;
-* ``FILE.plan.json`` — the plan for later edits (the web app's format).
+* ``FILE.plan.json`` — the plan for later edits (the web app's format);
+* with ``--levels``: ``FILE_micro.gpkg`` (layer 微网格: micro-grids, 微网格/网点, in each grid, coded
+  grid code + sequence), ``FILE_micro.xlsx`` (sheets 微网格 and 问题, codes
+  as text) and ``FILE_micro.plan.json``; nesting problems join ``FILE_issues.csv``.
 
 Exit status: 0 done (violations are listed, not fatal), 2 bad arguments or bad
 input data (message on stderr).
@@ -44,10 +48,11 @@ from tqdm import tqdm
 from geo import settings
 from geo.access.units import read_units
 from geo.errors import GeoError, InputDataError
+from geo.grids.levels import LevelPlan, check_levels, micro_grids
 from geo.grids.output import grid_coverage, grids_gdf, plan_to_dict
 from geo.grids.plan import check_plan
 from geo.grids.tree import TREE_HEADERS, organisation_diagram, organisation_table
-from geo.io.export import atomic_write, write_csv, write_gpkg
+from geo.io.export import atomic_write, write_csv, write_gpkg, write_xlsx
 from geo.io.uploads import read_upload
 from geo.project import Project
 from geo.workflows import (
@@ -91,6 +96,7 @@ ISSUE_HEADERS = {
     "message": "说明",
     "units": "单元",
 }
+MICRO_HEADERS = GRID_HEADERS | {"code": "微网格编码", "parent": "所属网格编码", "name": "微网格名称"}
 CODE_RE = re.compile(r"^\d{6}(\d{3}(\d{3})?)?$")
 
 
@@ -123,6 +129,19 @@ def build_parser() -> argparse.ArgumentParser:
         "--seed", type=count(0, 2**31 - 1), default=0, help="seed of the tie-breaking (same seed, same grids)"
     )
     parser.add_argument("--no-coverage", action="store_true", help="skip the coverage figures per grid")
+    parser.add_argument("--levels", action="store_true", help="also micro-grids (微网格/网点) inside each grid")
+    parser.add_argument(
+        "--micro-min-households",
+        type=positive(MAX_BOUND, "户"),
+        default=settings.GRID_MICRO_MIN_HOUSEHOLDS,
+        help="floor per micro-grid (default 10)",
+    )
+    parser.add_argument(
+        "--micro-max-households",
+        type=positive(MAX_BOUND, "户"),
+        default=settings.GRID_MICRO_MAX_HOUSEHOLDS,
+        help="ceiling per micro-grid (default 50)",
+    )
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     add_lang(parser)
     return parser
@@ -211,6 +230,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     if lo > hi:
         parser.error(f"--min-households {lo:g} 大于 --max-households {hi:g} (floor above ceiling)")
+    if args.levels and args.micro_min_households > args.micro_max_households:
+        parser.error(
+            f"--micro-min-households {args.micro_min_households:g} 大于 --micro-max-households "
+            f"{args.micro_max_households:g} (floor above ceiling)"
+        )
     steps = ["读取项目 load", "单元 units", "划分 grids", "覆盖 coverage", "写出 write"]
     bar = tqdm(total=len(steps), disable=args.quiet, desc=f"网格 {args.project}")
     try:
@@ -234,9 +258,18 @@ def main(argv: list[str] | None = None) -> int:
             if len(coverage):
                 grids = grids.merge(coverage, on="code", how="left")
         issues = [*plan.notes, *check_plan(plan)]
+        micro = None
+        if args.levels:
+            micro = micro_grids(
+                plan, min_households=args.micro_min_households, max_households=args.micro_max_households, seed=args.seed
+            )
+            known = len(issues) - len(plan.notes)
+            issues = [*issues, *micro.notes, *check_levels(LevelPlan(grids=plan, micro=micro))[known:]]
         bar.update()
         bar.set_postfix_str(steps[4])
         _write(args.out, plan, grids, issues, estimated=is_estimate(project.demand), lang=args.lang)
+        if micro is not None:
+            _write_micro(args.out, micro, estimated=is_estimate(project.demand), lang=args.lang)
         bar.update()
     except GeoError as exc:
         bar.close()
@@ -250,6 +283,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     bar.close()
     print(_summary(grids, issues, lo, hi))
+    if micro is not None:
+        print(
+            f"微网格 micro-grids: {len(micro.codes)} ({args.micro_min_households:g}-{args.micro_max_households:g} 户)"
+        )
     print(f"结果 results -> {args.out}")
     return 0
 
@@ -291,6 +328,46 @@ def _write(out: Path, plan, grids: gpd.GeoDataFrame, issues: list, *, estimated:
     atomic_write(
         Path(f"{stem}.plan.json"),
         lambda tmp: tmp.write_text(json.dumps(plan_to_dict(plan), ensure_ascii=False, allow_nan=False), "utf-8"),
+    )
+
+
+def _write_micro(out: Path, micro, *, estimated: bool, lang: str) -> None:
+    """The micro-grids: a layer of the GeoPackage, an XLSX (grids and their issues) and the plan."""
+    table = grids_gdf(micro)
+    headers = MICRO_HEADERS | ({"households": "估算户数 (户)", "residents": "估算人口 (人)"} if estimated else {})
+    write_gpkg(
+        {
+            ("微网格" if lang == "zh" else "micro_grids"): chinese_frame(
+                table, headers=headers, estimated=estimated, lang=lang
+            )
+        },
+        Path(f"{out.with_suffix('')}_micro.gpkg"),
+    )
+    plain = table.drop(columns="geometry")
+    columns = [c for c in MICRO_HEADERS if c in plain.columns]
+    sheet = official_table(
+        plain,
+        [*columns, *(c for c in plain.columns if c not in MICRO_HEADERS)],
+        headers=headers,
+        estimated=estimated,
+        lang=lang,
+    )
+    found = check_plan(micro)
+    problems = official_table(
+        pd.DataFrame(
+            [{**i.to_dict(), "units": " ".join(i.units)} for i in [*micro.notes, *found]], columns=list(ISSUE_HEADERS)
+        ),
+        list(ISSUE_HEADERS),
+        headers=ISSUE_HEADERS,
+        lang=lang,
+    )
+    write_xlsx(
+        {"微网格" if lang == "zh" else "micro_grids": sheet, "问题" if lang == "zh" else "issues": problems},
+        Path(f"{out.with_suffix('')}_micro.xlsx"),
+    )
+    atomic_write(
+        Path(f"{out.with_suffix('')}_micro.plan.json"),
+        lambda tmp: tmp.write_text(json.dumps(plan_to_dict(micro), ensure_ascii=False, allow_nan=False), "utf-8"),
     )
 
 

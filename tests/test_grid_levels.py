@@ -6,6 +6,8 @@ import dataclasses
 
 import geopandas as gpd
 import numpy as np
+import openpyxl
+import pandas as pd
 import pytest
 import shapely
 
@@ -13,6 +15,7 @@ from geo.errors import InputDataError
 from geo.grids.edits import apply_edit
 from geo.grids.levels import LevelPlan, check_levels, generate_levels
 from geo.grids.plan import GridEditError
+from scripts.grids import main
 from tests.test_grids import X0, Y0, squares
 
 COMMUNITY = "350521100001"
@@ -101,3 +104,37 @@ def test_bad_micro_bounds_are_refused():
     with pytest.raises(InputDataError, match="下限"):
         generate_levels(units, micro_min_households=60, micro_max_households=50)
     assert X0 > 0 and Y0 > 0
+
+
+# ------------------------------------------------------------------------ the script
+
+
+def test_script_levels_on_the_demo(tmp_path, capsys):
+    out = tmp_path / "三级" / "demo.gpkg"
+    assert main(["--project", "demo", "--out", str(out), "-q", "--no-coverage", "--levels"]) == 0
+    assert "微网格 micro-grids:" in capsys.readouterr().out
+    grids = gpd.read_file(out, layer="网格")
+    micro = gpd.read_file(tmp_path / "三级" / "demo_micro.gpkg", layer="微网格")
+    assert micro.crs.to_epsg() == 4326
+    # every micro-grid coded under a grid of the plan, every grid split into micro-grids
+    assert (micro["微网格编码"].str[:-2] == micro["所属网格编码"]).all()
+    assert set(micro["所属网格编码"]) == set(grids["网格编码"])
+    assert micro["估算户数 (户)"].sum() == pytest.approx(grids["估算户数 (户)"].sum(), abs=0.5)
+    book = openpyxl.load_workbook(tmp_path / "三级" / "demo_micro.xlsx")
+    assert book.sheetnames == ["微网格", "问题"]
+    sheet = book["微网格"]
+    assert [c.value for c in sheet[1]][:3] == ["微网格编码", "所属网格编码", "微网格名称"]
+    codes = [row[0] for row in sheet.iter_rows(min_row=2, max_col=1)]
+    assert all(c.data_type == "s" and c.value.startswith("0000") for c in codes)  # text, leading zeros kept
+    # the demo's units are street blocks, coarser than a micro-grid: the big ones are said
+    issues = pd.read_csv(tmp_path / "三级" / "demo_issues.csv", encoding="utf-8-sig", dtype=str)
+    assert not issues["类型"].str.contains("未嵌套").any()
+
+
+def test_script_refuses_micro_floor_above_ceiling(tmp_path, capsys):
+    args = ["--project", "demo", "--out", str(tmp_path / "x.gpkg"), "-q", "--levels"]
+    with pytest.raises(SystemExit) as exc:
+        main([*args, "--micro-min-households", "60", "--micro-max-households", "50"])
+    assert exc.value.code == 2
+    assert "--micro-min-households 60" in capsys.readouterr().err
+    assert not (tmp_path / "x.gpkg").exists()

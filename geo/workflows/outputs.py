@@ -183,6 +183,7 @@ VALUES_ZH: Mapping[str, Mapping[str, str]] = {
         "left_out": "未纳入网格",
         "outside_parent": "位于上级范围外",
         "infeasible_bounds": "户数上下限无法满足",
+        "not_nested": "微网格未嵌套在网格内",
     },
     "severity": {"error": "错误", "warning": "警告", "info": "提示"},
     "basis": dict(BASIS_ZH),
