@@ -11,9 +11,10 @@ import pandas as pd
 import pytest
 import shapely
 
-from geo.errors import InputDataError
+from geo.errors import CRSError, InputDataError
+from geo.grids.blocks import units_with_households
 from geo.grids.edits import apply_edit
-from geo.grids.levels import LevelPlan, check_levels, generate_levels
+from geo.grids.levels import LevelPlan, building_plots, check_levels, generate_levels
 from geo.grids.plan import GridEditError
 from scripts.grids import main
 from tests.test_grids import X0, Y0, squares
@@ -97,6 +98,50 @@ def test_large_building_is_its_own_micro_grid_and_flagged():
     assert "oversized_unit" in kinds
     tower = levels.micro.grid[levels.micro.units["unit_id"] == "U00"][0]
     assert (levels.micro.grid == tower).sum() == 1
+
+
+def test_micro_grids_of_building_plots_inside_street_blocks():
+    # 3 x 4 blocks of 200 m with 5 buildings of 20 households each: 1,200 households,
+    # grids of 300-500 made of whole blocks (3 grids of 400), micro-grids of building plots
+    blocks = squares(3, 4, 0.0, size=200.0)
+    rng = np.random.default_rng(7)
+    points, hh = [], []
+    for geom in blocks.geometry:
+        x0, y0, _, _ = geom.bounds
+        points += list(shapely.points(x0 + rng.uniform(10, 190, 5), y0 + rng.uniform(10, 190, 5)))
+        hh += [20.0] * 5
+    buildings = gpd.GeoDataFrame({"households": hh, "residents": np.multiply(hh, 3)}, geometry=points, crs=blocks.crs)
+    plots = building_plots(blocks, buildings)
+    assert len(plots) == 60
+    assert plots.area.sum() == pytest.approx(blocks.area.sum())  # no gap, no overlap
+    for uid, geom in zip(blocks["unit_id"], blocks.geometry, strict=True):
+        mine = plots[plots["block"] == uid]
+        assert len(mine) == 5 and shapely.union_all(mine.geometry.to_numpy()).symmetric_difference(geom).area < 1e-3
+    units = units_with_households(blocks, buildings)
+    levels = generate_levels(
+        units,
+        _parent(units),
+        min_households=300,
+        max_households=500,
+        micro_units=units_with_households(plots, buildings),
+    )
+    assert levels.grids.units["households"].sum() == pytest.approx(1200)
+    assert levels.micro.units["households"].sum() == pytest.approx(1200)
+    assert [i for i in check_levels(levels) if i.severity == "error"] == []
+    # every plot's micro-grid is coded under the grid of its block
+    grid_of_block = dict(zip(levels.grids.units["unit_id"], levels.grids.grid, strict=True))
+    block_of_plot = plots.set_index("unit_id")["block"]
+    for plot, code in zip(levels.micro.units["unit_id"], levels.micro.grid, strict=True):
+        assert code[:14] == grid_of_block[block_of_plot[plot]]
+    assert levels.micro.units.groupby(levels.micro.grid)["households"].sum().between(10, 50).all()
+
+
+def test_building_plots_need_one_projected_crs():
+    blocks = squares(1, 1, 0.0)
+    points = gpd.GeoDataFrame(geometry=[shapely.Point(X0 + 50, Y0 - 50)], crs=blocks.crs)
+    with pytest.raises(CRSError, match="坐标系"):
+        building_plots(blocks, points.to_crs(4326))
+    assert len(building_plots(blocks, points)) == 1  # one building: the block stays whole
 
 
 def test_bad_micro_bounds_are_refused():

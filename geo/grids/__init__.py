@@ -14,7 +14,7 @@ Where a user starts:
 
 from geo.grids.blocks import street_blocks, unit_adjacency, units_from_polygons, units_with_households
 from geo.grids.edits import EditResult, apply_edit, edit, undo
-from geo.grids.levels import LevelPlan, check_levels, generate_levels, micro_grids
+from geo.grids.levels import LevelPlan, building_plots, check_levels, generate_levels, micro_grids
 from geo.grids.output import grid_coverage, grids_gdf, plan_from_dict, plan_to_dict
 from geo.grids.partition import generate_grids
 from geo.grids.plan import GridEditError, GridPlan, Issue, check_plan
@@ -27,6 +27,7 @@ __all__ = [
     "Issue",
     "LevelPlan",
     "apply_edit",
+    "building_plots",
     "check_levels",
     "check_plan",
     "edit",

@@ -1,11 +1,12 @@
 """Three grid levels under a community: 网格 (300-500 households) and 微网格/网点 (10-50 households).
 
 The community (社区/村) is the first level; its grids are made by :func:`generate_grids`
-from the units (street blocks, compounds or buildings); each grid's micro-grids are made
-the same way from the same units with the grid as their parent, so a micro-grid is whole
-units of one grid: nested without gaps or overlaps, coded grid code + sequence.  Micro-grids
-need fine units (buildings, or a population grid's cells): a unit above the micro ceiling is
-its own micro-grid and is flagged ``oversized_unit``.
+from the units (street blocks, so grids run along the streets, or compounds); each grid's
+micro-grids are made the same way with the grid as their parent, from the same units or from
+finer ones inside them (:func:`building_plots`: each street block cut into the Voronoi cells of
+its buildings), so a micro-grid is whole units of one grid: nested without gaps or overlaps,
+coded grid code + sequence.  A unit above the micro ceiling is its own micro-grid and is
+flagged ``oversized_unit``.
 """
 
 from __future__ import annotations
@@ -15,15 +16,71 @@ from dataclasses import dataclass
 
 import geopandas as gpd
 import numpy as np
+import shapely
 
 from geo import settings
+from geo.errors import CRSError
+from geo.grids.blocks import point_units
 from geo.grids.output import grids_gdf
 from geo.grids.partition import generate_grids
 from geo.grids.plan import GridPlan, Issue, check_plan
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["LevelPlan", "check_levels", "generate_levels", "micro_grids"]
+__all__ = ["LevelPlan", "building_plots", "check_levels", "generate_levels", "micro_grids"]
+
+
+def building_plots(units: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Each unit cut into the Voronoi cells of the buildings (points) inside it: units for micro-grids.
+
+    The plots of a unit cover it exactly (no gap, no overlap); a unit with fewer than two
+    buildings stays whole.  Plot ids are the unit's id + ``-`` + a 3-digit number.
+
+    Parameters
+    ----------
+    units
+        ``unit_id`` and polygons in a projected CRS (metres), e.g. street blocks.
+    buildings
+        Building points (or polygons: their representative points), same CRS.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``unit_id``, ``block`` (the unit's id) and the plot polygons.
+
+    Raises
+    ------
+    geo.errors.CRSError
+        Units not in a projected CRS, or buildings in another CRS.
+    """
+    if units.crs is None or not units.crs.is_projected:
+        raise CRSError(f"单元需要米制投影坐标系，收到 {units.crs} (units must be in a projected CRS in metres)")
+    if buildings.crs != units.crs:
+        raise CRSError(f"建筑与单元坐标系不同: {buildings.crs} / {units.crs} (buildings and units differ in CRS)")
+    geoms = units.geometry.to_numpy()
+    ids = units["unit_id"].astype(str).to_numpy()
+    points = shapely.point_on_surface(buildings.geometry.to_numpy())
+    owner = point_units(geoms, points, snap_m=0.0)
+    order = np.argsort(owner, kind="stable")
+    owner_sorted = owner[order]
+    rows: list[tuple[str, str, shapely.Geometry]] = []
+    for i, (uid, geom) in enumerate(zip(ids, geoms, strict=True)):
+        lo, hi = np.searchsorted(owner_sorted, [i, i + 1])
+        pts = shapely.get_coordinates(points[order[lo:hi]])
+        pts = np.unique(pts, axis=0)
+        if len(pts) < 2:
+            rows.append((uid, uid, geom))
+            continue
+        cells = shapely.get_parts(shapely.voronoi_polygons(shapely.multipoints(pts), extend_to=geom))
+        cells = shapely.intersection(cells, geom)
+        cells = cells[shapely.area(cells) > settings.GRID_AREA_TOLERANCE_M2]
+        rows.extend((f"{uid}-{k + 1:03d}", uid, cell) for k, cell in enumerate(cells))
+    logger.info("building plots: %d units -> %d plots", len(units), len(rows))
+    return gpd.GeoDataFrame(
+        {"unit_id": [r[0] for r in rows], "block": [r[1] for r in rows]},
+        geometry=[r[2] for r in rows],
+        crs=units.crs,
+    )
 
 
 @dataclass(frozen=True, eq=False)
@@ -35,7 +92,7 @@ class LevelPlan:
     grids
         Level 2: 网格 in their communities.
     micro
-        Level 3: 微网格/网点 in their grids; ``micro.units`` are ``grids.units`` row for row.
+        Level 3: 微网格/网点 in their grids, of the same units or of finer ones inside them.
     """
 
     grids: GridPlan
@@ -44,6 +101,7 @@ class LevelPlan:
 
 def micro_grids(
     plan: GridPlan,
+    units: gpd.GeoDataFrame | None = None,
     *,
     min_households: float = settings.GRID_MICRO_MIN_HOUSEHOLDS,
     max_households: float = settings.GRID_MICRO_MAX_HOUSEHOLDS,
@@ -55,6 +113,9 @@ def micro_grids(
     ----------
     plan
         A grid plan (projected CRS, metres).
+    units
+        Finer units inside the plan's units (``unit_id``, ``households``, same CRS), e.g.
+        :func:`building_plots` with their households; the plan's own units when omitted.
     min_households, max_households
         Household floor and ceiling of a micro-grid.
     seed
@@ -67,14 +128,18 @@ def micro_grids(
     """
     parents = grids_gdf(plan)[["code", "name", "geometry"]]
     parents["name"] = parents["name"].where(parents["name"].astype(str) != "", parents["code"])
-    units = plan.units.drop(columns=["parent"]).assign(community=plan.units["parent"].to_numpy(object))
+    if units is None:
+        units = plan.units.drop(columns=["parent"]).assign(community=plan.units["parent"].to_numpy(object))
+        adjacency = plan.adjacency
+    else:
+        units, adjacency = units.drop(columns=["parent"], errors="ignore"), None
     micro = generate_grids(
         units,
         parents,
         min_households=min_households,
         max_households=max_households,
         seed=seed,
-        adjacency=plan.adjacency,
+        adjacency=adjacency,
     )
     logger.info("micro-grids: %d grids -> %d micro-grids", len(parents), len(micro.codes))
     return micro
@@ -88,6 +153,7 @@ def generate_levels(
     max_households: float = settings.GRID_URBAN_MAX_HOUSEHOLDS,
     micro_min_households: float = settings.GRID_MICRO_MIN_HOUSEHOLDS,
     micro_max_households: float = settings.GRID_MICRO_MAX_HOUSEHOLDS,
+    micro_units: gpd.GeoDataFrame | None = None,
     seed: int = 0,
 ) -> LevelPlan:
     """Grids of each community and micro-grids of each grid from one set of units.
@@ -103,6 +169,8 @@ def generate_levels(
         Bounds of a grid (网格).
     micro_min_households, micro_max_households
         Bounds of a micro-grid (微网格/网点).
+    micro_units
+        Finer units for the micro-grids (see :func:`micro_grids`); ``units`` when omitted.
     seed
         Seed of the tie-breaking jitter.
 
@@ -114,7 +182,9 @@ def generate_levels(
         Bad units or bounds (see :func:`generate_grids`).
     """
     grids = generate_grids(units, parents, min_households=min_households, max_households=max_households, seed=seed)
-    micro = micro_grids(grids, min_households=micro_min_households, max_households=micro_max_households, seed=seed)
+    micro = micro_grids(
+        grids, micro_units, min_households=micro_min_households, max_households=micro_max_households, seed=seed
+    )
     return LevelPlan(grids=grids, micro=micro)
 
 
@@ -125,12 +195,18 @@ def check_levels(levels: LevelPlan) -> list[Issue]:
     the micro-grid and says which grid it should be in.
     """
     issues = [*check_plan(levels.grids), *check_plan(levels.micro)]
-    grid, micro = levels.grids.grid, levels.micro.grid
-    if len(grid) != len(micro):
-        return [
-            *issues,
-            Issue("not_nested", "error", "两级网格的单元不一致 (the two levels are not made of the same units)"),
-        ]
+    micro = levels.micro.grid
+    same = (
+        len(levels.micro.units) == len(levels.grids.units)
+        and (levels.micro.units["unit_id"].to_numpy() == levels.grids.units["unit_id"].to_numpy()).all()
+    )
+    if same:
+        grid = levels.grids.grid
+    else:  # finer units: the grid their inner point lies in
+        polygons = grids_gdf(levels.grids)
+        inner = shapely.point_on_surface(levels.micro.units.geometry.to_numpy())
+        where = point_units(polygons.geometry.to_numpy(), inner, snap_m=0.0)
+        grid = np.where(where >= 0, polygons["code"].to_numpy(object)[np.maximum(where, 0)], "?")
     bad = np.array([m != "" and g != "" and not str(m).startswith(str(g)) for g, m in zip(grid, micro, strict=True)])
     for code in sorted(set(micro[bad].tolist())):
         parents = sorted(set(grid[micro == code].tolist()))
