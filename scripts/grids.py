@@ -23,7 +23,8 @@ Writes (atomically, WGS84):
 * ``FILE_issues.csv`` — every violation and note, Chinese messages;
 * ``FILE_tree.csv``, ``FILE_tree.svg``, ``FILE_tree.png`` — the organisation tree;
 * ``FILE.plan.json`` — the plan for later edits (the web app's format);
-* with ``--levels``: ``FILE_micro.gpkg`` (layer 微网格: micro-grids, 微网格/网点, in each grid, coded
+* with ``--levels``: ``FILE_micro.gpkg`` (layer 微网格: micro-grids, 微网格/网点, of building plots
+  — each unit cut into the Voronoi cells of its demand points — in each grid, coded
   grid code + sequence), ``FILE_micro.xlsx`` (sheets 微网格 and 问题, codes
   as text) and ``FILE_micro.plan.json``; nesting problems join ``FILE_issues.csv``.
 
@@ -48,7 +49,7 @@ from tqdm import tqdm
 from geo import settings
 from geo.access.units import read_units
 from geo.errors import GeoError, InputDataError
-from geo.grids.levels import LevelPlan, check_levels, micro_grids
+from geo.grids.levels import LevelPlan, check_levels, demand_plots, micro_grids
 from geo.grids.output import grid_coverage, grids_gdf, plan_to_dict
 from geo.grids.plan import check_plan
 from geo.grids.tree import TREE_HEADERS, organisation_diagram, organisation_table
@@ -261,7 +262,11 @@ def main(argv: list[str] | None = None) -> int:
         micro = None
         if args.levels:
             micro = micro_grids(
-                plan, min_households=args.micro_min_households, max_households=args.micro_max_households, seed=args.seed
+                plan,
+                demand_plots(plan, project.demand),
+                min_households=args.micro_min_households,
+                max_households=args.micro_max_households,
+                seed=args.seed,
             )
             known = len(issues) - len(plan.notes)
             issues = [*issues, *micro.notes, *check_levels(LevelPlan(grids=plan, micro=micro))[known:]]

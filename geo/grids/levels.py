@@ -20,14 +20,14 @@ import shapely
 
 from geo import settings
 from geo.errors import CRSError
-from geo.grids.blocks import point_units
+from geo.grids.blocks import point_units, units_with_households
 from geo.grids.output import grids_gdf
 from geo.grids.partition import generate_grids
 from geo.grids.plan import GridPlan, Issue, check_plan
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["LevelPlan", "building_plots", "check_levels", "generate_levels", "micro_grids"]
+__all__ = ["LevelPlan", "building_plots", "check_levels", "demand_plots", "generate_levels", "micro_grids"]
 
 
 def building_plots(units: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -97,6 +97,26 @@ class LevelPlan:
 
     grids: GridPlan
     micro: GridPlan
+
+
+def demand_plots(plan: GridPlan, demand: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The plan's units cut into the plots of their demand points (buildings), with households.
+
+    Parameters
+    ----------
+    plan
+        A grid plan (projected CRS, metres).
+    demand
+        Demand points (buildings or a population grid's cells) with ``residents`` and
+        optionally ``households``; any CRS (reprojected to the plan's).
+
+    Raises
+    ------
+    geo.errors.InputDataError
+        Demand without a ``residents`` column.
+    """
+    points = demand.to_crs(plan.units.crs)
+    return units_with_households(building_plots(plan.units, points), points)
 
 
 def micro_grids(
