@@ -14,6 +14,7 @@ Where a user starts:
 
 from geo.grids.blocks import street_blocks, unit_adjacency, units_from_polygons, units_with_households
 from geo.grids.edits import EditResult, apply_edit, edit, undo
+from geo.grids.imports import check_grids, read_grids
 from geo.grids.levels import LevelPlan, building_plots, check_levels, generate_levels, micro_grids
 from geo.grids.output import grid_coverage, grids_gdf, plan_from_dict, plan_to_dict
 from geo.grids.partition import generate_grids
@@ -28,6 +29,7 @@ __all__ = [
     "LevelPlan",
     "apply_edit",
     "building_plots",
+    "check_grids",
     "check_levels",
     "check_plan",
     "edit",
@@ -40,6 +42,7 @@ __all__ = [
     "organisation_table",
     "plan_from_dict",
     "plan_to_dict",
+    "read_grids",
     "street_blocks",
     "undo",
     "unit_adjacency",
