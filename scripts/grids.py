@@ -4,6 +4,7 @@
         [--parent FILE|CODE] [--units FILE] [--min-households 300] [--max-households 500] \
         [--water FILE] [--village] [--seed 0] [--no-coverage] \
         [--levels [--micro-min-households 10] [--micro-max-households 50]]
+    python -m scripts.grids --project demo --out out/checked.gpkg --import grids.geojson [--parent FILE|CODE]
 
 Units are the street blocks of the project's network (cut by the parents'
 boundaries) with households from the demand model, or a planner's polygons
@@ -28,6 +29,12 @@ Writes (atomically, WGS84):
   grid code + sequence), ``FILE_micro.xlsx`` (sheets 微网格 and 问题, codes
   as text) and ``FILE_micro.plan.json``; nesting problems join ``FILE_issues.csv``.
 
+``--import FILE`` checks existing grids instead of making new ones (GeoJSON, GeoPackage,
+zipped Shapefile with a code column, optional households and name): writes ``FILE.gpkg``
+(layer 网格 with each grid's problems) and ``FILE_issues.xlsx`` (every problem with the grid
+code and a Chinese message; codes as text).  Parents are ``--parent`` or the project's
+communities; without either, nesting and parent prefixes are not checked.
+
 Exit status: 0 done (violations are listed, not fatal), 2 bad arguments or bad
 input data (message on stderr).
 """
@@ -49,6 +56,7 @@ from tqdm import tqdm
 from geo import settings
 from geo.access.units import read_units
 from geo.errors import GeoError, InputDataError
+from geo.grids.imports import check_grids, read_grids
 from geo.grids.levels import LevelPlan, check_levels, demand_plots, micro_grids
 from geo.grids.output import grid_coverage, grids_gdf, plan_to_dict
 from geo.grids.plan import check_plan
@@ -130,6 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--seed", type=count(0, 2**31 - 1), default=0, help="seed of the tie-breaking (same seed, same grids)"
     )
     parser.add_argument("--no-coverage", action="store_true", help="skip the coverage figures per grid")
+    parser.add_argument("--import", dest="import_file", type=Path, default=None, help="check existing grids")
     parser.add_argument("--levels", action="store_true", help="also micro-grids (微网格/网点) inside each grid")
     parser.add_argument(
         "--micro-min-households",
@@ -236,6 +245,8 @@ def main(argv: list[str] | None = None) -> int:
             f"--micro-min-households {args.micro_min_households:g} 大于 --micro-max-households "
             f"{args.micro_max_households:g} (floor above ceiling)"
         )
+    if args.import_file is not None:
+        return _import(args, lo, hi)
     steps = ["读取项目 load", "单元 units", "划分 grids", "覆盖 coverage", "写出 write"]
     bar = tqdm(total=len(steps), disable=args.quiet, desc=f"网格 {args.project}")
     try:
@@ -334,6 +345,46 @@ def _write(out: Path, plan, grids: gpd.GeoDataFrame, issues: list, *, estimated:
         Path(f"{stem}.plan.json"),
         lambda tmp: tmp.write_text(json.dumps(plan_to_dict(plan), ensure_ascii=False, allow_nan=False), "utf-8"),
     )
+
+
+def _import(args: argparse.Namespace, lo: float, hi: float) -> int:
+    """Check existing grids: read, one check, write the layer and the problems."""
+    try:
+        project = load_analysis(args.project, times=False, cache_dir=cache_dir()).project
+        area = study_area_wgs84(project)
+        grids = read_grids(args.import_file, system=args.parent_system, study_area=area)
+        parents = None
+        if args.parent is not None or "community" in project.units:
+            parents = _parents(project, args.parent, args.parent_system)
+        issues = check_grids(grids, parents, min_households=lo, max_households=hi)
+        problems = pd.DataFrame(
+            [{**i.to_dict(), "units": " ".join(i.units)} for i in issues], columns=list(ISSUE_HEADERS)
+        )
+        flags = problems.groupby("grid")["kind"].agg(lambda k: " ".join(sorted(set(k))))
+        grids["flags"] = grids["code"].map(flags).fillna("")
+        headers = {
+            "code": "网格编码",
+            "name": "网格名称",
+            "households": "户数 (户)",
+            "parent": "上级编码",
+            "flags": "问题",
+        }
+        layer = chinese_frame(grids, headers=headers, lang=args.lang)
+        write_gpkg({("网格" if args.lang == "zh" else "grids"): layer}, args.out)
+        sheet = official_table(problems, list(ISSUE_HEADERS), headers=ISSUE_HEADERS, lang=args.lang)
+        write_xlsx({"问题" if args.lang == "zh" else "issues": sheet}, Path(f"{args.out.with_suffix('')}_issues.xlsx"))
+    except GeoError as exc:
+        print(f"错误 (error): {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(
+            f"错误: 无法写出结果 (cannot write output): {exc.strerror} {Path(exc.filename or '').name}", file=sys.stderr
+        )
+        return 2
+    counts = problems["kind"].value_counts()
+    print(f"网格 grids: {len(grids)}   问题 issues: " + (", ".join(f"{k} {v}" for k, v in counts.items()) or "无 none"))
+    print(f"结果 results -> {args.out}")
+    return 0
 
 
 def _write_micro(out: Path, micro, *, estimated: bool, lang: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import geopandas as gpd
+import openpyxl
 import pytest
 import shapely
 
@@ -111,3 +112,48 @@ def test_file_without_code_column_is_refused(tmp_path):
     gpd.GeoDataFrame({"名称": ["甲"]}, geometry=[box(0, 100)], crs=EPSG).to_crs(4326).to_file(path)
     with pytest.raises(InputDataError, match="没有网格编码列"):
         read_grids(path)
+
+
+# ------------------------------------------------------------------------ the script
+
+
+def test_script_import_checks_grids_of_the_demo(tmp_path, capsys):
+    from geo.project import load_project
+    from geo.workflows import study_area
+    from scripts.grids import main
+
+    project = load_project("demo")
+    area = study_area(project)
+    x0, y0, x1, y1 = area.bounds
+    mid = (x0 + x1) / 2
+    west, east = area.intersection(shapely.box(x0, y0, mid, y1)), area.intersection(shapely.box(mid, y0, x1, y1))
+    frame = gpd.GeoDataFrame(
+        {"网格编码": [f"{COMMUNITY}01", f"{COMMUNITY}02", f"{COMMUNITY}02"], "户数": [400, 120, 350]},
+        geometry=[west, east, east.buffer(-50)],  # the third repeats the second's code and lies inside it
+        crs=project.network.crs,
+    ).to_crs(4326)
+    source = tmp_path / "现有网格.geojson"
+    frame.to_file(source)
+    out = tmp_path / "checked.gpkg"
+    args = ["--project", "demo", "--out", str(out), "--import", str(source), "--parent", COMMUNITY]
+    assert main(args) == 0
+    assert "网格 grids: 3" in capsys.readouterr().out
+    layer = gpd.read_file(out, layer="网格")
+    assert layer["网格编码"].tolist() == [f"{COMMUNITY}01", f"{COMMUNITY}02", f"{COMMUNITY}02"]
+    assert layer["问题"].tolist()[0] == ""
+    book = openpyxl.load_workbook(tmp_path / "checked_issues.xlsx")
+    rows = list(book["问题"].iter_rows(values_only=True))
+    assert rows[0] == ("级别", "类型", "网格", "上级", "说明", "单元")
+    kinds = {(r[1], r[2]) for r in rows[1:]}
+    assert ("网格编码重复", f"{COMMUNITY}02") in kinds
+    assert ("网格重叠", f"{COMMUNITY}02") in kinds
+    assert ("户数低于下限", f"{COMMUNITY}02") in kinds
+    assert not any(k == "网格间空隙" for k, _ in kinds)  # west + east cover the study area
+
+
+def test_script_import_of_a_missing_file_exits_2(tmp_path, capsys):
+    from scripts.grids import main
+
+    args = ["--project", "demo", "--out", str(tmp_path / "x.gpkg"), "--import", str(tmp_path / "none.geojson")]
+    assert main(args) == 2
+    assert "错误" in capsys.readouterr().err
