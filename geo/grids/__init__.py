@@ -13,6 +13,7 @@ Where a user starts:
 """
 
 from geo.grids.blocks import street_blocks, unit_adjacency, units_from_polygons, units_with_households
+from geo.grids.compare import Comparison, compare_systems, merge_systems
 from geo.grids.edits import EditResult, apply_edit, edit, undo
 from geo.grids.imports import check_grids, read_grids
 from geo.grids.levels import LevelPlan, building_plots, check_levels, generate_levels, micro_grids
@@ -22,6 +23,7 @@ from geo.grids.plan import GridEditError, GridPlan, Issue, check_plan
 from geo.grids.tree import organisation_diagram, organisation_table
 
 __all__ = [
+    "Comparison",
     "EditResult",
     "GridEditError",
     "GridPlan",
@@ -32,11 +34,13 @@ __all__ = [
     "check_grids",
     "check_levels",
     "check_plan",
+    "compare_systems",
     "edit",
     "generate_grids",
     "generate_levels",
     "grid_coverage",
     "grids_gdf",
+    "merge_systems",
     "micro_grids",
     "organisation_diagram",
     "organisation_table",

@@ -1,0 +1,94 @@
+"""Grid systems compared (多网合一) on hand-made polygons: disagreement per pair, and a merge proposal."""
+
+from __future__ import annotations
+
+import itertools
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import shapely
+
+from geo.errors import InputDataError
+from geo.grids.compare import compare_systems, merge_systems
+from geo.grids.plan import check_plan
+
+X0, Y0 = 660_000.0, 2_760_000.0
+EPSG = 32650
+
+
+def box(x0: float, x1: float) -> shapely.Polygon:
+    return shapely.box(X0 + x0, Y0, X0 + x1, Y0 + 200)
+
+
+def system(cuts: list[float], prefix: str) -> gpd.GeoDataFrame:
+    edges = [0.0, *cuts, 300.0]
+    return gpd.GeoDataFrame(
+        {"code": [f"{prefix}{k + 1}" for k in range(len(edges) - 1)]},
+        geometry=[box(a, b) for a, b in itertools.pairwise(edges)],
+        crs=EPSG,
+    )
+
+
+@pytest.fixture(scope="module")
+def households() -> gpd.GeoDataFrame:
+    # one household per 10 m x 10 m cell centre over 300 m x 200 m: 600 households, 1 per 100 m²
+    xs, ys = np.meshgrid(np.arange(5, 300, 10.0), np.arange(5, 200, 10.0))
+    pts = shapely.points(X0 + xs.ravel(), Y0 + ys.ravel())
+    return gpd.GeoDataFrame({"households": np.ones(pts.size)}, geometry=pts, crs=EPSG)
+
+
+@pytest.fixture(scope="module")
+def comparison(households):
+    systems = {
+        "党建": system([120], "P"),  # P1 [0,120], P2 [120,300]
+        "综治": system([100], "Z"),  # Z1 [0,100], Z2 [100,300]
+        "警务": system([], "W"),  # W1 the whole
+    }
+    return compare_systems(systems, households)
+
+
+def test_common_refinement(comparison):
+    # pieces [0,100], [100,120], [120,300]
+    pieces = comparison.pieces.sort_values("area_m2")
+    assert pieces["area_m2"].tolist() == pytest.approx([4_000, 20_000, 36_000])
+    assert pieces["households"].tolist() == pytest.approx([40, 200, 360])
+    assert pieces.union_all().symmetric_difference(box(0, 300)).area == pytest.approx(0, abs=1e-6)  # no gap
+        60_000
+    )
+
+
+def test_disagreement_per_pair(comparison):
+    pairs = comparison.pairs.set_index(["system_a", "system_b"])
+    # 党建/综治: P1<->Z1 and P2<->Z2 are best matches; the strip [100,120] (P1 but Z2) disagrees
+    assert pairs.loc[("党建", "综治"), "disagree_m2"] == pytest.approx(4_000)
+    assert pairs.loc[("党建", "综治"), "disagree_households"] == pytest.approx(40)
+    # 党建/警务: W1's best match is P2 (36,000 m²), so P1 [0,120] disagrees
+    assert pairs.loc[("党建", "警务"), "disagree_m2"] == pytest.approx(24_000)
+    assert pairs.loc[("党建", "警务"), "disagree_households"] == pytest.approx(240)
+    assert pairs.loc[("党建", "警务"), "disagree_pct"] == pytest.approx(40.0)
+    # 综治/警务: W1's best is Z2 (40,000 m²), Z1 [0,100] disagrees
+    assert pairs.loc[("综治", "警务"), "disagree_m2"] == pytest.approx(20_000)
+    polys = comparison.disagreement
+    one = polys[(polys["system_a"] == "党建") & (polys["system_b"] == "综治")]
+    assert one["code_a"].tolist() == ["P1"] and one["code_b"].tolist() == ["Z2"]
+    assert one.area.sum() == pytest.approx(4_000)
+
+
+def test_identical_systems_agree_everywhere(households):
+    same = compare_systems({"a": system([150], "A"), "b": system([150], "B")}, households)
+    assert same.pairs["disagree_m2"].tolist() == [0.0] and len(same.disagreement) == 0
+
+
+def test_merge_proposal_is_whole_pieces_within_bounds(comparison):
+    plan = merge_systems(comparison, min_households=250, max_households=400)
+    # 600 households in grids of 250-400: 2 grids; pieces of 200, 40, 360 -> {200+40} and {360}
+    assert len(plan.codes) == 2
+    hh = plan.units.groupby(plan.grid)["households"].sum().sort_values().tolist()
+    assert hh == pytest.approx([240, 360])
+    assert [i for i in check_plan(plan) if i.severity == "error"] == []
+
+
+def test_one_system_is_refused(households):
+    with pytest.raises(InputDataError, match="至少需要两个网格体系"):
+        compare_systems({"a": system([], "A")}, households)
