@@ -5,6 +5,7 @@
         [--water FILE] [--village] [--seed 0] [--no-coverage] \
         [--levels [--micro-min-households 10] [--micro-max-households 50]]
     python -m scripts.grids --project demo --out out/checked.gpkg --import grids.geojson [--parent FILE|CODE]
+    python -m scripts.grids --project demo --out out/merged.gpkg --compare 党建.geojson 综治.geojson 警务.geojson
 
 Units are the street blocks of the project's network (cut by the parents'
 boundaries) with households from the demand model, or a planner's polygons
@@ -35,6 +36,12 @@ zipped Shapefile with a code column, optional households and name): writes ``FIL
 code and a Chinese message; codes as text).  Parents are ``--parent`` or the project's
 communities; without either, nesting and parent prefixes are not checked.
 
+``--compare FILE FILE ...`` overlays several grid systems (多网合一; each named by its file
+name): ``FILE.gpkg`` with layers 对比分区 (the common refinement with every system's code),
+不一致 (where a pair disagrees) and 合并方案 (a merged proposal within the household bounds,
+coded under ``--parent`` or a placeholder), and ``FILE_compare.xlsx`` (the pairs: area and
+households in disagreement; the proposal's grids).
+
 Exit status: 0 done (violations are listed, not fatal), 2 bad arguments or bad
 input data (message on stderr).
 """
@@ -56,6 +63,7 @@ from tqdm import tqdm
 from geo import settings
 from geo.access.units import read_units
 from geo.errors import GeoError, InputDataError
+from geo.grids.compare import PAIR_HEADERS, compare_systems, merge_systems
 from geo.grids.imports import check_grids, read_grids
 from geo.grids.levels import LevelPlan, check_levels, demand_plots, micro_grids
 from geo.grids.output import grid_coverage, grids_gdf, plan_to_dict
@@ -139,6 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--no-coverage", action="store_true", help="skip the coverage figures per grid")
     parser.add_argument("--import", dest="import_file", type=Path, default=None, help="check existing grids")
+    parser.add_argument("--compare", nargs="+", type=Path, default=None, metavar="FILE", help="grid systems to compare")
     parser.add_argument("--levels", action="store_true", help="also micro-grids (微网格/网点) inside each grid")
     parser.add_argument(
         "--micro-min-households",
@@ -245,8 +254,12 @@ def main(argv: list[str] | None = None) -> int:
             f"--micro-min-households {args.micro_min_households:g} 大于 --micro-max-households "
             f"{args.micro_max_households:g} (floor above ceiling)"
         )
+    if args.compare is not None and len(args.compare) < 2:
+        parser.error("--compare 需要至少两个网格文件 (--compare needs at least two grid files)")
     if args.import_file is not None:
         return _import(args, lo, hi)
+    if args.compare is not None:
+        return _compare(args, lo, hi)
     steps = ["读取项目 load", "单元 units", "划分 grids", "覆盖 coverage", "写出 write"]
     bar = tqdm(total=len(steps), disable=args.quiet, desc=f"网格 {args.project}")
     try:
@@ -383,6 +396,78 @@ def _import(args: argparse.Namespace, lo: float, hi: float) -> int:
         return 2
     counts = problems["kind"].value_counts()
     print(f"网格 grids: {len(grids)}   问题 issues: " + (", ".join(f"{k} {v}" for k, v in counts.items()) or "无 none"))
+    print(f"结果 results -> {args.out}")
+    return 0
+
+
+def _compare(args: argparse.Namespace, lo: float, hi: float) -> int:
+    """Compare grid systems: read, one comparison and one merge, write the layers and the table."""
+    try:
+        project = load_analysis(args.project, times=False, cache_dir=cache_dir()).project
+        area = study_area_wgs84(project)
+        systems = {}
+        for path in args.compare:
+            name = path.stem if path.stem not in systems else f"{path.stem}_{len(systems) + 1}"
+            systems[name] = read_grids(path, system=args.parent_system, study_area=area).to_crs(project.network.crs)
+        comparison = compare_systems(systems, project.demand)
+        parents = _parents(project, args.parent, args.parent_system) if args.parent is not None else None
+        merged = merge_systems(comparison, parents, min_households=lo, max_households=hi, seed=args.seed)
+        merged_grids = grids_gdf(merged)
+        hh_header = "估算户数 (户)" if is_estimate(project.demand) else "户数 (户)"  # from buildings: estimates
+        grid_headers = GRID_HEADERS | {
+            "households": hh_header,
+            "residents": hh_header.replace("户数 (户)", "人口 (人)"),
+        }
+        piece_headers = {"piece": "分区编号", "area_m2": "面积 (m²)", "households": hh_header} | {
+            f"code_{n}": f"{n}网格编码" for n in comparison.systems
+        }
+        diff_headers = {
+            "piece": "分区编号",
+            "system_a": "网格体系甲",
+            "system_b": "网格体系乙",
+            "code_a": "甲网格编码",
+            "code_b": "乙网格编码",
+            "area_m2": "面积 (m²)",
+            "households": hh_header,
+        }
+        layers = {
+            "对比分区" if args.lang == "zh" else "pieces": chinese_frame(
+                comparison.pieces, headers=piece_headers, lang=args.lang
+            ),
+            "不一致" if args.lang == "zh" else "disagreement": chinese_frame(
+                comparison.disagreement, headers=diff_headers, lang=args.lang
+            ),
+            "合并方案" if args.lang == "zh" else "merged": chinese_frame(
+                merged_grids, headers=grid_headers, lang=args.lang
+            ),
+        }
+        write_gpkg(layers, args.out)
+        pairs = official_table(comparison.pairs, list(PAIR_HEADERS), headers=PAIR_HEADERS, lang=args.lang)
+        plain = merged_grids.drop(columns="geometry")
+        proposal = official_table(
+            plain, [c for c in GRID_HEADERS if c in plain.columns], headers=grid_headers, lang=args.lang
+        )
+        write_xlsx(
+            {
+                "两两对比" if args.lang == "zh" else "pairs": pairs,
+                "合并方案" if args.lang == "zh" else "merged": proposal,
+            },
+            Path(f"{args.out.with_suffix('')}_compare.xlsx"),
+        )
+    except GeoError as exc:
+        print(f"错误 (error): {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(
+            f"错误: 无法写出结果 (cannot write output): {exc.strerror} {Path(exc.filename or '').name}", file=sys.stderr
+        )
+        return 2
+    for row in comparison.pairs.itertuples():
+        print(
+            f"{row.system_a} / {row.system_b}: 不一致 {row.disagree_m2:,.0f} m² ({row.disagree_pct:.1f} %), "
+            f"{row.disagree_households:,.0f} 户 (disagreement)"
+        )
+    print(f"合并方案 merged proposal: {len(merged.codes)} 个网格 ({lo:g}-{hi:g} 户)")
     print(f"结果 results -> {args.out}")
     return 0
 

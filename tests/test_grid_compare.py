@@ -90,3 +90,58 @@ def test_merge_proposal_is_whole_pieces_within_bounds(comparison):
 def test_one_system_is_refused(households):
     with pytest.raises(InputDataError, match="至少需要两个网格体系"):
         compare_systems({"a": system([], "A")}, households)
+
+
+# ------------------------------------------------------------------------ the script
+
+
+def test_script_compare_on_the_demo(tmp_path, capsys):
+    import openpyxl
+
+    from geo.project import load_project
+    from geo.workflows import study_area
+    from scripts.grids import main
+
+    project = load_project("demo")
+    area = study_area(project)
+    x0, y0, x1, y1 = area.bounds
+
+    def cut(parts: int, prefix: str) -> gpd.GeoDataFrame:
+        xs = np.linspace(x0, x1, parts + 1)
+        geoms = [area.intersection(shapely.box(a, y0, b, y1)) for a, b in itertools.pairwise(xs)]
+        frame = gpd.GeoDataFrame({"编码": [f"{prefix}{k + 1:02d}" for k in range(parts)]}, geometry=geoms, crs=area_crs)
+        return frame.to_crs(4326)
+
+    area_crs = project.network.crs
+    files = []
+    for name, parts in (("党建", 2), ("综治", 3)):
+        path = tmp_path / f"{name}.geojson"
+        cut(parts, "350521100001").to_file(path)
+        files.append(str(path))
+    out = tmp_path / "多网合一.gpkg"
+    assert main(["--project", "demo", "--out", str(out), "--compare", *files, "--parent", "350521100001"]) == 0
+    printed = capsys.readouterr().out
+    assert "党建 / 综治: 不一致" in printed
+    pieces = gpd.read_file(out, layer="对比分区")
+    assert {"党建网格编码", "综治网格编码", "估算户数 (户)"} <= set(pieces.columns)
+    households = project.demand["households"].sum()
+    assert pieces["估算户数 (户)"].sum() == pytest.approx(households, abs=0.5)
+    diff = gpd.read_file(out, layer="不一致")
+    # halves vs thirds: the middle third's west half is 党建 01 but 综治 02 (best matched to 党建 02 or 01):
+    # some, but not all, of the area disagrees
+    assert 0 < len(diff) < len(pieces)
+    merged = gpd.read_file(out, layer="合并方案")
+    assert merged["网格编码"].str.startswith("350521100001").all()
+    assert merged["估算户数 (户)"].sum() == pytest.approx(households, abs=0.5)
+    book = openpyxl.load_workbook(tmp_path / "多网合一_compare.xlsx")
+    assert book.sheetnames == ["两两对比", "合并方案"]
+    header = [c.value for c in book["两两对比"][1]]
+    assert header[:4] == ["网格体系甲", "网格体系乙", "总面积 (m²)", "不一致面积 (m²)"]
+
+
+def test_script_compare_needs_two_files(tmp_path, capsys):
+    from scripts.grids import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(["--project", "demo", "--out", str(tmp_path / "x.gpkg"), "--compare", str(tmp_path / "a.geojson")])
+    assert exc.value.code == 2 and "至少两个" in capsys.readouterr().err
