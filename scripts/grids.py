@@ -27,7 +27,8 @@ Writes (atomically, WGS84):
 * ``FILE.plan.json`` — the plan for later edits (the web app's format);
 * with ``--levels``: ``FILE_micro.gpkg`` (layer 微网格: micro-grids, 微网格/网点, of building plots
   — each unit cut into the Voronoi cells of its demand points — in each grid, coded
-  grid code + sequence), ``FILE_micro.xlsx`` (sheets 微网格 and 问题, codes
+  grid code + sequence), ``FILE_micro.xlsx`` (sheets 微网格, 问题 and 组织架构: the tree
+  community -> grid -> micro-grid; codes
   as text) and ``FILE_micro.plan.json``; nesting problems join ``FILE_issues.csv``.
 
 ``--import FILE`` checks existing grids instead of making new ones (GeoJSON, GeoPackage,
@@ -65,7 +66,7 @@ from geo.access.units import read_units
 from geo.errors import GeoError, InputDataError
 from geo.grids.compare import PAIR_HEADERS, compare_systems, merge_systems
 from geo.grids.imports import check_grids, read_grids
-from geo.grids.levels import LevelPlan, check_levels, demand_plots, micro_grids
+from geo.grids.levels import LEVEL_TREE_HEADERS, LevelPlan, check_levels, demand_plots, levels_table, micro_grids
 from geo.grids.output import grid_coverage, grids_gdf, plan_to_dict
 from geo.grids.plan import check_plan
 from geo.grids.tree import TREE_HEADERS, organisation_diagram, organisation_table
@@ -298,7 +299,7 @@ def main(argv: list[str] | None = None) -> int:
         bar.set_postfix_str(steps[4])
         _write(args.out, plan, grids, issues, estimated=is_estimate(project.demand), lang=args.lang)
         if micro is not None:
-            _write_micro(args.out, micro, estimated=is_estimate(project.demand), lang=args.lang)
+            _write_micro(args.out, plan, micro, estimated=is_estimate(project.demand), lang=args.lang)
         bar.update()
     except GeoError as exc:
         bar.close()
@@ -472,7 +473,7 @@ def _compare(args: argparse.Namespace, lo: float, hi: float) -> int:
     return 0
 
 
-def _write_micro(out: Path, micro, *, estimated: bool, lang: str) -> None:
+def _write_micro(out: Path, plan, micro, *, estimated: bool, lang: str) -> None:
     """The micro-grids: a layer of the GeoPackage, an XLSX (grids and their issues) and the plan."""
     table = grids_gdf(micro)
     headers = MICRO_HEADERS | ({"households": "估算户数 (户)", "residents": "估算人口 (人)"} if estimated else {})
@@ -502,8 +503,18 @@ def _write_micro(out: Path, micro, *, estimated: bool, lang: str) -> None:
         headers=ISSUE_HEADERS,
         lang=lang,
     )
+    tree = official_table(
+        levels_table(LevelPlan(grids=plan, micro=micro)),
+        list(LEVEL_TREE_HEADERS),
+        headers=LEVEL_TREE_HEADERS,
+        lang=lang,
+    )
     write_xlsx(
-        {"微网格" if lang == "zh" else "micro_grids": sheet, "问题" if lang == "zh" else "issues": problems},
+        {
+            "微网格" if lang == "zh" else "micro_grids": sheet,
+            "问题" if lang == "zh" else "issues": problems,
+            "组织架构" if lang == "zh" else "tree": tree,
+        },
         Path(f"{out.with_suffix('')}_micro.xlsx"),
     )
     atomic_write(

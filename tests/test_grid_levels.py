@@ -14,7 +14,7 @@ import shapely
 from geo.errors import CRSError, InputDataError
 from geo.grids.blocks import units_with_households
 from geo.grids.edits import apply_edit
-from geo.grids.levels import LevelPlan, building_plots, check_levels, generate_levels
+from geo.grids.levels import LEVEL_TREE_HEADERS, LevelPlan, building_plots, check_levels, generate_levels, levels_table
 from geo.grids.plan import GridEditError
 from scripts.grids import main
 from tests.test_grids import X0, Y0, squares
@@ -166,7 +166,9 @@ def test_script_levels_on_the_demo(tmp_path, capsys):
     assert set(micro["所属网格编码"]) == set(grids["网格编码"])
     assert micro["估算户数 (户)"].sum() == pytest.approx(grids["估算户数 (户)"].sum(), abs=0.5)
     book = openpyxl.load_workbook(tmp_path / "三级" / "demo_micro.xlsx")
-    assert book.sheetnames == ["微网格", "问题"]
+    assert book.sheetnames == ["微网格", "问题", "组织架构"]
+    tree = [c.value for c in book["组织架构"][1]]
+    assert tree[:2] == ["县区编码", "县区"] and tree[-3:] == ["微网格编码", "微网格名称", "微网格户数 (户)"]
     sheet = book["微网格"]
     assert [c.value for c in sheet[1]][:3] == ["微网格编码", "所属网格编码", "微网格名称"]
     codes = [row[0] for row in sheet.iter_rows(min_row=2, max_col=1)]
@@ -183,3 +185,13 @@ def test_script_refuses_micro_floor_above_ceiling(tmp_path, capsys):
     assert exc.value.code == 2
     assert "--micro-min-households 60" in capsys.readouterr().err
     assert not (tmp_path / "x.gpkg").exists()
+
+
+def test_organisation_tree_down_to_micro_grids(town: LevelPlan):
+    table = levels_table(town)
+    assert len(table) == len(town.micro.codes)
+    assert (table["micro_code"].str[:14] == table["code"]).all()
+    assert set(table["community_code"]) == {COMMUNITY} and set(table["community"]) == {"北关社区"}
+    assert set(table["county"]) == {"惠安县"}  # 350521 from the division list
+    assert table["micro_households"].sum() == pytest.approx(2400)
+    assert list(table.columns) == list(LEVEL_TREE_HEADERS)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import shapely
 
 from geo import settings
@@ -24,10 +25,28 @@ from geo.grids.blocks import point_units, units_with_households
 from geo.grids.output import grids_gdf
 from geo.grids.partition import generate_grids
 from geo.grids.plan import GridPlan, Issue, check_plan
+from geo.grids.tree import TREE_HEADERS, organisation_table
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["LevelPlan", "building_plots", "check_levels", "demand_plots", "generate_levels", "micro_grids"]
+__all__ = [
+    "LEVEL_TREE_HEADERS",
+    "LevelPlan",
+    "building_plots",
+    "check_levels",
+    "demand_plots",
+    "generate_levels",
+    "levels_table",
+    "micro_grids",
+]
+
+#: The organisation tree down to the micro-grids: the grid rows of :data:`TREE_HEADERS`
+#: and the micro-grid under each.
+LEVEL_TREE_HEADERS = TREE_HEADERS | {
+    "micro_code": "微网格编码",
+    "micro_name": "微网格名称",
+    "micro_households": "微网格户数 (户)",
+}
 
 
 def building_plots(units: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -241,3 +260,26 @@ def check_levels(levels: LevelPlan) -> list[Issue]:
             )
         )
     return issues
+
+
+def levels_table(levels: LevelPlan, *, names: dict[str, str] | None = None) -> pd.DataFrame:
+    """The organisation tree community -> grid -> micro-grid: one row per micro-grid.
+
+    The columns of :data:`LEVEL_TREE_HEADERS` (English keys): the grid's row of
+    :func:`geo.grids.tree.organisation_table` followed by the micro-grid's code, name and
+    households; a micro-grid is under the grid its code starts with.  Sorted by code.
+    """
+    grids = organisation_table(levels.grids, names=names)
+    micro = grids_gdf(levels.micro)
+    width = len(micro["code"].iloc[0]) - len(micro["parent"].iloc[0]) if len(micro) else 0
+    rows = pd.DataFrame(
+        {
+            "code": micro["parent"].astype(str).to_numpy(),
+            "micro_code": micro["code"].astype(str).to_numpy(),
+            "micro_name": micro["name"].astype(str).to_numpy(),
+            "micro_households": micro["households"].to_numpy(float),
+        }
+    )
+    out = grids.merge(rows, on="code", how="left").sort_values(["code", "micro_code"], kind="stable")
+    logger.info("levels tree: %d grids, %d micro-grids (%d-digit numbers)", len(grids), len(rows), width)
+    return out.reset_index(drop=True)[list(LEVEL_TREE_HEADERS)]
