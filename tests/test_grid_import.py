@@ -157,3 +157,26 @@ def test_script_import_of_a_missing_file_exits_2(tmp_path, capsys):
     args = ["--project", "demo", "--out", str(tmp_path / "x.gpkg"), "--import", str(tmp_path / "none.geojson")]
     assert main(args) == 2
     assert "错误" in capsys.readouterr().err
+
+
+def test_points_as_grids_are_refused_by_the_script(tmp_path, capsys):
+    # docs BAD_INPUTS U16: the wrong geometry kind is named, exit 2, no output
+    from scripts.grids import main
+
+    path = tmp_path / "点.geojson"
+    gpd.GeoDataFrame({"编码": ["35052110000101"]}, geometry=[shapely.Point(X0, Y0)], crs=EPSG).to_crs(4326).to_file(
+        path
+    )
+    out = tmp_path / "x.gpkg"
+    assert main(["--project", "demo", "--out", str(out), "--import", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "错误" in err and str(tmp_path) not in err
+    assert not out.exists()
+
+
+def test_bow_tie_grid_is_listed_as_invalid(parents):
+    # docs BAD_INPUTS G5: a self-intersecting ring is named, the other checks still run on its repair
+    bow = shapely.Polygon([(X0, Y0), (X0 + 300, Y0 + 200), (X0 + 300, Y0), (X0, Y0 + 200)])
+    issues = check_grids(grids([(f"{COMMUNITY}01", 400, bow)]), parents)
+    assert [i.grid for i in issues if i.kind == "invalid_geometry"] == [f"{COMMUNITY}01"]
+    assert any(i.kind == "gap" for i in issues)  # the two triangles leave the community half empty
