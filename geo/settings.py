@@ -400,6 +400,10 @@ GRID_URBAN_MAX_HOUSEHOLDS: int = 500
 #: counties give no figure, 100-300 is an assumption a county should confirm.
 GRID_VILLAGE_MIN_HOUSEHOLDS: int = 100
 GRID_VILLAGE_MAX_HOUSEHOLDS: int = 300
+#: Households per micro-grid (微网格/网点: a building or a few buildings), the third
+#: level under a grid (issue 20: 10-50 households).
+GRID_MICRO_MIN_HOUSEHOLDS: int = 10
+GRID_MICRO_MAX_HOUSEHOLDS: int = 50
 #: Faces smaller than this (m²) left by polygonizing the streets are slivers between
 #: dual carriageways or drawing errors, not blocks: a 5 m x 4 m patch.
 GRID_MIN_BLOCK_AREA_M2: float = 20.0

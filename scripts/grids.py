@@ -2,7 +2,10 @@
 
     python -m scripts.grids --project demo --out out/grids.gpkg \
         [--parent FILE|CODE] [--units FILE] [--min-households 300] [--max-households 500] \
-        [--water FILE] [--village] [--seed 0] [--no-coverage]
+        [--water FILE] [--village] [--seed 0] [--no-coverage] \
+        [--levels [--micro-min-households 10] [--micro-max-households 50]]
+    python -m scripts.grids --project demo --out out/checked.gpkg --import grids.geojson [--parent FILE|CODE]
+    python -m scripts.grids --project demo --out out/merged.gpkg --compare 党建.geojson 综治.geojson 警务.geojson
 
 Units are the street blocks of the project's network (cut by the parents'
 boundaries) with households from the demand model, or a planner's polygons
@@ -21,7 +24,24 @@ Writes (atomically, WGS84):
 * ``FILE.csv`` — the grid table with Chinese headers (UTF-8 with BOM);
 * ``FILE_issues.csv`` — every violation and note, Chinese messages;
 * ``FILE_tree.csv``, ``FILE_tree.svg``, ``FILE_tree.png`` — the organisation tree;
-* ``FILE.plan.json`` — the plan for later edits (the web app's format).
+* ``FILE.plan.json`` — the plan for later edits (the web app's format);
+* with ``--levels``: ``FILE_micro.gpkg`` (layer 微网格: micro-grids, 微网格/网点, of building plots
+  — each unit cut into the Voronoi cells of its demand points — in each grid, coded
+  grid code + sequence), ``FILE_micro.xlsx`` (sheets 微网格, 问题 and 组织架构: the tree
+  community -> grid -> micro-grid; codes
+  as text) and ``FILE_micro.plan.json``; nesting problems join ``FILE_issues.csv``.
+
+``--import FILE`` checks existing grids instead of making new ones (GeoJSON, GeoPackage,
+zipped Shapefile with a code column, optional households and name): writes ``FILE.gpkg``
+(layer 网格 with each grid's problems) and ``FILE_issues.xlsx`` (every problem with the grid
+code and a Chinese message; codes as text).  Parents are ``--parent`` or the project's
+communities; without either, nesting and parent prefixes are not checked.
+
+``--compare FILE FILE ...`` overlays several grid systems (多网合一; each named by its file
+name): ``FILE.gpkg`` with layers 对比分区 (the common refinement with every system's code),
+不一致 (where a pair disagrees) and 合并方案 (a merged proposal within the household bounds,
+coded under ``--parent`` or a placeholder), and ``FILE_compare.xlsx`` (the pairs: area and
+households in disagreement; the proposal's grids).
 
 Exit status: 0 done (violations are listed, not fatal), 2 bad arguments or bad
 input data (message on stderr).
@@ -44,10 +64,13 @@ from tqdm import tqdm
 from geo import settings
 from geo.access.units import read_units
 from geo.errors import GeoError, InputDataError
+from geo.grids.compare import PAIR_HEADERS, compare_systems, merge_systems
+from geo.grids.imports import check_grids, read_grids
+from geo.grids.levels import LEVEL_TREE_HEADERS, LevelPlan, check_levels, demand_plots, levels_table, micro_grids
 from geo.grids.output import grid_coverage, grids_gdf, plan_to_dict
 from geo.grids.plan import check_plan
 from geo.grids.tree import TREE_HEADERS, organisation_diagram, organisation_table
-from geo.io.export import atomic_write, write_csv, write_gpkg
+from geo.io.export import atomic_write, write_csv, write_gpkg, write_xlsx
 from geo.io.uploads import read_upload
 from geo.project import Project
 from geo.workflows import (
@@ -91,6 +114,7 @@ ISSUE_HEADERS = {
     "message": "说明",
     "units": "单元",
 }
+MICRO_HEADERS = GRID_HEADERS | {"code": "微网格编码", "parent": "所属网格编码", "name": "微网格名称"}
 CODE_RE = re.compile(r"^\d{6}(\d{3}(\d{3})?)?$")
 
 
@@ -123,6 +147,21 @@ def build_parser() -> argparse.ArgumentParser:
         "--seed", type=count(0, 2**31 - 1), default=0, help="seed of the tie-breaking (same seed, same grids)"
     )
     parser.add_argument("--no-coverage", action="store_true", help="skip the coverage figures per grid")
+    parser.add_argument("--import", dest="import_file", type=Path, default=None, help="check existing grids")
+    parser.add_argument("--compare", nargs="+", type=Path, default=None, metavar="FILE", help="grid systems to compare")
+    parser.add_argument("--levels", action="store_true", help="also micro-grids (微网格/网点) inside each grid")
+    parser.add_argument(
+        "--micro-min-households",
+        type=positive(MAX_BOUND, "户"),
+        default=settings.GRID_MICRO_MIN_HOUSEHOLDS,
+        help="floor per micro-grid (default 10)",
+    )
+    parser.add_argument(
+        "--micro-max-households",
+        type=positive(MAX_BOUND, "户"),
+        default=settings.GRID_MICRO_MAX_HOUSEHOLDS,
+        help="ceiling per micro-grid (default 50)",
+    )
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     add_lang(parser)
     return parser
@@ -211,6 +250,17 @@ def main(argv: list[str] | None = None) -> int:
     )
     if lo > hi:
         parser.error(f"--min-households {lo:g} 大于 --max-households {hi:g} (floor above ceiling)")
+    if args.levels and args.micro_min_households > args.micro_max_households:
+        parser.error(
+            f"--micro-min-households {args.micro_min_households:g} 大于 --micro-max-households "
+            f"{args.micro_max_households:g} (floor above ceiling)"
+        )
+    if args.compare is not None and len(args.compare) < 2:
+        parser.error("--compare 需要至少两个网格文件 (--compare needs at least two grid files)")
+    if args.import_file is not None:
+        return _import(args, lo, hi)
+    if args.compare is not None:
+        return _compare(args, lo, hi)
     steps = ["读取项目 load", "单元 units", "划分 grids", "覆盖 coverage", "写出 write"]
     bar = tqdm(total=len(steps), disable=args.quiet, desc=f"网格 {args.project}")
     try:
@@ -234,11 +284,24 @@ def main(argv: list[str] | None = None) -> int:
             if len(coverage):
                 grids = grids.merge(coverage, on="code", how="left")
         issues = [*plan.notes, *check_plan(plan)]
+        micro = None
+        if args.levels:
+            micro = micro_grids(
+                plan,
+                demand_plots(plan, project.demand),
+                min_households=args.micro_min_households,
+                max_households=args.micro_max_households,
+                seed=args.seed,
+            )
+            known = len(issues) - len(plan.notes)
+            issues = [*issues, *micro.notes, *check_levels(LevelPlan(grids=plan, micro=micro))[known:]]
         bar.update()
         bar.set_postfix_str(steps[4])
         folder = args.out.parent  # the GeoPackage and its CSV/SVG/PNG/JSON siblings reach it together
         with staged_folder(folder, scratch_in=folder) as stage:
             _write(stage / args.out.name, plan, grids, issues, estimated=is_estimate(project.demand), lang=args.lang)
+            if micro is not None:
+                _write_micro(stage / args.out.name, plan, micro, estimated=is_estimate(project.demand), lang=args.lang)
         bar.update()
     except KeyboardInterrupt:
         bar.close()
@@ -255,6 +318,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     bar.close()
     print(_summary(grids, issues, lo, hi))
+    if micro is not None:
+        print(
+            f"微网格 micro-grids: {len(micro.codes)} ({args.micro_min_households:g}-{args.micro_max_households:g} 户)"
+        )
     print(f"结果 results -> {args.out}")
     return 0
 
@@ -296,6 +363,168 @@ def _write(out: Path, plan, grids: gpd.GeoDataFrame, issues: list, *, estimated:
     atomic_write(
         Path(f"{stem}.plan.json"),
         lambda tmp: tmp.write_text(json.dumps(plan_to_dict(plan), ensure_ascii=False, allow_nan=False), "utf-8"),
+    )
+
+
+def _import(args: argparse.Namespace, lo: float, hi: float) -> int:
+    """Check existing grids: read, one check, write the layer and the problems."""
+    try:
+        project = load_analysis(args.project, times=False, cache_dir=cache_dir()).project
+        area = study_area_wgs84(project)
+        grids = read_grids(args.import_file, system=args.parent_system, study_area=area)
+        parents = None
+        if args.parent is not None or "community" in project.units:
+            parents = _parents(project, args.parent, args.parent_system)
+        issues = check_grids(grids, parents, min_households=lo, max_households=hi)
+        problems = pd.DataFrame(
+            [{**i.to_dict(), "units": " ".join(i.units)} for i in issues], columns=list(ISSUE_HEADERS)
+        )
+        flags = problems.groupby("grid")["kind"].agg(lambda k: " ".join(sorted(set(k))))
+        grids["flags"] = grids["code"].map(flags).fillna("")
+        headers = {
+            "code": "网格编码",
+            "name": "网格名称",
+            "households": "户数 (户)",
+            "parent": "上级编码",
+            "flags": "问题",
+        }
+        layer = chinese_frame(grids, headers=headers, lang=args.lang)
+        write_gpkg({("网格" if args.lang == "zh" else "grids"): layer}, args.out)
+        sheet = official_table(problems, list(ISSUE_HEADERS), headers=ISSUE_HEADERS, lang=args.lang)
+        write_xlsx({"问题" if args.lang == "zh" else "issues": sheet}, Path(f"{args.out.with_suffix('')}_issues.xlsx"))
+    except GeoError as exc:
+        print(f"错误 (error): {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(
+            f"错误: 无法写出结果 (cannot write output): {exc.strerror} {Path(exc.filename or '').name}", file=sys.stderr
+        )
+        return 2
+    counts = problems["kind"].value_counts()
+    print(f"网格 grids: {len(grids)}   问题 issues: " + (", ".join(f"{k} {v}" for k, v in counts.items()) or "无 none"))
+    print(f"结果 results -> {args.out}")
+    return 0
+
+
+def _compare(args: argparse.Namespace, lo: float, hi: float) -> int:
+    """Compare grid systems: read, one comparison and one merge, write the layers and the table."""
+    try:
+        project = load_analysis(args.project, times=False, cache_dir=cache_dir()).project
+        area = study_area_wgs84(project)
+        systems = {}
+        for path in args.compare:
+            name = path.stem if path.stem not in systems else f"{path.stem}_{len(systems) + 1}"
+            systems[name] = read_grids(path, system=args.parent_system, study_area=area).to_crs(project.network.crs)
+        comparison = compare_systems(systems, project.demand)
+        parents = _parents(project, args.parent, args.parent_system) if args.parent is not None else None
+        merged = merge_systems(comparison, parents, min_households=lo, max_households=hi, seed=args.seed)
+        merged_grids = grids_gdf(merged)
+        hh_header = "估算户数 (户)" if is_estimate(project.demand) else "户数 (户)"  # from buildings: estimates
+        grid_headers = GRID_HEADERS | {
+            "households": hh_header,
+            "residents": hh_header.replace("户数 (户)", "人口 (人)"),
+        }
+        piece_headers = {"piece": "分区编号", "area_m2": "面积 (m²)", "households": hh_header} | {
+            f"code_{n}": f"{n}网格编码" for n in comparison.systems
+        }
+        diff_headers = {
+            "piece": "分区编号",
+            "system_a": "网格体系甲",
+            "system_b": "网格体系乙",
+            "code_a": "甲网格编码",
+            "code_b": "乙网格编码",
+            "area_m2": "面积 (m²)",
+            "households": hh_header,
+        }
+        layers = {
+            "对比分区" if args.lang == "zh" else "pieces": chinese_frame(
+                comparison.pieces, headers=piece_headers, lang=args.lang
+            ),
+            "不一致" if args.lang == "zh" else "disagreement": chinese_frame(
+                comparison.disagreement, headers=diff_headers, lang=args.lang
+            ),
+            "合并方案" if args.lang == "zh" else "merged": chinese_frame(
+                merged_grids, headers=grid_headers, lang=args.lang
+            ),
+        }
+        write_gpkg(layers, args.out)
+        pairs = official_table(comparison.pairs, list(PAIR_HEADERS), headers=PAIR_HEADERS, lang=args.lang)
+        plain = merged_grids.drop(columns="geometry")
+        proposal = official_table(
+            plain, [c for c in GRID_HEADERS if c in plain.columns], headers=grid_headers, lang=args.lang
+        )
+        write_xlsx(
+            {
+                "两两对比" if args.lang == "zh" else "pairs": pairs,
+                "合并方案" if args.lang == "zh" else "merged": proposal,
+            },
+            Path(f"{args.out.with_suffix('')}_compare.xlsx"),
+        )
+    except GeoError as exc:
+        print(f"错误 (error): {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(
+            f"错误: 无法写出结果 (cannot write output): {exc.strerror} {Path(exc.filename or '').name}", file=sys.stderr
+        )
+        return 2
+    for row in comparison.pairs.itertuples():
+        print(
+            f"{row.system_a} / {row.system_b}: 不一致 {row.disagree_m2:,.0f} m² ({row.disagree_pct:.1f} %), "
+            f"{row.disagree_households:,.0f} 户 (disagreement)"
+        )
+    print(f"合并方案 merged proposal: {len(merged.codes)} 个网格 ({lo:g}-{hi:g} 户)")
+    print(f"结果 results -> {args.out}")
+    return 0
+
+
+def _write_micro(out: Path, plan, micro, *, estimated: bool, lang: str) -> None:
+    """The micro-grids: a layer of the GeoPackage, an XLSX (grids and their issues) and the plan."""
+    table = grids_gdf(micro)
+    headers = MICRO_HEADERS | ({"households": "估算户数 (户)", "residents": "估算人口 (人)"} if estimated else {})
+    write_gpkg(
+        {
+            ("微网格" if lang == "zh" else "micro_grids"): chinese_frame(
+                table, headers=headers, estimated=estimated, lang=lang
+            )
+        },
+        Path(f"{out.with_suffix('')}_micro.gpkg"),
+    )
+    plain = table.drop(columns="geometry")
+    columns = [c for c in MICRO_HEADERS if c in plain.columns]
+    sheet = official_table(
+        plain,
+        [*columns, *(c for c in plain.columns if c not in MICRO_HEADERS)],
+        headers=headers,
+        estimated=estimated,
+        lang=lang,
+    )
+    found = check_plan(micro)
+    problems = official_table(
+        pd.DataFrame(
+            [{**i.to_dict(), "units": " ".join(i.units)} for i in [*micro.notes, *found]], columns=list(ISSUE_HEADERS)
+        ),
+        list(ISSUE_HEADERS),
+        headers=ISSUE_HEADERS,
+        lang=lang,
+    )
+    tree = official_table(
+        levels_table(LevelPlan(grids=plan, micro=micro)),
+        list(LEVEL_TREE_HEADERS),
+        headers=LEVEL_TREE_HEADERS,
+        lang=lang,
+    )
+    write_xlsx(
+        {
+            "微网格" if lang == "zh" else "micro_grids": sheet,
+            "问题" if lang == "zh" else "issues": problems,
+            "组织架构" if lang == "zh" else "tree": tree,
+        },
+        Path(f"{out.with_suffix('')}_micro.xlsx"),
+    )
+    atomic_write(
+        Path(f"{out.with_suffix('')}_micro.plan.json"),
+        lambda tmp: tmp.write_text(json.dumps(plan_to_dict(micro), ensure_ascii=False, allow_nan=False), "utf-8"),
     )
 
 
