@@ -14,6 +14,7 @@ Where a user starts:
 
 from geo.grids.blocks import street_blocks, unit_adjacency, units_from_polygons, units_with_households
 from geo.grids.edits import EditResult, apply_edit, edit, undo
+from geo.grids.linkage import Linkage, LinkagePairs, greedy_linkage, linkage_pairs, solve_linkage
 from geo.grids.output import grid_coverage, grids_gdf, plan_from_dict, plan_to_dict
 from geo.grids.partition import generate_grids
 from geo.grids.plan import GridEditError, GridPlan, Issue, check_plan
