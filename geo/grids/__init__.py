@@ -41,3 +41,4 @@ __all__ = [
     "units_from_polygons",
     "units_with_households",
 ]
+__all__ += ["Linkage", "LinkagePairs", "greedy_linkage", "linkage_pairs", "solve_linkage"]
