@@ -18,6 +18,7 @@ from geo.grids.linkage import Linkage, LinkagePairs, greedy_linkage, linkage_pai
 from geo.grids.output import grid_coverage, grids_gdf, plan_from_dict, plan_to_dict
 from geo.grids.partition import generate_grids
 from geo.grids.plan import GridEditError, GridPlan, Issue, check_plan
+from geo.grids.rosters import RosterCheck, check_roster, compound_key, read_roster
 from geo.grids.tree import organisation_diagram, organisation_table
 
 __all__ = [
@@ -42,3 +43,4 @@ __all__ = [
     "units_with_households",
 ]
 __all__ += ["Linkage", "LinkagePairs", "greedy_linkage", "linkage_pairs", "solve_linkage"]
+__all__ += ["RosterCheck", "check_roster", "compound_key", "read_roster"]
