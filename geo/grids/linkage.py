@@ -45,6 +45,10 @@ LINKAGE_HOUSEHOLDS_PER_MEMBER: int = 10
 LINKAGE_RADIUS_S: float = 600.0
 #: Ceiling of the widened radius (s): the 15-minute life circle.
 LINKAGE_MAX_RADIUS_S: float = 900.0
+#: Column generation starts from each member's nearest ``LINKAGE_FIRST_PAIRS_PER_K * k`` pairs.
+LINKAGE_FIRST_PAIRS_PER_K: int = 3
+#: A left-out pair enters the LP when its reduced cost is below -tol x the largest member dual.
+LINKAGE_REDUCED_COST_TOL: float = 1e-9
 
 
 class LinkageSolverError(GeoError, RuntimeError):
@@ -227,7 +231,9 @@ def _result(pairs: LinkagePairs, chosen: np.ndarray, k: int, method: str, optima
     )
 
 
-def solve_linkage(pairs: LinkagePairs, *, k: int = LINKAGE_HOUSEHOLDS_PER_MEMBER) -> Linkage:
+def solve_linkage(
+    pairs: LinkagePairs, *, k: int = LINKAGE_HOUSEHOLDS_PER_MEMBER, first_pairs_per_k: int = LINKAGE_FIRST_PAIRS_PER_K
+) -> Linkage:
     """The exact linkage: most links first, then the least total walking time (HiGHS).
 
     Variables: one per candidate pair (0..1) and one shortfall per member (0..k).
@@ -246,17 +252,55 @@ def solve_linkage(pairs: LinkagePairs, *, k: int = LINKAGE_HOUSEHOLDS_PER_MEMBER
     p, n_m, n_h = pairs.member.size, pairs.n_members, pairs.n_households
     if p == 0:
         return _result(pairs, np.zeros(0, dtype=np.int64), k, "highs", True)
-    max_t = float(pairs.time_s.max()) if p else 0.0
+    max_t = float(pairs.time_s.max())
     # An augmenting path alternates at most 2 * min(n_m, n_h) + 1 pairs.
     penalty = (2.0 * min(n_m, n_h) + 2.0) * max(max_t, 1.0)
-    cost = np.concatenate([pairs.time_s, np.full(n_m, penalty)])
-    cols = np.arange(p)
+    # Column generation: the LP over each member's nearest pairs first; a pair left out can
+    # only improve the optimum if its reduced cost (time - member dual - household dual) is
+    # negative.  Those are added and the LP solved again until none is: the optimum over the
+    # subset is then the optimum over all pairs (LP duality), and it is integral.
+    order = np.lexsort((pairs.time_s, pairs.member))
+    first = np.searchsorted(pairs.member[order], np.arange(n_m))
+    rank = np.empty(p, dtype=np.int64)
+    rank[order] = np.arange(p) - first[pairs.member[order]]
+    active = rank < max(1, first_pairs_per_k) * k
+    rounds = 0
+    while True:
+        rounds += 1
+        cols = np.flatnonzero(active)
+        x, dual_m, dual_h = _solve_lp(pairs, cols, k, penalty)
+        reduced = pairs.time_s - dual_m[pairs.member] - dual_h[pairs.household]
+        add = ~active & (reduced < -LINKAGE_REDUCED_COST_TOL * max(1.0, float(np.abs(dual_m).max(initial=0.0))))
+        if not add.any():
+            break
+        logger.info("linkage (HiGHS): round %d, %d pairs added", rounds, int(add.sum()))
+        active |= add
+    chosen = cols[x > 0.5]
+    logger.info(
+        "linkage (HiGHS): %d links, total %.0f s, %d of %d pairs in the LP, %d rounds",
+        chosen.size,
+        pairs.time_s[chosen].sum(),
+        cols.size,
+        p,
+        rounds,
+    )
+    return _result(pairs, chosen, k, "highs", True)
+
+
+def _solve_lp(
+    pairs: LinkagePairs, cols: np.ndarray, k: int, penalty: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The transportation LP over the pairs ``cols``: the links (0/1) and the duals of both sides."""
+    n_m, n_h, p = pairs.n_members, pairs.n_households, cols.size
+    member, household = pairs.member[cols], pairs.household[cols]
+    cost = np.concatenate([pairs.time_s[cols], np.full(n_m, penalty)])
+    at = np.arange(p)
     a_eq = sparse.hstack(
-        [sparse.csr_array((np.ones(p), (pairs.member, cols)), shape=(n_m, p)), sparse.identity(n_m, format="csr")],
+        [sparse.csr_array((np.ones(p), (member, at)), shape=(n_m, p)), sparse.identity(n_m, format="csr")],
         format="csr",
     )
     a_ub = sparse.hstack(
-        [sparse.csr_array((np.ones(p), (pairs.household, cols)), shape=(n_h, p)), sparse.csr_array((n_h, n_m))],
+        [sparse.csr_array((np.ones(p), (household, at)), shape=(n_h, p)), sparse.csr_array((n_h, n_m))],
         format="csr",
     )
     bounds = np.column_stack([np.zeros(p + n_m), np.concatenate([np.ones(p), np.full(n_m, float(k))])])
@@ -267,16 +311,14 @@ def solve_linkage(pairs: LinkagePairs, *, k: int = LINKAGE_HOUSEHOLDS_PER_MEMBER
         A_eq=a_eq,
         b_eq=np.full(n_m, float(k)),
         bounds=bounds,
-        method="highs",
+        method="highs-ds",
     )
     if res.status != 0 or res.x is None:
         raise LinkageSolverError(f"联系户分配求解失败 (HiGHS status {res.status}: {res.message})")
     x = res.x[:p]
     if np.abs(x - np.round(x)).max(initial=0.0) > 1e-6:
         raise LinkageSolverError("联系户分配的解不是整数 (the HiGHS solution is fractional)")
-    chosen = np.flatnonzero(x > 0.5)
-    logger.info("linkage (HiGHS): %d links, total %.0f s", chosen.size, pairs.time_s[chosen].sum())
-    return _result(pairs, chosen, k, "highs", True)
+    return x, np.asarray(res.eqlin.marginals), np.asarray(res.ineqlin.marginals)
 
 
 def greedy_linkage(pairs: LinkagePairs, *, k: int = LINKAGE_HOUSEHOLDS_PER_MEMBER) -> Linkage:
