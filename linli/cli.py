@@ -35,6 +35,9 @@ COMMANDS: dict[str, Command] = {
     ),
     "service-areas": Command("scripts.service_areas", "设施步行服务范围", "walking service areas of facilities"),
     "grids": Command("scripts.grids", "网格划定、编码与检查", "management grids: generate, code, check"),
+    "roster": Command(
+        "scripts.roster", "网格名册检查与“1+10”联系户分配", 'grid rosters checked, the "1+10" member linkage'
+    ),
     "place": Command("scripts.place_centers", "邻里中心选址", "neighbourhood-centre placement"),
     "export": Command("scripts.export_map", "会议用打印地图 (PNG/PDF)", "print maps for meetings (PNG/PDF)"),
     "batch": Command("scripts.batch", "多个研究区的批量分析", "batch analysis of many study areas (Dask)"),

@@ -32,7 +32,17 @@ def test_help_lists_every_command_in_both_languages(capsys):
     for name in ("serve", "coverage", "service-areas", "grids", "place", "export", "batch", "users"):
         assert f"  {name} " in out
     assert "网格划定" in out and "management grids" in out
-    assert set(cli.COMMANDS) == {"serve", "coverage", "service-areas", "grids", "place", "export", "batch", "users"}
+    assert set(cli.COMMANDS) == {
+        "serve",
+        "coverage",
+        "service-areas",
+        "grids",
+        "roster",
+        "place",
+        "export",
+        "batch",
+        "users",
+    }
 
 
 @pytest.mark.parametrize("name", list(cli.COMMANDS))

@@ -1,0 +1,180 @@
+"""Rosters checked against the grids, members placed in grids and the "1+10" linkage, as a batch job.
+
+    python -m scripts.roster --grids grids.gpkg --roster 网格员.xlsx [--roster 在职党员.xlsx ...] \
+        --out out/roster.xlsx [--role 网格员] [--compounds 小区台账.xlsx] [--system gcj02] \
+        [--project demo --households FILE --k 10 --radius-min 10] [--show-personal]
+
+Grids are polygons with a ``code`` column (the ``grids`` layer written by ``scripts.grids``).
+Each roster row is placed in a grid by its grid code, its compound (matched to ``--compounds``
+by name, 小区/花园/苑 variants) or its coordinates (``--system``: wgs84, gcj02, bd09).
+With ``--project`` and ``--households`` (points; a ``households``/户数 column repeats a point),
+the in-service members (在职党员) with a position are linked to ``--k`` households each on the
+project's walk network, exactly (HiGHS), every household to at most one member.
+
+Writes one XLSX (Chinese headers, codes as text): 名册 (every row, its grid and why not placed),
+网格人员 (counts per grid and role, grids without a grid worker or head), 联系党员 and 未联系户
+when linking.  Phones are always masked (138****1234) and names by default (张*);
+``--show-personal`` writes names in clear and needs the data holder's authorisation.
+
+Exit status: 0 done, 2 bad arguments or bad input data (message on stderr).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from tqdm import tqdm
+
+from geo.errors import GeoError, InputDataError
+from geo.grids.linkage import LINKAGE_HOUSEHOLDS_PER_MEMBER, linkage_pairs, solve_linkage
+from geo.grids.rosters import ROLES, RosterCheck, check_roster, read_roster
+from geo.io.export import write_xlsx
+from geo.io.personal import mask_personal
+from geo.io.uploads import read_upload
+from geo.workflows import load_analysis
+from linli.config import cache_dir
+from scripts.cli import count, positive
+
+ROW_HEADERS = {
+    "line": "行号",
+    "role": "角色",
+    "name": "姓名",
+    "phone": "联系电话",
+    "grid_code": "网格编码",
+    "matched_by": "匹配方式",
+    "compound": "小区",
+    "building": "楼栋",
+    "why": "说明",
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command-line options."""
+    parser = argparse.ArgumentParser(prog="python -m scripts.roster", description=__doc__.splitlines()[0])
+    parser.add_argument("--grids", type=Path, required=True, help="网格面 (GeoJSON/GPKG/zip, code 列)")
+    parser.add_argument("--roster", type=Path, action="append", required=True, help="名册 CSV/XLSX，可多次给出")
+    parser.add_argument("--role", choices=ROLES, help="名册没有「角色」列时每行的角色")
+    parser.add_argument("--compounds", type=Path, help="小区台账（按小区名称匹配）")
+    parser.add_argument("--system", default="gcj02", choices=("wgs84", "gcj02", "bd09"), help="名册经纬度的坐标系")
+    parser.add_argument("--project", help="项目（步行路网），联系户分配需要")
+    parser.add_argument("--households", type=Path, help="住户点（户数列可选），联系户分配需要")
+    parser.add_argument("--k", type=count(1, 100), default=LINKAGE_HOUSEHOLDS_PER_MEMBER, help="每名党员联系户数")
+    parser.add_argument("--radius-min", type=positive(30, "分钟"), default=10.0, help="候选联系户的步行时间半径")
+    parser.add_argument("--out", type=Path, required=True, help="输出 .xlsx")
+    parser.add_argument("--show-personal", action="store_true", help="姓名不打码（须经数据持有单位授权；电话始终打码）")
+    parser.add_argument("--quiet", action="store_true", help="不显示进度条")
+    return parser
+
+
+def _households(path: Path) -> gpd.GeoSeries:
+    frame = read_upload(path, expected="point")
+    column = next((c for c in ("households", "户数", "住户数") if c in frame.columns), None)
+    if column is None:
+        return frame.geometry.reset_index(drop=True)
+    n = pd.to_numeric(frame[column], errors="coerce").fillna(0).round().clip(lower=0).astype(int).to_numpy()
+    return gpd.GeoSeries(np.repeat(frame.geometry.to_numpy(), n), crs=frame.crs)
+
+
+def _tables(check: RosterCheck, linked: dict[str, pd.DataFrame], show_personal: bool) -> dict[str, pd.DataFrame]:
+    rows = check.rows[list(ROW_HEADERS)].rename(columns=ROW_HEADERS).sort_values(["网格编码", "角色", "行号"])
+    counts = check.counts.rename(columns={"grid_code": "网格编码"})
+    lacks = dict(zip(check.missing["grid_code"], check.missing["missing"], strict=True))
+    counts["缺少"] = counts["网格编码"].map(lacks).fillna("")
+    sheets = {"名册": mask_personal(rows, show_personal=show_personal), "网格人员": counts}
+    for name, frame in linked.items():
+        sheets[name] = mask_personal(frame, show_personal=show_personal)
+    return sheets
+
+
+def _link(check: RosterCheck, project: str, households: Path, k: int, radius_s: float) -> dict[str, pd.DataFrame]:
+    graph = load_analysis(project, times=False, cache_dir=cache_dir()).graph
+    rows = check.rows
+    members = rows[(rows["role"] == "在职党员") & rows["lon"].notna() & rows["lat"].notna() & (rows["why"] == "")]
+    if members.empty:
+        raise InputDataError("名册中没有带坐标的在职党员，无法分配联系户 (no in-service member with a position)")
+    points = gpd.GeoSeries(gpd.points_from_xy(members["lon"], members["lat"]), crs=4326)
+    homes = _households(households)
+    pairs = linkage_pairs(graph, points, homes, k=k, radius_s=radius_s, max_radius_s=max(radius_s, 900.0))
+    result = solve_linkage(pairs, k=k)
+    table = pd.DataFrame(
+        {
+            "网格编码": members["grid_code"].to_numpy(),
+            "姓名": members["name"].to_numpy(),
+            "联系电话": members["phone"].to_numpy(),
+            "联系户数": result.member_count,
+            "应联系户数": k,
+            "平均步行时间(分钟)": [
+                float(np.nanmean(result.household_time_s[result.household_member == m]) / 60) if c else np.nan
+                for m, c in enumerate(result.member_count)
+            ],
+            "搜索半径(分钟)": pairs.radius_s / 60,
+            "说明": np.where(
+                ~pairs.member_ok,
+                "距道路过远 (too far from the walk network)",
+                np.where(result.member_count < k, "半径内可联系住户不足 (too few households within the radius)", ""),
+            ),
+        }
+    )
+    xy = np.column_stack([homes.to_crs(4326).x, homes.to_crs(4326).y])[result.unlinked_households]
+    unlinked = pd.DataFrame({"住户序号": result.unlinked_households + 1, "经度": xy[:, 0], "纬度": xy[:, 1]})
+    unlinked["说明"] = np.where(
+        pairs.household_ok[result.unlinked_households], "未分配到党员 (not linked)", "距道路过远 (off the network)"
+    )
+    return {"联系党员": table, "未联系户": unlinked}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the job; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(message)s")
+    if args.out.suffix.lower() != ".xlsx":
+        parser.error(f"--out 应为 .xlsx 文件 (output must be a .xlsx file): {args.out.name}")
+    if (args.project is None) != (args.households is None):
+        parser.error("--project 与 --households 须同时给出 (linkage needs both --project and --households)")
+    steps = ["网格 grids", "名册 rosters", "联系户 linkage", "写出 write"]
+    bar = tqdm(total=len(steps), disable=args.quiet, desc="名册 roster")
+    try:
+        bar.set_postfix_str(steps[0])
+        grids = read_upload(args.grids, expected="polygon")
+        compounds = read_upload(args.compounds, system=args.system) if args.compounds else None
+        bar.update()
+        bar.set_postfix_str(steps[1])
+        rosters = [read_roster(p, role=args.role, system=args.system) for p in args.roster]
+        rows = pd.concat([r.rows for r in rosters], ignore_index=True)
+        check = check_roster(type(rosters[0])(rows, rosters[0].file), grids, compounds=compounds)
+        bar.update()
+        bar.set_postfix_str(steps[2])
+        linked = _link(check, args.project, args.households, args.k, args.radius_min * 60) if args.project else {}
+        bar.update()
+        bar.set_postfix_str(steps[3])
+        write_xlsx(_tables(check, linked, args.show_personal), args.out)
+        bar.update()
+    except GeoError as exc:
+        bar.close()
+        print(f"错误 (error): {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        bar.close()
+        print(
+            f"错误: 无法写出结果 (cannot write output): {exc.strerror} {Path(exc.filename or '').name}", file=sys.stderr
+        )
+        return 2
+    bar.close()
+    placed = int((check.rows["grid_code"] != "").sum())
+    print(
+        f"名册 {len(check.rows)} 行，{placed} 行落入网格，{len(check.unmatched)} 行未匹配；"
+        f"{len(check.missing)} 个网格缺少网格员或网格长"
+    )
+    print(f"结果 results -> {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
