@@ -468,7 +468,10 @@ TEXTS: dict[str, dict[str, str]] = {
     "grids_merge_pick": {"zh": "点击要合并的相邻网格", "en": "Click the neighbouring grid to merge"},
     "grids_undo": {"zh": "撤销", "en": "Undo"},
     "grids_checks": {"zh": "检查", "en": "Checks"},
-    "grids_checks_ok": {"zh": "无问题：户数在上下限内，网格连片、无缝无叠", "en": "No problems: households within bounds, grids contiguous, no gaps or overlaps"},
+    "grids_checks_ok": {
+        "zh": "无问题：户数在上下限内，网格连片、无缝无叠",
+        "en": "No problems: households within bounds, grids contiguous, no gaps or overlaps",
+    },
     "grids_bounds": {"zh": "每格户数下限–上限", "en": "Households per grid, floor–ceiling"},
     "grids_edit_ms": {"zh": "编辑与检查用时", "en": "Edit and checks took"},
     "grids_issue_below_floor": {"zh": "户数低于下限", "en": "Households below the floor"},
