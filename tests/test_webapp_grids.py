@@ -82,8 +82,13 @@ def test_edits_are_kept_across_apps(tmp_path):
     code = _codes(c.get("/api/grids").get_json())[0]
     c.post("/api/grids/edit", json={"op": "set", "grid": code, "field": "name", "value": "东街网格"})
     app2 = create_app({"TESTING": True, "instance_path": tmp_path / "i"})
-    card = app2.test_client().get(f"/api/grids/{code}").get_json()
-    assert card["name"] == "东街网格"
+    c2 = app2.test_client()
+    c2.environ_base["HTTP_X_CSRF_TOKEN"] = c2.get("/api/csrf").get_json()["token"]
+    assert c2.get(f"/api/grids/{code}").get_json()["name"] == "东街网格"
+    # the history came back too: the edit can still be undone, and the version moved on
+    back = c2.post("/api/grids/undo", json={})
+    assert back.status_code == 200 and back.get_json()["version"] == 2
+    assert c2.get(f"/api/grids/{code}").get_json()["name"] == ""
 
 
 @pytest.mark.parametrize(

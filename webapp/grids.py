@@ -9,13 +9,17 @@ answers with the grids, the checks (:func:`check_plan`) and how many edits can b
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import json
 import re
 import threading
 import time
 from pathlib import Path
 
+import geopandas as gpd
 import numpy as np
+import shapely
 from flask import Blueprint, current_app, jsonify, request
 
 from geo.grids.edits import edit, undo
@@ -63,10 +67,10 @@ def current_plan() -> GridPlan:
         return plans[name]
     path = _path(name)
     if path.exists():
-        plan = plan_from_dict(json.loads(path.read_text(encoding="utf-8")))
+        plan = read_plan(path)
     else:
         plan = project_grids(state.project, units=_own_units(state))
-        _save(name, plan)
+        write_plan(path, plan, whole=True)
     plans[name] = plan
     return plan
 
@@ -82,29 +86,122 @@ def _own_units(state):
 
 
 def _save(name: str, plan: GridPlan) -> None:
-    path = _path(name)
+    write_plan(_path(name), plan)
+
+
+def _edits_path(path: Path) -> Path:
+    return path.with_name(path.stem + ".edits.json")
+
+
+def write_plan(path: Path, plan: GridPlan, *, whole: bool = False) -> None:
+    """The plan as JSON, atomically: the whole plan (units, parents) once, and after every
+    edit only what edits change (codes, fields, history, version) beside it."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    body = json.dumps(plan_to_dict(plan), ensure_ascii=False)
-    atomic_write(path, lambda tmp: tmp.write_text(body, encoding="utf-8"))
+    if whole:
+        body = json.dumps(plan_to_dict(plan), ensure_ascii=False)
+        atomic_write(path, lambda tmp: tmp.write_text(body, encoding="utf-8"))
+    state = {
+        "grid": plan.grid.tolist(),
+        "fields": {c: dict(f) for c, f in plan.fields.items()},
+        "history": [
+            {"op": op, "grid": g.tolist(), "fields": {c: dict(f) for c, f in fl.items()}} for op, g, fl in plan.history
+        ],
+        "plan_version": plan.version,
+        "coverage": plan.coverage,
+    }
+    edits = json.dumps(state, ensure_ascii=False)
+    atomic_write(_edits_path(path), lambda tmp: tmp.write_text(edits, encoding="utf-8"))
+
+
+def read_plan(path: Path) -> GridPlan:
+    """The plan of :func:`write_plan`: the whole plan with the latest edits."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    edits = _edits_path(path)
+    coverage = False
+    if edits.exists():
+        state = json.loads(edits.read_text(encoding="utf-8"))
+        coverage = bool(state.pop("coverage", False))
+        data.update(state)
+    return dataclasses.replace(plan_from_dict(data), coverage=coverage)
+
+
+#: Each grid's figures and WGS84 outline by its units (unchanged by an edit elsewhere):
+#: (units frame id, code, members) -> (properties, GeoJSON geometry, label point, projected polygon).
+_SHAPES: dict[tuple, tuple[dict, dict, list, object]] = {}
+_SHAPES_MAX = 5_000
+_PER_GRID_FIELDS = ("name", "branch", "flags")
+
+
+def _grid_shapes(plan: GridPlan) -> tuple[list[str], list[tuple[dict, dict, list, object]]]:
+    """Per grid: the cached figures and outline, computed only for grids whose units changed."""
+    sel = np.flatnonzero(plan.grid != "")
+    codes, inv = np.unique(plan.grid[sel].astype(str), return_inverse=True)
+    order = np.argsort(inv, kind="stable")
+    bounds = np.searchsorted(inv[order], np.arange(codes.size + 1))
+    keys = [
+        (id(plan.units), str(c), hashlib.blake2b(sel[order[bounds[k] : bounds[k + 1]]].tobytes()).hexdigest())
+        for k, c in enumerate(codes)
+    ]
+    missing = [k for k, key in enumerate(keys) if key not in _SHAPES]
+    if missing:
+        keep = np.isin(plan.grid, codes[missing])
+        part = dataclasses.replace(plan, grid=np.where(keep, plan.grid, "").astype(object))
+        frame = grids_gdf(part, issues=()).set_index("code")
+        wgs = frame.geometry.to_crs(WGS84)
+        wgs = gpd.GeoSeries(rounded(wgs.to_numpy()), index=frame.index, crs=WGS84)
+        centres = wgs.representative_point()
+        if len(_SHAPES) > _SHAPES_MAX:
+            _SHAPES.clear()
+        for k in missing:
+            code = str(codes[k])
+            row = frame.loc[code]
+            props = {
+                c: _plain(row[c]) for c in frame.columns if c not in (*PERSONAL_FIELDS, *_PER_GRID_FIELDS, "geometry")
+            }
+            props["code"] = code
+            geometry = json.loads(shapely.to_geojson(wgs[code]))
+            label_at = [round(centres[code].y, 6), round(centres[code].x, 6)]
+            _SHAPES[keys[k]] = (props, geometry, label_at, row.geometry)
+    return [str(c) for c in codes], [_SHAPES[key] for key in keys]
 
 
 def _payload(plan: GridPlan, *, issues=None, elapsed_ms: float | None = None) -> dict:
-    frame = grids_gdf(plan)
-    function = request.args.get("coverage")
-    if function:
-        cov = grid_coverage(plan, get_state().analysis_of(None).accessibility, grids=frame)
-        frame = frame.merge(cov, on="code", how="left")
-    keep = [c for c in frame.columns if c not in PERSONAL_FIELDS and c != "geometry"]
-    frame = frame[[*keep, "geometry"]].to_crs(WGS84)
-    frame = frame.assign(geometry=rounded(frame.geometry.to_numpy()))
-    centres = frame.geometry.representative_point()
-    features = []
-    for row, centre in zip(frame.itertuples(index=False), centres, strict=True):
-        props = {k: _plain(getattr(row, k)) for k in keep}
-        props["label_at"] = [round(centre.y, 6), round(centre.x, 6)]
-        features.append({"type": "Feature", "properties": props, "geometry": json.loads(_geojson(row.geometry))})
+    acc = None
+    if request.args.get("coverage"):
+        state = get_state()
+        acc = state.analysis_of(state.scene(request.args.get("profile"), request.args.get("budget"))).accessibility
+    return grids_payload(plan, issues=issues, acc=acc, elapsed_ms=elapsed_ms)
+
+
+def grids_payload(plan: GridPlan, *, issues=None, acc=None, elapsed_ms: float | None = None) -> dict:
+    """The grids as the page draws them (WGS84 features, label points), the checks and the version.
+
+    ``acc``: the scene's accessibility, to add each grid's coverage per function (``pct_<function>``).
+    """
     checks = plan.issues() if issues is None else list(issues)
-    out = {
+    codes, shapes = _grid_shapes(plan)
+    flags: dict[str, set[str]] = {}
+    for issue in checks:
+        if issue.grid:
+            flags.setdefault(issue.grid, set()).add(issue.kind)
+    pct: dict[str, dict] = {}
+    if acc is not None and codes:
+        frame = gpd.GeoDataFrame({"code": codes, "name": codes}, geometry=[s[3] for s in shapes], crs=plan.units.crs)
+        table = grid_coverage(plan, acc, grids=frame).set_index("code")
+        pct = {str(c): {str(k): _plain(v) for k, v in row.items()} for c, row in table.iterrows()}
+    features = []
+    for code, (props, geometry, label_at, _) in zip(codes, shapes, strict=True):
+        fields = plan.fields.get(code, {})
+        out = {
+            **props,
+            "name": str(fields.get("name", "")),
+            "branch": str(fields.get("branch", "")),
+            "flags": ",".join(sorted(flags.get(code, ()))),
+            **pct.get(code, {}),
+            "label_at": label_at,
+        }
+        features.append({"type": "Feature", "properties": out, "geometry": geometry})
+    payload = {
         "version": plan.version,
         "can_undo": len(plan.history),
         "issues": [i.to_dict() for i in checks],
@@ -113,14 +210,8 @@ def _payload(plan: GridPlan, *, issues=None, elapsed_ms: float | None = None) ->
         "max_households": plan.max_households,
     }
     if elapsed_ms is not None:
-        out["edit_ms"] = round(elapsed_ms, 1)
-    return out
-
-
-def _geojson(geom) -> str:
-    import shapely
-
-    return shapely.to_geojson(geom)
+        payload["edit_ms"] = round(elapsed_ms, 1)
+    return payload
 
 
 def _plain(value):
