@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import geopandas as gpd
 import numpy as np
@@ -20,7 +20,9 @@ logger = logging.getLogger(__name__)
 __all__ = ["edits_of", "grid_coverage", "grid_members", "grids_gdf", "plan_from_dict", "plan_to_dict"]
 
 
-def grids_gdf(plan: GridPlan, *, coverage: pd.DataFrame | None = None) -> gpd.GeoDataFrame:
+def grids_gdf(
+    plan: GridPlan, *, coverage: pd.DataFrame | None = None, issues: Sequence[Issue] | None = None
+) -> gpd.GeoDataFrame:
     """One row per grid: polygon, households, residents, facilities, shape index, fields, flags.
 
     Parameters
@@ -29,6 +31,8 @@ def grids_gdf(plan: GridPlan, *, coverage: pd.DataFrame | None = None) -> gpd.Ge
         The plan.
     coverage
         Optional :func:`grid_coverage` table (``code`` x ``pct_<function>``) joined on.
+    issues
+        The plan's :func:`check_plan` result when already at hand (an edit's), for the flags.
 
     Returns
     -------
@@ -71,7 +75,7 @@ def grids_gdf(plan: GridPlan, *, coverage: pd.DataFrame | None = None) -> gpd.Ge
         "、".join(str(n) for n in list_field(plan.fields.get(c, {}).get("central_households"))) for c in frame["code"]
     ]
     flags: dict[str, list[str]] = {}
-    for issue in check_plan(plan):
+    for issue in check_plan(plan) if issues is None else issues:
         if issue.grid:
             flags.setdefault(issue.grid, []).append(issue.kind)
     frame["flags"] = [",".join(sorted(set(flags.get(c, [])))) for c in frame["code"]]
