@@ -111,7 +111,7 @@ def test_conflict_keep_mine_as_a_copy_leaves_theirs_unchanged(page, server):
     assert page.evaluate("window.LINLI.drawn.getLayers().length") == 2
     options = page.locator("#plan-select option").all_inner_texts()
     assert any(o.startswith("冲突·副本 · v3 · ") for o in options)
-    assert any(o.startswith("冲突·副本（副本） · v2 · ") for o in options)
+    assert any(o.startswith("冲突·副本（副本） · v1 · ") for o in options)  # created whole, in one write
 
 
 def test_conflict_show_differences_by_keyboard_then_escape_keeps_mine(page, server):
