@@ -293,6 +293,16 @@ def _speed_note(scene: Scene) -> str:
 MAX_PLAN_SITES = 500
 
 
+def _sites(data: dict, state, too_many: str, most: int) -> list:
+    """The candidate points of a request (``{"sites": [GeoJSON Point, ...]}``, WGS84), each checked."""
+    raw = data.get("sites")
+    if not isinstance(raw, list) or not raw:
+        raise InputDataError("sites 应为非空的点列表 (sites must be a non-empty list of points)")
+    if len(raw) > most:
+        raise InputDataError(too_many)
+    return [parse_geometry(g, expected="point", study_area=state.study_area_wgs84).geometry for g in raw]
+
+
 @bp.post("/evaluate-plan")
 @requires("read")
 def evaluate_plan_sites():
@@ -300,12 +310,7 @@ def evaluate_plan_sites():
     start = time.perf_counter()
     state = get_state()
     data = json_body()
-    raw = data.get("sites")
-    if not isinstance(raw, list) or not raw:
-        raise InputDataError("sites 应为非空的点列表 (sites must be a non-empty list of points)")
-    if len(raw) > MAX_PLAN_SITES:
-        raise InputDataError(f"候选点过多：最多 {MAX_PLAN_SITES} 个 (too many sites)")
-    points = [parse_geometry(g, expected="point", study_area=state.study_area_wgs84).geometry for g in raw]
+    points = _sites(data, state, f"候选点过多：最多 {MAX_PLAN_SITES} 个 (too many sites)", MAX_PLAN_SITES)
     scene = _scene(data)
     body = evaluate_plan(state, points, scene)
     body["assumption"] = _speed_note(scene)
@@ -326,12 +331,8 @@ def candidate_rings_of_sites():
     start = time.perf_counter()
     state = get_state()
     data = json_body()
-    raw = data.get("sites")
-    if not isinstance(raw, list) or not raw:
-        raise InputDataError("sites 应为非空的点列表 (sites must be a non-empty list of points)")
-    if len(raw) > MAX_RING_SITES:
-        raise InputDataError(f"一次最多绘制 {MAX_RING_SITES} 个候选点的服务范围 (too many sites)")
-    points = [parse_geometry(g, expected="point", study_area=state.study_area_wgs84).geometry for g in raw]
+    too_many = f"一次最多绘制 {MAX_RING_SITES} 个候选点的服务范围 (too many sites)"
+    points = _sites(data, state, too_many, MAX_RING_SITES)
     scene = _scene(data)
     rings = plan_rings(state, points, scene)
     rings = rings.assign(geometry=rounded(rings.geometry.to_numpy()))
