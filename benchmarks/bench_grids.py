@@ -27,6 +27,7 @@ import argparse
 import json
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 import geopandas as gpd
@@ -157,19 +158,12 @@ def run_levels(edges: gpd.GeoDataFrame, demand: gpd.GeoDataFrame | None, househo
         "micro-grids within 10-50": int(((mh >= 10) & (mh <= 50)).sum()),
         "micro households min/median/max": f"{mh.min():.0f} / {mh.median():.0f} / {mh.max():.0f}",
         "issues": ", ".join(
-            f"{k} {v}" for k, v in sorted(_count([i.kind for i in [*plan.notes, *micro.notes, *issues]]).items())
+            f"{k} {v}" for k, v in sorted(Counter(i.kind for i in [*plan.notes, *micro.notes, *issues]).items())
         )
         or "none",
         "_demand": demand,
     }
     return times, quality
-
-
-def _count(kinds: list[str]) -> dict[str, int]:
-    out: dict[str, int] = {}
-    for k in kinds:
-        out[k] = out.get(k, 0) + 1
-    return out
 
 
 def webapp_edit_s(plan, op: dict) -> float:
