@@ -16,7 +16,8 @@ Targets (issue 9): zero 5xx; p95 under 300 ms for saves, 500 ms for candidate
 service areas, 1 s for layer GeoJSON; resident memory growth under 10 % over the run
 (from the end of the first quarter, after warm-up, to the end).
 
-``--hostile`` (issue 19) adds a hostile client beside the planners: comparisons of drawn areas
+``--hostile`` (issue 19) adds a hostile client beside the planners, in its own process (as another
+machine would be: it shares the two cores, not the planners' client's interpreter lock): comparisons of drawn areas
 at the vertex cap (two threads, one session) and of outlines too detailed to compare, a flood of
 placement jobs (each from a fresh session, so only the total cap holds it), bodies announced at
 100 MB on small routes, and 200 half-open connections held open (re-opened when the server
@@ -28,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import random
 import socket
@@ -236,6 +238,20 @@ class Hostile(threading.Thread):
                 sock.close()
 
 
+def _hostile_client(base: str, seconds: float, out) -> None:
+    """The hostile client's strands in their own process; their log is put on ``out`` at the end."""
+    until = time.monotonic() + seconds
+    log: list = []
+    shared = requests.Session()  # two comparison strands in one session: the per-client cap
+    strands = [Hostile(base, "compare", until, log, shared) for _ in range(2)]
+    strands += [Hostile(base, what, until, log) for what in ("jobs", "bodies", "slow")]
+    for strand in strands:
+        strand.start()
+    for strand in strands:
+        strand.join()
+    out.put(log)
+
+
 def run(planners: int, seconds: float, hostile: bool = False) -> dict:
     """Start the server, run the planners (and the hostile client), stop the server; the measurements."""
     port = _free_port()
@@ -280,10 +296,12 @@ def run(planners: int, seconds: float, hostile: bool = False) -> dict:
             start = time.monotonic()
             until = start + seconds
             threads: list[threading.Thread] = [Planner(base, k, until, log) for k in range(planners)]
-            if hostile:
-                shared = requests.Session()  # two comparison strands in one session: the per-client cap
-                threads += [Hostile(base, "compare", until, log, shared) for _ in range(2)]
-                threads += [Hostile(base, what, until, log) for what in ("jobs", "bodies", "slow")]
+            hostile_proc = None
+            if hostile:  # another process, as another machine would be: it shares the cores, not the GIL
+                context = multiprocessing.get_context("spawn")
+                hostile_log_queue = context.Queue()
+                hostile_proc = context.Process(target=_hostile_client, args=(base, seconds, hostile_log_queue))
+                hostile_proc.start()
             for t in threads:
                 t.start()
             rss = []
@@ -292,6 +310,9 @@ def run(planners: int, seconds: float, hostile: bool = False) -> dict:
                 time.sleep(2.0)
             for t in threads:
                 t.join()
+            if hostile_proc is not None:
+                log += hostile_log_queue.get(timeout=120)
+                hostile_proc.join(timeout=60)
         finally:
             server.terminate()
             server.wait(timeout=30)

@@ -150,6 +150,36 @@ def test_study_area_upload_may_be_large(bare_server):
             sock.recv(65536)  # the server waits for the body instead of answering 413
 
 
+def test_comparison_past_the_address_budget_is_refused_before_its_body_is_read(tmp_path):
+    """An address past its bytes per minute of comparisons gets 429 from the headers (body never sent).
+
+    A client that ignores Retry-After and sends its 0.8 MB drawing again costs the server a header.
+    Another address is still heard (the server waits for its body).
+    """
+    app = create_app({"instance_path": tmp_path, "EAGER_LOAD": False})
+    server = make_server(app, host="127.0.0.1", port=0, threads=2)
+    threading.Thread(target=server.run, daemon=True).start()
+    try:
+        budget = app.config["ADMISSION_BYTES_PER_MIN"]["compare"]
+        assert app.extensions["linli.admission"].spend("compare", "127.0.0.1", budget, budget)
+        head = (
+            b"POST /api/compare HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 800000\r\n\r\n"
+        )
+        answer = _ask(server.effective_port, head)
+        assert answer.startswith(b"HTTP/1.1 429")
+        assert b"Retry-After: 5" in answer
+        with socket.create_connection(
+            ("127.0.0.1", server.effective_port), timeout=10, source_address=("127.0.0.2", 0)
+        ) as sock:
+            sock.sendall(head)
+            sock.settimeout(1.0)
+            with pytest.raises(TimeoutError):
+                sock.recv(65536)  # another address: its body is awaited, not refused
+    finally:
+        server.close()
+
+
 # ------------------------------------------------------------------------------ comparison cost
 
 

@@ -30,7 +30,7 @@ from flask import Flask, abort, current_app, g, jsonify, request, session
 from waitress.channel import HTTPChannel
 from waitress.parser import HTTPRequestParser
 from waitress.server import BaseWSGIServer, create_server
-from waitress.utilities import RequestEntityTooLarge
+from waitress.utilities import Error, RequestEntityTooLarge
 
 logger = logging.getLogger(__name__)
 
@@ -86,6 +86,19 @@ class Admission:
                 return False
             sent.append((now, nbytes))
             return True
+
+    def over(self, kind: str, address: str, nbytes: int, per_min: int) -> bool:
+        """Whether ``nbytes`` more of ``kind`` from ``address`` would pass its minute's budget (nothing counted)."""
+        now = time.monotonic()
+        with self._lock:
+            sent = self._sent.get((kind, address))
+            if not sent:
+                return False
+            spent = sum(n for t, n in sent if t >= now - 60.0)
+            if spent and spent + nbytes > per_min:
+                self.refused[kind, 429] += 1
+                return True
+            return False
 
     def enter(self, kind: str, client: str, wait_s: float) -> int:
         """Take a place of ``kind`` for ``client``: 0, or the status refusing it (429 or 503)."""
@@ -257,16 +270,55 @@ def server_options(app: Flask) -> dict:
     }
 
 
-def _limited_channel(small_bytes: int) -> type[HTTPChannel]:
-    """A waitress channel whose parser refuses a large body on any path but the project upload."""
+#: Paths whose bodies count against the address's bytes per minute of a kind (``BYTES_PER_MIN``):
+#: an address past its budget is refused (429) from the headers, before waitress reads the body.
+BUDGET_PATHS = {"/api/compare": "compare"}
+
+
+class TooManyRequests(Error):
+    """waitress's answer to a body refused from its headers because its address is over budget."""
+
+    code = 429
+    reason = "Too Many Requests"
+
+    def to_response(self, ident=None):
+        status, headers, body = super().to_response(ident)
+        return status, [*headers, ("Retry-After", str(RETRY_AFTER_S))], body
+
+
+def _limited_channel(
+    small_bytes: int, admission: Admission | None = None, per_min: dict[str, int] | None = None
+) -> type[HTTPChannel]:
+    """A waitress channel whose parser refuses a large body on any path but the project upload.
+
+    With ``admission``, a body on a :data:`BUDGET_PATHS` path from an address already past its
+    bytes per minute is refused (429) from its headers: a client that ignores ``Retry-After``
+    costs the server a header, not the drawing it sends again and again.
+    """
+    budgets = per_min or {}
 
     class Parser(HTTPRequestParser):
+        address = ""
+
         def parse_header(self, header_plus):
             super().parse_header(header_plus)
             cap = self.adj.max_request_body_size if self.path in LARGE_BODY_PATHS else small_bytes
             self.body_cap = cap
             if self.content_length > cap:
                 self.error = RequestEntityTooLarge(f"exceeds max_body of {cap}")
+                self.completed = True
+                return
+            kind = BUDGET_PATHS.get(self.path)
+            if (
+                admission is not None
+                and kind in budgets
+                and self.command == "POST"
+                and admission.over(kind, self.address, self.content_length, budgets[kind])
+            ):
+                self.error = TooManyRequests(
+                    f"同类请求过多，请 {RETRY_AFTER_S} 秒后重试 "
+                    f"(too many requests of this kind; retry in {RETRY_AFTER_S} s)"
+                )
                 self.completed = True
 
         def received(self, data):
@@ -279,13 +331,28 @@ def _limited_channel(small_bytes: int) -> type[HTTPChannel]:
     class Channel(HTTPChannel):
         parser_class = Parser
 
+        def __init__(self, server, sock, addr, adj, map=None):
+            super().__init__(server, sock, addr, adj, map)
+            address = str(addr[0]) if isinstance(addr, tuple) and addr else ""
+
+            def parser(adj):
+                request = Parser(adj)
+                request.address = address
+                return request
+
+            self.parser_class = parser
+
     return Channel
 
 
 def make_server(app: Flask, *, host: str, port: int, threads: int = 4):
     """A waitress server for ``app`` with :func:`server_options` and the per-path body caps."""
     server = create_server(app, host=host, port=port, threads=threads, ident="linli", **server_options(app))
-    channel = _limited_channel(int(app.config["MAX_CONTENT_LENGTH"]))
+    channel = _limited_channel(
+        int(app.config["MAX_CONTENT_LENGTH"]),
+        app.extensions.get("linli.admission"),
+        app.config.get("ADMISSION_BYTES_PER_MIN"),
+    )
     for each in (server, *getattr(server, "map", {}).values()):
         if isinstance(each, BaseWSGIServer):
             each.channel_class = channel
