@@ -338,3 +338,30 @@ def test_web_export_takes_the_planners_standard(tmp_path):
     bad = client.get("/api/export/coverage.xlsx?standard=gb")
     assert bad.status_code in (400, 422) and "standard" in bad.get_data(as_text=True)
     assert np.isfinite(check["实测值"].astype(float)).all()
+
+
+def _bad_rural(tmp_path, edit) -> object:
+    import json
+
+    raw = json.loads(STANDARD_FILES["tdt1062"].read_text(encoding="utf-8"))
+    edit(raw)
+    path = tmp_path / "tdt1062_2021.json"
+    path.write_text(json.dumps(raw, ensure_ascii=False), encoding="utf-8")
+    (tmp_path / "gb50180_2018.json").write_text(STANDARD_FILES["gb50180"].read_text(encoding="utf-8"), encoding="utf-8")
+    return path
+
+
+def test_bad_rural_standard_fields(tmp_path):
+    cases = [
+        (lambda r: r["levels"]["township"].update(mode="horse"), "出行方式 mode='horse' 无效"),
+        (lambda r: r["levels"]["township"].update(includes=["county"]), "includes 含未知层级"),
+        (lambda r: r["levels"]["village"].update(confirmed="yes"), "confirmed 应为 true/false"),
+        (lambda r: r.update(groups={"medical": {"name_zh": "x"}}), "设施分组 'medical'"),
+        (lambda r: r.update(extends="../gb50180_2018.json"), "extends"),
+        (lambda r: r.update(area_type="suburb"), "area_type"),
+        (lambda r: r["facility_types"]["library"].update(level="county"), "level='county' 无效"),
+    ]
+    for edit, message in cases:
+        with pytest.raises(InputDataError, match=message):
+            load_standard(_bad_rural(tmp_path, edit))
+    assert load_standard(_bad_rural(tmp_path, lambda r: None)).code == "TD/T 1062-2021"

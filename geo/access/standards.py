@@ -48,7 +48,7 @@ STANDARD_FILES: MappingProxyType[str, Path] = MappingProxyType(
     }
 )
 #: How a figure not yet confirmed against the standard's text is marked on every output.
-UNCONFIRMED_ZH = "待核实 to be confirmed"
+UNCONFIRMED_ZH = "待核实"
 
 #: The six service functions of the county documents, key -> Chinese label.
 FUNCTIONS: MappingProxyType[str, str] = MappingProxyType(

@@ -118,7 +118,7 @@ def _check_rows(check: pd.DataFrame, limit: int) -> tuple[pd.DataFrame, list[str
 
 def _check_heading(check: pd.DataFrame, shown: int) -> str:
     codes = sorted(set(check["standard"])) if "standard" in check.columns and len(check) else ["GB 50180-2018"]
-    return f"三、生活圈检查 {' / '.join(codes)} (共 {len(check)} 项, 显示 {shown} 项)"
+    return f"三、生活圈标准检查 {' / '.join(codes)} (共 {len(check)} 项, 显示 {shown} 项)"
 
 
 def _delta_rows(scenario: pd.DataFrame) -> pd.DataFrame:
