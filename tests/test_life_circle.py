@@ -103,6 +103,8 @@ def test_schools_no_longer_count_as_childcare():
     assert table.loc["primary_school", "function"] == "education"
     assert table.loc["primary_school", "covered"] == pytest.approx(1000.0)  # the home at 100 m
     assert "education" not in set(table.loc[table["kind"] == "function"].index)
+    # A radius not yet confirmed against the text says so beside its budget.
+    assert table.loc["primary_school", "budget_note"].endswith("; 待核实)")
     # The old filing (school as childcare) gave both homes childcare within 15 minutes.
     old = facilities.assign(function=["childcare", "childcare"])
     before = coverage_table(accessibility(net.cost_graph("walk"), demand, old, minutes=15), by_unit=False)

@@ -39,7 +39,7 @@ import pandas as pd
 import shapely
 
 from geo import settings
-from geo.access.standards import Standard, load_standard
+from geo.access.standards import UNCONFIRMED_ZH, Standard, load_standard
 from geo.errors import InputDataError
 from geo.network.graph import CostGraph
 from geo.network.routing import (
@@ -180,10 +180,12 @@ def _budgets(
             note[key] = f"{minutes:g} 分钟 ({why})"
         else:
             budget_s[key] = radius / speed
-            clause = standard.facility_type(key).clause or standard.code
+            ftype = standard.facility_type(key)
+            clause = ftype.clause or standard.code
+            unconfirmed = "" if ftype.confirmed else f"; {UNCONFIRMED_ZH}"
             note[key] = (
                 f"服务半径 {radius:g} m = {radius / speed / 60:.1f} 分钟 "
-                f"({profile.label_zh} {profile.speed_kmh:g} km/h; {clause})"
+                f"({profile.label_zh} {profile.speed_kmh:g} km/h; {clause}{unconfirmed})"
             )
     return budget_s, note
 
