@@ -367,3 +367,19 @@ def test_bad_rural_standard_fields(tmp_path):
         with pytest.raises(InputDataError, match=message):
             load_standard(_bad_rural(tmp_path, edit))
     assert load_standard(_bad_rural(tmp_path, lambda r: None)).code == "TD/T 1062-2021"
+
+
+def test_report_page_names_the_standard_and_says_to_be_confirmed(tmp_path):
+    import pypdf
+
+    from geo.maps import report
+    from geo.maps.layout import LayoutText
+
+    net, demand, facilities, units = _county_seat_and_village()
+    acc = accessibility(net.cost_graph("walk"), assign_units(demand, units), facilities)
+    check = life_circle_check(acc)
+    path = report.summary_report(coverage_table(acc), check, tmp_path / "摘要.pdf", text=LayoutText(title="摘要"))
+    words = pypdf.PdfReader(path).pages[0].extract_text()
+    assert "GB 50180-2018 / TD/T 1062-2021" in words
+    assert "待核实" in words and "步行 4 km/h" in words
+    assert "城关社区" in words  # checked per unit: each line names its unit
