@@ -383,3 +383,36 @@ def test_report_page_names_the_standard_and_says_to_be_confirmed(tmp_path):
     assert "GB 50180-2018 / TD/T 1062-2021" in words
     assert "待核实" in words and "步行 4 km/h" in words
     assert "城关社区" in words  # checked per unit: each line names its unit
+
+
+def test_project_with_communities_is_checked_per_community_by_their_types(tmp_path):
+    """The demo split at 24.944°E into a county-seat community (west, 城镇) and a village (east, 乡村).
+
+    Its 7,002 residents as one area are outside 15-minute's 50,000-100,000: the check runs per
+    community, the west one by GB 50180-2018, the east one by TD/T 1062-2021's village level.
+    """
+    communities = gpd.GeoDataFrame(
+        {"编码": ["350521100001", "350521100201"], "名称": ["西社区", "东村"], "城乡类型": ["城镇", "乡村"]},
+        geometry=[shapely.box(24.93, 60.16, 24.944, 60.18), shapely.box(24.944, 60.16, 24.96, 60.18)],
+        crs=4326,
+    )
+    communities.to_file(tmp_path / "社区.geojson", driver="GeoJSON")
+    toml = tmp_path / "分区.toml"
+    toml.write_text(
+        'name = "分区演示"\nnetwork = "demo"\nfacilities = "osm"\ndemand = "buildings"\n'
+        '[units]\ncommunity = "社区.geojson"\n',
+        encoding="utf-8",
+    )
+    analysis = load_analysis(load_project(toml))
+    check = check_standard(analysis)
+    assert check.iloc[0]["unit"] == ALL_UNITS and check.iloc[0]["item"] == "scale"
+    assert "改为按社区/村逐个判定" in check.iloc[0]["note"]
+    west = check[check["unit"] == "350521100001"]
+    east = check[check["unit"] == "350521100201"]
+    assert set(west["standard"]) == {"GB 50180-2018"} and set(east["standard"]) == {"TD/T 1062-2021"}
+    assert set(east["level"]) == {"village"} and set(east["unit_name"]) == {"东村"}
+    residents = analysis.project.demand["residents"].sum()
+    per_unit = check[(check["item"] == "scale") & (check["unit"] != ALL_UNITS)]["measured"].sum()
+    assert per_unit == pytest.approx(residents)  # every resident lies in one of the two
+    # The planner's choice: every community by GB 50180-2018.
+    assert set(check_standard(analysis, standard="gb50180")["standard"]) == {"GB 50180-2018"}
