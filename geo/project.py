@@ -20,6 +20,9 @@ each part comes from::
     functions = ["安有所护"]             # optional ("1+6+X"): functions beyond the six, analysed
                                         # like them; the county's category table (categories)
                                         # says which categories serve them
+    area_type = "乡村"                   # optional: 城镇 (default) or 乡村: the life-circle standard
+                                        # of units without their own type (城乡类型 column):
+                                        # GB 50180-2018 for 城镇, TD/T 1062-2021 for 乡村
 
     [units]                             # optional: area units coverage is counted by
     town = "towns.geojson"              # polygon files with a code (编码/XZQDM) and a name column;
@@ -61,6 +64,7 @@ from geo import settings
 from geo.access.compounds import residents_from_compounds
 from geo.access.demand import residents_from_buildings, residents_from_buildings_online
 from geo.access.facilities import osm_facilities_all, osm_facilities_online, read_facility_ledger
+from geo.access.life_circle import area_type_of
 from geo.access.population_grid import residents_from_grid
 from geo.access.standards import Standard, load_standard
 from geo.access.units import UNIT_LEVELS, read_units
@@ -91,6 +95,7 @@ OPTIONAL_KEYS = (
     "units_system",
     "categories",
     "functions",
+    "area_type",
 )
 ALLOWED_KEYS = frozenset((*REQUIRED_KEYS, *OPTIONAL_KEYS))
 #: Prefix of a population-grid demand source (``demand = "grid:pop.asc"``).
@@ -144,6 +149,8 @@ class Project:
     osm_file: Path | None = None
     reports: dict[str, LedgerReport] = field(default_factory=dict)
     standard: Standard = field(default_factory=load_standard)
+    #: ``urban`` (城镇) or ``rural`` (乡村): the life-circle standard of units without a type of their own.
+    area_type: str = "urban"
 
     @property
     def source_notes(self) -> list[str]:
@@ -314,6 +321,7 @@ def load_project(
     spec = _read_spec(path)
     base = path.parent
     standard = _standard(spec, path)
+    area_type = area_type_of(spec.get("area_type", "城镇"), where=f"项目文件 {path.name} 的 area_type: ")
     step = progress or (lambda _stage, _fraction: None)
     step("读取研究区边界", 0.0)
     boundary_wgs84 = _boundary(str(spec.get("boundary", "none")), base)
@@ -395,6 +403,7 @@ def load_project(
         osm_file=_osm_source(network_spec, base),
         reports=reports,
         standard=standard,
+        area_type=area_type,
     )
     for report in reports.values():
         logger.info("ledger: %s", report.summary())

@@ -5,7 +5,9 @@
 
 For each project: the walking time from every demand point to the nearest facility
 of every function and facility type, coverage per function and type (whole area and
-per area unit), gap cells, the GB 50180-2018 check, and a map per function.  Writes
+per area unit), gap cells, the life-circle check (GB 50180-2018 for the county seat's
+communities, TD/T 1062-2021 for villages and towns: ``--standard``, the units' 城乡类型 or the
+project's ``area_type``), and a map per function.  Writes
 into ``--out`` (a folder per project when several are given):
 
 * ``coverage.xlsx`` — 说明 (assumptions), 汇总 (summary), 达标检查 (standard check),
@@ -35,13 +37,14 @@ from tqdm import tqdm
 
 from geo import settings
 from geo.access.coverage import ALL_UNITS, BASIS_ZH
+from geo.access.standards import STANDARD_FILES
 from geo.errors import GeoError, InputDataError
 from geo.io.crs import WGS84
-from geo.io.export import CHECK_HEADERS_ZH, COVERAGE_HEADERS_ZH, write_csv, write_gpkg, write_xlsx
+from geo.io.export import COVERAGE_HEADERS_ZH, write_csv, write_gpkg, write_xlsx
 from geo.maps.content import coverage_map
 from geo.project import Project, load_project
 from geo.workflows import analyse_coverage, analysis_units, chinese_frame, is_estimate, load_analysis, official_table
-from geo.workflows.outputs import group_zh, layers_in
+from geo.workflows.outputs import LIFE_CIRCLE_CHECK_HEADERS, group_zh, layers_in
 from linli.config import cache_dir
 from scripts.cli import MINUTES, add_lang, fraction, interrupted, positive, staged_folder
 
@@ -50,8 +53,10 @@ logger = logging.getLogger("scripts.coverage")
 
 #: Columns of the coverage sheets (English keys; Chinese headers from geo.workflows.outputs).
 COVERAGE_COLUMNS = tuple(c for c in COVERAGE_HEADERS_ZH if c != "group")  # name_zh names the group
-#: Headers of the standard check; the English verdict and item keys are not shown.
-CHECK_HEADERS = CHECK_HEADERS_ZH
+#: Headers of the life-circle check; the English verdict and item keys are not shown.
+CHECK_HEADERS = LIFE_CIRCLE_CHECK_HEADERS
+#: ``--standard`` choices: each unit by its type (auto), or one standard for every unit.
+STANDARD_CHOICES = ("auto", *STANDARD_FILES)
 GAP_COLUMNS = (
     "rank",
     "group",
@@ -70,7 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The command-line interface."""
     parser = argparse.ArgumentParser(
         prog="python -m scripts.coverage",
-        description="六大功能步行覆盖、缺口与 GB 50180-2018 达标检查 (coverage, gaps, standard check)",
+        description="六大功能步行覆盖、缺口与生活圈达标检查 GB 50180-2018 / TD/T 1062-2021 (coverage, gaps, check)",
     )
     parser.add_argument(
         "--project", nargs="+", required=True, help="项目: demo, huian or .toml files (several allowed)"
@@ -85,7 +90,28 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--single-budget", action="store_true", help="judge every facility type by --minutes too")
     parser.add_argument("--by", default="none", help="area units: none, town, community, grid or a polygon file")
     parser.add_argument("--by-system", default="wgs84", help="CSV/XLSX coordinate system of --by (wgs84|gcj02|bd09)")
-    parser.add_argument("--level", default="15_minute", help="life-circle level checked: 15_minute|10_minute|5_minute")
+    parser.add_argument(
+        "--level", default="15_minute", help="urban life-circle level checked: 15_minute|10_minute|5_minute"
+    )
+    parser.add_argument(
+        "--standard",
+        choices=STANDARD_CHOICES,
+        default="auto",
+        help="life-circle standard: auto (by the units' 城乡类型 or the project's area_type), "
+        "gb50180 (urban) or tdt1062 (rural) for every unit",
+    )
+    parser.add_argument(
+        "--rural-level",
+        choices=("township", "village"),
+        default=None,
+        help="rural level of units without one (default: township for a whole area, village per unit)",
+    )
+    parser.add_argument(
+        "--town-speed",
+        type=positive(60, "km/h"),
+        default=None,
+        help="speed (km/h) of the town level's electric-bicycle reach (default 20)",
+    )
     parser.add_argument(
         "--required-pct",
         type=positive(100, "%"),
@@ -126,6 +152,9 @@ class Job:
     quiet: bool
     position: int = 0
     lang: str = "zh"
+    standard: str = "auto"
+    rural_level: str | None = None
+    town_speed_kmh: float | None = None
 
 
 def _facility_sources(facilities: pd.DataFrame) -> str:
@@ -135,7 +164,7 @@ def _facility_sources(facilities: pd.DataFrame) -> str:
     return "、".join(sorted({str(s) for s in facilities["source"].dropna()})) or "OpenStreetMap"
 
 
-def _notes(project: Project, acc, job: Job) -> pd.DataFrame:
+def _notes(project: Project, acc, job: Job, check: pd.DataFrame | None = None) -> pd.DataFrame:
     prof = acc.profile
     estimated = is_estimate(acc.demand)
     sources = _facility_sources(acc.facilities)
@@ -149,6 +178,17 @@ def _notes(project: Project, acc, job: Job) -> pd.DataFrame:
             "统一时间阈值" if job.single_budget else "按标准服务半径",
         ),
         ("标准", f"{acc.standard.code} {acc.standard.title_zh} ({acc.standard.source})"),
+        (
+            "生活圈检查标准",
+            "、".join(sorted(set(check["standard"]))) if check is not None and len(check) else acc.standard.code,
+        ),
+        (
+            "标准选择",
+            "规划师指定 " + job.standard
+            if job.standard != "auto"
+            else f"按分区城乡类型；无类型的分区按项目类型「{'乡村' if project.area_type == 'rural' else '城镇'}」",
+        ),
+        ("待核实", "标有“待核实”的服务半径、出行时间或条文尚未与标准原文核对，仅供参考"),
         ("达标要求", f"半径内人口 ≥ {job.required_pct:g}%"),
         (
             "估算人口" if estimated else "人口",
@@ -197,7 +237,15 @@ def run_job(job: Job) -> pd.DataFrame:
     acc = analysis.accessibility
     bar.update()
     step(2)
-    result = analyse_coverage(analysis, level=job.level, required_pct=job.required_pct, cell_m=job.cell_m)
+    result = analyse_coverage(
+        analysis,
+        level=job.level,
+        required_pct=job.required_pct,
+        cell_m=job.cell_m,
+        standard=None if job.standard == "auto" else job.standard,
+        rural_level=job.rural_level,
+        speeds_kmh={"ebike": job.town_speed_kmh} if job.town_speed_kmh else None,
+    )
     table, check, gaps = result.table, result.check, result.gaps
     bar.update()
     step(3)
@@ -256,7 +304,7 @@ def _write_outputs(job, project, acc, table, check, gaps, units) -> None:
 
     zh = lang == "zh"
     sheets = {
-        "说明" if zh else "notes": _notes(project, acc, job),
+        "说明" if zh else "notes": _notes(project, acc, job, check),
         "汇总" if zh else "summary": sheet(table[(table["kind"] == "function")]),
         "达标检查" if zh else "check": official_table(
             check, tuple(CHECK_HEADERS) if zh else None, estimated=estimated, headers=CHECK_HEADERS, lang=lang
@@ -358,6 +406,9 @@ def _run_jobs(args: argparse.Namespace, stage: Path, many: bool) -> list[pd.Data
                 quiet=args.quiet,
                 position=k if args.workers > 1 else 0,
                 lang=args.lang,
+                standard=args.standard,
+                rural_level=args.rural_level,
+                town_speed_kmh=args.town_speed,
             )
         )
     if args.workers > 1 and many:

@@ -136,7 +136,8 @@ def test_main_reports_failures_and_exit_status(province, bad_project, tmp_path, 
     assert "1 个研究区完成, 1 个失败" in printed and "路网文件不存在" in printed
     assert (out / "area00" / "standard_check.csv").is_file()
     checks = pd.read_csv(out / "standard_summary.csv", encoding="utf-8-sig")
-    assert set(checks["verdict"]) <= {"pass", "fail", "missing", "no_residents"}
+    # not_judged: a whole area outside its level's population is not judged as one life circle (issue 21)
+    assert set(checks["verdict"]) <= {"pass", "fail", "missing", "no_residents", "not_judged"}
     with pytest.raises(SystemExit) as stop:
         batch.main([*argv, "--workers", "0"])
     assert stop.value.code == 2

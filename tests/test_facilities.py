@@ -140,8 +140,9 @@ def _bad_standard(tmp_path, edit):
 
 
 def test_bad_standard_files(tmp_path):
-    path = _bad_standard(tmp_path, lambda e: e.update(function="education"))
-    with pytest.raises(InputDataError, match="'kindergarten' 的服务功能 function='education' 无效"):
+    # (education is a group of the standard since issue 21: schools, 学有所教; transport is none)
+    path = _bad_standard(tmp_path, lambda e: e.update(function="transport"))
+    with pytest.raises(InputDataError, match="'kindergarten' 的服务功能 function='transport' 无效"):
         load_standard(path)
     path = _bad_standard(tmp_path, lambda e: e.update(radius_m=-300))
     with pytest.raises(InputDataError, match="'kindergarten' 的服务半径 radius_m 必须为正数"):

@@ -223,8 +223,8 @@ def test_county_vocabulary_maps_everyday_names_to_functions_and_types(tmp_path):
         "老年食堂": (("elderly", "food"), ""),
         "农贸市场": (("food",), "fresh_market"),
         "菜市场": (("food",), "fresh_market"),
-        "社区食堂": (("food",), ""),
-        "文化活动站": (("leisure",), "cultural_activity_centre"),
+        "社区食堂": (("food",), "community_canteen"),  # a type of its own since issue 21
+        "文化活动站": (("leisure",), "cultural_activity_station"),  # the 5-minute station, not the 15-minute centre
         "近邻学堂": (("leisure",), ""),
         "邻里医站": (("medical",), "community_health_station"),
         "近邻警室": (("services",), "police"),

@@ -9,6 +9,7 @@ import shapely
 
 from geo.access.coverage import ALL_UNITS, accessibility
 from geo.access.coverage_tables import coverage_table, standard_check
+from geo.access.life_circle import life_circle_check
 from geo.access.standards import FUNCTIONS
 from geo.errors import InputDataError
 from geo.grids.output import grids_gdf
@@ -48,7 +49,10 @@ def test_coverage_equals_the_core_called_directly(analysis, demo_project):
     assert set(whole["group"]) == set(FUNCTIONS)
     assert ((whole["covered_pct"] >= 0) & (whole["covered_pct"] <= 100)).all()
     assert set(result.gaps["group"]) <= set(FUNCTIONS)
-    pd.testing.assert_frame_equal(result.check, standard_check(acc, level="15_minute"))
+    # The workflow's check is each area's own standard (issue 21): the core called with the project's type and units.
+    direct = life_circle_check(acc, level="15_minute", area_type=demo_project.area_type, units=demo_project.units)
+    pd.testing.assert_frame_equal(result.check, direct)
+    assert set(direct["item"]) == set(standard_check(acc, level="15_minute")["item"])
     pd.testing.assert_frame_equal(check_standard(analysis), result.check)
 
 

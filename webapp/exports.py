@@ -27,11 +27,10 @@ import geopandas as gpd
 import pandas as pd
 from flask import Blueprint, current_app, request, send_file
 
-from geo.access.coverage_tables import coverage_table, gap_cells, standard_check
+from geo.access.coverage_tables import coverage_table, gap_cells
 from geo.errors import InputDataError
 from geo.io.crs import WGS84
 from geo.io.export import (
-    CHECK_HEADERS_ZH,
     COVERAGE_HEADERS_ZH,
     PLAN_LAYERS_ZH,
     SHAPEFILE_ENCODINGS,
@@ -43,8 +42,9 @@ from geo.io.export import (
 from geo.maps import content as maps
 from geo.maps.layout import ORIENTATIONS, PAPER_MM, LayoutText, render_layout
 from geo.maps.report import summary_report
-from geo.workflows import is_estimate, official_table, project_map
+from geo.workflows import check_standard, is_estimate, official_table, project_map
 from geo.workflows.maps import placement_result_map
+from geo.workflows.outputs import LIFE_CIRCLE_CHECK_HEADERS
 from webapp.auth import requires
 from webapp.i18n import texts
 from webapp.plans import PlanStore
@@ -62,6 +62,16 @@ def _choice(name: str, allowed, default: str) -> str:
     if value not in allowed:
         raise InputDataError(f"参数 {name}={value!r} 无效，可选: {', '.join(allowed)} (invalid {name})")
     return value
+
+
+#: ``?standard=`` of the check's exports: each unit by its type (auto), or the planner's one standard.
+CHECK_STANDARDS = ("auto", "gb50180", "tdt1062")
+
+
+def _life_circle_check(analysis) -> pd.DataFrame:
+    """The life-circle check of a scene, by each unit's standard or the planner's ``?standard=``."""
+    chosen = _choice("standard", CHECK_STANDARDS, "auto")
+    return check_standard(analysis, standard=None if chosen == "auto" else chosen)
 
 
 def _field(name: str) -> str:
@@ -188,9 +198,10 @@ def map_layout(fmt: str):
 
 def _coverage_sheets(state) -> dict[str, pd.DataFrame]:
     scene = _scene(state)
-    acc = state.analysis_of(scene).accessibility
+    analysis = state.analysis_of(scene)
+    acc = analysis.accessibility
     table = coverage_table(acc)
-    check = standard_check(acc)
+    check = _life_circle_check(analysis)
     estimated = is_estimate(acc.demand)
 
     def sheet(frame: pd.DataFrame, headers: dict[str, str]) -> pd.DataFrame:
@@ -198,7 +209,7 @@ def _coverage_sheets(state) -> dict[str, pd.DataFrame]:
 
     sheets = {
         "汇总": sheet(table[table["kind"] == "function"], COVERAGE_HEADERS_ZH),
-        "达标检查": sheet(check, CHECK_HEADERS_ZH),
+        "达标检查": sheet(check, dict(LIFE_CIRCLE_CHECK_HEADERS)),
         "全部类型": sheet(table, COVERAGE_HEADERS_ZH),
     }
     a = state.assumptions(scene)
@@ -206,6 +217,8 @@ def _coverage_sheets(state) -> dict[str, pd.DataFrame]:
         ("出行方式", f"{a['profile_zh']} {a['speed_kmh']:g} km/h（{a['speed_source']}）"),
         ("时间阈值", f"{a['budget_min']:g} 分钟 ≈ {a['budget_m']} 米"),
         ("标准", a["standard"]),
+        ("生活圈检查标准", "、".join(sorted(set(check["standard"])))),
+        ("待核实", "标有“待核实”的服务半径、出行时间或条文尚未与标准原文核对，仅供参考"),
         ("人均建筑面积", f"{a['floor_area_per_resident_m2']:g} 平方米/人"),
         ("户均人口", f"{a['persons_per_household']:g} 人/户"),
         ("估算人口" if estimated else "人口", f"{a['residents']:,.0f} 人（{a['demand_points']} 个需求点）"),
@@ -248,7 +261,8 @@ def report():
     function = _choice("function", get_state().functions, "medical")
     fields = {"author": _field("author"), "organisation": _field("organisation")}
     project = state.project
-    acc = state.analysis_of(_scene(state)).accessibility
+    analysis = state.analysis_of(_scene(state))
+    acc = analysis.accessibility
     content = maps.coverage_content(
         acc, function, network=project.network, boundary=project.boundary, gaps=gap_cells(acc, function)
     )
@@ -263,7 +277,7 @@ def report():
     with tempfile.TemporaryDirectory(prefix="linli-export-") as tmp:
         path = summary_report(
             coverage_table(acc),
-            standard_check(acc),
+            _life_circle_check(analysis),
             Path(tmp) / "report.pdf",
             text=text,
             content=content,

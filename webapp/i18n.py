@@ -572,6 +572,11 @@ TEXTS: dict[str, dict[str, str]] = {
     },
     "np_cancel": {"zh": "取消构建", "en": "Cancel the build"},
     "np_cancelled": {"zh": "已取消构建", "en": "Build cancelled"},
+    # --- h-rural (issue 21): the life-circle standard of the check's exports ---
+    "rural_check_standard": {"zh": "生活圈检查标准", "en": "Life-circle check standard"},
+    "rural_std_auto": {"zh": "按分区城乡类型", "en": "By each area's type (urban/rural)"},
+    "rural_std_gb": {"zh": "GB 50180-2018（城镇）", "en": "GB 50180-2018 (urban)"},
+    "rural_std_tdt": {"zh": "TD/T 1062-2021（乡村，待核实）", "en": "TD/T 1062-2021 (rural, to be confirmed)"},
 }
 
 

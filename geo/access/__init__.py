@@ -7,9 +7,11 @@ Where a user starts:
   :func:`residents_from_buildings`, :func:`residents_from_compounds` — where residents live;
 * :func:`accessibility` — walking times from every resident to every function, then
   :func:`coverage_table`, :func:`gap_cells`, :func:`standard_check` (GB 50180-2018),
-  :func:`scenario_delta` (what a candidate site adds);
+  :func:`life_circle_check` (each area by its own standard: GB 50180-2018 for towns' communities,
+  TD/T 1062-2021 for villages), :func:`scenario_delta` (what a candidate site adds);
 * :func:`compare_service_area` — a drawn service area against the computed one;
-* :func:`load_standard` and :data:`FUNCTIONS` — the life-circle standard and the six functions;
+* :func:`load_standard`, :func:`standard_by_key` and :data:`FUNCTIONS` — the life-circle standards and the
+  six functions;
 * :func:`read_units` — area units (towns, communities, grids) coverage is counted by.
 """
 
@@ -19,8 +21,9 @@ from geo.access.coverage import Accessibility, accessibility
 from geo.access.coverage_tables import coverage_table, gap_cells, scenario_delta, standard_check
 from geo.access.demand import residents_from_buildings
 from geo.access.facilities import osm_facilities, read_facility_ledger
+from geo.access.life_circle import life_circle_check
 from geo.access.service_area import service_areas
-from geo.access.standards import FUNCTIONS, Standard, load_standard
+from geo.access.standards import FUNCTIONS, Standard, load_standard, standard_by_key
 from geo.access.units import read_units
 
 __all__ = [
@@ -31,6 +34,7 @@ __all__ = [
     "compare_service_area",
     "coverage_table",
     "gap_cells",
+    "life_circle_check",
     "load_standard",
     "osm_facilities",
     "read_facility_ledger",
@@ -39,5 +43,6 @@ __all__ = [
     "residents_from_compounds",
     "scenario_delta",
     "service_areas",
+    "standard_by_key",
     "standard_check",
 ]

@@ -39,7 +39,7 @@ import pandas as pd
 import shapely
 
 from geo import settings
-from geo.access.standards import Standard, load_standard
+from geo.access.standards import UNCONFIRMED_ZH, Standard, load_standard
 from geo.errors import InputDataError
 from geo.network.graph import CostGraph
 from geo.network.routing import (
@@ -69,7 +69,14 @@ ALL_UNITS = "全域"
 #: Demand columns counted for the functions that serve one age group.
 AGE_BASIS = {"elderly": "elderly", "childcare": "children"}
 BASIS_ZH = {"residents": "常住人口", "elderly": "老年人口", "children": "儿童人口"}
-VERDICT_ZH = {"pass": "达标", "fail": "不达标", "missing": "缺失", "no_residents": "无居民"}
+VERDICT_ZH = {
+    "pass": "达标",
+    "fail": "不达标",
+    "missing": "缺失",
+    "no_residents": "无居民",
+    "not_judged": "未判定（人口规模不符）",
+    "no_range": "标准未给规模",
+}
 
 
 @dataclass(frozen=True, eq=False)
@@ -173,10 +180,12 @@ def _budgets(
             note[key] = f"{minutes:g} 分钟 ({why})"
         else:
             budget_s[key] = radius / speed
-            clause = standard.facility_type(key).clause or standard.code
+            ftype = standard.facility_type(key)
+            clause = ftype.clause or standard.code
+            unconfirmed = "" if ftype.confirmed else f"; {UNCONFIRMED_ZH}"
             note[key] = (
                 f"服务半径 {radius:g} m = {radius / speed / 60:.1f} 分钟 "
-                f"({profile.label_zh} {profile.speed_kmh:g} km/h; {clause})"
+                f"({profile.label_zh} {profile.speed_kmh:g} km/h; {clause}{unconfirmed})"
             )
     return budget_s, note
 
@@ -223,7 +232,8 @@ def accessibility(
     for column in ("function", "type"):
         if column not in facilities.columns:
             raise InputDataError(f"设施缺少 {column} 列 (facilities need a {column} column)")
-    unknown = sorted(set(facilities["function"].astype(str)) - set(standard.functions))
+    # Facilities of a group of their own (学有所教: schools) are routed by type only.
+    unknown = sorted(set(facilities["function"].astype(str)) - set(standard.functions) - set(standard.groups))
     if unknown:
         allowed = "、".join(standard.functions.values())
         raise InputDataError(
@@ -346,8 +356,10 @@ def assign_units(
     out = demand.assign(unit=unit)
     names = dict(zip(polygons[code].astype(str), polygons[name].astype(str), strict=True)) if name in units else {}
     out.attrs["unit_names"] = names
-    if "level" in polygons.columns:
-        out.attrs["unit_levels"] = dict(zip(polygons[code].astype(str), polygons["level"].astype(str), strict=True))
+    for column, attr in (("level", "unit_levels"), ("area_type", "unit_types")):
+        if column in polygons.columns:
+            values = polygons[column].fillna("").astype(str)
+            out.attrs[attr] = {c: v for c, v in zip(polygons[code].astype(str), values, strict=True) if v}
     return out
 
 

@@ -14,8 +14,8 @@ import pandas as pd
 import shapely
 
 from geo import settings
-from geo.access.coverage import AGE_BASIS, ALL_UNITS, BASIS_ZH, VERDICT_ZH, Accessibility
-from geo.access.standards import Standard
+from geo.access.coverage import ALL_UNITS, Accessibility
+from geo.access.life_circle import life_circle_check
 from geo.errors import InputDataError
 from geo.network.graph import CostGraph
 from geo.network.reach import reach_sets
@@ -176,123 +176,31 @@ def gap_cells(acc: Accessibility, group: str, *, cell_m: float = settings.GAP_CE
 # ------------------------------------------------------------------- standard check
 
 
-def _required_types(standard: Standard, level: str) -> list[str]:
-    """Facility types with a service radius required at a level: the level and every finer one."""
-    if level not in standard.levels:
-        raise InputDataError(
-            f"生活圈等级 {level!r} 不在标准 {standard.code} 中 (unknown level; have {', '.join(standard.levels)})"
-        )
-    minutes = standard.levels[level].walking_minutes
-    keep = []
-    for key, ft in standard.facility_types.items():
-        if ft.radius_m is None or ft.level is None:
-            continue
-        ft_minutes = standard.levels[ft.level].walking_minutes
-        if minutes is not None and ft_minutes is not None and ft_minutes <= minutes:
-            keep.append(key)
-    return keep
-
-
 def standard_check(
     acc: Accessibility,
     *,
     level: str = "15_minute",
     required_pct: float = settings.STANDARD_REQUIRED_COVERAGE_PCT,
 ) -> pd.DataFrame:
-    """Pass / fail / missing per area unit and required facility type.
+    """Pass / fail / missing per area unit and required facility type, every unit by ``acc.standard``.
 
-    A unit checked at a life-circle level needs every facility type of that level and
-    of the finer ones that has a service radius (a 15-minute unit: the 15-, 10- and
-    5-minute types).  Measured: the share of the unit's residents (elderly / children
-    for their functions) within the type's radius on the network.  ``pass`` when it is
-    at least ``required_pct``; ``missing`` when no resident of the unit reaches any
-    facility of the type within the radius; ``fail`` otherwise.  A unit column
-    ``level`` in the demand's units overrides ``level`` per unit.  A first row per
-    unit compares its residents with the level's population range (table 4.0.1).
+    A unit checked at a life-circle level needs every facility type of that level and of the
+    finer ones (a 15-minute unit: the 15-, 10- and 5-minute types); a type with a service radius
+    is judged within it, one without by its level's walking time.  Measured: the share of the
+    unit's residents (elderly / children for their functions) within reach on the network.
+    ``pass`` when it is at least ``required_pct``; ``missing`` when no resident reaches any
+    facility of the type; ``fail`` otherwise.  A unit column ``level`` in the demand's units
+    overrides ``level`` per unit.  A first line per unit compares its residents with the level's
+    population range (table 4.0.1); a whole study area outside it is not judged (``not_judged``).
+    The standard per area (GB 50180 for towns, TD/T 1062 for villages) and the per-unit fallback
+    are :func:`geo.access.life_circle.life_circle_check`, which this calls.
 
     Returns
     -------
     pandas.DataFrame
-        ``unit``, ``unit_name``, ``level``, ``item`` (type key or ``scale``),
-        ``name_zh``, ``verdict`` (pass / fail / missing / no_residents),
-        ``verdict_zh``, ``measured``, ``required``, ``unit_of_measure``, ``clause``.
+        :data:`geo.access.life_circle.CHECK_COLUMNS`.
     """
-    standard = acc.standard
-    if not (0 < required_pct <= 100):
-        raise InputDataError(f"达标覆盖率 required_pct={required_pct} 应在 (0, 100] 之间 (percent)")
-    required = _required_types(standard, level)
-    missing_types = [k for k in required if k not in acc.types.groups]
-    demand = acc.demand
-    unit_codes = demand["unit"].astype(str).to_numpy(object) if "unit" in demand.columns else None
-    units = [ALL_UNITS] if unit_codes is None else sorted({u for u in unit_codes if u})
-    names = demand.attrs.get("unit_names", {})
-    levels = demand.attrs.get("unit_levels", {})
-    lvl_info = standard.levels
-    rows = []
-    for unit in units:
-        mask = np.ones(len(demand), dtype=bool) if unit == ALL_UNITS else unit_codes == unit
-        unit_level = levels.get(unit, level)
-        needed = required if unit_level == level else _required_types(standard, unit_level)
-        residents = float(demand.loc[mask, "residents"].sum())
-        lo, hi = lvl_info[unit_level].residents
-        rows.append(
-            {
-                "unit": unit,
-                "level": unit_level,
-                "item": "scale",
-                "name_zh": f"人口规模 ({lvl_info[unit_level].name_zh})",
-                "verdict": "pass" if lo <= residents <= hi else "fail",
-                "measured": residents,
-                "required": f"{lo:,}-{hi:,}",
-                "unit_of_measure": "人",
-                "clause": lvl_info[unit_level].clause,
-            }
-        )
-        for key in needed:
-            ft = standard.facility_type(key)
-            basis = AGE_BASIS.get(ft.function) if AGE_BASIS.get(ft.function) in demand.columns else "residents"
-            population = demand.loc[mask, basis].to_numpy(float)
-            total = float(population.sum())
-            if key in missing_types or key not in acc.types.groups:
-                covered = 0.0
-            else:
-                covered = float(population[acc.covered(key)[mask]].sum())
-            if total <= 0:
-                verdict, measured = "no_residents", np.nan
-            else:
-                measured = 100.0 * covered / total
-                verdict = "pass" if measured >= required_pct - 1e-9 else ("missing" if covered <= 0 else "fail")
-            rows.append(
-                {
-                    "unit": unit,
-                    "level": unit_level,
-                    "item": key,
-                    "name_zh": f"{ft.name_zh} (≤{ft.radius_m:g} m, {BASIS_ZH[str(basis)]})",
-                    "verdict": verdict,
-                    "measured": measured,
-                    "required": f"≥{required_pct:g}",
-                    "unit_of_measure": "%",
-                    "clause": ft.clause or standard.code,
-                }
-            )
-    table = pd.DataFrame(rows)
-    table["verdict_zh"] = table["verdict"].map(VERDICT_ZH)
-    table["unit_name"] = table["unit"].map(lambda u: ALL_UNITS if u == ALL_UNITS else names.get(u, ""))
-    return table[
-        [
-            "unit",
-            "unit_name",
-            "level",
-            "item",
-            "name_zh",
-            "verdict",
-            "verdict_zh",
-            "measured",
-            "required",
-            "unit_of_measure",
-            "clause",
-        ]
-    ]
+    return life_circle_check(acc, level=level, required_pct=required_pct, override=acc.standard)
 
 
 # ------------------------------------------------------------------------ scenarios

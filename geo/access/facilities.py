@@ -538,7 +538,11 @@ def read_facility_ledger(
         meaning = vocabulary.lookup(category) if category else None
         try:
             own = (
-                parse_functions(listed, where=f"第 {record['line']} 行", functions=standard.functions) if listed else ()
+                parse_functions(
+                    listed, where=f"第 {record['line']} 行", functions=standard.functions, groups=standard.groups
+                )
+                if listed
+                else ()
             )
         except InputDataError as exc:
             issues.append(RowIssue(int(record["line"]), report.columns["functions"], listed, str(exc).split(" (")[0]))

@@ -28,15 +28,27 @@ __all__ = [
     "FUNCTIONS",
     "FUNCTIONS_EN",
     "MAX_EXTRA_FUNCTIONS",
+    "STANDARD_FILES",
     "STANDARD_PATH",
+    "UNCONFIRMED_ZH",
     "FacilityType",
     "LifeCircleLevel",
     "Standard",
     "facility_type_radius_m",
     "load_standard",
+    "standard_by_key",
 ]
 
 STANDARD_PATH = settings.DATA_DIR / "standards" / "gb50180_2018.json"
+#: The standards shipped, by the key a project file, a script or the web app names them with.
+STANDARD_FILES: MappingProxyType[str, Path] = MappingProxyType(
+    {
+        "gb50180": STANDARD_PATH,
+        "tdt1062": settings.DATA_DIR / "standards" / "tdt1062_2021.json",
+    }
+)
+#: How a figure not yet confirmed against the standard's text is marked on every output.
+UNCONFIRMED_ZH = "待核实"
 
 #: The six service functions of the county documents, key -> Chinese label.
 FUNCTIONS: MappingProxyType[str, str] = MappingProxyType(
@@ -81,11 +93,26 @@ class LifeCircleLevel:
     walking_minutes: float | None
     #: (min, max) walking distance in metres; ``None`` for the residential block.
     walking_distance_m: tuple[float, float] | None
-    #: (min, max) residents.
-    residents: tuple[float, float]
+    #: (min, max) residents; ``None`` when the standard gives no range.
+    residents: tuple[float, float] | None
     #: (min, max) dwellings.
-    dwellings: tuple[float, float]
+    dwellings: tuple[float, float] | None
     clause: str
+    #: Travel profile the level's reach is measured with (``walk``, ``ebike`` ...).
+    mode: str = "walk"
+    #: Minutes of the level's reach in its ``mode`` (for walking levels: ``walking_minutes``).
+    travel_minutes: float | None = None
+    #: Life-circle levels whose facility types a unit at this level must also have; ``None``:
+    #: every level with fewer minutes (GB 50180-2018's nesting 15 > 10 > 5 minutes).
+    includes: tuple[str, ...] | None = None
+    #: ``False`` while the level's figures are not yet confirmed against the text.
+    confirmed: bool = True
+    note: str | None = None
+
+    @property
+    def reach_minutes(self) -> float | None:
+        """Minutes of the level's reach in its :attr:`mode`."""
+        return self.travel_minutes if self.travel_minutes is not None else self.walking_minutes
 
 
 @dataclass(frozen=True)
@@ -103,6 +130,8 @@ class FacilityType:
     radius_m: float | None
     clause: str | None
     note: str | None = None
+    #: ``False`` while the type's level, radius or clause is not yet confirmed against the text.
+    confirmed: bool = True
 
 
 @dataclass(frozen=True)
@@ -119,6 +148,13 @@ class Standard:
     functions: MappingProxyType[str, str] = field(default_factory=lambda: FUNCTIONS)
     #: The standard's English title (empty when the file gives none).
     title_en: str = ""
+    #: Facility groups of their own outside the functions, key -> Chinese name (学有所教: schools):
+    #: their types are routed and checked, but count towards none of the functions' coverage.
+    groups: MappingProxyType[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    #: ``urban`` (城镇) or ``rural`` (乡村): the kind of area the standard is written for.
+    area_type: str = "urban"
+    #: The key of :data:`STANDARD_FILES` this standard was read from ("" for a county's own file).
+    key: str = ""
 
     @property
     def extra_functions(self) -> tuple[str, ...]:
@@ -126,9 +162,9 @@ class Standard:
         return tuple(k for k in self.functions if k not in FUNCTIONS)
 
     def function_label(self, key: str) -> str:
-        """Chinese name of a function key; :class:`InputDataError` when the standard has no such function."""
+        """Chinese name of a function (or facility group) key; :class:`InputDataError` when there is none."""
         try:
-            return self.functions[key]
+            return self.functions[key] if key in self.functions else self.groups[key]
         except KeyError:
             allowed = "、".join(f"{v}" if k == v else f"{v} ({k})" for k, v in self.functions.items())
             raise InputDataError(f"服务功能 {key!r} 无效，可选: {allowed} (unknown function)") from None
@@ -205,33 +241,57 @@ def _range(raw: Any, where: str, entry: str, field: str) -> tuple[float, float]:
     return lo, hi
 
 
+def _confirmed(raw: dict, where: str, entry: str) -> bool:
+    value = raw.get("confirmed", True)
+    if not isinstance(value, bool):
+        raise _err(where, entry, f"的 confirmed 应为 true/false，现为 {value!r}", "confirmed must be a boolean")
+    return value
+
+
 def _level(key: str, raw: Any, where: str) -> LifeCircleLevel:
     entry = f"生活圈层级 {key!r}"
     _require(raw, _LEVEL_FIELDS, where, entry)
     minutes = raw["walking_minutes"]
     if minutes is not None and (not _is_number(minutes) or minutes <= 0):
         raise _err(where, entry, f"的步行时间 walking_minutes 必须为正数，现为 {minutes!r}", "minutes must be > 0")
+    travel = raw.get("travel_minutes")
+    if travel is not None and (not _is_number(travel) or travel <= 0):
+        raise _err(where, entry, f"的出行时间 travel_minutes 必须为正数，现为 {travel!r}", "minutes must be > 0")
+    mode = raw.get("mode", "walk")
+    if mode not in settings.PROFILES:
+        allowed = ", ".join(settings.PROFILES)
+        raise _err(where, entry, f"的出行方式 mode={mode!r} 无效，可选: {allowed}", "unknown travel mode")
+    includes = raw.get("includes")
+    if includes is not None and (not isinstance(includes, list) or not all(isinstance(i, str) for i in includes)):
+        raise _err(where, entry, "的 includes 应为层级名列表", "includes must be a list of level keys")
     distance = raw["walking_distance_m"]
     return LifeCircleLevel(
         key=key,
         name_zh=str(raw["name_zh"]),
         walking_minutes=minutes,
         walking_distance_m=None if distance is None else _range(distance, where, entry, "walking_distance_m"),
-        residents=_range(raw["residents"], where, entry, "residents"),
-        dwellings=_range(raw["dwellings"], where, entry, "dwellings"),
+        residents=None if raw["residents"] is None else _range(raw["residents"], where, entry, "residents"),
+        dwellings=None if raw["dwellings"] is None else _range(raw["dwellings"], where, entry, "dwellings"),
         clause=str(raw["clause"]),
+        mode=mode,
+        travel_minutes=travel,
+        includes=None if includes is None else tuple(includes),
+        confirmed=_confirmed(raw, where, entry),
+        note=raw.get("note"),
     )
 
 
-def _facility_type(key: str, raw: Any, levels: dict[str, LifeCircleLevel], where: str) -> FacilityType:
+def _facility_type(
+    key: str, raw: Any, levels: dict[str, LifeCircleLevel], groups: dict[str, str], where: str
+) -> FacilityType:
     entry = f"设施类型 {key!r}"
     _require(raw, _TYPE_FIELDS, where, entry)
     function = raw["function"]
-    if function not in FUNCTIONS:
+    if function not in FUNCTIONS and function not in groups:
         raise _err(
             where,
             entry,
-            f"的服务功能 function={function!r} 无效，可选: {', '.join(FUNCTIONS)}",
+            f"的服务功能 function={function!r} 无效，可选: {', '.join([*FUNCTIONS, *groups])}",
             "unknown service function",
         )
     level = raw["level"]
@@ -251,6 +311,7 @@ def _facility_type(key: str, raw: Any, levels: dict[str, LifeCircleLevel], where
         radius_m=None if radius is None else float(radius),
         clause=None if raw["clause"] is None else str(raw["clause"]),
         note=raw.get("note"),
+        confirmed=_confirmed(raw, where, entry),
     )
 
 
@@ -274,12 +335,31 @@ def load_standard(path: Path | str | None = None) -> Standard:
     return _load(Path(path))
 
 
+def standard_by_key(key: str) -> Standard:
+    """A shipped standard by its key (``gb50180``, ``tdt1062``), cached.
+
+    Raises
+    ------
+    InputDataError
+        An unknown key (the message lists the keys).
+    """
+    if key not in STANDARD_FILES:
+        allowed = ", ".join(STANDARD_FILES)
+        raise InputDataError(f"标准 {key!r} 无效，可选: {allowed} (unknown standard; allowed: {allowed})")
+    return _shipped(key)
+
+
+@lru_cache(maxsize=len(STANDARD_FILES))
+def _shipped(key: str) -> Standard:
+    return replace(_load(STANDARD_FILES[key]), key=key)
+
+
 @lru_cache(maxsize=1)
 def _default_standard() -> Standard:
-    return _load(STANDARD_PATH)
+    return replace(_load(STANDARD_PATH), key="gb50180")
 
 
-def _load(path: Path) -> Standard:
+def _read_json(path: Path) -> dict:
     where = path.name
     if not path.is_file():
         raise InputDataError(f"标准文件不存在: {where} (standard file not found)")
@@ -289,11 +369,57 @@ def _load(path: Path) -> Standard:
         raise InputDataError(f"标准文件 {where} 不是有效的 JSON: {exc} (invalid JSON)") from exc
     if not isinstance(raw, dict):
         raise InputDataError(f"标准文件 {where} 应为 JSON 对象 (not a JSON object)")
+    return raw
+
+
+def _inherited_types(raw: dict, path: Path) -> dict[str, Any]:
+    """The facility types of the file named by ``extends`` (names and functions; no level, radius or clause).
+
+    A standard for another kind of area (TD/T 1062's villages) speaks of the same facilities as
+    the urban one, so that the OSM tags and the county's words keep one catalogue of types.
+    """
+    base = raw.get("extends")
+    if base is None:
+        return {}
+    if not isinstance(base, str) or "/" in base or "\\" in base or base == path.name:
+        raise InputDataError(f"标准文件 {path.name} 的 extends 应为同一文件夹中的另一个标准文件名 (extends)")
+    parent = _read_json(path.parent / base)
+    types = parent.get("facility_types")
+    if not isinstance(types, dict):
+        raise InputDataError(f"标准文件 {base} 缺少字段: facility_types (missing fields)")
+    return {
+        k: {**v, "level": None, "radius_m": None, "clause": None, "note": None, "confirmed": True}
+        for k, v in types.items()
+        if isinstance(v, dict)
+    } | {"_groups": parent.get("groups", {})}
+
+
+def _load(path: Path) -> Standard:
+    where = path.name
+    raw = _read_json(path)
     missing = [f for f in ("levels", "facility_types") if not isinstance(raw.get(f), dict)]
     if missing:
         raise InputDataError(f"标准文件 {where} 缺少字段: {', '.join(missing)} (missing fields {missing})")
+    inherited = _inherited_types(raw, path)
+    raw_groups = {**inherited.pop("_groups", {}), **raw.get("groups", {})}
+    groups: dict[str, str] = {}
+    for key, value in raw_groups.items():
+        if key in FUNCTIONS or not isinstance(value, dict) or not isinstance(value.get("name_zh"), str):
+            raise _err(where, f"设施分组 {key!r}", "应为 {name_zh, name_en} 且不与六大功能重名", "invalid group")
+        groups[key] = value["name_zh"]
+    area_type = raw.get("area_type", "urban")
+    if area_type not in ("urban", "rural"):
+        raise InputDataError(f"标准文件 {where} 的 area_type 应为 urban 或 rural (area_type)")
     levels = {key: _level(key, value, where) for key, value in raw["levels"].items()}
-    types = {key: _facility_type(key, value, levels, where) for key, value in raw["facility_types"].items()}
+    for level in levels.values():
+        unknown = [i for i in level.includes or () if i not in levels]
+        if unknown:
+            raise _err(where, f"生活圈层级 {level.key!r}", f"的 includes 含未知层级 {unknown}", "unknown level")
+    merged = {
+        **inherited,
+        **{k: {**inherited.get(k, {}), **v} if isinstance(v, dict) else v for k, v in raw["facility_types"].items()},
+    }
+    types = {key: _facility_type(key, value, levels, groups, where) for key, value in merged.items()}
     return Standard(
         code=str(raw.get("code", where)),
         title_zh=str(raw.get("title_zh", "")),
@@ -301,6 +427,8 @@ def _load(path: Path) -> Standard:
         levels=MappingProxyType(levels),
         facility_types=MappingProxyType(types),
         source=where,
+        groups=MappingProxyType(groups),
+        area_type=area_type,
     )
 
 

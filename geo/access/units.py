@@ -12,10 +12,11 @@ from pathlib import Path
 import geopandas as gpd
 import shapely
 
+from geo.access.life_circle import area_type_of
 from geo.errors import InputDataError
 from geo.io.uploads import read_upload
 
-__all__ = ["CODE_NAMES", "LEVEL_ZH", "NAME_NAMES", "UNIT_LEVELS", "read_units"]
+__all__ = ["AREA_TYPE_NAMES", "CODE_NAMES", "LEVEL_ZH", "NAME_NAMES", "UNIT_LEVELS", "read_units"]
 
 #: The unit layers a project may name, coarse to fine.
 UNIT_LEVELS = ("town", "community", "grid")
@@ -24,6 +25,8 @@ LEVEL_ZH = {"town": "镇街", "community": "社区/村", "grid": "网格"}
 #: XZQDM / XZQMC are the usual field names of China's administrative-division layers.
 CODE_NAMES = ("code", "编码", "代码", "网格编码", "区划代码", "xzqdm", "dm", "id")
 NAME_NAMES = ("name", "名称", "网格名称", "区划名称", "xzqmc", "mc")
+#: Column names taken as the unit's type, 城镇 or 乡村 (which life-circle standard checks it).
+AREA_TYPE_NAMES = ("area_type", "城乡类型", "城乡")
 
 
 def _find(columns, names) -> str | None:
@@ -41,12 +44,17 @@ def read_units(
     system: str = "wgs84",
     study_area: shapely.Geometry | None = None,
 ) -> gpd.GeoDataFrame:
-    """Area units from a planner's polygon file: ``code``, ``name`` (and ``level``), WGS84.
+    """Area units from a planner's polygon file: ``code``, ``name`` (and ``level``, ``area_type``), WGS84.
+
+    ``area_type`` (from a column 城乡类型 / 类型 / area_type) is ``urban`` or ``rural``: a village
+    is checked against the rural life circle (TD/T 1062-2021), a community of the county seat
+    against GB 50180-2018 (:mod:`geo.access.life_circle`).
 
     Raises
     ------
     InputDataError
-        No code column, empty or duplicated codes (and every error of ``read_upload``).
+        No code column, empty or duplicated codes, a type that is neither 城镇 nor 乡村 (and every
+        error of ``read_upload``).
     """
     path = Path(path)
     shown = original_name or path.name
@@ -70,4 +78,10 @@ def read_units(
     )
     if "level" in frame.columns:
         units["level"] = frame["level"].astype(str)
+    kind = _find(frame.columns, AREA_TYPE_NAMES)
+    if kind is not None:
+        units["area_type"] = [
+            area_type_of(v, where=f"{shown} 分区 {c} 的") if str(v or "").strip() and v == v else ""
+            for c, v in zip(codes, frame[kind], strict=True)
+        ]
     return units

@@ -49,13 +49,16 @@ def _key(text: object) -> str:
     return re.sub(r"\s", "", unicodedata.normalize("NFKC", str(text or ""))).lower()
 
 
-def parse_functions(text: object, *, where: str = "", functions: Mapping[str, str] = FUNCTIONS) -> tuple[str, ...]:
+def parse_functions(
+    text: object, *, where: str = "", functions: Mapping[str, str] = FUNCTIONS, groups: Mapping[str, str] | None = None
+) -> tuple[str, ...]:
     """Function keys from ``老有所养|食有所安``, ``medical``, ``全部`` ...; ``()`` for a blank cell.
 
     ``functions`` are the functions the project analyses (key -> name: the six and its
     "1+6+X" extras, see :meth:`geo.access.standards.Standard.with_extra_functions`).
     ``全部`` means every one of them (``六大功能`` the six): a county that declares "1+6+X" functions says its
-    neighbourhood centres bundle them; a centre without one lists its functions.
+    neighbourhood centres bundle them; a centre without one lists its functions.  ``groups`` are the
+    standard's facility groups outside the functions (学有所教: schools): named on their own, never in ``全部``.
 
     Raises
     ------
@@ -64,7 +67,8 @@ def parse_functions(text: object, *, where: str = "", functions: Mapping[str, st
     """
     words = [w for w in _SPLIT.split(unicodedata.normalize("NFKC", str(text or "")).strip()) if w.strip()]
     keys: list[str] = []
-    by_word = {_key(k): k for k in functions} | {_key(v): k for k, v in functions.items()}
+    named = {**(groups or {}), **functions}
+    by_word = {_key(k): k for k in named} | {_key(v): k for k, v in named.items()}
     for w in words:
         if _key(w) in ALL_FUNCTIONS_WORDS:
             found: tuple[str | None, ...] = tuple(functions)
@@ -116,7 +120,9 @@ def _read_table(text: str, where: str, standard: Standard) -> dict[str, Meaning]
         category = row.get("类别", "")
         if not category:
             continue
-        functions = parse_functions(row.get("服务功能"), where=f"{where} 第 {n} 行", functions=standard.functions)
+        functions = parse_functions(
+            row.get("服务功能"), where=f"{where} 第 {n} 行", functions=standard.functions, groups=standard.groups
+        )
         if not functions:
             raise InputDataError(f"{where} 第 {n} 行「{category}」没有服务功能 (no function given)")
         ftype = row.get("设施类型", "")
@@ -161,7 +167,7 @@ def load_vocabulary(
     """
     standard = standard or load_standard()
     entries: dict[str, Meaning] = {}
-    for key, label in standard.functions.items():
+    for key, label in {**standard.groups, **standard.functions}.items():
         entries[_key(key)] = entries[_key(label)] = Meaning((key,))
     for key, ftype in standard.facility_types.items():
         meaning = Meaning((ftype.function,), key)

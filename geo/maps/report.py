@@ -1,9 +1,10 @@
 """A one-page summary report (PDF or PNG, A4 portrait) of a coverage analysis or a scenario.
 
 The page holds what a meeting asks first: key figures per function (facilities,
-residents, covered, coverage %), the map of one function, the GB 50180-2018 check
-table, the before/after of a scenario (candidate sites) when one is given, and the
-assumptions and sources, with the author/unit/date fields of a print layout.
+residents, covered, coverage %), the map of one function, the life-circle check table
+(each line with its standard, mode and clause; 待核实 where a figure is not confirmed),
+the before/after of a scenario (candidate sites) when one is given, and the assumptions
+and sources, with the author/unit/date fields of a print layout.
 """
 
 from __future__ import annotations
@@ -83,22 +84,41 @@ def _map(fig, page, box_mm, content: MapContent, *, font: str) -> None:
     )
 
 
+def _clause(row) -> str:
+    """A line's clause, with 待核实 when its figure is not yet confirmed against the text."""
+    clause = str(row.get("clause", "") or "")
+    if str(row.get("status", "") or "") and "待核实" not in clause:
+        clause += "（待核实）"
+    return clause
+
+
 def _check_rows(check: pd.DataFrame, limit: int) -> tuple[pd.DataFrame, list[str]]:
     rows = check
-    if "unit" in rows.columns and len(rows):
+    several = "unit" in rows.columns and rows["unit"].nunique() > 1
+    if "unit" in rows.columns and len(rows) and not several:
         rows = rows[rows["unit"] == rows["unit"].iloc[0]]
     order = rows["verdict"].map({"missing": 0, "fail": 1}).fillna(2)
     rows = rows.assign(_o=order).sort_values("_o", kind="stable").head(limit)
-    shown = pd.DataFrame(
-        {
-            "检查项": rows["name_zh"],
-            "结论": rows["verdict_zh"],
-            "实测": rows["measured"].map(lambda v: f"{v:,.1f}" if isinstance(v, int | float) else str(v)),
-            "要求": rows["required"].astype(str),
-            "单位": rows["unit_of_measure"].astype(str),
-        }
-    )
-    return shown, [VERDICT_COLOURS.get(v, "white") for v in rows["verdict"]]
+    names = rows["name_zh"].astype(str)
+    if several:  # checked per unit: each line names its unit
+        names = rows["unit_name"].astype(str).where(rows["unit_name"].astype(str) != "", rows["unit"]) + " " + names
+    columns = {
+        "检查项": names,
+        "结论": rows["verdict_zh"],
+        "实测": rows["measured"].map(lambda v: f"{v:,.1f}" if isinstance(v, int | float) else str(v)),
+        "要求": rows["required"].astype(str),
+        "单位": rows["unit_of_measure"].astype(str),
+    }
+    if "reach" in rows.columns:
+        columns["出行方式"] = rows["reach"].astype(str).map(lambda r: r.split("，")[0])
+    if "clause" in rows.columns:
+        columns["条文"] = [_clause(r) for r in rows.to_dict("records")]
+    return pd.DataFrame(columns), [VERDICT_COLOURS.get(v, "white") for v in rows["verdict"]]
+
+
+def _check_heading(check: pd.DataFrame, shown: int) -> str:
+    codes = sorted(set(check["standard"])) if "standard" in check.columns and len(check) else ["GB 50180-2018"]
+    return f"三、生活圈标准检查 {' / '.join(codes)} (共 {len(check)} 项, 显示 {shown} 项)"
 
 
 def _delta_rows(scenario: pd.DataFrame) -> pd.DataFrame:
@@ -206,7 +226,7 @@ def summary_report(
         _map(fig, page, (m, y - 7 - map_h, width, map_h), content, font=font)
         y -= 8 + map_h
     h = ROW_MM * (len(shown) + 1) + 2
-    _heading(fig, page, m, y - 6, f"三、标准检查 GB 50180-2018 (共 {len(check)} 项, 显示 {len(shown)} 项)", font=font)
+    _heading(fig, page, m, y - 6, _check_heading(check, len(shown)), font=font)
     _table(axes_mm(fig, (m, y - 6 - h, width, h - 1), page), shown, font=font, size=7, colours=colours)
     y -= 8 + h
     if delta is not None and scenario is not None:

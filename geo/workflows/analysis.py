@@ -6,7 +6,7 @@ import hashlib
 import itertools
 import logging
 import zipfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,7 +17,8 @@ import shapely
 
 from geo import settings
 from geo.access.coverage import Accessibility, accessibility, apply_age_shares, assign_units
-from geo.access.coverage_tables import coverage_table, gap_cells, scenario_delta, standard_check
+from geo.access.coverage_tables import coverage_table, gap_cells, scenario_delta
+from geo.access.life_circle import life_circle_check
 from geo.access.service_area import check_budgets, profile_note, reached_streets, service_areas
 from geo.access.units import LEVEL_ZH, UNIT_LEVELS, read_units
 from geo.errors import InputDataError
@@ -196,7 +197,7 @@ class CoverageResult:
     table
         :func:`geo.access.coverage_tables.coverage_table` (residents covered, percent, budget per row).
     check
-        :func:`geo.access.coverage_tables.standard_check` (pass/fail/missing with the clause).
+        :func:`check_standard` (pass/fail/missing with the standard, reach and clause per line).
     gaps
         Gap cells of every function (``group`` column), network CRS.
     """
@@ -207,10 +208,33 @@ class CoverageResult:
 
 
 def check_standard(
-    analysis: Analysis, *, level: str = "15_minute", required_pct: float = settings.STANDARD_REQUIRED_COVERAGE_PCT
+    analysis: Analysis,
+    *,
+    level: str = "15_minute",
+    required_pct: float = settings.STANDARD_REQUIRED_COVERAGE_PCT,
+    standard: str | None = None,
+    rural_level: str | None = None,
+    speeds_kmh: Mapping[str, float] | None = None,
 ) -> pd.DataFrame:
-    """The life-circle standard check of an analysis (see :func:`geo.access.coverage_tables.standard_check`)."""
-    return standard_check(analysis.accessibility, level=level, required_pct=required_pct)
+    """The life-circle check of an analysis, each area by its own standard.
+
+    GB 50180-2018 for the county seat's communities, TD/T 1062-2021 for villages and towns, from
+    the units' 城乡类型 or the project's ``area_type``; ``standard`` (``gb50180`` / ``tdt1062``) is
+    the planner's choice for every unit.  A whole area whose residents do not fit its level is
+    checked per community (or grid) of the project.  See
+    :func:`geo.access.life_circle.life_circle_check`.
+    """
+    project = analysis.project
+    return life_circle_check(
+        analysis.accessibility,
+        level=level,
+        required_pct=required_pct,
+        override=standard or None,
+        area_type=project.area_type,
+        rural_level=rural_level,
+        speeds_kmh=speeds_kmh,
+        units=project.units,
+    )
 
 
 def analyse_coverage(
@@ -219,11 +243,21 @@ def analyse_coverage(
     level: str = "15_minute",
     required_pct: float = settings.STANDARD_REQUIRED_COVERAGE_PCT,
     cell_m: float = settings.GAP_CELL_M,
+    standard: str | None = None,
+    rural_level: str | None = None,
+    speeds_kmh: Mapping[str, float] | None = None,
 ) -> CoverageResult:
-    """Coverage tables, the standard check at ``level`` and gap cells of ``cell_m`` metres."""
+    """Coverage tables, the life-circle check (:func:`check_standard`) and gap cells of ``cell_m`` metres."""
     acc = analysis.accessibility
     table = coverage_table(acc)
-    check = standard_check(acc, level=level, required_pct=required_pct)
+    check = check_standard(
+        analysis,
+        level=level,
+        required_pct=required_pct,
+        standard=standard,
+        rural_level=rural_level,
+        speeds_kmh=speeds_kmh,
+    )
     gaps = pd.concat([gap_cells(acc, f, cell_m=cell_m) for f in acc.functions.groups], ignore_index=True)
     return CoverageResult(table, check, gpd.GeoDataFrame(gaps, geometry="geometry", crs=acc.demand.crs))
 

@@ -25,7 +25,7 @@ import pandas as pd
 
 from geo import settings
 from geo.access.coverage import BASIS_ZH, VERDICT_ZH
-from geo.access.standards import FUNCTIONS, load_standard
+from geo.access.standards import FUNCTIONS, load_standard, standard_by_key
 from geo.access.units import LEVEL_ZH
 from geo.io.export import COVERAGE_HEADERS_ZH, chinese_table
 from geo.placement.centers import MODELS, STATUS_ZH
@@ -34,6 +34,7 @@ __all__ = [
     "COLUMNS_ZH",
     "LANGS",
     "LAYERS_ZH",
+    "LIFE_CIRCLE_CHECK_HEADERS",
     "PREFIXES_ZH",
     "VALUES_ZH",
     "chinese_frame",
@@ -157,6 +158,26 @@ COLUMNS_ZH: Mapping[str, str] = {
     "message": "说明",
 }
 
+#: Headers of the life-circle check (:func:`geo.access.life_circle.life_circle_check`) in the order shown:
+#: every line names its standard, its reach (mode and speed) and its clause, and says 待核实 where
+#: a figure is not yet confirmed against the standard's text.
+LIFE_CIRCLE_CHECK_HEADERS: Mapping[str, str] = {
+    "unit": "分区编码",
+    "unit_name": "分区名称",
+    "area_type": "城乡类型",
+    "standard": "适用标准",
+    "level": "生活圈等级",
+    "name_zh": "检查项",
+    "verdict_zh": "结论",
+    "measured": "实测值",
+    "required": "要求值",
+    "unit_of_measure": "单位",
+    "reach": "可达范围（出行方式、速度）",
+    "clause": "标准条文",
+    "status": "核实状态",
+    "note": "判定说明",
+}
+
 #: Per-group columns: prefix -> Chinese name with ``{}`` for the group's Chinese name.
 PREFIXES_ZH: Mapping[str, str] = {
     "time_min_": "{}步行时间 (分钟)",
@@ -221,14 +242,17 @@ def group_zh(key: str) -> str:
         return FUNCTIONS[key]
     if key == "scale":
         return "人口规模"
-    types = load_standard().facility_types
+    standard = load_standard()
+    if key in standard.groups:
+        return standard.groups[key]
+    types = standard.facility_types
     return types[key].name_zh if key in types else key
 
 
 def _level_zh(key: str) -> str:
-    levels = load_standard().levels
-    if key in levels:
-        return levels[key].name_zh
+    for standard in (load_standard(), standard_by_key("tdt1062")):
+        if key in standard.levels:
+            return standard.levels[key].name_zh
     return LEVEL_ZH.get(key, key)
 
 

@@ -1177,6 +1177,19 @@
     schedulePlanEval();
     message(t.unclear_done, "ok");
   });
+  // --- h-rural (issue 21): the planner's life-circle standard for the check's exports ---
+  const checkStandard = $("export-check-standard");
+  if (checkStandard) {
+    checkStandard.addEventListener("change", () => {
+      for (const a of document.querySelectorAll("#linli-exports a.export-check")) {
+        const url = new URL(a.getAttribute("href"), location.href);
+        url.searchParams.set("standard", checkStandard.value);
+        a.setAttribute("href", url.pathname + url.search);
+      }
+    });
+  }
+  // --- end h-rural ---
+
   // Exports are fetched, not followed: a failed one says why beside the links and the page,
   // with its unsaved drawings, stays; a good one is saved under the server's file name.
   const exportsBox = $("linli-exports");
