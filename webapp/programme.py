@@ -24,7 +24,7 @@ from flask import Blueprint, jsonify
 
 from geo.errors import InputDataError
 from geo.maps.layout import ORIENTATIONS, PAPER_MM, render_layout
-from geo.maps.programme import programme_content, programme_text
+from geo.maps.programme import LATENESS_EDGE, STATUS_COLOURS, programme_content, programme_text
 from geo.workflows.programme import (
     Programme,
     lateness,
@@ -123,7 +123,8 @@ def programme_view():
     late = lateness(programme, today)
     goals = progress(programme, targets, today)
     coverage = programme_coverage(analysis.accessibility, analysis.graph, programme)
-    columns = ["stage", "phase", "function", "function_zh", "population", "covered_before", "newly_covered"]
+    columns = ["stage", "stage_key", "phase", "function", "function_zh", "population", "covered_before"]
+    columns += ["newly_covered"]
     columns += ["covered_after", "covered_pct_after", "sites", "unsnapped_sites"]
     return jsonify(
         {
@@ -133,6 +134,7 @@ def programme_view():
             "progress": _records(goals),
             "coverage": _records(coverage[columns].round(2)),
             "notes": list(programme.centres.notes),
+            "colours": {"status": STATUS_COLOURS, "lateness": LATENESS_EDGE},
             "assumption": _speed_note(scene),
         }
     )

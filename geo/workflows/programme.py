@@ -497,13 +497,16 @@ def programme_coverage(acc: Accessibility, graph: CostGraph, programme: Programm
     -------
     pandas.DataFrame
         As :func:`geo.access.centres.centre_coverage`, with a first stage ``现状设施``
-        (existing facilities only) and ``phase`` (0 for it and for the open centres).
+        (existing facilities only), ``phase`` (0 for it and for the open centres) and
+        ``stage_key`` (``existing``, ``open``, ``phase``).
     """
     reach = site_reach(acc, graph, programme.centres)
     stages = {"现状设施": np.zeros(len(programme.centres.sites), dtype=bool), **phase_stages(programme)}
     table = centre_coverage(acc, programme.centres, reach, stages)
     phase_of = {s: (int(s[1:-2]) if s.startswith("第") else 0) for s in stages}
+    key_of = {s: ("existing" if k == 0 else "open" if k == 1 else "phase") for k, s in enumerate(stages)}
     table.insert(1, "phase", table["stage"].map(phase_of))
+    table.insert(2, "stage_key", table["stage"].map(key_of))
     return table
 
 
