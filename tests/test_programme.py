@@ -376,3 +376,55 @@ def test_the_script_refuses_a_ledger_with_bad_rows(tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main([*argv, "--target", "24 by year end"])
     assert exit_info.value.code == 2
+
+
+def test_placement_and_coverage_count_a_linked_centre_function_by_function(tmp_path, demo_project):
+    """The centres open today as facilities of the project: the coverage of load_analysis (the
+    engine of coverage and placement) equals the programme's "open" stage, function by function."""
+    from geo.workflows import load_analysis
+    from geo.workflows.programme import project_with_centres
+    from geo.workflows.programme_ledger import read_programme_ledger
+
+    read = read_programme_ledger(_ledger(tmp_path, LEDGER_ROWS), demo_project.standard.functions, system="wgs84")
+    programme = read.programme
+    base = load_analysis(demo_project)
+    stages = programme_coverage(base.accessibility, base.graph, programme)
+    opened = stages[stages["stage_key"] == "open"].set_index("function")["covered_after"]
+    with_open = load_analysis(project_with_centres(demo_project, programme))
+    acc = with_open.accessibility
+    for f in acc.functions.groups:
+        covered = float(acc.demand["residents"].to_numpy()[acc.covered(f)].sum())
+        assert covered == pytest.approx(opened[f], abs=1e-6), f
+    # Only the one open centre (港口邻里中心, all six functions at one site) was added.
+    added = with_open.project.facilities[with_open.project.facilities["source"] == "邻里中心"]
+    assert len(added) == 6 and set(added["category"]) == {"邻里中心"}
+    # After phase 1 the linked centre's two sites add one function each.
+    phase1 = project_with_centres(demo_project, programme, up_to_phase=1).facilities
+    linked = phase1[phase1["name"].str.startswith("议会多点中心")]
+    assert sorted(linked["function"]) == ["elderly", "medical"]
+    assert len(demo_project.facilities) == len(base.project.facilities)  # the project is unchanged
+
+
+def test_placement_script_counts_the_ledgers_open_centres(tmp_path, demo_project, capsys):
+    import pyogrio
+
+    from geo.workflows import load_analysis
+    from geo.workflows.programme_ledger import read_programme_ledger
+    from scripts.place_centers import main
+
+    ledger = _ledger(tmp_path, LEDGER_ROWS)
+    out = tmp_path / "选址.gpkg"
+    argv = ["--project", "demo", "--model", "mclp", "--new", "1", "--out", str(out), "-q"]
+    assert main([*argv, "--centres", str(ledger), "--centres-system", "wgs84", "--functions", "elderly"]) == 0
+    table = pyogrio.read_dataframe(out, layer="覆盖统计").set_index("所属功能")
+    programme = read_programme_ledger(ledger, demo_project.standard.functions, system="wgs84").programme
+    base = load_analysis(demo_project)
+    stages = programme_coverage(base.accessibility, base.graph, programme)
+    opened = stages[stages["stage_key"] == "open"].set_index("function_zh")["covered_after"]
+    # Before the new centre: what the open centre (港口邻里中心) and the existing facilities cover.
+    assert table.loc["老有所养", "布点前覆盖人口 (人)"] == pytest.approx(opened["老有所养"])
+    existing = stages[stages["stage_key"] == "existing"].set_index("function")["covered_after"]
+    assert existing["elderly"] == 0 and opened["老有所养"] > 0  # the demo has no elderly care: the centre adds it
+    bad = _ledger(tmp_path, [*LEDGER_ROWS, "北区中心,北区中心,,,全部,差不多,2027-06-30,1,24.9440,60.1690"], "坏.csv")
+    assert main([*argv, "--centres", str(bad), "--centres-system", "wgs84"]) == 2
+    assert "第 9 行" in capsys.readouterr().err

@@ -53,6 +53,7 @@ __all__ = [
     "programme_from_features",
     "programme_sheets",
     "progress",
+    "project_with_centres",
 ]
 
 #: Status key -> Chinese, in the order a centre passes through them.
@@ -617,3 +618,37 @@ def programme_sheets(
             headers=HEADERS_ZH,
         )
     return sheets
+
+
+def project_with_centres(project, programme: Programme, *, up_to_phase: int | None = None):
+    """``project`` with the programme's centres among its facilities, site by site and function by function.
+
+    By default the centres open today (status 已建成); with ``up_to_phase`` every centre of that
+    phase or an earlier one (a scenario: "after phase 2").  Each site becomes one facility per
+    function it hosts (:func:`geo.access.centres.centre_facilities`, ``source`` 邻里中心), so
+    coverage and placement (:func:`geo.workflows.load_analysis`, ``plan_centres``) count a
+    linked or hub centre only where the site hosting a function is reached.
+
+    Returns
+    -------
+    geo.project.Project
+        A copy; the project itself is unchanged.
+    """
+    import dataclasses
+
+    from geo.access.centres import centre_facilities
+
+    if up_to_phase is None:
+        mask = programme.site_values("status") == "open"
+    else:
+        mask = programme.site_values("phase").astype(int) <= int(up_to_phase)
+    added = centre_facilities(programme.centres, mask).to_crs(project.facilities.crs)
+    labels = dict(project.standard.functions)
+    added = added.assign(
+        facility_id=[f"centre-{k + 1}" for k in range(len(added))],
+        category="邻里中心",
+        function_zh=added["function"].map(labels),
+        type_zh="",
+    )
+    facilities = pd.concat([project.facilities, added[[c for c in added.columns if c != "centre"]]], ignore_index=True)
+    return dataclasses.replace(project, facilities=gpd.GeoDataFrame(facilities, crs=project.facilities.crs))
