@@ -428,3 +428,31 @@ def test_placement_script_counts_the_ledgers_open_centres(tmp_path, demo_project
     bad = _ledger(tmp_path, [*LEDGER_ROWS, "北区中心,北区中心,,,全部,差不多,2027-06-30,1,24.9440,60.1690"], "坏.csv")
     assert main([*argv, "--centres", str(bad), "--centres-system", "wgs84"]) == 2
     assert "第 9 行" in capsys.readouterr().err
+
+
+def test_an_xlsx_ledger_with_excel_dates_and_serials(tmp_path, demo_project):
+    """As Excel keeps it: a date cell, a date typed as a number (46387), a month as text, a status
+    nobody knows; the bad row is named by its line in the sheet."""
+    from openpyxl import Workbook
+
+    from geo.workflows.programme_ledger import read_programme_ledger
+
+    book = Workbook()
+    ws = book.active
+    ws.append(["2026年邻里中心建设台账"])
+    ws.append(LEDGER_HEADER.split(","))
+    ws.append(["港口邻里中心", "", "", "", "全部", "已建成", dt.datetime(2026, 6, 30), "1", 24.945, 60.170])
+    ws.cell(row=3, column=7).number_format = "yyyy/m/d"
+    ws.append(["南区中心", "", "", "", "全部", "规划", 46387, "第2期", 24.942, 60.166])
+    ws.append(["车站中心", "", "", "", "全部", "已批复", "2026年12月", "首批", 24.948, 60.174])
+    ws.append(["北区中心", "", "", "", "全部", "搁置", "2027-06-30", 1, 24.944, 60.169])
+    path = tmp_path / "台账.xlsx"
+    book.save(path)
+    read = read_programme_ledger(path, demo_project.standard.functions, system="wgs84")
+    table = read.programme.table.set_index("centre")
+    assert table.loc["港口邻里中心", "target_date"] == dt.date(2026, 6, 30)
+    assert table.loc["南区中心", "target_date"] == dt.date(2026, 12, 31)
+    assert table.loc["车站中心", "target_date"] == dt.date(2026, 12, 31)
+    assert (table.loc["南区中心", "phase"], table.loc["车站中心", "phase"]) == (2, 1)
+    assert read.report.rows_not_loaded == [6]
+    assert "搁置" in read.report.to_text() and "第 6 行" in read.report.to_text()
