@@ -155,3 +155,12 @@ def test_the_wall_map(client):
 def test_today_defaults_to_the_server_date(client):
     r = client.post("/api/programme", json={"features": [FEATURES[2]]})
     assert r.get_json()["today"] == dt.date.today().isoformat()
+
+
+def test_the_programme_routes_wait_for_a_place_like_the_plan_and_the_exports():
+    """Both route the plan's sites (and the map renders a page): bounded like the plan's evaluation
+    and the exports (webapp/limits.py), so a flood of them cannot hold every server thread."""
+    from webapp.limits import ADMISSION
+
+    assert "programme.programme_view" in ADMISSION["plan"][1]
+    assert "programme.programme_map" in ADMISSION["export"][1]
