@@ -268,6 +268,12 @@ def test_plans_saved_before_the_programme_are_single_centres():
     assert programme.centres.hosts.all()
     with pytest.raises(InputDataError, match="没有候选点"):
         programme_from_features([{"kind": "area", "geometry": point}], FUNCTIONS)
+    # Two candidates of the same name without a centre stay two single centres.
+    twins = [{**old[0], "name": "选址 1"}, {**old[0], "name": "选址 1"}]
+    assert list(programme_from_features(twins, FUNCTIONS).table["centre"]) == ["选址 1（1）", "选址 1（2）"]
+    # With a centre they are its sites.
+    linked = [{**t, "properties": {"centre": "甲"}} for t in twins]
+    assert programme_from_features(linked, FUNCTIONS).table.iloc[0]["sites"] == 2
 
 
 # ---------------------------------------------------------------------- the ledger

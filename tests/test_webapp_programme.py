@@ -164,3 +164,11 @@ def test_the_programme_routes_wait_for_a_place_like_the_plan_and_the_exports():
 
     assert "programme.programme_view" in ADMISSION["plan"][1]
     assert "programme.programme_map" in ADMISSION["export"][1]
+
+
+def test_a_site_names_its_place_among_all_the_plans_features(client):
+    """The page colours its candidates by their index among the features it sent, areas included."""
+    area = {"type": "Polygon", "coordinates": [[[24.94, 60.17], [24.945, 60.17], [24.945, 60.172], [24.94, 60.17]]]}
+    features = [{"kind": "area", "name": "", "geometry": area}, *FEATURES]
+    data = client.post("/api/programme", json={"features": features, "today": "2026-12-06"}).get_json()
+    assert [s["candidate"] for s in data["sites"]] == [1, 2, 3]

@@ -360,8 +360,8 @@ def programme_from_features(features: Sequence[Mapping], functions: Mapping[str,
     ``properties`` may hold :data:`PROGRAMME_FIELDS` (``centre``, ``centre_kind``,
     ``site_role``, ``functions`` as ``elderly,medical`` or Chinese, ``status``,
     ``target_date`` ISO, ``phase``).  A candidate without them — every plan saved before the
-    programme existed — is a single-site centre named after it, with every function, status
-    规划 and phase 1; its target date stays open.
+    programme existed — is a single-site centre named after it (with its place in the plan when
+    two share a name), with every function, status 规划 and phase 1; its target date stays open.
 
     Raises
     ------
@@ -369,14 +369,24 @@ def programme_from_features(features: Sequence[Mapping], functions: Mapping[str,
         No candidate, or what :func:`make_programme` raises (naming the centre).
     """
     rows = []
+    # A candidate without a centre is a centre of its own, named after it: two such candidates
+    # that share a name (two "选址 1" from two placement runs) stay two centres.
+    unnamed = [
+        _clean(f.get("name"))
+        for f in features
+        if f.get("kind") == "candidate" and not _clean((f.get("properties") or {}).get("centre"))
+    ]
     for k, f in enumerate(features):
         if f.get("kind") != "candidate":
             continue
         props = f.get("properties") or {}
         name = _clean(f.get("name")) or f"候选点 {k + 1}"
+        own = _clean(props.get("centre"))
+        if not own:
+            own = f"{name}（{k + 1}）" if unnamed.count(_clean(f.get("name"))) > 1 else name
         rows.append(
             {
-                "centre": _clean(props.get("centre")) or name,
+                "centre": own,
                 "site": name,
                 "kind": props.get("centre_kind") or "",
                 "role": props.get("site_role") or "",

@@ -61,8 +61,13 @@
     });
     return out;
   }
+  // Every feature of the plan, in the same order: a site's ``candidate`` is its index here.
+  function features() {
+    const out = [];
+    drawn.eachLayer((layer) => out.push(layer));
+    return out;
+  }
   const nameOf = (layer) => (layer.feature && layer.feature.properties.name) || t.candidate;
-  const centreOf = (layer) => (layer.feature.properties.centre || nameOf(layer));
 
   // ---------------------------------------------------------------- editing a candidate
   const fnBox = $("prog-functions");
@@ -115,7 +120,7 @@
     };
     // The centre's own fields are the same on every one of its sites.
     for (const other of all) {
-      if (other === layer || centreOf(other) === p.centre) {
+      if (other === layer || other.feature.properties.centre === p.centre) {
         for (const key of CENTRE_FIELDS) other.feature.properties[key] = shared[key];
       }
     }
@@ -210,7 +215,7 @@
     prog.sites = [];
     const data = prog.data;
     if (!data || !$("prog-show").checked) { map.removeLayer(prog.layer); return; }
-    const all = candidates();
+    const all = features();
     const byCentre = new Map();
     for (const site of data.sites) {
       const layer = all[site.candidate];
@@ -251,9 +256,11 @@
   $("prog-table").addEventListener("click", (ev) => {
     const row = ev.target.closest("tr[data-centre]");
     if (!row) return;
-    const k = candidates().findIndex((layer) => centreOf(layer) === row.dataset.centre);
+    const site = prog.data && prog.data.sites.find((x) => x.centre === row.dataset.centre);
+    const layer = site ? features()[site.candidate] : null;
+    const k = candidates().indexOf(layer);
     if (k < 0) return;
-    map.panTo(candidates()[k].getLatLng());
+    map.panTo(layer.getLatLng());
     $("prog-edit-box").open = true;
     fillSites();
     $("prog-site").value = String(k);
