@@ -207,6 +207,7 @@
       return `<tr><th>${esc(stageName(rows[0]))}</th>${cells.join("")}</tr>`;
     }).join("");
     $("prog-assumption").textContent = data.assumption;
+    $("prog-notes").innerHTML = data.notes.map((n) => `<li>${esc(n)}</li>`).join("");
     $("prog-result").hidden = false;
   }
   // The candidates coloured by status on the map, ringed by lateness; a centre's sites joined.
