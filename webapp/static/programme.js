@@ -206,7 +206,11 @@
       });
       return `<tr><th>${esc(stageName(rows[0]))}</th>${cells.join("")}</tr>`;
     }).join("");
-    $("prog-assumption").textContent = data.assumption;
+    // What the coverage assumes, in the page's language: the travel mode with its speed, the budget.
+    const profile = $("profile-select");
+    $("prog-assumption").textContent = profile && window.LINLI_SCENE
+      ? `${profile.selectedOptions[0].textContent.trim()}, ${window.LINLI_SCENE.budget} ${t.minutes_unit}`
+      : data.assumption;
     $("prog-notes").innerHTML = data.notes.map((n) => `<li>${esc(n)}</li>`).join("");
     $("prog-result").hidden = false;
   }
