@@ -38,10 +38,10 @@ from geo.workflows.programme import (
     parse_date,
     parse_target,
     programme_coverage,
-    programme_sheets,
     progress,
 )
 from geo.workflows.programme_ledger import read_programme_ledger
+from geo.workflows.programme_outputs import programme_sheets
 from linli.config import cache_dir
 from scripts.cli import MINUTES, interrupted, staged_folder
 
