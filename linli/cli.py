@@ -39,6 +39,9 @@ COMMANDS: dict[str, Command] = {
         "scripts.roster", "网格名册检查与“1+10”联系户分配", 'grid rosters checked, the "1+10" member linkage'
     ),
     "place": Command("scripts.place_centers", "邻里中心选址", "neighbourhood-centre placement"),
+    "programme": Command(  # h-prog (issue 21)
+        "scripts.programme", "邻里中心建设进度：分期覆盖与挂图", "building programme: coverage by phase, wall map"
+    ),
     "export": Command("scripts.export_map", "会议用打印地图 (PNG/PDF)", "print maps for meetings (PNG/PDF)"),
     "batch": Command("scripts.batch", "多个研究区的批量分析", "batch analysis of many study areas (Dask)"),
     "users": Command("webapp.users_cli", "账号：新建、列出、停用、重设密码", "user accounts: add, list, disable"),

@@ -27,7 +27,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from geo import settings
-from geo.errors import GeoError
+from geo.errors import GeoError, InputDataError
 from geo.io.export import write_gpkg
 from geo.placement.centers import MODELS
 from geo.workflows import chinese_frame, is_estimate, load_analysis, placement_candidates, plan_centres
@@ -97,6 +97,15 @@ def build_parser() -> argparse.ArgumentParser:
         type=positive(3600, "秒"),
         default=settings.PLACEMENT_TIME_LIMIT_S,
     )
+    # h-prog (issue 21): centres of one or several sites from the programme ledger count as existing.
+    parser.add_argument(
+        "--centres",
+        type=Path,
+        default=None,
+        help="中心建设台账: its open centres (or up to --centres-phase) count as existing, site by site",
+    )
+    parser.add_argument("--centres-phase", type=int, default=None, help="count the ledger's centres up to this phase")
+    parser.add_argument("--centres-system", default="auto", help="coordinate system of --centres (auto|wgs84|gcj02...)")
     parser.add_argument("--out", required=True, type=Path, help="output .gpkg (WGS84)")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     add_lang(parser)
@@ -146,6 +155,22 @@ def summary_table(plan) -> str:
     return "\n".join(lines)
 
 
+def _with_centres(project, ledger: Path, system: str, phase: int | None):
+    """The project with the programme ledger's centres as facilities (h-prog, issue 21)."""
+    from geo.workflows import study_area_wgs84
+    from geo.workflows.programme import project_with_centres
+    from geo.workflows.programme_ledger import read_programme_ledger
+
+    read = read_programme_ledger(
+        ledger, project.standard.functions, system=system, network=project.network, study_area=study_area_wgs84(project)
+    )
+    if read.programme is None or not read.complete:
+        raise InputDataError(
+            f"中心建设台账有无法读取的行，请改正 (the centres ledger has bad rows)\n{read.report.to_text()}"
+        )
+    return project_with_centres(project, read.programme, up_to_phase=phase)
+
+
 #: ``--candidates facilities``: the project's existing public facilities as candidate sites.
 FACILITIES = "facilities"
 
@@ -183,6 +208,8 @@ def main(argv: list[str] | None = None) -> int:
             candidates = placement_candidates(analysis, "network", spacing_m=args.spacing_m)
         bar.update()
         bar.set_postfix_str(steps[2])
+        if args.centres is not None:
+            project = _with_centres(project, args.centres, args.centres_system, args.centres_phase)
         analysis = load_analysis(project, minutes=args.minutes)
         bar.update()
         bar.set_postfix_str(steps[3])

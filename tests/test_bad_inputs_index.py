@@ -51,6 +51,9 @@ INDEX: dict[str, list[str]] = {
         "test_uploads.py::test_csv_swapped_columns",
         "test_uploads.py::test_csv_bad_rows_reported_by_line",
         "test_uploads.py::test_csv_dms_coordinates_are_parsed",
+        # h-prog (issue 21): the programme ledger's statuses, dates and phases, by line
+        "test_programme.py::test_bad_rows_of_the_ledger_are_reported_by_line",
+        "test_programme.py::test_the_script_refuses_a_ledger_with_bad_rows",
     ],
     "U8": [
         "test_uploads.py::test_web_map_systems_converted_to_wgs84",
@@ -110,6 +113,7 @@ INDEX: dict[str, list[str]] = {
     "G7": [
         "test_webapp_api.py::test_bad_geometry_is_refused",
         "test_webapp_api.py::test_bad_plan_saves_change_nothing",
+        "test_webapp_programme.py::test_bad_programmes_are_refused_naming_what",  # h-prog (issue 21)
     ],
     "G8": [
         "test_webapp_api.py::test_open_ring_and_vertex_cap",

@@ -39,6 +39,7 @@ def test_help_lists_every_command_in_both_languages(capsys):
         "grids",
         "roster",
         "place",
+        "programme",
         "export",
         "batch",
         "users",

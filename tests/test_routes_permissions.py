@@ -40,6 +40,8 @@ EXPECTED = {
     "grids.grid_card": "read",
     "grids.grid_edit": "edit_plan",
     "grids.grid_undo": "edit_plan",
+    "programme.programme_view": "read",
+    "programme.programme_map": "read",
     "api.list_plans": "read",
     "api.get_plan": "read",
     "api.diff_plan": "read",

@@ -226,6 +226,14 @@ FIELD_ZH = {
     "children": "0-6岁人口",
     "community": "所属社区",
     "address": "地址",
+    # the programme ledger (geo.workflows.programme_ledger)
+    "centre": "中心名称",
+    "site": "站点名称",
+    "kind": "类型",
+    "role": "角色",
+    "status": "状态",
+    "target_date": "目标日期",
+    "phase": "期次",
 }
 
 

@@ -175,7 +175,8 @@
   function addFeatures(features) {
     for (const f of features) {
       const layer = L_.geoJSON(f.geometry).getLayers()[0];
-      layer.feature = { type: "Feature", properties: { kind: f.kind, name: f.name } };
+      // h-prog (issue 21): a candidate's own properties (its centre, status, target date, phase) come back with it.
+      layer.feature = { type: "Feature", properties: Object.assign({}, f.properties || {}, { kind: f.kind, name: f.name }) };
       if (f.kind === "candidate") setupCandidate(layer, false);
       drawn.addLayer(layer);
     }
@@ -191,10 +192,23 @@
     drawn.eachLayer((layer) => {
       const props = (layer.feature && layer.feature.properties) || {};
       const kind = props.kind || (layer instanceof L_.Marker ? "candidate" : "area");
-      out.push({ kind, name: props.name || "", geometry: layer.toGeoJSON().geometry, properties: {} });
+      out.push({ kind, name: props.name || "", geometry: layer.toGeoJSON().geometry, properties: ownProperties(props) });
     });
     return out;
   }
+  // --- h-prog (issue 21): the properties a feature is saved with (its place in the programme ...):
+  // text, numbers and booleans other than kind and name; the page's own working state is not saved.
+  function ownProperties(props) {
+    const out = {};
+    for (const [key, value] of Object.entries(props)) {
+      if (key === "kind" || key === "name") continue;
+      if (value === null || ["string", "number", "boolean"].includes(typeof value)) out[key] = value;
+    }
+    return out;
+  }
+  app.collectFeatures = collectFeatures;
+  app.markDirty = () => markDirty();
+  // --- end h-prog
 
   async function savePlan() {
     if (!plan) {
