@@ -65,6 +65,7 @@ EXPECTED = {
     "auth.update_user": "admin",
     "auth.audit_log": "admin",
     "auth.export_audit": "admin",
+    "auth.forget_person_route": "admin",  # h-acct: a person's records removed on request
 }
 
 #: Every route that changes something, as (method, URL): none is open to a viewer.
@@ -84,6 +85,7 @@ WRITE_ROUTES = [
     ("POST", "/api/projects"),
     ("POST", "/api/admin/users"),
     ("PATCH", "/api/admin/users/root"),
+    ("POST", "/api/admin/forget-person"),  # h-acct
 ]
 ADMIN_ROUTES = [
     ("POST", "/api/ledgers/preview"),
@@ -94,6 +96,7 @@ ADMIN_ROUTES = [
     ("GET", "/api/admin/users"),
     ("GET", "/api/admin/audit"),
     ("GET", "/api/admin/audit.csv"),
+    ("POST", "/api/admin/forget-person"),  # h-acct
 ]
 
 

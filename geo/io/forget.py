@@ -139,7 +139,8 @@ def redact_text(text: str, person: Person) -> tuple[str, int]:
 def forget_in_value(value: object, person: Person) -> tuple[object, int]:
     """``value`` (parsed JSON) with every string about the person taken out, and how many were.
 
-    In a list the string is dropped, in an object its value becomes ``""``.
+    In a list the string is dropped, in an object its value becomes ``""``; an object that is the
+    person's record (:func:`row_matches` over its values) has its name, phone and id emptied.
     """
     if isinstance(value, str):
         return ("", 1) if mentions(value, person) else (value, 0)
@@ -155,15 +156,38 @@ def forget_in_value(value: object, person: Person) -> tuple[object, int]:
         return out, n
     if isinstance(value, dict):
         result, n = {}, 0
+        # An object that is a record of the person (姓名 and 电话 as two of its values, as a roster
+        # row turned into properties): its name, phone and id values are emptied.
+        scalars = [v for v in value.values() if isinstance(v, str | int | float) and not isinstance(v, bool)]
+        record = row_matches(scalars, person)
+        # ... and one with another phone beside the name is someone else's (another 张三).
+        foreign = not record and any(_PHONE.fullmatch(_cell(v)) and not _same_phone(_cell(v), person) for v in scalars)
         for key, item in value.items():
-            result[key], k = forget_in_value(item, person)
+            if (
+                record
+                and isinstance(item, str | int | float)
+                and not isinstance(item, bool)
+                and _is_identifier(item, person)
+            ):
+                result[key], k = "", 1
+            elif foreign and isinstance(item, str) and not (person.person_id and person.person_id in item):
+                result[key], k = item, 0
+            else:
+                result[key], k = forget_in_value(item, person)
             n += k
         return result, n
     return value, 0
 
 
+def _is_identifier(value: object, person: Person) -> bool:
+    text = _cell(value)
+    return (text in (person.name, person.person_id) and bool(text)) or _same_phone(text, person)
+
+
 def _csv_encoding(data: bytes) -> str:
-    for encoding in ("utf-8-sig", "gb18030"):
+    if data.startswith(b"\xef\xbb\xbf"):
+        return "utf-8-sig"  # written back with its BOM (Excel needs it), and one without stays without
+    for encoding in ("utf-8", "gb18030"):
         try:
             data.decode(encoding)
         except UnicodeDecodeError:
