@@ -304,7 +304,8 @@ class BaseUserStore(abc.ABC):
                     self._run(
                         con,
                         "INSERT INTO login_failures (key, failures, last_at) VALUES (?, 1, ?) "
-                        "ON CONFLICT(key) DO UPDATE SET failures = login_failures.failures + 1, last_at = excluded.last_at",
+                        "ON CONFLICT(key) DO UPDATE SET failures = login_failures.failures + 1, "
+                        "last_at = excluded.last_at",
                         (key, now),
                     )
         return _public(row) if ok and row is not None else None

@@ -155,7 +155,8 @@ def forget_in_value(value: object, person: Person) -> tuple[object, int]:
             n += k
         return out, n
     if isinstance(value, dict):
-        result, n = {}, 0
+        result: dict[str, object] = {}
+        n = 0
         # An object that is a record of the person (姓名 and 电话 as two of its values, as a roster
         # row turned into properties): its name, phone and id values are emptied.
         scalars = [v for v in value.values() if isinstance(v, str | int | float) and not isinstance(v, bool)]
