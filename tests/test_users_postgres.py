@@ -106,6 +106,7 @@ def test_the_app_keeps_its_accounts_in_the_postgis_database(tmp_path, postgis_ur
     )
     try:
         assert isinstance(app.extensions["linli.users"], PostgresUserStore)
+        assert app.extensions["linli.users"]._pool is app.extensions["linli.store"]._pool  # one database, one pool
         client = app.test_client()
         token = client.get("/api/csrf").get_json()["token"]
         answer = client.post("/api/login", json={"name": "root", "password": PASSWORD}, headers={"X-CSRF-Token": token})

@@ -423,7 +423,12 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("SESSION_HOURS", 10.0)
     app.config["PERMANENT_SESSION_LIFETIME"] = int(float(app.config["SESSION_HOURS"]) * 3600)
     # h-acct: the accounts live where the plans are (PostgreSQL beside a PostGIS plan store).
-    store = open_user_store(app.config.get("PLAN_DB"), app.instance_path, users_db=app.config.get("USERS_DB"))
+    store = open_user_store(
+        app.config.get("PLAN_DB"),
+        app.instance_path,
+        users_db=app.config.get("USERS_DB"),
+        plan_store=app.extensions.get("linli.store"),
+    )
     app.extensions["linli.users"] = store
     if app.config["LOGIN_REQUIRED"] and not store.has_admin():
         raise NoAdminError(

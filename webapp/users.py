@@ -432,12 +432,15 @@ def _public(row: Any) -> dict:
     return user
 
 
-def open_user_store(plan_db: object, instance: str | os.PathLike, *, users_db: object = None) -> BaseUserStore:
+def open_user_store(
+    plan_db: object, instance: str | os.PathLike, *, users_db: object = None, plan_store: object = None
+) -> BaseUserStore:
     """Where the accounts are: beside the plans.
 
     ``users_db`` (a SQLite path) wins; a ``postgresql://`` plan store keeps them in the same
     database (the instance folder's ``users.sqlite3``, if any, is copied over the first time);
-    otherwise ``users.sqlite3`` in ``instance``.
+    otherwise ``users.sqlite3`` in ``instance``.  ``plan_store``: the open PostGIS plan store,
+    whose connection pool the accounts then share.
     """
     local = Path(instance) / "users.sqlite3"
     if users_db:
@@ -445,5 +448,6 @@ def open_user_store(plan_db: object, instance: str | os.PathLike, *, users_db: o
     if isinstance(plan_db, str) and plan_db.lower().startswith(("postgresql://", "postgres://")):
         from webapp.users_pg import PostgresUserStore  # psycopg only where PostgreSQL is used
 
-        return PostgresUserStore(plan_db, import_from=local)
+        pool = getattr(plan_store, "_pool", None)
+        return PostgresUserStore(plan_db, pool=pool, import_from=local)
     return UserStore(local)

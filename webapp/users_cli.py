@@ -98,6 +98,17 @@ def main(argv: list[str] | None = None) -> int:
     plan_db = args.plan_db or os.environ.get("LINLI_PLAN_DB") or None
     try:
         store = open_user_store(plan_db, instance)
+    except GeoError as exc:
+        print(f"错误 (error): {exc}", file=sys.stderr)
+        return 2
+    try:
+        return _run(args, store, instance, plan_db)
+    finally:
+        store.close()
+
+
+def _run(args: argparse.Namespace, store, instance: Path, plan_db: str | None) -> int:
+    try:
         actor = f"cli:{getpass.getuser()}"
         if args.action == "add":
             user = store.add(args.name, _password(args.password_stdin), args.role, args.scope)

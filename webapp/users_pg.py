@@ -82,6 +82,9 @@ class PostgresUserStore(BaseUserStore):
     ----------
     url
         The plan store's libpq URL (the same database).
+    pool
+        The plan store's connection pool, to share (one database, one pool: closing the plan
+        store closes it); without it the store opens a small pool of its own.
     import_from
         An instance folder's ``users.sqlite3`` to copy from when the database has no user yet.
 
@@ -97,12 +100,14 @@ class PostgresUserStore(BaseUserStore):
         self,
         url: str,
         *,
+        pool: ConnectionPool | None = None,
         import_from: str | os.PathLike | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.location = describe_location(url)
         self.clock = clock
-        self._pool = ConnectionPool(
+        self._owns_pool = pool is None
+        self._pool = pool or ConnectionPool(
             url,
             min_size=1,
             max_size=MAX_CONNECTIONS,
@@ -118,7 +123,8 @@ class PostgresUserStore(BaseUserStore):
             name="linli-users",
         )
         try:
-            self._pool.open(wait=False)
+            if self._owns_pool:
+                self._pool.open(wait=False)
             with self._tx() as con:
                 con.execute("SELECT pg_advisory_xact_lock(%s)", (USERS_LOCK_KEY,))
                 for statement in _SCHEMA:
@@ -196,8 +202,9 @@ class PostgresUserStore(BaseUserStore):
         return sql.replace("?", "%s")
 
     def close(self) -> None:
-        """Close the pool's connections."""
-        self._pool.close()
+        """Close the pool's connections (a shared pool is closed with its plan store)."""
+        if self._owns_pool:
+            self._pool.close()
 
 
 def _now() -> str:
