@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from pathlib import Path
 
 import openpyxl
 import pytest
@@ -108,14 +109,14 @@ def test_roster_files_lose_the_persons_rows_only(tmp_path):
 def _seed(app):
     """A roster and a grids document in the instance folder, plans (one in the recycle bin) and
     audit entries naming 张三 (13812345678), and the same name with another phone."""
-    instance = app.instance_path
-    rosters = app.instance_path and __import__("pathlib").Path(instance) / "rosters"
+    instance = Path(app.instance_path)
+    rosters = instance / "rosters"
     rosters.mkdir()
     (rosters / "网格员.csv").write_text(
         f"姓名,电话\n张三,{PHONE}\n张三,{OTHER_PHONE}\n李四,13711112222\n", encoding="utf-8-sig"
     )
     (rosters / "党员.gpkg").write_bytes(b"SQLite format 3\x00")
-    grids = __import__("pathlib").Path(instance) / "grids"
+    grids = instance / "grids"
     grids.mkdir()
     doc = {"fields": {"001": {"grid_member": f"张三 {PHONE}", "central_households": ["张三", "王五"]}}}
     doc["history"] = [{"op": "set", "grid": "001", "field": "grid_member", "value": f"张三 {PHONE}"}]

@@ -69,9 +69,13 @@ def test_only_the_owner_or_an_administrator_reads_or_cancels_a_job(served):
     release.set()
     assert queue.wait(job["id"])["status"] == "cancelled"
     # An administrator reads and cancels anyone's.
-    second = queue.submit("held", {}, owner="addr|zhao-session", user="zhao")
+    run, started_again, release_again = _held()  # a job of its own, held until the cancel is in
+    queue.runners["held_again"] = run
+    second = queue.submit("held_again", {}, owner="addr|zhao-session", user="zhao")
+    assert started_again.wait(10)
     assert root.get(f"/api/jobs/{second['id']}").status_code == 200
     assert root.post(f"/api/jobs/{second['id']}/cancel").status_code == 200
+    release_again.set()
     assert queue.wait(second["id"])["status"] == "cancelled"
     # Unknown jobs stay 404 (not 403) for everyone.
     assert zhao.get("/api/jobs/999999").status_code == 404
@@ -138,3 +142,17 @@ def test_a_jobs_table_without_user_names_is_migrated(tmp_path):
         queue.check_access(1, user="li", owner="b|t", admin=False)
     queue.check_access(1, user="", owner="", admin=True)
     queue.shutdown()
+
+
+def test_the_placement_export_of_another_users_job_is_refused(served):
+    """The 选址 map draws a job's sites: only for whom may read the job (the demo is loaded here)."""
+    app, queue, _started, release = served
+    release.set()
+    job = queue.submit("held", {}, owner="a|s", user="li")
+    queue.wait(job["id"], timeout_s=30)
+    url = f"/api/export/map.png?map=placement&job={job['id']}"
+    refused = client_of(app, "zhao").get(url)
+    assert refused.status_code == 403 and "不是您提交的" in refused.get_json()["error"]
+    # Its owner gets past the check (to the next one: this job is not a placement).
+    mine = client_of(app, "li").get(url)
+    assert mine.status_code == 422 and "不是选址任务" in mine.get_json()["error"]
