@@ -65,7 +65,7 @@ EXPECTED = {
     "auth.update_user": "admin",
     "auth.audit_log": "admin",
     "auth.export_audit": "admin",
-    "auth.forget_person_route": "admin",  # h-acct: a person's records removed on request
+    "forget.forget_person_route": "admin",  # h-acct: a person's records removed on request
 }
 
 #: Every route that changes something, as (method, URL): none is open to a viewer.

@@ -17,7 +17,8 @@ from geo.io.forget import Person
 from tests.pg_server import postgis_server, postgis_url  # noqa: F401  (fixtures)
 from tests.test_auth import PASSWORD, Clock
 from webapp import create_app
-from webapp.users import FIRST_WAIT_S, FORGOTTEN, LoginThrottledError, UnknownUserError, UserStore, open_user_store
+from webapp.accounts import open_user_store
+from webapp.users import FIRST_WAIT_S, FORGOTTEN, LoginThrottledError, UnknownUserError, UserStore
 from webapp.users_cli import main as users_main
 from webapp.users_pg import PostgresUserStore
 

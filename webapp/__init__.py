@@ -176,6 +176,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(api.bp, url_prefix="/api")
     app.register_blueprint(exports.bp, url_prefix="/api/export")
     app.register_blueprint(__import__("webapp.grids").grids.bp, url_prefix="/api")  # grids on the map
+    app.register_blueprint(__import__("webapp.forget").forget.bp)  # h-acct: a person's records removed on request
     if app.config["EAGER_LOAD"]:
         from geo import memory
         from webapp.pages import warm

@@ -43,8 +43,9 @@ from flask import (
 from geo.errors import InputDataError
 from geo.io.drawn import parse_json
 from geo.io.export import write_table
+from webapp.accounts import open_user_store
 from webapp.i18n import LANGUAGES, texts
-from webapp.users import BaseUserStore, LoginThrottledError, UnknownUserError, in_scope, open_user_store
+from webapp.users import BaseUserStore, LoginThrottledError, UnknownUserError, in_scope
 
 __all__ = [
     "PERMISSIONS",
@@ -385,36 +386,6 @@ def audit_log():
     limit = request.args.get("limit", "200")
     n = int(limit) if limit.isascii() and limit.isdigit() else 200
     return jsonify({"audit": users().audit(limit=max(1, min(n, 1000)))})
-
-
-# --- h-acct (issue 19): a person's records removed on request ---
-
-
-@bp.post("/api/admin/forget-person")
-@requires("admin")
-def forget_person_route():
-    """``{"name", "phone"}`` or ``{"id"}`` (``"dry_run": true`` counts only): the person taken out of
-    the instance files, the plans and the audit log; the deletion is audited without their data."""
-    from geo.io.forget import Person
-    from webapp import grids
-    from webapp.forget import forget_person
-
-    data = _json()
-    person = Person.of(data.get("name"), data.get("phone"), data.get("id"))
-    dry_run = data.get("dry_run") is True
-    with grids._LOCK:  # no grid edit writes the old document back meanwhile
-        report = forget_person(
-            person,
-            plans=current_app.extensions["linli.store"],
-            users=users(),
-            instance=current_app.instance_path,
-            actor=current_user()["name"],
-            ip=_client_ip(),
-            dry_run=dry_run,
-        )
-        if not dry_run:
-            current_app.extensions.get("linli.grids", {}).clear()  # re-read from the rewritten documents
-    return jsonify(report.as_dict())
 
 
 def init_app(app: Flask) -> None:

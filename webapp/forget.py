@@ -1,6 +1,6 @@
 """A person's records removed from everything the server keeps (issue 19: "removable on request").
 
-One call for the admin page (``POST /api/admin/forget-person``) and the command line
+One call (:func:`forget_person`) for the admin page (``POST /api/admin/forget-person``, here) and the command line
 (``linli users forget-person``): the person (name + phone, or id) is taken out of
 
 * the files of the instance folder that can hold people: rosters and ledgers (CSV, XLSX),
@@ -21,13 +21,20 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from flask import Blueprint, current_app, jsonify, request
+
 from geo.io.forget import SCANNED_SUFFIXES, Person, forget_in_file
+from webapp import grids
+from webapp.api import json_body
+from webapp.auth import current_user, requires, users
 from webapp.plans import PlanStore
 from webapp.users import BaseUserStore, UserStore
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["ForgetReport", "forget_person"]
+__all__ = ["ForgetReport", "bp", "forget_person"]
+
+bp = Blueprint("forget", __name__)
 
 #: Instance files never scanned: the server's own databases and key.
 _OWN = {"secret_key", "users.sqlite3", "plans.sqlite3", "jobs.sqlite3"}
@@ -104,3 +111,26 @@ def forget_person(
         users.record(actor, "person.forget", f"removed={report.total}", kinds, ip)
     logger.info("person removed on request by %s: %d records (dry run: %s)", actor, report.total, dry_run)
     return report
+
+
+@bp.post("/api/admin/forget-person")
+@requires("admin")
+def forget_person_route():
+    """``{"name", "phone"}`` or ``{"id"}`` (``"dry_run": true`` counts only): the person taken out of
+    the instance files, the plans and the audit log; the deletion is audited without their data."""
+    data = json_body()
+    person = Person.of(data.get("name"), data.get("phone"), data.get("id"))
+    dry_run = data.get("dry_run") is True
+    with grids._LOCK:  # no grid edit writes the old document back meanwhile
+        report = forget_person(
+            person,
+            plans=current_app.extensions["linli.store"],
+            users=users(),
+            instance=current_app.instance_path,
+            actor=current_user()["name"],
+            ip=request.remote_addr or "",
+            dry_run=dry_run,
+        )
+        if not dry_run:
+            current_app.extensions.get("linli.grids", {}).clear()  # re-read from the rewritten documents
+    return jsonify(report.as_dict())

@@ -3,7 +3,7 @@
 With the SQLite plan store (the default) the users live in ``users.sqlite3`` in the instance
 folder; with a PostGIS plan store (``--plan-db postgresql://...``) they live in the same
 PostgreSQL database (:class:`webapp.users_pg.PostgresUserStore`, same tables, same rules):
-:func:`open_user_store` chooses.  Every rule is written once in :class:`BaseUserStore`.
+:func:`webapp.accounts.open_user_store` chooses.  Every rule is written once in :class:`BaseUserStore`.
 Passwords are hashed with scrypt (``werkzeug.security``, maintained with Flask); a user's
 ``session_epoch`` is part of every session, so raising it ends all of them ("logout
 everywhere").  Plans record the area code they belong to (``plan_areas``) so that a planner
@@ -39,7 +39,6 @@ __all__ = [
     "check_password",
     "check_scope",
     "in_scope",
-    "open_user_store",
 ]
 
 #: county administrator (everything, users), planner (edits plans of their area), viewer (reads).
@@ -430,24 +429,3 @@ def _public(row: Any) -> dict:
     user.pop("password_hash", None)
     user["disabled"] = bool(user["disabled"])
     return user
-
-
-def open_user_store(
-    plan_db: object, instance: str | os.PathLike, *, users_db: object = None, plan_store: object = None
-) -> BaseUserStore:
-    """Where the accounts are: beside the plans.
-
-    ``users_db`` (a SQLite path) wins; a ``postgresql://`` plan store keeps them in the same
-    database (the instance folder's ``users.sqlite3``, if any, is copied over the first time);
-    otherwise ``users.sqlite3`` in ``instance``.  ``plan_store``: the open PostGIS plan store,
-    whose connection pool the accounts then share.
-    """
-    local = Path(instance) / "users.sqlite3"
-    if users_db:
-        return UserStore(Path(str(users_db)))
-    if isinstance(plan_db, str) and plan_db.lower().startswith(("postgresql://", "postgres://")):
-        from webapp.users_pg import PostgresUserStore  # psycopg only where PostgreSQL is used
-
-        pool = getattr(plan_store, "_pool", None)
-        return PostgresUserStore(plan_db, pool=pool, import_from=local)
-    return UserStore(local)

@@ -91,7 +91,7 @@ def _forget(args: argparse.Namespace, store, instance: Path, plan_db: str | None
 
 def main(argv: list[str] | None = None) -> int:
     """Run one account command; returns the exit status (2 on a refused input)."""
-    from webapp.users import open_user_store
+    from webapp.accounts import open_user_store
 
     args = build_parser().parse_args(argv)
     instance = Path(args.instance) if args.instance else _default_instance()
