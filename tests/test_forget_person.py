@@ -54,6 +54,8 @@ def test_what_is_about_the_person():
     # Texts: the name and no phone but theirs.
     assert mentions("网格员 张三 13812345678", ZHANG) and mentions("张三", ZHANG)
     assert not mentions(f"网格员 张三 {OTHER_PHONE}", ZHANG) and not mentions("李四 13812345678", ZHANG)
+    assert mentions("联系人张三13812345678", ZHANG) and mentions("user=张三", ZHANG)
+    assert not mentions("张三丰", ZHANG) and not mentions("网格员：张三丰、李四", ZHANG)  # another name
     text, n = redact_text("联系人 张三 138 1234 5678，负责东区", ZHANG)
     assert (text, n) == (f"联系人 {REDACTED} {REDACTED}，负责东区", 2)
     document = {

@@ -42,6 +42,8 @@ __all__ = [
 
 #: Files whose content :func:`forget_in_file` can rewrite.
 SCANNED_SUFFIXES = (".csv", ".xlsx", ".json", ".geojson")
+#: What separates the words of a free text (Chinese has no spaces: punctuation, digits, Latin letters).
+_WORDS = re.compile(r"[\s,，、;；:：/|()（）\[\]【】<>《》\"'“”‘’=+\-_.。!！?？#*&@A-Za-z0-9]+")
 #: What a removed piece of free text becomes.
 REDACTED = "[已删除]"
 #: A phone number inside a text: 7 digits or more, separators allowed between them.
@@ -110,13 +112,16 @@ def row_matches(cells: Sequence[object], person: Person) -> bool:
 
 
 def mentions(text: str, person: Person) -> bool:
-    """A free text is about the person: it holds the id, or the name and no phone number but theirs."""
+    """A free text is about the person: it holds the id; or their phone and their name; or their
+    name as a word of its own (``张三``, ``网格员 张三``, not ``张三丰``) and no phone but theirs."""
     if person.person_id and re.search(rf"(?<![\w]){re.escape(person.person_id)}(?![\w])", text):
         return True
     if not person.name or person.name not in text:
         return False
     phones = _PHONE.findall(text)
-    return all(_same_phone(p, person) for p in phones)
+    if any(not _same_phone(p, person) for p in phones):
+        return False  # another phone beside the name: someone else of that name
+    return bool(phones) or person.name in _WORDS.split(text)
 
 
 def redact_text(text: str, person: Person) -> tuple[str, int]:
