@@ -51,6 +51,18 @@ def test_trusted_proxies_give_the_client_address(tmp_path):
     assert app.extensions["linli.users"].audit(limit=1)[0]["ip"] == "198.51.100.50"
 
 
+def test_a_spoofed_forwarded_for_does_not_escape_the_job_cap_by_default(tmp_path):
+    from webapp.limits import job_owner
+
+    app = create_app({"TESTING": True, "EAGER_LOAD": False, "instance_path": tmp_path / "i"})
+    client, seen = app.test_client(), []
+    for forwarded in ("198.51.100.1", "198.51.100.2"):
+        with client:
+            client.get("/api/me", headers={"X-Forwarded-For": forwarded}, environ_base={"REMOTE_ADDR": PROXY})
+            seen.append((request.remote_addr, job_owner().split("|")[0]))
+    assert seen[0] == seen[1] and seen[0][0] == PROXY  # one address, one job cap
+
+
 def test_the_job_owner_follows_the_forwarded_address(tmp_path):
     from webapp.limits import job_owner
 
