@@ -44,7 +44,9 @@ COMMANDS: dict[str, Command] = {
     ),
     "export": Command("scripts.export_map", "会议用打印地图 (PNG/PDF)", "print maps for meetings (PNG/PDF)"),
     "batch": Command("scripts.batch", "多个研究区的批量分析", "batch analysis of many study areas (Dask)"),
-    "users": Command("webapp.users_cli", "账号：新建、列出、停用、重设密码", "user accounts: add, list, disable"),
+    "users": Command(
+        "webapp.users_cli", "账号：新建、列出、停用、重设密码；删除某人的个人信息", "user accounts; forget a person"
+    ),
 }
 
 

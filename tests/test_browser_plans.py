@@ -206,7 +206,7 @@ def test_plan_list_and_version_line_name_a_plan_alike_in_local_time(browser, ser
     plan_id = int(page.locator("#plan-select").input_value())
     saved = app.extensions["linli.store"].get(plan_id)
     beijing = dt.datetime.fromisoformat(saved["updated_at"]).astimezone(dt.timezone(dt.timedelta(hours=8)))
-    label = f"时间测试 · v2 · {beijing:%Y-%m-%d %H:%M}"
+    label = f"时间测试 · v2 · {beijing:%Y-%m-%d %H:%M} · saved by this computer"  # the author (h-acct)
     assert page.locator("#plan-select option:checked").inner_text() == label
     assert page.locator("#plan-version").inner_text() == f"#{plan_id} · {label}"
     assert page.locator("#plan-bin summary").inner_text() == "Recycle bin"

@@ -67,6 +67,7 @@ EXPECTED = {
     "auth.update_user": "admin",
     "auth.audit_log": "admin",
     "auth.export_audit": "admin",
+    "forget.forget_person_route": "admin",  # h-acct: a person's records removed on request
 }
 
 #: Every route that changes something, as (method, URL): none is open to a viewer.
@@ -86,6 +87,7 @@ WRITE_ROUTES = [
     ("POST", "/api/projects"),
     ("POST", "/api/admin/users"),
     ("PATCH", "/api/admin/users/root"),
+    ("POST", "/api/admin/forget-person"),  # h-acct
 ]
 ADMIN_ROUTES = [
     ("POST", "/api/ledgers/preview"),
@@ -96,6 +98,7 @@ ADMIN_ROUTES = [
     ("GET", "/api/admin/users"),
     ("GET", "/api/admin/audit"),
     ("GET", "/api/admin/audit.csv"),
+    ("POST", "/api/admin/forget-person"),  # h-acct
 ]
 
 

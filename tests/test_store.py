@@ -426,13 +426,15 @@ def test_unversioned_sqlite_store_is_migrated_and_keeps_its_plans(tmp_path):
         con.executescript(_OLD_SQLITE)
     store = open_store(path)
     try:
-        assert store._conn().execute("PRAGMA user_version").fetchone()[0] == store.schema_version == 2
+        assert store._conn().execute("PRAGMA user_version").fetchone()[0] == store.schema_version == 3
         indexes = {r[0] for r in store._conn().execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
         assert {"features_plan", "plans_listing"} <= indexes
         plan = store.get(1)
         assert (plan["name"], plan["notes"], plan["version"]) == ("旧方案", "升级前", 3)
         assert plan["features"][0]["geometry"] == {"type": "Point", "coordinates": [24.94, 60.17]}
-        assert store.save(1, version=3, notes="升级后")["version"] == 4
+        assert (plan["created_by"], plan["updated_by"]) == ("", "")  # made before authors were recorded
+        saved = store.save(1, version=3, notes="升级后", author="li")
+        assert (saved["version"], saved["created_by"], saved["updated_by"]) == (4, "", "li")
         assert store.integrity_ok()
     finally:
         store.close()
@@ -448,7 +450,7 @@ def test_sqlite_store_from_a_newer_linli_is_refused(tmp_path):
     open_store(path).close()
     with sqlite3.connect(path) as con:
         con.execute("PRAGMA user_version = 99")
-    with pytest.raises(StoreUnavailableError, match=r"结构版本为 99，高于本程序支持的 2"):
+    with pytest.raises(StoreUnavailableError, match=r"结构版本为 99，高于本程序支持的 3"):
         open_store(path)
     with sqlite3.connect(path) as con:  # refused without touching it
         assert con.execute("PRAGMA user_version").fetchone()[0] == 99
@@ -473,15 +475,17 @@ def test_postgis_store_is_migrated_and_a_newer_one_refused(postgis_url):  # noqa
     store = open_store(postgis_url)
     try:
         assert store.get(1)["name"] == "旧方案" and store.get(1)["version"] == 2
+        assert (store.get(1)["created_by"], store.get(1)["updated_by"]) == ("", "")
+        assert store.save(1, version=2, author="li")["updated_by"] == "li"
         with store._connection() as con:
-            assert con.execute("SELECT version FROM linli_schema").fetchall() == [{"version": 2}]
+            assert con.execute("SELECT version FROM linli_schema").fetchall() == [{"version": 3}]
             names = {r["indexname"] for r in con.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'plans'")}
             assert "plans_listing" in names
     finally:
         store.close()
     with psycopg.connect(postgis_url, autocommit=True) as con:
         con.execute("UPDATE linli_schema SET version = 7")
-    with pytest.raises(StoreUnavailableError, match="高于本程序支持的 2"):
+    with pytest.raises(StoreUnavailableError, match="高于本程序支持的 3"):
         open_store(postgis_url)
 
 

@@ -75,6 +75,9 @@ DEFAULT_CONFIG = {
     # "a,b"; LINLI_ALLOWED_HOSTS sets it.  BIND_HOST is set by ``python -m webapp --host``.
     "ALLOWED_HOSTS": [],
     "BIND_HOST": None,
+    # Reverse proxies in front of the app whose X-Forwarded-For/-Proto/-Host are believed
+    # (LINLI_TRUSTED_PROXIES=N, webapp.proxy); 0: those headers are ignored.
+    "TRUSTED_PROXIES": 0,
     # Load the project when the app is created (False: on the first request).
     "EAGER_LOAD": True,
     # The Linli cache folder (built networks under networks/); None: the user's cache
@@ -160,6 +163,9 @@ def create_app(config: dict | None = None) -> Flask:
         return open_project(app, Path(params["path"]), progress=progress)
 
     app.extensions["linli.jobs"] = JobQueue(instance / "jobs.sqlite3", {"placement": _placement, "project": _project})
+    from webapp.proxy import trust_proxies  # h-acct: LINLI_TRUSTED_PROXIES=N (off by default)
+
+    trust_proxies(app)
     requests = traffic.init_app(app)
     limits.init_app(app)  # the Host check and admission come before the CSRF check
     auth.init_app(app)  # before the CSRF check: an anonymous request is told to log in
@@ -171,6 +177,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(exports.bp, url_prefix="/api/export")
     app.register_blueprint(__import__("webapp.grids").grids.bp, url_prefix="/api")  # grids on the map
     app.register_blueprint(__import__("webapp.programme").programme.bp, url_prefix="/api")  # h-prog: the programme
+    app.register_blueprint(__import__("webapp.forget").forget.bp)  # h-acct: a person's records removed on request
     if app.config["EAGER_LOAD"]:
         from geo import memory
         from webapp.pages import warm

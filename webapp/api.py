@@ -40,7 +40,7 @@ from geo.workflows import (
     safe_file_name,
     write_project,
 )
-from webapp.auth import public, requires
+from webapp.auth import check_job, job_user, plan_author, public, requires
 from webapp.errors import BadRequestError
 from webapp.limits import job_owner
 from webapp.mapview import safe
@@ -424,7 +424,9 @@ def create_plan():
     """A new plan: ``{"name": ..., "notes": ...}``."""
     data = json_body()
     features = _features(data["features"], get_state().study_area_wgs84) if "features" in data else []
-    plan = store().create(data.get("name", ""), data.get("notes", "") or "", features=features)  # all or nothing
+    plan = store().create(
+        data.get("name", ""), data.get("notes", "") or "", features=features, author=plan_author()
+    )  # all or nothing
     return jsonify(plan), 201
 
 
@@ -450,7 +452,14 @@ def save_plan(plan_id: int):
     if isinstance(version, bool) or not isinstance(version, int):
         raise InputDataError("保存时必须给出打开时的版本号 version (the version the plan was loaded at is required)")
     features = _features(data["features"], get_state().study_area_wgs84) if "features" in data else None
-    plan = store().save(plan_id, version=version, name=data.get("name"), notes=data.get("notes"), features=features)
+    plan = store().save(
+        plan_id,
+        version=version,
+        name=data.get("name"),
+        notes=data.get("notes"),
+        features=features,
+        author=plan_author(),
+    )
     response = jsonify(plan)
     response.headers["ETag"] = f'"{plan["version"]}"'
     return response
@@ -473,7 +482,7 @@ def delete_plan(plan_id: int):
 @requires("edit_plan", audit="plan.restore")
 def restore_plan(plan_id: int):
     """Undo a delete."""
-    return jsonify(store().restore(plan_id))
+    return jsonify(store().restore(plan_id, author=plan_author()))
 
 
 @bp.post("/plans/<int:plan_id>/diff")
@@ -537,7 +546,7 @@ def submit_job():
         "candidates": source,
         "sites": sites,
     }
-    job = current_app.extensions["linli.jobs"].submit(kind, params, owner=job_owner())
+    job = current_app.extensions["linli.jobs"].submit(kind, params, owner=job_owner(), user=job_user())
     return jsonify(job), 202
 
 
@@ -573,6 +582,7 @@ def _candidate_sites(raw: dict) -> tuple[str, list[list[float]]]:
 @requires("read")
 def job_status(job_id: int):
     """A job's status (queued / running / done / failed / cancelled), its message and result."""
+    check_job(job_id)  # h-acct: its submitter or an administrator (403)
     return jsonify(current_app.extensions["linli.jobs"].get(job_id))
 
 
@@ -582,8 +592,9 @@ def cancel_job(job_id: int):
     """Cancel a job: a queued one never starts, a running one stops at its next progress report.
 
     Answers the job's record (``cancelled``, or ``running`` until the job reaches its next
-    report; a finished job is left as it is); an unknown job is 404.
+    report; a finished job is left as it is); an unknown job is 404, another user's 403.
     """
+    check_job(job_id)  # h-acct: its submitter or an administrator
     return jsonify(current_app.extensions["linli.jobs"].cancel(job_id))
 
 
@@ -661,7 +672,8 @@ def upload_to_plan(plan_id: int):
                 "properties": {"source_file": upload.filename[:200]},
             }
         )
-    saved = store().save(plan_id, version=int(version), features=_features(features, state.study_area_wgs84))
+    features_in = _features(features, state.study_area_wgs84)
+    saved = store().save(plan_id, version=int(version), features=features_in, author=plan_author())
     return jsonify({**saved, "added": len(frame), "source_crs": frame.attrs.get("source_crs")})
 
 
@@ -795,7 +807,9 @@ def create_project():
     except Exception:
         shutil.rmtree(folder, ignore_errors=True)  # a refused study area leaves nothing behind
         raise
-    job = current_app.extensions["linli.jobs"].submit("project", {"path": str(path)}, owner=job_owner())
+    job = current_app.extensions["linli.jobs"].submit(
+        "project", {"path": str(path)}, owner=job_owner(), user=job_user()
+    )
     return jsonify(job), 202
 
 

@@ -43,10 +43,22 @@ from flask import (
 from geo.errors import InputDataError
 from geo.io.drawn import parse_json
 from geo.io.export import write_table
+from webapp.accounts import open_user_store
 from webapp.i18n import LANGUAGES, texts
-from webapp.users import LoginThrottledError, UnknownUserError, UserStore, in_scope
+from webapp.users import BaseUserStore, LoginThrottledError, UnknownUserError, in_scope
 
-__all__ = ["PERMISSIONS", "bp", "current_user", "init_app", "public", "requires", "rule_of"]
+__all__ = [
+    "PERMISSIONS",
+    "bp",
+    "check_job",
+    "current_user",
+    "init_app",
+    "job_user",
+    "plan_author",
+    "public",
+    "requires",
+    "rule_of",
+]
 
 #: What each role may do (``edit_plan`` is further limited to a planner's area).
 PERMISSIONS: dict[str, frozenset[str]] = {
@@ -113,7 +125,7 @@ def rule_of(app: Flask, endpoint: str) -> str | None:
     return getattr(view, "linli_rule", None)
 
 
-def users() -> UserStore:
+def users() -> BaseUserStore:
     """The app's user store."""
     return current_app.extensions["linli.users"]
 
@@ -137,6 +149,29 @@ def record(action: str, obj: str = "", detail: str = "", user: str | None = None
     """One audit entry by the current user."""
     name = user if user is not None else (g.get("linli_user") or {}).get("name", "")
     users().record(name, action, obj, detail, _client_ip())
+
+
+def check_job(job_id: int) -> None:
+    """The asker may see or cancel job ``job_id``: its user or session, or an administrator (else 403)."""
+    from webapp.limits import job_owner
+
+    user = current_user()
+    jobs = current_app.extensions["linli.jobs"]
+    jobs.check_access(job_id, user=user["name"] if user["id"] else "", owner=job_owner(), admin=user["role"] == "admin")
+
+
+def plan_author() -> str:
+    """Who creates or saves a plan: the account's name, :data:`~webapp.plans.LOCAL_AUTHOR` in single-user mode."""
+    from webapp.plans import LOCAL_AUTHOR
+
+    user = current_user()
+    return user["name"] if user["id"] else LOCAL_AUTHOR
+
+
+def job_user() -> str:
+    """The account a job is recorded under ("" in single-user mode)."""
+    user = current_user()
+    return user["name"] if user["id"] else ""
 
 
 def _session_user() -> dict | None:
@@ -358,8 +393,13 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("LOGIN_REQUIRED", None)
     app.config.setdefault("SESSION_HOURS", 10.0)
     app.config["PERMANENT_SESSION_LIFETIME"] = int(float(app.config["SESSION_HOURS"]) * 3600)
-    path = app.config.get("USERS_DB") or Path(app.instance_path) / "users.sqlite3"
-    store = UserStore(path)
+    # h-acct: the accounts live where the plans are (PostgreSQL beside a PostGIS plan store).
+    store = open_user_store(
+        app.config.get("PLAN_DB"),
+        app.instance_path,
+        users_db=app.config.get("USERS_DB"),
+        plan_store=app.extensions.get("linli.store"),
+    )
     app.extensions["linli.users"] = store
     if app.config["LOGIN_REQUIRED"] and not store.has_admin():
         raise NoAdminError(

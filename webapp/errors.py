@@ -16,7 +16,7 @@ from werkzeug.exceptions import HTTPException
 from geo.errors import CRSError, DiskFullError, GeoError, InputDataError, NetworkUnavailableError
 from geo.io.drawn import GeometryTooLargeError
 from geo.io.uploads import UploadTooLargeError
-from webapp.jobs import QueueFullError
+from webapp.jobs import JobForbiddenError, QueueFullError
 from webapp.plans import NotFoundError, StaleVersionError, StoreFullError, StoreUnavailableError
 
 logger = logging.getLogger(__name__)
@@ -26,6 +26,7 @@ STATUS = (
     (UploadTooLargeError, 413),
     (GeometryTooLargeError, 413),
     (QueueFullError, 429),
+    (JobForbiddenError, 403),  # h-acct: another user's job
     (NotFoundError, 404),
     (StaleVersionError, 409),
     (StoreFullError, 507),

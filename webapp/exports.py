@@ -45,9 +45,10 @@ from geo.maps.report import summary_report
 from geo.workflows import check_standard, is_estimate, official_table, project_map
 from geo.workflows.maps import placement_result_map
 from geo.workflows.outputs import LIFE_CIRCLE_CHECK_HEADERS
-from webapp.auth import requires
+from webapp.auth import check_job, requires
 from webapp.i18n import texts
 from webapp.plans import PlanStore
+from webapp.plans.base import author_label
 from webapp.state import PLACEMENT_DEFAULTS, get_state, run_placement
 
 bp = Blueprint("exports", __name__)
@@ -151,7 +152,8 @@ def _placement_run(state, function: str) -> tuple[dict, int | None]:
             return run_placement(state, params), None
     if not raw.isdigit() or len(raw) > 12:
         raise InputDataError(f"参数 job={raw[:20]!r} 应为选址任务编号 (job must be a placement job id)")
-    job = current_app.extensions["linli.jobs"].get(int(raw))  # unknown: 404
+    check_job(int(raw))  # unknown: 404; another user's: 403 (h-acct)
+    job = current_app.extensions["linli.jobs"].get(int(raw))
     if job["kind"] != "placement":
         raise InputDataError(f"任务 #{job['id']} 不是选址任务，无法导出选址图 (job {job['id']} is not a placement job)")
     if job["status"] != "done":
@@ -304,7 +306,14 @@ def plan_layers_file(plan_id: int, fmt: str):
     fac = state.acc.facilities
     keep = [c for c in ("facility_id", "name", "function", "function_zh", "type", "type_zh", "source") if c in fac]
     extra = {"facilities": fac[[*keep, "geometry"]].to_crs(WGS84)}
-    extra["boundary"] = gpd.GeoDataFrame({"name": [state.project.name]}, geometry=[state.study_area_wgs84], crs=WGS84)
+    # h-acct: the plan named with its authors (who created it, who saved it last) beside the study area.
+    about = {
+        "name": [state.project.name],
+        "plan": [plan["name"]],
+        "created_by": [author_label(plan.get("created_by"))],
+        "saved_by": [author_label(plan.get("updated_by"))],
+    }
+    extra["boundary"] = gpd.GeoDataFrame(about, geometry=[state.study_area_wgs84], crs=WGS84)
     name = _safe_name(plan["name"])
     with tempfile.TemporaryDirectory(prefix="linli-export-") as tmp:
         if fmt == "gpkg":

@@ -640,6 +640,22 @@ TEXTS: dict[str, dict[str, str]] = {
     "prog_print_pdf": {"zh": "打印挂图 PDF (A3)", "en": "Wall map PDF (A3)"},
     "prog_print_png": {"zh": "挂图 PNG", "en": "Wall map PNG"},
     "prog_printing": {"zh": "正在生成挂图…", "en": "Making the wall map…"},
+    # --- h-acct (issue 19): plan authors, removing a person's records ---
+    "acct_local": {"zh": "本机", "en": "this computer"},
+    "acct_by": {"zh": "{name} 保存", "en": "saved by {name}"},
+    "acct_created_by": {"zh": "{name} 创建", "en": "created by {name}"},
+    "acct_forget": {"zh": "删除某人的个人信息", "en": "Remove a person's records"},
+    "acct_forget_help": {
+        "zh": "按姓名和电话（或编号）删除名册、实例文件夹中的名册文件和审计日志里此人的记录；"
+        "审计日志只记下删除了几条，不记此人信息。",
+        "en": "Removes a person's rows (by name and phone, or id) from the rosters, the roster files in the "
+        "instance folder and the audit log; the audit log records how many were removed, not who.",
+    },
+    "acct_forget_name": {"zh": "姓名", "en": "Name"},
+    "acct_forget_phone": {"zh": "电话", "en": "Phone"},
+    "acct_forget_id": {"zh": "编号", "en": "Id"},
+    "acct_forget_button": {"zh": "删除此人的记录", "en": "Remove this person's records"},
+    "acct_forget_done": {"zh": "已删除 {n} 条记录", "en": "{n} records removed"},
 }
 
 

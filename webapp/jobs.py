@@ -39,7 +39,15 @@ from webapp.plans import StoreFullError, StoreUnavailableError
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["CANCELLED_ZH", "INTERRUPTED_ZH", "JobCancelled", "JobQueue", "Progress", "QueueFullError"]
+__all__ = [
+    "CANCELLED_ZH",
+    "INTERRUPTED_ZH",
+    "JobCancelled",
+    "JobForbiddenError",
+    "JobQueue",
+    "Progress",
+    "QueueFullError",
+]
 
 #: What a runner reports while it works: the stage (Chinese) and the share done (0-1).
 Progress = Callable[[str, float], None]
@@ -72,18 +80,35 @@ CREATE TABLE IF NOT EXISTS jobs (
     message     TEXT NOT NULL DEFAULT '',
     progress    REAL NOT NULL DEFAULT 0,
     owner       TEXT NOT NULL DEFAULT '',
+    user_name   TEXT NOT NULL DEFAULT '',
     result      TEXT,
     created_at  TEXT NOT NULL,
     updated_at  TEXT NOT NULL
 );
 """
-COLUMNS = ("id", "kind", "params", "status", "message", "progress", "owner", "result", "created_at", "updated_at")
+COLUMNS = (
+    "id",
+    "kind",
+    "params",
+    "status",
+    "message",
+    "progress",
+    "owner",
+    "user_name",
+    "result",
+    "created_at",
+    "updated_at",
+)
 
 
 class QueueFullError(GeoError):
     """Too many jobs queued or running (HTTP 429 with ``Retry-After``)."""
 
     retry_after_s = QUEUE_RETRY_AFTER_S
+
+
+class JobForbiddenError(GeoError):
+    """Another user's (or, without accounts, another session's) job: only its owner or an administrator (HTTP 403)."""
 
 
 class JobCancelled(Exception):  # a signal to the queue, not an error
@@ -148,8 +173,9 @@ class JobQueue:
         with self._lock, self._db() as con:
             con.execute(f"UPDATE jobs SET {sets}, updated_at = ? WHERE id = ?", (*fields.values(), _now(), job_id))
 
-    def submit(self, kind: str, params: dict, *, owner: str = "") -> dict:
-        """Queue a job for ``owner`` (``"<address>|<session>"``); returns its record (``id``, ``status`` ...).
+    def submit(self, kind: str, params: dict, *, owner: str = "", user: str = "") -> dict:
+        """Queue a job for ``owner`` (``"<address>|<session>"``) and ``user`` (the account's name, "" without
+        login); returns its record (``id``, ``status`` ...).
 
         Raises :class:`QueueFullError` when the owner has :data:`MAX_JOBS_PER_OWNER` jobs queued or
         running, its address :data:`MAX_JOBS_PER_ADDRESS`, or everyone :data:`MAX_JOBS_TOTAL`, or
@@ -196,9 +222,9 @@ class JobQueue:
                     f"服务器任务队列已满（{total} 个），请稍后重试 (the job queue is full: {total} jobs; retry later)"
                 )
             job_id = con.execute(
-                "INSERT INTO jobs (kind, params, status, owner, created_at, updated_at) "
-                "VALUES (?, ?, 'queued', ?, ?, ?)",
-                (kind, json.dumps(params, ensure_ascii=False), owner, now, now),
+                "INSERT INTO jobs (kind, params, status, owner, user_name, created_at, updated_at) "
+                "VALUES (?, ?, 'queued', ?, ?, ?, ?)",
+                (kind, json.dumps(params, ensure_ascii=False), owner, user, now, now),
             ).lastrowid
         self._pool.submit(self._run, job_id, kind, params)
         return self.get(job_id)
@@ -264,6 +290,23 @@ class JobQueue:
             logger.info("job %d (%s) cancelled before it started", job["id"], job["kind"])
         return self.get(job_id)
 
+    def check_access(self, job_id: int, *, user: str, owner: str, admin: bool) -> None:
+        """May this asker see or cancel the job?  Its user (the same account, any session), the
+        session that submitted it, or an administrator; else :class:`JobForbiddenError`.
+        :class:`webapp.plans.NotFoundError` when there is no such job."""
+        from webapp.plans import NotFoundError
+
+        with self._db() as con:
+            row = con.execute("SELECT owner, user_name FROM jobs WHERE id = ?", (int(job_id),)).fetchone()
+        if row is None:
+            raise NotFoundError(f"没有编号为 {job_id} 的任务 (no such job)")
+        if admin or (row["user_name"] and row["user_name"] == user) or (row["owner"] and row["owner"] == owner):
+            return
+        raise JobForbiddenError(
+            f"任务 #{int(job_id)} 不是您提交的：只有提交者或管理员可以查看或取消它 "
+            "(this job is someone else's: only its owner or an administrator may see or cancel it)"
+        )
+
     def get(self, job_id: int) -> dict:
         """A job's record; :class:`webapp.plans.NotFoundError` when there is none."""
         from webapp.plans import NotFoundError
@@ -274,6 +317,7 @@ class JobQueue:
             raise NotFoundError(f"没有编号为 {job_id} 的任务 (no such job)")
         job = dict(row) | self._unrecorded.get(int(job_id), {})
         job.pop("owner", None)  # who asked stays on the server
+        job.pop("user_name", None)
         job["params"] = json.loads(job["params"])
         job["result"] = json.loads(job["result"]) if job["result"] else None
         return job
@@ -317,6 +361,8 @@ def _migrate(con: sqlite3.Connection) -> None:
     if "'cancelled'" in sql and "progress" in columns:
         if "owner" not in columns:  # tables before issue 19: jobs had no owner
             con.execute("ALTER TABLE jobs ADD COLUMN owner TEXT NOT NULL DEFAULT ''")
+        if "user_name" not in columns:  # tables before jobs were scoped to their user
+            con.execute("ALTER TABLE jobs ADD COLUMN user_name TEXT NOT NULL DEFAULT ''")
         return
     kept = ", ".join(c for c in COLUMNS if c in columns)
     con.execute("BEGIN IMMEDIATE")

@@ -348,9 +348,12 @@ def _limited_channel(
 def make_server(app: Flask, *, host: str, port: int, threads: int = 4):
     """A waitress server for ``app`` with :func:`server_options` and the per-path body caps."""
     server = create_server(app, host=host, port=port, threads=threads, ident="linli", **server_options(app))
+    # Behind trusted proxies every request comes from a proxy's address: the per-address budget is
+    # then checked by the app on the forwarded address, not by waitress on the connection's.
+    behind_proxies = bool(app.config.get("TRUSTED_PROXIES"))
     channel = _limited_channel(
         int(app.config["MAX_CONTENT_LENGTH"]),
-        app.extensions.get("linli.admission"),
+        None if behind_proxies else app.extensions.get("linli.admission"),
         app.config.get("ADMISSION_BYTES_PER_MIN"),
     )
     for each in (server, *getattr(server, "map", {}).values()):

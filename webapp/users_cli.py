@@ -1,14 +1,21 @@
-"""``linli users add|list|disable|enable|reset-password``: the accounts of a served Linli.
+"""``linli users add|list|disable|enable|reset-password|forget-person``: the accounts of a served Linli.
 
 The users live in ``users.sqlite3`` in the instance folder (``--instance``, the same folder
-``linli serve --instance`` uses; by default the web app's own).  Passwords are read without
-echo, or from standard input with ``--password-stdin`` (one line) for scripts.
+``linli serve --instance`` uses; by default the web app's own), or, when the plans are in
+PostgreSQL (``--plan-db postgresql://...`` or ``LINLI_PLAN_DB``, as ``linli serve`` is given),
+in that database.  Passwords are read without echo, or from standard input with
+``--password-stdin`` (one line) for scripts.
+
+``forget-person --name 张三 --phone 13812345678`` (or ``--id``) removes a person's records from
+the instance folder's files, every plan and the audit log, and records the removal without
+the person's data (``--dry-run`` counts only).
 """
 
 from __future__ import annotations
 
 import argparse
 import getpass
+import os
 import sys
 from pathlib import Path
 
@@ -25,9 +32,14 @@ def build_parser() -> argparse.ArgumentParser:
     """The arguments of ``linli users``."""
     parser = argparse.ArgumentParser(prog="linli users", description="账号管理 (user accounts)")
     parser.add_argument("--instance", default=None, help="instance folder (default: the web app's)")
+    plan_db_help = "the plan store (postgresql://... keeps the accounts there too; default: env LINLI_PLAN_DB)"
+    parser.add_argument("--plan-db", default=None, help=plan_db_help)
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--instance", default=argparse.SUPPRESS, help="instance folder (default: the web app's)")
-    sub = parser.add_subparsers(dest="action", required=True, metavar="add|list|disable|enable|reset-password")
+    common.add_argument("--plan-db", default=argparse.SUPPRESS, help=plan_db_help)
+    sub = parser.add_subparsers(
+        dest="action", required=True, metavar="add|list|disable|enable|reset-password|forget-person"
+    )
     add = sub.add_parser("add", parents=[common], help="新建用户 (create a user)")
     add.add_argument("name")
     add.add_argument("--role", required=True, choices=["admin", "planner", "viewer"])
@@ -39,6 +51,13 @@ def build_parser() -> argparse.ArgumentParser:
     reset = sub.add_parser("reset-password", parents=[common], help="重设密码 (new password; ends the user's sessions)")
     reset.add_argument("name")
     reset.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    forget = sub.add_parser(
+        "forget-person", parents=[common], help="删除某人的个人信息 (remove a person's records: name + phone, or id)"
+    )
+    forget.add_argument("--name", default="", help="姓名 the person's name")
+    forget.add_argument("--phone", default="", help="电话 their phone number")
+    forget.add_argument("--id", default="", dest="person_id", help="编号 their id (staff number, ID card)")
+    forget.add_argument("--dry-run", action="store_true", help="count only; change nothing")
     return parser
 
 
@@ -51,14 +70,45 @@ def _password(from_stdin: bool) -> str:
     return first
 
 
+def _forget(args: argparse.Namespace, store, instance: Path, plan_db: str | None, actor: str) -> None:
+    from geo.io.forget import Person
+    from webapp.forget import forget_person
+    from webapp.plans import open_store
+
+    person = Person.of(args.name, args.phone, args.person_id)
+    plans = open_store(plan_db or instance / "plans.sqlite3")
+    try:
+        report = forget_person(person, plans=plans, users=store, instance=instance, actor=actor, dry_run=args.dry_run)
+    finally:
+        plans.close()
+    verb = "将删除 (would remove)" if args.dry_run else "已删除 (removed)"
+    print(f"{verb} {report.total} 条记录 records: 方案 plans {report.plans}, 审计日志 audit {report.audit}")
+    for rel, n in report.files.items():
+        print(f"  {rel}: {n}")
+    for rel in report.not_scanned:
+        print(f"  未检查 (not scanned, check by hand): {rel}")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run one account command; returns the exit status (2 on a refused input)."""
-    from webapp.users import UserStore
+    from webapp.accounts import open_user_store
 
     args = build_parser().parse_args(argv)
     instance = Path(args.instance) if args.instance else _default_instance()
+    plan_db = args.plan_db or os.environ.get("LINLI_PLAN_DB") or None
     try:
-        store = UserStore(instance / "users.sqlite3")
+        store = open_user_store(plan_db, instance)
+    except GeoError as exc:
+        print(f"错误 (error): {exc}", file=sys.stderr)
+        return 2
+    try:
+        return _run(args, store, instance, plan_db)
+    finally:
+        store.close()
+
+
+def _run(args: argparse.Namespace, store, instance: Path, plan_db: str | None) -> int:
+    try:
         actor = f"cli:{getpass.getuser()}"
         if args.action == "add":
             user = store.add(args.name, _password(args.password_stdin), args.role, args.scope)
@@ -72,6 +122,8 @@ def main(argv: list[str] | None = None) -> int:
             store.update(args.name, disabled=args.action == "disable")
             store.record(actor, f"user.{args.action}", f"name={args.name}")
             print(f"{args.name}: {'已停用 (disabled)' if args.action == 'disable' else '已启用 (enabled)'}")
+        elif args.action == "forget-person":
+            _forget(args, store, instance, plan_db, actor)
         else:
             store.set_password(args.name, _password(args.password_stdin))
             store.record(actor, "user.password", f"name={args.name}")

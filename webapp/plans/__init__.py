@@ -12,6 +12,7 @@ import os
 
 from webapp.plans.base import (
     FEATURE_KINDS,
+    LOCAL_AUTHOR,
     Feature,
     NotDeletedError,
     NotFoundError,
@@ -24,6 +25,7 @@ from webapp.plans.sqlite import SqlitePlanStore
 
 __all__ = [
     "FEATURE_KINDS",
+    "LOCAL_AUTHOR",
     "Feature",
     "NotDeletedError",
     "NotFoundError",

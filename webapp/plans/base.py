@@ -25,11 +25,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from geo.errors import GeoError, InputDataError
+from geo.io.forget import Person, forget_in_value, mentions, redact_text
 
 logger = logging.getLogger(__name__)
 
 __all__ = [
     "FEATURE_KINDS",
+    "LOCAL_AUTHOR",
     "Feature",
     "NotDeletedError",
     "NotFoundError",
@@ -37,6 +39,7 @@ __all__ = [
     "StaleVersionError",
     "StoreFullError",
     "StoreUnavailableError",
+    "author_label",
 ]
 
 #: What a plan holds: planned service areas, candidate centers, town polygons, grid edits.
@@ -44,6 +47,18 @@ FEATURE_KINDS = ("area", "candidate", "town", "grid")
 MAX_NAME_CHARS = 200
 MAX_NOTES_CHARS = 20_000
 MAX_FEATURES = 2_000
+#: The author recorded for a plan made or saved in single-user mode (no accounts): shown as
+#: 本机 ("this computer"); a user name cannot contain ``:``, so it is never an account's.
+LOCAL_AUTHOR = ":local"
+
+
+def author_label(author: str | None) -> str:
+    """An author as a Chinese document names it: the account's name, 本机 for :data:`LOCAL_AUTHOR`, else 未记录."""
+    if author == LOCAL_AUTHOR:
+        return "本机"
+    return author or "未记录"
+
+
 #: Plan ids are server-assigned 64-bit integers; anything else is "no such plan".
 MAX_PLAN_ID = 2**63 - 1
 
@@ -221,6 +236,8 @@ class PlanStore(abc.ABC):
     #: The feature columns read back, and the VALUES of an insert (geometry and properties in).
     _FEATURE_SELECT = "id, kind, name, geometry, properties"
     _FEATURE_VALUES = "(?, ?, ?, ?, ?)"
+    #: A JSON parameter as the dialect takes it.
+    _JSON_PARAM = "?"
 
     def _sql(self, query: str) -> str:
         return query
@@ -279,6 +296,7 @@ class PlanStore(abc.ABC):
             rows = self._run(
                 con,
                 "SELECT p.id, p.name, p.notes, p.version, p.created_at, p.updated_at, p.deleted_at, "
+                "p.created_by, p.updated_by, "
                 "(SELECT COUNT(*) FROM features f WHERE f.plan_id = p.id) AS n_features "
                 f"FROM plans p WHERE {where} ORDER BY p.updated_at DESC, p.id DESC",
             ).fetchall()
@@ -294,7 +312,8 @@ class PlanStore(abc.ABC):
         """The plan and its features as ``con``'s transaction sees them (a write answers with what it wrote)."""
         row = self._run(
             con,
-            "SELECT id, name, notes, version, created_at, updated_at, deleted_at FROM plans WHERE id = ?",
+            "SELECT id, name, notes, version, created_at, updated_at, deleted_at, created_by, updated_by "
+            "FROM plans WHERE id = ?",
             (plan_id,),
         ).fetchone()
         if row is None or (row["deleted_at"] is not None and not include_deleted):
@@ -313,8 +332,11 @@ class PlanStore(abc.ABC):
 
     # ---------------------------------------------------------------- writing
 
-    def create(self, name: str, notes: str = "", *, features: Sequence[Feature] = ()) -> dict:
+    def create(self, name: str, notes: str = "", *, features: Sequence[Feature] = (), author: str = "") -> dict:
         """A new plan at version 1 holding ``features``: all of it or, on any bad value, nothing.
+
+        ``author``: who creates it (an account name, :data:`LOCAL_AUTHOR` in single-user mode),
+        recorded as ``created_by`` and ``updated_by``.
 
         Raises
         ------
@@ -328,8 +350,9 @@ class PlanStore(abc.ABC):
         with self._tx() as con:
             plan_id = self._run(
                 con,
-                "INSERT INTO plans (name, notes, version, created_at, updated_at) VALUES (?, ?, 1, ?, ?) RETURNING id",
-                (name, notes, now, now),
+                "INSERT INTO plans (name, notes, version, created_at, updated_at, created_by, updated_by) "
+                "VALUES (?, ?, 1, ?, ?, ?, ?) RETURNING id",
+                (name, notes, now, now, author, author),
             ).fetchone()["id"]
             self._insert_features(con, plan_id, rows)
             return self._plan_in(con, plan_id)
@@ -350,8 +373,11 @@ class PlanStore(abc.ABC):
         name: str | None = None,
         notes: str | None = None,
         features: list[Feature] | None = None,
+        author: str | None = None,
     ) -> dict:
         """Save a plan loaded at ``version``: name, notes and (if given) all its features.
+
+        ``author``: who saves it (``updated_by``; None keeps the last one, for scripts).
 
         Raises
         ------
@@ -379,9 +405,9 @@ class PlanStore(abc.ABC):
             new_notes = row["notes"] if notes is None else check_text(notes, "备注 notes", MAX_NOTES_CHARS)
             cur = self._run(
                 con,
-                "UPDATE plans SET name = ?, notes = ?, version = version + 1, updated_at = ? "
-                "WHERE id = ? AND version = ?",
-                (new_name, new_notes, self._now(), plan_id, version),
+                "UPDATE plans SET name = ?, notes = ?, version = version + 1, updated_at = ?, "
+                "updated_by = COALESCE(?, updated_by) WHERE id = ? AND version = ?",
+                (new_name, new_notes, self._now(), author, plan_id, version),
             )
             if cur.rowcount != 1:  # cannot happen with the row or database locked; kept as the guard it is
                 raise StaleVersionError("方案已被他人修改 (the plan was changed by someone else)", current=-1)
@@ -405,7 +431,7 @@ class PlanStore(abc.ABC):
             self._run(con, "UPDATE plans SET deleted_at = ? WHERE id = ?", (self._now(), plan_id))
         return {"id": plan_id, "deleted": True}
 
-    def restore(self, plan_id: int) -> dict:
+    def restore(self, plan_id: int, *, author: str | None = None) -> dict:
         """Take a plan back out of the recycle bin.
 
         Raises
@@ -425,8 +451,63 @@ class PlanStore(abc.ABC):
                         "(the plan is not deleted; nothing to restore)"
                     )
                 raise NotFoundError(f"回收站中没有编号为 {plan_id} 的方案 (no such deleted plan)")
-            self._run(con, "UPDATE plans SET deleted_at = NULL, updated_at = ? WHERE id = ?", (self._now(), plan_id))
+            self._run(
+                con,
+                "UPDATE plans SET deleted_at = NULL, updated_at = ?, updated_by = COALESCE(?, updated_by) WHERE id = ?",
+                (self._now(), author, plan_id),
+            )
             return self._plan_in(con, plan_id)
+
+    # ---------------------------------------------------------------- personal data (h-acct)
+
+    def forget_person(self, person: Person, *, author: str | None = None, dry_run: bool = False) -> int:
+        """Take a person out of every plan, live or in the recycle bin: feature names and
+        properties about them (:func:`geo.io.forget.forget_in_value`), their name and phone in
+        plan names and notes (:func:`geo.io.forget.redact_text`).  Each changed plan gets a new
+        version (saved by ``author``), so a page holding the old one cannot save it back.
+        Returns the pieces removed; ``dry_run`` counts without writing.
+        """
+        removed = 0
+        with self._tx() as con:
+            changed: set[int] = set()
+            for row in self._run(con, "SELECT id, plan_id, name, properties FROM features ORDER BY id").fetchall():
+                props = row["properties"]
+                props = json.loads(props) if isinstance(props, str) else props
+                new_props, n = forget_in_value(props, person)
+                name_gone = mentions(row["name"], person)
+                n += int(name_gone)
+                if not n:
+                    continue
+                removed += n
+                changed.add(row["plan_id"])
+                if not dry_run:
+                    self._run(
+                        con,
+                        f"UPDATE features SET name = ?, properties = {self._JSON_PARAM} WHERE id = ?",
+                        ("" if name_gone else row["name"], json.dumps(new_props, ensure_ascii=False), row["id"]),
+                    )
+            for row in self._run(con, "SELECT id, name, notes FROM plans ORDER BY id").fetchall():
+                name, n_name = redact_text(row["name"], person)
+                notes, n_notes = redact_text(row["notes"], person)
+                if n_name or n_notes:
+                    removed += n_name + n_notes
+                    changed.add(row["id"])
+                    if not dry_run:
+                        self._run(con, "UPDATE plans SET name = ?, notes = ? WHERE id = ?", (name, notes, row["id"]))
+            if not dry_run:
+                for plan_id in sorted(changed):
+                    self._run(
+                        con,
+                        "UPDATE plans SET version = version + 1, updated_at = ?, "
+                        "updated_by = COALESCE(?, updated_by) WHERE id = ?",
+                        (self._now(), author, plan_id),
+                    )
+        if removed and not dry_run:
+            self.purge_old_versions()
+        return removed
+
+    def purge_old_versions(self) -> None:  # noqa: B027 - a dialect without old row versions has nothing to do
+        """Let the database drop the old copies of changed rows (after a person is removed)."""
 
 
 def iter_statements(script: str) -> Iterator[str]:

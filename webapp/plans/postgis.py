@@ -59,6 +59,11 @@ CREATE INDEX IF NOT EXISTS features_geometry_gist ON features USING gist (geomet
 """
 #: Version 2: the plan list (live or recycle bin, newest first) read from an index.
 _V2 = "CREATE INDEX IF NOT EXISTS plans_listing ON plans (deleted_at, updated_at)"
+#: Version 3: who created a plan and who last saved it (account names; '' for plans made before).
+_V3 = (
+    "ALTER TABLE plans ADD COLUMN IF NOT EXISTS created_by text NOT NULL DEFAULT ''",
+    "ALTER TABLE plans ADD COLUMN IF NOT EXISTS updated_by text NOT NULL DEFAULT ''",
+)
 
 
 def describe_location(url: str) -> str:
@@ -88,10 +93,11 @@ class PostgisPlanStore(PlanStore):
         rather than at the first save.
     """
 
-    MIGRATIONS = (tuple(iter_statements(_V1)), (_V2,))
+    MIGRATIONS = (tuple(iter_statements(_V1)), (_V2,), _V3)
     _LOCK = " FOR UPDATE"
     _FEATURE_SELECT = f"id, kind, name, ST_AsGeoJSON(geometry, {GEOJSON_DECIMALS})::json AS geometry, properties"
     _FEATURE_VALUES = "(?, ?, ?, ST_SetSRID(ST_GeomFromGeoJSON(?), 4326), ?::jsonb)"
+    _JSON_PARAM = "?::jsonb"
 
     def __init__(self, url: str) -> None:
         self.url = url
@@ -205,6 +211,14 @@ class PostgisPlanStore(PlanStore):
 
     def _iso(self, value: dt.datetime | None) -> str | None:
         return None if value is None else value.astimezone(dt.UTC).isoformat(timespec="seconds")
+
+    def purge_old_versions(self) -> None:
+        """``VACUUM FULL`` the plan tables: rewritten without the dead row versions holding removed values."""
+        try:
+            with self._connection() as con:  # autocommit: VACUUM cannot run in a transaction
+                con.execute("VACUUM FULL plans, features")
+        except psycopg.Error as exc:
+            raise self._unavailable(exc) from exc
 
     def integrity_ok(self) -> bool:
         """The server answers, PostGIS is there and every geometry is in SRID 4326 under an existing plan."""

@@ -45,6 +45,11 @@ CREATE INDEX IF NOT EXISTS features_plan ON features(plan_id);
 """
 #: Version 2: the plan list (live or recycle bin, newest first) read from an index.
 _V2 = "CREATE INDEX IF NOT EXISTS plans_listing ON plans(deleted_at, updated_at)"
+#: Version 3: who created a plan and who last saved it (account names; '' for plans made before).
+_V3 = (
+    "ALTER TABLE plans ADD COLUMN created_by TEXT NOT NULL DEFAULT ''",
+    "ALTER TABLE plans ADD COLUMN updated_by TEXT NOT NULL DEFAULT ''",
+)
 
 
 class SqlitePlanStore(PlanStore):
@@ -57,7 +62,7 @@ class SqlitePlanStore(PlanStore):
         share) or the file was written by a newer Linli: said at start, not at the first save.
     """
 
-    MIGRATIONS = (tuple(iter_statements(_V1)), (_V2,))
+    MIGRATIONS = (tuple(iter_statements(_V1)), (_V2,), _V3)
 
     def __init__(self, path: str | os.PathLike) -> None:
         self.path = Path(path)
@@ -143,6 +148,12 @@ class SqlitePlanStore(PlanStore):
 
     def _iso(self, value: str | None) -> str | None:
         return value
+
+    def purge_old_versions(self) -> None:
+        """Rewrite the file (``VACUUM``) and empty the WAL: no old page keeps a removed value."""
+        con = self._conn()
+        con.execute("VACUUM")
+        con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def integrity_ok(self) -> bool:
         """``PRAGMA integrity_check`` says ok."""

@@ -129,7 +129,15 @@
     return `${d.getFullYear()}-${two(d.getMonth() + 1)}-${two(d.getDate())} ${two(d.getHours())}:${two(d.getMinutes())}`;
   }
   function planLabel(p, time) {
-    return [p.name, `v${p.version}`, localTime(time === undefined ? p.updated_at : time)].filter(Boolean).join(" · ");
+    return [p.name, `v${p.version}`, localTime(time === undefined ? p.updated_at : time), planAuthors(p)].filter(Boolean).join(" · ");
+  }
+  // h-acct (issue 19): who created the plan and who saved it last (account names; 本机 without accounts).
+  function planAuthors(p) {
+    const who = (name) => (name === ":local" ? t.acct_local : name || "");
+    const created = who(p.created_by), saved = who(p.updated_by);
+    if (!saved) return created ? t.acct_created_by.replace("{name}", created) : "";
+    const by = t.acct_by.replace("{name}", saved);
+    return created && created !== saved ? `${t.acct_created_by.replace("{name}", created)}, ${by}` : by;
   }
   const restoredText = (p) => t.restored_plan.replace("{name}", p.name).replace("{version}", p.version);
 

@@ -85,6 +85,25 @@
     });
   }
 
+  // h-acct (issue 19): a person's records removed on request (the form asks the browser to confirm).
+  const forget = document.getElementById("linli-forget-person");
+  if (forget) {
+    forget.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const form = new FormData(forget);
+      const body = { name: form.get("name") || "", phone: form.get("phone") || "", id: form.get("id") || "" };
+      if (!window.confirm(t.acct_forget_button + "?")) return;
+      const answer = await send("POST", "/api/admin/forget-person", body);
+      const result = document.getElementById("linli-forget-result");
+      if (answer.ok) {
+        show(result, t.acct_forget_done.replace("{n}", answer.data.removed));
+        forget.reset();
+      } else {
+        show(message, answer.data.error || String(answer.status));
+      }
+    });
+  }
+
   // ------------------------------------------------------------ the map page's user bar
   if (node.id === "linli-config") {
     fetch("/api/me", { credentials: "same-origin" }).then((r) => r.json()).then((me) => {

@@ -1,0 +1,136 @@
+"""A person's records removed from everything the server keeps (issue 19: "removable on request").
+
+One call (:func:`forget_person`) for the admin page (``POST /api/admin/forget-person``, here) and the command line
+(``linli users forget-person``): the person (name + phone, or id) is taken out of
+
+* the files of the instance folder that can hold people: rosters and ledgers (CSV, XLSX),
+  the grids documents (``grids/*.json``: 网格员, 党员中心户 fields and their edit history),
+  GeoJSON; other kinds (GeoPackage, Shapefile, XLS, OSM extracts) are listed as not scanned;
+* every plan, live or deleted (feature names and properties, plan names and notes);
+* the audit log (an entry about them keeps its time, user and action, not its text);
+* with a PostgreSQL account store, the instance folder's earlier ``users.sqlite3`` too.
+
+The databases then drop their old copies of the changed rows (``VACUUM``).  The deletion
+is itself recorded in the audit log — who asked, when, how many records in which kinds of
+place — without the person's name, phone or id.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from flask import Blueprint, current_app, jsonify, request
+
+from geo.io.forget import SCANNED_SUFFIXES, Person, forget_in_file
+from webapp import grids
+from webapp.api import json_body
+from webapp.auth import current_user, requires, users
+from webapp.plans import PlanStore
+from webapp.users import BaseUserStore, UserStore
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["ForgetReport", "bp", "forget_person"]
+
+bp = Blueprint("forget", __name__)
+
+#: Instance files never scanned: the server's own databases and key.
+_OWN = {"secret_key", "users.sqlite3", "plans.sqlite3", "jobs.sqlite3"}
+
+
+@dataclass
+class ForgetReport:
+    """What was removed (counts only) and what could not be looked into."""
+
+    files: dict[str, int] = field(default_factory=dict)  #: instance file (relative path) -> rows/texts removed
+    plans: int = 0
+    audit: int = 0
+    not_scanned: list[str] = field(default_factory=list)  #: files of kinds that are not rewritten
+    dry_run: bool = False
+
+    @property
+    def total(self) -> int:
+        """Records removed in all."""
+        return sum(self.files.values()) + self.plans + self.audit
+
+    def as_dict(self) -> dict:
+        """The report as JSON (for the admin page)."""
+        return {
+            "removed": self.total,
+            "files": self.files,
+            "plans": self.plans,
+            "audit": self.audit,
+            "not_scanned": self.not_scanned,
+            "dry_run": self.dry_run,
+        }
+
+
+def forget_person(
+    person: Person,
+    *,
+    plans: PlanStore,
+    users: BaseUserStore,
+    instance: str | Path,
+    actor: str,
+    ip: str = "",
+    dry_run: bool = False,
+) -> ForgetReport:
+    """Remove ``person`` from the instance files, the plans and the audit log; record it (no personal data).
+
+    Raises
+    ------
+    InputDataError
+        A file that should be rewritten cannot be read (nothing after it is changed; what
+        was already rewritten stays rewritten: run it again after fixing the file).
+    """
+    instance = Path(instance)
+    report = ForgetReport(dry_run=dry_run)
+    for path in sorted(p for p in instance.rglob("*") if p.is_file()):
+        rel = path.relative_to(instance).as_posix()
+        if path.name in _OWN or path.name.startswith((".tmp-", "users.sqlite3", "plans.sqlite3", "jobs.sqlite3")):
+            continue
+        if path.suffix.lower() in SCANNED_SUFFIXES:
+            n = forget_in_file(path, person, dry_run=dry_run)
+            if n:
+                report.files[rel] = n
+        elif path.suffix.lower() in (".gpkg", ".shp", ".dbf", ".xls", ".zip"):
+            report.not_scanned.append(rel)
+    report.plans = plans.forget_person(person, author=actor, dry_run=dry_run)
+    report.audit = users.forget_in_audit(person, dry_run=dry_run)
+    local = instance / "users.sqlite3"
+    if not isinstance(users, UserStore) and local.is_file():  # accounts moved to PostgreSQL: the old file too
+        old = UserStore(local)
+        try:
+            report.audit += old.forget_in_audit(person, dry_run=dry_run)
+        finally:
+            old.close()
+    if not dry_run:
+        kinds = f"files={sum(report.files.values())} plans={report.plans} audit={report.audit}"
+        users.record(actor, "person.forget", f"removed={report.total}", kinds, ip)
+    logger.info("person removed on request by %s: %d records (dry run: %s)", actor, report.total, dry_run)
+    return report
+
+
+@bp.post("/api/admin/forget-person")
+@requires("admin")
+def forget_person_route():
+    """``{"name", "phone"}`` or ``{"id"}`` (``"dry_run": true`` counts only): the person taken out of
+    the instance files, the plans and the audit log; the deletion is audited without their data."""
+    data = json_body()
+    person = Person.of(data.get("name"), data.get("phone"), data.get("id"))
+    dry_run = data.get("dry_run") is True
+    with grids._LOCK:  # no grid edit writes the old document back meanwhile
+        report = forget_person(
+            person,
+            plans=current_app.extensions["linli.store"],
+            users=users(),
+            instance=current_app.instance_path,
+            actor=current_user()["name"],
+            ip=request.remote_addr or "",
+            dry_run=dry_run,
+        )
+        if not dry_run:
+            current_app.extensions.get("linli.grids", {}).clear()  # re-read from the rewritten documents
+    return jsonify(report.as_dict())
