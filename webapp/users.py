@@ -147,6 +147,9 @@ class UserStore:
         self.clock = clock
         self._local = threading.local()
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        # WAL: an audited change (every plan and grid edit) commits with one sync, not three;
+        # a folder that refuses it (a network share) keeps the rollback journal.
+        self._conn().execute("PRAGMA journal_mode=WAL")
         with self._tx() as con:
             for statement in _SCHEMA.split(";"):
                 con.execute(statement)

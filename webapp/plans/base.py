@@ -2,7 +2,9 @@
 
 A plan is a named scenario (drawn areas, candidate sites, town polygons, grid edits, notes).
 :class:`PlanStore` implements every operation — create, save, delete, restore, list, get —
-with optimistic concurrency and soft deletes; a backend supplies only its dialect: how to
+with optimistic concurrency and soft deletes, and keeps each project's grid plan (网格) with
+every version of it (who, when, what; any version can be read back to restore it); a
+backend supplies only its dialect: how to
 connect, how a transaction and a read snapshot begin and end, how geometry goes in and out,
 how the schema version is kept, and its migrations.
 
@@ -162,7 +164,140 @@ def _not_found(plan_id: int) -> NotFoundError:
     return NotFoundError(f"没有编号为 {plan_id} 的方案 (no such plan)")
 
 
-class PlanStore(abc.ABC):
+def _grid_stale(project: str, found: int, version: int) -> StaleVersionError:
+    return StaleVersionError(
+        f"网格方案已被他人修改（当前第 {found} 版，您的编辑基于第 {version} 版），请刷新后重做 "
+        f"(the grids of {project} were changed by someone else: version {found}, your edit was made on {version})",
+        current=found,
+    )
+
+
+class _GridMethods:
+    """Each project's grid plan and its versions, mixed into :class:`PlanStore`.
+
+    ``grid_plans`` holds per project the plan's fixed part (``base``: units, parents, bounds)
+    and its current state (``state``: codes, fields, undo and redo stacks) as opaque text, and
+    the version; ``grid_versions`` holds one row per version: the operation, a summary, who and
+    when, and the grids and fields of that version (``snapshot``).  A save names the version
+    it was made on, as a plan's save does (:class:`StaleVersionError` otherwise).
+    """
+
+    def grid_plan(self: Any, project: str) -> dict | None:
+        """The project's grid plan row (``version``, ``base``, ``state``, ``updated_at``, ``updated_by``) or None."""
+        with self._read() as con:
+            row = self._run(
+                con,
+                "SELECT version, base, state, updated_at, updated_by FROM grid_plans WHERE project = ?",
+                (project,),
+            ).fetchone()
+        if row is None:
+            return None
+        out = dict(row)
+        out["updated_at"] = self._iso(out["updated_at"])
+        return out
+
+    def grid_plan_version(self: Any, project: str) -> int | None:
+        """The project's current grid plan version (None: no grid plan yet)."""
+        with self._read() as con:
+            row = self._run(con, "SELECT version FROM grid_plans WHERE project = ?", (project,)).fetchone()
+        return None if row is None else int(row["version"])
+
+    def create_grid_plan(
+        self: Any, project: str, *, version: int, base: str, state: str, snapshot: str, user: str, summary: str
+    ) -> bool:
+        """Store a project's first grid plan with its first version; False (nothing written) when one exists."""
+        now = self._now()
+        with self._tx() as con:
+            cur = self._run(
+                con,
+                "INSERT INTO grid_plans (project, version, base, state, updated_at, updated_by) "
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (project) DO NOTHING",
+                (project, version, base, state, now, user),
+            )
+            if cur.rowcount != 1:
+                return False
+            self._run(
+                con,
+                "INSERT INTO grid_versions (project, version, op, summary, user_name, at, snapshot) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (project, version, json.dumps({"op": "generate"}), summary, user, now, snapshot),
+            )
+        return True
+
+    def save_grid_plan(
+        self: Any,
+        project: str,
+        *,
+        version: int,
+        new_version: int,
+        state: str,
+        snapshot: str,
+        op: dict,
+        summary: str,
+        user: str,
+    ) -> None:
+        """Write the grid plan edited at ``version`` as ``new_version``, with the version's row.
+
+        Raises
+        ------
+        StaleVersionError
+            The stored plan is no longer at ``version`` (someone else's edit came first).
+        NotFoundError
+            The project has no grid plan.
+        """
+        op_text = json.dumps(op, ensure_ascii=False, allow_nan=False)
+        now = self._now()
+        with self._tx() as con:
+            row = self._run(con, f"SELECT version FROM grid_plans WHERE project = ?{self._LOCK}", (project,)).fetchone()
+            if row is None:
+                raise NotFoundError(f"项目 {project} 还没有网格方案 (no grid plan for this project)")
+            if row["version"] != version:
+                raise _grid_stale(project, int(row["version"]), version)
+            self._run(
+                con,
+                "UPDATE grid_plans SET version = ?, state = ?, updated_at = ?, updated_by = ? "
+                "WHERE project = ? AND version = ?",
+                (new_version, state, now, user, project, version),
+            )
+            self._run(
+                con,
+                "INSERT INTO grid_versions (project, version, op, summary, user_name, at, snapshot) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (project, new_version, op_text, summary, user, now, snapshot),
+            )
+
+    def grid_history(self: Any, project: str, *, since: int = -1, limit: int = 200) -> list[dict]:
+        """The versions of a project's grid plan after ``since``, newest first: version, op, summary, user, time."""
+        with self._read() as con:
+            rows = self._run(
+                con,
+                "SELECT version, op, summary, user_name, at FROM grid_versions "
+                "WHERE project = ? AND version > ? ORDER BY version DESC LIMIT ?",
+                (project, since, limit),
+            ).fetchall()
+        return [
+            {
+                "version": int(r["version"]),
+                "op": json.loads(r["op"]),
+                "summary": r["summary"],
+                "user": r["user_name"],
+                "at": self._iso(r["at"]),
+            }
+            for r in rows
+        ]
+
+    def grid_snapshot(self: Any, project: str, version: int) -> str:
+        """The grids and fields of one version (as saved); :class:`NotFoundError` when there is no such version."""
+        with self._read() as con:
+            row = self._run(
+                con, "SELECT snapshot FROM grid_versions WHERE project = ? AND version = ?", (project, version)
+            ).fetchone()
+        if row is None:
+            raise NotFoundError(f"网格方案没有第 {version} 版 (no such version of the grids)")
+        return str(row["snapshot"])
+
+
+class PlanStore(_GridMethods, abc.ABC):
     """The plan database: every operation written once over a backend's dialect.
 
     A backend sets :attr:`MIGRATIONS` and implements the abstract methods below; SQL is

@@ -59,6 +59,27 @@ CREATE INDEX IF NOT EXISTS features_geometry_gist ON features USING gist (geomet
 """
 #: Version 2: the plan list (live or recycle bin, newest first) read from an index.
 _V2 = "CREATE INDEX IF NOT EXISTS plans_listing ON plans (deleted_at, updated_at)"
+#: Version 3: each project's grid plan (网格) and every version of it (issue 20).
+_V3 = """
+CREATE TABLE IF NOT EXISTS grid_plans (
+    project     text        PRIMARY KEY,
+    version     integer     NOT NULL,
+    base        text        NOT NULL,
+    state       text        NOT NULL,
+    updated_at  timestamptz NOT NULL DEFAULT now(),
+    updated_by  text        NOT NULL DEFAULT ''
+);
+CREATE TABLE IF NOT EXISTS grid_versions (
+    project     text        NOT NULL,
+    version     integer     NOT NULL,
+    op          text        NOT NULL,
+    summary     text        NOT NULL DEFAULT '',
+    user_name   text        NOT NULL DEFAULT '',
+    at          timestamptz NOT NULL DEFAULT now(),
+    snapshot    text        NOT NULL,
+    PRIMARY KEY (project, version)
+)
+"""
 
 
 def describe_location(url: str) -> str:
@@ -88,7 +109,7 @@ class PostgisPlanStore(PlanStore):
         rather than at the first save.
     """
 
-    MIGRATIONS = (tuple(iter_statements(_V1)), (_V2,))
+    MIGRATIONS = (tuple(iter_statements(_V1)), (_V2,), tuple(iter_statements(_V3)))
     _LOCK = " FOR UPDATE"
     _FEATURE_SELECT = f"id, kind, name, ST_AsGeoJSON(geometry, {GEOJSON_DECIMALS})::json AS geometry, properties"
     _FEATURE_VALUES = "(?, ?, ?, ST_SetSRID(ST_GeomFromGeoJSON(?), 4326), ?::jsonb)"

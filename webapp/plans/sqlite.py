@@ -45,6 +45,27 @@ CREATE INDEX IF NOT EXISTS features_plan ON features(plan_id);
 """
 #: Version 2: the plan list (live or recycle bin, newest first) read from an index.
 _V2 = "CREATE INDEX IF NOT EXISTS plans_listing ON plans(deleted_at, updated_at)"
+#: Version 3: each project's grid plan (网格) and every version of it (issue 20).
+_V3 = """
+CREATE TABLE IF NOT EXISTS grid_plans (
+    project     TEXT    PRIMARY KEY,
+    version     INTEGER NOT NULL,
+    base        TEXT    NOT NULL,
+    state       TEXT    NOT NULL,
+    updated_at  TEXT    NOT NULL,
+    updated_by  TEXT    NOT NULL DEFAULT ''
+);
+CREATE TABLE IF NOT EXISTS grid_versions (
+    project     TEXT    NOT NULL,
+    version     INTEGER NOT NULL,
+    op          TEXT    NOT NULL,
+    summary     TEXT    NOT NULL DEFAULT '',
+    user_name   TEXT    NOT NULL DEFAULT '',
+    at          TEXT    NOT NULL,
+    snapshot    TEXT    NOT NULL,
+    PRIMARY KEY (project, version)
+)
+"""
 
 
 class SqlitePlanStore(PlanStore):
@@ -57,7 +78,7 @@ class SqlitePlanStore(PlanStore):
         share) or the file was written by a newer Linli: said at start, not at the first save.
     """
 
-    MIGRATIONS = (tuple(iter_statements(_V1)), (_V2,))
+    MIGRATIONS = (tuple(iter_statements(_V1)), (_V2,), tuple(iter_statements(_V3)))
 
     def __init__(self, path: str | os.PathLike) -> None:
         self.path = Path(path)
