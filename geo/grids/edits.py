@@ -147,12 +147,19 @@ def _pieces(plan: GridPlan, members: np.ndarray, line: shapely.LineString) -> li
         return [members]
     geoms = plan.units.geometry.to_numpy()[members]
     tree = shapely.STRtree(pieces)
-    unit, piece = tree.query(geoms, predicate="intersects")
-    share = shapely.area(shapely.intersection(geoms[unit], np.asarray(pieces, dtype=object)[piece]))
+    where = np.zeros(members.size, dtype=np.int64)
+    # a unit the line does not touch lies in one piece: found by a point inside it
+    cut = shapely.intersects(geoms, line)
+    whole = np.flatnonzero(~cut)
+    point, piece = tree.query(shapely.point_on_surface(geoms[whole]), predicate="within")
+    where[whole[point]] = piece
+    # a unit the line cuts goes to the piece holding most of its area
+    crossed = np.flatnonzero(cut)
+    unit, piece = tree.query(geoms[crossed], predicate="intersects")
+    share = shapely.area(shapely.intersection(geoms[crossed][unit], np.asarray(pieces, dtype=object)[piece]))
     order = np.lexsort((share, unit))  # by unit, then by area: each unit's last pair is its largest share
     last = np.r_[unit[order][1:] != unit[order][:-1], True]
-    where = np.zeros(members.size, dtype=np.int64)
-    where[unit[order][last]] = piece[order][last]
+    where[crossed[unit[order][last]]] = piece[order][last]
     return [members[where == k] for k in np.unique(where)]
 
 
