@@ -174,13 +174,12 @@ def grid_sums(plan: GridPlan, column: str) -> dict[str, float]:
     return {str(c): float(s) for c, s in zip(codes, sums, strict=True) if c != ""}
 
 
-def _per_grid_distinct(grid_k: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
-    """The grid positions (of ``n``) holding more than one distinct value."""
+def _per_grid_distinct(grid_k: np.ndarray, value_k: np.ndarray, n: int) -> np.ndarray:
+    """The grid positions (of ``n``) holding more than one distinct value (both as integer positions)."""
     if grid_k.size == 0:
         return np.zeros(0, dtype=np.int64)
-    _, value_k = np.unique(values, return_inverse=True)
-    pairs = np.unique(np.column_stack([grid_k, value_k]), axis=0)
-    return np.flatnonzero(np.bincount(pairs[:, 0], minlength=n) > 1)
+    key = np.unique(grid_k.astype(np.int64) * (int(value_k.max()) + 1) + value_k)
+    return np.flatnonzero(np.bincount(key // (int(value_k.max()) + 1), minlength=n) > 1)
 
 
 def check_plan(plan: GridPlan) -> list[Issue]:
@@ -205,8 +204,9 @@ def check_plan(plan: GridPlan) -> list[Issue]:
         )
     parent_of = plan.units["parent"].to_numpy(object)
     codes, grid_k = np.unique(grid.astype(str), return_inverse=True)
+    parents, parent_k = np.unique(parent_of.astype(str), return_inverse=True)
     used = ~free
-    for k in _per_grid_distinct(grid_k[used], parent_of[used].astype(str), codes.size):
+    for k in _per_grid_distinct(grid_k[used], parent_k[used], codes.size):
         code = str(codes[k])
         issues.append(
             Issue(
@@ -263,7 +263,8 @@ def check_plan(plan: GridPlan) -> list[Issue]:
                 units=tuple(ids[stray][:50].tolist()),
             )
         )
-    hh = grid_sums(plan, "households")
+    sums = np.bincount(grid_k, weights=plan.units["households"].to_numpy(float), minlength=codes.size)
+    hh = {str(c): float(v) for c, v in zip(codes, sums, strict=True) if c != ""}
     count = dict(zip(codes.tolist(), np.bincount(grid_k, minlength=codes.size).tolist(), strict=True))
     big_unit = plan.units["households"].to_numpy(float) > plan.max_households
     for code in sorted(hh):
@@ -301,9 +302,8 @@ def check_plan(plan: GridPlan) -> list[Issue]:
                     grid=code,
                 )
             )
-    parents, parent_k = np.unique(parent_of[used].astype(str), return_inverse=True)
-    pairs = np.unique(np.column_stack([parent_k, grid_k[used]]), axis=0) if used.any() else np.zeros((0, 2), int)
-    per_parent = pd.Series(np.bincount(pairs[:, 0], minlength=parents.size), index=parents)
+    pairs = np.unique(parent_k[used].astype(np.int64) * codes.size + grid_k[used])
+    per_parent = pd.Series(np.bincount(pairs // codes.size, minlength=parents.size), index=parents)
     limit = 10**settings.GRID_NUMBER_DIGITS - 1
     for code in per_parent.index[per_parent > limit]:
         issues.append(
