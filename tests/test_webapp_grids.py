@@ -13,6 +13,7 @@ import shapely.geometry
 
 from geo.grids.edits import apply_edit
 from geo.grids.output import plan_to_dict
+from tests.pg_server import postgis_server, postgis_url  # noqa: F401  (fixtures)
 from webapp import create_app
 from webapp.grids import mask_personal
 
@@ -310,3 +311,31 @@ def test_coverage_follows_the_scene_budget(client):
     pct15 = [f["properties"]["pct_medical"] or 0 for f in fifteen["grids"]["features"]]
     assert all(x <= y for x, y in zip(pct5, pct15, strict=True)) and sum(pct5) < sum(pct15)
     assert client.get("/api/grids?coverage=medical&budget=abc").status_code == 422
+
+
+def test_grids_on_a_postgis_plan_store_two_servers(tmp_path, postgis_url):  # noqa: F811
+    """The office setup: two servers on one PostGIS plan store, the grids' versions shared."""
+
+    def server(name):
+        app = create_app({"TESTING": True, "instance_path": tmp_path / name, "PLAN_DB": postgis_url})
+        client = app.test_client()
+        client.environ_base["HTTP_X_CSRF_TOKEN"] = client.get("/api/csrf").get_json()["token"]
+        return app, client
+
+    app, one = server("a")
+    app_b, two = server("b")
+    try:
+        data = one.get("/api/grids").get_json()
+        code = _codes(data)[0]
+        assert two.get("/api/grids").get_json()["version"] == data["version"] == 0  # generated once, read by both
+        split = one.post("/api/grids/edit", json={"op": "split", "grid": code, "version": 0})
+        assert split.status_code == 200
+        assert _codes(two.get("/api/grids").get_json()) == _codes(split.get_json())
+        stale = two.post("/api/grids/edit", json={"op": "merge", "grids": _codes(data)[:2], "version": 0})
+        assert stale.status_code == 409 and stale.get_json()["conflict"][0]["op"]["op"] == "split"
+        back = two.post("/api/grids/restore", json={"to": 0, "version": 1}).get_json()
+        assert _codes(back) == _codes(data) and back["version"] == 2
+        assert [v["version"] for v in one.get("/api/grids/history").get_json()["versions"]] == [2, 1, 0]
+    finally:
+        app.extensions["linli.store"].close()
+        app_b.extensions["linli.store"].close()
