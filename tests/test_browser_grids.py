@@ -114,6 +114,19 @@ def test_grids_panel_is_english_in_english(browser, server):  # noqa: F811
     text = pg.locator("#linli-grids").inner_text()
     assert "Grids" in text and "Households" in text
     assert not any("\u4e00" <= ch <= "\u9fff" for ch in text), text
+    # after an edit: the card, the checks with code stability and the history, all in English
+    count = len(_codes(pg))
+    code = _codes(pg)[0]
+    _click_grid(pg, code)
+    wait_until(pg, f"(document.querySelector('#grids-card .grids-code') || {{}}).textContent === '{code}'")
+    pg.click("#grids-split")
+    wait_until(pg, f"window.LINLI.grids.data.grids.features.length === {count + 1}")
+    pg.click("#grids-history-show")
+    wait_until(pg, "document.querySelectorAll('#grids-history li').length >= 2")
+    text = pg.locator("#linli-grids").inner_text()
+    assert "untouched grids kept their codes" in text and "Grids changed" in text and "History" in text
+    assert not any("\u4e00" <= ch <= "\u9fff" for ch in text), text
+    _shot(pg, "grids-en.png")
     context.close()
 
 
