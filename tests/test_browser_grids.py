@@ -1,6 +1,9 @@
-"""The grids on the web map in the real headless Chromium: layer and labels, card, merge and undo, checks."""
+"""The grids on the web map in the real headless Chromium: layer and labels, card, merge and undo,
+checks; a split along a line drawn on the map, redo, the history; coverage colours following the scene."""
 
 from __future__ import annotations
+
+import os
 
 import shapely
 
@@ -25,12 +28,19 @@ _POINT_IN = """code => {
 }"""
 
 
+def _shot(pg, name: str) -> None:
+    """A screenshot to look at, where ``LINLI_SCREENSHOTS`` names a folder (none otherwise)."""
+    folder = os.environ.get("LINLI_SCREENSHOTS")
+    if folder:
+        pg.screenshot(path=os.path.join(folder, name))
+
+
 def _codes(pg) -> list[str]:
     return pg.evaluate("window.LINLI.grids.data.grids.features.map(f => f.properties.code)")
 
 
 def _adjacent_pair(app) -> tuple[str, str]:
-    plan = next(iter(app.extensions["linli.grids"].values()))
+    plan = next(iter(app.extensions["linli.grids"].values()))["plan"]
     frame = grids_gdf(plan)
     for i, a in frame.iterrows():
         for _, b in frame.iloc[i + 1 :].iterrows():
@@ -64,7 +74,7 @@ def test_grids_show_with_labels_card_merge_undo_and_checks(page, server):  # noq
     wait_until(page, "document.querySelectorAll('.linli-grid-label').length === 0")
     page.evaluate("void window.LINLI.map.setZoom(15, {animate: false})")
     wait_until(page, f"document.querySelectorAll('.linli-grid-label').length === {count}")
-    assert page.locator("#grids-legend").is_visible()
+    assert page.locator("#linli-legend #legend-block-grids").is_visible()  # in the map's legend
     assert page.locator("#grids-checks").inner_text().startswith("检查")
 
     before = _codes(page)
@@ -104,4 +114,89 @@ def test_grids_panel_is_english_in_english(browser, server):  # noqa: F811
     text = pg.locator("#linli-grids").inner_text()
     assert "Grids" in text and "Households" in text
     assert not any("\u4e00" <= ch <= "\u9fff" for ch in text), text
+    # after an edit: the card, the checks with code stability and the history, all in English
+    count = len(_codes(pg))
+    code = _codes(pg)[0]
+    _click_grid(pg, code)
+    wait_until(pg, f"(document.querySelector('#grids-card .grids-code') || {{}}).textContent === '{code}'")
+    pg.click("#grids-split")
+    wait_until(pg, f"window.LINLI.grids.data.grids.features.length === {count + 1}")
+    pg.click("#grids-history-show")
+    wait_until(pg, "document.querySelectorAll('#grids-history li').length >= 2")
+    text = pg.locator("#linli-grids").inner_text()
+    assert "untouched grids kept their codes" in text and "Grids changed" in text and "History" in text
+    assert not any("\u4e00" <= ch <= "\u9fff" for ch in text), text
+    _shot(pg, "grids-en.png")
     context.close()
+
+
+# The page points (x, y) just outside a grid's bounds, above and below it, at its label's longitude.
+_ACROSS = """code => {
+  const g = window.LINLI.grids, map = window.LINLI.map;
+  const layer = g.layer.getLayers().find(l => l.feature.properties.code === code);
+  const b = layer.getBounds();
+  const lon = layer.feature.properties.label_at[1];
+  const pad = (b.getNorth() - b.getSouth()) * 0.05;
+  const box = map.getContainer().getBoundingClientRect();
+  return [[lon, b.getNorth() + pad], [lon, b.getSouth() - pad]].map(([x, y]) => {
+    const p = map.latLngToContainerPoint([y, x]);
+    return [box.left + p.x, box.top + p.y];
+  });
+}"""
+
+
+def test_split_along_a_drawn_line_redo_history_and_the_scene(page, server):  # noqa: F811
+    page.check("#grids-show")
+    wait_until(page, "window.LINLI.grids.layer !== null")
+    before = _codes(page)
+    areas = page.evaluate(
+        "window.LINLI.grids.layer.getLayers().map(l => [l.feature.properties.code, l.feature.properties.area_m2])"
+    )
+    code = max(areas, key=lambda pair: pair[1])[0]
+    _click_grid(page, code)
+    wait_until(page, f"(document.querySelector('#grids-card .grids-code') || {{}}).textContent === '{code}'")
+    page.evaluate(
+        "c => { const l = window.LINLI.grids.layer.getLayers().find(l => l.feature.properties.code === c);"
+        " window.LINLI.map.fitBounds(l.getBounds(), {padding: [80, 80], animate: false}); }",
+        code,
+    )
+    page.click("#grids-split-line")
+    assert page.locator("#grids-drawing").is_visible()
+    for x, y in page.evaluate(_ACROSS, code):
+        page.mouse.click(x, y)
+    assert page.evaluate("window.LINLI.grids.linePoints.length") == 2
+    page.click("#grids-draw-finish")
+    wait_until(page, f"window.LINLI.grids.data.grids.features.length === {len(before) + 1}")
+    after = _codes(page)
+    assert set(before) < set(after)  # the other grids kept their codes
+    checks = page.locator("#grids-checks").inner_text()
+    assert "个未改动的网格编码不变" in checks and "本次改动的网格" in checks and code in checks
+    assert page.locator("#grids-checks li[data-kind='renumbered']").count() == 0
+    _shot(page, "grids-split.png")
+
+    page.click("#grids-undo")
+    wait_until(page, f"window.LINLI.grids.data.grids.features.length === {len(before)}")
+    assert page.locator("#grids-redo").is_enabled()
+    page.click("#grids-redo")
+    wait_until(page, f"window.LINLI.grids.data.grids.features.length === {len(before) + 1}")
+    assert _codes(page) == after and page.locator("#grids-redo").is_disabled()
+
+    page.click("#grids-history-show")
+    wait_until(page, "document.querySelectorAll('#grids-history li').length >= 4")
+    history = page.locator("#grids-history").inner_text()
+    assert "拆分" in history and "重做" in history and "撤销" in history and "local" in history
+
+    # coloured by the function's coverage: the legend says which function and budget, and follows the scene
+    page.select_option("#grids-colour", "coverage")
+    wait_until(page, "document.querySelector('#legend-block-grids').textContent.includes('15 分钟')")
+    page.select_option("#budget-select", "5")
+    wait_until(
+        page,
+        "document.querySelector('#legend-block-grids').textContent.includes('5 分钟')"
+        " && !document.querySelector('#legend-block-grids').textContent.includes('15 分钟')",
+    )
+    wait_until(page, "window.LINLI.grids.data.grids.features.some(f => 'pct_medical' in f.properties)")
+    asked = [u for u in page.requests_seen if "/api/grids?coverage=" in u]
+    assert "budget=5" in asked[-1] and "profile=" in asked[-1] and "budget=15" in asked[0], asked
+    _shot(page, "grids-coverage.png")
+    assert page.console_errors == []

@@ -18,6 +18,7 @@ from geo.io.forget import REDACTED, Person, forget_in_file, forget_in_value, men
 from tests.pg_server import postgis_server, postgis_url  # noqa: F401  (fixtures)
 from tests.test_auth import PASSWORD, TOWN, make_app
 from webapp.plans import Feature, open_store
+from webapp.plans.base import unpack_json
 from webapp.users import FORGOTTEN
 from webapp.users_cli import main as users_main
 
@@ -70,6 +71,16 @@ def test_what_is_about_the_person():
     assert new["fields"]["001"] == {"grid_member": "", "central_households": ["王五"], "branch": "东区"}
     assert new["row"] == {"姓名": "", "电话": "", "楼栋": "3 幢"}
     assert new["other"] == {"姓名": "张三", "电话": OTHER_PHONE}
+
+
+def test_grid_and_division_codes_are_not_taken_for_another_phone():
+    """A grid edit names its grid by a 14-digit code and a community by 12 digits: neither is
+    "another phone beside the name", so the person's entry beside them is still removed."""
+    op = {"op": "set", "grid": "35052110000101", "field": "grid_member", "value": f"张三 {PHONE}"}
+    assert forget_in_value(op, ZHANG) == ({**op, "value": ""}, 1)
+    assert mentions("社区 350521100001 网格员 张三", ZHANG)
+    assert not mentions(f"张三 {OTHER_PHONE}", ZHANG)  # a mobile of another 张三 still is one
+    assert not mentions("张三 0595-87654321", ZHANG)  # and a landline with its area code
 
 
 def test_roster_files_lose_the_persons_rows_only(tmp_path):
@@ -199,6 +210,46 @@ def test_the_admin_removes_a_person_from_everything_stored(tmp_path):
     # Asked again: nothing left to remove (the removal itself is audited each time).
     again = root.post("/api/admin/forget-person", json={"name": "张三", "phone": PHONE}).get_json()
     assert again["removed"] == 0
+
+
+def _unpacked(text: str) -> str:
+    return json.dumps(unpack_json(text), ensure_ascii=False)
+
+
+def test_grids_in_the_plan_store_forget_the_person_in_every_version(tmp_path):
+    """The grids live in the plan store with their history (issue 20): the person's 网格员 and
+    党员中心户 entries go from the current grids and from every stored version, and the page's
+    version guard is unchanged (nobody's open page gets a conflict from the removal)."""
+    app, _ = make_app(tmp_path, [])
+    root = _client(app, "root")
+    grids = root.get("/api/grids").get_json()
+    code, version = grids["grids"]["features"][0]["properties"]["code"], grids["version"]
+    for field, value in (("grid_member", f"张三 {PHONE}"), ("central_households", ["张三", "王五"])):
+        answer = root.post(
+            "/api/grids/edit", json={"op": "set", "grid": code, "field": field, "value": value, "version": version}
+        )
+        assert answer.status_code == 200, answer.get_json()
+        version = answer.get_json()["version"]
+    store = app.extensions["linli.store"]
+    project = next(iter(app.extensions["linli.grids"]))
+    with app.app_context():
+        stored = _unpacked(store.grid_plan(project)["state"]) + "".join(
+            _unpacked(store.grid_snapshot(project, v)) for v in range(version + 1)
+        )
+    assert PHONE in stored and "张三" in stored
+
+    done = root.post("/api/admin/forget-person", json={"name": "张三", "phone": PHONE}).get_json()
+    assert done["plans"] >= 3  # the current grids and the two versions that named them
+    with app.app_context():
+        stored = _unpacked(store.grid_plan(project)["state"]) + "".join(
+            _unpacked(store.grid_snapshot(project, v)) for v in range(version + 1)
+        )
+        history = store.grid_history(project)
+    assert PHONE not in stored and "张三" not in stored and "王五" in stored
+    assert PHONE not in json.dumps(history, ensure_ascii=False)
+    after = root.get("/api/grids").get_json()
+    assert after["version"] == version  # the page's guard still holds: its next edit is not refused
+    assert PHONE.encode() not in _raw(tmp_path / "instance" / "plans.sqlite3")
 
 
 def test_by_id_and_from_the_command_line(tmp_path, capsys):

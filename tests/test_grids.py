@@ -389,7 +389,9 @@ def test_versions_refuse_stale_edits_and_edit_reports_checks(plan):
     data = json.loads(json.dumps(result.to_dict(), allow_nan=False))
     assert data["version"] == 2 and data["can_undo"] == 2
     assert {g["code"] for g in data["grids"]} == set(result.plan.codes)
-    assert {i["kind"] for i in data["issues"]} == {"below_floor"}  # the two halves of 400
+    # the two halves of 400, and the code-stability note: the untouched grids kept their codes
+    assert {i["kind"] for i in data["issues"]} == {"below_floor", "codes_kept"}
+    assert not any(i["kind"] == "renumbered" for i in data["issues"])
     assert [op_["op"] for op_ in edits_of(result.plan)] == ["set", "split"]
 
 

@@ -15,6 +15,8 @@ from webapp.users import UserStore
 
 PASSWORD = "correct horse battery"
 TOWN, OTHER_TOWN = "350521100", "350582001"
+#: The demo's grids lie in community 000000000000: a planner of town 000000000 may edit them.
+DEMO_TOWN = "000000000"
 
 #: endpoint -> rule (``public``: anyone; otherwise the permission the role must hold).
 EXPECTED = {
@@ -42,6 +44,9 @@ EXPECTED = {
     "grids.grid_undo": "edit_plan",
     "programme.programme_view": "read",
     "programme.programme_map": "read",
+    "grids.grid_redo": "edit_plan",
+    "grids.grid_restore": "edit_plan",
+    "grids.grid_history": "read",
     "api.list_plans": "read",
     "api.get_plan": "read",
     "api.diff_plan": "read",
@@ -77,8 +82,16 @@ PLAN_ROUTES = [
     ("POST", "/api/plans/{plan}/restore"),
     ("POST", "/api/plans/{plan}/upload"),
 ]
+#: The grid edits: a planner edits only grids inside their area (issue 20).
+GRID_ROUTES = [
+    ("POST", "/api/grids/edit"),
+    ("POST", "/api/grids/undo"),
+    ("POST", "/api/grids/redo"),
+    ("POST", "/api/grids/restore"),
+]
 WRITE_ROUTES = [
     *PLAN_ROUTES,
+    *GRID_ROUTES,
     ("POST", "/api/plans"),
     ("POST", "/api/jobs"),
     ("POST", "/api/jobs/1/cancel"),
@@ -114,6 +127,7 @@ def app(tmp_path_factory):
     for name, role, scope in (("root", "admin", ""), ("kan", "viewer", ""), ("town", "planner", TOWN)):
         store.add(name, PASSWORD, role, scope)
     store.add("other", PASSWORD, "planner", OTHER_TOWN)
+    store.add("demo", PASSWORD, "planner", DEMO_TOWN)
     return create_app({"TESTING": True, "EAGER_LOAD": False, "instance_path": instance, "LOGIN_REQUIRED": True})
 
 
@@ -187,3 +201,48 @@ def test_every_role_reads_the_plans(app, town_plan, name):
     client = client_of(app, name)
     assert client.get(f"/api/plans/{town_plan}").status_code == 200
     assert town_plan in [p["id"] for p in client.get("/api/plans").get_json()["plans"]]
+
+
+def _grid_version(client) -> tuple[int, str]:
+    data = client.get("/api/grids").get_json()
+    return data["version"], data["grids"]["features"][0]["properties"]["code"]
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "body"),
+    [
+        ("POST", "/api/grids/edit", {"op": "set", "field": "name", "value": "外区"}),
+        ("POST", "/api/grids/edit", {"op": "split"}),
+        ("POST", "/api/grids/edit", {"op": "renumber"}),
+    ],
+)
+def test_a_planner_of_another_area_cannot_edit_these_grids(app, method, url, body):
+    client = client_of(app, "town")
+    version, code = _grid_version(client)
+    answer = client.open(
+        url,
+        method=method,
+        json={**body, "grid": code, "version": version}
+        if "op" in body and body["op"] != "renumber"
+        else {**body, "version": version},
+    )
+    assert answer.status_code == 403, answer.get_json()
+    assert answer.get_json()["error"].startswith("无权修改区域 000000000000 的网格：您的范围是 350521100")
+    assert _grid_version(client)[0] == version  # nothing written
+
+
+def test_a_planner_of_the_grids_area_edits_undoes_redoes_and_restores_them_audited(app):
+    client = client_of(app, "demo")
+    version, code = _grid_version(client)
+    body = {"op": "set", "grid": code, "field": "name", "value": "本区网格", "version": version}
+    assert client.post("/api/grids/edit", json=body).status_code == 200
+    assert client.post("/api/grids/undo", json={"version": version + 1}).status_code == 200
+    assert client.post("/api/grids/redo", json={"version": version + 2}).status_code == 200
+    assert client.post("/api/grids/restore", json={"to": version, "version": version + 3}).status_code == 200
+    # after it, another area's planner cannot undo the demo planner's restore either
+    other = client_of(app, "town").post("/api/grids/undo", json={})
+    assert other.status_code == 403
+    history = client_of(app, "kan").get("/api/grids/history").get_json()  # a viewer reads the history
+    assert [v["user"] for v in history["versions"][:4]] == ["demo"] * 4
+    audit = [e for e in client_of(app, "root").get("/api/admin/audit").get_json()["audit"] if e["user_name"] == "demo"]
+    assert [e["action"] for e in audit[:4]] == ["grid.restore", "grid.redo", "grid.undo", "grid.edit"]

@@ -426,7 +426,7 @@ def test_unversioned_sqlite_store_is_migrated_and_keeps_its_plans(tmp_path):
         con.executescript(_OLD_SQLITE)
     store = open_store(path)
     try:
-        assert store._conn().execute("PRAGMA user_version").fetchone()[0] == store.schema_version == 3
+        assert store._conn().execute("PRAGMA user_version").fetchone()[0] == store.schema_version == 4
         indexes = {r[0] for r in store._conn().execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
         assert {"features_plan", "plans_listing"} <= indexes
         plan = store.get(1)
@@ -478,7 +478,7 @@ def test_postgis_store_is_migrated_and_a_newer_one_refused(postgis_url):  # noqa
         assert (store.get(1)["created_by"], store.get(1)["updated_by"]) == ("", "")
         assert store.save(1, version=2, author="li")["updated_by"] == "li"
         with store._connection() as con:
-            assert con.execute("SELECT version FROM linli_schema").fetchall() == [{"version": 3}]
+            assert con.execute("SELECT version FROM linli_schema").fetchall() == [{"version": 4}]
             names = {r["indexname"] for r in con.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'plans'")}
             assert "plans_listing" in names
     finally:
@@ -529,3 +529,69 @@ def test_diff_of_two_versions_matches_by_kind_name_and_geometry():
         False,
     )
     assert [(f["kind"], f["name"]) for f in same.only_mine] == [("area", "规划范围")]
+
+
+# --------------------------------------------------------------- grid plans (issue 20)
+
+
+def _grid_save(store, version: int, who: str) -> None:
+    store.save_grid_plan(
+        "演示",
+        version=version,
+        new_version=version + 1,
+        state=f"state-{who}",
+        snapshot=f"snap-{who}-{version + 1}",
+        op={"op": "set", "value": who},
+        summary=f"填写: {who}",
+        user=who,
+    )
+
+
+def test_grid_plan_versions_history_and_snapshots(store):
+    assert store.grid_plan("演示") is None and store.grid_plan_version("演示") is None
+    first = {"base": "B", "state": "S0", "snapshot": "snap-0", "user": "张三", "summary": "生成: 7 个网格"}
+    assert store.create_grid_plan("演示", version=0, **first) is True
+    assert store.create_grid_plan("演示", version=0, **{**first, "base": "other"}) is False  # the first one is kept
+    _grid_save(store, 0, "李四")
+    row = store.grid_plan("演示")
+    assert row["version"] == 1 and row["base"] == "B" and row["state"] == "state-李四" and row["updated_by"] == "李四"
+    with pytest.raises(StaleVersionError) as stale:
+        _grid_save(store, 0, "王五")  # made on version 0, the plan is at 1: nothing written
+    assert stale.value.current == 1 and "刷新" in str(stale.value)
+    history = store.grid_history("演示")
+    assert [(h["version"], h["user"], h["op"]["op"]) for h in history] == [(1, "李四", "set"), (0, "张三", "generate")]
+    assert history[0]["summary"] == "填写: 李四" and history[0]["at"].endswith("+00:00")
+    assert [h["version"] for h in store.grid_history("演示", since=0)] == [1]
+    assert store.grid_snapshot("演示", 0) == "snap-0" and store.grid_snapshot("演示", 1) == "snap-李四-1"
+    with pytest.raises(NotFoundError):
+        store.grid_snapshot("演示", 7)
+    with pytest.raises(NotFoundError):
+        store.save_grid_plan("没有的项目", version=0, new_version=1, state="", snapshot="", op={}, summary="", user="")
+    assert store.grid_plan_version("另一个项目") is None  # projects are kept apart
+
+
+def test_concurrent_grid_edits_exactly_one_wins(store):
+    store.create_grid_plan("演示", version=0, base="B", state="S", snapshot="s", user="", summary="")
+    for version in range(3):
+        barrier = threading.Barrier(2)
+        outcome: dict[str, object] = {}
+
+        def save(who: str, version=version, barrier=barrier, outcome=outcome) -> None:
+            barrier.wait()
+            try:
+                _grid_save(store, version, who)
+                outcome[who] = "won"
+            except StaleVersionError as exc:
+                outcome[who] = exc
+            except Exception as exc:  # noqa: BLE001 - reported by the assertion below
+                outcome[who] = repr(exc)
+
+        threads = [threading.Thread(target=save, args=(who,)) for who in "AB"]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=30)
+        winners = [who for who, result in outcome.items() if result == "won"]
+        assert len(winners) == 1 and sum(isinstance(r, StaleVersionError) for r in outcome.values()) == 1, outcome
+        assert store.grid_plan("演示")["state"] == f"state-{winners[0]}"
+    assert [h["version"] for h in store.grid_history("演示")] == [3, 2, 1, 0]

@@ -656,6 +656,38 @@ TEXTS: dict[str, dict[str, str]] = {
     "acct_forget_id": {"zh": "编号", "en": "Id"},
     "acct_forget_button": {"zh": "删除此人的记录", "en": "Remove this person's records"},
     "acct_forget_done": {"zh": "已删除 {n} 条记录", "en": "{n} records removed"},
+    # --- h-gridweb (issue 20): grid editing in the browser, history, legend ---
+    "gw_redo": {"zh": "重做", "en": "Redo"},
+    "gw_by_party": {"zh": "党员中心户数", "en": "Party-member centre households"},
+    "gw_legend_party": {"zh": "网格党员中心户（户）", "en": "Party-member centre households per grid"},
+    "gw_split_line": {"zh": "画线拆分", "en": "Split along a line"},
+    "gw_boundary": {"zh": "画线调整与相邻网格的边界", "en": "Draw the boundary with a neighbour"},
+    "gw_reassign": {"zh": "把相邻网格的街区划入本网格…", "en": "Move a neighbour's block into this grid…"},
+    "gw_reassign_pick": {
+        "zh": "点击相邻网格中要划入的街区",
+        "en": "Click the block in the neighbouring grid to move into this grid",
+    },
+    "gw_draw_hint": {
+        "zh": "在地图上逐点画线，须穿过网格；双击或按“完成”结束，Esc 取消",
+        "en": "Click points on the map across the grid; double-click or Finish to end, Esc to cancel",
+    },
+    "gw_finish": {"zh": "完成", "en": "Finish"},
+    "gw_cancel": {"zh": "取消", "en": "Cancel"},
+    "gw_history": {"zh": "历史版本", "en": "History"},
+    "gw_restore": {"zh": "恢复此版", "en": "Restore"},
+    "gw_version": {"zh": "版本", "en": "Version"},
+    "gw_current": {"zh": "当前", "en": "current"},
+    "gw_changed": {"zh": "本次改动的网格", "en": "Grids changed"},
+    "gw_level": {"zh": "层级：网格", "en": "Level: grid"},
+    "gw_conflict": {
+        "zh": "他人已修改网格，已载入最新版本；之后的修改：",
+        "en": "Someone else changed the grids; the latest version is shown. Changes since:",
+    },
+    "gw_issue_renumbered": {"zh": "未改动的网格被改编码", "en": "An untouched grid changed its code"},
+    "gw_issue_codes_kept": {"zh": "未改动的网格编码不变", "en": "untouched grids kept their codes"},
+    "gw_issue_crosses_parent": {"zh": "网格跨越上级区划", "en": "Grid crosses its parent's boundary"},
+    "gw_issue_unassigned_unit": {"zh": "有单元未划入网格", "en": "Units in no grid"},
+    "gw_issue_oversized_unit": {"zh": "单个单元超过上限", "en": "A single unit above the ceiling"},
 }
 
 

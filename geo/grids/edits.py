@@ -1,12 +1,18 @@
 """Editing a grid plan: move, split, merge, set a field, renumber; with undo.
 
 :func:`apply_edit` takes a plan and a JSON edit operation and returns a new plan; :func:`undo`
-steps back.  Edits never renumber other grids: a split gives the new part the next free
-number, a merge keeps the first code.  Operations (ids are the plan's unit ids and grid codes)::
+steps back and :func:`redo` forward again; :func:`restore` brings back an earlier version's
+grids as one more edit.  Edits never renumber other grids: a split gives the new part the next free
+number, a merge keeps the first code.  Lines are in the plan's projected CRS (metres); a
+unit cut by a line goes to the side holding most of its area.  ``boundary`` moves the
+shared boundary of two neighbouring grids to the drawn line (with one grid named, the
+neighbour the line runs through most).  Operations (ids are the plan's unit ids and grid codes)::
 
     {"op": "move",  "unit": "B00012", "to": "00000000000002"}
     {"op": "split", "grid": "00000000000001"}                   # two balanced halves
     {"op": "split", "grid": "00000000000001", "units": ["B00003", "B00004"]}
+    {"op": "split", "grid": "00000000000001", "line": [[x, y], [x, y]]}  # cut by a drawn line
+    {"op": "boundary", "grids": ["00000000000001", "00000000000002"], "line": [[x, y], ...]}
     {"op": "merge", "grids": ["00000000000001", "00000000000002"]}
     {"op": "set",   "grid": "00000000000001", "field": "grid_member", "value": "张三"}
     {"op": "renumber"}                                           # all codes in reading order
@@ -29,6 +35,7 @@ from geo.grids.plan import (
     EDIT_FIELDS,
     FIELDS_ZH,
     MAX_FIELD_CHARS,
+    MAX_LINE_POINTS,
     MAX_LIST_ITEMS,
     MAX_UNITS_PER_OP,
     OP_KEYS,
@@ -42,7 +49,7 @@ from geo.grids.plan import (
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["EditResult", "apply_edit", "edit", "undo"]
+__all__ = ["EditResult", "apply_edit", "edit", "redo", "restore", "stability_issues", "touched", "undo"]
 
 # --------------------------------------------------------------------------- editing
 
@@ -108,6 +115,109 @@ def _next_code(plan: GridPlan, parent: str, grid: np.ndarray, fields: Mapping) -
     return f"{parent}{number:0{number_width(number)}d}"
 
 
+def _line(value: object) -> shapely.LineString:
+    """A drawn line: ``[[x, y], ...]``, 2 to :data:`MAX_LINE_POINTS` finite points in the plan's CRS."""
+    if not isinstance(value, list) or not 2 <= len(value) <= MAX_LINE_POINTS:
+        raise GridEditError(
+            f"line 应为 2 至 {MAX_LINE_POINTS} 个坐标点 (a line is a list of 2 to {MAX_LINE_POINTS} [x, y] points)"
+        )
+    try:
+        xy = np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        xy = np.zeros((0, 0))
+    if xy.ndim != 2 or xy.shape[1] != 2 or not np.isfinite(xy).all():
+        raise GridEditError("line 的每个点应为两个有限数 [x, y] (every point of a line is [x, y], finite)")
+    line = shapely.linestrings(xy)
+    if line.length <= 0:
+        raise GridEditError("所画的线长度为零 (the line has no length)")
+    return line
+
+
+def _union(plan: GridPlan, members: np.ndarray):
+    geoms = plan.units.geometry.to_numpy()[members]
+    return shapely.coverage_union_all(geoms) if plan.coverage else shapely.union_all(geoms)
+
+
+def _pieces(plan: GridPlan, members: np.ndarray, line: shapely.LineString) -> list[np.ndarray]:
+    """``members`` grouped by the piece of their union that ``line`` cuts them into (most area wins)."""
+    from shapely.ops import split as split_by
+
+    pieces = [p for p in shapely.get_parts(split_by(_union(plan, members), line)) if p.area > 0]
+    if len(pieces) < 2:
+        return [members]
+    geoms = plan.units.geometry.to_numpy()[members]
+    tree = shapely.STRtree(pieces)
+    where = np.zeros(members.size, dtype=np.int64)
+    # a unit the line does not touch lies in one piece: found by a point inside it
+    cut = shapely.intersects(geoms, line)
+    whole = np.flatnonzero(~cut)
+    point, piece = tree.query(shapely.point_on_surface(geoms[whole]), predicate="within")
+    where[whole[point]] = piece
+    # a unit the line cuts goes to the piece holding most of its area
+    crossed = np.flatnonzero(cut)
+    unit, piece = tree.query(geoms[crossed], predicate="intersects")
+    share = shapely.area(shapely.intersection(geoms[crossed][unit], np.asarray(pieces, dtype=object)[piece]))
+    order = np.lexsort((share, unit))  # by unit, then by area: each unit's last pair is its largest share
+    last = np.r_[unit[order][1:] != unit[order][:-1], True]
+    where[crossed[unit[order][last]]] = piece[order][last]
+    return [members[where == k] for k in np.unique(where)]
+
+
+def _not_cut(what: str) -> GridEditError:
+    return GridEditError(
+        f"所画的线没有把{what}分开：请从边界外画过{what}到另一侧边界外 "
+        f"(the line does not cut the {'grid' if what == '网格' else 'grids'}: draw it across, from outside to outside)"
+    )
+
+
+def _boundary(plan: GridPlan, grid: np.ndarray, op: Mapping, parent_of: np.ndarray) -> None:
+    """Move the shared boundary of two neighbouring grids to the drawn line (``grid`` changed in place)."""
+    codes = op.get("grids")
+    line = _line(op.get("line"))
+    if not isinstance(codes, list) or len(codes) not in (1, 2):
+        raise GridEditError("boundary 需要一个或两个网格编码 (boundary needs a list of one or two grid codes)")
+    a = _grid_code(plan, codes[0])
+    a_members = np.flatnonzero(grid == a)
+    near = sorted(
+        g
+        for g in _neighbour_grids(plan, a_members)
+        if parent_of[np.flatnonzero(grid == g)[0]] == parent_of[a_members[0]]
+    )
+    if len(codes) == 2:
+        b = _grid_code(plan, codes[1])
+        if b == a:
+            raise GridEditError("边界须在两个不同网格之间 (a boundary is between two different grids)")
+        if b not in near:
+            raise GridEditError(f"网格 {a} 与 {b} 不相邻或属于不同上级区划 (grids {a} and {b} are not neighbours)")
+    else:
+        crossed = {g: shapely.length(shapely.intersection(line, _union(plan, np.flatnonzero(grid == g)))) for g in near}
+        crossed = {g: v for g, v in crossed.items() if v > 0}
+        if not crossed:
+            raise GridEditError(f"所画的线没有穿过网格 {a} 的相邻网格 (the line crosses no neighbour of grid {a})")
+        b = max(crossed, key=lambda g: (crossed[g], g))
+    both = np.flatnonzero((grid == a) | (grid == b))
+    pieces = _pieces(plan, both, line)
+    if len(pieces) < 2:
+        raise _not_cut("两个网格")
+    area = shapely.area(plan.units.geometry.to_numpy())
+    in_a = grid == a
+    votes = [(float(area[p][in_a[p]].sum()), float(area[p][~in_a[p]].sum())) for p in pieces]
+    side = [va >= vb for va, vb in votes]
+    if all(side) or not any(side):  # every piece voted alike: the one most of the other grid goes over
+        k = (
+            int(np.argmax([vb - va for va, vb in votes]))
+            if all(side)
+            else int(np.argmax([va - vb for va, vb in votes]))
+        )
+        side[k] = not side[k]
+    new = grid.copy()
+    for p, to_a in zip(pieces, side, strict=True):
+        new[p] = a if to_a else b
+    if (new == grid).all():
+        raise GridEditError(f"网格 {a} 与 {b} 的边界没有改变 (the boundary did not change)")
+    grid[:] = new
+
+
 def apply_edit(plan: GridPlan, op: Mapping) -> GridPlan:
     """Apply one edit operation (see the module docstring) and return the new plan.
 
@@ -153,7 +263,16 @@ def apply_edit(plan: GridPlan, op: Mapping) -> GridPlan:
         members = np.flatnonzero(grid == code)
         parent = str(parent_of[members[0]])
         new = _next_code(plan, parent, grid, fields)
-        if "units" in op:
+        if "units" in op and "line" in op:
+            raise GridEditError("拆分请给出 units 或 line 之一 (split takes units or a line, not both)")
+        if "line" in op:
+            pieces = _pieces(plan, members, _line(op["line"]))
+            if len(pieces) < 2:
+                raise _not_cut("网格")
+            hh = plan.units["households"].to_numpy(float)
+            largest = int(np.argmax([hh[p].sum() for p in pieces]))  # keeps the code
+            grid[np.concatenate([p for k, p in enumerate(pieces) if k != largest])] = new
+        elif "units" in op:
             chosen = np.unique(_unit_indices(plan, _text_list(op["units"], "units", limit=MAX_UNITS_PER_OP)))
             if chosen.size == 0 or not np.isin(chosen, members).all() or chosen.size == members.size:
                 raise GridEditError(
@@ -180,7 +299,8 @@ def apply_edit(plan: GridPlan, op: Mapping) -> GridPlan:
                 raise GridEditError(f"网格 {code} 无法分成两个相连部分 (grid {code} cannot be split in two)")
             labels = np.zeros(members.size, dtype=np.int64)
             labels[np.isin(members, parts[1])] = 1
-            rank = reading_rank(labels, geoms[members], float(shapely.area(shapely.union_all(geoms[members]))))
+            # the grid's area (units do not overlap within a grid: the sum, not a slow union)
+            rank = reading_rank(labels, geoms[members], float(shapely.area(geoms[members]).sum()))
             second = 1 if rank[1] > rank[0] else 0
             grid[members[labels == second]] = new
         fields[new] = empty_fields()
@@ -201,6 +321,8 @@ def apply_edit(plan: GridPlan, op: Mapping) -> GridPlan:
         kept += [h for h in list_field(fields[drop]["central_households"]) if h not in kept]
         fields[keep]["central_households"] = kept
         fields.pop(drop)
+    elif kind == "boundary":
+        _boundary(plan, grid, op, parent_of)
     elif kind == "set":
         code = _grid_code(plan, op.get("grid"))
         name = op.get("field")
@@ -228,7 +350,7 @@ def apply_edit(plan: GridPlan, op: Mapping) -> GridPlan:
             new_fields.update({renamed[old]: fields[old] for old in renamed})
         grid, fields = new_grid, new_fields
     history = (*plan.history, (op, plan.grid, plan.fields))[-settings.GRID_UNDO_DEPTH :]
-    return dataclasses.replace(plan, grid=grid, fields=fields, history=history, version=plan.version + 1)
+    return dataclasses.replace(plan, grid=grid, fields=fields, history=history, future=(), version=plan.version + 1)
 
 
 @dataclass(frozen=True, eq=False)
@@ -258,20 +380,124 @@ def edit(plan: GridPlan, op: Mapping) -> EditResult:
         As :func:`apply_edit`.
     """
     new = apply_edit(plan, op)
-    return EditResult(new, tuple(new.issues()))
+    return EditResult(new, (*new.issues(), *stability_issues(plan, new)))
 
 
 def undo(plan: GridPlan, steps: int = 1) -> GridPlan:
-    """The plan as it was ``steps`` edits ago.
+    """The plan as it was ``steps`` edits ago (the states undone can be redone).
 
     Raises
     ------
     GridEditError
         If there are fewer than ``steps`` edits to undo or ``steps`` is not positive.
     """
-    if not isinstance(steps, int) or steps < 1:
-        raise GridEditError(f"撤销步数应为正整数，收到 {steps!r} (steps must be a positive integer)")
+    _check_steps(steps)
     if steps > len(plan.history):
         raise GridEditError(f"只能撤销 {len(plan.history)} 步 (only {len(plan.history)} edits can be undone)")
-    _, grid, fields = plan.history[-steps]
-    return dataclasses.replace(plan, grid=grid, fields=fields, history=plan.history[:-steps], version=plan.version + 1)
+    future = list(plan.future)
+    grid, fields = plan.grid, plan.fields
+    for op, old_grid, old_fields in reversed(plan.history[-steps:]):
+        future.append((op, grid, fields))
+        grid, fields = old_grid, old_fields
+    return dataclasses.replace(
+        plan, grid=grid, fields=fields, history=plan.history[:-steps], future=tuple(future), version=plan.version + 1
+    )
+
+
+def redo(plan: GridPlan, steps: int = 1) -> GridPlan:
+    """The plan with ``steps`` undone edits done again.
+
+    Raises
+    ------
+    GridEditError
+        If fewer than ``steps`` edits were undone (an edit since an undo clears them) or
+        ``steps`` is not positive.
+    """
+    _check_steps(steps)
+    if steps > len(plan.future):
+        raise GridEditError(f"只能重做 {len(plan.future)} 步 (only {len(plan.future)} edits can be redone)")
+    history = list(plan.history)
+    grid, fields = plan.grid, plan.fields
+    for op, new_grid, new_fields in reversed(plan.future[-steps:]):
+        history.append((op, grid, fields))
+        grid, fields = new_grid, new_fields
+    return dataclasses.replace(
+        plan,
+        grid=grid,
+        fields=fields,
+        history=tuple(history[-settings.GRID_UNDO_DEPTH :]),
+        future=plan.future[:-steps],
+        version=plan.version + 1,
+    )
+
+
+def restore(plan: GridPlan, grid: np.ndarray, fields: Mapping, *, to_version: int) -> GridPlan:
+    """An earlier version's grids and fields brought back as one more edit (it can be undone).
+
+    Raises
+    ------
+    GridEditError
+        ``grid`` does not fit the plan's units.
+    """
+    grid = np.asarray(grid, dtype=object)
+    if grid.shape != plan.grid.shape:
+        raise GridEditError(
+            f"第 {to_version} 版的网格与当前单元不符，无法恢复 (version {to_version} does not fit the plan's units)"
+        )
+    op = {"op": "restore", "to": int(to_version)}
+    history = (*plan.history, (op, plan.grid, plan.fields))[-settings.GRID_UNDO_DEPTH :]
+    fields = {c: dict(f) for c, f in fields.items()}
+    return dataclasses.replace(plan, grid=grid, fields=fields, history=history, future=(), version=plan.version + 1)
+
+
+def _check_steps(steps: object) -> None:
+    if not isinstance(steps, int) or isinstance(steps, bool) or steps < 1:
+        raise GridEditError(f"步数应为正整数，收到 {steps!r} (steps must be a positive integer)")
+
+
+def touched(before: GridPlan, after: GridPlan) -> dict[str, list[str]]:
+    """What an edit changed: the units that changed grid, the grid codes whose units or fields
+    changed (before or after) and the parents (区划 codes) of those grids."""
+    moved = np.flatnonzero(before.grid != after.grid)
+    codes = set(before.grid[moved].tolist()) | set(after.grid[moved].tolist())
+    codes |= {c for c in set(before.fields) | set(after.fields) if before.fields.get(c) != after.fields.get(c)}
+    codes.discard("")
+    in_codes = np.isin(before.grid, list(codes)) | np.isin(after.grid, list(codes))
+    parents = set(before.units["parent"].to_numpy(object)[in_codes].astype(str).tolist())
+    ids = before.units["unit_id"].to_numpy(object)
+    return {"units": [str(u) for u in ids[moved]], "grids": sorted(codes), "parents": sorted(parents)}
+
+
+def stability_issues(before: GridPlan, after: GridPlan) -> list[Issue]:
+    """Code stability after an edit: an untouched grid (same units) under another code is
+    ``renumbered`` (a warning; only ``renumber`` does it on purpose), and ``codes_kept`` says
+    how many untouched grids kept their codes."""
+
+    def groups(plan: GridPlan) -> dict[bytes, str]:
+        sel = np.flatnonzero(plan.grid != "")
+        codes, inv = np.unique(plan.grid[sel].astype(str), return_inverse=True)
+        order = np.argsort(inv, kind="stable")
+        bounds = np.searchsorted(inv[order], np.arange(codes.size + 1))
+        return {sel[order[bounds[k] : bounds[k + 1]]].tobytes(): str(c) for k, c in enumerate(codes)}
+
+    old, new = groups(before), groups(after)
+    same = [key for key in new if key in old]
+    renamed = [(old[k], new[k]) for k in same if old[k] != new[k]]
+    out = [
+        Issue(
+            "renumbered",
+            "warning",
+            f"未改动的网格 {a} 被改编为 {b} (an untouched grid changed its code {a} -> {b})",
+            grid=b,
+        )
+        for a, b in renamed[:50]
+    ]
+    kept = len(same) - len(renamed)
+    out.append(
+        Issue(
+            "codes_kept",
+            "info",
+            f"{kept} 个未改动的网格编码不变 ({kept} untouched grids kept their codes)",
+        )
+    )
+    return out

@@ -29,6 +29,7 @@ __all__ = [
     "EDIT_FIELDS",
     "FIELDS_ZH",
     "MAX_FIELD_CHARS",
+    "MAX_LINE_POINTS",
     "MAX_LIST_ITEMS",
     "MAX_UNITS_PER_OP",
     "OPS",
@@ -48,10 +49,13 @@ MAX_FIELD_CHARS = 200
 MAX_LIST_ITEMS = 500
 #: Most unit ids in one split operation (docs/bad-inputs.md G8: a cap on what a browser may post).
 MAX_UNITS_PER_OP = 20_000
-OPS = ("move", "split", "merge", "set", "renumber")
+OPS = ("move", "split", "merge", "set", "renumber", "boundary")
+#: Most vertices of a line drawn to split a grid or to move a boundary (a cap on what a browser may post).
+MAX_LINE_POINTS = 1_000
 OP_KEYS = {
     "move": {"op", "unit", "to"},
-    "split": {"op", "grid", "units"},
+    "split": {"op", "grid", "units", "line"},
+    "boundary": {"op", "grids", "line"},
     "merge": {"op", "grids"},
     "set": {"op", "grid", "field", "value"},
     "renumber": {"op"},
@@ -68,7 +72,9 @@ class Issue:
 
     Kinds: ``unassigned_unit``, ``crosses_parent``, ``outside_parent``, ``overlap``,
     ``gap``, ``not_contiguous``, ``below_floor``, ``above_ceiling``,
-    ``oversized_unit``, ``infeasible_bounds``, ``too_many_grids``, ``left_out``.
+    ``oversized_unit``, ``infeasible_bounds``, ``too_many_grids``, ``left_out``;
+    after an edit also ``renumbered`` (an untouched grid got another code) and
+    ``codes_kept`` (info: how many untouched grids kept their codes).
     """
 
     kind: str
@@ -106,6 +112,8 @@ class GridPlan:
         Generation notes (infeasibility explained, units left out); kept through edits.
     history
         Earlier states for :func:`undo`: ``(op, grid, fields)``, newest last.
+    future
+        States undone, for :func:`redo`: ``(op, grid, fields)``, the next one last; an edit clears it.
     overlaps
         ``(m, 2)`` positions of overlapping units (planner units only).
     gaps_m2
@@ -130,6 +138,7 @@ class GridPlan:
     max_households: float
     notes: tuple[Issue, ...] = ()
     history: tuple[tuple[dict, np.ndarray, Mapping], ...] = ()
+    future: tuple[tuple[dict, np.ndarray, Mapping], ...] = ()
     overlaps: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), dtype=np.int64))
     gaps_m2: Mapping[str, float] = field(default_factory=dict)
     seed: int = 0
@@ -165,6 +174,14 @@ def grid_sums(plan: GridPlan, column: str) -> dict[str, float]:
     return {str(c): float(s) for c, s in zip(codes, sums, strict=True) if c != ""}
 
 
+def _per_grid_distinct(grid_k: np.ndarray, value_k: np.ndarray, n: int) -> np.ndarray:
+    """The grid positions (of ``n``) holding more than one distinct value (both as integer positions)."""
+    if grid_k.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    key = np.unique(grid_k.astype(np.int64) * (int(value_k.max()) + 1) + value_k)
+    return np.flatnonzero(np.bincount(key // (int(value_k.max()) + 1), minlength=n) > 1)
+
+
 def check_plan(plan: GridPlan) -> list[Issue]:
     """Every rule a plan must meet, as a list of violations (empty when all hold).
 
@@ -186,9 +203,11 @@ def check_plan(plan: GridPlan) -> list[Issue]:
             )
         )
     parent_of = plan.units["parent"].to_numpy(object)
-    frame = pd.DataFrame({"grid": grid, "parent": parent_of})
-    multi = frame[~free].groupby("grid")["parent"].nunique()
-    for code in multi.index[multi > 1]:
+    codes, grid_k = np.unique(grid.astype(str), return_inverse=True)
+    parents, parent_k = np.unique(parent_of.astype(str), return_inverse=True)
+    used = ~free
+    for k in _per_grid_distinct(grid_k[used], parent_k[used], codes.size):
+        code = str(codes[k])
         issues.append(
             Issue(
                 "crosses_parent",
@@ -230,23 +249,23 @@ def check_plan(plan: GridPlan) -> list[Issue]:
         shape=(n, n),
     )
     _, comp = csgraph.connected_components(m, directed=False)
-    frame["comp"] = comp
-    pieces = frame[~free].groupby("grid")["comp"].nunique()
-    for code in pieces.index[pieces > 1]:
-        members = frame.index[(frame["grid"] == code)].to_numpy()
-        sizes = pd.Series(comp[members]).value_counts()
-        stray = members[comp[members] != sizes.index[0]]
+    for k in _per_grid_distinct(grid_k[used], comp[used], codes.size):
+        code = str(codes[k])
+        members = np.flatnonzero(grid_k == k)
+        labels, sizes = np.unique(comp[members], return_counts=True)
+        stray = members[comp[members] != labels[np.argmax(sizes)]]
         issues.append(
             Issue(
                 "not_contiguous",
                 "error",
-                f"网格 {code} 不连片，分成 {int(pieces[code])} 块 (grid {code} is in {int(pieces[code])} pieces)",
+                f"网格 {code} 不连片，分成 {labels.size} 块 (grid {code} is in {labels.size} pieces)",
                 grid=code,
                 units=tuple(ids[stray][:50].tolist()),
             )
         )
-    hh = grid_sums(plan, "households")
-    count = frame[~free].groupby("grid").size()
+    sums = np.bincount(grid_k, weights=plan.units["households"].to_numpy(float), minlength=codes.size)
+    hh = {str(c): float(v) for c, v in zip(codes, sums, strict=True) if c != ""}
+    count = dict(zip(codes.tolist(), np.bincount(grid_k, minlength=codes.size).tolist(), strict=True))
     big_unit = plan.units["households"].to_numpy(float) > plan.max_households
     for code in sorted(hh):
         value = hh[code]
@@ -283,7 +302,8 @@ def check_plan(plan: GridPlan) -> list[Issue]:
                     grid=code,
                 )
             )
-    per_parent = frame[~free].groupby("parent")["grid"].nunique()
+    pairs = np.unique(parent_k[used].astype(np.int64) * codes.size + grid_k[used])
+    per_parent = pd.Series(np.bincount(pairs // codes.size, minlength=parents.size), index=parents)
     limit = 10**settings.GRID_NUMBER_DIGITS - 1
     for code in per_parent.index[per_parent > limit]:
         issues.append(

@@ -90,6 +90,19 @@ class Person:
         return digits[2:] if len(digits) == 13 and digits.startswith("86") else digits
 
 
+def _phone_shaped(text: str) -> bool:
+    """A number that can be a phone: a mobile (11 digits from 1), a landline with its area code
+    (10-12 digits from 0) or without (7-8), with or without 86; not an administrative or grid code
+    (9, 12 or 14 digits from 35...)."""
+    digits = _digits(text)
+    digits = digits[2:] if len(digits) == 13 and digits.startswith("86") else digits
+    return (
+        len(digits) in (7, 8)
+        or (len(digits) == 11 and digits.startswith("1"))
+        or (10 <= len(digits) <= 12 and digits.startswith("0") and not digits.startswith("00"))
+    )
+
+
 def _same_phone(text: str, person: Person) -> bool:
     digits = _digits(text)
     digits = digits[2:] if len(digits) == 13 and digits.startswith("86") else digits
@@ -118,7 +131,7 @@ def mentions(text: str, person: Person) -> bool:
         return True
     if not person.name or person.name not in text:
         return False
-    phones = _PHONE.findall(text)
+    phones = [p for p in _PHONE.findall(text) if _phone_shaped(p)]
     if any(not _same_phone(p, person) for p in phones):
         return False  # another phone beside the name: someone else of that name
     return bool(phones) or person.name in _WORDS.split(text)
@@ -167,7 +180,10 @@ def forget_in_value(value: object, person: Person) -> tuple[object, int]:
         scalars = [v for v in value.values() if isinstance(v, str | int | float) and not isinstance(v, bool)]
         record = row_matches(scalars, person)
         # ... and one with another phone beside the name is someone else's (another 张三).
-        foreign = not record and any(_PHONE.fullmatch(_cell(v)) and not _same_phone(_cell(v), person) for v in scalars)
+        foreign = not record and any(
+            _PHONE.fullmatch(_cell(v)) and _phone_shaped(_cell(v)) and not _same_phone(_cell(v), person)
+            for v in scalars
+        )
         for key, item in value.items():
             if (
                 record

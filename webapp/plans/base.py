@@ -2,7 +2,9 @@
 
 A plan is a named scenario (drawn areas, candidate sites, town polygons, grid edits, notes).
 :class:`PlanStore` implements every operation — create, save, delete, restore, list, get —
-with optimistic concurrency and soft deletes; a backend supplies only its dialect: how to
+with optimistic concurrency and soft deletes, and keeps each project's grid plan (网格) with
+every version of it (who, when, what; any version can be read back to restore it); a
+backend supplies only its dialect: how to
 connect, how a transaction and a read snapshot begin and end, how geometry goes in and out,
 how the schema version is kept, and its migrations.
 
@@ -17,8 +19,10 @@ are always bound as parameters, never formatted into SQL.
 from __future__ import annotations
 
 import abc
+import base64
 import json
 import logging
+import zlib
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -177,7 +181,140 @@ def _not_found(plan_id: int) -> NotFoundError:
     return NotFoundError(f"没有编号为 {plan_id} 的方案 (no such plan)")
 
 
-class PlanStore(abc.ABC):
+def _grid_stale(project: str, found: int, version: int) -> StaleVersionError:
+    return StaleVersionError(
+        f"网格方案已被他人修改（当前第 {found} 版，您的编辑基于第 {version} 版），请刷新后重做 "
+        f"(the grids of {project} were changed by someone else: version {found}, your edit was made on {version})",
+        current=found,
+    )
+
+
+class _GridMethods:
+    """Each project's grid plan and its versions, mixed into :class:`PlanStore`.
+
+    ``grid_plans`` holds per project the plan's fixed part (``base``: units, parents, bounds)
+    and its current state (``state``: codes, fields, undo and redo stacks) as opaque text, and
+    the version; ``grid_versions`` holds one row per version: the operation, a summary, who and
+    when, and the grids and fields of that version (``snapshot``).  A save names the version
+    it was made on, as a plan's save does (:class:`StaleVersionError` otherwise).
+    """
+
+    def grid_plan(self: Any, project: str) -> dict | None:
+        """The project's grid plan row (``version``, ``base``, ``state``, ``updated_at``, ``updated_by``) or None."""
+        with self._read() as con:
+            row = self._run(
+                con,
+                "SELECT version, base, state, updated_at, updated_by FROM grid_plans WHERE project = ?",
+                (project,),
+            ).fetchone()
+        if row is None:
+            return None
+        out = dict(row)
+        out["updated_at"] = self._iso(out["updated_at"])
+        return out
+
+    def grid_plan_version(self: Any, project: str) -> int | None:
+        """The project's current grid plan version (None: no grid plan yet)."""
+        with self._read() as con:
+            row = self._run(con, "SELECT version FROM grid_plans WHERE project = ?", (project,)).fetchone()
+        return None if row is None else int(row["version"])
+
+    def create_grid_plan(
+        self: Any, project: str, *, version: int, base: str, state: str, snapshot: str, user: str, summary: str
+    ) -> bool:
+        """Store a project's first grid plan with its first version; False (nothing written) when one exists."""
+        now = self._now()
+        with self._tx() as con:
+            cur = self._run(
+                con,
+                "INSERT INTO grid_plans (project, version, base, state, updated_at, updated_by) "
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (project) DO NOTHING",
+                (project, version, base, state, now, user),
+            )
+            if cur.rowcount != 1:
+                return False
+            self._run(
+                con,
+                "INSERT INTO grid_versions (project, version, op, summary, user_name, at, snapshot) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (project, version, json.dumps({"op": "generate"}), summary, user, now, snapshot),
+            )
+        return True
+
+    def save_grid_plan(
+        self: Any,
+        project: str,
+        *,
+        version: int,
+        new_version: int,
+        state: str,
+        snapshot: str,
+        op: dict,
+        summary: str,
+        user: str,
+    ) -> None:
+        """Write the grid plan edited at ``version`` as ``new_version``, with the version's row.
+
+        Raises
+        ------
+        StaleVersionError
+            The stored plan is no longer at ``version`` (someone else's edit came first).
+        NotFoundError
+            The project has no grid plan.
+        """
+        op_text = json.dumps(op, ensure_ascii=False, allow_nan=False)
+        now = self._now()
+        with self._tx() as con:
+            row = self._run(con, f"SELECT version FROM grid_plans WHERE project = ?{self._LOCK}", (project,)).fetchone()
+            if row is None:
+                raise NotFoundError(f"项目 {project} 还没有网格方案 (no grid plan for this project)")
+            if row["version"] != version:
+                raise _grid_stale(project, int(row["version"]), version)
+            self._run(
+                con,
+                "UPDATE grid_plans SET version = ?, state = ?, updated_at = ?, updated_by = ? "
+                "WHERE project = ? AND version = ?",
+                (new_version, state, now, user, project, version),
+            )
+            self._run(
+                con,
+                "INSERT INTO grid_versions (project, version, op, summary, user_name, at, snapshot) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (project, new_version, op_text, summary, user, now, snapshot),
+            )
+
+    def grid_history(self: Any, project: str, *, since: int = -1, limit: int = 200) -> list[dict]:
+        """The versions of a project's grid plan after ``since``, newest first: version, op, summary, user, time."""
+        with self._read() as con:
+            rows = self._run(
+                con,
+                "SELECT version, op, summary, user_name, at FROM grid_versions "
+                "WHERE project = ? AND version > ? ORDER BY version DESC LIMIT ?",
+                (project, since, limit),
+            ).fetchall()
+        return [
+            {
+                "version": int(r["version"]),
+                "op": json.loads(r["op"]),
+                "summary": r["summary"],
+                "user": r["user_name"],
+                "at": self._iso(r["at"]),
+            }
+            for r in rows
+        ]
+
+    def grid_snapshot(self: Any, project: str, version: int) -> str:
+        """The grids and fields of one version (as saved); :class:`NotFoundError` when there is no such version."""
+        with self._read() as con:
+            row = self._run(
+                con, "SELECT snapshot FROM grid_versions WHERE project = ? AND version = ?", (project, version)
+            ).fetchone()
+        if row is None:
+            raise NotFoundError(f"网格方案没有第 {version} 版 (no such version of the grids)")
+        return str(row["snapshot"])
+
+
+class PlanStore(_GridMethods, abc.ABC):
     """The plan database: every operation written once over a backend's dialect.
 
     A backend sets :attr:`MIGRATIONS` and implements the abstract methods below; SQL is
@@ -502,12 +639,67 @@ class PlanStore(abc.ABC):
                         "updated_by = COALESCE(?, updated_by) WHERE id = ?",
                         (self._now(), author, plan_id),
                     )
+            removed += self._forget_in_grids(con, person, dry_run=dry_run)
         if removed and not dry_run:
             self.purge_old_versions()
         return removed
 
-    def purge_old_versions(self) -> None:  # noqa: B027 - a dialect without old row versions has nothing to do
+    def _forget_in_grids(self, con: Any, person: Person, *, dry_run: bool) -> int:
+        """The person taken out of every project's grid plan and each of its versions (the grid
+        fields such as 网格员 or 党员中心户, in the plan and in its history).  Versions keep their
+        numbers, so no page's version guard changes; the server re-reads its grids afterwards."""
+
+        def redacted(text: str) -> tuple[str, int]:
+            if not text:
+                return text, 0
+            packed = not text.lstrip().startswith(("{", "["))
+            value, n = forget_in_value(unpack_json(text) if packed else json.loads(text), person)
+            if not n:
+                return text, 0
+            return (pack_json(value) if packed else json.dumps(value, ensure_ascii=False, allow_nan=False)), n
+
+        removed = 0
+        for row in self._run(con, "SELECT project, base, state FROM grid_plans ORDER BY project").fetchall():
+            base, n_base = redacted(row["base"])
+            state, n_state = redacted(row["state"])
+            if n_base or n_state:
+                removed += n_base + n_state
+                if not dry_run:
+                    self._run(
+                        con,
+                        "UPDATE grid_plans SET base = ?, state = ? WHERE project = ?",
+                        (base, state, row["project"]),
+                    )
+        rows = self._run(
+            con, "SELECT project, version, op, summary, snapshot FROM grid_versions ORDER BY project, version"
+        ).fetchall()
+        for row in rows:
+            snapshot, n_snapshot = redacted(row["snapshot"])
+            op, n_op = redacted(row["op"])
+            summary, n_summary = redact_text(row["summary"], person)
+            if n_snapshot or n_op or n_summary:
+                removed += n_snapshot + n_op + n_summary
+                if not dry_run:
+                    self._run(
+                        con,
+                        "UPDATE grid_versions SET snapshot = ?, op = ?, summary = ? WHERE project = ? AND version = ?",
+                        (snapshot, op, summary, row["project"], row["version"]),
+                    )
+        return removed
+
+    def purge_old_versions(self) -> None:
         """Let the database drop the old copies of changed rows (after a person is removed)."""
+
+
+def pack_json(value: object) -> str:
+    """JSON, deflated, as ASCII text (a grid version: a few kB instead of tens)."""
+    raw = json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return base64.b64encode(zlib.compress(raw, 1)).decode("ascii")
+
+
+def unpack_json(text: str) -> object:
+    """The value :func:`pack_json` packed."""
+    return json.loads(zlib.decompress(base64.b64decode(text)).decode("utf-8"))
 
 
 def iter_statements(script: str) -> Iterator[str]:

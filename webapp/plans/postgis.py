@@ -64,6 +64,27 @@ _V3 = (
     "ALTER TABLE plans ADD COLUMN IF NOT EXISTS created_by text NOT NULL DEFAULT ''",
     "ALTER TABLE plans ADD COLUMN IF NOT EXISTS updated_by text NOT NULL DEFAULT ''",
 )
+#: Version 4: each project's grid plan (网格) and every version of it (issue 20).
+_V4 = """
+CREATE TABLE IF NOT EXISTS grid_plans (
+    project     text        PRIMARY KEY,
+    version     integer     NOT NULL,
+    base        text        NOT NULL,
+    state       text        NOT NULL,
+    updated_at  timestamptz NOT NULL DEFAULT now(),
+    updated_by  text        NOT NULL DEFAULT ''
+);
+CREATE TABLE IF NOT EXISTS grid_versions (
+    project     text        NOT NULL,
+    version     integer     NOT NULL,
+    op          text        NOT NULL,
+    summary     text        NOT NULL DEFAULT '',
+    user_name   text        NOT NULL DEFAULT '',
+    at          timestamptz NOT NULL DEFAULT now(),
+    snapshot    text        NOT NULL,
+    PRIMARY KEY (project, version)
+)
+"""
 
 
 def describe_location(url: str) -> str:
@@ -93,7 +114,7 @@ class PostgisPlanStore(PlanStore):
         rather than at the first save.
     """
 
-    MIGRATIONS = (tuple(iter_statements(_V1)), (_V2,), _V3)
+    MIGRATIONS = (tuple(iter_statements(_V1)), (_V2,), _V3, tuple(iter_statements(_V4)))
     _LOCK = " FOR UPDATE"
     _FEATURE_SELECT = f"id, kind, name, ST_AsGeoJSON(geometry, {GEOJSON_DECIMALS})::json AS geometry, properties"
     _FEATURE_VALUES = "(?, ?, ?, ST_SetSRID(ST_GeomFromGeoJSON(?), 4326), ?::jsonb)"

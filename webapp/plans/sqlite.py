@@ -50,6 +50,27 @@ _V3 = (
     "ALTER TABLE plans ADD COLUMN created_by TEXT NOT NULL DEFAULT ''",
     "ALTER TABLE plans ADD COLUMN updated_by TEXT NOT NULL DEFAULT ''",
 )
+#: Version 4: each project's grid plan (网格) and every version of it (issue 20).
+_V4 = """
+CREATE TABLE IF NOT EXISTS grid_plans (
+    project     TEXT    PRIMARY KEY,
+    version     INTEGER NOT NULL,
+    base        TEXT    NOT NULL,
+    state       TEXT    NOT NULL,
+    updated_at  TEXT    NOT NULL,
+    updated_by  TEXT    NOT NULL DEFAULT ''
+);
+CREATE TABLE IF NOT EXISTS grid_versions (
+    project     TEXT    NOT NULL,
+    version     INTEGER NOT NULL,
+    op          TEXT    NOT NULL,
+    summary     TEXT    NOT NULL DEFAULT '',
+    user_name   TEXT    NOT NULL DEFAULT '',
+    at          TEXT    NOT NULL,
+    snapshot    TEXT    NOT NULL,
+    PRIMARY KEY (project, version)
+)
+"""
 
 
 class SqlitePlanStore(PlanStore):
@@ -62,7 +83,7 @@ class SqlitePlanStore(PlanStore):
         share) or the file was written by a newer Linli: said at start, not at the first save.
     """
 
-    MIGRATIONS = (tuple(iter_statements(_V1)), (_V2,), _V3)
+    MIGRATIONS = (tuple(iter_statements(_V1)), (_V2,), _V3, tuple(iter_statements(_V4)))
 
     def __init__(self, path: str | os.PathLike) -> None:
         self.path = Path(path)

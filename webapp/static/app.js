@@ -1021,6 +1021,8 @@
     status.className = "";
     status.textContent = t.switching;
     writeHash();
+    // h-gridweb (issue 20): the grids' coverage colours follow the scene (grids.js).
+    document.dispatchEvent(new CustomEvent("linli:scene", { detail: Object.assign({}, scene) }));
     // The chosen function's facilities are shown, the others' are one click away in the layer control.
     for (const entry of (window.LINLI_VIEW ? window.LINLI_VIEW.layers : [])) {
       if (entry.spec.layer !== "facilities") continue;
