@@ -35,7 +35,11 @@ Writes (atomically, WGS84):
 zipped Shapefile with a code column, optional households and name): writes ``FILE.gpkg``
 (layer 网格 with each grid's problems) and ``FILE_issues.xlsx`` (every problem with the grid
 code and a Chinese message; codes as text).  Parents are ``--parent`` or the project's
-communities; without either, nesting and parent prefixes are not checked.
+communities; without either, nesting and parent prefixes are not checked.  ``--import`` of an
+Excel/CSV list (网格编码 with 所辖小区 and/or 楼栋, no geometry) draws each grid from the
+compounds/buildings it names, matched by name to ``--compounds FILE`` (a compound ledger) or to
+the project's own demand (its compound ledger, or its named buildings); names that match
+nothing are listed with their line among the problems.
 
 ``--compare FILE FILE ...`` overlays several grid systems (多网合一; each named by its file
 name): ``FILE.gpkg`` with layers 对比分区 (the common refinement with every system's code),
@@ -62,15 +66,17 @@ import shapely
 from tqdm import tqdm
 
 from geo import settings
+from geo.access.compounds import residents_from_compounds
 from geo.access.units import read_units
 from geo.errors import GeoError, InputDataError
 from geo.grids.compare import PAIR_HEADERS, compare_systems, merge_systems
-from geo.grids.imports import check_grids, read_grids
+from geo.grids.imports import check_grids, grids_from_list, read_grid_list, read_grids
 from geo.grids.levels import LEVEL_TREE_HEADERS, LevelPlan, check_levels, demand_plots, levels_table, micro_grids
 from geo.grids.output import grid_coverage, grids_gdf, plan_to_dict
 from geo.grids.plan import check_plan
 from geo.grids.tree import TREE_HEADERS, organisation_diagram, organisation_table
 from geo.io.export import atomic_write, write_csv, write_gpkg, write_xlsx
+from geo.io.ledger import LEDGER_KINDS
 from geo.io.uploads import read_upload
 from geo.project import Project
 from geo.workflows import (
@@ -148,6 +154,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--no-coverage", action="store_true", help="skip the coverage figures per grid")
     parser.add_argument("--import", dest="import_file", type=Path, default=None, help="check existing grids")
+    parser.add_argument(
+        "--compounds", type=Path, default=None, help="小区台账 for --import of a list (default: the project's)"
+    )
     parser.add_argument("--compare", nargs="+", type=Path, default=None, metavar="FILE", help="grid systems to compare")
     parser.add_argument("--levels", action="store_true", help="also micro-grids (微网格/网点) inside each grid")
     parser.add_argument(
@@ -371,11 +380,15 @@ def _import(args: argparse.Namespace, lo: float, hi: float) -> int:
     try:
         project = load_analysis(args.project, times=False, cache_dir=cache_dir()).project
         area = study_area_wgs84(project)
-        grids = read_grids(args.import_file, system=args.parent_system, study_area=area)
+        listed: list = []
+        if args.import_file.suffix.lower() in LEDGER_KINDS:
+            grids, listed = _grids_of_list(project, args.import_file, args.compounds)
+        else:
+            grids = read_grids(args.import_file, system=args.parent_system, study_area=area)
         parents = None
         if args.parent is not None or "community" in project.units:
             parents = _parents(project, args.parent, args.parent_system)
-        issues = check_grids(grids, parents, min_households=lo, max_households=hi)
+        issues = [*listed, *check_grids(grids, parents, min_households=lo, max_households=hi)]
         problems = pd.DataFrame(
             [{**i.to_dict(), "units": " ".join(i.units)} for i in issues], columns=list(ISSUE_HEADERS)
         )
@@ -386,6 +399,7 @@ def _import(args: argparse.Namespace, lo: float, hi: float) -> int:
             "name": "网格名称",
             "households": "户数 (户)",
             "parent": "上级编码",
+            "places": "匹配小区/楼栋 (个)",
             "flags": "问题",
         }
         layer = chinese_frame(grids, headers=headers, lang=args.lang)
@@ -404,6 +418,23 @@ def _import(args: argparse.Namespace, lo: float, hi: float) -> int:
     print(f"网格 grids: {len(grids)}   问题 issues: " + (", ".join(f"{k} {v}" for k, v in counts.items()) or "无 none"))
     print(f"结果 results -> {args.out}")
     return 0
+
+
+def _grids_of_list(project: Project, path: Path, compounds_file: Path | None) -> tuple[gpd.GeoDataFrame, list]:
+    """A list of codes with their compounds/buildings drawn as grids, and its unmatched names as issues."""
+    listing = read_grid_list(path)
+    if compounds_file is not None:
+        compounds = residents_from_compounds(
+            compounds_file, network=project.network, study_area=study_area_wgs84(project)
+        ).to_crs(project.network.crs)
+        buildings = None
+    else:
+        demand = project.demand
+        own = demand if "name" in demand.columns else None
+        is_compounds = own is not None and (own["source"].astype(str) == "compounds").all()
+        compounds, buildings = (own, None) if is_compounds else (None, own)
+    result = grids_from_list(listing, compounds, buildings, extent=study_area(project))
+    return result.grids.to_crs(4326), result.issues()
 
 
 def _compare(args: argparse.Namespace, lo: float, hi: float) -> int:

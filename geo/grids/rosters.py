@@ -29,7 +29,16 @@ from geo.io.search import normalise
 from geo.io.sheets import read_sheet
 from geo.io.tables import parse_coordinate
 
-__all__ = ["ROLES", "Roster", "RosterCheck", "check_roster", "compound_key", "read_roster"]
+__all__ = [
+    "ROLES",
+    "Roster",
+    "RosterCheck",
+    "address_key",
+    "building_key",
+    "check_roster",
+    "compound_key",
+    "read_roster",
+]
 
 #: The roles a roster row may have, as written in the counties' rosters.
 ROLES = ("网格员", "网格长", "楼栋长", "党员中心户", "在职党员")
@@ -47,17 +56,53 @@ _FIELDS = {
     "lat": ("纬度", "lat", "y"),
 }
 _SUFFIXES = re.compile(r"(小区|花园|苑|家园|公寓|社区)$")
+_PHASE = re.compile(r"(小区|花园|苑|家园|公寓)(?=[\d一二三四五六七八九十]+期$)")
 _SYSTEMS = ("wgs84", "gcj02", "bd09")
 
 
 def compound_key(name: object) -> str:
-    """A compound name as it is matched: normalised, without a trailing 小区/花园/苑/家园/公寓."""
-    key = normalise(name)
+    """A compound name as it is matched: normalised, without a trailing 小区/花园/苑/家园/公寓
+    (also before a phase: 雄石花园1期 and 雄石小区一期 -> 雄石1期 / 雄石一期)."""
+    key = _PHASE.sub("", normalise(name))
     while True:
         stripped = _SUFFIXES.sub("", key)
         if stripped == key or not stripped:
             return key
         key = stripped
+
+
+#: Leading administrative names an address may or may not carry, stripped in this order
+#: (province, prefecture city, county/district, town/subdistrict); 小区/社区/园区 are not districts.
+_PREFIXES = (
+    re.compile(r"^中国"),
+    re.compile(r"^[\u4e00-\u9fff]{2,7}?(?:省|自治区)"),
+    re.compile(r"^[\u4e00-\u9fff]{2,7}?(?:市|自治州|地区|盟)"),
+    re.compile(r"^[\u4e00-\u9fff]{1,7}?(?<![小社园景校厂])(?:县|区|旗|市)"),
+    re.compile(r"^[\u4e00-\u9fff]{1,7}?(?:镇|乡|街道)(?![路街巷])"),
+)
+_BUILDING = re.compile(r"(\d+)(?:号楼|号栋|号幢|栋|幢|座|楼)")
+_NOISE = re.compile(r"[()（）\[\]【】,，、。·.#＃:：;；\-－—_/]")
+_SUFFIX_ANYWHERE = re.compile(r"(小区|花园|苑|家园|公寓)")
+
+
+def address_key(address: object) -> str:
+    """An address as it is matched: full-width digits and letters made ASCII, white space and
+    punctuation dropped, the province/city/county/town prefixes stripped, and 3号楼/3幢/3座 all
+    written 3栋 (``"福建省泉州市惠安县螺城镇建设路８８号阳光花园3号楼"`` -> ``"建设路88号阳光花园3栋"``)."""
+    if address is None or (isinstance(address, float) and address != address):
+        return ""
+    key = _NOISE.sub("", normalise(address))
+    for prefix in _PREFIXES:
+        stripped = prefix.sub("", key, count=1)
+        if len(stripped) >= 2:  # never strip a whole address away
+            key = stripped
+    return _BUILDING.sub(r"\1栋", key)
+
+
+def building_key(name: object) -> str:
+    """A building as it is matched: :func:`address_key` without the 小区/花园/苑 words anywhere
+    (``"阳光花园3号楼"`` and ``"阳光小区 3幢"`` both give ``"阳光3栋"``)."""
+    return _SUFFIX_ANYWHERE.sub("", address_key(name))
 
 
 @dataclass(frozen=True)
