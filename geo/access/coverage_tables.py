@@ -267,7 +267,7 @@ def standard_check(
                     "unit": unit,
                     "level": unit_level,
                     "item": key,
-                    "name_zh": f"{ft.name_zh} (≤{ft.radius_m:g} m, {BASIS_ZH[str(basis)]})",
+                    "name_zh": f"{ft.name_zh} (≤{ft.radius_m:g} m, {BASIS_ZH.get(str(basis), str(basis))})",
                     "verdict": verdict,
                     "measured": measured,
                     "required": f"≥{required_pct:g}",
