@@ -41,6 +41,15 @@ compounds/buildings it names, matched by name to ``--compounds FILE`` (a compoun
 the project's own demand (its compound ledger, or its named buildings); names that match
 nothing are listed with their line among the problems.
 
+The organisation chart ("支部建在网格": community -> grids -> micro-grids with their branch,
+grid head, grid workers, centre households and building heads) is written as
+``FILE_orgchart.pdf`` (A3 pages for the wall; a community of many grids runs over several
+pages), ``FILE_orgchart.png`` (+ ``_2.png`` ... per page) and ``FILE_orgchart.xlsx`` (one row
+per community, grid and micro-grid).  People come from the plan's fields and from
+``--roster FILE`` (repeatable; 网格长/网格员/楼栋长/党员中心户 with their grid code, compound or
+coordinates, ``--roster-role`` when the file has no role column); names are masked (张*)
+unless ``--show-personal`` (the data holder's authorisation).
+
 ``--compare FILE FILE ...`` overlays several grid systems (多网合一; each named by its file
 name): ``FILE.gpkg`` with layers 对比分区 (the common refinement with every system's code),
 不一致 (where a pair disagrees) and 合并方案 (a merged proposal within the household bounds,
@@ -72,8 +81,10 @@ from geo.errors import GeoError, InputDataError
 from geo.grids.compare import PAIR_HEADERS, compare_systems, merge_systems
 from geo.grids.imports import check_grids, grids_from_list, read_grid_list, read_grids
 from geo.grids.levels import LEVEL_TREE_HEADERS, LevelPlan, check_levels, demand_plots, levels_table, micro_grids
+from geo.grids.orgchart import ORG_HEADERS, organisation_chart, organisation_nodes, place_people
 from geo.grids.output import grid_coverage, grids_gdf, plan_to_dict
 from geo.grids.plan import check_plan
+from geo.grids.rosters import ROLES, Roster, read_roster
 from geo.grids.tree import TREE_HEADERS, organisation_diagram, organisation_table
 from geo.io.export import atomic_write, write_csv, write_gpkg, write_xlsx
 from geo.io.ledger import LEDGER_KINDS
@@ -171,6 +182,10 @@ def build_parser() -> argparse.ArgumentParser:
         default=settings.GRID_MICRO_MAX_HOUSEHOLDS,
         help="ceiling per micro-grid (default 50)",
     )
+    parser.add_argument("--roster", type=Path, action="append", default=None, help="名册 for the organisation chart")
+    parser.add_argument("--roster-role", choices=ROLES, default=None, help="role of every row of a roster without one")
+    parser.add_argument("--roster-system", default="gcj02", choices=("wgs84", "gcj02", "bd09"))
+    parser.add_argument("--show-personal", action="store_true", help="names in clear (needs authorisation)")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     add_lang(parser)
     return parser
@@ -304,6 +319,17 @@ def main(argv: list[str] | None = None) -> int:
             )
             known = len(issues) - len(plan.notes)
             issues = [*issues, *micro.notes, *check_levels(LevelPlan(grids=plan, micro=micro))[known:]]
+        people = None
+        if args.roster:
+            micro_gdf = grids_gdf(micro) if micro is not None else None
+            rosters = [read_roster(p, role=args.roster_role, system=args.roster_system) for p in args.roster]
+            rows = pd.concat([r.rows for r in rosters], ignore_index=True)
+            people = place_people(Roster(rows, rosters[0].file), grids, micro_gdf)
+        nodes = organisation_nodes(
+            LevelPlan(grids=plan, micro=micro) if micro is not None else plan,
+            people=people,
+            show_personal=args.show_personal,
+        )
         bar.update()
         bar.set_postfix_str(steps[4])
         folder = args.out.parent  # the GeoPackage and its CSV/SVG/PNG/JSON siblings reach it together
@@ -311,6 +337,7 @@ def main(argv: list[str] | None = None) -> int:
             _write(stage / args.out.name, plan, grids, issues, estimated=is_estimate(project.demand), lang=args.lang)
             if micro is not None:
                 _write_micro(stage / args.out.name, plan, micro, estimated=is_estimate(project.demand), lang=args.lang)
+            _write_orgchart(stage / args.out.name, nodes, lang=args.lang, masked=not args.show_personal)
         bar.update()
     except KeyboardInterrupt:
         bar.close()
@@ -373,6 +400,15 @@ def _write(out: Path, plan, grids: gpd.GeoDataFrame, issues: list, *, estimated:
         Path(f"{stem}.plan.json"),
         lambda tmp: tmp.write_text(json.dumps(plan_to_dict(plan), ensure_ascii=False, allow_nan=False), "utf-8"),
     )
+
+
+def _write_orgchart(out: Path, nodes: pd.DataFrame, *, lang: str, masked: bool) -> None:
+    """The organisation chart for the wall (PDF pages, PNG per page) and its table (XLSX)."""
+    stem = out.with_suffix("")
+    for suffix in (".pdf", ".png"):
+        organisation_chart(nodes, Path(f"{stem}_orgchart{suffix}"), masked=masked)
+    table = official_table(nodes, list(ORG_HEADERS), headers=ORG_HEADERS, lang=lang)
+    write_xlsx({"组织架构" if lang == "zh" else "organisation": table}, Path(f"{stem}_orgchart.xlsx"))
 
 
 def _import(args: argparse.Namespace, lo: float, hi: float) -> int:
