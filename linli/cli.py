@@ -38,6 +38,7 @@ COMMANDS: dict[str, Command] = {
     "roster": Command(
         "scripts.roster", "网格名册检查与“1+10”联系户分配", 'grid rosters checked, the "1+10" member linkage'
     ),
+    "party": Command("scripts.party", "小区党组织覆盖率与无党支部小区图", "compound party coverage and its map"),
     "place": Command("scripts.place_centers", "邻里中心选址", "neighbourhood-centre placement"),
     "export": Command("scripts.export_map", "会议用打印地图 (PNG/PDF)", "print maps for meetings (PNG/PDF)"),
     "batch": Command("scripts.batch", "多个研究区的批量分析", "batch analysis of many study areas (Dask)"),

@@ -572,6 +572,14 @@ TEXTS: dict[str, dict[str, str]] = {
     },
     "np_cancel": {"zh": "取消构建", "en": "Cancel the build"},
     "np_cancelled": {"zh": "已取消构建", "en": "Build cancelled"},
+    # --- h-org (issue 20): coverage weighed by the age and special groups ---
+    "org_weight": {"zh": "人口口径", "en": "Counted over"},
+    "org_weight_residents": {"zh": "常住人口", "en": "Residents"},
+    "org_weight_elderly": {"zh": "老年人口", "en": "Elderly (60+)"},
+    "org_weight_children": {"zh": "儿童人口", "en": "Children (0-6)"},
+    "org_weight_oldest_old": {"zh": "高龄老人", "en": "Oldest old (80+)"},
+    "org_weight_empty_nest": {"zh": "空巢老人", "en": "Elderly living alone"},
+    "org_weight_hardship": {"zh": "困难群众", "en": "People in hardship"},
 }
 
 
