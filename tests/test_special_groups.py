@@ -167,3 +167,31 @@ def test_scripts_weigh_the_guixi_coverage_and_placement_by_the_elderly(tmp_path)
     gpkg = tmp_path / "sites.gpkg"
     args = ["--project", "guixi", "--model", "mclp", "--new", "1", "--weight", "elderly", "--out", str(gpkg), "-q"]
     assert place_main(args) == 0
+
+
+def test_script_counts_a_list_of_individuals_on_the_guixi_ledger(tmp_path):
+    """Three 高龄 records at two Guixi compounds and one nowhere: coverage over 3 people, one line listed."""
+    from geo.project import load_project
+    from scripts.coverage import main as coverage_main
+
+    names = load_project("guixi").demand["name"].tolist()
+    pd.DataFrame(
+        {
+            "姓名": ["甲", "乙", "丙", "丁"],
+            "身份证号": ["350500194001010011"] * 4,
+            "类别": ["高龄", "高龄、空巢", "80岁以上", "高龄"],
+            "所在小区": [names[0], names[0].replace("花园", "小区"), names[1], "不存在小区"],
+        }
+    ).to_csv(tmp_path / "特殊群体.csv", index=False, encoding="gbk")
+    out = tmp_path / "cov"
+    args = ["--project", "guixi", "--out", str(out), "--no-maps", "-q", "--weight", "oldest_old"]
+    assert coverage_main([*args, "--special-groups", str(tmp_path / "特殊群体.csv")]) == 0
+    table = pd.read_csv(out / "coverage.csv", encoding="utf-8-sig")
+    whole = table[table.iloc[:, 0] == ALL_UNITS]
+    assert set(whole["人口口径"]) == {"高龄老人"}
+    assert set(whole.filter(like="人口 (人)").iloc[:, 0]) == {3.0}  # 3 counted, 1 not
+    listed = pd.read_excel(out / "coverage.xlsx", sheet_name="特殊群体未计入")
+    assert listed["行号"].tolist() == [5]
+    book = pd.read_excel(out / "coverage.xlsx", sheet_name=None)
+    text = " ".join(frame.to_csv() for frame in book.values())
+    assert "甲" not in text and "350500194001010011" not in text  # nothing personal in the files

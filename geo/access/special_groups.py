@@ -239,7 +239,7 @@ def count_special_groups(
         far = idx[~np.isin(np.arange(idx.size), at)]
         why[far] = f"坐标 {max_dist_m:g} m 内没有居民点 (no demand point within {max_dist_m:g} m)"
         del dist
-    share = np.zeros((len(rows), 0))
+    share = np.zeros((0, n))
     spread_rows = np.zeros(0, dtype=int)
     todo = ~none & (place < 0) & (why == "") & (rows["grid"].astype(str).str.strip() != "").to_numpy()
     if todo.any() and grids is not None:
