@@ -10,6 +10,7 @@ import pytest
 from PIL import Image
 
 from geo.errors import InputDataError
+from geo.grids import orgchart
 from geo.grids.levels import LevelPlan, generate_levels
 from geo.grids.orgchart import ORG_HEADERS, organisation_chart, organisation_nodes, place_people
 from geo.grids.rosters import Roster
@@ -83,7 +84,7 @@ def _pdf_pages(path) -> int:
     return len(re.findall(rb"/Type\s*/Page[^s]", path.read_bytes()))
 
 
-def test_a_community_of_many_grids_runs_over_pages(tmp_path):
+def test_a_community_of_many_grids_runs_over_pages(tmp_path, monkeypatch):
     # 60 grids of 10 micro-grids each: a card is (8 + 10 + 1) lines x 3.6 mm = 68.4 mm; 233 mm of a
     # page's height below the community box holds 3 cards per column (3 x 74.4 mm with the gaps),
     # 4 columns: 12 cards a page, so 5 pages.
@@ -100,6 +101,8 @@ def test_a_community_of_many_grids_runs_over_pages(tmp_path):
     pngs = organisation_chart(nodes, tmp_path / "大.png")
     assert [p.name for p in pngs] == ["大.png", "大_2.png", "大_3.png", "大_4.png", "大_5.png"]
     assert _pdf_pages(organisation_chart(nodes, tmp_path / "大.pdf")[0]) == 5
+    monkeypatch.setattr(orgchart, "MAX_IMAGE_PAGES", 2)  # a county's many pages: the PDF has them all
+    assert len(organisation_chart(nodes, tmp_path / "县.png")) == 2
 
 
 def test_people_placed_in_micro_grids_by_coordinates(town):

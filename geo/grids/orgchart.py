@@ -67,6 +67,9 @@ COLUMNS = 4
 GAP_MM = 6.0
 LINE_MM = 3.6
 FONT_PT = 7.0
+PT_MM = 25.4 / 72.0
+#: Most PNG/SVG pages written (a county's 80 communities are 80 pages: the PDF has them all).
+MAX_IMAGE_PAGES = 20
 #: Micro-grid lines listed on a grid's card; the rest are counted (all are in the XLSX).
 MAX_MICRO_LINES = 16
 
@@ -303,15 +306,22 @@ def _draw_page(page: dict, number: int, total: int, font: str, *, continued: boo
         ax.add_patch(
             _rect(x, y, col_w, card_h - LINE_MM * 0.4, face="#fffdf5", edge="#b58900"),
         )
-        for j, (text, bold) in enumerate(lines):
+        # one text per block (the bold heading, the body): a page of 12 cards is 24 texts, not 300
+        heading = [t for t, bold in lines if bold]
+        body = [t for t, bold in lines if not bold]
+        for k0, block, bold in ((0, heading, True), (len(heading), body, False)):
+            if not block:
+                continue
+            size = FONT_PT + (0.8 if bold else 0.0)
             ax.text(
                 x + 2.0,
-                y + (j + 0.9) * LINE_MM,
-                text,
-                fontsize=FONT_PT + (0.8 if bold else 0.0),
+                y + (k0 + 0.2) * LINE_MM,
+                "\n".join(block),
+                fontsize=size,
                 fontweight="bold" if bold else "normal",
-                va="baseline",
+                va="top",
                 ha="left",
+                linespacing=LINE_MM / (size * PT_MM),
                 color="#7f0000" if bold else "#222222",
                 **kw,
             )
@@ -349,7 +359,8 @@ def organisation_chart(
     nodes
         :func:`organisation_nodes` (names already masked or not as the caller chose).
     path
-        ``.pdf``, ``.png`` or ``.svg``; further PNG/SVG pages are ``path_2.png`` ...
+        ``.pdf``, ``.png`` or ``.svg``; further PNG/SVG pages are ``path_2.png`` ... (at most
+        :data:`MAX_IMAGE_PAGES`; the PDF holds every page).
     title
         The title on every page.
     masked
@@ -377,11 +388,14 @@ def organisation_chart(
         raise InputDataError("没有社区/村，无法绘制组织架构图 (no community to draw)")
     font = cjk_font()
     pages = _pages(nodes, title)
+    total = len(pages)
+    if suffix != ".pdf":
+        pages = pages[:MAX_IMAGE_PAGES]
     seen: set[str] = set()
     figures = []
     for k, page in enumerate(pages):
         code = str(page["community"]["code"])
-        figures.append(_draw_page(page, k + 1, len(pages), font, continued=code in seen, masked=masked))
+        figures.append(_draw_page(page, k + 1, total, font, continued=code in seen, masked=masked))
         seen.add(code)
     written: list[Path] = []
     if suffix == ".pdf":
