@@ -333,11 +333,13 @@ def main(argv: list[str] | None = None) -> int:
         bar.update()
         bar.set_postfix_str(steps[4])
         folder = args.out.parent  # the GeoPackage and its CSV/SVG/PNG/JSON siblings reach it together
+        estimated = is_estimate(project.demand)
         with staged_folder(folder, scratch_in=folder) as stage:
-            _write(stage / args.out.name, plan, grids, issues, estimated=is_estimate(project.demand), lang=args.lang)
+            _write(stage / args.out.name, plan, grids, issues, estimated=estimated, lang=args.lang)
             if micro is not None:
-                _write_micro(stage / args.out.name, plan, micro, estimated=is_estimate(project.demand), lang=args.lang)
-            _write_orgchart(stage / args.out.name, nodes, lang=args.lang, masked=not args.show_personal)
+                _write_micro(stage / args.out.name, plan, micro, estimated=estimated, lang=args.lang)
+            masked = not args.show_personal
+            _write_orgchart(stage / args.out.name, nodes, lang=args.lang, masked=masked, estimated=estimated)
         bar.update()
     except KeyboardInterrupt:
         bar.close()
@@ -402,12 +404,13 @@ def _write(out: Path, plan, grids: gpd.GeoDataFrame, issues: list, *, estimated:
     )
 
 
-def _write_orgchart(out: Path, nodes: pd.DataFrame, *, lang: str, masked: bool) -> None:
+def _write_orgchart(out: Path, nodes: pd.DataFrame, *, lang: str, masked: bool, estimated: bool) -> None:
     """The organisation chart for the wall (PDF pages, PNG per page) and its table (XLSX)."""
     stem = out.with_suffix("")
     for suffix in (".pdf", ".png"):
-        organisation_chart(nodes, Path(f"{stem}_orgchart{suffix}"), masked=masked)
-    table = official_table(nodes, list(ORG_HEADERS), headers=ORG_HEADERS, lang=lang)
+        organisation_chart(nodes, Path(f"{stem}_orgchart{suffix}"), masked=masked, estimated=estimated)
+    headers = ORG_HEADERS | ({"households": "估算户数 (户)"} if estimated else {})
+    table = official_table(nodes, list(ORG_HEADERS), headers=headers, estimated=estimated, lang=lang)
     write_xlsx({"组织架构" if lang == "zh" else "organisation": table}, Path(f"{stem}_orgchart.xlsx"))
 
 

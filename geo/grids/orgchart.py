@@ -205,8 +205,9 @@ def _root(code: str, parents: pd.Series) -> str:
 # ----------------------------------------------------------------------------- the wall chart
 
 
-def _card_lines(grid: pd.Series, micro: pd.DataFrame, width: int) -> list[tuple[str, bool]]:
-    """A grid card's lines, ``(text, bold)``, wrapped at ``width`` half-width columns."""
+def _card_lines(grid: pd.Series, micro: pd.DataFrame, width: int, unit: str = "户") -> list[tuple[str, bool]]:
+    """A grid card's lines, ``(text, bold)``, wrapped at ``width`` half-width columns; ``unit``
+    is 户 or 估算户 (households estimated from buildings)."""
     head = f"网格 {grid['code']} {grid['name']}".strip()
     body = [
         f"党支部: {grid['branch'] or '—'}",
@@ -216,7 +217,7 @@ def _card_lines(grid: pd.Series, micro: pd.DataFrame, width: int) -> list[tuple[
     ]
     if grid["building_heads"]:
         body.append(f"楼栋长: {grid['building_heads']}")
-    body.append(f"{grid['households']:,.0f} 户 · 微网格 {len(micro)} 个")
+    body.append(f"{grid['households']:,.0f} {unit} · 微网格 {len(micro)} 个")
     lines = [(t, True) for t in wrap(head, width)]
     for text in body:
         lines += [(t, False) for t in wrap(text, width)]
@@ -224,7 +225,7 @@ def _card_lines(grid: pd.Series, micro: pd.DataFrame, width: int) -> list[tuple[
         if k == MAX_MICRO_LINES:
             lines.append((f"… 另 {len(micro) - k} 个微网格（见组织架构表）", False))
             break
-        parts = [f"· {m['code'][-3:]} {m['name']}".rstrip(), f"{m['households']:,.0f}户"]
+        parts = [f"· {m['code'][-3:]} {m['name']}".rstrip(), f"{m['households']:,.0f}{unit}"]
         if m["building_heads"]:
             parts.append(f"楼栋长 {m['building_heads']}")
         if m["central_households"]:
@@ -236,7 +237,7 @@ def _card_lines(grid: pd.Series, micro: pd.DataFrame, width: int) -> list[tuple[
     return lines
 
 
-def _pages(nodes: pd.DataFrame, title: str) -> list[dict]:
+def _pages(nodes: pd.DataFrame, title: str, unit: str = "户") -> list[dict]:
     """Cards placed on pages: each community starts a page, its cards flow into the shortest column."""
     w, h = PAGE_MM
     col_w = (w - 2 * MARGIN_MM - (COLUMNS - 1) * GAP_MM) / COLUMNS
@@ -249,19 +250,21 @@ def _pages(nodes: pd.DataFrame, title: str) -> list[dict]:
         micro = nodes[nodes["level"] == LEVELS_ZH[2]]
         page: dict | None = None
         for _, grid in grids.iterrows():
-            lines = _card_lines(grid, micro[micro["parent"] == grid["code"]], width)
+            lines = _card_lines(grid, micro[micro["parent"] == grid["code"]], width, unit)
             card_h = (len(lines) + 1) * LINE_MM
             if page is not None:
                 k = int(np.argmin(page["heights"]))
             if page is None or page["heights"][k] + card_h > h - MARGIN_MM:
-                page = {"community": community, "cards": [], "heights": [top] * COLUMNS, "title": title}
+                page = {"community": community, "cards": [], "heights": [top] * COLUMNS, "title": title, "unit": unit}
                 pages.append(page)
                 k = 0
             y = page["heights"][k]
             page["cards"].append((k, y, card_h, lines))
             page["heights"][k] = y + card_h + GAP_MM
         if page is None:  # a community without grids still gets its box
-            pages.append({"community": community, "cards": [], "heights": [top] * COLUMNS, "title": title})
+            pages.append(
+                {"community": community, "cards": [], "heights": [top] * COLUMNS, "title": title, "unit": unit}
+            )
     return pages
 
 
@@ -286,7 +289,7 @@ def _draw_page(page: dict, number: int, total: int, font: str, *, continued: boo
     ax.text(
         cx,
         cy,
-        f"{label}\n本页网格 {grids} 个 · 全社区 {community['households']:,.0f} 户",
+        f"{label}\n本页网格 {grids} 个 · 全社区 {community['households']:,.0f} {page['unit']}",
         fontsize=11,
         ha="center",
         va="center",
@@ -350,7 +353,12 @@ def _save(fig: Figure, tmp: Path, *, fmt: str) -> None:
 
 
 def organisation_chart(
-    nodes: pd.DataFrame, path: Path, *, title: str = "网格党建组织架构图", masked: bool = True
+    nodes: pd.DataFrame,
+    path: Path,
+    *,
+    title: str = "网格党建组织架构图",
+    masked: bool = True,
+    estimated: bool = False,
 ) -> list[Path]:
     """Draw the organisation chart for the wall, paged: PDF (all pages) or PNG/SVG (a file per page).
 
@@ -365,6 +373,8 @@ def organisation_chart(
         The title on every page.
     masked
         Whether the nodes' names are masked (said in the footer of every page).
+    estimated
+        The households are estimates (from buildings): the chart says 估算户.
 
     Returns
     -------
@@ -387,7 +397,7 @@ def organisation_chart(
     if not (nodes["level"] == LEVELS_ZH[0]).any():
         raise InputDataError("没有社区/村，无法绘制组织架构图 (no community to draw)")
     font = cjk_font()
-    pages = _pages(nodes, title)
+    pages = _pages(nodes, title, "估算户" if estimated else "户")
     total = len(pages)
     if suffix != ".pdf":
         pages = pages[:MAX_IMAGE_PAGES]
