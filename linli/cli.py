@@ -38,6 +38,7 @@ COMMANDS: dict[str, Command] = {
     "roster": Command(
         "scripts.roster", "网格名册检查与“1+10”联系户分配", 'grid rosters checked, the "1+10" member linkage'
     ),
+    "party": Command("scripts.party", "小区党组织覆盖率与无党支部小区图", "compound party coverage and its map"),
     "place": Command("scripts.place_centers", "邻里中心选址", "neighbourhood-centre placement"),
     "programme": Command(  # h-prog (issue 21)
         "scripts.programme", "邻里中心建设进度：分期覆盖与挂图", "building programme: coverage by phase, wall map"

@@ -1,7 +1,8 @@
 """Coverage of the six functions for one or many study areas, as a batch job.
 
     python -m scripts.coverage --project demo --out out/coverage \
-        [--minutes 15] [--by town|community|grid|FILE] [--workers N]
+        [--minutes 15] [--by town|community|grid|FILE] [--workers N] \
+        [--weight oldest_old|empty_nest|hardship|COLUMN] [--special-groups 名单.xlsx]
 
 For each project: the walking time from every demand point to the nearest facility
 of every function and facility type, coverage per function and type (whole area and
@@ -16,6 +17,13 @@ into ``--out`` (a folder per project when several are given):
 * ``coverage.gpkg`` — layers ``demand`` (times), ``units`` (percentages), ``gaps``,
   ``facilities``, in WGS84;
 * ``maps/coverage_<function>.png``.
+
+``--weight COLUMN`` judges every function by a demand column instead of residents: the special
+groups ``oldest_old`` (高龄老人), ``empty_nest`` (空巢老人), ``hardship`` (困难群众) — counted from
+the compound ledger's own columns (高龄老人数 ...) or from ``--special-groups FILE``, a list of
+individuals (类别 and 小区/住址/网格编码/经纬度; names are never read) — or any numeric column.
+Only counts per demand point reach the files; the records not counted are listed by line in the
+sheet 特殊群体未计入.
 
 Each project's network is loaded once, whatever the number of area units.
 Exit status: 0 done, 2 bad arguments or bad input data (message on stderr).
@@ -43,7 +51,15 @@ from geo.io.crs import WGS84
 from geo.io.export import COVERAGE_HEADERS_ZH, write_csv, write_gpkg, write_xlsx
 from geo.maps.content import coverage_map
 from geo.project import Project, load_project
-from geo.workflows import analyse_coverage, analysis_units, chinese_frame, is_estimate, load_analysis, official_table
+from geo.workflows import (
+    analyse_coverage,
+    analysis_units,
+    chinese_frame,
+    is_estimate,
+    load_analysis,
+    official_table,
+    weigh_analysis,
+)
 from geo.workflows.outputs import LIFE_CIRCLE_CHECK_HEADERS, group_zh, layers_in
 from linli.config import cache_dir
 from scripts.cli import MINUTES, add_lang, fraction, interrupted, positive, staged_folder
@@ -126,6 +142,9 @@ def build_parser() -> argparse.ArgumentParser:
         default=settings.GAP_CELL_M,
         help="gap-map cell size in metres",
     )
+    parser.add_argument("--weight", default=None, help="demand column to weigh by: oldest_old|empty_nest|hardship|…")
+    parser.add_argument("--special-groups", type=Path, default=None, help="高龄/空巢/困难群众 list (CSV/XLSX)")
+    parser.add_argument("--special-groups-system", default="gcj02", choices=("wgs84", "gcj02", "bd09"))
     parser.add_argument("--workers", type=int, default=1, help="projects processed in parallel (processes)")
     parser.add_argument("--no-maps", action="store_true", help="skip the PNG maps")
     add_lang(parser)
@@ -155,6 +174,9 @@ class Job:
     standard: str = "auto"
     rural_level: str | None = None
     town_speed_kmh: float | None = None
+    weight: str | None = None
+    special_groups: Path | None = None
+    special_groups_system: str = "gcj02"
 
 
 def _facility_sources(facilities: pd.DataFrame) -> str:
@@ -208,6 +230,10 @@ def _notes(project: Project, acc, job: Job, check: pd.DataFrame | None = None) -
         *(("台账读取", note) for note in project.source_notes),
         ("路网与建筑来源", "© OpenStreetMap contributors (ODbL)"),
     ]
+    if acc.weight is not None:
+        rows.append(
+            ("加权", f"各功能按需求点的「{BASIS_ZH.get(acc.weight, acc.weight)}」计 (weighted by {acc.weight})")
+        )
     for group, note in acc.budget_note.items():
         rows.append((f"时间阈值 {group_zh(group)}", note))
     return pd.DataFrame(rows, columns=["项目", "说明"])
@@ -234,6 +260,14 @@ def run_job(job: Job) -> pd.DataFrame:
         children_share=job.children_share,
         single_budget=job.single_budget,
     )
+    weighed = weigh_analysis(
+        analysis,
+        job.weight,
+        special_groups=job.special_groups,
+        system=job.special_groups_system,
+        grids=units if units is not None and "code" in units.columns else None,
+    )
+    analysis = weighed.analysis
     acc = analysis.accessibility
     bar.update()
     step(2)
@@ -262,7 +296,7 @@ def run_job(job: Job) -> pd.DataFrame:
             )
     bar.update()
     step(4)
-    _write_outputs(job, project, acc, table, check, gaps, units)
+    _write_outputs(job, project, acc, table, check, gaps, units, weighed.unmatched)
     bar.update()
     bar.close()
     whole = table[(table["unit"] == ALL_UNITS) & (table["kind"] == "function")].copy()
@@ -271,7 +305,7 @@ def run_job(job: Job) -> pd.DataFrame:
     return whole
 
 
-def _write_outputs(job, project, acc, table, check, gaps, units) -> None:
+def _write_outputs(job, project, acc, table, check, gaps, units, unmatched) -> None:
     estimated = is_estimate(acc.demand)
     demand = acc.demand.copy()
     for group in acc.groups:
@@ -315,6 +349,10 @@ def _write_outputs(job, project, acc, table, check, gaps, units) -> None:
     sheets["缺口" if zh else "gaps"] = official_table(
         gap_sheet[gap_sheet["uncovered"] > 0], GAP_COLUMNS, estimated=estimated, headers=GAP_HEADERS, lang=lang
     )
+    if len(unmatched):
+        sheets["特殊群体未计入" if zh else "special_groups_not_counted"] = unmatched.rename(
+            columns={"line": "行号", "why": "说明"} if zh else {}
+        )
     write_xlsx(sheets, job.out / "coverage.xlsx")  # formula-safe cells, codes as text, atomic
 
 
@@ -323,7 +361,7 @@ def _summary(frames: list[pd.DataFrame]) -> str:
     for frame in frames:
         for _, row in frame.iterrows():
             lines.append(
-                f"{row['project'][:14]:<16}{row['name_zh']:<10}{BASIS_ZH[row['basis']]:<8}"
+                f"{row['project'][:14]:<16}{row['name_zh']:<10}{BASIS_ZH.get(row['basis'], row['basis']):<8}"
                 f"{row['budget_min']:>6.0f}分{row['facilities']:>6d}{row['covered']:>12,.0f}"
                 f"{row['covered_pct']:>8.1f}%"
             )
@@ -409,6 +447,9 @@ def _run_jobs(args: argparse.Namespace, stage: Path, many: bool) -> list[pd.Data
                 standard=args.standard,
                 rural_level=args.rural_level,
                 town_speed_kmh=args.town_speed,
+                weight=args.weight,
+                special_groups=args.special_groups,
+                special_groups_system=args.special_groups_system,
             )
         )
     if args.workers > 1 and many:

@@ -35,7 +35,20 @@ Writes (atomically, WGS84):
 zipped Shapefile with a code column, optional households and name): writes ``FILE.gpkg``
 (layer 网格 with each grid's problems) and ``FILE_issues.xlsx`` (every problem with the grid
 code and a Chinese message; codes as text).  Parents are ``--parent`` or the project's
-communities; without either, nesting and parent prefixes are not checked.
+communities; without either, nesting and parent prefixes are not checked.  ``--import`` of an
+Excel/CSV list (网格编码 with 所辖小区 and/or 楼栋, no geometry) draws each grid from the
+compounds/buildings it names, matched by name to ``--compounds FILE`` (a compound ledger) or to
+the project's own demand (its compound ledger, or its named buildings); names that match
+nothing are listed with their line among the problems.
+
+The organisation chart ("支部建在网格": community -> grids -> micro-grids with their branch,
+grid head, grid workers, centre households and building heads) is written as
+``FILE_orgchart.pdf`` (A3 pages for the wall; a community of many grids runs over several
+pages), ``FILE_orgchart.png`` (+ ``_2.png`` ... per page) and ``FILE_orgchart.xlsx`` (one row
+per community, grid and micro-grid).  People come from the plan's fields and from
+``--roster FILE`` (repeatable; 网格长/网格员/楼栋长/党员中心户 with their grid code, compound or
+coordinates, ``--roster-role`` when the file has no role column); names are masked (张*)
+unless ``--show-personal`` (the data holder's authorisation).
 
 ``--compare FILE FILE ...`` overlays several grid systems (多网合一; each named by its file
 name): ``FILE.gpkg`` with layers 对比分区 (the common refinement with every system's code),
@@ -62,15 +75,19 @@ import shapely
 from tqdm import tqdm
 
 from geo import settings
+from geo.access.compounds import residents_from_compounds
 from geo.access.units import read_units
 from geo.errors import GeoError, InputDataError
 from geo.grids.compare import PAIR_HEADERS, compare_systems, merge_systems
-from geo.grids.imports import check_grids, read_grids
+from geo.grids.imports import check_grids, grids_from_list, read_grid_list, read_grids
 from geo.grids.levels import LEVEL_TREE_HEADERS, LevelPlan, check_levels, demand_plots, levels_table, micro_grids
+from geo.grids.orgchart import ORG_HEADERS, organisation_chart, organisation_nodes, place_people
 from geo.grids.output import grid_coverage, grids_gdf, plan_to_dict
 from geo.grids.plan import check_plan
+from geo.grids.rosters import ROLES, Roster, read_roster
 from geo.grids.tree import TREE_HEADERS, organisation_diagram, organisation_table
 from geo.io.export import atomic_write, write_csv, write_gpkg, write_xlsx
+from geo.io.ledger import LEDGER_KINDS
 from geo.io.uploads import read_upload
 from geo.project import Project
 from geo.workflows import (
@@ -148,6 +165,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--no-coverage", action="store_true", help="skip the coverage figures per grid")
     parser.add_argument("--import", dest="import_file", type=Path, default=None, help="check existing grids")
+    parser.add_argument(
+        "--compounds", type=Path, default=None, help="小区台账 for --import of a list (default: the project's)"
+    )
     parser.add_argument("--compare", nargs="+", type=Path, default=None, metavar="FILE", help="grid systems to compare")
     parser.add_argument("--levels", action="store_true", help="also micro-grids (微网格/网点) inside each grid")
     parser.add_argument(
@@ -162,6 +182,10 @@ def build_parser() -> argparse.ArgumentParser:
         default=settings.GRID_MICRO_MAX_HOUSEHOLDS,
         help="ceiling per micro-grid (default 50)",
     )
+    parser.add_argument("--roster", type=Path, action="append", default=None, help="名册 for the organisation chart")
+    parser.add_argument("--roster-role", choices=ROLES, default=None, help="role of every row of a roster without one")
+    parser.add_argument("--roster-system", default="gcj02", choices=("wgs84", "gcj02", "bd09"))
+    parser.add_argument("--show-personal", action="store_true", help="names in clear (needs authorisation)")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     add_lang(parser)
     return parser
@@ -295,13 +319,27 @@ def main(argv: list[str] | None = None) -> int:
             )
             known = len(issues) - len(plan.notes)
             issues = [*issues, *micro.notes, *check_levels(LevelPlan(grids=plan, micro=micro))[known:]]
+        people = None
+        if args.roster:
+            micro_gdf = grids_gdf(micro) if micro is not None else None
+            rosters = [read_roster(p, role=args.roster_role, system=args.roster_system) for p in args.roster]
+            rows = pd.concat([r.rows for r in rosters], ignore_index=True)
+            people = place_people(Roster(rows, rosters[0].file), grids, micro_gdf)
+        nodes = organisation_nodes(
+            LevelPlan(grids=plan, micro=micro) if micro is not None else plan,
+            people=people,
+            show_personal=args.show_personal,
+        )
         bar.update()
         bar.set_postfix_str(steps[4])
         folder = args.out.parent  # the GeoPackage and its CSV/SVG/PNG/JSON siblings reach it together
+        estimated = is_estimate(project.demand)
         with staged_folder(folder, scratch_in=folder) as stage:
-            _write(stage / args.out.name, plan, grids, issues, estimated=is_estimate(project.demand), lang=args.lang)
+            _write(stage / args.out.name, plan, grids, issues, estimated=estimated, lang=args.lang)
             if micro is not None:
-                _write_micro(stage / args.out.name, plan, micro, estimated=is_estimate(project.demand), lang=args.lang)
+                _write_micro(stage / args.out.name, plan, micro, estimated=estimated, lang=args.lang)
+            masked = not args.show_personal
+            _write_orgchart(stage / args.out.name, nodes, lang=args.lang, masked=masked, estimated=estimated)
         bar.update()
     except KeyboardInterrupt:
         bar.close()
@@ -366,16 +404,30 @@ def _write(out: Path, plan, grids: gpd.GeoDataFrame, issues: list, *, estimated:
     )
 
 
+def _write_orgchart(out: Path, nodes: pd.DataFrame, *, lang: str, masked: bool, estimated: bool) -> None:
+    """The organisation chart for the wall (PDF pages, PNG per page) and its table (XLSX)."""
+    stem = out.with_suffix("")
+    for suffix in (".pdf", ".png"):
+        organisation_chart(nodes, Path(f"{stem}_orgchart{suffix}"), masked=masked, estimated=estimated)
+    headers = ORG_HEADERS | ({"households": "估算户数 (户)"} if estimated else {})
+    table = official_table(nodes, list(ORG_HEADERS), headers=headers, estimated=estimated, lang=lang)
+    write_xlsx({"组织架构" if lang == "zh" else "organisation": table}, Path(f"{stem}_orgchart.xlsx"))
+
+
 def _import(args: argparse.Namespace, lo: float, hi: float) -> int:
     """Check existing grids: read, one check, write the layer and the problems."""
     try:
         project = load_analysis(args.project, times=False, cache_dir=cache_dir()).project
         area = study_area_wgs84(project)
-        grids = read_grids(args.import_file, system=args.parent_system, study_area=area)
+        listed: list = []
+        if args.import_file.suffix.lower() in LEDGER_KINDS:
+            grids, listed = _grids_of_list(project, args.import_file, args.compounds)
+        else:
+            grids = read_grids(args.import_file, system=args.parent_system, study_area=area)
         parents = None
         if args.parent is not None or "community" in project.units:
             parents = _parents(project, args.parent, args.parent_system)
-        issues = check_grids(grids, parents, min_households=lo, max_households=hi)
+        issues = [*listed, *check_grids(grids, parents, min_households=lo, max_households=hi)]
         problems = pd.DataFrame(
             [{**i.to_dict(), "units": " ".join(i.units)} for i in issues], columns=list(ISSUE_HEADERS)
         )
@@ -386,6 +438,7 @@ def _import(args: argparse.Namespace, lo: float, hi: float) -> int:
             "name": "网格名称",
             "households": "户数 (户)",
             "parent": "上级编码",
+            "places": "匹配小区/楼栋 (个)",
             "flags": "问题",
         }
         layer = chinese_frame(grids, headers=headers, lang=args.lang)
@@ -404,6 +457,23 @@ def _import(args: argparse.Namespace, lo: float, hi: float) -> int:
     print(f"网格 grids: {len(grids)}   问题 issues: " + (", ".join(f"{k} {v}" for k, v in counts.items()) or "无 none"))
     print(f"结果 results -> {args.out}")
     return 0
+
+
+def _grids_of_list(project: Project, path: Path, compounds_file: Path | None) -> tuple[gpd.GeoDataFrame, list]:
+    """A list of codes with their compounds/buildings drawn as grids, and its unmatched names as issues."""
+    listing = read_grid_list(path)
+    if compounds_file is not None:
+        compounds = residents_from_compounds(
+            compounds_file, network=project.network, study_area=study_area_wgs84(project)
+        ).to_crs(project.network.crs)
+        buildings = None
+    else:
+        demand = project.demand
+        own = demand if "name" in demand.columns else None
+        is_compounds = own is not None and (own["source"].astype(str) == "compounds").all()
+        compounds, buildings = (own, None) if is_compounds else (None, own)
+    result = grids_from_list(listing, compounds, buildings, extent=study_area(project))
+    return result.grids.to_crs(4326), result.issues()
 
 
 def _compare(args: argparse.Namespace, lo: float, hi: float) -> int:

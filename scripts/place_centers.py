@@ -3,7 +3,8 @@
     python -m scripts.place_centers --project demo --model mclp|pmedian|lscp --new 5 \
         [--minutes 15] [--capacity N] [--candidates FILE|facilities] [--spacing-m 200] \
         [--functions elderly,childcare] [--share 0.9] [--method exact|heuristic] \
-        [--time-limit-s 60] --out FILE.gpkg
+        [--time-limit-s 60] [--weight oldest_old|empty_nest|hardship|COLUMN] \
+        [--special-groups 名单.xlsx] --out FILE.gpkg
 
 Candidates are the project's network nodes sampled every ``--spacing-m`` metres, the
 sites of ``--candidates FILE`` (points or parcels; optional ``required``/``excluded``
@@ -14,6 +15,11 @@ marginal residents), ``runner_ups``, ``demand`` (each point's assigned center an
 walking time), ``coverage`` (per function before/after, no geometry) and ``summary``,
 and prints a summary table.  Exit status: 0 done, 2 bad arguments or bad input data
 (message on stderr), 3 the solver proved the problem infeasible.
+
+``--weight COLUMN`` weighs each demand point by a column instead of its residents: the special
+groups (``oldest_old`` 高龄老人, ``empty_nest`` 空巢老人, ``hardship`` 困难群众) from the compound
+ledger's count columns or from ``--special-groups FILE`` (a list of individuals counted at their
+compounds; names never read, only counts written), or any numeric demand column.
 """
 
 from __future__ import annotations
@@ -30,7 +36,14 @@ from geo import settings
 from geo.errors import GeoError, InputDataError
 from geo.io.export import write_gpkg
 from geo.placement.centers import MODELS
-from geo.workflows import chinese_frame, is_estimate, load_analysis, placement_candidates, plan_centres
+from geo.workflows import (
+    chinese_frame,
+    is_estimate,
+    load_analysis,
+    placement_candidates,
+    plan_centres,
+    weigh_analysis,
+)
 from geo.workflows.outputs import column_zh, layers_in
 from linli.config import cache_dir
 from scripts.cli import MINUTES, add_lang, count, interruptible, positive
@@ -106,6 +119,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--centres-phase", type=int, default=None, help="count the ledger's centres up to this phase")
     parser.add_argument("--centres-system", default="auto", help="coordinate system of --centres (auto|wgs84|gcj02...)")
+    parser.add_argument("--weight", default=None, help="demand column to weigh by: oldest_old|empty_nest|hardship|…")
+    parser.add_argument("--special-groups", type=Path, default=None, help="高龄/空巢/困难群众 list (CSV/XLSX)")
+    parser.add_argument("--special-groups-system", default="gcj02", choices=("wgs84", "gcj02", "bd09"))
     parser.add_argument("--out", required=True, type=Path, help="output .gpkg (WGS84)")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     add_lang(parser)
@@ -211,6 +227,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.centres is not None:
             project = _with_centres(project, args.centres, args.centres_system, args.centres_phase)
         analysis = load_analysis(project, minutes=args.minutes)
+        if args.weight is not None or args.special_groups is not None:
+            analysis = weigh_analysis(
+                analysis, args.weight, special_groups=args.special_groups, system=args.special_groups_system
+            ).analysis
         bar.update()
         bar.set_postfix_str(steps[3])
         plan = plan_centres(
@@ -224,6 +244,7 @@ def main(argv: list[str] | None = None) -> int:
             share=args.share,
             method=args.method,
             time_limit_s=args.time_limit_s,
+            weight_column=args.weight,
         )
         bar.update()
     except GeoError as exc:

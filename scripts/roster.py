@@ -6,7 +6,10 @@
 
 Grids are polygons with a ``code`` column (the ``grids`` layer written by ``scripts.grids``).
 Each roster row is placed in a grid by its grid code, its compound (matched to ``--compounds``
-by name, 小区/花园/苑 variants) or its coordinates (``--system``: wgs84, gcj02, bd09).
+by name, 小区/花园/苑 variants), its home address (住址: a compound's name in it, or the ledger's
+地址 at its start; province/city/county prefixes, full-width digits and 号楼/幢/栋 do not matter)
+or its coordinates (``--system``: wgs84, gcj02, bd09); the sheet 名册 says how (匹配方式, 匹配小区)
+or why not.
 With ``--project`` and ``--households`` (points; a ``households``/户数 column repeats a point),
 the in-service members (在职党员) with a position are linked to ``--k`` households each on the
 project's walk network, exactly (HiGHS), every household to at most one member.
@@ -31,10 +34,12 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
+from geo.access.compounds import residents_from_compounds
 from geo.errors import GeoError, InputDataError
 from geo.grids.linkage import LINKAGE_HOUSEHOLDS_PER_MEMBER, linkage_pairs, solve_linkage
 from geo.grids.rosters import ROLES, RosterCheck, check_roster, read_roster
 from geo.io.export import write_xlsx
+from geo.io.ledger import LEDGER_KINDS
 from geo.io.personal import mask_personal
 from geo.io.uploads import read_upload
 from geo.workflows import load_analysis
@@ -48,6 +53,7 @@ ROW_HEADERS = {
     "phone": "联系电话",
     "grid_code": "网格编码",
     "matched_by": "匹配方式",
+    "matched_compound": "匹配小区",
     "compound": "小区",
     "building": "楼栋",
     "why": "说明",
@@ -70,6 +76,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--show-personal", action="store_true", help="姓名不打码（须经数据持有单位授权；电话始终打码）")
     parser.add_argument("--quiet", action="store_true", help="不显示进度条")
     return parser
+
+
+def _compounds(path: Path, system: str) -> gpd.GeoDataFrame:
+    """The compound ledger: a county's table (title rows, merged headers, 地址 kept) or a layer."""
+    if path.suffix.lower() in LEDGER_KINDS:
+        return residents_from_compounds(path, system=system)
+    return read_upload(path, system=system)
 
 
 def _households(path: Path) -> gpd.GeoSeries:
@@ -143,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         bar.set_postfix_str(steps[0])
         grids = read_upload(args.grids, expected="polygon")
-        compounds = read_upload(args.compounds, system=args.system) if args.compounds else None
+        compounds = _compounds(args.compounds, args.system) if args.compounds else None
         bar.update()
         bar.set_postfix_str(steps[1])
         rosters = [read_roster(p, role=args.role, system=args.system) for p in args.roster]

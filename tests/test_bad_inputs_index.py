@@ -54,6 +54,9 @@ INDEX: dict[str, list[str]] = {
         # h-prog (issue 21): the programme ledger's statuses, dates and phases, by line
         "test_programme.py::test_bad_rows_of_the_ledger_are_reported_by_line",
         "test_programme.py::test_the_script_refuses_a_ledger_with_bad_rows",
+        "test_grid_list_import.py::test_gbk_csv_with_full_width_names_and_one_row_per_grid",
+        "test_grid_list_import.py::test_messy_workbook_gives_grids_with_areas_and_lines_of_unmatched",
+        "test_roster_addresses.py::test_members_placed_by_compound_address_and_coordinates",
     ],
     "U8": [
         "test_uploads.py::test_web_map_systems_converted_to_wgs84",

@@ -38,6 +38,7 @@ def test_help_lists_every_command_in_both_languages(capsys):
         "service-areas",
         "grids",
         "roster",
+        "party",
         "place",
         "programme",
         "export",

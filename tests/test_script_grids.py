@@ -35,6 +35,9 @@ def test_demo_writes_every_output(demo_run):
         "demo_tree.svg",
         "demo_tree.png",
         "demo.plan.json",
+        "demo_orgchart.pdf",  # the organisation chart for the wall and its table (issue 20)
+        "demo_orgchart.png",
+        "demo_orgchart.xlsx",
     }
     assert {name for name, _ in pyogrio.list_layers(out)} == {"网格", "统计分区", "上级区划"}
     grids = gpd.read_file(out, layer="网格")

@@ -189,15 +189,18 @@ def _scene(source: Mapping) -> Scene:
 @requires("read")
 def summary():
     """The panel's figures in a scene (``?profile=&budget=``): residents covered per function
-    and the assumptions they rest on."""
+    and the assumptions they rest on; ``&weight=`` counts a demand column instead of residents
+    (the age or special groups the project's demand carries, :func:`webapp.state.weight_columns`)."""
     state = get_state()
     scene = _scene(request.args)
-    table = coverage_summary(state, scene)
+    weight = request.args.get("weight") or None
+    table = coverage_summary(state, scene, weight)
     rows = table[["group", "name_zh", "basis", "budget_min", "facilities", "population", "covered", "covered_pct"]]
     return jsonify(
         {
             "profile": scene.profile,
             "budget_min": scene.budget_min,
+            "weight": weight,
             "assumptions": state.assumptions(scene),
             "coverage": json.loads(rows.round(2).to_json(orient="records")),
         }

@@ -688,6 +688,14 @@ TEXTS: dict[str, dict[str, str]] = {
     "gw_issue_crosses_parent": {"zh": "网格跨越上级区划", "en": "Grid crosses its parent's boundary"},
     "gw_issue_unassigned_unit": {"zh": "有单元未划入网格", "en": "Units in no grid"},
     "gw_issue_oversized_unit": {"zh": "单个单元超过上限", "en": "A single unit above the ceiling"},
+    # --- h-org (issue 20): coverage weighed by the age and special groups ---
+    "org_weight": {"zh": "人口口径", "en": "Counted over"},
+    "org_weight_residents": {"zh": "常住人口", "en": "Residents"},
+    "org_weight_elderly": {"zh": "老年人口", "en": "Elderly (60+)"},
+    "org_weight_children": {"zh": "儿童人口", "en": "Children (0-6)"},
+    "org_weight_oldest_old": {"zh": "高龄老人", "en": "Oldest old (80+)"},
+    "org_weight_empty_nest": {"zh": "空巢老人", "en": "Elderly living alone"},
+    "org_weight_hardship": {"zh": "困难群众", "en": "People in hardship"},
 }
 
 

@@ -13,7 +13,7 @@ from webapp.assets import assert_offline
 from webapp.auth import public, requires
 from webapp.i18n import LANGUAGES, function_labels, profile_label, standard_label, texts
 from webapp.mapview import build_map
-from webapp.state import coverage_summary, get_state
+from webapp.state import coverage_summary, get_state, weight_columns
 
 bp = Blueprint("pages", __name__)
 
@@ -138,6 +138,7 @@ def _render_page(state, function: str, lang: str, t: dict) -> str:
         standard_label=standard_label(state.acc.standard, lang),
         counties=BUNDLED_COUNTIES_EN if lang == "en" else BUNDLED_COUNTIES,
         coverage=summary.to_dict(orient="records"),
+        weights=weight_columns(state),
         budgets=settings.DEFAULT_BUDGETS_MIN,
         budget_limit_min=state.acc.functions.max_time_s / 60.0,
         profiles=list(settings.PROFILES.values()),

@@ -719,15 +719,43 @@ def walking_time_points(state: AnalysisState, function: str, scene: Scene | None
     return frame.to_crs(WGS84)
 
 
-def coverage_summary(state: AnalysisState, scene: Scene | None = None) -> pd.DataFrame:
-    """Residents covered per function within the budget (whole area), in a scene (default the project's)."""
-    from geo.access.coverage_tables import coverage_table
+#: Demand columns a planner may weigh coverage by, when the project's demand has them (issue 20:
+#: the age groups and the special groups 高龄/空巢/困难群众 counted per compound; never individuals).
+WEIGHT_COLUMNS = ("elderly", "children", "oldest_old", "empty_nest", "hardship")
 
-    key = ("coverage_summary", scene or state.default_scene)
+
+def weight_columns(state: AnalysisState) -> list[str]:
+    """The weights this project's demand offers (:data:`WEIGHT_COLUMNS` it carries, ledger counts included)."""
+    from geo.access.special_groups import special_group_columns
+
+    demand = special_group_columns(state.acc.demand)
+    return [c for c in WEIGHT_COLUMNS if c in demand.columns and float(demand[c].sum()) > 0]
+
+
+def coverage_summary(state: AnalysisState, scene: Scene | None = None, weight: str | None = None) -> pd.DataFrame:
+    """Residents (or the ``weight`` column: see :func:`weight_columns`) covered per function within
+    the budget (whole area), in a scene (default the project's).
+
+    Raises
+    ------
+    InputDataError
+        A weight this project's demand does not offer.
+    """
+    from geo.access.coverage import with_weight
+    from geo.access.coverage_tables import coverage_table
+    from geo.access.special_groups import special_group_columns
+
+    if weight is not None and weight not in weight_columns(state):
+        offered = "、".join(weight_columns(state)) or "无"
+        raise InputDataError(f"权重 {weight!r} 不可用；本项目可选: {offered} (unknown weight)")
+    key = ("coverage_summary", scene or state.default_scene, weight)
     with state.lock:
         kept = state.cache.get(key)
     if kept is None:
-        table = coverage_table(state.analysis_of(scene).accessibility, by_unit=False)
+        acc = state.analysis_of(scene).accessibility
+        if weight is not None:
+            acc = with_weight(dataclasses.replace(acc, demand=special_group_columns(acc.demand)), weight)
+        table = coverage_table(acc, by_unit=False)
         kept = table[table["kind"] == "function"]
         with state.lock:
             state.cache[key] = kept

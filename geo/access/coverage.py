@@ -19,6 +19,8 @@ The planners' question: "how many residents reach each kind of service within
 
 Elderly care is counted over the elderly and childcare over young children when the
 demand carries ``elderly`` / ``children`` columns (see :func:`apply_age_shares`).
+:func:`with_weight` counts every group over one chosen demand column instead (e.g. the
+高龄/空巢/困难群众 counts of :mod:`geo.access.special_groups`).
 
 Seconds and metres inside; minutes and percentages in the tables planners read.
 
@@ -61,14 +63,23 @@ __all__ = [
     "accessibility",
     "apply_age_shares",
     "assign_units",
+    "check_weight",
     "with_budget",
+    "with_weight",
 ]
 
 #: Unit code of the whole study area in the tables.
 ALL_UNITS = "全域"
 #: Demand columns counted for the functions that serve one age group.
 AGE_BASIS = {"elderly": "elderly", "childcare": "children"}
-BASIS_ZH = {"residents": "常住人口", "elderly": "老年人口", "children": "儿童人口"}
+BASIS_ZH = {
+    "residents": "常住人口",
+    "elderly": "老年人口",
+    "children": "儿童人口",
+    "oldest_old": "高龄老人",
+    "empty_nest": "空巢老人",
+    "hardship": "困难群众",
+}
 VERDICT_ZH = {
     "pass": "达标",
     "fail": "不达标",
@@ -103,6 +114,9 @@ class Accessibility:
     graph, demand_snapped
         The routing graph the times were computed on, and the demand points snapped onto
         it (reused by :func:`scenario_delta` instead of snapping them again).
+    weight
+        A demand column every group is counted over instead of residents / the age groups
+        (:func:`with_weight`); ``None``: the default bases.
     """
 
     demand: gpd.GeoDataFrame
@@ -115,6 +129,7 @@ class Accessibility:
     standard: Standard
     graph: CostGraph | None = None
     demand_snapped: Snapped | None = None
+    weight: str | None = None
 
     def times_s(self, group: str) -> np.ndarray:
         """Seconds from each demand point to the nearest facility of a function or type."""
@@ -131,7 +146,9 @@ class Accessibility:
         return self.times_s(group) <= self.budget_s[group]
 
     def basis(self, group: str) -> str:
-        """Demand column counted for a group: ``residents``, or ``elderly`` / ``children``."""
+        """Demand column counted for a group: the chosen weight, ``residents``, or ``elderly`` / ``children``."""
+        if self.weight is not None:
+            return self.weight
         function = group if group in self.standard.functions else self.standard.facility_type(group).function
         column = AGE_BASIS.get(function)
         return column if column is not None and column in self.demand.columns else "residents"
@@ -290,6 +307,61 @@ def accessibility(
         graph=graph,
         demand_snapped=dem,
     )
+
+
+def check_weight(demand: pd.DataFrame, column: str) -> np.ndarray:
+    """The values of a demand column chosen as the weight: numbers >= 0, not all zero.
+
+    Raises
+    ------
+    InputDataError
+        No such column (the numeric columns are listed), values not numbers or negative, all zero.
+    """
+    if column not in demand.columns:
+        numeric = [str(c) for c in demand.columns if c != "geometry" and pd.api.types.is_numeric_dtype(demand[c].dtype)]
+        raise InputDataError(
+            f"需求点没有权重列「{column}」；可用的数值列: {'、'.join(numeric)} (no such weight column)"
+        )
+    values = pd.to_numeric(demand[column], errors="coerce").to_numpy(float)
+    if not np.isfinite(values).all() or (values < 0).any():
+        raise InputDataError(f"权重列「{column}」须全为非负数 (weights must be numbers >= 0)")
+    if values.sum() <= 0:
+        raise InputDataError(f"权重列「{column}」全为 0，无从加权 (all weights are zero)")
+    return values
+
+
+def with_weight(acc: Accessibility, column: str | None, *, values: np.ndarray | None = None) -> Accessibility:
+    """The same walking times, every group counted over a chosen demand column (no routing).
+
+    Parameters
+    ----------
+    acc
+        Accessibility.
+    column
+        Demand column to count (``oldest_old``, ``hardship``, a ledger's own column ...);
+        ``None`` goes back to residents and the age groups.
+    values
+        The column's values, one per demand point in the order of ``acc.demand``, when the
+        demand does not carry it yet (e.g. counts of :func:`geo.access.special_groups.count_special_groups`).
+
+    Raises
+    ------
+    InputDataError
+        See :func:`check_weight`; ``values`` of another length than the demand.
+    """
+    if column is None:
+        return dataclasses.replace(acc, weight=None)
+    demand = acc.demand
+    if values is not None:
+        values = np.asarray(values, dtype=float)
+        if values.shape != (len(demand),):
+            raise InputDataError(
+                f"权重 {column} 有 {values.size} 个值，需求点有 {len(demand)} 个 (one weight per demand point)"
+            )
+        demand = demand.assign(**{column: values})
+    check_weight(demand, column)
+    logger.info("coverage weighted by %s: %.0f in all", column, float(demand[column].sum()))
+    return dataclasses.replace(acc, demand=demand, weight=column)
 
 
 def with_budget(acc: Accessibility, minutes: float) -> Accessibility:

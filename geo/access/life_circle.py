@@ -351,7 +351,7 @@ def _unit_rows(
             {
                 **common,
                 "item": key,
-                "name_zh": f"{ft.name_zh} ({label}, {BASIS_ZH[str(basis)]})",
+                "name_zh": f"{ft.name_zh} ({label}, {BASIS_ZH.get(str(basis), str(basis))})",
                 "verdict": verdict,
                 "measured": measured,
                 "required": f"≥{required_pct:g}",

@@ -3,12 +3,22 @@
 :func:`read_grids` reads GeoJSON / GeoPackage / zipped Shapefile through
 :func:`geo.io.uploads.read_upload`; :func:`check_grids` lists every problem as an
 :class:`~geo.grids.plan.Issue` naming the grid code, with a Chinese message.
+
+Grids kept as an Excel list of codes with the compounds (小区) or buildings (楼栋) each holds,
+without any geometry, are read by :func:`read_grid_list` (title rows, merged cells, GBK CSV)
+and drawn by :func:`grids_from_list`: each named compound/building is matched to the compound
+ledger or the buildings by name (full-width characters, spaces and the 小区/花园/苑 suffix
+variants do not matter), and a grid's area is the union of its places' polygons, or, for places
+that are points, of their cells (each point's Voronoi cell among all the places, clipped to the
+study area).  Unmatched names are listed with their line; then :func:`check_grids` as for any import.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import geopandas as gpd
@@ -20,11 +30,24 @@ from geo import settings
 from geo.access.units import CODE_NAMES, NAME_NAMES, _find
 from geo.errors import InputDataError
 from geo.grids.plan import Issue
+from geo.grids.rosters import building_key, compound_key
+from geo.io.ledger import _check_file, _column_map
+from geo.io.sheets import read_sheet
 from geo.io.uploads import read_upload
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["HOUSEHOLD_NAMES", "PARENT_NAMES", "check_grids", "read_grids"]
+__all__ = [
+    "HOUSEHOLD_NAMES",
+    "LIST_FIELDS",
+    "PARENT_NAMES",
+    "GridList",
+    "ListedGrids",
+    "check_grids",
+    "grids_from_list",
+    "read_grid_list",
+    "read_grids",
+]
 
 HOUSEHOLD_NAMES = ("households", "户数", "住户数", "户数(户)", "hh")
 PARENT_NAMES = ("parent", "上级编码", "所属社区编码", "社区编码", "村编码")
@@ -275,3 +298,280 @@ def check_grids(
                 )
     logger.info("imported grids: %d grids, %d issues", len(codes), len(issues))
     return issues
+
+
+# ----------------------------------------------------------------------------- grids as lists
+
+#: Header names of a grid list (compared without spaces, brackets or case).
+LIST_FIELDS: dict[str, tuple[str, ...]] = {
+    "code": ("网格编码", "网格代码", "编码", "网格编号", "code"),
+    "name": ("网格名称", "网格名", "名称", "name"),
+    "parent": PARENT_NAMES,
+    "households": HOUSEHOLD_NAMES,
+    "compounds": ("所辖小区", "包含小区", "覆盖小区", "所含小区", "小区", "小区名称", "compounds", "compound"),
+    "buildings": ("所辖楼栋", "包含楼栋", "覆盖楼栋", "所含楼栋", "楼栋", "楼栋名称", "buildings", "building"),
+}
+#: How the names in one cell are separated (、，;/| and new lines).
+_LIST_SPLIT = re.compile(r"[、，,；;／/|｜\n\r]+")
+#: Largest grid list accepted (bytes).
+MAX_LIST_BYTES = 16 * 1024 * 1024
+#: Margin (m) around the places' points where no study area is given: their cells end there.
+LIST_EXTENT_MARGIN_M = 100.0
+KIND_ZH = {"compounds": "小区", "buildings": "楼栋"}
+
+
+@dataclass(frozen=True)
+class GridList:
+    """A grid list as read: one row per named place.
+
+    ``rows``: ``line`` (the file's line), ``code``, ``name``, ``parent``, ``households`` (NaN
+    where not given), ``kind`` (``compounds`` / ``buildings``), ``place`` (the name as written,
+    a building joined to its row's compound when the row names both).
+    """
+
+    rows: pd.DataFrame
+    file: str
+
+
+def read_grid_list(path: Path, *, original_name: str | None = None, sheet: str | None = None) -> GridList:
+    """Read an Excel/CSV list of grid codes with the compounds or buildings each holds.
+
+    One row per grid with the names in one cell (separated by 、，; / or new lines), or one row
+    per place with the code merged down (or left blank) over the grid's rows: both read.  A
+    building cell (``3号楼``) on a row that names a compound stands for that compound's building.
+
+    Raises
+    ------
+    InputDataError
+        An unreadable file, no code column, no compound or building column, no row naming a place.
+    """
+    path = Path(path)
+    label = original_name or path.name
+    kind = _check_file(path, label, MAX_LIST_BYTES)
+    known = [a for aliases in LIST_FIELDS.values() for a in aliases]
+    with tempfile.TemporaryDirectory(prefix="linli-gridlist-") as tmp:
+        copy = Path(tmp) / f"list.{kind}"
+        copy.write_bytes(path.read_bytes())
+        table = read_sheet(copy, label, kind, known=known, sheet=sheet)
+    found = _column_map(table, LIST_FIELDS, None, label)
+    if "code" not in found:
+        raise InputDataError(
+            f"网格清单 {label} 没有网格编码列（网格编码/编码）；现有列: {'、'.join(table.header)} "
+            f"(the grid list needs a code column)"
+        )
+    if "compounds" not in found and "buildings" not in found:
+        raise InputDataError(
+            f"网格清单 {label} 没有小区或楼栋列（所辖小区/小区/所辖楼栋/楼栋）；现有列: {'、'.join(table.header)} "
+            f"(the grid list needs a compound or building column)"
+        )
+    records: list[dict[str, object]] = []
+    last = {"code": "", "name": "", "parent": ""}
+    for line, cells in table.rows:
+
+        def cell(field: str, cells: list[str] = cells) -> str:
+            return str(cells[found[field]]).strip() if field in found else ""
+
+        code = re.sub(r"\.0$", "", cell("code"))
+        if code:
+            last = {"code": code, "name": cell("name") or code, "parent": re.sub(r"\.0$", "", cell("parent"))}
+        compounds = [c.strip() for c in _LIST_SPLIT.split(cell("compounds")) if c.strip()]
+        buildings = [b.strip() for b in _LIST_SPLIT.split(cell("buildings")) if b.strip()]
+        if not last["code"] or not (compounds or buildings):
+            continue
+        households = pd.to_numeric(cell("households"), errors="coerce") if code else np.nan
+        base = {"line": line, **last, "households": float(households)}
+        if buildings:
+            prefix = compounds[0] if len(compounds) == 1 else ""
+            records += [{**base, "kind": "buildings", "place": prefix + b} for b in buildings]
+        else:
+            records += [{**base, "kind": "compounds", "place": c} for c in compounds]
+    rows = pd.DataFrame(records, columns=["line", "code", "name", "parent", "households", "kind", "place"])
+    if rows.empty:
+        raise InputDataError(f"网格清单 {label} 没有列出任何小区或楼栋的行 (no row names a compound or building)")
+    return GridList(rows, label)
+
+
+@dataclass(frozen=True)
+class ListedGrids:
+    """Grids drawn from a list.
+
+    Attributes
+    ----------
+    grids
+        ``code``, ``name``, ``households``, ``parent`` (when listed), ``places`` (places matched)
+        and the polygons, in the places' CRS.
+    unmatched
+        ``line``, ``code``, ``kind`` (小区/楼栋), ``place``, ``why``: names that matched no place
+        (or several, or a place already in another grid).
+    """
+
+    grids: gpd.GeoDataFrame
+    unmatched: pd.DataFrame
+
+    def issues(self) -> list[Issue]:
+        """The unmatched names as issues naming the grid, the line and the place."""
+        return [
+            Issue(
+                "unmatched_place",
+                "error",
+                f"第 {r.line} 行 网格 {r.code} 的{r.kind}「{r.place}」：{r.why}",
+                grid=str(r.code),
+            )
+            for r in self.unmatched.itertuples()
+        ]
+
+
+def _place_index(places: gpd.GeoDataFrame, name_column: str, key) -> dict[str, list[int]]:
+    index: dict[str, list[int]] = {}
+    for i, name in enumerate(places[name_column].astype(str).to_numpy()):
+        k = key(name)
+        if k:
+            index.setdefault(k, []).append(i)
+    return index
+
+
+def grids_from_list(
+    listing: GridList,
+    compounds: gpd.GeoDataFrame | None = None,
+    buildings: gpd.GeoDataFrame | None = None,
+    *,
+    name_column: str = "name",
+    households_column: str = "households",
+    extent: shapely.Geometry | None = None,
+) -> ListedGrids:
+    """Each listed grid's area from the compounds/buildings it names.
+
+    Parameters
+    ----------
+    listing
+        :func:`read_grid_list`.
+    compounds, buildings
+        The compound ledger and the buildings (points or polygons, any CRS, with a
+        ``name_column`` and optional ``households_column``); the kinds the list names must be given.
+    extent
+        The study area, in the CRS of the places once projected (metres): point places' cells are
+        clipped to it; default the places' convex hull widened by :data:`LIST_EXTENT_MARGIN_M`.
+
+    Returns
+    -------
+    ListedGrids
+        The grids (households: the list's figure, else the sum of its places') and the unmatched names.
+
+    Raises
+    ------
+    InputDataError
+        The list names compounds (buildings) and no compound ledger (buildings) was given, places
+        without the name column or a CRS, or no listed name matched.
+    """
+    rows = listing.rows
+    layers = {"compounds": compounds, "buildings": buildings}
+    keys = {"compounds": compound_key, "buildings": building_key}
+    crs = None
+    for kind in rows["kind"].unique():
+        layer = layers[kind]
+        if layer is None or layer.empty:
+            raise InputDataError(
+                f"网格清单列出了{KIND_ZH[kind]}，但没有{KIND_ZH[kind]}数据可匹配（小区台账 / 建筑）"
+                f" (the list names {kind}; give the {kind} layer)"
+            )
+        if name_column not in layer.columns or layer.crs is None:
+            raise InputDataError(
+                f"{KIND_ZH[kind]}数据需要坐标系和「{name_column}」列 ({kind} need a CRS and a name column)"
+            )
+        if crs is None:
+            crs = layer.crs if layer.crs.is_projected else layer.estimate_utm_crs()
+    # one table of every usable place, its kind's key, households and geometry (metres)
+    parts = []
+    for kind in rows["kind"].unique():
+        given = layers[kind]
+        assert given is not None  # checked above
+        layer = given.to_crs(crs).reset_index(drop=True)
+        hh = (
+            pd.to_numeric(layer[households_column], errors="coerce").fillna(0.0).to_numpy(float)
+            if households_column in layer.columns
+            else np.zeros(len(layer))
+        )
+        parts.append(
+            gpd.GeoDataFrame(
+                {"kind": kind, "name": layer[name_column].astype(str).to_numpy(), "households": hh},
+                geometry=shapely.make_valid(layer.geometry.to_numpy()),
+                crs=crs,
+            )
+        )
+    places = pd.concat(parts, ignore_index=True)
+    geoms = places.geometry.to_numpy()
+    is_point = shapely.get_type_id(geoms) == 0
+    if is_point.any():
+        pts = geoms[is_point]
+        if extent is None:
+            extent = shapely.buffer(shapely.convex_hull(shapely.multipoints(pts)), LIST_EXTENT_MARGIN_M)
+        cells = shapely.get_parts(shapely.voronoi_polygons(shapely.multipoints(pts), extend_to=extent))
+        owner = shapely.STRtree(cells).query(pts, predicate="within")
+        cell_of = np.empty(pts.size, dtype=object)
+        cell_of[owner[0]] = cells[owner[1]]
+        geoms = geoms.copy()
+        geoms[is_point] = shapely.intersection(cell_of, extent)
+    index = {kind: _place_index(places[places["kind"] == kind], "name", keys[kind]) for kind in rows["kind"].unique()}
+    offset = {kind: int(np.flatnonzero(places["kind"].to_numpy() == kind)[0]) for kind in index}
+    taken: dict[int, str] = {}
+    members: dict[str, list[int]] = {}
+    unmatched = []
+    for r in rows.itertuples():
+        hits = index[r.kind].get(keys[r.kind](r.place), [])
+        why = ""
+        if not hits:
+            why = f"不在{'小区台账' if r.kind == 'compounds' else '建筑数据'}中 (no such {r.kind[:-1]})"
+        elif len(hits) > 1:
+            why = f"名称对应 {len(hits)} 个{KIND_ZH[r.kind]}，无法确定 (ambiguous name)"
+        else:
+            i = offset[r.kind] + hits[0]
+            if i in taken and taken[i] != r.code:
+                why = f"已列入网格 {taken[i]} (already in grid {taken[i]})"
+            else:
+                taken[i] = str(r.code)
+                members.setdefault(str(r.code), []).append(i)
+        if why:
+            unmatched.append({"line": r.line, "code": r.code, "kind": KIND_ZH[r.kind], "place": r.place, "why": why})
+    unmatched_frame = pd.DataFrame(unmatched, columns=["line", "code", "kind", "place", "why"])
+    if not members:
+        raise InputDataError(
+            f"网格清单 {listing.file} 中没有一个小区或楼栋能匹配 (no listed name matched)；"
+            f"例如第 {rows['line'].iat[0]} 行「{rows['place'].iat[0]}」"
+        )
+    first = rows.drop_duplicates("code")
+    listed_hh = rows.groupby("code")["households"].max()
+    out_rows = []
+    hh = places["households"].to_numpy(float)
+    for r in first.itertuples():
+        idx = members.get(str(r.code), [])
+        if not idx:
+            unmatched_frame.loc[len(unmatched_frame)] = [
+                r.line,
+                r.code,
+                "网格",
+                r.name,
+                "网格的小区/楼栋均未匹配，未生成 (no place of the grid matched)",
+            ]
+            continue
+        given = float(listed_hh.get(r.code, np.nan))
+        out_rows.append(
+            {
+                "code": str(r.code),
+                "name": str(r.name),
+                "parent": str(r.parent),
+                "households": given if np.isfinite(given) else float(hh[idx].sum()),
+                "places": len(idx),
+                "geometry": shapely.union_all(geoms[idx]),
+            }
+        )
+    grids = gpd.GeoDataFrame(out_rows, geometry="geometry", crs=crs)
+    if not (grids["parent"] != "").any():
+        grids = grids.drop(columns="parent")
+    logger.info(
+        "grid list %s: %d grids from %d places, %d names unmatched",
+        listing.file,
+        len(grids),
+        len(taken),
+        len(unmatched_frame),
+    )
+    return ListedGrids(grids, unmatched_frame.sort_values("line", kind="stable").reset_index(drop=True))

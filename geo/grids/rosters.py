@@ -1,8 +1,11 @@
 """Rosters (网格员/网格长/楼栋长/党员中心户/在职党员) read from Excel/CSV and checked against the grids.
 
 Each row is placed in a grid by, in order: its grid code; its compound (小区) name matched to the
-compound ledger (normalised: full-width, spaces, and the 小区/花园/苑/家园/公寓 suffixes); its
-coordinates (WGS84, GCJ-02 or BD-09).  The rows that match no grid are listed with why; unknown
+compound ledger (normalised: full-width, spaces, and the 小区/花园/苑/家园/公寓 suffixes); its home
+address matched to the ledger (a compound's name in it, or the compound's ledger address at its
+start, after dropping province/city/county/town prefixes and writing 3号楼/3幢 as 3栋); its
+coordinates (WGS84, GCJ-02 or BD-09).  This is how in-service party members (在职党员) are
+registered to the grid where they live.  The rows that match no grid are listed with why; unknown
 codes, duplicates (same name and phone, or same name in one grid) are flagged; counts per grid and
 role, and the grids without a grid worker or a grid head.
 
@@ -12,7 +15,6 @@ Names and phones stay in :attr:`Roster.rows` only; tables meant for files go thr
 
 from __future__ import annotations
 
-import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,13 +25,22 @@ import pandas as pd
 import shapely
 
 from geo.errors import InputDataError
+from geo.io.addresses import AddressIndex, address_key, building_key, compound_key
 from geo.io.coords import to_wgs84
 from geo.io.ledger import _check_file, _column_map
-from geo.io.search import normalise
 from geo.io.sheets import read_sheet
 from geo.io.tables import parse_coordinate
 
-__all__ = ["ROLES", "Roster", "RosterCheck", "check_roster", "compound_key", "read_roster"]
+__all__ = [
+    "ROLES",
+    "Roster",
+    "RosterCheck",
+    "address_key",
+    "building_key",
+    "check_roster",
+    "compound_key",
+    "read_roster",
+]
 
 #: The roles a roster row may have, as written in the counties' rosters.
 ROLES = ("网格员", "网格长", "楼栋长", "党员中心户", "在职党员")
@@ -46,18 +57,7 @@ _FIELDS = {
     "lon": ("经度", "lon", "lng", "x"),
     "lat": ("纬度", "lat", "y"),
 }
-_SUFFIXES = re.compile(r"(小区|花园|苑|家园|公寓|社区)$")
 _SYSTEMS = ("wgs84", "gcj02", "bd09")
-
-
-def compound_key(name: object) -> str:
-    """A compound name as it is matched: normalised, without a trailing 小区/花园/苑/家园/公寓."""
-    key = normalise(name)
-    while True:
-        stripped = _SUFFIXES.sub("", key)
-        if stripped == key or not stripped:
-            return key
-        key = stripped
 
 
 @dataclass(frozen=True)
@@ -129,6 +129,20 @@ def read_roster(
     return Roster(rows, name)
 
 
+def _join(a: str, b: str) -> str:
+    return f"{a}；{b}" if a else b
+
+
+def _place_why(what: str, found: list[int], grids: set[str]) -> str:
+    if not found:
+        if what == "住址":
+            return "住址中没有台账里的小区名称或地址 (address matches no compound in the ledger)"
+        return f"{what}不在小区台账中 (compound not in the ledger)"
+    if grids == {""}:
+        return f"{what}对应的小区不在任何网格内 (the compound lies in no grid)"
+    return f"{what}对应 {len(found)} 个小区，分属不同网格，无法确定 (ambiguous: compounds in several grids)"
+
+
 @dataclass(frozen=True)
 class RosterCheck:
     """A roster checked against the grids.
@@ -137,7 +151,8 @@ class RosterCheck:
     ----------
     rows
         The roster's rows with ``grid_code`` (the grid placed in, ``""`` if none), ``matched_by``
-        (``网格编码``/``小区``/``坐标``) and ``why`` (why not placed, or a duplicate).
+        (``网格编码``/``小区``/``地址``/``坐标``), ``matched_compound`` (the ledger's compound a row
+        was placed by) and ``why`` (why not placed, or a duplicate).
     counts
         Per grid code, one column per role (count of people).
     missing
@@ -169,7 +184,11 @@ def check_roster(
     grids
         Grid polygons with a ``code_column`` (any CRS).
     compounds
-        The compound ledger (points or polygons with ``compound_name_column``), to place rows by compound.
+        The compound ledger (points or polygons with ``compound_name_column``, optional address
+        column 地址/小区地址), to place rows by compound name or by home address: the address is
+        normalised (:func:`address_key`: province/city/county/town prefixes, full-width digits,
+        3号楼/3幢 -> 3栋) and holds a compound's name (小区/花园/苑 variants alike), or starts with
+        a compound's ledger address.
 
     Raises
     ------
@@ -191,25 +210,42 @@ def check_roster(
     why[bad] = [f"网格编码 {g} 不存在 (unknown grid code)" for g in given[bad]]
     wgs = grids.to_crs(4326)
     tree = shapely.STRtree(wgs.geometry.to_numpy())
+    matched = np.full(len(rows), "", dtype=object)
     if compounds is not None and len(compounds):
-        ckey = compounds[compound_name_column].map(compound_key).to_numpy()
+        names = compounds[compound_name_column].astype(str).to_numpy()
+        ckey = np.array([compound_key(n) for n in names], dtype=object)
         cpt = shapely.point_on_surface(compounds.to_crs(4326).geometry.to_numpy())
         hit_pt, hit_grid = tree.query(cpt, predicate="within")
-        grid_of_compound = dict(zip(ckey[hit_pt], codes[hit_grid], strict=True))
+        grid_of = np.full(len(names), "", dtype=object)
+        grid_of[hit_pt] = codes[hit_grid]
+        by_key: dict[str, list[int]] = {}
+        for k, key in enumerate(ckey):
+            by_key.setdefault(key, []).append(k)
         todo = np.flatnonzero((grid_code == "") & (rows["compound"].astype(str) != "").to_numpy())
         for i in todo:  # one dictionary look-up per row
-            key = compound_key(rows["compound"].iat[i])
-            if key in grid_of_compound:
-                grid_code[i], how[i], why[i] = grid_of_compound[key], "小区", ""
+            found = by_key.get(compound_key(rows["compound"].iat[i]), [])
+            g = {grid_of[k] for k in found}
+            if len(g) == 1 and "" not in g:
+                grid_code[i], how[i], why[i], matched[i] = g.pop(), "小区", "", names[found[0]]
             elif not why[i]:
-                why[i] = f"小区「{rows['compound'].iat[i]}」不在小区台账中 (compound not in the ledger)"
+                why[i] = _place_why(f"小区「{rows['compound'].iat[i]}」", found, g)
+        todo = np.flatnonzero((grid_code == "") & (rows["address"].astype(str).str.strip() != "").to_numpy())
+        if todo.size:
+            place = AddressIndex(names, compounds, ckey)
+            for i in todo:  # one regular-expression search and one prefix walk per row
+                found = place.find(rows["address"].iat[i])
+                g = {grid_of[k] for k in found}
+                if len(g) == 1 and "" not in g:
+                    grid_code[i], how[i], why[i], matched[i] = g.pop(), "地址", "", names[found[0]]
+                else:
+                    why[i] = _join(why[i], _place_why("住址", found, g))
     todo = np.flatnonzero((grid_code == "") & rows["lon"].notna().to_numpy() & rows["lat"].notna().to_numpy())
     if todo.size:
         pts = shapely.points(rows["lon"].to_numpy(float)[todo], rows["lat"].to_numpy(float)[todo])
         hit_pt, hit_grid = tree.query(pts, predicate="within")
         grid_code[todo[hit_pt]], how[todo[hit_pt]], why[todo[hit_pt]] = codes[hit_grid], "坐标", ""
         outside = todo[~np.isin(np.arange(todo.size), hit_pt)]
-        why[outside] = "坐标不在任何网格内 (position in no grid)"
+        why[outside] = [_join(w, "坐标不在任何网格内 (position in no grid)") for w in why[outside]]
     nothing = (grid_code == "") & (why == "")
     why[nothing] = "没有网格编码、小区或坐标 (no grid code, compound or position)"
     bad_role = ~rows["role"].isin(ROLES).to_numpy()
@@ -218,6 +254,7 @@ def check_roster(
     dup = person.duplicated(keep="first").to_numpy() & (rows["name"].astype(str) != "").to_numpy()
     why[dup] = "重复的行 (duplicate of an earlier row)"
     rows["grid_code"], rows["matched_by"], rows["why"] = grid_code, how, why
+    rows["matched_compound"] = matched
     counted = rows[(rows["grid_code"] != "") & ~dup & ~bad_role]
     counts = (
         pd.crosstab(counted["grid_code"], counted["role"])

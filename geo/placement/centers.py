@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from geo import settings
-from geo.access.coverage import Accessibility
+from geo.access.coverage import Accessibility, check_weight, with_weight
 from geo.errors import InputDataError
 from geo.network.graph import CostGraph
 from geo.network.reach import reach_sets
@@ -253,6 +253,7 @@ def place_centers(
     mip_rel_gap: float = MIP_REL_GAP,
     costs: PlacementCosts | None = None,
     progress: StageProgress | None = None,
+    weight_column: str | None = None,
 ) -> Placement:
     """Choose new neighborhood-center sites and explain the choice.
 
@@ -296,6 +297,11 @@ def place_centers(
         ``progress(stage_zh, share)`` at each stage: the reach sets (share 0-0.5 of the
         work), the walking times, the solver (0.6), the explanation (0.9).  A job's
         callback may raise to stop the work there.
+    weight_column
+        A demand column weighing each point instead of its residents (e.g. ``oldest_old`` or
+        ``hardship`` counts from :mod:`geo.access.special_groups`): the models cover, or bring
+        close, that column's total; ``capacity`` is then counted in it too.  The report still
+        counts residents.
 
     Returns
     -------
@@ -342,14 +348,15 @@ def place_centers(
     residents = demand["residents"].to_numpy(float)
     if not np.isfinite(residents).all() or (residents < 0).any():
         raise InputDataError("居民数 residents 须为非负数 (residents must be >= 0)")
-    weight = residents
+    weight = residents if weight_column is None else check_weight(demand, weight_column)
     hosted: tuple[str, ...] = ()
     if acc is not None:
         if len(acc.demand) != len(demand):
             raise InputDataError("覆盖分析 acc 与需求点不一致 (acc was computed on other demand points)")
         hosted = tuple(functions) if functions is not None else acc.functions.groups
         if model == "mclp" and functions is not None:
-            weight = function_weights(acc, hosted)
+            by = acc if weight_column is None else with_weight(acc, weight_column, values=weight)
+            weight = function_weights(by, hosted)
     elif functions is not None:
         raise InputDataError("按功能加权需要覆盖分析 acc (functions need acc=accessibility(...))")
     unsnapped = ~costs.cand_snapped

@@ -16,6 +16,8 @@ here and write or render what it returns:
 * :func:`chinese_frame` and :func:`official_table` — output tables and layers with Chinese
   headers and values (:mod:`geo.workflows.outputs`);
 * :func:`write_project` — a new study area's project file from a planner's files;
+* :func:`weigh_analysis` — coverage and placement weighed by a demand column (高龄/空巢/困难群众
+  counts from the ledger or a list of individuals);
 * :func:`project_map` — one kind of print map (:data:`MAP_BUILDERS`, a registry by kind:
   computed here, drawn by :mod:`geo.maps`).
 
@@ -50,6 +52,7 @@ from geo.workflows.ledgers import LEDGER_PARTS, ledger_preview, project_with_led
 from geo.workflows.maps import MAP_BUILDERS, ProjectMap, project_map
 from geo.workflows.outputs import chinese_frame, is_estimate, official_table
 from geo.workflows.projects import BUNDLED_COUNTIES, BUNDLED_COUNTIES_EN, safe_file_name, write_project
+from geo.workflows.weights import WeightedAnalysis, weigh_analysis
 
 __all__ = [
     "BUNDLED_COUNTIES",
@@ -63,6 +66,7 @@ __all__ = [
     "FacilityAreas",
     "FunctionAreas",
     "ProjectMap",
+    "WeightedAnalysis",
     "analyse_coverage",
     "analysis_units",
     "candidate_rings",
@@ -85,5 +89,6 @@ __all__ = [
     "safe_file_name",
     "study_area",
     "study_area_wgs84",
+    "weigh_analysis",
     "write_project",
 ]

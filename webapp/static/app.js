@@ -984,7 +984,10 @@
 
   // The panel's figures of the scene: residents covered per function, and what they assume.
   async function refreshSummary() {
-    const data = await api("GET", `/api/summary?profile=${encodeURIComponent(scene.profile)}&budget=${scene.budget}`);
+    // h-org (issue 20): the coverage counted over a chosen group (elderly, 高龄/空巢/困难 counts)
+    const weight = $("org-weight-select") ? $("org-weight-select").value : "";
+    const data = await api("GET", `/api/summary?profile=${encodeURIComponent(scene.profile)}&budget=${scene.budget}` +
+      (weight ? `&weight=${encodeURIComponent(weight)}` : ""));
     $("coverage-body").innerHTML = data.coverage.map((row) =>
       `<tr><td>${esc(functionName(row.group, row.name_zh))}</td><td>${fmt(row.covered)} / ${fmt(row.population)}</td>` +
       `<td>${row.covered_pct == null ? "-" : row.covered_pct.toFixed(1)}</td></tr>`).join("");
@@ -1070,6 +1073,8 @@
   $("linli-function").addEventListener("submit", (ev) => ev.preventDefault());
   $("function-select").addEventListener("change", (e) => { scene.function = e.target.value; applyScene(); });
   $("profile-select").addEventListener("change", (e) => { scene.profile = e.target.value; applyScene(); });
+  // h-org (issue 20): another weight changes the panel's figures only
+  if ($("org-weight-select")) $("org-weight-select").addEventListener("change", () => { refreshSummary(); });
   budgetSelect.addEventListener("change", () => {
     const custom = budgetSelect.value === "custom";
     $("budget-custom-label").hidden = !custom;
