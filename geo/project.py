@@ -21,6 +21,10 @@ each part comes from::
                                         # like them; the county's category table (categories)
                                         # says which categories serve them
 
+    [print]                             # optional: the print layouts' title block (issue 21)
+    organisation = "惠安县自然资源局"      # 编制单位; also author (编制人), reviewer (审核人),
+    approval_no = ""                    # 审图号 ("" prints a blank to fill in), date (日期)
+
     [units]                             # optional: area units coverage is counted by
     town = "towns.geojson"              # polygon files with a code (编码/XZQDM) and a name column;
     community = "communities.gpkg"      # any of town, community, grid
@@ -91,6 +95,7 @@ OPTIONAL_KEYS = (
     "units_system",
     "categories",
     "functions",
+    "print",
 )
 ALLOWED_KEYS = frozenset((*REQUIRED_KEYS, *OPTIONAL_KEYS))
 #: Prefix of a population-grid demand source (``demand = "grid:pop.asc"``).
@@ -131,6 +136,9 @@ class Project:
     standard
         The planning standard with the functions analysed: the six and the project's
         "1+6+X" extras (``functions =``).
+    print_fields
+        The ``[print]`` section: the title block of its print layouts (编制单位, 编制人,
+        审核人, 审图号, 日期; :func:`geo.maps.layout.print_fields`), only the fields it sets.
     """
 
     name: str
@@ -144,6 +152,7 @@ class Project:
     osm_file: Path | None = None
     reports: dict[str, LedgerReport] = field(default_factory=dict)
     standard: Standard = field(default_factory=load_standard)
+    print_fields: dict[str, str] = field(default_factory=dict)
 
     @property
     def source_notes(self) -> list[str]:
@@ -192,6 +201,17 @@ def _read_spec(path: Path) -> dict:
             f"项目文件 {path.name} 有未知字段 {unknown}；可用字段: {sorted(ALLOWED_KEYS)} (unknown keys)"
         )
     return spec
+
+
+def _print_section(spec: dict, path: Path) -> dict[str, str]:
+    """The ``[print]`` table, checked (only the fields it sets, English keys)."""
+    from geo.maps.layout import print_fields
+
+    section = spec.get("print", {})
+    if not isinstance(section, dict):
+        raise InputDataError(f"项目文件 {path.name} 的 print 应为表 [print] (the print key must be a table)")
+    fields = print_fields(overrides=section)
+    return {key: value for key, value in fields.items() if value is not None and (value or key == "approval_no")}
 
 
 def _boundary(value: str, base: Path) -> shapely.Geometry | None:
@@ -312,6 +332,7 @@ def load_project(
     """
     path = project_path(name_or_path)
     spec = _read_spec(path)
+    print_spec = _print_section(spec, path)
     base = path.parent
     standard = _standard(spec, path)
     step = progress or (lambda _stage, _fraction: None)
@@ -395,6 +416,7 @@ def load_project(
         osm_file=_osm_source(network_spec, base),
         reports=reports,
         standard=standard,
+        print_fields=print_spec,
     )
     for report in reports.values():
         logger.info("ledger: %s", report.summary())
