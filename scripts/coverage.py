@@ -37,8 +37,9 @@ from geo import settings
 from geo.access.coverage import ALL_UNITS, BASIS_ZH
 from geo.errors import GeoError, InputDataError
 from geo.io.crs import WGS84
-from geo.io.export import CHECK_HEADERS_ZH, COVERAGE_HEADERS_ZH, write_csv, write_gpkg, write_xlsx
+from geo.io.export import CHECK_HEADERS_ZH, COVERAGE_HEADERS_ZH, write_csv, write_xlsx
 from geo.maps.content import coverage_map
+from geo.maps.qgis_layers import write_styled_gpkg
 from geo.project import Project, load_project
 from geo.workflows import analyse_coverage, analysis_units, chinese_frame, is_estimate, load_analysis, official_table
 from geo.workflows.outputs import group_zh, layers_in
@@ -239,7 +240,7 @@ def _write_outputs(job, project, acc, table, check, gaps, units) -> None:
     # Chinese headers and values; the figures stay exact in the GeoPackage and the CSV.
     lang = job.lang
     frames = {k: chinese_frame(v, estimated=estimated, lang=lang) for k, v in layers.items()}
-    write_gpkg(layers_in(frames, lang), job.out / "coverage.gpkg")
+    write_styled_gpkg(layers_in(frames, lang), job.out / "coverage.gpkg")
     write_csv(chinese_frame(table, estimated=estimated, lang=lang), job.out / "coverage.csv")
     centre = gaps.geometry.centroid.to_crs(WGS84)
     gap_sheet = gaps.drop(columns="geometry").assign(x_wgs84=centre.x, y_wgs84=centre.y)

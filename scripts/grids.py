@@ -70,8 +70,9 @@ from geo.grids.levels import LEVEL_TREE_HEADERS, LevelPlan, check_levels, demand
 from geo.grids.output import grid_coverage, grids_gdf, plan_to_dict
 from geo.grids.plan import check_plan
 from geo.grids.tree import TREE_HEADERS, organisation_diagram, organisation_table
-from geo.io.export import atomic_write, write_csv, write_gpkg, write_xlsx
+from geo.io.export import atomic_write, write_csv, write_xlsx
 from geo.io.uploads import read_upload
+from geo.maps.qgis_layers import write_styled_gpkg
 from geo.project import Project
 from geo.workflows import (
     chinese_frame,
@@ -354,7 +355,7 @@ def _write(out: Path, plan, grids: gpd.GeoDataFrame, issues: list, *, estimated:
         "units": chinese_frame(units, estimated=estimated, lang=lang),
         "parents": chinese_frame(plan.parents, estimated=estimated, lang=lang),
     }
-    write_gpkg(layers_in(layers, lang), out)
+    write_styled_gpkg(layers_in(layers, lang), out)
     write_csv(sheet, out.with_suffix(".csv"))
     write_csv(issue_frame, Path(f"{stem}_issues.csv"))
     write_csv(official_table(tree, list(TREE_HEADERS), headers=TREE_HEADERS, lang=lang), Path(f"{stem}_tree.csv"))
@@ -389,7 +390,7 @@ def _import(args: argparse.Namespace, lo: float, hi: float) -> int:
             "flags": "问题",
         }
         layer = chinese_frame(grids, headers=headers, lang=args.lang)
-        write_gpkg({("网格" if args.lang == "zh" else "grids"): layer}, args.out)
+        write_styled_gpkg({("网格" if args.lang == "zh" else "grids"): layer}, args.out)
         sheet = official_table(problems, list(ISSUE_HEADERS), headers=ISSUE_HEADERS, lang=args.lang)
         write_xlsx({"问题" if args.lang == "zh" else "issues": sheet}, Path(f"{args.out.with_suffix('')}_issues.xlsx"))
     except GeoError as exc:
@@ -447,7 +448,7 @@ def _compare(args: argparse.Namespace, lo: float, hi: float) -> int:
                 merged_grids, headers=grid_headers, lang=args.lang
             ),
         }
-        write_gpkg(layers, args.out)
+        write_styled_gpkg(layers, args.out)
         pairs = official_table(comparison.pairs, list(PAIR_HEADERS), headers=PAIR_HEADERS, lang=args.lang)
         plain = merged_grids.drop(columns="geometry")
         proposal = official_table(
@@ -482,7 +483,7 @@ def _write_micro(out: Path, plan, micro, *, estimated: bool, lang: str) -> None:
     """The micro-grids: a layer of the GeoPackage, an XLSX (grids and their issues) and the plan."""
     table = grids_gdf(micro)
     headers = MICRO_HEADERS | ({"households": "估算户数 (户)", "residents": "估算人口 (人)"} if estimated else {})
-    write_gpkg(
+    write_styled_gpkg(
         {
             ("微网格" if lang == "zh" else "micro_grids"): chinese_frame(
                 table, headers=headers, estimated=estimated, lang=lang

@@ -29,7 +29,8 @@ from tqdm import tqdm
 
 from geo import settings
 from geo.errors import GeoError
-from geo.io.export import export_crs_for, write_gpkg
+from geo.io.export import export_crs_for
+from geo.maps.qgis_layers import write_styled_gpkg
 from geo.placement.centers import MODELS
 from geo.workflows import chinese_frame, is_estimate, load_analysis, placement_candidates, plan_centres
 from geo.workflows.outputs import column_zh, layers_in
@@ -248,7 +249,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     try:
         crs = export_crs_for(args.crs, plan.sites, plan.assignment)
-        write_gpkg(layers_in(layers, args.lang), args.out, crs=crs)
+        write_styled_gpkg(layers_in(layers, args.lang), args.out, crs=crs)
     except GeoError as exc:
         bar.close()
         print(f"错误 (error): {exc}", file=sys.stderr)

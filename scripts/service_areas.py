@@ -25,7 +25,8 @@ from geo.access.facilities import osm_facilities, read_facilities
 from geo.access.service_area import MODES, profile_note
 from geo.errors import GeoError
 from geo.io.crs import ExportCRS
-from geo.io.export import export_crs_for, write_geojson, write_gpkg
+from geo.io.export import export_crs_for, write_geojson
+from geo.maps.qgis_layers import write_styled_gpkg
 from geo.network.graph import load_network
 from geo.workflows import chinese_frame, facility_service_areas
 from geo.workflows.outputs import layers_in
@@ -75,7 +76,7 @@ def _write(layers: dict[str, gpd.GeoDataFrame], out: Path, lang: str = "zh", crs
     """All layers as a GeoPackage, or the service areas alone as GeoJSON (written atomically)."""
     zh = {name: chinese_frame(frame, lang=lang) for name, frame in layers.items()}  # Chinese headers and values
     if out.suffix.lower() == ".gpkg":
-        write_gpkg(layers_in(zh, lang), out, crs=crs)
+        write_styled_gpkg(layers_in(zh, lang), out, crs=crs)
     else:
         write_geojson(zh["service_areas"], out, crs=crs)
 

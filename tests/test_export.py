@@ -40,7 +40,7 @@ def layers():
 def test_geopackage_keeps_chinese_layer_names_rows_and_text(layers, tmp_path):
     path = export.write_gpkg(layers, tmp_path / "方案 导出" / "计划.gpkg")
     names = [name for name, _ in pyogrio.list_layers(path)]
-    assert names == ["设施 facilities", "服务范围 areas", "layer_styles"]  # + QGIS styles
+    assert names == ["设施 facilities", "服务范围 areas"]
     fac = gpd.read_file(path, layer="设施 facilities", engine="pyogrio")
     assert fac.crs.to_epsg() == 4326
     assert fac["name"].tolist() == ["螺城镇卫生院", HOSTILE]  # verbatim in GIS data; only spreadsheets get '

@@ -44,12 +44,12 @@ from geo.io.export import (
     coordinate_columns,
     plan_layers,
     write_geojson,
-    write_gpkg,
     write_shapefile_zip,
     write_table,
 )
 from geo.maps import content as maps
 from geo.maps.layout import ORIENTATIONS, PAPER_MM, PRINT_FIELDS_ZH, LayoutText, print_fields, render_layout
+from geo.maps.qgis_layers import write_styled_gpkg
 from geo.maps.report import summary_report
 from geo.workflows import is_estimate, official_table, project_map
 from geo.workflows.maps import placement_result_map
@@ -371,7 +371,7 @@ def plan_layers_file(plan_id: int, fmt: str):
         if fmt == "gpkg":
             zh = {PLAN_LAYERS_ZH[k]: v for k, v in layers.items()}
             zh.update({"现有设施": extra["facilities"], "研究区边界": extra["boundary"]})
-            path = write_gpkg(zh, Path(tmp) / "plan.gpkg", crs=crs)
+            path = write_styled_gpkg(zh, Path(tmp) / "plan.gpkg", crs=crs)
             mimetype = "application/geopackage+sqlite3"
         else:
             path = write_shapefile_zip({**layers, **extra}, Path(tmp) / "plan.zip", encoding=encoding, crs=crs)

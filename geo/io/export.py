@@ -14,8 +14,9 @@ Every file the scripts and the web app write goes through this module:
   the system is then named in the file (GeoPackage: its SRS and each layer's description;
   Shapefile: the ``.prj`` and a ``坐标系说明.txt``; CSV: the coordinate headers), with the
   assumption that WGS84 and CGCS2000 are the same at map accuracy.
-* GeoPackages carry QGIS layer styles (the ``layer_styles`` table, :mod:`geo.io.qgis_styles`)
-  from the web map's palette (:mod:`geo.maps.qgis_layers`), so they open styled in QGIS.
+* GeoPackages can carry QGIS layer styles (the ``layer_styles`` table, :mod:`geo.io.qgis_styles`);
+  :func:`geo.maps.qgis_layers.write_styled_gpkg` writes one with the web map's palette, so it
+  opens styled in QGIS (every face writes its GeoPackages through it).
 * Text cells of CSV/XLSX that start like a formula (``= + - @``, tab, CR) get a
   leading ``'`` so that a spreadsheet shows them as text and never runs them: a
   facility named ``=HYPERLINK(...)`` stays text in Excel/WPS.
@@ -262,7 +263,7 @@ def write_gpkg(
     path: str | Path,
     *,
     crs: ExportCRS | None = None,
-    styles: Sequence[LayerStyle] | str | None = "palette",
+    styles: Sequence[LayerStyle] | None = None,
 ) -> Path:
     """All layers in one GeoPackage (WGS84 or ``crs``), layer names as given (Chinese names are fine).
 
@@ -278,9 +279,9 @@ def write_gpkg(
         The export's coordinate system (:func:`geo.io.crs.export_crs`); ``None``: WGS84.
         Its note (system, zone, the WGS84 assumption) is each layer's description.
     styles
-        QGIS default styles written into ``layer_styles``: ``"palette"`` (default) the
-        web map's colours (:func:`geo.maps.qgis_layers.palette_styles`), a list of
-        :class:`~geo.io.qgis_styles.LayerStyle`, or ``None`` for none.
+        QGIS default styles written into ``layer_styles`` (:class:`~geo.io.qgis_styles.LayerStyle`;
+        the web map's palette: :func:`geo.maps.qgis_layers.palette_styles`, or
+        :func:`geo.maps.qgis_layers.write_styled_gpkg` for both in one call); ``None``: none.
 
     Raises
     ------
@@ -294,12 +295,6 @@ def write_gpkg(
         name: _plain_columns(to_export_crs(frame, crs, name)) if isinstance(frame, gpd.GeoDataFrame) else frame
         for name, frame in layers.items()
     }
-    if styles == "palette":
-        from geo.maps.qgis_layers import palette_styles  # the palette lives with the maps
-
-        styles = palette_styles(frames)
-    elif isinstance(styles, str):
-        raise InputDataError(f"styles={styles!r} 无效，可选 'palette'、样式列表或 None (unknown styles)")
     options = {"DESCRIPTION": crs.note_zh} if crs is not None else {}
 
     def write(tmp: Path) -> None:

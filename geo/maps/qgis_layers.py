@@ -6,23 +6,27 @@ print layouts (:mod:`geo.maps.style`): service-area rings green to orange by min
 walking-time classes of the residents, gaps in red, facilities by function, grids with
 their codes, new and candidate centres as red stars.  A layer it does not know gets a
 plain style of its geometry kind, so every spatial layer opens styled in QGIS.
-:func:`geo.io.export.write_gpkg` writes them (``layer_styles``, :mod:`geo.io.qgis_styles`).
+:func:`write_styled_gpkg` writes a GeoPackage with them (``layer_styles``, :mod:`geo.io.qgis_styles`):
+the one call every face makes for a GeoPackage.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
 
 from geo.access.standards import FUNCTIONS
+from geo.io.crs import ExportCRS
+from geo.io.export import write_gpkg
 from geo.io.qgis_styles import Category, LayerStyle, Range, Symbol
 from geo.maps import style as palette
 from geo.workflows.outputs import COLUMNS_ZH, LAYERS_ZH
 
-__all__ = ["LAYER_ROLES", "palette_styles"]
+__all__ = ["LAYER_ROLES", "palette_styles", "write_styled_gpkg"]
 
 #: Layer names (English keys, the scripts' Chinese names, a plan export's names) by role.
 LAYER_ROLES: Mapping[str, tuple[str, ...]] = {
@@ -248,3 +252,23 @@ def palette_styles(layers: Mapping[str, pd.DataFrame]) -> list[LayerStyle]:
         else:
             out.append(_single(table, role, frame, kind))
     return out
+
+
+def write_styled_gpkg(layers: Mapping[str, pd.DataFrame], path: str | Path, *, crs: ExportCRS | None = None) -> Path:
+    """:func:`geo.io.export.write_gpkg` with every spatial layer styled from the web map's palette.
+
+    Parameters
+    ----------
+    layers
+        Layer name -> GeoDataFrame or plain table.
+    path
+        Output ``.gpkg``.
+    crs
+        The export's coordinate system (``None``: WGS84).
+
+    Raises
+    ------
+    InputDataError
+        As :func:`geo.io.export.write_gpkg`.
+    """
+    return write_gpkg(layers, path, crs=crs, styles=palette_styles(layers))
