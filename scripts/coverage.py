@@ -29,6 +29,7 @@ import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 from tqdm import tqdm
@@ -37,14 +38,14 @@ from geo import settings
 from geo.access.coverage import ALL_UNITS, BASIS_ZH
 from geo.errors import GeoError, InputDataError
 from geo.io.crs import WGS84
-from geo.io.export import CHECK_HEADERS_ZH, COVERAGE_HEADERS_ZH, write_csv, write_xlsx
+from geo.io.export import CHECK_HEADERS_ZH, COVERAGE_HEADERS_ZH, export_crs_for, write_csv, write_xlsx
 from geo.maps.content import coverage_map
 from geo.maps.qgis_layers import write_styled_gpkg
 from geo.project import Project, load_project
 from geo.workflows import analyse_coverage, analysis_units, chinese_frame, is_estimate, load_analysis, official_table
 from geo.workflows.outputs import group_zh, layers_in
 from linli.config import cache_dir
-from scripts.cli import MINUTES, add_lang, fraction, interrupted, positive, staged_folder
+from scripts.cli import MINUTES, add_crs, add_lang, fraction, interrupted, positive, staged_folder
 
 logger = logging.getLogger("scripts.coverage")
 
@@ -104,6 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--workers", type=int, default=1, help="projects processed in parallel (processes)")
     parser.add_argument("--no-maps", action="store_true", help="skip the PNG maps")
     add_lang(parser)
+    add_crs(parser)
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     return parser
 
@@ -127,6 +129,7 @@ class Job:
     quiet: bool
     position: int = 0
     lang: str = "zh"
+    crs: str = "wgs84"  # the GeoPackage's coordinate system (--crs); the zone is each project's own
 
 
 def _facility_sources(facilities: pd.DataFrame) -> str:
@@ -240,7 +243,8 @@ def _write_outputs(job, project, acc, table, check, gaps, units) -> None:
     # Chinese headers and values; the figures stay exact in the GeoPackage and the CSV.
     lang = job.lang
     frames = {k: chinese_frame(v, estimated=estimated, lang=lang) for k, v in layers.items()}
-    write_styled_gpkg(layers_in(frames, lang), job.out / "coverage.gpkg")
+    area = acc.demand if project.boundary is None else gpd.GeoDataFrame(geometry=[project.boundary], crs=acc.demand.crs)
+    write_styled_gpkg(layers_in(frames, lang), job.out / "coverage.gpkg", crs=export_crs_for(job.crs, area))
     write_csv(chinese_frame(table, estimated=estimated, lang=lang), job.out / "coverage.csv")
     centre = gaps.geometry.centroid.to_crs(WGS84)
     gap_sheet = gaps.drop(columns="geometry").assign(x_wgs84=centre.x, y_wgs84=centre.y)
@@ -359,6 +363,7 @@ def _run_jobs(args: argparse.Namespace, stage: Path, many: bool) -> list[pd.Data
                 quiet=args.quiet,
                 position=k if args.workers > 1 else 0,
                 lang=args.lang,
+                crs=args.crs,
             )
         )
     if args.workers > 1 and many:

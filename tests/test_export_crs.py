@@ -193,6 +193,22 @@ def test_service_areas_script_crs(tmp_path, capsys):
     assert exit_info.value.code == 2 and "导出坐标系" in capsys.readouterr().err
 
 
+def test_coverage_script_crs(tmp_path, capsys):
+    from scripts.coverage import main
+
+    out = tmp_path / "覆盖"
+    assert main(["--project", "demo", "--out", str(out), "--no-maps", "-q", "--crs", "4490"]) == 0
+    gpkg = out / "coverage.gpkg"
+    assert gpd.read_file(gpkg, layer="设施").crs.to_epsg() == 4490
+    with sqlite3.connect(gpkg) as db:
+        styled = {r[0] for r in db.execute("SELECT f_table_name FROM layer_styles")}
+    assert styled == {"居民点", "设施", "覆盖缺口"}
+    # A zone of China for Helsinki: exit 2 and the previous output untouched.
+    before = gpkg.read_bytes()
+    assert main(["--project", "demo", "--out", str(out), "--no-maps", "-q", "--crs", "cgcs2000_gk_zone"]) == 2
+    assert "3 度带" in capsys.readouterr().err and gpkg.read_bytes() == before
+
+
 # ---------------------------------------------------------------- the web app's ?crs=
 
 
