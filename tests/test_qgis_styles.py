@@ -187,3 +187,68 @@ def test_bad_styles_are_refused(tmp_path, layers):
         write_layer_styles(path, [LayerStyle("设施", "a", symbol=marker), LayerStyle("设施", "b", symbol=marker)])
     # A style for a table the file does not have is skipped, not written.
     assert write_layer_styles(path, [LayerStyle("没有的图层", "a", symbol=marker)]) == 0
+
+
+# ------------------------------------------------------------- real QGIS, when installed
+
+#: Debian's QGIS (``apt install python3-qgis``) runs with the system Python, not the venv's.
+SYSTEM_PYTHON = "/usr/bin/python3"
+QGIS_CHECK = """
+import json, os, sys
+os.environ["QT_QPA_PLATFORM"] = "offscreen"
+from qgis.core import QgsApplication, QgsRenderContext, QgsVectorLayer
+app = QgsApplication([], False)
+app.initQgis()
+out = {}
+for table in sys.argv[2:]:
+    layer = QgsVectorLayer(f"{sys.argv[1]}|layername={table}", table, "ogr")
+    renderer = layer.renderer()
+    context = QgsRenderContext()
+    renderer.startRender(context, layer.fields())
+    drawn = sum(renderer.symbolForFeature(f, context) is not None for f in layer.getFeatures())
+    renderer.stopRender(context)
+    colours = [s.color().name() for s in renderer.symbols(context)]
+    out[table] = [layer.isValid(), renderer.type(), layer.crs().authid(), drawn, layer.featureCount(),
+                  colours, layer.labelsEnabled()]
+print(json.dumps(out))
+app.exitQgis()
+"""
+
+
+def _qgis_installed() -> bool:
+    import subprocess
+
+    try:
+        done = subprocess.run([SYSTEM_PYTHON, "-c", "import qgis.core"], capture_output=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return done.returncode == 0
+
+
+@pytest.mark.skipif(not _qgis_installed(), reason="QGIS (python3-qgis) not installed")
+def test_qgis_opens_the_geopackage_styled(layers, tmp_path):
+    """QGIS itself loads each layer's default style from the file and draws every feature with it."""
+    import json
+    import subprocess
+
+    from geo.io.export import export_crs_for
+
+    spatial = {k: v for k, v in layers.items() if isinstance(v, gpd.GeoDataFrame)}
+    path = write_styled_gpkg(layers, tmp_path / "惠安.gpkg", crs=export_crs_for("cgcs2000_gk", *spatial.values()))
+    done = subprocess.run(
+        [SYSTEM_PYTHON, "-c", QGIS_CHECK, str(path), *spatial], capture_output=True, text=True, timeout=300
+    )
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    kinds = {t: v[1] for t, v in seen.items()}
+    assert kinds == {
+        "服务范围": "categorizedSymbol",
+        "设施": "categorizedSymbol",
+        "覆盖缺口": "singleSymbol",
+        "网格": "singleSymbol",
+        "新增中心": "singleSymbol",
+        "居民点": "graduatedSymbol",
+    }
+    for table, (valid, _, authid, drawn, count, _, _) in seen.items():
+        assert valid and authid == "EPSG:4549" and drawn == count, table  # every feature matched a class
+    assert seen["服务范围"][5] == list(palette.RING_COLOURS[:3])
+    assert seen["网格"][6] and seen["新增中心"][6]  # labelled by code / name
