@@ -70,7 +70,8 @@ from geo.grids.levels import LEVEL_TREE_HEADERS, LevelPlan, check_levels, demand
 from geo.grids.output import grid_coverage, grids_gdf, plan_to_dict
 from geo.grids.plan import check_plan
 from geo.grids.tree import TREE_HEADERS, organisation_diagram, organisation_table
-from geo.io.export import atomic_write, write_csv, write_xlsx
+from geo.io.crs import ExportCRS
+from geo.io.export import atomic_write, export_crs_for, write_csv, write_xlsx
 from geo.io.uploads import read_upload
 from geo.maps.qgis_layers import write_styled_gpkg
 from geo.project import Project
@@ -86,7 +87,7 @@ from geo.workflows import (
 )
 from geo.workflows.outputs import layers_in
 from linli.config import cache_dir
-from scripts.cli import add_lang, count, interrupted, positive, staged_folder
+from scripts.cli import add_crs, add_lang, count, interrupted, positive, staged_folder
 
 logger = logging.getLogger("scripts.grids")
 
@@ -165,6 +166,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     add_lang(parser)
+    add_crs(parser)  # h-deliver (issue 21): the generated grids' GeoPackages in CGCS2000 on request
     return parser
 
 
@@ -299,10 +301,21 @@ def main(argv: list[str] | None = None) -> int:
         bar.update()
         bar.set_postfix_str(steps[4])
         folder = args.out.parent  # the GeoPackage and its CSV/SVG/PNG/JSON siblings reach it together
+        crs = export_crs_for(args.crs, grids)
         with staged_folder(folder, scratch_in=folder) as stage:
-            _write(stage / args.out.name, plan, grids, issues, estimated=is_estimate(project.demand), lang=args.lang)
+            _write(
+                stage / args.out.name,
+                plan,
+                grids,
+                issues,
+                estimated=is_estimate(project.demand),
+                lang=args.lang,
+                crs=crs,
+            )
             if micro is not None:
-                _write_micro(stage / args.out.name, plan, micro, estimated=is_estimate(project.demand), lang=args.lang)
+                _write_micro(
+                    stage / args.out.name, plan, micro, estimated=is_estimate(project.demand), lang=args.lang, crs=crs
+                )
         bar.update()
     except KeyboardInterrupt:
         bar.close()
@@ -327,7 +340,9 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _write(out: Path, plan, grids: gpd.GeoDataFrame, issues: list, *, estimated: bool, lang: str) -> None:
+def _write(
+    out: Path, plan, grids: gpd.GeoDataFrame, issues: list, *, estimated: bool, lang: str, crs: ExportCRS | None = None
+) -> None:
     units = plan.units.assign(grid=plan.grid)
     stem = out.with_suffix("")
     headers = GRID_HEADERS | (
@@ -355,7 +370,7 @@ def _write(out: Path, plan, grids: gpd.GeoDataFrame, issues: list, *, estimated:
         "units": chinese_frame(units, estimated=estimated, lang=lang),
         "parents": chinese_frame(plan.parents, estimated=estimated, lang=lang),
     }
-    write_styled_gpkg(layers_in(layers, lang), out)
+    write_styled_gpkg(layers_in(layers, lang), out, crs=crs)
     write_csv(sheet, out.with_suffix(".csv"))
     write_csv(issue_frame, Path(f"{stem}_issues.csv"))
     write_csv(official_table(tree, list(TREE_HEADERS), headers=TREE_HEADERS, lang=lang), Path(f"{stem}_tree.csv"))
@@ -479,7 +494,7 @@ def _compare(args: argparse.Namespace, lo: float, hi: float) -> int:
     return 0
 
 
-def _write_micro(out: Path, plan, micro, *, estimated: bool, lang: str) -> None:
+def _write_micro(out: Path, plan, micro, *, estimated: bool, lang: str, crs: ExportCRS | None = None) -> None:
     """The micro-grids: a layer of the GeoPackage, an XLSX (grids and their issues) and the plan."""
     table = grids_gdf(micro)
     headers = MICRO_HEADERS | ({"households": "估算户数 (户)", "residents": "估算人口 (人)"} if estimated else {})
@@ -490,6 +505,7 @@ def _write_micro(out: Path, plan, micro, *, estimated: bool, lang: str) -> None:
             )
         },
         Path(f"{out.with_suffix('')}_micro.gpkg"),
+        crs=crs,
     )
     plain = table.drop(columns="geometry")
     columns = [c for c in MICRO_HEADERS if c in plain.columns]

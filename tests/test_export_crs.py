@@ -255,3 +255,21 @@ def test_web_unknown_or_impossible_crs_is_a_422(writer, query, words):
         response = writer.get(f"/api/export/plans/{writer.plan_id}.{fmt}?{query}")
         assert response.status_code == 422
         assert words in response.get_json()["error"]
+
+
+def test_grids_script_on_guixi_streets_writes_the_117e_zone(tmp_path):
+    """Real Chinese streets (Guixi, Jiangxi, about 117.2E: the 117E zone, EPSG:4548 without the prefix)."""
+    from scripts.grids import main
+
+    out = tmp_path / "贵溪 网格.gpkg"
+    assert main(["--project", "guixi", "--out", str(out), "-q", "--crs", "cgcs2000_gk"]) == 0
+    with sqlite3.connect(out) as db:
+        srs = dict(db.execute("SELECT table_name, srs_id FROM gpkg_contents WHERE data_type = 'features'"))
+        styled = {r[0] for r in db.execute("SELECT f_table_name FROM layer_styles WHERE useAsDefault = 1")}
+    assert srs == {"网格": 4548, "统计分区": 4548, "上级区划": 4548}
+    assert styled == set(srs)
+    grids = gpd.read_file(out, layer="网格")
+    # The same grids in metres of the zone and of UTM 50N: areas within 0.1 % (scale factor 1 at 117E).
+    utm = grids.set_crs(4548, allow_override=True).to_crs(32650).area.sum()
+    assert grids.area.sum() == pytest.approx(utm, rel=1e-3)
+    assert grids["面积 (m²)"].sum() == pytest.approx(grids.area.sum(), rel=5e-3)

@@ -45,7 +45,9 @@ def layers() -> dict[str, gpd.GeoDataFrame]:
             crs=4326,
         ),
         "覆盖缺口": gpd.GeoDataFrame({"排名": [1, 2]}, geometry=cells, crs=4326),
-        "网格": gpd.GeoDataFrame({"编码": ["350521100001001", "350521100001002"]}, geometry=cells, crs=4326),
+        "网格": gpd.GeoDataFrame(
+            {"网格编码": ["350521100001001", "350521100001002"], "问题": ["户数低于下限", ""]}, geometry=cells, crs=4326
+        ),
         "新增中心": gpd.GeoDataFrame({"名称": ["新中心 1"]}, geometry=[c], crs=4326),
         "居民点": gpd.GeoDataFrame(
             {"病有所医步行时间 (分钟)": [3.0, 12.0]}, geometry=[c, shapely.Point(118.805, 25.035)], crs=4326
@@ -134,10 +136,15 @@ def test_facilities_by_function_with_escaped_text(gpkg):
 def test_grids_labelled_by_code_and_candidates_as_stars(gpkg):
     grids = _qml(gpkg, "网格")
     assert grids.get("labelsEnabled") == "1"
-    assert grids.find("labeling/settings/text-style").get("fieldName") == "编码"
+    assert grids.find("labeling/settings/text-style").get("fieldName") == "网格编码"
+    renderer = grids.find("renderer-v2")
+    # Coloured by the household bounds, from the flags column (the web map's three grid colours).
+    assert renderer.get("type") == "categorizedSymbol" and '"问题" LIKE' in renderer.get("attr")
+    assert [c.get("label") for c in renderer.iter("category")] == ["户数低于下限", "户数在上下限内", "户数超上限"]
     fill = grids.find("renderer-v2/symbols/symbol/layer")
     assert fill.get("class") == "SimpleFill"
     assert fill.find("prop[@k='outline_color']").get("v") == _rgba(palette.GRID_EDGE_COLOUR)
+    assert fill.find("prop[@k='color']").get("v") == _rgba(palette.GRID_COLOURS[0], 115)
     star = _qml(gpkg, "新增中心").find("renderer-v2/symbols/symbol/layer")
     assert star.find("prop[@k='name']").get("v") == "star"
     assert star.find("prop[@k='color']").get("v") == _rgba(palette.NEW_SITE_COLOUR)
@@ -159,6 +166,20 @@ def test_the_sld_is_well_formed_with_one_rule_per_class(gpkg):
     assert root.tag == f"{SLD}StyledLayerDescriptor" and root.get("version") == "1.1.0"
     rules = root.findall(f".//{SE}Rule")
     assert [r.findtext(f"{SE}Name") for r in rules] == ["5 分钟", "10 分钟", "15 分钟"]
+
+
+def test_grid_sld_filters_the_flags_column(gpkg):
+    with sqlite3.connect(gpkg) as db:
+        text = db.execute("SELECT styleSLD FROM layer_styles WHERE f_table_name = '网格'").fetchone()[0]
+    rules = ET.fromstring(text).findall(f".//{SE}Rule")
+    ogc = "{http://www.opengis.net/ogc}"
+    assert [r.findtext(f"{SE}Name") for r in rules] == ["户数低于下限", "户数在上下限内", "户数超上限"]
+    assert rules[1].find(f"{SE}ElseFilter") is not None  # within the bounds: every other grid
+    below = rules[0].findall(f".//{ogc}PropertyIsLike")
+    assert [(x.findtext(f"{ogc}PropertyName"), x.findtext(f"{ogc}Literal")) for x in below] == [
+        ("问题", "%户数低于下限%"),
+        ("问题", "%below_floor%"),
+    ]
 
 
 def test_gpkg_without_styles_has_no_table(layers, tmp_path):
@@ -196,16 +217,21 @@ SYSTEM_PYTHON = "/usr/bin/python3"
 QGIS_CHECK = """
 import json, os, sys
 os.environ["QT_QPA_PLATFORM"] = "offscreen"
-from qgis.core import QgsApplication, QgsRenderContext, QgsVectorLayer
+from qgis.core import (QgsApplication, QgsExpressionContextUtils, QgsRenderContext, QgsVectorLayer)
 app = QgsApplication([], False)
 app.initQgis()
 out = {}
 for table in sys.argv[2:]:
     layer = QgsVectorLayer(f"{sys.argv[1]}|layername={table}", table, "ogr")
     renderer = layer.renderer()
-    context = QgsRenderContext()
+    context = QgsRenderContext()  # as the map canvas sets it up: the layer's expression scopes
+    context.expressionContext().appendScopes(QgsExpressionContextUtils.globalProjectLayerScopes(layer))
     renderer.startRender(context, layer.fields())
-    drawn = sum(renderer.symbolForFeature(f, context) is not None for f in layer.getFeatures())
+    drawn = []
+    for feature in layer.getFeatures():
+        context.expressionContext().setFeature(feature)
+        symbol = renderer.symbolForFeature(feature, context)
+        drawn.append(None if symbol is None else symbol.color().name())
     renderer.stopRender(context)
     colours = [s.color().name() for s in renderer.symbols(context)]
     out[table] = [layer.isValid(), renderer.type(), layer.crs().authid(), drawn, layer.featureCount(),
@@ -244,11 +270,15 @@ def test_qgis_opens_the_geopackage_styled(layers, tmp_path):
         "服务范围": "categorizedSymbol",
         "设施": "categorizedSymbol",
         "覆盖缺口": "singleSymbol",
-        "网格": "singleSymbol",
+        "网格": "categorizedSymbol",
         "新增中心": "singleSymbol",
         "居民点": "graduatedSymbol",
     }
     for table, (valid, _, authid, drawn, count, _, _) in seen.items():
-        assert valid and authid == "EPSG:4549" and drawn == count, table  # every feature matched a class
+        assert valid and authid == "EPSG:4549" and None not in drawn and len(drawn) == count, table  # all classed
+    # Each feature in the class the web map gives it: rings by minutes, grids by their household flags.
+    assert seen["服务范围"][3] == list(palette.RING_COLOURS[:3])
+    assert seen["网格"][3] == [palette.GRID_COLOURS[0], palette.GRID_COLOURS[1]]  # below the floor; within
+    assert seen["居民点"][3] == [palette.TIME_COLOURS[0], palette.TIME_COLOURS[2]]  # 3 and 12 minutes
     assert seen["服务范围"][5] == list(palette.RING_COLOURS[:3])
     assert seen["网格"][6] and seen["新增中心"][6]  # labelled by code / name

@@ -122,11 +122,17 @@ class Symbol:
 
 @dataclass(frozen=True)
 class Category:
-    """Features whose attribute equals ``value`` (as text), drawn with ``symbol``, named ``label``."""
+    """Features whose attribute equals ``value`` (as text), drawn with ``symbol``, named ``label``.
+
+    When the style classifies by a QGIS expression over one text column
+    (:attr:`LayerStyle.like_column`), ``like`` are the SQL ``LIKE`` patterns of that column
+    the category stands for in the SLD (``()``: every other feature, an ``ElseFilter``).
+    """
 
     value: str
     label: str
     symbol: Symbol
+    like: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -158,6 +164,9 @@ class LayerStyle:
         Field the categories or ranges classify (a field name, or a QGIS expression).
     label_field
         Field whose value labels each feature, or ``None``.
+    like_column
+        When ``attribute`` is a QGIS expression over one text column, that column: the SLD
+        then filters it with each category's ``like`` patterns.
     """
 
     table: str
@@ -168,6 +177,7 @@ class LayerStyle:
     categories: tuple[Category, ...] = ()
     ranges: tuple[Range, ...] = ()
     label_field: str | None = None
+    like_column: str | None = None
 
     def __post_init__(self) -> None:
         given = sum((self.symbol is not None, bool(self.categories), bool(self.ranges)))
@@ -404,9 +414,22 @@ def _sld(style: LayerStyle) -> str:
     for category in style.categories:
         rule = ET.SubElement(fts, "se:Rule")
         ET.SubElement(rule, "se:Name").text = category.label
-        condition = ET.SubElement(ET.SubElement(rule, "ogc:Filter"), "ogc:PropertyIsEqualTo")
-        ET.SubElement(condition, "ogc:PropertyName").text = str(style.attribute)
-        ET.SubElement(condition, "ogc:Literal").text = category.value
+        if style.like_column and not category.like:
+            ET.SubElement(rule, "se:ElseFilter")
+        elif style.like_column:
+            parent = ET.SubElement(rule, "ogc:Filter")
+            if len(category.like) > 1:
+                parent = ET.SubElement(parent, "ogc:Or")
+            for pattern in category.like:
+                like = ET.SubElement(
+                    parent, "ogc:PropertyIsLike", {"wildCard": "%", "singleChar": "_", "escapeChar": "\\"}
+                )
+                ET.SubElement(like, "ogc:PropertyName").text = style.like_column
+                ET.SubElement(like, "ogc:Literal").text = pattern
+        else:
+            condition = ET.SubElement(ET.SubElement(rule, "ogc:Filter"), "ogc:PropertyIsEqualTo")
+            ET.SubElement(condition, "ogc:PropertyName").text = str(style.attribute)
+            ET.SubElement(condition, "ogc:Literal").text = category.value
         _sld_symbolizer(rule, category.symbol)
     for band in style.ranges:
         rule = ET.SubElement(fts, "se:Rule")

@@ -153,8 +153,59 @@ def _demand(table: str, frame: gpd.GeoDataFrame, kind: str) -> LayerStyle:
     )
 
 
+#: A grid's household flags (``flags`` / 问题, Chinese or key) by the class of GRID_COLOURS they mean.
+GRID_FLAG_PATTERNS = {
+    "below": ("%户数低于下限%", "%below_floor%"),
+    "above": ("%户数超上限%", "%above_ceiling%", "%oversized_unit%"),
+}
+GRID_CLASS_LABELS = {"below": "户数低于下限", "within": "户数在上下限内", "above": "户数超上限"}
+
+
+def _code_column(frame: pd.DataFrame) -> str | None:
+    """The grid's own code column: ``code``, 编码, or the first header ending in 编码 (网格编码, 微网格编码)."""
+    named = _column(frame, "code")
+    if named is not None:
+        return named
+    return next((str(c) for c in frame.columns if str(c).endswith("编码") and "上级" not in str(c)), None)
+
+
+def _grids(table: str, frame: gpd.GeoDataFrame, kind: str) -> LayerStyle | None:
+    """Grids coloured by their household bounds (the web map's three grid colours), from the flags column."""
+    flags = _column(frame, "flags")
+    if flags is None or kind != "fill":
+        return None
+    quoted = '"' + flags.replace('"', '""') + '"'
+
+    def any_of(patterns: tuple[str, ...]) -> str:
+        return " OR ".join(f"{quoted} LIKE '{p}'" for p in patterns)
+
+    expression = (
+        f"CASE WHEN {any_of(GRID_FLAG_PATTERNS['below'])} THEN 'below' "
+        f"WHEN {any_of(GRID_FLAG_PATTERNS['above'])} THEN 'above' ELSE 'within' END"
+    )
+    colours = dict(zip(("below", "within", "above"), palette.GRID_COLOURS, strict=True))
+    categories = tuple(
+        Category(
+            key,
+            GRID_CLASS_LABELS[key],
+            Symbol("fill", colours[key], outline=palette.GRID_EDGE_COLOUR, opacity=0.45),
+            like=GRID_FLAG_PATTERNS.get(key, ()),
+        )
+        for key in ("below", "within", "above")
+    )
+    return LayerStyle(
+        table,
+        "网格 按户数",
+        "网格，按户数是否在上下限内着色（与网页地图相同），标注网格编码",
+        attribute=expression,
+        categories=categories,
+        label_field=_code_column(frame),
+        like_column=flags,
+    )
+
+
 def _single(table: str, role: str, frame: gpd.GeoDataFrame, kind: str) -> LayerStyle:
-    label_code, label_name = _column(frame, "code"), _column(frame, "name")
+    label_code, label_name = _code_column(frame), _column(frame, "name")
     styles: dict[str, tuple[str, Symbol, str | None]] = {
         "gaps": ("覆盖缺口", Symbol(kind, palette.GAP_COLOUR, outline=palette.GAP_COLOUR, opacity=0.45), None),
         "units": (
@@ -249,6 +300,8 @@ def palette_styles(layers: Mapping[str, pd.DataFrame]) -> list[LayerStyle]:
             out.append(_minute_classes(table, frame, kind, "服务范围" if role == "service_areas" else "可达道路"))
         elif role == "demand":
             out.append(_demand(table, frame, kind))
+        elif role == "grids" and (grids := _grids(table, frame, kind)) is not None:
+            out.append(grids)
         else:
             out.append(_single(table, role, frame, kind))
     return out
