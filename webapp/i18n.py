@@ -591,6 +591,14 @@ TEXTS: dict[str, dict[str, str]] = {
     "deliver_plan_print": {"zh": "方案候选中心 打印图", "en": "Plan candidates: print map"},
     "deliver_plan_table": {"zh": "候选中心新增覆盖表", "en": "Candidates' added coverage (XLSX)"},
     "deliver_plan_csv": {"zh": "候选中心坐标 CSV", "en": "Candidates' coordinates (CSV)"},
+    "deliver_title_block": {
+        "zh": "图签（留空则用项目设置，仍无则打印空线）",
+        "en": "Title block (empty: the project's setting, else a blank line)",
+    },
+    "deliver_organisation": {"zh": "编制单位", "en": "Organisation"},
+    "deliver_author": {"zh": "编制人", "en": "Prepared by"},
+    "deliver_reviewer": {"zh": "审核人", "en": "Reviewed by"},
+    "deliver_approval": {"zh": "审图号", "en": "Map approval no."},
 }
 
 

@@ -186,6 +186,19 @@
     }
     a.setAttribute("href", url.pathname + url.search);
   }, true);
+  // The title block typed in the export block goes on every printed page (empty: the project's [print]).
+  document.addEventListener("click", (ev) => {
+    const a = ev.target && ev.target.closest ? ev.target.closest("a[href^='/api/export/']") : null;
+    if (!a) return;
+    const url = new URL(a.getAttribute("href"), window.location.href);
+    if (!/\.(pdf|png)$/.test(url.pathname)) return;
+    for (const input of document.querySelectorAll("#deliver-title-block input[data-field]")) {
+      const value = input.value.trim();
+      if (value) url.searchParams.set(input.dataset.field, value);
+      else url.searchParams.delete(input.dataset.field);
+    }
+    a.setAttribute("href", url.pathname + url.search);
+  }, true);
 
   // A plan's (or a draft's) features onto the map, candidates draggable.
   function addFeatures(features) {
