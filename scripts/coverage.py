@@ -37,7 +37,7 @@ from tqdm import tqdm
 from geo import settings
 from geo.access.coverage import ALL_UNITS, BASIS_ZH
 from geo.errors import GeoError, InputDataError
-from geo.io.crs import WGS84
+from geo.io.crs import WGS84, ExportCRS
 from geo.io.export import CHECK_HEADERS_ZH, COVERAGE_HEADERS_ZH, export_crs_for, write_csv, write_xlsx
 from geo.maps.content import coverage_map
 from geo.maps.qgis_layers import write_styled_gpkg
@@ -167,7 +167,11 @@ def _notes(project: Project, acc, job: Job) -> pd.DataFrame:
             f"{int((~acc.demand['snapped']).sum())} 个需求点距道路超过 {settings.MAX_SNAP_DIST_M:g} m",
         ),
         ("缺口网格", f"{job.cell_m:g} m 方格"),
-        ("坐标系", f"计算 {project.network.crs.to_string()}; 输出 WGS84 (EPSG:4326)"),
+        (
+            "坐标系",
+            f"计算 {project.network.crs.to_string()}; GeoPackage {_export_crs(job, project, acc).note_zh}; "
+            "表中缺口中心经纬度为 WGS84",
+        ),
         ("设施来源", sources if sources != "OpenStreetMap" else "© OpenStreetMap contributors (ODbL)"),
         *(("台账读取", note) for note in project.source_notes),
         ("路网与建筑来源", "© OpenStreetMap contributors (ODbL)"),
@@ -227,6 +231,12 @@ def run_job(job: Job) -> pd.DataFrame:
     return whole
 
 
+def _export_crs(job: Job, project: Project, acc) -> ExportCRS:
+    """The GeoPackage's coordinate system (``--crs``), its zone from the project's area."""
+    area = acc.demand if project.boundary is None else gpd.GeoDataFrame(geometry=[project.boundary], crs=acc.demand.crs)
+    return export_crs_for(job.crs, area)
+
+
 def _write_outputs(job, project, acc, table, check, gaps, units) -> None:
     estimated = is_estimate(acc.demand)
     demand = acc.demand.copy()
@@ -243,8 +253,7 @@ def _write_outputs(job, project, acc, table, check, gaps, units) -> None:
     # Chinese headers and values; the figures stay exact in the GeoPackage and the CSV.
     lang = job.lang
     frames = {k: chinese_frame(v, estimated=estimated, lang=lang) for k, v in layers.items()}
-    area = acc.demand if project.boundary is None else gpd.GeoDataFrame(geometry=[project.boundary], crs=acc.demand.crs)
-    write_styled_gpkg(layers_in(frames, lang), job.out / "coverage.gpkg", crs=export_crs_for(job.crs, area))
+    write_styled_gpkg(layers_in(frames, lang), job.out / "coverage.gpkg", crs=_export_crs(job, project, acc))
     write_csv(chinese_frame(table, estimated=estimated, lang=lang), job.out / "coverage.csv")
     centre = gaps.geometry.centroid.to_crs(WGS84)
     gap_sheet = gaps.drop(columns="geometry").assign(x_wgs84=centre.x, y_wgs84=centre.y)

@@ -203,6 +203,9 @@ def test_coverage_script_crs(tmp_path, capsys):
     with sqlite3.connect(gpkg) as db:
         styled = {r[0] for r in db.execute("SELECT f_table_name FROM layer_styles")}
     assert styled == {"居民点", "设施", "覆盖缺口"}
+    notes = pd.read_excel(out / "coverage.xlsx", sheet_name="说明")
+    crs_note = notes.loc[notes["项目"] == "坐标系", "说明"].iloc[0]
+    assert "EPSG:4490" in crs_note and "视为相同" in crs_note  # the export's notes name it too
     # A zone of China for Helsinki: exit 2 and the previous output untouched.
     before = gpkg.read_bytes()
     assert main(["--project", "demo", "--out", str(out), "--no-maps", "-q", "--crs", "cgcs2000_gk_zone"]) == 2
