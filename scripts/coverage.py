@@ -169,7 +169,7 @@ def _notes(project: Project, acc, job: Job) -> pd.DataFrame:
         ("缺口网格", f"{job.cell_m:g} m 方格"),
         (
             "坐标系",
-            f"计算 {project.network.crs.to_string()}; GeoPackage {_export_crs(job, project, acc).note_zh}; "
+            f"计算 {project.network.crs.to_string()}; 输出图层 {_export_crs(job, project, acc).note_zh}; "
             "表中缺口中心经纬度为 WGS84",
         ),
         ("设施来源", sources if sources != "OpenStreetMap" else "© OpenStreetMap contributors (ODbL)"),

@@ -344,10 +344,10 @@ def plan_layers_file(plan_id: int, fmt: str):
         )
     encoding = _choice("encoding", tuple(SHAPEFILE_ENCODINGS), "utf-8")
     state = get_state()
-    crs = _export_crs(state)  # checked before the plan is read: a bad choice is a 422 either way
     plan = _store().get(plan_id)
     if fmt in PLAN_PRINT_FORMATS:
-        return _plan_print(state, plan, fmt)
+        return _plan_print(state, plan, fmt)  # drawn in the project's metric CRS: ?crs= is for data files
+    crs = _export_crs(state)
     layers = plan_layers(plan["features"])
     if fmt in ("geojson", "csv"):
         candidates = layers.get("candidate")
