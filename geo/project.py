@@ -24,6 +24,10 @@ each part comes from::
                                         # of units without their own type (城乡类型 column):
                                         # GB 50180-2018 for 城镇, TD/T 1062-2021 for 乡村
 
+    [print]                             # optional: the print layouts' title block (issue 21)
+    organisation = "惠安县自然资源局"      # 编制单位; also author (编制人), reviewer (审核人),
+    approval_no = ""                    # 审图号 ("" prints a blank to fill in), date (日期)
+
     [units]                             # optional: area units coverage is counted by
     town = "towns.geojson"              # polygon files with a code (编码/XZQDM) and a name column;
     community = "communities.gpkg"      # any of town, community, grid
@@ -96,6 +100,7 @@ OPTIONAL_KEYS = (
     "categories",
     "functions",
     "area_type",
+    "print",
 )
 ALLOWED_KEYS = frozenset((*REQUIRED_KEYS, *OPTIONAL_KEYS))
 #: Prefix of a population-grid demand source (``demand = "grid:pop.asc"``).
@@ -136,6 +141,9 @@ class Project:
     standard
         The planning standard with the functions analysed: the six and the project's
         "1+6+X" extras (``functions =``).
+    print_fields
+        The ``[print]`` section: the title block of its print layouts (编制单位, 编制人,
+        审核人, 审图号, 日期; :func:`geo.maps.layout.print_fields`), only the fields it sets.
     """
 
     name: str
@@ -151,6 +159,7 @@ class Project:
     standard: Standard = field(default_factory=load_standard)
     #: ``urban`` (城镇) or ``rural`` (乡村): the life-circle standard of units without a type of their own.
     area_type: str = "urban"
+    print_fields: dict[str, str] = field(default_factory=dict)
 
     @property
     def source_notes(self) -> list[str]:
@@ -199,6 +208,17 @@ def _read_spec(path: Path) -> dict:
             f"项目文件 {path.name} 有未知字段 {unknown}；可用字段: {sorted(ALLOWED_KEYS)} (unknown keys)"
         )
     return spec
+
+
+def _print_section(spec: dict, path: Path) -> dict[str, str]:
+    """The ``[print]`` table, checked (only the fields it sets, English keys)."""
+    from geo.maps.layout import print_fields
+
+    section = spec.get("print", {})
+    if not isinstance(section, dict):
+        raise InputDataError(f"项目文件 {path.name} 的 print 应为表 [print] (the print key must be a table)")
+    fields = print_fields(overrides=section)
+    return {key: value for key, value in fields.items() if value is not None and (value or key == "approval_no")}
 
 
 def _boundary(value: str, base: Path) -> shapely.Geometry | None:
@@ -319,6 +339,7 @@ def load_project(
     """
     path = project_path(name_or_path)
     spec = _read_spec(path)
+    print_spec = _print_section(spec, path)
     base = path.parent
     standard = _standard(spec, path)
     area_type = area_type_of(spec.get("area_type", "城镇"), where=f"项目文件 {path.name} 的 area_type: ")
@@ -404,6 +425,7 @@ def load_project(
         reports=reports,
         standard=standard,
         area_type=area_type,
+        print_fields=print_spec,
     )
     for report in reports.values():
         logger.info("ledger: %s", report.summary())

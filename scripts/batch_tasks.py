@@ -31,7 +31,8 @@ from geo import settings
 from geo.access.coverage import ALL_UNITS
 from geo.errors import GeoError, InputDataError
 from geo.io.crs import WGS84
-from geo.io.export import write_csv, write_gpkg
+from geo.io.export import write_csv
+from geo.maps.qgis_layers import write_styled_gpkg
 from geo.network.routing import nearest_facilities
 from geo.network.snapping import Snapped, snap_points
 from geo.project import Project
@@ -174,7 +175,7 @@ def _service_areas(project: str, out: Path, options: AreaOptions) -> tuple[str, 
     else:
         layer = gpd.GeoDataFrame({"function": [], "minutes": []}, geometry=[], crs=WGS84)
     layers = {"service_areas": layer, "facilities": loaded.facilities}
-    write_gpkg(layers_in({k: chinese_frame(v) for k, v in layers.items()}), out / "service_areas.gpkg")
+    write_styled_gpkg(layers_in({k: chinese_frame(v) for k, v in layers.items()}), out / "service_areas.gpkg")
     return loaded.name, table
 
 

@@ -147,3 +147,32 @@ def interruptible(main: Callable[[list[str] | None], int]) -> Callable[[list[str
             return INTERRUPTED_EXIT
 
     return run
+
+
+# --- h-deliver (issue 21): the export coordinate system of a script's files ---
+
+
+def export_crs_name(text: str) -> str:
+    """``--crs``: a key of :data:`geo.io.crs.EXPORT_CRS_CHOICES` or an EPSG code (argparse exits 2 otherwise)."""
+    from geo.errors import CRSError
+    from geo.io.crs import parse_export_crs
+
+    try:
+        parse_export_crs(text)
+    except CRSError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
+def add_crs(parser: argparse.ArgumentParser) -> None:
+    """The ``--crs`` option: WGS84 (default), CGCS2000, or its 3-degree Gauss-Kruger zone."""
+    from geo.io.crs import EXPORT_CRS_CHOICES
+
+    parser.add_argument(
+        "--crs",
+        type=export_crs_name,
+        default="wgs84",
+        help="导出坐标系 (output CRS): "
+        + "; ".join(f"{k} = {v}" for k, v in EXPORT_CRS_CHOICES.items())
+        + "; 或 EPSG 代码. 分带按数据中心经度选择; CGCS2000 与 WGS84 按地图精度视为相同",
+    )

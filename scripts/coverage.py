@@ -39,6 +39,7 @@ import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 from tqdm import tqdm
@@ -47,9 +48,10 @@ from geo import settings
 from geo.access.coverage import ALL_UNITS, BASIS_ZH
 from geo.access.standards import STANDARD_FILES
 from geo.errors import GeoError, InputDataError
-from geo.io.crs import WGS84
-from geo.io.export import COVERAGE_HEADERS_ZH, write_csv, write_gpkg, write_xlsx
+from geo.io.crs import WGS84, ExportCRS
+from geo.io.export import COVERAGE_HEADERS_ZH, export_crs_for, write_csv, write_xlsx
 from geo.maps.content import coverage_map
+from geo.maps.qgis_layers import write_styled_gpkg
 from geo.project import Project, load_project
 from geo.workflows import (
     analyse_coverage,
@@ -62,7 +64,7 @@ from geo.workflows import (
 )
 from geo.workflows.outputs import LIFE_CIRCLE_CHECK_HEADERS, group_zh, layers_in
 from linli.config import cache_dir
-from scripts.cli import MINUTES, add_lang, fraction, interrupted, positive, staged_folder
+from scripts.cli import MINUTES, add_crs, add_lang, fraction, interrupted, positive, staged_folder
 
 logger = logging.getLogger("scripts.coverage")
 
@@ -148,6 +150,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--workers", type=int, default=1, help="projects processed in parallel (processes)")
     parser.add_argument("--no-maps", action="store_true", help="skip the PNG maps")
     add_lang(parser)
+    add_crs(parser)
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     return parser
 
@@ -177,6 +180,7 @@ class Job:
     weight: str | None = None
     special_groups: Path | None = None
     special_groups_system: str = "gcj02"
+    crs: str = "wgs84"  # the GeoPackage's coordinate system (--crs); the zone is each project's own
 
 
 def _facility_sources(facilities: pd.DataFrame) -> str:
@@ -225,7 +229,11 @@ def _notes(project: Project, acc, job: Job, check: pd.DataFrame | None = None) -
             f"{int((~acc.demand['snapped']).sum())} 个需求点距道路超过 {settings.MAX_SNAP_DIST_M:g} m",
         ),
         ("缺口网格", f"{job.cell_m:g} m 方格"),
-        ("坐标系", f"计算 {project.network.crs.to_string()}; 输出 WGS84 (EPSG:4326)"),
+        (
+            "坐标系",
+            f"计算 {project.network.crs.to_string()}; 输出图层 {_export_crs(job, project, acc).note_zh}; "
+            "表中缺口中心经纬度为 WGS84",
+        ),
         ("设施来源", sources if sources != "OpenStreetMap" else "© OpenStreetMap contributors (ODbL)"),
         *(("台账读取", note) for note in project.source_notes),
         ("路网与建筑来源", "© OpenStreetMap contributors (ODbL)"),
@@ -305,6 +313,12 @@ def run_job(job: Job) -> pd.DataFrame:
     return whole
 
 
+def _export_crs(job: Job, project: Project, acc) -> ExportCRS:
+    """The GeoPackage's coordinate system (``--crs``), its zone from the project's area."""
+    area = acc.demand if project.boundary is None else gpd.GeoDataFrame(geometry=[project.boundary], crs=acc.demand.crs)
+    return export_crs_for(job.crs, area)
+
+
 def _write_outputs(job, project, acc, table, check, gaps, units, unmatched) -> None:
     estimated = is_estimate(acc.demand)
     demand = acc.demand.copy()
@@ -321,7 +335,7 @@ def _write_outputs(job, project, acc, table, check, gaps, units, unmatched) -> N
     # Chinese headers and values; the figures stay exact in the GeoPackage and the CSV.
     lang = job.lang
     frames = {k: chinese_frame(v, estimated=estimated, lang=lang) for k, v in layers.items()}
-    write_gpkg(layers_in(frames, lang), job.out / "coverage.gpkg")
+    write_styled_gpkg(layers_in(frames, lang), job.out / "coverage.gpkg", crs=_export_crs(job, project, acc))
     write_csv(chinese_frame(table, estimated=estimated, lang=lang), job.out / "coverage.csv")
     centre = gaps.geometry.centroid.to_crs(WGS84)
     gap_sheet = gaps.drop(columns="geometry").assign(x_wgs84=centre.x, y_wgs84=centre.y)
@@ -450,6 +464,7 @@ def _run_jobs(args: argparse.Namespace, stage: Path, many: bool) -> list[pd.Data
                 weight=args.weight,
                 special_groups=args.special_groups,
                 special_groups_system=args.special_groups_system,
+                crs=args.crs,
             )
         )
     if args.workers > 1 and many:

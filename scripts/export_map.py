@@ -3,7 +3,7 @@
     python -m scripts.export_map --project demo --map coverage|service_areas|grids|placement \
         [--function medical] [--by town|community|grid|FILE] --format png|pdf --out DIR \
         [--paper A4|A3] [--orientation landscape|portrait] [--minutes 15] \
-        [--author 张三] [--organisation 惠安县自然资源局] [--approval-no [审图号]]
+        [--author 张三] [--organisation 惠安县自然资源局] [--reviewer 李四] [--approval-no [审图号]]
 
 The project is loaded and the map computed once; each area (``--by``: a unit level
 of the project or a polygon file with code/编码 and name columns) gets its own page
@@ -28,7 +28,7 @@ from geo import settings
 from geo.access.units import UNIT_LEVELS
 from geo.errors import GeoError, InputDataError
 from geo.maps.content import MAP_KINDS
-from geo.maps.layout import FORMATS, ORIENTATIONS, PAPER_MM, render_layout
+from geo.maps.layout import FORMATS, ORIENTATIONS, PAPER_MM, print_fields, render_layout
 from geo.maps.style import use_print_fonts
 from geo.project import Project
 from geo.workflows import analysis_units, load_analysis, project_map
@@ -67,11 +67,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--sites", type=count(1, 50), default=3, help="new centers (placement)")
     parser.add_argument("--min-households", type=count(1, 100_000), default=300)
     parser.add_argument("--max-households", type=count(1, 100_000), default=500)
-    parser.add_argument("--author", default="", help="编制人")
-    parser.add_argument("--organisation", default="", help="编制单位")
-    parser.add_argument("--date", default="", help="日期 (default today)")
+    # The title block: each field defaults to the project's [print] section (a blank line without it).
+    parser.add_argument("--author", default=None, help="编制人 (default: the project's [print] author)")
+    parser.add_argument("--organisation", default=None, help="编制单位 (default: [print] organisation)")
+    parser.add_argument("--reviewer", default=None, help="审核人 (default: [print] reviewer)")
+    parser.add_argument("--date", default=None, help="日期 (default: [print] date, else today)")
     parser.add_argument(
-        "--approval-no", nargs="?", const="", default=None, help="审图号 (without a value: a blank to fill in)"
+        "--approval-no",
+        nargs="?",
+        const="",
+        default=None,
+        help="审图号 (without a value: a blank to fill in; default: [print] approval_no)",
     )
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     return parser
@@ -108,6 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     fields = {
         "author": args.author,
         "organisation": args.organisation,
+        "reviewer": args.reviewer,
         "date": args.date,
         "approval_no": args.approval_no,
     }
@@ -135,6 +142,7 @@ def _draw_maps(args: argparse.Namespace, fields: dict, stage: Path) -> list[Path
         args.project, minutes=args.minutes, times=args.map in ("coverage", "placement"), cache_dir=cache_dir()
     )
     project = analysis.project
+    fields = print_fields(project.print_fields, fields)  # the options over the project's [print]
     if args.map == "grids":
         functions: list[str | None] = [None]
     elif args.function is not None or args.map == "placement":

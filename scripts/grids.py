@@ -86,9 +86,11 @@ from geo.grids.output import grid_coverage, grids_gdf, plan_to_dict
 from geo.grids.plan import check_plan
 from geo.grids.rosters import ROLES, Roster, read_roster
 from geo.grids.tree import TREE_HEADERS, organisation_diagram, organisation_table
-from geo.io.export import atomic_write, write_csv, write_gpkg, write_xlsx
+from geo.io.crs import ExportCRS
+from geo.io.export import atomic_write, export_crs_for, write_csv, write_xlsx
 from geo.io.ledger import LEDGER_KINDS
 from geo.io.uploads import read_upload
+from geo.maps.qgis_layers import write_styled_gpkg
 from geo.project import Project
 from geo.workflows import (
     chinese_frame,
@@ -102,7 +104,7 @@ from geo.workflows import (
 )
 from geo.workflows.outputs import layers_in
 from linli.config import cache_dir
-from scripts.cli import add_lang, count, interrupted, positive, staged_folder
+from scripts.cli import add_crs, add_lang, count, interrupted, positive, staged_folder
 
 logger = logging.getLogger("scripts.grids")
 
@@ -188,6 +190,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--show-personal", action="store_true", help="names in clear (needs authorisation)")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     add_lang(parser)
+    add_crs(parser)  # h-deliver (issue 21): the generated grids' GeoPackages in CGCS2000 on request
     return parser
 
 
@@ -334,10 +337,11 @@ def main(argv: list[str] | None = None) -> int:
         bar.set_postfix_str(steps[4])
         folder = args.out.parent  # the GeoPackage and its CSV/SVG/PNG/JSON siblings reach it together
         estimated = is_estimate(project.demand)
+        crs = export_crs_for(args.crs, grids)
         with staged_folder(folder, scratch_in=folder) as stage:
-            _write(stage / args.out.name, plan, grids, issues, estimated=estimated, lang=args.lang)
+            _write(stage / args.out.name, plan, grids, issues, estimated=estimated, lang=args.lang, crs=crs)
             if micro is not None:
-                _write_micro(stage / args.out.name, plan, micro, estimated=estimated, lang=args.lang)
+                _write_micro(stage / args.out.name, plan, micro, estimated=estimated, lang=args.lang, crs=crs)
             masked = not args.show_personal
             _write_orgchart(stage / args.out.name, nodes, lang=args.lang, masked=masked, estimated=estimated)
         bar.update()
@@ -364,7 +368,9 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _write(out: Path, plan, grids: gpd.GeoDataFrame, issues: list, *, estimated: bool, lang: str) -> None:
+def _write(
+    out: Path, plan, grids: gpd.GeoDataFrame, issues: list, *, estimated: bool, lang: str, crs: ExportCRS | None = None
+) -> None:
     units = plan.units.assign(grid=plan.grid)
     stem = out.with_suffix("")
     headers = GRID_HEADERS | (
@@ -392,7 +398,7 @@ def _write(out: Path, plan, grids: gpd.GeoDataFrame, issues: list, *, estimated:
         "units": chinese_frame(units, estimated=estimated, lang=lang),
         "parents": chinese_frame(plan.parents, estimated=estimated, lang=lang),
     }
-    write_gpkg(layers_in(layers, lang), out)
+    write_styled_gpkg(layers_in(layers, lang), out, crs=crs)
     write_csv(sheet, out.with_suffix(".csv"))
     write_csv(issue_frame, Path(f"{stem}_issues.csv"))
     write_csv(official_table(tree, list(TREE_HEADERS), headers=TREE_HEADERS, lang=lang), Path(f"{stem}_tree.csv"))
@@ -442,7 +448,7 @@ def _import(args: argparse.Namespace, lo: float, hi: float) -> int:
             "flags": "问题",
         }
         layer = chinese_frame(grids, headers=headers, lang=args.lang)
-        write_gpkg({("网格" if args.lang == "zh" else "grids"): layer}, args.out)
+        write_styled_gpkg({("网格" if args.lang == "zh" else "grids"): layer}, args.out)
         sheet = official_table(problems, list(ISSUE_HEADERS), headers=ISSUE_HEADERS, lang=args.lang)
         write_xlsx({"问题" if args.lang == "zh" else "issues": sheet}, Path(f"{args.out.with_suffix('')}_issues.xlsx"))
     except GeoError as exc:
@@ -517,7 +523,7 @@ def _compare(args: argparse.Namespace, lo: float, hi: float) -> int:
                 merged_grids, headers=grid_headers, lang=args.lang
             ),
         }
-        write_gpkg(layers, args.out)
+        write_styled_gpkg(layers, args.out)
         pairs = official_table(comparison.pairs, list(PAIR_HEADERS), headers=PAIR_HEADERS, lang=args.lang)
         plain = merged_grids.drop(columns="geometry")
         proposal = official_table(
@@ -548,17 +554,18 @@ def _compare(args: argparse.Namespace, lo: float, hi: float) -> int:
     return 0
 
 
-def _write_micro(out: Path, plan, micro, *, estimated: bool, lang: str) -> None:
+def _write_micro(out: Path, plan, micro, *, estimated: bool, lang: str, crs: ExportCRS | None = None) -> None:
     """The micro-grids: a layer of the GeoPackage, an XLSX (grids and their issues) and the plan."""
     table = grids_gdf(micro)
     headers = MICRO_HEADERS | ({"households": "估算户数 (户)", "residents": "估算人口 (人)"} if estimated else {})
-    write_gpkg(
+    write_styled_gpkg(
         {
             ("微网格" if lang == "zh" else "micro_grids"): chinese_frame(
                 table, headers=headers, estimated=estimated, lang=lang
             )
         },
         Path(f"{out.with_suffix('')}_micro.gpkg"),
+        crs=crs,
     )
     plain = table.drop(columns="geometry")
     columns = [c for c in MICRO_HEADERS if c in plain.columns]

@@ -10,7 +10,8 @@ Candidates are the project's network nodes sampled every ``--spacing-m`` metres,
 sites of ``--candidates FILE`` (points or parcels; optional ``required``/``excluded``
 columns), or with ``--candidates facilities`` the project's existing public
 facilities from OpenStreetMap (clinics, schools, community centres, ...: a new center
-sharing a building with one).  Writes a GeoPackage in WGS84 with layers ``sites`` (chosen, ranked by
+sharing a building with one).  Writes a GeoPackage in WGS84 (``--crs``: CGCS2000 or its
+Gauss-Kruger zone) with layers ``sites`` (chosen, ranked by
 marginal residents), ``runner_ups``, ``demand`` (each point's assigned center and
 walking time), ``coverage`` (per function before/after, no geometry) and ``summary``,
 and prints a summary table.  Exit status: 0 done, 2 bad arguments or bad input data
@@ -34,7 +35,8 @@ from tqdm import tqdm
 
 from geo import settings
 from geo.errors import GeoError, InputDataError
-from geo.io.export import write_gpkg
+from geo.io.export import export_crs_for
+from geo.maps.qgis_layers import write_styled_gpkg
 from geo.placement.centers import MODELS
 from geo.workflows import (
     chinese_frame,
@@ -46,7 +48,7 @@ from geo.workflows import (
 )
 from geo.workflows.outputs import column_zh, layers_in
 from linli.config import cache_dir
-from scripts.cli import MINUTES, add_lang, count, interruptible, positive
+from scripts.cli import MINUTES, add_crs, add_lang, count, interruptible, positive
 
 logger = logging.getLogger("scripts.place_centers")
 
@@ -125,6 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--out", required=True, type=Path, help="output .gpkg (WGS84)")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     add_lang(parser)
+    add_crs(parser)
     return parser
 
 
@@ -293,7 +296,12 @@ def main(argv: list[str] | None = None) -> int:
         "summary": _plain(chinese_frame(summary, estimated=estimated, headers=people, lang=args.lang)),
     }
     try:
-        write_gpkg(layers_in(layers, args.lang), args.out)
+        crs = export_crs_for(args.crs, plan.sites, plan.assignment)
+        write_styled_gpkg(layers_in(layers, args.lang), args.out, crs=crs)
+    except GeoError as exc:
+        bar.close()
+        print(f"错误 (error): {exc}", file=sys.stderr)
+        return 2
     except OSError as exc:
         bar.close()
         print(f"错误 (error): 无法写出 {args.out.name} (cannot write the output): {exc.strerror}", file=sys.stderr)

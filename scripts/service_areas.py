@@ -4,7 +4,9 @@
         --minutes 5 10 15 --profile walk --out service_areas.gpkg
 
 Writes a GeoPackage (layers ``service_areas``, ``facilities``, ``reached_streets``)
-or a GeoJSON of the service areas, in WGS84, chosen by the extension of ``--out``.
+or a GeoJSON of the service areas, in WGS84, chosen by the extension of ``--out``;
+``--crs cgcs2000|cgcs2000_gk|cgcs2000_gk_zone`` (or an EPSG code) writes CGCS2000 instead
+(the Gauss-Kruger zone of the facilities' centre; GeoJSON only in longitude/latitude).
 Exit status: 0 done, 2 bad arguments or bad input data (message on stderr).
 """
 
@@ -22,12 +24,14 @@ from geo import settings
 from geo.access.facilities import osm_facilities, read_facilities
 from geo.access.service_area import MODES, profile_note
 from geo.errors import GeoError
-from geo.io.export import write_geojson, write_gpkg
+from geo.io.crs import ExportCRS
+from geo.io.export import export_crs_for, write_geojson
+from geo.maps.qgis_layers import write_styled_gpkg
 from geo.network.graph import load_network
 from geo.workflows import chinese_frame, facility_service_areas
 from geo.workflows.outputs import layers_in
 from linli.config import cache_dir
-from scripts.cli import MINUTES, add_lang, interruptible, positive
+from scripts.cli import MINUTES, add_crs, add_lang, interruptible, positive
 
 logger = logging.getLogger("scripts.service_areas")
 
@@ -60,20 +64,21 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="表格坐标系: wgs84, gcj02 (高德/腾讯), bd09 (百度) 或 EPSG 代码；默认按路网自动判定 (default: detected)",
     )
-    parser.add_argument("--out", required=True, type=Path, help="output .gpkg or .geojson (WGS84)")
+    parser.add_argument("--out", required=True, type=Path, help="output .gpkg or .geojson (WGS84 unless --crs)")
     parser.add_argument("--no-cache", action="store_true", help="do not read or write the network cache")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     add_lang(parser)
+    add_crs(parser)
     return parser
 
 
-def _write(layers: dict[str, gpd.GeoDataFrame], out: Path, lang: str = "zh") -> None:
+def _write(layers: dict[str, gpd.GeoDataFrame], out: Path, lang: str = "zh", crs: ExportCRS | None = None) -> None:
     """All layers as a GeoPackage, or the service areas alone as GeoJSON (written atomically)."""
     zh = {name: chinese_frame(frame, lang=lang) for name, frame in layers.items()}  # Chinese headers and values
     if out.suffix.lower() == ".gpkg":
-        write_gpkg(layers_in(zh, lang), out)
+        write_styled_gpkg(layers_in(zh, lang), out, crs=crs)
     else:
-        write_geojson(zh["service_areas"], out)
+        write_geojson(zh["service_areas"], out, crs=crs)
 
 
 @interruptible
@@ -126,11 +131,16 @@ def main(argv: list[str] | None = None) -> int:
         "reached_streets": result.streets,
     }
     try:
-        _write(layers, out, args.lang)
+        crs = export_crs_for(args.crs, facilities)
+        _write(layers, out, args.lang, crs)
+    except GeoError as exc:
+        print(f"错误 (error): {exc}", file=sys.stderr)
+        return 2
     except OSError as exc:
         print(f"错误: 无法写出 {out.name} (cannot write output): {exc.strerror}", file=sys.stderr)
         return 2
     unsnapped = int((~snapped_ok).sum())
+    print(crs.note_zh)
     print(
         f"{len(areas)} 个服务范围 -> {out} ({profile_note(args.profile)}; "
         f"{len(facilities)} 个设施, {unsnapped} 个未连通路网)"

@@ -161,6 +161,11 @@ INDEX: dict[str, list[str]] = {
     "C1": [
         "test_script_service_areas.py::test_bad_arguments_exit_2",
         "test_script_coverage.py::test_bad_arguments_exit_2",
+        # h-deliver (issue 21): the export CRS
+        "test_export_crs.py::test_an_unknown_choice_is_refused_with_the_choices",
+        "test_export_crs.py::test_a_zone_not_of_the_area_is_refused_naming_the_right_one",
+        "test_export_crs.py::test_service_areas_script_crs",
+        "test_export_crs.py::test_web_unknown_or_impossible_crs_is_a_422",
     ],
     "C2": [
         "test_script_service_areas.py::test_output_equal_to_input_is_refused",

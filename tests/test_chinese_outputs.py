@@ -128,6 +128,8 @@ def _scan_file(path: Path, data: tuple[str, ...]) -> dict[str, set[str]]:
                     scan(f"{path.name}/{h}", value)
     elif path.suffix == ".gpkg":
         for layer, _ in pyogrio.list_layers(path):
+            if layer == "layer_styles":  # QGIS's own table (QML/SLD), read by QGIS, not by people
+                continue
             scan(f"{path.name} layer", layer)  # layer names too (居民点, 设施 ...)
             frame = pyogrio.read_dataframe(path, layer=layer, read_geometry=False)
             for column in frame.columns:

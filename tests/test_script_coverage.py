@@ -40,7 +40,7 @@ def test_demo_writes_every_output(demo_run, capsys):
     notes = pd.read_excel(out / "coverage.xlsx", sheet_name="说明")
     assert notes["说明"].astype(str).str.contains("4 km/h").any()
     layers = {name for name, _ in pyogrio.list_layers(out / "coverage.gpkg")}
-    assert layers == {"居民点", "设施", "覆盖缺口"}
+    assert layers == {"居民点", "设施", "覆盖缺口", "layer_styles"}  # layer_styles: QGIS styles
     demand = gpd.read_file(out / "coverage.gpkg", layer="居民点")
     assert demand.crs.to_epsg() == 4326 and len(demand) == 59
     assert {"病有所医步行时间 (分钟)", "病有所医已覆盖", "菜市场或生鲜超市步行时间 (分钟)"} <= set(demand.columns)

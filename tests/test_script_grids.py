@@ -39,7 +39,7 @@ def test_demo_writes_every_output(demo_run):
         "demo_orgchart.png",
         "demo_orgchart.xlsx",
     }
-    assert {name for name, _ in pyogrio.list_layers(out)} == {"网格", "统计分区", "上级区划"}
+    assert {name for name, _ in pyogrio.list_layers(out)} == {"网格", "统计分区", "上级区划", "layer_styles"}
     grids = gpd.read_file(out, layer="网格")
     assert grids.crs.to_epsg() == 4326
     project = load_project("demo")

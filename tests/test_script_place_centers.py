@@ -19,7 +19,7 @@ def test_mclp_on_the_demo_writes_a_ranked_plan(tmp_path, capsys):
         == 0
     )
     layers = {name for name, _ in pyogrio.list_layers(out)}
-    assert layers == {"新增中心", "备选站点", "居民点", "覆盖统计", "方案汇总"}
+    assert layers == {"新增中心", "备选站点", "居民点", "覆盖统计", "方案汇总", "layer_styles"}  # + QGIS styles
     sites = gpd.read_file(out, layer="新增中心")
     assert sites.crs.to_epsg() == 4326
     assert sites["排名"].tolist() == [1, 2, 3]

@@ -18,7 +18,7 @@ def test_demo_to_geopackage(tmp_path, capsys):
     out = tmp_path / "输出 结果" / "服务范围.gpkg"  # C4: Chinese and spaces in the path
     assert main(["--network", "demo", "--facilities", "demo", "--out", str(out), "-q"]) == 0
     layers = {name for name, _ in pyogrio.list_layers(out)}
-    assert layers == {"服务范围", "设施", "可达道路"}
+    assert layers == {"服务范围", "设施", "可达道路", "layer_styles"}  # + QGIS styles
     areas = gpd.read_file(out, layer="服务范围")
     assert areas.crs.to_epsg() == 4326
     assert len(areas) == 17 * 3

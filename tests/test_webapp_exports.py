@@ -178,7 +178,7 @@ def test_plan_geopackage_has_chinese_layers(writer, tmp_path):
     path = tmp_path / "方案.gpkg"
     path.write_bytes(response.data)
     layers = [name for name, _ in pyogrio.list_layers(path)]
-    assert layers == ["规划服务范围", "候选中心", "现有设施", "研究区边界"]
+    assert layers == ["规划服务范围", "候选中心", "现有设施", "研究区边界", "layer_styles"]
     area = gpd.read_file(path, layer="规划服务范围", engine="pyogrio")
     assert area.crs.to_epsg() == 4326 and area["name"].tolist() == [HOSTILE]  # verbatim in GIS data
     assert gpd.read_file(path, layer="候选中心", engine="pyogrio")["prop_note"].tolist() == ["备注"]

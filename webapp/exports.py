@@ -12,8 +12,14 @@ errors come back as JSON through :mod:`webapp.errors` (no path, no traceback).
 * ``map.html`` — the interactive map of ``?function=`` as one offline HTML file
 * ``coverage.xlsx`` / ``coverage.csv`` — coverage table (and the standard check), Chinese headers
 * ``report.pdf`` — one-page summary of the coverage analysis (``?function=`` for its map)
-* ``plans/<id>.gpkg`` / ``plans/<id>.zip`` (``?encoding=utf-8|gbk``) — a saved plan's
-  layers with the project's facilities and boundary
+* ``plans/<id>.gpkg`` / ``plans/<id>.zip`` (``?encoding=utf-8|gbk``) / ``plans/<id>.geojson``
+  (its candidates) / ``plans/<id>.csv`` (its candidates' names and coordinates) — a saved
+  plan's layers with the project's facilities and boundary; ``?crs=wgs84|cgcs2000|cgcs2000_gk|
+  cgcs2000_gk_zone`` (or an EPSG code) picks the coordinate system, named in the file
+* ``plans/<id>.pdf`` / ``.png`` / ``.xlsx`` — a plan's own candidates printed: the map with
+  each numbered and named, and what each adds (the panel; the XLSX's sheets)
+* every print takes the title block ``&organisation=&author=&reviewer=&approval_no=&date=``
+  over the project's ``[print]`` section (an empty value prints a blank line)
 """
 
 from __future__ import annotations
@@ -29,22 +35,25 @@ from flask import Blueprint, current_app, request, send_file
 
 from geo.access.coverage_tables import coverage_table, gap_cells
 from geo.errors import InputDataError
-from geo.io.crs import WGS84
+from geo.io.crs import WGS84, export_crs
 from geo.io.export import (
     COVERAGE_HEADERS_ZH,
     PLAN_LAYERS_ZH,
     SHAPEFILE_ENCODINGS,
+    coordinate_columns,
     plan_layers,
-    write_gpkg,
+    write_geojson,
     write_shapefile_zip,
     write_table,
 )
 from geo.maps import content as maps
-from geo.maps.layout import ORIENTATIONS, PAPER_MM, LayoutText, render_layout
+from geo.maps.layout import ORIENTATIONS, PAPER_MM, PRINT_FIELDS_ZH, LayoutText, print_fields, render_layout
+from geo.maps.qgis_layers import write_styled_gpkg
 from geo.maps.report import summary_report
 from geo.workflows import check_standard, is_estimate, official_table, project_map
 from geo.workflows.maps import placement_result_map
 from geo.workflows.outputs import LIFE_CIRCLE_CHECK_HEADERS
+from geo.workflows.plan_print import plan_print
 from webapp.auth import check_job, requires
 from webapp.i18n import texts
 from webapp.plans import PlanStore
@@ -80,6 +89,12 @@ def _field(name: str) -> str:
     if len(value) > MAX_FIELD_CHARS or any(ord(c) < 32 for c in value):
         raise InputDataError(f"参数 {name} 过长或含控制字符 (at most {MAX_FIELD_CHARS} printable characters)")
     return value
+
+
+def _print_fields(state) -> dict:
+    """The page's title block: the project's ``[print]`` fields, overridden by the request's."""
+    given = {key: _field(key) for key in PRINT_FIELDS_ZH if key in request.args}
+    return print_fields(state.project.print_fields, given)
 
 
 def _download(data: bytes, name: str, mimetype: str):
@@ -184,12 +199,7 @@ def map_layout(fmt: str):
     kind = _choice("map", WEB_MAP_KINDS, "coverage")
     paper = _choice("paper", tuple(PAPER_MM), "A4")
     orientation = _choice("orientation", ORIENTATIONS, "landscape")
-    approval = request.args.get("approval_no")
-    fields = {
-        "author": _field("author"),
-        "organisation": _field("organisation"),
-        "approval_no": None if approval is None else _field("approval_no"),
-    }
+    fields = _print_fields(state)
     content, text = _map_page(state, kind, function, fields)
     with tempfile.TemporaryDirectory(prefix="linli-export-") as tmp:
         path = render_layout(content, Path(tmp) / f"map.{fmt}", text=text, paper=paper, orientation=orientation)
@@ -261,7 +271,7 @@ def report():
     """The one-page summary of the coverage analysis, with the map of ``?function=``."""
     state = get_state()
     function = _choice("function", get_state().functions, "medical")
-    fields = {"author": _field("author"), "organisation": _field("organisation")}
+    fields = _print_fields(state)
     project = state.project
     analysis = state.analysis_of(_scene(state))
     acc = analysis.accessibility
@@ -293,16 +303,81 @@ def _store() -> PlanStore:
     return current_app.extensions["linli.store"]
 
 
+#: A saved plan's export formats: its layers (data) and its candidates printed (print).
+PLAN_DATA_FORMATS = ("gpkg", "zip", "geojson", "csv")
+PLAN_PRINT_FORMATS = ("pdf", "png", "xlsx")
+MIMETYPES = {
+    "pdf": "application/pdf",
+    "png": "image/png",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "csv": "text/csv; charset=utf-8",
+    "geojson": "application/geo+json",
+}
+
+
+def _export_crs(state):
+    """The export's coordinate system (``?crs=``, default WGS84), its zone from the study area's centroid."""
+    centre = state.study_area_wgs84.centroid
+    return export_crs(request.args.get("crs"), lon=[centre.x], lat=[centre.y])
+
+
+def _plan_print(state, plan: dict, fmt: str):
+    """A plan's candidates printed (PDF/PNG: the map and the list; XLSX: the tables)."""
+    paper = _choice("paper", tuple(PAPER_MM), "A4")
+    orientation = _choice("orientation", ORIENTATIONS, "landscape")
+    fields = _print_fields(state)
+    scene = _scene(state)
+    with state.lock:  # the candidates route on the shared graph
+        page = plan_print(state.analysis_of(scene), plan["features"], plan_name=plan["name"], fields=fields)
+    name = f"plan_{plan['id']}_候选中心_{_safe_name(plan['name'])}.{fmt}"
+    with tempfile.TemporaryDirectory(prefix="linli-export-") as tmp:
+        if fmt == "xlsx":
+            notes = pd.DataFrame(
+                [
+                    ("标题", page.text.title),
+                    *(("口径", a) for a in page.text.assumptions),
+                    *(("来源", s) for s in page.text.sources),
+                ],
+                columns=["项目", "说明"],
+            )
+            path = write_table({"说明": notes, "新增覆盖": page.table}, Path(tmp) / "plan.xlsx")
+        else:
+            path = render_layout(
+                page.content, Path(tmp) / f"plan.{fmt}", text=page.text, paper=paper, orientation=orientation
+            )
+        data = path.read_bytes()
+    return _download(data, name, MIMETYPES[fmt])
+
+
 @bp.get("/plans/<int:plan_id>.<fmt>")
 @requires("read")
 def plan_layers_file(plan_id: int, fmt: str):
-    """A saved plan with the project's facilities and boundary: GeoPackage or zipped Shapefile."""
-    if fmt not in ("gpkg", "zip"):
-        raise InputDataError(f"格式 {fmt!r} 无效，可选: gpkg, zip (unknown format)")
+    """A saved plan: its layers with the project's facilities and boundary (GeoPackage, zipped
+    Shapefile, GeoJSON/CSV of its candidates) in the chosen CRS, or its candidates printed."""
+    if fmt not in (*PLAN_DATA_FORMATS, *PLAN_PRINT_FORMATS):
+        raise InputDataError(
+            f"格式 {fmt!r} 无效，可选: {', '.join((*PLAN_DATA_FORMATS, *PLAN_PRINT_FORMATS))} (unknown format)"
+        )
     encoding = _choice("encoding", tuple(SHAPEFILE_ENCODINGS), "utf-8")
-    plan = _store().get(plan_id)
     state = get_state()
+    plan = _store().get(plan_id)
+    if fmt in PLAN_PRINT_FORMATS:
+        return _plan_print(state, plan, fmt)  # drawn in the project's metric CRS: ?crs= is for data files
+    crs = _export_crs(state)
     layers = plan_layers(plan["features"])
+    if fmt in ("geojson", "csv"):
+        candidates = layers.get("candidate")
+        if candidates is None:
+            raise InputDataError(f"方案「{plan['name']}」中没有候选中心 (the plan has no candidate centres)")
+        stem = f"plan_{plan['id']}_候选中心_{_safe_name(plan['name'])}"
+        with tempfile.TemporaryDirectory(prefix="linli-export-") as tmp:
+            if fmt == "geojson":
+                path = write_geojson(candidates, Path(tmp) / "plan.geojson", crs=crs)
+            else:
+                table = coordinate_columns(candidates.rename(columns={"name": "名称", "feature_id": "要素编号"}), crs)
+                path = write_table(table, Path(tmp) / "plan.csv")
+            data = path.read_bytes()
+        return _download(data, f"{stem}_{crs.choice}.{fmt}", MIMETYPES[fmt])
     fac = state.acc.facilities
     keep = [c for c in ("facility_id", "name", "function", "function_zh", "type", "type_zh", "source") if c in fac]
     extra = {"facilities": fac[[*keep, "geometry"]].to_crs(WGS84)}
@@ -319,10 +394,11 @@ def plan_layers_file(plan_id: int, fmt: str):
         if fmt == "gpkg":
             zh = {PLAN_LAYERS_ZH[k]: v for k, v in layers.items()}
             zh.update({"现有设施": extra["facilities"], "研究区边界": extra["boundary"]})
-            path = write_gpkg(zh, Path(tmp) / "plan.gpkg")
+            path = write_styled_gpkg(zh, Path(tmp) / "plan.gpkg", crs=crs)
             mimetype = "application/geopackage+sqlite3"
         else:
-            path = write_shapefile_zip({**layers, **extra}, Path(tmp) / "plan.zip", encoding=encoding)
+            path = write_shapefile_zip({**layers, **extra}, Path(tmp) / "plan.zip", encoding=encoding, crs=crs)
             mimetype = "application/zip"
         data = path.read_bytes()
-    return _download(data, f"plan_{plan['id']}_方案_{name}.{fmt}", mimetype)
+    suffix = "" if crs.choice == "wgs84" else f"_{crs.choice}"
+    return _download(data, f"plan_{plan['id']}_方案_{name}{suffix}.{fmt}", mimetype)

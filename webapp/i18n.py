@@ -696,6 +696,33 @@ TEXTS: dict[str, dict[str, str]] = {
     "org_weight_oldest_old": {"zh": "高龄老人", "en": "Oldest old (80+)"},
     "org_weight_empty_nest": {"zh": "空巢老人", "en": "Elderly living alone"},
     "org_weight_hardship": {"zh": "困难群众", "en": "People in hardship"},
+    # --- h-deliver (issue 21): export coordinate system, a plan's candidates printed ---
+    "deliver_crs": {"zh": "导出坐标系", "en": "Export CRS"},
+    "deliver_crs_wgs84": {"zh": "WGS84 经纬度 (EPSG:4326)", "en": "WGS84 lon/lat (EPSG:4326)"},
+    "deliver_crs_cgcs2000": {"zh": "CGCS2000 经纬度 (EPSG:4490)", "en": "CGCS2000 lon/lat (EPSG:4490)"},
+    "deliver_crs_gk": {
+        "zh": "CGCS2000 高斯-克吕格 3 度带（不含带号，如 4549）",
+        "en": "CGCS2000 Gauss-Kruger 3-degree zone, no zone prefix (e.g. 4549)",
+    },
+    "deliver_crs_gk_zone": {
+        "zh": "CGCS2000 高斯-克吕格 3 度带（含带号，如 4528）",
+        "en": "CGCS2000 Gauss-Kruger 3-degree zone, zone prefix (e.g. 4528)",
+    },
+    "deliver_crs_note": {
+        "zh": "分带按研究区中心选择；WGS84 与 CGCS2000 按地图精度视为相同（不做基准转换）",
+        "en": "Zone chosen from the study area's centre; WGS84 and CGCS2000 treated as identical at map accuracy",
+    },
+    "deliver_plan_print": {"zh": "方案候选中心 打印图", "en": "Plan candidates: print map"},
+    "deliver_plan_table": {"zh": "候选中心新增覆盖表", "en": "Candidates' added coverage (XLSX)"},
+    "deliver_plan_csv": {"zh": "候选中心坐标 CSV", "en": "Candidates' coordinates (CSV)"},
+    "deliver_title_block": {
+        "zh": "图签（留空则用项目设置，仍无则打印空线）",
+        "en": "Title block (empty: the project's setting, else a blank line)",
+    },
+    "deliver_organisation": {"zh": "编制单位", "en": "Organisation"},
+    "deliver_author": {"zh": "编制人", "en": "Prepared by"},
+    "deliver_reviewer": {"zh": "审核人", "en": "Reviewed by"},
+    "deliver_approval": {"zh": "审图号", "en": "Map approval no."},
 }
 
 

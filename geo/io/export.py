@@ -9,7 +9,14 @@ Every file the scripts and the web app write goes through this module:
   disk and renamed over the target: a failed export (a full disk, a crash) leaves
   the old file untouched and no temporary file behind.
 * Geometries are written in WGS84 (EPSG:4326), which QGIS, ArcGIS and the web app
-  read without asking.
+  read without asking, unless the export names another system (``crs=``, a
+  :class:`~geo.io.crs.ExportCRS`: CGCS2000 EPSG:4490 or its 3-degree Gauss-Kruger zone);
+  the system is then named in the file (GeoPackage: its SRS and each layer's description;
+  Shapefile: the ``.prj`` and a ``坐标系说明.txt``; CSV: the coordinate headers), with the
+  assumption that WGS84 and CGCS2000 are the same at map accuracy.
+* GeoPackages can carry QGIS layer styles (the ``layer_styles`` table, :mod:`geo.io.qgis_styles`);
+  :func:`geo.maps.qgis_layers.write_styled_gpkg` writes one with the web map's palette, so it
+  opens styled in QGIS (every face writes its GeoPackages through it).
 * Text cells of CSV/XLSX that start like a formula (``= + - @``, tab, CR) get a
   leading ``'`` so that a spreadsheet shows them as text and never runs them: a
   facility named ``=HYPERLINK(...)`` stays text in Excel/WPS.
@@ -28,15 +35,16 @@ import os
 import shutil
 import tempfile
 import zipfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
 import shapely
 
-from geo.errors import DiskFullError, GeoError, InputDataError
-from geo.io.crs import WGS84
+from geo.errors import CRSError, DiskFullError, GeoError, InputDataError
+from geo.io.crs import CGCS2000, WGS84, ExportCRS, export_crs
+from geo.io.qgis_styles import LayerStyle, write_layer_styles
 
 logger = logging.getLogger(__name__)
 
@@ -50,9 +58,12 @@ __all__ = [
     "TABLE_FORMATS",
     "atomic_write",
     "chinese_table",
+    "coordinate_columns",
+    "export_crs_for",
     "formula_safe",
     "geojson_text",
     "plan_layers",
+    "to_export_crs",
     "write_csv",
     "write_geojson",
     "write_gpkg",
@@ -164,6 +175,70 @@ def _wgs84(frame: gpd.GeoDataFrame, what: str) -> gpd.GeoDataFrame:
     return frame.to_crs(WGS84)
 
 
+def to_export_crs(frame: gpd.GeoDataFrame, crs: ExportCRS | None, what: str = "") -> gpd.GeoDataFrame:
+    """``frame`` in the export's coordinate system (WGS84 when ``crs`` is ``None``).
+
+    WGS84 -> CGCS2000 is no datum shift: the WGS84 coordinates are relabelled EPSG:4490
+    (identical at map accuracy, :data:`geo.io.crs.CGCS2000_ASSUMPTION_ZH`), then projected
+    into the Gauss-Kruger zone when one was chosen.
+
+    Raises
+    ------
+    InputDataError
+        ``frame`` has no CRS.
+    """
+    out = _wgs84(frame, what)
+    if crs is None or not crs.is_cgcs2000:
+        return out
+    out = out.set_crs(CGCS2000, allow_override=True)
+    return out if crs.crs == CGCS2000 else out.to_crs(crs.crs)
+
+
+def export_crs_for(choice: object, *frames: gpd.GeoDataFrame) -> ExportCRS:
+    """The export coordinate system ``choice`` (:func:`geo.io.crs.export_crs`) for these layers.
+
+    The Gauss-Kruger zone is the one of the centre of all their features (WGS84).
+
+    Raises
+    ------
+    CRSError
+        An unknown choice, or a zone for data outside China's 3-degree zones.
+    """
+    boxes = [
+        f.to_crs(WGS84).total_bounds for f in frames if isinstance(f, gpd.GeoDataFrame) and f.crs is not None and len(f)
+    ]
+    if not boxes:
+        return export_crs(choice, lon=[], lat=[])  # a zone needs coordinates: refused
+    lon = [min(b[0] for b in boxes), max(b[2] for b in boxes)]
+    lat = [min(b[1] for b in boxes), max(b[3] for b in boxes)]
+    return export_crs(choice, lon=lon, lat=lat)
+
+
+def coordinate_columns(frame: gpd.GeoDataFrame, crs: ExportCRS | None = None) -> pd.DataFrame:
+    """The attributes of a point layer with its coordinates as two columns named by their system.
+
+    Longitude/latitude (``经度 (WGS84)``/``纬度 (WGS84)``, ``... (CGCS2000)``) in degrees, or a
+    Gauss-Kruger zone's ``东坐标 Y (米, EPSG:4549)`` / ``北坐标 X (米, EPSG:4549)`` (surveyors'
+    X is the northing).  Polygons and lines give the coordinates of a point inside them.
+
+    Raises
+    ------
+    InputDataError
+        ``frame`` has no CRS.
+    """
+    data = to_export_crs(frame, crs, "表格")
+    points = data.geometry.representative_point()
+    table = pd.DataFrame(data.drop(columns=data.geometry.name))
+    if crs is not None and crs.is_projected:
+        table[f"东坐标 Y (米, EPSG:{crs.epsg})"] = points.x.round(2).to_numpy()
+        table[f"北坐标 X (米, EPSG:{crs.epsg})"] = points.y.round(2).to_numpy()
+    else:
+        system = "CGCS2000" if crs is not None and crs.is_cgcs2000 else "WGS84"
+        table[f"经度 ({system})"] = points.x.round(COORDINATE_DIGITS).to_numpy()
+        table[f"纬度 ({system})"] = points.y.round(COORDINATE_DIGITS).to_numpy()
+    return table
+
+
 def _check_layers(layers: Mapping[str, gpd.GeoDataFrame]) -> None:
     if not layers:
         raise InputDataError("没有可导出的图层 (no layers to export)")
@@ -183,17 +258,30 @@ def _plain_columns(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return out
 
 
-def write_gpkg(layers: Mapping[str, pd.DataFrame], path: str | Path) -> Path:
-    """All layers in one GeoPackage (WGS84), layer names as given (Chinese names are fine).
+def write_gpkg(
+    layers: Mapping[str, pd.DataFrame],
+    path: str | Path,
+    *,
+    crs: ExportCRS | None = None,
+    styles: Sequence[LayerStyle] | None = None,
+) -> Path:
+    """All layers in one GeoPackage (WGS84 or ``crs``), layer names as given (Chinese names are fine).
 
     Parameters
     ----------
     layers
-        Layer name -> GeoDataFrame (any CRS; written in EPSG:4326) or a plain DataFrame
-        (written as an attribute table: summaries, coverage figures).  Empty layers are
-        written too, so the file always has the same layers.
+        Layer name -> GeoDataFrame (any CRS; written in EPSG:4326 or ``crs``) or a plain
+        DataFrame (written as an attribute table: summaries, coverage figures).  Empty
+        layers are written too, so the file always has the same layers.
     path
         Output ``.gpkg``.
+    crs
+        The export's coordinate system (:func:`geo.io.crs.export_crs`); ``None``: WGS84.
+        Its note (system, zone, the WGS84 assumption) is each layer's description.
+    styles
+        QGIS default styles written into ``layer_styles`` (:class:`~geo.io.qgis_styles.LayerStyle`;
+        the web map's palette: :func:`geo.maps.qgis_layers.palette_styles`, or
+        :func:`geo.maps.qgis_layers.write_styled_gpkg` for both in one call); ``None``: none.
 
     Raises
     ------
@@ -204,16 +292,19 @@ def write_gpkg(layers: Mapping[str, pd.DataFrame], path: str | Path) -> Path:
 
     _check_layers(layers)
     frames = {
-        name: _plain_columns(_wgs84(frame, name)) if isinstance(frame, gpd.GeoDataFrame) else frame
+        name: _plain_columns(to_export_crs(frame, crs, name)) if isinstance(frame, gpd.GeoDataFrame) else frame
         for name, frame in layers.items()
     }
+    options = {"DESCRIPTION": crs.note_zh} if crs is not None else {}
 
     def write(tmp: Path) -> None:
         for name, frame in frames.items():
             if isinstance(frame, gpd.GeoDataFrame):
-                frame.to_file(tmp, layer=name, driver="GPKG", engine="pyogrio")
+                frame.to_file(tmp, layer=name, driver="GPKG", engine="pyogrio", layer_options=options)
             else:
                 pyogrio.write_dataframe(frame, tmp, layer=name, driver="GPKG")
+        if styles:
+            write_layer_styles(tmp, styles)
 
     atomic_write(path, write)
     logger.info("GeoPackage %s: %d layers", Path(path).name, len(frames))
@@ -239,10 +330,28 @@ def geojson_text(frame: gpd.GeoDataFrame) -> str:
     return '{"type":"FeatureCollection","features":[' + ",".join(features) + "]}"
 
 
-def write_geojson(frame: gpd.GeoDataFrame, path: str | Path) -> Path:
-    """One layer as RFC 7946 GeoJSON (WGS84, UTF-8, Chinese kept as characters)."""
+def write_geojson(frame: gpd.GeoDataFrame, path: str | Path, *, crs: ExportCRS | None = None) -> Path:
+    """One layer as GeoJSON (UTF-8, Chinese kept as characters): RFC 7946 WGS84, or CGCS2000.
+
+    GeoJSON holds longitude/latitude only (RFC 7946), so ``crs`` may be WGS84 or CGCS2000
+    (EPSG:4490, the same numbers at map accuracy; named in the file's ``crs`` member, which
+    RFC 7946 readers ignore); a Gauss-Kruger zone is refused: export a GeoPackage or a CSV.
+
+    Raises
+    ------
+    CRSError
+        ``crs`` is a projected (Gauss-Kruger) system.
+    """
+    if crs is not None and crs.is_projected:
+        raise CRSError(
+            f"GeoJSON 只能存经纬度 (RFC 7946)，不能用 {crs.label}；请选择 wgs84 或 cgcs2000，或导出 GeoPackage/CSV "
+            "(GeoJSON holds longitude/latitude only; use a GeoPackage for a Gauss-Kruger zone)"
+        )
     data = _plain_columns(_wgs84(frame, Path(path).stem))
     text = data.to_json(drop_id=True, ensure_ascii=False)
+    if crs is not None and crs.is_cgcs2000:
+        member = json.dumps({"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::4490"}})
+        text = '{"type": "FeatureCollection", "crs": ' + member + "," + text.split(",", 1)[1].lstrip()
     atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
     return Path(path)
 
@@ -269,7 +378,13 @@ def _field_names(columns: list[str], encoding: str) -> dict[str, str]:
     return out
 
 
-def write_shapefile_zip(layers: Mapping[str, gpd.GeoDataFrame], path: str | Path, *, encoding: str = "utf-8") -> Path:
+def write_shapefile_zip(
+    layers: Mapping[str, gpd.GeoDataFrame],
+    path: str | Path,
+    *,
+    encoding: str = "utf-8",
+    crs: ExportCRS | None = None,
+) -> Path:
     """A zip of one Shapefile per layer (WGS84), each with its ``.cpg``, and a field-name table.
 
     Parameters
@@ -282,6 +397,9 @@ def write_shapefile_zip(layers: Mapping[str, gpd.GeoDataFrame], path: str | Path
     encoding
         ``utf-8`` (default) or ``gbk`` (ArcMap 10 and other old tools); values that
         GBK cannot hold are refused rather than written as ``?``.
+    crs
+        The export's coordinate system (default WGS84); named in each ``.prj`` and in
+        ``坐标系说明 crs.txt``.
 
     Raises
     ------
@@ -300,7 +418,7 @@ def write_shapefile_zip(layers: Mapping[str, gpd.GeoDataFrame], path: str | Path
     for stem, frame in layers.items():
         if "/" in stem or "\\" in stem or stem.startswith("."):
             raise InputDataError(f"文件名 {stem!r} 无效 (layer file stems must be plain names)")
-        data = _plain_columns(_wgs84(frame, stem))
+        data = _plain_columns(to_export_crs(frame, crs, stem))
         kinds = {k.replace("Multi", "") for k in data.geom_type.dropna().unique()}
         if len(kinds) > 1:
             raise InputDataError(
@@ -339,6 +457,8 @@ def write_shapefile_zip(layers: Mapping[str, gpd.GeoDataFrame], path: str | Path
             buffer = io.StringIO()
             formula_safe(pd.DataFrame(tables)).to_csv(buffer, index=False)  # column names may be anyone's text
             archive.writestr("字段说明 fields.csv", buffer.getvalue().encode("utf-8-sig"))
+            if crs is not None:
+                archive.writestr("坐标系说明 crs.txt", (crs.note_zh + "\r\n").encode("utf-8-sig"))
 
     atomic_write(path, write)
     logger.info("shapefile zip %s: %d layers, %s", Path(path).name, len(prepared), gdal_encoding)

@@ -26,7 +26,7 @@ import datetime as dt
 import logging
 import math
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -51,6 +51,7 @@ __all__ = [
     "OSM_ATTRIBUTION",
     "OSM_CREDIT",
     "PAPER_MM",
+    "PRINT_FIELDS_ZH",
     "LayoutText",
     "MapContent",
     "axes_mm",
@@ -60,6 +61,7 @@ __all__ = [
     "map_scale",
     "north_angle_deg",
     "page_figure",
+    "print_fields",
     "render_layout",
     "wrap",
 ]
@@ -102,6 +104,8 @@ class LayoutText:
         Walking speed, budget, standard ... one line each.
     approval_no
         审图号: ``None`` prints nothing, ``""`` prints a placeholder to fill in.
+    reviewer
+        审核人; empty prints as a blank to fill in by hand (never invented).
     """
 
     title: str
@@ -112,6 +116,7 @@ class LayoutText:
     sources: tuple[str, ...] = ()
     assumptions: tuple[str, ...] = ()
     approval_no: str | None = None
+    reviewer: str = ""
 
     def filled(self) -> LayoutText:
         """A copy with the date and the OpenStreetMap attribution filled in, every ``$`` printed as itself.
@@ -133,11 +138,65 @@ class LayoutText:
             sources=tuple(literal(s) for s in sources),
             assumptions=tuple(literal(a) for a in self.assumptions),
             approval_no=None if self.approval_no is None else literal(self.approval_no),
+            reviewer=literal(self.reviewer),
         )
 
     def metadata(self) -> dict[str, str]:
         """The file's Title and Author (of a :meth:`filled` copy), as the planner wrote them."""
         return {"Title": unliteral(self.title), "Author": unliteral(self.author or self.organisation) or "Linli"}
+
+
+#: The title-block fields a project sets in its ``[print]`` section, with their Chinese names.
+PRINT_FIELDS_ZH = {
+    "organisation": "编制单位",
+    "author": "编制人",
+    "reviewer": "审核人",
+    "approval_no": "审图号",
+    "date": "日期",
+}
+MAX_PRINT_FIELD_CHARS = 100
+
+
+def print_fields(defaults: Mapping[str, object] | None = None, overrides: Mapping[str, object] | None = None) -> dict:
+    """The title-block fields of a page: the project's ``[print]`` values, overridden per export.
+
+    Parameters
+    ----------
+    defaults
+        The project's fields (:data:`PRINT_FIELDS_ZH` keys, or their Chinese names).
+    overrides
+        The export request's or the script's values; ``None`` values keep the default
+        (an empty string clears it: a blank line).
+
+    Returns
+    -------
+    dict
+        ``organisation``, ``author``, ``reviewer``, ``date`` as text and ``approval_no``
+        (``None`` when neither gives one: no 审图号 line), for :class:`LayoutText`.
+
+    Raises
+    ------
+    InputDataError
+        An unknown field, a value that is not text, over 100 characters, or with control characters.
+    """
+    by_zh = {zh: key for key, zh in PRINT_FIELDS_ZH.items()}
+    out: dict = dict.fromkeys(PRINT_FIELDS_ZH, "")
+    out["approval_no"] = None
+    for source in (defaults or {}, overrides or {}):
+        for raw_key, value in source.items():
+            key = by_zh.get(str(raw_key), str(raw_key))
+            if key not in PRINT_FIELDS_ZH:
+                allowed = ", ".join(f"{k} ({z})" for k, z in PRINT_FIELDS_ZH.items())
+                raise InputDataError(f"打印字段 {str(raw_key)[:30]!r} 无效，可选: {allowed} (unknown print field)")
+            if value is None:
+                continue
+            if not isinstance(value, str) or len(value) > MAX_PRINT_FIELD_CHARS or any(ord(c) < 32 for c in value):
+                raise InputDataError(
+                    f"打印字段 {PRINT_FIELDS_ZH[key]} 应为不超过 {MAX_PRINT_FIELD_CHARS} 个字符的文字，不含控制字符 "
+                    f"(print field {key} must be text of at most {MAX_PRINT_FIELD_CHARS} printable characters)"
+                )
+            out[key] = value
+    return out
 
 
 def literal(text: str) -> str:
@@ -168,6 +227,9 @@ class MapContent:
     focus
         Optional polygon (in ``crs``) of the area the page is about: outlined, the
         rest of the map is dimmed.
+    items_title, items
+        An optional list printed first in the side panel under its bold title (a plan's
+        candidates with what each adds), one entry per item; ``$`` printed as itself.
     """
 
     crs: pyproj.CRS
@@ -176,6 +238,8 @@ class MapContent:
     legend_title: str = "图例"
     focus: shapely.Geometry | None = None
     notes: tuple[str, ...] = field(default=())
+    items_title: str = ""
+    items: tuple[str, ...] = ()
 
     def around(self, area: shapely.Geometry, *, pad_share: float = 0.06) -> MapContent:
         """The same content, framed on ``area`` (a polygon in ``crs``)."""
@@ -485,6 +549,10 @@ def _panel(fig, box_mm, page_mm, *, content, handles, text: LayoutText, font: st
         notes_top = bb.y0 - 0.03
     columns = max(int(notes_w_mm / (size * 0.3528 * 0.55)), 20)
     lines: list[tuple[str, bool]] = []
+    if content.items:
+        lines.append((literal(content.items_title or "清单"), True))
+        for item in map(literal, content.items):
+            lines.extend((f"{'' if i == 0 else '  '}{part}", False) for i, part in enumerate(wrap(item, columns - 2)))
     if text.assumptions:
         lines.append(("假设与口径", True))
         for item in (*text.assumptions, *content.notes):
@@ -525,30 +593,34 @@ def draw_footer(
     font: str,
     k: float,
 ) -> None:
-    """The author / organisation / date (and 审图号) line at the foot of a page."""
+    """The title block at the foot of a page: 编制单位, 编制人, 审核人 on the first row; 日期 (and
+    审图号) on the second.  A field not given prints as a blank line to fill in by hand."""
     ax = axes_mm(fig, box_mm, page_mm)
     ax.set_axis_off()
     blank = "__________"
-    fields = [
-        f"编制单位: {text.organisation or blank}",
-        f"编制人: {text.author or blank}",
-        f"日期: {text.date}",
+    rows = [
+        [
+            f"{PRINT_FIELDS_ZH['organisation']}: {text.organisation or blank}",
+            f"{PRINT_FIELDS_ZH['author']}: {text.author or blank}",
+            f"{PRINT_FIELDS_ZH['reviewer']}: {text.reviewer or blank}",
+        ],
+        [f"{PRINT_FIELDS_ZH['date']}: {text.date or blank}"],
     ]
     if text.approval_no is not None:
-        fields.append(f"审图号: {text.approval_no or '________________'}")
-    ax.axhline(0.92, color="#444444", linewidth=0.8)
-    n = len(fields)
-    for i, item in enumerate(fields):
-        ax.text(
-            i / n,
-            0.35,
-            item,
-            transform=ax.transAxes,
-            ha="left",
-            va="center",
-            fontsize=8 * k,
-            family=font,
-        )
+        rows[1].insert(0, f"{PRINT_FIELDS_ZH['approval_no']}: {text.approval_no or '________________'}")
+    ax.axhline(0.97, color="#444444", linewidth=0.8)
+    for y, row in zip((0.62, 0.18), rows, strict=True):
+        for i, item in enumerate(row):
+            ax.text(
+                i / 3,
+                y,
+                item,
+                transform=ax.transAxes,
+                ha="left",
+                va="center",
+                fontsize=7.5 * k,
+                family=font,
+            )
 
 
 def render_layout(

@@ -168,7 +168,8 @@
     $("plan-notes").value = p ? p.notes : "";
     $("plan-version").textContent = p ? `#${p.id} · ${planLabel(p)}` : "";
     // Exports: the plan's GeoPackage and zipped Shapefile (UTF-8 or GBK), in the export block.
-    for (const [id, suffix] of [["export-plan-gpkg", ".gpkg"], ["export-plan-zip", ".zip"], ["export-plan-zip-gbk", ".zip?encoding=gbk"]]) {
+    const printed = [["deliver-plan-pdf", ".pdf"], ["deliver-plan-png", ".png"], ["deliver-plan-xlsx", ".xlsx"], ["deliver-plan-csv", ".csv"]]; // h-deliver
+    for (const [id, suffix] of [["export-plan-gpkg", ".gpkg"], ["export-plan-zip", ".zip"], ["export-plan-zip-gbk", ".zip?encoding=gbk"], ...printed]) {
       const a = $(id);
       if (!a) continue;
       a.hidden = !p;
@@ -178,6 +179,34 @@
     schedulePlanEval();
     if (p) { addFeatures(p.features); ringAll(); }
   }
+
+  // --- h-deliver (issue 21): a plan's files in the chosen export CRS (?crs=), and the page's
+  // paper size on its printed candidates; set on the link when it is clicked.
+  document.addEventListener("click", (ev) => {
+    const a = ev.target && ev.target.closest ? ev.target.closest('a[href^="/api/export/plans/"]') : null;
+    if (!a) return;
+    const url = new URL(a.getAttribute("href"), window.location.href);
+    const crs = $("deliver-crs");
+    if (crs) url.searchParams.set("crs", crs.value);
+    const paper = $("export-paper");
+    if (paper && /\.(pdf|png)$/.test(url.pathname)) {
+      for (const [k, v] of new URLSearchParams(paper.value)) url.searchParams.set(k, v);
+    }
+    a.setAttribute("href", url.pathname + url.search);
+  }, true);
+  // The title block typed in the export block goes on every printed page (empty: the project's [print]).
+  document.addEventListener("click", (ev) => {
+    const a = ev.target && ev.target.closest ? ev.target.closest("a[href^='/api/export/']") : null;
+    if (!a) return;
+    const url = new URL(a.getAttribute("href"), window.location.href);
+    if (!/\.(pdf|png)$/.test(url.pathname)) return;
+    for (const input of document.querySelectorAll("#deliver-title-block input[data-field]")) {
+      const value = input.value.trim();
+      if (value) url.searchParams.set(input.dataset.field, value);
+      else url.searchParams.delete(input.dataset.field);
+    }
+    a.setAttribute("href", url.pathname + url.search);
+  }, true);
 
   // A plan's (or a draft's) features onto the map, candidates draggable.
   function addFeatures(features) {
