@@ -9,13 +9,23 @@ STAMP  := $(VENV)/.installed
 # PostgreSQL + PostGIS for the plan store's second backend (tests/pg_server.py starts
 # a throw-away loopback server; postgresql-postgis pulls the version-matched PostGIS).
 DEBS   := fonts-noto-cjk chromium postgresql postgresql-postgis
+# For the tests only: QGIS (its Python bindings, run with the system Python) opens the
+# GeoPackages the exports write and checks that their layer styles load (tests/test_qgis_styles.py).
+TEST_DEBS := python3-qgis
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup system run test lint typecheck bench clean
+.PHONY: setup system system-test run test lint typecheck bench clean
 
 # Installs only what is missing; a machine that has them all needs no apt-get.
 system:
 	@missing=$$(for p in $(DEBS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing Debian packages: $$missing"; \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+system-test:
+	@missing=$$(for p in $(TEST_DEBS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 		echo "installing Debian packages: $$missing"; \
 		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
@@ -45,7 +55,7 @@ typecheck: setup
 	$(BIN)/python -m mypy
 
 # Two test workers (pytest-xdist): about half the time on two cores.
-test: setup lint typecheck
+test: setup system-test lint typecheck
 	$(BIN)/python -m pytest -n 2
 
 bench: setup
