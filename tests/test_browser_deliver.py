@@ -35,15 +35,17 @@ def test_title_block_and_crs_go_on_the_links(page, server):  # noqa: F811
     text = pypdf.PdfReader(io.BytesIO(response.body())).pages[0].extract_text()
     assert "审核人: 李四" in text and "审图号: 闽S(2026)001号" in text and "编制人: __________" in text
     # A plan's files take the export CRS chosen in the menu.
+    token = page.request.get(base + "/api/csrf").json()["token"]
+    plan = page.request.post(base + "/api/plans", headers={"X-CSRF-Token": token}, data={"name": "出图方案"}).json()
     page.select_option("#deliver-crs", "cgcs2000_gk_zone")
     show_plan_link = (
-        "() => { const a = document.getElementById('export-plan-gpkg');"
-        " a.hidden = false; a.setAttribute('href', '/api/export/plans/1.gpkg'); }"
+        "(id) => { const a = document.getElementById('export-plan-gpkg');"
+        " a.hidden = false; a.setAttribute('href', `/api/export/plans/${id}.gpkg`); }"
     )
-    page.evaluate(show_plan_link)
+    page.evaluate(show_plan_link, plan["id"])
     href = page.evaluate(STOP_NAVIGATION, "export-plan-gpkg")
     assert parse_qs(urlparse(href).query)["crs"] == ["cgcs2000_gk_zone"]
     # The page fetches its downloads to say why one fails: the demo (Helsinki) lies in no CGCS2000
     # zone, so the server's 422 reason shows in the export block.
     wait_until(page, "document.getElementById('export-status').textContent.includes('3 度带')")
-    assert failed == [(422, f"{base}/api/export/plans/1.gpkg?crs=cgcs2000_gk_zone")]
+    assert failed == [(422, f"{base}/api/export/plans/{plan['id']}.gpkg?crs=cgcs2000_gk_zone")]

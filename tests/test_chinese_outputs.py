@@ -150,7 +150,11 @@ def test_every_output_file_is_scanned(outputs):
     suffixes = sorted({p.suffix for p in outputs.rglob("*") if p.is_file()})
     assert {".csv", ".gpkg", ".pdf", ".xlsx"} <= set(suffixes)
     assert set(suffixes) - {".csv", ".gpkg", ".pdf", ".xlsx"} <= {".json", ".png", ".svg"}  # plan file, diagram
-    assert len(list(outputs.rglob("*.pdf"))) == 3
+    # the two maps, the report, and the grids' organisation chart (网格_orgchart.pdf)
+    assert sorted(p.name for p in outputs.rglob("*.pdf")) == sorted(
+        ["报告.pdf", "网格_orgchart.pdf", *(p.name for p in (outputs / "地图").rglob("*.pdf"))]
+    )
+    assert len(list(outputs.rglob("*.pdf"))) == 4
 
 
 def test_no_english_words_in_chinese_outputs(outputs, demo_project):

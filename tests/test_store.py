@@ -450,7 +450,7 @@ def test_sqlite_store_from_a_newer_linli_is_refused(tmp_path):
     open_store(path).close()
     with sqlite3.connect(path) as con:
         con.execute("PRAGMA user_version = 99")
-    with pytest.raises(StoreUnavailableError, match=r"结构版本为 99，高于本程序支持的 3"):
+    with pytest.raises(StoreUnavailableError, match=r"结构版本为 99，高于本程序支持的 4"):
         open_store(path)
     with sqlite3.connect(path) as con:  # refused without touching it
         assert con.execute("PRAGMA user_version").fetchone()[0] == 99
@@ -485,7 +485,7 @@ def test_postgis_store_is_migrated_and_a_newer_one_refused(postgis_url):  # noqa
         store.close()
     with psycopg.connect(postgis_url, autocommit=True) as con:
         con.execute("UPDATE linli_schema SET version = 7")
-    with pytest.raises(StoreUnavailableError, match="高于本程序支持的 3"):
+    with pytest.raises(StoreUnavailableError, match="高于本程序支持的 4"):
         open_store(postgis_url)
 
 
