@@ -9,7 +9,7 @@ Each roster row is placed in a grid by its grid code, its compound (matched to `
 by name, 小区/花园/苑 variants) or its coordinates (``--system``: wgs84, gcj02, bd09).
 With ``--project`` and ``--households`` (points; a ``households``/户数 column repeats a point),
 the in-service members (在职党员) with a position are linked to ``--k`` households each on the
-project's walk network, exactly (HiGHS), every household to at most one member.
+project's walk network, exactly (min-cost flow, certified optimal), every household to at most one member.
 
 Writes one XLSX (Chinese headers, codes as text): 名册 (every row, its grid and why not placed),
 网格人员 (counts per grid and role, grids without a grid worker or head), 联系党员 and 未联系户
