@@ -3,8 +3,10 @@ the certificate refuses flows that are not optimal."""
 
 from __future__ import annotations
 
+import geopandas as gpd
 import numpy as np
 import pytest
+import shapely
 from scipy import sparse
 from scipy.optimize import linprog
 
@@ -15,6 +17,8 @@ from geo.grids.linkage import (
     LinkageSolverError,
     _certify,
     greedy_linkage,
+    grid_codes_at,
+    linkage_by_grid,
     linkage_pairs,
     solve_linkage,
 )
@@ -203,3 +207,32 @@ def test_no_pairs_gives_everyone_short():
     result = solve_linkage(_pairs([], [], [], 2, 3), k=10)
     assert result.short_members.tolist() == [0, 1]
     assert result.unlinked_households.tolist() == [0, 1, 2]
+
+
+def test_grid_codes_and_the_table_per_grid():
+    grids = gpd.GeoDataFrame(
+        {"code": ["350521001001", "350521001002"]},
+        geometry=[shapely.box(0, 0, 100, 100), shapely.box(100, 0, 200, 100)],
+        crs=32650,
+    )
+    # A point on the shared boundary goes to the first grid; one outside every grid gets "".
+    points = gpd.GeoSeries(shapely.points([(10, 10), (150, 50), (100, 50), (500, 500)]), crs=32650)
+    assert grid_codes_at(points, grids).tolist() == ["350521001001", "350521001002", "350521001001", ""]
+    assert grid_codes_at(points.to_crs(4326), grids).tolist()[:2] == ["350521001001", "350521001002"]
+    # k=2 but three households have pairs: the optimum (11 s) gives member 1 households 1 and 2
+    # and leaves member 0 (grid 1) short with household 0; household 3 (in no grid) unlinked.
+    pairs = _pairs([0, 0, 1, 1], [0, 1, 1, 2], [1.0, 2.0, 1.0, 9.0], 2, 4)
+    exact = solve_linkage(pairs, k=2)
+    assert exact.household_member.tolist() == [0, 1, 1, -1]
+    assert exact.total_time_s == pytest.approx(11.0)
+    table = linkage_by_grid(
+        exact, member_grid=np.array(["350521001001", "350521001002"]), household_grid=grid_codes_at(points, grids)
+    )
+    assert table.to_dict("list") == {
+        "grid_code": ["", "350521001001", "350521001002"],
+        "members": [0, 1, 1],
+        "members_short": [0, 1, 0],
+        "households": [1, 2, 1],
+        "linked": [0, 2, 1],
+        "unlinked": [1, 0, 0],
+    }

@@ -20,7 +20,15 @@ from geo.grids.compare import Comparison, compare_systems, merge_systems
 from geo.grids.edits import EditResult, apply_edit, edit, undo
 from geo.grids.imports import check_grids, read_grids
 from geo.grids.levels import LevelPlan, building_plots, check_levels, generate_levels, levels_table, micro_grids
-from geo.grids.linkage import Linkage, LinkagePairs, greedy_linkage, linkage_pairs, solve_linkage
+from geo.grids.linkage import (
+    Linkage,
+    LinkagePairs,
+    greedy_linkage,
+    grid_codes_at,
+    linkage_by_grid,
+    linkage_pairs,
+    solve_linkage,
+)
 from geo.grids.output import grid_coverage, grids_gdf, plan_from_dict, plan_to_dict
 from geo.grids.partition import generate_grids
 from geo.grids.plan import GridEditError, GridPlan, Issue, check_plan
@@ -59,5 +67,6 @@ __all__ = [
     "units_from_polygons",
     "units_with_households",
 ]
-__all__ += ["Linkage", "LinkagePairs", "greedy_linkage", "linkage_pairs", "solve_linkage"]
+__all__ += ["Linkage", "LinkagePairs", "greedy_linkage", "grid_codes_at", "linkage_by_grid", "linkage_pairs"]
+__all__ += ["solve_linkage"]
 __all__ += ["RosterCheck", "check_roster", "compound_key", "read_roster"]

@@ -19,12 +19,17 @@ households left unlinked are reported in :class:`Linkage`, never dropped.
 
 from __future__ import annotations
 
+import io
 import logging
+import subprocess
+import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
-from ortools.graph.python import min_cost_flow
+import pandas as pd
+import shapely
 from scipy import sparse
 from scipy.sparse.csgraph import breadth_first_order
 
@@ -36,7 +41,15 @@ from geo.network.snapping import snap_points
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["Linkage", "LinkagePairs", "greedy_linkage", "linkage_pairs", "solve_linkage"]
+__all__ = [
+    "Linkage",
+    "LinkagePairs",
+    "greedy_linkage",
+    "grid_codes_at",
+    "linkage_by_grid",
+    "linkage_pairs",
+    "solve_linkage",
+]
 
 #: Households each member is linked to: "1+10" (Yongchun's in-service members, issue 20).
 LINKAGE_HOUSEHOLDS_PER_MEMBER: int = 10
@@ -284,25 +297,38 @@ def solve_linkage(pairs: LinkagePairs, *, k: int = LINKAGE_HOUSEHOLDS_PER_MEMBER
 
 
 def _min_cost_flow(pairs: LinkagePairs, k: int) -> tuple[np.ndarray, np.ndarray, float]:
-    """OR-Tools' max flow of least cost: the pairs used (bool), their integer costs and the unit (s)."""
+    """OR-Tools' max flow of least cost: the pairs used (bool), their integer costs and the unit (s).
+
+    Solved in a child process (``_flow_child.py``, by file path): OR-Tools and highspy cannot
+    share a process (each ships its own ``libhighs.so.1``).  The arcs go through a pipe as an
+    ``.npz`` (about 24 bytes per arc).
+    """
     p, n_m, n_h = pairs.member.size, pairs.n_members, pairs.n_households
     unit = _cost_unit_s(float(pairs.time_s.max()), n_m + n_h + 1)
     cost = np.rint(pairs.time_s / unit).astype(np.int64)
     sink = n_m + n_h
-    flow = min_cost_flow.SimpleMinCostFlow()
-    arcs = flow.add_arcs_with_capacity_and_unit_cost(
-        np.concatenate([pairs.member, n_m + np.arange(n_h)]),
-        np.concatenate([n_m + pairs.household, np.full(n_h, sink)]),
-        np.ones(p + n_h, dtype=np.int64),
-        np.concatenate([cost, np.zeros(n_h, dtype=np.int64)]),
+    network = io.BytesIO()
+    np.savez(
+        network,
+        tail=np.concatenate([pairs.member, n_m + np.arange(n_h)]).astype(np.int64),
+        head=np.concatenate([n_m + pairs.household, np.full(n_h, sink)]).astype(np.int64),
+        capacity=np.ones(p + n_h, dtype=np.int64),
+        cost=np.concatenate([cost, np.zeros(n_h, dtype=np.int64)]),
+        supply=np.concatenate([np.full(n_m, int(k)), np.zeros(n_h, dtype=np.int64), [-int(k) * n_m]]).astype(np.int64),
     )
-    flow.set_nodes_supplies(
-        np.arange(sink + 1), np.concatenate([np.full(n_m, int(k)), np.zeros(n_h, dtype=np.int64), [-int(k) * n_m]])
+    done = subprocess.run(
+        [sys.executable, str(Path(__file__).with_name("_flow_child.py"))],
+        input=network.getvalue(),
+        capture_output=True,
+        check=False,
     )
-    status = flow.solve_max_flow_with_min_cost()
-    if status != min_cost_flow.SimpleMinCostFlow.OPTIMAL:
-        raise LinkageSolverError(f"联系户分配求解失败 (min-cost flow status {status})")
-    return flow.flows(arcs[:p]) > 0, cost, unit
+    if done.returncode != 0:
+        last = (done.stderr.decode(errors="replace").strip().splitlines() or [""])[-1]
+        raise LinkageSolverError(f"联系户分配求解失败：最小费用流子进程出错 (min-cost flow child failed: {last})")
+    answer = np.load(io.BytesIO(done.stdout))
+    if not bool(answer["optimal"]):
+        raise LinkageSolverError(f"联系户分配求解失败 (min-cost flow status {answer['status']})")
+    return answer["flow"][:p] > 0, cost, unit
 
 
 def _certify(pairs: LinkagePairs, used: np.ndarray, cost: np.ndarray, k: int) -> None:
@@ -383,3 +409,54 @@ def greedy_linkage(pairs: LinkagePairs, *, k: int = LINKAGE_HOUSEHOLDS_PER_MEMBE
             free[h] = False
             chosen.append(i)
     return _result(pairs, np.asarray(chosen, dtype=np.int64), k, "greedy", False)
+
+
+def grid_codes_at(points: gpd.GeoSeries, grids: gpd.GeoDataFrame, *, code_column: str = "code") -> np.ndarray:
+    """The code of the grid each point lies in, ``""`` for a point in no grid (object array).
+
+    Parameters
+    ----------
+    points
+        Points with a CRS (households, members).
+    grids
+        Grid polygons with a CRS and a ``code_column``; a point on a shared boundary or where
+        grids overlap goes to the first grid listed.
+    """
+    codes = np.full(len(points), "", dtype=object)
+    if len(points) == 0 or len(grids) == 0:
+        return codes
+    tree = shapely.STRtree(grids.to_crs(points.crs).geometry.to_numpy())
+    hit_pt, hit_grid = tree.query(points.to_numpy(), predicate="intersects")
+    order = np.lexsort((hit_grid, hit_pt))
+    point, first = np.unique(hit_pt[order], return_index=True)
+    codes[point] = grids[code_column].astype(str).to_numpy()[hit_grid[order][first]]
+    return codes
+
+
+def linkage_by_grid(linkage: Linkage, *, member_grid: np.ndarray, household_grid: np.ndarray) -> pd.DataFrame:
+    """Per grid: members, members short of ``k``, households, linked and unlinked households.
+
+    Parameters
+    ----------
+    linkage
+        The assignment (:func:`solve_linkage` or :func:`greedy_linkage`).
+    member_grid, household_grid
+        The grid code of each member and household (``""``: in no grid, kept as its own row).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``grid_code``, ``members``, ``members_short``, ``households``, ``linked``, ``unlinked``,
+        sorted by code, whole numbers.
+    """
+    members = pd.DataFrame({"grid_code": member_grid, "members": 1, "members_short": linkage.member_count < linkage.k})
+    homes = pd.DataFrame(
+        {"grid_code": household_grid, "households": 1, "linked": linkage.household_member >= 0},
+    )
+    homes["unlinked"] = ~homes["linked"]
+    table = pd.concat([members.groupby("grid_code").sum(), homes.groupby("grid_code").sum()], axis=1, sort=True).fillna(
+        0
+    )
+    return table.astype(np.int64).reset_index()[
+        ["grid_code", "members", "members_short", "households", "linked", "unlinked"]
+    ]
