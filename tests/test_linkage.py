@@ -236,3 +236,14 @@ def test_grid_codes_and_the_table_per_grid():
         "linked": [0, 2, 1],
         "unlinked": [1, 0, 0],
     }
+
+
+def test_the_solver_runs_beside_highspy_in_one_process():
+    # OR-Tools and highspy ship different libhighs.so.1: the flow runs in a child process, so a
+    # process that has highspy loaded (the placement) still links members.
+    import highspy  # noqa: F401
+
+    pairs = _pairs([0, 0, 1], [0, 1, 1], [3.0, 1.0, 2.0], 2, 2)
+    result = solve_linkage(pairs, k=1)
+    assert result.household_member.tolist() == [0, 1]
+    assert result.total_time_s == pytest.approx(5.0)

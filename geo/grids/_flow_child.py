@@ -2,7 +2,8 @@
 
 ``geo.grids.linkage`` runs ``python <this file>`` with an ``.npz`` on standard input (arrays
 ``tail``, ``head``, ``capacity``, ``cost``, ``supply``; int64) and reads an ``.npz`` from standard
-output (``optimal``: bool, ``status``: the solver's status name, ``flow``: int64 per arc).
+output (``optimal``: bool, ``status``: the solver's status name, ``flow``: int64 per arc,
+``peak_mb``: this process's peak resident memory, from ``VmHWM``, NaN where there is none).
 
 Why a child: OR-Tools and highspy (the placement's MIP) each ship their own ``libhighs.so.1``,
 of different HiGHS versions under one soname; a process can load only one of them, and the
@@ -18,6 +19,18 @@ import sys
 import numpy as np
 
 
+def _peak_mb() -> float:
+    """Peak resident memory of this process since its exec (MB), NaN where /proc is not there."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return float("nan")
+
+
 def main() -> int:
     """Read the network from stdin, solve, write the flows to stdout."""
     from ortools.graph.python import min_cost_flow
@@ -30,7 +43,8 @@ def main() -> int:
     optimal = status == min_cost_flow.SimpleMinCostFlow.OPTIMAL
     flow = solver.flows(arcs) if optimal else np.zeros(0, dtype=np.int64)
     out = io.BytesIO()
-    np.savez(out, optimal=np.bool_(optimal), status=np.str_(getattr(status, "name", str(status))), flow=flow)
+    name = np.str_(getattr(status, "name", str(status)))
+    np.savez(out, optimal=np.bool_(optimal), status=name, flow=flow, peak_mb=np.float64(_peak_mb()))
     sys.stdout.buffer.write(out.getvalue())
     return 0
 

@@ -282,7 +282,7 @@ def solve_linkage(pairs: LinkagePairs, *, k: int = LINKAGE_HOUSEHOLDS_PER_MEMBER
     _check_k(k)
     if pairs.member.size == 0:
         return _result(pairs, np.zeros(0, dtype=np.int64), k, "min-cost flow", True)
-    used, cost, unit = _min_cost_flow(pairs, k)
+    used, cost, unit, _ = _min_cost_flow(pairs, k)
     _certify(pairs, used, cost, k)
     chosen = np.flatnonzero(used)
     result = _result(pairs, chosen, k, "min-cost flow", True, gap_bound_s=chosen.size * unit)
@@ -296,8 +296,9 @@ def solve_linkage(pairs: LinkagePairs, *, k: int = LINKAGE_HOUSEHOLDS_PER_MEMBER
     return result
 
 
-def _min_cost_flow(pairs: LinkagePairs, k: int) -> tuple[np.ndarray, np.ndarray, float]:
-    """OR-Tools' max flow of least cost: the pairs used (bool), their integer costs and the unit (s).
+def _min_cost_flow(pairs: LinkagePairs, k: int) -> tuple[np.ndarray, np.ndarray, float, float]:
+    """OR-Tools' max flow of least cost: the pairs used (bool), their integer costs, the unit (s)
+    and the child process's peak resident memory (MB).
 
     Solved in a child process (``_flow_child.py``, by file path): OR-Tools and highspy cannot
     share a process (each ships its own ``libhighs.so.1``).  The arcs go through a pipe as an
@@ -328,7 +329,8 @@ def _min_cost_flow(pairs: LinkagePairs, k: int) -> tuple[np.ndarray, np.ndarray,
     answer = np.load(io.BytesIO(done.stdout))
     if not bool(answer["optimal"]):
         raise LinkageSolverError(f"联系户分配求解失败 (min-cost flow status {answer['status']})")
-    return answer["flow"][:p] > 0, cost, unit
+    logger.debug("linkage: min-cost flow child peak %.0f MB", float(answer["peak_mb"]))
+    return answer["flow"][:p] > 0, cost, unit, float(answer["peak_mb"])
 
 
 def _certify(pairs: LinkagePairs, used: np.ndarray, cost: np.ndarray, k: int) -> None:
