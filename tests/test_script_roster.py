@@ -120,6 +120,7 @@ def test_members_short_of_k_are_listed_per_grid(tmp_path, demo_project):
         (["--out", "x.csv"], "xlsx"),
         (["--out", "x.xlsx", "--project", "demo"], "--households"),
         (["--out", "x.xlsx", "--map", "m.png"], "--map"),
+        (["--out", "x.xlsx", "--project", "demo", "--households", "h.geojson", "--map", "m.svg"], ".png"),
     ],
 )
 def test_bad_arguments_exit_2(tmp_path, grids_file, roster_file, extra, message, capsys):
