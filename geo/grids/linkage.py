@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import geopandas as gpd
+import numba
 import numpy as np
 import pandas as pd
 import shapely
@@ -333,6 +334,43 @@ def _min_cost_flow(pairs: LinkagePairs, k: int) -> tuple[np.ndarray, np.ndarray,
     return answer["flow"][:p] > 0, cost, unit, float(answer["peak_mb"])
 
 
+@numba.njit(cache=True, nogil=True)
+def _spfa(indptr: np.ndarray, head: np.ndarray, cost: np.ndarray, n: int) -> tuple[np.ndarray, bool]:
+    """Shortest distances from a zero root to every node (queue-based Bellman-Ford), int64.
+
+    False when a node is dequeued ``n + 1`` times: a negative cycle.
+    """
+    dist = np.zeros(n, dtype=np.int64)
+    queue = np.arange(n, dtype=np.int64)  # a ring: each node is in it at most once
+    queued = np.ones(n, dtype=np.bool_)
+    passes = np.zeros(n, dtype=np.int64)
+    first, size = 0, n
+    while size:
+        v = queue[first]
+        first = (first + 1) % n
+        size -= 1
+        queued[v] = False
+        passes[v] += 1
+        if passes[v] > n:
+            return dist, False
+        for a in range(indptr[v], indptr[v + 1]):
+            w = head[a]
+            d = dist[v] + cost[a]
+            if d < dist[w]:
+                dist[w] = d
+                if not queued[w]:
+                    queue[(first + size) % n] = w
+                    size += 1
+                    queued[w] = True
+    return dist, True
+
+
+def _potentials(indptr: np.ndarray, head: np.ndarray, cost: np.ndarray, n: int) -> np.ndarray | None:
+    """Distances from a zero root (potentials), or None if a negative cycle is reachable."""
+    dist, ok = _spfa(indptr, head, cost, n)
+    return dist if ok else None
+
+
 def _certify(pairs: LinkagePairs, used: np.ndarray, cost: np.ndarray, k: int) -> None:
     """Check that the links ``used`` are a maximum flow of least integer ``cost``; raise if not.
 
@@ -343,9 +381,9 @@ def _certify(pairs: LinkagePairs, used: np.ndarray, cost: np.ndarray, k: int) ->
 
     * Most links: t is not reachable from s (no augmenting path; max-flow min-cut).
     * Least time among those: shortest-path distances from a virtual root joined to every node
-      by a zero arc, found by Bellman-Ford over the changed nodes only, are potentials under
-      which every residual arc has a reduced cost >= 0, checked in int64.  A negative cycle
-      would never settle; the passes are capped at the number of nodes.
+      by a zero arc, found by a queue-based Bellman-Ford (compiled with numba), are potentials
+      under which every residual arc has a reduced cost >= 0, checked in int64 again here.  A
+      negative cycle would never settle: a node taken from the queue more than n times stops it.
     """
     n_m, n_h = pairs.n_members, pairs.n_households
     s, t, n = n_m + n_h, n_m + n_h + 1, n_m + n_h + 2
@@ -367,27 +405,9 @@ def _certify(pairs: LinkagePairs, used: np.ndarray, cost: np.ndarray, k: int) ->
     if t in breadth_first_order(reach, s, directed=True, return_predecessors=False):
         raise LinkageSolverError("联系户分配不是最大联系数 (an augmenting path is left: not the most links)")
     order = np.argsort(tail, kind="stable")
-    by_tail, by_head, by_cost = tail[order], head[order], arc_cost[order]
-    indptr = np.searchsorted(by_tail, np.arange(n + 1))
-    dist = np.zeros(n, dtype=np.int64)
-    changed = np.arange(n)
-    for _ in range(n + 1):
-        lo = indptr[changed]
-        size = indptr[changed + 1] - lo
-        total = int(size.sum())
-        if 2 * total > by_tail.size:  # most arcs: scan them all rather than gather
-            heads, cand = by_head, dist[by_tail] + by_cost
-        else:
-            idx = np.repeat(lo - np.cumsum(size) + size, size) + np.arange(total)
-            heads, cand = by_head[idx], dist[by_tail[idx]] + by_cost[idx]
-        better = cand < dist[heads]
-        if not better.any():
-            break
-        new = dist.copy()
-        np.minimum.at(new, heads[better], cand[better])
-        changed = np.flatnonzero(new < dist)
-        dist = new
-    else:
+    indptr = np.searchsorted(tail[order], np.arange(n + 1)).astype(np.int64)
+    dist = _potentials(indptr, head[order].astype(np.int64), arc_cost[order].astype(np.int64), n)
+    if dist is None:
         raise LinkageSolverError("联系户分配不是最短总步行时间 (a negative cycle is left: not the least time)")
     if (arc_cost + dist[tail] - dist[head]).min() < 0:
         raise LinkageSolverError("联系户分配的对偶检验未通过 (the potentials do not certify the optimum)")
