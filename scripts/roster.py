@@ -2,7 +2,7 @@
 
     python -m scripts.roster --grids grids.gpkg --roster 网格员.xlsx [--roster 在职党员.xlsx ...] \
         --out out/roster.xlsx [--role 网格员] [--compounds 小区台账.xlsx] [--system gcj02] \
-        [--project demo --households FILE --k 10 --radius-min 10] [--show-personal]
+        [--project demo --households FILE --k 10 --radius-min 10 --map out/联系户.pdf] [--show-personal]
 
 Grids are polygons with a ``code`` column (the ``grids`` layer written by ``scripts.grids``).
 Each roster row is placed in a grid by its grid code, its compound (matched to ``--compounds``
@@ -12,11 +12,14 @@ or its coordinates (``--system``: wgs84, gcj02, bd09); the sheet 名册 says how
 or why not.
 With ``--project`` and ``--households`` (points; a ``households``/户数 column repeats a point),
 the in-service members (在职党员) with a position are linked to ``--k`` households each on the
-project's walk network, exactly (HiGHS), every household to at most one member.
+project's walk network, exactly (min-cost flow, certified optimal), every household to at most one member.
 
 Writes one XLSX (Chinese headers, codes as text): 名册 (every row, its grid and why not placed),
-网格人员 (counts per grid and role, grids without a grid worker or head), 联系党员 and 未联系户
-when linking.  Phones are always masked (138****1234) and names by default (张*);
+网格人员 (counts per grid and role, grids without a grid worker or head), and when linking
+联系党员 (each member's links, those short of K said so), 未联系户 (each household left unlinked,
+with the grid it lies in) and 联系户按网格 (per grid: members, members short of K, households,
+linked and unlinked).  ``--map FILE.png|.pdf`` draws the same: members (short ones apart), their
+links, the households left unlinked, the grids.  Phones are always masked (138****1234) and names by default (张*);
 ``--show-personal`` writes names in clear and needs the data holder's authorisation.
 
 Exit status: 0 done, 2 bad arguments or bad input data (message on stderr).
@@ -36,12 +39,21 @@ from tqdm import tqdm
 
 from geo.access.compounds import residents_from_compounds
 from geo.errors import GeoError, InputDataError
-from geo.grids.linkage import LINKAGE_HOUSEHOLDS_PER_MEMBER, linkage_pairs, solve_linkage
+from geo.grids.linkage import (
+    LINKAGE_HOUSEHOLDS_PER_MEMBER,
+    grid_codes_at,
+    linkage_by_grid,
+    linkage_pairs,
+    solve_linkage,
+)
 from geo.grids.rosters import ROLES, RosterCheck, check_roster, read_roster
 from geo.io.export import write_xlsx
 from geo.io.ledger import LEDGER_KINDS
 from geo.io.personal import mask_personal
 from geo.io.uploads import read_upload
+from geo.maps.content import linkage_content
+from geo.maps.layout import LayoutText, render_layout
+from geo.maps.style import use_print_fonts
 from geo.workflows import load_analysis
 from linli.config import cache_dir
 from scripts.cli import count, positive
@@ -73,6 +85,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--k", type=count(1, 100), default=LINKAGE_HOUSEHOLDS_PER_MEMBER, help="每名党员联系户数")
     parser.add_argument("--radius-min", type=positive(30, "分钟"), default=10.0, help="候选联系户的步行时间半径")
     parser.add_argument("--out", type=Path, required=True, help="输出 .xlsx")
+    parser.add_argument(
+        "--map", type=Path, help="联系户地图 .png/.pdf（党员、联系线、联系不足的党员、未联系户），需 --project"
+    )
     parser.add_argument("--show-personal", action="store_true", help="姓名不打码（须经数据持有单位授权；电话始终打码）")
     parser.add_argument("--quiet", action="store_true", help="不显示进度条")
     return parser
@@ -105,8 +120,17 @@ def _tables(check: RosterCheck, linked: dict[str, pd.DataFrame], show_personal: 
     return sheets
 
 
-def _link(check: RosterCheck, project: str, households: Path, k: int, radius_s: float) -> dict[str, pd.DataFrame]:
-    graph = load_analysis(project, times=False, cache_dir=cache_dir()).graph
+def _link(
+    check: RosterCheck,
+    grids: gpd.GeoDataFrame,
+    project: str,
+    households: Path,
+    k: int,
+    radius_s: float,
+    map_path: Path | None,
+) -> dict[str, pd.DataFrame]:
+    analysis = load_analysis(project, times=False, cache_dir=cache_dir())
+    graph = analysis.graph
     rows = check.rows
     members = rows[(rows["role"] == "在职党员") & rows["lon"].notna() & rows["lat"].notna() & (rows["why"] == "")]
     if members.empty:
@@ -115,31 +139,74 @@ def _link(check: RosterCheck, project: str, households: Path, k: int, radius_s: 
     homes = _households(households)
     pairs = linkage_pairs(graph, points, homes, k=k, radius_s=radius_s, max_radius_s=max(radius_s, 900.0))
     result = solve_linkage(pairs, k=k)
+    member_grid = members["grid_code"].to_numpy()
+    home_grid = grid_codes_at(homes, grids)
+    linked = result.household_member >= 0
+    walk_s = np.bincount(result.household_member[linked], result.household_time_s[linked], minlength=len(members))
     table = pd.DataFrame(
         {
-            "网格编码": members["grid_code"].to_numpy(),
+            "网格编码": member_grid,
             "姓名": members["name"].to_numpy(),
             "联系电话": members["phone"].to_numpy(),
             "联系户数": result.member_count,
             "应联系户数": k,
-            "平均步行时间(分钟)": [
-                float(np.nanmean(result.household_time_s[result.household_member == m]) / 60) if c else np.nan
-                for m, c in enumerate(result.member_count)
-            ],
+            "平均步行时间(分钟)": np.where(
+                result.member_count > 0, walk_s / np.maximum(result.member_count, 1) / 60, np.nan
+            ),
             "搜索半径(分钟)": pairs.radius_s / 60,
             "说明": np.where(
                 ~pairs.member_ok,
                 "距道路过远 (too far from the walk network)",
-                np.where(result.member_count < k, "半径内可联系住户不足 (too few households within the radius)", ""),
+                np.where(
+                    result.member_count < k,
+                    f"联系不足 {k} 户：半径内可联系住户不足 (too few households within the radius)",
+                    "",
+                ),
             ),
         }
+    ).sort_values("网格编码", kind="stable")
+    lonlat = homes.to_crs(4326)
+    gone = result.unlinked_households
+    unlinked = pd.DataFrame(
+        {
+            "网格编码": home_grid[gone],
+            "住户序号": gone + 1,
+            "经度": lonlat.x.to_numpy()[gone],
+            "纬度": lonlat.y.to_numpy()[gone],
+            "说明": np.where(pairs.household_ok[gone], "未分配到党员 (not linked)", "距道路过远 (off the network)"),
+        }
+    ).sort_values(["网格编码", "住户序号"], kind="stable")
+    for frame in (table, unlinked):
+        frame.loc[frame["网格编码"] == "", "网格编码"] = "（不在任何网格内）"
+    per_grid = linkage_by_grid(result, member_grid=member_grid, household_grid=home_grid).rename(
+        columns={
+            "grid_code": "网格编码",
+            "members": "在职党员",
+            "members_short": f"联系不足{k}户的党员",
+            "households": "住户",
+            "linked": "已联系户",
+            "unlinked": "未联系户",
+        }
     )
-    xy = np.column_stack([homes.to_crs(4326).x, homes.to_crs(4326).y])[result.unlinked_households]
-    unlinked = pd.DataFrame({"住户序号": result.unlinked_households + 1, "经度": xy[:, 0], "纬度": xy[:, 1]})
-    unlinked["说明"] = np.where(
-        pairs.household_ok[result.unlinked_households], "未分配到党员 (not linked)", "距道路过远 (off the network)"
-    )
-    return {"联系党员": table, "未联系户": unlinked}
+    per_grid.loc[per_grid["网格编码"] == "", "网格编码"] = "（不在任何网格内）"
+    if map_path is not None:
+        crs = graph.network.crs
+        content = linkage_content(
+            result, members=points.to_crs(crs), households=homes.to_crs(crs), grids=grids, network=graph.network
+        )
+        text = LayoutText(
+            title=f"在职党员“1+{k}”联系户",
+            subtitle=f"{len(members)} 名党员，{len(homes)} 户；联系不足 {result.short_members.size} 人，"
+            f"未联系 {gone.size} 户",
+            assumptions=(
+                f"每名党员联系 {k} 户，每户至多由一名党员联系，总步行时间最短（最小费用流，已证明最优）",
+                f"候选住户：步行 {radius_s / 60:g} 分钟内，不足时放宽至 {max(radius_s, 900.0) / 60:g} 分钟",
+                f"步行时间按路网，步行速度 {graph.profile.speed_kmh:g} km/h；连线为示意直线",
+            ),
+        )
+        use_print_fonts()
+        render_layout(content, map_path, text=text)
+    return {"联系党员": table, "未联系户": unlinked, "联系户按网格": per_grid}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -151,6 +218,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--out 应为 .xlsx 文件 (output must be a .xlsx file): {args.out.name}")
     if (args.project is None) != (args.households is None):
         parser.error("--project 与 --households 须同时给出 (linkage needs both --project and --households)")
+    if args.map is not None and args.project is None:
+        parser.error("--map 需要 --project 与 --households (the linkage map needs the linkage)")
+    if args.map is not None and args.map.suffix.lower() not in (".png", ".pdf"):
+        parser.error(f"--map 应为 .png 或 .pdf 文件 (map must be .png or .pdf): {args.map.name}")
     steps = ["网格 grids", "名册 rosters", "联系户 linkage", "写出 write"]
     bar = tqdm(total=len(steps), disable=args.quiet, desc="名册 roster")
     try:
@@ -164,7 +235,11 @@ def main(argv: list[str] | None = None) -> int:
         check = check_roster(type(rosters[0])(rows, rosters[0].file), grids, compounds=compounds)
         bar.update()
         bar.set_postfix_str(steps[2])
-        linked = _link(check, args.project, args.households, args.k, args.radius_min * 60) if args.project else {}
+        linked = (
+            _link(check, grids, args.project, args.households, args.k, args.radius_min * 60, args.map)
+            if args.project
+            else {}
+        )
         bar.update()
         bar.set_postfix_str(steps[3])
         write_xlsx(_tables(check, linked, args.show_personal), args.out)

@@ -1,13 +1,27 @@
-"""The "1+10" linkage: hand-checked toy streets, and random cases against networkx min-cost flow."""
+"""The "1+10" linkage: hand-checked toy streets; random cases against the exact LP (HiGHS) and greedy;
+the certificate refuses flows that are not optimal."""
 
 from __future__ import annotations
 
-import networkx as nx
+import geopandas as gpd
 import numpy as np
 import pytest
+import shapely
+from scipy import sparse
+from scipy.optimize import linprog
 
-from geo.errors import InputDataError
-from geo.grids.linkage import LinkagePairs, greedy_linkage, linkage_pairs, solve_linkage
+from geo.errors import GeoError, InputDataError
+from geo.grids.linkage import (
+    LINKAGE_COST_UNIT_S,
+    LinkagePairs,
+    LinkageSolverError,
+    _certify,
+    greedy_linkage,
+    grid_codes_at,
+    linkage_by_grid,
+    linkage_pairs,
+    solve_linkage,
+)
 from tests.conftest import toy_network, toy_points
 
 S_PER_M = 0.9  # walking on a residential street (tests/test_network.py)
@@ -84,40 +98,103 @@ def test_a_household_is_never_linked_twice(street):
     assert result.unlinked_households.size == 0
 
 
-def _networkx_optimum(pairs: LinkagePairs, k: int) -> tuple[int, int]:
-    g = nx.DiGraph()
-    for m in range(pairs.n_members):
-        g.add_edge("s", ("m", m), capacity=k, weight=0)
-    for h in range(pairs.n_households):
-        g.add_edge(("h", h), "t", capacity=1, weight=0)
-    for m, h, t in zip(pairs.member, pairs.household, pairs.time_s, strict=True):
-        g.add_edge(("m", int(m)), ("h", int(h)), capacity=1, weight=int(t))
-    flow = nx.max_flow_min_cost(g, "s", "t")
-    links = sum(flow["s"][("m", m)] for m in range(pairs.n_members))
-    return int(links), int(nx.cost_of_flow(g, flow))
+def _lp_optimum(pairs: LinkagePairs, k: int) -> tuple[float, float]:
+    """The exact LP, lexicographic in two solves: the most links, then the least time with that many."""
+    p = pairs.member.size
+    at = np.arange(p)
+    a_ub = sparse.vstack(
+        [
+            sparse.csr_array((np.ones(p), (pairs.member, at)), shape=(pairs.n_members, p)),
+            sparse.csr_array((np.ones(p), (pairs.household, at)), shape=(pairs.n_households, p)),
+        ]
+    )
+    b_ub = np.concatenate([np.full(pairs.n_members, float(k)), np.ones(pairs.n_households)])
+    most = linprog(-np.ones(p), A_ub=a_ub, b_ub=b_ub, bounds=(0, 1), method="highs")
+    assert most.status == 0
+    links = round(-most.fun)
+    least = linprog(
+        pairs.time_s, A_ub=a_ub, b_ub=b_ub, A_eq=np.ones((1, p)), b_eq=[links], bounds=(0, 1), method="highs"
+    )
+    assert least.status == 0
+    return links, least.fun
 
 
-@pytest.mark.parametrize("seed", range(16))
-def test_random_cases_are_optimal_and_never_worse_than_greedy(seed):
+def _random_pairs(seed: int, *, n_m: int, n_h: int, density: float, integer: bool) -> tuple[LinkagePairs, np.ndarray]:
     rng = np.random.default_rng(seed)
-    n_m, n_h, k = int(rng.integers(2, 8)), int(rng.integers(5, 40)), int(rng.integers(1, 6))
-    dense = rng.random((n_m, n_h)) < 0.5
+    dense = rng.random((n_m, n_h)) < density
     member, household = np.nonzero(dense)
-    time_s = rng.integers(1, 100, size=member.size)
-    pairs = _pairs(member, household, time_s, n_m, n_h)
-    # Odd seeds start the column generation from each member's k nearest pairs only.
-    exact = solve_linkage(pairs, k=k, first_pairs_per_k=1 if seed % 2 else 3)
+    # Whole seconds make ties (many optima); fractional ones test the microsecond rounding.
+    time_s = rng.integers(1, 100, size=member.size).astype(float) if integer else rng.uniform(1, 900, member.size)
+    return _pairs(member, household, time_s, n_m, n_h), dense
+
+
+@pytest.mark.parametrize("seed", range(24))
+def test_random_cases_match_the_lp_and_are_never_worse_than_greedy(seed):
+    rng = np.random.default_rng(1000 + seed)
+    n_m, n_h, k = int(rng.integers(2, 12)), int(rng.integers(5, 80)), int(rng.integers(1, 8))
+    pairs, dense = _random_pairs(seed, n_m=n_m, n_h=n_h, density=float(rng.uniform(0.1, 0.6)), integer=seed % 2 == 0)
+    exact = solve_linkage(pairs, k=k)
     greedy = greedy_linkage(pairs, k=k)
-    links, cost = _networkx_optimum(pairs, k)
+    links, least_s = _lp_optimum(pairs, k)
+    assert exact.optimal
     assert exact.n_links == links
-    assert exact.total_time_s == pytest.approx(cost)
+    assert exact.gap_bound_s == pytest.approx(links * LINKAGE_COST_UNIT_S)
+    assert least_s - 1e-7 <= exact.total_time_s <= least_s + exact.gap_bound_s + 1e-7
     assert exact.member_count.max(initial=0) <= k
+    assert np.bincount(exact.household_member[exact.household_member >= 0], minlength=n_m).tolist() == (
+        exact.member_count.tolist()
+    )
     assert greedy.n_links <= exact.n_links
     if greedy.n_links == exact.n_links:
-        assert greedy.total_time_s >= exact.total_time_s - 1e-9
+        assert greedy.total_time_s >= exact.total_time_s - exact.gap_bound_s
     # Every link is a candidate pair with its time.
     linked = np.flatnonzero(exact.household_member >= 0)
     assert dense[exact.household_member[linked], linked].all()
+    lookup = dict(zip(zip(pairs.member.tolist(), pairs.household.tolist(), strict=True), pairs.time_s, strict=True))
+    assert [lookup[(int(exact.household_member[h]), int(h))] for h in linked] == exact.household_time_s[linked].tolist()
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_larger_tight_cases_match_the_lp(seed):
+    # 60 members x k=10 asked of 600 households (every household wanted), sparse pairs: long
+    # augmenting chains, members short where their neighbourhood is taken.
+    pairs, _ = _random_pairs(seed, n_m=60, n_h=600, density=0.04, integer=False)
+    exact = solve_linkage(pairs, k=10)
+    links, least_s = _lp_optimum(pairs, 10)
+    assert exact.n_links == links
+    assert exact.total_time_s == pytest.approx(least_s, abs=exact.gap_bound_s + 1e-6)
+    greedy = greedy_linkage(pairs, k=10)
+    assert greedy.n_links < exact.n_links or greedy.total_time_s >= exact.total_time_s - exact.gap_bound_s
+
+
+def _used(pairs: LinkagePairs, result) -> np.ndarray:
+    return result.household_member[pairs.household] == pairs.member
+
+
+def test_the_certificate_refuses_the_greedy_assignment(street):
+    # The street case above: greedy has as many links but 158 m more walking; a cycle lowers it.
+    members = toy_points([(0, 0), (100, 0)])
+    households = toy_points([(60, 0), (61, 0), (200, 0), (201, 0)])
+    pairs = linkage_pairs(street, members, households, k=2, radius_s=600.0, max_radius_s=600.0)
+    cost = np.rint(pairs.time_s / LINKAGE_COST_UNIT_S).astype(np.int64)
+    _certify(pairs, _used(pairs, solve_linkage(pairs, k=2)), cost, 2)  # the optimum passes
+    with pytest.raises(LinkageSolverError, match="最短总步行时间") as err:
+        _certify(pairs, _used(pairs, greedy_linkage(pairs, k=2)), cost, 2)
+    assert isinstance(err.value, GeoError)
+
+
+def test_the_certificate_refuses_too_few_links():
+    # A chain: member 0 can take household 0 or 1, member 1 only household 0 (k=1 each).
+    # Member 0 on household 0 leaves member 1 without one: an augmenting path exists.
+    pairs = _pairs([0, 0, 1], [0, 1, 0], [1.0, 5.0, 1.0], 2, 2)
+    cost = np.rint(pairs.time_s / LINKAGE_COST_UNIT_S).astype(np.int64)
+    with pytest.raises(LinkageSolverError, match="最大联系数"):
+        _certify(pairs, np.array([True, False, False]), cost, 1)
+    exact = solve_linkage(pairs, k=1)
+    assert exact.household_member.tolist() == [1, 0]  # both linked although 6 s > 1 s + nothing
+    assert exact.total_time_s == pytest.approx(6.0)
+    greedy = greedy_linkage(pairs, k=1)
+    assert greedy.n_links == 1  # greedy takes the 1 s pair of member 0 first (stable order)
 
 
 @pytest.mark.parametrize("k", [0, -1, 2.5])
@@ -130,3 +207,43 @@ def test_no_pairs_gives_everyone_short():
     result = solve_linkage(_pairs([], [], [], 2, 3), k=10)
     assert result.short_members.tolist() == [0, 1]
     assert result.unlinked_households.tolist() == [0, 1, 2]
+
+
+def test_grid_codes_and_the_table_per_grid():
+    grids = gpd.GeoDataFrame(
+        {"code": ["350521001001", "350521001002"]},
+        geometry=[shapely.box(0, 0, 100, 100), shapely.box(100, 0, 200, 100)],
+        crs=32650,
+    )
+    # A point on the shared boundary goes to the first grid; one outside every grid gets "".
+    points = gpd.GeoSeries(shapely.points([(10, 10), (150, 50), (100, 50), (500, 500)]), crs=32650)
+    assert grid_codes_at(points, grids).tolist() == ["350521001001", "350521001002", "350521001001", ""]
+    assert grid_codes_at(points.to_crs(4326), grids).tolist()[:2] == ["350521001001", "350521001002"]
+    # k=2 but three households have pairs: the optimum (11 s) gives member 1 households 1 and 2
+    # and leaves member 0 (grid 1) short with household 0; household 3 (in no grid) unlinked.
+    pairs = _pairs([0, 0, 1, 1], [0, 1, 1, 2], [1.0, 2.0, 1.0, 9.0], 2, 4)
+    exact = solve_linkage(pairs, k=2)
+    assert exact.household_member.tolist() == [0, 1, 1, -1]
+    assert exact.total_time_s == pytest.approx(11.0)
+    table = linkage_by_grid(
+        exact, member_grid=np.array(["350521001001", "350521001002"]), household_grid=grid_codes_at(points, grids)
+    )
+    assert table.to_dict("list") == {
+        "grid_code": ["", "350521001001", "350521001002"],
+        "members": [0, 1, 1],
+        "members_short": [0, 1, 0],
+        "households": [1, 2, 1],
+        "linked": [0, 2, 1],
+        "unlinked": [1, 0, 0],
+    }
+
+
+def test_the_solver_runs_beside_highspy_in_one_process():
+    # OR-Tools and highspy ship different libhighs.so.1: the flow runs in a child process, so a
+    # process that has highspy loaded (the placement) still links members.
+    import highspy  # noqa: F401
+
+    pairs = _pairs([0, 0, 1], [0, 1, 1], [3.0, 1.0, 2.0], 2, 2)
+    result = solve_linkage(pairs, k=1)
+    assert result.household_member.tolist() == [0, 1]
+    assert result.total_time_s == pytest.approx(5.0)

@@ -58,13 +58,14 @@ def test_show_personal_keeps_names_but_not_phones(tmp_path, grids_file, roster_f
     assert sorted(rows["联系电话"]) == ["138****1234", "139****1111"]
 
 
-def test_linkage_on_the_demo(tmp_path, demo_project):
+def _demo_linkage(tmp_path, demo_project, k: int, *extra):
     net = demo_project.network
     rng = np.random.default_rng(0)
     nodes = gpd.GeoSeries(shapely.points(net.node_xy), crs=net.crs).to_crs(4326)
-    box = shapely.box(*nodes.total_bounds).buffer(0.01)
+    x0, y0, x1, y1 = shapely.box(*nodes.total_bounds).buffer(0.01).bounds
     grids = tmp_path / "grids.geojson"
-    gpd.GeoDataFrame({"code": ["001"]}, geometry=[box], crs=4326).to_file(grids)
+    halves = [shapely.box(x0, y0, (x0 + x1) / 2, y1), shapely.box((x0 + x1) / 2, y0, x1, y1)]
+    gpd.GeoDataFrame({"code": ["001", "002"]}, geometry=halves, crs=4326).to_file(grids)
     picks = nodes.iloc[rng.choice(len(nodes), 3, replace=False)]
     members = tmp_path / "在职党员.csv"
     pd.DataFrame({"姓名": ["甲", "乙", "丙"], "经度": picks.x, "纬度": picks.y}).to_csv(members, index=False)
@@ -73,14 +74,44 @@ def test_linkage_on_the_demo(tmp_path, demo_project):
     out = tmp_path / "联系户.xlsx"
     code = _run(
         "--grids", grids, "--roster", members, "--role", "在职党员", "--system", "wgs84",
-        "--project", "demo", "--households", homes, "--k", 5, "--out", out,
+        "--project", "demo", "--households", homes, "--k", k, "--out", out, *extra,
     )  # fmt: skip
     assert code == 0
-    linked = pd.read_excel(out, sheet_name="联系党员", dtype={"网格编码": str})
+    return pd.read_excel(out, sheet_name=None, dtype={"网格编码": str})
+
+
+def test_linkage_on_the_demo(tmp_path, demo_project):
+    sheets = _demo_linkage(tmp_path, demo_project, 5, "--map", tmp_path / "联系户.png")
+    linked = sheets["联系党员"]
     assert linked["联系户数"].tolist() == [5, 5, 5]
-    assert linked["姓名"].tolist() == ["甲*", "乙*", "丙*"]
+    assert sorted(linked["姓名"]) == ["丙*", "乙*", "甲*"]
     assert (linked["平均步行时间(分钟)"] > 0).all()
-    assert len(pd.read_excel(out, sheet_name="未联系户")) == 40 - 15
+    assert linked["说明"].isna().all()  # no remark: every member has K
+    unlinked = sheets["未联系户"]
+    assert len(unlinked) == 40 - 15
+    assert set(unlinked["网格编码"]) <= {"001", "002"}
+    per_grid = sheets["联系户按网格"].set_index("网格编码")
+    assert per_grid["住户"].sum() == 40
+    assert per_grid["在职党员"].sum() == 3
+    assert per_grid["已联系户"].sum() == 15
+    assert per_grid["联系不足5户的党员"].sum() == 0
+    # The unlinked households of each grid in the per-grid table are the rows of 未联系户.
+    assert per_grid["未联系户"].to_dict() == {g: int((unlinked["网格编码"] == g).sum()) for g in per_grid.index}
+    png = (tmp_path / "联系户.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 50_000
+
+
+def test_members_short_of_k_are_listed_per_grid(tmp_path, demo_project):
+    # 3 members x 20 asked of 40 households: at least one member is short, and said so.
+    sheets = _demo_linkage(tmp_path, demo_project, 20)
+    linked = sheets["联系党员"]
+    short = linked[linked["联系户数"] < 20]
+    assert len(short) >= 1
+    assert short["说明"].str.contains("联系不足 20 户").all()
+    per_grid = sheets["联系户按网格"].set_index("网格编码")
+    assert per_grid["联系不足20户的党员"].sum() == len(short)
+    assert per_grid["已联系户"].sum() == linked["联系户数"].sum()
+    assert per_grid["未联系户"].sum() == len(sheets["未联系户"]) == 40 - linked["联系户数"].sum()
 
 
 @pytest.mark.parametrize(
@@ -88,6 +119,8 @@ def test_linkage_on_the_demo(tmp_path, demo_project):
     [
         (["--out", "x.csv"], "xlsx"),
         (["--out", "x.xlsx", "--project", "demo"], "--households"),
+        (["--out", "x.xlsx", "--map", "m.png"], "--map"),
+        (["--out", "x.xlsx", "--project", "demo", "--households", "h.geojson", "--map", "m.svg"], ".png"),
     ],
 )
 def test_bad_arguments_exit_2(tmp_path, grids_file, roster_file, extra, message, capsys):

@@ -23,7 +23,15 @@ from geo.grids.compare import Comparison, compare_systems, merge_systems
 from geo.grids.edits import EditResult, apply_edit, edit, undo
 from geo.grids.imports import check_grids, grids_from_list, read_grid_list, read_grids
 from geo.grids.levels import LevelPlan, building_plots, check_levels, generate_levels, levels_table, micro_grids
-from geo.grids.linkage import Linkage, LinkagePairs, greedy_linkage, linkage_pairs, solve_linkage
+from geo.grids.linkage import (
+    Linkage,
+    LinkagePairs,
+    greedy_linkage,
+    grid_codes_at,
+    linkage_by_grid,
+    linkage_pairs,
+    solve_linkage,
+)
 from geo.grids.orgchart import organisation_chart, organisation_nodes
 from geo.grids.output import grid_coverage, grids_gdf, plan_from_dict, plan_to_dict
 from geo.grids.partition import generate_grids
@@ -64,6 +72,7 @@ __all__ = [
     "units_from_polygons",
     "units_with_households",
 ]
-__all__ += ["Linkage", "LinkagePairs", "greedy_linkage", "linkage_pairs", "solve_linkage"]
+__all__ += ["Linkage", "LinkagePairs", "greedy_linkage", "grid_codes_at", "linkage_by_grid", "linkage_pairs"]
+__all__ += ["solve_linkage"]
 __all__ += ["RosterCheck", "check_roster", "compound_key", "read_roster"]
 __all__ += ["grids_from_list", "organisation_chart", "organisation_nodes", "party_coverage", "read_grid_list"]

@@ -7,12 +7,10 @@ network is the least possible.  This is a capacitated (transportation) assignmen
   one batched Dijkstra over all members (:func:`geo.network.reach.reach_sets` on the reversed
   graph); a member with fewer than K candidates has its radius widened (doubled, up to a
   ceiling) and only those members are routed again;
-* :func:`solve_linkage` — the transportation LP solved by HiGHS (``scipy.optimize.linprog``).
-  Its constraint matrix is a bipartite incidence matrix plus an identity (one shortfall
-  variable per member), so it is totally unimodular and the LP optimum is integral; the
-  solution is checked to be integral and the solver status to be optimal.  A shortfall costs
-  more than any rearrangement of links could save, so the number of links is the largest
-  possible first and the walking time the least among those;
+* :func:`solve_linkage` — a min-cost flow (OR-Tools, cost scaling): the largest number of
+  links first, the least total walking time among those; the flow is integral, and it is
+  certified by the code here, not taken on the solver's word (no augmenting path left, and
+  potentials giving every residual arc a non-negative reduced cost);
 * :func:`greedy_linkage` — the nearest-pair greedy peer, for comparison.
 
 Members with fewer than K links (not enough free households within the radius) and the
@@ -21,13 +19,20 @@ households left unlinked are reported in :class:`Linkage`, never dropped.
 
 from __future__ import annotations
 
+import io
 import logging
+import subprocess
+import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 import geopandas as gpd
+import numba
 import numpy as np
+import pandas as pd
+import shapely
 from scipy import sparse
-from scipy.optimize import linprog
+from scipy.sparse.csgraph import breadth_first_order
 
 from geo.errors import GeoError, InputDataError
 from geo.network.graph import CostGraph
@@ -37,7 +42,15 @@ from geo.network.snapping import snap_points
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["Linkage", "LinkagePairs", "greedy_linkage", "linkage_pairs", "solve_linkage"]
+__all__ = [
+    "Linkage",
+    "LinkagePairs",
+    "greedy_linkage",
+    "grid_codes_at",
+    "linkage_by_grid",
+    "linkage_pairs",
+    "solve_linkage",
+]
 
 #: Households each member is linked to: "1+10" (Yongchun's in-service members, issue 20).
 LINKAGE_HOUSEHOLDS_PER_MEMBER: int = 10
@@ -45,14 +58,12 @@ LINKAGE_HOUSEHOLDS_PER_MEMBER: int = 10
 LINKAGE_RADIUS_S: float = 600.0
 #: Ceiling of the widened radius (s): the 15-minute life circle.
 LINKAGE_MAX_RADIUS_S: float = 900.0
-#: Column generation starts from each member's nearest ``LINKAGE_FIRST_PAIRS_PER_K * k`` pairs.
-LINKAGE_FIRST_PAIRS_PER_K: int = 3
-#: A left-out pair enters the LP when its reduced cost is below -tol x the largest member dual.
-LINKAGE_REDUCED_COST_TOL: float = 1e-9
+#: Integer cost unit of the min-cost flow (s): walking times are rounded to the microsecond.
+LINKAGE_COST_UNIT_S: float = 1e-6
 
 
 class LinkageSolverError(GeoError, RuntimeError):
-    """HiGHS did not prove the linkage optimal (status other than optimal, or a fractional solution)."""
+    """The min-cost flow was not proven optimal (solver status, or its certificate failed)."""
 
 
 @dataclass(frozen=True)
@@ -100,9 +111,14 @@ class Linkage:
     total_time_s
         Sum of the walking times of all links.
     method
-        ``"highs"`` (exact) or ``"greedy"``.
+        ``"min-cost flow"`` (exact) or ``"greedy"``.
     optimal
-        True when HiGHS proved the assignment optimal and it is integral.
+        True when the assignment is certified: the most links, and the least total walking time
+        of the times in whole microseconds.
+    gap_bound_s
+        How far ``total_time_s`` can be above the optimum of the unrounded times (s): the
+        number of links times the cost unit (a microsecond); 0 for the greedy peer, which
+        claims nothing.
     """
 
     household_member: np.ndarray
@@ -112,6 +128,7 @@ class Linkage:
     total_time_s: float
     method: str
     optimal: bool
+    gap_bound_s: float = 0.0
 
     @property
     def n_links(self) -> int:
@@ -214,7 +231,9 @@ def linkage_pairs(
     )
 
 
-def _result(pairs: LinkagePairs, chosen: np.ndarray, k: int, method: str, optimal: bool) -> Linkage:
+def _result(
+    pairs: LinkagePairs, chosen: np.ndarray, k: int, method: str, optimal: bool, *, gap_bound_s: float = 0.0
+) -> Linkage:
     member = np.full(pairs.n_households, -1, dtype=np.int64)
     time = np.full(pairs.n_households, np.nan)
     member[pairs.household[chosen]] = pairs.member[chosen]
@@ -228,97 +247,170 @@ def _result(pairs: LinkagePairs, chosen: np.ndarray, k: int, method: str, optima
         total_time_s=float(pairs.time_s[chosen].sum()),
         method=method,
         optimal=optimal,
+        gap_bound_s=float(gap_bound_s),
     )
 
 
-def solve_linkage(
-    pairs: LinkagePairs, *, k: int = LINKAGE_HOUSEHOLDS_PER_MEMBER, first_pairs_per_k: int = LINKAGE_FIRST_PAIRS_PER_K
-) -> Linkage:
-    """The exact linkage: most links first, then the least total walking time (HiGHS).
+def _cost_unit_s(max_time_s: float, n_nodes: int) -> float:
+    """The integer cost unit (s): a microsecond, coarser only where the times would overflow int64."""
+    # OR-Tools' cost scaling multiplies costs by about the number of nodes; keep a margin of 2^4.
+    return max(LINKAGE_COST_UNIT_S, max_time_s * (n_nodes + 1) / 2.0**58)
 
-    Variables: one per candidate pair (0..1) and one shortfall per member (0..k).
-    Each member: links + shortfall = k; each household: links <= 1.  A unit of shortfall
-    costs more than the longest augmenting path could save, so shortfalls are only left where
-    no rearrangement can link one more household.
+
+def solve_linkage(pairs: LinkagePairs, *, k: int = LINKAGE_HOUSEHOLDS_PER_MEMBER) -> Linkage:
+    """The exact linkage: most links first, then the least total walking time (min-cost flow).
+
+    A flow network: each member supplies ``k`` links, each candidate pair is an arc member ->
+    household (capacity 1, cost its walking time), each household an arc to one sink
+    (capacity 1).  OR-Tools' ``SimpleMinCostFlow.solve_max_flow_with_min_cost`` (cost-scaling
+    push-relabel, integral) sends the largest possible flow — the most links — at the least
+    cost among such flows.  The costs are whole microseconds (:data:`LINKAGE_COST_UNIT_S`), so
+    the total time is the optimum of the rounded times, within ``n_links`` microseconds of the
+    optimum of the unrounded ones (``gap_bound_s``).
+
+    The solver is not taken on its word: :func:`_certify` checks that no household can be
+    added by an augmenting path (max-flow) and finds potentials under which every arc of the
+    residual network has a non-negative reduced cost (no cycle can lower the time), in exact
+    integer arithmetic.
 
     Raises
     ------
     InputDataError
         ``k`` not a positive integer.
     LinkageSolverError
-        HiGHS did not return an optimal, integral solution.
+        The solver did not report an optimum, or its flow failed the certificate.
     """
     _check_k(k)
-    p, n_m, n_h = pairs.member.size, pairs.n_members, pairs.n_households
-    if p == 0:
-        return _result(pairs, np.zeros(0, dtype=np.int64), k, "highs", True)
-    max_t = float(pairs.time_s.max())
-    # An augmenting path alternates at most 2 * min(n_m, n_h) + 1 pairs.
-    penalty = (2.0 * min(n_m, n_h) + 2.0) * max(max_t, 1.0)
-    # Column generation: the LP over each member's nearest pairs first; a pair left out can
-    # only improve the optimum if its reduced cost (time - member dual - household dual) is
-    # negative.  Those are added and the LP solved again until none is: the optimum over the
-    # subset is then the optimum over all pairs (LP duality), and it is integral.
-    order = np.lexsort((pairs.time_s, pairs.member))
-    first = np.searchsorted(pairs.member[order], np.arange(n_m))
-    rank = np.empty(p, dtype=np.int64)
-    rank[order] = np.arange(p) - first[pairs.member[order]]
-    active = rank < max(1, first_pairs_per_k) * k
-    rounds = 0
-    while True:
-        rounds += 1
-        cols = np.flatnonzero(active)
-        x, dual_m, dual_h = _solve_lp(pairs, cols, k, penalty)
-        reduced = pairs.time_s - dual_m[pairs.member] - dual_h[pairs.household]
-        add = ~active & (reduced < -LINKAGE_REDUCED_COST_TOL * max(1.0, float(np.abs(dual_m).max(initial=0.0))))
-        if not add.any():
-            break
-        logger.info("linkage (HiGHS): round %d, %d pairs added", rounds, int(add.sum()))
-        active |= add
-    chosen = cols[x > 0.5]
+    if pairs.member.size == 0:
+        return _result(pairs, np.zeros(0, dtype=np.int64), k, "min-cost flow", True)
+    used, cost, unit, _ = _min_cost_flow(pairs, k)
+    _certify(pairs, used, cost, k)
+    chosen = np.flatnonzero(used)
+    result = _result(pairs, chosen, k, "min-cost flow", True, gap_bound_s=chosen.size * unit)
     logger.info(
-        "linkage (HiGHS): %d links, total %.0f s, %d of %d pairs in the LP, %d rounds",
+        "linkage (min-cost flow): %d links, total %.0f s (within %.3g s of the unrounded optimum), %d pairs",
         chosen.size,
-        pairs.time_s[chosen].sum(),
-        cols.size,
-        p,
-        rounds,
+        result.total_time_s,
+        result.gap_bound_s,
+        pairs.member.size,
     )
-    return _result(pairs, chosen, k, "highs", True)
+    return result
 
 
-def _solve_lp(
-    pairs: LinkagePairs, cols: np.ndarray, k: int, penalty: float
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The transportation LP over the pairs ``cols``: the links (0/1) and the duals of both sides."""
-    n_m, n_h, p = pairs.n_members, pairs.n_households, cols.size
-    member, household = pairs.member[cols], pairs.household[cols]
-    cost = np.concatenate([pairs.time_s[cols], np.full(n_m, penalty)])
-    at = np.arange(p)
-    a_eq = sparse.hstack(
-        [sparse.csr_array((np.ones(p), (member, at)), shape=(n_m, p)), sparse.identity(n_m, format="csr")],
-        format="csr",
+def _min_cost_flow(pairs: LinkagePairs, k: int) -> tuple[np.ndarray, np.ndarray, float, float]:
+    """OR-Tools' max flow of least cost: the pairs used (bool), their integer costs, the unit (s)
+    and the child process's peak resident memory (MB).
+
+    Solved in a child process (``_flow_child.py``, by file path): OR-Tools and highspy cannot
+    share a process (each ships its own ``libhighs.so.1``).  The arcs go through a pipe as an
+    ``.npz`` (about 24 bytes per arc).
+    """
+    p, n_m, n_h = pairs.member.size, pairs.n_members, pairs.n_households
+    unit = _cost_unit_s(float(pairs.time_s.max()), n_m + n_h + 1)
+    cost = np.rint(pairs.time_s / unit).astype(np.int64)
+    sink = n_m + n_h
+    network = io.BytesIO()
+    np.savez(
+        network,
+        tail=np.concatenate([pairs.member, n_m + np.arange(n_h)]).astype(np.int64),
+        head=np.concatenate([n_m + pairs.household, np.full(n_h, sink)]).astype(np.int64),
+        capacity=np.ones(p + n_h, dtype=np.int64),
+        cost=np.concatenate([cost, np.zeros(n_h, dtype=np.int64)]),
+        supply=np.concatenate([np.full(n_m, int(k)), np.zeros(n_h, dtype=np.int64), [-int(k) * n_m]]).astype(np.int64),
     )
-    a_ub = sparse.hstack(
-        [sparse.csr_array((np.ones(p), (household, at)), shape=(n_h, p)), sparse.csr_array((n_h, n_m))],
-        format="csr",
+    done = subprocess.run(
+        [sys.executable, str(Path(__file__).with_name("_flow_child.py"))],
+        input=network.getvalue(),
+        capture_output=True,
+        check=False,
     )
-    bounds = np.column_stack([np.zeros(p + n_m), np.concatenate([np.ones(p), np.full(n_m, float(k))])])
-    res = linprog(
-        cost,
-        A_ub=a_ub,
-        b_ub=np.ones(n_h),
-        A_eq=a_eq,
-        b_eq=np.full(n_m, float(k)),
-        bounds=bounds,
-        method="highs-ds",
+    if done.returncode != 0:
+        last = (done.stderr.decode(errors="replace").strip().splitlines() or [""])[-1]
+        raise LinkageSolverError(f"联系户分配求解失败：最小费用流子进程出错 (min-cost flow child failed: {last})")
+    answer = np.load(io.BytesIO(done.stdout))
+    if not bool(answer["optimal"]):
+        raise LinkageSolverError(f"联系户分配求解失败 (min-cost flow status {answer['status']})")
+    logger.debug("linkage: min-cost flow child peak %.0f MB", float(answer["peak_mb"]))
+    return answer["flow"][:p] > 0, cost, unit, float(answer["peak_mb"])
+
+
+@numba.njit(cache=True, nogil=True)
+def _spfa(indptr: np.ndarray, head: np.ndarray, cost: np.ndarray, n: int) -> tuple[np.ndarray, bool]:
+    """Shortest distances from a zero root to every node (queue-based Bellman-Ford), int64.
+
+    False when a node is dequeued ``n + 1`` times: a negative cycle.
+    """
+    dist = np.zeros(n, dtype=np.int64)
+    queue = np.arange(n, dtype=np.int64)  # a ring: each node is in it at most once
+    queued = np.ones(n, dtype=np.bool_)
+    passes = np.zeros(n, dtype=np.int64)
+    first, size = 0, n
+    while size:
+        v = queue[first]
+        first = (first + 1) % n
+        size -= 1
+        queued[v] = False
+        passes[v] += 1
+        if passes[v] > n:
+            return dist, False
+        for a in range(indptr[v], indptr[v + 1]):
+            w = head[a]
+            d = dist[v] + cost[a]
+            if d < dist[w]:
+                dist[w] = d
+                if not queued[w]:
+                    queue[(first + size) % n] = w
+                    size += 1
+                    queued[w] = True
+    return dist, True
+
+
+def _potentials(indptr: np.ndarray, head: np.ndarray, cost: np.ndarray, n: int) -> np.ndarray | None:
+    """Distances from a zero root (potentials), or None if a negative cycle is reachable."""
+    dist, ok = _spfa(indptr, head, cost, n)
+    return dist if ok else None
+
+
+def _certify(pairs: LinkagePairs, used: np.ndarray, cost: np.ndarray, k: int) -> None:
+    """Check that the links ``used`` are a maximum flow of least integer ``cost``; raise if not.
+
+    The residual network: a source s with an arc to every member with room (and back from every
+    member with a link), each unused pair member -> household at its cost, each used pair
+    household -> member at minus its cost, every free household -> sink t (and back from t to
+    every linked household), all other arcs costing 0.
+
+    * Most links: t is not reachable from s (no augmenting path; max-flow min-cut).
+    * Least time among those: shortest-path distances from a virtual root joined to every node
+      by a zero arc, found by a queue-based Bellman-Ford (compiled with numba), are potentials
+      under which every residual arc has a reduced cost >= 0, checked in int64 again here.  A
+      negative cycle would never settle: a node taken from the queue more than n times stops it.
+    """
+    n_m, n_h = pairs.n_members, pairs.n_households
+    s, t, n = n_m + n_h, n_m + n_h + 1, n_m + n_h + 2
+    count = np.bincount(pairs.member[used], minlength=n_m)
+    linked = np.zeros(n_h, dtype=bool)
+    linked[pairs.household[used]] = True
+    members, homes = np.arange(n_m), n_m + np.arange(n_h)
+    home = n_m + pairs.household
+    room, has = members[count < k], members[count > 0]
+    free, taken = homes[~linked], homes[linked]
+    tail = np.concatenate(
+        [np.where(used, home, pairs.member), np.full(room.size, s), has, free, np.full(taken.size, t)]
     )
-    if res.status != 0 or res.x is None:
-        raise LinkageSolverError(f"联系户分配求解失败 (HiGHS status {res.status}: {res.message})")
-    x = res.x[:p]
-    if np.abs(x - np.round(x)).max(initial=0.0) > 1e-6:
-        raise LinkageSolverError("联系户分配的解不是整数 (the HiGHS solution is fractional)")
-    return x, np.asarray(res.eqlin.marginals), np.asarray(res.ineqlin.marginals)
+    head = np.concatenate(
+        [np.where(used, pairs.member, home), room, np.full(has.size, s), np.full(free.size, t), taken]
+    )
+    arc_cost = np.concatenate([np.where(used, -cost, cost), np.zeros(tail.size - cost.size, dtype=np.int64)])
+    reach = sparse.csr_array((np.ones(tail.size), (tail, head)), shape=(n, n))
+    if t in breadth_first_order(reach, s, directed=True, return_predecessors=False):
+        raise LinkageSolverError("联系户分配不是最大联系数 (an augmenting path is left: not the most links)")
+    order = np.argsort(tail, kind="stable")
+    indptr = np.searchsorted(tail[order], np.arange(n + 1)).astype(np.int64)
+    dist = _potentials(indptr, head[order].astype(np.int64), arc_cost[order].astype(np.int64), n)
+    if dist is None:
+        raise LinkageSolverError("联系户分配不是最短总步行时间 (a negative cycle is left: not the least time)")
+    if (arc_cost + dist[tail] - dist[head]).min() < 0:
+        raise LinkageSolverError("联系户分配的对偶检验未通过 (the potentials do not certify the optimum)")
 
 
 def greedy_linkage(pairs: LinkagePairs, *, k: int = LINKAGE_HOUSEHOLDS_PER_MEMBER) -> Linkage:
@@ -339,3 +431,54 @@ def greedy_linkage(pairs: LinkagePairs, *, k: int = LINKAGE_HOUSEHOLDS_PER_MEMBE
             free[h] = False
             chosen.append(i)
     return _result(pairs, np.asarray(chosen, dtype=np.int64), k, "greedy", False)
+
+
+def grid_codes_at(points: gpd.GeoSeries, grids: gpd.GeoDataFrame, *, code_column: str = "code") -> np.ndarray:
+    """The code of the grid each point lies in, ``""`` for a point in no grid (object array).
+
+    Parameters
+    ----------
+    points
+        Points with a CRS (households, members).
+    grids
+        Grid polygons with a CRS and a ``code_column``; a point on a shared boundary or where
+        grids overlap goes to the first grid listed.
+    """
+    codes = np.full(len(points), "", dtype=object)
+    if len(points) == 0 or len(grids) == 0:
+        return codes
+    tree = shapely.STRtree(grids.to_crs(points.crs).geometry.to_numpy())
+    hit_pt, hit_grid = tree.query(points.to_numpy(), predicate="intersects")
+    order = np.lexsort((hit_grid, hit_pt))
+    point, first = np.unique(hit_pt[order], return_index=True)
+    codes[point] = grids[code_column].astype(str).to_numpy()[hit_grid[order][first]]
+    return codes
+
+
+def linkage_by_grid(linkage: Linkage, *, member_grid: np.ndarray, household_grid: np.ndarray) -> pd.DataFrame:
+    """Per grid: members, members short of ``k``, households, linked and unlinked households.
+
+    Parameters
+    ----------
+    linkage
+        The assignment (:func:`solve_linkage` or :func:`greedy_linkage`).
+    member_grid, household_grid
+        The grid code of each member and household (``""``: in no grid, kept as its own row).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``grid_code``, ``members``, ``members_short``, ``households``, ``linked``, ``unlinked``,
+        sorted by code, whole numbers.
+    """
+    members = pd.DataFrame({"grid_code": member_grid, "members": 1, "members_short": linkage.member_count < linkage.k})
+    homes = pd.DataFrame(
+        {"grid_code": household_grid, "households": 1, "linked": linkage.household_member >= 0},
+    )
+    homes["unlinked"] = ~homes["linked"]
+    table = pd.concat([members.groupby("grid_code").sum(), homes.groupby("grid_code").sum()], axis=1, sort=True).fillna(
+        0
+    )
+    return table.astype(np.int64).reset_index()[
+        ["grid_code", "members", "members_short", "households", "linked", "unlinked"]
+    ]

@@ -30,6 +30,7 @@ from geo.maps.style import (
     GAP_COLOUR,
     GRID_COLOURS,
     GRID_EDGE_COLOUR,
+    LINK_COLOUR,
     NETWORK_COLOUR,
     NEW_SITE_AREA_COLOUR,
     NEW_SITE_COLOUR,
@@ -51,6 +52,7 @@ __all__ = [
     "coverage_text",
     "grids_content",
     "inside_mask",
+    "linkage_content",
     "placement_content",
     "service_area_content",
     "source_lines",
@@ -418,6 +420,72 @@ def grids_content(
 
     title = "网格估算户数" if estimated else "网格户数"
     return MapContent(crs=crs, bounds_m=_bounds(grids, boundary), draw=draw, legend_title=title)
+
+
+def linkage_content(
+    linkage,
+    *,
+    members: gpd.GeoSeries,
+    households: gpd.GeoSeries,
+    grids: gpd.GeoDataFrame | None = None,
+    network=None,
+) -> MapContent:
+    """The "1+10" linkage: each member's links, members short of K and households left unlinked.
+
+    Parameters
+    ----------
+    linkage
+        :class:`geo.grids.linkage.Linkage` of these members and households.
+    members, households
+        Their points, in a projected CRS in metres (the walk network's).
+    grids
+        Optional grid polygons with ``code``: outlined and labelled with the code's last three digits.
+
+    Links are drawn as straight lines from the member to the household (the walking time
+    itself follows the streets); the legend counts members and households in the focus.
+    """
+    crs = households.crs
+    mxy = shapely.get_coordinates(members.to_numpy())
+    hxy = shapely.get_coordinates(households.to_numpy())
+    short = linkage.member_count < linkage.k
+    linked = linkage.household_member >= 0
+    grids = grids.to_crs(crs) if grids is not None and len(grids) else None
+
+    def draw(ax, font: str, focus: shapely.Geometry | None = None) -> list:
+        handles = _draw_base(ax, crs=crs, network=network)
+        m_here, h_here = inside_mask(members, focus), inside_mask(households, focus)
+        if grids is not None:
+            add_lines(ax, grids.geometry.boundary.to_numpy(), color=GRID_EDGE_COLOUR, linewidth=0.8, zorder=3)
+            pts = shapely.point_on_surface(grids.geometry.to_numpy())
+            for pt, code in zip(pts, grids["code"].astype(str), strict=True):
+                ax.text(
+                    pt.x, pt.y, code[-3:], fontsize=6, family=font, ha="center", va="center", zorder=9, clip_on=True
+                )
+            handles.append(Line2D([], [], color=GRID_EDGE_COLOUR, linewidth=0.8, label="网格（标注编码末三位）"))
+        if linked.any():
+            h = np.flatnonzero(linked)
+            segs = shapely.linestrings(np.stack([mxy[linkage.household_member[h]], hxy[h]], axis=1))
+            add_lines(ax, segs, color=LINK_COLOUR, linewidth=0.4, zorder=4, rasterized=h.size > RASTER_ABOVE)
+            ax.scatter(hxy[h, 0], hxy[h, 1], s=3, c=LINK_COLOUR, linewidths=0, zorder=5)
+            words = f"已联系住户 ({int((linked & h_here).sum()):,} 户；连线为示意，步行时间按路网)"
+            handles.append(Line2D([], [], color=LINK_COLOUR, marker=".", linewidth=0.6, label=words))
+        if (~linked).any():
+            h = np.flatnonzero(~linked)
+            ax.scatter(hxy[h, 0], hxy[h, 1], s=10, marker="x", c=GAP_COLOUR, linewidths=0.8, zorder=6)
+            words = f"未联系住户 ({int((~linked & h_here).sum()):,} 户)"
+            handles.append(Line2D([], [], color=GAP_COLOUR, marker="x", linestyle="", label=words))
+        for sel, colour, marker, words in (
+            (~short, COVERED_COLOUR, "o", f"联系满 {linkage.k} 户的党员"),
+            (short, NEW_SITE_AREA_COLOUR, "^", f"联系不足 {linkage.k} 户的党员"),
+        ):
+            if sel.any():
+                ax.scatter(mxy[sel, 0], mxy[sel, 1], s=28, marker=marker, c=colour, edgecolors="black", zorder=8)
+                label = f"{words} ({int((sel & m_here).sum()):,} 人)"
+                handles.append(Line2D([], [], color=colour, marker=marker, linestyle="", label=label))
+        return handles
+
+    bounds = _bounds(members, households, grids)
+    return MapContent(crs=crs, bounds_m=bounds, draw=draw, legend_title=f"“1+{linkage.k}”联系户")
 
 
 def placement_content(

@@ -28,6 +28,7 @@ __all__ = [
     "GAP_COLOUR",
     "GRID_COLOURS",
     "GRID_EDGE_COLOUR",
+    "LINK_COLOUR",
     "NETWORK_COLOUR",
     "NEWLY_COVERED_COLOUR",
     "NEW_SITE_AREA_COLOUR",
@@ -155,6 +156,8 @@ GRID_COLOURS = ("#fee08b", "#a6d96a", "#f46d43")
 GRID_EDGE_COLOUR = "#333333"
 #: Base lines: the walk network, the study-area boundary, area units.
 NETWORK_COLOUR = "#c8c8c8"
+#: A member's links to households on the "1+10" map (issue 20).
+LINK_COLOUR = "#6baed6"
 BOUNDARY_COLOUR = "#444444"
 UNIT_COLOUR = "#6a51a3"
 #: The web map's offline base (:mod:`geo.maps.basemap`): areas by kind and roads by class
