@@ -3,13 +3,14 @@ next progress report; the job table of an earlier version still opens."""
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 
 import pytest
 
 from webapp import create_app
-from webapp.jobs import CANCELLED_ZH, JobQueue
+from webapp.jobs import CANCELLED_ZH, JOB_NICENESS, JobQueue
 
 
 def _gate():
@@ -182,3 +183,22 @@ def test_cancel_bad_inputs(app, client):
     # A bad function for a placement is refused before anything runs.
     bad = client.post("/api/jobs", json={"kind": "placement", "params": {"function": "casino"}})
     assert bad.status_code == 422 and "casino" in bad.get_json()["error"]
+
+
+@pytest.mark.skipif(not hasattr(os, "getpriority"), reason="per-thread priority is a POSIX call")
+def test_jobs_run_below_the_planners_requests(tmp_path):
+    """A placement in the background yields the cores to the planners' requests (nice 10 on its
+    thread), while the server's own threads keep their priority."""
+
+    def niceness(params, progress):
+        return {"nice": os.getpriority(os.PRIO_PROCESS, threading.get_native_id())}
+
+    queue = JobQueue(tmp_path / "jobs.sqlite3", {"nice": niceness})
+    try:
+        here = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+        job = queue.wait(queue.submit("nice", {})["id"])
+        assert job["status"] == "done"
+        assert job["result"]["nice"] == min(here + JOB_NICENESS, 19)
+        assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == here
+    finally:
+        queue.shutdown()

@@ -10,6 +10,7 @@ import json
 import math
 import socket
 import threading
+import time
 import tracemalloc
 
 import pytest
@@ -22,7 +23,7 @@ from geo.io import sheets
 from geo.io.drawn import parse_json
 from geo.io.uploads import read_upload
 from webapp import create_app
-from webapp.limits import CONNECTION_LIMIT, allowed_hosts, host_name, make_server
+from webapp.limits import CONNECTION_LIMIT, MAX_CONNECTIONS_PER_ADDRESS, allowed_hosts, host_name, make_server
 
 # Central Helsinki (the demo extract), WGS84.
 CENTER = [24.9400, 60.1700]
@@ -100,18 +101,30 @@ def test_host_setting_from_the_environment(tmp_path, monkeypatch):
 
 
 def test_half_open_connections_do_not_lock_everyone_out(bare_server):
-    """150 connections that send half a request and wait: a planner's request is still answered."""
-    held = []
+    """150 connections from another machine that send half a request and wait: a planner's
+    request is still answered, and beyond its first 32 the other machine's connections are
+    closed at once (no channel, no buffer, nothing for the server's loop to look after)."""
+    held, closed = [], 0
     try:
         for _ in range(150):
-            sock = socket.create_connection(("127.0.0.1", bare_server), timeout=10)
+            sock = socket.create_connection(("127.0.0.1", bare_server), timeout=10, source_address=("127.0.0.2", 0))
             sock.sendall(b"GET /api/csrf HTTP/1.1\r\nHost: 127.0.0.1\r\n")  # no blank line: never ends
             held.append(sock)
         answer = _ask(bare_server, b"GET /api/csrf HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
         assert answer.startswith(b"HTTP/1.1 200")
+        time.sleep(1.0)  # the server has accepted (or closed) them all
+        for sock in held:
+            sock.setblocking(False)
+            try:
+                closed += sock.recv(1) == b""
+            except BlockingIOError:
+                pass  # held open: waiting for the rest of its request
+            except ConnectionResetError:
+                closed += 1
     finally:
         for sock in held:
             sock.close()
+    assert closed == 150 - MAX_CONNECTIONS_PER_ADDRESS
     assert CONNECTION_LIMIT >= 300
 
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import os
 import sqlite3
 import threading
 import traceback
@@ -119,6 +120,21 @@ def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
+#: Niceness of the job thread: background work (placement) yields the cores to the planners'
+#: requests while they wait, and has them all when nobody asks (Linux: per thread).
+JOB_NICENESS = 10
+
+
+def _lower_priority() -> None:
+    """Run the calling thread (the job worker) at :data:`JOB_NICENESS`, where the system allows it."""
+    if not hasattr(os, "setpriority"):  # Windows
+        return
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), JOB_NICENESS)
+    except OSError:  # pragma: no cover - a container that forbids it: the job runs at normal priority
+        logger.info("job thread priority unchanged")
+
+
 class JobQueue:
     """Background jobs of one server process, recorded in ``path`` (SQLite)."""
 
@@ -126,7 +142,7 @@ class JobQueue:
         self.path = Path(path)
         self.runners = runners
         self._lock = threading.Lock()
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="linli-job")
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="linli-job", initializer=_lower_priority)
         #: Running jobs asked to stop: their next progress report raises JobCancelled.
         self._cancelling: set[int] = set()
         #: Jobs whose end the store could not record (full disk): what :meth:`get` answers for them.

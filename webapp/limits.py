@@ -345,6 +345,37 @@ def _limited_channel(
     return Channel
 
 
+#: Connections one client address may hold open at once; a browser opens six per host, a few
+#: tabs of the app stay far below.  Beyond it a new connection is closed at once, before waitress
+#: makes a channel for it: a hundred half-open connections from one machine cost the server
+#: nothing beyond the first few (behind trusted proxies the proxy limits its clients instead).
+MAX_CONNECTIONS_PER_ADDRESS = 32
+
+
+def _cap_connections_per_address(server: BaseWSGIServer, cap: int) -> None:
+    """Close a new connection from an address that already holds ``cap`` open ones."""
+    accept = server.accept
+
+    def capped_accept():
+        accepted = accept()
+        if accepted is None:
+            return None
+        conn, addr = accepted
+        address = addr[0] if isinstance(addr, tuple) and addr else None
+        held = sum(
+            1
+            for channel in list(server._map.values())
+            if isinstance(channel, HTTPChannel) and isinstance(channel.addr, tuple) and channel.addr[0] == address
+        )
+        if address is not None and held >= cap:
+            logger.warning("connection from %s refused: %d already open", address, held)
+            conn.close()
+            return None
+        return accepted
+
+    server.accept = capped_accept  # type: ignore[method-assign]
+
+
 def make_server(app: Flask, *, host: str, port: int, threads: int = 4):
     """A waitress server for ``app`` with :func:`server_options` and the per-path body caps."""
     server = create_server(app, host=host, port=port, threads=threads, ident="linli", **server_options(app))
@@ -359,6 +390,8 @@ def make_server(app: Flask, *, host: str, port: int, threads: int = 4):
     for each in (server, *getattr(server, "map", {}).values()):
         if isinstance(each, BaseWSGIServer):
             each.channel_class = channel
+            if not behind_proxies:
+                _cap_connections_per_address(each, MAX_CONNECTIONS_PER_ADDRESS)
     return server
 
 
