@@ -128,6 +128,34 @@ def test_half_open_connections_do_not_lock_everyone_out(bare_server):
     assert CONNECTION_LIMIT >= 300
 
 
+@pytest.mark.parametrize("value", ["-1", "abc", "1.5", "３２", "100000", True])
+def test_bad_connection_cap_is_refused_at_start(tmp_path, value):
+    with pytest.raises(InputDataError, match="LINLI_MAX_CONNECTIONS_PER_ADDRESS"):
+        create_app({"instance_path": tmp_path, "EAGER_LOAD": False, "MAX_CONNECTIONS_PER_ADDRESS": value})
+
+
+def test_the_connection_cap_can_be_lifted_for_an_office_behind_one_address(tmp_path):
+    """0 lifts the cap (planners reaching the server through one NAT address): 40 connections stay."""
+    app = create_app({"instance_path": tmp_path, "EAGER_LOAD": False, "MAX_CONNECTIONS_PER_ADDRESS": "0"})
+    server = make_server(app, host="127.0.0.1", port=0, threads=2)
+    threading.Thread(target=server.run, daemon=True).start()
+    held = []
+    try:
+        for _ in range(40):
+            sock = socket.create_connection(("127.0.0.1", server.effective_port), timeout=10)
+            sock.sendall(b"GET /api/csrf HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+            held.append(sock)
+        time.sleep(1.0)
+        for sock in held:
+            sock.setblocking(False)
+            with pytest.raises(BlockingIOError):
+                sock.recv(1)  # none closed
+    finally:
+        for sock in held:
+            sock.close()
+        server.close()
+
+
 def test_large_body_on_a_small_route_is_refused_before_it_is_read(bare_server):
     """Content-Length of 100 MB on /api/evaluate: 413 from the headers alone (no byte of body sent)."""
     head = (

@@ -78,6 +78,9 @@ DEFAULT_CONFIG = {
     # Reverse proxies in front of the app whose X-Forwarded-For/-Proto/-Host are believed
     # (LINLI_TRUSTED_PROXIES=N, webapp.proxy); 0: those headers are ignored.
     "TRUSTED_PROXIES": 0,
+    # Connections one client address may hold open (webapp.limits); 0: no cap (an office whose
+    # planners reach the server through one NAT address).  LINLI_MAX_CONNECTIONS_PER_ADDRESS sets it.
+    "MAX_CONNECTIONS_PER_ADDRESS": 32,
     # Load the project when the app is created (False: on the first request).
     "EAGER_LOAD": True,
     # The Linli cache folder (built networks under networks/); None: the user's cache

@@ -32,6 +32,8 @@ from waitress.parser import HTTPRequestParser
 from waitress.server import BaseWSGIServer, create_server
 from waitress.utilities import Error, RequestEntityTooLarge
 
+from geo.errors import InputDataError
+
 logger = logging.getLogger(__name__)
 
 __all__ = ["ADMISSION", "Admission", "allowed_hosts", "init_app", "job_owner", "make_server", "server_options"]
@@ -352,6 +354,17 @@ def _limited_channel(
 MAX_CONNECTIONS_PER_ADDRESS = 32
 
 
+def _connection_cap(value: object) -> int:
+    """The ``MAX_CONNECTIONS_PER_ADDRESS`` setting as a count (0: no cap); :class:`InputDataError` otherwise."""
+    text = str(value).strip()
+    if isinstance(value, bool) or not (text.isascii() and text.isdigit()) or int(text) > CONNECTION_LIMIT:
+        raise InputDataError(
+            f"LINLI_MAX_CONNECTIONS_PER_ADDRESS={text[:20]!r} 无效：应为 0-{CONNECTION_LIMIT} 的整数（0 表示不限） "
+            f"(must be a whole number 0-{CONNECTION_LIMIT}; 0: no cap)"
+        )
+    return int(text)
+
+
 def _cap_connections_per_address(server: BaseWSGIServer, cap: int) -> None:
     """Close a new connection from an address that already holds ``cap`` open ones."""
     accept = server.accept
@@ -390,13 +403,17 @@ def make_server(app: Flask, *, host: str, port: int, threads: int = 4):
     for each in (server, *getattr(server, "map", {}).values()):
         if isinstance(each, BaseWSGIServer):
             each.channel_class = channel
-            if not behind_proxies:
-                _cap_connections_per_address(each, MAX_CONNECTIONS_PER_ADDRESS)
+            cap = int(app.config.get("MAX_CONNECTIONS_PER_ADDRESS", MAX_CONNECTIONS_PER_ADDRESS))
+            if cap and not behind_proxies:
+                _cap_connections_per_address(each, cap)
     return server
 
 
 def init_app(app: Flask) -> None:
     """Check the Host first, then admit expensive requests; register before the CSRF check."""
+    app.config["MAX_CONNECTIONS_PER_ADDRESS"] = _connection_cap(
+        app.config.get("MAX_CONNECTIONS_PER_ADDRESS", MAX_CONNECTIONS_PER_ADDRESS)
+    )
     app.config.setdefault("ADMISSION", ADMISSION)
     app.config.setdefault("ADMISSION_PER_CLIENT", PER_CLIENT)
     app.config.setdefault("ADMISSION_WAIT_S", ADMISSION_WAIT_S)
