@@ -194,6 +194,7 @@ INDEX: dict[str, list[str]] = {
         "test_life_circle.py::test_bad_rural_standard_fields",
     ],
     "C8": [  # h-acct (issue 19)
+        "test_limits.py::test_bad_connection_cap_is_refused_at_start",
         "test_proxy.py::test_bad_trusted_proxies_refused",
         "test_proxy.py::test_trusted_proxies_from_the_environment_and_the_serve_command",
     ],
