@@ -177,7 +177,7 @@ def summary_table(plan) -> str:
 def _with_centres(project, ledger: Path, system: str, phase: int | None):
     """The project with the programme ledger's centres as facilities (h-prog, issue 21)."""
     from geo.workflows import study_area_wgs84
-    from geo.workflows.programme import project_with_centres
+    from geo.workflows.programme import counted_centres, counted_centres_text, project_with_centres
     from geo.workflows.programme_ledger import read_programme_ledger
 
     read = read_programme_ledger(
@@ -187,7 +187,10 @@ def _with_centres(project, ledger: Path, system: str, phase: int | None):
         raise InputDataError(
             f"中心建设台账有无法读取的行，请改正 (the centres ledger has bad rows)\n{read.report.to_text()}"
         )
-    return project_with_centres(project, read.programme, up_to_phase=phase)
+    # h-centreweb: which centres were counted, in the summary as on the web page's result and print.
+    counted = counted_centres(read.programme, up_to_phase=phase).drop(columns="geometry").to_dict(orient="records")
+    said = counted_centres_text(counted, mode="open" if phase is None else "phase", phase=phase)
+    return project_with_centres(project, read.programme, up_to_phase=phase), said
 
 
 #: ``--candidates facilities``: the project's existing public facilities as candidate sites.
@@ -227,8 +230,9 @@ def main(argv: list[str] | None = None) -> int:
             candidates = placement_candidates(analysis, "network", spacing_m=args.spacing_m)
         bar.update()
         bar.set_postfix_str(steps[2])
+        centres_said = ""
         if args.centres is not None:
-            project = _with_centres(project, args.centres, args.centres_system, args.centres_phase)
+            project, centres_said = _with_centres(project, args.centres, args.centres_system, args.centres_phase)
         analysis = load_analysis(project, minutes=args.minutes)
         if args.weight is not None or args.special_groups is not None:
             analysis = weigh_analysis(
@@ -280,12 +284,14 @@ def main(argv: list[str] | None = None) -> int:
                 "pmedian_penalty": f"超过 {settings.PMEDIAN_CUTOFF_FACTOR:g} 倍时间阈值视为未覆盖，"
                 f"罚时为该截断时间的 {settings.PMEDIAN_PENALTY_FACTOR:g} 倍",
                 "notes": " | ".join(s["notes"]),
+                "centres_counted": centres_said,
             }
         ]
     )
     estimated = is_estimate(plan.assignment)
     demand = plan.assignment.drop(columns=[c for c in ("assumption",) if c in plan.assignment.columns])
     people = {"covered_before": "布点前覆盖人口 (人)", "covered_after": "布点后覆盖人口 (人)"}
+    said = {**people, "centres_counted": "计入的邻里中心"}
     layers = {
         "sites": _plain(chinese_frame(plan.sites, estimated=estimated, lang=args.lang)),
         "runner_ups": _plain(chinese_frame(plan.runner_ups, estimated=estimated, lang=args.lang)),
@@ -293,7 +299,7 @@ def main(argv: list[str] | None = None) -> int:
         "coverage": _plain(chinese_frame(plan.coverage, estimated=estimated, headers=people, lang=args.lang))
         if len(plan.coverage)
         else pd.DataFrame({column_zh("function"): []}),
-        "summary": _plain(chinese_frame(summary, estimated=estimated, headers=people, lang=args.lang)),
+        "summary": _plain(chinese_frame(summary, estimated=estimated, headers=said, lang=args.lang)),
     }
     try:
         crs = export_crs_for(args.crs, plan.sites, plan.assignment)
@@ -309,6 +315,8 @@ def main(argv: list[str] | None = None) -> int:
     bar.update()
     bar.close()
     print(summary_table(plan))
+    if centres_said:
+        print(f"\n中心 centres     {centres_said}")
     print(f"\n已写出 written: {args.out}")
     return 0
 

@@ -83,6 +83,10 @@ def test_the_panels_run_counts_beyond_the_existing_facilities(state):
         "function": "medical",
         "profile": "walk",
         "existing": int((fac["function"] == "medical").sum()),
+        # h-centreweb (issue 21): no plan, so no centre counted; residents, no weight.
+        "centres": "open",
+        "centres_phase": None,
+        "weight": None,
     }
     # Residents already within 15 minutes of a medical facility are the baseline, not "added".
     assert summary["covered_before"] > 0

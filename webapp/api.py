@@ -45,7 +45,7 @@ from webapp.errors import BadRequestError
 from webapp.limits import job_owner
 from webapp.mapview import safe
 from webapp.plans import FEATURE_KINDS, Feature, PlanStore
-from webapp.plans.base import MAX_NAME_CHARS
+from webapp.plans.base import MAX_NAME_CHARS, plan_id_of
 from webapp.plans.diff import diff_plans
 from webapp.security import csrf_token
 from webapp.state import (
@@ -517,6 +517,10 @@ def submit_job():
     facilities are the baseline: kept open, their residents not counted again); ``plan``
     (a saved plan's id) and ``candidates`` (network / plan / both; ``both`` when a plan is
     given) choose the candidate sites.  Defaults: :data:`webapp.state.PLACEMENT_DEFAULTS`.
+    h-centreweb (issue 21): the plan's centres count as existing facilities, site by site with their
+    functions: ``centres`` ``open`` (default: those 已建成), ``phase`` (with ``centres_phase``: those
+    of that phase or earlier) or ``none``; ``weight`` counts a demand column (高龄老人 ...) instead
+    of residents, as ``/api/summary?weight=``.
     """
     from geo.placement.centers import MODELS
     from webapp.state import PLACEMENT_DEFAULTS
@@ -537,7 +541,9 @@ def submit_job():
         raise InputDataError("method 应为 exact 或 heuristic")
     default_min = PLACEMENT_DEFAULTS["minutes"]
     minutes = _minutes({"minutes": [raw.get("minutes", default_min)]}, (default_min,))[0]
-    source, sites = _candidate_sites(raw)
+    features = _plan_candidates(raw.get("plan"))
+    source, sites = _candidate_sites(raw, features)
+    centres = _centre_params(raw, features)  # h-centreweb (issue 21)
     params = {
         **PLACEMENT_DEFAULTS,
         "model": model,
@@ -548,6 +554,7 @@ def submit_job():
         "profile": get_state().scene(raw.get("profile")).profile,
         "candidates": source,
         "sites": sites,
+        **centres,
     }
     job = current_app.extensions["linli.jobs"].submit(kind, params, owner=job_owner(), user=job_user())
     return jsonify(job), 202
@@ -558,7 +565,19 @@ def submit_job():
 CANDIDATE_SOURCES = ("network", "plan", "both")
 
 
-def _candidate_sites(raw: dict) -> tuple[str, list[list[float]]]:
+def _plan_candidates(plan_id: object) -> list[dict] | None:
+    """A saved plan's candidates (kind, name, geometry, properties), read once; ``None`` without a plan."""
+    if plan_id is None:
+        return None
+    features = store().get(plan_id)["features"]  # type: ignore[arg-type]  # the store refuses a bad id
+    return [
+        {"kind": f["kind"], "name": f.get("name", ""), "geometry": f["geometry"], "properties": f.get("properties")}
+        for f in features
+        if f["kind"] == "candidate" and f["geometry"].get("type") == "Point"
+    ]
+
+
+def _candidate_sites(raw: dict, features: list[dict] | None) -> tuple[str, list[list[float]]]:
     """The candidate source and, for a plan, its candidate points as [lon, lat] (WGS84)."""
     plan_id = raw.get("plan")
     source = raw.get("candidates", "network" if plan_id is None else "both")
@@ -568,17 +587,46 @@ def _candidate_sites(raw: dict) -> tuple[str, list[list[float]]]:
         )
     if source == "network":
         return source, []
-    if plan_id is None:
+    if plan_id is None or features is None:
         raise InputDataError("候选点来自方案时须给出方案编号 plan (candidates from a plan need its id)")
-    features = store().get(plan_id)["features"]  # the saved plan's geometries were checked when saved
-    sites = [
-        [float(v) for v in f["geometry"]["coordinates"][:2]]
-        for f in features
-        if f["kind"] == "candidate" and f["geometry"].get("type") == "Point"
-    ]
+    # The saved plan's geometries were checked when saved.
+    sites = [[float(v) for v in f["geometry"]["coordinates"][:2]] for f in features]
     if not sites:
         raise InputDataError("该方案中没有候选点，请先在地图上放置或上传候选点 (the plan has no candidate sites)")
     return source, sites
+
+
+# --- h-centreweb (issue 21): the placement counts the plan's centres and takes the page's weight.
+def _centre_params(raw: dict, features: list[dict] | None) -> dict:
+    """``centres`` (open / phase / none; default open), ``centres_phase`` (1-99 with phase), the
+    saved plan's candidates they come from (checked as a programme now: a 422 at once, not a
+    failed job), and ``weight`` (one the project's demand offers, :func:`webapp.state.weight_columns`)."""
+    from geo.workflows.programme import programme_from_features
+    from webapp.state import CENTRE_MODES, weight_columns
+
+    mode = raw.get("centres", "open")
+    if mode not in CENTRE_MODES:
+        raise InputDataError(
+            f"centres={str(mode)[:20]!r} 无效，可选: {', '.join(CENTRE_MODES)} "
+            "(count the plan's centres: open, up to a phase, or none)"
+        )
+    phase = raw.get("centres_phase")
+    if mode == "phase":
+        if isinstance(phase, bool) or not isinstance(phase, int) or not 1 <= phase <= 99:
+            raise InputDataError("期次 centres_phase 应为 1-99 的整数 (centres_phase must be an integer 1-99)")
+    else:
+        phase = None
+    counted = features if mode != "none" and features else []
+    if counted:
+        programme_from_features(counted, get_state().functions)
+    weight = raw.get("weight") or None
+    offered = weight_columns(get_state())
+    if weight is not None and weight not in offered:
+        raise InputDataError(
+            f"权重 {str(weight)[:30]!r} 不可用；本项目可选: {'、'.join(offered) or '无'} (unknown weight)"
+        )
+    plan = plan_id_of(raw["plan"]) if features is not None else None
+    return {"centres": mode, "centres_phase": phase, "centre_features": counted, "plan": plan, "weight": weight}
 
 
 @bp.get("/jobs/<int:job_id>")

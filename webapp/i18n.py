@@ -723,6 +723,33 @@ TEXTS: dict[str, dict[str, str]] = {
     "deliver_author": {"zh": "编制人", "en": "Prepared by"},
     "deliver_reviewer": {"zh": "审核人", "en": "Reviewed by"},
     "deliver_approval": {"zh": "审图号", "en": "Map approval no."},
+    # --- h-centreweb (issue 21): the web placement counts the plan's centres; weight; wall-map title block ---
+    "cw_centres": {"zh": "方案中的邻里中心", "en": "The plan's centres"},
+    "cw_centres_open": {"zh": "已建成的计入现有设施（默认）", "en": "Open ones count as existing (default)"},
+    "cw_centres_phase": {"zh": "第 N 期及以前的计入现有设施", "en": "Up to phase N count as existing"},
+    "cw_centres_none": {"zh": "不计入", "en": "Not counted"},
+    "cw_phase": {"zh": "期次", "en": "Phase"},
+    "cw_centres_hint": {
+        "zh": "按已保存方案中候选点的建设状态与期次（「建设进度」面板）：每处站点按其承担的功能计为现有设施，"
+        "多点串联、中心辐射的中心逐站点计；计入的站点不再作为候选点。",
+        "en": "From the saved plan's candidates, by their status and phase (the programme panel): each site "
+        "counts as an existing facility for the functions it hosts, site by site for linked and hub centres; "
+        "a counted site is not a candidate again.",
+    },
+    "cw_weight_line": {"zh": "人口口径：{w}（页面上方选择）", "en": "Counted over: {w} (chosen above)"},
+    "cw_counted": {
+        "zh": "计入现有设施的方案中心（{which}）：{list}",
+        "en": "The plan's centres counted as existing ({which}): {list}",
+    },
+    "cw_which_open": {"zh": "已建成", "en": "open"},
+    "cw_which_phase": {"zh": "第 {p} 期及以前", "en": "up to phase {p}"},
+    "cw_counted_none_found": {
+        "zh": "方案中没有符合条件（{which}）的中心，未计入",
+        "en": "The plan has no centre that qualifies ({which}): none counted",
+    },
+    "cw_counted_off": {"zh": "方案中的邻里中心未计入现有设施", "en": "The plan's centres were not counted"},
+    "cw_counted_no_plan": {"zh": "未选方案，未计入邻里中心", "en": "No plan: no centre counted"},
+    "cw_sites": {"zh": "{n} 处站点", "en": "{n} sites"},
 }
 
 

@@ -8,7 +8,8 @@ phase 1, status 规划.  Both routes take the plan as it is on screen (saved or 
 
 * ``POST /api/programme`` — the centres with their lateness on ``today``, progress against the
   ``targets``, coverage per function after each phase, and each site's colour keys;
-* ``POST /api/programme/map.<png|pdf>`` — the wall map of the same (A3/A4).
+* ``POST /api/programme/map.<png|pdf>`` — the wall map of the same (A3/A4), with the title block
+  (``organisation``, ``author``, ``reviewer``, ``approval_no``, ``date``) over the project's ``[print]``.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import pandas as pd
 from flask import Blueprint, jsonify
 
 from geo.errors import InputDataError
-from geo.maps.layout import ORIENTATIONS, PAPER_MM, render_layout
+from geo.maps.layout import ORIENTATIONS, PAPER_MM, PRINT_FIELDS_ZH, print_fields, render_layout
 from geo.maps.programme import LATENESS_EDGE, STATUS_COLOURS, programme_content, programme_text
 from geo.workflows.programme import (
     Programme,
@@ -153,13 +154,11 @@ def programme_map(fmt: str):
         raise InputDataError(
             f"纸张应为 {', '.join(PAPER_MM)}，方向应为 {', '.join(ORIENTATIONS)} (paper / orientation unknown)"
         )
-    fields = {}
-    for key in ("author", "organisation"):
-        value = data.get(key, "")
-        if not isinstance(value, str) or len(value) > 100 or any(ord(c) < 32 for c in value):
-            raise InputDataError(f"{key} 应为 100 字以内的文字 ({key} must be short text)")
-        fields[key] = value
+    # h-centreweb (issue 21): the title block as on every print — the project's [print] fields
+    # (编制单位, 编制人, 审核人, 审图号, 日期), overridden by the page's (an empty value: a blank line).
+    given = {key: data[key] for key in PRINT_FIELDS_ZH if key in data}
     state, programme, today, targets, scene, analysis = _request(data)
+    fields = print_fields(state.project.print_fields, given)
     late = lateness(programme, today)
     goals = progress(programme, targets, today)
     coverage = programme_coverage(analysis.accessibility, analysis.graph, programme)

@@ -46,6 +46,7 @@ from geo.workflows import (
     project_with_ledger,
     study_area_wgs84,
 )
+from geo.workflows.programme import CENTRE_MODES as PROGRAMME_CENTRE_MODES
 
 logger = logging.getLogger(__name__)
 
@@ -449,7 +450,15 @@ PLACEMENT_DEFAULTS: dict = {
     "function": "medical",
     "candidates": "network",
     "sites": [],
+    # h-centreweb (issue 21): the plan's centres counted as existing (open ones by default), the weight.
+    "centres": "open",
+    "centres_phase": None,
+    "centre_features": [],
+    "weight": None,
 }
+#: How a placement counts the plan's centres (h-centreweb): open, up to a phase, none.
+CENTRE_MODES = tuple(PROGRAMME_CENTRE_MODES)
+STAGE_CENTRES_ZH = "计入方案中的邻里中心 (counting the plan's centres)"
 STAGE_CANDIDATES_ZH = "生成候选点 (candidate sites)"
 STAGE_RINGS_ZH = "画出新站点的服务范围 (service areas of the new sites)"
 
@@ -473,8 +482,15 @@ def run_placement(state: AnalysisState, params: dict, progress: Callable[[str, f
         raise InputDataError(f"功能 {function!r} 不在分析的功能中 (unknown function)")
     # Walking times of the page's travel profile (the project's unless the page chose another).
     analysis = state._profile_analysis(state.scene(params.get("profile")).profile)
+    # h-centreweb (issue 21): the plan's open centres (or those up to a phase) as existing facilities,
+    # site by site and function by function, as scripts.place_centers --centres; then the weight.
+    centres, analysis, sites = _counted_centres(state, analysis, params, report)
+    if params.get("weight"):
+        from geo.workflows import weigh_analysis
+
+        analysis = weigh_analysis(analysis, str(params["weight"])).analysis
     report(STAGE_CANDIDATES_ZH, 0.0)
-    candidates = placement_candidates(analysis, source, sites_wgs84=params.get("sites"))
+    candidates = placement_candidates(analysis, source, sites_wgs84=sites)
     fac = analysis.accessibility.facilities
     plan = plan_centres(
         analysis,
@@ -487,6 +503,7 @@ def run_placement(state: AnalysisState, params: dict, progress: Callable[[str, f
         existing=fac[fac["function"].to_numpy() == function],
         functions=[function],
         progress=lambda stage, f: report(stage, 0.05 + 0.85 * f),
+        weight_column=params.get("weight") or None,
     )
     report(STAGE_RINGS_ZH, 0.92)
     sites = plan.sites.to_crs(WGS84)
@@ -507,13 +524,76 @@ def run_placement(state: AnalysisState, params: dict, progress: Callable[[str, f
     ran["profile"] = analysis.graph.profile.name
     ran["candidates"] = source
     ran["existing"] = int((fac["function"].to_numpy() == function).sum())
+    ran["weight"] = params.get("weight") or None
+    ran["centres"], ran["centres_phase"] = centres["mode"], centres["phase"]
     return {
         "params": ran,
         "summary": summary,
         "sites": rows,
         "coverage": coverage,
+        "centres": centres,
         "rings": _site_rings(analysis, plan),
     }
+
+
+def _counted_centres(
+    state: AnalysisState, analysis: Analysis, params: dict, report: Callable[[str, float], None]
+) -> tuple[dict, Analysis, list]:
+    """The plan's centres a placement counts (h-centreweb, issue 21), the analysis with them, the candidate sites.
+
+    ``params["centre_features"]`` are the saved plan's candidates (as it was when the job was
+    submitted); ``centres`` ``open`` counts the centres open today, ``phase`` those of
+    ``centres_phase`` or earlier, ``none`` none.  The counted sites become facilities through
+    :func:`geo.workflows.programme.project_with_centres` (the script's ``--centres``), and the
+    walking times are those of that project on the same graph; a counted site is not a
+    candidate again.  Returns the result's ``centres`` block (mode, phase, the counted sites,
+    the sentence the print uses), the analysis and the remaining candidate sites ([lon, lat]).
+    """
+    from geo.access.centres import centre_facilities
+    from geo.workflows.programme import (
+        centre_mask,
+        counted_centres,
+        counted_centres_text,
+        programme_from_features,
+        project_with_centres,
+    )
+
+    mode = params.get("centres") or "open"
+    phase = params.get("centres_phase") if mode == "phase" else None
+    features = params.get("centre_features") or []
+    sites = list(params.get("sites") or [])
+    block: dict = {"mode": mode, "phase": phase, "plan": params.get("plan"), "counted": [], "facilities": []}
+    if mode == "none" or params.get("plan") is None:
+        block["text_zh"] = counted_centres_text([], mode="none") if mode == "none" else "未选方案，未计入邻里中心"
+        return block, analysis, sites
+    if not features:
+        block["text_zh"] = counted_centres_text([], mode=mode, phase=phase)
+        return block, analysis, sites
+    report(STAGE_CENTRES_ZH, 0.0)
+    programme = programme_from_features(features, state.functions)
+    counted = counted_centres(programme, up_to_phase=phase)
+    rows = counted.drop(columns="geometry").assign(lon=counted.geometry.x.to_numpy(), lat=counted.geometry.y.to_numpy())
+    block["counted"] = json.loads(rows.to_json(orient="records", force_ascii=False))
+    block["text_zh"] = counted_centres_text(block["counted"], mode=mode, phase=phase)
+    if not len(counted):
+        return block, analysis, sites
+    # The facility rows the counted sites become (one per site and hosted function), for the print.
+    added = centre_facilities(programme.centres, centre_mask(programme, up_to_phase=phase)).to_crs(WGS84)
+    facilities = pd.DataFrame(
+        {
+            "function": added["function"].astype(str).to_numpy(),
+            "name": added["name"].astype(str).to_numpy(),
+            "lon": added.geometry.x.to_numpy(),
+            "lat": added.geometry.y.to_numpy(),
+        }
+    )
+    block["facilities"] = json.loads(facilities.to_json(orient="records", force_ascii=False, double_precision=10))
+    project = project_with_centres(analysis.project, programme, up_to_phase=phase)
+    analysis = _centres_analysis(state, analysis, project, block["facilities"])
+    # A site counted as built is not proposed again.
+    taken = {(round(float(x), 7), round(float(y), 7)) for x, y in zip(rows["lon"], rows["lat"], strict=True)}
+    sites = [s for s in sites if (round(float(s[0]), 7), round(float(s[1]), 7)) not in taken]
+    return block, analysis, sites
 
 
 def _site_rings(analysis: Analysis, plan) -> dict:
@@ -760,3 +840,30 @@ def coverage_summary(state: AnalysisState, scene: Scene | None = None, weight: s
         with state.lock:
             state.cache[key] = kept
     return kept
+
+
+#: Walking times with a plan's centres, kept for the last set of centres counted (h-centreweb).
+_CENTRES_KEY = "centres_analysis"
+
+
+def _centres_analysis(state: AnalysisState, analysis: Analysis, project: Project, added: list) -> Analysis:
+    """Walking times to every function with ``project``'s facilities (the plan's centres, ``added``,
+    among them), on ``analysis``'s graph and demand, at the page's largest budget; the last one kept
+    (a second run with the same centres routes nothing)."""
+    fac = project.facilities
+    key = (analysis.graph.profile.name, len(fac), json.dumps(added, sort_keys=True))
+    # No lock: one dict read and one write (atomic), and a caller may already hold state.lock
+    # (the 选址 export runs a placement under it).
+    kept = state.cache.get(_CENTRES_KEY)
+    if kept is not None and kept[0] == key:
+        return kept[1]
+    acc = accessibility(
+        analysis.graph,
+        analysis.accessibility.demand,
+        fac,
+        minutes=max(state.minutes),
+        standard=project.standard,
+    )
+    found = Analysis(project, analysis.graph, acc)
+    state.cache[_CENTRES_KEY] = (key, found)
+    return found

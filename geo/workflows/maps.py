@@ -8,9 +8,11 @@ from dataclasses import dataclass, replace
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import shapely
 
 from geo import settings
+from geo.access.coverage import BASIS_ZH
 from geo.access.coverage_tables import gap_cells
 from geo.access.service_area import service_areas
 from geo.errors import InputDataError
@@ -250,6 +252,19 @@ def placement_drawing(analysis: Analysis, result: Mapping) -> PlacementDrawing:
     sites = gpd.GeoDataFrame(columns, geometry=shapely.points(xy), crs=WGS84).to_crs(crs)
     fac = acc.facilities
     existing = fac[fac["function"].to_numpy() == function].to_crs(crs)
+    # h-centreweb (issue 21): the plan's centres the run counted, those sites hosting the function.
+    centres = result.get("centres")
+    counted = centres.get("facilities") if isinstance(centres, Mapping) else None
+    if isinstance(counted, list) and counted:
+        rows = pd.DataFrame(counted)
+        rows = rows[rows["function"].astype(str).to_numpy() == function]
+        if len(rows):
+            sites_fac = gpd.GeoDataFrame(
+                {"function": function, "name": rows["name"].astype(str).to_numpy(), "source": "邻里中心"},
+                geometry=shapely.points(rows[["lon", "lat"]].to_numpy(float)),
+                crs=WGS84,
+            ).to_crs(crs)
+            existing = gpd.GeoDataFrame(pd.concat([existing, sites_fac], ignore_index=True), crs=crs)
     demand = acc.demand.to_crs(crs).reset_index(drop=True)
     budget_s = 60.0 * float(params["minutes"])
     points = gpd.GeoSeries(
@@ -274,8 +289,11 @@ def placement_drawing(analysis: Analysis, result: Mapping) -> PlacementDrawing:
     return PlacementDrawing(sites, assignment, existing, dict(params), dict(result.get("summary") or {}), areas)
 
 
-def placement_parameter_lines(params: Mapping, summary: Mapping, *, existing: int) -> tuple[str, ...]:
-    """The run's parameters as printed on a 选址 map: model, new centres, budget, candidate source."""
+def placement_parameter_lines(
+    params: Mapping, summary: Mapping, *, existing: int, centres_text: str = ""
+) -> tuple[str, ...]:
+    """The run's parameters as printed on a 选址 map: model, new centres, budget, candidate source; the
+    weight and the plan's centres counted as existing (``centres_text``) when the run had them."""
     model = MODELS.get(str(params.get("model")), str(params.get("model"))).split(" (")[0]  # Chinese only
     chosen = summary.get("new_sites")
     asked = f"新增中心 {params.get('new')} 处" + (
@@ -283,10 +301,18 @@ def placement_parameter_lines(params: Mapping, summary: Mapping, *, existing: in
     )
     source = CANDIDATE_SOURCES_ZH.get(str(params.get("candidates")), str(params.get("candidates")))
     status = str(summary.get("status_zh") or STATUS_ZH.get(str(summary.get("status")), "")).split(" (")[0]
-    return (
+    lines: tuple[str, ...] = (
         f"参数: 模型 {model}; {asked}; 步行时间阈值 {float(params['minutes']):g} 分钟; 候选点 {source}",
         f"基准: 现有 {existing} 处设施保留, 其已覆盖的居民不计入新增; 求解状态 {status}",
     )
+    # h-centreweb (issue 21): the group counted, and which of the plan's centres were counted as existing.
+    weight = params.get("weight")
+    if weight:
+        label = BASIS_ZH.get(str(weight), str(weight))
+        lines += (f"人口口径: 选址目标按{label}计 (图中人数仍为常住人口)",)
+    if centres_text:
+        lines += (centres_text,)
+    return lines
 
 
 def placement_result_map(
@@ -306,7 +332,11 @@ def placement_result_map(
     )
     req = _MapRequest(analysis, function, float(drawing.params["minutes"]), 0, 0.0, 0.0, dict(fields or {}))
     model = MODELS.get(str(drawing.params.get("model")), "").split(" (")[0]
-    lines = placement_parameter_lines(drawing.params, drawing.summary, existing=len(drawing.existing))
+    centres = result.get("centres")
+    said = str(centres.get("text_zh") or "") if isinstance(centres, Mapping) else ""
+    lines = placement_parameter_lines(
+        drawing.params, drawing.summary, existing=len(drawing.existing), centres_text=said
+    )
     run = f"页面选址任务 #{job_id}" if job_id is not None else "页面默认参数"
 
     def text(area_name: str | None, area: shapely.Geometry | None) -> LayoutText:

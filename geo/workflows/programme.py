@@ -36,12 +36,16 @@ from geo.io.crs import WGS84
 from geo.network.graph import CostGraph
 
 __all__ = [
+    "CENTRE_MODES",
     "DUE_SOON_DAYS",
     "LATENESS",
     "PROGRAMME_FIELDS",
     "STATUSES",
     "Programme",
     "Target",
+    "centre_mask",
+    "counted_centres",
+    "counted_centres_text",
     "lateness",
     "make_programme",
     "parse_date",
@@ -538,10 +542,7 @@ def project_with_centres(project, programme: Programme, *, up_to_phase: int | No
 
     from geo.access.centres import centre_facilities
 
-    if up_to_phase is None:
-        mask = programme.site_values("status") == "open"
-    else:
-        mask = programme.site_values("phase").astype(int) <= int(up_to_phase)
+    mask = centre_mask(programme, up_to_phase=up_to_phase)
     added = centre_facilities(programme.centres, mask).to_crs(project.facilities.crs)
     labels = dict(project.standard.functions)
     added = added.assign(
@@ -552,3 +553,88 @@ def project_with_centres(project, programme: Programme, *, up_to_phase: int | No
     )
     facilities = pd.concat([project.facilities, added[[c for c in added.columns if c != "centre"]]], ignore_index=True)
     return dataclasses.replace(project, facilities=gpd.GeoDataFrame(facilities, crs=project.facilities.crs))
+
+
+# h-centreweb (issue 21): which centres a placement counts, said on the page and on its print.
+
+
+def centre_mask(programme: Programme, *, up_to_phase: int | None = None) -> np.ndarray:
+    """bool per site: counted as built by :func:`project_with_centres`.
+
+    ``up_to_phase`` ``None``: the sites of the centres open today (已建成); else the sites of
+    every centre of that phase or an earlier one.
+    """
+    if up_to_phase is None:
+        return np.asarray(programme.site_values("status") == "open", dtype=bool)
+    return np.asarray(programme.site_values("phase").astype(int) <= int(up_to_phase), dtype=bool)
+
+
+def counted_centres(programme: Programme, *, up_to_phase: int | None = None) -> gpd.GeoDataFrame:
+    """The sites :func:`project_with_centres` adds as facilities, one row per site, in WGS84.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``centre``, ``site``, ``kind``, ``kind_zh``, ``role``, ``role_zh``, ``functions``
+        (keys joined by ``,``), ``functions_zh``, ``status``, ``status_zh``, ``phase``,
+        ``candidate`` (the feature's index in a web plan, -1 for a ledger's row).
+    """
+    from geo.access.centres import SITE_ROLES
+
+    mask = centre_mask(programme, up_to_phase=up_to_phase)
+    centres = programme.centres
+    sites = centres.sites[mask]
+    keys = np.asarray(centres.functions, dtype=object)
+    hosted = [",".join(keys[row]) for row in centres.hosts[mask]]
+    status = programme.site_values("status")[mask]
+    out = gpd.GeoDataFrame(
+        {
+            "centre": sites["centre"].astype(str).to_numpy(object),
+            "site": sites["site"].astype(str).to_numpy(object),
+            "kind": sites["kind"].to_numpy(object),
+            "kind_zh": [CENTRE_KINDS[k] for k in sites["kind"]],
+            "role": sites["role"].to_numpy(object),
+            "role_zh": [SITE_ROLES[r] for r in sites["role"]],
+            "functions": hosted,
+            "functions_zh": sites["functions_zh"].to_numpy(object),
+            "status": status,
+            "status_zh": [STATUSES[str(v)] for v in status],
+            "phase": programme.site_values("phase")[mask].astype(int),
+            "candidate": sites["candidate"].to_numpy(np.int64) if "candidate" in sites else np.full(len(sites), -1),
+        },
+        geometry=sites.geometry.to_numpy(),
+        crs=sites.crs,
+    )
+    return out.to_crs(WGS84)
+
+
+#: Centres named one by one in :func:`counted_centres_text` (a print's line stays readable).
+CENTRES_NAMED = 8
+#: How a placement counts a plan's centres: the open ones, those up to a phase, or none.
+CENTRE_MODES = {"open": "已建成的", "phase": "第 {p} 期及以前的", "none": ""}
+
+
+def counted_centres_text(counted: Sequence[Mapping], *, mode: str, phase: int | None = None) -> str:
+    """One sentence for a print or a table: which centres were counted as existing, site by site.
+
+    ``counted`` are rows of :func:`counted_centres` (as records); ``mode`` a key of
+    :data:`CENTRE_MODES` (``none``: nothing counted, said so).
+    """
+    if mode == "none":
+        return "方案中的邻里中心未计入现有设施"
+    which = CENTRE_MODES.get(mode, "").format(p=phase)
+    if not counted:
+        return f"方案中没有{which}邻里中心，未计入"
+    by_centre: dict[str, list[Mapping]] = {}
+    for row in counted:
+        by_centre.setdefault(str(row["centre"]), []).append(row)
+    parts = []
+    for name, rows in list(by_centre.items())[:CENTRES_NAMED]:
+        kind = str(rows[0].get("kind_zh", ""))
+        if len(rows) == 1:
+            parts.append(f"{name}（{kind}：{rows[0]['functions_zh']}）")
+        else:
+            sites = "；".join(f"{r['site']} {r['functions_zh']}" for r in rows)
+            parts.append(f"{name}（{kind}，{len(rows)} 处站点：{sites}）")
+    more = f"；等 {len(by_centre)} 个" if len(by_centre) > CENTRES_NAMED else ""
+    return f"计入方案中{which}邻里中心 {len(by_centre)} 个（逐站点按其功能计为现有设施）：" + "；".join(parts) + more

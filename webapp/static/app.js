@@ -815,6 +815,7 @@
       body.params.plan = plan.id;
       body.params.candidates = source;
     }
+    centrewebParams(body, source);  // h-centreweb (issue 21)
     $("place-run").disabled = true;
     status.textContent = t.job_running;
     status.dataset.state = "running";
@@ -844,6 +845,7 @@
       }
       if (job.status === "failed") throw new Error(job.message);
       showPlacement(job.result);
+      centrewebShow(job.result);  // h-centreweb (issue 21)
       placementExports(job.id);
       const summary = job.result.summary;
       const ran = job.result.params;
@@ -867,6 +869,59 @@
       $("place-progress").hidden = true;
     }
   }
+
+  // --- h-centreweb (issue 21): the placement counts the saved plan's centres (open ones by default,
+  // or those up to a phase, site by site with their functions) and the page's 人口口径 (weight).
+  function centrewebParams(body, source) {
+    const mode = $("cw-centres") ? $("cw-centres").value : "open";
+    body.params.centres = mode;
+    if (mode === "phase") body.params.centres_phase = parseInt($("cw-centres-phase").value, 10) || 1;
+    if (plan && mode !== "none" && body.params.plan == null) {
+      body.params.plan = plan.id;
+      body.params.candidates = source;
+    }
+    const weight = $("org-weight-select") ? $("org-weight-select").value : "";
+    if (weight) body.params.weight = weight;
+  }
+  function centrewebWeightLine() {
+    const select = $("org-weight-select");
+    const line = $("cw-weight-line");
+    if (!line) return;
+    line.hidden = !(select && select.value);
+    if (select && select.value) line.textContent = t.cw_weight_line.replace("{w}", select.selectedOptions[0].textContent.trim());
+  }
+  function centrewebShow(result) {
+    const box = $("cw-counted");
+    const c = result.centres;
+    if (!box || !c) return;
+    const which = c.mode === "phase" ? t.cw_which_phase.replace("{p}", c.phase) : t.cw_which_open;
+    let text;
+    if (c.mode === "none") text = t.cw_counted_off;
+    else if (c.plan == null) text = t.cw_counted_no_plan;
+    else if (!c.counted.length) text = t.cw_counted_none_found.replace("{which}", which);
+    else {
+      const byCentre = new Map();
+      for (const row of c.counted) {
+        if (!byCentre.has(row.centre)) byCentre.set(row.centre, []);
+        byCentre.get(row.centre).push(row);
+      }
+      const fns = (row) => String(row.functions).split(",").filter(Boolean).map((k) => app.functions[k] || k).join(", ");
+      const parts = [...byCentre].map(([name, rows]) => {
+        const kind = t["prog_kind_" + rows[0].kind] || rows[0].kind;
+        if (rows.length === 1) return `${name} (${kind}: ${fns(rows[0])})`;
+        return `${name} (${kind}, ${t.cw_sites.replace("{n}", rows.length)}: ${rows.map((r) => `${r.site} ${fns(r)}`).join("; ")})`;
+      });
+      text = t.cw_counted.replace("{which}", which).replace("{list}", parts.join("; "));
+    }
+    box.textContent = text;
+    box.hidden = false;
+    box.dataset.counted = String(c.counted.length);
+  }
+  if ($("cw-centres")) {
+    $("cw-centres").addEventListener("change", () => { $("cw-centres-phase").hidden = $("cw-centres").value !== "phase"; });
+  }
+  if ($("org-weight-select")) $("org-weight-select").addEventListener("change", centrewebWeightLine);
+  centrewebWeightLine();
 
   $("place-cancel").addEventListener("click", async () => {
     if (!placementJob) return;

@@ -272,10 +272,21 @@
     showSite();
   });
 
+  // h-centreweb (issue 21): the title block typed in the export block (编制单位, 编制人, 审核人, 审图号),
+  // as on every other print; an empty box leaves the project's [print] value.
+  function titleBlock() {
+    const out = {};
+    for (const input of document.querySelectorAll("#deliver-title-block input[data-field]")) {
+      const value = input.value.trim();
+      if (value) out[input.dataset.field] = value;
+    }
+    return out;
+  }
   async function print(fmt) {
     say(t.prog_printing);
     try {
-      const blob = await (await post(`/api/programme/map.${fmt}`, Object.assign(requestBody(), { paper: "A3" }))).blob();
+      const body = Object.assign(requestBody(), { paper: "A3" }, titleBlock());
+      const blob = await (await post(`/api/programme/map.${fmt}`, body)).blob();
       const a = document.createElement("a");
       a.href = URL.createObjectURL(blob);
       a.download = `programme_${$("prog-today").value || "today"}_A3.${fmt}`;
