@@ -166,6 +166,8 @@ INDEX: dict[str, list[str]] = {
         "test_export_crs.py::test_a_zone_not_of_the_area_is_refused_naming_the_right_one",
         "test_export_crs.py::test_service_areas_script_crs",
         "test_export_crs.py::test_web_unknown_or_impossible_crs_is_a_422",
+        # h-orgweb (issue 20): the organisation chart's format and ?personal=
+        "test_orgweb.py::test_unknown_format_or_personal_value_is_a_422",
     ],
     "C2": [
         "test_script_service_areas.py::test_output_equal_to_input_is_refused",

@@ -47,6 +47,8 @@ EXPECTED = {
     "grids.grid_redo": "edit_plan",
     "grids.grid_restore": "edit_plan",
     "grids.grid_history": "read",
+    "orgweb.orgchart_nodes": "read",
+    "orgweb.orgchart_file": "read",
     "api.list_plans": "read",
     "api.get_plan": "read",
     "api.diff_plan": "read",

@@ -1,0 +1,108 @@
+"""The "支部建在网格" organisation tree of the project's grids in the page, and for the wall (issue 20).
+
+* ``GET /api/grids/orgchart`` — the nodes of the current grid plan (community, its grids, their
+  micro-grids where the plan has them) with branch, grid head, grid workers, centre households
+  and building heads (:func:`geo.grids.orgchart.organisation_nodes`); names masked (张*) unless
+  an administrator asks ``?personal=1`` (403 for anyone else).
+* ``GET /api/export/orgchart.pdf`` / ``.png`` / ``.xlsx`` — the same nodes as the A3 wall chart
+  (:func:`geo.grids.orgchart.organisation_chart`: the PDF holds every page; a chart of several
+  pages comes as a ZIP of one PNG per page) or as the table ``scripts/grids.py`` writes.  Under
+  ``/api/export/``: the export admission kind (:data:`webapp.limits.ADMISSION`) and the
+  administrator-only ``?personal=1`` of :mod:`webapp.auth` apply as to every export.
+"""
+
+from __future__ import annotations
+
+import io
+import tempfile
+import zipfile
+from pathlib import Path
+
+import pandas as pd
+from flask import Blueprint, abort, jsonify, request, send_file
+
+from geo.errors import InputDataError
+from geo.grids.orgchart import LEVELS_ZH, ORG_HEADERS, organisation_chart, organisation_nodes
+from geo.io.export import write_xlsx
+from geo.workflows import is_estimate, official_table
+from webapp.auth import current_user, requires
+from webapp.grids import _LOCK, current_plan
+from webapp.state import get_state
+
+bp = Blueprint("orgweb", __name__)
+
+#: Downloads of the chart: suffix -> MIME type (PNG: one page; several pages come as a ZIP).
+FORMATS = {
+    "pdf": "application/pdf",
+    "png": "image/png",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+TITLE = "网格党建组织架构图"
+DEPTH = {level: k for k, level in enumerate(LEVELS_ZH)}
+
+
+def _show_personal() -> bool:
+    """``?personal=1``: names in clear, for an administrator only (403 for other roles)."""
+    asked = request.args.get("personal", "0")
+    if asked not in ("0", "1"):
+        raise InputDataError(f"参数 personal={asked!r} 无效，可选: 0, 1 (invalid personal)")
+    if asked == "1" and current_user()["role"] != "admin":
+        abort(403, description="只有管理员可以查看个人信息 (only an administrator may see personal data)")
+    return asked == "1"
+
+
+def _nodes(show_personal: bool) -> pd.DataFrame:
+    with _LOCK:
+        plan = current_plan()  # a GridPlan; micro-grids appear when the stored plan has them
+    return organisation_nodes(plan, show_personal=show_personal)
+
+
+@bp.get("/grids/orgchart")
+@requires("read")
+def orgchart_nodes():
+    """The organisation tree's nodes (community first, each grid followed by its micro-grids)."""
+    show = _show_personal()
+    nodes = _nodes(show)
+    state = get_state()
+    return jsonify(
+        {
+            "project": state.project.name,
+            "masked": not show,
+            "estimated": bool(is_estimate(state.project.demand)),
+            "headers": ORG_HEADERS,
+            # depth 0 community, 1 grid, 2 micro-grid (``level`` is its Chinese name)
+            "nodes": nodes.assign(depth=nodes["level"].map(DEPTH)).to_dict(orient="records"),
+        }
+    )
+
+
+@bp.get("/export/orgchart.<fmt>")
+@requires("read")
+def orgchart_file(fmt: str):
+    """The organisation chart for the wall (PDF, PNG) or its table (XLSX), names masked by default."""
+    if fmt not in FORMATS:
+        raise InputDataError(f"格式 {fmt!r} 无效，可选: {', '.join(FORMATS)} (unknown format)")
+    show = _show_personal()
+    nodes = _nodes(show)
+    state = get_state()
+    estimated = bool(is_estimate(state.project.demand))
+    name = f"orgchart_组织架构图.{fmt}"
+    mimetype = FORMATS[fmt]
+    with tempfile.TemporaryDirectory(prefix="linli-export-") as tmp:
+        path = Path(tmp) / f"orgchart.{fmt}"
+        if fmt == "xlsx":
+            headers = ORG_HEADERS | ({"households": "估算户数 (户)"} if estimated else {})
+            table = official_table(nodes, list(ORG_HEADERS), headers=headers, estimated=estimated)
+            data = write_xlsx({"组织架构": table}, path).read_bytes()
+        else:
+            title = f"{TITLE} — {state.project.name}"
+            pages = organisation_chart(nodes, path, title=title, masked=not show, estimated=estimated)
+            if len(pages) == 1:
+                data = pages[0].read_bytes()
+            else:  # one PNG per page, in page order
+                buffer = io.BytesIO()
+                with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
+                    for k, page in enumerate(pages):
+                        archive.write(page, f"组织架构图_{k + 1:02d}.png")
+                data, name, mimetype = buffer.getvalue(), "orgchart_组织架构图_png.zip", "application/zip"
+    return send_file(io.BytesIO(data), mimetype=mimetype, as_attachment=True, download_name=name, max_age=0)
