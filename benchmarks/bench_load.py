@@ -348,6 +348,7 @@ def run(planners: int, seconds: float, hostile: bool = False) -> dict:
                 hostile_log_queue = context.Queue()
                 hostile_proc = context.Process(target=_hostile_client, args=(base, seconds, hostile_log_queue))
                 hostile_proc.start()
+            cpu_start = sum(proc.cpu_times()[:2])
             for t in threads:
                 t.start()
             rss = []
@@ -356,6 +357,7 @@ def run(planners: int, seconds: float, hostile: bool = False) -> dict:
                 time.sleep(2.0)
             for t in threads:
                 t.join()
+            server_cpu_s = sum(proc.cpu_times()[:2]) - cpu_start
             if hostile_proc is not None:
                 log += hostile_log_queue.get(timeout=120)
                 hostile_proc.join(timeout=60)
@@ -404,6 +406,7 @@ def run(planners: int, seconds: float, hostile: bool = False) -> dict:
             }
             for kind in sorted(hostile_statuses)
         },
+        "server_cpu_s": server_cpu_s,
         "rss_start_mb": warm[0],
         "rss_end_mb": rss[-1][1],
         "rss_peak_mb": max(m for _, m in rss),
@@ -431,7 +434,8 @@ def main(argv: list[str] | None = None) -> int:
         f"{result['planners']} planners, {result['seconds']:.0f} s, {result['requests']} requests, "
         f"{result['errors_5xx']} responses 5xx; server RSS {result['rss_start_mb']:.0f} MB after warm-up -> "
         f"{result['rss_end_mb']:.0f} MB at the end ({result['rss_growth_pct']:+.1f} %), "
-        f"peak {result['rss_peak_mb']:.0f} MB.",
+        f"peak {result['rss_peak_mb']:.0f} MB; the server used {result['server_cpu_s']:.0f} s of CPU "
+        f"(user + system) in the {result['seconds']:.0f} s.",
         "",
         "| request | n | p50 ms | p95 ms | max ms | target p95 | met | statuses |",
         "|---|---:|---:|---:|---:|---:|---|---|",

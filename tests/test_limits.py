@@ -128,6 +128,35 @@ def test_half_open_connections_do_not_lock_everyone_out(bare_server):
     assert CONNECTION_LIMIT >= 300
 
 
+def test_a_client_reconnecting_without_pause_is_closed_at_the_door(tmp_path):
+    """A client that opens a new connection after every answer, faster than 20 a second after a
+    burst of 60, has the surplus closed on accept (its request never read); another address is
+    answered meanwhile, and the client itself again after a pause."""
+    app = create_app({"instance_path": tmp_path, "EAGER_LOAD": False})
+    server = make_server(app, host="127.0.0.1", port=0, threads=2)
+    threading.Thread(target=server.run, daemon=True).start()
+    ask = b"GET /api/csrf HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+
+    def once(source: str) -> bool:
+        with socket.create_connection(
+            ("127.0.0.1", server.effective_port), timeout=10, source_address=(source, 0)
+        ) as sock:
+            try:
+                sock.sendall(ask)
+                return sock.recv(65536).startswith(b"HTTP/1.1 200")
+            except (ConnectionResetError, BrokenPipeError):
+                return False
+
+    try:
+        answered = sum(once("127.0.0.4") for _ in range(150))
+        assert 60 <= answered < 150
+        assert once("127.0.0.5")  # another machine
+        time.sleep(1.5)
+        assert once("127.0.0.4")  # the bucket refills
+    finally:
+        server.close()
+
+
 @pytest.mark.parametrize("value", ["-1", "abc", "1.5", "３２", "100000", True])
 def test_bad_connection_cap_is_refused_at_start(tmp_path, value):
     with pytest.raises(InputDataError, match="LINLI_MAX_CONNECTIONS_PER_ADDRESS"):

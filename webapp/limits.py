@@ -365,9 +365,18 @@ def _connection_cap(value: object) -> int:
     return int(text)
 
 
+#: New connections one address may open per second, and at once (a token bucket): a page opens
+#: a handful over keep-alive; a client that reconnects after every refusal (429, 413) a hundred
+#: times a second is closed at the door, before its request is read.
+NEW_CONNECTIONS_PER_S = 20.0
+NEW_CONNECTIONS_BURST = 60.0
+
+
 def _cap_connections_per_address(server: BaseWSGIServer, cap: int) -> None:
-    """Close a new connection from an address that already holds ``cap`` open ones."""
+    """Close a new connection from an address that already holds ``cap`` open ones, or that
+    opens connections faster than :data:`NEW_CONNECTIONS_PER_S` (after a burst)."""
     accept = server.accept
+    buckets: dict[str, tuple[float, float]] = {}  # address -> (tokens, time); the main loop's own
 
     def capped_accept():
         accepted = accept()
@@ -375,6 +384,18 @@ def _cap_connections_per_address(server: BaseWSGIServer, cap: int) -> None:
             return None
         conn, addr = accepted
         address = addr[0] if isinstance(addr, tuple) and addr else None
+        if address is not None:
+            now = time.monotonic()
+            tokens, then = buckets.get(address, (NEW_CONNECTIONS_BURST, now))
+            tokens = min(NEW_CONNECTIONS_BURST, tokens + (now - then) * NEW_CONNECTIONS_PER_S)
+            if tokens < 1.0:
+                buckets[address] = (tokens, now)
+                conn.close()
+                return None
+            buckets[address] = (tokens - 1.0, now)
+            if len(buckets) > 10_000:  # addresses long quiet are full again: forget them
+                for key in [k for k, (_, t) in buckets.items() if now - t > 60.0]:
+                    del buckets[key]
         held = sum(
             1
             for channel in list(server._map.values())
