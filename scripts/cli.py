@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from geo import settings
+from geo.errors import GeoError
 
 __all__ = [
     "INTERRUPTED_EXIT",
@@ -125,6 +126,20 @@ def interrupted(out: Path) -> int:
         file=sys.stderr,
     )
     return INTERRUPTED_EXIT
+
+
+def failed(exc: GeoError | OSError, bar=None) -> int:
+    """Say why a script stopped — bad input (:class:`GeoError`) or an output it cannot write
+    (:class:`OSError`, named by its file name only) — after closing its progress ``bar``; exit 2."""
+    if bar is not None:
+        bar.close()
+    if isinstance(exc, GeoError):
+        print(f"错误 (error): {exc}", file=sys.stderr)
+    else:
+        print(
+            f"错误: 无法写出结果 (cannot write output): {exc.strerror} {Path(exc.filename or '').name}", file=sys.stderr
+        )
+    return 2
 
 
 def interruptible(main: Callable[[list[str] | None], int]) -> Callable[[list[str] | None], int]:

@@ -104,7 +104,7 @@ from geo.workflows import (
 )
 from geo.workflows.outputs import layers_in
 from linli.config import cache_dir
-from scripts.cli import add_crs, add_lang, count, interrupted, positive, staged_folder
+from scripts.cli import add_crs, add_lang, count, failed, interrupted, positive, staged_folder
 
 logger = logging.getLogger("scripts.grids")
 
@@ -348,16 +348,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         bar.close()
         return interrupted(args.out)
-    except GeoError as exc:
-        bar.close()
-        print(f"错误 (error): {exc}", file=sys.stderr)
-        return 2
-    except OSError as exc:
-        bar.close()
-        print(
-            f"错误: 无法写出结果 (cannot write output): {exc.strerror} {Path(exc.filename or '').name}", file=sys.stderr
-        )
-        return 2
+    except (GeoError, OSError) as exc:
+        return failed(exc, bar)
     bar.close()
     print(_summary(grids, issues, lo, hi))
     if micro is not None:
@@ -451,14 +443,8 @@ def _import(args: argparse.Namespace, lo: float, hi: float) -> int:
         write_styled_gpkg({("网格" if args.lang == "zh" else "grids"): layer}, args.out)
         sheet = official_table(problems, list(ISSUE_HEADERS), headers=ISSUE_HEADERS, lang=args.lang)
         write_xlsx({"问题" if args.lang == "zh" else "issues": sheet}, Path(f"{args.out.with_suffix('')}_issues.xlsx"))
-    except GeoError as exc:
-        print(f"错误 (error): {exc}", file=sys.stderr)
-        return 2
-    except OSError as exc:
-        print(
-            f"错误: 无法写出结果 (cannot write output): {exc.strerror} {Path(exc.filename or '').name}", file=sys.stderr
-        )
-        return 2
+    except (GeoError, OSError) as exc:
+        return failed(exc)
     counts = problems["kind"].value_counts()
     print(f"网格 grids: {len(grids)}   问题 issues: " + (", ".join(f"{k} {v}" for k, v in counts.items()) or "无 none"))
     print(f"结果 results -> {args.out}")
@@ -536,14 +522,8 @@ def _compare(args: argparse.Namespace, lo: float, hi: float) -> int:
             },
             Path(f"{args.out.with_suffix('')}_compare.xlsx"),
         )
-    except GeoError as exc:
-        print(f"错误 (error): {exc}", file=sys.stderr)
-        return 2
-    except OSError as exc:
-        print(
-            f"错误: 无法写出结果 (cannot write output): {exc.strerror} {Path(exc.filename or '').name}", file=sys.stderr
-        )
-        return 2
+    except (GeoError, OSError) as exc:
+        return failed(exc)
     for row in comparison.pairs.itertuples():
         print(
             f"{row.system_a} / {row.system_b}: 不一致 {row.disagree_m2:,.0f} m² ({row.disagree_pct:.1f} %), "

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import sys
 from pathlib import Path
 
 import pandas as pd
@@ -34,7 +33,7 @@ from geo.io.export import write_gpkg, write_xlsx
 from geo.maps.party import party_map
 from geo.workflows import chinese_frame, load_analysis, official_table, study_area_wgs84
 from linli.config import cache_dir
-from scripts.cli import interrupted, staged_folder
+from scripts.cli import failed, interrupted, staged_folder
 
 COMPOUND_HEADERS = {
     "line": "台账行号",
@@ -114,14 +113,8 @@ def main(argv: list[str] | None = None) -> int:
                     )
     except KeyboardInterrupt:
         return interrupted(args.out)
-    except GeoError as exc:
-        print(f"错误 (error): {exc}", file=sys.stderr)
-        return 2
-    except OSError as exc:
-        print(
-            f"错误: 无法写出结果 (cannot write output): {exc.strerror} {Path(exc.filename or '').name}", file=sys.stderr
-        )
-        return 2
+    except (GeoError, OSError) as exc:
+        return failed(exc)
     whole = coverage.rates.iloc[0]
     print(
         f"小区 {int(whole['compounds'])} 个，有党支部覆盖 {int(whole['covered'])} / {int(whole['known'])} "

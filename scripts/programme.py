@@ -43,7 +43,7 @@ from geo.workflows.programme import (
 from geo.workflows.programme_ledger import read_programme_ledger
 from geo.workflows.programme_outputs import programme_sheets
 from linli.config import cache_dir
-from scripts.cli import MINUTES, interrupted, staged_folder
+from scripts.cli import MINUTES, failed, interrupted, staged_folder
 
 logger = logging.getLogger("scripts.programme")
 
@@ -165,16 +165,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         bar.close()
         return interrupted(args.out)
-    except GeoError as exc:
-        bar.close()
-        print(f"错误 (error): {exc}", file=sys.stderr)
-        return 2
-    except OSError as exc:
-        bar.close()
-        print(
-            f"错误: 无法写出结果 (cannot write output): {exc.strerror} {Path(exc.filename or '').name}", file=sys.stderr
-        )
-        return 2
+    except (GeoError, OSError) as exc:
+        return failed(exc, bar)
     bar.close()
     if report.issues:
         print(report.to_text(), file=sys.stderr)

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import sys
 from pathlib import Path
 
 import geopandas as gpd
@@ -56,7 +55,7 @@ from geo.maps.layout import LayoutText, render_layout
 from geo.maps.style import use_print_fonts
 from geo.workflows import load_analysis
 from linli.config import cache_dir
-from scripts.cli import count, positive
+from scripts.cli import count, failed, positive
 
 ROW_HEADERS = {
     "line": "行号",
@@ -244,16 +243,8 @@ def main(argv: list[str] | None = None) -> int:
         bar.set_postfix_str(steps[3])
         write_xlsx(_tables(check, linked, args.show_personal), args.out)
         bar.update()
-    except GeoError as exc:
-        bar.close()
-        print(f"错误 (error): {exc}", file=sys.stderr)
-        return 2
-    except OSError as exc:
-        bar.close()
-        print(
-            f"错误: 无法写出结果 (cannot write output): {exc.strerror} {Path(exc.filename or '').name}", file=sys.stderr
-        )
-        return 2
+    except (GeoError, OSError) as exc:
+        return failed(exc, bar)
     bar.close()
     placed = int((check.rows["grid_code"] != "").sum())
     print(
