@@ -76,15 +76,22 @@ class Admission:
         #: Requests refused so far, by kind and status (for the load benchmark and the log).
         self.refused: Counter[tuple[str, int]] = Counter()
 
+    def _past_budget(self, sent: deque[tuple[float, int]], kind: str, nbytes: int, per_min: int, now: float) -> bool:
+        """Drop what is older than a minute from ``sent``; whether ``nbytes`` more passes ``per_min``
+        (a first request always fits); counted as refused when it does.  Called under the lock."""
+        while sent and sent[0][0] < now - 60.0:
+            sent.popleft()
+        if sent and sum(n for _, n in sent) + nbytes > per_min:
+            self.refused[kind, 429] += 1
+            return True
+        return False
+
     def spend(self, kind: str, address: str, nbytes: int, per_min: int) -> bool:
         """Count ``nbytes`` of body against the address's minute of ``kind``; False when over."""
         now = time.monotonic()
         with self._lock:
             sent = self._sent.setdefault((kind, address), deque())
-            while sent and sent[0][0] < now - 60.0:
-                sent.popleft()
-            if sent and sum(n for _, n in sent) + nbytes > per_min:
-                self.refused[kind, 429] += 1
+            if self._past_budget(sent, kind, nbytes, per_min, now):
                 return False
             sent.append((now, nbytes))
             return True
@@ -94,13 +101,7 @@ class Admission:
         now = time.monotonic()
         with self._lock:
             sent = self._sent.get((kind, address))
-            if not sent:
-                return False
-            spent = sum(n for t, n in sent if t >= now - 60.0)
-            if spent and spent + nbytes > per_min:
-                self.refused[kind, 429] += 1
-                return True
-            return False
+            return bool(sent) and self._past_budget(sent, kind, nbytes, per_min, now)
 
     def enter(self, kind: str, client: str, wait_s: float) -> int:
         """Take a place of ``kind`` for ``client``: 0, or the status refusing it (429 or 503)."""

@@ -488,6 +488,27 @@ def linkage_content(
     return MapContent(crs=crs, bounds_m=bounds, draw=draw, legend_title=f"“1+{linkage.k}”联系户")
 
 
+def new_site_stars(ax, xy: np.ndarray, labels: list[str], *, font: str, fontsize: float, label: str) -> Line2D:
+    """New or candidate centres as red stars at ``xy`` (projected), each with its label; the legend entry."""
+    if len(xy):
+        ax.scatter(xy[:, 0], xy[:, 1], marker="*", s=220, c=NEW_SITE_COLOUR, edgecolors="black", zorder=8)
+        for (x, y), text in zip(xy, labels, strict=True):
+            ax.text(
+                x,
+                y,
+                text,
+                fontsize=fontsize,
+                weight="bold",
+                family=font,
+                color=NEW_SITE_COLOUR,
+                ha="left",
+                va="bottom",
+                zorder=9,
+                clip_on=True,
+            )
+    return Line2D([], [], marker="*", color=NEW_SITE_COLOUR, markersize=12, linestyle="", label=label)
+
+
 def placement_content(
     placement,
     *,
@@ -553,31 +574,14 @@ def placement_content(
             budget = float(site_areas["minutes"].max()) if "minutes" in site_areas else None
             words = f"新增中心 {budget:g} 分钟步行服务范围" if budget is not None else "新增中心步行服务范围"
             handles.append(Line2D([], [], color=NEW_SITE_AREA_COLOUR, linestyle="--", label=words))
-        if len(sites):
-            sxy = shapely.get_coordinates(shapely.point_on_surface(sites.to_crs(crs).geometry.to_numpy()))
-            ax.scatter(sxy[:, 0], sxy[:, 1], marker="*", s=220, c=NEW_SITE_COLOUR, edgecolors="black", zorder=8)
-            for (x, y), rank in zip(sxy, sites["rank"], strict=True):
-                ax.text(
-                    x,
-                    y,
-                    f" {rank}",
-                    fontsize=10,
-                    weight="bold",
-                    family=font,
-                    color=NEW_SITE_COLOUR,
-                    ha="left",
-                    va="bottom",
-                    zorder=9,
-                    clip_on=True,
-                )
+        sxy = shapely.get_coordinates(shapely.point_on_surface(sites.to_crs(crs).geometry.to_numpy()))
         handles.append(
-            Line2D(
-                [],
-                [],
-                marker="*",
-                color=NEW_SITE_COLOUR,
-                markersize=12,
-                linestyle="",
+            new_site_stars(
+                ax,
+                sxy,
+                [f" {rank}" for rank in sites["rank"]],
+                font=font,
+                fontsize=10,
                 label=f"新增中心 (按贡献排序, {len(sites)} 处)",
             )
         )

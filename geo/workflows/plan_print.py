@@ -24,9 +24,9 @@ from geo.access.coverage_tables import plan_scenario
 from geo.errors import InputDataError
 from geo.io.export import plan_layers
 from geo.maps.artists import add_lines
-from geo.maps.content import _bounds, _draw_base, source_lines
+from geo.maps.content import _bounds, _draw_base, new_site_stars, source_lines
 from geo.maps.layout import LayoutText, MapContent, print_fields
-from geo.maps.style import NEW_SITE_AREA_COLOUR, NEW_SITE_COLOUR, function_colour
+from geo.maps.style import NEW_SITE_AREA_COLOUR, function_colour
 from geo.workflows.analysis import Analysis
 from geo.workflows.outputs import is_estimate
 
@@ -139,32 +139,8 @@ def plan_print(
             rings = shapely.get_exterior_ring(shapely.get_parts(areas_m.geometry.to_numpy()))
             add_lines(ax, rings, color=NEW_SITE_AREA_COLOUR, linewidth=1.2, linestyle=(0, (5, 3)), zorder=6)
             handles.append(Line2D([], [], color=NEW_SITE_AREA_COLOUR, linestyle="--", label="方案中的服务范围"))
-        ax.scatter(site_xy[:, 0], site_xy[:, 1], marker="*", s=220, c=NEW_SITE_COLOUR, edgecolors="black", zorder=8)
-        for k, ((x, y), name) in enumerate(zip(site_xy, names, strict=True)):
-            ax.text(
-                x,
-                y,
-                f" {k + 1} {name}",
-                fontsize=8,
-                weight="bold",
-                family=font,
-                color=NEW_SITE_COLOUR,
-                ha="left",
-                va="bottom",
-                zorder=9,
-                clip_on=True,
-            )
-        handles.append(
-            Line2D(
-                [],
-                [],
-                marker="*",
-                color=NEW_SITE_COLOUR,
-                markersize=12,
-                linestyle="",
-                label=f"候选中心 ({len(names)} 处)",
-            )
-        )
+        labels = [f" {k + 1} {name}" for k, name in enumerate(names)]
+        handles.append(new_site_stars(ax, site_xy, labels, font=font, fontsize=8, label=f"候选中心 ({len(names)} 处)"))
         return handles
 
     around = project.boundary if project.boundary is not None else acc.demand
