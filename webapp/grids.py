@@ -19,6 +19,7 @@ import json
 import re
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import geopandas as gpd
@@ -508,18 +509,25 @@ def grid_edit():
         return _commit(name, plan, result.plan, op, audit="grid.edit", started=started, issues=result.issues)
 
 
-def _step(kind: str):
-    data = json_body()
-    steps = data.get("steps", 1)
-    version = _version_of(data)
+def _at_version(version: int | None, op: dict, audit: str, change: Callable[[GridPlan, str], GridPlan]):
+    """Under the grids' lock: the 409 when the page's ``version`` is not the plan's, else the plan
+    ``change(plan, project name)`` makes, committed as ``op``."""
     with _LOCK:
         plan = current_plan()
         name = get_state().project.name
         started = time.perf_counter()
         if version is not None and version != plan.version:
             return _conflict(name, GridEditError(_stale_text(plan.version, version)), version)
-        new = (undo if kind == "undo" else redo)(plan, steps)
-        return _commit(name, plan, new, {"op": kind, "steps": steps}, audit=f"grid.{kind}", started=started)
+        return _commit(name, plan, change(plan, name), op, audit=audit, started=started)
+
+
+def _step(kind: str):
+    data = json_body()
+    steps = data.get("steps", 1)
+    step = undo if kind == "undo" else redo
+    return _at_version(
+        _version_of(data), {"op": kind, "steps": steps}, f"grid.{kind}", lambda plan, _name: step(plan, steps)
+    )
 
 
 def _stale_text(current: int, version: int) -> str:
@@ -551,13 +559,9 @@ def grid_restore():
     to = data.get("to")
     if isinstance(to, bool) or not isinstance(to, int):
         raise GridEditError(f"to 应为要恢复的版本号（整数），收到 {to!r} (to: the version to restore, an integer)")
-    version = _version_of(data)
-    with _LOCK:
-        plan = current_plan()
-        name = get_state().project.name
-        started = time.perf_counter()
-        if version is not None and version != plan.version:
-            return _conflict(name, GridEditError(_stale_text(plan.version, version)), version)
+
+    def restored(plan: GridPlan, name: str) -> GridPlan:
         snap = unpack_json(store().grid_snapshot(name, to))
-        new = restore(plan, np.asarray(snap["grid"], dtype=object), snap["fields"], to_version=to)
-        return _commit(name, plan, new, {"op": "restore", "to": to}, audit="grid.restore", started=started)
+        return restore(plan, np.asarray(snap["grid"], dtype=object), snap["fields"], to_version=to)
+
+    return _at_version(_version_of(data), {"op": "restore", "to": to}, "grid.restore", restored)
