@@ -365,3 +365,22 @@ def test_area_cells_in_a_chinese_town_built_in_a_child_process(tmp_path_factory,
     area = service_areas(graph, snapped, minutes=[5, 10], cache_dir=None)
     assert built_apart
     _assert_same_polygons(area, whole)
+
+
+@pytest.mark.parametrize("mode", ["overlap", "catchment"])
+def test_dense_and_sorted_cross_lookups_draw_the_same_polygons(demo, monkeypatch, mode):
+    # Reach across streets keeps the earliest time per (group, sample) through dense tables
+    # when they are small (one or a few sites) and through sorting otherwise (many sites on a
+    # large network): the two must give identical rows, hence identical polygons.
+    import geo.access.reached as reached
+
+    graph, _, snapped, cache = demo
+    drawn = {}
+    for name, (factor, floor) in {"dense": (10**9, 10**9), "sorted": (0, 0)}.items():
+        monkeypatch.setattr(reached, "DENSE_FACTOR", factor)
+        monkeypatch.setattr(reached, "DENSE_FLOOR", floor)
+        drawn[name] = service_areas(graph, snapped, minutes=[5, 15], mode=mode, rings=True, cache_dir=cache)
+    dense, ordered = (drawn[k].sort_values(["origin", "minutes"]) for k in ("dense", "sorted"))
+    assert len(dense) == len(ordered) > 0
+    assert shapely.equals_exact(dense.geometry.to_numpy(), ordered.geometry.to_numpy(), tolerance=0).all()
+    assert np.array_equal(dense["street_length_m"].to_numpy(), ordered["street_length_m"].to_numpy())

@@ -397,6 +397,23 @@ def edge_cross_neighbours(net: WalkNetwork, cells: StreetCells) -> tuple[np.ndar
     return cached
 
 
+#: Dense lookup tables (one entry per group and sample) are used while they hold at most
+#: this many entries per candidate row, plus :data:`DENSE_FLOOR`: linear work instead of sorts.
+DENSE_FACTOR = 8
+DENSE_FLOOR = 1 << 16
+
+
+def _member(keys: np.ndarray, queries: np.ndarray, size: int, dense: bool) -> np.ndarray:
+    """Whether each query is among ``keys`` (both in ``[0, size)``): a dense table or a sorted search."""
+    if dense:
+        table = np.zeros(size, dtype=bool)
+        table[keys] = True
+        return table[queries]
+    keys = np.unique(keys)
+    at = np.minimum(np.searchsorted(keys, queries), max(keys.size - 1, 0))
+    return keys[at] == queries if keys.size else np.zeros(queries.size, dtype=bool)
+
+
 def with_cross_neighbours(
     net: WalkNetwork,
     cells: StreetCells,
@@ -433,46 +450,59 @@ def with_cross_neighbours(
     w_which, w_k = _ragged(e_ptr, et.edge[w_src])
     if which.size + w_which.size == 0:
         return group, sample, time_s, owner, own_time_s
-    time_of_pair = np.full(et.edge.size, np.inf)
-    time_of_pair[whole_pairs] = whole_time_s
-    c_group = np.concatenate([group[src[which]], et.group[w_src[w_which]]])
-    c_sample = np.concatenate([nbr[k], e_nbr[w_k]])
-    c_time = np.concatenate([time_s[src[which]], time_of_pair[w_src[w_which]]])
-    c_owner = np.concatenate(
-        [
-            owner[src[which]],
-            np.where(
-                et.t_u[w_src[w_which]] <= et.t_v[w_src[w_which]], et.owner_u[w_src[w_which]], et.owner_v[w_src[w_which]]
-            ),
-        ]
-    )
+    skip = whole_pairs if drawn_whole is None else drawn_whole
+    # Keys are (group, sample) and (group, edge) pairs numbered from the lowest group; they
+    # are looked up in dense tables where those are no larger than a few times the
+    # candidates (one or a few sites: always), else sorted and searched.  With one group
+    # (one site) the group part of every key is 0.
     n = np.int64(cells.sample_edge.size)
     m = np.int64(net.n_edges)
-    skip = whole_pairs if drawn_whole is None else drawn_whole
-    # Not onto streets drawn whole for the same group.
-    whole_keys = np.sort(et.group[skip].astype(np.int64) * m + et.edge[skip])
-    c_pair_key = c_group.astype(np.int64) * m + cells.sample_edge[c_sample]
-    at = np.searchsorted(whole_keys, c_pair_key)
-    on_whole = at < whole_keys.size
-    on_whole[on_whole] = whole_keys[at[on_whole]] == c_pair_key[on_whole]
-    # Nor onto a node cell at the end of such a street: it is drawn with that street.
+    present = [a for a in (group, et.group) if a.size]
+    g0 = int(min(a.min() for a in present))
+    span = int(max(a.max() for a in present)) - g0 + 1
+    s_rows = src[which]
+    c_sample = np.concatenate([nbr[k], e_nbr[w_k]])
+    dense = span * int(n) <= DENSE_FACTOR * c_sample.size + DENSE_FLOOR
+    if span > 1:
+        c_group = np.concatenate([group[s_rows], et.group[w_src][w_which]]).astype(np.int64) - g0
+    else:
+        c_group = np.zeros(1, dtype=np.int64)  # broadcast: every row's group is g0
+    skip_group = et.group[skip].astype(np.int64) - g0
+    # Not onto streets drawn whole for the same group, nor onto a node cell at the end of
+    # such a street: it is drawn with that street.
     ends = np.concatenate([cells.edge_sample_ptr[et.edge[skip]], cells.edge_sample_ptr[et.edge[skip] + 1] - 1])
     owner_of = cells.sample_owner
-    end_keys = np.unique(np.tile(et.group[skip].astype(np.int64), 2) * n + owner_of[ends])
-    c_node_key = c_group.astype(np.int64) * n + owner_of[c_sample]
-    at = np.searchsorted(end_keys, c_node_key)
-    on_end = at < end_keys.size
-    on_end[on_end] = end_keys[at[on_end]] == c_node_key[on_end]
+    on_whole = _member(skip_group * m + et.edge[skip], c_group * m + cells.sample_edge[c_sample], span * m, dense)
+    on_end = _member(np.tile(skip_group, 2) * n + owner_of[ends], c_group * n + owner_of[c_sample], span * n, dense)
     keep = ~(on_whole | on_end)
-    c_key = c_group[keep].astype(np.int64) * n + c_sample[keep]
-    c_time, c_owner = c_time[keep], c_owner[keep]
-    if c_key.size == 0:
+    if not keep.any():
         return group, sample, time_s, owner, own_time_s
-    # Keep the earliest candidate per key.
-    order = np.lexsort((c_time, c_key))
-    c_key, c_time, c_owner = c_key[order], c_time[order], c_owner[order]
-    first = np.r_[True, c_key[1:] != c_key[:-1]]
-    c_key, c_time, c_owner = c_key[first], c_time[first], c_owner[first]
+    c_key = (c_group[keep] if span > 1 else 0) * n + c_sample[keep]
+    keep_s, keep_w = keep[: s_rows.size], keep[s_rows.size :]
+    # A whole pair lends its latest time and the owner of its earlier end.
+    time_of_pair = np.full(et.edge.size, np.inf)
+    time_of_pair[whole_pairs] = whole_time_s
+    w_time = time_of_pair[w_src]
+    w_owner = np.where(et.t_u[w_src] <= et.t_v[w_src], et.owner_u[w_src], et.owner_v[w_src])
+    s_rows, w_which = s_rows[keep_s], w_which[keep_w]
+    c_time = np.concatenate([time_s[s_rows], w_time[w_which]])
+    c_owner = np.concatenate([owner[s_rows], w_owner[w_which]])
+    # Keep the earliest candidate per key (the first of equals).
+    if dense:
+        best = np.full(span * int(n), np.inf)
+        np.minimum.at(best, c_key, c_time)
+        winner = np.flatnonzero(c_time == best[c_key])
+        first = np.full(span * int(n), np.iinfo(np.int64).max)
+        np.minimum.at(first, c_key[winner], winner)
+        c_key = np.flatnonzero(first != np.iinfo(np.int64).max)
+        pick = first[c_key]
+        c_time, c_owner = c_time[pick], c_owner[pick]
+    else:
+        order = np.lexsort((c_time, c_key))
+        c_key, c_time, c_owner = c_key[order], c_time[order], c_owner[order]
+        head = np.r_[True, c_key[1:] != c_key[:-1]]
+        c_key, c_time, c_owner = c_key[head], c_time[head], c_owner[head]
+    c_key += g0 * n
     key = group.astype(np.int64) * n + sample
     pos = np.searchsorted(key, c_key)
     found = pos < key.size
