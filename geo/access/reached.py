@@ -472,8 +472,10 @@ def with_cross_neighbours(
     # such a street: it is drawn with that street.
     ends = np.concatenate([cells.edge_sample_ptr[et.edge[skip]], cells.edge_sample_ptr[et.edge[skip] + 1] - 1])
     owner_of = cells.sample_owner
-    on_whole = _member(skip_group * m + et.edge[skip], c_group * m + cells.sample_edge[c_sample], span * m, dense)
-    on_end = _member(np.tile(skip_group, 2) * n + owner_of[ends], c_group * n + owner_of[c_sample], span * n, dense)
+    on_whole = _member(skip_group * m + et.edge[skip], c_group * m + cells.sample_edge[c_sample], int(span * m), dense)
+    on_end = _member(
+        np.tile(skip_group, 2) * n + owner_of[ends], c_group * n + owner_of[c_sample], int(span * n), dense
+    )
     keep = ~(on_whole | on_end)
     if not keep.any():
         return group, sample, time_s, owner, own_time_s
