@@ -244,7 +244,21 @@ def sample_times(graph: CostGraph, cells: StreetCells, et: EdgeTimes, own, pairs
     return pair, sample, time_s, owner
 
 
-def polygons_by_label(
+@dataclass(frozen=True)
+class LabelCells:
+    """Each label's selection of street cells: whole edges and single samples (CSR by label)."""
+
+    full_edges: np.ndarray
+    f_ptr: np.ndarray
+    samples: np.ndarray
+    p_ptr: np.ndarray
+
+    def of(self, i: int) -> tuple[np.ndarray, np.ndarray]:
+        """Label ``i``'s whole edges and samples."""
+        return self.full_edges[self.f_ptr[i] : self.f_ptr[i + 1]], self.samples[self.p_ptr[i] : self.p_ptr[i + 1]]
+
+
+def label_cells(
     cells: StreetCells,
     label: np.ndarray,
     edge: np.ndarray,
@@ -252,13 +266,11 @@ def polygons_by_label(
     n_labels: int,
     whole_label: np.ndarray,
     whole_edge: np.ndarray,
-    pool: ThreadPoolExecutor | None = None,
-) -> list:
-    """Union per label of selected samples' cells and of whole edges.
+) -> LabelCells:
+    """The cells per label of selected samples and of whole edges.
 
     Edges all of whose samples are selected are used whole too.  ``whole_label``
     and ``whole_edge`` (sorted by label, then edge) are edges decided whole.
-    With a ``pool`` the unions are submitted and futures returned.
     """
     per_edge = np.diff(cells.edge_sample_ptr)
     m = np.int64(per_edge.size)
@@ -275,19 +287,67 @@ def polygons_by_label(
     full_keys = np.sort(np.concatenate([ukey[full], whole_label.astype(np.int64) * m + whole_edge]), kind="stable")
     full_label = full_keys // m
     part_label = key[partial_rows] // m
-    part_sample = sample[partial_rows]
-    f_ptr = np.searchsorted(full_label, np.arange(n_labels + 1))
-    p_ptr = np.searchsorted(part_label, np.arange(n_labels + 1))
-    full_edges = full_keys % m
+    return LabelCells(
+        full_edges=full_keys % m,
+        f_ptr=np.searchsorted(full_label, np.arange(n_labels + 1)),
+        samples=sample[partial_rows],
+        p_ptr=np.searchsorted(part_label, np.arange(n_labels + 1)),
+    )
+
+
+def cells_beyond(
+    cells: StreetCells, full_edges: np.ndarray, samples: np.ndarray, inner_full: np.ndarray, inner_samples: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The cells of a selection that are not in an inner selection it contains, as (whole edges, samples).
+
+    A ring between two budgets drawn from its own cells: the cells form a coverage, so the
+    ring meets the inner area along the cells' shared edges, with no overlay of polygons.
+    Whole edges none of whose cells is inside stay whole; the others give their samples
+    whose cells are outside (a cell is a sample's owner: node cells are shared).
+    """
+    owner = cells.sample_owner
+    ptr = cells.edge_sample_ptr
+    inside = np.zeros(owner.size, dtype=bool)
+    inside[owner[expand_ranges(ptr[inner_full], ptr[inner_full + 1])]] = True
+    inside[owner[inner_samples]] = True
+    counts = ptr[full_edges + 1] - ptr[full_edges]
+    edge_samples = expand_ranges(ptr[full_edges], ptr[full_edges + 1])
+    hit = inside[owner[edge_samples]]
+    edge_hit = np.bincount(np.repeat(np.arange(full_edges.size), counts), weights=hit, minlength=full_edges.size) > 0
+    split = np.repeat(edge_hit, counts) & ~hit
+    return full_edges[~edge_hit], np.concatenate([edge_samples[split], samples[~inside[owner[samples]]]])
+
+
+def polygons_by_label(
+    cells: StreetCells,
+    label: np.ndarray,
+    edge: np.ndarray,
+    sample: np.ndarray,
+    n_labels: int,
+    whole_label: np.ndarray,
+    whole_edge: np.ndarray,
+    pool: ThreadPoolExecutor | None = None,
+    *,
+    beyond: LabelCells | None = None,
+) -> tuple[list, LabelCells]:
+    """Union per label of selected samples' cells and of whole edges (:func:`label_cells`),
+    and the selection itself.
+
+    With ``beyond`` (an inner selection, per label, that this one contains) each union
+    leaves the inner cells out: a ring.  With a ``pool`` the unions are submitted and
+    futures returned.
+    """
+    sel = label_cells(cells, label, edge, sample, n_labels, whole_label, whole_edge)
 
     def one(i: int) -> shapely.Geometry:
-        return union_cells(
-            cells, full_edges=full_edges[f_ptr[i] : f_ptr[i + 1]], samples=part_sample[p_ptr[i] : p_ptr[i + 1]]
-        )
+        full_edges, samples = sel.of(i)
+        if beyond is not None:
+            full_edges, samples = cells_beyond(cells, full_edges, samples, *beyond.of(i))
+        return union_cells(cells, full_edges=full_edges, samples=samples)
 
     if pool is None:
-        return [one(i) for i in range(n_labels)]
-    return [pool.submit(one, i) for i in range(n_labels)]
+        return [one(i) for i in range(n_labels)], sel
+    return [pool.submit(one, i) for i in range(n_labels)], sel
 
 
 def cross_neighbours(net: WalkNetwork, cells: StreetCells) -> tuple[np.ndarray, np.ndarray]:

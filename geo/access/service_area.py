@@ -349,8 +349,9 @@ def service_areas(
         raise InputDataError(f"合并方式 mode={mode!r} 无效，可选: {', '.join(MODES)} (unknown mode)")
     budgets_min = check_budgets(minutes)
     budgets_s = [b * 60.0 for b in budgets_min]
-    # Nested areas first; a ring is the difference of two nested areas, so the rings
-    # partition the outer area exactly and none depends on the budgets beyond it.
+    # Nested areas first; a ring is the cells of a nested area that are not in the
+    # previous one, so the rings partition the outer area's cells exactly and none
+    # depends on the budgets beyond it.
     bands = _budget_rows(budgets_s)
     profile = graph.profile
     origins = np.flatnonzero(snapped.ok)
@@ -400,6 +401,7 @@ def service_areas(
                     r_origin[sl],
                     bands,
                     pool=pool,
+                    rings=rings,
                 )
                 # The unions run behind the blocks: wait for the oldest so that at most a
                 # block's worth is queued (each holds its block's tables until it runs).
@@ -425,6 +427,7 @@ def service_areas(
                 bands,
                 by_owner=origins if mode == "catchment" else None,
                 pool=pool,
+                rings=rings,
             )
             if progress is not None:
                 progress(origins.size, origins.size)
@@ -460,19 +463,17 @@ def _settle(records: list[dict], settled: int) -> int:
 
 
 def _rings_of(nested: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """Bands between consecutive budgets from the nested areas of each origin."""
+    """Bands between consecutive budgets from the nested bands of each origin, whose
+    polygons are already rings (drawn from their own cells by :func:`_block_records`)."""
     frame = nested.sort_values(["origin", "minutes"], kind="stable").reset_index(drop=True)
     same = frame["origin"].to_numpy()[1:] == frame["origin"].to_numpy()[:-1]
     inner = np.flatnonzero(np.r_[False, same])
-    geoms = frame.geometry.to_numpy().copy()
-    geoms[inner] = shapely.difference(geoms[inner], geoms[inner - 1])
     length = frame["street_length_m"].to_numpy().copy()
     length[inner] -= frame["street_length_m"].to_numpy()[inner - 1]
     min_from = frame["min_from"].to_numpy().copy()
     min_from[inner] = frame["minutes"].to_numpy()[inner - 1]
     frame["min_from"] = min_from
     frame["street_length_m"] = length
-    frame["geometry"] = geoms
     return frame
 
 
@@ -519,10 +520,13 @@ def _block_records(
     *,
     by_owner: np.ndarray | None = None,
     pool: ThreadPoolExecutor | None = None,
+    rings: bool = False,
 ) -> list[dict]:
     """Polygons and street lengths of one block of groups for every band.
 
-    With a ``pool``, ``geometry`` holds a future of the polygon.
+    The bands are nested; with ``rings`` each polygon leaves out the previous band's cells
+    (street lengths stay those of the nested bands).  With a ``pool``, ``geometry`` holds a
+    future of the polygon.
     """
     et = edge_times(graph, group, node, time_s, owner, (group_of_origin, snapped.edge[origins]))
     own = _own_table(graph, snapped, origins, et, group_of_origin)
@@ -574,6 +578,7 @@ def _block_records(
     row_edge = cells.sample_edge[row_sample]
     support = None if by_owner is None else sample_support(cells)
     records = []
+    inner = None  # the previous band's cells, per label
     # Street length within each budget, once per budget: a ring's lower bound is the
     # previous ring's upper bound.
     group_lengths = {}
@@ -600,8 +605,16 @@ def _block_records(
             own_in_band = (row_own_t[sel] > lo) & (row_own_t[sel] <= hi)
             weight = np.where(own_in_band, support[row_sample[sel]], 0.0)
             length = np.bincount(label, weights=weight, minlength=n_labels)
-        polys = polygons_by_label(
-            cells, label, row_edge[sel], row_sample[sel], n_labels, full_label, et.edge[full], pool
+        polys, inner = polygons_by_label(
+            cells,
+            label,
+            row_edge[sel],
+            row_sample[sel],
+            n_labels,
+            full_label,
+            et.edge[full],
+            pool,
+            beyond=inner if rings and k else None,
         )
         lo_min = 0.0 if not np.isfinite(lo) else lo / 60.0
         for i, poly in enumerate(polys):
