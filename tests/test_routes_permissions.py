@@ -75,6 +75,16 @@ EXPECTED = {
     "auth.audit_log": "admin",
     "auth.export_audit": "admin",
     "forget.forget_person_route": "admin",  # h-acct: a person's records removed on request
+    # h-micro (issue 20): micro-grids on the map
+    "micro.micro": "read",
+    "micro.micro_history": "read",
+    "micro.micro_card": "read",
+    "micro.micro_generate": "edit_plan",
+    "micro.micro_edit": "edit_plan",
+    "micro.micro_rederive": "edit_plan",
+    "micro.micro_undo": "edit_plan",
+    "micro.micro_redo": "edit_plan",
+    "micro.micro_restore": "edit_plan",
 }
 
 #: Every route that changes something, as (method, URL): none is open to a viewer.
@@ -90,6 +100,13 @@ GRID_ROUTES = [
     ("POST", "/api/grids/undo"),
     ("POST", "/api/grids/redo"),
     ("POST", "/api/grids/restore"),
+    # h-micro (issue 20): the micro-grid edits
+    ("POST", "/api/grids/micro/generate"),
+    ("POST", "/api/grids/micro/edit"),
+    ("POST", "/api/grids/micro/rederive"),
+    ("POST", "/api/grids/micro/undo"),
+    ("POST", "/api/grids/micro/redo"),
+    ("POST", "/api/grids/micro/restore"),
 ]
 WRITE_ROUTES = [
     *PLAN_ROUTES,
