@@ -42,10 +42,17 @@ def test_micro_level_generates_draws_splits_and_undoes(page, server):  # noqa: F
     assert "微网格检查" in page.locator("#mg-checks").inner_text()
 
     # codes (as text, whole) only at high zoom
-    code = sorted(codes, key=lambda c: -page.evaluate(
-        f"window.LINLI.micro.data.grids.features.find(f => f.properties.code === '{c}').properties.units"))[0]
+    code = sorted(
+        codes,
+        key=lambda c: (
+            -page.evaluate(
+                f"window.LINLI.micro.data.grids.features.find(f => f.properties.code === '{c}').properties.units"
+            )
+        ),
+    )[0]
     at = page.evaluate(
-        f"window.LINLI.micro.data.grids.features.find(f => f.properties.code === '{code}').properties.label_at")
+        f"window.LINLI.micro.data.grids.features.find(f => f.properties.code === '{code}').properties.label_at"
+    )
     page.evaluate(f"void window.LINLI.map.setView({at}, 15, {{animate: false}})")
     wait_until(page, "document.querySelectorAll('.mg-label').length === 0")
     page.evaluate(f"void window.LINLI.map.setView({at}, 17, {{animate: false}})")

@@ -780,8 +780,8 @@ TEXTS: dict[str, dict[str, str]] = {
     "ow_loading": {"zh": "正在读取组织架构…", "en": "Loading the organisation tree…"},
     # --- h-micro (issue 20): micro-grids (微网格/网点) on the map, edited with checks and undo ---
     "mg_level": {"zh": "层级", "en": "Level"},
-    "mg_level_grid": {"zh": "网格", "en": "Grids (网格)"},
-    "mg_level_micro": {"zh": "微网格", "en": "Micro-grids (微网格)"},
+    "mg_level_grid": {"zh": "网格", "en": "Grids"},
+    "mg_level_micro": {"zh": "微网格", "en": "Micro-grids"},
     "mg_policy": {
         "zh": "微网格由本页网格和建筑生成（每格 10-50 户，按建筑户数估算）。调整网格后微网格不会自动改动，"
         "以免丢失已填写的信息：跨网格或编码与网格不符的微网格标红，可按新网格重新划分这些网格的微网格，"
@@ -796,7 +796,10 @@ TEXTS: dict[str, dict[str, str]] = {
     "mg_undo": {"zh": "撤销微网格编辑", "en": "Undo micro-grid edit"},
     "mg_redo": {"zh": "重做微网格编辑", "en": "Redo micro-grid edit"},
     "mg_rederive": {"zh": "按新网格重新划分", "en": "Re-derive from the grids"},
-    "mg_stale": {"zh": "网格已调整，以下网格的微网格需重新划分：", "en": "The grids changed; re-derive the micro-grids of:"},
+    "mg_stale": {
+        "zh": "网格已调整，以下网格的微网格需重新划分：",
+        "en": "The grids changed; re-derive the micro-grids of:",
+    },
     "mg_none": {"zh": "尚未生成微网格", "en": "No micro-grids yet"},
     "mg_checks": {"zh": "微网格检查", "en": "Micro-grid checks"},
     "mg_code": {"zh": "微网格编码", "en": "Micro-grid code"},
@@ -804,7 +807,10 @@ TEXTS: dict[str, dict[str, str]] = {
     "mg_plots": {"zh": "地块数", "en": "Plots"},
     "mg_count": {"zh": "微网格数", "en": "Micro-grids"},
     "mg_reassign": {"zh": "把相邻地块划入本微网格", "en": "Move a neighbouring plot here"},
-    "mg_reassign_pick": {"zh": "请点击相邻微网格中要划入的地块", "en": "Click the plot (in a neighbouring micro-grid) to move"},
+    "mg_reassign_pick": {
+        "zh": "请点击相邻微网格中要划入的地块",
+        "en": "Click the plot (in a neighbouring micro-grid) to move",
+    },
     "mg_merge_pick": {"zh": "请点击要合并的相邻微网格", "en": "Click the neighbouring micro-grid to merge"},
     "mg_issue_not_nested": {"zh": "微网格编码与所属网格不符", "en": "micro-grid not coded under its grid"},
     "mg_issue_crosses_parent": {"zh": "微网格跨越网格", "en": "micro-grid across grids"},
