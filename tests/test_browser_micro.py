@@ -85,6 +85,27 @@ def test_micro_level_generates_draws_splits_and_undoes(page, server):  # noqa: F
     assert sorted(page.evaluate(_CODES)) == sorted(codes)
     assert not page.locator("#mg-redo").is_disabled()
 
+    # a grid split elsewhere (another tab): the grids drawn again, the micro-grids it cut flagged and re-derived
+    grid = parents[0]
+    page.evaluate(
+        """async code => {
+          const token = (await (await fetch('/api/csrf')).json()).token;
+          await fetch('/api/grids/edit', {method: 'POST', credentials: 'same-origin',
+            headers: {'Content-Type': 'application/json', 'X-CSRF-Token': token},
+            body: JSON.stringify({op: 'split', grid: code})});
+          document.getElementById('grids-colour').dispatchEvent(new Event('change'));
+        }""",
+        grid,
+    )
+    wait_until(page, "!document.getElementById('mg-stale').hidden")
+    assert grid in page.locator("#mg-stale-text").inner_text()
+    assert page.locator("#mg-checks li[data-kind='not_nested'], #mg-checks li[data-kind='crosses_parent']").count()
+    if folder:
+        page.screenshot(path=os.path.join(folder, "micro_flagged.png"))
+    page.click("#mg-rederive")
+    wait_until(page, "document.getElementById('mg-stale').hidden")
+    assert page.locator("#mg-checks li[data-kind='not_nested'], #mg-checks li[data-kind='crosses_parent']").count() == 0
+
     page.select_option("#mg-level", "grid")
     wait_until(page, "window.LINLI.micro.layer === null")
     assert page.locator(".leaflet-linli-micro-pane path").count() == 0

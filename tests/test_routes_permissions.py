@@ -265,3 +265,22 @@ def test_a_planner_of_the_grids_area_edits_undoes_redoes_and_restores_them_audit
     assert [v["user"] for v in history["versions"][:4]] == ["demo"] * 4
     audit = [e for e in client_of(app, "root").get("/api/admin/audit").get_json()["audit"] if e["user_name"] == "demo"]
     assert [e["action"] for e in audit[:4]] == ["grid.restore", "grid.redo", "grid.undo", "grid.edit"]
+
+
+def test_micro_grids_are_edited_only_by_a_planner_of_their_area(app):
+    """h-micro (issue 20): generating and editing micro-grids follow the grids' area rule."""
+    town = client_of(app, "town")
+    refused = town.post("/api/grids/micro/generate", json={})
+    assert refused.status_code == 403 and refused.get_json()["error"].startswith("无权修改区域 000000000000")
+    demo = client_of(app, "demo")
+    made = demo.post("/api/grids/micro/generate", json={})
+    assert made.status_code == 200, made.get_json()
+    data = made.get_json()
+    code = data["grids"]["features"][0]["properties"]["code"]
+    split = {"op": "split", "grid": code, "version": data["version"]}
+    answer = town.post("/api/grids/micro/edit", json=split)
+    assert answer.status_code == 403 and "无权修改区域" in answer.get_json()["error"]
+    assert town.get("/api/grids/micro").get_json()["version"] == data["version"]  # nothing written
+    assert demo.post("/api/grids/micro/edit", json=split).status_code == 200
+    audit = [e for e in client_of(app, "root").get("/api/admin/audit").get_json()["audit"] if e["user_name"] == "demo"]
+    assert {"micro_grid.generate", "micro_grid.edit"} <= {e["action"] for e in audit}

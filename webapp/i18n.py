@@ -815,6 +815,8 @@ TEXTS: dict[str, dict[str, str]] = {
     "mg_issue_not_nested": {"zh": "微网格编码与所属网格不符", "en": "micro-grid not coded under its grid"},
     "mg_issue_crosses_parent": {"zh": "微网格跨越网格", "en": "micro-grid across grids"},
     "mg_legend": {"zh": "微网格户数 (户)", "en": "Micro-grid households"},
+    "mg_merge": {"zh": "与相邻微网格合并…", "en": "Merge with a neighbouring micro-grid…"},
+    "mg_boundary": {"zh": "画线调整与相邻微网格的边界", "en": "Draw the boundary with a neighbouring micro-grid"},
 }
 
 

@@ -29,6 +29,7 @@ from webapp.grids import (
     OP_ZH,
     _at_version,
     _cache,
+    _check_scope,
     _commit,
     _conflict,
     _projected_line,
@@ -147,6 +148,7 @@ def micro_generate():
         name = micro_key(get_state().project.name)
         if current_micro() is not None:  # another request made them meanwhile
             return jsonify(micro_payload(_need_micro()))
+        _check_scope({"parents": sorted(set(grids.units["parent"].astype(str)))})  # every community's grids
         started = time.perf_counter()
         demand = get_state().project.demand
         if demand is None or len(demand) == 0:

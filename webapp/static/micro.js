@@ -249,10 +249,10 @@
       <div class="row">
         <button type="button" id="mg-split">${esc(t.grids_split)}</button>
         <button type="button" id="mg-split-line">${esc(t.gw_split_line)}</button>
-        <button type="button" id="mg-merge">${esc(t.grids_merge)}</button>
+        <button type="button" id="mg-merge">${esc(t.mg_merge)}</button>
       </div>
       <div class="row">
-        <button type="button" id="mg-boundary">${esc(t.gw_boundary)}</button>
+        <button type="button" id="mg-boundary">${esc(t.mg_boundary)}</button>
         <button type="button" id="mg-reassign">${esc(t.mg_reassign)}</button>
       </div>`;
     box.hidden = false;
@@ -344,6 +344,17 @@
     if (!ev.target.checked && $("mg-level").value === "micro") {
       $("mg-level").value = "grid";
       $("mg-level").dispatchEvent(new Event("change"));
+    }
+  });
+  // The grids were drawn again (an edit, undo, their colours): at the micro level they stay
+  // outlines, and the micro-grids are read again (their grids, and the flags an edit left).
+  let reloading = false;
+  document.addEventListener("linli:grids", async () => {
+    if ($("mg-level").value !== "micro" || reloading) return;
+    gridsAsOutlines();
+    if (mg.layer) {
+      reloading = true;
+      try { await load(); } finally { reloading = false; }
     }
   });
   map.on("zoomend", updateLabels);
