@@ -90,7 +90,7 @@ def test_a_block_moved_between_grids_flags_its_micro_grid_and_rederive_fixes_tha
 
 
 def test_rederive_refuses_what_is_not_a_grid_with_plots(levels):
-    grids, micro = levels
+    _, micro = levels
     with pytest.raises(GridEditError, match="没有微网格地块"):
         rederive_micro(micro, ["G09"])
     with pytest.raises(GridEditError, match="网格编码列表"):
