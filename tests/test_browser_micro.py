@@ -84,6 +84,9 @@ def test_micro_level_generates_draws_splits_and_undoes(page, server):  # noqa: F
     wait_until(page, f"window.LINLI.micro.data.version === {version + 2}")
     assert sorted(page.evaluate(_CODES)) == sorted(codes)
     assert not page.locator("#mg-redo").is_disabled()
+    page.click("#mg-history-show")
+    wait_until(page, "document.querySelectorAll('#mg-history li').length === 3")
+    assert "撤销" in page.locator("#mg-history li").first.inner_text()  # newest first: the undo, the split, made
 
     # a grid split elsewhere (another tab): the grids drawn again, the micro-grids it cut flagged and re-derived
     grid = parents[0]

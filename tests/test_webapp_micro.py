@@ -9,6 +9,7 @@ import json
 
 import numpy as np
 import pytest
+import shapely.geometry
 
 from geo.grids.micro import micro_issues, rederive_micro
 from tests.test_auth import make_app
@@ -202,3 +203,43 @@ def test_forget_person_reaches_micro_grid_fields(tmp_path):
     assert PHONE not in stored and "张三" not in stored and PHONE not in json.dumps(history, ensure_ascii=False)
     assert root.get(f"/api/grids/micro/card/{code}").get_json()["grid_member"] == ""
     assert root.get("/api/grids/micro").get_json()["version"] == 1  # the page's guard still holds
+
+
+def test_lines_drawn_split_a_micro_grid_and_move_a_boundary(app, client):
+    """A line drawn on the map ([lon, lat], WGS84, as the page sends it) splits a micro-grid or moves
+    the boundary between two micro-grids of one grid, as it does for grids."""
+    data = _generated(client)
+    shapes = {f["properties"]["code"]: shapely.geometry.shape(f["geometry"]) for f in data["grids"]["features"]}
+    micro = _micro_plan(app)
+    parent = micro.units["parent"].to_numpy(object)
+    adj = micro.adjacency
+    pair = adj[(micro.grid[adj[:, 0]] != micro.grid[adj[:, 1]]) & (parent[adj[:, 0]] == parent[adj[:, 1]])][0]
+    a, b = (str(micro.grid[int(k)]) for k in pair)
+    sizes = {c: int((micro.grid == c).sum()) for c in micro.codes}
+    big = max(sizes, key=lambda c: sizes[c])
+
+    def across(geom, k):  # a north-south line across the shape, k tenths from its west edge
+        w, s, e, n = geom.bounds
+        x = w + (e - w) * k / 10
+        return [[x, s - 0.001], [x, n + 0.001]]
+
+    version = data["version"]
+    done = {}
+    for name, op in (
+        ("split", lambda k: {"op": "split", "grid": big, "line": across(shapes[big], k)}),
+        ("boundary", lambda k: {"op": "boundary", "grids": [a, b], "line": across(shapes[a] | shapes[b], k)}),
+    ):
+        for k in range(1, 10):
+            answer = client.post("/api/grids/micro/edit", json={**op(k), "version": version})
+            if answer.status_code == 200:
+                out = answer.get_json()
+                done[name] = out
+                assert "renumbered" not in _kinds(out) and out["version"] == version + 1
+                version = client.post("/api/grids/micro/undo", json={"version": out["version"]}).get_json()["version"]
+                break
+            assert answer.status_code == 422, answer.get_json()  # a line that cuts nothing is said so
+    assert set(done) == {"split", "boundary"}
+    assert len(done["split"]["grids"]["features"]) == len(data["grids"]["features"]) + 1
+    assert set(done["boundary"]["changed"]["grids"]) == {a, b}
+    bad = client.post("/api/grids/micro/edit", json={"op": "split", "grid": big, "line": [[0, 0]], "version": version})
+    assert bad.status_code == 422 and "line" in bad.get_json()["error"]

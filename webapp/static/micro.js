@@ -135,6 +135,7 @@
     legend(data);
     $("mg-undo").disabled = !data.can_undo;
     $("mg-redo").disabled = !data.can_redo;
+    if (!$("mg-history").hidden) history();
     $("mg-generate").textContent = t.mg_regenerate;
     mg.layer = L_.geoJSON(data.grids, {
       pane: "linli-micro",
@@ -316,6 +317,32 @@
     }
   }
   const change = (op) => post("/api/grids/micro/edit", op);
+
+  // The versions of the micro-grids (who, when, what), any of them restored as a new version.
+  async function history() {
+    const box = $("mg-history");
+    try {
+      const data = await api("GET", "/api/grids/micro/history");
+      box.innerHTML = `<strong>${esc(t.gw_history)}</strong><ol reversed>` + data.versions.slice(0, 50).map((v) => {
+        const what = app.lang === "en" ? v.op.op : v.summary;
+        const button = v.version === data.version
+          ? ` <em>(${esc(t.gw_current)})</em>`
+          : ` <button type="button" class="mg-restore" data-version="${v.version}">${esc(t.gw_restore)}</button>`;
+        return `<li>v${v.version} · ${esc(v.user)} · ${esc((v.at || "").replace("T", " ").slice(0, 16))} · ${esc(what)}${button}</li>`;
+      }).join("") + "</ol>";
+      box.hidden = false;
+    } catch (err) {
+      say(err.message, "error");
+    }
+  }
+  $("mg-history").addEventListener("click", async (ev) => {
+    const button = ev.target.closest(".mg-restore");
+    if (button) post("/api/grids/micro/restore", { to: Number(button.dataset.version) });
+  });
+  $("mg-history-show").addEventListener("click", () => {
+    if ($("mg-history").hidden) history();
+    else $("mg-history").hidden = true;
+  });
   $("mg-undo").addEventListener("click", () => post("/api/grids/micro/undo", {}));
   $("mg-redo").addEventListener("click", () => post("/api/grids/micro/redo", {}));
   $("mg-generate").addEventListener("click", () => post("/api/grids/micro/generate", {}));
