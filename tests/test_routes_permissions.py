@@ -75,6 +75,16 @@ EXPECTED = {
     "auth.audit_log": "admin",
     "auth.export_audit": "admin",
     "forget.forget_person_route": "admin",  # h-acct: a person's records removed on request
+    # h-micro (issue 20): micro-grids on the map
+    "micro.micro": "read",
+    "micro.micro_history": "read",
+    "micro.micro_card": "read",
+    "micro.micro_generate": "edit_plan",
+    "micro.micro_edit": "edit_plan",
+    "micro.micro_rederive": "edit_plan",
+    "micro.micro_undo": "edit_plan",
+    "micro.micro_redo": "edit_plan",
+    "micro.micro_restore": "edit_plan",
 }
 
 #: Every route that changes something, as (method, URL): none is open to a viewer.
@@ -90,6 +100,13 @@ GRID_ROUTES = [
     ("POST", "/api/grids/undo"),
     ("POST", "/api/grids/redo"),
     ("POST", "/api/grids/restore"),
+    # h-micro (issue 20): the micro-grid edits
+    ("POST", "/api/grids/micro/generate"),
+    ("POST", "/api/grids/micro/edit"),
+    ("POST", "/api/grids/micro/rederive"),
+    ("POST", "/api/grids/micro/undo"),
+    ("POST", "/api/grids/micro/redo"),
+    ("POST", "/api/grids/micro/restore"),
 ]
 WRITE_ROUTES = [
     *PLAN_ROUTES,
@@ -248,3 +265,22 @@ def test_a_planner_of_the_grids_area_edits_undoes_redoes_and_restores_them_audit
     assert [v["user"] for v in history["versions"][:4]] == ["demo"] * 4
     audit = [e for e in client_of(app, "root").get("/api/admin/audit").get_json()["audit"] if e["user_name"] == "demo"]
     assert [e["action"] for e in audit[:4]] == ["grid.restore", "grid.redo", "grid.undo", "grid.edit"]
+
+
+def test_micro_grids_are_edited_only_by_a_planner_of_their_area(app):
+    """h-micro (issue 20): generating and editing micro-grids follow the grids' area rule."""
+    town = client_of(app, "town")
+    refused = town.post("/api/grids/micro/generate", json={})
+    assert refused.status_code == 403 and refused.get_json()["error"].startswith("无权修改区域 000000000000")
+    demo = client_of(app, "demo")
+    made = demo.post("/api/grids/micro/generate", json={})
+    assert made.status_code == 200, made.get_json()
+    data = made.get_json()
+    code = data["grids"]["features"][0]["properties"]["code"]
+    split = {"op": "split", "grid": code, "version": data["version"]}
+    answer = town.post("/api/grids/micro/edit", json=split)
+    assert answer.status_code == 403 and "无权修改区域" in answer.get_json()["error"]
+    assert town.get("/api/grids/micro").get_json()["version"] == data["version"]  # nothing written
+    assert demo.post("/api/grids/micro/edit", json=split).status_code == 200
+    audit = [e for e in client_of(app, "root").get("/api/admin/audit").get_json()["audit"] if e["user_name"] == "demo"]
+    assert {"micro_grid.generate", "micro_grid.edit"} <= {e["action"] for e in audit}

@@ -179,6 +179,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(api.bp, url_prefix="/api")
     app.register_blueprint(exports.bp, url_prefix="/api/export")
     app.register_blueprint(__import__("webapp.grids").grids.bp, url_prefix="/api")  # grids on the map
+    app.register_blueprint(__import__("webapp.micro").micro.bp, url_prefix="/api")  # h-micro: micro-grids
     app.register_blueprint(__import__("webapp.programme").programme.bp, url_prefix="/api")  # h-prog: the programme
     app.register_blueprint(__import__("webapp.forget").forget.bp)  # h-acct: a person's records removed on request
     app.register_blueprint(__import__("webapp.orgweb").orgweb.bp, url_prefix="/api")  # h-orgweb: organisation tree

@@ -56,6 +56,7 @@ OP_ZH = {
     "undo": "撤销",
     "redo": "重做",
     "restore": "恢复版本",
+    "rederive": "按网格重新划分微网格",
 }
 
 
@@ -253,10 +254,12 @@ def _check_scope(change: dict, parents: set[str] | frozenset[str] = frozenset())
         )
 
 
-def _conflict(name: str, exc: Exception, since: object) -> tuple:
-    """409 with the current version and the versions saved since the editor's (who, when, what)."""
+def _conflict(name: str, exc: Exception, since: object, *, current: Callable[[], GridPlan] | None = None) -> tuple:
+    """409 with the current version and the versions saved since the editor's (who, when, what).
+
+    ``name``: the plan's key in the store; ``current``: how to read it (the grids by default)."""
     _cache().pop(name, None)
-    plan = current_plan()
+    plan = (current or current_plan)()
     start = since if isinstance(since, int) and not isinstance(since, bool) else plan.version - 1
     return jsonify(
         {
@@ -273,18 +276,32 @@ def get_store_history(name: str, *, since: int = -1, limit: int = 200) -> list[d
     return store().grid_history(name, since=since, limit=limit)
 
 
-def _commit(name: str, before: GridPlan, after: GridPlan, op: dict, *, audit: str, started: float, issues=None):
-    """Scope check, store, cache, audit; the answer with the grids and checks."""
+def _commit(
+    name: str,
+    before: GridPlan,
+    after: GridPlan,
+    op: dict,
+    *,
+    audit: str,
+    started: float,
+    issues=None,
+    current: Callable[[], GridPlan] | None = None,
+    payload: Callable[..., dict] | None = None,
+):
+    """Scope check, store, cache, audit; the answer with the grids and checks.
+
+    ``name``, ``current`` and ``payload``: the plan's key in the store, how to read it and how
+    to answer with it (the grids by default; the micro-grids in :mod:`webapp.micro`)."""
     change = touched(before, after)
     _check_scope(change, _named_parents(before, op))
     try:
         save_version(store(), name, before, after, op, change, _user_name())
     except StaleVersionError as exc:
-        return _conflict(name, exc, before.version)
+        return _conflict(name, exc, before.version, current=current)
     _cache()[name]["plan"] = after
     record(audit, f"grids={name},version={after.version}", json.dumps(op, ensure_ascii=False)[:500])
     elapsed = (time.perf_counter() - started) * 1000
-    return jsonify(_payload(after, issues=issues, elapsed_ms=elapsed, change=change))
+    return jsonify((payload or _payload)(after, issues=issues, elapsed_ms=elapsed, change=change))
 
 
 #: Each grid's figures and WGS84 outline by its units (unchanged by an edit elsewhere):
@@ -509,24 +526,40 @@ def grid_edit():
         return _commit(name, plan, result.plan, op, audit="grid.edit", started=started, issues=result.issues)
 
 
-def _at_version(version: int | None, op: dict, audit: str, change: Callable[[GridPlan, str], GridPlan]):
+def _at_version(
+    version: int | None,
+    op: dict,
+    audit: str,
+    change: Callable[[GridPlan, str], GridPlan],
+    *,
+    key: Callable[[str], str] | None = None,
+    current: Callable[[], GridPlan] | None = None,
+    payload: Callable[..., dict] | None = None,
+):
     """Under the grids' lock: the 409 when the page's ``version`` is not the plan's, else the plan
-    ``change(plan, project name)`` makes, committed as ``op``."""
+    ``change(plan, store key)`` makes, committed as ``op``.  ``key`` (project name -> store key),
+    ``current`` and ``payload`` choose another plan than the grids (:mod:`webapp.micro`)."""
     with _LOCK:
-        plan = current_plan()
-        name = get_state().project.name
+        plan = (current or current_plan)()
+        name = (key or str)(get_state().project.name)
         started = time.perf_counter()
         if version is not None and version != plan.version:
-            return _conflict(name, GridEditError(_stale_text(plan.version, version)), version)
-        return _commit(name, plan, change(plan, name), op, audit=audit, started=started)
+            return _conflict(name, GridEditError(_stale_text(plan.version, version)), version, current=current)
+        level = {"current": current, "payload": payload}
+        return _commit(name, plan, change(plan, name), op, audit=audit, started=started, **level)
 
 
-def _step(kind: str):
+def _step(kind: str, audit: str = "grid", **level):
+    """Undo or redo (``level``: :func:`_at_version`'s ``key``, ``current``, ``payload``)."""
     data = json_body()
     steps = data.get("steps", 1)
     step = undo if kind == "undo" else redo
     return _at_version(
-        _version_of(data), {"op": kind, "steps": steps}, f"grid.{kind}", lambda plan, _name: step(plan, steps)
+        _version_of(data),
+        {"op": kind, "steps": steps},
+        f"{audit}.{kind}",
+        lambda plan, _name: step(plan, steps),
+        **level,
     )
 
 

@@ -778,6 +778,45 @@ TEXTS: dict[str, dict[str, str]] = {
     "ow_empty": {"zh": "没有网格", "en": "No grids"},
     "ow_no_parent": {"zh": "未归属社区/村的网格", "en": "Grids outside any community/village"},
     "ow_loading": {"zh": "正在读取组织架构…", "en": "Loading the organisation tree…"},
+    # --- h-micro (issue 20): micro-grids (微网格/网点) on the map, edited with checks and undo ---
+    "mg_level": {"zh": "层级", "en": "Level"},
+    "mg_level_grid": {"zh": "网格", "en": "Grids"},
+    "mg_level_micro": {"zh": "微网格", "en": "Micro-grids"},
+    "mg_policy": {
+        "zh": "微网格由本页网格和建筑生成（每格 10-50 户，按建筑户数估算）。调整网格后微网格不会自动改动，"
+        "以免丢失已填写的信息：跨网格或编码与网格不符的微网格标红，可按新网格重新划分这些网格的微网格，"
+        "其余微网格编码不变。",
+        "en": "Micro-grids are made from the grids on this page and the buildings (10-50 households each, "
+        "households estimated from the buildings). Editing the grids never changes the micro-grids, so nothing "
+        "filled in is lost: micro-grids left across grids or coded under another grid are flagged, and the "
+        "micro-grids of those grids can be re-derived; every other micro-grid keeps its code.",
+    },
+    "mg_generate": {"zh": "生成微网格", "en": "Generate micro-grids"},
+    "mg_regenerate": {"zh": "全部重新生成", "en": "Generate all again"},
+    "mg_undo": {"zh": "撤销微网格编辑", "en": "Undo micro-grid edit"},
+    "mg_redo": {"zh": "重做微网格编辑", "en": "Redo micro-grid edit"},
+    "mg_rederive": {"zh": "按新网格重新划分", "en": "Re-derive from the grids"},
+    "mg_stale": {
+        "zh": "网格已调整，以下网格的微网格需重新划分：",
+        "en": "The grids changed; re-derive the micro-grids of:",
+    },
+    "mg_none": {"zh": "尚未生成微网格", "en": "No micro-grids yet"},
+    "mg_checks": {"zh": "微网格检查", "en": "Micro-grid checks"},
+    "mg_code": {"zh": "微网格编码", "en": "Micro-grid code"},
+    "mg_parent": {"zh": "所属网格", "en": "Grid"},
+    "mg_plots": {"zh": "地块数", "en": "Plots"},
+    "mg_count": {"zh": "微网格数", "en": "Micro-grids"},
+    "mg_reassign": {"zh": "把相邻地块划入本微网格", "en": "Move a neighbouring plot here"},
+    "mg_reassign_pick": {
+        "zh": "请点击相邻微网格中要划入的地块",
+        "en": "Click the plot (in a neighbouring micro-grid) to move",
+    },
+    "mg_merge_pick": {"zh": "请点击要合并的相邻微网格", "en": "Click the neighbouring micro-grid to merge"},
+    "mg_issue_not_nested": {"zh": "微网格编码与所属网格不符", "en": "micro-grid not coded under its grid"},
+    "mg_issue_crosses_parent": {"zh": "微网格跨越网格", "en": "micro-grid across grids"},
+    "mg_legend": {"zh": "微网格户数 (户)", "en": "Micro-grid households"},
+    "mg_merge": {"zh": "与相邻微网格合并…", "en": "Merge with a neighbouring micro-grid…"},
+    "mg_boundary": {"zh": "画线调整与相邻微网格的边界", "en": "Draw the boundary with a neighbouring micro-grid"},
 }
 
 

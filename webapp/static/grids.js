@@ -202,6 +202,7 @@
     $("grids-undo").disabled = !data.can_undo;
     $("grids-redo").disabled = !data.can_redo;
     if (!$("grids-history").hidden) history();
+    document.dispatchEvent(new CustomEvent("linli:grids", { detail: data })); // h-micro: the micro-grid level follows
   }
 
   function issueText(i) {
