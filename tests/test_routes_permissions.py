@@ -75,6 +75,9 @@ EXPECTED = {
     "auth.audit_log": "admin",
     "auth.export_audit": "admin",
     "forget.forget_person_route": "admin",  # h-acct: a person's records removed on request
+    "rosterweb.roster_get": "read",  # h-roster: the imported roster against the grids
+    "rosterweb.roster_upload": "edit_plan",  # h-roster: a roster imported (planner of every grid's area)
+    "rosterweb.roster_delete": "edit_plan",  # h-roster: the imported roster removed
 }
 
 #: Every route that changes something, as (method, URL): none is open to a viewer.
@@ -103,6 +106,8 @@ WRITE_ROUTES = [
     ("POST", "/api/admin/users"),
     ("PATCH", "/api/admin/users/root"),
     ("POST", "/api/admin/forget-person"),  # h-acct
+    ("POST", "/api/grids/roster"),  # h-roster
+    ("DELETE", "/api/grids/roster"),  # h-roster
 ]
 ADMIN_ROUTES = [
     ("POST", "/api/ledgers/preview"),
