@@ -6,6 +6,7 @@ its organisation with names masked."""
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from tests.test_browser import browser, page, server, wait_until  # noqa: F401
 from tests.test_browser_grids import _click_grid
@@ -52,8 +53,11 @@ def test_a_roster_uploaded_colours_the_grids_and_fills_the_card(page, server, tm
 
     page.select_option("#grids-colour", "roster")
     wait_until(page, f"window.LINLI.grids.layer && window.LINLI.grids.layer.getLayers().length === {n_grids}")
-    wait_until(page, f"window.LINLI.grids.layer.getLayers().find(l => l.feature.properties.code === '{G1}')"
-               f".options.fillColor === '{GREEN}'")
+    wait_until(
+        page,
+        f"window.LINLI.grids.layer.getLayers().find(l => l.feature.properties.code === '{G1}')"
+        f".options.fillColor === '{GREEN}'",
+    )
     assert _fill(page, G2) == RED  # a worker, no head
     legend = page.locator("#legend-block-grids").inner_text()
     assert "网格员、网格长（名册）" in legend and "齐全" in legend and "缺网格员或网格长" in legend
@@ -70,5 +74,7 @@ def test_a_roster_uploaded_colours_the_grids_and_fills_the_card(page, server, tm
     if os.environ.get("LINLI_SCREENSHOTS"):
         page.locator("#ro-panel").screenshot(path=os.path.join(os.environ["LINLI_SCREENSHOTS"], "rosterweb_panel.png"))
     assert page.console_errors == []
-    # what the page shows is the server's
-    assert page.evaluate("fetch('/api/grids/roster').then(r => r.json()).then(d => d.missing['" + G2 + "'])") == "网格长"
+    # what the page shows is the server's, and the rows are kept in the instance folder
+    missing = page.evaluate("fetch('/api/grids/roster').then(r => r.json()).then(d => d.missing)")
+    assert missing[G2] == "网格长" and G1 not in missing
+    assert len(list((Path(app.instance_path) / "rosters").glob("*.csv"))) == 1
