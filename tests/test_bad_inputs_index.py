@@ -22,6 +22,7 @@ INDEX: dict[str, list[str]] = {
         "test_webapp_api.py::test_upload_over_the_size_limit",
         "test_webapp_api.py::test_request_body_limit",
         "test_limits.py::test_large_body_on_a_small_route_is_refused_before_it_is_read",
+        "test_webapp_rosters.py::test_a_roster_over_the_upload_limit_is_a_413",  # h-roster (issue 20)
     ],
     "U2": [
         "test_uploads.py::test_chinese_original_name_kept_only_as_metadata",
@@ -97,6 +98,9 @@ INDEX: dict[str, list[str]] = {
         "test_uploads.py::test_zero_features",
         "test_uploads.py::test_points_where_polygon_expected",
         "test_uploads.py::test_four_d_coordinates_are_dropped_to_2d",
+        # h-roster (issue 20): a roster imported in the grids panel
+        "test_webapp_rosters.py::test_bad_roster_files_are_refused_in_chinese_and_nothing_is_kept",
+        "test_webapp_rosters.py::test_no_file_and_who_may_import",
     ],
     "G1": ["test_webapp_api.py::test_bad_geometry_is_refused", "test_fuzz_api.py::test_evaluate_never_fails_with_5xx"],
     "G2": ["test_webapp_api.py::test_bad_geometry_is_refused"],

@@ -85,6 +85,9 @@ EXPECTED = {
     "micro.micro_undo": "edit_plan",
     "micro.micro_redo": "edit_plan",
     "micro.micro_restore": "edit_plan",
+    "rosterweb.roster_get": "read",  # h-roster: the imported roster against the grids
+    "rosterweb.roster_upload": "edit_plan",  # h-roster: a roster imported (planner of every grid's area)
+    "rosterweb.roster_delete": "edit_plan",  # h-roster: the imported roster removed
 }
 
 #: Every route that changes something, as (method, URL): none is open to a viewer.
@@ -120,6 +123,8 @@ WRITE_ROUTES = [
     ("POST", "/api/admin/users"),
     ("PATCH", "/api/admin/users/root"),
     ("POST", "/api/admin/forget-person"),  # h-acct
+    ("POST", "/api/grids/roster"),  # h-roster
+    ("DELETE", "/api/grids/roster"),  # h-roster
 ]
 ADMIN_ROUTES = [
     ("POST", "/api/ledgers/preview"),

@@ -817,6 +817,61 @@ TEXTS: dict[str, dict[str, str]] = {
     "mg_legend": {"zh": "微网格户数 (户)", "en": "Micro-grid households"},
     "mg_merge": {"zh": "与相邻微网格合并…", "en": "Merge with a neighbouring micro-grid…"},
     "mg_boundary": {"zh": "画线调整与相邻微网格的边界", "en": "Draw the boundary with a neighbouring micro-grid"},
+    # --- h-roster (issue 20): rosters imported in the grids panel ---
+    "ro_title": {"zh": "网格人员名册", "en": "Grid staff rosters"},
+    "ro_hint": {
+        "zh": "导入网格员、网格长、楼栋长、党员中心户、在职党员名册（XLSX/CSV；按网格编码、小区或经纬度匹配网格），"
+        "按当前网格统计各角色人数，标出缺网格员或网格长的网格。姓名、电话脱敏显示。",
+        "en": "Import rosters of grid workers, grid heads, building heads, centre households and in-service members "
+        "(XLSX/CSV; placed by grid code, compound or coordinates), counted per current grid by role; grids without "
+        "a grid worker or head are flagged. Names and phones are shown masked.",
+    },
+    "ro_file": {"zh": "名册文件", "en": "Roster file"},
+    "ro_role": {"zh": "角色", "en": "Role"},
+    "ro_role_column": {"zh": "按文件中的「角色」列", "en": "from the file's role column"},
+    "ro_role_worker": {"zh": "网格员", "en": "Grid workers"},
+    "ro_role_head": {"zh": "网格长", "en": "Grid heads"},
+    "ro_role_building": {"zh": "楼栋长", "en": "Building heads"},
+    "ro_role_centre": {"zh": "党员中心户", "en": "Centre households"},
+    "ro_role_member": {"zh": "在职党员", "en": "In-service members"},
+    "ro_system": {"zh": "经纬度坐标系", "en": "Coordinates"},
+    "ro_system_gcj02": {"zh": "GCJ-02（高德/腾讯拾取）", "en": "GCJ-02 (Amap/Tencent)"},
+    "ro_system_wgs84": {"zh": "WGS84（GPS）", "en": "WGS84 (GPS)"},
+    "ro_system_bd09": {"zh": "BD-09（百度）", "en": "BD-09 (Baidu)"},
+    "ro_add": {"zh": "追加到已导入的名册（不勾选则替换）", "en": "add to the imported roster (else replace it)"},
+    "ro_upload": {"zh": "导入名册", "en": "Import roster"},
+    "ro_delete": {"zh": "删除名册", "en": "Remove roster"},
+    "ro_delete_confirm": {
+        "zh": "从服务器删除已导入的名册？",
+        "en": "Remove the imported roster from the server?",
+    },
+    "ro_deleted": {"zh": "名册已删除", "en": "Roster removed"},
+    "ro_pick_file": {"zh": "请先选择名册文件", "en": "Choose a roster file first"},
+    "ro_uploading": {"zh": "正在读取并核对名册…", "en": "Reading and checking the roster…"},
+    "ro_done": {
+        "zh": "名册已导入：{placed} 人落入网格，{unmatched} 行未匹配，{missing} 个网格缺网格员或网格长",
+        "en": "Roster imported: {placed} people placed, {unmatched} rows unmatched, "
+        "{missing} grids lack a worker or head",
+    },
+    "ro_rows": {"zh": "行数", "en": "Rows"},
+    "ro_placed": {"zh": "落入网格", "en": "placed"},
+    "ro_unmatched": {"zh": "未匹配的行", "en": "Rows not placed"},
+    "ro_missing_grids": {"zh": "缺网格员或网格长的网格", "en": "Grids without a grid worker or head"},
+    "ro_lacks": {"zh": "缺", "en": "lacks"},
+    "ro_complete": {"zh": "网格员、网格长齐全", "en": "has a grid worker and a grid head"},
+    "ro_line": {"zh": "行号", "en": "Line"},
+    "ro_name": {"zh": "姓名", "en": "Name"},
+    "ro_phone": {"zh": "电话", "en": "Phone"},
+    "ro_compound": {"zh": "小区", "en": "Compound"},
+    "ro_why": {"zh": "说明", "en": "Why"},
+    "ro_people": {"zh": "人", "en": "people"},
+    "ro_card_title": {"zh": "网格人员（名册）", "en": "Grid staff (roster)"},
+    "ro_masked": {"zh": "姓名、电话已脱敏", "en": "names and phones masked"},
+    "ro_clear": {"zh": "含实名，仅限授权范围内使用", "en": "real names: authorised use only"},
+    "ro_colour": {"zh": "缺网格员/网格长", "en": "Lacking a grid worker/head"},
+    "ro_legend_title": {"zh": "网格员、网格长（名册）", "en": "Grid worker and head (roster)"},
+    "ro_legend_complete": {"zh": "齐全", "en": "both present"},
+    "ro_legend_missing": {"zh": "缺网格员或网格长", "en": "lacks a worker or head"},
 }
 
 

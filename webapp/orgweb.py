@@ -9,6 +9,9 @@
   pages comes as a ZIP of one PNG per page) or as the table ``scripts/grids.py`` writes.  Under
   ``/api/export/``: the export admission kind (:data:`webapp.limits.ADMISSION`) and the
   administrator-only ``?personal=1`` of :mod:`webapp.auth` apply as to every export.
+
+Both hold the grid heads and workers of the roster imported in the grids panel
+(:func:`webapp.rosterweb.roster_people`) beside the grids' own fields.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from geo.io.export import write_xlsx
 from geo.workflows import is_estimate, official_table
 from webapp.auth import current_user, requires
 from webapp.grids import _LOCK, current_plan
+from webapp.rosterweb import roster_people
 from webapp.state import get_state
 
 bp = Blueprint("orgweb", __name__)
@@ -52,9 +56,10 @@ def _show_personal() -> bool:
 
 
 def _nodes(show_personal: bool) -> pd.DataFrame:
+    people = roster_people()  # h-roster: the heads and workers of the imported roster (None without one)
     with _LOCK:
         plan = current_plan()  # a GridPlan; micro-grids appear when the stored plan has them
-    return organisation_nodes(plan, show_personal=show_personal)
+    return organisation_nodes(plan, people=people, show_personal=show_personal)
 
 
 @bp.get("/grids/orgchart")

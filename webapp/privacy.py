@@ -36,3 +36,27 @@ def mask_name(name: str) -> str:
     if not name:
         return ""
     return name[0] + "*" * (len(name) - 1)
+
+
+# --- h-roster (issue 20): who sees what of an imported roster -------------------------------------
+
+#: What a role sees of a roster imported in the grids panel (:mod:`webapp.rosterweb`):
+#: ``rows`` — the unplaced rows listed (line, role, name masked, phone masked, compound, why);
+#: ``names`` — the grid organisation's names (网格长/网格员/楼栋长/党员中心户), masked 张*, on the
+#: card and in the organisation chart, as the grids' own 网格员 field is shown to everyone signed in;
+#: counts per grid and role and the flags are for every role that reads.  In-service members
+#: (在职党员, registered where they live) are never named, only counted.
+ROSTER_VIEW: dict[str, frozenset[str]] = {
+    "admin": frozenset({"rows", "names"}),
+    "planner": frozenset({"rows", "names"}),
+    "viewer": frozenset({"names"}),
+}
+
+
+def roster_view(role: str) -> frozenset[str]:
+    """What ``role`` sees of a roster besides counts and flags (:data:`ROSTER_VIEW`; nothing for an unknown role).
+
+    Names in clear are for an administrator who asks ``?personal=1`` only (as for every export);
+    phones are masked for everyone, always.
+    """
+    return ROSTER_VIEW.get(role, frozenset())

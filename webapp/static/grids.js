@@ -31,6 +31,10 @@
     linePoints: [],
   };
   app.grids = grids;
+  // Colourings other scripts add (h-roster: rosterweb.js): key of #grids-colour -> { value(props),
+  // breaks, palette, title, labels } drawn by style() and legend() below.
+  grids.colourings = {};
+  grids.redraw = () => { if (grids.data && grids.layer) draw(grids.data); };
   // Their own pane above the coverage layers (so a click reaches a grid), below the markers.
   if (!map.getPane("linli-grids")) map.createPane("linli-grids").style.zIndex = 450;
   const renderer = L_.svg({ pane: "linli-grids" });
@@ -80,12 +84,15 @@
     return "?" + q.toString();
   }
 
+  const extra = () => grids.colourings[colourBy()] || null;
   function valueOf(props) {
+    if (extra()) return extra().value(props);
     if (colourBy() === "coverage") return props["pct_" + scene().function];
     if (colourBy() === "party") return props.party_households;
     return props.households;
   }
   function classBreaks(values) {
+    if (extra()) return extra().breaks;
     if (colourBy() === "coverage") return [20, 40, 60, 80];
     if (colourBy() === "party") return [1, 2, 4, 8];
     const finite = values.filter((v) => v != null);
@@ -97,7 +104,7 @@
     if (value == null) return "#cccccc";
     let k = 0;
     while (k < grids.breaks.length && value >= grids.breaks[k]) k += 1;
-    return PALETTE[k];
+    return ((extra() && extra().palette) || PALETTE)[k];
   }
   function style(feature) {
     const code = feature.properties.code;
@@ -133,7 +140,10 @@
       title = `${t.grids_legend_coverage} · ${app.functions[s.function] || s.function} ${s.budget} ${t.minutes_unit}`;
     } else if (colourBy() === "party") title = t.gw_legend_party;
     const edges = ["", ...grids.breaks.map(String)];
-    const rows = PALETTE.map((c, k) => {
+    const own = extra();
+    if (own) title = own.title;
+    const rows = ((own && own.palette) || PALETTE).map((c, k) => {
+      if (own) return `<div><span class="swatch" data-colour="${c}"></span>${esc(own.labels[k])}</div>`;
       const from = k === 0 ? "<" + grids.breaks[0] : "≥" + edges[k];
       return `<div><span class="swatch" data-colour="${c}"></span>${esc(from)}</div>`;
     });
@@ -304,6 +314,7 @@
     });
     $("grids-split-line").addEventListener("click", () => startLine("split-line"));
     $("grids-boundary").addEventListener("click", () => startLine("boundary"));
+    document.dispatchEvent(new CustomEvent("linli:grid-card", { detail: c })); // h-roster: the grid's roster
   }
 
   // ------------------------------------------------------------- drawing a line
