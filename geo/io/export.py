@@ -311,6 +311,15 @@ def write_gpkg(
     return Path(path)
 
 
+def _json_values(column: pd.Series) -> list:
+    """A column's values as Python objects for JSON, missing values (NaN, NaT, None) as ``None``."""
+    values = column.tolist()
+    missing = column.isna().to_numpy()
+    if missing.any():
+        values = [None if m else v for v, m in zip(values, missing, strict=True)]
+    return values
+
+
 def geojson_text(frame: gpd.GeoDataFrame) -> str:
     """A GeoDataFrame (already in WGS84) as a GeoJSON FeatureCollection string, fast.
 
@@ -320,12 +329,14 @@ def geojson_text(frame: gpd.GeoDataFrame) -> str:
     as characters.
     """
     geoms = shapely.to_geojson(frame.geometry.to_numpy())
-    props = frame.drop(columns=frame.geometry.name)
-    props = props.astype(object).where(props.notna(), None)
-    rows = props.to_dict(orient="records")
+    names = [c for c in frame.columns if c != frame.geometry.name]
+    # Column by column (pandas' row-wise conversions cost milliseconds even for three rows).
+    columns = [_json_values(frame[c]) for c in names]
     features = (
-        f'{{"type":"Feature","properties":{json.dumps(p, ensure_ascii=False, default=str)},"geometry":{g or "null"}}}'
-        for p, g in zip(rows, geoms, strict=True)
+        '{"type":"Feature","properties":'
+        f"{json.dumps(dict(zip(names, values, strict=True)), ensure_ascii=False, default=str)},"
+        f'"geometry":{g or "null"}}}'
+        for values, g in zip(zip(*columns, strict=True) if names else ((),) * len(frame), geoms, strict=True)
     )
     return '{"type":"FeatureCollection","features":[' + ",".join(features) + "]}"
 
