@@ -56,6 +56,7 @@ OP_ZH = {
     "undo": "撤销",
     "redo": "重做",
     "restore": "恢复版本",
+    "forget": "删除个人信息",
 }
 
 
