@@ -113,7 +113,7 @@ def test_roster_files_lose_the_persons_rows_only(tmp_path):
     ]
     assert again["网格员"]["A1"].font.bold  # the rest of the workbook as it was
     with pytest.raises(InputDataError, match="只能处理"):
-        forget_in_file(tmp_path / "x.gpkg", ZHANG)
+        forget_in_file(tmp_path / "x.kml", ZHANG)
 
 
 # ---------------------------------------------------------------- everything the server keeps
@@ -128,7 +128,7 @@ def _seed(app):
     (rosters / "网格员.csv").write_text(
         f"姓名,电话\n张三,{PHONE}\n张三,{OTHER_PHONE}\n李四,13711112222\n", encoding="utf-8-sig"
     )
-    (rosters / "党员.gpkg").write_bytes(b"SQLite format 3\x00")
+    (rosters / "党员.kml").write_text("<kml/>", encoding="utf-8")  # a kind listed, not rewritten
     grids = instance / "grids"
     grids.mkdir()
     doc = {"fields": {"001": {"grid_member": f"张三 {PHONE}", "central_households": ["张三", "王五"]}}}
@@ -185,7 +185,7 @@ def test_the_admin_removes_a_person_from_everything_stored(tmp_path):
     # its notes' name and phone (2 + 2), the deleted plan's feature name; one audit entry.
     assert report["files"] == {"rosters/网格员.csv": 1, "grids/demo.json": 3}
     assert (report["plans"], report["audit"], report["removed"]) == (5, 1, 10)
-    assert report["not_scanned"] == ["rosters/党员.gpkg"]
+    assert report["not_scanned"] == ["rosters/党员.kml"]
     assert (instance / "rosters" / "网格员.csv").read_text("utf-8-sig").splitlines() == [
         "姓名,电话",
         f"张三,{OTHER_PHONE}",

@@ -84,7 +84,7 @@ def _forget(args: argparse.Namespace, store, instance: Path, plan_db: str | None
     verb = "将删除 (would remove)" if args.dry_run else "已删除 (removed)"
     print(f"{verb} {report.total} 条记录 records: 方案 plans {report.plans}, 审计日志 audit {report.audit}")
     for rel, n in report.files.items():
-        print(f"  {rel}: {n}")
+        print(f"  {rel}: {n}  ({'将改写' if args.dry_run else '已改写'}，文件保留 rewritten in place, not deleted)")
     for rel in report.not_scanned:
         print(f"  未检查 (not scanned, check by hand): {rel}")
 
