@@ -26,6 +26,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.pg_server import postgis_server, postgis_url  # noqa: F401  (fixtures)
 from webapp.plans import open_store
 from webapp.plans.base import FORGET_SUMMARY, unpack_json
 
@@ -60,13 +61,17 @@ class Page:
             return exc.code, json.loads(exc.read())
 
 
-@pytest.fixture()
-def served(tmp_path):
-    """The demo served by ``python -m webapp`` in its own process; yields (page, instance folder)."""
+@pytest.fixture(params=["sqlite", "postgresql"])
+def served(request, tmp_path):
+    """The demo served by ``python -m webapp`` in its own process, its plans in the instance
+    folder's SQLite or in PostgreSQL (schema ``huian``, given to the server and the command by
+    ``LINLI_PLAN_DB``/``LINLI_PLAN_DB_SCHEMA``); yields (page, instance folder, plan store location)."""
     instance = tmp_path / "instance"
     port = _free_port()
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    env.pop("LINLI_PLAN_DB", None)
+    env = _env()
+    if request.param == "postgresql":
+        env["LINLI_PLAN_DB"] = request.getfixturevalue("postgis_url")
+        env["LINLI_PLAN_DB_SCHEMA"] = "huian"
     log = (tmp_path / "server.log").open("wb")
     server = subprocess.Popen(
         [sys.executable, "-m", "webapp", "--instance", str(instance), "--port", str(port), "--threads", "2"],
@@ -89,16 +94,21 @@ def served(tmp_path):
                 pass
             assert time.monotonic() < deadline, "the server did not start"
             time.sleep(0.5)
-        yield page, instance
+        yield page, instance, env
     finally:
         server.terminate()
         server.wait(timeout=60)
         log.close()
 
 
-def _forget_from_the_command_line(instance: Path) -> subprocess.CompletedProcess:
+def _env() -> dict[str, str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     env.pop("LINLI_PLAN_DB", None)
+    env.pop("LINLI_PLAN_DB_SCHEMA", None)
+    return env
+
+
+def _forget_from_the_command_line(instance: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
     command = [sys.executable, "-m", "linli", "users", "forget-person", "--instance", str(instance)]
     return subprocess.run(
         [*command, "--name", "张三", "--phone", PHONE],
@@ -112,7 +122,7 @@ def _forget_from_the_command_line(instance: Path) -> subprocess.CompletedProcess
 
 
 def test_a_removal_from_the_command_line_is_not_undone_by_the_running_server(served):
-    page, instance = served
+    page, instance, env = served
     status, grids = page.call("/api/grids")
     assert status == 200, grids
     features = grids["grids"]["features"]
@@ -125,7 +135,7 @@ def test_a_removal_from_the_command_line_is_not_undone_by_the_running_server(ser
     assert status == 200, answer
     version = answer["version"]
 
-    done = _forget_from_the_command_line(instance)
+    done = _forget_from_the_command_line(instance, env)
     assert done.returncode == 0, done.stderr
     assert "已删除 (removed)" in done.stdout
 
@@ -143,10 +153,9 @@ def test_a_removal_from_the_command_line_is_not_undone_by_the_running_server(ser
         "/api/grids/edit", {"op": "set", "grid": second, "field": "branch", "value": "东区支部", "version": version + 1}
     )
     assert status == 200, answer
-    store = open_store(instance / "plans.sqlite3")
+    store = open_store(env.get("LINLI_PLAN_DB") or instance / "plans.sqlite3", schema=env.get("LINLI_PLAN_DB_SCHEMA"))
     try:
-        with sqlite3.connect(instance / "plans.sqlite3") as con:
-            (project,) = [r[0] for r in con.execute("SELECT project FROM grid_plans")]
+        project = _project(instance, env)
         state = json.dumps(unpack_json(store.grid_plan(project)["state"]), ensure_ascii=False)
         history = store.grid_history(project)
     finally:
@@ -154,3 +163,14 @@ def test_a_removal_from_the_command_line_is_not_undone_by_the_running_server(ser
     assert "东区支部" in state and PHONE not in state and "张三" not in state
     assert [h["version"] for h in history[:3]] == [version + 2, version + 1, version]
     assert history[1]["summary"] == FORGET_SUMMARY and history[1]["user"].startswith("cli:")
+
+
+def _project(instance: Path, env: dict[str, str]) -> str:
+    """The one project whose grids are stored."""
+    if "LINLI_PLAN_DB" in env:
+        import psycopg
+
+        with psycopg.connect(env["LINLI_PLAN_DB"]) as con:
+            return con.execute("SELECT project FROM huian.grid_plans").fetchone()[0]
+    with sqlite3.connect(instance / "plans.sqlite3") as con:
+        return con.execute("SELECT project FROM grid_plans").fetchone()[0]
