@@ -95,8 +95,10 @@ def forget_person(
     Raises
     ------
     InputDataError
-        A file that should be rewritten cannot be read (nothing after it is changed; what
-        was already rewritten stays rewritten: run it again after fixing the file).
+        A file that should be rewritten cannot be read as its kind (named in the message):
+        no file and no database is changed; run it again after fixing or removing the file.
+    DiskFullError
+        The disk filled up while the new files were prepared: likewise nothing is changed.
     """
     instance = Path(instance)
     report = ForgetReport(dry_run=dry_run)
