@@ -153,6 +153,8 @@ INDEX: dict[str, list[str]] = {
     "G15": [
         "test_forget_person.py::test_a_person_needs_a_name_and_phone_or_an_id",
         "test_forget_person.py::test_the_admin_removes_a_person_from_everything_stored",
+        "test_forget_files.py::test_a_file_that_cannot_be_read_is_refused_and_left_alone",  # h-acct2
+        "test_forget_files.py::test_the_admin_reaches_every_kind_and_a_failure_changes_nothing",
     ],
     "G16": [  # h-gridweb (issue 20)
         "test_webapp_grids.py::test_bad_lines_are_refused_with_the_reason",

@@ -113,7 +113,7 @@ def test_roster_files_lose_the_persons_rows_only(tmp_path):
     ]
     assert again["网格员"]["A1"].font.bold  # the rest of the workbook as it was
     with pytest.raises(InputDataError, match="只能处理"):
-        forget_in_file(tmp_path / "x.gpkg", ZHANG)
+        forget_in_file(tmp_path / "x.kml", ZHANG)
 
 
 # ---------------------------------------------------------------- everything the server keeps
@@ -128,7 +128,7 @@ def _seed(app):
     (rosters / "网格员.csv").write_text(
         f"姓名,电话\n张三,{PHONE}\n张三,{OTHER_PHONE}\n李四,13711112222\n", encoding="utf-8-sig"
     )
-    (rosters / "党员.gpkg").write_bytes(b"SQLite format 3\x00")
+    (rosters / "党员.kml").write_text("<kml/>", encoding="utf-8")  # a kind listed, not rewritten
     grids = instance / "grids"
     grids.mkdir()
     doc = {"fields": {"001": {"grid_member": f"张三 {PHONE}", "central_households": ["张三", "王五"]}}}
@@ -185,7 +185,7 @@ def test_the_admin_removes_a_person_from_everything_stored(tmp_path):
     # its notes' name and phone (2 + 2), the deleted plan's feature name; one audit entry.
     assert report["files"] == {"rosters/网格员.csv": 1, "grids/demo.json": 3}
     assert (report["plans"], report["audit"], report["removed"]) == (5, 1, 10)
-    assert report["not_scanned"] == ["rosters/党员.gpkg"]
+    assert report["not_scanned"] == ["rosters/党员.kml"]
     assert (instance / "rosters" / "网格员.csv").read_text("utf-8-sig").splitlines() == [
         "姓名,电话",
         f"张三,{OTHER_PHONE}",
@@ -218,8 +218,8 @@ def _unpacked(text: str) -> str:
 
 def test_grids_in_the_plan_store_forget_the_person_in_every_version(tmp_path):
     """The grids live in the plan store with their history (issue 20): the person's 网格员 and
-    党员中心户 entries go from the current grids and from every stored version, and the page's
-    version guard is unchanged (nobody's open page gets a conflict from the removal)."""
+    党员中心户 entries go from the current grids and from every stored version; the removal is a
+    new version, by the administrator, whose summary names no one."""
     app, _ = make_app(tmp_path, [])
     root = _client(app, "root")
     grids = root.get("/api/grids").get_json()
@@ -247,8 +247,17 @@ def test_grids_in_the_plan_store_forget_the_person_in_every_version(tmp_path):
         history = store.grid_history(project)
     assert PHONE not in stored and "张三" not in stored and "王五" in stored
     assert PHONE not in json.dumps(history, ensure_ascii=False)
+    # The removal is a version of its own (so no server's grids in memory can write the person
+    # back): a page at the old version is told to reload, then edits on.
+    stale = root.post(
+        "/api/grids/edit", json={"op": "set", "grid": code, "field": "branch", "value": "东区", "version": version}
+    )
+    assert stale.status_code == 409 and stale.get_json()["current_version"] == version + 1
     after = root.get("/api/grids").get_json()
-    assert after["version"] == version  # the page's guard still holds: its next edit is not refused
+    assert after["version"] == version + 1
+    with app.app_context():
+        forgotten = store.grid_history(project)[0]
+    assert (forgotten["version"], forgotten["op"], forgotten["user"]) == (version + 1, {"op": "forget"}, "root")
     assert PHONE.encode() not in _raw(tmp_path / "instance" / "plans.sqlite3")
 
 
@@ -287,3 +296,38 @@ def test_plans_on_postgis_forget_alike(postgis_url):  # noqa: F811
         assert (after["notes"], after["version"], after["updated_by"]) == (f"{REDACTED} {REDACTED}", 2, "root")
     finally:
         store.close()
+
+
+def test_grids_on_both_backends_get_a_new_version_without_the_person(tmp_path, request):
+    """The store's own rule (SQLite and PostGIS): the current grids without the person become the
+    next version (op ``forget``, by the author); a dry run changes nothing; a project whose grids
+    never named the person keeps its version."""
+    from webapp.plans.base import FORGET_SUMMARY, pack_json
+
+    for location in (tmp_path / "plans.sqlite3", request.getfixturevalue("postgis_url")):
+        store = open_store(location)
+        try:
+            fields = {"001": {"grid_member": f"张三 {PHONE}", "branch": "东区"}}
+            state = {"grid": [["001"]], "fields": fields, "history": [], "future": [], "version": 3}
+            for project, st in (("demo", state), ("other", {**state, "fields": {"001": {"branch": "西区"}}})):
+                assert store.create_grid_plan(
+                    project,
+                    version=3,
+                    base=pack_json({"units": []}),
+                    state=pack_json(st),
+                    snapshot=pack_json({"grid": st["grid"], "fields": st["fields"]}),
+                    user="li",
+                    summary="生成",
+                )
+            assert store.forget_person(ZHANG, author="root", dry_run=True) == 2
+            assert store.grid_plan_version("demo") == 3
+            assert store.forget_person(ZHANG, author="root") == 2
+            assert (store.grid_plan_version("demo"), store.grid_plan_version("other")) == (4, 3)
+            now = unpack_json(store.grid_plan("demo")["state"])
+            assert now["version"] == 4 and now["fields"]["001"] == {"grid_member": "", "branch": "东区"}
+            latest = store.grid_history("demo")[0]
+            assert (latest["summary"], latest["user"], latest["op"]) == (FORGET_SUMMARY, "root", {"op": "forget"})
+            assert unpack_json(store.grid_snapshot("demo", 4))["fields"] == now["fields"]
+            assert PHONE not in json.dumps(unpack_json(store.grid_snapshot("demo", 3)), ensure_ascii=False)
+        finally:
+            store.close()

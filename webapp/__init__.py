@@ -65,6 +65,9 @@ DEFAULT_CONFIG = {
     "MAX_PROJECT_UPLOAD": 1024 * 1024 * 1024,
     # The plan store: SQLite (WAL) in the instance folder unless a path is given.
     "PLAN_DB": None,
+    # h-acct2: PostgreSQL schema of this instance's tables (LINLI_PLAN_DB_SCHEMA), for several
+    # instances in one database; None keeps them in the default schema (public).
+    "PLAN_DB_SCHEMA": None,
     # Optional online base maps, e.g. [{"name": "OpenStreetMap", "url": "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
     # "attribution": "© OpenStreetMap contributors"}] or Tianditu with a key.  Off by default: the map is
     # complete offline.  GCJ-02 tile services (Amap) do not line up with WGS84 data and are refused.
@@ -151,7 +154,9 @@ def create_app(config: dict | None = None) -> Flask:
     from webapp import api, auth, compress, errors, exports, limits, pages, security, traffic
     from webapp.plans import open_store
 
-    app.extensions["linli.store"] = open_store(app.config["PLAN_DB"] or instance / "plans.sqlite3")
+    app.extensions["linli.store"] = open_store(
+        app.config["PLAN_DB"] or instance / "plans.sqlite3", schema=app.config.get("PLAN_DB_SCHEMA")
+    )
     from webapp.jobs import JobQueue
 
     def _placement(params: dict, progress) -> dict:

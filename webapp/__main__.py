@@ -47,6 +47,12 @@ def build_parser() -> argparse.ArgumentParser:
         "env LINLI_PLAN_DB",
     )
     parser.add_argument(
+        "--plan-db-schema",
+        default=None,
+        help="PostgreSQL schema of this instance's tables (several instances in one database); "
+        "env LINLI_PLAN_DB_SCHEMA",
+    )
+    parser.add_argument(
         "--basemap",
         action="append",
         default=[],
@@ -77,6 +83,8 @@ def main(argv: list[str] | None = None) -> int:
         config["instance_path"] = os.path.abspath(args.instance)
     if args.plan_db:
         config["PLAN_DB"] = args.plan_db
+    if args.plan_db_schema:
+        config["PLAN_DB_SCHEMA"] = args.plan_db_schema
     if args.behind_https:
         config["SESSION_COOKIE_SECURE"] = True
         config["PREFERRED_URL_SCHEME"] = "https"

@@ -399,6 +399,7 @@ def init_app(app: Flask) -> None:
         app.instance_path,
         users_db=app.config.get("USERS_DB"),
         plan_store=app.extensions.get("linli.store"),
+        schema=app.config.get("PLAN_DB_SCHEMA"),
     )
     app.extensions["linli.users"] = store
     if app.config["LOGIN_REQUIRED"] and not store.has_admin():

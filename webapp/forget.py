@@ -3,9 +3,14 @@
 One call (:func:`forget_person`) for the admin page (``POST /api/admin/forget-person``, here) and the command line
 (``linli users forget-person``): the person (name + phone, or id) is taken out of
 
-* the files of the instance folder that can hold people: rosters and ledgers (CSV, XLSX),
-  the grids documents (``grids/*.json``: 网格员, 党员中心户 fields and their edit history),
-  GeoJSON; other kinds (GeoPackage, Shapefile, XLS, OSM extracts) are listed as not scanned;
+* the files of the instance folder that can hold people — rosters, ledgers and the study areas'
+  uploaded files (``projects/<id>/``): CSV, XLSX, XLS, GeoPackage, Shapefile (zipped or loose),
+  GeoJSON, and the grids documents (``grids/*.json``: 网格员, 党员中心户 fields and their edit
+  history).  Every one is *rewritten* without the person's rows, none deleted: each is an input
+  the app reads again (a study area's ledger or boundary, a roster), not a cache, and the app's
+  exports are downloads never kept in the instance folder.  All new files are prepared before
+  any is put in place, so a failure leaves every file as it was.  Kinds that may hold people but
+  are not rewritten (a zip of something else, ODS, KML, PDF, Word ...) are listed for a check by hand;
 * every plan, live or deleted (feature names and properties, plan names and notes);
 * the audit log (an entry about them keeps its time, user and action, not its text);
 * with a PostgreSQL account store, the instance folder's earlier ``users.sqlite3`` too.
@@ -23,7 +28,7 @@ from pathlib import Path
 
 from flask import Blueprint, current_app, jsonify, request
 
-from geo.io.forget import SCANNED_SUFFIXES, Person, forget_in_file
+from geo.io.forget import SCANNED_SUFFIXES, Person, StagedRewrite, is_shapefile_zip, stage_forget
 from webapp import grids
 from webapp.api import json_body
 from webapp.auth import current_user, requires, users
@@ -38,6 +43,14 @@ bp = Blueprint("forget", __name__)
 
 #: Instance files never scanned: the server's own databases and key.
 _OWN = {"secret_key", "users.sqlite3", "plans.sqlite3", "jobs.sqlite3"}
+_OWN_PREFIXES = ("users.sqlite3", "plans.sqlite3", "jobs.sqlite3")
+#: Kinds that may hold people but are not rewritten: listed for the administrator to check by hand.
+NOT_SCANNED_SUFFIXES = (".zip", ".dbf", ".ods", ".xlsb", ".kml", ".kmz", ".pdf", ".doc", ".docx", ".mdb", ".accdb")
+
+
+def _has_shp(part: Path) -> bool:
+    """A Shapefile part whose ``.shp`` is beside it (the part is rewritten with that ``.shp``)."""
+    return any(p.stem == part.stem and p.suffix.lower() == ".shp" for p in part.parent.iterdir())
 
 
 @dataclass
@@ -82,23 +95,39 @@ def forget_person(
     Raises
     ------
     InputDataError
-        A file that should be rewritten cannot be read (nothing after it is changed; what
-        was already rewritten stays rewritten: run it again after fixing the file).
+        A file that should be rewritten cannot be read as its kind (named in the message):
+        no file and no database is changed; run it again after fixing or removing the file.
+    DiskFullError
+        The disk filled up while the new files were prepared: likewise nothing is changed.
     """
     instance = Path(instance)
     report = ForgetReport(dry_run=dry_run)
-    for path in sorted(p for p in instance.rglob("*") if p.is_file()):
-        rel = path.relative_to(instance).as_posix()
-        if path.name in _OWN or path.name.startswith((".tmp-", "users.sqlite3", "plans.sqlite3", "jobs.sqlite3")):
-            continue
-        if path.suffix.lower() in SCANNED_SUFFIXES:
-            n = forget_in_file(path, person, dry_run=dry_run)
-            if n:
-                report.files[rel] = n
-        elif path.suffix.lower() in (".gpkg", ".shp", ".dbf", ".xls", ".zip"):
-            report.not_scanned.append(rel)
-    report.plans = plans.forget_person(person, author=actor, dry_run=dry_run)
-    report.audit = users.forget_in_audit(person, dry_run=dry_run)
+    staged: list[StagedRewrite] = []
+    try:
+        # Every file's new version is prepared first; the originals are replaced only once all
+        # are ready and the databases have the person out (a failure anywhere changes no file).
+        for path in sorted(p for p in instance.rglob("*") if p.is_file()):
+            rel = path.relative_to(instance).as_posix()
+            if path.name in _OWN or path.name.startswith((".tmp-", *_OWN_PREFIXES)):
+                continue
+            suffix = path.suffix.lower()
+            if suffix in (".shx", ".dbf", ".cpg", ".prj") and _has_shp(path):
+                continue  # rewritten with its .shp
+            if suffix in SCANNED_SUFFIXES and (suffix != ".zip" or is_shapefile_zip(path)):
+                rewrite = stage_forget(path, person, dry_run=dry_run)
+                staged.append(rewrite)
+                if rewrite.removed:
+                    report.files[rel] = rewrite.removed
+            elif suffix in NOT_SCANNED_SUFFIXES:
+                report.not_scanned.append(rel)
+        report.plans = plans.forget_person(person, author=actor, dry_run=dry_run)
+        report.audit = users.forget_in_audit(person, dry_run=dry_run)
+    except BaseException:
+        for rewrite in staged:
+            rewrite.discard()
+        raise
+    for rewrite in staged:
+        rewrite.commit()
     local = instance / "users.sqlite3"
     if not isinstance(users, UserStore) and local.is_file():  # accounts moved to PostgreSQL: the old file too
         old = UserStore(local)

@@ -57,6 +57,7 @@ OP_ZH = {
     "redo": "重做",
     "restore": "恢复版本",
     "rederive": "按网格重新划分微网格",
+    "forget": "删除个人信息",
 }
 
 

@@ -872,6 +872,18 @@ TEXTS: dict[str, dict[str, str]] = {
     "ro_legend_title": {"zh": "网格员、网格长（名册）", "en": "Grid worker and head (roster)"},
     "ro_legend_complete": {"zh": "齐全", "en": "both present"},
     "ro_legend_missing": {"zh": "缺网格员或网格长", "en": "lacks a worker or head"},
+    # --- h-acct2 (issue 19): which instance files a removal rewrites ---
+    "ac2_forget_files": {
+        "zh": "实例文件夹中的名册、台账与上传的研究区文件（CSV、XLSX、XLS、GeoPackage、Shapefile、JSON）"
+        "会被改写为不含此人的版本，不删除文件；所有文件先备好再一起替换，任何一个读不了就什么都不改。"
+        "其他类型（如 KML、PDF、Word、其他压缩包）只列出，请人工检查。",
+        "en": "Rosters, ledgers and the study areas' uploaded files in the instance folder (CSV, XLSX, XLS, "
+        "GeoPackage, Shapefile, JSON) are rewritten without the person; no file is deleted. All new files "
+        "are prepared before any is replaced: if one cannot be read, nothing changes. Other kinds (KML, "
+        "PDF, Word, other zips) are only listed, for a check by hand.",
+    },
+    "ac2_rewritten": {"zh": "已改写（文件保留）", "en": "rewritten (file kept)"},
+    "ac2_not_scanned": {"zh": "未检查，请人工核对", "en": "not checked, check by hand"},
 }
 
 

@@ -9,6 +9,10 @@ in that database.  Passwords are read without echo, or from standard input with
 ``forget-person --name 张三 --phone 13812345678`` (or ``--id``) removes a person's records from
 the instance folder's files, every plan and the audit log, and records the removal without
 the person's data (``--dry-run`` counts only).
+
+``move-to-schema --plan-db-schema huian`` (PostgreSQL) moves, once, the tables a Linli kept in
+the database's default schema into the instance's own schema, so that several instances can
+share one database (``linli serve --plan-db-schema``, ``LINLI_PLAN_DB_SCHEMA``).
 """
 
 from __future__ import annotations
@@ -34,11 +38,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--instance", default=None, help="instance folder (default: the web app's)")
     plan_db_help = "the plan store (postgresql://... keeps the accounts there too; default: env LINLI_PLAN_DB)"
     parser.add_argument("--plan-db", default=None, help=plan_db_help)
+    schema_help = "PostgreSQL schema of the instance's tables (default: env LINLI_PLAN_DB_SCHEMA)"
+    parser.add_argument("--plan-db-schema", default=None, help=schema_help)
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--instance", default=argparse.SUPPRESS, help="instance folder (default: the web app's)")
     common.add_argument("--plan-db", default=argparse.SUPPRESS, help=plan_db_help)
+    common.add_argument("--plan-db-schema", default=argparse.SUPPRESS, help=schema_help)
     sub = parser.add_subparsers(
-        dest="action", required=True, metavar="add|list|disable|enable|reset-password|forget-person"
+        dest="action",
+        required=True,
+        metavar="add|list|disable|enable|reset-password|forget-person|move-to-schema",
     )
     add = sub.add_parser("add", parents=[common], help="新建用户 (create a user)")
     add.add_argument("name")
@@ -58,6 +67,11 @@ def build_parser() -> argparse.ArgumentParser:
     forget.add_argument("--phone", default="", help="电话 their phone number")
     forget.add_argument("--id", default="", dest="person_id", help="编号 their id (staff number, ID card)")
     forget.add_argument("--dry-run", action="store_true", help="count only; change nothing")
+    sub.add_parser(
+        "move-to-schema",
+        parents=[common],
+        help="把默认模式中的邻里数据表移入本实例的模式，一次 (PostgreSQL: move the tables into --plan-db-schema, once)",
+    )
     return parser
 
 
@@ -76,7 +90,7 @@ def _forget(args: argparse.Namespace, store, instance: Path, plan_db: str | None
     from webapp.plans import open_store
 
     person = Person.of(args.name, args.phone, args.person_id)
-    plans = open_store(plan_db or instance / "plans.sqlite3")
+    plans = open_store(plan_db or instance / "plans.sqlite3", schema=args.plan_db_schema)
     try:
         report = forget_person(person, plans=plans, users=store, instance=instance, actor=actor, dry_run=args.dry_run)
     finally:
@@ -84,7 +98,7 @@ def _forget(args: argparse.Namespace, store, instance: Path, plan_db: str | None
     verb = "将删除 (would remove)" if args.dry_run else "已删除 (removed)"
     print(f"{verb} {report.total} 条记录 records: 方案 plans {report.plans}, 审计日志 audit {report.audit}")
     for rel, n in report.files.items():
-        print(f"  {rel}: {n}")
+        print(f"  {rel}: {n}  ({'将改写' if args.dry_run else '已改写'}，文件保留 rewritten in place, not deleted)")
     for rel in report.not_scanned:
         print(f"  未检查 (not scanned, check by hand): {rel}")
 
@@ -96,8 +110,11 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     instance = Path(args.instance) if args.instance else _default_instance()
     plan_db = args.plan_db or os.environ.get("LINLI_PLAN_DB") or None
+    args.plan_db_schema = args.plan_db_schema or os.environ.get("LINLI_PLAN_DB_SCHEMA") or None
     try:
-        store = open_user_store(plan_db, instance)
+        if args.action == "move-to-schema":
+            _move(plan_db, args.plan_db_schema)
+        store = open_user_store(plan_db, instance, schema=args.plan_db_schema)
     except GeoError as exc:
         print(f"错误 (error): {exc}", file=sys.stderr)
         return 2
@@ -105,6 +122,21 @@ def main(argv: list[str] | None = None) -> int:
         return _run(args, store, instance, plan_db)
     finally:
         store.close()
+
+
+def _move(plan_db: str | None, schema: str | None) -> None:
+    """Move the default schema's Linli tables into ``schema`` (then audited in the moved log)."""
+    from webapp.plans import POSTGRES_SCHEMES, StoreUnavailableError
+    from webapp.plans.postgis import move_to_schema
+
+    if not (plan_db or "").lower().startswith(POSTGRES_SCHEMES):
+        raise StoreUnavailableError(
+            "move-to-schema 只用于 PostgreSQL：请给出 --plan-db postgresql://... "
+            "(move-to-schema is for a PostgreSQL plan store)"
+        )
+    moved = move_to_schema(str(plan_db), str(schema or ""))
+    rows = ", ".join(f"{table} {n}" for table, n in moved.items())
+    print(f"已移入模式 {schema} (moved into schema {schema}): {rows}")
 
 
 def _run(args: argparse.Namespace, store, instance: Path, plan_db: str | None) -> int:
@@ -124,6 +156,9 @@ def _run(args: argparse.Namespace, store, instance: Path, plan_db: str | None) -
             print(f"{args.name}: {'已停用 (disabled)' if args.action == 'disable' else '已启用 (enabled)'}")
         elif args.action == "forget-person":
             _forget(args, store, instance, plan_db, actor)
+        elif args.action == "move-to-schema":
+            detail = f"schema={args.plan_db_schema}"
+            store.record(actor, "db.move-schema", detail, "tables from the default schema moved in")
         else:
             store.set_password(args.name, _password(args.password_stdin))
             store.record(actor, "user.password", f"name={args.name}")

@@ -26,7 +26,14 @@ from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from webapp.plans import StoreUnavailableError
-from webapp.plans.postgis import CONNECT_TIMEOUT_S, describe_location
+from webapp.plans.postgis import (
+    CONNECT_TIMEOUT_S,
+    USERS_LOCK_KEY,
+    check_schema,
+    describe_location,
+    prepare_schema,
+    use_schema,
+)
 from webapp.users import BaseUserStore
 
 logger = logging.getLogger(__name__)
@@ -35,8 +42,6 @@ __all__ = ["PostgresUserStore"]
 
 #: Connections the accounts' pool keeps at most (a login or an audit line is one short query).
 MAX_CONNECTIONS = 4
-#: Advisory lock serialising the first creation and import among processes starting together.
-USERS_LOCK_KEY = 0x4C696E6C6955  # "LinliU"
 
 _SCHEMA = (
     """CREATE TABLE IF NOT EXISTS users (
@@ -87,6 +92,9 @@ class PostgresUserStore(BaseUserStore):
         store closes it); without it the store opens a small pool of its own.
     import_from
         An instance folder's ``users.sqlite3`` to copy from when the database has no user yet.
+    schema
+        The instance's schema (``PLAN_DB_SCHEMA``), for a pool of its own; a shared pool is
+        already set to the plan store's (the accounts' tables sit beside the plans').
 
     Raises
     ------
@@ -103,8 +111,10 @@ class PostgresUserStore(BaseUserStore):
         pool: ConnectionPool | None = None,
         import_from: str | os.PathLike | None = None,
         clock: Callable[[], float] = time.time,
+        schema: str | None = None,
     ) -> None:
-        self.location = describe_location(url)
+        schema = check_schema(schema)
+        self.location = describe_location(url) + (f" 模式 schema {schema}" if schema else "")
         self.clock = clock
         self._owns_pool = pool is None
         self._pool = pool or ConnectionPool(
@@ -119,6 +129,7 @@ class PostgresUserStore(BaseUserStore):
                 "connect_timeout": CONNECT_TIMEOUT_S,
                 "application_name": "linli-users",
             },
+            configure=use_schema(schema),
             open=False,
             name="linli-users",
         )
@@ -127,6 +138,8 @@ class PostgresUserStore(BaseUserStore):
                 self._pool.open(wait=False)
             with self._tx() as con:
                 con.execute("SELECT pg_advisory_xact_lock(%s)", (USERS_LOCK_KEY,))
+                if schema is not None and self._owns_pool:  # a shared pool's plan store prepared it
+                    prepare_schema(con, schema, describe_location(url))
                 for statement in _SCHEMA:
                     con.execute(statement)
                 if import_from is not None and Path(import_from).is_file():

@@ -63,6 +63,7 @@ __all__ = [
     "formula_safe",
     "geojson_text",
     "plan_layers",
+    "stage_write",
     "to_export_crs",
     "write_csv",
     "write_geojson",
@@ -127,16 +128,36 @@ def atomic_write(path: str | Path, write: Callable[[Path], object]) -> Path:
         words); the temporary file and its SQLite side files are removed.
     """
     path = Path(path)
+    tmp = stage_write(path, write)
+    try:
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
+def stage_write(path: str | Path, write: Callable[[Path], object]) -> Path:
+    """The first half of :func:`atomic_write`: ``write(tmp)`` on a temporary path beside ``path``,
+    fsynced, and that path returned; the caller renames it over ``path`` (``os.replace``) or
+    removes it.  Several files can so be prepared first and replaced only when all are ready.
+
+    Raises
+    ------
+    DiskFullError
+        As :func:`atomic_write`; nothing is left behind.
+    """
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=".tmp-", suffix=path.suffix, dir=path.parent)
     os.close(fd)
     tmp = Path(tmp_name)
+    done = False
     try:
         tmp.unlink()  # some writers (GDAL) refuse to open an existing empty file
         write(tmp)
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
-        os.replace(tmp, path)
+        done = True
     except GeoError:
         raise
     except Exception as exc:
@@ -147,9 +168,9 @@ def atomic_write(path: str | Path, write: Callable[[Path], object]) -> Path:
             ) from exc
         raise
     finally:
-        for leftover in (tmp, *(tmp.with_name(tmp.name + s) for s in SQLITE_SIDECARS)):
+        for leftover in (*(tmp.with_name(tmp.name + s) for s in SQLITE_SIDECARS), *(() if done else (tmp,))):
             leftover.unlink(missing_ok=True)
-    return path
+    return tmp
 
 
 def formula_safe(frame: pd.DataFrame) -> pd.DataFrame:

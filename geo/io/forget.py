@@ -11,8 +11,10 @@ number, ID-card number): a name alone is too common (张伟) to remove anything 
 * :func:`redact_text` — a free text (a plan's notes) with their name, phone and id replaced;
 * :func:`forget_in_value` — a JSON document with every string about the person taken out
   (dropped from lists, emptied in objects; keys untouched);
-* :func:`forget_in_file` — a CSV, XLSX or (Geo)JSON file rewritten without the person (atomically,
-  the rest of the file as it was); other kinds are reported as not scanned.
+* :func:`forget_in_file` — a CSV, XLSX, XLS, (Geo)JSON, GeoPackage or Shapefile (zipped or loose)
+  rewritten without the person (atomically, the rest of the file as it was);
+  :func:`stage_forget` prepares such a rewrite without putting it in place, so that a caller
+  can prepare every file first and replace them only when all are ready.
 
 Nothing here logs or returns the personal values themselves: only where and how many.
 """
@@ -20,28 +22,36 @@ Nothing here logs or returns the personal values themselves: only where and how 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
+import os
 import re
-from collections.abc import Sequence
+import shutil
+import sqlite3
+import zipfile
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from geo.errors import InputDataError
-from geo.io.export import atomic_write
+from geo.io.export import stage_write
 
 __all__ = [
     "SCANNED_SUFFIXES",
     "Person",
+    "StagedRewrite",
     "forget_in_file",
     "forget_in_value",
+    "is_shapefile_zip",
     "mentions",
     "redact_text",
     "row_matches",
+    "stage_forget",
 ]
 
-#: Files whose content :func:`forget_in_file` can rewrite.
-SCANNED_SUFFIXES = (".csv", ".xlsx", ".json", ".geojson")
+#: Files whose content :func:`forget_in_file` can rewrite (a ``.zip`` when it holds a Shapefile).
+SCANNED_SUFFIXES = (".csv", ".xlsx", ".xlsm", ".xls", ".json", ".geojson", ".gpkg", ".zip", ".shp")
 #: What separates the words of a free text (Chinese has no spaces: punctuation, digits, Latin letters).
 _WORDS = re.compile(r"[\s,，、;；:：/|()（）\[\]【】<>《》\"'“”‘’=+\-_.。!！?？#*&@A-Za-z0-9]+")
 #: What a removed piece of free text becomes.
@@ -218,57 +228,334 @@ def _csv_encoding(data: bytes) -> str:
     raise InputDataError("CSV 文件编码无法识别 (the CSV is neither UTF-8 nor GBK)")
 
 
-def _forget_csv(path: Path, person: Person, dry_run: bool) -> int:
+#: A kind's rewrite: the rows or texts removed, and what writes the new file (None: nothing removed).
+_Plan = tuple[int, Callable[[Path], object] | None]
+
+
+def _forget_csv(path: Path, person: Person) -> _Plan:
     data = path.read_bytes()
     encoding = _csv_encoding(data)
     text = data.decode(encoding)
     rows = list(csv.reader(io.StringIO(text, newline="")))
     kept = [r for r in rows if not row_matches(r, person)]
     removed = len(rows) - len(kept)
-    if removed and not dry_run:
-        buffer = io.StringIO(newline="")
-        csv.writer(buffer, lineterminator="\r\n" if "\r\n" in text else "\n").writerows(kept)
-        out = buffer.getvalue().encode(encoding)
-        atomic_write(path, lambda tmp: tmp.write_bytes(out))
-    return removed
+    if not removed:
+        return 0, None
+    buffer = io.StringIO(newline="")
+    csv.writer(buffer, lineterminator="\r\n" if "\r\n" in text else "\n").writerows(kept)
+    out = buffer.getvalue().encode(encoding)
+    return removed, lambda tmp: tmp.write_bytes(out)
 
 
-def _forget_xlsx(path: Path, person: Person, dry_run: bool) -> int:
+def _forget_xlsx(path: Path, person: Person) -> _Plan:
     import openpyxl
 
-    book = openpyxl.load_workbook(path)  # not read-only: rows are deleted in place, the rest kept
+    # Not read-only: rows are deleted in place, the rest kept (macros of an .xlsm too).
+    book = openpyxl.load_workbook(path, keep_vba=path.suffix.lower() == ".xlsm")
     removed = 0
     for sheet in book.worksheets:
         rows = [k for k, row in enumerate(sheet.iter_rows(values_only=True), start=1) if row_matches(list(row), person)]
         for k in reversed(rows):
             sheet.delete_rows(k)
         removed += len(rows)
-    if removed and not dry_run:
-        atomic_write(path, book.save)
     book.close()
-    return removed
+    return removed, (book.save if removed else None)
 
 
-def _forget_json(path: Path, person: Person, dry_run: bool) -> int:
+def _forget_xls(path: Path, person: Person) -> _Plan:
+    """An Excel 97-2003 workbook: rewritten (xlwt) with every sheet's values, dates, merged
+    cells and column widths, without the person's rows; fonts and colours are not carried."""
+    import xlrd
+
+    try:
+        book = xlrd.open_workbook(str(path), formatting_info=True)
+    except Exception as exc:  # xlrd raises its own XLRDError, struct.error ... on a damaged file
+        raise InputDataError(
+            f"{path.name} 无法作为 Excel 97-2003 文件读取 (cannot read the .xls: {type(exc).__name__})"
+        ) from exc
+    sheets = []
+    removed = 0
+    for sheet in book.sheets():
+        gone = {r for r in range(sheet.nrows) if row_matches(sheet.row_values(r), person)}
+        removed += len(gone)
+        sheets.append((sheet, gone))
+    if not removed:
+        return 0, None
+
+    def write(tmp: Path) -> None:
+        import xlwt
+
+        out = xlwt.Workbook(encoding="utf-8")
+        date_style = xlwt.easyxf(num_format_str="YYYY-MM-DD")
+        for sheet, gone in sheets:
+            target = out.add_sheet(sheet.name, cell_overwrite_ok=True)
+            new_row: dict[int, int] = {}
+            for r in range(sheet.nrows):
+                if r in gone:
+                    continue
+                new_row[r] = len(new_row)
+                for c, cell in enumerate(sheet.row(r)):
+                    if cell.ctype in (xlrd.XL_CELL_EMPTY, xlrd.XL_CELL_BLANK):
+                        continue
+                    if cell.ctype == xlrd.XL_CELL_DATE:
+                        target.write(new_row[r], c, cell.value, date_style)
+                    elif cell.ctype == xlrd.XL_CELL_ERROR:
+                        continue
+                    else:
+                        target.write(new_row[r], c, cell.value)
+            for rlo, rhi, clo, chi in sheet.merged_cells:  # xlrd: half-open ranges
+                kept = [new_row[r] for r in range(rlo, rhi) if r in new_row]
+                if kept and (len(kept) > 1 or chi - clo > 1):
+                    target.merge(kept[0], kept[-1], clo, chi - 1)
+            for c, info in sheet.colinfo_map.items():
+                target.col(c).width = info.width
+        out.save(str(tmp))
+
+    return removed, write
+
+
+def _forget_json(path: Path, person: Person) -> _Plan:
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InputDataError(f"{path.name} 不是有效的 JSON (not valid JSON)") from exc
     new, removed = forget_in_value(document, person)
+    if not removed:
+        return 0, None
+    out = json.dumps(new, ensure_ascii=False).encode("utf-8")
+    return removed, lambda tmp: tmp.write_bytes(out)
+
+
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _gpkg_rows(con: sqlite3.Connection, person: Person) -> dict[str, list[int]]:
+    """Per feature or attribute table of a GeoPackage, the rowids of the person's rows (attributes only)."""
+    tables = [
+        r[0] for r in con.execute("SELECT table_name FROM gpkg_contents WHERE data_type IN ('features', 'attributes')")
+    ]
+    geometry = {r[0]: r[1] for r in con.execute("SELECT table_name, column_name FROM gpkg_geometry_columns")}
+    found: dict[str, list[int]] = {}
+    for table in tables:
+        columns = [r[1] for r in con.execute(f"PRAGMA table_info({_quoted(table)})") if r[1] != geometry.get(table)]
+        if not columns:
+            continue
+        names = ", ".join(_quoted(c) for c in columns)
+        rows = con.execute(f"SELECT rowid, {names} FROM {_quoted(table)}")  # names from the file, quoted
+        ids = [r[0] for r in rows if row_matches([v for v in r[1:] if not isinstance(v, bytes)], person)]
+        if ids:
+            found[table] = ids
+    return found
+
+
+def _forget_gpkg(path: Path, person: Person) -> _Plan:
+    """A GeoPackage: the person's rows deleted from every feature and attribute table, in a copy
+    that is then compacted (``VACUUM``: no free page keeps them); styles, other tables and
+    metadata as they were.  As at upload, a file with views or virtual tables as layers, or
+    triggers beyond the standard's own (which the deletion would run), is refused first."""
+    from geo.io.uploads import check_gpkg_tables
+
+    check_gpkg_tables(path, path.name)  # plain tables and the standard's own triggers only, as at upload
+    try:
+        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            found = _gpkg_rows(con, person)
+        finally:
+            con.close()
+    except sqlite3.Error as exc:
+        raise InputDataError(
+            f"{path.name} 不是可读的 GeoPackage (not a readable GeoPackage): {type(exc).__name__}"
+        ) from exc
+    removed = sum(len(ids) for ids in found.values())
+    if not removed:
+        return 0, None
+
+    def write(tmp: Path) -> None:
+        shutil.copyfile(path, tmp)
+        con = sqlite3.connect(tmp, isolation_level=None)
+        try:
+            con.execute("PRAGMA journal_mode = DELETE")
+            con.execute("BEGIN")
+            for table, ids in found.items():
+                con.executemany(f"DELETE FROM {_quoted(table)} WHERE rowid = ?", [(i,) for i in ids])
+            con.execute("COMMIT")
+            con.execute("VACUUM")
+        finally:
+            con.close()
+
+    return removed, write
+
+
+def _shapefile_parts(shp: bytes, shx: bytes, dbf: bytes, person: Person) -> tuple[int, tuple[bytes, bytes, bytes]]:
+    """A shapefile's three parts without the person's records (shapes and attributes kept in step)."""
+    import shapefile
+
+    from geo.io.uploads import dbf_text_encoding
+
+    encoding = dbf_text_encoding(dbf)
+    try:
+        reader = shapefile.Reader(shp=io.BytesIO(shp), shx=io.BytesIO(shx), dbf=io.BytesIO(dbf), encoding=encoding)
+        records = list(reader.iterShapeRecords())
+    except Exception as exc:  # pyshp raises ShapefileException, struct.error ... on a damaged file
+        raise InputDataError(f"Shapefile 无法读取 (cannot read the shapefile): {type(exc).__name__}") from exc
+    kept = [r for r in records if not row_matches(list(r.record), person)]
+    removed = len(records) - len(kept)
+    if not removed:
+        return 0, (shp, shx, dbf)
+    out = [io.BytesIO(), io.BytesIO(), io.BytesIO()]
+    writer = shapefile.Writer(shapeType=reader.shapeType, encoding=encoding, shp=out[0], shx=out[1], dbf=out[2])
+    writer.fields = list(reader.fields[1:])  # without the deletion flag
+    for item in kept:
+        writer.shape(item.shape)
+        writer.record(*item.record)
+    writer.close()
+    return removed, (out[0].getvalue(), out[1].getvalue(), out[2].getvalue())
+
+
+def _forget_shapefile_zip(path: Path, person: Person) -> _Plan:
+    """A zipped Shapefile: each ``.shp`` (with its ``.shx`` and ``.dbf``) without the person's
+    records; every other member (``.prj``, ``.cpg`` ...) copied as it was."""
+    from geo.io.uploads import MAX_UNZIPPED_BYTES
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            infos = archive.infolist()
+            if sum(i.file_size for i in infos) > MAX_UNZIPPED_BYTES:
+                raise InputDataError(f"{path.name} 解压后过大，无法改写 (too large to rewrite)")
+            members = {i.filename: archive.read(i) for i in infos}
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise InputDataError(f"{path.name} 不是有效的 zip 文件 (not a valid zip)") from exc
+    lower = {name.lower(): name for name in members}
+    removed = 0
+    new = dict(members)
+    for name in members:
+        stem, suffix = name[:-4], name[-4:].lower()
+        if suffix != ".shp":
+            continue
+        shx, dbf = lower.get(stem.lower() + ".shx"), lower.get(stem.lower() + ".dbf")
+        if shx is None or dbf is None:
+            raise InputDataError(f"{path.name}: {name} 缺少 .shx 或 .dbf (a .shp without its .shx or .dbf)")
+        n, parts = _shapefile_parts(members[name], members[shx], members[dbf], person)
+        removed += n
+        new[name], new[shx], new[dbf] = parts
+    if not removed:
+        return 0, None
+
+    def write(tmp: Path) -> None:
+        with zipfile.ZipFile(tmp, "w") as out:
+            for info in infos:
+                out.writestr(info, new[info.filename], compress_type=info.compress_type)
+
+    return removed, write
+
+
+def is_shapefile_zip(path: str | Path) -> bool:
+    """A zip holding at least one ``.shp`` (a zip of anything else is not rewritten)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return any(n.lower().endswith(".shp") for n in archive.namelist())
+    except (zipfile.BadZipFile, OSError):
+        return False
+
+
+@dataclass
+class StagedRewrite:
+    """A file's rewrite without the person, prepared but not yet in place.
+
+    ``removed`` rows or texts; ``staged``: (new file, the file it replaces) pairs, fsynced beside
+    their targets.  :meth:`commit` renames them over the originals, :meth:`discard` removes them:
+    several files can be prepared first and replaced only once all are ready.
+    """
+
+    path: Path
+    removed: int
+    staged: list[tuple[Path, Path]] = dataclasses.field(default_factory=list)
+
+    def commit(self) -> None:
+        """Put the new files in place (each an atomic rename)."""
+        for new, target in self.staged:
+            os.replace(new, target)
+        self.staged = []
+
+    def discard(self) -> None:
+        """Remove the prepared files; the originals stay as they were."""
+        for new, _ in self.staged:
+            new.unlink(missing_ok=True)
+        self.staged = []
+
+
+def stage_forget(path: str | Path, person: Person, *, dry_run: bool = False) -> StagedRewrite:
+    """Prepare one file's rewrite without the person (see :func:`forget_in_file`); nothing is
+    replaced until :meth:`StagedRewrite.commit`.  A loose ``.shp`` is rewritten with its ``.shx``
+    and ``.dbf``.
+
+    Raises
+    ------
+    InputDataError
+        A kind that is not rewritten, or a file that cannot be read as its kind (nothing is left behind).
+    DiskFullError
+        The disk filled up while preparing (nothing is left behind).
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix == ".shp":
+        return _stage_loose_shapefile(path, person, dry_run)
+    kinds: dict[str, Callable[[Path, Person], _Plan]] = {
+        ".csv": _forget_csv,
+        ".xlsx": _forget_xlsx,
+        ".xlsm": _forget_xlsx,
+        ".xls": _forget_xls,
+        ".json": _forget_json,
+        ".geojson": _forget_json,
+        ".gpkg": _forget_gpkg,
+        ".zip": _forget_shapefile_zip,
+    }
+    if suffix not in kinds or (suffix == ".zip" and not is_shapefile_zip(path)):
+        raise InputDataError(
+            f"{path.name}: 只能处理 CSV、XLSX、XLS、JSON、GeoPackage 与 Shapefile 文件 "
+            "(only CSV, XLSX, XLS, JSON, GeoPackage and Shapefile files are rewritten)"
+        )
+    removed, write = kinds[suffix](path, person)
+    staged = StagedRewrite(path, removed)
+    if write is not None and not dry_run:
+        staged.staged.append((stage_write(path, write), path))
+    return staged
+
+
+def _writer(data: bytes) -> Callable[[Path], object]:
+    return lambda tmp: tmp.write_bytes(data)
+
+
+def _stage_loose_shapefile(path: Path, person: Person, dry_run: bool) -> StagedRewrite:
+    parts = [path.with_suffix(s) for s in (".shp", ".shx", ".dbf")]
+    parts = [next((p for p in path.parent.iterdir() if p.name.lower() == q.name.lower()), q) for q in parts]
+    if not all(p.is_file() for p in parts):
+        raise InputDataError(f"{path.name} 缺少 .shx 或 .dbf (a .shp without its .shx or .dbf)")
+    shp, shx, dbf = (p.read_bytes() for p in parts)
+    removed, new = _shapefile_parts(shp, shx, dbf, person)
+    staged = StagedRewrite(path, removed)
     if removed and not dry_run:
-        out = json.dumps(new, ensure_ascii=False).encode("utf-8")
-        atomic_write(path, lambda tmp: tmp.write_bytes(out))
-    return removed
+        try:
+            for target, data in zip(parts, new, strict=True):
+                staged.staged.append((stage_write(target, _writer(data)), target))
+        except BaseException:
+            staged.discard()
+            raise
+    return staged
 
 
 def forget_in_file(path: str | Path, person: Person, *, dry_run: bool = False) -> int:
-    """Remove the person from one file: roster rows of a CSV/XLSX, texts of a JSON document.
+    """Remove the person from one file: rows of a table, texts of a JSON document.
 
     Parameters
     ----------
     path
-        A ``.csv`` (UTF-8 or GBK, written back in its encoding), ``.xlsx`` (rows deleted,
-        formatting kept) or ``.json`` file.
+        A ``.csv`` (UTF-8 or GBK, written back in its encoding), ``.xlsx``/``.xlsm`` (rows
+        deleted, formatting kept), ``.xls`` (rewritten: values, dates, merged cells, column
+        widths), ``.json``/``.geojson``, ``.gpkg`` (rows deleted from every feature and
+        attribute table, then compacted), a zipped Shapefile ``.zip`` or a ``.shp`` with its
+        ``.shx`` and ``.dbf`` (records removed, shapes kept in step, other members as they were).
     person
         Who to remove (:meth:`Person.of`).
     dry_run
@@ -282,14 +569,8 @@ def forget_in_file(path: str | Path, person: Person, *, dry_run: bool = False) -
     Raises
     ------
     InputDataError
-        Another kind of file, or one that cannot be read as its kind.
+        Another kind of file, or one that cannot be read as its kind (the file is left as it was).
     """
-    path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix == ".csv":
-        return _forget_csv(path, person, dry_run)
-    if suffix == ".xlsx":
-        return _forget_xlsx(path, person, dry_run)
-    if suffix in (".json", ".geojson"):
-        return _forget_json(path, person, dry_run)
-    raise InputDataError(f"{path.name}: 只能处理 CSV、XLSX、JSON 文件 (only CSV, XLSX and JSON files are rewritten)")
+    staged = stage_forget(path, person, dry_run=dry_run)
+    staged.commit()
+    return staged.removed

@@ -66,7 +66,9 @@ __all__ = [
     "STUDY_AREA_MAX_DIST_M",
     "UploadTooLargeError",
     "check_area_of_use",
+    "check_gpkg_tables",
     "check_study_area",
+    "dbf_text_encoding",
     "read_upload",
 ]
 
@@ -321,7 +323,11 @@ def _dbf_encoding(shp: Path) -> str | None:
     """Encoding of a .dbf without .cpg (docs/bad-inputs.md U6): UTF-8 if its records decode, else GB18030."""
     if shp.with_suffix(".cpg").exists():
         return None
-    raw = shp.with_suffix(".dbf").read_bytes()
+    return dbf_text_encoding(shp.with_suffix(".dbf").read_bytes())
+
+
+def dbf_text_encoding(raw: bytes) -> str:
+    """The encoding a ``.dbf``'s records are written in (its bytes): UTF-8 if they decode, else GB18030."""
     header_len = int.from_bytes(raw[8:10], "little") if len(raw) >= 10 else len(raw)
     try:
         raw[header_len:].decode("utf-8")
@@ -342,7 +348,7 @@ _NUL_TEXT = re.compile(rb"\x00|\\u0000|&#0+;|&#x0+;", re.IGNORECASE)
 _GPKG_TRIGGER = re.compile(r"^(rtree_.+_(insert|update\d*|delete)|gpkg_.+|trigger_.+_feature_count_.+)$", re.IGNORECASE)
 
 
-def _check_gpkg_tables(upload: Path, name: str) -> None:
+def check_gpkg_tables(upload: Path, name: str) -> None:
     """Refuse a GeoPackage whose layers are not plain tables, before GDAL evaluates any of them.
 
     A layer that is a SQL view (or a virtual table) is evaluated by SQLite when GDAL reads it:
@@ -413,7 +419,7 @@ def _check_magic(upload: Path, kind: str, name: str, max_unzipped_bytes: int) ->
                 f"{name} 是 SQLite 数据库但不是 GeoPackage（缺少 GPKG 标识） (SQLite database but not a GeoPackage)"
             )
     if kind == "gpkg":
-        _check_gpkg_tables(upload, name)
+        check_gpkg_tables(upload, name)
     if kind == "xls" and not head.startswith(b"\xd0\xcf\x11\xe0"):
         raise InputDataError(f"{name} 不是 Excel 97-2003 (.xls) 文件 (not an .xls workbook)")
     if kind in ("shapefile", "xlsx") and not head.startswith(b"PK\x03\x04"):

@@ -41,7 +41,7 @@ __all__ = [
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 
 
-def open_store(location: str | os.PathLike) -> PlanStore:
+def open_store(location: str | os.PathLike, *, schema: str | None = None) -> PlanStore:
     """The plan store at ``location``: a ``postgresql://`` URL (PostGIS) or a SQLite file path.
 
     Parameters
@@ -49,6 +49,9 @@ def open_store(location: str | os.PathLike) -> PlanStore:
     location
         ``postgresql://user@host:5432/linli`` (libpq URL; a password is better kept in
         ``~/.pgpass`` or ``PGPASSWORD`` than in the URL) or the path of the SQLite file.
+    schema
+        PostgreSQL only (``PLAN_DB_SCHEMA``): the schema holding this instance's tables, so that
+        several instances share one database; created at the first start.  Ignored for SQLite.
 
     Raises
     ------
@@ -59,5 +62,5 @@ def open_store(location: str | os.PathLike) -> PlanStore:
     if isinstance(text, str) and text.lower().startswith(POSTGRES_SCHEMES):
         from webapp.plans.postgis import PostgisPlanStore  # psycopg only where PostGIS is used
 
-        return PostgisPlanStore(text)
+        return PostgisPlanStore(text, schema=schema)
     return SqlitePlanStore(text)

@@ -26,7 +26,7 @@ import zlib
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from geo.errors import GeoError, InputDataError
 from geo.io.forget import Person, forget_in_value, mentions, redact_text
@@ -639,15 +639,21 @@ class PlanStore(_GridMethods, abc.ABC):
                         "updated_by = COALESCE(?, updated_by) WHERE id = ?",
                         (self._now(), author, plan_id),
                     )
-            removed += self._forget_in_grids(con, person, dry_run=dry_run)
+            removed += self._forget_in_grids(con, person, author=author, dry_run=dry_run)
         if removed and not dry_run:
             self.purge_old_versions()
         return removed
 
-    def _forget_in_grids(self, con: Any, person: Person, *, dry_run: bool) -> int:
+    def _forget_in_grids(self, con: Any, person: Person, *, author: str | None, dry_run: bool) -> int:
         """The person taken out of every project's grid plan and each of its versions (the grid
-        fields such as 网格员 or 党员中心户, in the plan and in its history).  Versions keep their
-        numbers, so no page's version guard changes; the server re-reads its grids afterwards."""
+        fields such as 网格员 or 党员中心户, in the plan and in its history).
+
+        A project whose current grids changed gets a new version (op ``forget``, by ``author``,
+        the summary without the person), as a changed plan does: a server holding the grids in
+        memory sees the store's version move and reads them again, so it cannot write the person
+        back (a removal from the command line while the server runs, issue 19); a page open on
+        the old version gets the usual 409 and reloads.
+        """
 
         def redacted(text: str) -> tuple[str, int]:
             if not text:
@@ -659,17 +665,6 @@ class PlanStore(_GridMethods, abc.ABC):
             return (pack_json(value) if packed else json.dumps(value, ensure_ascii=False, allow_nan=False)), n
 
         removed = 0
-        for row in self._run(con, "SELECT project, base, state FROM grid_plans ORDER BY project").fetchall():
-            base, n_base = redacted(row["base"])
-            state, n_state = redacted(row["state"])
-            if n_base or n_state:
-                removed += n_base + n_state
-                if not dry_run:
-                    self._run(
-                        con,
-                        "UPDATE grid_plans SET base = ?, state = ? WHERE project = ?",
-                        (base, state, row["project"]),
-                    )
         rows = self._run(
             con, "SELECT project, version, op, summary, snapshot FROM grid_versions ORDER BY project, version"
         ).fetchall()
@@ -685,10 +680,50 @@ class PlanStore(_GridMethods, abc.ABC):
                         "UPDATE grid_versions SET snapshot = ?, op = ?, summary = ? WHERE project = ? AND version = ?",
                         (snapshot, op, summary, row["project"], row["version"]),
                     )
+        now = self._now()
+        plans = self._run(con, f"SELECT project, version, base, state FROM grid_plans ORDER BY project{self._LOCK}")
+        for row in plans.fetchall():
+            base, n_base = redacted(row["base"])
+            state, n_state = redacted(row["state"])
+            if not (n_base or n_state):
+                continue
+            removed += n_base + n_state
+            if dry_run:
+                continue
+            if n_state:  # the current grids changed: a new version of them
+                version = int(row["version"]) + 1
+                value = cast(dict, unpack_json(state))
+                state = pack_json({**value, "version": version})
+                self._run(
+                    con,
+                    "INSERT INTO grid_versions (project, version, op, summary, user_name, at, snapshot) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        row["project"],
+                        version,
+                        json.dumps({"op": "forget"}),
+                        FORGET_SUMMARY,
+                        author or "",
+                        now,
+                        pack_json({"grid": value["grid"], "fields": value["fields"]}),
+                    ),
+                )
+                self._run(
+                    con,
+                    "UPDATE grid_plans SET base = ?, state = ?, version = ?, updated_at = ?, "
+                    "updated_by = COALESCE(?, updated_by) WHERE project = ?",
+                    (base, state, version, now, author, row["project"]),
+                )
+            else:
+                self._run(con, "UPDATE grid_plans SET base = ? WHERE project = ?", (base, row["project"]))
         return removed
 
     def purge_old_versions(self) -> None:
         """Let the database drop the old copies of changed rows (after a person is removed)."""
+
+
+#: A grid version made by removing a person: its history line (names no one).
+FORGET_SUMMARY = "删除个人信息（应本人要求） personal data removed on request"
 
 
 def pack_json(value: object) -> str:

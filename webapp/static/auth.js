@@ -97,6 +97,15 @@
       const result = document.getElementById("linli-forget-result");
       if (answer.ok) {
         show(result, t.acct_forget_done.replace("{n}", answer.data.removed));
+        // h-acct2: each instance file rewritten, and those to check by hand.
+        const files = Object.entries(answer.data.files || {}).map(([f, n]) => `${f}: ${n} ${t.ac2_rewritten}`);
+        const unchecked = (answer.data.not_scanned || []).map((f) => `${f}: ${t.ac2_not_scanned}`);
+        for (const line of [...files, ...unchecked]) {
+          const item = document.createElement("span");
+          item.className = "linli-forget-file";
+          item.textContent = line;
+          result.append(document.createElement("br"), item);
+        }
         forget.reset();
       } else {
         show(message, answer.data.error || String(answer.status));
