@@ -31,7 +31,7 @@ from geo import settings
 from geo.errors import GeoError
 from geo.io.export import write_xlsx
 from geo.maps.layout import ORIENTATIONS, PAPER_MM, render_layout
-from geo.maps.programme import programme_content, programme_text
+from geo.maps.programme import programme_wall_map
 from geo.workflows import load_analysis, study_area_wgs84
 from geo.workflows.programme import (
     lateness,
@@ -141,15 +141,13 @@ def main(argv: list[str] | None = None) -> int:
         sheets = programme_sheets(programme, late, goals, coverage, notes=notes)
         if report.issues:
             sheets["读取报告"] = report.to_frame()
-        content = programme_content(
-            programme, late, crs=project.network.crs, network=project.network, boundary=project.boundary
-        )
-        text = programme_text(
+        content, text = programme_wall_map(
+            project,
+            programme,
             late,
             goals,
             coverage,
             today=today,
-            project_name=project.name,
             assumption=assumption,
             sources=(f"中心建设台账: {report.file}",),
             author=args.author,

@@ -25,7 +25,7 @@ from flask import Blueprint, jsonify
 
 from geo.errors import InputDataError
 from geo.maps.layout import ORIENTATIONS, PAPER_MM, PRINT_FIELDS_ZH, print_fields, render_layout
-from geo.maps.programme import LATENESS_EDGE, STATUS_COLOURS, programme_content, programme_text
+from geo.maps.programme import LATENESS_EDGE, STATUS_COLOURS, programme_wall_map
 from geo.workflows.programme import (
     Programme,
     lateness,
@@ -162,18 +162,15 @@ def programme_map(fmt: str):
     late = lateness(programme, today)
     goals = progress(programme, targets, today)
     coverage = programme_coverage(analysis.accessibility, analysis.graph, programme)
-    project = state.project
-    content = programme_content(
-        programme, late, crs=project.network.crs, network=project.network, boundary=project.boundary
-    )
-    text = programme_text(
+    content, text = programme_wall_map(
+        state.project,
+        programme,
         late,
         goals,
         coverage,
         today=today,
-        project_name=project.name,
         assumption=_speed_note(scene),
-        sources=tuple(project.source_notes),
+        sources=tuple(state.project.source_notes),
         **fields,
     )
     with tempfile.TemporaryDirectory(prefix="linli-programme-") as tmp:

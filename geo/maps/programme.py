@@ -25,7 +25,7 @@ from geo.maps.layout import LayoutText, MapContent
 from geo.maps.style import BOUNDARY_COLOUR, NETWORK_COLOUR
 from geo.workflows.programme import LATENESS, STATUSES, Programme
 
-__all__ = ["LATENESS_EDGE", "STATUS_COLOURS", "programme_content", "programme_text"]
+__all__ = ["LATENESS_EDGE", "STATUS_COLOURS", "programme_content", "programme_text", "programme_wall_map"]
 
 #: Fill of a centre by status: grey planned, blue approved, purple building, green open (red and
 #: orange are kept for the lateness outlines).
@@ -196,3 +196,34 @@ def programme_text(
         date=fields.pop("date", "") or today.isoformat(),
         **fields,
     )
+
+
+def programme_wall_map(
+    project,
+    programme: Programme,
+    late: pd.DataFrame,
+    progress: pd.DataFrame,
+    coverage: pd.DataFrame | None,
+    *,
+    today: dt.date,
+    assumption: str = "",
+    sources: tuple[str, ...] = (),
+    **fields,
+) -> tuple[MapContent, LayoutText]:
+    """The wall map of a project's programme: :func:`programme_content` on the project's streets
+    and boundary, and :func:`programme_text` under its name, for
+    :func:`geo.maps.layout.render_layout` (the batch script and the web page print the same)."""
+    content = programme_content(
+        programme, late, crs=project.network.crs, network=project.network, boundary=project.boundary
+    )
+    text = programme_text(
+        late,
+        progress,
+        coverage,
+        today=today,
+        project_name=project.name,
+        assumption=assumption,
+        sources=sources,
+        **fields,
+    )
+    return content, text
