@@ -56,6 +56,13 @@ def test_saves_killed_at_random_points_leave_old_or_new(tmp_path):
                     child.save(plan_id, version=version, notes=tag, features=_features(tag))
             finally:
                 os._exit(0)
+        # Kill at a random point once this saver has saved at least once (on a loaded machine a
+        # fixed delay can end before the child has opened the store).
+        watch = SqlitePlanStore(path)
+        start, deadline = watch.get(plan_id)["version"], time.monotonic() + 30
+        while watch.get(plan_id)["version"] == start and time.monotonic() < deadline:
+            time.sleep(0.002)
+        watch.close()
         time.sleep(rng.uniform(0.0, 0.06))
         os.kill(pid, signal.SIGKILL)
         os.waitpid(pid, 0)
