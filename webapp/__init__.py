@@ -182,6 +182,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(__import__("webapp.programme").programme.bp, url_prefix="/api")  # h-prog: the programme
     app.register_blueprint(__import__("webapp.forget").forget.bp)  # h-acct: a person's records removed on request
     app.register_blueprint(__import__("webapp.orgweb").orgweb.bp, url_prefix="/api")  # h-orgweb: organisation tree
+    app.register_blueprint(__import__("webapp.lifecircle").lifecircle.bp, url_prefix="/api")  # h-rural: the check
     if app.config["EAGER_LOAD"]:
         from geo import memory
         from webapp.pages import warm

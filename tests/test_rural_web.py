@@ -1,0 +1,64 @@
+"""The page's life-circle check (/api/check) and the schools' layer, on the demo (issue 21).
+
+The demo (central Helsinki, OSM) is of type 城镇 without unit types: GB 50180-2018 by default.
+It has three amenity=school (no isced:level, no 小学/中学 in their names): 学校（未分学段）.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from webapp import create_app
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory):
+    app = create_app({"TESTING": True, "instance_path": tmp_path_factory.mktemp("instance")})
+    return app.test_client()
+
+
+def test_the_check_of_the_scene_names_standard_and_clause_per_line(client):
+    data = client.get("/api/check?profile=walk&budget=15").get_json()
+    assert data["standard"] == "auto" and data["default_code"] == "GB 50180-2018"
+    assert data["standards"] == ["GB 50180-2018"]
+    lines = data["lines"]
+    assert lines[0]["item"] == "scale" and lines[0]["clause"] == "GB 50180-2018 表4.0.1"
+    assert all(line["standard"] == "GB 50180-2018" and line["clause"] for line in lines)
+    # Schools are checked in their own group: the demo has no 小学/初中, so both are missing or not judged.
+    by_item = {line["item"]: line for line in lines}
+    assert {"primary_school", "middle_school"} <= set(by_item)
+    assert by_item["primary_school"]["measured"] == 0 and by_item["primary_school"]["status"] == "待核实"
+    assert "childcare" not in {line["item"] for line in lines}
+
+
+def test_the_planners_standard_and_profile(client):
+    data = client.get("/api/check?profile=elderly&budget=10&standard=tdt1062").get_json()
+    assert data["standards"] == ["TD/T 1062-2021"] and data["profile"] == "elderly"
+    reach = [line["reach"] for line in data["lines"] if line["reach"]]
+    # The town level rides (e-bike 20 km/h); the village's items are walked at the scene's elderly speed.
+    assert any(r.startswith("电动自行车 20 km/h") for r in reach)
+    assert any(r.startswith("老年人步行") or r.startswith("步行") for r in reach)
+    assert all(line["status"] == "待核实" for line in data["lines"])  # every TD/T figure is unconfirmed
+
+
+@pytest.mark.parametrize("query", ["standard=gb", "standard=tdt1062&profile=car", "budget=0"])
+def test_bad_check_requests_are_422(client, query):
+    response = client.get(f"/api/check?{query}")
+    assert response.status_code == 422 and response.get_json()["error"]
+
+
+def test_the_schools_layer_by_window(client):
+    bbox = "24.90,60.15,24.99,60.19"
+    data = client.get(f"/api/view/facilities?bbox={bbox}&zoom=15&function=education").get_json()
+    assert len(data["features"]) == 3
+    assert {f["properties"]["kind"] for f in data["features"]} == {"学校（未分学段）"}
+    # A group of its own has facilities on the map, no walking times or gaps of a function.
+    assert client.get(f"/api/view/times?bbox={bbox}&zoom=15&function=education").status_code == 422
+
+
+def test_the_page_lists_the_schools_layer_and_its_legend_entry(client):
+    zh = client.get("/?lang=zh").get_data(as_text=True)
+    assert 'data-function="education"' in zh and "学有所教（学校）" in zh
+    assert 'id="ru-check-standard"' in zh and "即 GB 50180-2018" in zh
+    en = client.get("/?lang=en").get_data(as_text=True)
+    assert "Education (schools)" in en and "i.e. GB 50180-2018" in en
