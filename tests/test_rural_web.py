@@ -62,3 +62,18 @@ def test_the_page_lists_the_schools_layer_and_its_legend_entry(client):
     assert 'id="ru-check-standard"' in zh and "即 GB 50180-2018" in zh
     en = client.get("/?lang=en").get_data(as_text=True)
     assert "Education (schools)" in en and "i.e. GB 50180-2018" in en
+
+
+def test_the_report_names_the_checks_standard_as_chosen(client):
+    import io
+
+    import pypdf
+
+    def text(query: str) -> str:
+        response = client.get(f"/api/export/report.pdf?function=food{query}")
+        assert response.status_code == 200
+        return "".join(pypdf.PdfReader(io.BytesIO(response.data)).pages[0].extract_text().split())
+
+    default = text("")
+    assert "生活圈检查标准:GB50180-2018（按分区城乡类型）" in default and "人口口径" in default  # no line lost
+    assert "生活圈检查标准:TD/T1062-2021（规划师指定）" in text("&standard=tdt1062&profile=walk&budget=15")
