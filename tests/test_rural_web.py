@@ -77,3 +77,28 @@ def test_the_report_names_the_checks_standard_as_chosen(client):
     default = text("")
     assert "生活圈检查标准:GB50180-2018（按分区城乡类型）" in default and "人口口径" in default  # no line lost
     assert "生活圈检查标准:TD/T1062-2021（规划师指定）" in text("&standard=tdt1062&profile=walk&budget=15")
+
+
+def test_the_programme_says_a_hubs_town_centre_rides(tmp_path_factory):
+    # A hub (中心辐射) on the demo's streets: its town centre is judged by e-bike, and the page is told.
+    app = create_app({"TESTING": True, "instance_path": tmp_path_factory.mktemp("hub")})
+    client = app.test_client()
+    client.environ_base["HTTP_X_CSRF_TOKEN"] = client.get("/api/csrf").get_json()["token"]
+
+    def plan(kind: str, station_role: str) -> list[dict]:
+        common = {"centre": "镇中心", "centre_kind": kind, "status": "open"}
+        return [
+            {"kind": "candidate", "name": "镇中心", "geometry": {"type": "Point", "coordinates": [24.9400, 60.1720]},
+             "properties": common},
+            {"kind": "candidate", "name": "服务点", "geometry": {"type": "Point", "coordinates": [24.9450, 60.1700]},
+             "properties": {**common, "site_role": station_role, "functions": "services"}},
+        ]  # fmt: skip
+
+    hub = client.post("/api/programme", json={"features": plan("hub", "station"), "today": "2026-12-06"})
+    assert hub.status_code == 200, hub.get_json()
+    said = hub.get_json()["town_reach"]
+    assert (
+        len(said) == 1 and said[0].startswith("中心辐射的镇级中心按电动自行车 20 km/h、15 分钟") and "待核实" in said[0]
+    )
+    linked = client.post("/api/programme", json={"features": plan("linked", ""), "today": "2026-12-06"})
+    assert linked.status_code == 200 and linked.get_json()["town_reach"] == []  # no hub: nothing said
