@@ -106,3 +106,30 @@ def test_the_programme_and_its_wall_map_say_the_town_mode(street):  # noqa: F811
     assert "镇级中心可达口径" in sheets["分期覆盖"].columns
     text = programme_text(late, goals, table, today=today, project_name="小岞", assumption="步行 4 km/h, 15 分钟")
     assert any("镇级中心按电动自行车 20 km/h" in line and "待核实" in line for line in text.assumptions)
+
+
+def test_the_programme_script_says_the_town_mode_and_takes_a_speed(tmp_path):
+    from openpyxl import load_workbook
+
+    from scripts.programme import main
+    from tests.test_programme import LEDGER_ROWS, _ledger
+
+    # The ledger of tests/test_programme.py has a hub: 车站中心 (town centre) with a bank-branch station.
+    ledger = _ledger(tmp_path, LEDGER_ROWS)
+    argv = ["--project", "demo", "--ledger", str(ledger), "--today", "2026-12-06", "--system", "wgs84", "-q"]
+    said = {}
+    for speed in (None, 12):
+        out = tmp_path / f"out{speed}"
+        assert main([*argv, "--out", str(out), *(["--town-speed", str(speed)] if speed else [])]) == 0
+        notes = dict(list(load_workbook(out / "programme.xlsx")["说明"].values)[1:])
+        said[speed] = notes["镇级中心可达口径"]
+    assert said[None].startswith("中心辐射的镇级中心按电动自行车 20 km/h、15 分钟 ≈ 5,000 m")
+    assert said[12].startswith("中心辐射的镇级中心按电动自行车 12 km/h、15 分钟 ≈ 3,000 m")
+
+
+def test_the_programme_script_refuses_a_bad_town_speed(tmp_path, capsys):
+    from scripts.programme import main
+
+    with pytest.raises(SystemExit) as stop:
+        main(["--project", "demo", "--ledger", "x.csv", "--out", str(tmp_path / "o"), "--town-speed", "0"])
+    assert stop.value.code == 2 and "town-speed" in capsys.readouterr().err
