@@ -1,7 +1,7 @@
 """Province-wide batches: coverage, service areas or standard checks of many areas on Dask.
 
     python -m scripts.batch coverage --project a.toml b.toml ... --out out/batch \
-        [--workers 2] [--scheduler tcp://host:8786] [--retries 1] [--no-maps]
+        [--workers 2] [--scheduler tcp://host:8786] [--retries 1] [--no-maps] [--crs cgcs2000_gk]
     python -m scripts.batch standard --all-counties --out out/counties
 
 Every study area is one independent task on ``dask.distributed``: a local cluster of
@@ -15,7 +15,8 @@ reference the Dask run equals.
 
 An area that fails (bad data, no network offline, a worker that died) is retried
 ``--retries`` times, then listed in ``batch_summary.csv`` with its Chinese message;
-the other areas' results are written.  Files written into ``--out``:
+the other areas' results are written.  ``--crs`` is the coordinate system of the areas'
+GeoPackages (default WGS84; a Gauss-Kruger zone is each area's own).  Files written into ``--out``:
 
 * ``<area>/...`` — the area's outputs (``coverage.xlsx/csv/gpkg`` and maps, or
   ``service_areas.gpkg``, or ``standard_check.csv``);
@@ -65,7 +66,7 @@ from scripts.batch_tasks import (
     nearest_chunk,
     peak_rss_mb,
 )
-from scripts.cli import interrupted, staged_folder
+from scripts.cli import add_crs, interrupted, staged_folder
 
 logger = logging.getLogger("scripts.batch")
 
@@ -482,6 +483,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--level", default="15_minute", help="life-circle level checked: 15_minute|10_minute|5_minute")
     parser.add_argument("--no-maps", action="store_true", help="skip the coverage PNG maps")
+    add_crs(parser)  # h-rural (issue 21): the areas' GeoPackages in CGCS2000 on request
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     return parser
 
@@ -511,6 +513,7 @@ def main(argv: list[str] | None = None) -> int:
         service_minutes=tuple(sorted(set(args.service_minutes))),
         maps=not args.no_maps,
         level=args.level,
+        crs=args.crs,
     )
     if args.workers > 1 or args.scheduler:
         import distributed  # noqa: F401 - creates its loggers, quieted below

@@ -31,7 +31,7 @@ from geo import settings
 from geo.access.coverage import ALL_UNITS
 from geo.errors import GeoError, InputDataError
 from geo.io.crs import WGS84
-from geo.io.export import write_csv
+from geo.io.export import export_crs_for, write_csv
 from geo.maps.qgis_layers import write_styled_gpkg
 from geo.network.routing import nearest_facilities
 from geo.network.snapping import Snapped, snap_points
@@ -78,6 +78,9 @@ class AreaOptions:
         Share of residents within the radius for "pass" (percent).
     cell_m
         Gap-map cell size in metres.
+    crs
+        The coordinate system of the areas' GeoPackages (``--crs``: wgs84, cgcs2000,
+        cgcs2000_gk, cgcs2000_gk_zone or an EPSG code); a zone is each area's own.
     """
 
     minutes: float = max(settings.DEFAULT_BUDGETS_MIN)
@@ -86,6 +89,7 @@ class AreaOptions:
     level: str = "15_minute"
     required_pct: float = settings.STANDARD_REQUIRED_COVERAGE_PCT
     cell_m: float = settings.GAP_CELL_M
+    crs: str = "wgs84"
 
 
 @dataclass(frozen=True)
@@ -134,6 +138,7 @@ def _coverage(project: str, out: Path, options: AreaOptions) -> tuple[str, pd.Da
         cell_m=options.cell_m,
         maps=options.maps,
         quiet=True,
+        crs=options.crs,
     )
     table = run_job(job)
     return str(table["project"].iloc[0]), table.reset_index(drop=True)
@@ -175,7 +180,8 @@ def _service_areas(project: str, out: Path, options: AreaOptions) -> tuple[str, 
     else:
         layer = gpd.GeoDataFrame({"function": [], "minutes": []}, geometry=[], crs=WGS84)
     layers = {"service_areas": layer, "facilities": loaded.facilities}
-    write_styled_gpkg(layers_in({k: chinese_frame(v) for k, v in layers.items()}), out / "service_areas.gpkg")
+    crs = export_crs_for(options.crs, layer, loaded.facilities)
+    write_styled_gpkg(layers_in({k: chinese_frame(v) for k, v in layers.items()}), out / "service_areas.gpkg", crs=crs)
     return loaded.name, table
 
 

@@ -43,7 +43,7 @@ from geo.workflows.programme import (
 from geo.workflows.programme_ledger import read_programme_ledger
 from geo.workflows.programme_outputs import programme_sheets
 from linli.config import cache_dir
-from scripts.cli import MINUTES, failed, interrupted, staged_folder
+from scripts.cli import MINUTES, failed, interrupted, positive, staged_folder
 
 logger = logging.getLogger("scripts.programme")
 
@@ -82,6 +82,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--author", default="", help="编制人")
     parser.add_argument("--organisation", default="", help="编制单位")
     parser.add_argument("--skip-bad-rows", action="store_true", help="台账有无法读取的行时仍输出其余各行（附读取报告）")
+    parser.add_argument(
+        "--town-speed",
+        type=positive(60, "km/h"),
+        default=None,
+        help="中心辐射的镇级中心按乡集镇层级电动自行车可达，此为其速度 km/h（默认 20，TD/T 1062 待核实）",
+    )  # h-rural (issue 21)
     parser.add_argument("-q", "--quiet", action="store_true", help="不显示进度条")
     return parser
 
@@ -123,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
         bar.set_postfix_str(steps[2])
         late = lateness(programme, today)
         goals = progress(programme, args.target, today)
-        coverage = programme_coverage(acc, analysis.graph, programme)
+        coverage = programme_coverage(acc, analysis.graph, programme, town_speed_kmh=args.town_speed)
         bar.update()
         bar.set_postfix_str(steps[3])
         prof = acc.profile

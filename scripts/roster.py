@@ -1,7 +1,7 @@
 """Rosters checked against the grids, members placed in grids and the "1+10" linkage, as a batch job.
 
     python -m scripts.roster --grids grids.gpkg --roster 网格员.xlsx [--roster 在职党员.xlsx ...] \
-        --out out/roster.xlsx [--role 网格员] [--compounds 小区台账.xlsx] [--system gcj02] \
+        --out out/roster.xlsx [--role 网格员] [--compounds 小区台账.xlsx] [--system gcj02] [--crs cgcs2000_gk] \
         [--project demo --households FILE --k 10 --radius-min 10 --map out/联系户.pdf] [--show-personal]
 
 Grids are polygons with a ``code`` column (the ``grids`` layer written by ``scripts.grids``).
@@ -21,6 +21,9 @@ with the grid it lies in) and 联系户按网格 (per grid: members, members sho
 linked and unlinked).  ``--map FILE.png|.pdf`` draws the same: members (short ones apart), their
 links, the households left unlinked, the grids.  Phones are always masked (138****1234) and names by default (张*);
 ``--show-personal`` writes names in clear and needs the data holder's authorisation.
+``--crs`` (wgs84 default, cgcs2000, cgcs2000_gk, cgcs2000_gk_zone or an EPSG code) is the
+coordinate system of the coordinates written (the unlinked households'), its zone the grids';
+the sheet 说明 names it.
 
 Exit status: 0 done, 2 bad arguments or bad input data (message on stderr).
 """
@@ -46,7 +49,8 @@ from geo.grids.linkage import (
     solve_linkage,
 )
 from geo.grids.rosters import ROLES, RosterCheck, check_roster, read_roster
-from geo.io.export import write_xlsx
+from geo.io.crs import ExportCRS
+from geo.io.export import coordinate_columns, export_crs_for, write_xlsx
 from geo.io.ledger import LEDGER_KINDS
 from geo.io.personal import mask_personal
 from geo.io.uploads import read_upload
@@ -55,7 +59,7 @@ from geo.maps.layout import LayoutText, render_layout
 from geo.maps.style import use_print_fonts
 from geo.workflows import load_analysis
 from linli.config import cache_dir
-from scripts.cli import count, failed, positive
+from scripts.cli import add_crs, count, failed, positive
 
 ROW_HEADERS = {
     "line": "行号",
@@ -88,6 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--map", type=Path, help="联系户地图 .png/.pdf（党员、联系线、联系不足的党员、未联系户），需 --project"
     )
     parser.add_argument("--show-personal", action="store_true", help="姓名不打码（须经数据持有单位授权；电话始终打码）")
+    add_crs(parser)  # h-rural (issue 21): the coordinates written in CGCS2000 on request
     parser.add_argument("--quiet", action="store_true", help="不显示进度条")
     return parser
 
@@ -108,7 +113,9 @@ def _households(path: Path) -> gpd.GeoSeries:
     return gpd.GeoSeries(np.repeat(frame.geometry.to_numpy(), n), crs=frame.crs)
 
 
-def _tables(check: RosterCheck, linked: dict[str, pd.DataFrame], show_personal: bool) -> dict[str, pd.DataFrame]:
+def _tables(
+    check: RosterCheck, linked: dict[str, pd.DataFrame], show_personal: bool, crs: ExportCRS
+) -> dict[str, pd.DataFrame]:
     rows = check.rows[list(ROW_HEADERS)].rename(columns=ROW_HEADERS).sort_values(["网格编码", "角色", "行号"])
     counts = check.counts.rename(columns={"grid_code": "网格编码"})
     lacks = dict(zip(check.missing["grid_code"], check.missing["missing"], strict=True))
@@ -116,6 +123,7 @@ def _tables(check: RosterCheck, linked: dict[str, pd.DataFrame], show_personal: 
     sheets = {"名册": mask_personal(rows, show_personal=show_personal), "网格人员": counts}
     for name, frame in linked.items():
         sheets[name] = mask_personal(frame, show_personal=show_personal)
+    sheets["说明"] = pd.DataFrame({"项目": ["坐标系"], "说明": [crs.note_zh]})
     return sheets
 
 
@@ -127,6 +135,7 @@ def _link(
     k: int,
     radius_s: float,
     map_path: Path | None,
+    crs: ExportCRS,
 ) -> dict[str, pd.DataFrame]:
     analysis = load_analysis(project, times=False, cache_dir=cache_dir())
     graph = analysis.graph
@@ -164,16 +173,18 @@ def _link(
             ),
         }
     ).sort_values("网格编码", kind="stable")
-    lonlat = homes.to_crs(4326)
     gone = result.unlinked_households
-    unlinked = pd.DataFrame(
-        {
-            "网格编码": home_grid[gone],
-            "住户序号": gone + 1,
-            "经度": lonlat.x.to_numpy()[gone],
-            "纬度": lonlat.y.to_numpy()[gone],
-            "说明": np.where(pairs.household_ok[gone], "未分配到党员 (not linked)", "距道路过远 (off the network)"),
-        }
+    unlinked = coordinate_columns(
+        gpd.GeoDataFrame(
+            {
+                "网格编码": home_grid[gone],
+                "住户序号": gone + 1,
+                "说明": np.where(pairs.household_ok[gone], "未分配到党员 (not linked)", "距道路过远 (off the network)"),
+            },
+            geometry=homes.to_numpy()[gone],
+            crs=homes.crs,
+        ),
+        crs,
     ).sort_values(["网格编码", "住户序号"], kind="stable")
     for frame in (table, unlinked):
         frame.loc[frame["网格编码"] == "", "网格编码"] = "（不在任何网格内）"
@@ -226,6 +237,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         bar.set_postfix_str(steps[0])
         grids = read_upload(args.grids, expected="polygon")
+        crs = export_crs_for(args.crs, grids)  # before any work: a zone outside China stops here
         compounds = _compounds(args.compounds, args.system) if args.compounds else None
         bar.update()
         bar.set_postfix_str(steps[1])
@@ -235,13 +247,13 @@ def main(argv: list[str] | None = None) -> int:
         bar.update()
         bar.set_postfix_str(steps[2])
         linked = (
-            _link(check, grids, args.project, args.households, args.k, args.radius_min * 60, args.map)
+            _link(check, grids, args.project, args.households, args.k, args.radius_min * 60, args.map, crs)
             if args.project
             else {}
         )
         bar.update()
         bar.set_postfix_str(steps[3])
-        write_xlsx(_tables(check, linked, args.show_personal), args.out)
+        write_xlsx(_tables(check, linked, args.show_personal, crs), args.out)
         bar.update()
     except (GeoError, OSError) as exc:
         return failed(exc, bar)

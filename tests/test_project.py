@@ -16,8 +16,8 @@ def test_demo_project_loads_every_part_in_one_crs(tmp_path):
     assert crs.to_epsg() == 32635
     assert project.facilities.crs == crs and project.demand.crs == crs
     # Counts from the same extract as tests/test_facilities.py and tests/test_demand.py:
-    # 99 POIs with a function, 59 residential buildings, 7,002 residents.
-    assert len(project.facilities) == 99
+    # 99 POIs with a function and 3 schools (学有所教), 59 residential buildings, 7,002 residents.
+    assert len(project.facilities) == 102
     assert len(project.demand) == 59
     assert project.demand["residents"].sum() == pytest.approx(7002.11, abs=0.01)
     assert project.profile.name == "walk"

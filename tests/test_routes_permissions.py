@@ -43,6 +43,7 @@ EXPECTED = {
     "grids.grid_edit": "edit_plan",
     "grids.grid_undo": "edit_plan",
     "programme.programme_view": "read",
+    "lifecircle.check": "read",  # h-rural (issue 21): the scene's life-circle check
     "programme.programme_map": "read",
     "grids.grid_redo": "edit_plan",
     "grids.grid_restore": "edit_plan",

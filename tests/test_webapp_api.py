@@ -145,7 +145,7 @@ def test_project_summary(client):
 
 @pytest.mark.parametrize(
     ("layer", "count"),
-    [("facilities", 99), ("boundary", 1), ("times", 59), ("service_areas", 3)],
+    [("facilities", 102), ("boundary", 1), ("times", 59), ("service_areas", 3)],  # 99 + 3 schools
 )
 def test_layers_are_geojson(client, layer, count):
     response = client.get(f"/api/layers/{layer}?function=medical")

@@ -117,10 +117,12 @@ def geojson_response(frame: gpd.GeoDataFrame) -> Response:
     return Response(geojson_text(frame), mimetype=GEOJSON)
 
 
-def _function(name: str | None) -> str:
+def _function(name: str | None, *, groups: bool = False) -> str:
+    """A function of the analysis; with ``groups`` also a facility group of its own (学有所教, h-rural)."""
     function = name or "medical"
-    if function not in get_state().functions:
-        allowed = ", ".join(get_state().functions)
+    known = {**get_state().functions, **(get_state().facility_groups if groups else {})}
+    if function not in known:
+        allowed = ", ".join(known)
         raise InputDataError(f"功能 {function!r} 不在分析的功能中 (unknown function; allowed: {allowed})")
     return function
 
@@ -230,7 +232,7 @@ def view(name: str):
     pixel.  ``&profile=P&budget=M``: the service areas, walking times and gaps of that scene.
     """
     state = get_state()
-    function = _function(request.args.get("function"))
+    function = _function(request.args.get("function"), groups=name == "facilities")
     scene = _scene(request.args)
     bbox = request.args.get("bbox", "").split(",")
     if len(bbox) != 4:

@@ -279,17 +279,22 @@ def report():
         acc, function, network=project.network, boundary=project.boundary, gaps=gap_cells(acc, function)
     )
     base = maps.coverage_text(acc, function, project_name=project.name, **fields)
+    check = _life_circle_check(analysis)
+    # h-rural (issue 21): the check's standard, as chosen in the page's scene, on the standard's line
+    chosen = "按分区城乡类型" if request.args.get("standard", "auto") == "auto" else "规划师指定"
+    said = f"生活圈检查标准: {'、'.join(sorted(set(check['standard'])))}（{chosen}）"
+    lines = [f"{a}；{said}" if a.startswith("标准:") else a for a in base.assumptions]
     text = LayoutText(
         title=f"覆盖分析摘要 — {project.name}",
         subtitle=f"地图: {base.title}; {base.subtitle.split('—')[-1].strip()}",
         sources=base.sources,
-        assumptions=base.assumptions,
+        assumptions=tuple(lines if lines != list(base.assumptions) else [said, *lines]),
         **fields,
     )
     with tempfile.TemporaryDirectory(prefix="linli-export-") as tmp:
         path = summary_report(
             coverage_table(acc),
-            _life_circle_check(analysis),
+            check,
             Path(tmp) / "report.pdf",
             text=text,
             content=content,

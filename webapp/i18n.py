@@ -884,6 +884,30 @@ TEXTS: dict[str, dict[str, str]] = {
     },
     "ac2_rewritten": {"zh": "已改写（文件保留）", "en": "rewritten (file kept)"},
     "ac2_not_scanned": {"zh": "未检查，请人工核对", "en": "not checked, check by hand"},
+    # --- h-rural (issue 21): the life-circle check on screen, its standard part of the scene; schools ---
+    "ru_check_title": {"zh": "生活圈达标检查", "en": "Life-circle check"},
+    "ru_default": {
+        "zh": "默认：按各分区的城乡类型；未标类型的按项目类型「{kind}」，即 {code}",
+        "en": "Default: each area by its own type; areas without one by the project's type ({kind}), i.e. {code}",
+    },
+    "ru_kind_urban": {"zh": "城镇", "en": "urban"},
+    "ru_kind_rural": {"zh": "乡村", "en": "rural"},
+    "ru_col_item": {"zh": "检查项", "en": "Item"},
+    "ru_col_result": {"zh": "结果", "en": "Result"},
+    "ru_col_basis": {"zh": "标准与条文", "en": "Standard and clause"},
+    "ru_required": {"zh": "要求", "en": "required"},
+    "ru_checking": {"zh": "正在检查……", "en": "Checking…"},
+    "ru_check_of": {"zh": "本次检查所用标准：{standards}", "en": "Standards used: {standards}"},
+    "ru_check_failed": {"zh": "检查失败", "en": "Check failed"},
+    "ru_exports_follow": {
+        "zh": "报告与表格中的达标检查按上方“生活圈达标检查”所选标准",
+        "en": "The check in the report and the tables uses the standard chosen in the life-circle check above",
+    },
+    "ru_group_education": {"zh": "学有所教（学校）", "en": "Education (schools)"},
+    "ru_lines": {
+        "zh": "{n} 项：达标 {pass}，不达标或缺失 {fail}，其他 {other}（展开看每项的标准与条文）",
+        "en": "{n} items: {pass} pass, {fail} fail or missing, {other} other (open: each item's standard and clause)",
+    },
 }
 
 

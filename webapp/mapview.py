@@ -210,6 +210,8 @@ def build_map(
     ControlTexts(texts, zoom=True).add_to(fmap)
     MetricScale().add_to(fmap)
     labels = function_labels(state.functions, lang)
+    # h-rural (issue 21): facility groups of their own (学有所教: schools) get a layer and a legend entry.
+    facility_labels = {**labels, **{k: texts.get(f"ru_group_{k}", zh) for k, zh in state.facility_groups.items()}}
     base = folium.FeatureGroup(name=texts["layer_base"], control=True, show=True)
     if dynamic is not None:
         dynamic.append({"group": base.get_name(), "layer": "areas", "styles": BASE_AREA_STYLE})
@@ -264,9 +266,9 @@ def build_map(
     if dynamic is None:
         _gap_layer(fmap, state, function, texts, labels)
     if dynamic is None:
-        _facility_layers(fmap, state, function, texts, labels)
+        _facility_layers(fmap, state, function, texts, facility_labels)
     else:
-        _dynamic_facilities(fmap, state, function, dynamic, texts, labels)
+        _dynamic_facilities(fmap, state, function, dynamic, texts, facility_labels)
     drawn = folium.FeatureGroup(name=texts["layer_drawings"], show=True)
     drawn.add_to(fmap)
     if lang == "zh":
@@ -304,7 +306,7 @@ def build_map(
         gap_colour=GAP_COLOUR,
         gap_label=texts["legend_gaps"],
         function_title=texts["function"],
-        function_items=[(f, function_colour(f), label) for f, label in labels.items()],
+        function_items=[(f, function_colour(f), label) for f, label in facility_labels.items()],
         note=f"{profile_label(prof, lang)} {prof.speed_kmh:g} km/h; © OpenStreetMap contributors",
     ).add_to(fmap)
     localize(fmap)
@@ -393,6 +395,7 @@ def _dynamic_facilities(
                 "label": label,
                 "marker": {"markerColor": colour, "icon": icon},
                 "colour": function_colour(function),
+                "own_group": function not in state.functions,  # h-rural: not switched with the scene
             }
         )
 

@@ -34,6 +34,7 @@ from geo.workflows.programme import (
     programme_from_features,
     progress,
 )
+from geo.workflows.programme_outputs import town_reach_notes
 from webapp.api import MAX_PLAN_SITES, _features, _scene, _speed_note, json_body
 from webapp.auth import requires
 from webapp.exports import _download
@@ -137,6 +138,7 @@ def programme_view():
             "notes": list(programme.centres.notes),
             "colours": {"status": STATUS_COLOURS, "lateness": LATENESS_EDGE},
             "assumption": _speed_note(scene),
+            "town_reach": town_reach_notes(coverage),  # h-rural (issue 21): hubs' town centres by e-bike
         }
     )
 

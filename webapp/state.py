@@ -27,6 +27,7 @@ import shapely
 from geo import settings
 from geo.access.coverage import Accessibility, accessibility, assign_units, with_budget
 from geo.access.coverage_tables import gap_cells, plan_scenario
+from geo.access.life_circle import choose_circle
 from geo.errors import InputDataError
 from geo.io.crs import WGS84
 from geo.io.drawn import parse_number
@@ -151,6 +152,21 @@ class AnalysisState:
     def functions(self) -> Mapping[str, str]:
         """The functions analysed, key -> Chinese name: the six and the project's "1+6+X" extras."""
         return self.project.standard.functions
+
+    # --- h-rural (issue 21): facility groups of their own (学有所教: schools) with a map layer ---
+    @property
+    def facility_groups(self) -> Mapping[str, str]:
+        """The standard's groups outside the functions that have facilities here, key -> Chinese name."""
+        present = set(self.acc.facilities["function"].astype(str))
+        return {key: name for key, name in self.project.standard.groups.items() if key in present}
+
+    @property
+    def ru_default_code(self) -> str:
+        """The standard the check applies by default to a unit without a type: the project type's."""
+        project = self.project
+        return choose_circle(project.standard, whole_area=True, area_type=project.area_type).standard.code
+
+    # --- end h-rural ---
 
     def function_areas(self, function: str, scene: Scene | None = None) -> gpd.GeoDataFrame | None:
         """The service-area rings of a function's facilities (WGS84), built on first use.

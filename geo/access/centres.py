@@ -6,6 +6,9 @@ The county documents plan centres of three kinds (“单体集约、多点串联
 * ``linked`` (多点串联) — the functions spread over nearby buildings, reached as a set;
 * ``hub`` (中心辐射) — a town centre (``role="hub"``) plus service stations (``role="station"``,
   e.g. the service posts in rural bank branches), each station with its own few functions.
+  The town centre serves the whole town: given ``hub`` (:func:`geo.access.life_circle.town_reach`),
+  it is reached in the town circle's mode and minutes (electric bicycle, TD/T 1062-2021 乡集镇层级,
+  or the planner's speed), its stations and every other site on foot in the function's budget.
 
 Whatever the kind, a resident is covered for a function where a site *hosting that function*
 is reachable within the function's budget: a linked centre whose clinic is 400 m away and whose
@@ -33,6 +36,7 @@ import pandas as pd
 import shapely
 
 from geo.access.coverage import Accessibility
+from geo.access.life_circle import LevelReach
 from geo.access.vocabulary import parse_functions
 from geo.errors import InputDataError
 from geo.network.graph import CostGraph
@@ -52,6 +56,7 @@ __all__ = [
     "centre_facilities",
     "make_centres",
     "site_reach",
+    "town_sites",
 ]
 
 #: Kinds of centre, key -> Chinese name (the words of the county documents).
@@ -301,14 +306,36 @@ class SiteReach:
         (index into the accessibility's demand points), ``time_s``.
     snapped
         bool per site: it lies on the walk network (within the snapping tolerance).
+    town
+        bool per site: a hub's town centre, routed and judged in ``hub``'s mode and minutes.
+    hub
+        The town circle's reach those sites are judged by (``None``: every site on foot).
     """
 
     pairs: OriginTimes
     snapped: np.ndarray
+    town: np.ndarray | None = None
+    hub: LevelReach | None = None
+
+    def limit_s(self, budget_s: float) -> np.ndarray:
+        """Seconds each pair is judged by: ``budget_s``, or the town reach for a hub's town centre."""
+        if self.town is None or self.hub is None:
+            return np.full(self.pairs.time_s.shape, budget_s)
+        return np.where(self.town[self.pairs.origin], self.hub.budget_s, budget_s)
 
 
-def site_reach(acc: Accessibility, graph: CostGraph, centres: Centres) -> SiteReach:
+def town_sites(centres: Centres) -> np.ndarray:
+    """bool per site: the town centre (main site) of a hub (中心辐射) centre."""
+    sites = centres.sites
+    return ((sites["kind"] == "hub") & (sites["role"] == "main")).to_numpy(bool)
+
+
+def site_reach(acc: Accessibility, graph: CostGraph, centres: Centres, *, hub: LevelReach | None = None) -> SiteReach:
     """Route every site of ``centres`` once, up to the largest budget of the functions they host.
+
+    With ``hub`` (the town circle's reach, :func:`geo.access.life_circle.town_reach`) the town
+    centres of hub centres (:func:`town_sites`) are routed in its mode (``graph``'s network,
+    ``hub.profile``) up to its minutes; every other site in ``graph``'s mode.
 
     Raises
     ------
@@ -328,8 +355,30 @@ def site_reach(acc: Accessibility, graph: CostGraph, centres: Centres) -> SiteRe
     budget = max((acc.budget_s[f] for f in hosted), default=max(acc.budget_s[f] for f in centres.functions))
     reach = reach_sets(reversed_graph(graph), snapped, max_time_s=budget)
     pairs = demand_times_from_reach(graph, reach, dem, snapped)
+    ok = np.asarray(snapped.ok, dtype=bool)
+    town = town_sites(centres)
     logger.info("centre sites: %d sites, %d centres, %d pairs", len(geoms), len(centres.names), pairs.time_s.size)
-    return SiteReach(pairs, np.asarray(snapped.ok, dtype=bool))
+    if hub is None or not town.any():
+        return SiteReach(pairs, ok)
+    # The town centres again, in the town circle's mode: their walking pairs are replaced.
+    ride = graph.network.cost_graph(hub.profile)
+    which = np.flatnonzero(town)
+    at = snap_points(ride, geoms.iloc[which].reset_index(drop=True))
+    rode = demand_times_from_reach(
+        ride,
+        reach_sets(reversed_graph(ride), at, max_time_s=hub.budget_s),
+        snap_points(ride, acc.demand.geometry),
+        at,
+    )
+    keep = ~town[pairs.origin]
+    pairs = OriginTimes(
+        np.concatenate([pairs.origin[keep], which[rode.origin]]),
+        np.concatenate([pairs.demand[keep], rode.demand]),
+        np.concatenate([pairs.time_s[keep], rode.time_s]),
+    )
+    ok[which] = np.asarray(at.ok, dtype=bool)
+    logger.info("centre sites: %d town centres by %s, %d pairs", which.size, hub.profile.name, rode.time_s.size)
+    return SiteReach(pairs, ok, town, hub)
 
 
 def centre_coverage(
@@ -360,7 +409,9 @@ def centre_coverage(
         ``function_zh``, ``basis``, ``budget_min``, ``population``, ``covered_before``,
         ``newly_covered``, ``covered_after``, ``uncovered_after``, ``covered_pct_before``,
         ``covered_pct_after``, ``sites`` (sites hosting the function in the stage),
-        ``unsnapped_sites`` (of those, off the walk network).
+        ``unsnapped_sites`` (of those, off the walk network), ``town_sites`` (of those, hubs'
+        town centres judged in the town circle's mode) and ``town_reach`` (that mode, speed,
+        minutes and clause where there are any, else empty).
     """
     n_sites = len(centres.sites)
     origin, demand, time_s = reach.pairs.origin, reach.pairs.demand, reach.pairs.time_s
@@ -374,7 +425,8 @@ def centre_coverage(
             population = acc.demand[basis].to_numpy(float)
             before = acc.covered(f)
             serving = mask & centres.hosts[:, j]
-            hit = serving[origin] & (time_s <= acc.budget_s[f])
+            hit = serving[origin] & (time_s <= reach.limit_s(acc.budget_s[f]))
+            towns = int((serving & reach.town).sum()) if reach.town is not None and reach.hub is not None else 0
             reached = np.zeros(population.shape[0], dtype=bool)
             reached[demand[hit]] = True
             after = before | reached
@@ -395,6 +447,8 @@ def centre_coverage(
                     "uncovered_after": total - covered_after,
                     "sites": int(serving.sum()),
                     "unsnapped_sites": int((serving & ~reach.snapped).sum()),
+                    "town_sites": towns,
+                    "town_reach": reach.hub.note_zh if towns and reach.hub is not None else "",
                 }
             )
     table = pd.DataFrame(rows)

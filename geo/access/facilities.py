@@ -72,9 +72,23 @@ def _matching_type(tags: dict[str, str], spec: dict) -> str | None:
         value = tags.get(flt["key"])
         if value is None or ("*" not in flt["values"] and value not in flt["values"]):
             continue
-        if all(tags.get(k) in v for k, v in flt.get("and", {}).items()):
-            return flt.get("type", "")
+        if not all(tags.get(k) in v for k, v in flt.get("and", {}).items()):
+            continue
+        words = flt.get("name_contains")
+        name = tags.get("name:zh", tags.get("name", ""))
+        if words and not any(word in name for word in words):
+            continue
+        return flt.get("type", "")
     return None
+
+
+def _known(functions: dict[str, dict], standard: Standard) -> dict[str, dict]:
+    """The tag file's functions the standard knows: the six, its own, its groups (学有所教)."""
+    return {
+        key: spec
+        for key, spec in functions.items()
+        if key in FUNCTIONS or key in standard.functions or key in standard.groups
+    }
 
 
 def _check_types(functions: dict[str, dict], standard: Standard) -> None:
@@ -132,6 +146,7 @@ def _osm_frame(functions: dict[str, dict], path: Path | None, standard: Standard
     import osmium
 
     standard = standard or load_standard()
+    functions = _known(functions, standard)
     _check_types(functions, standard)
     path = Path(path) if path is not None else demo_pbf_path()
     rows, lons, lats = [], [], []
@@ -253,7 +268,7 @@ def facilities_from_features(features: gpd.GeoDataFrame, *, standard: Standard |
         Columns as :func:`osm_facilities_all`; ways and relations at their centroid.
     """
     standard = standard or load_standard()
-    functions = facility_functions()
+    functions = _known(facility_functions(), standard)
     _check_types(functions, standard)
     rows, lons, lats = [], [], []
     if len(features):
@@ -307,7 +322,8 @@ def osm_facilities_all(path: Path | None = None, *, standard: Standard | None = 
     """Every POI of an OSM file that matches any service function, each with exactly one function.
 
     A POI matching several functions gets the first of them in the order of
-    ``data/facility_tags.json`` (elderly, childcare, medical, food, leisure, services
+    ``data/facility_tags.json`` (elderly, childcare, medical, food, leisure, services, then the
+    schools of the 学有所教 group
     in the shipped file), so the rows partition the matching POIs.  Columns as
     :func:`osm_facilities`; ``function_zh`` is the function's Chinese label.
     """

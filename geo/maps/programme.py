@@ -24,6 +24,7 @@ from geo.maps.content import street_lines
 from geo.maps.layout import LayoutText, MapContent
 from geo.maps.style import BOUNDARY_COLOUR, NETWORK_COLOUR
 from geo.workflows.programme import LATENESS, STATUSES, Programme
+from geo.workflows.programme_outputs import town_reach_notes
 
 __all__ = ["LATENESS_EDGE", "STATUS_COLOURS", "programme_content", "programme_text", "programme_wall_map"]
 
@@ -185,6 +186,7 @@ def programme_text(
     if coverage is not None and len(coverage):
         if assumption:
             lines.append(f"覆盖口径：{assumption}")
+        lines += town_reach_notes(coverage)  # h-rural (issue 21): a hub's town centre in the town circle's mode
         for stage, rows in coverage.groupby("stage", sort=False):
             pct = "，".join(f"{r.function_zh} {r.covered_pct_after:.0f}%" for r in rows.itertuples())
             lines.append(f"{stage}：{pct}")

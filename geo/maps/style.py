@@ -95,6 +95,7 @@ FUNCTION_COLOURS = {
     "food": "#f69730",
     "leisure": "#72b026",
     "services": "#38aadd",
+    "education": "#2b6cb0",  # 学有所教 (schools), a group of its own (issue 21)
 }
 #: Web map markers of each function: Leaflet.awesome-markers colour name (the nearest to
 #: :data:`FUNCTION_COLOURS`) and Font Awesome 6 icon.
@@ -105,6 +106,7 @@ FUNCTION_MARKERS = {
     "food": ("orange", "basket-shopping"),
     "leisure": ("green", "tree"),
     "services": ("blue", "building-columns"),
+    "education": ("darkblue", "school"),
 }
 #: Markers (awesome-markers colour, its hex, icon) of a project's functions beyond the six
 #: ("1+6+X"), chosen by a stable hash of the function's name.

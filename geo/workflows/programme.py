@@ -31,6 +31,7 @@ import shapely
 
 from geo.access.centres import CENTRE_KINDS, Centres, centre_coverage, make_centres, site_reach
 from geo.access.coverage import Accessibility
+from geo.access.life_circle import town_reach
 from geo.errors import InputDataError
 from geo.io.crs import WGS84
 from geo.network.graph import CostGraph
@@ -501,11 +502,16 @@ def phase_stages(programme: Programme) -> dict[str, np.ndarray]:
     return stages
 
 
-def programme_coverage(acc: Accessibility, graph: CostGraph, programme: Programme) -> pd.DataFrame:
+def programme_coverage(
+    acc: Accessibility, graph: CostGraph, programme: Programme, *, town_speed_kmh: float | None = None
+) -> pd.DataFrame:
     """Coverage per function after each phase (cumulative) and for the centres open today.
 
     One routing of every site (:func:`geo.access.centres.site_reach`); a site counts for a
     function only where it hosts it; the existing facilities are the baseline (``现状设施``).
+    A hub's town centre (中心辐射) is reached in the town circle's mode and minutes
+    (:func:`geo.access.life_circle.town_reach`: electric bicycle, or ``town_speed_kmh``), its
+    stations and the other centres in ``graph``'s mode; ``town_reach`` says which.
 
     Returns
     -------
@@ -514,7 +520,7 @@ def programme_coverage(acc: Accessibility, graph: CostGraph, programme: Programm
         (existing facilities only), ``phase`` (0 for it and for the open centres) and
         ``stage_key`` (``existing``, ``open``, ``phase``).
     """
-    reach = site_reach(acc, graph, programme.centres)
+    reach = site_reach(acc, graph, programme.centres, hub=town_reach(speed_kmh=town_speed_kmh))
     stages = {"现状设施": np.zeros(len(programme.centres.sites), dtype=bool), **phase_stages(programme)}
     table = centre_coverage(acc, programme.centres, reach, stages)
     phase_of = {s: (int(s[1:-2]) if s.startswith("第") else 0) for s in stages}

@@ -55,12 +55,24 @@ HEADERS_ZH = {
     "gap": "尚差",
     "overdue": "逾期中心",
     "verdict_zh": "判断",
+    "town_reach": "镇级中心可达口径",
 }
 ROLES_ZH = dict(SITE_ROLES)
 
 
 PROGRESS_TAIL = ("scheduled", "gap", "overdue", "verdict_zh")
 COVERAGE_TAIL = ("newly_covered", "covered_after", "uncovered_after", "covered_pct_after")
+
+
+def town_reach_notes(coverage: pd.DataFrame | None) -> list[str]:
+    """What the hubs' town centres in ``coverage`` are judged by (mode, speed, minutes, clause), once each."""
+    if coverage is None or "town_reach" not in coverage.columns:
+        return []
+    return [
+        f"中心辐射的镇级中心按{n}；服务站点与其他中心按所选出行方式与时间阈值"
+        for n in dict.fromkeys(coverage["town_reach"])
+        if n
+    ]
 
 
 def programme_sheets(
@@ -119,9 +131,13 @@ def programme_sheets(
             headers=HEADERS_ZH,
         )
     if coverage is not None:
+        # A hub's town centre is judged in the town circle's mode: each line says so (issue 21).
+        town = ["town_reach"] if town_reach_notes(coverage) else []
         sheets["分期覆盖"] = official_table(
             coverage,
-            [*("stage", "function_zh", "budget_min", "population", "covered_before"), *COVERAGE_TAIL],
+            [*("stage", "function_zh", "budget_min", "population", "covered_before"), *COVERAGE_TAIL, *town],
             headers=HEADERS_ZH,
         )
+        for note in town_reach_notes(coverage):
+            sheets["说明"].loc[len(sheets["说明"])] = ["镇级中心可达口径", note]
     return sheets

@@ -1112,7 +1112,7 @@
     document.dispatchEvent(new CustomEvent("linli:scene", { detail: Object.assign({}, scene) }));
     // The chosen function's facilities are shown, the others' are one click away in the layer control.
     for (const entry of (window.LINLI_VIEW ? window.LINLI_VIEW.layers : [])) {
-      if (entry.spec.layer !== "facilities") continue;
+      if (entry.spec.layer !== "facilities" || entry.spec.own_group) continue;  // h-rural: schools stay as set
       const group = window[entry.spec.group];
       if (entry.spec.function === scene.function) map.addLayer(group);
       else map.removeLayer(group);
@@ -1193,6 +1193,11 @@
       budgetCustom.value = String(linked.budget);
       $("budget-custom-label").hidden = listed;
       changed = true;
+    }
+    // h-rural (issue 21): the life-circle check's standard is part of the scene (static/rural.js)
+    const standards = $("ru-check-standard") ? [...$("ru-check-standard").options].map((o) => o.value) : [];
+    if (linked.std && standards.includes(linked.std) && linked.std !== (scene.standard || "auto")) {
+      scene.standard = linked.std; changed = true;
     }
     return changed;
   }
@@ -1290,18 +1295,6 @@
     schedulePlanEval();
     message(t.unclear_done, "ok");
   });
-  // --- h-rural (issue 21): the planner's life-circle standard for the check's exports ---
-  const checkStandard = $("export-check-standard");
-  if (checkStandard) {
-    checkStandard.addEventListener("change", () => {
-      for (const a of document.querySelectorAll("#linli-exports a.export-check")) {
-        const url = new URL(a.getAttribute("href"), location.href);
-        url.searchParams.set("standard", checkStandard.value);
-        a.setAttribute("href", url.pathname + url.search);
-      }
-    });
-  }
-  // --- end h-rural ---
 
   // Exports are fetched, not followed: a failed one says why beside the links and the page,
   // with its unsaved drawings, stays; a good one is saved under the server's file name.
@@ -1361,6 +1354,7 @@
     const c = map.getCenter();
     const parts = [`map=${map.getZoom()}/${c.lat.toFixed(5)}/${c.lng.toFixed(5)}`];
     parts.push(`fn=${encodeURIComponent(scene.function)}`, `budget=${scene.budget}`, `profile=${encodeURIComponent(scene.profile)}`);
+    if (scene.standard && scene.standard !== "auto") parts.push(`std=${encodeURIComponent(scene.standard)}`);  // h-rural
     if (plan) parts.push(`plan=${plan.id}`);
     return `#${parts.join("&")}`;
   }
@@ -1375,6 +1369,7 @@
     return {
       view: view ? { zoom: Number(view[1]), lat: Number(view[2]), lon: Number(view[3]) } : null, planId,
       fn: params.get("fn"), profile: params.get("profile"), budget: isFinite(budget) && budget > 0 ? budget : null,
+      std: params.get("std") || "auto",  // h-rural (issue 21): the check's standard (static/rural.js)
     };
   }
   const linked = readHash();

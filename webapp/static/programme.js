@@ -211,6 +211,8 @@
     $("prog-assumption").textContent = profile && window.LINLI_SCENE
       ? `${profile.selectedOptions[0].textContent.trim()}, ${window.LINLI_SCENE.budget} ${t.minutes_unit}`
       : data.assumption;
+    // h-rural (issue 21): a hub's town centre is judged in the town circle's mode; the figure says which.
+    if (data.town_reach && data.town_reach.length) $("prog-assumption").textContent += `; ${data.town_reach.join("; ")}`;
     $("prog-notes").innerHTML = data.notes.map((n) => `<li>${esc(n)}</li>`).join("");
     $("prog-result").hidden = false;
   }
