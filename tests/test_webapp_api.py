@@ -597,7 +597,7 @@ def test_candidate_and_plan_in_another_scene(app, client):
     assert plan["units"] == []
 
 
-def test_plan_evaluated_per_area_unit(app, client):
+def test_plan_evaluated_per_area_unit(app, client, monkeypatch):
     with app.app_context():
         state = get_state()
     w, s, e, n = state.extent_wgs84
@@ -608,8 +608,9 @@ def test_plan_evaluated_per_area_unit(app, client):
         crs=4326,
     )
     project = dataclasses.replace(state.project, units={"community": units.to_crs(state.project.network.crs)})
-    state.analysis = dataclasses.replace(state.analysis, project=project)
-    state._unit_codes = None
+    # The state is shared by every app of the process: the test's units are undone after it.
+    monkeypatch.setattr(state, "analysis", dataclasses.replace(state.analysis, project=project))
+    monkeypatch.setattr(state, "_unit_codes", None)
     lon, lat = CENTER
     sites = [{"type": "Point", "coordinates": [lon, lat]}, {"type": "Point", "coordinates": [lon + 0.004, lat]}]
     data = client.post("/api/evaluate-plan", json={"sites": sites}).get_json()
