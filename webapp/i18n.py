@@ -872,6 +872,13 @@ TEXTS: dict[str, dict[str, str]] = {
     "ro_legend_title": {"zh": "网格员、网格长（名册）", "en": "Grid worker and head (roster)"},
     "ro_legend_complete": {"zh": "齐全", "en": "both present"},
     "ro_legend_missing": {"zh": "缺网格员或网格长", "en": "lacks a worker or head"},
+    # --- h-micro2 (issue 20): micro-grids with roster people, grid downloads ---
+    "m2_downloads": {"zh": "网格下载", "en": "Grids download"},
+    "m2_gpkg": {"zh": "网格与微网格 GeoPackage", "en": "Grids and micro-grids GeoPackage"},
+    "m2_xlsx": {"zh": "网格清单 XLSX", "en": "Grid list XLSX"},
+    "m2_card_title": {"zh": "名册人员（本微网格）", "en": "Roster people (this micro-grid)"},
+    "m2_card_none": {"zh": "名册中没有人落在本微网格", "en": "Nobody of the roster is placed here"},
+    "m2_people": {"zh": "人", "en": "people"},
 }
 
 
