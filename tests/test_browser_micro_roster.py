@@ -1,6 +1,7 @@
 """A roster's building head on the micro-grid card in the real headless Chromium (h-micro2, issue 20):
 micro-grids generated in the grids panel, a roster with a 楼栋长 placed by position imported, and a
-click on that micro-grid shows the person counted and named masked (王**), never in clear."""
+click on that micro-grid shows the person counted and named masked (王**), never in clear; the
+organisation tree lists the web micro-grids with him under his."""
 
 from __future__ import annotations
 
@@ -43,7 +44,17 @@ def test_micro_grid_card_shows_the_roster_people_placed_in_it(page, server):  # 
     # the downloads of the grids panel follow the chosen coordinate system
     page.select_option("#m2-crs", "cgcs2000")
     assert page.get_attribute("#m2-gpkg", "href") == "/api/export/grids.gpkg?crs=cgcs2000"
-    assert not page.console_errors, page.console_errors
     folder = os.environ.get("LINLI_SCREENSHOTS")
     if folder:
         page.screenshot(path=os.path.join(folder, "micro_roster_card.png"))
+    # the organisation tree: the web micro-grids under their grid, the building head under his
+    page.click("#ow-open")
+    row = f".ow-micro-row[data-code='{code}']"
+    wait_until(page, f'document.querySelector("{row}") !== null')
+    page.click("#ow-expand")  # long micro-grid lists start folded
+    assert "王**" in page.locator(row).inner_text()
+    assert page.locator(".ow-micro-row").count() == len(features)
+    if folder:
+        page.locator(row).scroll_into_view_if_needed()
+        page.screenshot(path=os.path.join(folder, "micro_roster_orgtree.png"))
+    assert not page.console_errors, page.console_errors

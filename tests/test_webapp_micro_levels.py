@@ -163,8 +163,6 @@ def test_grids_and_micro_grids_as_a_styled_geopackage(app, levels, tmp_path):
     with sqlite3.connect(path) as db:
         styled = {row[0] for row in db.execute("SELECT f_table_name FROM layer_styles")}
     assert {"网格", "微网格"} <= styled
-    bad = viewer.get("/api/export/grids.gpkg?crs=mars")
-    assert bad.status_code == 422
 
 
 def test_grids_and_micro_grids_as_an_xlsx_list(app, levels):
@@ -192,7 +190,18 @@ def test_grids_and_micro_grids_as_an_xlsx_list(app, levels):
     clear = client_of(app, "root").get("/api/export/grids.xlsx?personal=1")
     frame = pd.read_excel(io.BytesIO(clear.data), sheet_name="微网格", dtype=str).fillna("")
     assert frame.set_index("微网格编码").at[levels["micro"], "楼栋长"] == "王小五"
-    assert client_of(app, "kan").get("/api/export/grids.shp").status_code == 422
+
+
+def test_unknown_grid_download_format_crs_or_personal_is_a_422(app):
+    viewer = client_of(app, "kan")
+    for url, says in (
+        ("/api/export/grids.shp", "gpkg, xlsx"),
+        ("/api/export/grids.gpkg?crs=mars", "cgcs2000"),
+        ("/api/export/grids.xlsx?personal=yes", "0, 1"),
+    ):
+        answer = viewer.get(url)
+        assert answer.status_code == 422, url
+        assert says in answer.get_json()["error"], answer.get_json()
 
 
 def test_grid_download_is_an_export_under_admission(app):
