@@ -90,6 +90,7 @@ EXPECTED = {
     "rosterweb.roster_delete": "edit_plan",  # h-roster: the imported roster removed
     # h-micro2 (issue 20): the grids and micro-grids downloaded (GeoPackage, XLSX)
     "orgweb.grid_levels_file": "read",
+    "rosterweb.roster_micro": "read",  # the roster's people in one micro-grid (its card)
 }
 
 #: Every route that changes something, as (method, URL): none is open to a viewer.

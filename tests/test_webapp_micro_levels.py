@@ -97,7 +97,7 @@ def test_building_level_people_are_counted_per_micro_grid(app, levels):
 
 def test_micro_grid_card_lists_its_roster_people_masked(app, levels):
     m = levels["micro"]
-    card = client_of(app, "kan").get(f"/api/grids/micro/card/{m}")
+    card = client_of(app, "kan").get(f"/api/grids/roster/micro/{m}")
     assert card.status_code == 200
     roster = card.get_json()["roster"]
     assert roster["masked"] is True and roster["counts"]["楼栋长"] == 1 and roster["counts"]["网格长"] == 0
@@ -109,11 +109,12 @@ def test_micro_grid_card_lists_its_roster_people_masked(app, levels):
         for f in client_of(app, "kan").get("/api/grids/micro").get_json()["grids"]["features"]
         if f["properties"]["code"] not in (m, levels["other_micro"])
     )
-    counts = client_of(app, "kan").get(f"/api/grids/micro/card/{empty}").get_json()["roster"]["counts"]
+    counts = client_of(app, "kan").get(f"/api/grids/roster/micro/{empty}").get_json()["roster"]["counts"]
     assert sum(counts.values()) == 0
+    assert client_of(app, "kan").get("/api/grids/roster/micro/99").status_code == 404
     # names in clear for an administrator who asks; refused to anyone else
-    assert client_of(app, "kan").get(f"/api/grids/micro/card/{m}?personal=1").status_code == 403
-    clear = client_of(app, "root").get(f"/api/grids/micro/card/{m}?personal=1").get_json()["roster"]
+    assert client_of(app, "kan").get(f"/api/grids/roster/micro/{m}?personal=1").status_code == 403
+    clear = client_of(app, "root").get(f"/api/grids/roster/micro/{m}?personal=1").get_json()["roster"]
     assert clear["people"]["楼栋长"] == ["王小五"] and clear["masked"] is False
 
 
@@ -222,7 +223,7 @@ def demo_levels():
     project = load_analysis("demo", times=False).project
     plan = project_grids(project)
     micro = generate_micro(plan, project.demand)
-    return grids_gdf(plan), grids_gdf(micro)
+    return plan, micro
 
 
 def _roster(rows: list[dict]) -> Roster:
@@ -237,7 +238,7 @@ def _roster(rows: list[dict]) -> Roster:
 
 
 def test_micro_placement_keeps_a_person_in_the_grid_they_were_placed_in(demo_levels):
-    grids, micro = demo_levels
+    grids, micro = (grids_gdf(p) for p in demo_levels)
     m = micro.iloc[0]
     far = micro[micro["parent"] != m["parent"]].iloc[0]
     p = gpd.GeoSeries([m.geometry, far.geometry], crs=micro.crs).to_crs(4326).representative_point()
@@ -258,3 +259,21 @@ def test_micro_placement_keeps_a_person_in_the_grid_they_were_placed_in(demo_lev
     # the chart: building heads under the micro-grid, grid heads at the grid
     chart = place_people(roster, grids, micro)
     assert chart["grid_code"].tolist() == [m["code"], m["parent"], m["parent"], m["parent"]]
+
+
+def test_grids_alone_export_without_a_micro_grid_sheet(demo_levels):
+    from geo.workflows.grid_levels import grid_levels_export
+
+    plan, micro = demo_levels
+    alone = grid_levels_export(plan, estimated=True, project_name="demo")
+    assert list(alone.sheets) == ["说明", "网格"] and list(alone.layers) == ["网格"]
+    assert "微网格数 (个)" not in alone.sheets["网格"].columns
+    notes = dict(alone.sheets["说明"].to_numpy().tolist())
+    assert notes["微网格"] == "尚未生成" and notes["姓名"] == "已脱敏（张*）"
+    both = grid_levels_export(plan, micro, estimated=True)
+    assert (both.grids, both.micro) == (len(plan.codes), len(micro.codes))
+    assert both.sheets["网格"]["微网格数 (个)"].astype(int).sum() == len(micro.codes)
+    # the grids' own households, whole, as the plan counts them
+    assert both.sheets["网格"]["估算户数 (户)"].astype(float).sum() == pytest.approx(
+        float(plan.units["households"].sum()), abs=len(plan.codes)
+    )

@@ -277,8 +277,6 @@ def micro_card(code: str):
     parents = sorted({str(p) for p in plan.units["parent"].to_numpy(object)[members]})
     fields = plan.fields.get(code, {})
     flags = sorted({i.kind for i in micro_issues(plan) if i.grid == code and i.severity != "info"})
-    from webapp.rosterweb import micro_roster  # h-micro2: the roster's people here (rosterweb imports this module)
-
     return jsonify(
         {
             "code": code,
@@ -292,6 +290,5 @@ def micro_card(code: str):
             "flags": ",".join(flags),
             "min_households": plan.min_households,
             "max_households": plan.max_households,
-            "roster": micro_roster(code),  # h-micro2: counts per role, names masked; None without a roster
         }
     )

@@ -10,6 +10,9 @@
   role, the grids without a 网格员 or 网格长 (``missing``), each grid's organisation and the
   unplaced rows with why; what a role sees is :func:`webapp.privacy.roster_view`'s (names
   masked 张*, phones 138****1234; an administrator's ``?personal=1`` shows names in clear).
+* ``GET /api/grids/roster/micro/<code>`` (h-micro2) — the roster's people in one micro-grid for its
+  card: building heads and centre households, and anyone placed by position, compound or address,
+  are also placed in the micro-grids of their grid (:func:`geo.grids.roster_summary.micro_codes`).
 * ``DELETE /api/grids/roster`` — the roster removed (the rows are personal data kept only for
   this feature).
 
@@ -243,17 +246,22 @@ def _micro_entries(summary: RosterSummary, sees: frozenset[str], name_of, only: 
     return out
 
 
-def micro_roster(code: str) -> dict | None:
-    """The roster's people in micro-grid ``code`` for its card (counts; names masked as the grid
-    card's, :func:`webapp.privacy.roster_view`); None without a roster."""
+@bp.get("/grids/roster/micro/<code>")
+@requires("read")
+def roster_micro(code: str):
+    """The roster's people in micro-grid ``code``, for its card: counts per role and the
+    organisation's names masked as on the grid card (:func:`webapp.privacy.roster_view`; an
+    administrator's ``?personal=1`` in clear); ``{"roster": null}`` without a roster or micro-grids."""
+    show = _show_personal()
     with _LOCK:
         summary, _ = _summary()
     if summary is None or summary.micro_counts is None:
-        return None
-    show = _show_personal()
+        return jsonify({"code": code, "roster": None})
+    if code not in set(summary.micro_counts["micro_code"].astype(str)):
+        return jsonify({"error": f"未知微网格编码 {code!r} (unknown micro-grid code)"}), 404
     name_of = (lambda v: str(v).strip()) if show else mask_name
     entry = _micro_entries(summary, roster_view(current_user()["role"]), name_of, only=code)
-    return {"masked": not show, **entry.get(code, {"counts": {}})}
+    return jsonify({"code": code, "roster": {"masked": not show, **entry[code]}})
 
 
 # ------------------------------------------------------------------ routes

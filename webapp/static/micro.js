@@ -256,8 +256,8 @@
         <button type="button" id="mg-boundary">${esc(t.mg_boundary)}</button>
         <button type="button" id="mg-reassign">${esc(t.mg_reassign)}</button>
       </div>`;
-    rosterBlock(box, c.roster); // h-micro2
     box.hidden = false;
+    showRoster(box, c.code); // h-micro2
     $("mg-split").addEventListener("click", () => change({ op: "split", grid: c.code }));
     $("mg-merge").addEventListener("click", () => { mg.mode = "merge"; say(t.mg_merge_pick, ""); });
     $("mg-reassign").addEventListener("click", () => { mg.mode = "reassign"; say(t.mg_reassign_pick, ""); });
@@ -268,6 +268,14 @@
   // --- h-micro2 (issue 20): the roster's people in this micro-grid (names masked by the server) ---
   const M2_ROLES = { "楼栋长": "ro_role_building", "党员中心户": "ro_role_centre", "网格员": "ro_role_worker",
     "网格长": "ro_role_head", "在职党员": "ro_role_member" };
+  async function showRoster(box, code) {
+    try {
+      const answer = await api("GET", "/api/grids/roster/micro/" + encodeURIComponent(code));
+      if (mg.selected === code && box.querySelector("#mg-card-table")) rosterBlock(box, answer.roster);
+    } catch (err) {
+      say(err.message, "error");
+    }
+  }
   function rosterBlock(box, roster) {
     if (!roster) return; // no roster imported: nothing to say
     const people = roster.people || {};
