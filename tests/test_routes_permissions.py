@@ -89,6 +89,9 @@ EXPECTED = {
     "rosterweb.roster_get": "read",  # h-roster: the imported roster against the grids
     "rosterweb.roster_upload": "edit_plan",  # h-roster: a roster imported (planner of every grid's area)
     "rosterweb.roster_delete": "edit_plan",  # h-roster: the imported roster removed
+    # h-micro2 (issue 20): the grids and micro-grids downloaded (GeoPackage, XLSX)
+    "orgweb.grid_levels_file": "read",
+    "rosterweb.roster_micro": "read",  # the roster's people in one micro-grid (its card)
 }
 
 #: Every route that changes something, as (method, URL): none is open to a viewer.

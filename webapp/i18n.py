@@ -908,6 +908,13 @@ TEXTS: dict[str, dict[str, str]] = {
         "zh": "{n} 项：达标 {pass}，不达标或缺失 {fail}，其他 {other}（展开看每项的标准与条文）",
         "en": "{n} items: {pass} pass, {fail} fail or missing, {other} other (open: each item's standard and clause)",
     },
+    # --- h-micro2 (issue 20): micro-grids with roster people, grid downloads ---
+    "m2_downloads": {"zh": "网格下载", "en": "Grids download"},
+    "m2_gpkg": {"zh": "网格与微网格 GeoPackage", "en": "Grids and micro-grids GeoPackage"},
+    "m2_xlsx": {"zh": "网格清单 XLSX", "en": "Grid list XLSX"},
+    "m2_card_title": {"zh": "名册人员（本微网格）", "en": "Roster people (this micro-grid)"},
+    "m2_card_none": {"zh": "名册中没有人落在本微网格", "en": "Nobody of the roster is placed here"},
+    "m2_people": {"zh": "人", "en": "people"},
 }
 
 

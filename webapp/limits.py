@@ -44,7 +44,10 @@ ADMISSION: dict[str, tuple[int, tuple[str, ...]]] = {
     "compare": (1, ("api.compare",)),
     "evaluate": (6, ("api.evaluate",)),
     "plan": (2, ("api.evaluate_plan_sites", "api.candidate_rings_of_sites", "programme.programme_view")),
-    "export": (1, ("exports.*", "programme.programme_map", "orgweb.orgchart_file")),
+    "export": (
+        1,
+        ("exports.*", "programme.programme_map", "orgweb.orgchart_file", "orgweb.grid_levels_file"),  # h-micro2
+    ),
     "upload": (1, ("api.upload_to_plan", "api.preview_ledger", "api.apply_ledger_upload", "api.create_project")),
 }
 #: Requests of one kind that one client may have holding or waiting for a place (beyond: 429 at

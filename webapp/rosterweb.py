@@ -10,6 +10,9 @@
   role, the grids without a 网格员 or 网格长 (``missing``), each grid's organisation and the
   unplaced rows with why; what a role sees is :func:`webapp.privacy.roster_view`'s (names
   masked 张*, phones 138****1234; an administrator's ``?personal=1`` shows names in clear).
+* ``GET /api/grids/roster/micro/<code>`` (h-micro2) — the roster's people in one micro-grid for its
+  card: building heads and centre households, and anyone placed by position, compound or address,
+  are also placed in the micro-grids of their grid (:func:`geo.grids.roster_summary.micro_codes`).
 * ``DELETE /api/grids/roster`` — the roster removed (the rows are personal data kept only for
   this feature).
 
@@ -37,13 +40,14 @@ import pandas as pd
 from flask import Blueprint, abort, current_app, jsonify, request
 
 from geo.errors import InputDataError
-from geo.grids.roster_summary import ORGANISATION_ROLES, RosterSummary, summarise_roster
+from geo.grids.roster_summary import MICRO_ROLES, ORGANISATION_ROLES, RosterSummary, summarise_roster
 from geo.grids.rosters import ROLES, Roster, read_roster
 from geo.io.export import atomic_write
 from geo.io.personal import mask_name, mask_phone
 from webapp.auth import current_user, record, requires
 from webapp.grids import _LOCK as GRIDS_LOCK
 from webapp.grids import current_plan
+from webapp.micro import current_micro
 from webapp.privacy import roster_view
 from webapp.state import get_state
 from webapp.users import in_scope
@@ -103,11 +107,13 @@ def _summary() -> tuple[RosterSummary | None, dict]:
     csv_path, meta_path = _paths()
     with GRIDS_LOCK:
         plan = current_plan()
+        micro = current_micro()  # h-micro2: the web micro-grids, when generated
     try:
         st = csv_path.stat()
     except FileNotFoundError:
         return None, {}
     key = (str(csv_path), st.st_mtime_ns, st.st_size, id(plan.units), plan.version)
+    key += (None,) if micro is None else (id(micro.units), micro.version)
     cached = _cache().get(str(csv_path))
     if cached is not None and cached[0] == key:
         return cached[1], cached[2]
@@ -115,7 +121,7 @@ def _summary() -> tuple[RosterSummary | None, dict]:
     if rows is None or rows.empty:
         return None, {}
     meta = json.loads(meta_path.read_text(encoding="utf-8")) if meta_path.is_file() else {}
-    summary = summarise_roster(Roster(rows, str(meta.get("file", ""))), plan, compounds=_compounds())
+    summary = summarise_roster(Roster(rows, str(meta.get("file", ""))), plan, compounds=_compounds(), micro=micro)
     _cache()[str(csv_path)] = (key, summary, meta)
     return summary, meta
 
@@ -136,7 +142,16 @@ def roster_people() -> pd.DataFrame | None:
     if summary is None:
         return None
     people = summary.people
-    return people.loc[people["role"].isin(ORGANISATION_ROLES), ["grid_code", "role", "name"]]
+    people = people.loc[people["role"].isin(ORGANISATION_ROLES)]
+    # h-micro2: building heads and centre households under their micro-grid when one holds them
+    inner = people["role"].isin(MICRO_ROLES) & (people["micro_code"] != "")
+    return pd.DataFrame(
+        {
+            "grid_code": people["micro_code"].where(inner, people["grid_code"]).to_numpy(object),
+            "role": people["role"].to_numpy(object),
+            "name": people["name"].to_numpy(object),
+        }
+    )
 
 
 # ------------------------------------------------------------------ what a role sees
@@ -187,6 +202,8 @@ def _payload(summary: RosterSummary | None, meta: dict) -> dict:
         "missing": summary.missing,
         "masked": not show,
     }
+    if summary.micro_counts is not None:  # h-micro2: people per micro-grid (those with someone)
+        out["micro"] = _micro_entries(summary, sees, name_of)
     if "rows" in sees:
         listed = summary.unmatched.head(MAX_LISTED)
         out["unmatched"] = [
@@ -201,6 +218,50 @@ def _payload(summary: RosterSummary | None, meta: dict) -> dict:
             for r in listed.itertuples(index=False)
         ]
     return out
+
+
+# --- h-micro2 (issue 20): the roster's people per micro-grid ---------------------------------------
+
+
+def _micro_entries(summary: RosterSummary, sees: frozenset[str], name_of, only: str | None = None) -> dict:
+    """Micro-grid code -> counts per role and (for roles that see names) the organisation's names;
+    micro-grids nobody is placed in are left out (``only``: that micro-grid alone, even empty)."""
+    counts = summary.micro_counts
+    if counts is None:
+        return {}
+    counts = counts.set_index("micro_code")
+    people = summary.people[summary.people["micro_code"] != ""]
+    codes = [only] if only is not None else sorted(set(people["micro_code"].astype(str)))
+    out = {}
+    for code in codes:
+        if code not in counts.index:
+            continue
+        entry: dict = {"counts": {role: int(counts.at[code, role]) for role in ROLES}}
+        if "names" in sees:
+            mine = people[people["micro_code"] == code]
+            entry["people"] = {
+                role: [name_of(n) for n in mine.loc[mine["role"] == role, "name"]] for role in ORGANISATION_ROLES
+            }
+        out[code] = entry
+    return out
+
+
+@bp.get("/grids/roster/micro/<code>")
+@requires("read")
+def roster_micro(code: str):
+    """The roster's people in micro-grid ``code``, for its card: counts per role and the
+    organisation's names masked as on the grid card (:func:`webapp.privacy.roster_view`; an
+    administrator's ``?personal=1`` in clear); ``{"roster": null}`` without a roster or micro-grids."""
+    show = _show_personal()
+    with _LOCK:
+        summary, _ = _summary()
+    if summary is None or summary.micro_counts is None:
+        return jsonify({"code": code, "roster": None})
+    if code not in set(summary.micro_counts["micro_code"].astype(str)):
+        return jsonify({"error": f"未知微网格编码 {code!r} (unknown micro-grid code)"}), 404
+    name_of = (lambda v: str(v).strip()) if show else mask_name
+    entry = _micro_entries(summary, roster_view(current_user()["role"]), name_of, only=code)
+    return jsonify({"code": code, "roster": {"masked": not show, **entry[code]}})
 
 
 # ------------------------------------------------------------------ routes
@@ -257,6 +318,7 @@ def roster_upload():
     roster, file_name = _read_upload()
     with GRIDS_LOCK:
         plan = current_plan()
+        micro = current_micro()  # h-micro2
     with _LOCK:
         csv_path, _ = _paths()
         rows = roster.rows[list(COLUMNS)]
@@ -264,7 +326,7 @@ def roster_upload():
             old = _read_rows(csv_path)
             if old is not None:
                 rows = pd.concat([old, rows], ignore_index=True)
-        summary = summarise_roster(Roster(rows, file_name), plan, compounds=_compounds())  # checked before kept
+        summary = summarise_roster(Roster(rows, file_name), plan, compounds=_compounds(), micro=micro)  # checked, kept
         user = current_user()
         meta = {
             "file": file_name,

@@ -28,6 +28,7 @@ from matplotlib.figure import Figure
 from geo.errors import InputDataError
 from geo.grids.levels import LevelPlan
 from geo.grids.plan import GridPlan, list_field
+from geo.grids.roster_summary import MICRO_ROLES, micro_codes
 from geo.grids.rosters import Roster, check_roster
 from geo.io.export import atomic_write
 from geo.io.personal import mask_name
@@ -127,7 +128,7 @@ def organisation_nodes(
                 "level": LEVELS_ZH[level],
                 "code": code,
                 "name": str(fields.get("name") or ""),
-                "parent": str(parent_of[code]) if level == 1 else code[: len(code) - _digits(micro, grids)],
+                "parent": str(parent_of[code]),  # a micro-grid's: the grid its plots are in (h-micro2)
                 "branch": str(fields.get("branch") or ""),
                 "households": float(hh[code]),
             }
@@ -160,10 +161,6 @@ def organisation_nodes(
     return nodes
 
 
-#: Roles placed in a micro-grid when one holds them (others stay at their grid).
-MICRO_ROLES = ("楼栋长", "党员中心户")
-
-
 def place_people(
     roster: Roster,
     grids: gpd.GeoDataFrame,
@@ -172,7 +169,10 @@ def place_people(
     compounds: gpd.GeoDataFrame | None = None,
 ) -> pd.DataFrame:
     """The roster's people placed for the chart: grid heads and workers in their grid, building
-    heads and centre households in their micro-grid when one holds them (else their grid).
+    heads and centre households (:data:`MICRO_ROLES`) in their micro-grid when one in their grid
+    holds them (:func:`geo.grids.roster_summary.micro_codes`, else their grid).
+
+    ``micro`` needs ``code`` and ``parent`` (:func:`geo.grids.output.grids_gdf` of the micro-grids).
 
     Returns
     -------
@@ -182,19 +182,13 @@ def place_people(
     placed = check_roster(roster, grids, compounds=compounds).rows
     codes = placed["grid_code"].to_numpy(object)
     if micro is not None and len(micro):
-        inner = check_roster(roster, micro, compounds=compounds).rows["grid_code"].to_numpy(object)
+        inner = micro_codes(placed, roster, micro, compounds=compounds)
         use = placed["role"].isin(MICRO_ROLES).to_numpy() & (inner != "")
         codes = np.where(use, inner, codes)
     ok = (codes != "") & ~placed["why"].astype(str).str.startswith(("重复", "角色")).to_numpy()
     return pd.DataFrame(
         {"grid_code": codes[ok], "role": placed["role"].to_numpy()[ok], "name": placed["name"].to_numpy()[ok]}
     )
-
-
-def _digits(micro: GridPlan | None, grids: GridPlan) -> int:
-    if micro is None or not len(micro.codes):
-        return 0
-    return len(micro.codes[0]) - len(grids.codes[0]) if len(grids.codes) else 0
 
 
 def _root(code: str, parents: pd.Series) -> str:

@@ -257,11 +257,43 @@
         <button type="button" id="mg-reassign">${esc(t.mg_reassign)}</button>
       </div>`;
     box.hidden = false;
+    showRoster(box, c.code); // h-micro2
     $("mg-split").addEventListener("click", () => change({ op: "split", grid: c.code }));
     $("mg-merge").addEventListener("click", () => { mg.mode = "merge"; say(t.mg_merge_pick, ""); });
     $("mg-reassign").addEventListener("click", () => { mg.mode = "reassign"; say(t.mg_reassign_pick, ""); });
     $("mg-split-line").addEventListener("click", () => startLine("split-line"));
     $("mg-boundary").addEventListener("click", () => startLine("boundary"));
+  }
+
+  // --- h-micro2 (issue 20): the roster's people in this micro-grid (names masked by the server) ---
+  const M2_ROLES = { "楼栋长": "ro_role_building", "党员中心户": "ro_role_centre", "网格员": "ro_role_worker",
+    "网格长": "ro_role_head", "在职党员": "ro_role_member" };
+  async function showRoster(box, code) {
+    try {
+      const answer = await api("GET", "/api/grids/roster/micro/" + encodeURIComponent(code));
+      if (mg.selected === code && box.querySelector("#mg-card-table")) rosterBlock(box, answer.roster);
+    } catch (err) {
+      say(err.message, "error");
+    }
+  }
+  function rosterBlock(box, roster) {
+    if (!roster) return; // no roster imported: nothing to say
+    const people = roster.people || {};
+    const rows = Object.keys(M2_ROLES).filter((role) => roster.counts && roster.counts[role]).map((role) => {
+      const names = people[role] && people[role].length ? " · " + people[role].map(esc).join("、") : "";
+      return `<tr data-role="${esc(role)}"><th>${esc(t[M2_ROLES[role]] || role)}</th><td>${roster.counts[role]} ${esc(t.m2_people)}${names}</td></tr>`;
+    }).join("");
+    const block = document.createElement("div");
+    block.id = "m2-card-roster";
+    block.innerHTML = `<strong>${esc(t.m2_card_title)}</strong>` +
+      (rows ? `<table>${rows}</table>` : `<p><em>${esc(t.m2_card_none)}</em></p>`);
+    box.querySelector("#mg-card-table").after(block);
+  }
+  // The GeoPackage of the grids and micro-grids in the coordinate system picked beside it.
+  if ($("m2-crs")) {
+    $("m2-crs").addEventListener("change", (ev) => {
+      $("m2-gpkg").href = "/api/export/grids.gpkg?crs=" + encodeURIComponent(ev.target.value);
+    });
   }
 
   // ------------------------------------------------------------- a line drawn on the map
