@@ -88,6 +88,11 @@ EXPECTED = {
     "rosterweb.roster_get": "read",  # h-roster: the imported roster against the grids
     "rosterweb.roster_upload": "edit_plan",  # h-roster: a roster imported (planner of every grid's area)
     "rosterweb.roster_delete": "edit_plan",  # h-roster: the imported roster removed
+    # h-gridimp (issue 20): existing grids imported and other systems compared (多网合一)
+    "gridimport.import_check": "edit_plan",
+    "gridimport.import_adopt": "edit_plan",
+    "gridimport.systems_compare": "edit_plan",
+    "gridimport.systems_adopt": "edit_plan",
 }
 
 #: Every route that changes something, as (method, URL): none is open to a viewer.
@@ -125,6 +130,10 @@ WRITE_ROUTES = [
     ("POST", "/api/admin/forget-person"),  # h-acct
     ("POST", "/api/grids/roster"),  # h-roster
     ("DELETE", "/api/grids/roster"),  # h-roster
+    ("POST", "/api/grids/import"),  # h-gridimp
+    ("POST", "/api/grids/import/adopt"),  # h-gridimp
+    ("POST", "/api/grids/systems"),  # h-gridimp
+    ("POST", "/api/grids/systems/adopt"),  # h-gridimp
 ]
 ADMIN_ROUTES = [
     ("POST", "/api/ledgers/preview"),
