@@ -63,6 +63,7 @@ INDEX: dict[str, list[str]] = {
         "test_uploads.py::test_web_map_systems_converted_to_wgs84",
         "test_webapp_api.py::test_upload_gcj02_candidates_are_converted",
         "test_search.py::test_gcj02_coordinate_comes_back_at_its_wgs84_point",
+        "test_grid_adopt.py::test_a_geojson_drawn_on_amap_is_converted_to_wgs84",  # h-gridimp (issue 20)
     ],
     "U9": [
         "test_uploads.py::test_gauss_kruger_swapped_axes",

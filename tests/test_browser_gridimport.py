@@ -68,3 +68,41 @@ def test_existing_grids_imported_checked_on_the_map_and_adopted(page, server, tm
     assert "第1网格" not in back
     assert not page.console_errors, json.dumps(page.console_errors, ensure_ascii=False)
     assert all(r.startswith(server[0]) or r.startswith("data:") for r in page.requests_seen)
+
+
+def test_other_systems_compared_on_the_map_and_the_proposal_adopted(page, server, tmp_path):  # noqa: F811
+    import itertools
+
+    import numpy as np
+
+    page.check("#grids-show")
+    wait_until(page, "window.LINLI.grids.layer !== null")
+    data = page.evaluate("window.LINLI.grids.data")
+    version, n_grids = data["version"], len(data["grids"]["features"])
+    area = shapely.union_all(
+        gpd.GeoDataFrame.from_features(data["grids"]["features"], crs=4326).to_crs(32635).geometry.to_numpy()
+    )
+    x0, y0, x1, y1 = area.bounds
+    paths = []
+    for name, parts in (("综治网格", 3), ("警务网格", 2)):  # the grids' area in vertical strips
+        xs = np.linspace(x0, x1, parts + 1)
+        geoms = [area.intersection(shapely.box(a, y0, b, y1)) for a, b in itertools.pairwise(xs)]
+        frame = gpd.GeoDataFrame({"编码": [f"{name[0]}{k + 1}" for k in range(parts)]}, geometry=geoms, crs=32635)
+        path = tmp_path / f"{name}.geojson"
+        path.write_text(frame.to_crs(4326).to_json(drop_id=True), encoding="utf-8")
+        paths.append(str(path))
+    page.set_input_files("#gi-systems", paths)
+    page.click("#gi-compare")
+    wait_until(page, "!document.getElementById('gi-compare-report').hidden")
+    pairs = page.locator("#gi-pairs tr").count()
+    assert pairs == 1 + 3  # header + every pair of the current grids and the two systems
+    assert page.locator("#gi-matches tr").count() == 1 + n_grids
+    assert "综治网格" in page.locator("#gi-matches").inner_text()
+    compared = page.evaluate("window.LINLI.gridimport.compared")
+    assert compared["disagreement"]["features"] and compared["proposal"]["features"]
+    assert page.evaluate("window.LINLI.map.hasLayer(window.LINLI.gridimport.overlay)") is True
+    _shot(page, "gridimport_compare.png")
+    page.click("#gi-merge-adopt")
+    wait_until(page, f"window.LINLI.grids.data.version === {version + 1}")
+    assert "已采用" in page.locator("#gi-status").inner_text()
+    assert not page.console_errors, json.dumps(page.console_errors, ensure_ascii=False)

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 import shapely
 
+from geo.errors import InputDataError
 from geo.grids.adopt import adopt_grids, problem_places
 from geo.grids.edits import apply_edit, undo
 from geo.grids.imports import check_grids
@@ -125,3 +126,33 @@ def test_problem_places_are_the_overlap_the_gap_and_the_part_outside():
         len(gaps) == 1 and gaps.area.iat[0] == pytest.approx(400) and gaps.geometry.iat[0].equals(box(140, 160, 40, 60))
     )
     assert np.isfinite(holes.area).all()
+
+
+# ------------------------------------------------------------------ grids drawn on Amap / Baidu
+
+
+def test_a_geojson_drawn_on_amap_is_converted_to_wgs84(tmp_path):
+    # docs/bad-inputs.md U8: a square in Hui'an (WGS84) written in GCJ-02 degrees, as Amap draws it,
+    # comes back to the WGS84 square within 1e-6 degree (about 0.1 m); read as WGS84 it stays offset.
+    from geo.grids.imports import read_grids
+    from geo.io.coords import wgs84_to_gcj02
+
+    lon = np.array([118.80, 118.81, 118.81, 118.80, 118.80])
+    lat = np.array([25.03, 25.03, 25.04, 25.04, 25.03])
+    glon, glat = wgs84_to_gcj02(lon, lat)
+    square = shapely.Polygon(np.column_stack([lon, lat]))
+    path = tmp_path / "高德网格.geojson"
+    frame = gpd.GeoDataFrame(
+        {"网格编码": [f"{A}01"]}, geometry=[shapely.Polygon(np.column_stack([glon, glat]))], crs=4326
+    )
+    path.write_text(frame.to_json(drop_id=True), encoding="utf-8")
+    read = read_grids(path, system="gcj02")
+    assert read.crs.to_epsg() == 4326 and read["code"].tolist() == [f"{A}01"]
+    assert shapely.hausdorff_distance(read.geometry.iat[0], square) < 1e-6
+    as_is = read_grids(path, system="wgs84").geometry.iat[0]
+    assert shapely.hausdorff_distance(as_is, square) > 1e-3  # the offset is hundreds of metres
+    # a file in metres cannot be in GCJ-02: refused, naming the choice
+    metres = tmp_path / "网格.gpkg"
+    gpd.GeoDataFrame({"code": [f"{A}01"]}, geometry=[square], crs=4326).to_crs(4549).to_file(metres)
+    with pytest.raises(InputDataError, match="投影坐标"):
+        read_grids(metres, system="gcj02")

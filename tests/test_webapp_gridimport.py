@@ -185,6 +185,7 @@ def _zip_without_shx(frame, tmp_path) -> bytes:
         ("far", 422, "研究区"),
         ("no_shx", 422, ".shx"),
         ("vrt", 422, "不是"),
+        ("system", 422, "坐标系"),
     ],
 )
 def test_bad_files_are_refused_in_chinese_and_nothing_changes(app, tmp_path, case, status, words):
@@ -205,13 +206,16 @@ def test_bad_files_are_refused_in_chinese_and_nothing_changes(app, tmp_path, cas
         data = geojson_bytes(frame.set_geometry(frame.geometry.translate(30, 0)))
     elif case == "no_shx":
         data, name = _zip_without_shx(frame, tmp_path), "网格.zip"
+    elif case == "system":
+        data = geojson_bytes(frame)
     else:
         data = (
             b'<OGRVRTDataSource><OGRVRTLayer name="x">'
             b"<SrcDataSource>/etc/passwd</SrcDataSource></OGRVRTLayer></OGRVRTDataSource>"
         )
-    for url in ("/api/grids/import", "/api/grids/import/adopt"):
-        answer = post(town, url, [(data, name)], version=str(before[0]))
+    system = "utm50" if case == "system" else "wgs84"
+    for url in ("/api/grids/import", "/api/grids/import/adopt", "/api/grids/systems"):
+        answer = post(town, url, [(data, name)], version=str(before[0]), system=system)
         body = answer.get_json()
         assert answer.status_code == status, (case, url, body)
         assert words in body["error"] and "/tmp" not in body["error"] and "root:" not in body["error"]

@@ -1,7 +1,8 @@
 """Existing grids imported in the grids panel, and several grid systems compared (多网合一) (issue 20).
 
 * ``POST /api/grids/import`` — a county's existing grids (multipart ``file``: GeoJSON,
-  GeoPackage, zipped Shapefile with a code column — their own CRS, WGS84 or CGCS2000 — or an
+  GeoPackage, zipped Shapefile with a code column — their own CRS, WGS84 or CGCS2000, or
+  ``system`` = gcj02 / bd09 for polygons drawn on Amap / Baidu — or an
   Excel/CSV list of codes with the compounds/buildings each holds, drawn from the project's
   named buildings or compound ledger) read with the scripts' readers and checked with the
   scripts' check (:func:`geo.grids.imports.check_grids`: codes, overlaps, gaps, nesting in the
@@ -59,6 +60,9 @@ MAX_IMPORT_GRIDS = 2_000
 MAX_SYSTEMS = 4
 #: The current web grids' name among the compared systems.
 CURRENT = "当前网格"
+#: Coordinate systems a planner may choose: a file's own CRS (WGS84 or CGCS2000, in its .prj or
+#: GeoPackage), or degrees drawn on Amap/Tencent (gcj02) or Baidu (bd09), converted to WGS84.
+SYSTEMS = ("wgs84", "cgcs2000", "gcj02", "bd09")
 #: Vector files accepted besides the lists (CSV/XLSX/XLS).
 VECTOR_SUFFIXES = (".geojson", ".json", ".gpkg", ".zip")
 
@@ -85,6 +89,13 @@ def _uploads() -> list[FileStorage]:
     return files
 
 
+def _system() -> str:
+    system = request.form.get("system") or "wgs84"
+    if system not in SYSTEMS:
+        raise InputDataError(f"坐标系 {system[:20]!r} 不支持，可为 {'、'.join(SYSTEMS)} (unknown coordinate system)")
+    return system
+
+
 def _read(upload: FileStorage) -> tuple[gpd.GeoDataFrame, list[Issue], str]:
     """One uploaded grid file as polygons (``code``, ``name``, maybe ``households``, ``parent``)
     in the project's CRS, the list's unmatched names as issues, and where the households come from."""
@@ -109,7 +120,7 @@ def _read(upload: FileStorage) -> tuple[gpd.GeoDataFrame, list[Issue], str]:
             frame = result.grids
             listed = result.issues()
         else:
-            frame = read_grids(path, original_name=name, study_area=state.study_area_wgs84)
+            frame = read_grids(path, original_name=name, system=_system(), study_area=state.study_area_wgs84)
     if len(frame) > MAX_IMPORT_GRIDS:
         raise InputDataError(
             f"{name} 有 {len(frame)} 个网格，一次最多导入 {MAX_IMPORT_GRIDS} 个 (too many grids in one file)"

@@ -55,6 +55,13 @@
       <div class="linli-hint">${esc(t.gi_hint)}</div>
       <div class="row"><input type="file" id="gi-file" accept=".geojson,.json,.gpkg,.zip,.xlsx,.xls,.csv" aria-label="${esc(t.gi_file)}"></div>
       <div class="row">
+        <label>${esc(t.gi_system)} <select id="gi-system">
+          <option value="wgs84">${esc(t.gi_system_wgs84)}</option>
+          <option value="gcj02">${esc(t.gi_system_gcj02)}</option>
+          <option value="bd09">${esc(t.gi_system_bd09)}</option>
+        </select></label>
+      </div>
+      <div class="row">
         <button type="button" id="gi-check">${esc(t.gi_check)}</button>
         <button type="button" id="gi-adopt" hidden>${esc(t.gi_adopt)}</button>
         <button type="button" id="gi-clear" hidden>${esc(t.gi_clear)}</button>
@@ -94,6 +101,7 @@
     if (!files.length) throw new Error(t.gi_no_file);
     const data = new FormData();
     for (const f of files) data.append("file", f);
+    data.append("system", $("gi-system").value);
     return data;
   }
 
