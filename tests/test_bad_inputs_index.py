@@ -23,6 +23,7 @@ INDEX: dict[str, list[str]] = {
         "test_webapp_api.py::test_request_body_limit",
         "test_limits.py::test_large_body_on_a_small_route_is_refused_before_it_is_read",
         "test_webapp_rosters.py::test_a_roster_over_the_upload_limit_is_a_413",  # h-roster (issue 20)
+        "test_webapp_gridimport.py::test_a_file_over_the_upload_limit_is_a_413_and_no_file_is_a_422",  # h-gridimp
     ],
     "U2": [
         "test_uploads.py::test_chinese_original_name_kept_only_as_metadata",

@@ -325,3 +325,21 @@ def test_systems_compared_with_the_current_grids_and_the_proposal_adopted(app):
     assert too_many.status_code == 422 and "最多" in too_many.get_json()["error"]
     audit = [a for a in app.extensions["linli.users"].audit() if a["action"] == "grid.merge_systems"]
     assert audit and json.loads(audit[0]["detail"])["systems"] == "综治网格、警务网格"
+
+
+def test_a_file_over_the_upload_limit_is_a_413_and_no_file_is_a_422(app):
+    # docs/bad-inputs.md U1: the app's limit (16 MB) made small; the body stays in memory
+    town = client_of(app, "town")
+    before = state_of(town)
+    big = geojson_bytes(perturbed(demo_grids(town))) + b" " * 200_000
+    limit = app.config["MAX_CONTENT_LENGTH"]
+    app.config["MAX_CONTENT_LENGTH"] = 100_000
+    try:
+        for url in ("/api/grids/import", "/api/grids/import/adopt", "/api/grids/systems"):
+            answer = post(town, url, [(big, "网格.geojson")], version=str(before[0]))
+            assert answer.status_code == 413 and "过大" in answer.get_json()["error"], url
+    finally:
+        app.config["MAX_CONTENT_LENGTH"] = limit
+    nothing = town.post("/api/grids/import", data={}, content_type="multipart/form-data")
+    assert nothing.status_code == 422 and "没有上传网格文件" in nothing.get_json()["error"]
+    assert state_of(town) == before

@@ -47,7 +47,7 @@ from geo.workflows import study_area
 from webapp.api import json_with_layers
 from webapp.auth import requires
 from webapp.grids import _LOCK as GRIDS_LOCK
-from webapp.grids import _at_version, _payload, current_plan
+from webapp.grids import _at_version, _conflict, _payload, _stale_text, current_plan
 from webapp.state import get_state
 
 __all__ = ["bp"]
@@ -304,7 +304,8 @@ def systems_adopt():
     with GRIDS_LOCK:
         plan = current_plan()
     if plan.version != version:  # the proposal is of the grids on screen: refused before any work
-        return _at_version(version, {"op": "merge_systems"}, "grid.merge_systems", lambda p, _n: p)
+        stale = GridEditError(_stale_text(plan.version, version))
+        return _conflict(get_state().project.name, stale, version)
     systems = _systems(plan)
     _comparison, merged = _proposal(plan, systems)
     names = [s for s in systems if s != CURRENT]
