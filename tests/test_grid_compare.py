@@ -76,6 +76,8 @@ def test_disagreement_per_pair(comparison):
 def test_identical_systems_agree_everywhere(households):
     same = compare_systems({"a": system([150], "A"), "b": system([150], "B")}, households)
     assert same.pairs["disagree_m2"].tolist() == [0.0] and len(same.disagreement) == 0
+    assert disagreement_pieces(same).empty
+    assert best_matches(same, "a")["match_b"].tolist() == ["B1", "B2"]
 
 
 def test_merge_proposal_is_whole_pieces_within_bounds(comparison):

@@ -119,6 +119,29 @@ def test_import_is_checked_with_the_problem_places_and_nothing_stored(app):
     assert town.get("/api/grids/history").get_json()["versions"] == history
 
 
+def test_the_grids_exported_as_they_are_check_clean_and_would_be_adopted_unchanged(app):
+    town = client_of(app, "town")
+    frame = demo_grids(town)
+    exact = gpd.GeoDataFrame({"网格编码": frame["code"]}, geometry=frame.geometry, crs=frame.crs).to_crs(4326)
+    data = post(town, "/api/grids/import", [(geojson_bytes(exact), "原样.geojson")]).get_json()
+    assert data["issues"] == [] and data["places"]["features"] == []
+    # every block back in its own grid: each grid's households as the web grids have them
+    assert data["adoption"]["unassigned"] == 0 and data["adoption"]["assigned"] == 1183
+    for code, hh in zip(frame["code"], frame["households"], strict=True):
+        assert data["adoption"]["households"][code] == pytest.approx(hh, abs=0.2)
+
+
+def test_a_system_equal_to_the_grids_agrees_everywhere(app):
+    town = client_of(app, "town")
+    frame = demo_grids(town)
+    same = gpd.GeoDataFrame({"编码": frame["code"]}, geometry=frame.geometry, crs=frame.crs).to_crs(4326)
+    answer = post(town, "/api/grids/systems", [(geojson_bytes(same), "党建网格.geojson")])
+    assert answer.status_code == 200, answer.get_json()
+    data = answer.get_json()
+    assert data["pairs"][0]["disagree_households"] == 0 and data["disagreement"]["features"] == []
+    assert all(m["best"]["党建网格"] == {"code": m["code"], "share_pct": 100.0} for m in data["matches"])
+
+
 def test_adopt_makes_one_undoable_version_audited_and_stale_is_409(app):
     town = client_of(app, "town")
     version, codes = state_of(town)
@@ -152,6 +175,9 @@ def test_adopt_makes_one_undoable_version_audited_and_stale_is_409(app):
 def test_only_a_planner_whose_area_holds_the_grids_adopts_them(app):
     version, codes = state_of(client_of(app, "town"))
     file = [(geojson_bytes(perturbed(demo_grids(client_of(app, "town")))), "网格.geojson")]
+    report = post(client_of(app, "other"), "/api/grids/import", file).get_json()  # the page is told first
+    assert report["adoption"]["grids"] == 7 and report["adopt_error"].startswith("无权采用：区域 000000000000")
+    assert post(client_of(app, "town"), "/api/grids/import", file).get_json()["adopt_error"] == ""
     other = post(client_of(app, "other"), "/api/grids/import/adopt", file, version=str(version))
     assert other.status_code == 403 and "无权修改区域 000000000000" in other.get_json()["error"]
     viewer = post(client_of(app, "kan"), "/api/grids/import", file)

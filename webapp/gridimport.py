@@ -45,10 +45,11 @@ from geo.io.ledger import LEDGER_KINDS
 from geo.io.uploads import UploadTooLargeError
 from geo.workflows import study_area
 from webapp.api import json_with_layers
-from webapp.auth import requires
+from webapp.auth import current_user, requires
 from webapp.grids import _LOCK as GRIDS_LOCK
 from webapp.grids import _at_version, _conflict, _payload, _stale_text, current_plan
 from webapp.state import get_state
+from webapp.users import in_scope
 
 __all__ = ["bp"]
 
@@ -143,12 +144,27 @@ def _grids_layer(frame: gpd.GeoDataFrame, issues: list[Issue], adoption: Adoptio
     )
     hh = adoption.households if adoption is not None else {}
     out["households_blocks"] = out["code"].map(lambda c: round(hh.get(c, 0.0), 1))
-    out["flags"] = out["code"].map(kinds).fillna("")
+    flags_of = {str(k): str(v) for k, v in kinds.items()}
+    out["flags"] = out["code"].map(lambda c: flags_of.get(c, ""))
     return out.to_crs(WGS84)
 
 
 def _places_layer(places: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return places.to_crs(WGS84)
+
+
+def _outside_area(adoption: Adoption | None) -> str:
+    """Why the signed-in planner may not adopt (the first community outside their area), or ""."""
+    user = current_user()
+    if adoption is None or user["role"] == "admin":
+        return ""
+    outside = [p for p in adoption.parents if not in_scope(user["scope"], p)]
+    if not outside:
+        return ""
+    return (
+        f"无权采用：区域 {outside[0]} 不在您的范围 {user['scope'] or '（无）'} 内 "
+        "(these grids change communities outside your area)"
+    )
 
 
 def _report(frame: gpd.GeoDataFrame, listed: list[Issue], name: str, plan: GridPlan) -> tuple[dict, dict]:
@@ -159,6 +175,7 @@ def _report(frame: gpd.GeoDataFrame, listed: list[Issue], name: str, plan: GridP
         adoption = adopt_grids(plan, frame, op={"op": "import"})
     except GridEditError as exc:
         adopt_error = str(exc)
+    adopt_error = adopt_error or _outside_area(adoption)
     from_file = "households" in frame.columns and frame["households"].notna().any()
     checked = frame
     if not from_file and adoption is not None:  # the bounds checked on the households of the blocks inside
@@ -263,6 +280,7 @@ def systems_compare():
         adoption = adopt_grids(plan, proposal, op={"op": "merge_systems"})
     except GridEditError as exc:
         adopt_error = str(exc)
+    adopt_error = adopt_error or _outside_area(adoption)
     matches = best_matches(comparison, CURRENT)
     others = [s for s in comparison.systems if s != CURRENT]
     body = {

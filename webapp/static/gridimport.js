@@ -155,11 +155,11 @@
     if (imported.getBounds().isValid()) map.fitBounds(imported.getBounds());
     const errors = d.issues.filter((i) => i.severity === "error").length;
     const a = d.adoption;
-    const adoption = a
+    const adoption = (a
       ? `${esc(t.gi_would)}: ${fmt(a.assigned)} ${esc(t.gi_blocks_in)} ${fmt(a.grids)} ${esc(t.gi_grids_unit)}` +
         (a.unassigned ? ` · <span class="error">${fmt(a.unassigned)} ${esc(t.gi_blocks_outside)}</span>` : "") +
         (a.empty.length ? ` · <span class="error">${esc(t.gi_empty)}: ${a.empty.map(esc).join(", ")}</span>` : "")
-      : `<span class="error">${esc(d.adopt_error)}</span>`;
+      : "") + (d.adopt_error ? `<br><span class="error">${esc(d.adopt_error)}</span>` : "");
     const issues = d.issues.map((i) => {
       const at = placeOf[i.message];
       return `<li class="grids-issue grids-${esc(i.severity)}" data-kind="${esc(i.kind)}"${at != null ? ` data-place="${at}"` : ""}>${esc(issueText(i))}</li>`;
@@ -179,7 +179,7 @@
         <table class="ro-table" id="gi-table"><tr><th>${esc(t.grids_code)}</th><th>${esc(t.grids_name)}</th><th>${esc(t.gi_households_in_file)}</th><th>${esc(t.gi_households_of_blocks)}</th><th>${esc(t.gi_flags)}</th></tr>${rows}</table>
       </details>`;
     box.hidden = false;
-    $("gi-adopt").hidden = !a;
+    $("gi-adopt").hidden = !a || !!d.adopt_error;
     $("gi-clear").hidden = false;
   }
 
@@ -239,9 +239,9 @@
       `<tr><td class="grids-code">${esc(m.code)}</td>${others.map((s) =>
         `<td>${esc(m.best[s].code || "–")} (${fmt(m.best[s].share_pct)} %)</td>`).join("")}</tr>`).join("");
     const a = d.adoption;
-    const adoption = a
+    const adoption = (a
       ? `${esc(t.gi_would)}: ${fmt(a.assigned)} ${esc(t.gi_blocks_in)} ${fmt(a.grids)} ${esc(t.gi_grids_unit)}`
-      : `<span class="error">${esc(d.adopt_error)}</span>`;
+      : "") + (d.adopt_error ? `<br><span class="error">${esc(d.adopt_error)}</span>` : "");
     const problems = d.proposal_issues.filter((i) => i.severity !== "info").length;
     const box = $("gi-compare-report");
     box.innerHTML = `
@@ -253,7 +253,7 @@
       <div id="gi-proposal">${esc(t.gi_proposal)}: ${fmt(d.proposal_count)} ${esc(t.gi_grids_unit)} (${fmt(d.min_households)}–${fmt(d.max_households)} ${esc(t.grids_unit_households)}) · ${esc(t.gi_issues)} ${problems}</div>
       <div>${adoption}</div>`;
     box.hidden = false;
-    $("gi-merge-adopt").hidden = !a;
+    $("gi-merge-adopt").hidden = !a || !!d.adopt_error;
     $("gi-clear").hidden = false;
   }
 
