@@ -429,6 +429,9 @@ GRID_UNDO_DEPTH: int = 50
 GRID_REPAIR_PASSES: int = 200
 #: Code of the parent when none is given (the whole study area as one parent).
 GRID_DEFAULT_PARENT_CODE: str = "000000000000"
+#: Least share of a block's area inside one imported grid for the block to join it when existing
+#: grids are adopted (geo.grids.adopt): "the grid it mostly lies in" (more than half).
+GRID_ADOPT_MIN_SHARE: float = 0.5
 
 # ---------------------------------------------------------------------------- placement
 # Neighborhood-center placement (geo/placement/: centers, problem, mclp, pmedian, lscp).

@@ -23,6 +23,7 @@ INDEX: dict[str, list[str]] = {
         "test_webapp_api.py::test_request_body_limit",
         "test_limits.py::test_large_body_on_a_small_route_is_refused_before_it_is_read",
         "test_webapp_rosters.py::test_a_roster_over_the_upload_limit_is_a_413",  # h-roster (issue 20)
+        "test_webapp_gridimport.py::test_a_file_over_the_upload_limit_is_a_413_and_no_file_is_a_422",  # h-gridimp
     ],
     "U2": [
         "test_uploads.py::test_chinese_original_name_kept_only_as_metadata",
@@ -63,6 +64,7 @@ INDEX: dict[str, list[str]] = {
         "test_uploads.py::test_web_map_systems_converted_to_wgs84",
         "test_webapp_api.py::test_upload_gcj02_candidates_are_converted",
         "test_search.py::test_gcj02_coordinate_comes_back_at_its_wgs84_point",
+        "test_grid_adopt.py::test_a_geojson_drawn_on_amap_is_converted_to_wgs84",  # h-gridimp (issue 20)
     ],
     "U9": [
         "test_uploads.py::test_gauss_kruger_swapped_axes",
@@ -101,6 +103,8 @@ INDEX: dict[str, list[str]] = {
         # h-roster (issue 20): a roster imported in the grids panel
         "test_webapp_rosters.py::test_bad_roster_files_are_refused_in_chinese_and_nothing_is_kept",
         "test_webapp_rosters.py::test_no_file_and_who_may_import",
+        # h-gridimp (issue 20): existing grids imported in the grids panel
+        "test_webapp_gridimport.py::test_bad_files_are_refused_in_chinese_and_nothing_changes",
     ],
     "G1": ["test_webapp_api.py::test_bad_geometry_is_refused", "test_fuzz_api.py::test_evaluate_never_fails_with_5xx"],
     "G2": ["test_webapp_api.py::test_bad_geometry_is_refused"],
@@ -163,6 +167,11 @@ INDEX: dict[str, list[str]] = {
         "test_webapp_grids.py::test_two_servers_on_one_store_a_stale_edit_gets_409_with_what_changed",
         "test_store.py::test_concurrent_grid_edits_exactly_one_wins",
         "test_routes_permissions.py::test_a_planner_of_another_area_cannot_edit_these_grids",
+        # h-gridimp (issue 20): imported grids or a merged proposal adopted
+        "test_webapp_gridimport.py::test_adopt_makes_one_undoable_version_audited_and_stale_is_409",
+        "test_webapp_gridimport.py::test_only_a_planner_whose_area_holds_the_grids_adopts_them",
+        "test_webapp_gridimport.py::test_codes_that_cannot_be_adopted_are_reported_then_refused",
+        "test_grid_adopt.py::test_grids_that_cannot_be_adopted_are_refused",
     ],
     "C1": [
         "test_script_service_areas.py::test_bad_arguments_exit_2",

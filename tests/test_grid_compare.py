@@ -10,7 +10,7 @@ import pytest
 import shapely
 
 from geo.errors import InputDataError
-from geo.grids.compare import compare_systems, merge_systems
+from geo.grids.compare import best_matches, compare_systems, disagreement_pieces, merge_systems
 from geo.grids.plan import check_plan
 
 X0, Y0 = 660_000.0, 2_760_000.0
@@ -76,6 +76,8 @@ def test_disagreement_per_pair(comparison):
 def test_identical_systems_agree_everywhere(households):
     same = compare_systems({"a": system([150], "A"), "b": system([150], "B")}, households)
     assert same.pairs["disagree_m2"].tolist() == [0.0] and len(same.disagreement) == 0
+    assert disagreement_pieces(same).empty
+    assert best_matches(same, "a")["match_b"].tolist() == ["B1", "B2"]
 
 
 def test_merge_proposal_is_whole_pieces_within_bounds(comparison):
@@ -90,6 +92,28 @@ def test_merge_proposal_is_whole_pieces_within_bounds(comparison):
 def test_one_system_is_refused(households):
     with pytest.raises(InputDataError, match="至少需要两个网格体系"):
         compare_systems({"a": system([], "A")}, households)
+
+
+def test_best_match_of_each_grid_with_its_share(comparison):
+    # P1 [0,120] = 24,000 m²: 20,000 in Z1 (83.3 %), 4,000 in Z2; all in W1.  P2 [120,300]: all in Z2 and W1.
+    table = best_matches(comparison, "党建").set_index("code")
+    assert table["area_m2"].tolist() == pytest.approx([24_000, 36_000])
+    assert table["households"].tolist() == pytest.approx([240, 360])
+    assert table["match_综治"].tolist() == ["Z1", "Z2"] and table["share_综治"].tolist() == [83.3, 100.0]
+    assert table["match_警务"].tolist() == ["W1", "W1"] and table["share_警务"].tolist() == [100.0, 100.0]
+    with pytest.raises(InputDataError, match="没有名为 党政 的网格体系"):
+        best_matches(comparison, "党政")
+
+
+def test_disagreement_per_piece_names_the_pairs_and_systems(comparison):
+    # [0,100]: 党建/警务 (P1's best is W1, W1's best is P2) and 综治/警务 (Z1 likewise) disagree;
+    # [100,120]: 党建/综治 (P1 vs Z2) and 党建/警务; [120,300] agrees in every pair.
+    pieces = disagreement_pieces(comparison).sort_values("area_m2")
+    assert pieces["area_m2"].tolist() == pytest.approx([4_000, 20_000])
+    assert pieces["households"].tolist() == pytest.approx([40, 200])
+    assert pieces["pairs"].tolist() == ["党建/综治；党建/警务", "党建/警务；综治/警务"]
+    assert pieces["systems"].tolist() == ["党建、综治、警务", "党建、综治、警务"]
+    assert pieces["code_党建"].tolist() == ["P1", "P1"] and pieces["code_综治"].tolist() == ["Z2", "Z1"]
 
 
 # ------------------------------------------------------------------------ the script

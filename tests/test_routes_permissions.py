@@ -92,6 +92,11 @@ EXPECTED = {
     # h-micro2 (issue 20): the grids and micro-grids downloaded (GeoPackage, XLSX)
     "orgweb.grid_levels_file": "read",
     "rosterweb.roster_micro": "read",  # the roster's people in one micro-grid (its card)
+    # h-gridimp (issue 20): existing grids imported and other systems compared (多网合一)
+    "gridimport.import_check": "edit_plan",
+    "gridimport.import_adopt": "edit_plan",
+    "gridimport.systems_compare": "edit_plan",
+    "gridimport.systems_adopt": "edit_plan",
 }
 
 #: Every route that changes something, as (method, URL): none is open to a viewer.
@@ -129,6 +134,10 @@ WRITE_ROUTES = [
     ("POST", "/api/admin/forget-person"),  # h-acct
     ("POST", "/api/grids/roster"),  # h-roster
     ("DELETE", "/api/grids/roster"),  # h-roster
+    ("POST", "/api/grids/import"),  # h-gridimp
+    ("POST", "/api/grids/import/adopt"),  # h-gridimp
+    ("POST", "/api/grids/systems"),  # h-gridimp
+    ("POST", "/api/grids/systems/adopt"),  # h-gridimp
 ]
 ADMIN_ROUTES = [
     ("POST", "/api/ledgers/preview"),

@@ -190,6 +190,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(__import__("webapp.orgweb").orgweb.bp, url_prefix="/api")  # h-orgweb: organisation tree
     app.register_blueprint(__import__("webapp.rosterweb").rosterweb.bp, url_prefix="/api")  # h-roster: rosters
     app.register_blueprint(__import__("webapp.lifecircle").lifecircle.bp, url_prefix="/api")  # h-rural: the check
+    app.register_blueprint(__import__("webapp.gridimport").gridimport.bp, url_prefix="/api")  # h-gridimp: imports
     if app.config["EAGER_LOAD"]:
         from geo import memory
         from webapp.pages import warm

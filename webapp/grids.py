@@ -58,6 +58,8 @@ OP_ZH = {
     "restore": "恢复版本",
     "rederive": "按网格重新划分微网格",
     "forget": "删除个人信息",
+    "import": "导入现有网格",  # h-gridimp (issue 20): webapp/gridimport.py
+    "merge_systems": "采用多网合一方案",  # h-gridimp
 }
 
 

@@ -915,6 +915,81 @@ TEXTS: dict[str, dict[str, str]] = {
     "m2_card_title": {"zh": "名册人员（本微网格）", "en": "Roster people (this micro-grid)"},
     "m2_card_none": {"zh": "名册中没有人落在本微网格", "en": "Nobody of the roster is placed here"},
     "m2_people": {"zh": "人", "en": "people"},
+    # --- h-gridimp (issue 20): existing grids imported and systems compared (多网合一), static/gridimport.js ---
+    "gi_title": {"zh": "导入现有网格", "en": "Import existing grids"},
+    "gi_hint": {
+        "zh": "GeoJSON、GeoPackage、Shapefile（zip）需有网格编码列；或 Excel/CSV 网格清单（网格编码 + 所辖小区/楼栋）。"
+        "先检查（编码、重叠、空隙、嵌套、户数），问题处在地图上标红；采用后，每个街区划入其大部分面积所在的网格，"
+        "保留原编码和名称，作为新的一版，可撤销。",
+        "en": "GeoJSON, GeoPackage or a zipped Shapefile with a grid code column, or an Excel/CSV list (codes with "
+        "their compounds/buildings). Check first (codes, overlaps, gaps, nesting, households): problems are red on "
+        "the map. Adopting puts each block in the grid holding most of it, keeps codes and names, as a new "
+        "version that can be undone.",
+    },
+    "gi_file": {"zh": "现有网格文件", "en": "Existing grids file"},
+    "gi_check": {"zh": "检查", "en": "Check"},
+    "gi_adopt": {"zh": "采用为当前网格", "en": "Adopt as the grids"},
+    "gi_clear": {"zh": "清除", "en": "Clear"},
+    "gi_system": {"zh": "坐标系", "en": "Coordinates"},
+    "gi_system_wgs84": {"zh": "按文件（WGS84 / CGCS2000）", "en": "As in the file (WGS84 / CGCS2000)"},
+    "gi_system_gcj02": {"zh": "高德/腾讯地图上绘制（GCJ-02）", "en": "Drawn on Amap/Tencent (GCJ-02)"},
+    "gi_system_bd09": {"zh": "百度地图上绘制（BD-09）", "en": "Drawn on Baidu (BD-09)"},
+    "gi_no_file": {"zh": "请先选择文件", "en": "Choose a file first"},
+    "gi_checking": {"zh": "正在检查…", "en": "Checking…"},
+    "gi_adopting": {"zh": "正在采用…", "en": "Adopting…"},
+    "gi_adopted": {"zh": "已采用，网格为第", "en": "Adopted: the grids are now"},
+    "gi_would": {"zh": "采用后", "en": "If adopted"},
+    "gi_blocks_in": {"zh": "个街区划入", "en": "blocks placed in"},
+    "gi_blocks_outside": {
+        "zh": "个街区不在任何网格内（将列为未划入）",
+        "en": "blocks in no grid (listed as unassigned)",
+    },
+    "gi_grids_unit": {"zh": "个网格", "en": "grids"},
+    "gi_empty": {"zh": "不含街区的网格", "en": "grids holding no block"},
+    "gi_errors": {"zh": "错误", "en": "errors"},
+    "gi_issues": {"zh": "问题", "en": "issues"},
+    "gi_households_file": {"zh": "户数取自文件", "en": "households from the file"},
+    "gi_households_blocks": {
+        "zh": "文件无户数：按网格内街区的户数（由建筑估算）检查",
+        "en": "no households in the file: checked on the blocks inside (estimated from buildings)",
+    },
+    "gi_table": {"zh": "网格列表", "en": "The grids"},
+    "gi_households_in_file": {"zh": "文件户数", "en": "households (file)"},
+    "gi_households_of_blocks": {"zh": "街区户数", "en": "households (blocks)"},
+    "gi_flags": {"zh": "问题", "en": "problems"},
+    "gi_issue_bad_code": {"zh": "编码错误", "en": "bad code"},
+    "gi_issue_duplicate_code": {"zh": "编码重复", "en": "repeated code"},
+    "gi_issue_bad_parent_code": {"zh": "编码前缀不对应上级", "en": "code prefix of no parent"},
+    "gi_issue_outside_parent": {"zh": "超出上级区划", "en": "outside its parent"},
+    "gi_issue_invalid_geometry": {"zh": "边界无效", "en": "invalid polygon"},
+    "gi_issue_bad_households": {"zh": "户数为空", "en": "no households"},
+    "gi_issue_unmatched_place": {"zh": "小区/楼栋未匹配", "en": "compound/building not matched"},
+    "gi_systems_title": {"zh": "多网合一", "en": "Compare grid systems"},
+    "gi_systems_hint": {
+        "zh": "上传一个或多个其他网格体系（如综治网格、警务网格，以文件名命名），与当前网格叠加对比："
+        "橙色为不一致的区域，表中为每个网格在各体系中最匹配的网格；绿色虚线为合并方案，可采用为新的一版。"
+        "文件不在服务器保留。",
+        "en": "Upload one or more other grid systems (named by their files) to overlay on the current grids: "
+        "orange where they disagree, the table gives each grid's best match per system; the green dashed lines "
+        "are a merged proposal you can adopt as a new version. The files are not kept on the server.",
+    },
+    "gi_systems_file": {"zh": "其他网格体系文件", "en": "Other grid systems"},
+    "gi_compare": {"zh": "对比", "en": "Compare"},
+    "gi_comparing": {"zh": "正在对比…", "en": "Comparing…"},
+    "gi_merge_adopt": {"zh": "采用合并方案", "en": "Adopt the merged proposal"},
+    "gi_system_a": {"zh": "体系甲", "en": "System A"},
+    "gi_system_b": {"zh": "体系乙", "en": "System B"},
+    "gi_disagree_area": {"zh": "不一致面积", "en": "Area in disagreement"},
+    "gi_disagree_households": {"zh": "不一致户数", "en": "Households in disagreement"},
+    "gi_diff_legend": {
+        "zh": "橙色：至少两个体系不一致的区域（悬停看哪些体系、多少户；户数由建筑估算）",
+        "en": "Orange: where at least two systems disagree (hover: which systems, households estimated from buildings)",
+    },
+    "gi_matches": {
+        "zh": "当前网格在各体系中的最佳匹配（占本网格面积）",
+        "en": "Each grid's best match (share of its area)",
+    },
+    "gi_proposal": {"zh": "合并方案", "en": "Merged proposal"},
 }
 
 

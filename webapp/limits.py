@@ -48,7 +48,10 @@ ADMISSION: dict[str, tuple[int, tuple[str, ...]]] = {
         1,
         ("exports.*", "programme.programme_map", "orgweb.orgchart_file", "orgweb.grid_levels_file"),  # h-micro2
     ),
-    "upload": (1, ("api.upload_to_plan", "api.preview_ledger", "api.apply_ledger_upload", "api.create_project")),
+    "upload": (
+        1,
+        ("api.upload_to_plan", "api.preview_ledger", "api.apply_ledger_upload", "api.create_project", "gridimport.*"),
+    ),  # h-gridimp: grids imported and compared in the grids panel are uploads too
 }
 #: Requests of one kind that one client may have holding or waiting for a place (beyond: 429 at
 #: once).  Above one where the page itself sends several together: a plan's evaluation beside its

@@ -29,7 +29,7 @@ from geo.grids.plan import GridPlan
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["PAIR_HEADERS", "Comparison", "compare_systems", "merge_systems"]
+__all__ = ["PAIR_HEADERS", "Comparison", "best_matches", "compare_systems", "disagreement_pieces", "merge_systems"]
 
 PAIR_HEADERS = {
     "system_a": "网格体系甲",
@@ -179,3 +179,70 @@ def merge_systems(
     """
     units = comparison.pieces.rename(columns={"piece": "unit_id"})
     return generate_grids(units, parents, min_households=min_households, max_households=max_households, seed=seed)
+
+
+def disagreement_pieces(comparison: Comparison) -> gpd.GeoDataFrame:
+    """The pieces where at least one pair of systems disagrees, one row per piece.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``piece``, ``code_<system>`` per system, ``area_m2``, ``households``, ``pairs`` (the
+        pairs that disagree there, ``甲/乙`` joined with "；"), ``systems`` (the systems in those
+        pairs, joined with "、", in the comparison's order), in the comparison's CRS.
+    """
+    diff = comparison.disagreement
+    names = comparison.systems
+    pairs = (diff["system_a"] + "/" + diff["system_b"]).groupby(diff["piece"]).agg("；".join)
+    involved = pd.concat(
+        [
+            diff[["piece", "system_a"]].set_axis(["piece", "s"], axis=1),
+            diff[["piece", "system_b"]].set_axis(["piece", "s"], axis=1),
+        ]
+    )
+    rank = {n: k for k, n in enumerate(names)}
+    ordered = involved.drop_duplicates().assign(rank=lambda f: f["s"].map(rank)).sort_values(["piece", "rank"])
+    systems = ordered.groupby("piece")["s"].agg("、".join)
+    pieces = comparison.pieces[comparison.pieces["piece"].isin(pairs.index)].copy()
+    pieces["pairs"] = pieces["piece"].map(pairs).to_numpy()
+    pieces["systems"] = pieces["piece"].map(systems).to_numpy()
+    return pieces.reset_index(drop=True)
+
+
+def best_matches(comparison: Comparison, system: str) -> pd.DataFrame:
+    """For each grid of ``system``: its best match in every other system and the share it holds.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``code`` (sorted), ``area_m2``, ``households`` of each grid of ``system``, and per other
+        system ``match_<other>`` (the grid sharing most area, "" where none) and
+        ``share_<other>`` (that shared area as a percentage of the grid's area).
+
+    Raises
+    ------
+    InputDataError
+        ``system`` is not one of the comparison's.
+    """
+    if system not in comparison.systems:
+        raise InputDataError(f"没有名为 {system} 的网格体系 (no grid system {system!r})")
+    pieces = comparison.pieces
+    mine = pieces[f"code_{system}"].to_numpy(object)
+    keep = mine != ""
+    area = pieces["area_m2"].to_numpy(float)
+    sums = pd.DataFrame({"code": mine[keep], "area_m2": area[keep], "households": pieces["households"][keep]})
+    out = sums.groupby("code", as_index=False)[["area_m2", "households"]].sum().sort_values("code")
+    for other in comparison.systems:
+        if other == system:
+            continue
+        theirs = pieces[f"code_{other}"].to_numpy(object)
+        best = _best(mine, theirs, area)
+        both = pd.DataFrame({"a": mine, "b": theirs, "area": area})
+        shared = both.groupby(["a", "b"])["area"].sum()
+        out[f"match_{other}"] = out["code"].map(best).fillna("")
+        held = [
+            float(shared.get((a, b), 0.0)) if b else 0.0
+            for a, b in zip(out["code"], out[f"match_{other}"], strict=True)
+        ]
+        out[f"share_{other}"] = np.round(100 * np.asarray(held) / out["area_m2"].to_numpy(float), 1)
+    return out.reset_index(drop=True)

@@ -25,12 +25,14 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from pyproj import CRS
 
 from geo import settings
 from geo.access.units import CODE_NAMES, NAME_NAMES, _find
 from geo.errors import InputDataError
 from geo.grids.plan import Issue
 from geo.grids.rosters import building_key, compound_key
+from geo.io.coords import to_wgs84
 from geo.io.ledger import _check_file, _column_map
 from geo.io.sheets import read_sheet
 from geo.io.uploads import read_upload
@@ -64,15 +66,19 @@ def read_grids(
     """A planner's grid polygons: ``code``, ``name``, optional ``households`` and ``parent``, WGS84.
 
     Codes are kept as text as they are (empty or repeated codes are for :func:`check_grids`
-    to list, not refused here).
+    to list, not refused here).  ``system``: the coordinate system of a table's columns, or
+    ``gcj02`` / ``bd09`` for a file in degrees whose polygons were drawn on Amap / Baidu
+    (converted to WGS84).
 
     Raises
     ------
     InputDataError
-        No code column (and every error of :func:`geo.io.uploads.read_upload`).
+        No code column, a projected file said to be in ``gcj02`` / ``bd09`` (and every error of
+        :func:`geo.io.uploads.read_upload`).
     """
     path = Path(path)
     frame = read_upload(path, original_name=original_name, expected="polygon", system=system, study_area=study_area)
+    frame = _picked_on_a_map(frame, system, original_name or path.name)
     code = _find(frame.columns, CODE_NAMES)
     if code is None:
         have = ", ".join(str(c) for c in frame.columns if c not in ("geometry", "line"))
@@ -92,6 +98,28 @@ def read_grids(
     if parent is not None:
         out["parent"] = frame[parent].astype(str).str.strip().str.replace(r"\.0$", "", regex=True).to_numpy()
     return out
+
+
+def _picked_on_a_map(frame: gpd.GeoDataFrame, system: str, name: str) -> gpd.GeoDataFrame:
+    """A GeoJSON / GeoPackage / Shapefile in degrees drawn on Amap/Tencent (``gcj02``) or Baidu
+    (``bd09``) converted to WGS84 (its CRS says WGS84 but its coordinates are offset 100-700 m,
+    docs/bad-inputs.md U8).  A projected file cannot be in those systems: refused.  Tables are
+    converted by the reader already."""
+    key = str(system).strip().lower().replace("-", "").replace("_", "")
+    if key not in ("gcj02", "bd09") or frame.attrs.get("kind") in ("csv", "xlsx", "xls"):
+        return frame
+    source = CRS.from_user_input(frame.attrs.get("source_crs") or frame.crs)
+    if not source.is_geographic:
+        raise InputDataError(
+            f"{name} 是投影坐标（{source.name}），不会是{'高德/腾讯' if key == 'gcj02' else '百度'}坐标；"
+            f"请把坐标系选为 WGS84/CGCS2000 (a projected file is not in {system}: choose wgs84)"
+        )
+
+    def convert(xy: np.ndarray) -> np.ndarray:
+        lon, lat = to_wgs84(xy[:, 0], xy[:, 1], key)
+        return np.column_stack([lon, lat])
+
+    return frame.set_geometry(shapely.transform(frame.geometry.to_numpy(), convert), crs=frame.crs)
 
 
 def _metric(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
