@@ -91,7 +91,9 @@
   async function api(method, url, body) {
     const opts = { method, headers: {}, credentials: "same-origin" };
     if (method !== "GET") opts.headers["X-CSRF-Token"] = await csrfToken();
-    if (body !== undefined) {
+    if (body instanceof FormData) {
+      opts.body = body; // a file upload: the browser writes the multipart header
+    } else if (body !== undefined) {
       opts.headers["Content-Type"] = "application/json";
       opts.body = JSON.stringify(body);
     }
@@ -117,6 +119,13 @@
     div.textContent = text == null ? "" : String(text);
     return div.innerHTML;
   }
+
+  // For the panels' scripts loaded after this one (grids, micro-grids, rosters, imports, the
+  // organisation tree, the programme, the check): one API client (CSRF header, JSON or a file
+  // form, refusals as sentences), one escape and the page's message line.
+  app.api = api;
+  app.esc = esc;
+  app.message = message;
 
   // ------------------------------------------------------------------ plans
 

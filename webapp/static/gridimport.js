@@ -22,11 +22,7 @@
   const gi = { report: null, compared: null, overlay: L_.layerGroup(), places: [] };
   app.gridimport = gi;
 
-  function esc(text) {
-    const div = document.createElement("div");
-    div.textContent = text == null ? "" : String(text);
-    return div.innerHTML;
-  }
+  const esc = app.esc;
   const fmt = (x, digits) => (x == null ? "–" : Number(x).toLocaleString(app.lang === "en" ? "en" : "zh-CN",
     { maximumFractionDigits: digits || 0 }));
   function status(text, kind) {
@@ -34,20 +30,8 @@
     box.textContent = text;
     box.className = kind || "";
   }
-  let csrf = null;
-  async function send(url, form) {
-    if (!csrf) csrf = (await (await fetch("/api/csrf", { credentials: "same-origin" })).json()).token;
-    const response = await fetch(url, { method: "POST", credentials: "same-origin", headers: { "X-CSRF-Token": csrf }, body: form });
-    let data = null;
-    try { data = await response.json(); } catch (e) { data = null; }
-    if (!response.ok) {
-      const fallback = response.status === 413 ? t.error_too_large : t.error_status.replace("{status}", response.status);
-      const err = new Error((data && data.error) || fallback);
-      err.status = response.status;
-      throw err;
-    }
-    return data;
-  }
+  // A file form posted (app.js's client: CSRF, refusals as sentences).
+  const send = (url, form) => app.api("POST", url, form);
 
   function panel() {
     $("gi-panel").innerHTML = `

@@ -39,38 +39,10 @@
   if (!map.getPane("linli-grids")) map.createPane("linli-grids").style.zIndex = 450;
   const renderer = L_.svg({ pane: "linli-grids" });
 
-  function esc(text) {
-    const div = document.createElement("div");
-    div.textContent = text == null ? "" : String(text);
-    return div.innerHTML;
-  }
-  function say(text, kind) {
-    const box = $("linli-message");
-    if (box) {
-      box.textContent = text;
-      box.className = kind || "";
-    }
-  }
-  let csrf = null;
-  async function api(method, url, body) {
-    const opts = { method, headers: {}, credentials: "same-origin" };
-    if (method !== "GET") {
-      if (!csrf) csrf = (await (await fetch("/api/csrf", { credentials: "same-origin" })).json()).token;
-      opts.headers["X-CSRF-Token"] = csrf;
-      opts.headers["Content-Type"] = "application/json";
-      opts.body = JSON.stringify(body || {});
-    }
-    const response = await fetch(url, opts);
-    let data = null;
-    try { data = await response.json(); } catch (e) { data = null; }
-    if (!response.ok) {
-      const err = new Error((data && data.error) || response.statusText);
-      err.status = response.status;
-      err.data = data;
-      throw err;
-    }
-    return data;
-  }
+  const esc = app.esc;
+  const say = app.message;
+  // Changes send a JSON object (empty when there is nothing to say): the server reads one.
+  const api = (method, url, body) => app.api(method, url, method === "GET" ? undefined : body || {});
 
   // The scene on screen (app.js): its function, budget and profile colour the grids' coverage.
   const scene = () => window.LINLI_SCENE || { function: $("function-select").value, budget: 15, profile: "" };

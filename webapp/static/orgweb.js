@@ -23,11 +23,7 @@
   const orgweb = { data: null };
   app.orgweb = orgweb;
 
-  function esc(text) {
-    const div = document.createElement("div");
-    div.textContent = text == null ? "" : String(text);
-    return div.innerHTML;
-  }
+  const esc = app.esc;
   const fmt = (x) => (x == null ? "–" : Math.round(x).toLocaleString(app.lang === "en" ? "en" : "zh-CN"));
 
   function dialog() {

@@ -21,11 +21,7 @@
   if (!map.getPane("linli-programme")) map.createPane("linli-programme").style.zIndex = 460;
   const renderer = L_.svg({ pane: "linli-programme" });
 
-  function esc(text) {
-    const div = document.createElement("div");
-    div.textContent = text == null ? "" : String(text);
-    return div.innerHTML;
-  }
+  const esc = app.esc;
   function say(text, kind) {
     const box = $("prog-message");
     box.textContent = text || "";

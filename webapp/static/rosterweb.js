@@ -20,34 +20,15 @@
   const ro = { data: null, role: null };
   app.roster = ro;
 
-  function esc(text) {
-    const div = document.createElement("div");
-    div.textContent = text == null ? "" : String(text);
-    return div.innerHTML;
-  }
+  const esc = app.esc;
   const roleName = (role) => t[ROLE_KEYS[role]] || role;
   function status(text, kind) {
     const box = $("ro-status");
     box.textContent = text;
     box.className = kind || "";
   }
-  let csrf = null;
-  async function request(method, body) {
-    const opts = { method, credentials: "same-origin", headers: {} };
-    if (method !== "GET") {
-      if (!csrf) csrf = (await (await fetch("/api/csrf", { credentials: "same-origin" })).json()).token;
-      opts.headers["X-CSRF-Token"] = csrf;
-      if (body) opts.body = body;
-    }
-    const response = await fetch("/api/grids/roster", opts);
-    let data = null;
-    try { data = await response.json(); } catch (e) { data = null; }
-    if (!response.ok) {
-      const fallback = response.status === 413 ? t.error_too_large : t.error_status.replace("{status}", response.status);
-      throw new Error((data && data.error) || fallback);
-    }
-    return data;
-  }
+  // The roster route: GET it, POST a file form, DELETE it (app.js's client: CSRF, refusals as sentences).
+  const request = (method, body) => app.api(method, "/api/grids/roster", body);
 
   function panel() {
     const box = $("ro-panel");

@@ -14,11 +14,7 @@
   const body = $("ru-check-table").querySelector("tbody");
   const status = $("ru-check-status");
 
-  function esc(text) {
-    const div = document.createElement("div");
-    div.textContent = text == null ? "" : String(text);
-    return div.innerHTML;
-  }
+  const esc = app.esc;
 
   // Every export of the scene carries its standard (the scene's other parts are set by app.js).
   function setLinks() {
