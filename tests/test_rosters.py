@@ -85,6 +85,16 @@ def test_xlsx_roster_with_title_row_and_given_role(tmp_path, grids):
     assert check.counts.set_index("grid_code").loc["350521001002", "楼栋长"] == 1
 
 
+def test_a_short_grid_code_is_not_placed_but_the_full_code_is_named(tmp_path, grids):
+    # The map labels a grid by the end of its code and a spreadsheet drops leading zeros: "002"
+    # and "2" end one grid's code and name it; "999" ends none. None of them is placed by guess.
+    path = _csv(tmp_path, {"姓名": ["甲", "乙", "丙"], "角色": ["网格员"] * 3, "网格编码": ["002", "2", "999"]})
+    why = check_roster(read_roster(path), grids).rows["why"].tolist()
+    assert "是否指 350521001002" in why[0] and "是否指 350521001002" in why[1]
+    assert "是否指" not in why[2] and "网格编码 999 不存在" in why[2]
+    assert check_roster(read_roster(path), grids).rows["grid_code"].tolist() == ["", "", ""]
+
+
 def test_unknown_role_in_a_row_is_flagged(tmp_path, grids):
     path = _csv(tmp_path, {"姓名": ["周九"], "角色": ["志愿者"], "网格编码": ["350521001001"]})
     check = check_roster(read_roster(path), grids)

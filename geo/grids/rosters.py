@@ -169,6 +169,15 @@ class RosterCheck:
         return self.rows[self.rows["grid_code"] == ""]
 
 
+def _unknown_code(given: str, codes: np.ndarray) -> str:
+    """Why a grid code is not placed; a short code that ends exactly one grid's full code (the
+    map labels a grid by the end of its code; a spreadsheet drops leading zeros) is named."""
+    ends = [c for c in codes if c.endswith(given) and c != given] if given.isdigit() else []
+    if len(ends) == 1:
+        return f"网格编码 {given} 不存在，是否指 {ends[0]}？请填完整编码 (unknown grid code; did you mean {ends[0]}?)"
+    return f"网格编码 {given} 不存在 (unknown grid code)"
+
+
 def check_roster(
     roster: Roster,
     grids: gpd.GeoDataFrame,
@@ -207,7 +216,7 @@ def check_roster(
     by_code = np.isin(given, list(known))
     grid_code[by_code], how[by_code] = given[by_code], "网格编码"
     bad = (given != "") & ~by_code
-    why[bad] = [f"网格编码 {g} 不存在 (unknown grid code)" for g in given[bad]]
+    why[bad] = [_unknown_code(g, codes) for g in given[bad]]
     wgs = grids.to_crs(4326)
     tree = shapely.STRtree(wgs.geometry.to_numpy())
     matched = np.full(len(rows), "", dtype=object)
