@@ -70,6 +70,27 @@ def test_a_geopackage_loses_the_persons_rows_and_keeps_the_rest(tmp_path):
     assert forget_in_file(path, ZHANG) == 0
 
 
+def test_a_geopackage_in_wal_mode_keeps_the_rows_still_in_its_wal(tmp_path):
+    # A GeoPackage open in another program (QGIS) in WAL mode holds new rows in its -wal until a
+    # checkpoint: the rewrite reads them (SQLite's backup, not a file copy), and the old -wal is not
+    # left beside the new file.
+    path = tmp_path / "网格员.gpkg"
+    write_gpkg({"网格员": STAFF, "说明": STAFF.drop(columns="geometry").assign(备注="名册")}, path)
+    other = sqlite3.connect(path)
+    other.execute("PRAGMA journal_mode = WAL")
+    other.execute("PRAGMA wal_autocheckpoint = 0")
+    other.execute("INSERT INTO 说明 (姓名, 电话, 网格, 备注) VALUES ('王五', '13600000000', '35052110000104', '名册')")
+    other.commit()
+    assert Path(f"{path}-wal").stat().st_size > 0
+    try:
+        assert forget_in_file(path, ZHANG) == 2
+    finally:
+        other.close()
+    assert not Path(f"{path}-wal").exists()
+    kept = pyogrio.read_dataframe(path, layer="说明")
+    assert sorted(kept["姓名"]) == ["张三", "李四", "王五"] and PHONE not in set(kept["电话"])
+
+
 @pytest.mark.parametrize("encoding", ["utf-8", "gbk"])
 def test_a_zipped_shapefile_loses_the_persons_records(tmp_path, encoding):
     path = tmp_path / "网格员.zip"

@@ -85,6 +85,8 @@ def test_blocks_mostly_outside_are_left_in_no_grid_and_the_share_is_a_setting(pl
         ([(f"{A}01", "", box(0, 200)), (f"{A}01", "", box(200, 400))], "重复"),
         ([("", "", box(0, 400))], "没有编码"),
         ([(f"{B}01", "", box(0, 400))], "另一社区"),  # community B keeps its grid of that code
+        ([("X01", "", box(0, 400))], "不以其所在社区/村的编码 350521100001 开头"),  # not A's prefix
+        ([(f"{A}13", "", box(0, 600))], "不以其所在社区/村的编码 350521100002 开头"),  # across A and B
         ([(f"{A}01", "", box(0, 400, 1_000, 1_100))], "没有一个街区"),  # far from every block
     ],
 )

@@ -107,6 +107,19 @@ def test_read_grids_from_a_file_with_chinese_columns(tmp_path, parents, suffix):
     assert kinds == {"below_floor": [f"{COMMUNITY}02"]}  # areas in UTM: no spurious gap or overlap
 
 
+def test_a_grid_without_a_name_is_named_by_its_code(tmp_path):
+    # A missing name (null in GeoJSON) stays missing through pandas' astype(str); it must not
+    # become the grid's name "nan".
+    path = tmp_path / "网格.geojson"
+    frame = gpd.GeoDataFrame(
+        {"网格编码": [f"{COMMUNITY}01", f"{COMMUNITY}02"], "网格名称": ["东片", None]},
+        geometry=[box(0, 100), box(100, 300)],
+        crs=EPSG,
+    )
+    frame.to_crs(4326).to_file(path)
+    assert read_grids(path)["name"].tolist() == ["东片", f"{COMMUNITY}02"]
+
+
 def test_file_without_code_column_is_refused(tmp_path):
     path = tmp_path / "x.geojson"
     gpd.GeoDataFrame({"名称": ["甲"]}, geometry=[box(0, 100)], crs=EPSG).to_crs(4326).to_file(path)

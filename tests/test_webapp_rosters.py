@@ -229,6 +229,18 @@ def test_no_file_and_who_may_import(app):
     assert stored(app) == [] and client_of(app, "kan").get("/api/grids/roster").get_json()["roster"] is None
 
 
+def test_a_planner_asking_for_names_at_import_is_refused_before_anything_is_kept(app, imported):
+    # ?personal=1 is an administrator's: a planner's import asking for it is a 403 and the roster
+    # already imported stays as it was (the refusal comes before the file is read or kept).
+    before = client_of(app, "root").get("/api/grids/roster").get_json()
+    town = client_of(app, "town")
+    fields = {"file": (io.BytesIO(roster_csv()[:60]), "另一份.csv"), "system": "wgs84"}
+    answer = town.post("/api/grids/roster?personal=1", data=fields, content_type="multipart/form-data")
+    assert answer.status_code == 403
+    after = client_of(app, "root").get("/api/grids/roster").get_json()
+    assert after == before and after["roster"]["file"] == before["roster"]["file"]
+
+
 def test_counts_follow_the_grids_as_they_are_edited(app, imported):
     town = client_of(app, "town")
     version = town.get("/api/grids").get_json()["version"]

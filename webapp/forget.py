@@ -29,7 +29,7 @@ from pathlib import Path
 from flask import Blueprint, current_app, jsonify, request
 
 from geo.io.forget import SCANNED_SUFFIXES, Person, StagedRewrite, is_shapefile_zip, stage_forget
-from webapp import grids
+from webapp import grids, rosterweb
 from webapp.api import json_body
 from webapp.auth import current_user, requires, users
 from webapp.plans import PlanStore
@@ -150,7 +150,9 @@ def forget_person_route():
     data = json_body()
     person = Person.of(data.get("name"), data.get("phone"), data.get("id"))
     dry_run = data.get("dry_run") is True
-    with grids._LOCK:  # no grid edit writes the old document back meanwhile
+    # No roster import (its lock first, as the roster routes take them) and no grid edit writes
+    # the old rows back meanwhile.
+    with rosterweb._LOCK, grids._LOCK:
         report = forget_person(
             person,
             plans=current_app.extensions["linli.store"],

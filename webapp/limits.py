@@ -50,8 +50,15 @@ ADMISSION: dict[str, tuple[int, tuple[str, ...]]] = {
     ),
     "upload": (
         1,
-        ("api.upload_to_plan", "api.preview_ledger", "api.apply_ledger_upload", "api.create_project", "gridimport.*"),
-    ),  # h-gridimp: grids imported and compared in the grids panel are uploads too
+        (
+            "api.upload_to_plan",
+            "api.preview_ledger",
+            "api.apply_ledger_upload",
+            "api.create_project",
+            "gridimport.*",
+            "rosterweb.roster_upload",
+        ),
+    ),  # grids imported and compared in the grids panel, and rosters, are uploads too
 }
 #: Requests of one kind that one client may have holding or waiting for a place (beyond: 429 at
 #: once).  Above one where the page itself sends several together: a plan's evaluation beside its

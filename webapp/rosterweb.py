@@ -314,6 +314,7 @@ def roster_upload():
     add = request.form.get("add", "0")
     if add not in ("0", "1"):
         raise InputDataError(f"参数 add={add!r} 无效，可选: 0, 1 (invalid add)")
+    _show_personal()  # a refused ?personal=1 refuses the import before anything is kept
     _check_scope_all()
     roster, file_name = _read_upload()
     with GRIDS_LOCK:

@@ -136,7 +136,7 @@ def adopt_grids(
             f"网格编码 {counts.index[counts > 1][0]} 重复，无法采用；请先改正编码 (a repeated code cannot be adopted)"
         )
     names = (
-        grids["name"].astype(str).to_numpy(object) if "name" in grids.columns else codes.copy()
+        grids["name"].fillna("").astype(str).to_numpy(object) if "name" in grids.columns else codes.copy()
     )  # read_grids gives the code where the file has no name
     polys = shapely.make_valid(grids.to_crs(plan.units.crs).geometry.to_numpy())
     units = plan.units.geometry.to_numpy()
@@ -159,6 +159,17 @@ def adopt_grids(
         raise GridEditError(
             f"网格编码 {clash[0]} 已是本方案中另一社区/村的网格，无法采用；请改正编码 "
             f"(code {clash[0]} is already a grid of a parent this import does not change)"
+        )
+    # A grid's code is its community's code and a sequence (STANDARDS.md): the organisation tree,
+    # the downloads and a planner's area follow the prefix, so a code that does not start with the
+    # code of a community it holds blocks of cannot be adopted (nor a grid across communities).
+    placed_parent = parent_of[covered]
+    wrong = (placed_parent != "") & ~np.char.startswith(grid[covered].astype(str), placed_parent.astype(str))
+    if wrong.any():
+        code, parent = grid[covered][wrong][0], placed_parent[wrong][0]
+        raise GridEditError(
+            f"网格编码 {code} 不以其所在社区/村的编码 {parent} 开头（编码规则：上级编码+序号），或该网格跨越社区/村，"
+            f"无法采用；请改正编码或边界 (code {code} does not start with the code of its community {parent})"
         )
     fields: dict[str, dict] = {c: dict(f) for c, f in plan.fields.items() if c in kept}
     used = set(grid[covered].tolist())

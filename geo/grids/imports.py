@@ -90,7 +90,9 @@ def read_grids(
     codes = codes.str.replace(r"\.0$", "", regex=True)  # 350521100001.0 read as a number
     out = gpd.GeoDataFrame({"code": codes}, geometry=frame.geometry.to_numpy(), crs=frame.crs)
     name = _find(frame.columns, NAME_NAMES)
-    out["name"] = frame[name].astype(str).to_numpy() if name is not None else codes.to_numpy()
+    # A grid without a name is named by its code (pandas keeps a missing value NaN through astype(str)).
+    names = frame[name].fillna("").astype(str).str.strip() if name is not None else codes
+    out["name"] = np.where(names.to_numpy(object) == "", codes.to_numpy(object), names.to_numpy(object))
     households = _find(frame.columns, HOUSEHOLD_NAMES)
     if households is not None:
         out["households"] = pd.to_numeric(frame[households], errors="coerce").to_numpy(float)

@@ -212,7 +212,7 @@ def check_roster(
     grid_code = np.full(len(rows), "", dtype=object)
     how = np.full(len(rows), "", dtype=object)
     why = np.full(len(rows), "", dtype=object)
-    given = rows["grid"].astype(str).str.strip().to_numpy()
+    given = rows["grid"].fillna("").astype(str).str.strip().to_numpy()
     by_code = np.isin(given, list(known))
     grid_code[by_code], how[by_code] = given[by_code], "网格编码"
     bad = (given != "") & ~by_code
@@ -230,7 +230,7 @@ def check_roster(
         by_key: dict[str, list[int]] = {}
         for k, key in enumerate(ckey):
             by_key.setdefault(key, []).append(k)
-        todo = np.flatnonzero((grid_code == "") & (rows["compound"].astype(str) != "").to_numpy())
+        todo = np.flatnonzero((grid_code == "") & (rows["compound"].fillna("").astype(str) != "").to_numpy())
         for i in todo:  # one dictionary look-up per row
             found = by_key.get(compound_key(rows["compound"].iat[i]), [])
             g = {grid_of[k] for k in found}
@@ -238,7 +238,7 @@ def check_roster(
                 grid_code[i], how[i], why[i], matched[i] = g.pop(), "小区", "", names[found[0]]
             elif not why[i]:
                 why[i] = _place_why(f"小区「{rows['compound'].iat[i]}」", found, g)
-        todo = np.flatnonzero((grid_code == "") & (rows["address"].astype(str).str.strip() != "").to_numpy())
+        todo = np.flatnonzero((grid_code == "") & (rows["address"].fillna("").astype(str).str.strip() != "").to_numpy())
         if todo.size:
             place = AddressIndex(names, compounds, ckey)
             for i in todo:  # one regular-expression search and one prefix walk per row
@@ -259,8 +259,9 @@ def check_roster(
     why[nothing] = "没有网格编码、小区或坐标 (no grid code, compound or position)"
     bad_role = ~rows["role"].isin(ROLES).to_numpy()
     why[bad_role] = [f"角色「{r}」不认识 (unknown role)" for r in rows["role"].to_numpy()[bad_role]]
-    person = rows["name"].astype(str) + "|" + rows["phone"].astype(str) + "|" + rows["role"].astype(str)
-    dup = person.duplicated(keep="first").to_numpy() & (rows["name"].astype(str) != "").to_numpy()
+    text = {c: rows[c].fillna("").astype(str) for c in ("name", "phone", "role")}
+    person = text["name"] + "|" + text["phone"] + "|" + text["role"]
+    dup = person.duplicated(keep="first").to_numpy() & (text["name"] != "").to_numpy()
     why[dup] = "重复的行 (duplicate of an earlier row)"
     rows["grid_code"], rows["matched_by"], rows["why"] = grid_code, how, why
     rows["matched_compound"] = matched

@@ -27,7 +27,6 @@ import io
 import json
 import os
 import re
-import shutil
 import sqlite3
 import zipfile
 from collections.abc import Callable, Sequence
@@ -372,7 +371,14 @@ def _forget_gpkg(path: Path, person: Person) -> _Plan:
         return 0, None
 
     def write(tmp: Path) -> None:
-        shutil.copyfile(path, tmp)
+        # SQLite's backup, not a file copy: rows still in a -wal beside a GeoPackage are part of it.
+        src = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        dst = sqlite3.connect(tmp)
+        try:
+            src.backup(dst)
+        finally:
+            dst.close()
+            src.close()
         con = sqlite3.connect(tmp, isolation_level=None)
         try:
             con.execute("PRAGMA journal_mode = DELETE")
@@ -473,9 +479,13 @@ class StagedRewrite:
     staged: list[tuple[Path, Path]] = dataclasses.field(default_factory=list)
 
     def commit(self) -> None:
-        """Put the new files in place (each an atomic rename)."""
+        """Put the new files in place (each an atomic rename).  A GeoPackage's old ``-wal`` and
+        ``-shm`` go with it: they belong to the replaced file (whose rows the new one holds)."""
         for new, target in self.staged:
             os.replace(new, target)
+            if target.suffix.lower() == ".gpkg":
+                for side in ("-wal", "-shm"):
+                    Path(f"{target}{side}").unlink(missing_ok=True)
         self.staged = []
 
     def discard(self) -> None:

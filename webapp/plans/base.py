@@ -665,6 +665,13 @@ class PlanStore(_GridMethods, abc.ABC):
             return (pack_json(value) if packed else json.dumps(value, ensure_ascii=False, allow_nan=False)), n
 
         removed = 0
+        # The grid plans first, locked (PostgreSQL: FOR UPDATE): a server saving its grids waits, so
+        # no version is added between the scan of the versions below and the new version written
+        # here (one added before the lock is in the scan, committed as it is).
+        now = self._now()
+        plans = self._run(
+            con, f"SELECT project, version, base, state FROM grid_plans ORDER BY project{self._LOCK}"
+        ).fetchall()
         rows = self._run(
             con, "SELECT project, version, op, summary, snapshot FROM grid_versions ORDER BY project, version"
         ).fetchall()
@@ -680,9 +687,7 @@ class PlanStore(_GridMethods, abc.ABC):
                         "UPDATE grid_versions SET snapshot = ?, op = ?, summary = ? WHERE project = ? AND version = ?",
                         (snapshot, op, summary, row["project"], row["version"]),
                     )
-        now = self._now()
-        plans = self._run(con, f"SELECT project, version, base, state FROM grid_plans ORDER BY project{self._LOCK}")
-        for row in plans.fetchall():
+        for row in plans:
             base, n_base = redacted(row["base"])
             state, n_state = redacted(row["state"])
             if not (n_base or n_state):
