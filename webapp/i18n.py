@@ -1048,6 +1048,7 @@ TEXTS: dict[str, dict[str, str]] = {
     "lw_legend_short": {"zh": "联系不足 {k} 户的党员", "en": "Members with fewer than {k}"},
     "lw_legend_full": {"zh": "党员（已联系足额）", "en": "Members (in full)"},
     "lw_legend_unlinked": {"zh": "未联系住户", "en": "Unlinked households"},
+    "lw_legend_line": {"zh": "党员与所联系住户（{z} 级起显示）", "en": "Member to household (from zoom {z})"},
     "lw_party_title": {"zh": "小区党组织覆盖", "en": "Party coverage of compounds"},
     "lw_party_hint": {
         "zh": "按小区台账的是否成立党支部、党员数、物业公司、业委会列统计；不选文件则用项目的小区台账",

@@ -15,9 +15,9 @@
   const t = app.texts;
   const esc = app.esc;
   const map = app.map;
-  // Short of k (red), linked in full (green), unlinked households (orange), no branch (purple):
+  // Short of k (red), linked in full (green), unlinked households (orange), no branch (purple), links (blue):
   // ColorBrewer Set1 colours, told apart from the grids' fills.
-  const COLOURS = { short: "#e41a1c", full: "#4daf4a", unlinked: "#ff7f00", nobranch: "#984ea3" };
+  const COLOURS = { short: "#e41a1c", full: "#4daf4a", unlinked: "#ff7f00", nobranch: "#984ea3", line: "#377eb8" };
   const lw = { job: null, data: null, layers: null, lines: null, party: null };
   app.linkage = lw;
 
@@ -71,13 +71,13 @@
         .bindTooltip(t.lw_unlinked_here.replace("{n}", n)).addTo(group);
     }
     for (const m of d.members) {
-      L.circleMarker([m.lat, m.lon], { radius: m.short ? 7 : 5, color: m.short ? COLOURS.short : COLOURS.full, weight: 2, fillOpacity: 0.8, className: m.short ? "lw-short" : "lw-member" })
+      L.circleMarker([m.lat, m.lon], { radius: m.short ? 8 : 6, color: "#333", fillColor: m.short ? COLOURS.short : COLOURS.full, weight: 1.5, fillOpacity: 0.9, className: m.short ? "lw-short" : "lw-member" })
         .bindTooltip(memberLabel(m)).addTo(group);
     }
     lw.layers = group.addTo(map);
     lw.lines = L.layerGroup();
     for (const [, mlon, mlat, hlon, hlat] of d.lines) {
-      L.polyline([[mlat, mlon], [hlat, hlon]], { color: COLOURS.full, weight: 1, opacity: 0.6, className: "lw-line" }).addTo(lw.lines);
+      L.polyline([[mlat, mlon], [hlat, hlon]], { color: COLOURS.line, weight: 2, opacity: 0.8, className: "lw-line" }).addTo(lw.lines);
     }
     zoomed();
   }
@@ -117,9 +117,10 @@
       <div class="linli-hint">${esc(d.masked ? t.lw_masked : t.lw_clear)}</div>
       <div><a id="lw-xlsx" href="/api/linkage/${lw.job}/roster.xlsx">${esc(t.lw_xlsx)}</a></div>
       ${table(d)}
-      <div class="linli-legend"><span style="color:${COLOURS.short}">●</span> ${esc(t.lw_legend_short.replace("{k}", d.k))}
+      <div class="lw-legend"><span style="color:${COLOURS.short}">●</span> ${esc(t.lw_legend_short.replace("{k}", d.k))}
         <span style="color:${COLOURS.full}">●</span> ${esc(t.lw_legend_full)}
-        <span style="color:${COLOURS.unlinked}">●</span> ${esc(t.lw_legend_unlinked)}</div>`;
+        <span style="color:${COLOURS.unlinked}">●</span> ${esc(t.lw_legend_unlinked)}
+        <span style="color:${COLOURS.line}">━</span> ${esc(t.lw_legend_line.replace("{z}", d.lines_min_zoom))}</div>`;
     box.hidden = false;
     draw(d);
   }
@@ -178,7 +179,7 @@
     const box = $("lw-party");
     box.innerHTML = `<table class="ro-table" id="lw-party-table"><tr>${head}</tr>${rows}</table>
       <div class="linli-hint">${esc(t.lw_party_without.replace("{n}", d.without_branch.length).replace("{unknown}", d.unknown))}</div>
-      <div class="linli-legend"><span style="color:${COLOURS.nobranch}">●</span> ${esc(t.lw_no_branch)}</div>`;
+      <div class="lw-legend"><span style="color:${COLOURS.nobranch}">●</span> ${esc(t.lw_no_branch)}</div>`;
     box.hidden = false;
   }
 
