@@ -97,16 +97,21 @@ def init_app(app: Flask) -> None:
 # ------------------------------------------------------------------ inputs
 
 
-def _roster_file() -> tuple[pd.DataFrame, str, str]:
+#: Without a roster (409 to a request; the job's own message when it was removed after the submit).
+NO_ROSTER_ZH = (
+    "尚未导入名册：请先在网格面板导入含在职党员的名册 "
+    "(no roster imported: import a roster with in-service members in the grids panel first)"
+)
+
+
+def _roster_file(*, in_job: bool = False) -> tuple[pd.DataFrame, str, str]:
     """The stored roster's rows, the file name it came from and the digest of the stored file; 409 without one."""
     csv_path, _ = rosterweb._paths()
     rows = rosterweb._read_rows(csv_path)
     if rows is None or rows.empty:
-        abort(
-            409,
-            description="尚未导入名册：请先在网格面板导入含在职党员的名册 "
-            "(no roster imported: import a roster with in-service members in the grids panel first)",
-        )
+        if in_job:
+            raise InputDataError(NO_ROSTER_ZH)
+        abort(409, description=NO_ROSTER_ZH)
     digest = hashlib.sha256(csv_path.read_bytes()).hexdigest()[:32]
     return rows, csv_path.name, digest
 
@@ -159,7 +164,7 @@ def run_linkage(params: dict, progress) -> dict:
     """
     k, radius_s = int(params["k"]), float(params["radius_min"]) * 60
     progress("读取名册与住户 (reading the roster and the households)", 0.05)
-    rows, _, digest = _roster_file()
+    rows, _, digest = _roster_file(in_job=True)
     index, member_grid = _members(rows)
     if index.size == 0:
         raise InputDataError("名册中没有落入网格且带坐标的在职党员 (no in-service member placed with a position)")
