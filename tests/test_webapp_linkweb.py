@@ -19,9 +19,11 @@ import openpyxl
 import pandas as pd
 import pytest
 
+from geo.errors import InputDataError
 from geo.grids.output import grids_gdf
 from scripts import roster as roster_script
 from webapp import create_app
+from webapp.linkweb import run_linkage
 from webapp.state import get_state
 from webapp.users import UserStore
 
@@ -92,6 +94,9 @@ def test_no_roster_is_a_clear_409(app):
     answer = client_of(app, "town").post("/api/linkage", json={})
     assert answer.status_code == 409
     assert "尚未导入名册" in answer.get_json()["error"]
+    # a roster removed between the submit and the run: the job fails with the same sentence
+    with app.app_context(), pytest.raises(InputDataError, match="尚未导入名册"):
+        run_linkage({"k": 10, "radius_min": 10.0}, lambda stage, share: None)
 
 
 @pytest.mark.parametrize(
