@@ -74,4 +74,22 @@ def test_the_linkage_runs_and_draws_its_layer(page, server, tmp_path):  # noqa: 
     page.locator("#lw-panel").screenshot(path=str(tmp_path / "panel.png"))
     if os.environ.get("LINLI_SCREENSHOTS"):
         page.locator("#lw-panel").screenshot(path=os.path.join(os.environ["LINLI_SCREENSHOTS"], "linkweb_panel.png"))
+    # party coverage of an uploaded ledger: the compounds without a branch on the map
+    at = demand.geometry.iloc[[0, 10, 20]]
+    ledger = tmp_path / "小区台账.csv"
+    ledger.write_text(
+        "小区名称,户数,经度,纬度,是否成立党支部,党员数,物业公司,业委会\n"
+        + "".join(
+            f"{n},100,{p.x:.7f},{p.y:.7f},{b},3,无,否\n"
+            for n, p, b in zip(["A小区", "B小区", "C小区"], at, ["是", "否", "否"], strict=True)
+        ),
+        encoding="utf-8-sig",
+    )
+    page.set_input_files("#lw-party-file", str(ledger))
+    page.click("#lw-party-run")
+    wait_until(page, "!document.getElementById('lw-party').hidden")
+    assert page.evaluate("window.LINLI.linkage.party.getLayers().length") == 2
+    assert "33.3" in page.locator("#lw-party-table").inner_text()  # 1 of 3 compounds covered
+    if os.environ.get("LINLI_SCREENSHOTS"):
+        page.locator("#lw-party").screenshot(path=os.path.join(os.environ["LINLI_SCREENSHOTS"], "linkweb_party.png"))
     assert page.console_errors == []

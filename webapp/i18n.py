@@ -1063,6 +1063,13 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "{n} compounds without a branch (purple on the map); {unknown} cells blank",
     },
     "lw_no_branch": {"zh": "无党支部", "en": "No party branch"},
+    "lw_party_col_name": {"zh": "区域", "en": "Area"},
+    "lw_party_col_compounds": {"zh": "小区", "en": "Compounds"},
+    "lw_party_col_covered": {"zh": "有党支部", "en": "With a branch"},
+    "lw_party_col_known": {"zh": "已填写", "en": "Answered"},
+    "lw_party_col_coverage_pct": {"zh": "覆盖率 %", "en": "Coverage %"},
+    "lw_party_col_property_pct": {"zh": "物业 %", "en": "Property %"},
+    "lw_party_col_committee_pct": {"zh": "业委会 %", "en": "Committee %"},
 }
 
 

@@ -172,8 +172,9 @@
         .bindTooltip(`${c.name} · ${t.lw_no_branch}`).addTo(lw.party);
     }
     lw.party.addTo(map);
-    const keys = Object.keys(d.headers);
-    const head = keys.map((k) => `<th>${esc(t[`lw_party_${k}`] || d.headers[k])}</th>`).join("");
+    // The rate table's columns in this order (the server's rows are objects; the XLSX of the script has them all).
+    const keys = ["name", "compounds", "covered", "known", "coverage_pct", "property_pct", "committee_pct"];
+    const head = keys.map((k) => `<th>${esc(t[`lw_party_col_${k}`] || d.headers[k] || k)}</th>`).join("");
     const fmt = (v) => (v === null || v === undefined ? "" : typeof v === "number" && !Number.isInteger(v) ? v.toFixed(1) : String(v));
     const rows = d.rates.map((r) => `<tr>${keys.map((k) => `<td>${esc(fmt(r[k]))}</td>`).join("")}</tr>`).join("");
     const box = $("lw-party");
