@@ -35,7 +35,6 @@ import logging
 from pathlib import Path
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
@@ -44,13 +43,13 @@ from geo.errors import GeoError, InputDataError
 from geo.grids.linkage import (
     LINKAGE_HOUSEHOLDS_PER_MEMBER,
     grid_codes_at,
-    linkage_by_grid,
     linkage_pairs,
     solve_linkage,
 )
+from geo.grids.linkage_tables import household_points, linkage_sheets
 from geo.grids.rosters import ROLES, RosterCheck, check_roster, read_roster
 from geo.io.crs import ExportCRS
-from geo.io.export import coordinate_columns, export_crs_for, write_xlsx
+from geo.io.export import export_crs_for, write_xlsx
 from geo.io.ledger import LEDGER_KINDS
 from geo.io.personal import mask_personal
 from geo.io.uploads import read_upload
@@ -105,12 +104,7 @@ def _compounds(path: Path, system: str) -> gpd.GeoDataFrame:
 
 
 def _households(path: Path) -> gpd.GeoSeries:
-    frame = read_upload(path, expected="point")
-    column = next((c for c in ("households", "户数", "住户数") if c in frame.columns), None)
-    if column is None:
-        return frame.geometry.reset_index(drop=True)
-    n = pd.to_numeric(frame[column], errors="coerce").fillna(0).round().clip(lower=0).astype(int).to_numpy()
-    return gpd.GeoSeries(np.repeat(frame.geometry.to_numpy(), n), crs=frame.crs)
+    return household_points(read_upload(path, expected="point"))
 
 
 def _tables(
@@ -149,56 +143,18 @@ def _link(
     result = solve_linkage(pairs, k=k)
     member_grid = members["grid_code"].to_numpy()
     home_grid = grid_codes_at(homes, grids)
-    linked = result.household_member >= 0
-    walk_s = np.bincount(result.household_member[linked], result.household_time_s[linked], minlength=len(members))
-    table = pd.DataFrame(
-        {
-            "网格编码": member_grid,
-            "姓名": members["name"].to_numpy(),
-            "联系电话": members["phone"].to_numpy(),
-            "联系户数": result.member_count,
-            "应联系户数": k,
-            "平均步行时间(分钟)": np.where(
-                result.member_count > 0, walk_s / np.maximum(result.member_count, 1) / 60, np.nan
-            ),
-            "搜索半径(分钟)": pairs.radius_s / 60,
-            "说明": np.where(
-                ~pairs.member_ok,
-                "距道路过远 (too far from the walk network)",
-                np.where(
-                    result.member_count < k,
-                    f"联系不足 {k} 户：半径内可联系住户不足 (too few households within the radius)",
-                    "",
-                ),
-            ),
-        }
-    ).sort_values("网格编码", kind="stable")
-    gone = result.unlinked_households
-    unlinked = coordinate_columns(
-        gpd.GeoDataFrame(
-            {
-                "网格编码": home_grid[gone],
-                "住户序号": gone + 1,
-                "说明": np.where(pairs.household_ok[gone], "未分配到党员 (not linked)", "距道路过远 (off the network)"),
-            },
-            geometry=homes.to_numpy()[gone],
-            crs=homes.crs,
-        ),
-        crs,
-    ).sort_values(["网格编码", "住户序号"], kind="stable")
-    for frame in (table, unlinked):
-        frame.loc[frame["网格编码"] == "", "网格编码"] = "（不在任何网格内）"
-    per_grid = linkage_by_grid(result, member_grid=member_grid, household_grid=home_grid).rename(
-        columns={
-            "grid_code": "网格编码",
-            "members": "在职党员",
-            "members_short": f"联系不足{k}户的党员",
-            "households": "住户",
-            "linked": "已联系户",
-            "unlinked": "未联系户",
-        }
+    sheets = linkage_sheets(
+        result,
+        members=members,
+        member_grid=member_grid,
+        member_ok=pairs.member_ok,
+        radius_s=pairs.radius_s,
+        households=homes,
+        household_grid=home_grid,
+        household_ok=pairs.household_ok,
+        crs=crs,
     )
-    per_grid.loc[per_grid["网格编码"] == "", "网格编码"] = "（不在任何网格内）"
+    gone = result.unlinked_households
     if map_path is not None:
         crs = graph.network.crs
         content = linkage_content(
@@ -216,7 +172,7 @@ def _link(
         )
         use_print_fonts()
         render_layout(content, map_path, text=text)
-    return {"联系党员": table, "未联系户": unlinked, "联系户按网格": per_grid}
+    return sheets
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -183,6 +183,8 @@ INDEX: dict[str, list[str]] = {
         "test_export_crs.py::test_web_unknown_or_impossible_crs_is_a_422",
         # h-orgweb (issue 20): the organisation chart's format and ?personal=
         "test_orgweb.py::test_unknown_format_or_personal_value_is_a_422",
+        # h-linkweb (issue 20): the "1+10" linkage's k and radius
+        "test_webapp_linkweb.py::test_bad_settings_are_422",
     ],
     "C2": [
         "test_script_service_areas.py::test_output_equal_to_input_is_refused",

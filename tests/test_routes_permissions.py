@@ -92,6 +92,11 @@ EXPECTED = {
     # h-micro2 (issue 20): the grids and micro-grids downloaded (GeoPackage, XLSX)
     "orgweb.grid_levels_file": "read",
     "rosterweb.roster_micro": "read",  # the roster's people in one micro-grid (its card)
+    "linkweb.linkage_submit": "run_jobs",  # h-linkweb: the "1+10" linkage as a background job
+    "linkweb.linkage_result": "read",  # h-linkweb: a finished linkage (its submitter or an admin)
+    "linkweb.linkage_xlsx": "read",  # h-linkweb: its roster XLSX per grid (personal=1: admin)
+    "linkweb.party_get": "read",  # h-linkweb: party coverage of the project's compound ledger
+    "linkweb.party_upload": "run_jobs",  # h-linkweb: party coverage of an uploaded ledger (not kept)
     # h-gridimp (issue 20): existing grids imported and other systems compared (多网合一)
     "gridimport.import_check": "edit_plan",
     "gridimport.import_adopt": "edit_plan",
@@ -138,6 +143,8 @@ WRITE_ROUTES = [
     ("POST", "/api/grids/import/adopt"),  # h-gridimp
     ("POST", "/api/grids/systems"),  # h-gridimp
     ("POST", "/api/grids/systems/adopt"),  # h-gridimp
+    ("POST", "/api/linkage"),  # h-linkweb
+    ("POST", "/api/party"),  # h-linkweb
 ]
 ADMIN_ROUTES = [
     ("POST", "/api/ledgers/preview"),

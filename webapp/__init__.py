@@ -191,6 +191,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(__import__("webapp.rosterweb").rosterweb.bp, url_prefix="/api")  # h-roster: rosters
     app.register_blueprint(__import__("webapp.lifecircle").lifecircle.bp, url_prefix="/api")  # h-rural: the check
     app.register_blueprint(__import__("webapp.gridimport").gridimport.bp, url_prefix="/api")  # h-gridimp: imports
+    __import__("webapp.linkweb").linkweb.init_app(app)  # h-linkweb: "1+10" linkage job and party coverage
     if app.config["EAGER_LOAD"]:
         from geo import memory
         from webapp.pages import warm

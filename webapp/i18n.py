@@ -990,6 +990,86 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "Each grid's best match (share of its area)",
     },
     "gi_proposal": {"zh": "合并方案", "en": "Merged proposal"},
+    # --- h-linkweb (issue 20): "1+10" linkage and compound party coverage in the grids panel ---
+    "lw_title": {"zh": "在职党员“1+10”联系户", "en": '"1+10" linkage of in-service party members'},
+    "lw_hint": {
+        "zh": "用已导入名册中落入网格且带坐标的在职党员，每人联系附近住户，每户至多一名党员，总步行时间最短",
+        "en": "The imported roster's in-service members (placed, with a position) each linked to nearby "
+        "households, each household to at most one member, least total walking time",
+    },
+    "lw_k": {"zh": "每名党员联系户数", "en": "Households per member"},
+    "lw_radius": {"zh": "候选住户步行半径（分钟）", "en": "Search radius (walking minutes)"},
+    "lw_defaults": {
+        "zh": "默认：每人 10 户，步行 10 分钟内，不足时放宽至 15 分钟；住户为项目的居民数据（按户数）",
+        "en": "Defaults: 10 households each, within 10 minutes' walk, widened to 15 where too few; "
+        "households from the project's residents (by household count)",
+    },
+    "lw_run": {"zh": "分配联系户", "en": "Run the linkage"},
+    "lw_cancel": {"zh": "取消", "en": "Cancel"},
+    "lw_running": {"zh": "正在分配联系户…", "en": "Linking households…"},
+    "lw_cancelled": {"zh": "已取消联系户分配", "en": "Linkage cancelled"},
+    "lw_done": {"zh": "联系户分配完成", "en": "Linkage done"},
+    "lw_counts": {
+        "zh": "{members} 名党员，{households} 户；已联系 {links} 户，"
+        "联系不足 {k} 户的党员 {short} 人，未联系 {unlinked} 户",
+        "en": "{members} members, {households} households; {links} linked, {short} members with fewer than {k}, "
+        "{unlinked} households unlinked",
+    },
+    "lw_solver_optimal": {
+        "zh": "求解：最小费用流（{solver}），已证明最优（联系户数最多，总步行时间最短）",
+        "en": "Solver: min-cost flow ({solver}), proven optimal (most links, least total walking time)",
+    },
+    "lw_solver_other": {"zh": "求解：{solver}，未证明最优", "en": "Solver: {solver}, not proven optimal"},
+    "lw_assumption": {
+        "zh": "每名党员联系 {k} 户；候选住户步行 {r} 分钟内，不足时放宽至 {max} 分钟；"
+        "步行速度 {speed} km/h；连线为示意直线",
+        "en": "{k} households per member; candidates within {r} minutes' walk, widened to {max}; "
+        "walking {speed} km/h; links drawn as straight lines",
+    },
+    "lw_stale": {
+        "zh": "名册在分配后已更改，党员不再显示，请重新分配",
+        "en": "The roster changed since this run: members are not shown; run it again",
+    },
+    "lw_lines_on": {"zh": "已显示党员与所联系住户的连线", "en": "Links of each member shown"},
+    "lw_lines_off": {"zh": "放大到 {z} 级显示连线", "en": "Zoom to level {z} to see the links"},
+    "lw_masked": {"zh": "党员姓名已打码；查看者不显示党员姓名", "en": "Names masked; viewers see no member's name"},
+    "lw_clear": {"zh": "姓名未打码（管理员）", "en": "Names in clear (administrator)"},
+    "lw_xlsx": {"zh": "下载联系户名册（XLSX，全部网格）", "en": "Download the linkage roster (XLSX, all grids)"},
+    "lw_member": {"zh": "党员 {n}", "en": "Member {n}"},
+    "lw_links": {"zh": "联系 {n} 户", "en": "{n} households"},
+    "lw_unlinked_here": {"zh": "此处 {n} 户未联系", "en": "{n} households unlinked here"},
+    "lw_outside": {"zh": "（不在任何网格内）", "en": "(in no grid)"},
+    "lw_col_grid_code": {"zh": "网格编码", "en": "Grid"},
+    "lw_col_members": {"zh": "在职党员", "en": "Members"},
+    "lw_col_members_short": {"zh": "联系不足{k}户", "en": "Fewer than {k}"},
+    "lw_col_households": {"zh": "住户", "en": "Households"},
+    "lw_col_linked": {"zh": "已联系户", "en": "Linked"},
+    "lw_col_unlinked": {"zh": "未联系户", "en": "Unlinked"},
+    "lw_legend_short": {"zh": "联系不足 {k} 户的党员", "en": "Members with fewer than {k}"},
+    "lw_legend_full": {"zh": "党员（已联系足额）", "en": "Members (in full)"},
+    "lw_legend_unlinked": {"zh": "未联系住户", "en": "Unlinked households"},
+    "lw_legend_line": {"zh": "党员与所联系住户（{z} 级起显示）", "en": "Member to household (from zoom {z})"},
+    "lw_party_title": {"zh": "小区党组织覆盖", "en": "Party coverage of compounds"},
+    "lw_party_hint": {
+        "zh": "按小区台账的是否成立党支部、党员数、物业公司、业委会列统计；不选文件则用项目的小区台账",
+        "en": "From the compound ledger's branch, members, property company and owners' committee columns; "
+        "without a file, the project's ledger",
+    },
+    "lw_party_file": {"zh": "小区台账文件", "en": "Compound ledger file"},
+    "lw_party_run": {"zh": "统计覆盖率", "en": "Coverage rates"},
+    "lw_party_running": {"zh": "正在统计…", "en": "Counting…"},
+    "lw_party_without": {
+        "zh": "无党支部小区 {n} 个（地图紫色）；未填写 {unknown} 处",
+        "en": "{n} compounds without a branch (purple on the map); {unknown} cells blank",
+    },
+    "lw_no_branch": {"zh": "无党支部", "en": "No party branch"},
+    "lw_party_col_name": {"zh": "区域", "en": "Area"},
+    "lw_party_col_compounds": {"zh": "小区", "en": "Compounds"},
+    "lw_party_col_covered": {"zh": "有党支部", "en": "With a branch"},
+    "lw_party_col_known": {"zh": "已填写", "en": "Answered"},
+    "lw_party_col_coverage_pct": {"zh": "覆盖率 %", "en": "Coverage %"},
+    "lw_party_col_property_pct": {"zh": "物业 %", "en": "Property %"},
+    "lw_party_col_committee_pct": {"zh": "业委会 %", "en": "Committee %"},
 }
 
 
