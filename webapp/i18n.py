@@ -990,6 +990,13 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "Each grid's best match (share of its area)",
     },
     "gi_proposal": {"zh": "合并方案", "en": "Merged proposal"},
+    # --- h-rural2 (issue 21): the town circle's speed in the check panel, part of the scene ---
+    "r2_town_speed": {"zh": "镇级生活圈速度", "en": "Town circle speed"},
+    "r2_town_default": {
+        "zh": "未填写：按标准数据默认 {speed} km/h（电动自行车）。",
+        "en": "Blank: the standard data's default, {speed} km/h (electric bicycle).",
+    },
+    "r2_town_set": {"zh": "规划师指定 {speed} km/h。", "en": "Set by the planner: {speed} km/h."},
 }
 
 
