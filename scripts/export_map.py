@@ -25,6 +25,7 @@ import geopandas as gpd
 from tqdm import tqdm
 
 from geo import settings
+from geo.access.life_circle import town_reach
 from geo.access.standards import STANDARD_FILES
 from geo.access.units import UNIT_LEVELS
 from geo.errors import GeoError, InputDataError
@@ -171,7 +172,8 @@ def _draw_maps(args: argparse.Namespace, fields: dict, stage: Path) -> list[Path
             standard=None if args.standard == "auto" else args.standard,
             speeds_kmh={"ebike": args.town_speed} if args.town_speed else None,
         )
-        note = check_standard_note(check, chosen=args.standard)
+        town = town_reach(speed_kmh=args.town_speed).note_zh
+        note = check_standard_note(check, chosen=args.standard, town_reach_zh=town)
     areas = _areas(project, args.by, args.by_system)
     rows = (
         [(None, None, None)]

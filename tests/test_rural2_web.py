@@ -152,6 +152,8 @@ def test_the_coverage_print_names_the_check_standard_and_what_is_unconfirmed(app
     assert "生活圈检查标准:GB50180-2018（按分区城乡类型）" in text
     tdt = _pdf_text(client.get("/api/export/map.pdf?map=coverage&function=food&standard=tdt1062").data)
     assert "生活圈检查标准:TD/T1062-2021（规划师指定）" in tdt and "TD/T1062-2021有" in tdt and "待核实" in tdt
+    assert "镇级生活圈按电动自行车20km/h、15分钟" in tdt
+    assert "镇级生活圈" not in text  # GB 50180 has no town level
     bad = client.get("/api/export/map.pdf?map=coverage&function=food&town_speed=99")
     assert bad.status_code == 422 and "镇级生活圈速度" in bad.get_json()["error"]
 
@@ -165,3 +167,4 @@ def test_export_map_names_the_check_standard(tmp_path):
     (pdf,) = out.glob("*.pdf")
     text = _pdf_text(pdf.read_bytes())
     assert "生活圈检查标准:TD/T1062-2021（规划师指定）" in text and "待核实" in text
+    assert "镇级生活圈按电动自行车12km/h、15分钟≈3,000m" in text

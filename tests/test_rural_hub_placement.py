@@ -152,3 +152,40 @@ def test_the_placement_script_counts_a_hub_by_its_town_speed(tmp_path, capsys):
     with pytest.raises(SystemExit) as stop:
         main([*argv, "--out", str(tmp_path / "x.gpkg"), "--town-speed", "0"])
     assert stop.value.code == 2 and "town-speed" in capsys.readouterr().err
+
+
+def test_the_check_standard_note_of_a_print():
+    from geo.workflows import check_standard_note
+
+    gb = pd.DataFrame(
+        {"standard": ["GB 50180-2018"] * 3, "level": ["15_minute"] * 3, "item": ["scale", "a", "b"]}
+        | {"status": ["", "待核实", ""]}
+    )
+    assert check_standard_note(gb) == (
+        "生活圈检查标准: GB 50180-2018（按分区城乡类型）；"
+        "GB 50180-2018 有 1 项服务半径、出行时间或条文待核实（尚未与标准原文核对）"
+    )
+    both = pd.concat(
+        [gb.assign(status=""), gb.assign(standard="TD/T 1062-2021", level="township", status="待核实")],
+        ignore_index=True,
+    )
+    said = check_standard_note(both, chosen="tdt1062", town_reach_zh="电动自行车 12 km/h")
+    assert said.startswith("生活圈检查标准: GB 50180-2018、TD/T 1062-2021（规划师指定）；TD/T 1062-2021 有 3 项")
+    assert said.endswith("；镇级生活圈按电动自行车 12 km/h")
+    # No unconfirmed line, no town level: the standard alone.
+    assert (
+        check_standard_note(gb.assign(status=""), town_reach_zh="x")
+        == "生活圈检查标准: GB 50180-2018（按分区城乡类型）"
+    )
+
+
+def test_a_centres_notes_have_their_english():
+    from geo.access.centres import make_centres
+
+    far = _points([(0, 0), (1200, 0)], centre=["城东中心", "城东中心"], kind=["多点串联", ""])
+    centres = make_centres(far, FUNCTIONS)
+    assert centres.notes == ("多点串联中心「城东中心」的站点相距约 1,200 m，超过 500 m，请核对是否为同一中心",)
+    assert centres.notes_en == (
+        "The sites of the linked centre 「城东中心」 lie about 1,200 m apart, more than 500 m: "
+        "check that they are one centre",
+    )

@@ -91,11 +91,13 @@ def _life_circle_check(analysis) -> pd.DataFrame:
 
 def _check_note(state, scene) -> str:
     """h-rural2 (issue 21): the coverage print's line naming the check standard chosen and what is 待核实."""
+    from geo.access.life_circle import town_reach
     from webapp.lifecircle import scene_check, town_speed_of
 
     chosen = _choice("standard", CHECK_STANDARDS, "auto")
-    table = scene_check(state, scene, chosen, town_speed_of(request.args.get("town_speed")))
-    return check_standard_note(table, chosen=chosen)
+    speed = town_speed_of(request.args.get("town_speed"))
+    table = scene_check(state, scene, chosen, speed)
+    return check_standard_note(table, chosen=chosen, town_reach_zh=town_reach(speed_kmh=speed).note_zh)
 
 
 def _field(name: str) -> str:

@@ -239,12 +239,14 @@ def check_standard(
     )
 
 
-def check_standard_note(check: pd.DataFrame, *, chosen: str | None = None) -> str:
+def check_standard_note(check: pd.DataFrame, *, chosen: str | None = None, town_reach_zh: str = "") -> str:
     """One line for a print's assumptions: the check's standard(s), how chosen, and what is 待核实.
 
     ``check`` is :func:`check_standard`'s table; ``chosen`` the planner's standard key (``None``
     or ``auto``: each unit by its 城乡类型).  Where lines use radii, travel times or clauses not yet
     confirmed against the text (``status`` 待核实), the line says how many items and of which standard.
+    ``town_reach_zh`` (:attr:`geo.access.life_circle.LevelReach.note_zh`) is said where the check
+    has town-level (乡集镇层级) lines.
     """
     from geo.access.standards import UNCONFIRMED_ZH
 
@@ -256,6 +258,8 @@ def check_standard_note(check: pd.DataFrame, *, chosen: str | None = None) -> st
         which = "、".join(sorted(set(open_lines["standard"].astype(str))))
         n = int(open_lines["item"].nunique())
         line += f"；{which} 有 {n} 项服务半径、出行时间或条文{UNCONFIRMED_ZH}（尚未与标准原文核对）"
+    if town_reach_zh and len(check) and (check["level"].astype(str) == "township").any():
+        line += f"；镇级生活圈按{town_reach_zh}"
     return line
 
 
