@@ -25,15 +25,17 @@ import geopandas as gpd
 from tqdm import tqdm
 
 from geo import settings
+from geo.access.life_circle import town_reach
+from geo.access.standards import STANDARD_FILES
 from geo.access.units import UNIT_LEVELS
 from geo.errors import GeoError, InputDataError
 from geo.maps.content import MAP_KINDS
 from geo.maps.layout import FORMATS, ORIENTATIONS, PAPER_MM, print_fields, render_layout
 from geo.maps.style import use_print_fonts
 from geo.project import Project
-from geo.workflows import analysis_units, load_analysis, project_map
+from geo.workflows import analysis_units, check_standard, check_standard_note, load_analysis, project_map
 from linli.config import cache_dir
-from scripts.cli import MINUTES, count, interrupted, staged_folder
+from scripts.cli import MINUTES, count, interrupted, positive, staged_folder
 
 logger = logging.getLogger("scripts.export_map")
 
@@ -65,6 +67,19 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--dpi", type=count(50, 600), default=150, help="PNG resolution")
     parser.add_argument("--minutes", type=MINUTES, default=max(settings.DEFAULT_BUDGETS_MIN), help="walking budget")
     parser.add_argument("--sites", type=count(1, 50), default=3, help="new centers (placement)")
+    # h-rural2 (issue 21): the coverage map names the life-circle check's standard and what is 待核实
+    parser.add_argument(
+        "--standard",
+        choices=("auto", *STANDARD_FILES),
+        default="auto",
+        help="life-circle check standard named on coverage maps: auto (by the units' 城乡类型), gb50180 or tdt1062",
+    )
+    parser.add_argument(
+        "--town-speed",
+        type=positive(60, "km/h"),
+        default=None,
+        help="speed (km/h) of the town level's electric-bicycle reach in the check (default 20)",
+    )
     parser.add_argument("--min-households", type=count(1, 100_000), default=300)
     parser.add_argument("--max-households", type=count(1, 100_000), default=500)
     # The title block: each field defaults to the project's [print] section (a blank line without it).
@@ -150,6 +165,15 @@ def _draw_maps(args: argparse.Namespace, fields: dict, stage: Path) -> list[Path
         project.standard.function_label(functions[0])  # an unknown function names the allowed ones
     else:
         functions = list(project.standard.functions)
+    note = ""
+    if args.map == "coverage":  # one check for every function's map
+        check = check_standard(
+            analysis,
+            standard=None if args.standard == "auto" else args.standard,
+            speeds_kmh={"ebike": args.town_speed} if args.town_speed else None,
+        )
+        town = town_reach(speed_kmh=args.town_speed).note_zh
+        note = check_standard_note(check, chosen=args.standard, town_reach_zh=town)
     areas = _areas(project, args.by, args.by_system)
     rows = (
         [(None, None, None)]
@@ -167,6 +191,7 @@ def _draw_maps(args: argparse.Namespace, fields: dict, stage: Path) -> list[Path
             min_households=args.min_households,
             max_households=args.max_households,
             fields=fields,
+            check_note=note,
         )
         for code, name, geom in rows:
             content = pm.content if geom is None else pm.content.around(geom)

@@ -26,6 +26,7 @@ compounds; names never read, only counts written), or any numeric demand column.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import sys
 from pathlib import Path
@@ -47,6 +48,7 @@ from geo.workflows import (
     weigh_analysis,
 )
 from geo.workflows.outputs import column_zh, layers_in
+from geo.workflows.programme import with_town_reach
 from linli.config import cache_dir
 from scripts.cli import MINUTES, add_crs, add_lang, count, interruptible, positive
 
@@ -121,6 +123,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--centres-phase", type=int, default=None, help="count the ledger's centres up to this phase")
     parser.add_argument("--centres-system", default="auto", help="coordinate system of --centres (auto|wgs84|gcj02...)")
+    # h-rural2 (issue 21): a counted hub's town centre reaches in the town circle's mode (TD/T 1062, 待核实).
+    parser.add_argument(
+        "--town-speed",
+        type=positive(60, "km/h"),
+        default=None,
+        help="speed (km/h) a counted hub's town centre is reached at (e-bike, default 20; 15 minutes)",
+    )
     parser.add_argument("--weight", default=None, help="demand column to weigh by: oldest_old|empty_nest|hardship|…")
     parser.add_argument("--special-groups", type=Path, default=None, help="高龄/空巢/困难群众 list (CSV/XLSX)")
     parser.add_argument("--special-groups-system", default="gcj02", choices=("wgs84", "gcj02", "bd09"))
@@ -175,7 +184,8 @@ def summary_table(plan) -> str:
 
 
 def _with_centres(project, ledger: Path, system: str, phase: int | None):
-    """The project with the programme ledger's centres as facilities (h-prog, issue 21)."""
+    """The project with the programme ledger's centres as facilities (h-prog, issue 21), what was
+    counted, and the programme (h-rural2: its hubs' town centres then reach in the town circle's mode)."""
     from geo.workflows import study_area_wgs84
     from geo.workflows.programme import counted_centres, counted_centres_text, project_with_centres
     from geo.workflows.programme_ledger import read_programme_ledger
@@ -190,7 +200,7 @@ def _with_centres(project, ledger: Path, system: str, phase: int | None):
     # h-centreweb: which centres were counted, in the summary as on the web page's result and print.
     counted = counted_centres(read.programme, up_to_phase=phase).drop(columns="geometry").to_dict(orient="records")
     said = counted_centres_text(counted, mode="open" if phase is None else "phase", phase=phase)
-    return project_with_centres(project, read.programme, up_to_phase=phase), said
+    return project_with_centres(project, read.programme, up_to_phase=phase), said, read.programme
 
 
 #: ``--candidates facilities``: the project's existing public facilities as candidate sites.
@@ -231,9 +241,23 @@ def main(argv: list[str] | None = None) -> int:
         bar.update()
         bar.set_postfix_str(steps[2])
         centres_said = ""
+        programme = None
         if args.centres is not None:
-            project, centres_said = _with_centres(project, args.centres, args.centres_system, args.centres_phase)
+            project, centres_said, programme = _with_centres(
+                project, args.centres, args.centres_system, args.centres_phase
+            )
         analysis = load_analysis(project, minutes=args.minutes)
+        if programme is not None:
+            town = with_town_reach(
+                analysis.accessibility,
+                analysis.graph,
+                programme,
+                up_to_phase=args.centres_phase,
+                town_speed_kmh=args.town_speed,
+            )
+            if town.towns:
+                analysis = dataclasses.replace(analysis, acc=town.acc)
+                centres_said += f"；{town.text_zh}"
         if args.weight is not None or args.special_groups is not None:
             analysis = weigh_analysis(
                 analysis, args.weight, special_groups=args.special_groups, system=args.special_groups_system

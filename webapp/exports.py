@@ -24,6 +24,7 @@ errors come back as JSON through :mod:`webapp.errors` (no path, no traceback).
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import re
 import tempfile
@@ -50,7 +51,7 @@ from geo.maps import content as maps
 from geo.maps.layout import ORIENTATIONS, PAPER_MM, PRINT_FIELDS_ZH, LayoutText, print_fields, render_layout
 from geo.maps.qgis_layers import write_styled_gpkg
 from geo.maps.report import summary_report
-from geo.workflows import check_standard, is_estimate, official_table, project_map
+from geo.workflows import check_standard, check_standard_note, is_estimate, official_table, project_map
 from geo.workflows.maps import placement_result_map
 from geo.workflows.outputs import LIFE_CIRCLE_CHECK_HEADERS
 from geo.workflows.plan_print import plan_print
@@ -79,9 +80,24 @@ CHECK_STANDARDS = ("auto", "gb50180", "tdt1062")
 
 
 def _life_circle_check(analysis) -> pd.DataFrame:
-    """The life-circle check of a scene, by each unit's standard or the planner's ``?standard=``."""
+    """The life-circle check of a scene, by each unit's standard or the planner's ``?standard=``
+    (and the town circle's ``?town_speed=``, h-rural2)."""
+    from webapp.lifecircle import speeds_of, town_speed_of
+
     chosen = _choice("standard", CHECK_STANDARDS, "auto")
-    return check_standard(analysis, standard=None if chosen == "auto" else chosen)
+    speeds = speeds_of(town_speed_of(request.args.get("town_speed")))
+    return check_standard(analysis, standard=None if chosen == "auto" else chosen, speeds_kmh=speeds)
+
+
+def _check_note(state, scene) -> str:
+    """h-rural2 (issue 21): the coverage print's line naming the check standard chosen and what is 待核实."""
+    from geo.access.life_circle import town_reach
+    from webapp.lifecircle import scene_check, town_speed_of
+
+    chosen = _choice("standard", CHECK_STANDARDS, "auto")
+    speed = town_speed_of(request.args.get("town_speed"))
+    table = scene_check(state, scene, chosen, speed)
+    return check_standard_note(table, chosen=chosen, town_reach_zh=town_reach(speed_kmh=speed).note_zh)
 
 
 def _field(name: str) -> str:
@@ -120,6 +136,7 @@ def _map_page(state, kind: str, function: str, fields: dict) -> tuple[maps.MapCo
             acc, function, network=project.network, boundary=project.boundary, gaps=gap_cells(acc, function)
         )
         text = maps.coverage_text(acc, function, project_name=project.name, **fields)
+        text = dataclasses.replace(text, assumptions=(*text.assumptions, _check_note(state, scene)))
         return content, text
     if kind == "service_areas":
         areas = state.function_areas(function, scene)

@@ -1070,6 +1070,13 @@ TEXTS: dict[str, dict[str, str]] = {
     "lw_party_col_coverage_pct": {"zh": "覆盖率 %", "en": "Coverage %"},
     "lw_party_col_property_pct": {"zh": "物业 %", "en": "Property %"},
     "lw_party_col_committee_pct": {"zh": "业委会 %", "en": "Committee %"},
+    # --- h-rural2 (issue 21): the town circle's speed in the check panel, part of the scene ---
+    "r2_town_speed": {"zh": "镇级生活圈速度", "en": "Town circle speed"},
+    "r2_town_default": {
+        "zh": "未填写：按标准数据默认 {speed} km/h（电动自行车）。",
+        "en": "Blank: the standard data's default, {speed} km/h (electric bicycle).",
+    },
+    "r2_town_set": {"zh": "规划师指定 {speed} km/h。", "en": "Set by the planner: {speed} km/h."},
 }
 
 

@@ -80,6 +80,23 @@ def _request(data: dict):
     return state, programme, _today(data), targets, scene, analysis
 
 
+def _town_speed(data: dict) -> float | None:
+    """h-rural2 (issue 21): the scene's town circle speed (``town_speed``, km/h; blank: the standard data's)."""
+    from webapp.lifecircle import town_speed_of
+
+    return town_speed_of(data.get("town_speed"))
+
+
+def _town_reach_en(coverage: pd.DataFrame, data: dict) -> list[str]:
+    """h-rural2: :func:`town_reach_notes` in English (one line where a hub's town centre is judged)."""
+    from geo.access.life_circle import town_reach
+
+    if not town_reach_notes(coverage):
+        return []
+    reach = town_reach(speed_kmh=_town_speed(data))
+    return [f"hub town centres reached by {reach.note_en}; stations and other centres by the chosen mode and budget"]
+
+
 def _records(frame: pd.DataFrame) -> list[dict]:
     """Rows as JSON objects: dates as ISO text, NaN as null."""
     out = frame.copy()
@@ -124,7 +141,7 @@ def programme_view():
     _, programme, today, targets, scene, analysis = _request(data)
     late = lateness(programme, today)
     goals = progress(programme, targets, today)
-    coverage = programme_coverage(analysis.accessibility, analysis.graph, programme)
+    coverage = programme_coverage(analysis.accessibility, analysis.graph, programme, town_speed_kmh=_town_speed(data))
     columns = ["stage", "stage_key", "phase", "function", "function_zh", "population", "covered_before"]
     columns += ["newly_covered"]
     columns += ["covered_after", "covered_pct_after", "sites", "unsnapped_sites"]
@@ -136,9 +153,11 @@ def programme_view():
             "progress": _records(goals),
             "coverage": _records(coverage[columns].round(2)),
             "notes": list(programme.centres.notes),
+            "notes_en": list(programme.centres.notes_en),  # h-rural2: the page in English
             "colours": {"status": STATUS_COLOURS, "lateness": LATENESS_EDGE},
             "assumption": _speed_note(scene),
             "town_reach": town_reach_notes(coverage),  # h-rural (issue 21): hubs' town centres by e-bike
+            "town_reach_en": _town_reach_en(coverage, data),  # h-rural2: the same in English
         }
     )
 
@@ -163,7 +182,7 @@ def programme_map(fmt: str):
     fields = print_fields(state.project.print_fields, given)
     late = lateness(programme, today)
     goals = progress(programme, targets, today)
-    coverage = programme_coverage(analysis.accessibility, analysis.graph, programme)
+    coverage = programme_coverage(analysis.accessibility, analysis.graph, programme, town_speed_kmh=_town_speed(data))
     content, text = programme_wall_map(
         state.project,
         programme,

@@ -471,6 +471,8 @@ PLACEMENT_DEFAULTS: dict = {
     "centres_phase": None,
     "centre_features": [],
     "weight": None,
+    # h-rural2 (issue 21): the town circle's speed a counted hub's town centre is reached at (None: e-bike 20).
+    "town_speed": None,
 }
 #: How a placement counts the plan's centres (h-centreweb): open, up to a phase, none.
 CENTRE_MODES = tuple(PROGRAMME_CENTRE_MODES)
@@ -572,6 +574,7 @@ def _counted_centres(
         counted_centres_text,
         programme_from_features,
         project_with_centres,
+        with_town_reach,
     )
 
     mode = params.get("centres") or "open"
@@ -606,6 +609,14 @@ def _counted_centres(
     block["facilities"] = json.loads(facilities.to_json(orient="records", force_ascii=False, double_precision=10))
     project = project_with_centres(analysis.project, programme, up_to_phase=phase)
     analysis = _centres_analysis(state, analysis, project, block["facilities"])
+    # h-rural2 (issue 21): a hub's town centre reaches in the town circle's mode, said beside the figures.
+    town = with_town_reach(
+        analysis.accessibility, analysis.graph, programme, up_to_phase=phase, town_speed_kmh=params.get("town_speed")
+    )
+    block["town_reach_zh"], block["town_reach_en"] = town.text_zh, town.text_en
+    if town.towns:
+        analysis = dataclasses.replace(analysis, acc=town.acc)
+        block["text_zh"] += f"；{town.text_zh}"
     # A site counted as built is not proposed again.
     taken = {(round(float(x), 7), round(float(y), 7)) for x, y in zip(rows["lon"], rows["lat"], strict=True)}
     sites = [s for s in sites if (round(float(s[0]), 7), round(float(s[1]), 7)) not in taken]

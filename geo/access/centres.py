@@ -56,6 +56,7 @@ __all__ = [
     "centre_facilities",
     "make_centres",
     "site_reach",
+    "town_covered",
     "town_sites",
 ]
 
@@ -128,12 +129,15 @@ class Centres:
         bool (sites, functions): the site hosts the function.
     notes
         Things the planner should check (linked sites far apart), one sentence each.
+    notes_en
+        The same in English (the page in English), in the same order.
     """
 
     sites: gpd.GeoDataFrame
     functions: tuple[str, ...]
     hosts: np.ndarray
     notes: tuple[str, ...] = ()
+    notes_en: tuple[str, ...] = ()
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -231,7 +235,8 @@ def make_centres(
     extra = [c for c in table.columns if c not in keep and c not in ("functions", "geometry")]
     out = gpd.GeoDataFrame(table[[*keep, *extra]], geometry=geoms, crs=sites.crs)
     centres = Centres(out, keys, hosts)
-    return Centres(out, keys, hosts, notes=_linked_notes(centres, linked_max_m))
+    notes = _linked_notes(centres, linked_max_m)
+    return Centres(out, keys, hosts, notes=tuple(zh for zh, _ in notes), notes_en=tuple(en for _, en in notes))
 
 
 def _check_kinds(names: np.ndarray, kinds: np.ndarray, roles: np.ndarray) -> None:
@@ -272,8 +277,8 @@ def _check_kinds(names: np.ndarray, kinds: np.ndarray, roles: np.ndarray) -> Non
             roles[rows] = np.where(roles[rows] == "main", "main", "station")
 
 
-def _linked_notes(centres: Centres, linked_max_m: float) -> tuple[str, ...]:
-    """A note per linked centre whose sites lie farther apart than ``linked_max_m``."""
+def _linked_notes(centres: Centres, linked_max_m: float) -> tuple[tuple[str, str], ...]:
+    """A note (Chinese, English) per linked centre whose sites lie farther apart than ``linked_max_m``."""
     sites = centres.sites
     if sites.crs.is_geographic:
         c = shapely.centroid(shapely.multipoints(sites.geometry.to_numpy()))
@@ -287,7 +292,11 @@ def _linked_notes(centres: Centres, linked_max_m: float) -> tuple[str, ...]:
     spread = np.hypot(box["x1"] - box["x0"], box["y1"] - box["y0"])
     names = centres.names
     return tuple(
-        f"多点串联中心「{names[int(c)]}」的站点相距约 {d:,.0f} m，超过 {linked_max_m:g} m，请核对是否为同一中心"
+        (
+            f"多点串联中心「{names[int(c)]}」的站点相距约 {d:,.0f} m，超过 {linked_max_m:g} m，请核对是否为同一中心",
+            f"The sites of the linked centre 「{names[int(c)]}」 lie about {d:,.0f} m apart, more than "
+            f"{linked_max_m:g} m: check that they are one centre",
+        )
         for c, d in spread[spread > linked_max_m].items()
     )
 
@@ -379,6 +388,45 @@ def site_reach(acc: Accessibility, graph: CostGraph, centres: Centres, *, hub: L
     ok[which] = np.asarray(at.ok, dtype=bool)
     logger.info("centre sites: %d town centres by %s, %d pairs", which.size, hub.profile.name, rode.time_s.size)
     return SiteReach(pairs, ok, town, hub)
+
+
+def town_covered(
+    acc: Accessibility,
+    graph: CostGraph,
+    centres: Centres,
+    hub: LevelReach,
+    mask: np.ndarray | None = None,
+) -> dict[str, np.ndarray]:
+    """Function -> bool per demand point: within ``hub``'s reach of a town centre hosting it.
+
+    Only the town centres (:func:`town_sites`) among ``mask`` (bool per site; ``None``: all) are
+    routed, once, in ``hub``'s mode (``graph``'s network, ``hub.profile``) up to its minutes;
+    every other site is left to the walking times.  Used by placement to count a hub's town
+    centre as the programme coverage does (:func:`site_reach` with ``hub``).
+    """
+    n = len(acc.demand)
+    out = {f: np.zeros(n, dtype=bool) for f in centres.functions}
+    keep = np.ones(len(centres.sites), dtype=bool) if mask is None else np.asarray(mask, dtype=bool)
+    which = np.flatnonzero(town_sites(centres) & keep)
+    if which.size == 0:
+        return out
+    ride = graph.network.cost_graph(hub.profile)
+    geoms = centres.sites.geometry.to_crs(ride.network.crs).iloc[which].reset_index(drop=True)
+    at = snap_points(ride, geoms)
+    rode = demand_times_from_reach(
+        ride,
+        reach_sets(reversed_graph(ride), at, max_time_s=hub.budget_s),
+        snap_points(ride, acc.demand.geometry),
+        at,
+    )
+    within = rode.time_s <= hub.budget_s
+    hosts = centres.hosts[which[rode.origin]]  # (pairs, functions)
+    for j, f in enumerate(centres.functions):  # six functions at most: numpy over the pairs of each
+        out[f][rode.demand[within & hosts[:, j]]] = True
+    logger.info(
+        "town centres: %d by %s, %d pairs within %g min", which.size, hub.profile.name, int(within.sum()), hub.minutes
+    )
+    return out
 
 
 def centre_coverage(

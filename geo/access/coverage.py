@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -117,6 +117,12 @@ class Accessibility:
     weight
         A demand column every group is counted over instead of residents / the age groups
         (:func:`with_weight`); ``None``: the default bases.
+    reached
+        Function -> bool per demand point: covered besides the walking times, by a hub's town
+        centre in the town circle's mode and minutes
+        (:func:`geo.workflows.programme.with_town_reach`); ``None``: walking times only.
+    reached_note
+        What ``reached`` was judged by (mode, speed, minutes, clause), for the figures it changes.
     """
 
     demand: gpd.GeoDataFrame
@@ -130,6 +136,8 @@ class Accessibility:
     graph: CostGraph | None = None
     demand_snapped: Snapped | None = None
     weight: str | None = None
+    reached: Mapping[str, np.ndarray] | None = None
+    reached_note: str = ""
 
     def times_s(self, group: str) -> np.ndarray:
         """Seconds from each demand point to the nearest facility of a function or type."""
@@ -142,8 +150,10 @@ class Accessibility:
         return table.facility[:, table.column(group)]
 
     def covered(self, group: str) -> np.ndarray:
-        """bool per demand point: the group is reached within its budget."""
-        return self.times_s(group) <= self.budget_s[group]
+        """bool per demand point: the group is reached within its budget (or by a town centre, :attr:`reached`)."""
+        within = self.times_s(group) <= self.budget_s[group]
+        extra = None if self.reached is None else self.reached.get(group)
+        return within if extra is None else within | extra
 
     def basis(self, group: str) -> str:
         """Demand column counted for a group: the chosen weight, ``residents``, or ``elderly`` / ``children``."""

@@ -46,6 +46,7 @@ logger = logging.getLogger(__name__)
 __all__ = [
     "AREA_TYPE_ZH",
     "CHECK_COLUMNS",
+    "CHECK_COLUMNS_EN",
     "CircleChoice",
     "LevelReach",
     "area_type_of",
@@ -86,6 +87,7 @@ LEVEL_WORDS: Mapping[str, str] = {
 #: Unit layers the check falls back to when a whole area does not fit its level, finest last.
 FALLBACK_LAYERS = ("community", "grid")
 FALLBACK_ZH = {"community": "社区/村", "grid": "网格"}
+FALLBACK_EN = {"community": "community/village", "grid": "grid"}
 #: Columns of :func:`life_circle_check`.
 CHECK_COLUMNS = (
     "unit",
@@ -105,6 +107,28 @@ CHECK_COLUMNS = (
     "status",
     "note",
 )
+#: English beside the Chinese of a check line (h-rural2, issue 21), for the page in English;
+#: :func:`life_circle_check` adds them with ``english=True``.  Exports for officials stay Chinese.
+CHECK_COLUMNS_EN = ("name_en", "verdict_en", "required_en", "reach_en", "status_en", "note_en")
+VERDICT_EN: Mapping[str, str] = {
+    "pass": "meets",
+    "fail": "short",
+    "missing": "missing",
+    "no_residents": "no residents",
+    "not_judged": "not judged (population outside the level's range)",
+    "no_range": "no range in the standard",
+}
+BASIS_EN: Mapping[str, str] = {"residents": "residents", "elderly": "elderly", "children": "children"}
+LEVEL_EN: Mapping[str, str] = {
+    "15_minute": "15-minute life circle",
+    "10_minute": "10-minute life circle",
+    "5_minute": "5-minute life circle",
+    "block": "residential block",
+    "township": "town/township level",
+    "village": "village/group level",
+}
+AREA_TYPE_EN: Mapping[str, str] = {"urban": "urban", "rural": "rural"}
+UNCONFIRMED_EN = "to be confirmed"
 
 
 def area_type_of(value: object, *, where: str = "") -> str:
@@ -132,6 +156,7 @@ class CircleChoice:
     level: str
     area_type: str
     why: str
+    why_en: str = ""
 
 
 def _standard_for(area_type: str, own: Standard) -> Standard:
@@ -159,15 +184,19 @@ def choose_circle(
     """
     if isinstance(override, Standard):
         standard, why = override, f"指定标准 {override.code}"
+        why_en = f"standard given: {override.code}"
     elif override:
         standard = _standard_for(standard_by_key(override).area_type, own)
         why = f"规划师指定 {standard.code}"
+        why_en = f"chosen by the planner: {standard.code}"
     elif unit_type:
         kind = area_type_of(unit_type)
         standard, why = _standard_for(kind, own), f"分区类型「{AREA_TYPE_ZH[kind]}」"
+        why_en = f"the unit's type: {AREA_TYPE_EN[kind]}"
     else:
         kind = area_type_of(area_type)
         standard, why = _standard_for(kind, own), f"项目类型「{AREA_TYPE_ZH[kind]}」"
+        why_en = f"the project's type: {AREA_TYPE_EN[kind]}"
     chosen = None
     if unit_level:
         word = str(unit_level).strip()
@@ -183,7 +212,7 @@ def choose_circle(
         raise InputDataError(
             f"生活圈等级 {chosen!r} 不在标准 {standard.code} 中 (unknown level; have {', '.join(standard.levels)})"
         )
-    return CircleChoice(standard, chosen, standard.area_type, why)
+    return CircleChoice(standard, chosen, standard.area_type, why, why_en)
 
 
 def required_types(standard: Standard, level: str) -> list[str]:
@@ -270,6 +299,16 @@ class LevelReach:
             f"{self.profile.metres_in(self.minutes):,.0f} m（{self.name_zh}，{self.clause}{status}）"
         )
 
+    @property
+    def note_en(self) -> str:
+        """:attr:`note_zh` in English (the clause stays as the standard writes it)."""
+        status = "" if self.confirmed else ", to be confirmed"
+        mode = self.profile.label_en or self.profile.name
+        return (
+            f"{mode} {self.profile.speed_kmh:g} km/h, {self.minutes:g} min ≈ "
+            f"{self.profile.metres_in(self.minutes):,.0f} m ({self.level} level, {self.clause}{status})"
+        )
+
 
 def town_reach(*, speed_kmh: float | None = None, standard: Standard | None = None) -> LevelReach:
     """The reach of the town circle (乡集镇层级 of TD/T 1062-2021): its mode, speed and minutes from the standard data.
@@ -329,14 +368,20 @@ class _Times:
         return acc.times_s(key)
 
 
-def _reach(standard: Standard, level: str, key: str, profile: TravelProfile) -> tuple[float, str, bool]:
-    """Seconds a type is judged by, the reach written beside its figure, and whether it is confirmed."""
+def _reach(standard: Standard, level: str, key: str, profile: TravelProfile) -> tuple[float, str, bool, str]:
+    """Seconds a type is judged by, the reach beside its figure, whether it is confirmed, the reach in English."""
     ft = standard.facility_type(key)
     lvl = standard.levels[ft.level or level]
     speed = f"{profile.label_zh} {profile.speed_kmh:g} km/h"
+    speed_en = f"{profile.label_en or profile.name} {profile.speed_kmh:g} km/h"
     if ft.radius_m is not None:
         seconds = ft.radius_m / profile.speed_mps
-        return seconds, f"{speed}，服务半径 ≤{ft.radius_m:g} m ≈ {seconds / 60:.1f} 分钟", ft.confirmed
+        return (
+            seconds,
+            f"{speed}，服务半径 ≤{ft.radius_m:g} m ≈ {seconds / 60:.1f} 分钟",
+            ft.confirmed,
+            f"{speed_en}, service radius ≤{ft.radius_m:g} m ≈ {seconds / 60:.1f} min",
+        )
     minutes = lvl.reach_minutes
     if minutes is None:
         raise InputDataError(f"标准 {standard.code} 的层级 {lvl.key} 没有出行时间 (the level has no reach)")
@@ -344,6 +389,8 @@ def _reach(standard: Standard, level: str, key: str, profile: TravelProfile) -> 
         minutes * 60.0,
         f"{speed}，{minutes:g} 分钟 ≈ {profile.metres_in(minutes):,.0f} m（标准未给服务半径，按{lvl.name_zh}出行时间）",
         ft.confirmed and lvl.confirmed,
+        f"{speed_en}, {minutes:g} min ≈ {profile.metres_in(minutes):,.0f} m (no radius in the standard: the "
+        f"{LEVEL_EN.get(lvl.key, lvl.key)}'s travel time)",
     )
 
 
@@ -372,6 +419,7 @@ def _unit_rows(
     required_pct: float,
     speeds_kmh: Mapping[str, float],
     note: str,
+    note_en: str = "",
 ) -> tuple[list[dict], bool]:
     """The scale line and every required type's line of one unit; also whether it fits its level."""
     standard, level = choice.standard, choice.level
@@ -386,6 +434,8 @@ def _unit_rows(
         "level": level,
     }
     why = f"依据: {choice.why}" + (f"；{note}" if note else "")
+    why_en = f"basis: {choice.why_en}" + (f"; {note_en}" if note_en else "")
+    level_en = LEVEL_EN.get(level, level)
     rows = [
         {
             **common,
@@ -399,6 +449,11 @@ def _unit_rows(
             "clause": lvl.clause,
             "status": "" if lvl.confirmed or lvl.residents is not None else UNCONFIRMED_ZH,
             "note": why,
+            "name_en": f"Population ({level_en})",
+            "required_en": required if verdict != "no_range" else "no range in the standard",
+            "reach_en": "",
+            "status_en": "" if lvl.confirmed or lvl.residents is not None else UNCONFIRMED_EN,
+            "note_en": why_en,
         }
     ]
     judged = fits or unit != ALL_UNITS  # a unit is judged as it is; its scale line says whether it fits
@@ -407,10 +462,13 @@ def _unit_rows(
         why += f"；全域人口 {residents:,.0f} 人不在{lvl.name_zh} {required} 人范围内，不按一个生活圈判定" + (
             f"（人口规模对应{fitting}）" if fitting else ""
         )
+        why_en += (
+            f"; the whole area's {residents:,.0f} residents are outside the {level_en}'s {required}: not judged as one"
+        )
     for key in required_types(standard, level):
         ft = standard.facility_type(key)
         profile = mode_profile(standard.levels[ft.level or level].mode, acc.profile, speeds_kmh)
-        budget_s, reach, confirmed = _reach(standard, level, key, profile)
+        budget_s, reach, confirmed, reach_en = _reach(standard, level, key, profile)
         basis = AGE_BASIS.get(ft.function) if AGE_BASIS.get(ft.function) in demand.columns else "residents"
         population = demand.loc[mask, basis].to_numpy(float)
         total = float(population.sum())
@@ -426,6 +484,9 @@ def _unit_rows(
                 verdict = "pass" if measured >= required_pct - 1e-9 else ("missing" if covered <= 0 else "fail")
         minutes = standard.levels[ft.level or level].reach_minutes
         label = f"≤{ft.radius_m:g} m" if ft.radius_m is not None else f"{profile.label_zh} {minutes:g} 分钟"
+        label_en = (
+            f"≤{ft.radius_m:g} m" if ft.radius_m is not None else f"{profile.label_en or profile.name} {minutes:g} min"
+        )
         rows.append(
             {
                 **common,
@@ -439,6 +500,11 @@ def _unit_rows(
                 "clause": ft.clause or standard.code,
                 "status": "" if confirmed else UNCONFIRMED_ZH,
                 "note": why,
+                "name_en": f"{ft.name_en} ({label_en}, {BASIS_EN.get(str(basis), str(basis))})",
+                "required_en": f"≥{required_pct:g}",
+                "reach_en": reach_en,
+                "status_en": "" if confirmed else UNCONFIRMED_EN,
+                "note_en": why_en,
             }
         )
     return rows, fits
@@ -454,6 +520,7 @@ def life_circle_check(
     rural_level: str | None = None,
     speeds_kmh: Mapping[str, float] | None = None,
     units: Mapping[str, gpd.GeoDataFrame] | None = None,
+    english: bool = False,
 ) -> pd.DataFrame:
     """Pass / fail / missing per area unit and required facility type, each unit by its own standard.
 
@@ -478,6 +545,8 @@ def life_circle_check(
     units
         Unit layers by level (the project's ``community``, ``grid``): where the whole area does not
         fit its level, the check runs per unit of the first of them that exists.
+    english
+        Also :data:`CHECK_COLUMNS_EN` (the page in English; exports for officials leave them out).
 
     Returns
     -------
@@ -504,25 +573,27 @@ def life_circle_check(
         choose_circle, acc.standard, override=override, area_type=area_type, level=level, rural_level=rural_level
     )
 
-    def judge(sub: Accessibility, sub_times: _Times, unit: str, mask: np.ndarray, choice: CircleChoice, note: str):
-        return _unit_rows(sub, sub_times, unit, mask, choice, required_pct=required_pct, speeds_kmh=speeds, note=note)[
-            0
-        ]
+    def judge(
+        sub: Accessibility, sub_times: _Times, unit: str, mask: np.ndarray, choice: CircleChoice, note: str, en: str
+    ):
+        return _unit_rows(
+            sub, sub_times, unit, mask, choice, required_pct=required_pct, speeds_kmh=speeds, note=note, note_en=en
+        )[0]
 
-    def per_unit(sub: Accessibility, sub_times: _Times, note: str) -> list[dict]:
+    def per_unit(sub: Accessibility, sub_times: _Times, note: str, en: str) -> list[dict]:
         codes = sub.demand["unit"].astype(str).to_numpy(object)
         types = sub.demand.attrs.get("unit_types", {})
         levels = sub.demand.attrs.get("unit_levels", {})
         out: list[dict] = []
         for unit in sorted({u for u in codes if u}):
             choice = choose(whole_area=False, unit_type=types.get(unit), unit_level=levels.get(unit))
-            out += judge(sub, sub_times, unit, codes == unit, choice, note)
+            out += judge(sub, sub_times, unit, codes == unit, choice, note, en)
         return out
 
     rows: list[dict] = []
     names: dict[str, str] = dict(demand.attrs.get("unit_names", {}))
     if "unit" in demand.columns:
-        rows = per_unit(acc, times, "按分区判定")
+        rows = per_unit(acc, times, "按分区判定", "judged per unit")
     else:
         choice = choose(whole_area=True)
         whole = np.ones(len(demand), dtype=bool)
@@ -531,18 +602,26 @@ def life_circle_check(
         layer = next((k for k in FALLBACK_LAYERS if units and k in units), None)
         if fits or units is None or layer is None:
             note = "全域按一个生活圈判定" if fits else "项目没有社区/网格分区，无法按分区判定"
-            rows = judge(acc, times, ALL_UNITS, whole, choice, note)
+            en = "the whole area judged as one life circle" if fits else "no community/grid units to judge per unit"
+            rows = judge(acc, times, ALL_UNITS, whole, choice, note, en)
         else:
             lvl = choice.standard.levels[choice.level]
             said = f"全域人口 {residents:,.0f} 人不在{lvl.name_zh}人口规模内，改为按{FALLBACK_ZH[layer]}逐个判定"
-            rows = judge(acc, times, ALL_UNITS, whole, choice, said)[:1]  # the scale line says why
+            en = (
+                f"the whole area's {residents:,.0f} residents are outside the "
+                f"{LEVEL_EN.get(choice.level, choice.level)}'s range: judged per {FALLBACK_EN[layer]}"
+            )
+            rows = judge(acc, times, ALL_UNITS, whole, choice, said, en)[:1]  # the scale line says why
             split = assign_units(demand, units[layer].to_crs(demand.crs))
             names.update(split.attrs.get("unit_names", {}))
             sub = dataclasses.replace(acc, demand=split)
             sub_times = _Times(sub)
             sub_times.other = times.other  # same rows in the same order: times routed once serve both
-            rows += per_unit(sub, sub_times, said)
+            rows += per_unit(sub, sub_times, said, en)
     table = pd.DataFrame(rows)
     table["verdict_zh"] = table["verdict"].map(VERDICT_ZH)
     table["unit_name"] = table["unit"].map(lambda u: ALL_UNITS if u == ALL_UNITS else names.get(u, ""))
+    if english:
+        table["verdict_en"] = table["verdict"].map(VERDICT_EN)
+        return table[[*CHECK_COLUMNS, *CHECK_COLUMNS_EN]]
     return table[list(CHECK_COLUMNS)]

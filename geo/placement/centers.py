@@ -399,7 +399,10 @@ def _explain(sol, problem, demand, cands, residents, weight, cover_s, penalty_s,
     within = t <= cover_s
     fixed_cov = np.zeros(n_d, bool)
     fixed_cov[d[within & problem.fixed[c]]] = True
-    after_cov = np.zeros(n_d, bool)
+    if acc is not None and acc.reached and hosted and all(f in acc.reached for f in hosted):
+        # h-rural2 (issue 21): a counted hub's town centre covers in the town circle's mode.
+        fixed_cov |= np.logical_and.reduce([np.asarray(acc.reached[f], dtype=bool) for f in hosted])
+    after_cov = fixed_cov.copy()
     after_cov[d[within & open_mask[c]]] = True
     # Sites ranked by marginal contribution.
     chosen = list(sol.chosen)

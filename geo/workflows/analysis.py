@@ -215,6 +215,7 @@ def check_standard(
     standard: str | None = None,
     rural_level: str | None = None,
     speeds_kmh: Mapping[str, float] | None = None,
+    english: bool = False,
 ) -> pd.DataFrame:
     """The life-circle check of an analysis, each area by its own standard.
 
@@ -234,7 +235,32 @@ def check_standard(
         rural_level=rural_level,
         speeds_kmh=speeds_kmh,
         units=project.units,
+        english=english,
     )
+
+
+def check_standard_note(check: pd.DataFrame, *, chosen: str | None = None, town_reach_zh: str = "") -> str:
+    """One line for a print's assumptions: the check's standard(s), how chosen, and what is 待核实.
+
+    ``check`` is :func:`check_standard`'s table; ``chosen`` the planner's standard key (``None``
+    or ``auto``: each unit by its 城乡类型).  Where lines use radii, travel times or clauses not yet
+    confirmed against the text (``status`` 待核实), the line says how many items and of which standard.
+    ``town_reach_zh`` (:attr:`geo.access.life_circle.LevelReach.note_zh`) is said where the check
+    has town-level (乡集镇层级) lines.
+    """
+    from geo.access.standards import UNCONFIRMED_ZH
+
+    codes = "、".join(sorted(set(check["standard"].astype(str)))) if len(check) else "—"
+    how = "按分区城乡类型" if chosen in (None, "", "auto") else "规划师指定"
+    line = f"生活圈检查标准: {codes}（{how}）"
+    open_lines = check[check["status"].astype(str) == UNCONFIRMED_ZH] if len(check) else check
+    if len(open_lines):
+        which = "、".join(sorted(set(open_lines["standard"].astype(str))))
+        n = int(open_lines["item"].nunique())
+        line += f"；{which} 有 {n} 项服务半径、出行时间或条文{UNCONFIRMED_ZH}（尚未与标准原文核对）"
+    if town_reach_zh and len(check) and (check["level"].astype(str) == "township").any():
+        line += f"；镇级生活圈按{town_reach_zh}"
+    return line
 
 
 def analyse_coverage(

@@ -65,6 +65,7 @@ class _MapRequest:
     min_households: float
     max_households: float
     fields: Mapping[str, str]
+    check_note: str = ""
 
     @property
     def sources(self) -> tuple[str, ...]:
@@ -103,7 +104,9 @@ def _coverage_map(req: _MapRequest) -> ProjectMap:
             area_mask=inside_mask(acc.demand, area),
             **req.fields,
         )
-        return replace(words, sources=req.sources)
+        # h-rural2 (issue 21): the check standard chosen and what is 待核实, as the report says
+        extra = (req.check_note,) if req.check_note else ()
+        return replace(words, sources=req.sources, assumptions=(*words.assumptions, *extra))
 
     return ProjectMap(content, text)
 
@@ -370,6 +373,7 @@ def project_map(
     min_households: float = settings.GRID_URBAN_MIN_HOUSEHOLDS,
     max_households: float = settings.GRID_URBAN_MAX_HOUSEHOLDS,
     fields: Mapping[str, str] | None = None,
+    check_note: str = "",
 ) -> ProjectMap:
     """The content and the words of a ``kind`` map of a project (see :data:`MAP_BUILDERS`).
 
@@ -390,6 +394,9 @@ def project_map(
         Grid bounds (grids).
     fields
         ``author``, ``organisation``, ``date``, ``approval_no`` of the page.
+    check_note
+        The coverage map's line naming the life-circle check's standard and what is 待核实
+        (:func:`geo.workflows.check_standard_note`); empty: none.
 
     Raises
     ------
@@ -399,5 +406,7 @@ def project_map(
     if kind not in MAP_BUILDERS:
         raise InputDataError(f"地图类型 {kind!r} 无效，可选: {', '.join(MAP_KINDS)} (unknown map kind)")
     analysis.project.standard.function_label(function)  # an unknown function names the allowed ones
-    request = _MapRequest(analysis, function, minutes, sites, min_households, max_households, dict(fields or {}))
+    request = _MapRequest(
+        analysis, function, minutes, sites, min_households, max_households, dict(fields or {}), check_note
+    )
     return MAP_BUILDERS[kind](request)

@@ -18,6 +18,7 @@ Dates are :class:`datetime.date`; "today" is always passed in (never read from t
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 import unicodedata
@@ -29,7 +30,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geo.access.centres import CENTRE_KINDS, Centres, centre_coverage, make_centres, site_reach
+from geo.access.centres import CENTRE_KINDS, Centres, centre_coverage, make_centres, site_reach, town_covered
 from geo.access.coverage import Accessibility
 from geo.access.life_circle import town_reach
 from geo.errors import InputDataError
@@ -58,6 +59,7 @@ __all__ = [
     "programme_from_features",
     "progress",
     "project_with_centres",
+    "with_town_reach",
 ]
 
 #: Status key -> Chinese, in the order a centre passes through them.
@@ -544,8 +546,6 @@ def project_with_centres(project, programme: Programme, *, up_to_phase: int | No
     geo.project.Project
         A copy; the project itself is unchanged.
     """
-    import dataclasses
-
     from geo.access.centres import centre_facilities
 
     mask = centre_mask(programme, up_to_phase=up_to_phase)
@@ -559,6 +559,67 @@ def project_with_centres(project, programme: Programme, *, up_to_phase: int | No
     )
     facilities = pd.concat([project.facilities, added[[c for c in added.columns if c != "centre"]]], ignore_index=True)
     return dataclasses.replace(project, facilities=gpd.GeoDataFrame(facilities, crs=project.facilities.crs))
+
+
+# h-rural2 (issue 21): a counted hub's town centre reaches in the town circle's mode, as in programme_coverage.
+
+
+@dataclass(frozen=True, eq=False)
+class TownReach:
+    """Walking times with the counted town centres' reach folded in (:func:`with_town_reach`).
+
+    Attributes
+    ----------
+    acc
+        The accessibility, its :attr:`~geo.access.coverage.Accessibility.reached` set where a
+        counted town centre reaches (unchanged when none is counted).
+    towns
+        Counted town centres (hubs' main sites).
+    text_zh, text_en
+        The sentence said beside the figures (empty when no town centre is counted).
+    """
+
+    acc: Accessibility
+    towns: int
+    text_zh: str
+    text_en: str
+
+
+def with_town_reach(
+    acc: Accessibility,
+    graph: CostGraph,
+    programme: Programme,
+    *,
+    up_to_phase: int | None = None,
+    town_speed_kmh: float | None = None,
+) -> TownReach:
+    """``acc`` with the counted hubs' town centres reaching in the town circle's mode and minutes.
+
+    :func:`project_with_centres` adds every counted site as a walking facility; a hub's town
+    centre (中心辐射 main site) serves the whole town, so, as :func:`programme_coverage` does, it
+    also covers the residents within the town circle's reach
+    (:func:`geo.access.life_circle.town_reach`: TD/T 1062-2021 乡集镇层级, electric bicycle, or
+    ``town_speed_kmh``) for the functions it hosts.  ``acc`` should be the walking times of the
+    project with the centres (its demand points are the ones judged).
+
+    Raises
+    ------
+    InputDataError
+        A speed outside 1-60 km/h.
+    """
+    from geo.access.centres import town_sites
+
+    hub = town_reach(speed_kmh=town_speed_kmh)
+    mask = centre_mask(programme, up_to_phase=up_to_phase) & town_sites(programme.centres)
+    towns = int(mask.sum())
+    if not towns:
+        return TownReach(acc, 0, "", "")
+    reached = town_covered(acc, graph, programme.centres, hub, mask)
+    merged = {f: (reached[f] | acc.reached[f]) if acc.reached and f in acc.reached else reached[f] for f in reached}
+    text_zh = f"中心辐射的镇级中心 {towns} 处按{hub.note_zh}计入覆盖，其服务站点与其他中心按步行"
+    text_en = f"{towns} hub town centre(s) counted within {hub.note_en}; their stations and other centres on foot"
+    out = dataclasses.replace(acc, reached=merged, reached_note=text_zh)
+    return TownReach(out, towns, text_zh, text_en)
 
 
 # h-centreweb (issue 21): which centres a placement counts, said on the page and on its print.

@@ -891,6 +891,7 @@
     }
     const weight = $("org-weight-select") ? $("org-weight-select").value : "";
     if (weight) body.params.weight = weight;
+    if (scene.townSpeed) body.params.town_speed = scene.townSpeed;  // h-rural2: the town circle's speed (rural.js)
   }
   function centrewebWeightLine() {
     const select = $("org-weight-select");
@@ -922,6 +923,9 @@
       });
       text = t.cw_counted.replace("{which}", which).replace("{list}", parts.join("; "));
     }
+    // h-rural2 (issue 21): a counted hub's town centre is reached in the town circle's mode: said beside
+    const town = app.lang === "en" ? c.town_reach_en : c.town_reach_zh;
+    if (town) text += ` ${town}`;
     box.textContent = text;
     box.hidden = false;
     box.dataset.counted = String(c.counted.length);
@@ -1208,6 +1212,8 @@
     if (linked.std && standards.includes(linked.std) && linked.std !== (scene.standard || "auto")) {
       scene.standard = linked.std; changed = true;
     }
+    // h-rural2 (issue 21): the town circle's speed is part of the scene (static/rural.js)
+    if ((linked.ts || "") !== (scene.townSpeed || "")) { scene.townSpeed = linked.ts || ""; changed = true; }
     return changed;
   }
 
@@ -1364,6 +1370,7 @@
     const parts = [`map=${map.getZoom()}/${c.lat.toFixed(5)}/${c.lng.toFixed(5)}`];
     parts.push(`fn=${encodeURIComponent(scene.function)}`, `budget=${scene.budget}`, `profile=${encodeURIComponent(scene.profile)}`);
     if (scene.standard && scene.standard !== "auto") parts.push(`std=${encodeURIComponent(scene.standard)}`);  // h-rural
+    if (scene.townSpeed) parts.push(`ts=${encodeURIComponent(scene.townSpeed)}`);  // h-rural2: the town circle's speed
     if (plan) parts.push(`plan=${plan.id}`);
     return `#${parts.join("&")}`;
   }
@@ -1379,6 +1386,7 @@
       view: view ? { zoom: Number(view[1]), lat: Number(view[2]), lon: Number(view[3]) } : null, planId,
       fn: params.get("fn"), profile: params.get("profile"), budget: isFinite(budget) && budget > 0 ? budget : null,
       std: params.get("std") || "auto",  // h-rural (issue 21): the check's standard (static/rural.js)
+      ts: /^[0-9]{1,2}(\.[0-9]{1,2})?$/.test(params.get("ts") || "") ? params.get("ts") : "",  // h-rural2: town speed
     };
   }
   const linked = readHash();

@@ -133,6 +133,7 @@
     };
     const scene = window.LINLI_SCENE;
     if (scene) { body.profile = scene.profile; body.budget = scene.budget; }
+    if (scene && scene.townSpeed) body.town_speed = scene.townSpeed;  // h-rural2: the town circle's speed (rural.js)
     const count = Number($("prog-target-count").value);
     if (count > 0 && $("prog-target-date").value) body.targets.push(`${count}@${$("prog-target-date").value}`);
     return body;
@@ -208,8 +209,11 @@
       ? `${profile.selectedOptions[0].textContent.trim()}, ${window.LINLI_SCENE.budget} ${t.minutes_unit}`
       : data.assumption;
     // h-rural (issue 21): a hub's town centre is judged in the town circle's mode; the figure says which.
-    if (data.town_reach && data.town_reach.length) $("prog-assumption").textContent += `; ${data.town_reach.join("; ")}`;
-    $("prog-notes").innerHTML = data.notes.map((n) => `<li>${esc(n)}</li>`).join("");
+    // h-rural2: the server's English beside its Chinese for the hub notes, in English
+    const en = app.lang === "en";
+    const townReach = (en && data.town_reach_en) || data.town_reach;
+    if (townReach && townReach.length) $("prog-assumption").textContent += `; ${townReach.join("; ")}`;
+    $("prog-notes").innerHTML = ((en && data.notes_en) || data.notes).map((n) => `<li>${esc(n)}</li>`).join("");
     $("prog-result").hidden = false;
   }
   // The candidates coloured by status on the map, ringed by lateness; a centre's sites joined.
