@@ -632,7 +632,7 @@ def _centre_params(raw: dict, features: list[dict] | None) -> dict:
             f"权重 {str(weight)[:30]!r} 不可用；本项目可选: {'、'.join(offered) or '无'} (unknown weight)"
         )
     plan = plan_id_of(raw["plan"]) if features is not None else None
-    from webapp.lifecircle import town_speed_of  # h-rural2 (issue 21): the town circle's speed, a 422 if bad
+    from webapp.scenecheck import town_speed_of  # h-rural2 (issue 21): the town circle's speed, a 422 if bad
 
     town_speed = town_speed_of(raw.get("town_speed"))
     return {

@@ -59,6 +59,7 @@ from webapp.auth import check_job, requires
 from webapp.i18n import texts
 from webapp.plans import PlanStore
 from webapp.plans.base import author_label
+from webapp.scenecheck import CHECK_STANDARDS, scene_check, speeds_of, town_speed_of
 from webapp.state import PLACEMENT_DEFAULTS, get_state, run_placement
 
 bp = Blueprint("exports", __name__)
@@ -75,14 +76,9 @@ def _choice(name: str, allowed, default: str) -> str:
     return value
 
 
-#: ``?standard=`` of the check's exports: each unit by its type (auto), or the planner's one standard.
-CHECK_STANDARDS = ("auto", "gb50180", "tdt1062")
-
-
 def _life_circle_check(analysis) -> pd.DataFrame:
     """The life-circle check of a scene, by each unit's standard or the planner's ``?standard=``
     (and the town circle's ``?town_speed=``, h-rural2)."""
-    from webapp.lifecircle import speeds_of, town_speed_of
 
     chosen = _choice("standard", CHECK_STANDARDS, "auto")
     speeds = speeds_of(town_speed_of(request.args.get("town_speed")))
@@ -92,7 +88,6 @@ def _life_circle_check(analysis) -> pd.DataFrame:
 def _check_note(state, scene) -> str:
     """h-rural2 (issue 21): the coverage print's line naming the check standard chosen and what is 待核实."""
     from geo.access.life_circle import town_reach
-    from webapp.lifecircle import scene_check, town_speed_of
 
     chosen = _choice("standard", CHECK_STANDARDS, "auto")
     speed = town_speed_of(request.args.get("town_speed"))

@@ -82,7 +82,7 @@ def _request(data: dict):
 
 def _town_speed(data: dict) -> float | None:
     """h-rural2 (issue 21): the scene's town circle speed (``town_speed``, km/h; blank: the standard data's)."""
-    from webapp.lifecircle import town_speed_of
+    from webapp.scenecheck import town_speed_of
 
     return town_speed_of(data.get("town_speed"))
 
