@@ -67,9 +67,10 @@ def page(browser, server):
     context.close()
 
 
-def wait_until(page, expression: str, timeout_s: float = 15.0) -> None:
+def wait_until(page, expression: str, timeout_s: float = 45.0) -> None:
     """Poll a JavaScript expression from Python (``page.wait_for_function`` evaluates strings
-    inside the page, which the app's Content-Security-Policy rightly forbids)."""
+    inside the page, which the app's Content-Security-Policy rightly forbids).  The deadline only
+    ends a test that would hang: generous, for a machine busy with other tests."""
     deadline = time.monotonic() + timeout_s
     while not page.evaluate(expression):
         if time.monotonic() > deadline:
