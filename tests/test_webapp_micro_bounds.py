@@ -185,3 +185,20 @@ def test_micro_grids_over_blocks_made_again_get_a_way_out_by_a_fresh_generation(
     )
     app.extensions["linli.grids"].pop(key + "#micro")  # read back from the store: the new fixed part
     assert _ok(client.get("/api/grids/micro"))["version"] == 3
+
+
+def test_micro_grids_carry_the_coverage_of_the_scene_and_add_up_to_their_grids(client):
+    _ok(client.post("/api/grids/micro/generate", json={}))
+    plain = _ok(client.get("/api/grids/micro"))
+    assert not any(k.startswith("pct_") for k in plain["grids"]["features"][0]["properties"])
+    micro = _ok(client.get("/api/grids/micro?coverage=medical&budget=15"))
+    grids = _ok(client.get("/api/grids?coverage=medical&budget=15"))
+    pct = {f["properties"]["code"]: f["properties"].get("pct_medical") for f in micro["grids"]["features"]}
+    assert all(v is None or 0 <= v <= 100 for v in pct.values()) and len({v for v in pct.values()}) > 2
+    # residents within reach per micro-grid, weighted by residents, give back each grid's coverage
+    for g in grids["grids"]["features"]:
+        mine = [f["properties"] for f in micro["grids"]["features"] if f["properties"]["parent"] == g["properties"]["code"]]
+        weight = sum(p["residents"] for p in mine if p.get("pct_medical") is not None)
+        mean = sum(p["pct_medical"] * p["residents"] for p in mine if p.get("pct_medical") is not None) / weight
+        assert mean == pytest.approx(g["properties"]["pct_medical"], abs=0.6)
+    assert client.get("/api/grids/micro?coverage=nope").status_code == 422

@@ -16,7 +16,7 @@ import dataclasses
 import time
 
 import numpy as np
-from flask import Blueprint, jsonify
+from flask import Blueprint, jsonify, request
 
 from geo import settings
 from geo.grids.edits import apply_edit, restore, stability_issues
@@ -32,7 +32,7 @@ from geo.grids.micro import (
 )
 from geo.grids.output import plan_from_dict, plan_to_dict
 from geo.grids.plan import GridEditError, GridPlan
-from webapp.api import json_body, store
+from webapp.api import _function, json_body, store
 from webapp.auth import PERMISSIONS, current_user, record, requires
 from webapp.grids import (
     _LOCK,
@@ -140,7 +140,7 @@ def micro_payload(plan: GridPlan, *, issues=None, elapsed_ms: float | None = Non
     """The micro-grids as the page draws them, with the checks, each one's current grid
     (``parent``) and the grids whose micro-grids want re-deriving (``stale_grids``)."""
     found = micro_issues(plan) if issues is None else list(issues)
-    out = grids_payload(plan, issues=found, elapsed_ms=elapsed_ms, change=change)
+    out = grids_payload(plan, issues=found, acc=_scene_accessibility(), elapsed_ms=elapsed_ms, change=change)
     sel = np.flatnonzero(plan.grid != "")
     codes, first = np.unique(plan.grid[sel].astype(str), return_index=True)
     parent = dict(
@@ -153,6 +153,16 @@ def micro_payload(plan: GridPlan, *, issues=None, elapsed_ms: float | None = Non
     out["stale_grids"] = flagged_parents(found, plan)
     out.update(_bounds(plan))  # h-micro3: with the defaults, stated on screen
     return out
+
+
+def _scene_accessibility():
+    """h-micro3: the accessibility of the scene named by ``?coverage=<function>&profile=&budget=``
+    (each micro-grid's residents within reach per function, as the grids'), else None."""
+    if not request.args.get("coverage"):
+        return None
+    _function(request.args["coverage"])
+    state = get_state()
+    return state.analysis_of(state.scene(request.args.get("profile"), request.args.get("budget"))).accessibility
 
 
 def _level() -> dict:
