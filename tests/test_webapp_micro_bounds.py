@@ -194,10 +194,11 @@ def test_micro_grids_carry_the_coverage_of_the_scene_and_add_up_to_their_grids(c
     micro = _ok(client.get("/api/grids/micro?coverage=medical&budget=15"))
     grids = _ok(client.get("/api/grids?coverage=medical&budget=15"))
     pct = {f["properties"]["code"]: f["properties"].get("pct_medical") for f in micro["grids"]["features"]}
-    assert all(v is None or 0 <= v <= 100 for v in pct.values()) and len({v for v in pct.values()}) > 2
+    assert all(v is None or 0 <= v <= 100 for v in pct.values()) and len(set(pct.values())) > 2
     # residents within reach per micro-grid, weighted by residents, give back each grid's coverage
     for g in grids["grids"]["features"]:
-        mine = [f["properties"] for f in micro["grids"]["features"] if f["properties"]["parent"] == g["properties"]["code"]]
+        code = g["properties"]["code"]
+        mine = [f["properties"] for f in micro["grids"]["features"] if f["properties"]["parent"] == code]
         weight = sum(p["residents"] for p in mine if p.get("pct_medical") is not None)
         mean = sum(p["pct_medical"] * p["residents"] for p in mine if p.get("pct_medical") is not None) / weight
         assert mean == pytest.approx(g["properties"]["pct_medical"], abs=0.6)

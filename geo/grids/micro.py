@@ -237,14 +237,19 @@ def check_micro_bounds(min_households: object, max_households: object) -> tuple[
     """
     top = settings.GRID_MICRO_BOUND_MAX_HOUSEHOLDS
     out = []
-    for value, what in ((min_households, "下限 min_households"), (max_households, "上限 max_households")):
-        ok = isinstance(value, int | float) and not isinstance(value, bool) and np.isfinite(value)
-        if not ok:
+    given: tuple[tuple[object, str], ...] = (
+        (min_households, "下限 min_households"),
+        (max_households, "上限 max_households"),
+    )
+    for raw, what in given:
+        value = raw
+        if isinstance(value, bool) or not isinstance(value, int | float) or not np.isfinite(value):
             raise GridEditError(f"微网格户数{what} 应为数字，收到 {value!r} (the bound must be a number)")
+        value = float(value)
         if value != int(value):
-            raise GridEditError(f"微网格户数{what} 应为整数户，收到 {value!r} (whole households)")
+            raise GridEditError(f"微网格户数{what} 应为整数户，收到 {raw!r} (whole households)")
         if value < 0:
-            raise GridEditError(f"微网格户数{what} 不能为负数，收到 {value!r} (the bound cannot be negative)")
+            raise GridEditError(f"微网格户数{what} 不能为负数，收到 {raw!r} (the bound cannot be negative)")
         if value > top:
             raise GridEditError(
                 f"微网格户数{what} 为 {value:g} 户，超过上限 {top} 户（一个网格的规模），请填写 10-50 户左右 "
@@ -253,9 +258,7 @@ def check_micro_bounds(min_households: object, max_households: object) -> tuple[
         out.append(int(value))
     lo, hi = out
     if lo >= hi:
-        raise GridEditError(
-            f"微网格户数下限 {lo} 应小于上限 {hi} (the floor must be below the ceiling), 例如 10-50 户"
-        )
+        raise GridEditError(f"微网格户数下限 {lo} 应小于上限 {hi} (the floor must be below the ceiling), 例如 10-50 户")
     return lo, hi
 
 
