@@ -47,6 +47,8 @@ def test_floor_and_ceiling_set_in_the_page_and_a_card_field_edited(page, server)
     below = page.evaluate("window.LINLI.micro.data.issues.filter(i => i.kind === 'below_floor').length")
     assert below > 0 and "30" in page.locator("#mg-checks").inner_text()
     assert not page.locator("#mg-undo").is_disabled()
+    page.locator("#m3-bounds-row").scroll_into_view_if_needed()
+    _shot(page, "micro_bounds_row.png")
 
     # a card: its name and 楼栋长 filled in; the 楼栋长 comes back masked
     code = page.evaluate("window.LINLI.micro.data.grids.features[0].properties.code")
@@ -66,6 +68,7 @@ def test_floor_and_ceiling_set_in_the_page_and_a_card_field_edited(page, server)
     wait_until(page, "(document.querySelector('#mg-card .m3-building-head') || {}).textContent === '王**'")
     assert "王小五" not in page.locator("#mg-card").inner_text()
     assert page.get_attribute("#m3-f-building_head", "placeholder") == "王**"
+    page.click("#m3-card-edit summary")  # open again to see the boxes
     _shot(page, "micro_bounds_card.png")
 
     # the other colourings, each with its legend
