@@ -59,6 +59,10 @@ def test_the_bounds_are_stated_set_checked_undone_and_kept_in_the_store(app, cli
     # the live checks use the new floor: every micro-grid under 30 households is flagged, by code
     assert _below(answer) == {c for c, v in hh.items() if v < 30 - 1e-6} and len(_below(answer)) > len(_below(data))
     assert _households(answer) == hh and answer["can_undo"] == 1  # codes and plots untouched
+    # the generation's notes on the 10-50 it could not meet go with those bounds
+    notes = [i for i in data["issues"] if i["kind"] == "infeasible_bounds"]
+    assert notes and all("10-50" in i["message"] for i in notes)
+    assert not [i for i in answer["issues"] if i["kind"] == "infeasible_bounds"]
     top = client.get("/api/grids/micro/history").get_json()["versions"][0]
     assert top["version"] == 1 and top["summary"] == "修改户数上下限: 10-50 → 30-80 户"
     # kept in the plan store: a server reading it afresh has the same bounds
@@ -73,6 +77,7 @@ def test_the_bounds_are_stated_set_checked_undone_and_kept_in_the_store(app, cli
     assert len(above) < len(_over(made, 50 + 1e-6))
     undone = _ok(client.post("/api/grids/micro/undo", json={"steps": 2, "version": 2}))
     assert (undone["min_households"], undone["max_households"]) == (10, 50) and _households(undone) == hh
+    assert len([i for i in undone["issues"] if i["kind"] == "infeasible_bounds"]) == len(notes)
     redone = _ok(client.post("/api/grids/micro/redo", json={"version": 3}))
     assert (redone["min_households"], redone["max_households"]) == (30, 80)
     # a version restored brings its bounds back; undoing the restore takes them away again

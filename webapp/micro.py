@@ -140,6 +140,7 @@ def micro_payload(plan: GridPlan, *, issues=None, elapsed_ms: float | None = Non
     """The micro-grids as the page draws them, with the checks, each one's current grid
     (``parent``) and the grids whose micro-grids want re-deriving (``stale_grids``)."""
     found = micro_issues(plan) if issues is None else list(issues)
+    found = _current_notes(plan, found)
     out = grids_payload(plan, issues=found, acc=_scene_accessibility(), elapsed_ms=elapsed_ms, change=change)
     sel = np.flatnonzero(plan.grid != "")
     codes, first = np.unique(plan.grid[sel].astype(str), return_index=True)
@@ -153,6 +154,16 @@ def micro_payload(plan: GridPlan, *, issues=None, elapsed_ms: float | None = Non
     out["stale_grids"] = flagged_parents(found, plan)
     out.update(_bounds(plan))  # h-micro3: with the defaults, stated on screen
     return out
+
+
+def _current_notes(plan: GridPlan, issues: list) -> list:
+    """h-micro3: the generation's notes on bounds it could not meet (``infeasible_bounds``, worded
+    with the bounds of that generation) only while the micro-grids have those bounds."""
+    cached = _cache().get(micro_key(get_state().project.name)) or {}
+    base = cached.get("base")
+    if base is None or (base.min_households, base.max_households) == (plan.min_households, plan.max_households):
+        return issues
+    return [i for i in issues if i.kind != "infeasible_bounds"]
 
 
 def _scene_accessibility():
