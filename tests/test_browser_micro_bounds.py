@@ -5,6 +5,7 @@ legends, and the org tree's micro-grid numbers."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 
 from tests.test_browser import browser, page, server, wait_until  # noqa: F401
@@ -94,3 +95,32 @@ def test_floor_and_ceiling_set_in_the_page_and_a_card_field_edited(page, server)
     assert row.locator(".ow-code").text_content() == code[-2:] and "紫云小区1号楼" in row.text_content()
     # the one resource error is the refused bounds (422) above
     assert [e for e in page.console_errors if "status of 422" not in e] == []
+
+
+def test_micro_grids_over_blocks_made_again_are_generated_afresh_from_the_panel(page, server):  # noqa: F811
+    _, app = server
+    page.select_option("#mg-level", "micro")
+    wait_until(page, "document.querySelector('#m3-min').value !== ''")
+    if page.evaluate("window.LINLI.micro.data === null"):  # made by the test above, or here
+        page.click("#mg-generate")
+        wait_until(page, "window.LINLI.micro.layer !== null", timeout_s=60)
+    count = page.evaluate("window.LINLI.micro.data.grids.features.length")
+    # the project's street blocks made again under new ids (the grids' fixed part changed)
+    key = next(k for k in app.extensions["linli.grids"] if not k.endswith("#micro"))
+    cached = app.extensions["linli.grids"][key]
+    units = cached["plan"].units.copy()
+    units["unit_id"] = "new-" + units["unit_id"].astype(str)
+    cached["plan"] = dataclasses.replace(cached["plan"], units=units)
+    page.select_option("#mg-level", "grid")
+    page.select_option("#mg-level", "micro")
+    wait_until(page, "!document.querySelector('#m3-reset-row').hidden")
+    assert "街区已重新划分" in page.locator("#m3-reset-text").inner_text()
+    assert "重新生成（弃用原微网格）" in page.locator("#m3-reset").inner_text()
+    page.on("dialog", lambda dialog: dialog.accept())
+    page.click("#m3-reset")
+    wait_until(page, "window.LINLI.micro.data !== null && window.LINLI.micro.layer !== null", timeout_s=60)
+    assert page.locator("#m3-reset-row").is_hidden()
+    assert page.evaluate("window.LINLI.micro.data.grids.features.length") > 0
+    assert page.evaluate("window.LINLI.micro.data.stale_grids.length") == 0
+    assert count > 0
+    _shot(page, "micro_reset.png")
