@@ -366,7 +366,14 @@
   }
   // An empty or unreadable box goes as null: the server refuses it in words.
   const m3Number = (el) => (el.value.trim() === "" || !Number.isFinite(Number(el.value)) ? null : Number(el.value));
-  const m3Inputs = () => ({ min_households: m3Number($("m3-min")), max_households: m3Number($("m3-max")) });
+  // For a generation an empty box means the default (the boxes fill in only once the level is read).
+  function m3Inputs(emptyIsDefault) {
+    const out = {};
+    for (const [key, id] of [["min_households", "m3-min"], ["max_households", "m3-max"]]) {
+      if (!(emptyIsDefault && $(id).value.trim() === "")) out[key] = m3Number($(id));
+    }
+    return out;
+  }
   function m3EditBlock(c) {
     const row = (field, label, value, placeholder) => `<div class="row">
         <label for="m3-f-${field}">${esc(label)}</label>
@@ -386,7 +393,7 @@
     if (!window.confirm(t.m3_reset_confirm)) return;
     try {
       draw(await api("POST", "/api/grids/micro/generate" + query(),
-        { ...m3Inputs(), reset: true, version: m3.staleVersion }));
+        { ...m3Inputs(true), reset: true, version: m3.staleVersion }));
       say("", "");
     } catch (err) {
       say(err.message, "error");
@@ -479,7 +486,7 @@
   $("mg-undo").addEventListener("click", () => post("/api/grids/micro/undo", {}));
   $("mg-redo").addEventListener("click", () => post("/api/grids/micro/redo", {}));
   // h-micro3: the first generation takes the floor and ceiling on screen; afterwards they are saved apart
-  $("mg-generate").addEventListener("click", () => post("/api/grids/micro/generate", mg.data ? {} : m3Inputs()));
+  $("mg-generate").addEventListener("click", () => post("/api/grids/micro/generate", mg.data ? {} : m3Inputs(true)));
   $("mg-rederive").addEventListener("click", () =>
     post("/api/grids/micro/rederive", { grids: (mg.data && mg.data.stale_grids) || [] }));
 
