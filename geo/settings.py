@@ -404,6 +404,9 @@ GRID_VILLAGE_MAX_HOUSEHOLDS: int = 300
 #: level under a grid (issue 20: 10-50 households).
 GRID_MICRO_MIN_HOUSEHOLDS: int = 10
 GRID_MICRO_MAX_HOUSEHOLDS: int = 50
+#: h-micro3 (issue 20): the highest ceiling a planner may set for micro-grids in the page: a
+#: micro-grid as large as an urban grid (GRID_URBAN_MAX_HOUSEHOLDS) is no longer a micro-grid.
+GRID_MICRO_BOUND_MAX_HOUSEHOLDS: int = GRID_URBAN_MAX_HOUSEHOLDS
 #: Faces smaller than this (m²) left by polygonizing the streets are slivers between
 #: dual carriageways or drawing errors, not blocks: a 5 m x 4 m patch.
 GRID_MIN_BLOCK_AREA_M2: float = 20.0

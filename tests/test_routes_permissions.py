@@ -102,6 +102,7 @@ EXPECTED = {
     "gridimport.import_adopt": "edit_plan",
     "gridimport.systems_compare": "edit_plan",
     "gridimport.systems_adopt": "edit_plan",
+    "micro.micro_bounds": "edit_plan",  # h-micro3 (issue 20): the micro-grids' household floor and ceiling
 }
 
 #: Every route that changes something, as (method, URL): none is open to a viewer.
@@ -124,6 +125,7 @@ GRID_ROUTES = [
     ("POST", "/api/grids/micro/undo"),
     ("POST", "/api/grids/micro/redo"),
     ("POST", "/api/grids/micro/restore"),
+    ("POST", "/api/grids/micro/bounds"),  # h-micro3
 ]
 WRITE_ROUTES = [
     *PLAN_ROUTES,

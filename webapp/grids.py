@@ -42,7 +42,7 @@ from webapp.users import in_scope
 bp = Blueprint("grids", __name__)
 
 _LOCK = threading.Lock()
-PERSONAL_FIELDS = ("grid_member", "central_households")
+PERSONAL_FIELDS = ("grid_member", "central_households", "building_head")
 PHONE = re.compile(r"(1\d{2})\d{4}(\d{4})")
 #: What an operation is called in a version's summary (the history list).
 OP_ZH = {
@@ -60,6 +60,8 @@ OP_ZH = {
     "forget": "删除个人信息",
     "import": "导入现有网格",  # h-gridimp (issue 20): webapp/gridimport.py
     "merge_systems": "采用多网合一方案",  # h-gridimp
+    "bounds": "修改户数上下限",  # h-micro3 (issue 20): webapp/micro.py
+    "reset": "重新生成微网格（弃用旧微网格）",  # h-micro3
 }
 
 
@@ -108,13 +110,16 @@ def state_text(plan: GridPlan) -> str:
             "history": _stack(plan, plan.history),
             "future": _stack(plan, plan.future),
             "version": plan.version,
+            "min_households": plan.min_households,  # h-micro3: the bounds can be edited (micro-grids)
+            "max_households": plan.max_households,
         }
     )
 
 
 def snapshot_text(plan: GridPlan) -> str:
     """One version's grids and fields (for the history, and to restore it)."""
-    return pack_json({"grid": plan.grid.tolist(), "fields": _fields(plan.fields)})
+    bounds = [plan.min_households, plan.max_households]  # h-micro3: a version's bounds, restored with it
+    return pack_json({"grid": plan.grid.tolist(), "fields": _fields(plan.fields), "bounds": bounds})
 
 
 def _with_state(base: GridPlan, text: str) -> GridPlan:
@@ -127,6 +132,8 @@ def _with_state(base: GridPlan, text: str) -> GridPlan:
         history=_unstack(grid, state["history"]),
         future=_unstack(grid, state["future"]),
         version=int(state["version"]),
+        min_households=float(state.get("min_households", base.min_households)),
+        max_households=float(state.get("max_households", base.max_households)),
     )
 
 
@@ -134,6 +141,8 @@ def _summary(op: dict, change: dict) -> str:
     grids = change["grids"]
     shown = "、".join(grids[:6]) + ("…" if len(grids) > 6 else "")
     units = f"，{len(change['units'])} 个单元" if change["units"] else ""
+    if op.get("op") == "bounds" and isinstance(op.get("to"), list):  # h-micro3: 10-50 -> 20-60 户
+        shown = f"{op['from'][0]:g}-{op['from'][1]:g} → {op['to'][0]:g}-{op['to'][1]:g} 户"
     return f"{OP_ZH.get(str(op.get('op')), str(op.get('op')))}: {shown or '—'}{units}"
 
 

@@ -783,10 +783,12 @@ TEXTS: dict[str, dict[str, str]] = {
     "mg_level_grid": {"zh": "网格", "en": "Grids"},
     "mg_level_micro": {"zh": "微网格", "en": "Micro-grids"},
     "mg_policy": {
-        "zh": "微网格由本页网格和建筑生成（每格 10-50 户，按建筑户数估算）。调整网格后微网格不会自动改动，"
+        "zh": "微网格由本页网格和建筑生成（每格户数默认 10-50 户，可在下方修改；按建筑户数估算）。"
+        "调整网格后微网格不会自动改动，"
         "以免丢失已填写的信息：跨网格或编码与网格不符的微网格标红，可按新网格重新划分这些网格的微网格，"
         "其余微网格编码不变。",
-        "en": "Micro-grids are made from the grids on this page and the buildings (10-50 households each, "
+        "en": "Micro-grids are made from the grids on this page and the buildings (10-50 households each by "
+        "default, changed below; "
         "households estimated from the buildings). Editing the grids never changes the micro-grids, so nothing "
         "filled in is lost: micro-grids left across grids or coded under another grid are flagged, and the "
         "micro-grids of those grids can be re-derived; every other micro-grid keeps its code.",
@@ -1077,6 +1079,53 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "Blank: the standard data's default, {speed} km/h (electric bicycle).",
     },
     "r2_town_set": {"zh": "规划师指定 {speed} km/h。", "en": "Set by the planner: {speed} km/h."},
+    # --- h-micro3 (issue 20): micro-grid floor and ceiling, card fields, colourings, a fresh start ---
+    "m3_bounds": {"zh": "微网格户数", "en": "Households per micro-grid"},
+    "m3_bounds_save": {"zh": "保存上下限", "en": "Save the bounds"},
+    "m3_bounds_default": {"zh": "默认", "en": "default"},
+    "m3_bounds_now": {"zh": "当前", "en": "now"},
+    "m3_bounds_source": {"zh": "系统设置", "en": "settings"},
+    "m3_bounds_hint": {
+        "zh": "下限须小于上限；生成、重新划分、检查和着色都按此上下限",
+        "en": "the floor must be below the ceiling; generation, re-derivation, checks and colours follow it",
+    },
+    "m3_bounds_first": {
+        "zh": "生成时按此上下限划分",
+        "en": "the micro-grids will be made with these bounds",
+    },
+    "m3_bounds_saved": {"zh": "已保存微网格户数上下限", "en": "Micro-grid bounds saved"},
+    "m3_colour": {"zh": "微网格着色", "en": "Colour micro-grids by"},
+    "m3_colour_households": {"zh": "户数", "en": "households"},
+    "m3_colour_coverage": {"zh": "本功能覆盖率", "en": "coverage of the function"},
+    "m3_colour_roster": {"zh": "楼栋长/党员中心户（名册）", "en": "building head / centre household (roster)"},
+    "m3_legend_coverage": {
+        "zh": "微网格覆盖率 (可达居民/居民, %)",
+        "en": "Micro-grid coverage (residents within reach, %)",
+    },
+    "m3_legend_roster": {"zh": "微网格楼栋长/党员中心户（名册）", "en": "Building head / centre household (roster)"},
+    "m3_roster_has": {"zh": "有楼栋长或党员中心户", "en": "has a building head or centre household"},
+    "m3_roster_none": {"zh": "均无", "en": "neither"},
+    "m3_roster_no_file": {"zh": "尚未导入名册（在网格面板“名册”中导入）", "en": "no roster imported yet"},
+    "m3_no_value": {"zh": "无居民", "en": "no residents"},
+    "m3_building_head": {"zh": "楼栋长", "en": "Building head"},
+    "m3_edit": {"zh": "填写", "en": "Edit"},
+    "m3_save": {"zh": "保存", "en": "Save"},
+    "m3_masked_hint": {
+        "zh": "姓名与电话对他人显示为脱敏形式（张*、138****1234）；留空保存即清除",
+        "en": "names and phones are shown masked to others (Z*, 138****1234); save empty to clear",
+    },
+    "m3_saved": {"zh": "已保存", "en": "Saved"},
+    "m3_reset": {"zh": "重新生成（弃用原微网格）", "en": "Generate afresh (discard the old micro-grids)"},
+    "m3_reset_confirm": {
+        "zh": "将按现有街区重新生成全部微网格，原微网格的名称和人员将不再沿用（旧版本仍留在历史记录中）。继续？",
+        "en": "All micro-grids will be made again from the current blocks; the old ones' names and people "
+        "are not carried over (the old versions stay in the history). Continue?",
+    },
+    "m3_ow_no_micro": {
+        "zh": "本方案尚未划分微网格：在网格面板“层级”中选择“微网格”，点击“生成微网格”",
+        "en": "this plan has no micro-grids yet: in the grids panel choose Level → Micro-grids, then "
+        "Generate micro-grids",
+    },
 }
 
 

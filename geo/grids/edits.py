@@ -396,12 +396,31 @@ def undo(plan: GridPlan, steps: int = 1) -> GridPlan:
         raise GridEditError(f"只能撤销 {len(plan.history)} 步 (only {len(plan.history)} edits can be undone)")
     future = list(plan.future)
     grid, fields = plan.grid, plan.fields
+    bounds = (plan.min_households, plan.max_households)
     for op, old_grid, old_fields in reversed(plan.history[-steps:]):
         future.append((op, grid, fields))
         grid, fields = old_grid, old_fields
+        bounds = _bounds_of(op, 0, bounds)
     return dataclasses.replace(
-        plan, grid=grid, fields=fields, history=plan.history[:-steps], future=tuple(future), version=plan.version + 1
+        plan,
+        grid=grid,
+        fields=fields,
+        history=plan.history[:-steps],
+        future=tuple(future),
+        version=plan.version + 1,
+        min_households=bounds[0],
+        max_households=bounds[1],
     )
+
+
+def _bounds_of(op: dict, side: int, bounds: tuple[float, float]) -> tuple[float, float]:
+    """The household bounds before (``side`` 0) or after (1) an edit that changed them
+    (``op["bounds"]``: ``[[floor, ceiling] before, [floor, ceiling] after]``), else ``bounds``."""
+    pair = op.get("bounds") if isinstance(op, dict) else None
+    if not isinstance(pair, list | tuple) or len(pair) != 2:
+        return bounds
+    lo, hi = pair[side]
+    return float(lo), float(hi)
 
 
 def redo(plan: GridPlan, steps: int = 1) -> GridPlan:
@@ -418,9 +437,11 @@ def redo(plan: GridPlan, steps: int = 1) -> GridPlan:
         raise GridEditError(f"只能重做 {len(plan.future)} 步 (only {len(plan.future)} edits can be redone)")
     history = list(plan.history)
     grid, fields = plan.grid, plan.fields
+    bounds = (plan.min_households, plan.max_households)
     for op, new_grid, new_fields in reversed(plan.future[-steps:]):
         history.append((op, grid, fields))
         grid, fields = new_grid, new_fields
+        bounds = _bounds_of(op, 1, bounds)
     return dataclasses.replace(
         plan,
         grid=grid,
@@ -428,6 +449,8 @@ def redo(plan: GridPlan, steps: int = 1) -> GridPlan:
         history=tuple(history[-settings.GRID_UNDO_DEPTH :]),
         future=plan.future[:-steps],
         version=plan.version + 1,
+        min_households=bounds[0],
+        max_households=bounds[1],
     )
 
 

@@ -28,7 +28,16 @@ from geo.grids.plan import GridEditError, GridPlan, Issue, check_plan
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["generate_micro", "micro_issues", "nested_parents", "rederive_micro", "with_parents"]
+__all__ = [
+    "check_micro_bounds",
+    "fits_grids",
+    "generate_micro",
+    "micro_issues",
+    "nested_parents",
+    "rederive_micro",
+    "set_micro_bounds",
+    "with_parents",
+]
 
 
 def generate_micro(
@@ -209,3 +218,83 @@ def rederive_micro(micro: GridPlan, grids: list[str], *, seed: int | None = None
     history = (*micro.history, (op, micro.grid, micro.fields))[-settings.GRID_UNDO_DEPTH :]
     logger.info("micro-grids re-derived in %d grids: %d plots", len(set(grids)), int(redo.sum()))
     return dataclasses.replace(micro, grid=grid, fields=fields, history=history, future=(), version=micro.version + 1)
+
+
+# --- h-micro3 (issue 20): the micro level's household floor and ceiling, and a fresh start ---
+
+
+def check_micro_bounds(min_households: object, max_households: object) -> tuple[int, int]:
+    """A micro-grid household floor and ceiling as a planner gave them, checked.
+
+    Whole numbers with ``0 <= floor < ceiling <= settings.GRID_MICRO_BOUND_MAX_HOUSEHOLDS``
+    (a micro-grid as large as an urban grid is no micro-grid).
+
+    Raises
+    ------
+    GridEditError
+        Not numbers (text, true/false, NaN), not whole, negative, floor not below the
+        ceiling, or a ceiling above the cap.
+    """
+    top = settings.GRID_MICRO_BOUND_MAX_HOUSEHOLDS
+    out = []
+    given: tuple[tuple[object, str], ...] = (
+        (min_households, "下限 min_households"),
+        (max_households, "上限 max_households"),
+    )
+    for raw, what in given:
+        value = raw
+        if isinstance(value, bool) or not isinstance(value, int | float) or not np.isfinite(value):
+            raise GridEditError(f"微网格户数{what} 应为数字，收到 {value!r} (the bound must be a number)")
+        value = float(value)
+        if value != int(value):
+            raise GridEditError(f"微网格户数{what} 应为整数户，收到 {raw!r} (whole households)")
+        if value < 0:
+            raise GridEditError(f"微网格户数{what} 不能为负数，收到 {raw!r} (the bound cannot be negative)")
+        if value > top:
+            raise GridEditError(
+                f"微网格户数{what} 为 {value:g} 户，超过上限 {top} 户（一个网格的规模），请填写 10-50 户左右 "
+                f"(a micro-grid bound above {top} households is a grid, not a micro-grid)"
+            )
+        out.append(int(value))
+    lo, hi = out
+    if lo >= hi:
+        raise GridEditError(f"微网格户数下限 {lo} 应小于上限 {hi} (the floor must be below the ceiling), 例如 10-50 户")
+    return lo, hi
+
+
+def set_micro_bounds(micro: GridPlan, *, min_households: object, max_households: object) -> GridPlan:
+    """``micro`` checked against another household floor and ceiling, as one undoable edit.
+
+    The codes and fields stay; the checks (:func:`micro_issues`), the re-derivation and a
+    later generation use the new bounds.  The edit's ``op`` is
+    ``{"op": "bounds", "bounds": [[old floor, old ceiling], [floor, ceiling]]}`` so that
+    :func:`geo.grids.edits.undo` and ``redo`` bring the bounds back.
+
+    Raises
+    ------
+    GridEditError
+        Bad bounds (:func:`check_micro_bounds`) or the same bounds as now.
+    """
+    lo, hi = check_micro_bounds(min_households, max_households)
+    old = [float(micro.min_households), float(micro.max_households)]
+    if old == [lo, hi]:
+        raise GridEditError(f"微网格户数上下限已是 {lo}-{hi} 户 (the bounds are already {lo}-{hi})")
+    op = {"op": "bounds", "bounds": [old, [float(lo), float(hi)]]}
+    history = (*micro.history, (op, micro.grid, micro.fields))[-settings.GRID_UNDO_DEPTH :]
+    logger.info("micro-grid bounds %g-%g -> %d-%d households", old[0], old[1], lo, hi)
+    return dataclasses.replace(
+        micro,
+        min_households=float(lo),
+        max_households=float(hi),
+        history=history,
+        future=(),
+        version=micro.version + 1,
+    )
+
+
+def fits_grids(micro: GridPlan, grids: GridPlan) -> bool:
+    """Whether every plot of ``micro`` lies in a street block the grids still have (False after
+    the project's blocks were made again: the micro-grids must then be generated afresh)."""
+    blocks = micro.units["block"].astype(str).to_numpy() if "block" in micro.units else micro.units["unit_id"]
+    where = pd.Index(grids.units["unit_id"].astype(str)).get_indexer(np.asarray(blocks, dtype=str))
+    return bool((where >= 0).all())

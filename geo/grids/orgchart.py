@@ -37,7 +37,14 @@ from geo.maps.style import cjk_font
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["CHART_FORMATS", "ORG_HEADERS", "organisation_chart", "organisation_nodes", "place_people"]
+__all__ = [
+    "CHART_FORMATS",
+    "ORG_HEADERS",
+    "micro_label",
+    "organisation_chart",
+    "organisation_nodes",
+    "place_people",
+]
 
 #: Chinese headers of the node table.
 ORG_HEADERS = {
@@ -135,6 +142,7 @@ def organisation_nodes(
             own = {
                 "grid_workers": [fields.get("grid_member") or ""],
                 "central_households": list_field(fields.get("central_households")),
+                "building_heads": [fields.get("building_head") or ""],  # h-micro3: a micro-grid's 楼栋长 field
             }
             for column in ROLE_COLUMNS.values():
                 row[column] = _names([*own.get(column, []), *roles.get((code, column), [])], show_personal)
@@ -199,6 +207,13 @@ def _root(code: str, parents: pd.Series) -> str:
 # ----------------------------------------------------------------------------- the wall chart
 
 
+def micro_label(code: str, parent: str) -> str:
+    """A micro-grid's number within its grid: its code after the grid's code (``0101`` + ``03`` ->
+    ``03``; micro codes add their own digits to the grid code), the whole code when it is not
+    coded under that grid (a micro-grid flagged ``not_nested``)."""
+    return code[len(parent) :] if parent and code.startswith(parent) and len(code) > len(parent) else code
+
+
 def _card_lines(grid: pd.Series, micro: pd.DataFrame, width: int, unit: str = "户") -> list[tuple[str, bool]]:
     """A grid card's lines, ``(text, bold)``, wrapped at ``width`` half-width columns; ``unit``
     is 户 or 估算户 (households estimated from buildings)."""
@@ -219,7 +234,8 @@ def _card_lines(grid: pd.Series, micro: pd.DataFrame, width: int, unit: str = "�
         if k == MAX_MICRO_LINES:
             lines.append((f"… 另 {len(micro) - k} 个微网格（见组织架构表）", False))
             break
-        parts = [f"· {m['code'][-3:]} {m['name']}".rstrip(), f"{m['households']:,.0f}{unit}"]
+        parts = [f"· {micro_label(str(m['code']), str(grid['code']))} {m['name']}".rstrip()]
+        parts.append(f"{m['households']:,.0f}{unit}")
         if m["building_heads"]:
             parts.append(f"楼栋长 {m['building_heads']}")
         if m["central_households"]:

@@ -42,9 +42,16 @@ __all__ = [
 ]
 
 #: Editable attributes of a grid: name, grid member (网格员), responsible branch
-#: (责任支部), party-member central households (党员中心户, a list of names).
-EDIT_FIELDS = ("name", "grid_member", "branch", "central_households")
-FIELDS_ZH = {"name": "网格名称", "grid_member": "网格员", "branch": "责任支部", "central_households": "党员中心户"}
+#: (责任支部), party-member central households (党员中心户, a list of names) and, for a
+#: micro-grid, its building head (楼栋长, h-micro3).
+EDIT_FIELDS = ("name", "grid_member", "branch", "central_households", "building_head")
+FIELDS_ZH = {
+    "name": "网格名称",
+    "grid_member": "网格员",
+    "branch": "责任支部",
+    "central_households": "党员中心户",
+    "building_head": "楼栋长",
+}
 MAX_FIELD_CHARS = 200
 MAX_LIST_ITEMS = 500
 #: Most unit ids in one split operation (docs/bad-inputs.md G8: a cap on what a browser may post).

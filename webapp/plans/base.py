@@ -283,6 +283,50 @@ class _GridMethods:
                 (project, new_version, op_text, summary, user, now, snapshot),
             )
 
+    def reset_grid_plan(
+        self: Any,
+        project: str,
+        *,
+        version: int,
+        new_version: int,
+        base: str,
+        state: str,
+        snapshot: str,
+        op: dict,
+        summary: str,
+        user: str,
+    ) -> None:
+        """Replace the plan's fixed part too (its units were made anew: h-micro3, micro-grids over
+        street blocks made again), as version ``new_version``; the earlier versions stay listed.
+
+        Raises
+        ------
+        StaleVersionError
+            The stored plan is no longer at ``version``.
+        NotFoundError
+            The project has no such plan.
+        """
+        op_text = json.dumps(op, ensure_ascii=False, allow_nan=False)
+        now = self._now()
+        with self._tx() as con:
+            row = self._run(con, f"SELECT version FROM grid_plans WHERE project = ?{self._LOCK}", (project,)).fetchone()
+            if row is None:
+                raise NotFoundError(f"项目 {project} 还没有网格方案 (no grid plan for this project)")
+            if row["version"] != version:
+                raise _grid_stale(project, int(row["version"]), version)
+            self._run(
+                con,
+                "UPDATE grid_plans SET version = ?, base = ?, state = ?, updated_at = ?, updated_by = ? "
+                "WHERE project = ? AND version = ?",
+                (new_version, base, state, now, user, project, version),
+            )
+            self._run(
+                con,
+                "INSERT INTO grid_versions (project, version, op, summary, user_name, at, snapshot) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (project, new_version, op_text, summary, user, now, snapshot),
+            )
+
     def grid_history(self: Any, project: str, *, since: int = -1, limit: int = 200) -> list[dict]:
         """The versions of a project's grid plan after ``since``, newest first: version, op, summary, user, time."""
         with self._read() as con:

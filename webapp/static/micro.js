@@ -49,7 +49,7 @@
       color: selected ? "#08306b" : flagged(p) ? FLAGGED : changed ? "#e6550d" : "#54278f",
       weight: selected ? 2.5 : flagged(p) || changed ? 1.8 : 0.9,
       dashArray: flagged(p) ? "4 3" : null,
-      fillColor: colour(p.households),
+      fillColor: fillOf(p), // h-micro3: by households, coverage or roster presence
       fillOpacity: 0.55,
     };
   }
@@ -87,11 +87,15 @@
     }
     if (!block) return;
     const b = breaks(data).map((x) => fmt(x));
-    const rows = PALETTE.map((c, k) => {
+    let title = t.mg_legend;
+    let rows = PALETTE.map((c, k) => {
       const from = k === 0 ? `<${b[0]}` : k === PALETTE.length - 1 ? `>${b[3]}` : `${b[k - 1]}–${b[k]}`;
       return `<div><span class="swatch" data-colour="${c}"></span>${esc(from)}</div>`;
     });
-    block.innerHTML = `<div class="linli-legend-title">${esc(t.mg_legend)}</div>${rows.join("")}`;
+    const own = m3Legend(); // h-micro3: the coverage or roster colouring's own entry
+    if (own) [title, rows] = own;
+    block.dataset.colouring = colourMode();
+    block.innerHTML = `<div class="linli-legend-title">${esc(title)}</div>${rows.join("")}`;
     block.querySelectorAll(".swatch").forEach((el) => {
       el.style.background = el.dataset.colour;
       el.style.outline = "1px solid #54278f";
@@ -102,6 +106,8 @@
 
   function draw(data) {
     mg.data = data;
+    m3Bounds(data, true);
+    $("m3-reset-row").hidden = true;
     clear();
     gridsAsOutlines();
     legend(data);
@@ -169,16 +175,21 @@
 
   async function load() {
     try {
-      const data = await api("GET", "/api/grids/micro");
+      const data = await api("GET", "/api/grids/micro" + query());
       if (!data.grids) {
         clear();
         mg.data = null;
+        m3Bounds(data, false);
+        m3.staleVersion = data.stale_blocks ? data.version : null;
+        $("m3-reset-row").hidden = !data.stale_blocks; // h-micro3: the blocks were made again
+        $("m3-reset-text").textContent = data.stale_blocks ? data.error : "";
         $("mg-generate").textContent = t.mg_generate;
-        $("mg-checks").innerHTML = `<em>${esc(t.mg_none)}</em>`;
+        $("mg-checks").innerHTML = `<em>${esc(data.stale_blocks ? data.error : t.mg_none)}</em>`;
         $("mg-checks").hidden = false;
         $("mg-stale").hidden = true;
         return;
       }
+      if (colourMode() === "roster") await m3LoadRoster();
       draw(data);
     } catch (err) {
       say(err.message, "error");
@@ -218,7 +229,10 @@
         <tr><th>${esc(t.grids_residents)}</th><td>${fmt(c.residents)} ${esc(t.grids_unit_people)}</td></tr>
         <tr><th>${esc(t.mg_plots)}</th><td>${c.units}</td></tr>
         <tr><th>${esc(t.mg_parent)}</th><td class="mg-parent">${parent}</td></tr>
+        <tr><th>${esc(t.grids_member)}</th><td class="m3-grid-member">${c.grid_member ? esc(c.grid_member) : none}</td></tr>
+        <tr><th>${esc(t.m3_building_head)}</th><td class="m3-building-head">${c.building_head ? esc(c.building_head) : none}</td></tr>
       </table>
+      ${c.can_edit ? m3EditBlock(c) : ""}
       <div class="row">
         <button type="button" id="mg-split">${esc(t.grids_split)}</button>
         <button type="button" id="mg-split-line">${esc(t.gw_split_line)}</button>
@@ -230,6 +244,10 @@
       </div>`;
     box.hidden = false;
     showRoster(box, c.code); // h-micro2
+    box.querySelectorAll(".m3-save").forEach((button) => button.addEventListener("click", () => {
+      const field = button.dataset.field;
+      change({ op: "set", grid: c.code, field, value: $("m3-f-" + field).value.trim() });
+    }));
     $("mg-split").addEventListener("click", () => change({ op: "split", grid: c.code }));
     $("mg-merge").addEventListener("click", () => { mg.mode = "merge"; say(t.mg_merge_pick, ""); });
     $("mg-reassign").addEventListener("click", () => { mg.mode = "reassign"; say(t.mg_reassign_pick, ""); });
@@ -267,6 +285,124 @@
       $("m2-gpkg").href = "/api/export/grids.gpkg?crs=" + encodeURIComponent(ev.target.value);
     });
   }
+
+  // --- h-micro3 (issue 20): floor and ceiling, card fields, colourings, a fresh start ---
+  const m3 = { roster: null, rosterLoaded: false, staleVersion: null };
+  const colourMode = () => ($("m3-colour") ? $("m3-colour").value : "households");
+  const scene = () => window.LINLI_SCENE || { function: $("function-select").value, budget: 15, profile: "" };
+  const COVERAGE_BREAKS = [20, 40, 60, 80];
+  const ROSTER_PALETTE = ["#fc9272", "#41ab5d"];
+  const NO_DATA = "#cccccc";
+  // The roster's roles that make a micro-grid "present": its building head and centre household.
+  const M3_PRESENT = ["楼栋长", "党员中心户"];
+  function query() {
+    if (colourMode() !== "coverage") return "";
+    const s = scene();
+    const q = new URLSearchParams({ coverage: s.function, budget: String(s.budget) });
+    if (s.profile) q.set("profile", s.profile);
+    return "?" + q.toString();
+  }
+  function valueOf(p) {
+    if (colourMode() === "coverage") return p["pct_" + scene().function];
+    if (colourMode() === "roster") {
+      if (!m3.roster) return null;
+      const counts = (m3.roster[p.code] && m3.roster[p.code].counts) || {};
+      return M3_PRESENT.some((role) => (counts[role] || 0) > 0) ? 1 : 0;
+    }
+    return p.households;
+  }
+  function fillOf(p) {
+    const value = valueOf(p);
+    if (colourMode() === "households") return colour(value);
+    if (value == null) return NO_DATA;
+    if (colourMode() === "roster") return ROSTER_PALETTE[value];
+    let k = 0;
+    while (k < COVERAGE_BREAKS.length && value >= COVERAGE_BREAKS[k]) k += 1;
+    return PALETTE[k];
+  }
+  const swatch = (c, text) => `<div><span class="swatch" data-colour="${c}"></span>${esc(text)}</div>`;
+  function m3Legend() {
+    if (colourMode() === "coverage") {
+      const s = scene();
+      const b = COVERAGE_BREAKS;
+      const rows = PALETTE.map((c, k) =>
+        swatch(c, k === 0 ? `<${b[0]}%` : k === PALETTE.length - 1 ? `≥${b[3]}%` : `${b[k - 1]}–${b[k]}%`));
+      rows.push(swatch(NO_DATA, t.m3_no_value));
+      const fn = app.functions[s.function] || s.function;
+      return [`${t.m3_legend_coverage} · ${fn} ${s.budget} ${t.minutes_unit}`, rows];
+    }
+    if (colourMode() === "roster") {
+      const rows = m3.roster
+        ? [swatch(ROSTER_PALETTE[1], t.m3_roster_has), swatch(ROSTER_PALETTE[0], t.m3_roster_none)]
+        : [swatch(NO_DATA, t.m3_roster_no_file)];
+      return [t.m3_legend_roster, rows];
+    }
+    return null;
+  }
+  async function m3LoadRoster() {
+    try {
+      const answer = await api("GET", "/api/grids/roster");
+      m3.roster = answer.roster ? answer.micro || {} : null;
+    } catch (err) {
+      m3.roster = null;
+      say(err.message, "error");
+    }
+  }
+  // The floor and ceiling on screen: the micro-grids' own (or those a fresh generation will use),
+  // with the default from the settings stated beside them.
+  function m3Bounds(data, made) {
+    if (data.min_households == null) return;
+    const focused = [$("m3-min"), $("m3-max")].includes(document.activeElement);
+    if (!focused) {
+      $("m3-min").value = data.min_households;
+      $("m3-max").value = data.max_households;
+    }
+    $("m3-bounds-save").hidden = !made;
+    const unit = t.grids_unit_households;
+    $("m3-bounds-note").textContent =
+      `${t.m3_bounds_default} ${fmt(data.default_min_households)}–${fmt(data.default_max_households)} ${unit}` +
+      ` (${t.m3_bounds_source}) · ${t.m3_bounds_now} ${fmt(data.min_households)}–${fmt(data.max_households)} ${unit}` +
+      ` · ${made ? t.m3_bounds_hint : t.m3_bounds_first}`;
+  }
+  // An empty or unreadable box goes as null: the server refuses it in words.
+  const m3Number = (el) => (el.value.trim() === "" || !Number.isFinite(Number(el.value)) ? null : Number(el.value));
+  // For a generation an empty box means the default (the boxes fill in only once the level is read).
+  function m3Inputs(emptyIsDefault) {
+    const out = {};
+    for (const [key, id] of [["min_households", "m3-min"], ["max_households", "m3-max"]]) {
+      if (!(emptyIsDefault && $(id).value.trim() === "")) out[key] = m3Number($(id));
+    }
+    return out;
+  }
+  function m3EditBlock(c) {
+    const row = (field, label, value, placeholder) => `<div class="row">
+        <label for="m3-f-${field}">${esc(label)}</label>
+        <input id="m3-f-${field}" maxlength="200" value="${esc(value)}" placeholder="${esc(placeholder)}">
+        <button type="button" class="m3-save" data-field="${field}">${esc(t.m3_save)}</button></div>`;
+    // People's fields start empty (the page holds only the masked value, shown as the placeholder).
+    return `<details id="m3-card-edit"><summary>${esc(t.m3_edit)}</summary>
+      ${row("name", t.grids_name, c.name, "")}
+      ${row("grid_member", t.grids_member, "", c.grid_member)}
+      ${row("building_head", t.m3_building_head, "", c.building_head)}
+      <p><small>${esc(t.m3_masked_hint)}</small></p></details>`;
+  }
+  $("m3-bounds-save").addEventListener("click", async () => {
+    await post("/api/grids/micro/bounds", m3Inputs());
+  });
+  $("m3-reset").addEventListener("click", async () => {
+    if (!window.confirm(t.m3_reset_confirm)) return;
+    try {
+      draw(await api("POST", "/api/grids/micro/generate" + query(),
+        { ...m3Inputs(true), reset: true, version: m3.staleVersion }));
+      say("", "");
+    } catch (err) {
+      say(err.message, "error");
+    }
+  });
+  $("m3-colour").addEventListener("change", () => { if ($("mg-level").value === "micro") load(); });
+  document.addEventListener("linli:scene", () => {
+    if ($("mg-level").value === "micro" && colourMode() === "coverage") load();
+  });
 
   // ------------------------------------------------------------- a line drawn on the map
   const drawing = () => mg.mode === "split-line" || mg.mode === "boundary";
@@ -308,7 +444,7 @@
   async function post(url, body) {
     try {
       const version = mg.data ? mg.data.version : undefined;
-      const data = await api("POST", url, { ...body, version });
+      const data = await api("POST", url + query(), { ...body, version });
       draw(data);
       if (mg.selected && data.grids.features.some((f) => f.properties.code === mg.selected)) pick(mg.selected);
       else $("mg-card").hidden = true;
@@ -349,7 +485,8 @@
   });
   $("mg-undo").addEventListener("click", () => post("/api/grids/micro/undo", {}));
   $("mg-redo").addEventListener("click", () => post("/api/grids/micro/redo", {}));
-  $("mg-generate").addEventListener("click", () => post("/api/grids/micro/generate", {}));
+  // h-micro3: the first generation takes the floor and ceiling on screen; afterwards they are saved apart
+  $("mg-generate").addEventListener("click", () => post("/api/grids/micro/generate", mg.data ? {} : m3Inputs(true)));
   $("mg-rederive").addEventListener("click", () =>
     post("/api/grids/micro/rederive", { grids: (mg.data && mg.data.stale_grids) || [] }));
 

@@ -77,7 +77,10 @@
   }
 
   function microRow(m, unit) {
-    const parts = [`<span class="ow-code" title="${esc(m.code)}">${esc(m.code.slice(-3))}</span>`];
+    // h-micro3: the micro-grid's own number, its code after its grid's (micro codes add their own digits)
+    const own = m.parent && m.code.startsWith(m.parent) && m.code.length > m.parent.length
+      ? m.code.slice(m.parent.length) : m.code;
+    const parts = [`<span class="ow-code" title="${esc(m.code)}">${esc(own)}</span>`];
     if (m.name) parts.push(esc(m.name));
     parts.push(`${fmt(m.households)} ${esc(unit)}`);
     for (const [key, label] of ROLES.slice(2)) {
@@ -124,7 +127,7 @@
       `${gridCount} ${t.ow_grid_unit}`,
       `${microCount} ${t.ow_micro_unit}`,
       data.masked ? t.ow_masked : t.ow_clear,
-    ].join(" · ") + (microCount ? "" : ` · ${t.ow_no_micro}`);
+    ].join(" · ") + (microCount ? "" : ` · ${t.m3_ow_no_micro}`); // h-micro3: says where micro-grids are made
     $("ow-tree").innerHTML = communities.map((c) => {
       const mine = c.orphan ? orphans : nodes.filter((n) => level(n) === LEVEL_GRID && n.parent === c.code);
       const cards = mine.map((g) => gridCard(g, microOf[g.code] || [], unit)).join("");
