@@ -12,29 +12,15 @@ import pytest
 from PIL import Image
 
 from geo.grids.orgchart import ORG_HEADERS, organisation_nodes
-from webapp import create_app
-from webapp.users import UserStore
+from tests.accounts import app_with_accounts, client_of
 
-PASSWORD = "correct horse battery"
 WORKER = "张三丰 13812341234"  # a grid worker's name and phone, as planners type them into the card
 CENTRES = ["李四", "王小五"]
 
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
-    instance = tmp_path_factory.mktemp("instance")
-    store = UserStore(instance / "users.sqlite3")
-    for name, role, scope in (("root", "admin", ""), ("kan", "viewer", ""), ("town", "planner", "000000000")):
-        store.add(name, PASSWORD, role, scope)
-    return create_app({"TESTING": True, "EAGER_LOAD": False, "instance_path": instance, "LOGIN_REQUIRED": True})
-
-
-def client_of(app, name: str):
-    client = app.test_client()
-    client.environ_base["HTTP_X_CSRF_TOKEN"] = client.get("/api/csrf").get_json()["token"]
-    assert client.post("/api/login", json={"name": name, "password": PASSWORD}).status_code == 200
-    client.environ_base["HTTP_X_CSRF_TOKEN"] = client.get("/api/csrf").get_json()["token"]
-    return client
+    return app_with_accounts(tmp_path_factory.mktemp("instance"))
 
 
 @pytest.fixture(scope="module")

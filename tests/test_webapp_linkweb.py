@@ -22,13 +22,10 @@ import pytest
 from geo.errors import InputDataError
 from geo.grids.output import grids_gdf
 from scripts import roster as roster_script
-from webapp import create_app
+from tests.accounts import app_with_accounts, client_of
 from webapp.linkweb import run_linkage
 from webapp.state import get_state
-from webapp.users import UserStore
 
-PASSWORD = "correct horse battery"
-DEMO_TOWN, OTHER_TOWN = "000000000", "350582001"
 G1 = "00000000000001"
 MEMBER_NAMES = ["甲一", "乙二", "丙三", "丁四", "戊五", "己六"]
 PHONES = [f"1380000{k:04d}" for k in range(len(MEMBER_NAMES))]
@@ -36,19 +33,7 @@ PHONES = [f"1380000{k:04d}" for k in range(len(MEMBER_NAMES))]
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
-    instance = tmp_path_factory.mktemp("instance")
-    store = UserStore(instance / "users.sqlite3")
-    for name, role, scope in (("root", "admin", ""), ("kan", "viewer", ""), ("town", "planner", DEMO_TOWN)):
-        store.add(name, PASSWORD, role, scope)
-    return create_app({"TESTING": True, "EAGER_LOAD": False, "instance_path": instance, "LOGIN_REQUIRED": True})
-
-
-def client_of(app, name: str):
-    client = app.test_client()
-    client.environ_base["HTTP_X_CSRF_TOKEN"] = client.get("/api/csrf").get_json()["token"]
-    assert client.post("/api/login", json={"name": name, "password": PASSWORD}).status_code == 200
-    client.environ_base["HTTP_X_CSRF_TOKEN"] = client.get("/api/csrf").get_json()["token"]
-    return client
+    return app_with_accounts(tmp_path_factory.mktemp("instance"))
 
 
 @pytest.fixture(scope="module")

@@ -15,13 +15,10 @@ import pytest
 
 from geo.grids.output import grids_gdf
 from geo.grids.rosters import Roster, check_roster
-from webapp import create_app
-from webapp.users import UserStore
+from tests.accounts import app_with_accounts, client_of
 from webapp.users_cli import main as users_main
 
-PASSWORD = "correct horse battery"
 #: The demo's grids lie in community 000000000000 (town 000000000).
-DEMO_TOWN, OTHER_TOWN = "000000000", "350582001"
 G1, G2, G3 = "00000000000001", "00000000000002", "00000000000003"
 #: A point inside the demo's grid 2 (its label point, WGS84 lon/lat).
 IN_G2 = (24.951561, 60.17676)
@@ -45,24 +42,7 @@ def roster_csv() -> bytes:
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
-    instance = tmp_path_factory.mktemp("instance")
-    store = UserStore(instance / "users.sqlite3")
-    for name, role, scope in (
-        ("root", "admin", ""),
-        ("kan", "viewer", ""),
-        ("town", "planner", DEMO_TOWN),
-        ("other", "planner", OTHER_TOWN),
-    ):
-        store.add(name, PASSWORD, role, scope)
-    return create_app({"TESTING": True, "EAGER_LOAD": False, "instance_path": instance, "LOGIN_REQUIRED": True})
-
-
-def client_of(app, name: str):
-    client = app.test_client()
-    client.environ_base["HTTP_X_CSRF_TOKEN"] = client.get("/api/csrf").get_json()["token"]
-    assert client.post("/api/login", json={"name": name, "password": PASSWORD}).status_code == 200
-    client.environ_base["HTTP_X_CSRF_TOKEN"] = client.get("/api/csrf").get_json()["token"]
-    return client
+    return app_with_accounts(tmp_path_factory.mktemp("instance"), other=True)
 
 
 def upload(client, data: bytes, name: str = "名册.csv", **form):
