@@ -141,6 +141,17 @@ def current_user() -> dict:
     return g.linli_user
 
 
+def show_personal() -> bool:
+    """``?personal=1``: names in clear, for an administrator only (a 403 for any other role; a
+    value other than 0 or 1 is a 422).  Every view of people (rosters, the org tree, linkage) asks here."""
+    asked = request.args.get("personal", "0")
+    if asked not in ("0", "1"):
+        raise InputDataError(f"参数 personal={asked!r} 无效，可选: 0, 1 (invalid personal)")
+    if asked == "1" and current_user()["role"] != "admin":
+        abort(403, description="只有管理员可以查看个人信息 (only an administrator may see personal data)")
+    return asked == "1"
+
+
 def _client_ip() -> str:
     return request.remote_addr or ""
 

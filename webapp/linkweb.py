@@ -61,7 +61,7 @@ from geo.io.export import export_crs_for, write_xlsx
 from geo.io.personal import mask_personal
 from webapp import rosterweb
 from webapp.api import json_body
-from webapp.auth import check_job, current_user, job_user, requires
+from webapp.auth import check_job, current_user, job_user, requires, show_personal
 from webapp.grids import _LOCK as GRIDS_LOCK
 from webapp.grids import current_plan
 from webapp.limits import job_owner
@@ -282,7 +282,7 @@ def linkage_submit():
 def linkage_result(job_id: int):
     """The finished linkage for the map and the panel (members masked by role; ids resolved now)."""
     res = _finished(job_id)
-    show = rosterweb._show_personal()
+    show = show_personal()
     linkage = _linkage_of(res)
     homes = _households()
     home_xy = _points(homes)
@@ -348,7 +348,7 @@ def linkage_result(job_id: int):
 def linkage_xlsx(job_id: int):
     """The roster XLSX of the linkage as the script writes it, of one grid (``?grid=``) or all."""
     res = _finished(job_id)
-    show = rosterweb._show_personal()
+    show = show_personal()
     people = _people(res)
     if people is None:
         abort(

@@ -29,7 +29,7 @@ import zipfile
 from pathlib import Path
 
 import pandas as pd
-from flask import Blueprint, abort, jsonify, request, send_file
+from flask import Blueprint, jsonify, send_file
 
 from geo.errors import InputDataError
 from geo.grids.levels import LevelPlan
@@ -38,7 +38,7 @@ from geo.io.export import write_xlsx
 from geo.maps.qgis_layers import write_styled_gpkg
 from geo.workflows import is_estimate, official_table
 from geo.workflows.grid_levels import grid_levels_export
-from webapp.auth import current_user, requires
+from webapp.auth import requires, show_personal
 from webapp.exports import _download, _export_crs, _safe_name
 from webapp.grids import _LOCK, current_plan
 from webapp.micro import current_micro
@@ -57,16 +57,6 @@ TITLE = "网格党建组织架构图"
 DEPTH = {level: k for k, level in enumerate(LEVELS_ZH)}
 
 
-def _show_personal() -> bool:
-    """``?personal=1``: names in clear, for an administrator only (403 for other roles)."""
-    asked = request.args.get("personal", "0")
-    if asked not in ("0", "1"):
-        raise InputDataError(f"参数 personal={asked!r} 无效，可选: 0, 1 (invalid personal)")
-    if asked == "1" and current_user()["role"] != "admin":
-        abort(403, description="只有管理员可以查看个人信息 (only an administrator may see personal data)")
-    return asked == "1"
-
-
 def _nodes(show_personal: bool) -> pd.DataFrame:
     people = roster_people()  # h-roster: the heads and workers of the imported roster (None without one)
     with _LOCK:
@@ -80,7 +70,7 @@ def _nodes(show_personal: bool) -> pd.DataFrame:
 @requires("read")
 def orgchart_nodes():
     """The organisation tree's nodes (community first, each grid followed by its micro-grids)."""
-    show = _show_personal()
+    show = show_personal()
     nodes = _nodes(show)
     state = get_state()
     return jsonify(
@@ -101,7 +91,7 @@ def orgchart_file(fmt: str):
     """The organisation chart for the wall (PDF, PNG) or its table (XLSX), names masked by default."""
     if fmt not in FORMATS:
         raise InputDataError(f"格式 {fmt!r} 无效，可选: {', '.join(FORMATS)} (unknown format)")
-    show = _show_personal()
+    show = show_personal()
     nodes = _nodes(show)
     state = get_state()
     estimated = bool(is_estimate(state.project.demand))
@@ -141,7 +131,7 @@ def grid_levels_file(fmt: str):
     names masked unless an administrator asks ``?personal=1``."""
     if fmt not in LEVEL_FORMATS:
         raise InputDataError(f"格式 {fmt!r} 无效，可选: {', '.join(LEVEL_FORMATS)} (unknown format)")
-    show = _show_personal()
+    show = show_personal()
     state = get_state()
     crs = _export_crs(state) if fmt == "gpkg" else None
     people = roster_people()

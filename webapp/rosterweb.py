@@ -44,7 +44,7 @@ from geo.grids.roster_summary import MICRO_ROLES, ORGANISATION_ROLES, RosterSumm
 from geo.grids.rosters import ROLES, Roster, read_roster
 from geo.io.export import atomic_write
 from geo.io.personal import mask_name, mask_phone
-from webapp.auth import current_user, record, requires
+from webapp.auth import current_user, record, requires, show_personal
 from webapp.grids import _LOCK as GRIDS_LOCK
 from webapp.grids import current_plan
 from webapp.micro import current_micro
@@ -157,19 +157,10 @@ def roster_people() -> pd.DataFrame | None:
 # ------------------------------------------------------------------ what a role sees
 
 
-def _show_personal() -> bool:
-    asked = request.args.get("personal", "0")
-    if asked not in ("0", "1"):
-        raise InputDataError(f"参数 personal={asked!r} 无效，可选: 0, 1 (invalid personal)")
-    if asked == "1" and current_user()["role"] != "admin":
-        abort(403, description="只有管理员可以查看个人信息 (only an administrator may see personal data)")
-    return asked == "1"
-
-
 def _payload(summary: RosterSummary | None, meta: dict) -> dict:
     if summary is None:
         return {"roster": None, "roles": list(ROLES)}
-    show = _show_personal()
+    show = show_personal()
     sees = roster_view(current_user()["role"])
     name_of = (lambda v: str(v).strip()) if show else mask_name
     counts = summary.counts.set_index("grid_code")
@@ -252,7 +243,7 @@ def roster_micro(code: str):
     """The roster's people in micro-grid ``code``, for its card: counts per role and the
     organisation's names masked as on the grid card (:func:`webapp.privacy.roster_view`; an
     administrator's ``?personal=1`` in clear); ``{"roster": null}`` without a roster or micro-grids."""
-    show = _show_personal()
+    show = show_personal()
     with _LOCK:
         summary, _ = _summary()
     if summary is None or summary.micro_counts is None:
@@ -314,7 +305,7 @@ def roster_upload():
     add = request.form.get("add", "0")
     if add not in ("0", "1"):
         raise InputDataError(f"参数 add={add!r} 无效，可选: 0, 1 (invalid add)")
-    _show_personal()  # a refused ?personal=1 refuses the import before anything is kept
+    show_personal()  # a refused ?personal=1 refuses the import before anything is kept
     _check_scope_all()
     roster, file_name = _read_upload()
     with GRIDS_LOCK:
