@@ -331,3 +331,49 @@ def test_grids_on_both_backends_get_a_new_version_without_the_person(tmp_path, r
             assert PHONE not in json.dumps(unpack_json(store.grid_snapshot("demo", 3)), ensure_ascii=False)
         finally:
             store.close()
+
+
+def test_the_grids_lock_is_held_only_around_the_databases(tmp_path, monkeypatch):
+    """The server's grids lock (``hold``) is not held while the folder's files are prepared (a
+    GeoPackage compacted can take a while; grid requests go on), and is held while the plan store
+    and the audit log lose the person, with ``then`` (dropping the grids in memory) inside it."""
+    import threading
+
+    import webapp.forget as forget
+
+    instance = tmp_path / "instance"
+    instance.mkdir()
+    (instance / "名册.csv").write_text("姓名,电话\n张三,13812345678\n李四,13900000000\n", encoding="utf-8")
+    plans = open_store(instance / "plans.sqlite3")
+    from webapp.users import UserStore
+
+    users = UserStore(instance / "users.sqlite3")
+    lock = threading.Lock()
+    seen: dict[str, bool] = {}
+    staging = forget.stage_forget
+
+    def stage(path, person, **kw):
+        seen["staging"] = lock.locked()
+        return staging(path, person, **kw)
+
+    store_forget = plans.forget_person
+
+    def forget_in_store(person, **kw):
+        seen["store"] = lock.locked()
+        return store_forget(person, **kw)
+
+    monkeypatch.setattr(forget, "stage_forget", stage)
+    monkeypatch.setattr(plans, "forget_person", forget_in_store)
+    report = forget.forget_person(
+        Person.of("张三", "13812345678"),
+        plans=plans,
+        users=users,
+        instance=instance,
+        actor="root",
+        hold=lock,
+        then=lambda: seen.setdefault("then", lock.locked()),
+    )
+    assert seen == {"staging": False, "store": True, "then": True}
+    assert report.files == {"名册.csv": 1} and not lock.locked()
+    assert "张三" not in (instance / "名册.csv").read_text(encoding="utf-8")
+    plans.close()

@@ -23,6 +23,8 @@ place — without the person's name, phone or id.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -89,8 +91,14 @@ def forget_person(
     actor: str,
     ip: str = "",
     dry_run: bool = False,
+    hold: AbstractContextManager | None = None,
+    then: Callable[[], None] | None = None,
 ) -> ForgetReport:
     """Remove ``person`` from the instance files, the plans and the audit log; record it (no personal data).
+
+    ``hold`` (the server's grids lock) is held only around the databases' step and ``then`` (which
+    runs inside it, e.g. dropping the grids held in memory): the folder's files, GeoPackages
+    compacted included, are prepared before it, so grid requests do not wait for them.
 
     Raises
     ------
@@ -120,8 +128,11 @@ def forget_person(
                     report.files[rel] = rewrite.removed
             elif suffix in NOT_SCANNED_SUFFIXES:
                 report.not_scanned.append(rel)
-        report.plans = plans.forget_person(person, author=actor, dry_run=dry_run)
-        report.audit = users.forget_in_audit(person, dry_run=dry_run)
+        with hold if hold is not None else nullcontext():
+            report.plans = plans.forget_person(person, author=actor, dry_run=dry_run)
+            report.audit = users.forget_in_audit(person, dry_run=dry_run)
+            if then is not None:
+                then()
     except BaseException:
         for rewrite in staged:
             rewrite.discard()
@@ -150,9 +161,15 @@ def forget_person_route():
     data = json_body()
     person = Person.of(data.get("name"), data.get("phone"), data.get("id"))
     dry_run = data.get("dry_run") is True
-    # No roster import (its lock first, as the roster routes take them) and no grid edit writes
-    # the old rows back meanwhile.
-    with rosterweb._LOCK, grids._LOCK:
+    # No roster import writes the old rows back meanwhile (its lock over the whole removal), nor a
+    # grid edit the old grids (the grids' lock over the databases' step only).
+    extensions = current_app.extensions
+
+    def reread_grids() -> None:
+        if not dry_run:
+            extensions.get("linli.grids", {}).clear()  # re-read from the rewritten documents
+
+    with rosterweb._LOCK:
         report = forget_person(
             person,
             plans=current_app.extensions["linli.store"],
@@ -161,7 +178,7 @@ def forget_person_route():
             actor=current_user()["name"],
             ip=request.remote_addr or "",
             dry_run=dry_run,
+            hold=grids._LOCK,
+            then=reread_grids,
         )
-        if not dry_run:
-            current_app.extensions.get("linli.grids", {}).clear()  # re-read from the rewritten documents
     return jsonify(report.as_dict())
