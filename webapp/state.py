@@ -811,7 +811,9 @@ def walking_time_points(state: AnalysisState, function: str, scene: Scene | None
     minutes = acc.times_s(function) / 60.0
     idx = acc.nearest_index(function)
     names = (
-        acc.facilities["name"].astype(str).to_numpy() if "name" in acc.facilities else np.full(len(acc.facilities), "")
+        acc.facilities["name"].fillna("").astype(str).to_numpy()
+        if "name" in acc.facilities
+        else np.full(len(acc.facilities), "")
     )
     demand = acc.demand
     frame = gpd.GeoDataFrame(

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import geopandas as gpd
+import pandas as pd
 import shapely
 
 from geo.access.life_circle import area_type_of
@@ -35,6 +36,12 @@ def _find(columns, names) -> str | None:
         if name.lower() in lower:
             return lower[name.lower()]
     return None
+
+
+def _named(names: pd.Series, codes: pd.Series) -> pd.Series:
+    """A unit's name, or its code where the name cell is empty (never the text "nan")."""
+    text = names.fillna("").astype(str)
+    return text.where(text.str.strip() != "", codes)
 
 
 def read_units(
@@ -72,12 +79,12 @@ def read_units(
         raise InputDataError(f"{shown} 中分区编码 {codes[codes.duplicated()].iloc[0]} 重复 (duplicate unit code)")
     name = _find(frame.columns, NAME_NAMES)
     units = gpd.GeoDataFrame(
-        {"code": codes, "name": frame[name].astype(str) if name is not None else codes},
+        {"code": codes, "name": _named(frame[name], codes) if name is not None else codes},
         geometry=frame.geometry.to_numpy(),
         crs=frame.crs,
     )
     if "level" in frame.columns:
-        units["level"] = frame["level"].astype(str)
+        units["level"] = frame["level"].fillna("").astype(str)
     kind = _find(frame.columns, AREA_TYPE_NAMES)
     if kind is not None:
         units["area_type"] = [

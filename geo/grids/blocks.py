@@ -229,7 +229,7 @@ def units_from_polygons(
         {"unit_id": ids.to_numpy(object), "area_m2": shapely.area(geoms)}, geometry=geoms, crs=polygons.crs
     )
     if name_column and name_column in polygons.columns:
-        out["name"] = polygons[name_column].astype(str).to_numpy(object)
+        out["name"] = polygons[name_column].fillna("").astype(str).to_numpy(object)
     for column in ("households", "residents"):
         if column in polygons.columns:
             values = polygons[column].to_numpy(float)

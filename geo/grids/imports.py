@@ -98,7 +98,7 @@ def read_grids(
         out["households"] = pd.to_numeric(frame[households], errors="coerce").to_numpy(float)
     parent = _find(frame.columns, PARENT_NAMES)
     if parent is not None:
-        out["parent"] = frame[parent].astype(str).str.strip().str.replace(r"\.0$", "", regex=True).to_numpy()
+        out["parent"] = frame[parent].fillna("").astype(str).str.strip().str.replace(r"\.0$", "", regex=True).to_numpy()
     return out
 
 
@@ -453,7 +453,7 @@ class ListedGrids:
 
 def _place_index(places: gpd.GeoDataFrame, name_column: str, key) -> dict[str, list[int]]:
     index: dict[str, list[int]] = {}
-    for i, name in enumerate(places[name_column].astype(str).to_numpy()):
+    for i, name in enumerate(places[name_column].fillna("").astype(str).to_numpy()):
         k = key(name)
         if k:
             index.setdefault(k, []).append(i)
@@ -523,7 +523,7 @@ def grids_from_list(
         )
         parts.append(
             gpd.GeoDataFrame(
-                {"kind": kind, "name": layer[name_column].astype(str).to_numpy(), "households": hh},
+                {"kind": kind, "name": layer[name_column].fillna("").astype(str).to_numpy(), "households": hh},
                 geometry=shapely.make_valid(layer.geometry.to_numpy()),
                 crs=crs,
             )

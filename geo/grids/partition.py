@@ -313,11 +313,11 @@ def generate_grids(
         if "code" not in parents.columns:
             raise InputDataError("上级区划图层缺少 code（编码）列 (parents need a code column)")
         parents = parents.to_crs(units.crs).reset_index(drop=True)
-        codes = parents["code"].astype(str).str.strip()
+        codes = parents["code"].fillna("").astype(str).str.strip()
         if codes.duplicated().any() or (codes == "").any():
             raise InputDataError("上级区划编码为空或重复 (parent codes must be unique and non-empty)")
         parents = gpd.GeoDataFrame(
-            {"code": codes, "name": parents["name"].astype(str) if "name" in parents else codes},
+            {"code": codes, "name": parents["name"].fillna("").astype(str) if "name" in parents else codes},
             geometry=shapely.make_valid(parents.geometry.to_numpy()),
             crs=units.crs,
         )
