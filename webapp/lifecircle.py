@@ -19,7 +19,7 @@ import json
 
 from flask import Blueprint, jsonify, request
 
-from geo.access.life_circle import CHECK_COLUMNS_EN, town_reach
+from geo.access.life_circle import CHECK_COLUMNS, CHECK_COLUMNS_EN, town_reach
 from geo.errors import InputDataError
 from webapp.api import _scene
 from webapp.auth import requires
@@ -28,26 +28,8 @@ from webapp.state import get_state
 
 bp = Blueprint("lifecircle", __name__)
 
-#: The columns of a check line sent to the page.
-LINE_COLUMNS = (
-    "unit",
-    "unit_name",
-    "area_type",
-    "standard",
-    "level",
-    "item",
-    "name_zh",
-    "verdict",
-    "verdict_zh",
-    "measured",
-    "required",
-    "unit_of_measure",
-    "reach",
-    "clause",
-    "status",
-    "note",
-    *CHECK_COLUMNS_EN,
-)
+#: The columns of a check line sent to the page: the check's, and their English.
+LINE_COLUMNS = (*CHECK_COLUMNS, *CHECK_COLUMNS_EN)
 
 
 @bp.get("/check")
