@@ -254,12 +254,17 @@ def micro_generate():
             user=_user_name(),
             summary=f"{OP_ZH['generate']}: {len(made.codes)} 个微网格",
         )
-        _cache().pop(name, None)
-        plan = _need_micro()
-        record("micro_grid.generate", f"grids={name},version={plan.version}", f"{len(plan.codes)} micro-grids")
-        out = micro_payload(plan)
-        out["edit_ms"] = round((time.perf_counter() - started) * 1000, 1)
-        return jsonify(out)
+        return _made(name, "generate", started)
+
+
+def _made(name: str, action: str, started: float):
+    """The answer after micro-grids were made anew (generated, or reset): read back, audited, timed."""
+    _cache().pop(name, None)
+    plan = _need_micro()
+    record(f"micro_grid.{action}", f"grids={name},version={plan.version}", f"{len(plan.codes)} micro-grids")
+    out = micro_payload(plan)
+    out["edit_ms"] = round((time.perf_counter() - started) * 1000, 1)
+    return jsonify(out)
 
 
 # --- h-micro3 (issue 20): the floor and ceiling, a fresh start, who may edit a card ---
@@ -305,7 +310,7 @@ def _reset(old: GridPlan, version: int | None, bounds: tuple[int, int] | None):
     made = dataclasses.replace(made, version=old.version + 1, history=(), future=())
     op = {"op": "reset", "from_version": old.version}
     try:
-        store().reset_grid_plan(
+        store().save_grid_plan(
             name,
             version=old.version,
             new_version=made.version,
@@ -318,12 +323,7 @@ def _reset(old: GridPlan, version: int | None, bounds: tuple[int, int] | None):
         )
     except StaleVersionError as exc:
         return _conflict(name, exc, old.version, current=stored_micro)
-    _cache().pop(name, None)
-    plan = _need_micro()
-    record("micro_grid.reset", f"grids={name},version={plan.version}", f"{len(plan.codes)} micro-grids")
-    out = micro_payload(plan)
-    out["edit_ms"] = round((time.perf_counter() - started) * 1000, 1)
-    return jsonify(out)
+    return _made(name, "reset", started)
 
 
 @bp.post("/grids/micro/bounds")

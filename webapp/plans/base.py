@@ -252,8 +252,12 @@ class _GridMethods:
         op: dict,
         summary: str,
         user: str,
+        base: str | None = None,
     ) -> None:
         """Write the grid plan edited at ``version`` as ``new_version``, with the version's row.
+
+        With ``base`` the plan's fixed part is replaced too (its units were made anew: h-micro3,
+        micro-grids over street blocks made again); the earlier versions stay listed.
 
         Raises
         ------
@@ -270,55 +274,12 @@ class _GridMethods:
                 raise NotFoundError(f"项目 {project} 还没有网格方案 (no grid plan for this project)")
             if row["version"] != version:
                 raise _grid_stale(project, int(row["version"]), version)
+            fixed = ("base = ?, ", (base,)) if base is not None else ("", ())
             self._run(
                 con,
-                "UPDATE grid_plans SET version = ?, state = ?, updated_at = ?, updated_by = ? "
+                f"UPDATE grid_plans SET version = ?, {fixed[0]}state = ?, updated_at = ?, updated_by = ? "
                 "WHERE project = ? AND version = ?",
-                (new_version, state, now, user, project, version),
-            )
-            self._run(
-                con,
-                "INSERT INTO grid_versions (project, version, op, summary, user_name, at, snapshot) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (project, new_version, op_text, summary, user, now, snapshot),
-            )
-
-    def reset_grid_plan(
-        self: Any,
-        project: str,
-        *,
-        version: int,
-        new_version: int,
-        base: str,
-        state: str,
-        snapshot: str,
-        op: dict,
-        summary: str,
-        user: str,
-    ) -> None:
-        """Replace the plan's fixed part too (its units were made anew: h-micro3, micro-grids over
-        street blocks made again), as version ``new_version``; the earlier versions stay listed.
-
-        Raises
-        ------
-        StaleVersionError
-            The stored plan is no longer at ``version``.
-        NotFoundError
-            The project has no such plan.
-        """
-        op_text = json.dumps(op, ensure_ascii=False, allow_nan=False)
-        now = self._now()
-        with self._tx() as con:
-            row = self._run(con, f"SELECT version FROM grid_plans WHERE project = ?{self._LOCK}", (project,)).fetchone()
-            if row is None:
-                raise NotFoundError(f"项目 {project} 还没有网格方案 (no grid plan for this project)")
-            if row["version"] != version:
-                raise _grid_stale(project, int(row["version"]), version)
-            self._run(
-                con,
-                "UPDATE grid_plans SET version = ?, base = ?, state = ?, updated_at = ?, updated_by = ? "
-                "WHERE project = ? AND version = ?",
-                (new_version, base, state, now, user, project, version),
+                (new_version, *fixed[1], state, now, user, project, version),
             )
             self._run(
                 con,
