@@ -167,15 +167,18 @@ def _outside_area(adoption: Adoption | None) -> str:
     )
 
 
+def _trial(plan: GridPlan, grids: gpd.GeoDataFrame, op: str) -> tuple[Adoption | None, str]:
+    """What adopting ``grids`` would do (nothing stored), and why the signed-in planner may not, or ""."""
+    try:
+        adoption = adopt_grids(plan, grids, op={"op": op})
+    except GridEditError as exc:
+        return None, str(exc)
+    return adoption, _outside_area(adoption)
+
+
 def _report(frame: gpd.GeoDataFrame, listed: list[Issue], name: str, plan: GridPlan) -> tuple[dict, dict]:
     """The check of an imported file against the project's communities, and what adopting it would do."""
-    adoption: Adoption | None = None
-    adopt_error = ""
-    try:
-        adoption = adopt_grids(plan, frame, op={"op": "import"})
-    except GridEditError as exc:
-        adopt_error = str(exc)
-    adopt_error = adopt_error or _outside_area(adoption)
+    adoption, adopt_error = _trial(plan, frame, "import")
     from_file = "households" in frame.columns and frame["households"].notna().any()
     checked = frame
     if not from_file and adoption is not None:  # the bounds checked on the households of the blocks inside
@@ -274,13 +277,7 @@ def systems_compare():
     systems = _systems(plan)
     comparison, merged = _proposal(plan, systems)
     proposal = grids_gdf(merged)
-    adoption: Adoption | None = None
-    adopt_error = ""
-    try:
-        adoption = adopt_grids(plan, proposal, op={"op": "merge_systems"})
-    except GridEditError as exc:
-        adopt_error = str(exc)
-    adopt_error = adopt_error or _outside_area(adoption)
+    adoption, adopt_error = _trial(plan, proposal, "merge_systems")
     matches = best_matches(comparison, CURRENT)
     others = [s for s in comparison.systems if s != CURRENT]
     body = {
